@@ -1,0 +1,44 @@
+# MSC Case — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app msc
+AXE    := .cache/axe/node_modules/axe-core/axe.min.js
+
+.PHONY: run test setup setup-test translations browser-deps serve clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/pip install -q -e .
+	$(MAKE) translations
+
+setup-test: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	$(MAKE) translations browser-deps
+
+translations:
+	$(BIN)/pybabel compile -q -d msc/translations
+
+# Debian's Chromium for the Playwright scenarios and axe-core from the npm registry.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium npm >/dev/null; fi
+	@if [ ! -f $(AXE) ]; then mkdir -p .cache/axe && npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4 >/dev/null; fi
+
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	$(FLASK) demo logins
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup-test
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python bench/reception.py
+
+clean:
+	rm -rf $(VENV) .cache instance

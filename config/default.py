@@ -1,0 +1,51 @@
+"""Settings every environment starts from. MSC_* environment variables override any of them."""
+
+# Database: SQLite under instance/ unless MSC_DATABASE_URL names another.
+DATABASE_URL = None  # None: sqlite:///<instance>/msc.sqlite3
+
+# Flask secret (signs the session cookie); production refuses to start without one.
+SECRET_KEY = None
+
+# Keys: a JSON key file outside the database, or MSC_KEKS / MSC_ACTIVE_KEK / MSC_INDEX_KEY /
+# MSC_AUDIT_KEY in the environment. See README "Keys".
+KEYS_FILE = None
+KEKS = None
+ACTIVE_KEK = None
+INDEX_KEY = None
+AUDIT_KEY = None
+GENERATE_KEYS = False  # development and tests only
+
+# Sessions: idle timeout and absolute lifetime, in minutes.
+SESSION_IDLE_MINUTES = 30
+SESSION_ABSOLUTE_MINUTES = 12 * 60
+SESSION_COOKIE_NAME = "msc_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = True
+
+# Login protection.
+LOGIN_RATE_LIMIT = "10 per minute"
+LOCKOUT_THRESHOLD = 5
+LOCKOUT_MINUTES = 15
+RATELIMIT_ENABLED = True
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = False
+
+# Languages.
+LANGUAGES = ["es", "pt_BR", "en"]
+BABEL_DEFAULT_LOCALE = "es"
+BABEL_DEFAULT_TIMEZONE = "UTC"
+
+# Forms.
+WTF_CSRF_ENABLED = True
+WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+
+# Search.
+SEARCH_PAGE_SIZE = 10
+# Bits kept of each blind-index HMAC, per kind: a value shares its hash with a few others by chance.
+BLIND_INDEX_BITS = {"name": 20, "name_phonetic": 20, "name_typo": 20, "dob": 12, "document": 16, "phone": 16}
+
+DEBUG = False
+TESTING = False
+HSTS = False

@@ -1,0 +1,6 @@
+"""The test suite: each test app gets its own database and keys (see tests/conftest.py)."""
+TESTING = True
+GENERATE_KEYS = True
+SESSION_COOKIE_SECURE = False
+RATELIMIT_ENABLED = False
+SECRET_KEY = "testing-only-secret-key"

@@ -1,0 +1,161 @@
+"""MSC Case: case management for Migrant Support Centres."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, g, request, session as flask_session
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.settings import ROOT, load_config
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, hooks, error pages, commands."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                instance_path=(overrides or {}).get("INSTANCE_PATH") or os.environ.get("MSC_INSTANCE_PATH")
+                or str(ROOT / "instance"))
+    load_config(app, config_name or os.environ.get("MSC_CONFIG", "development"), overrides)
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    """Log to stderr; the log never carries personal data (only ids, actions and field names)."""
+    if not app.debug and not app.testing:
+        app.logger.setLevel(logging.INFO)
+
+
+def register_extensions(app: Flask) -> None:
+    from msc import db
+    from msc.crypto import keys
+    from msc.extensions import babel, csrf, limiter, login_manager
+    from msc.i18n import select_locale
+    from msc.security.sessions import init_login
+
+    db.init_app(app)
+    keys.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "msc" / "translations"))
+    limiter.init_app(app)
+    init_login(app, login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from msc.admin.views import bp as admin_bp
+    from msc.beneficiaries.views import bp as beneficiaries_bp
+    from msc.i18n import bp as i18n_bp
+    from msc.security.views import bp as auth_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(i18n_bp)
+    app.register_blueprint(beneficiaries_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Access control before each request; one commit and the security headers after it."""
+    from msc.db import session
+    from msc.security.policy import enforce
+
+    app.before_request(enforce)
+
+    @app.after_request
+    def _commit_and_headers(response):
+        if "_msc_session" in g:
+            if response.status_code < 500 and not g.get("rollback"):
+                session.commit()
+            else:
+                session.rollback()
+        return security_headers(app, response)
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def security_headers(app: Flask, response):
+    """Headers every response carries; pages are never cached (they may hold personal data)."""
+    h = response.headers
+    h["Content-Security-Policy"] = CSP
+    h["X-Content-Type-Options"] = "nosniff"
+    h["X-Frame-Options"] = "DENY"
+    h["Referrer-Policy"] = "no-referrer"
+    h["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
+    if app.config.get("HSTS"):
+        h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if request.endpoint != "static":
+        h["Cache-Control"] = "no-store"
+        h["Pragma"] = "no-cache"
+    return response
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Every error is a translated page in the layout; never a stack trace."""
+    from flask import render_template
+    from flask_wtf.csrf import CSRFError
+    from werkzeug.exceptions import HTTPException
+
+    messages = {
+        400: lambda: _("The request could not be understood. Go back and try again."),
+        403: lambda: _("You do not have permission to do this."),
+        404: lambda: _("This page does not exist, or you cannot see it."),
+        405: lambda: _("This page cannot be used that way."),
+        413: lambda: _("What you sent is too large."),
+        429: lambda: _("Too many attempts. Wait a minute and try again."),
+        500: lambda: _("Something went wrong on our side. What you did was not saved; please try again."),
+    }
+
+    def render(code: int, message: str | None = None):
+        g.rollback = code >= 400 and code not in (403, 404, 429)
+        text = message or messages.get(code, messages[400])()
+        return render_template("errors/error.html", code=code, message=text), code
+
+    @app.errorhandler(CSRFError)
+    def _csrf(err):
+        return render(400, _("This form expired or was sent twice. Your entries were not saved; "
+                             "please fill it in again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(err):
+        if err.code in (301, 302, 303, 307, 308):
+            return err
+        return render(err.code if err.code in messages else 400)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err):
+        app.logger.error("unhandled %s at %s", type(err).__name__, request.endpoint)
+        from msc.db import session
+        session.rollback()
+        return render(500)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import format_date, format_datetime, get_locale
+
+    from msc.beneficiaries import vocab
+    from msc.i18n import LANGUAGE_NAMES
+    from msc.security.policy import can
+
+    app.jinja_env.globals.update(
+        get_locale=get_locale, format_date=format_date, format_datetime=format_datetime, country_name=vocab.country_name,
+        vocab_sex=lambda code: vocab.SEXES.get(code, code), field_labels=vocab.field_labels,
+        change_label=vocab.change_label)
+
+    @app.context_processor
+    def _helpers():
+        return {"can": lambda perm: can(current_user, perm), "LANGUAGE_NAMES": LANGUAGE_NAMES,
+                "current_lang": flask_session.get("lang")}
+
+
+def register_commands(app: Flask) -> None:
+    from msc.cli import register
+    register(app)

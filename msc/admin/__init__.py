@@ -1,0 +1,1 @@
+"""Administration: centres and user accounts. Admins never see beneficiary data."""

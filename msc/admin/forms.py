@@ -1,0 +1,69 @@
+"""Admin forms: centres and users."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from msc.beneficiaries.vocab import NATIONALITIES, country_name
+from msc.forms import CleanString
+
+ROLE_LABELS = {
+    "reception": _l("Reception"), "caseworker": _l("Caseworker"), "protection_officer": _l("Protection officer"),
+    "centre_manager": _l("Centre manager"), "dpo": _l("Data protection officer"), "admin": _l("Administrator"),
+    "partner": _l("Partner organisation"),
+}
+SCOPE_LABELS = {"centre": _l("Assigned centres"), "country": _l("A whole country"), "region": _l("The whole region")}
+KIND_LABELS = {"border_entry": _l("Border entry point"), "receiving": _l("Receiving municipality"),
+               "transit": _l("Transit")}
+
+
+def country_choices() -> list[tuple[str, str]]:
+    return sorted(((c, country_name(c)) for c in NATIONALITIES), key=lambda p: p[1])
+
+
+class CentreForm(FlaskForm):
+    code = CleanString(_l("Code"), [DataRequired(_l("Enter a code.")), Regexp(
+        r"^[A-Z]{3}-[A-Z0-9]{2,8}$", message=_l("Use the country code, a hyphen and 2 to 8 letters or digits, "
+                                               "such as COL-CUC."))],
+        filters=[lambda v: v.strip().upper() if isinstance(v, str) else v])
+    name = CleanString(_l("Name"), [DataRequired(_l("Enter a name.")), Length(max=120)])
+    country = SelectField(_l("Country"))
+    municipality = CleanString(_l("Municipality"), [DataRequired(_l("Enter the municipality.")), Length(max=120)])
+    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()))
+    active = BooleanField(_l("Active"), default=True)
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.country.choices = country_choices()
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserForm(FlaskForm):
+    username = CleanString(_l("Username"), [DataRequired(_l("Enter a username.")), Length(max=64), Regexp(
+        r"^[a-z0-9._-]{3,64}$", flags=re.I, message=_l("Use 3 to 64 letters, digits, dots, hyphens or underscores."))])
+    display_name = CleanString(_l("Full name"), [DataRequired(_l("Enter the person's name.")), Length(max=120)])
+    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
+    scope = SelectField(_l("Reach"), choices=list(SCOPE_LABELS.items()), default="centre")
+    country = SelectField(_l("Country (for country reach)"), validators=[Optional()])
+    centres = MultiCheckboxField(_l("Centres"), coerce=int)
+    locale = SelectField(_l("Language"), choices=[("es", "Español"), ("pt_BR", "Português"), ("en", "English")])
+    password = PasswordField(_l("Initial password (at least 12 characters)"), [Optional(), Length(max=256)],
+                             render_kw={"autocomplete": "new-password"})
+
+    def __init__(self, *a, centres=(), **kw):
+        super().__init__(*a, **kw)
+        self.country.choices = [("", "—")] + country_choices()
+        self.centres.choices = [(c.id, f"{c.code} — {c.name}") for c in centres]
+
+
+class ConfirmForm(FlaskForm):
+    """A POST with nothing but the CSRF token."""

@@ -1,0 +1,89 @@
+"""Admin rules: centres and user accounts."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from msc.centres.models import Centre
+from msc.db import session
+from msc.security import audit, service as accounts
+from msc.security.models import User
+from msc.security.policy import ROLES, SCOPES
+from msc.security.service import AccountError
+
+
+def save_centre(centre: Centre | None, *, code: str, name: str, country: str, municipality: str, kind: str,
+                active: bool) -> Centre:
+    """Create or update a centre; codes are unique and start with the country code."""
+    if not code.startswith(country + "-"):
+        raise AccountError(_l("The code must start with the country code (%(country)s-).", country=country),
+                           field="code")
+    clash = session.scalar(sa.select(Centre).where(Centre.code == code))
+    if clash is not None and clash is not centre:
+        raise AccountError(_l("Another centre already uses this code."), field="code")
+    if centre is None:
+        centre = Centre(code=code)
+        session.add(centre)
+    elif centre.code != code:
+        raise AccountError(_l("A centre's code cannot change: case numbers are built from it."), field="code")
+    centre.name, centre.country, centre.municipality, centre.kind, centre.active = (
+        name, country, municipality, kind, active)
+    session.flush()
+    audit.record("centre.save", object_type="centre", object_id=centre.id)
+    return centre
+
+
+def save_user(admin: User, user: User | None, *, username: str, display_name: str, role: str, scope: str,
+              country: str | None, centre_ids: list[int], locale: str, password: str | None) -> User:
+    """Create or update an account; scope must name what it reaches."""
+    if role not in ROLES or scope not in SCOPES:
+        raise AccountError(_l("Choose a role and a reach from the list."), field="role")
+    if scope == "country" and not country:
+        raise AccountError(_l("Choose the country this user reaches."), field="country")
+    if scope == "centre" and not centre_ids and role not in ("admin", "dpo", "partner"):
+        raise AccountError(_l("Choose at least one centre."), field="centres")
+    clash = accounts.find_user(username)
+    if clash is not None and clash is not user:
+        raise AccountError(_l("This username is taken."), field="username")
+    centres = list(session.scalars(sa.select(Centre).where(Centre.id.in_(centre_ids or [-1]))))
+    if user is None:
+        if not password:
+            raise AccountError(_l("Set an initial password."), field="password")
+        user = accounts.new_user(username=username, display_name=display_name, role=role, scope=scope,
+                                 password_hash="!", locale=locale)
+        session.flush()
+        accounts.set_password(user, password)
+        action = "user.create"
+    else:
+        if user.id == admin.id and role != user.role:
+            raise AccountError(_l("You cannot change your own role."), field="role")
+        if password:
+            accounts.set_password(user, password)
+            accounts.revoke_all_sessions(user, "password")
+        if role != user.role or scope != user.scope:
+            accounts.revoke_all_sessions(user, "role")
+        action = "user.update"
+    user.username, user.display_name, user.role, user.scope, user.locale = (
+        username, display_name, role, scope, locale)
+    user.country = country if scope == "country" else None
+    user.centres = centres if scope == "centre" else []
+    session.flush()
+    audit.record(action, object_type="user", object_id=user.id, detail="role,scope,centres")
+    return user
+
+
+def set_active(admin: User, user: User, active: bool) -> None:
+    """Deactivate (every session ends at once) or reactivate an account."""
+    if user.id == admin.id:
+        raise AccountError(_l("You cannot deactivate your own account."))
+    user.active = active
+    if not active:
+        accounts.revoke_all_sessions(user, "deactivated")
+    audit.record("user.activate" if active else "user.deactivate", object_type="user", object_id=user.id)
+
+
+def unlock(user: User) -> None:
+    """Lift a lockout after failed logins."""
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record("user.unlock", object_type="user", object_id=user.id)

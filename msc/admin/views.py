@@ -1,0 +1,145 @@
+"""Admin pages: centres and users."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.admin import service
+from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, ConfirmForm, UserForm
+from msc.centres.models import Centre
+from msc.db import session, utcnow
+from msc.security import service as accounts
+from msc.security.models import User
+from msc.security.policy import ADMIN_CENTRES, ADMIN_USERS, authenticated, can, requires
+
+bp = Blueprint("admin", __name__)
+
+
+def _error(form, err: accounts.AccountError) -> None:
+    field = getattr(form, err.field or "", None)
+    if field is None:
+        form.form_errors.append(err.message)
+    else:
+        field.errors = [*field.errors, err.message]
+
+
+@bp.get("/")
+@authenticated
+def index():
+    """The administrator's start page."""
+    if not (can(current_user, ADMIN_CENTRES) or can(current_user, ADMIN_USERS)):
+        abort(403)
+    return render_template("admin/index.html")
+
+
+@bp.get("/centres")
+@requires(ADMIN_CENTRES)
+def centres():
+    rows = session.scalars(sa.select(Centre).order_by(Centre.country, Centre.code))
+    return render_template("admin/centres.html", centres=rows, kinds=KIND_LABELS)
+
+
+@bp.route("/centres/new", methods=["GET", "POST"])
+@bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
+@requires(ADMIN_CENTRES)
+def centre_edit(centre_id: int | None = None):
+    centre = session.get(Centre, centre_id) if centre_id else None
+    if centre_id and centre is None:
+        abort(404)
+    form = CentreForm(obj=centre)
+    if form.validate_on_submit():
+        try:
+            service.save_centre(centre, code=form.code.data, name=form.name.data, country=form.country.data,
+                                municipality=form.municipality.data, kind=form.kind.data, active=form.active.data)
+        except accounts.AccountError as err:
+            _error(form, err)
+        else:
+            flash(_("Centre saved."), "success")
+            return redirect(url_for("admin.centres"))
+    return render_template("admin/centre_form.html", form=form, centre=centre), 422 if form.errors or form.form_errors else 200
+
+
+@bp.get("/users")
+@requires(ADMIN_USERS)
+def users():
+    rows = session.scalars(sa.select(User).order_by(User.username))
+    return render_template("admin/users.html", users=rows, roles=ROLE_LABELS, scopes=SCOPE_LABELS,
+                           now=utcnow(), confirm=ConfirmForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires(ADMIN_USERS)
+def user_edit(user_id: int | None = None):
+    user = session.get(User, user_id) if user_id else None
+    if user_id and user is None:
+        abort(404)
+    all_centres = list(session.scalars(sa.select(Centre).order_by(Centre.code)))
+    form = UserForm(obj=user, centres=all_centres)
+    if user is not None and not form.is_submitted():
+        form.centres.data = [c.id for c in user.centres]
+        form.country.data = user.country or ""
+    if form.validate_on_submit():
+        try:
+            service.save_user(current_user, user, username=form.username.data, display_name=form.display_name.data,
+                              role=form.role.data, scope=form.scope.data, country=form.country.data or None,
+                              centre_ids=form.centres.data or [], locale=form.locale.data,
+                              password=form.password.data or None)
+        except accounts.AccountError as err:
+            _error(form, err)
+        else:
+            flash(_("User saved."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user,
+                           confirm=ConfirmForm()), 422 if form.errors or form.form_errors else 200
+
+
+def _user_action(user_id: int, action) -> object:
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        action(user)
+    except accounts.AccountError as err:
+        flash(err.message, "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@requires(ADMIN_USERS)
+def user_deactivate(user_id: int):
+    def act(user):
+        service.set_active(current_user, user, False)
+        flash(_("Account deactivated; its sessions have ended."), "success")
+    return _user_action(user_id, act)
+
+
+@bp.post("/users/<int:user_id>/activate")
+@requires(ADMIN_USERS)
+def user_activate(user_id: int):
+    def act(user):
+        service.set_active(current_user, user, True)
+        flash(_("Account activated."), "success")
+    return _user_action(user_id, act)
+
+
+@bp.post("/users/<int:user_id>/reset-mfa")
+@requires(ADMIN_USERS)
+def user_reset_mfa(user_id: int):
+    def act(user):
+        accounts.reset_mfa(user)
+        flash(_("Second factor removed: the user sets it up again at next login."), "success")
+    return _user_action(user_id, act)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@requires(ADMIN_USERS)
+def user_unlock(user_id: int):
+    def act(user):
+        service.unlock(user)
+        flash(_("Account unlocked."), "success")
+    return _user_action(user_id, act)

@@ -1,0 +1,1 @@
+"""The reception desk: search, registration, households, consent, duplicates, the beneficiary card."""

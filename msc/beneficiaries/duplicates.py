@@ -1,0 +1,112 @@
+"""Possible duplicates: before saving, show who may already be registered and why."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from msc.beneficiaries.matching import name_score
+from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateDecision
+from msc.crypto import blind, blind_indexer
+from msc.db import session
+from msc.security.policy import in_scope, scope_filter
+
+REASONS = {
+    "dob_name": _l("Same date of birth and a similar name"),
+    "phonetic": _l("The name sounds the same"),
+    "phone": _l("Same phone number"),
+}
+MAX_CANDIDATES = 5
+
+
+@dataclass
+class Candidate:
+    beneficiary: Beneficiary
+    reasons: list[str]
+
+    @property
+    def reason_labels(self) -> list[str]:
+        return [str(REASONS[r]) for r in self.reasons]
+
+
+def _ids_with(kind: int, value: str, user) -> list[int]:
+    h = blind_indexer().hash(kind, value)
+    stmt = (sa.select(BlindIndexEntry.beneficiary_id)
+            .join(Beneficiary, Beneficiary.id == BlindIndexEntry.beneficiary_id)
+            .where(BlindIndexEntry.kind == kind, BlindIndexEntry.hash == h))
+    if user is not None:
+        stmt = stmt.where(scope_filter(user, Beneficiary.centre_id))
+    return list(session.scalars(stmt.limit(200)))
+
+
+def check_document_unique(user, document_type: str, number: str | None, exclude_id: int | None = None) -> None:
+    """A document number belongs to one record; say which (in scope) or that it is elsewhere."""
+    from msc.beneficiaries.service import RuleError
+    norm = blind.normalise_document(number or "")
+    if not norm:
+        return
+    for pid in _ids_with(blind.DOCUMENT, norm, None):
+        if pid == exclude_id:
+            continue
+        other = session.get(Beneficiary, pid)
+        if other is None or other.document_number is None or blind.normalise_document(other.document_number) != norm:
+            continue  # a chance match of the truncated hash
+        if in_scope(user, other.centre_id):
+            raise RuleError(_l("This document number is already registered to case %(case)s. Open that record "
+                               "instead of registering again.", case=other.case_number), field="document_number")
+        raise RuleError(_l("This document number is already registered at another centre. Ask a caseworker "
+                           "to look into it."), field="document_number")
+
+
+def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candidate]:
+    """People in scope who may be this person, with the reasons, best first."""
+    from msc.beneficiaries.search import ParsedQuery, rank
+    query_tokens = blind.name_tokens(f"{data.given_names} {data.family_names}")
+    family_tokens = blind.name_tokens(data.family_names)
+    found: dict[int, set[str]] = {}
+
+    for pid in _ids_with(blind.DOB, dob.isoformat(), user):
+        found.setdefault(pid, set()).add("dob?")
+    phone = blind.normalise_phone(data.phone or "")
+    if phone:
+        for pid in _ids_with(blind.PHONE, phone, user):
+            found.setdefault(pid, set()).add("phone?")
+    for pid in rank(user, ParsedQuery(names=query_tokens), limit=20, exclude_id=exclude_id):
+        found.setdefault(pid, set()).add("name?")
+    found.pop(exclude_id, None)
+    if not found:
+        return []
+
+    people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(found)))}
+    candidates = []
+    for pid, hints in found.items():
+        person = people.get(pid)
+        if person is None or person.data_key.wrapped is None:
+            continue
+        reasons = []
+        total, matched = name_score(query_tokens, person.full_name)
+        family_total, family_matched = name_score(family_tokens, person.family_names or "")
+        if person.date_of_birth == dob and matched >= 1:
+            reasons.append("dob_name")
+        if family_tokens and family_matched == len(family_tokens) and matched >= len(query_tokens) - 1 \
+                and matched >= 2 and "dob_name" not in reasons:
+            reasons.append("phonetic")
+        if phone and person.phone and blind.normalise_phone(person.phone) == phone:
+            reasons.append("phone")
+        if reasons:
+            candidates.append((len(reasons), total, Candidate(person, reasons)))
+    decided = _decided_pairs(exclude_id, [c.beneficiary.id for _, _, c in candidates])
+    candidates = [t for t in candidates if t[2].beneficiary.id not in decided]
+    candidates.sort(key=lambda t: (-t[0], -t[1], -t[2].beneficiary.id))
+    return [c for _, _, c in candidates[:MAX_CANDIDATES]]
+
+
+def _decided_pairs(person_id: int | None, others: list[int]) -> set[int]:
+    """Ids already answered 'not the same person' for this person."""
+    if person_id is None or not others:
+        return set()
+    rows = session.execute(sa.select(DuplicateDecision.first_id, DuplicateDecision.second_id).where(
+        sa.or_(DuplicateDecision.first_id == person_id, DuplicateDecision.second_id == person_id)))
+    return {b if a == person_id else a for a, b in rows}

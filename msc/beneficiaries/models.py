@@ -1,0 +1,204 @@
+"""Beneficiaries, households, consent, specific needs, blind-index entries and edit history."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from msc.centres.models import Centre
+from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
+from msc.db import Base, utcnow
+
+
+class Household(Base):
+    """People who travel together; the basis for telling unaccompanied from separated children."""
+
+    __tablename__ = "households"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    members: so.Mapped[list["Beneficiary"]] = so.relationship(back_populates="household",
+                                                             order_by="Beneficiary.id")
+
+    @property
+    def head(self) -> "Beneficiary | None":
+        return next((m for m in self.members if m.relationship_to_head == "head"), None)
+
+
+class Beneficiary(EncryptedRow, Base):
+    """A person registered at a centre. Identifying fields are encrypted under the person's own key."""
+
+    __tablename__ = "beneficiaries"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: opaque id used in URLs and in the encryption's associated data
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    #: human-readable, never derived from personal data: COL-CUC-2026-000123
+    case_number: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
+    #: random token printed as a QR code on the beneficiary card
+    card_token: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
+    centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
+    data_key_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("data_keys.id"))
+    household_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("households.id"), index=True)
+    #: head, spouse, child, parent, sibling, grandchild, grandparent, other_relative, non_relative
+    relationship_to_head: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+
+    given_names_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    family_names_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    dob_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    document_number_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    phone_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    arrival_date_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    #: trafficking, GBV, LGBTIQ+: never stored in clear, never indexed
+    sensitive_needs_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+
+    # Non-identifying fields, in clear for reporting.
+    #: female, male, other
+    sex: so.Mapped[str] = so.mapped_column(sa.String(8))
+    birth_year: so.Mapped[int | None]
+    #: date of birth estimated from a stated or apparent age
+    dob_estimated: so.Mapped[bool] = so.mapped_column(default=False)
+    #: ISO 3166-1 alpha-3
+    nationality: so.Mapped[str] = so.mapped_column(sa.String(3), index=True)
+    #: passport, national_id, birth_certificate, residence_permit, other, none
+    document_type: so.Mapped[str] = so.mapped_column(sa.String(24), default="none")
+    entry_point: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    #: comma-separated language codes
+    languages: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
+    #: a child registered with no adult in the household, for a caseworker to assess
+    possible_uasc: so.Mapped[bool] = so.mapped_column(default=False, index=True)
+    registered_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow, index=True)
+    registered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    updated_at: so.Mapped[dt.datetime | None]
+
+    centre: so.Mapped[Centre] = so.relationship(lazy="joined")
+    data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
+    household: so.Mapped[Household | None] = so.relationship(back_populates="members")
+    needs: so.Mapped[list["SpecificNeed"]] = so.relationship(cascade="all, delete-orphan", lazy="selectin")
+    consents: so.Mapped[list["Consent"]] = so.relationship(back_populates="beneficiary",
+                                                          order_by="Consent.id", cascade="all, delete-orphan")
+
+    given_names = EncryptedField("given_names_ct")
+    family_names = EncryptedField("family_names_ct")
+    date_of_birth = EncryptedField("dob_ct", codec="date")
+    document_number = EncryptedField("document_number_ct")
+    phone = EncryptedField("phone_ct")
+    arrival_date = EncryptedField("arrival_date_ct", codec="date")
+    sensitive_needs = EncryptedField("sensitive_needs_ct", codec="json")
+
+    def crypto_key(self) -> DataKey:
+        return self.data_key
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_names or ''} {self.family_names or ''}".strip()
+
+    def age_on(self, day: dt.date) -> int | None:
+        """Age in whole years on a day, from the (possibly estimated) date of birth."""
+        dob = self.date_of_birth
+        if dob is None:
+            return None if self.birth_year is None else day.year - self.birth_year
+        return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+    @property
+    def need_codes(self) -> list[str]:
+        return sorted(n.code for n in self.needs)
+
+    @property
+    def language_codes(self) -> list[str]:
+        return [c for c in self.languages.split(",") if c]
+
+    def __repr__(self) -> str:
+        return f"<Beneficiary {self.case_number}>"
+
+
+class SpecificNeed(Base):
+    """A non-sensitive specific need, in clear for reporting (sensitive ones are encrypted)."""
+
+    __tablename__ = "specific_needs"
+
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
+                                                      primary_key=True)
+    code: so.Mapped[str] = so.mapped_column(sa.String(32), primary_key=True)
+
+
+class Consent(EncryptedRow, Base):
+    """One consent decision for one purpose. Rows are never changed: a withdrawal is a new row."""
+
+    __tablename__ = "consents"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
+                                                      index=True)
+    #: registration, referral, government_sharing, followup_contact, photo
+    purpose: so.Mapped[str] = so.mapped_column(sa.String(24))
+    #: given, refused, withdrawn
+    status: so.Mapped[str] = so.mapped_column(sa.String(12))
+    #: consent, vital_interest, public_interest, legal_obligation
+    legal_basis: so.Mapped[str] = so.mapped_column(sa.String(24), default="consent")
+    #: verbal, written, thumbprint
+    method: so.Mapped[str] = so.mapped_column(sa.String(12))
+    #: self, guardian, best_interests
+    given_by: so.Mapped[str] = so.mapped_column(sa.String(16))
+    guardian_name_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    best_interests_note_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    recorded_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    recorded_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    beneficiary: so.Mapped[Beneficiary] = so.relationship(back_populates="consents")
+    recorded_by: so.Mapped["User | None"] = so.relationship("User")  # noqa: F821
+
+    guardian_name = EncryptedField("guardian_name_ct")
+    best_interests_note = EncryptedField("best_interests_note_ct")
+
+    def crypto_key(self) -> DataKey:
+        return self.beneficiary.data_key
+
+
+class BlindIndexEntry(Base):
+    """One (kind, truncated HMAC) entry per indexed value; the database matches without seeing."""
+
+    __tablename__ = "blind_index_entries"
+    __table_args__ = (sa.Index("ix_blind_index_kind_hash", "kind", "hash"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
+                                                      index=True)
+    kind: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
+    hash: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+
+
+class BeneficiaryChange(Base):
+    """Who changed which fields of a record, and when (names of fields, never their values)."""
+
+    __tablename__ = "beneficiary_changes"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
+                                                      index=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    #: registered, edited, consent, household
+    action: so.Mapped[str] = so.mapped_column(sa.String(20))
+    fields: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
+
+    user: so.Mapped["User | None"] = so.relationship("User")  # noqa: F821
+
+
+class DuplicateDecision(Base):
+    """A clerk's answer that two records are not the same person, remembered for the pair."""
+
+    __tablename__ = "duplicate_decisions"
+    __table_args__ = (sa.UniqueConstraint("first_id", "second_id", name="uq_duplicate_pair"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: the lower beneficiary id of the pair
+    first_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"))
+    second_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"))
+    decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    decided_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

@@ -1,0 +1,210 @@
+"""The reception search box: one query finds by case number, card token, document, phone, date of
+birth or name. Ranking and paging happen on blind-index entries; only the top few candidates are
+decrypted, then confirmed against the query."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from msc.beneficiaries.matching import name_score
+from msc.beneficiaries.models import Beneficiary, BlindIndexEntry as E
+from msc.beneficiaries.service import RuleError
+from msc.crypto import blind, blind_indexer
+from msc.db import session
+from msc.security import audit
+from msc.security.policy import scope_filter
+
+CASE_RE = re.compile(r"^[A-Z]{3}-[A-Z0-9]{2,8}-\d{4}-\d{6}$")
+CARD_RE = re.compile(r"^[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}$")
+DMY_RE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+YMD_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+MAX_QUERY = 200
+MAX_NAME_TOKENS = 6
+
+W_DOB, W_DOCUMENT, W_PHONE = 3, 6, 6
+Q_DOB, Q_DOCUMENT = 100, 101  # query-part ids beside the name tokens 0..n
+
+
+@dataclass
+class ParsedQuery:
+    """A query split into what it can mean."""
+
+    names: list[str] = field(default_factory=list)
+    dob: dt.date | None = None
+    numbers: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        if self.names:
+            return "name"
+        return "date_of_birth" if self.dob else "number"
+
+
+@dataclass
+class Hit:
+    person: Beneficiary
+    score: int
+
+
+@dataclass
+class SearchResult:
+    kind: str
+    hits: list[Hit]
+    page: int
+    has_more: bool
+    exact: Beneficiary | None = None  # a case number or card token: open the record directly
+
+
+def _as_date(token: str) -> dt.date | None:
+    m = DMY_RE.match(token)
+    try:
+        if m:
+            return dt.date(int(m[3]), int(m[2]), int(m[1]))
+        m = YMD_RE.match(token)
+        if m:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+    return None
+
+
+def parse(query: str) -> ParsedQuery:
+    """Split a query: dates, numbers (documents and phones) and name words."""
+    parsed = ParsedQuery()
+    for token in query.split():
+        day = _as_date(token)
+        if day is not None:
+            parsed.dob = day
+        elif sum(ch.isdigit() for ch in token) >= 4:
+            parsed.numbers.append(token)
+        elif blind.name_tokens(token):
+            parsed.names.extend(blind.name_tokens(token))
+    parsed.names = parsed.names[:MAX_NAME_TOKENS]
+    return parsed
+
+
+def check_query(query: str | None) -> str:
+    """A clean query, or a translated reason why not."""
+    query = (query or "").strip()
+    if not query:
+        raise RuleError(_l("Type a name, case number, document, phone or date of birth to search."), field="q")
+    if len(query) > MAX_QUERY:
+        raise RuleError(_l("The search is too long: use at most %(n)d characters.", n=MAX_QUERY), field="q")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in query):
+        raise RuleError(_l("Remove the invisible or control characters from the search."), field="q")
+    return query
+
+
+def search(user, query: str, page: int = 1) -> SearchResult:
+    """Find people in the user's scope; never logs or stores the query itself."""
+    query = check_query(query)
+    page = max(1, min(page, 50))
+    compact = query.upper().replace(" ", "")
+    if CASE_RE.match(compact):
+        return _direct(user, "case_number", Beneficiary.case_number == compact)
+    if CARD_RE.match(compact) and not compact.replace("-", "").isdigit():
+        token = compact.replace("-", "")
+        found = _direct(user, "card", Beneficiary.card_token == "-".join(token[i:i + 4] for i in range(0, 16, 4)))
+        if found.exact is not None:
+            return found
+    parsed = parse(query)
+    if not (parsed.names or parsed.dob or parsed.numbers):
+        raise RuleError(_l("Nothing to search for: type at least one name, number or date."), field="q")
+    result = _ranked(user, parsed, page)
+    audit.record("beneficiary.search", detail=f"{parsed.kind}:{len(result.hits)}")
+    return result
+
+
+def _direct(user, kind: str, where) -> SearchResult:
+    person = session.scalar(sa.select(Beneficiary).where(where, scope_filter(user, Beneficiary.centre_id)))
+    if person is not None or kind == "case_number":
+        audit.record("beneficiary.search", detail=f"{kind}:{1 if person else 0}")
+    hits = [Hit(person, 100)] if person else []
+    return SearchResult(kind, hits, 1, False, exact=person)
+
+
+def _ranked(user, parsed: ParsedQuery, page: int) -> SearchResult:
+    page_size = current_app.config["SEARCH_PAGE_SIZE"]
+    want = page * page_size
+    candidate_ids = rank(user, parsed, limit=want + 2 * page_size)
+    if not candidate_ids:
+        return SearchResult(parsed.kind, [], page, False)
+    confirmed = confirm(parsed, candidate_ids)
+    start = (page - 1) * page_size
+    return SearchResult(parsed.kind, confirmed[start:want], page, len(confirmed) > want)
+
+
+def _part(kind: int, hashes: list[int], q: int, weight: int):
+    cond = E.hash == hashes[0] if len(hashes) == 1 else E.hash.in_(hashes)
+    return sa.select(E.beneficiary_id, sa.literal(q, sa.Integer).label("q"),
+                     sa.literal(weight, sa.Integer).label("w")).where(E.kind == kind, cond)
+
+
+def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -> list[int]:
+    """Beneficiary ids ranked on the blind index: per query word its best match (exact > phonetic >
+    one typo), summed over words, lifted by a matching date of birth, document or phone."""
+    idx = blind_indexer()
+    parts = []
+    for i, token in enumerate(parsed.names):
+        exact, typos, phon = idx.query_token(token)
+        parts.append(_part(blind.NAME, [exact], i, 3))
+        parts.append(_part(blind.NAME_PHONETIC, [phon], i, 2))
+        parts.append(_part(blind.NAME_TYPO, typos, i, 1))
+    if parsed.dob:
+        parts.append(_part(blind.DOB, [idx.hash(blind.DOB, parsed.dob.isoformat())], Q_DOB, W_DOB))
+    docs = sorted({idx.hash(blind.DOCUMENT, blind.normalise_document(n)) for n in parsed.numbers
+                   if blind.normalise_document(n)})
+    phones = sorted({idx.hash(blind.PHONE, blind.normalise_phone(n)) for n in parsed.numbers
+                     if blind.normalise_phone(n)})
+    if docs:
+        parts.append(_part(blind.DOCUMENT, docs, Q_DOCUMENT, W_DOCUMENT))
+    if phones:
+        parts.append(_part(blind.PHONE, phones, Q_DOCUMENT, W_PHONE))
+    if not parts:
+        return []
+    matches = sa.union_all(*parts).subquery("m")
+    best = (sa.select(matches.c.beneficiary_id, sa.func.max(matches.c.w).label("best"))
+            .group_by(matches.c.beneficiary_id, matches.c.q).subquery("b"))
+    score = sa.func.sum(best.c.best).label("score")
+    stmt = (sa.select(best.c.beneficiary_id, score)
+            .join(Beneficiary, Beneficiary.id == best.c.beneficiary_id)
+            .where(scope_filter(user, Beneficiary.centre_id))
+            .group_by(best.c.beneficiary_id)
+            .order_by(score.desc(), best.c.beneficiary_id.desc())
+            .limit(limit))
+    if exclude_id is not None:
+        stmt = stmt.where(Beneficiary.id != exclude_id)
+    return [row[0] for row in session.execute(stmt)]
+
+
+def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
+    """Decrypt the candidates, drop chance matches of the truncated hashes, and re-rank."""
+    people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(candidate_ids)))}
+    docs = {blind.normalise_document(n) for n in parsed.numbers} - {""}
+    phones = {blind.normalise_phone(n) for n in parsed.numbers} - {""}
+    hits: list[tuple[int, int, Hit]] = []
+    for order, pid in enumerate(candidate_ids):
+        person = people.get(pid)
+        if person is None or person.data_key.wrapped is None:
+            continue
+        score = 0
+        if parsed.names:
+            score, matched = name_score(parsed.names, person.full_name)
+            if matched == 0:
+                continue
+        if parsed.dob and person.date_of_birth == parsed.dob:
+            score += W_DOB
+        if docs and person.document_number and blind.normalise_document(person.document_number) in docs:
+            score += W_DOCUMENT
+        if phones and person.phone and blind.normalise_phone(person.phone) in phones:
+            score += W_PHONE
+        if score == 0:
+            continue
+        hits.append((-score, order, Hit(person, score)))
+    hits.sort(key=lambda t: (t[0], t[1]))
+    return [h for _, _, h in hits]

@@ -1,0 +1,367 @@
+"""Reception rules: register, edit, households, consent, and keeping the blind index in step.
+
+Services flush and raise; the request commits. Errors carry translated messages safe to show.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from msc.beneficiaries import duplicates
+from msc.beneficiaries.models import (
+    Beneficiary, BeneficiaryChange, BlindIndexEntry, Consent, DuplicateDecision, Household, SpecificNeed,
+)
+from msc.beneficiaries.vocab import SENSITIVE_NEEDS
+from msc.centres.models import CaseNumberCounter, Centre
+from msc.crypto import DataKey, blind, blind_indexer
+from msc.db import session, utcnow
+from msc.security import audit
+from msc.security.policy import in_scope
+
+ADULT_AGE = 18
+MAX_AGE = 120
+CARD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by hand from a card
+
+
+class RuleError(Exception):
+    """A rule said no. The message is translated; field names the form field it concerns."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(str(message))
+        self.message = str(message)
+        self.field = field
+
+
+class PossibleDuplicates(Exception):
+    """The person may already be registered; the clerk must look before saving."""
+
+    def __init__(self, candidates: list["duplicates.Candidate"]):
+        super().__init__("possible duplicates")
+        self.candidates = candidates
+
+
+@dataclass
+class PersonData:
+    """What reception records about a person (identifying fields are encrypted on save)."""
+
+    given_names: str
+    family_names: str
+    sex: str
+    nationality: str
+    date_of_birth: dt.date | None = None
+    estimated_age: int | None = None
+    document_type: str = "none"
+    document_number: str | None = None
+    phone: str | None = None
+    arrival_date: dt.date | None = None
+    entry_point: str | None = None
+    languages: list[str] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+
+    def birth_date(self, today: dt.date) -> tuple[dt.date, bool]:
+        """The date of birth and whether it is estimated (from an age: mid-year of the birth year)."""
+        if self.date_of_birth is not None:
+            return self.date_of_birth, False
+        if self.estimated_age is None:
+            raise RuleError(_l("Give the date of birth or an estimated age."), field="date_of_birth")
+        return dt.date(today.year - self.estimated_age, 7, 1), True
+
+
+@dataclass
+class ConsentData:
+    """One consent decision as recorded at the desk."""
+
+    purpose: str
+    status: str
+    legal_basis: str = "consent"
+    method: str = "verbal"
+    given_by: str = "self"
+    guardian_name: str | None = None
+    best_interests_note: str | None = None
+
+
+@dataclass
+class HouseholdChoice:
+    """Start a new household with this person as head, or join the household of an existing record."""
+
+    join_case_number: str | None = None
+    relationship: str = "head"
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+def validate_person(data: PersonData, today: dt.date) -> tuple[dt.date, bool]:
+    """Rules on a person's data that the form alone cannot check; returns the birth date to store."""
+    dob, estimated = data.birth_date(today)
+    if dob > today:
+        raise RuleError(_l("The date of birth cannot be in the future."), field="date_of_birth")
+    if today.year - dob.year > MAX_AGE:
+        raise RuleError(_l("The age cannot be over %(n)d years.", n=MAX_AGE),
+                        field="estimated_age" if estimated else "date_of_birth")
+    if data.arrival_date is not None:
+        if data.arrival_date > today:
+            raise RuleError(_l("The arrival date cannot be in the future."), field="arrival_date")
+        if data.arrival_date < dob:
+            raise RuleError(_l("The arrival date cannot be before the date of birth."), field="arrival_date")
+    if data.document_type != "none" and not data.document_number:
+        raise RuleError(_l("Enter the document number, or choose 'No document'."), field="document_number")
+    if data.document_number and data.document_type == "none":
+        raise RuleError(_l("Choose the type of document for this number."), field="document_type")
+    if data.document_number and not blind.normalise_document(data.document_number):
+        raise RuleError(_l("The document number needs letters or digits."), field="document_number")
+    if data.phone and not blind.normalise_phone(data.phone):
+        raise RuleError(_l("Enter a phone number with at least 7 digits."), field="phone")
+    return dob, estimated
+
+
+def validate_consents(consents: list[ConsentData], age: int) -> None:
+    """Registration needs consent (or another recorded legal basis); a child's consent comes from
+    a guardian or a recorded best-interests decision."""
+    by_purpose = {c.purpose: c for c in consents}
+    reg = by_purpose.get("registration")
+    if reg is None or (reg.status != "given" and reg.legal_basis == "consent"):
+        raise RuleError(_l("Registration needs the person's consent, or another legal basis recorded "
+                           "(such as vital interest)."), field="consent_registration")
+    for c in consents:
+        check_who_consented(c, age)
+
+
+def check_who_consented(c: ConsentData, age: int) -> None:
+    """A child's consent comes from a guardian (named) or a written best-interests decision."""
+    if c.status == "given":
+        if age < ADULT_AGE and c.given_by == "self":
+            raise RuleError(_l("This person is a child: consent must come from a parent or guardian, or a "
+                               "best-interests decision must be recorded."), field="given_by")
+        if c.given_by == "guardian" and not c.guardian_name:
+            raise RuleError(_l("Write the name of the parent or guardian who gave consent."),
+                            field="guardian_name")
+        if c.given_by == "best_interests" and not c.best_interests_note:
+            raise RuleError(_l("Write the best-interests decision: why it is in the child's interest."),
+                            field="best_interests_note")
+
+
+# ---- registration ---------------------------------------------------------------------------
+
+def register(user, centre: Centre, data: PersonData, consents: list[ConsentData],
+             household: HouseholdChoice, acknowledged: set[int] | None = None) -> Beneficiary:
+    """Register a person with consent; refuse on a rule, or stop on possible duplicates not yet seen."""
+    today = utcnow().date()
+    dob, estimated = validate_person(data, today)
+    age = _age(dob, today)
+    validate_consents(consents, age)
+    joined = _household_to_join(user, household) if household.join_case_number else None
+    duplicates.check_document_unique(user, data.document_type, data.document_number)
+    candidates = [c for c in duplicates.find(user, data, dob) if c.beneficiary.id not in (acknowledged or set())]
+    if candidates:
+        raise PossibleDuplicates(candidates)
+
+    person = Beneficiary(data_key=DataKey.generate(), centre=centre, centre_id=centre.id,
+                         case_number=_next_case_number(centre, today.year), card_token=_new_card_token(),
+                         registered_by_id=getattr(user, "id", None))
+    _apply(person, data, dob, estimated)
+    if joined is None:
+        person.household = Household(centre_id=centre.id)
+        person.relationship_to_head = "head"
+    else:
+        person.household = joined
+        person.relationship_to_head = household.relationship
+    session.add(person)
+    session.flush()
+    for c in consents:
+        _add_consent(user, person, c)
+    reindex(person)
+    for other_id in acknowledged or set():
+        remember_not_same(user, person.id, other_id)
+    refresh_uasc_flags(person.household)
+    _log_change(user, person, "registered", [])
+    audit.record("beneficiary.create", object_type="beneficiary", object_id=person.id)
+    return person
+
+
+def _age(dob: dt.date, today: dt.date) -> int:
+    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+
+def _apply(person: Beneficiary, data: PersonData, dob: dt.date, estimated: bool) -> None:
+    person.given_names = data.given_names
+    person.family_names = data.family_names
+    person.date_of_birth = dob
+    person.dob_estimated = estimated
+    person.birth_year = dob.year
+    person.sex = data.sex
+    person.nationality = data.nationality
+    person.document_type = data.document_type
+    person.document_number = data.document_number or None
+    person.phone = data.phone or None
+    person.arrival_date = data.arrival_date
+    person.entry_point = data.entry_point or None
+    person.languages = ",".join(sorted(set(data.languages)))
+    plain_needs = sorted(set(data.needs) - SENSITIVE_NEEDS)
+    sensitive = sorted(set(data.needs) & SENSITIVE_NEEDS)
+    person.needs = [SpecificNeed(code=code) for code in plain_needs]
+    person.sensitive_needs = sensitive or None
+
+
+def _household_to_join(user, choice: HouseholdChoice) -> Household:
+    member = session.scalar(sa.select(Beneficiary).where(
+        Beneficiary.case_number == choice.join_case_number.strip().upper()))
+    if member is None or not in_scope(user, member.centre_id) or member.household is None:
+        raise RuleError(_l("No household found for that case number."), field="household_case_number")
+    if choice.relationship == "head":
+        raise RuleError(_l("That household already has a head: choose the relationship to the head."),
+                        field="relationship")
+    return member.household
+
+
+def _next_case_number(centre: Centre, year: int) -> str:
+    counter = session.scalar(sa.select(CaseNumberCounter).where(
+        CaseNumberCounter.centre_id == centre.id, CaseNumberCounter.year == year).with_for_update())
+    if counter is None:
+        counter = CaseNumberCounter(centre_id=centre.id, year=year, last=0)
+        session.add(counter)
+    counter.last += 1
+    session.flush()
+    return f"{centre.code}-{year}-{counter.last:06d}"
+
+
+def _new_card_token() -> str:
+    raw = "".join(secrets.choice(CARD_ALPHABET) for _ in range(16))
+    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+
+
+def _add_consent(user, person: Beneficiary, c: ConsentData) -> Consent:
+    consent = Consent(beneficiary=person, purpose=c.purpose, status=c.status, legal_basis=c.legal_basis,
+                      method=c.method, given_by=c.given_by, recorded_by_id=getattr(user, "id", None))
+    consent.guardian_name = c.guardian_name if c.given_by == "guardian" else None
+    consent.best_interests_note = c.best_interests_note if c.given_by == "best_interests" else None
+    session.add(consent)
+    return consent
+
+
+# ---- edits ----------------------------------------------------------------------------------
+
+_TRACKED = ("given_names", "family_names", "date_of_birth", "dob_estimated", "sex", "nationality",
+            "document_type", "document_number", "phone", "arrival_date", "entry_point", "languages")
+
+
+def update(user, person: Beneficiary, data: PersonData) -> list[str]:
+    """Save edits to a person; returns (and logs) the names of the fields that changed."""
+    today = utcnow().date()
+    if data.date_of_birth is None and data.estimated_age is None:
+        data.date_of_birth = person.date_of_birth if not person.dob_estimated else None
+        data.estimated_age = None if data.date_of_birth else person.age_on(today)
+    dob, estimated = validate_person(data, today)
+    duplicates.check_document_unique(user, data.document_type, data.document_number, exclude_id=person.id)
+    before = {name: getattr(person, name) for name in _TRACKED}
+    before_needs = set(person.need_codes) | set(person.sensitive_needs or [])
+    _apply(person, data, dob, estimated)
+    changed = [name for name in _TRACKED if getattr(person, name) != before[name]]
+    if set(data.needs) != before_needs:
+        changed.append("needs")
+    if not changed:
+        return []
+    person.updated_at = utcnow()
+    reindex(person)
+    if person.household is not None:
+        refresh_uasc_flags(person.household)
+    _log_change(user, person, "edited", changed)
+    audit.record("beneficiary.update", object_type="beneficiary", object_id=person.id, detail=",".join(changed))
+    return changed
+
+
+def keep_hidden_needs(person: Beneficiary, submitted: list[str], may_see_sensitive: bool) -> list[str]:
+    """A user who cannot see sensitive needs must not erase them by saving a form that hides them."""
+    if may_see_sensitive:
+        return submitted
+    return sorted((set(submitted) - SENSITIVE_NEEDS) | set(person.sensitive_needs or []))
+
+
+def _log_change(user, person: Beneficiary, action: str, fields: list[str]) -> None:
+    session.add(BeneficiaryChange(beneficiary_id=person.id, user_id=getattr(user, "id", None), action=action,
+                                  fields=",".join(fields)))
+
+
+# ---- consent --------------------------------------------------------------------------------
+
+def current_consents(person: Beneficiary) -> dict[str, Consent]:
+    """The latest decision per purpose."""
+    latest: dict[str, Consent] = {}
+    for c in person.consents:
+        latest[c.purpose] = c
+    return latest
+
+
+def record_consent(user, person: Beneficiary, data: ConsentData) -> Consent:
+    """Record a new decision for one purpose (consent given later, refused, or withdrawn)."""
+    today = utcnow().date()
+    age = person.age_on(today) or 0
+    if data.status == "withdrawn":
+        current = current_consents(person).get(data.purpose)
+        if current is None or current.status != "given":
+            raise RuleError(_l("There is no consent given for this purpose to withdraw."), field="purpose")
+    else:
+        check_who_consented(data, age)
+    consent = _add_consent(user, person, data)
+    session.flush()
+    _log_change(user, person, "consent", [data.purpose])
+    audit.record(f"consent.{data.status}", object_type="beneficiary", object_id=person.id, detail=data.purpose)
+    return consent
+
+
+def has_consent(person: Beneficiary, purpose: str) -> bool:
+    """Whether the latest decision for the purpose is 'given' (withdrawal takes effect at once)."""
+    current = current_consents(person).get(purpose)
+    return current is not None and current.status == "given"
+
+
+# ---- households and UASC -------------------------------------------------------------------
+
+def refresh_uasc_flags(household: Household) -> None:
+    """Flag every child of a household with no adult in it as possible UASC (and unflag otherwise)."""
+    session.flush()
+    today = utcnow().date()
+    members = list(household.members)
+    has_adult = any((m.age_on(today) or 0) >= ADULT_AGE for m in members)
+    for m in members:
+        m.possible_uasc = not has_adult and (m.age_on(today) or 0) < ADULT_AGE
+
+
+# ---- duplicates -----------------------------------------------------------------------------
+
+def remember_not_same(user, a_id: int, b_id: int) -> None:
+    """Remember the clerk's answer that two records are different people."""
+    first, second = sorted((a_id, b_id))
+    exists = session.scalar(sa.select(DuplicateDecision.id).where(
+        DuplicateDecision.first_id == first, DuplicateDecision.second_id == second))
+    if exists is None:
+        session.add(DuplicateDecision(first_id=first, second_id=second, decided_by_id=getattr(user, "id", None)))
+        audit.record("beneficiary.not_duplicate", object_type="beneficiary", object_id=a_id, detail=str(b_id))
+
+
+# ---- blind index ---------------------------------------------------------------------------
+
+def index_entries(person: Beneficiary) -> set[tuple[int, int]]:
+    """Every (kind, hash) entry for a person: name tokens three ways, date of birth, document, phone."""
+    idx = blind_indexer()
+    entries = idx.name_entries(person.given_names or "", person.family_names or "")
+    if person.date_of_birth:
+        entries.add((blind.DOB, idx.hash(blind.DOB, person.date_of_birth.isoformat())))
+    if person.document_number:
+        entries.add((blind.DOCUMENT, idx.hash(blind.DOCUMENT, blind.normalise_document(person.document_number))))
+    if person.phone and blind.normalise_phone(person.phone):
+        entries.add((blind.PHONE, idx.hash(blind.PHONE, blind.normalise_phone(person.phone))))
+    return entries
+
+
+def reindex(person: Beneficiary) -> None:
+    """Replace a person's blind-index entries."""
+    session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
+    session.execute(sa.insert(BlindIndexEntry), [
+        {"beneficiary_id": person.id, "kind": kind, "hash": h} for kind, h in sorted(index_entries(person))
+    ])
+
+

@@ -1,0 +1,238 @@
+"""Reception views: thin — parse the form, call the service, render."""
+from __future__ import annotations
+
+import segno
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.beneficiaries import duplicates, search as search_service, service, vocab
+from msc.beneficiaries.forms import ConsentForm, NotDuplicateForm, PersonForm, RegistrationForm, SearchForm
+from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
+from msc.centres.models import Centre
+from msc.db import session
+from msc.security import audit
+from msc.security.policy import (
+    CARD, CONSENT, EDIT, REGISTER, SEARCH, VIEW, VIEW_SENSITIVE, authenticated, can, centre_ids_in_scope,
+    check_scope, requires,
+)
+
+bp = Blueprint("beneficiaries", __name__)
+
+
+def get_beneficiary(uid: str) -> Beneficiary:
+    """Load a record by its opaque id and check the user may reach it (404 otherwise)."""
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+    if person is None:
+        abort(404)
+    check_scope(current_user, person.centre_id)
+    if person.data_key.wrapped is None:
+        abort(404)
+    return person
+
+
+def _user_centres() -> list[Centre]:
+    ids = centre_ids_in_scope(current_user)
+    stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
+    if ids is not None:
+        stmt = stmt.where(Centre.id.in_(ids or [-1]))
+    return list(session.scalars(stmt))
+
+
+@bp.get("/")
+@authenticated
+def home():
+    """The landing page: the search box for the desk, the admin index for admins."""
+    if can(current_user, SEARCH):
+        return render_template("reception/search.html", form=SearchForm(), result=None)
+    if current_user.role == "admin":
+        return redirect(url_for("admin.index"))
+    return render_template("reception/welcome.html")
+
+
+@bp.post("/search")
+@requires(SEARCH)
+def search():
+    """Search first (POST: the terms never reach a URL or an access log)."""
+    form = SearchForm()
+    if not form.validate_on_submit():
+        return render_template("reception/search.html", form=form, result=None), 422
+    try:
+        page = int(form.page.data or 1)
+    except ValueError:
+        page = 1
+    try:
+        result = search_service.search(current_user, form.q.data, page=page)
+    except service.RuleError as err:
+        form.q.errors = [err.message]
+        return render_template("reception/search.html", form=form, result=None), 422
+    if result.exact is not None:
+        return redirect(url_for("beneficiaries.profile", uid=result.exact.uid))
+    return render_template("reception/search.html", form=form, result=result,
+                           may_register=can(current_user, REGISTER))
+
+
+def _person_data(form: PersonForm, needs: list[str]) -> service.PersonData:
+    return service.PersonData(
+        given_names=form.given_names.data, family_names=form.family_names.data, sex=form.sex.data,
+        nationality=form.nationality.data, date_of_birth=form.date_of_birth.data,
+        estimated_age=form.estimated_age.data, document_type=form.document_type.data,
+        document_number=form.document_number.data or None, phone=form.phone.data or None,
+        arrival_date=form.arrival_date.data, entry_point=form.entry_point.data or None,
+        languages=form.languages.data or [], needs=needs)
+
+
+def _consents(form: RegistrationForm) -> list[service.ConsentData]:
+    return [service.ConsentData(purpose=p, status=getattr(form, f"consent_{p}").data,
+                                legal_basis=form.legal_basis.data if p == "registration" else "consent",
+                                method=form.method.data, given_by=form.given_by.data,
+                                guardian_name=form.guardian_name.data or None,
+                                best_interests_note=form.best_interests_note.data or None)
+            for p in RegistrationForm.CONSENT_FIELDS]
+
+
+def _field_error(form, err: service.RuleError) -> None:
+    field = getattr(form, err.field or "", None)
+    if field is None:
+        form.form_errors.append(err.message)
+    else:
+        field.errors = [*field.errors, err.message]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@requires(REGISTER)
+def register():
+    """Register a person (or a household member) with consent, after a duplicate check."""
+    centres = _user_centres()
+    if not centres:
+        flash(_("You are not assigned to a centre, so you cannot register people."), "error")
+        return redirect(url_for("beneficiaries.home"))
+    form = RegistrationForm()
+    if request.method == "GET" and request.args.get("household"):
+        member = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == request.args["household"]))
+        if member is not None:
+            check_scope(current_user, member.centre_id)
+            form.household_mode.data = "join"
+            form.household_case_number.data = member.case_number
+            form.relationship.data = "child"
+            form.nationality.data = member.nationality
+            form.family_names.data = member.family_names
+    centre_id = request.form.get("centre_id", type=int) or centres[0].id
+    centre = next((c for c in centres if c.id == centre_id), centres[0])
+    candidates = []
+    if form.validate_on_submit():
+        acknowledged = {int(x) for x in (form.acknowledged.data or "").split(",") if x.isdigit()}
+        choice = service.HouseholdChoice(
+            join_case_number=form.household_case_number.data if form.household_mode.data == "join" else None,
+            relationship=form.relationship.data if form.household_mode.data == "join" else "head")
+        try:
+            person = service.register(current_user, centre, _person_data(form, form.needs.data or []),
+                                      _consents(form), choice, acknowledged)
+        except service.RuleError as err:
+            _field_error(form, err)
+        except service.PossibleDuplicates as dup:
+            candidates = dup.candidates
+            form.acknowledged.data = ",".join(str(c.beneficiary.id) for c in candidates)
+        else:
+            flash(_("Registered with case number %(case)s.", case=person.case_number), "success")
+            return redirect(url_for("beneficiaries.profile", uid=person.uid))
+    status = 422 if (form.errors or form.form_errors or candidates) else 200
+    return render_template("reception/register.html", form=form, centres=centres, centre=centre,
+                           candidates=candidates, vocab=vocab), status
+
+
+@bp.get("/b/<uid>")
+@requires(VIEW)
+def profile(uid: str):
+    """What the role may see of one person; every view is audited."""
+    person = get_beneficiary(uid)
+    audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id)
+    may_sensitive = can(current_user, VIEW_SENSITIVE)
+    history = list(session.scalars(sa.select(BeneficiaryChange).where(
+        BeneficiaryChange.beneficiary_id == person.id).order_by(BeneficiaryChange.at.desc()).limit(50)))
+    possible = []
+    if can(current_user, EDIT):
+        possible = duplicates.find(current_user, _as_person_data(person), person.date_of_birth, exclude_id=person.id)
+    return render_template("reception/profile.html", person=person, may_sensitive=may_sensitive,
+                           consents=service.current_consents(person), history=history, possible=possible,
+                           consent_form=ConsentForm(prefix="consent"), dup_form=NotDuplicateForm(),
+                           vocab=vocab, today=service.utcnow().date())
+
+
+def _as_person_data(person: Beneficiary) -> service.PersonData:
+    return service.PersonData(given_names=person.given_names or "", family_names=person.family_names or "",
+                              sex=person.sex, nationality=person.nationality, phone=person.phone)
+
+
+@bp.route("/b/<uid>/edit", methods=["GET", "POST"])
+@requires(EDIT)
+def edit(uid: str):
+    """Correct a person's data; the history keeps who changed which fields when."""
+    person = get_beneficiary(uid)
+    may_sensitive = can(current_user, VIEW_SENSITIVE)
+    form = PersonForm(show_sensitive=may_sensitive)
+    if request.method == "GET":
+        form.process(obj=None, data={
+            "given_names": person.given_names, "family_names": person.family_names, "sex": person.sex,
+            "date_of_birth": None if person.dob_estimated else person.date_of_birth,
+            "estimated_age": person.age_on(service.utcnow().date()) if person.dob_estimated else None,
+            "nationality": person.nationality, "document_type": person.document_type,
+            "document_number": person.document_number, "phone": person.phone,
+            "arrival_date": person.arrival_date, "entry_point": person.entry_point,
+            "languages": person.language_codes,
+            "needs": person.need_codes + (list(person.sensitive_needs or []) if may_sensitive else []),
+        })
+    elif form.validate_on_submit():
+        needs = service.keep_hidden_needs(person, form.needs.data or [], may_sensitive)
+        try:
+            changed = service.update(current_user, person, _person_data(form, needs))
+        except service.RuleError as err:
+            _field_error(form, err)
+        else:
+            flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+            return redirect(url_for("beneficiaries.profile", uid=person.uid))
+    return render_template("reception/edit.html", form=form, person=person), 422 if form.errors else 200
+
+
+@bp.post("/b/<uid>/consent")
+@requires(CONSENT)
+def consent(uid: str):
+    """Record a consent decision, or withdraw consent (takes effect at once)."""
+    person = get_beneficiary(uid)
+    form = ConsentForm(prefix="consent")
+    if form.validate_on_submit():
+        data = service.ConsentData(purpose=form.purpose.data, status=form.status.data,
+                                   legal_basis=form.legal_basis.data, method=form.method.data,
+                                   given_by=form.given_by.data, guardian_name=form.guardian_name.data or None,
+                                   best_interests_note=form.best_interests_note.data or None)
+        try:
+            service.record_consent(current_user, person, data)
+        except service.RuleError as err:
+            _field_error(form, err)
+        else:
+            flash(_("Consent recorded."), "success")
+            return redirect(url_for("beneficiaries.profile", uid=person.uid) + "#consent")
+    return render_template("reception/consent.html", person=person, form=form), 422
+
+
+@bp.post("/b/<uid>/not-duplicate/<other_uid>")
+@requires(EDIT)
+def not_duplicate(uid: str, other_uid: str):
+    """Remember that two records are different people."""
+    person = get_beneficiary(uid)
+    other = get_beneficiary(other_uid)
+    if NotDuplicateForm().validate_on_submit():
+        service.remember_not_same(current_user, person.id, other.id)
+        flash(_("Noted: these are different people."), "success")
+    return redirect(url_for("beneficiaries.profile", uid=person.uid))
+
+
+@bp.get("/b/<uid>/card")
+@requires(CARD)
+def card(uid: str):
+    """The printable beneficiary card: case number and a QR code of an opaque token, no personal data."""
+    person = get_beneficiary(uid)
+    audit.record("beneficiary.card", object_type="beneficiary", object_id=person.id)
+    qr = segno.make(person.card_token, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff")
+    return render_template("reception/card.html", person=person, qr_svg=qr)

@@ -1,0 +1,115 @@
+"""The codes stored for beneficiaries and their translated labels."""
+from __future__ import annotations
+
+from flask_babel import get_locale, lazy_gettext as _l
+
+SEXES = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other / prefers not to say")}
+
+#: alpha-3 stored, alpha-2 to let Babel name the country in the reader's language
+NATIONALITIES = {
+    "VEN": "VE", "COL": "CO", "ECU": "EC", "PER": "PE", "BRA": "BR", "CHL": "CL", "BOL": "BO", "ARG": "AR",
+    "HTI": "HT", "CUB": "CU", "DOM": "DO", "PAN": "PA", "GUY": "GY", "SUR": "SR", "TTO": "TT", "URY": "UY",
+    "PRY": "PY", "MEX": "MX", "NIC": "NI", "HND": "HN", "GTM": "GT", "SLV": "SV", "CRI": "CR",
+}
+STATELESS = "XXA"
+
+
+def country_name(alpha3: str) -> str:
+    """The country's name in the current language (Babel's territory names)."""
+    if alpha3 == STATELESS:
+        return str(_l("Stateless"))
+    alpha2 = NATIONALITIES.get(alpha3)
+    if alpha2 is None:
+        return alpha3
+    return get_locale().territories.get(alpha2, alpha3)
+
+
+def nationality_choices() -> list[tuple[str, str]]:
+    """(code, name) pairs sorted by name in the current language, stateless last."""
+    pairs = sorted(((code, country_name(code)) for code in NATIONALITIES), key=lambda p: p[1])
+    return pairs + [(STATELESS, country_name(STATELESS))]
+
+
+DOCUMENT_TYPES = {
+    "none": _l("No document"),
+    "passport": _l("Passport"),
+    "national_id": _l("National identity card"),
+    "birth_certificate": _l("Birth certificate"),
+    "residence_permit": _l("Residence or protection permit"),
+    "other": _l("Other document"),
+}
+
+LANGUAGES = {
+    "es": _l("Spanish"), "pt": _l("Portuguese"), "en": _l("English"), "fr": _l("French"),
+    "ht": _l("Haitian Creole"), "guc": _l("Wayuunaiki"), "wba": _l("Warao"), "other": _l("Other language"),
+}
+
+#: code -> (label, sensitive)
+NEEDS = {
+    "uasc": (_l("Unaccompanied or separated child"), False),
+    "pregnant_lactating": (_l("Pregnant or lactating"), False),
+    "disability": (_l("Disability"), False),
+    "serious_medical": (_l("Serious medical condition"), False),
+    "older_at_risk": (_l("Older person at risk"), False),
+    "single_caregiver": (_l("Single caregiver"), False),
+    "gbv_survivor": (_l("Survivor of gender-based violence"), True),
+    "trafficking": (_l("Suspected victim of trafficking"), True),
+    "indigenous": (_l("Indigenous"), False),
+    "lgbtiq": (_l("LGBTIQ+"), True),
+    "no_documents": (_l("No documents"), False),
+}
+SENSITIVE_NEEDS = frozenset(code for code, (_, sensitive) in NEEDS.items() if sensitive)
+
+RELATIONSHIPS = {
+    "head": _l("Head of household"),
+    "spouse": _l("Spouse or partner"),
+    "child": _l("Son or daughter"),
+    "parent": _l("Mother or father"),
+    "sibling": _l("Brother or sister"),
+    "grandchild": _l("Grandchild"),
+    "grandparent": _l("Grandparent"),
+    "other_relative": _l("Other relative"),
+    "non_relative": _l("Not a relative (caregiver, friend)"),
+}
+
+CONSENT_PURPOSES = {
+    "registration": _l("Registration and assistance"),
+    "referral": _l("Referral to partner organisations"),
+    "government_sharing": _l("Sharing with government"),
+    "followup_contact": _l("Follow-up contact"),
+    "photo": _l("Photo"),
+}
+CONSENT_STATUSES = {"given": _l("Given"), "refused": _l("Refused"), "withdrawn": _l("Withdrawn")}
+LEGAL_BASES = {
+    "consent": _l("Consent"),
+    "vital_interest": _l("Vital interest of the person"),
+    "public_interest": _l("Public interest"),
+    "legal_obligation": _l("Legal obligation"),
+}
+CONSENT_METHODS = {"verbal": _l("Verbal"), "written": _l("Written, signed"), "thumbprint": _l("Thumbprint")}
+CONSENT_GIVEN_BY = {
+    "self": _l("The person"),
+    "guardian": _l("Parent or guardian"),
+    "best_interests": _l("Best-interests decision (child without a guardian)"),
+}
+
+FIELD_LABELS = {
+    "given_names": _l("Given names"), "family_names": _l("Family names"), "date_of_birth": _l("Date of birth"),
+    "dob_estimated": _l("Estimated date of birth"), "sex": _l("Sex"), "nationality": _l("Nationality"),
+    "document_type": _l("Document type"), "document_number": _l("Document number"), "phone": _l("Phone"),
+    "arrival_date": _l("Date of arrival in the country"), "entry_point": _l("Entry point"),
+    "languages": _l("Languages spoken"), "needs": _l("Specific needs"),
+    **{purpose: label for purpose, label in CONSENT_PURPOSES.items()},
+}
+CHANGE_LABELS = {"registered": _l("registered"), "edited": _l("edited"), "consent": _l("consent decision"),
+                 "household": _l("household changed")}
+
+
+def field_labels(fields: str) -> str:
+    """Translated names of a comma-separated list of changed fields."""
+    return ", ".join(str(FIELD_LABELS.get(f, f)) for f in fields.split(",") if f)
+
+
+def change_label(action: str) -> str:
+    """The translated name of a history entry."""
+    return str(CHANGE_LABELS.get(action, action))

@@ -1,0 +1,1 @@
+"""Migrant Support Centres: where people are registered and served."""

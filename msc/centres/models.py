@@ -1,0 +1,48 @@
+"""The Centre model and its case-number counter."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from msc.db import Base, utcnow
+
+
+class CentreKind(str, enum.Enum):
+    """Where an MSC sits on the migration route."""
+
+    border_entry = "border_entry"
+    receiving = "receiving"
+    transit = "transit"
+
+
+class Centre(Base):
+    """A Migrant Support Centre."""
+
+    __tablename__ = "centres"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: short code, unique, used in case numbers: COL-CUC
+    code: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    #: ISO 3166-1 alpha-3 country code
+    country: so.Mapped[str] = so.mapped_column(sa.String(3), index=True)
+    municipality: so.Mapped[str] = so.mapped_column(sa.String(120))
+    kind: so.Mapped[str] = so.mapped_column(sa.String(20), default=CentreKind.receiving.value)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Centre {self.code}>"
+
+
+class CaseNumberCounter(Base):
+    """The last case number issued per centre and year."""
+
+    __tablename__ = "case_number_counters"
+
+    centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), primary_key=True)
+    year: so.Mapped[int] = so.mapped_column(primary_key=True)
+    last: so.Mapped[int] = so.mapped_column(default=0)

@@ -1,0 +1,135 @@
+"""Command-line tools: flask --app msc db|keys|audit|users|demo ..."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from msc import db as dbmod
+from msc.db import session
+
+db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
+keys_cli = AppGroup("keys", help="Encryption keys: rotate, check, retire.")
+audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
+users_cli = AppGroup("users", help="User accounts.")
+demo_cli = AppGroup("demo", help="Demo data for trying MSC Case.")
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations."""
+    from flask import current_app
+    dbmod.upgrade(current_app, revision)
+    click.echo("database is up to date")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION (e.g. base)."""
+    from flask import current_app
+    dbmod.downgrade(current_app, revision)
+
+
+@keys_cli.command("rotate")
+@click.option("--new", "new_kek", is_flag=True, help="Generate a new KEK in the key file and make it active.")
+def keys_rotate(new_kek: bool) -> None:
+    """Re-wrap every data key under the active KEK (data is not re-encrypted)."""
+    from msc.crypto import rotation
+    from msc.crypto.keys import KeyError_, keyring
+    try:
+        if new_kek:
+            click.echo(f"new KEK {rotation.add_new_kek()} is now active")
+        count = rotation.rotate()
+    except KeyError_ as err:
+        raise click.ClickException(str(err)) from None
+    from msc.security import audit
+    audit.record("keys.rotate", detail=f"{count} data keys now under {keyring().active_kek}")
+    session.commit()
+    click.echo(f"re-wrapped {count} data keys under {keyring().active_kek}")
+
+
+@keys_cli.command("check")
+def keys_check() -> None:
+    """Verify that every wrapped data key opens with the configured KEKs."""
+    from msc.crypto import rotation
+    result = rotation.check()
+    for kid, n in sorted(result.by_kek.items()):
+        click.echo(f"{kid}: {n} data keys")
+    click.echo(f"checked {result.checked}, destroyed {result.destroyed}, failed {len(result.failed)}")
+    if result.failed:
+        raise click.ClickException(f"data keys that do not open: {result.failed[:20]}")
+
+
+@keys_cli.command("retire")
+@click.argument("kek_id")
+def keys_retire(kek_id: str) -> None:
+    """Remove an old KEK from the key file once nothing uses it."""
+    from msc.crypto import rotation
+    from msc.crypto.keys import KeyError_
+    try:
+        rotation.retire(kek_id)
+    except KeyError_ as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"retired {kek_id}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Walk the audit chain and report the first broken link."""
+    from msc.security import audit
+    result = audit.verify()
+    if result.ok:
+        click.echo(f"audit chain intact: {result.checked} records")
+        return
+    raise click.ClickException(f"audit chain broken at record {result.broken_seq}: {result.reason} "
+                               f"({result.checked} records verified before it)")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--scope", default="region")
+@click.password_option()
+def users_create(username: str, role: str, display_name: str, scope: str, password: str) -> None:
+    """Create an account (the first admin, typically)."""
+    from msc.security import service
+    try:
+        user = service.new_user(username=username, display_name=display_name, role=role, scope=scope,
+                                password_hash="!")
+        session.flush()
+        service.set_password(user, password)
+    except service.AccountError as err:
+        raise click.ClickException(err.message) from None
+    session.commit()
+    click.echo(f"created {username} ({role})")
+
+
+@demo_cli.command("load")
+@click.option("--people", default=300, show_default=True)
+def demo_load(people: int) -> None:
+    """Load demo centres, one user per role and synthetic beneficiaries (once)."""
+    from msc import demo
+    if demo.already_loaded():
+        click.echo("demo data already loaded")
+        return
+    demo.load(people)
+    session.commit()
+    click.echo(f"loaded demo centres, users and {people} beneficiaries")
+
+
+@demo_cli.command("logins")
+def demo_logins() -> None:
+    """Print the demo logins."""
+    from msc import demo
+    click.echo("\nDemo logins (password for all: %s)" % demo.DEMO_PASSWORD)
+    for username, role, note in demo.DEMO_USERS_TABLE:
+        click.echo(f"  {username:<14} {role:<20} {note}")
+    click.echo("Roles marked MFA set up a TOTP app on first login.\n")
+
+
+def register(app: Flask) -> None:
+    for group in (db_cli, keys_cli, audit_cli, users_cli, demo_cli):
+        app.cli.add_command(group)

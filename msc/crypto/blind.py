@@ -1,0 +1,129 @@
+"""Blind indexes: keyed, truncated HMACs of normalised values, so the database can match without seeing.
+
+Names are folded (accents, case, hyphens, particles), then each token is indexed three ways:
+exactly, by a phonetic key suited to Spanish and Portuguese spelling, and by its one-deletion
+neighbourhood (which catches one typo, insertion, omission or transposition). Each kind of entry
+has its own key, derived with HKDF from the index root key. Every hash is truncated so that
+unrelated values share it by chance; candidates are decrypted and confirmed afterwards.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# Entry kinds, stored as small integers.
+NAME, NAME_PHONETIC, NAME_TYPO, DOB, DOCUMENT, PHONE = 1, 2, 3, 4, 5, 6
+KIND_NAMES = {NAME: "name", NAME_PHONETIC: "name_phonetic", NAME_TYPO: "name_typo",
+              DOB: "dob", DOCUMENT: "document", PHONE: "phone"}
+
+PARTICLES = frozenset({"de", "del", "la", "las", "los", "da", "das", "do", "dos", "y", "e"})
+MIN_TYPO_TOKEN = 4  # shorter tokens get no one-deletion neighbourhood: too many chance matches
+MAX_TOKEN = 40
+PHONE_DIGITS = 8  # the local part survives with or without country and area codes
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def strip_accents(text: str) -> str:
+    """Unicode NFKD without the combining marks."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Accent- and case-folded, with every run of non-alphanumerics turned into one space."""
+    return _NON_ALNUM.sub(" ", strip_accents(text).lower()).strip()
+
+
+def name_tokens(text: str) -> list[str]:
+    """Folded name tokens without particles: "María José Pérez de la Cruz" -> maria jose perez cruz."""
+    return [t[:MAX_TOKEN] for t in fold(text).split() if t not in PARTICLES and not t.isdigit()]
+
+
+_PHONETIC_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), r)
+    for p, r in [
+        (r"nh", "ny"), (r"lh", "y"), (r"ll", "y"),
+        (r"ch", "X"), (r"sh", "X"), (r"ph", "f"), (r"th", "t"),
+        (r"qu", "k"), (r"gu(?=[ei])", "G"), (r"g(?=[ei])", "j"), (r"G", "g"),
+        (r"c(?=[eiy])", "s"), (r"c", "k"), (r"q", "k"), (r"z", "s"), (r"x", "s"),
+        (r"v", "b"), (r"w", "u"), (r"y", "i"), (r"h", ""),
+        (r"(.)\1+", r"\1"),
+    ]
+]
+
+
+def phonetic_key(token: str) -> str:
+    """A sound-alike key for Spanish and Portuguese spelling: b/v, s/z/c(e,i)/ç, ll/y/lh, silent h,
+    qu/k/c, gu/g, ss/s, nh/ñ, double letters. "Gonsalez" and "González" share one key."""
+    s = token.lower().replace("ç", "s").replace("ñ", "ny")
+    s = re.sub(r"[^a-z]", "", strip_accents(s))
+    for pattern, repl in _PHONETIC_RULES:
+        s = pattern.sub(repl, s)
+    return s.lower()
+
+
+def typo_neighbourhood(token: str) -> set[str]:
+    """The token and every string made by removing one of its letters."""
+    out = {token}
+    if len(token) >= MIN_TYPO_TOKEN:
+        out.update(token[:i] + token[i + 1:] for i in range(len(token)))
+    return out
+
+
+def normalise_document(value: str) -> str:
+    """Document numbers compare on upper-case letters and digits only."""
+    return re.sub(r"[^0-9A-Z]", "", strip_accents(value).upper())
+
+
+def normalise_phone(value: str) -> str:
+    """Phones compare on their last digits, with or without country and area codes."""
+    digits = re.sub(r"\D", "", value)
+    return digits[-PHONE_DIGITS:] if len(digits) >= 7 else ""
+
+
+class BlindIndexer:
+    """Computes blind-index hashes with a key per kind derived from the root key."""
+
+    def __init__(self, root_key: bytes, bits: dict[str, int]):
+        self._keys = {kind: _derive(root_key, name) for kind, name in KIND_NAMES.items()}
+        self._bits = {kind: int(bits[name]) for kind, name in KIND_NAMES.items()}
+
+    def hash(self, kind: int, value: str) -> int:
+        """The truncated HMAC-SHA256 of value for this kind, as a non-negative integer."""
+        digest = hmac.new(self._keys[kind], value.encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big") >> (64 - self._bits[kind])
+
+    def name_entries(self, *names: str) -> set[tuple[int, int]]:
+        """(kind, hash) entries for every token of the given names."""
+        entries: set[tuple[int, int]] = set()
+        for name in names:
+            for raw in re.split(r"[\s\-]+", name or ""):
+                for token in name_tokens(raw):
+                    entries.add((NAME, self.hash(NAME, token)))
+                    entries.add((NAME_PHONETIC, self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token)))))
+                    entries.update((NAME_TYPO, self.hash(NAME_TYPO, t)) for t in typo_neighbourhood(token))
+        return entries
+
+    def query_token(self, raw: str) -> tuple[int, list[int], int]:
+        """Hashes to look up for one query token: exact, typo neighbourhood, phonetic."""
+        token = name_tokens(raw)[0]
+        return (self.hash(NAME, token),
+                sorted({self.hash(NAME_TYPO, t) for t in typo_neighbourhood(token)}),
+                self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token))))
+
+
+def _raw_token(raw: str, token: str) -> str:
+    """The raw spelling (with ç and ñ) when the raw text is one token, else the folded token."""
+    return raw if len(name_tokens(raw)) == 1 else token
+
+
+@lru_cache(maxsize=32)
+def _derive(root_key: bytes, kind_name: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                info=f"msc-blind-index|{kind_name}".encode()).derive(root_key)

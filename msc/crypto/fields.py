@@ -1,0 +1,139 @@
+"""How models declare encrypted fields. Nothing outside msc.crypto calls the cipher.
+
+A model that holds personal data owns a DataKey (or borrows its owner's) and declares, per
+field, an EncryptedField over a bytes column:
+
+    given_names_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    given_names = EncryptedField("given_names_ct")
+
+Reading decrypts; assigning encrypts with associated data (table, column, row uid).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from msc.crypto import envelope
+from msc.crypto.keys import keyring
+from msc.db import Base, utcnow
+
+
+def new_uid() -> str:
+    """A random, opaque row identifier (used in associated data and in URLs)."""
+    return secrets.token_hex(16)
+
+
+class DataKeyDestroyed(Exception):
+    """The owner's data key was destroyed: the data is erased for good."""
+
+
+class DataKey(Base):
+    """A random AES-256 key per data owner, stored only wrapped by a KEK."""
+
+    __tablename__ = "data_keys"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: random id bound into the wrapping, so a wrapped key cannot be swapped between rows
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    #: id of the KEK that wraps this key
+    kek_id: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    #: the data key encrypted under that KEK; NULL once destroyed (crypto-shredding)
+    wrapped: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    rewrapped_at: so.Mapped[dt.datetime | None]
+    destroyed_at: so.Mapped[dt.datetime | None]
+
+    _plain = None  # the unwrapped key, cached for this instance only
+
+    @classmethod
+    def generate(cls) -> "DataKey":
+        """A new data key wrapped under the active KEK."""
+        ring = keyring()
+        plain = envelope.new_data_key()
+        key = cls(uid=new_uid(), kek_id=ring.active_kek)
+        key.wrapped = envelope.wrap_key(ring.kek(ring.active_kek), ring.active_kek, plain, key.uid)
+        key._plain = plain
+        return key
+
+    def plaintext(self) -> bytes:
+        """The unwrapped data key (cached on the instance for the request)."""
+        if self.wrapped is None:
+            raise DataKeyDestroyed()
+        if self._plain is None:
+            ring = keyring()
+            self._plain = envelope.unwrap_key(ring.kek(self.kek_id), self.kek_id, self.wrapped, self.uid)
+        return self._plain
+
+    def rewrap(self, kek_id: str) -> None:
+        """Wrap the same data key under another KEK (rotation: data is not re-encrypted)."""
+        plain = self.plaintext()
+        self.wrapped = envelope.wrap_key(keyring().kek(kek_id), kek_id, plain, self.uid)
+        self.kek_id = kek_id
+        self.rewrapped_at = utcnow()
+
+    def destroy(self) -> None:
+        """Crypto-shred: every field encrypted under this key becomes unrecoverable."""
+        self.wrapped = None
+        self._plain = None
+        self.destroyed_at = utcnow()
+
+
+class EncryptedRow:
+    """Mixin for models with encrypted fields: they have a uid and say which DataKey they use."""
+
+    uid: so.Mapped[str]
+
+    def crypto_key(self) -> DataKey:
+        """The DataKey that encrypts this row's fields."""
+        raise TypeError(f"{type(self).__name__} must say which data key it uses")
+
+
+_CODECS = {
+    "str": (lambda v: str(v).encode(), lambda b: b.decode()),
+    "date": (lambda v: v.isoformat().encode(), lambda b: dt.date.fromisoformat(b.decode())),
+    "json": (lambda v: json.dumps(v, sort_keys=True).encode(), lambda b: json.loads(b)),
+}
+
+
+class EncryptedField:
+    """A descriptor that encrypts on assignment and decrypts on read, bound to table, column, row."""
+
+    def __init__(self, column: str, codec: str = "str"):
+        self.column = column
+        self.encode, self.decode = _CODECS[codec]
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        encrypted = owner.__dict__.get("__encrypted_fields__")
+        if encrypted is None:
+            owner.__encrypted_fields__ = encrypted = {}
+        encrypted[name] = self.column
+
+    def _aad(self, obj: Any) -> bytes:
+        if not getattr(obj, "uid", None):
+            obj.uid = new_uid()
+        return envelope.field_aad(obj.__tablename__, self.column, obj.uid)
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        blob = getattr(obj, self.column)
+        if blob is None:
+            return None
+        try:
+            key = obj.crypto_key().plaintext()
+        except DataKeyDestroyed:
+            return None
+        return self.decode(envelope.decrypt_field(key, blob, self._aad(obj)))
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if value is None or value == "":
+            setattr(obj, self.column, None)
+            return
+        key = obj.crypto_key().plaintext()
+        setattr(obj, self.column, envelope.encrypt_field(key, self.encode(value), self._aad(obj)))

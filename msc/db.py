@@ -1,0 +1,124 @@
+"""Engine, a session per application context, the declarative Base, and schema migrations."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from flask import Flask, current_app, g
+from werkzeug.local import LocalProxy
+
+from msc.settings import ROOT
+
+MIGRATIONS_DIR = ROOT / "migrations"
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now, in UTC."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(so.DeclarativeBase):
+    """Every model's base: shared naming convention so migrations name constraints the same way."""
+
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime()}
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine with the pragmas SQLite needs (WAL, foreign keys) or a pooled PostgreSQL one."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # let SQLAlchemy's BEGIN below drive transactions
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=15000")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and close each context's session when the context ends."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["msc.engine"] = engine
+    app.extensions["msc.sessionmaker"] = so.sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.teardown_appcontext
+    def _close_session(exc):
+        s = g.pop("_msc_session", None)
+        if s is not None:
+            if exc is not None:
+                s.rollback()
+            s.close()
+
+
+def get_session() -> so.Session:
+    """The session of the current application context, created on first use."""
+    if "_msc_session" not in g:
+        g._msc_session = current_app.extensions["msc.sessionmaker"]()
+    return g._msc_session
+
+
+session: so.Session = LocalProxy(get_session)  # type: ignore[assignment]
+
+
+def alembic_config(app: Flask) -> AlembicConfig:
+    """Alembic settings pointing at migrations/ and at this app's engine."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(hour).2d%%(minute).2d_%%(rev)s_%%(slug)s")
+    cfg.attributes["engine"] = app.extensions["msc.engine"]
+    return cfg
+
+
+def upgrade(app: Flask, revision: str = "head") -> None:
+    """Apply migrations up to revision: the only way a schema is built."""
+    command.upgrade(alembic_config(app), revision)
+
+
+def downgrade(app: Flask, revision: str) -> None:
+    """Undo migrations down to revision."""
+    command.downgrade(alembic_config(app), revision)

@@ -1,0 +1,138 @@
+"""Demo data: the region's centres, one user per role, and synthetic families (never real people)."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import sqlalchemy as sa
+from faker import Faker
+
+from msc.beneficiaries import service as reception
+from msc.centres.models import Centre
+from msc.db import session
+from msc.security import service as accounts
+
+DEMO_PASSWORD = "msc-demo-Cucuta-26"
+
+CENTRES = [
+    ("COL-CUC", "CAM Cúcuta", "COL", "Cúcuta", "border_entry"),
+    ("COL-IPI", "CAM Ipiales", "COL", "Ipiales", "border_entry"),
+    ("ECU-HUA", "CAM Huaquillas", "ECU", "Huaquillas", "border_entry"),
+    ("PER-TUM", "CAM Tumbes", "PER", "Tumbes", "border_entry"),
+    ("PER-LIM", "CAM Lima", "PER", "Lima", "receiving"),
+    ("BRA-PAC", "Centro de Apoio Pacaraima", "BRA", "Pacaraima", "border_entry"),
+    ("BRA-BVB", "Centro de Apoio Boa Vista", "BRA", "Boa Vista", "receiving"),
+    ("CHL-ARI", "CAM Arica", "CHL", "Arica", "border_entry"),
+]
+
+# username, role, scope, centres, locale, display name
+DEMO_USERS = [
+    ("recepcion", "reception", "centre", ["COL-CUC"], "es", "Laura Recepción"),
+    ("gestora", "caseworker", "centre", ["COL-CUC", "COL-IPI"], "es", "Andrea Gestora"),
+    ("proteccion", "protection_officer", "region", [], "es", "Mateo Protección"),
+    ("coordinador", "centre_manager", "centre", ["COL-CUC"], "es", "Julián Coordinador"),
+    ("dpo", "dpo", "region", [], "es", "Sofía Datos"),
+    ("admin", "admin", "region", [], "es", "Admin Sistema"),
+    ("socio", "partner", "centre", [], "es", "Organización Socia"),
+    ("recepcao", "reception", "centre", ["BRA-PAC"], "pt_BR", "Ana Recepção"),
+]
+DEMO_USERS_TABLE = [
+    (u, role, ("MFA, " if role in accounts.MFA_REQUIRED else "") + ("/".join(c) if c else scope))
+    for u, role, scope, c, _, _ in DEMO_USERS
+]
+
+NEEDS_WEIGHTS = [("pregnant_lactating", 0.06), ("disability", 0.04), ("serious_medical", 0.05),
+                 ("older_at_risk", 0.03), ("single_caregiver", 0.08), ("indigenous", 0.03),
+                 ("no_documents", 0.2), ("gbv_survivor", 0.02), ("trafficking", 0.01), ("lgbtiq", 0.02)]
+ENTRY_POINTS = {"COL": "Puente Simón Bolívar", "ECU": "Puente Internacional Huaquillas", "PER": "CEBAF Tumbes",
+                "BRA": "Pacaraima, BR-174", "CHL": "Chacalluta"}
+
+
+def already_loaded() -> bool:
+    """Whether the demo centres exist already."""
+    return session.scalar(sa.select(Centre.id).where(Centre.code == "COL-CUC")) is not None
+
+
+def load(people: int = 300, seed: int = 2026) -> None:
+    """Create centres, users and about `people` beneficiaries in households."""
+    rng = random.Random(seed)
+    centres = {}
+    for code, name, country, municipality, kind in CENTRES:
+        centre = Centre(code=code, name=name, country=country, municipality=municipality, kind=kind)
+        session.add(centre)
+        centres[code] = centre
+    session.flush()
+    for username, role, scope, codes, locale, name in DEMO_USERS:
+        user = accounts.new_user(username=username, display_name=name, role=role, scope=scope, locale=locale,
+                                 password_hash=accounts.passwords.hash_password(DEMO_PASSWORD))
+        user.centres = [centres[c] for c in codes]
+    session.flush()
+    clerk = accounts.find_user("recepcion")
+    clerk_br = accounts.find_user("recepcao")
+    fakers = {"es": Faker(["es_CO", "es_MX", "es_ES"]), "pt": Faker("pt_BR")}
+    for f in fakers.values():
+        f.seed_instance(seed)
+    made = 0
+    while made < people:
+        centre = rng.choice(list(centres.values()))
+        made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk)
+
+
+class _AnyScope:
+    """The demo loader acts for every centre."""
+
+    id = None
+    scope = "region"
+
+
+def _household(rng: random.Random, fakers: dict, centre: Centre, clerk) -> int:
+    fake = fakers["pt"] if centre.country == "BRA" and rng.random() < 0.3 else fakers["es"]
+    family = f"{fake.last_name()} {fake.last_name()}"
+    today = dt.date.today()
+    size = rng.choices([1, 2, 3, 4, 5], weights=[35, 20, 20, 15, 10])[0]
+    nationality = rng.choices(["VEN", "COL", "HTI", "ECU", "PER"], weights=[80, 8, 5, 4, 3])[0]
+    head_case = None
+    unaccompanied = size == 1 and rng.random() < 0.08
+    for i in range(size):
+        adult = i == 0 and not unaccompanied or (i == 1 and rng.random() < 0.6)
+        age = rng.randint(18, 70) if adult else rng.randint(0, 17)
+        sex = rng.choice(["female", "male"]) if rng.random() > 0.01 else "other"
+        given = fake.first_name_female() if sex == "female" else fake.first_name_male()
+        if rng.random() < 0.4:
+            given += " " + (fake.first_name_female() if sex == "female" else fake.first_name_male())
+        known_dob = rng.random() < 0.75
+        dob = today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
+        has_doc = rng.random() < 0.6
+        needs = [code for code, p in NEEDS_WEIGHTS if rng.random() < p and (code != "pregnant_lactating" or
+                                                                           (sex == "female" and 15 <= age <= 45))]
+        data = reception.PersonData(
+            given_names=given, family_names=family if i == 0 or rng.random() < 0.8 else
+            f"{fake.last_name()} {fake.last_name()}", sex=sex, nationality=nationality,
+            date_of_birth=dob if known_dob else None, estimated_age=None if known_dob else age,
+            document_type=rng.choice(["passport", "national_id"]) if has_doc else "none",
+            document_number=f"V{rng.randint(10_000_000, 32_000_000)}" if has_doc else None,
+            phone=f"+57 3{rng.randint(10, 29)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
+            if adult and rng.random() < 0.7 else None,
+            arrival_date=today - dt.timedelta(days=rng.randint(0, 400)),
+            entry_point=ENTRY_POINTS.get(centre.country), languages=["es"] + (["pt"] if rng.random() < 0.1 else []),
+            needs=needs + (["no_documents"] if not has_doc and "no_documents" not in needs else []))
+        consent = [reception.ConsentData(
+            purpose=p, status="given" if p in ("registration", "referral") or rng.random() < 0.5 else "refused",
+            given_by="self" if age >= 18 else ("best_interests" if unaccompanied else "guardian"),
+            guardian_name=None if age >= 18 or unaccompanied else f"{fake.first_name()} {family}",
+            best_interests_note="Niño sin acompañante; registro para protección." if unaccompanied and age < 18
+            else None) for p in ("registration", "referral", "government_sharing", "followup_contact", "photo")]
+        choice = reception.HouseholdChoice(join_case_number=head_case,
+                                           relationship="head" if head_case is None else
+                                           rng.choice(["spouse", "child", "child", "sibling", "parent"]))
+        try:
+            person = reception.register(_AnyScope(), centre, data, consent, choice, acknowledged=None)
+        except reception.PossibleDuplicates as dup:
+            person = reception.register(_AnyScope(), centre, data, consent, choice,
+                                        acknowledged={c.beneficiary.id for c in dup.candidates})
+        except reception.RuleError:
+            continue
+        person.registered_by_id = clerk.id
+        if head_case is None:
+            head_case = person.case_number
+    return size

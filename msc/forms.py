@@ -1,0 +1,34 @@
+"""Form pieces shared by every feature: clean text fields that refuse control characters."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from wtforms import StringField, TextAreaField
+from wtforms.validators import ValidationError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def no_control_chars(form, field) -> None:
+    """Refuse control and bidirectional-override characters (they hide what a value really is)."""
+    if field.data and _CONTROL.search(field.data):
+        raise ValidationError(_l("Remove the invisible or control characters from this field."))
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CleanString(StringField):
+    """A one-line text field: trimmed, no control characters."""
+
+    def __init__(self, label=None, validators=None, **kw):
+        super().__init__(label, [no_control_chars, *(validators or [])], filters=[_strip], **kw)
+
+
+class CleanText(TextAreaField):
+    """A multi-line text field: trimmed, no control characters except newlines and tabs."""
+
+    def __init__(self, label=None, validators=None, **kw):
+        super().__init__(label, [no_control_chars, *(validators or [])], filters=[_strip], **kw)

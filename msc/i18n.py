@@ -1,0 +1,40 @@
+"""Languages: es, pt_BR and en; each user's choice is stored, visitors choose per browser session."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, has_request_context, redirect, request, session as flask_session, url_for
+from flask_login import current_user
+
+from msc.db import session
+from msc.security.policy import public
+from msc.urls import safe_next
+
+bp = Blueprint("i18n", __name__)
+
+LANGUAGE_NAMES = {"es": "Español", "pt_BR": "Português", "en": "English"}
+
+
+def select_locale() -> str:
+    """The user's stored language, else the visitor's choice, else the browser's, else Spanish."""
+    langs = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if current_user and current_user.is_authenticated and current_user.locale in langs:
+        return current_user.locale
+    chosen = flask_session.get("lang")
+    if chosen in langs:
+        return chosen
+    best = request.accept_languages.best_match([lang.replace("_", "-") for lang in langs])
+    return best.replace("-", "_") if best else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@bp.post("/language")
+@public
+def switch():
+    """Switch the interface language (stored on the user when logged in)."""
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        flask_session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            session.flush()
+    return redirect(safe_next(request.form.get("next")) or url_for("beneficiaries.home"))

@@ -1,0 +1,120 @@
+"""Users, their server-side sessions, and the audit log."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from msc.centres.models import Centre
+from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
+from msc.db import Base, utcnow
+
+user_centres = sa.Table(
+    "user_centres",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("centre_id", sa.ForeignKey("centres.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(EncryptedRow, Base):
+    """A member of staff (or of a partner organisation) who logs in."""
+
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    username: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    #: staff name shown in histories and audit views (staff data, not beneficiary data)
+    display_name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    #: one of msc.security.policy.ROLES
+    role: so.Mapped[str] = so.mapped_column(sa.String(32))
+    #: centre, country or region: how far the user's access reaches
+    scope: so.Mapped[str] = so.mapped_column(sa.String(16), default="centre")
+    #: ISO alpha-3, for country scope
+    country: so.Mapped[str | None] = so.mapped_column(sa.String(3))
+    locale: so.Mapped[str] = so.mapped_column(sa.String(8), default="es")
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    data_key_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("data_keys.id"))
+    mfa_secret_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    mfa_pending_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    #: the last TOTP time step accepted: a code works once
+    mfa_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
+    failed_logins: so.Mapped[int] = so.mapped_column(default=0)
+    locked_until: so.Mapped[dt.datetime | None]
+    password_changed_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
+    centres: so.Mapped[list[Centre]] = so.relationship(secondary=user_centres, lazy="selectin",
+                                                        order_by=Centre.code)
+
+    mfa_secret = EncryptedField("mfa_secret_ct")
+    mfa_pending_secret = EncryptedField("mfa_pending_ct")
+
+    # Flask-Login protocol; the session token travels in the id so sessions can be revoked.
+    _session_token = None
+    is_anonymous = False
+
+    def crypto_key(self) -> DataKey:
+        if self.data_key is None:
+            self.data_key = DataKey.generate()
+        return self.data_key
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self._session_token is not None
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self._session_token}"
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return self.mfa_secret_ct is not None
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class UserSession(Base):
+    """A server-side login session: revocable, with idle and absolute limits."""
+
+    __tablename__ = "user_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: SHA-256 of the token held in the signed cookie
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    last_seen_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    revoked_at: so.Mapped[dt.datetime | None]
+    #: why it ended: logout, password, deactivated, mfa_reset, idle, expired
+    revoked_reason: so.Mapped[str | None] = so.mapped_column(sa.String(20))
+
+    user: so.Mapped[User] = so.relationship()
+
+
+class AuditEvent(Base):
+    """One append-only, HMAC-chained audit record. Never holds personal data, only ids and field names."""
+
+    __tablename__ = "audit_events"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: position in the chain; unique so two writers cannot both extend the same link
+    seq: so.Mapped[int] = so.mapped_column(sa.BigInteger, unique=True)
+    at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow, index=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: what happened, e.g. login, login.failed, beneficiary.view, access.denied
+    action: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
+    object_type: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    object_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    #: field names or an endpoint name, never values
+    detail: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    prev_mac: so.Mapped[str] = so.mapped_column(sa.String(64))
+    mac: so.Mapped[str] = so.mapped_column(sa.String(64))

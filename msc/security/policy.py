@@ -1,0 +1,142 @@
+"""The one access policy: roles are named sets of permissions, users are scoped to centres.
+
+Every endpoint declares the permission it needs with @requires (or @public, or @authenticated);
+an endpoint that declares nothing is denied. enforce() runs before every request.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+import sqlalchemy as sa
+from flask import abort, current_app, request
+from flask_login import current_user
+
+# Permissions
+SEARCH = "beneficiary.search"
+VIEW = "beneficiary.view"
+REGISTER = "beneficiary.register"
+EDIT = "beneficiary.edit"
+CONSENT = "beneficiary.consent"
+CARD = "beneficiary.card"
+VIEW_SENSITIVE = "beneficiary.view_sensitive"
+ADMIN_CENTRES = "admin.centres"
+ADMIN_USERS = "admin.users"
+
+PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS)
+
+ROLES: dict[str, frozenset[str]] = {
+    "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD}),
+    "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE}),
+    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE}),
+    "centre_manager": frozenset({SEARCH, VIEW}),
+    "dpo": frozenset(),
+    "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS}),
+    "partner": frozenset(),
+}
+
+#: roles that must use TOTP
+MFA_REQUIRED = frozenset({"protection_officer", "dpo", "admin"})
+
+#: special markers for endpoints open to anyone, or to any logged-in user
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+
+SCOPES = ("centre", "country", "region")
+
+
+def permissions_of(user) -> frozenset[str]:
+    """The permissions a user's role grants (none for anonymous or inactive users)."""
+    if not getattr(user, "is_authenticated", False) or not user.active:
+        return frozenset()
+    return ROLES.get(user.role, frozenset())
+
+
+def can(user, permission: str) -> bool:
+    """Whether the user holds the permission."""
+    return permission in permissions_of(user)
+
+
+def _declare(marker: str) -> Callable:
+    def decorator(view: Callable) -> Callable:
+        view.msc_permission = marker  # type: ignore[attr-defined]
+        return view
+    return decorator
+
+
+def requires(permission: str) -> Callable:
+    """Declare the permission an endpoint needs."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission}")
+    return _declare(permission)
+
+
+public = _declare(PUBLIC)
+authenticated = _declare(AUTHENTICATED)
+
+
+def declared_permission(endpoint: str | None) -> str | None:
+    """What an endpoint declares, or None (which means denied)."""
+    if endpoint is None:
+        return None
+    if endpoint == "static":
+        return PUBLIC
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "msc_permission", None)
+
+
+def enforce() -> None:
+    """Before each request: deny undeclared endpoints, send anonymous users to login, 403 the rest."""
+    if request.endpoint is None:
+        return  # 404 or 405 follows
+    needed = declared_permission(request.endpoint)
+    if needed == PUBLIC:
+        return
+    if needed is None:
+        _deny("undeclared")
+    if not current_user.is_authenticated:
+        from msc.extensions import login_manager
+        abort(login_manager.unauthorized())
+    if needed == AUTHENTICATED:
+        return
+    if not can(current_user, needed):
+        _deny(needed)
+
+
+def _deny(what: str) -> None:
+    from msc.security import audit
+    audit.record("access.denied", detail=f"{request.endpoint} needs {what}")
+    abort(403)
+
+
+# ---- scope -------------------------------------------------------------------------------
+
+def centre_ids_in_scope(user) -> set[int] | None:
+    """Centre ids the user reaches; None means every centre (regional scope)."""
+    from msc.centres.models import Centre
+    from msc.db import session
+    if user.scope == "region":
+        return None
+    if user.scope == "country":
+        return set(session.scalars(sa.select(Centre.id).where(Centre.country == user.country)))
+    return {c.id for c in user.centres}
+
+
+def in_scope(user, centre_id: int) -> bool:
+    """Whether a record of this centre is within the user's reach."""
+    ids = centre_ids_in_scope(user)
+    return ids is None or centre_id in ids
+
+
+def scope_filter(user, column):
+    """A WHERE clause limiting a query to the user's centres."""
+    ids = centre_ids_in_scope(user)
+    return sa.true() if ids is None else column.in_(ids or [-1])
+
+
+def check_scope(user, centre_id: int) -> None:
+    """404 (not 403: do not confirm that the record exists) for a record outside the user's scope."""
+    if not in_scope(user, centre_id):
+        from msc.security import audit
+        audit.record("access.out_of_scope", detail=request.endpoint)
+        abort(404)

@@ -1,0 +1,24 @@
+"""Flask-Login wiring: the cookie carries a session token checked against the database every request."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager
+
+
+def init_login(app: Flask, login_manager: LoginManager) -> None:
+    """Load users from live server-side sessions only; no remember-me cookie."""
+    from msc.security import service
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load(user_key: str):
+        user_id, sep, token = (user_key or "").partition(":")
+        if not sep or not user_id.isdigit() or not token:
+            return None
+        return service.load_session(int(user_id), token)

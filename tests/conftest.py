@@ -1,0 +1,218 @@
+"""Fixtures: an app per test with its own database, built by running the migrations.
+
+SQLite (default): migrations run once into a template file, copied for each test.
+PostgreSQL (MSC_TEST_DATABASE_URL set): migrations run once, tables are emptied after each test.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from msc import create_app
+from msc import db as dbmod
+
+PG_URL = os.environ.get("MSC_TEST_DATABASE_URL")
+PASSWORD = "correct horse battery staple"
+
+
+def _new_app(tmp: Path, url: str, keys_file: Path, **extra):
+    overrides = {"INSTANCE_PATH": str(tmp), "DATABASE_URL": url, "KEYS_FILE": str(keys_file)}
+    overrides.update(extra)
+    return create_app("testing", overrides)
+
+
+@pytest.fixture(scope="session")
+def keys_file(tmp_path_factory) -> Path:
+    from msc.crypto.keys import FileKeyProvider
+    path = tmp_path_factory.mktemp("keys") / "keys.json"
+    FileKeyProvider(path).generate()
+    return path
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, keys_file):
+    """A migrated database to start each test from."""
+    tmp = tmp_path_factory.mktemp("template")
+    if PG_URL:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        app = _new_app(tmp, PG_URL, keys_file)
+        dbmod.upgrade(app)
+        app.extensions["msc.engine"].dispose()
+        return PG_URL
+    path = tmp / "template.sqlite3"
+    app = _new_app(tmp, f"sqlite:///{path}", keys_file)
+    dbmod.upgrade(app)
+    engine = app.extensions["msc.engine"]
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+def _empty_pg(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        names = [r[0] for r in conn.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        if names:
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def db_url(template_db, tmp_path) -> str:
+    if PG_URL:
+        return PG_URL
+    path = tmp_path / "msc.sqlite3"
+    shutil.copyfile(template_db, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app(db_url, tmp_path, keys_file):
+    own_keys = tmp_path / "keys.json"
+    shutil.copyfile(keys_file, own_keys)
+    application = _new_app(tmp_path, db_url, own_keys)
+    yield application
+    engine = application.extensions["msc.engine"]
+    if PG_URL:
+        _empty_pg(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context: services can be called directly."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# ---- factories ---------------------------------------------------------------------------
+
+class Factory:
+    """Builds centres, users and beneficiaries through the real services."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def centre(self, code="COL-CUC", name="CAM Cúcuta", country="COL"):
+        from msc.centres.models import Centre
+        from msc.db import session
+        with self.app.app_context():
+            centre = session.scalar(sa.select(Centre).where(Centre.code == code))
+            if centre is None:
+                centre = Centre(code=code, name=name, country=country, municipality=name.split()[-1],
+                                kind="border_entry")
+                session.add(centre)
+                session.commit()
+            return centre.id
+
+    def user(self, username, role, centres=("COL-CUC",), scope="centre", country=None, locale="en",
+             password=PASSWORD, mfa_secret=None):
+        from msc.centres.models import Centre
+        from msc.db import session
+        from msc.security import passwords, service
+        with self.app.app_context():
+            ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres] if scope == "centre" else []
+            user = service.new_user(username=username, display_name=username.title(), role=role, scope=scope,
+                                    country=country, locale=locale, password_hash=_cached_hash(password))
+            user.centres = list(session.scalars(sa.select(Centre).where(Centre.id.in_(ids or [-1]))))
+            if mfa_secret:
+                user.mfa_secret = mfa_secret
+            session.commit()
+            return user.id
+
+    def person(self, user_id=None, centre="COL-CUC", acknowledge=True, **fields):
+        """Register a person as `user_id` (or as the system) and return its uid."""
+        from msc.beneficiaries import service
+        from msc.centres.models import Centre
+        from msc.db import session
+        from msc.security.models import User
+        with self.app.app_context():
+            self.centre(centre, f"CAM {centre}", centre[:3])
+            c = session.scalar(sa.select(Centre).where(Centre.code == centre))
+            user = session.get(User, user_id) if user_id else _System()
+            consents = fields.pop("consents", None) or [
+                service.ConsentData(purpose="registration", status="given",
+                                    given_by=fields.pop("given_by", "self"),
+                                    guardian_name=fields.pop("guardian_name", None),
+                                    best_interests_note=fields.pop("best_interests_note", None))]
+            household = fields.pop("household", None) or service.HouseholdChoice()
+            data = service.PersonData(**{"sex": "female", "nationality": "VEN",
+                                         "date_of_birth": dt.date(1990, 5, 17), **fields})
+            try:
+                person = service.register(user, c, data, consents, household)
+            except service.PossibleDuplicates as dup:
+                if not acknowledge:
+                    raise
+                person = service.register(user, c, data, consents, household,
+                                          {x.beneficiary.id for x in dup.candidates})
+            session.commit()
+            return person.uid
+
+
+class _System:
+    id = None
+    scope = "region"
+    centres = ()
+
+
+_HASHES: dict[str, str] = {}
+
+
+def _cached_hash(password: str) -> str:
+    from msc.security import passwords
+    if password not in _HASHES:
+        _HASHES[password] = passwords.hash_password(password)
+    return _HASHES[password]
+
+
+@pytest.fixture
+def make(app) -> Factory:
+    return Factory(app)
+
+
+class Auth:
+    """Logs a test client in and out through the real forms."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username, password=PASSWORD, follow=False):
+        self.client.get("/login")
+        return self.client.post("/login", data={"username": username, "password": password,
+                                                "csrf_token": csrf(self.client, "/login")},
+                                follow_redirects=follow)
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": csrf(self.client, "/account")})
+
+
+_CSRF = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"|'
+                   r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client, path: str) -> str:
+    """The CSRF token of the form on a page."""
+    html = client.get(path).get_data(as_text=True)
+    m = _CSRF.search(html)
+    assert m, f"no CSRF token on {path}"
+    return m.group(1) or m.group(2)
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    return Auth(client)
