@@ -5,6 +5,7 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from wtforms import StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
@@ -32,3 +33,12 @@ class CleanText(TextAreaField):
 
     def __init__(self, label=None, validators=None, **kw):
         super().__init__(label, [no_control_chars, *(validators or [])], filters=[_strip], **kw)
+
+
+def options(pairs) -> list[SelectChoice]:
+    """Select/radio/checkbox options from (value, label) pairs or a {value: label} mapping."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(value, label) for value, label in items]
+
+
+LANGUAGE_OPTIONS = (("es", "Español"), ("pt_BR", "Português"), ("en", "English"))

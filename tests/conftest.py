@@ -108,10 +108,16 @@ class Factory:
     def __init__(self, app):
         self.app = app
 
+    def _ctx(self):
+        """The current app context if a test already pushed one (so it sees what we write)."""
+        from contextlib import nullcontext
+        from flask import has_app_context
+        return nullcontext() if has_app_context() else self.app.app_context()
+
     def centre(self, code="COL-CUC", name="CAM Cúcuta", country="COL"):
         from msc.centres.models import Centre
         from msc.db import session
-        with self.app.app_context():
+        with self._ctx():
             centre = session.scalar(sa.select(Centre).where(Centre.code == code))
             if centre is None:
                 centre = Centre(code=code, name=name, country=country, municipality=name.split()[-1],
@@ -125,7 +131,7 @@ class Factory:
         from msc.centres.models import Centre
         from msc.db import session
         from msc.security import passwords, service
-        with self.app.app_context():
+        with self._ctx():
             ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres] if scope == "centre" else []
             user = service.new_user(username=username, display_name=username.title(), role=role, scope=scope,
                                     country=country, locale=locale, password_hash=_cached_hash(password))
@@ -141,7 +147,7 @@ class Factory:
         from msc.centres.models import Centre
         from msc.db import session
         from msc.security.models import User
-        with self.app.app_context():
+        with self._ctx():
             self.centre(centre, f"CAM {centre}", centre[:3])
             c = session.scalar(sa.select(Centre).where(Centre.code == centre))
             user = session.get(User, user_id) if user_id else _System()

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from msc.beneficiaries.vocab import NATIONALITIES, country_name
-from msc.forms import CleanString
+from msc.forms import LANGUAGE_OPTIONS, CleanString, options
 
 ROLE_LABELS = {
     "reception": _l("Reception"), "caseworker": _l("Caseworker"), "protection_officer": _l("Protection officer"),
@@ -34,12 +34,12 @@ class CentreForm(FlaskForm):
     name = CleanString(_l("Name"), [DataRequired(_l("Enter a name.")), Length(max=120)])
     country = SelectField(_l("Country"))
     municipality = CleanString(_l("Municipality"), [DataRequired(_l("Enter the municipality.")), Length(max=120)])
-    kind = SelectField(_l("Kind"), choices=list(KIND_LABELS.items()))
+    kind = SelectField(_l("Kind"), choices=options(KIND_LABELS))
     active = BooleanField(_l("Active"), default=True)
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        self.country.choices = country_choices()
+        self.country.choices = options(country_choices())
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -51,18 +51,18 @@ class UserForm(FlaskForm):
     username = CleanString(_l("Username"), [DataRequired(_l("Enter a username.")), Length(max=64), Regexp(
         r"^[a-z0-9._-]{3,64}$", flags=re.I, message=_l("Use 3 to 64 letters, digits, dots, hyphens or underscores."))])
     display_name = CleanString(_l("Full name"), [DataRequired(_l("Enter the person's name.")), Length(max=120)])
-    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
-    scope = SelectField(_l("Reach"), choices=list(SCOPE_LABELS.items()), default="centre")
+    role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
+    scope = SelectField(_l("Reach"), choices=options(SCOPE_LABELS), default="centre")
     country = SelectField(_l("Country (for country reach)"), validators=[Optional()])
     centres = MultiCheckboxField(_l("Centres"), coerce=int)
-    locale = SelectField(_l("Language"), choices=[("es", "Español"), ("pt_BR", "Português"), ("en", "English")])
+    locale = SelectField(_l("Language"), choices=options(LANGUAGE_OPTIONS))
     password = PasswordField(_l("Initial password (at least 12 characters)"), [Optional(), Length(max=256)],
                              render_kw={"autocomplete": "new-password"})
 
     def __init__(self, *a, centres=(), **kw):
         super().__init__(*a, **kw)
-        self.country.choices = [("", "—")] + country_choices()
-        self.centres.choices = [(c.id, f"{c.code} — {c.name}") for c in centres]
+        self.country.choices = options([("", "—")] + country_choices())
+        self.centres.choices = options([(c.id, f"{c.code} — {c.name}") for c in centres])
 
 
 class ConfirmForm(FlaskForm):

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from msc.beneficiaries import vocab
-from msc.forms import CleanString, CleanText
+from msc.forms import CleanString, CleanText, options
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -20,8 +20,8 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _choices(mapping) -> list[tuple[str, str]]:
-    return [(code, label) for code, label in mapping.items()]
+_choices = options
+GIVEN_REFUSED = (("given", _l("Given")), ("refused", _l("Refused")))
 
 
 def not_future(form, field) -> None:
@@ -74,9 +74,9 @@ class PersonForm(FlaskForm):
 
     def __init__(self, *args, show_sensitive: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        self.nationality.choices = [("", _l("Choose…"))] + vocab.nationality_choices()
-        self.needs.choices = [(code, label) for code, (label, sensitive) in vocab.NEEDS.items()
-                              if show_sensitive or not sensitive]
+        self.nationality.choices = options([("", _l("Choose…"))] + vocab.nationality_choices())
+        self.needs.choices = options([(code, label) for code, (label, sensitive) in vocab.NEEDS.items()
+                                      if show_sensitive or not sensitive])
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -94,26 +94,26 @@ class PersonForm(FlaskForm):
 class RegistrationForm(PersonForm):
     """A new person: identity, household and consent per purpose."""
 
-    household_mode = RadioField(_l("Household"), choices=[
+    household_mode = RadioField(_l("Household"), choices=options([
         ("new", _l("Starts a new household (head of household)")),
         ("join", _l("Joins the household of an existing record")),
-    ], default="new")
+    ]), default="new")
     household_case_number = CleanString(_l("Case number of a household member"), [Optional(), Length(max=32)])
     relationship = SelectField(_l("Relationship to the head of household"),
                                choices=_choices(vocab.RELATIONSHIPS), default="head")
 
     consent_registration = SelectField(vocab.CONSENT_PURPOSES["registration"],
-                                       choices=[("given", _l("Given")), ("refused", _l("Refused"))])
+                                       choices=options(GIVEN_REFUSED))
     consent_referral = SelectField(vocab.CONSENT_PURPOSES["referral"],
-                                   choices=[("given", _l("Given")), ("refused", _l("Refused"))], default="refused")
+                                   choices=options(GIVEN_REFUSED), default="refused")
     consent_government_sharing = SelectField(vocab.CONSENT_PURPOSES["government_sharing"],
-                                             choices=[("given", _l("Given")), ("refused", _l("Refused"))],
+                                             choices=options(GIVEN_REFUSED),
                                              default="refused")
     consent_followup_contact = SelectField(vocab.CONSENT_PURPOSES["followup_contact"],
-                                           choices=[("given", _l("Given")), ("refused", _l("Refused"))],
+                                           choices=options(GIVEN_REFUSED),
                                            default="refused")
     consent_photo = SelectField(vocab.CONSENT_PURPOSES["photo"],
-                                choices=[("given", _l("Given")), ("refused", _l("Refused"))], default="refused")
+                                choices=options(GIVEN_REFUSED), default="refused")
     legal_basis = SelectField(_l("Legal basis"), choices=_choices(vocab.LEGAL_BASES), default="consent")
     method = SelectField(_l("How consent was taken"), choices=_choices(vocab.CONSENT_METHODS), default="verbal")
     given_by = SelectField(_l("Who gave consent"), choices=_choices(vocab.CONSENT_GIVEN_BY), default="self")

@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length
 
-from msc.forms import CleanString
+from msc.forms import LANGUAGE_OPTIONS, CleanString, options
 
 
 class LoginForm(FlaskForm):
@@ -28,4 +28,4 @@ class PasswordChangeForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    locale = SelectField(_l("Language"), choices=[("es", "Español"), ("pt_BR", "Português"), ("en", "English")])
+    locale = SelectField(_l("Language"), choices=options(LANGUAGE_OPTIONS))

@@ -56,11 +56,21 @@ def password_problem(password: str, *, username: str = "") -> str | None:
     lowered = password.lower()
     core = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", lowered)
     blocked = _blocklist()
-    if lowered in blocked or core in blocked or len(set(lowered)) <= 3 or _repeats_blocked(lowered, blocked):
+    if lowered in blocked or core in blocked or len(set(lowered)) <= 3 or _repeats_blocked(lowered, blocked) \
+            or _is_run(lowered):
         return str(_l("This password is too common or too easy to guess. A few unrelated words work well."))
     if username and len(username) >= 3 and username.lower() in lowered:
         return str(_l("The password must not contain your username."))
     return None
+
+
+_RUNS = ("01234567890123456789", "98765432109876543210", "abcdefghijklmnopqrstuvwxyz",
+         "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn", "qazwsxedcrfvtgbyhnujmikolp")
+
+
+def _is_run(lowered: str) -> bool:
+    """'123456789012', 'abcdefghijkl', 'qwertyuiopas': a slice of a keyboard or counting run."""
+    return any(lowered in run or lowered in run * 2 for run in _RUNS)
 
 
 def _repeats_blocked(lowered: str, blocked: frozenset[str]) -> bool:

@@ -1,0 +1,178 @@
+"""Field-level encryption, blind indexes and key rotation."""
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from msc.crypto import DecryptionError, blind, envelope
+from msc.crypto.keys import FileKeyProvider, KeyError_, KeyRing
+
+
+def test_same_plaintext_twice_gives_different_ciphertexts():
+    key = envelope.new_data_key()
+    aad = envelope.field_aad("beneficiaries", "given_names_ct", "abc")
+    a = envelope.encrypt_field(key, b"Maria", aad)
+    b = envelope.encrypt_field(key, b"Maria", aad)
+    assert a != b
+    assert envelope.decrypt_field(key, a, aad) == envelope.decrypt_field(key, b, aad) == b"Maria"
+    assert len(a) == 1 + 12 + 5 + 16  # version, 96-bit nonce, ciphertext, tag
+
+
+def test_tampered_ciphertext_fails():
+    key = envelope.new_data_key()
+    aad = envelope.field_aad("t", "c", "r")
+    blob = bytearray(envelope.encrypt_field(key, b"secret", aad))
+    blob[-1] ^= 1
+    with pytest.raises(DecryptionError):
+        envelope.decrypt_field(key, bytes(blob), aad)
+
+
+def test_ciphertext_copied_to_another_row_or_column_fails(ctx, make):
+    from msc.beneficiaries.models import Beneficiary
+    from msc.db import session
+    a_uid = make.person(given_names="Ana", family_names="Rojas")
+    b_uid = make.person(given_names="Beto", family_names="Suárez", date_of_birth=None, estimated_age=30)
+    a = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == a_uid))
+    b = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == b_uid))
+    # same row, other column
+    a.family_names_ct = a.given_names_ct
+    with pytest.raises(DecryptionError):
+        _ = a.family_names
+    # other row (even with that row's own key it fails: the row id is bound in)
+    b.given_names_ct = session.scalar(sa.select(Beneficiary.given_names_ct).where(Beneficiary.uid == a_uid))
+    with pytest.raises(DecryptionError):
+        _ = b.given_names
+
+
+def test_values_are_stored_encrypted(ctx, make):
+    from msc.db import session
+    uid = make.person(given_names="Yessica", family_names="Quintero", document_type="passport",
+                      document_number="P1234567", phone="+57 300 111 2233")
+    row = session.execute(sa.text("SELECT given_names_ct, document_number_ct, phone_ct FROM beneficiaries "
+                                  "WHERE uid = :u"), {"u": uid}).one()
+    for blob in row:
+        assert blob is not None and b"Yessica" not in blob and b"P1234567" not in blob
+
+
+def test_crypto_shredding_erases_every_field(ctx, make):
+    from msc.beneficiaries.models import Beneficiary
+    from msc.db import session
+    uid = make.person(given_names="Lucía", family_names="Mendoza")
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+    person.data_key.destroy()
+    session.commit()
+    session.expire_all()
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+    assert person.given_names is None and person.family_names is None and person.date_of_birth is None
+
+
+def test_rotation_rewraps_and_old_kek_can_be_retired(app, make):
+    from msc.crypto import keyring, rotation
+    from msc.beneficiaries.models import Beneficiary
+    from msc.db import session
+    uid = make.person(given_names="Rosa", family_names="Villalobos")
+    runner = app.test_cli_runner()
+    with app.app_context():
+        old = keyring().active_kek
+    result = runner.invoke(args=["keys", "rotate", "--new"])
+    assert result.exit_code == 0, result.output
+    assert "re-wrapped" in result.output
+    with app.app_context():
+        new = keyring().active_kek
+        assert new != old
+        assert rotation.check().failed == []
+    assert runner.invoke(args=["keys", "retire", old]).exit_code == 0
+    from pathlib import Path
+    data = json.loads(Path(app.config["KEYS_FILE"]).read_text())
+    assert old not in data["keks"] and new in data["keks"]
+    # a fresh app that only knows the new KEK still decrypts everything
+    from msc import create_app
+    fresh = create_app("testing", {"INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"],
+                                   "KEYS_FILE": app.config["KEYS_FILE"]})
+    with fresh.app_context():
+        person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+        assert person.given_names == "Rosa"
+        assert runner.invoke(args=["keys", "check"]).exit_code == 0
+    fresh.extensions["msc.engine"].dispose()
+
+
+def test_retiring_a_kek_in_use_is_refused(app, make):
+    make.person(given_names="Rosa", family_names="Villalobos")
+    runner = app.test_cli_runner()
+    with app.app_context():
+        from msc.crypto import keyring
+        old = keyring().active_kek
+    from msc.crypto import rotation
+    with app.app_context():
+        rotation.add_new_kek()
+    result = runner.invoke(args=["keys", "retire", old])
+    assert result.exit_code != 0 and "still wrapped" in result.output
+
+
+def test_keys_check_reports_a_key_that_does_not_open(app, make):
+    make.person(given_names="Rosa", family_names="Villalobos")
+    from msc.crypto.fields import DataKey
+    from msc.db import session
+    with app.app_context():
+        key = session.scalars(sa.select(DataKey)).first()
+        key.uid = "0" * 32  # the wrapping no longer matches
+        session.commit()
+    result = app.test_cli_runner().invoke(args=["keys", "check"])
+    assert result.exit_code != 0 and "do not open" in result.output
+
+
+def test_key_ring_rejects_bad_keys(tmp_path):
+    path = tmp_path / "k.json"
+    path.write_text(json.dumps({"keks": {"a": "c2hvcnQ="}, "active_kek": "a", "index_key": "", "audit_key": ""}))
+    with pytest.raises(KeyError_):
+        FileKeyProvider(path).load()
+    with pytest.raises(KeyError_):
+        KeyRing({"a": b"x" * 32}, "b", b"i" * 32, b"a" * 32)
+
+
+# ---- normalisation and blind indexes ----------------------------------------------------------
+
+def test_name_tokens_fold_accents_case_hyphens_and_particles():
+    assert blind.name_tokens("María José Pérez de la Cruz") == ["maria", "jose", "perez", "cruz"]
+    assert blind.name_tokens("  GONZÁLEZ-Núñez  dos Santos ") == ["gonzalez", "nunez", "santos"]
+
+
+@pytest.mark.parametrize("a,b", [
+    ("Gonsalez", "González"), ("Yesica", "Yessica"), ("Vanessa", "Banesa"), ("Hernández", "Ernandez"),
+    ("Quiroga", "Kiroga"), ("Yulieth", "Llulieth"), ("Gonçalves", "Gonsalves"), ("Jiménez", "Giménez"),
+    ("Cecilia", "Sesilia"), ("Nunes", "Nunez"), ("Zambrano", "Sambrano"),
+])
+def test_phonetic_key_matches_spanish_and_portuguese_variants(a, b):
+    assert blind.phonetic_key(a) == blind.phonetic_key(b)
+
+
+@pytest.mark.parametrize("a,b", [("Pérez", "Páez"), ("Rojas", "Rosas"), ("Marta", "Marco")])
+def test_phonetic_key_keeps_different_names_apart(a, b):
+    assert blind.phonetic_key(a) != blind.phonetic_key(b)
+
+
+def test_typo_neighbourhoods_meet_for_one_edit():
+    def meet(a, b):
+        return bool(blind.typo_neighbourhood(a) & blind.typo_neighbourhood(b))
+    assert meet("garcia", "gracia")  # transposition
+    assert meet("garcia", "garcea")  # substitution
+    assert meet("garcia", "garcias")  # insertion
+    assert meet("garcia", "garca")  # deletion
+    assert not meet("garcia", "torres")
+
+
+def test_hashes_are_keyed_truncated_and_per_kind():
+    idx1 = blind.BlindIndexer(b"k" * 32, {"name": 20, "name_phonetic": 20, "name_typo": 20, "dob": 12,
+                                          "document": 16, "phone": 16})
+    idx2 = blind.BlindIndexer(b"j" * 32, {"name": 20, "name_phonetic": 20, "name_typo": 20, "dob": 12,
+                                          "document": 16, "phone": 16})
+    assert idx1.hash(blind.NAME, "garcia") != idx2.hash(blind.NAME, "garcia")
+    assert idx1.hash(blind.NAME, "garcia") != idx1.hash(blind.NAME_TYPO, "garcia")
+    assert all(idx1.hash(blind.NAME, f"x{i}") < 2 ** 20 for i in range(200))
+    assert all(idx1.hash(blind.DOB, f"x{i}") < 2 ** 12 for i in range(200))
+
+
+def test_phone_and_document_normalisation():
+    assert blind.normalise_phone("+57 300 123 4567") == blind.normalise_phone("3001234567")
+    assert blind.normalise_document("v-12.345.678") == "V12345678"
+    assert blind.normalise_phone("12") == ""
