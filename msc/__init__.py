@@ -71,11 +71,18 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _commit_and_headers(response):
         if "_msc_session" in g:
-            if response.status_code < 500 and not g.get("rollback"):
+            if should_commit(response.status_code):
                 session.commit()
             else:
                 session.rollback()
         return security_headers(app, response)
+
+
+def should_commit(status: int) -> bool:
+    """A request commits once, at its end: on success; on 403/404 (to keep the audit record of the
+    denial); or when a view that refused input still has something to keep (a failed login's
+    counter). A form sent back with errors (422) saves nothing of what it started."""
+    return status < 400 or status in (403, 404) or bool(g.get("commit_on_error"))
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -115,7 +122,6 @@ def register_errorhandlers(app: Flask) -> None:
     }
 
     def render(code: int, message: str | None = None):
-        g.rollback = code >= 400 and code not in (403, 404, 429)
         text = message or messages.get(code, messages[400])()
         return render_template("errors/error.html", code=code, message=text), code
 
@@ -132,7 +138,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err):
-        app.logger.error("unhandled %s at %s", type(err).__name__, request.endpoint)
+        # Type and endpoint only: an exception's text can carry values (SQL parameters, input).
+        app.logger.error("unhandled %s at %s", type(err).__name__, request.endpoint, exc_info=app.testing)
         from msc.db import session
         session.rollback()
         return render(500)

@@ -24,15 +24,15 @@ def _strip(value):
 class CleanString(StringField):
     """A one-line text field: trimmed, no control characters."""
 
-    def __init__(self, label=None, validators=None, **kw):
-        super().__init__(label, [no_control_chars, *(validators or [])], filters=[_strip], **kw)
+    def __init__(self, label=None, validators=None, filters=(), **kw):
+        super().__init__(label, [no_control_chars, *(validators or [])], filters=[_strip, *filters], **kw)
 
 
 class CleanText(TextAreaField):
     """A multi-line text field: trimmed, no control characters except newlines and tabs."""
 
-    def __init__(self, label=None, validators=None, **kw):
-        super().__init__(label, [no_control_chars, *(validators or [])], filters=[_strip], **kw)
+    def __init__(self, label=None, validators=None, filters=(), **kw):
+        super().__init__(label, [no_control_chars, *(validators or [])], filters=[_strip, *filters], **kw)
 
 
 def options(pairs) -> list[SelectChoice]:

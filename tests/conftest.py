@@ -22,7 +22,9 @@ PASSWORD = "correct horse battery staple"
 
 
 def _new_app(tmp: Path, url: str, keys_file: Path, **extra):
-    overrides = {"INSTANCE_PATH": str(tmp), "DATABASE_URL": url, "KEYS_FILE": str(keys_file)}
+    # English by default so assertions read naturally; tests of the Spanish default set it back.
+    overrides = {"INSTANCE_PATH": str(tmp), "DATABASE_URL": url, "KEYS_FILE": str(keys_file),
+                 "BABEL_DEFAULT_LOCALE": "en"}
     overrides.update(extra)
     return create_app("testing", overrides)
 

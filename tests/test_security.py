@@ -80,7 +80,7 @@ def test_unknown_user_failure_is_audited_without_the_name(app, auth):
 def test_login_is_rate_limited(app, make):
     from msc import create_app
     limited = create_app("testing", {"INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"],
-                                     "KEYS_FILE": app.config["KEYS_FILE"], "RATELIMIT_ENABLED": True,
+                                     "KEYS_FILE": app.config["KEYS_FILE"], "RATELIMIT_ENABLED": True, "BABEL_DEFAULT_LOCALE": "en",
                                      "LOGIN_RATE_LIMIT": "3 per minute", "LOCKOUT_THRESHOLD": 100})
     c = limited.test_client()
     token = csrf(c, "/login")

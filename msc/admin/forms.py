@@ -30,7 +30,7 @@ class CentreForm(FlaskForm):
     code = CleanString(_l("Code"), [DataRequired(_l("Enter a code.")), Regexp(
         r"^[A-Z]{3}-[A-Z0-9]{2,8}$", message=_l("Use the country code, a hyphen and 2 to 8 letters or digits, "
                                                "such as COL-CUC."))],
-        filters=[lambda v: v.strip().upper() if isinstance(v, str) else v])
+        filters=[lambda v: v.upper() if isinstance(v, str) else v])
     name = CleanString(_l("Name"), [DataRequired(_l("Enter a name.")), Length(max=120)])
     country = SelectField(_l("Country"))
     municipality = CleanString(_l("Municipality"), [DataRequired(_l("Enter the municipality.")), Length(max=120)])

@@ -52,13 +52,13 @@ def save_user(admin: User, user: User | None, *, username: str, display_name: st
         user = accounts.new_user(username=username, display_name=display_name, role=role, scope=scope,
                                  password_hash="!", locale=locale)
         session.flush()
-        accounts.set_password(user, password)
+        _set_password(user, password)
         action = "user.create"
     else:
         if user.id == admin.id and role != user.role:
             raise AccountError(_l("You cannot change your own role."), field="role")
         if password:
-            accounts.set_password(user, password)
+            _set_password(user, password)
             accounts.revoke_all_sessions(user, "password")
         if role != user.role or scope != user.scope:
             accounts.revoke_all_sessions(user, "role")
@@ -70,6 +70,13 @@ def save_user(admin: User, user: User | None, *, username: str, display_name: st
     session.flush()
     audit.record(action, object_type="user", object_id=user.id, detail="role,scope,centres")
     return user
+
+
+def _set_password(user: User, password: str) -> None:
+    try:
+        accounts.set_password(user, password)
+    except AccountError as err:
+        raise AccountError(err.message, field="password") from None
 
 
 def set_active(admin: User, user: User, active: bool) -> None:

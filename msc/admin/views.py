@@ -12,7 +12,7 @@ from msc.centres.models import Centre
 from msc.db import session, utcnow
 from msc.security import service as accounts
 from msc.security.models import User
-from msc.security.policy import ADMIN_CENTRES, ADMIN_USERS, authenticated, can, requires
+from msc.security.policy import ADMIN_CENTRES, ADMIN_USERS, requires
 
 bp = Blueprint("admin", __name__)
 
@@ -26,11 +26,9 @@ def _error(form, err: accounts.AccountError) -> None:
 
 
 @bp.get("/")
-@authenticated
+@requires(ADMIN_USERS)
 def index():
     """The administrator's start page."""
-    if not (can(current_user, ADMIN_CENTRES) or can(current_user, ADMIN_USERS)):
-        abort(403)
     return render_template("admin/index.html")
 
 

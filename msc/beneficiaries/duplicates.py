@@ -65,6 +65,7 @@ def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candid
     from msc.beneficiaries.search import ParsedQuery, rank
     query_tokens = blind.name_tokens(f"{data.given_names} {data.family_names}")
     family_tokens = blind.name_tokens(data.family_names)
+    first_given = blind.name_tokens(data.given_names)[:1]
     found: dict[int, set[str]] = {}
 
     for pid in _ids_with(blind.DOB, dob.isoformat(), user):
@@ -87,11 +88,12 @@ def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candid
             continue
         reasons = []
         total, matched = name_score(query_tokens, person.full_name)
-        family_total, family_matched = name_score(family_tokens, person.family_names or "")
+        _, family_matched = name_score(family_tokens, person.family_names or "")
+        _, given_matched = name_score(first_given, person.given_names or "")
         if person.date_of_birth == dob and matched >= 1:
             reasons.append("dob_name")
-        if family_tokens and family_matched == len(family_tokens) and matched >= len(query_tokens) - 1 \
-                and matched >= 2 and "dob_name" not in reasons:
+        elif family_tokens and family_matched == len(family_tokens) and given_matched == len(first_given):
+            # same family names and same first given name, spelt alike or sounding alike
             reasons.append("phonetic")
         if phone and person.phone and blind.normalise_phone(person.phone) == phone:
             reasons.append("phone")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, flash, redirect, render_template, request, session as flask_session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session as flask_session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -58,6 +58,7 @@ def login():
         try:
             user = service.authenticate(form.username.data, form.password.data)
         except service.AccountError as err:
+            g.commit_on_error = True  # keep the failure count and its audit record
             form.password.errors = [err.message]
             return render_template("auth/login.html", form=form), 422
         next_url = safe_next(form.next.data)
@@ -85,6 +86,7 @@ def mfa_verify():
         try:
             service.verify_mfa(user, form.code.data)
         except service.AccountError as err:
+            g.commit_on_error = True
             form.code.errors = [err.message]
             return render_template("auth/mfa_verify.html", form=form), 422
         return _finish_login(user, flask_session["pending"].get("next"))

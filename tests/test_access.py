@@ -1,0 +1,137 @@
+"""One access policy: every endpoint declares a permission; every role is checked against every endpoint."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from flask import Blueprint
+
+from msc.db import session
+from msc.security import service
+from msc.security.models import User
+from msc.security.policy import AUTHENTICATED, PUBLIC, ROLES, declared_permission
+
+NO_5XX = "no endpoint may answer 5xx"
+
+
+def login_as(app, client, user_id: int) -> None:
+    """Open a real server-side session and put it in the client's cookie (skips password and MFA)."""
+    with app.test_request_context():
+        user = session.get(User, user_id)
+        token = service.start_session(user)
+        session.commit()
+    with client.session_transaction() as s:
+        s["_user_id"] = f"{user_id}:{token}"
+        s["_fresh"] = True
+
+
+@pytest.fixture
+def world(app, make):
+    app.config["WTF_CSRF_ENABLED"] = False
+    users = {role: make.user(f"u_{role}", role) for role in ROLES}
+    victim = make.user("victim", "reception")
+    here = make.person(given_names="Ana", family_names="Rojas")
+    here2 = make.person(given_names="Luz", family_names="Marín", date_of_birth=dt.date(1970, 1, 1))
+    there = make.person(given_names="Eva", family_names="Quispe", centre="PER-TUM")
+    centre_id = make.centre("COL-CUC")
+    return {"users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id}
+
+
+def _endpoints(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def _url(app, rule, world, uid_key="here"):
+    values = {}
+    for arg in rule.arguments:
+        values[arg] = {"uid": world[uid_key], "other_uid": world["here2"], "centre_id": world["centre"],
+                       "user_id": world["victim"]}[arg]
+    with app.test_request_context():
+        from flask import url_for
+        return url_for(rule.endpoint, **values)
+
+
+def test_every_endpoint_declares_a_permission(app):
+    undeclared = [rule.endpoint for rule, _ in _endpoints(app)
+                  if app.view_functions[rule.endpoint].__dict__.get("msc_permission") is None]
+    assert undeclared == []
+
+
+def test_an_undeclared_endpoint_is_denied(app, make, client):
+    bp = Blueprint("probe", __name__)
+
+    @bp.get("/probe")
+    def probe():
+        return "should never be served"
+    app.register_blueprint(bp)
+    uid = make.user("clerk", "reception")
+    login_as(app, client, uid)
+    assert client.get("/probe").status_code == 403
+    assert app.test_client().get("/probe").status_code == 403
+
+
+def test_every_role_against_every_endpoint(app, world):
+    anonymous = app.test_client()
+    checked = 0
+    for rule, method in _endpoints(app):
+        with app.app_context():
+            needed = declared_permission(rule.endpoint)
+        url = _url(app, rule, world)
+        res = anonymous.open(url, method=method)
+        assert res.status_code < 500, (NO_5XX, rule.endpoint, method)
+        if needed != PUBLIC:
+            assert res.status_code in (302, 403), (rule.endpoint, "anonymous", res.status_code)
+            if res.status_code == 302:
+                assert res.headers["Location"].startswith("/login")
+        for role, permissions in ROLES.items():
+            client = app.test_client()
+            login_as(app, client, world["users"][role])
+            res = client.open(url, method=method)
+            allowed = needed in (PUBLIC, AUTHENTICATED) or needed in permissions
+            assert res.status_code < 500, (NO_5XX, rule.endpoint, method, role, res.get_data(as_text=True)[:500])
+            if allowed:
+                assert res.status_code != 403, (rule.endpoint, method, role, "should be allowed")
+            else:
+                assert res.status_code == 403, (rule.endpoint, method, role, res.status_code, "should be denied")
+            checked += 1
+    assert checked > 100
+
+
+def test_records_of_another_centre_answer_404(app, world):
+    for rule, method in _endpoints(app):
+        if "uid" not in rule.arguments:
+            continue
+        url = _url(app, rule, world, uid_key="there")
+        for role in ("reception", "caseworker", "centre_manager"):
+            client = app.test_client()
+            login_as(app, client, world["users"][role])
+            res = client.open(url, method=method)
+            assert res.status_code in (403, 404), (rule.endpoint, role, res.status_code)
+
+
+def test_regional_scope_reaches_every_centre(app, make, world):
+    officer = make.user("regional", "protection_officer", scope="region")
+    client = app.test_client()
+    login_as(app, client, officer)
+    assert client.get(f"/b/{world['there']}").status_code == 200
+
+
+def test_country_scope_reaches_only_that_country(app, make, world):
+    officer = make.user("peru", "protection_officer", scope="country", country="PER")
+    client = app.test_client()
+    login_as(app, client, officer)
+    assert client.get(f"/b/{world['there']}").status_code == 200
+    assert client.get(f"/b/{world['here']}").status_code == 404
+
+
+def test_denials_are_audited(app, world):
+    client = app.test_client()
+    login_as(app, client, world["users"]["admin"])
+    assert client.get(f"/b/{world['here']}").status_code == 403
+    from msc.security.models import AuditEvent
+    with app.app_context():
+        ev = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "access.denied")).all()
+        assert ev and "beneficiaries.profile" in ev[-1].detail
