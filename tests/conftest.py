@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from msc import create_app
 from msc import db as dbmod
 
-PG_URL = os.environ.get("MSC_TEST_DATABASE_URL")
+PG_URL = os.environ.get("MSC_TEST_DATABASE_URL")  # a server to create a throwaway database on
 PASSWORD = "correct horse battery staple"
 
 
@@ -38,19 +38,32 @@ def keys_file(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def template_db(tmp_path_factory, keys_file):
+def pg_url():
+    """A database of this test session's own on the PostgreSQL server, dropped at the end."""
+    if not PG_URL:
+        yield None
+        return
+    url = sa.engine.make_url(PG_URL)
+    name = f"msc_test_{os.getpid()}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, keys_file, pg_url):
     """A migrated database to start each test from."""
     tmp = tmp_path_factory.mktemp("template")
-    if PG_URL:
-        engine = sa.create_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-            conn.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
-        app = _new_app(tmp, PG_URL, keys_file)
+    if pg_url:
+        app = _new_app(tmp, pg_url, keys_file)
         dbmod.upgrade(app)
         app.extensions["msc.engine"].dispose()
-        return PG_URL
+        return pg_url
     path = tmp / "template.sqlite3"
     app = _new_app(tmp, f"sqlite:///{path}", keys_file)
     dbmod.upgrade(app)
@@ -70,9 +83,9 @@ def _empty_pg(engine: sa.Engine) -> None:
 
 
 @pytest.fixture
-def db_url(template_db, tmp_path) -> str:
-    if PG_URL:
-        return PG_URL
+def db_url(template_db, tmp_path, pg_url) -> str:
+    if pg_url:
+        return pg_url
     path = tmp_path / "msc.sqlite3"
     shutil.copyfile(template_db, path)
     return f"sqlite:///{path}"

@@ -53,18 +53,23 @@ class CheckResult:
 def check() -> CheckResult:
     """Try to unwrap every data key; report those that do not open."""
     result = CheckResult()
-    for key in session.scalars(sa.select(DataKey).order_by(DataKey.id).execution_options(yield_per=BATCH)):
-        if key.wrapped is None:
-            result.destroyed += 1
-            continue
-        result.checked += 1
-        result.by_kek[key.kek_id] = result.by_kek.get(key.kek_id, 0) + 1
-        try:
-            key._plain = None
-            key.plaintext()
-        except (DecryptionError, KeyError_):
-            result.failed.append(key.id)
+    with session.execute(sa.select(DataKey).order_by(DataKey.id).execution_options(yield_per=BATCH)) as rows:
+        for key in rows.scalars():
+            _check_one(key, result)
     return result
+
+
+def _check_one(key: DataKey, result: CheckResult) -> None:
+    if key.wrapped is None:
+        result.destroyed += 1
+        return
+    result.checked += 1
+    result.by_kek[key.kek_id] = result.by_kek.get(key.kek_id, 0) + 1
+    try:
+        key._plain = None
+        key.plaintext()
+    except (DecryptionError, KeyError_):
+        result.failed.append(key.id)
 
 
 def retire(kek_id: str) -> None:

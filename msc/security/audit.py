@@ -66,12 +66,14 @@ class VerifyResult:
 
 def verify() -> VerifyResult:
     """Walk the chain in order and report the first broken link."""
-    key = keyring().audit_key
-    prev = GENESIS
-    expected_seq = 1
-    checked = 0
-    rows = session.execute(sa.select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000))
-    for ev in rows.scalars():
+    stmt = sa.select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)
+    with session.execute(stmt) as rows:  # closes the server-side cursor even when we stop early
+        return _walk(rows.scalars(), keyring().audit_key)
+
+
+def _walk(events, key: bytes) -> VerifyResult:
+    prev, expected_seq, checked = GENESIS, 1, 0
+    for ev in events:
         if ev.seq != expected_seq:
             return VerifyResult(False, checked, ev.seq, f"expected record {expected_seq}, found {ev.seq}: "
                                                        "a record was deleted or reordered")
