@@ -74,7 +74,10 @@ def make_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+            # Nearly every request writes (audit, session); taking the write lock at BEGIN makes
+            # concurrent desks wait their turn (busy_timeout) instead of failing when a read
+            # snapshot cannot be upgraded to a write.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
