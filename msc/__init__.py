@@ -37,13 +37,13 @@ def register_extensions(app: Flask) -> None:
     from msc import db
     from msc.crypto import keys
     from msc.extensions import babel, csrf, limiter, login_manager
-    from msc.i18n import select_locale
+    from msc.i18n import select_locale, select_timezone
     from msc.security.sessions import init_login
 
     db.init_app(app)
     keys.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=str(ROOT / "msc" / "translations"))
     limiter.init_app(app)
     init_login(app, login_manager)

@@ -12,6 +12,14 @@ bp = Blueprint("i18n", __name__)
 
 LANGUAGE_NAMES = {"es": "Español", "pt_BR": "Português", "en": "English"}
 
+#: the clock at the desk: times are stored in UTC and shown in the centre's country's time
+COUNTRY_TIMEZONES = {
+    "COL": "America/Bogota", "ECU": "America/Guayaquil", "PER": "America/Lima", "BRA": "America/Boa_Vista",
+    "CHL": "America/Santiago", "VEN": "America/Caracas", "BOL": "America/La_Paz", "ARG": "America/Argentina/Buenos_Aires",
+    "PAN": "America/Panama", "CRI": "America/Costa_Rica", "MEX": "America/Mexico_City", "DOM": "America/Santo_Domingo",
+    "TTO": "America/Port_of_Spain", "GUY": "America/Guyana", "URY": "America/Montevideo", "PRY": "America/Asuncion",
+}
+
 
 def select_locale() -> str:
     """The user's stored language, else the visitor's choice, else the browser's, else Spanish."""
@@ -25,6 +33,14 @@ def select_locale() -> str:
         return chosen
     best = request.accept_languages.best_match([lang.replace("_", "-") for lang in langs])
     return best.replace("-", "_") if best else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str | None:
+    """The time zone of the user's (first) centre, or of their country; UTC otherwise."""
+    if not has_request_context() or not (current_user and current_user.is_authenticated):
+        return None
+    country = current_user.centres[0].country if current_user.centres else current_user.country
+    return COUNTRY_TIMEZONES.get(country or "")
 
 
 @bp.post("/language")

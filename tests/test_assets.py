@@ -1,0 +1,38 @@
+"""Pages are light, work without JavaScript, and never call a third party."""
+import re
+
+from msc.settings import ROOT
+
+
+def test_css_and_js_together_stay_under_100_kb():
+    static = ROOT / "msc" / "static"
+    total = sum(p.stat().st_size for p in static.rglob("*") if p.suffix in (".css", ".js"))
+    assert total < 100 * 1024, total
+
+
+def test_no_template_or_stylesheet_loads_anything_from_another_host():
+    pattern = re.compile(r"""(?:src|href|action)\s*=\s*["'](?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", re.I)
+    files = list((ROOT / "templates").rglob("*.html")) + list((ROOT / "msc" / "static").rglob("*.css"))
+    offenders = [str(p) for p in files if pattern.search(p.read_text())]
+    assert offenders == []
+
+
+def test_no_page_needs_javascript():
+    scripts = [str(p) for p in (ROOT / "templates").rglob("*.html") if "<script" in p.read_text()]
+    assert scripts == []
+
+
+def test_times_show_in_the_centres_time_zone(app, make, auth, client):
+    import datetime as dt
+    make.user("clerk", "reception")
+    uid = make.person(given_names="Ana", family_names="Rojas")
+    auth.login("clerk")
+    from msc.beneficiaries.models import Beneficiary
+    from msc.db import session
+    import sqlalchemy as sa
+    with app.app_context():
+        p = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+        p.registered_at = dt.datetime(2026, 3, 1, 3, 30, tzinfo=dt.timezone.utc)
+        session.commit()
+    html = client.get(f"/b/{uid}").get_data(as_text=True)
+    assert "Feb 28, 2026, 10:30" in html  # Bogotá is UTC-5
