@@ -20,7 +20,7 @@ setup-test: $(BIN)/python
 	$(MAKE) translations browser-deps
 
 translations:
-	$(BIN)/pybabel compile -q -d msc/translations
+	$(BIN)/pybabel -q compile -d msc/translations
 
 # Debian's Chromium for the Playwright scenarios and axe-core from the npm registry.
 browser-deps:
