@@ -1,0 +1,208 @@
+"""The reception desk in a real browser: log in, search, register a family, meet the duplicate
+warning, print a card; every screen accessible (axe-core), usable by keyboard and on a phone.
+
+Selectors use ids, names and hrefs rather than visible text, so the scenario holds in any language.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote_plus, urlsplit
+
+import pytest
+
+from tests.browser.conftest import check_axe, check_no_horizontal_scroll
+
+pytestmark = pytest.mark.browser
+
+HEAD = {"given": "Marisol", "family": "Quintero Bastidas", "dob": "1991-04-23"}
+CHILD = {"given": "Santiago", "dob": "2017-08-02", "guardian": "Marisol Quintero Bastidas"}
+CASE_NUMBER = re.compile(r"COL-CUC-\d{4}-\d{6}")
+
+PHONE = {"width": 360, "height": 740}
+DESK_TABLET = {"width": 1024, "height": 768}
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
+
+
+def log_in(visit, live_server) -> None:
+    visit.goto("/login")
+    page = visit.page
+    page.locator("#username").fill(live_server.username)
+    page.locator("#password").fill(live_server.password)
+    with page.expect_navigation():
+        page.locator("#password").press("Enter")
+    visit.note_url()
+    assert path_of(page.url) == "/", f"login did not reach the search page: {page.url}"
+
+
+def submit(visit, selector: str) -> None:
+    """Click a submit button and wait for the page it leads to."""
+    with visit.page.expect_navigation():
+        visit.page.locator(selector).click()
+    visit.note_url()
+
+
+def fill_person(page, given: str, family: str | None, dob: str, sex: str) -> None:
+    page.locator("#given_names").fill(given)
+    if family is not None:
+        page.locator("#family_names").fill(family)
+    page.locator(f"input[name=sex][value={sex}]").check()
+    page.locator("#date_of_birth").fill(dob)
+
+
+SAVE = "form.register > button[type=submit]"
+
+
+def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
+    page = visit.page
+
+    # -- log in, in Spanish
+    visit.goto("/login")
+    assert page.locator("html").get_attribute("lang") == "es"
+    check_axe(page, "login")
+    log_in(visit, live_server)
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.locator("h1").inner_text() == "Busque antes de registrar"  # the desk reads Spanish
+
+    # -- search first: the form on "/" is POSTed, so the name never reaches a URL
+    search_form = page.locator("form.search")
+    assert (search_form.get_attribute("method") or "").lower() == "post"
+    check_axe(page, "search")
+    typed = f"{HEAD['given']} {HEAD['family']}"
+    page.locator("#q").fill(typed)
+    with page.expect_request(lambda r: path_of(r.url) == "/search") as search_request:
+        submit(visit, "form.search button[type=submit]")
+    assert search_request.value.method == "POST"
+    assert HEAD["given"] in (search_request.value.post_data or "")  # in the body, not the URL
+    results = page.locator("section.results")
+    assert results.is_visible()
+    assert results.locator("table").count() == 0, "an empty database found somebody"
+    check_axe(page, "search results (nobody found)")
+
+    # -- register the head of household, with her own consent
+    submit(visit, "section.results a[href$='/register']")
+    assert path_of(page.url) == "/register"
+    check_axe(page, "registration")
+    fill_person(page, HEAD["given"], HEAD["family"], HEAD["dob"], "female")
+    page.locator("#nationality").select_option("VEN")
+    assert page.locator("input[name=household_mode][value=new]").is_checked()
+    assert page.locator("#consent_registration").input_value() == "given"
+    assert page.locator("#given_by").input_value() == "self"
+    submit(visit, SAVE)
+    assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), f"head not registered: {page.url}\n" \
+        + page.locator("main").inner_text()
+    head_uid = path_of(page.url).rsplit("/", 1)[1]
+    head_case = page.locator("h1 small").inner_text().strip()
+    assert CASE_NUMBER.fullmatch(head_case), head_case
+    assert head_case in page.locator(".flash-success").inner_text()
+    check_axe(page, "profile (head of household)")
+
+    # -- from her profile, register her son into the same household; consent from his guardian
+    submit(visit, "a[href*='/register?household=']")
+    assert path_of(page.url) == "/register"
+    assert page.locator("input[name=household_mode][value=join]").is_checked()
+    assert page.locator("#household_case_number").input_value() == head_case
+    assert page.locator("#relationship").input_value() == "child"
+    assert page.locator("#nationality").input_value() == "VEN"
+    assert page.locator("#family_names").input_value() == HEAD["family"]
+    check_axe(page, "registration (household member)")
+    fill_person(page, CHILD["given"], None, CHILD["dob"], "male")
+    page.locator("#given_by").select_option("guardian")
+    page.locator("#guardian_name").fill(CHILD["guardian"])
+    submit(visit, SAVE)
+    # sharing his mother's family names does not make him a possible duplicate of her
+    assert page.locator("section.duplicates").count() == 0, page.locator("section.duplicates").inner_text()
+    assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), \
+        f"household member not registered: {page.url}\n" + page.locator("main").inner_text()
+    child_uid = path_of(page.url).rsplit("/", 1)[1]
+    assert child_uid != head_uid
+    child_case = page.locator("h1 small").inner_text().strip()
+    assert CASE_NUMBER.fullmatch(child_case) and child_case != head_case
+    household = page.locator("section[aria-labelledby=household]")
+    assert household.locator(f"a[href$='/b/{head_uid}']").count() == 1, "the son is not in his mother's household"
+    check_axe(page, "profile (household member)")
+
+    # -- the same person again: the duplicate warning stops the registration and says why
+    submit(visit, "header.top nav a[href$='/register']")
+    fill_person(page, HEAD["given"], HEAD["family"], HEAD["dob"], "female")
+    page.locator("#nationality").select_option("VEN")
+    submit(visit, SAVE)
+    assert path_of(page.url) == "/register"
+    warning = page.locator("section.duplicates")
+    assert warning.is_visible(), "no duplicate warning for the same names and date of birth"
+    candidate = warning.locator(".dup-list > li").filter(has=page.locator(f"a[href$='/b/{head_uid}']"))
+    assert candidate.count() == 1, warning.inner_text()
+    assert head_case in candidate.inner_text()
+    reasons = candidate.locator(".reasons li")
+    assert reasons.count() >= 1 and reasons.first.inner_text().strip(), "the warning gives no reason"
+    check_axe(page, "registration (possible duplicate)")
+
+    # -- open the record instead, then its printable card
+    submit(visit, f".duplicates a[href$='/b/{head_uid}']")
+    submit(visit, f"a[href$='/b/{head_uid}/card']")
+    assert path_of(page.url) == f"/b/{head_uid}/card"
+    card = page.locator("article.beneficiary-card")
+    assert card.locator(".case").inner_text().strip() == head_case
+    qr = card.locator(".qr")
+    assert qr.locator("svg").count() == 1, "the QR code is not an inline SVG"
+    assert qr.locator("img").count() == 0
+    assert qr.locator("svg path").count() >= 1
+    assert HEAD["given"] not in card.inner_text() and HEAD["family"] not in card.inner_text()
+    check_axe(page, "beneficiary card")
+    assert page.locator("header.top").is_visible()
+    page.emulate_media(media="print")
+    try:
+        assert page.locator("header.top").is_hidden(), "the navigation would be printed on the card"
+        assert card.is_visible() and qr.locator("svg").is_visible()
+    finally:
+        page.emulate_media(media="screen")
+
+    # -- no personal data in any URL: pages reached and requests sent
+    assert visit.page_errors == [], visit.page_errors
+    personal = {w.lower() for w in typed.split()} | {CHILD["given"].lower(), HEAD["dob"], CHILD["dob"]}
+    leaks = [u for u in visit.all_urls() for s in personal if s in unquote_plus(u).lower()]
+    assert not leaks, f"personal data in URLs: {leaks}"
+    assert ("POST", live_server.url + "/search") in visit.requests
+    assert not any(m == "GET" and "q=" in u for m, u in visit.requests)
+
+
+def test_login_by_keyboard_only(visit, live_server):
+    page = visit.page
+    visit.goto("/login")
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => ({cls: document.activeElement.className, href: document.activeElement.getAttribute('href')})")
+    assert focused == {"cls": "skip", "href": "#main"}, f"the first Tab went to {focused}, not the skip link"
+    box = page.locator("a.skip").bounding_box()
+    assert box and box["x"] >= 0 and box["y"] >= 0, "the focused skip link is off screen"
+
+    page.keyboard.press("Enter")  # skip to the content
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "username"
+    page.keyboard.type(live_server.username)
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "password"
+    page.keyboard.type(live_server.password)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    visit.note_url()
+    assert path_of(page.url) == "/"
+    assert page.locator("form.search #q").count() == 1
+    check_axe(page, "search (after keyboard login)")
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESK_TABLET], ids=["phone-360", "desk-tablet-1024"])
+def test_search_and_registration_fit_the_screen(visit, live_server, viewport):
+    page = visit.page
+    page.set_viewport_size(viewport)
+    log_in(visit, live_server)
+    check_no_horizontal_scroll(page, "search")
+    visit.goto("/register")
+    check_no_horizontal_scroll(page, "registration")
+    submit(visit, SAVE)  # empty: the error summary and the field errors must fit too
+    assert page.locator(".error-summary").is_visible()
+    check_no_horizontal_scroll(page, "registration (with errors)")
+    check_axe(page, "registration (with errors)")
+
