@@ -10,19 +10,12 @@ from msc.admin import service
 from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, ConfirmForm, UserForm
 from msc.centres.models import Centre
 from msc.db import session, utcnow
+from msc.errors import show_on_form
 from msc.security import service as accounts
 from msc.security.models import User
 from msc.security.policy import ADMIN_CENTRES, ADMIN_USERS, requires
 
 bp = Blueprint("admin", __name__)
-
-
-def _error(form, err: accounts.AccountError) -> None:
-    field = getattr(form, err.field or "", None)
-    if field is None:
-        form.form_errors.append(err.message)
-    else:
-        field.errors = [*field.errors, err.message]
 
 
 @bp.get("/")
@@ -52,7 +45,7 @@ def centre_edit(centre_id: int | None = None):
             service.save_centre(centre, code=form.code.data, name=form.name.data, country=form.country.data,
                                 municipality=form.municipality.data, kind=form.kind.data, active=form.active.data)
         except accounts.AccountError as err:
-            _error(form, err)
+            show_on_form(form, err)
         else:
             flash(_("Centre saved."), "success")
             return redirect(url_for("admin.centres"))
@@ -86,7 +79,7 @@ def user_edit(user_id: int | None = None):
                               centre_ids=form.centres.data or [], locale=form.locale.data,
                               password=form.password.data or None)
         except accounts.AccountError as err:
-            _error(form, err)
+            show_on_form(form, err)
         else:
             flash(_("User saved."), "success")
             return redirect(url_for("admin.users"))

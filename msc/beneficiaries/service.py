@@ -19,6 +19,7 @@ from msc.beneficiaries.vocab import SENSITIVE_NEEDS
 from msc.centres.models import CaseNumberCounter, Centre
 from msc.crypto import DataKey, blind, blind_indexer
 from msc.db import session, utcnow
+from msc.errors import DomainError
 from msc.security import audit
 from msc.security.policy import in_scope
 
@@ -27,13 +28,8 @@ MAX_AGE = 120
 CARD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by hand from a card
 
 
-class RuleError(Exception):
-    """A rule said no. The message is translated; field names the form field it concerns."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = str(message)
-        self.field = field
+class RuleError(DomainError):
+    """A reception rule said no."""
 
 
 class PossibleDuplicates(Exception):

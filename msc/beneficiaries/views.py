@@ -12,6 +12,7 @@ from msc.beneficiaries.forms import ConsentForm, NotDuplicateForm, PersonForm, R
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
 from msc.centres.models import Centre
 from msc.db import session
+from msc.errors import show_on_form
 from msc.security import audit
 from msc.security.policy import (
     CARD, CONSENT, EDIT, REGISTER, SEARCH, VIEW, VIEW_SENSITIVE, authenticated, can, centre_ids_in_scope,
@@ -92,14 +93,6 @@ def _consents(form: RegistrationForm) -> list[service.ConsentData]:
             for p in RegistrationForm.CONSENT_FIELDS]
 
 
-def _field_error(form, err: service.RuleError) -> None:
-    field = getattr(form, err.field or "", None)
-    if field is None:
-        form.form_errors.append(err.message)
-    else:
-        field.errors = [*field.errors, err.message]
-
-
 @bp.route("/register", methods=["GET", "POST"])
 @requires(REGISTER)
 def register():
@@ -130,7 +123,7 @@ def register():
             person = service.register(current_user, centre, _person_data(form, form.needs.data or []),
                                       _consents(form), choice, acknowledged)
         except service.RuleError as err:
-            _field_error(form, err)
+            show_on_form(form, err)
         except service.PossibleDuplicates as dup:
             candidates = dup.candidates
             form.acknowledged.data = ",".join(str(c.beneficiary.id) for c in candidates)
@@ -188,7 +181,7 @@ def edit(uid: str):
         try:
             changed = service.update(current_user, person, _person_data(form, needs))
         except service.RuleError as err:
-            _field_error(form, err)
+            show_on_form(form, err)
         else:
             flash(_("Saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid))
@@ -209,7 +202,7 @@ def consent(uid: str):
         try:
             service.record_consent(current_user, person, data)
         except service.RuleError as err:
-            _field_error(form, err)
+            show_on_form(form, err)
         else:
             flash(_("Consent recorded."), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid) + "#consent")

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc.crypto import DataKey
+from msc.errors import DomainError
 from msc.db import session, utcnow
 from msc.security import audit, passwords
 from msc.security.models import User, UserSession
@@ -21,13 +22,8 @@ _DUMMY_HASH = None
 LAST_SEEN_GRANULARITY = dt.timedelta(seconds=60)
 
 
-class AccountError(Exception):
-    """A rule said no; the message is translated and safe to show."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(str(message))
-        self.message = str(message)
-        self.field = field
+class AccountError(DomainError):
+    """An account rule said no."""
 
 
 def _dummy_hash() -> str:

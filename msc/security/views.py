@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from msc.db import session, utcnow
+from msc.errors import show_on_form
 from msc.extensions import limiter
 from msc.security import service
 from msc.security.forms import CodeForm, LanguageForm, LoginForm, PasswordChangeForm
@@ -77,20 +78,7 @@ def login():
 @limiter.limit(_login_limit, methods=["POST"])
 def mfa_verify():
     """The second step of login: a TOTP code that works once."""
-    user = _pending_user("verify")
-    if user is None:
-        flash(_("Please log in again."), "info")
-        return redirect(url_for("auth.login"))
-    form = CodeForm()
-    if form.validate_on_submit():
-        try:
-            service.verify_mfa(user, form.code.data)
-        except service.AccountError as err:
-            g.commit_on_error = True
-            form.code.errors = [err.message]
-            return render_template("auth/mfa_verify.html", form=form), 422
-        return _finish_login(user, flask_session["pending"].get("next"))
-    return render_template("auth/mfa_verify.html", form=form), 422 if form.errors else 200
+    return _code_step("verify", service.verify_mfa, "auth/mfa_verify.html")
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
@@ -98,20 +86,28 @@ def mfa_verify():
 @limiter.limit(_login_limit, methods=["POST"])
 def mfa_enrol():
     """First login of a role that needs MFA: scan the QR code, then confirm with a code."""
-    user = _pending_user("enrol")
+    return _code_step("enrol", service.confirm_mfa_enrolment, "auth/mfa_enrol.html")
+
+
+def _code_step(stage: str, check, template: str):
+    """Ask for a TOTP code for the pending login; finish the login when `check` accepts it."""
+    user = _pending_user(stage)
     if user is None:
         flash(_("Please log in again."), "info")
         return redirect(url_for("auth.login"))
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            service.confirm_mfa_enrolment(user, form.code.data)
+            check(user, form.code.data)
         except service.AccountError as err:
-            form.code.errors = [err.message]
+            g.commit_on_error = True  # keep the audit record of the failed code
+            show_on_form(form, err)
         else:
             return _finish_login(user, flask_session["pending"].get("next"))
-    secret, qr_svg = service.begin_mfa_enrolment(user)
-    return render_template("auth/mfa_enrol.html", form=form, secret=secret, qr_svg=qr_svg), 422 if form.errors else 200
+    extra = {}
+    if stage == "enrol":
+        extra["secret"], extra["qr_svg"] = service.begin_mfa_enrolment(user)
+    return render_template(template, form=form, **extra), 422 if form.errors else 200
 
 
 @bp.post("/logout")
@@ -143,7 +139,7 @@ def account():
             try:
                 service.change_password(user, pw_form.current_password.data, pw_form.new_password.data)
             except service.AccountError as err:
-                getattr(pw_form, err.field or "new_password").errors = [err.message]
+                show_on_form(pw_form, err)
                 status = 422
             else:
                 login_user(user)
