@@ -122,9 +122,13 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk) -> int:
             guardian_name=None if age >= 18 or unaccompanied else f"{fake.first_name()} {family}",
             best_interests_note="Niño sin acompañante; registro para protección." if unaccompanied and age < 18
             else None) for p in ("registration", "referral", "government_sharing", "followup_contact", "photo")]
-        choice = reception.HouseholdChoice(join_case_number=head_case,
-                                           relationship="head" if head_case is None else
-                                           rng.choice(["spouse", "child", "child", "sibling", "parent"]))
+        if head_case is None:
+            relationship = "head"
+        elif age < 18:
+            relationship = rng.choice(["child", "child", "child", "grandchild", "sibling"])
+        else:
+            relationship = rng.choice(["spouse", "spouse", "sibling", "parent", "other_relative"])
+        choice = reception.HouseholdChoice(join_case_number=head_case, relationship=relationship)
         try:
             person = reception.register(_AnyScope(), centre, data, consent, choice, acknowledged=None)
         except reception.PossibleDuplicates as dup:
