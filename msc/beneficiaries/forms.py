@@ -94,7 +94,7 @@ class PersonForm(FlaskForm):
 class RegistrationForm(PersonForm):
     """A new person: identity, household and consent per purpose."""
 
-    household_mode = RadioField(_l("Household"), choices=options([
+    household_mode = RadioField(_l("This person"), choices=options([
         ("new", _l("Starts a new household (head of household)")),
         ("join", _l("Joins the household of an existing record")),
     ]), default="new")
