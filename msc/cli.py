@@ -13,6 +13,7 @@ keys_cli = AppGroup("keys", help="Encryption keys: rotate, check, retire.")
 audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 users_cli = AppGroup("users", help="User accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying MSC Case.")
+index_cli = AppGroup("index", help="Blind indexes for search.")
 
 
 @db_cli.command("upgrade")
@@ -87,6 +88,14 @@ def audit_verify() -> None:
                                f"({result.checked} records verified before it)")
 
 
+@index_cli.command("rebuild")
+def index_rebuild() -> None:
+    """Recompute every person's blind-index entries (after an index change or an index-key rotation)."""
+    from msc.beneficiaries import service
+    count = service.rebuild_index()
+    click.echo(f"rebuilt the index of {count} people")
+
+
 @users_cli.command("create")
 @click.argument("username")
 @click.option("--role", required=True)
@@ -131,5 +140,5 @@ def demo_logins() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (db_cli, keys_cli, audit_cli, users_cli, demo_cli):
+    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli):
         app.cli.add_command(group)

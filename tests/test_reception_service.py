@@ -287,3 +287,33 @@ def test_search_pages_through_a_common_name(ctx, make):
     second = search.search(_System(), "garcia", page=2)
     assert len(second.hits) == 4 and not second.has_more
     assert not {h.person.id for h in first.hits} & {h.person.id for h in second.hits}
+
+
+def test_a_leading_name_outranks_a_middle_name(ctx, make):
+    make.person(given_names="María", family_names="García López", date_of_birth=dt.date(1980, 1, 1))
+    make.person(given_names="Ana María", family_names="Pérez García", date_of_birth=dt.date(1981, 1, 1))
+    make.person(given_names="Rosa María", family_names="García", date_of_birth=dt.date(1982, 1, 1))
+    assert _names(search.search(_System(), "maria garcia"))[0] == "María García López"
+
+
+def test_the_exact_shortcut_returns_what_the_full_ranking_returns(ctx, make):
+    for i in range(7):
+        make.person(given_names="María", family_names=f"García {chr(65 + i)}x", date_of_birth=dt.date(1950 + i, 1, 1))
+    make.person(given_names="Ana María", family_names="García", date_of_birth=dt.date(1990, 1, 1))
+    make.person(given_names="Mario", family_names="Garcés", date_of_birth=dt.date(1991, 1, 1))
+    parsed = search.parse("maria garcia")
+    shortcut = search.rank(_System(), parsed, limit=5)  # 7 people lead with both words: shortcut
+    full = search.rank(_System(), parsed, limit=50)  # fewer than 50 do: full ranking
+    assert shortcut == full[:5] and len(full) >= 8
+
+
+def test_index_rebuild_recreates_every_entry(app, make):
+    uid = make.person(given_names="Yessica", family_names="Hernández")
+    with app.app_context():
+        session.execute(sa.text("DELETE FROM blind_index_entries"))
+        session.commit()
+        assert search.search(_System(), "yessica").hits == []
+    res = app.test_cli_runner().invoke(args=["index", "rebuild"])
+    assert res.exit_code == 0 and "1 people" in res.output
+    with app.app_context():
+        assert search.search(_System(), "yesica hernandez").hits[0].person.uid == uid

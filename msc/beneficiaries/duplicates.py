@@ -74,7 +74,8 @@ def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candid
     if phone:
         for pid in _ids_with(blind.PHONE, phone, user):
             found.setdefault(pid, set()).add("phone?")
-    for pid in rank(user, ParsedQuery(names=query_tokens), limit=20, exclude_id=exclude_id):
+    # the name reason needs the first given name and every family name: rank on those words only
+    for pid in rank(user, ParsedQuery(names=first_given + family_tokens), limit=10, exclude_id=exclude_id):
         found.setdefault(pid, set()).add("name?")
     found.pop(exclude_id, None)
     if not found:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from msc.crypto.blind import MIN_TYPO_TOKEN, name_tokens, phonetic_key
 
-EXACT, PHONETIC, TYPO = 3, 2, 1
+# Weights of a query word's best match, and the bonus when it is a person's leading name.
+W_EXACT, W_PHONETIC, W_TYPO, W_LEAD = 3, 2, 1, 1
+EXACT, PHONETIC, TYPO = W_EXACT, W_PHONETIC, W_TYPO
 
 
 def within_one_edit(a: str, b: str) -> bool:
@@ -40,3 +42,9 @@ def name_score(query_tokens: list[str], full_name: str) -> tuple[int, int]:
     phonetics = [phonetic_key(t) for t in tokens]
     scores = [token_score(q, tokens, phonetics) for q in query_tokens]
     return sum(scores), sum(1 for s in scores if s)
+
+
+def lead_score(query_tokens: list[str], given_names: str, family_names: str) -> int:
+    """One point per query word that is the person's first given name or first family name."""
+    leads = {tokens[0] for tokens in (name_tokens(given_names), name_tokens(family_names)) if tokens}
+    return W_LEAD * sum(1 for q in query_tokens if q in leads)

@@ -161,16 +161,18 @@ class Consent(EncryptedRow, Base):
 
 
 class BlindIndexEntry(Base):
-    """One (kind, truncated HMAC) entry per indexed value; the database matches without seeing."""
+    """One (kind, truncated HMAC) entry per indexed value; the database matches without seeing.
+
+    The primary key (kind, hash, beneficiary_id) is the search path itself: a lookup by kind and
+    hash reads the matching people straight from the index (a WITHOUT ROWID table on SQLite)."""
 
     __tablename__ = "blind_index_entries"
-    __table_args__ = (sa.Index("ix_blind_index_kind_hash", "kind", "hash"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
+    hash: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
     beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
-    kind: so.Mapped[int] = so.mapped_column(sa.SmallInteger)
-    hash: so.Mapped[int] = so.mapped_column(sa.BigInteger)
+                                                      primary_key=True, index=True)
 
 
 class BeneficiaryChange(Base):

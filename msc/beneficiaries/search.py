@@ -8,16 +8,17 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from msc.beneficiaries.matching import name_score
+from msc.beneficiaries.matching import W_EXACT, W_LEAD, W_PHONETIC, W_TYPO, lead_score, name_score
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry as E
 from msc.beneficiaries.service import RuleError
 from msc.crypto import blind, blind_indexer
 from msc.db import session
 from msc.security import audit
-from msc.security.policy import scope_filter
+from msc.security.policy import centre_ids_in_scope, scope_filter
 
 CASE_RE = re.compile(r"^[A-Z]{3}-[A-Z0-9]{2,8}-\d{4}-\d{6}$")
 CARD_RE = re.compile(r"^[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}$")
@@ -27,7 +28,7 @@ MAX_QUERY = 200
 MAX_NAME_TOKENS = 6
 
 W_DOB, W_DOCUMENT, W_PHONE = 3, 6, 6
-Q_DOB, Q_DOCUMENT = 100, 101  # query-part ids beside the name tokens 0..n
+Q_LEAD, Q_DOB, Q_DOCUMENT = 50, 100, 101  # query-part ids beside the name words 0..n
 
 
 @dataclass
@@ -131,7 +132,7 @@ def _direct(user, kind: str, where) -> SearchResult:
 def _ranked(user, parsed: ParsedQuery, page: int) -> SearchResult:
     page_size = current_app.config["SEARCH_PAGE_SIZE"]
     want = page * page_size
-    candidate_ids = rank(user, parsed, limit=want + 2 * page_size)
+    candidate_ids = rank(user, parsed, limit=want + page_size)
     if not candidate_ids:
         return SearchResult(parsed.kind, [], page, False)
     confirmed = confirm(parsed, candidate_ids)
@@ -145,18 +146,34 @@ def _part(kind: int, hashes: list[int], q: int, weight: int):
                      sa.literal(weight, sa.Integer).label("w")).where(E.kind == kind, cond)
 
 
+def _in_scope(stmt, id_column, user, exclude_id: int | None):
+    """Limit a statement to the user's centres (no join at all for regional reach)."""
+    ids = centre_ids_in_scope(user)
+    if ids is not None:
+        stmt = stmt.join(Beneficiary, Beneficiary.id == id_column).where(Beneficiary.centre_id.in_(ids or [-1]))
+    if exclude_id is not None:
+        stmt = stmt.where(id_column != exclude_id)
+    return stmt
+
+
 def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -> list[int]:
     """Beneficiary ids ranked on the blind index: per query word its best match (exact > phonetic >
-    one typo), summed over words, lifted by a matching date of birth, document or phone."""
+    one typo) plus a point when it is the person's first given or first family name, summed over
+    words, lifted by a matching date of birth, document or phone."""
     idx = blind_indexer()
-    parts = []
-    for i, token in enumerate(parsed.names):
-        exact, typos, phon = idx.query_token(token)
-        parts.append(_part(blind.NAME, [exact], i, 3))
-        parts.append(_part(blind.NAME_PHONETIC, [phon], i, 2))
-        parts.append(_part(blind.NAME_TYPO, typos, i, 1))
+    hashes = [idx.query_token(token) for token in parsed.names]
+    if hashes and not parsed.dob and not parsed.numbers:
+        top = _all_leading(user, [lead for *_, lead in hashes], limit, exclude_id)
+        if len(top) >= limit:
+            return top
+    parts, queries = [], []
+    for i, (exact, typos, phon, lead) in enumerate(hashes):
+        parts += [_part(blind.NAME, [exact], i, W_EXACT), _part(blind.NAME_PHONETIC, [phon], i, W_PHONETIC),
+                  _part(blind.NAME_TYPO, typos, i, W_TYPO), _part(blind.NAME_LEAD, [lead], Q_LEAD + i, W_LEAD)]
+        queries += [i, Q_LEAD + i]
     if parsed.dob:
         parts.append(_part(blind.DOB, [idx.hash(blind.DOB, parsed.dob.isoformat())], Q_DOB, W_DOB))
+        queries.append(Q_DOB)
     docs = sorted({idx.hash(blind.DOCUMENT, blind.normalise_document(n)) for n in parsed.numbers
                    if blind.normalise_document(n)})
     phones = sorted({idx.hash(blind.PHONE, blind.normalise_phone(n)) for n in parsed.numbers
@@ -165,26 +182,32 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
         parts.append(_part(blind.DOCUMENT, docs, Q_DOCUMENT, W_DOCUMENT))
     if phones:
         parts.append(_part(blind.PHONE, phones, Q_DOCUMENT, W_PHONE))
+    if docs or phones:
+        queries.append(Q_DOCUMENT)
     if not parts:
         return []
-    matches = sa.union_all(*parts).subquery("m")
-    best = (sa.select(matches.c.beneficiary_id, sa.func.max(matches.c.w).label("best"))
-            .group_by(matches.c.beneficiary_id, matches.c.q).subquery("b"))
-    score = sa.func.sum(best.c.best).label("score")
-    stmt = (sa.select(best.c.beneficiary_id, score)
-            .join(Beneficiary, Beneficiary.id == best.c.beneficiary_id)
-            .where(scope_filter(user, Beneficiary.centre_id))
-            .group_by(best.c.beneficiary_id)
-            .order_by(score.desc(), best.c.beneficiary_id.desc())
-            .limit(limit))
-    if exclude_id is not None:
-        stmt = stmt.where(Beneficiary.id != exclude_id)
-    return [row[0] for row in session.execute(stmt)]
+    m = sa.union_all(*parts).subquery("m")
+    # one grouping: each query part scores its best match for the person, or nothing
+    score = sum(sa.func.coalesce(sa.func.max(sa.case((m.c.q == q, m.c.w))), 0) for q in queries).label("score")
+    grouped = sa.select(m.c.beneficiary_id, score).group_by(m.c.beneficiary_id).subquery("g")
+    stmt = _in_scope(sa.select(grouped.c.beneficiary_id), grouped.c.beneficiary_id, user, exclude_id)
+    stmt = stmt.order_by(grouped.c.score.desc(), grouped.c.beneficiary_id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def _all_leading(user, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
+    """People whose first given and first family names are exactly the query's words: they score
+    the most any ranking can give, so when there are enough of them they are the first page."""
+    per_word = [sa.select(E.beneficiary_id).where(E.kind == blind.NAME_LEAD, E.hash == h) for h in leads]
+    both = (sa.intersect(*per_word) if len(per_word) > 1 else per_word[0]).subquery("both")
+    stmt = _in_scope(sa.select(both.c.beneficiary_id), both.c.beneficiary_id, user, exclude_id)
+    return list(session.scalars(stmt.order_by(both.c.beneficiary_id.desc()).limit(limit)))
 
 
 def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
     """Decrypt the candidates, drop chance matches of the truncated hashes, and re-rank."""
-    people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(candidate_ids)))}
+    people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(candidate_ids))
+                                              .options(so.lazyload(Beneficiary.needs)))}
     docs = {blind.normalise_document(n) for n in parsed.numbers} - {""}
     phones = {blind.normalise_phone(n) for n in parsed.numbers} - {""}
     hits: list[tuple[int, int, Hit]] = []
@@ -197,6 +220,7 @@ def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
             score, matched = name_score(parsed.names, person.full_name)
             if matched == 0:
                 continue
+            score += lead_score(parsed.names, person.given_names or "", person.family_names or "")
         if parsed.dob and person.date_of_birth == parsed.dob:
             score += W_DOB
         if docs and person.document_number and blind.normalise_document(person.document_number) in docs:

@@ -344,6 +344,7 @@ def index_entries(person: Beneficiary) -> set[tuple[int, int]]:
     """Every (kind, hash) entry for a person: name tokens three ways, date of birth, document, phone."""
     idx = blind_indexer()
     entries = idx.name_entries(person.given_names or "", person.family_names or "")
+    entries |= idx.lead_entries(person.given_names or "", person.family_names or "")
     if person.date_of_birth:
         entries.add((blind.DOB, idx.hash(blind.DOB, person.date_of_birth.isoformat())))
     if person.document_number:
@@ -351,6 +352,22 @@ def index_entries(person: Beneficiary) -> set[tuple[int, int]]:
     if person.phone and blind.normalise_phone(person.phone):
         entries.add((blind.PHONE, idx.hash(blind.PHONE, blind.normalise_phone(person.phone))))
     return entries
+
+
+def rebuild_index(batch: int = 500) -> int:
+    """Recompute every living person's entries, committing per batch (resumable: run it again)."""
+    done, last_id = 0, 0
+    while True:
+        people = list(session.scalars(sa.select(Beneficiary).where(Beneficiary.id > last_id)
+                                      .order_by(Beneficiary.id).limit(batch)))
+        if not people:
+            return done
+        for person in people:
+            if person.data_key.wrapped is not None:
+                reindex(person)
+                done += 1
+        last_id = people[-1].id
+        session.commit()
 
 
 def reindex(person: Beneficiary) -> None:

@@ -17,10 +17,11 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-# Entry kinds, stored as small integers.
-NAME, NAME_PHONETIC, NAME_TYPO, DOB, DOCUMENT, PHONE = 1, 2, 3, 4, 5, 6
+# Entry kinds, stored as small integers. NAME_LEAD holds the first given name and the first family
+# name: the names a person goes by, which should outrank a query word found in a middle name.
+NAME, NAME_PHONETIC, NAME_TYPO, DOB, DOCUMENT, PHONE, NAME_LEAD = 1, 2, 3, 4, 5, 6, 7
 KIND_NAMES = {NAME: "name", NAME_PHONETIC: "name_phonetic", NAME_TYPO: "name_typo",
-              DOB: "dob", DOCUMENT: "document", PHONE: "phone"}
+              DOB: "dob", DOCUMENT: "document", PHONE: "phone", NAME_LEAD: "name_lead"}
 
 PARTICLES = frozenset({"de", "del", "la", "las", "los", "da", "das", "do", "dos", "y", "e"})
 MIN_TYPO_TOKEN = 4  # shorter tokens get no one-deletion neighbourhood: too many chance matches
@@ -58,6 +59,7 @@ _PHONETIC_RULES: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+@lru_cache(maxsize=4096)
 def phonetic_key(token: str) -> str:
     """A sound-alike key for Spanish and Portuguese spelling: b/v, s/z/c(e,i)/ç, ll/y/lh, silent h,
     qu/k/c, gu/g, ss/s, nh/ñ, double letters. "Gonsalez" and "González" share one key."""
@@ -110,12 +112,18 @@ class BlindIndexer:
                     entries.update((NAME_TYPO, self.hash(NAME_TYPO, t)) for t in typo_neighbourhood(token))
         return entries
 
-    def query_token(self, raw: str) -> tuple[int, list[int], int]:
-        """Hashes to look up for one query token: exact, typo neighbourhood, phonetic."""
+    def lead_entries(self, given_names: str, family_names: str) -> set[tuple[int, int]]:
+        """(kind, hash) entries for the first given name and the first family name."""
+        return {(NAME_LEAD, self.hash(NAME_LEAD, tokens[0]))
+                for tokens in (name_tokens(given_names or ""), name_tokens(family_names or "")) if tokens}
+
+    def query_token(self, raw: str) -> tuple[int, list[int], int, int]:
+        """Hashes to look up for one query token: exact, typo neighbourhood, phonetic, leading name."""
         token = name_tokens(raw)[0]
         return (self.hash(NAME, token),
                 sorted({self.hash(NAME_TYPO, t) for t in typo_neighbourhood(token)}),
-                self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token))))
+                self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token))),
+                self.hash(NAME_LEAD, token))
 
 
 def _raw_token(raw: str, token: str) -> str:
