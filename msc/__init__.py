@@ -34,6 +34,7 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    """Database, keys, CSRF, translations, rate limits and logins."""
     from msc import db
     from msc.crypto import keys
     from msc.extensions import babel, csrf, limiter, login_manager
@@ -50,6 +51,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature."""
     from msc.admin.views import bp as admin_bp
     from msc.beneficiaries.views import bp as beneficiaries_bp
     from msc.i18n import bp as i18n_bp
@@ -146,6 +148,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    """Helpers every template may use: permissions, dates, countries, labels."""
     from flask_babel import format_date, format_datetime, get_locale
 
     from msc.beneficiaries import vocab
@@ -164,5 +167,6 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    """The flask --app msc command groups."""
     from msc.cli import register
     register(app)

@@ -140,5 +140,6 @@ def demo_logins() -> None:
 
 
 def register(app: Flask) -> None:
+    """Add every command group to the app."""
     for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli):
         app.cli.add_command(group)

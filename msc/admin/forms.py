@@ -23,6 +23,7 @@ KIND_LABELS = {"border_entry": _l("Border entry point"), "receiving": _l("Receiv
 
 
 def country_choices() -> list[tuple[str, str]]:
+    """(code, name) of the region's countries, named in the reader's language."""
     return sorted(((c, country_name(c)) for c in NATIONALITIES), key=lambda p: p[1])
 
 

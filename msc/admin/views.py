@@ -28,6 +28,7 @@ def index():
 @bp.get("/centres")
 @requires(ADMIN_CENTRES)
 def centres():
+    """Every centre, by country."""
     rows = session.scalars(sa.select(Centre).order_by(Centre.country, Centre.code))
     return render_template("admin/centres.html", centres=rows, kinds=KIND_LABELS)
 
@@ -36,6 +37,7 @@ def centres():
 @bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
 @requires(ADMIN_CENTRES)
 def centre_edit(centre_id: int | None = None):
+    """Create or edit a centre."""
     centre = session.get(Centre, centre_id) if centre_id else None
     if centre_id and centre is None:
         abort(404)
@@ -55,6 +57,7 @@ def centre_edit(centre_id: int | None = None):
 @bp.get("/users")
 @requires(ADMIN_USERS)
 def users():
+    """Every account, with role, reach and status."""
     rows = session.scalars(sa.select(User).order_by(User.username))
     return render_template("admin/users.html", users=rows, roles=ROLE_LABELS, scopes=SCOPE_LABELS,
                            now=utcnow(), confirm=ConfirmForm())
@@ -64,6 +67,7 @@ def users():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @requires(ADMIN_USERS)
 def user_edit(user_id: int | None = None):
+    """Create or edit an account."""
     user = session.get(User, user_id) if user_id else None
     if user_id and user is None:
         abort(404)
@@ -103,6 +107,7 @@ def _user_action(user_id: int, action) -> object:
 @bp.post("/users/<int:user_id>/deactivate")
 @requires(ADMIN_USERS)
 def user_deactivate(user_id: int):
+    """Deactivate an account; its sessions end at once."""
     def act(user):
         service.set_active(current_user, user, False)
         flash(_("Account deactivated; its sessions have ended."), "success")
@@ -112,6 +117,7 @@ def user_deactivate(user_id: int):
 @bp.post("/users/<int:user_id>/activate")
 @requires(ADMIN_USERS)
 def user_activate(user_id: int):
+    """Reactivate an account."""
     def act(user):
         service.set_active(current_user, user, True)
         flash(_("Account activated."), "success")
@@ -121,6 +127,7 @@ def user_activate(user_id: int):
 @bp.post("/users/<int:user_id>/reset-mfa")
 @requires(ADMIN_USERS)
 def user_reset_mfa(user_id: int):
+    """Remove an account's second factor (lost phone)."""
     def act(user):
         accounts.reset_mfa(user)
         flash(_("Second factor removed: the user sets it up again at next login."), "success")
@@ -130,6 +137,7 @@ def user_reset_mfa(user_id: int):
 @bp.post("/users/<int:user_id>/unlock")
 @requires(ADMIN_USERS)
 def user_unlock(user_id: int):
+    """Lift a lockout after failed logins."""
     def act(user):
         service.unlock(user)
         flash(_("Account unlocked."), "success")

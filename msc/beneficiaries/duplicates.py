@@ -28,6 +28,7 @@ class Candidate:
 
     @property
     def reason_labels(self) -> list[str]:
+        """The reasons, translated."""
         return [str(REASONS[r]) for r in self.reasons]
 
 

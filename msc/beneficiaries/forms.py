@@ -25,11 +25,13 @@ GIVEN_REFUSED = (("given", _l("Given")), ("refused", _l("Refused")))
 
 
 def not_future(form, field) -> None:
+    """Refuse dates after today."""
     if field.data and field.data > dt.date.today():
         raise ValidationError(_l("This date cannot be in the future."))
 
 
 def not_ancient(form, field) -> None:
+    """Refuse dates more than 120 years ago."""
     if field.data and field.data.year < dt.date.today().year - 120:
         raise ValidationError(_l("This date is more than 120 years ago."))
 

@@ -26,6 +26,7 @@ class Household(Base):
 
     @property
     def head(self) -> "Beneficiary | None":
+        """The head of household, if recorded."""
         return next((m for m in self.members if m.relationship_to_head == "head"), None)
 
 
@@ -95,6 +96,7 @@ class Beneficiary(EncryptedRow, Base):
 
     @property
     def full_name(self) -> str:
+        """Given and family names, decrypted."""
         return f"{self.given_names or ''} {self.family_names or ''}".strip()
 
     def age_on(self, day: dt.date) -> int | None:
@@ -106,10 +108,12 @@ class Beneficiary(EncryptedRow, Base):
 
     @property
     def need_codes(self) -> list[str]:
+        """Codes of the non-sensitive specific needs."""
         return sorted(n.code for n in self.needs)
 
     @property
     def language_codes(self) -> list[str]:
+        """Codes of the languages spoken."""
         return [c for c in self.languages.split(",") if c]
 
     def __repr__(self) -> str:

@@ -41,6 +41,7 @@ class ParsedQuery:
 
     @property
     def kind(self) -> str:
+        """What the query searched by (never what it contained)."""
         if self.names:
             return "name"
         return "date_of_birth" if self.dob else "number"

@@ -76,6 +76,7 @@ class User(EncryptedRow, Base):
 
     @property
     def mfa_enabled(self) -> bool:
+        """Whether a second factor is set up."""
         return self.mfa_secret_ct is not None
 
     def __repr__(self) -> str:
