@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata knows every table (used by migrations)."""
 from msc.beneficiaries.models import (  # noqa: F401
-    Beneficiary, BeneficiaryChange, BlindIndexEntry, Consent, DuplicateDecision, Household, SpecificNeed,
+    Beneficiary, BeneficiaryChange, BlindIndexEntry, Consent, DuplicateDecision, Household, NameVocabulary,
+    SpecificNeed,
 )
 from msc.centres.models import CaseNumberCounter, Centre  # noqa: F401
 from msc.crypto.fields import DataKey  # noqa: F401

@@ -179,6 +179,17 @@ class BlindIndexEntry(Base):
                                                       primary_key=True, index=True)
 
 
+class NameVocabulary(Base):
+    """Every distinct name token's one-deletion neighbourhood, linked to no person: (typo hash ->
+    exact hash). A query word's neighbours are looked up here, then their holders by exact hash."""
+
+    __tablename__ = "name_vocabulary"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    typo_hash: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
+    token_hash: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
+
+
 class BeneficiaryChange(Base):
     """Who changed which fields of a record, and when (names of fields, never their values)."""
 

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.matching import W_EXACT, W_LEAD, W_PHONETIC, W_TYPO, lead_score, name_score
-from msc.beneficiaries.models import Beneficiary, BlindIndexEntry as E
+from msc.beneficiaries.models import Beneficiary, BlindIndexEntry as E, NameVocabulary as V
 from msc.beneficiaries.service import RuleError
 from msc.crypto import blind, blind_indexer
 from msc.db import session
@@ -147,6 +147,13 @@ def _part(kind: int, hashes: list[int], q: int, weight: int):
                      sa.literal(weight, sa.Integer).label("w")).where(E.kind == kind, cond)
 
 
+def _typo_part(exact: int, typos: list[int], q: int):
+    """Holders of the words one edit away from the query word, found through the vocabulary."""
+    neighbours = sa.select(V.token_hash).where(V.typo_hash.in_(typos), V.token_hash != exact)
+    return sa.select(E.beneficiary_id, sa.literal(q, sa.Integer).label("q"),
+                     sa.literal(W_TYPO, sa.Integer).label("w")).where(E.kind == blind.NAME, E.hash.in_(neighbours))
+
+
 def _in_scope(stmt, id_column, user, exclude_id: int | None):
     """Limit a statement to the user's centres (no join at all for regional reach)."""
     ids = centre_ids_in_scope(user)
@@ -170,7 +177,7 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
     parts, queries = [], []
     for i, (exact, typos, phon, lead) in enumerate(hashes):
         parts += [_part(blind.NAME, [exact], i, W_EXACT), _part(blind.NAME_PHONETIC, [phon], i, W_PHONETIC),
-                  _part(blind.NAME_TYPO, typos, i, W_TYPO), _part(blind.NAME_LEAD, [lead], Q_LEAD + i, W_LEAD)]
+                  _typo_part(exact, typos, i), _part(blind.NAME_LEAD, [lead], Q_LEAD + i, W_LEAD)]
         queries += [i, Q_LEAD + i]
     if parsed.dob:
         parts.append(_part(blind.DOB, [idx.hash(blind.DOB, parsed.dob.isoformat())], Q_DOB, W_DOB))

@@ -13,7 +13,8 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries import duplicates
 from msc.beneficiaries.models import (
-    Beneficiary, BeneficiaryChange, BlindIndexEntry, Consent, DuplicateDecision, Household, SpecificNeed,
+    Beneficiary, BeneficiaryChange, BlindIndexEntry, Consent, DuplicateDecision, Household, NameVocabulary,
+    SpecificNeed,
 )
 from msc.beneficiaries.vocab import SENSITIVE_NEEDS
 from msc.centres.models import CaseNumberCounter, Centre
@@ -370,11 +371,29 @@ def rebuild_index(batch: int = 500) -> int:
         session.commit()
 
 
+def vocabulary_entries(person: Beneficiary) -> set[tuple[int, int]]:
+    """(typo hash, exact hash) pairs for the words of a person's names."""
+    return blind_indexer().vocabulary_entries(person.given_names or "", person.family_names or "")
+
+
 def reindex(person: Beneficiary) -> None:
-    """Replace a person's blind-index entries."""
+    """Replace a person's blind-index entries and make sure the vocabulary knows their words."""
     session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
     session.execute(sa.insert(BlindIndexEntry), [
         {"beneficiary_id": person.id, "kind": kind, "hash": h} for kind, h in sorted(index_entries(person))
     ])
+    add_to_vocabulary(vocabulary_entries(person))
+
+
+def add_to_vocabulary(pairs: set[tuple[int, int]]) -> None:
+    """Insert vocabulary pairs, skipping those already known."""
+    if not pairs:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(NameVocabulary).on_conflict_do_nothing(),
+                    [{"typo_hash": t, "token_hash": h} for t, h in sorted(pairs)])
 
 

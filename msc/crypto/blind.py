@@ -1,10 +1,13 @@
 """Blind indexes: keyed, truncated HMACs of normalised values, so the database can match without seeing.
 
-Names are folded (accents, case, hyphens, particles), then each token is indexed three ways:
-exactly, by a phonetic key suited to Spanish and Portuguese spelling, and by its one-deletion
-neighbourhood (which catches one typo, insertion, omission or transposition). Each kind of entry
-has its own key, derived with HKDF from the index root key. Every hash is truncated so that
-unrelated values share it by chance; candidates are decrypted and confirmed afterwards.
+Names are folded (accents, case, hyphens, particles), then each token is indexed for its person
+exactly, by a phonetic key suited to Spanish and Portuguese spelling, and (for the first given
+and first family name) as a leading name. One typo, insertion, omission or transposition is
+caught through a name vocabulary that is linked to nobody: for every distinct token it maps the
+hashes of its one-deletion neighbourhood to the token's exact hash, so a query first finds the
+neighbouring words, then the people who carry them. Each kind of hash has its own key, derived
+with HKDF from the index root key. Every hash is truncated so that unrelated values share it by
+chance; candidates are decrypted and confirmed afterwards.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # Entry kinds, stored as small integers. NAME_LEAD holds the first given name and the first family
 # name: the names a person goes by, which should outrank a query word found in a middle name.
+# NAME_TYPO hashes live only in the name vocabulary, never beside a person.
 NAME, NAME_PHONETIC, NAME_TYPO, DOB, DOCUMENT, PHONE, NAME_LEAD = 1, 2, 3, 4, 5, 6, 7
 KIND_NAMES = {NAME: "name", NAME_PHONETIC: "name_phonetic", NAME_TYPO: "name_typo",
               DOB: "dob", DOCUMENT: "document", PHONE: "phone", NAME_LEAD: "name_lead"}
@@ -102,15 +106,23 @@ class BlindIndexer:
         return int.from_bytes(digest[:8], "big") >> (64 - self._bits[kind])
 
     def name_entries(self, *names: str) -> set[tuple[int, int]]:
-        """(kind, hash) entries for every token of the given names."""
+        """A person's (kind, hash) entries for every token of the given names: exact and phonetic."""
         entries: set[tuple[int, int]] = set()
         for name in names:
             for raw in re.split(r"[\s\-]+", name or ""):
                 for token in name_tokens(raw):
                     entries.add((NAME, self.hash(NAME, token)))
                     entries.add((NAME_PHONETIC, self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token)))))
-                    entries.update((NAME_TYPO, self.hash(NAME_TYPO, t)) for t in typo_neighbourhood(token))
         return entries
+
+    def vocabulary_entries(self, *names: str) -> set[tuple[int, int]]:
+        """(typo hash, exact hash) pairs: each token's one-deletion neighbourhood, pointing at the token."""
+        pairs: set[tuple[int, int]] = set()
+        for name in names:
+            for token in name_tokens(name or ""):
+                exact = self.hash(NAME, token)
+                pairs.update((self.hash(NAME_TYPO, t), exact) for t in typo_neighbourhood(token))
+        return pairs
 
     def lead_entries(self, given_names: str, family_names: str) -> set[tuple[int, int]]:
         """(kind, hash) entries for the first given name and the first family name."""
@@ -118,7 +130,8 @@ class BlindIndexer:
                 for tokens in (name_tokens(given_names or ""), name_tokens(family_names or "")) if tokens}
 
     def query_token(self, raw: str) -> tuple[int, list[int], int, int]:
-        """Hashes to look up for one query token: exact, typo neighbourhood, phonetic, leading name."""
+        """Hashes for one query token: exact, its typo neighbourhood (to look up in the vocabulary),
+        phonetic, leading name."""
         token = name_tokens(raw)[0]
         return (self.hash(NAME, token),
                 sorted({self.hash(NAME_TYPO, t) for t in typo_neighbourhood(token)}),
