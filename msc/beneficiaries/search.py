@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -141,27 +142,36 @@ def _ranked(user, parsed: ParsedQuery, page: int) -> SearchResult:
     return SearchResult(parsed.kind, confirmed[start:want], page, len(confirmed) > want)
 
 
-def _part(kind: int, hashes: list[int], q: int, weight: int):
-    cond = E.hash == hashes[0] if len(hashes) == 1 else E.hash.in_(hashes)
-    return sa.select(E.beneficiary_id, sa.literal(q, sa.Integer).label("q"),
-                     sa.literal(weight, sa.Integer).label("w")).where(E.kind == kind, cond)
+# The ranking runs on every keystroke-sized search, so its SQL is written out as text: building a
+# dozen select() constructs per query cost more Python time than SQLite spends answering it.
+# Only our own constants and bound parameters go into it, never text typed by a user.
+_ENTRIES, _VOCABULARY, _PEOPLE = E.__tablename__, V.__tablename__, Beneficiary.__tablename__
 
 
-def _typo_part(exact: int, typos: list[int], q: int):
-    """Holders of the words one edit away from the query word, found through the vocabulary."""
-    neighbours = sa.select(V.token_hash).where(V.typo_hash.in_(typos), V.token_hash != exact)
-    return sa.select(E.beneficiary_id, sa.literal(q, sa.Integer).label("q"),
-                     sa.literal(W_TYPO, sa.Integer).label("w")).where(E.kind == blind.NAME, E.hash.in_(neighbours))
+@lru_cache(maxsize=512)
+def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
+    return sa.text(sql).bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
 
 
-def _in_scope(stmt, id_column, user, exclude_id: int | None):
-    """Limit a statement to the user's centres (no join at all for regional reach)."""
+def _run(sql: str, params: dict, user, exclude_id: int | None, id_column: str, order: str,
+         limit: int) -> list[int]:
+    """Limit a ranking to the user's centres (no join for regional reach), drop one person if
+    asked, order and cut it, and run it."""
     ids = centre_ids_in_scope(user)
+    where = []
     if ids is not None:
-        stmt = stmt.join(Beneficiary, Beneficiary.id == id_column).where(Beneficiary.centre_id.in_(ids or [-1]))
+        sql += f" JOIN {_PEOPLE} AS b ON b.id = {id_column}"
+        where.append("b.centre_id IN :centres")
+        params["centres"] = sorted(ids) or [-1]
     if exclude_id is not None:
-        stmt = stmt.where(id_column != exclude_id)
-    return stmt
+        where.append(f"{id_column} <> :exclude")
+        params["exclude"] = exclude_id
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {order} LIMIT :limit"
+    params["limit"] = limit
+    expanding = tuple(k for k, v in params.items() if isinstance(v, list))
+    return list(session.scalars(_statement(sql, expanding), params))
 
 
 def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -> list[int]:
@@ -174,42 +184,53 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
         top = _all_leading(user, [lead for *_, lead in hashes], limit, exclude_id)
         if len(top) >= limit:
             return top
-    parts, queries = [], []
+    selects: list[str] = []
+    params: dict = {}
+    parts: list[int] = []
+
+    def part(kind: int, q: int, weight: int, condition: str) -> None:
+        selects.append(f"SELECT beneficiary_id AS bid, {q} AS q, {weight} AS w FROM {_ENTRIES} "
+                       f"WHERE kind = {kind} AND {condition}")
+        if q not in parts:
+            parts.append(q)
+
     for i, (exact, typos, phon, lead) in enumerate(hashes):
-        parts += [_part(blind.NAME, [exact], i, W_EXACT), _part(blind.NAME_PHONETIC, [phon], i, W_PHONETIC),
-                  _typo_part(exact, typos, i), _part(blind.NAME_LEAD, [lead], Q_LEAD + i, W_LEAD)]
-        queries += [i, Q_LEAD + i]
+        params.update({f"e{i}": exact, f"p{i}": phon, f"t{i}": typos, f"l{i}": lead})
+        part(blind.NAME, i, W_EXACT, f"hash = :e{i}")
+        part(blind.NAME_PHONETIC, i, W_PHONETIC, f"hash = :p{i}")
+        part(blind.NAME, i, W_TYPO, f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
+                                    f"WHERE typo_hash IN :t{i} AND token_hash <> :e{i})")
+        part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash = :l{i}")
     if parsed.dob:
-        parts.append(_part(blind.DOB, [idx.hash(blind.DOB, parsed.dob.isoformat())], Q_DOB, W_DOB))
-        queries.append(Q_DOB)
+        params["dob"] = idx.hash(blind.DOB, parsed.dob.isoformat())
+        part(blind.DOB, Q_DOB, W_DOB, "hash = :dob")
     docs = sorted({idx.hash(blind.DOCUMENT, blind.normalise_document(n)) for n in parsed.numbers
                    if blind.normalise_document(n)})
     phones = sorted({idx.hash(blind.PHONE, blind.normalise_phone(n)) for n in parsed.numbers
                      if blind.normalise_phone(n)})
     if docs:
-        parts.append(_part(blind.DOCUMENT, docs, Q_DOCUMENT, W_DOCUMENT))
+        params["docs"] = docs
+        part(blind.DOCUMENT, Q_DOCUMENT, W_DOCUMENT, "hash IN :docs")
     if phones:
-        parts.append(_part(blind.PHONE, phones, Q_DOCUMENT, W_PHONE))
-    if docs or phones:
-        queries.append(Q_DOCUMENT)
-    if not parts:
+        params["phones"] = phones
+        part(blind.PHONE, Q_DOCUMENT, W_PHONE, "hash IN :phones")
+    if not selects:
         return []
-    m = sa.union_all(*parts).subquery("m")
     # one grouping: each query part scores its best match for the person, or nothing
-    score = sum(sa.func.coalesce(sa.func.max(sa.case((m.c.q == q, m.c.w))), 0) for q in queries).label("score")
-    grouped = sa.select(m.c.beneficiary_id, score).group_by(m.c.beneficiary_id).subquery("g")
-    stmt = _in_scope(sa.select(grouped.c.beneficiary_id), grouped.c.beneficiary_id, user, exclude_id)
-    stmt = stmt.order_by(grouped.c.score.desc(), grouped.c.beneficiary_id.desc()).limit(limit)
-    return list(session.scalars(stmt))
+    score = " + ".join(f"COALESCE(MAX(CASE WHEN q = {q} THEN w END), 0)" for q in parts)
+    sql = (f"SELECT g.bid FROM (SELECT bid, {score} AS score FROM ({' UNION ALL '.join(selects)}) AS m "
+           f"GROUP BY bid) AS g")
+    return _run(sql, params, user, exclude_id, "g.bid", "g.score DESC, g.bid DESC", limit)
 
 
 def _all_leading(user, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
     """People whose first given and first family names are exactly the query's words: they score
     the most any ranking can give, so when there are enough of them they are the first page."""
-    per_word = [sa.select(E.beneficiary_id).where(E.kind == blind.NAME_LEAD, E.hash == h) for h in leads]
-    both = (sa.intersect(*per_word) if len(per_word) > 1 else per_word[0]).subquery("both")
-    stmt = _in_scope(sa.select(both.c.beneficiary_id), both.c.beneficiary_id, user, exclude_id)
-    return list(session.scalars(stmt.order_by(both.c.beneficiary_id.desc()).limit(limit)))
+    per_word = [f"SELECT beneficiary_id AS bid FROM {_ENTRIES} WHERE kind = {blind.NAME_LEAD} AND hash = :l{i}"
+                for i in range(len(leads))]
+    sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
+    params = {f"l{i}": h for i, h in enumerate(leads)}
+    return _run(sql, params, user, exclude_id, "x.bid", "x.bid DESC", limit)
 
 
 def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
