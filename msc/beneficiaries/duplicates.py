@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.matching import name_score
@@ -82,7 +83,8 @@ def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candid
     if not found:
         return []
 
-    people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(found)))}
+    people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(found))
+                                              .options(so.lazyload(Beneficiary.needs)))}
     candidates = []
     for pid, hints in found.items():
         person = people.get(pid)
