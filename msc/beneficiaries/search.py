@@ -26,6 +26,7 @@ CARD_RE = re.compile(r"^[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-
 DMY_RE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 YMD_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 MAX_QUERY = 200
+CONFIRM_SPARE = 5  # candidates decrypted beyond the page, for the few chance matches confirm() drops
 MAX_NAME_TOKENS = 6
 
 W_DOB, W_DOCUMENT, W_PHONE = 3, 6, 6
@@ -134,7 +135,7 @@ def _direct(user, kind: str, where) -> SearchResult:
 def _ranked(user, parsed: ParsedQuery, page: int) -> SearchResult:
     page_size = current_app.config["SEARCH_PAGE_SIZE"]
     want = page * page_size
-    candidate_ids = rank(user, parsed, limit=want + page_size)
+    candidate_ids = rank(user, parsed, limit=want + CONFIRM_SPARE)
     if not candidate_ids:
         return SearchResult(parsed.kind, [], page, False)
     confirmed = confirm(parsed, candidate_ids)
