@@ -143,7 +143,7 @@ def _ranked(user, parsed: ParsedQuery, page: int) -> SearchResult:
     return SearchResult(parsed.kind, confirmed[start:want], page, len(confirmed) > want)
 
 
-# The ranking runs on every keystroke-sized search, so its SQL is written out as text: building a
+# The ranking runs on every search and registration, so its SQL is written out as text: building a
 # dozen select() constructs per query cost more Python time than SQLite spends answering it.
 # Only our own constants and bound parameters go into it, never text typed by a user.
 _ENTRIES, _VOCABULARY, _PEOPLE = E.__tablename__, V.__tablename__, Beneficiary.__tablename__
