@@ -55,12 +55,14 @@ def register_blueprints(app: Flask) -> None:
     from msc.admin.views import bp as admin_bp
     from msc.beneficiaries.views import bp as beneficiaries_bp
     from msc.i18n import bp as i18n_bp
+    from msc.partners.views import bp as partners_bp
     from msc.security.views import bp as auth_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(i18n_bp)
     app.register_blueprint(beneficiaries_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(partners_bp, url_prefix="/partners")
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -158,7 +160,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         get_locale=get_locale, format_date=format_date, format_datetime=format_datetime, country_name=vocab.country_name,
         vocab_sex=lambda code: vocab.SEXES.get(code, code), field_labels=vocab.field_labels,
-        change_label=vocab.change_label)
+        change_label=vocab.change_label, LANGUAGE_LABELS=vocab.LANGUAGES)
 
     @app.context_processor
     def _helpers():

@@ -48,6 +48,27 @@ ENTRY_POINTS = {"COL": "Puente Simón Bolívar", "ECU": "Puente Internacional Hu
                 "BRA": "Pacaraima, BR-174", "CHL": "Chacalluta"}
 
 
+# Fictional organisations: a demo must not suggest that a real one holds an agreement.
+# name, kind, country, agreement days left (None: no agreement), categories, services (name, sector, centres)
+DEMO_PARTNERS = [
+    ("Fundación Manos Abiertas", "ngo", "COL", 300, ["identity", "contact", "demographics"],
+     [("Atención primaria en salud", "health", ["COL-CUC", "COL-IPI"]),
+      ("Apoyo psicosocial", "mhpss", ["COL-CUC"])]),
+    ("Secretaría Municipal de Salud (demo)", "government", "COL", 120, ["identity", "contact", "date_of_birth",
+                                                                        "document"],
+     [("Vacunación y control prenatal", "health", ["COL-CUC"])]),
+    ("Casa de Paso Esperanza", "ngo", "COL", -10, ["identity", "contact"],
+     [("Alojamiento temporal", "shelter", ["COL-CUC"])]),
+    ("Red de Empleo Andina", "private_sector", "ECU", None, [],
+     [("Orientación laboral y emprendimiento", "livelihoods", ["ECU-HUA"])]),
+    ("Clínica Jurídica Frontera", "ngo", "PER", 500, ["identity", "contact", "document"],
+     [("Asesoría migratoria y documentación", "legal", ["PER-TUM", "PER-LIM"])]),
+    ("Associação Acolher Roraima", "ngo", "BRA", 200, ["identity", "contact", "demographics", "household"],
+     [("Abrigo temporário", "shelter", ["BRA-PAC", "BRA-BVB"]),
+      ("Matrícula escolar", "education", ["BRA-BVB"])]),
+]
+
+
 def already_loaded() -> bool:
     """Whether the demo centres exist already."""
     return session.scalar(sa.select(Centre.id).where(Centre.code == "COL-CUC")) is not None
@@ -67,6 +88,7 @@ def load(people: int = 300, seed: int = 2026) -> None:
                                  password_hash=accounts.passwords.hash_password(DEMO_PASSWORD))
         user.centres = [centres[c] for c in codes]
     session.flush()
+    _partners(centres)
     clerk = accounts.find_user("recepcion")
     clerk_br = accounts.find_user("recepcao")
     fakers = {"es": Faker(["es_CO", "es_MX", "es_ES"]), "pt": Faker("pt_BR")}
@@ -76,6 +98,21 @@ def load(people: int = 300, seed: int = 2026) -> None:
     while made < people:
         centre = rng.choice(list(centres.values()))
         made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk)
+
+
+def _partners(centres: dict) -> None:
+    from msc.partners import service as directory
+    today = dt.date.today()
+    for name, kind, country, days, categories, services in DEMO_PARTNERS:
+        org = directory.save_organisation(
+            _AnyScope(), None, name=name, kind=kind, country=country, contact="contacto@example.org",
+            agreement_until=today + dt.timedelta(days=days) if days is not None else None,
+            categories=categories, active=True)
+        for service_name, sector, codes in services:
+            directory.save_service(_AnyScope(), org, None, name=service_name, sector=sector,
+                                   centre_ids=[centres[c].id for c in codes], municipalities=None,
+                                   eligibility=None, languages=["es"] if country != "BRA" else ["pt", "es"],
+                                   opening_hours="L-V 8:00-17:00", contact="+57 300 000 0000", active=True)
 
 
 class _AnyScope:

@@ -183,6 +183,27 @@ class Factory:
             return person.uid
 
 
+    def partner(self, name="Cruz Roja Colombiana", kind="ngo", country="COL", centres=("COL-CUC",),
+                sector="health", until=None, categories=("identity", "contact")):
+        """An organisation with one service for the given centres; returns (organisation id, service id)."""
+        import datetime as dt
+        from msc.partners import service
+        from msc.centres.models import Centre
+        from msc.db import session
+        with self._ctx():
+            ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres]
+            until = until if until is not None else dt.date.today() + dt.timedelta(days=365)
+            org = service.save_organisation(_System(), None, name=name, kind=kind, country=country,
+                                            contact="referencias@example.org", agreement_until=until or None,
+                                            categories=list(categories) if until else [], active=True)
+            svc = service.save_service(_System(), org, None, name=f"{sector} service", sector=sector,
+                                       centre_ids=ids, municipalities=None, eligibility="Todas las personas",
+                                       languages=["es"], opening_hours="L-V 8-17", contact="312 000 0000",
+                                       active=True)
+            session.commit()
+            return org.id, svc.id
+
+
 class _System:
     id = None
     scope = "region"

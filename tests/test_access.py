@@ -33,7 +33,9 @@ def world(app, make):
     here2 = make.person(given_names="Luz", family_names="Marín", date_of_birth=dt.date(1970, 1, 1))
     there = make.person(given_names="Eva", family_names="Quispe", centre="PER-TUM")
     centre_id = make.centre("COL-CUC")
-    return {"users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id}
+    org_id, service_id = make.partner()
+    return {"users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
+            "org": org_id, "service": service_id}
 
 
 def _endpoints(app):
@@ -48,7 +50,7 @@ def _url(app, rule, world, uid_key="here"):
     values = {}
     for arg in rule.arguments:
         values[arg] = {"uid": world[uid_key], "other_uid": world["here2"], "centre_id": world["centre"],
-                       "user_id": world["victim"]}[arg]
+                       "user_id": world["victim"], "org_id": world["org"], "service_id": world["service"]}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)

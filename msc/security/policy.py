@@ -22,16 +22,19 @@ CARD = "beneficiary.card"
 VIEW_SENSITIVE = "beneficiary.view_sensitive"
 ADMIN_CENTRES = "admin.centres"
 ADMIN_USERS = "admin.users"
+PARTNERS_VIEW = "partners.view"
+PARTNERS_MANAGE = "partners.manage"
 
-PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS)
+PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS,
+               PARTNERS_VIEW, PARTNERS_MANAGE)
 
 ROLES: dict[str, frozenset[str]] = {
-    "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD}),
-    "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE}),
-    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE}),
-    "centre_manager": frozenset({SEARCH, VIEW}),
-    "dpo": frozenset(),
-    "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS}),
+    "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW}),
+    "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, PARTNERS_VIEW}),
+    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, PARTNERS_VIEW}),
+    "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE}),
+    "dpo": frozenset({PARTNERS_VIEW}),
+    "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE}),
     "partner": frozenset(),
 }
 

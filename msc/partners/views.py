@@ -1,0 +1,113 @@
+"""Directory pages: browse, organisation, and the forms to maintain them."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.centres.models import Centre
+from msc.db import session, utcnow
+from msc.errors import show_on_form
+from msc.partners import service, vocab
+from msc.partners.forms import DirectoryFilterForm, OrganisationForm, ServiceForm
+from msc.partners.models import Organisation, PartnerService
+from msc.security.policy import PARTNERS_MANAGE, PARTNERS_VIEW, can, centre_ids_in_scope, requires
+
+bp = Blueprint("partners", __name__)
+
+
+def _my_centres() -> list[Centre]:
+    ids = centre_ids_in_scope(current_user)
+    stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
+    if ids is not None:
+        stmt = stmt.where(Centre.id.in_(ids or [-1]))
+    return list(session.scalars(stmt))
+
+
+def _organisation(org_id: int) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        abort(404)
+    return org
+
+
+@bp.get("/")
+@requires(PARTNERS_VIEW)
+def directory():
+    """Services that serve my centres, by sector, with each organisation's agreement status."""
+    centres = _my_centres()
+    form = DirectoryFilterForm(request.args, centres=centres)
+    sector = form.sector.data if form.sector.data in vocab.SECTORS else None
+    centre_id = int(form.centre.data) if (form.centre.data or "").isdigit() else None
+    services = service.visible_services(current_user, sector=sector, centre_id=centre_id)
+    return render_template("partners/directory.html", form=form, services=services, vocab=vocab,
+                           today=utcnow().date(), may_manage=can(current_user, PARTNERS_MANAGE))
+
+
+@bp.get("/organisations/<int:org_id>")
+@requires(PARTNERS_VIEW)
+def organisation(org_id: int):
+    """One organisation: agreement, categories covered, and the services I can see."""
+    org = _organisation(org_id)
+    visible = {s.id for s in service.visible_services(current_user)}
+    services = [s for s in org.services if s.id in visible]
+    may_manage = can(current_user, PARTNERS_MANAGE)
+    return render_template("partners/organisation.html", org=org, services=services, vocab=vocab,
+                           today=utcnow().date(), may_manage=may_manage,
+                           editable={s.id for s in services if may_manage and service.may_edit_service(current_user, s)})
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
+@requires(PARTNERS_MANAGE)
+def organisation_edit(org_id: int | None = None):
+    """Create or edit an organisation and its data-sharing agreement."""
+    org = _organisation(org_id) if org_id else None
+    form = OrganisationForm(obj=org)
+    if org is not None and not form.is_submitted():
+        form.categories.data = org.category_codes
+    if form.validate_on_submit():
+        try:
+            org = service.save_organisation(
+                current_user, org, name=form.name.data, kind=form.kind.data, country=form.country.data,
+                contact=form.contact.data, agreement_until=form.agreement_until.data,
+                categories=form.categories.data or [], active=form.active.data)
+        except service.DirectoryError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Organisation saved."), "success")
+            return redirect(url_for("partners.organisation", org_id=org.id))
+    return render_template("partners/organisation_form.html", form=form, org=org), \
+        422 if form.errors or form.form_errors else 200
+
+
+@bp.route("/organisations/<int:org_id>/services/new", methods=["GET", "POST"])
+@bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
+@requires(PARTNERS_MANAGE)
+def service_edit(org_id: int | None = None, service_id: int | None = None):
+    """Create or edit a service of an organisation."""
+    svc = session.get(PartnerService, service_id) if service_id else None
+    if service_id and svc is None:
+        abort(404)
+    org = svc.organisation if svc else _organisation(org_id)
+    if svc is not None and not service.may_edit_service(current_user, svc):
+        abort(403)
+    form = ServiceForm(obj=svc, centres=_my_centres())
+    if svc is not None and not form.is_submitted():
+        form.centre_ids.data = [c.id for c in svc.centres]
+        form.languages.data = svc.language_codes
+    if form.validate_on_submit():
+        try:
+            service.save_service(
+                current_user, org, svc, name=form.name.data, sector=form.sector.data,
+                centre_ids=form.centre_ids.data or [], municipalities=form.municipalities.data,
+                eligibility=form.eligibility.data, languages=form.languages.data or [],
+                opening_hours=form.opening_hours.data, contact=form.contact.data, active=form.active.data)
+        except service.DirectoryError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Service saved."), "success")
+            return redirect(url_for("partners.organisation", org_id=org.id))
+    return render_template("partners/service_form.html", form=form, org=org, svc=svc), \
+        422 if form.errors or form.form_errors else 200
