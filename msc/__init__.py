@@ -54,6 +54,7 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from msc.admin.views import bp as admin_bp
     from msc.beneficiaries.views import bp as beneficiaries_bp
+    from msc.cases.views import bp as cases_bp
     from msc.i18n import bp as i18n_bp
     from msc.partners.views import bp as partners_bp
     from msc.security.views import bp as auth_bp
@@ -63,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(beneficiaries_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(partners_bp, url_prefix="/partners")
+    app.register_blueprint(cases_bp, url_prefix="/cases")
 
 
 def register_request_hooks(app: Flask) -> None:

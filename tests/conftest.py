@@ -204,6 +204,22 @@ class Factory:
             return org.id, svc.id
 
 
+    def case(self, person_uid, caseworker_id):
+        """Open a case for a person with one task; returns (case uid, task uid)."""
+        import datetime as dt
+        from msc.beneficiaries.models import Beneficiary
+        from msc.cases import service
+        from msc.db import session
+        from msc.security.models import User
+        with self._ctx():
+            cw = session.get(User, caseworker_id)
+            person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == person_uid))
+            case = service.open_case(cw, person)
+            task = service.add_task(cw, case, "Llamar", dt.date.today(), cw.id)
+            session.commit()
+            return case.uid, task.uid
+
+
 class _System:
     id = None
     scope = "region"

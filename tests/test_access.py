@@ -34,8 +34,11 @@ def world(app, make):
     there = make.person(given_names="Eva", family_names="Quispe", centre="PER-TUM")
     centre_id = make.centre("COL-CUC")
     org_id, service_id = make.partner()
+    case_uid, task_uid = make.case(here2, users["caseworker"])
+    there_case, there_task = make.case(there, make.user("cw_peru", "caseworker", centres=("PER-TUM",)))
     return {"users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
-            "org": org_id, "service": service_id}
+            "org": org_id, "service": service_id, "case": case_uid, "task": task_uid,
+            "there_case": there_case, "there_task": there_task}
 
 
 def _endpoints(app):
@@ -48,9 +51,12 @@ def _endpoints(app):
 
 def _url(app, rule, world, uid_key="here"):
     values = {}
+    far = uid_key == "there"
     for arg in rule.arguments:
         values[arg] = {"uid": world[uid_key], "other_uid": world["here2"], "centre_id": world["centre"],
-                       "user_id": world["victim"], "org_id": world["org"], "service_id": world["service"]}[arg]
+                       "user_id": world["victim"], "org_id": world["org"], "service_id": world["service"],
+                       "case_uid": world["there_case" if far else "case"],
+                       "task_uid": world["there_task" if far else "task"]}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)
@@ -104,7 +110,7 @@ def test_every_role_against_every_endpoint(app, world):
 
 def test_records_of_another_centre_answer_404(app, world):
     for rule, method in _endpoints(app):
-        if "uid" not in rule.arguments:
+        if not {"uid", "case_uid", "task_uid"} & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")
         for role in ("reception", "caseworker", "centre_manager"):

@@ -22,16 +22,19 @@ CARD = "beneficiary.card"
 VIEW_SENSITIVE = "beneficiary.view_sensitive"
 ADMIN_CENTRES = "admin.centres"
 ADMIN_USERS = "admin.users"
+CASE_VIEW = "case.view"
+CASE_MANAGE = "case.manage"
 PARTNERS_VIEW = "partners.view"
 PARTNERS_MANAGE = "partners.manage"
 
 PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS,
-               PARTNERS_VIEW, PARTNERS_MANAGE)
+               CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE)
 
 ROLES: dict[str, frozenset[str]] = {
     "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW}),
-    "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, PARTNERS_VIEW}),
-    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, PARTNERS_VIEW}),
+    "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, CASE_VIEW, CASE_MANAGE,
+                             PARTNERS_VIEW}),
+    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW}),
     "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE}),
     "dpo": frozenset({PARTNERS_VIEW}),
     "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE}),
@@ -56,8 +59,14 @@ def permissions_of(user) -> frozenset[str]:
 
 
 def can(user, permission: str) -> bool:
-    """Whether the user holds the permission."""
+    """Whether the logged-in user holds the permission."""
     return permission in permissions_of(user)
+
+
+def role_allows(user, permission: str) -> bool:
+    """Whether an active user's role grants the permission (for rules in services, which do not
+    depend on a login session)."""
+    return bool(getattr(user, "active", False)) and permission in ROLES.get(getattr(user, "role", ""), frozenset())
 
 
 def _declare(marker: str) -> Callable:

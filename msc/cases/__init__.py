@@ -1,0 +1,1 @@
+"""Case management: cases, assessments, case notes and follow-up tasks."""

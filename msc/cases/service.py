@@ -1,0 +1,291 @@
+"""Case rules. Services flush and raise CaseError with a translated message; the request commits."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.vocab import NEEDS
+from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments
+from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, RISK_ORDER, SECTOR_NEEDS, SEVERITIES
+from msc.db import session, utcnow
+from msc.errors import DomainError
+from msc.security import audit
+from msc.security.models import User
+from msc.security.policy import VIEW_SENSITIVE, in_scope, role_allows, scope_filter
+
+#: allowed status changes (a closed case can be reopened)
+TRANSITIONS = {"open": {"active", "closed"}, "active": {"closed"}, "closed": {"open"}}
+MAX_NOTE = 5000
+MAX_TASK = 300
+
+
+class CaseError(DomainError):
+    """A case rule said no."""
+
+
+def _event(user, case: Case, action: str, detail: str | None = None) -> None:
+    session.add(CaseEvent(case_id=case.id, user_id=getattr(user, "id", None), action=action, detail=detail))
+
+
+def may_access(user, case: Case) -> bool:
+    """A case is reachable within the user's centres, or by a caseworker assigned to it."""
+    return in_scope(user, case.centre_id) or any(c.id == getattr(user, "id", None) for c in case.caseworkers)
+
+
+def case_of(person: Beneficiary) -> Case | None:
+    """The person's case, if one was ever opened."""
+    return session.scalar(sa.select(Case).where(Case.beneficiary_id == person.id))
+
+
+def open_case(user, person: Beneficiary) -> Case:
+    """Open a case for a person (reopening a closed one); the opener is assigned if a caseworker."""
+    existing = case_of(person)
+    if existing is not None:
+        if existing.status != "closed":
+            raise CaseError(_l("This person already has an open case."))
+        change_status(user, existing, "open")
+        return existing
+    case = Case(beneficiary=person, beneficiary_id=person.id, centre_id=person.centre_id,
+                opened_by_id=getattr(user, "id", None))
+    if getattr(user, "role", None) == "caseworker":
+        case.caseworkers = [user]
+    session.add(case)
+    session.flush()
+    _event(user, case, "opened")
+    audit.record("case.open", object_type="case", object_id=case.id)
+    return case
+
+
+def change_status(user, case: Case, new: str, reason: str | None = None) -> None:
+    """Move a case along open → active → closed (closing needs a reason; closed cases may reopen)."""
+    if new not in TRANSITIONS.get(case.status, set()):
+        raise CaseError(_l("A case cannot go from this status to that one."), field="status")
+    if new == "closed":
+        if reason not in CLOSE_REASONS:
+            raise CaseError(_l("Choose why the case is being closed."), field="reason")
+        case.close_reason, case.closed_at = reason, utcnow()
+    else:
+        case.close_reason, case.closed_at = None, None
+    detail = f"{case.status}>{new}" + (f":{reason}" if new == "closed" else "")
+    case.status = new
+    _event(user, case, "status", detail)
+    audit.record("case.status", object_type="case", object_id=case.id, detail=detail)
+
+
+def _require_not_closed(case: Case) -> None:
+    if case.status == "closed":
+        raise CaseError(_l("This case is closed: reopen it first."))
+
+
+def set_risk(user, case: Case, level: str) -> None:
+    """Set the risk level (low, medium, high, critical)."""
+    if level not in RISK_LEVELS:
+        raise CaseError(_l("Choose a risk level from the list."), field="risk_level")
+    _require_not_closed(case)
+    if level != case.risk_level:
+        _event(user, case, "risk", f"{case.risk_level}>{level}")
+        case.risk_level = level
+        audit.record("case.risk", object_type="case", object_id=case.id, detail=level)
+
+
+def assignable_caseworkers(case: Case) -> list[User]:
+    """Active caseworkers whose reach includes the case's centre."""
+    users = session.scalars(sa.select(User).where(User.role == "caseworker", User.active.is_(True))
+                            .order_by(User.display_name))
+    return [u for u in users if in_scope(u, case.centre_id)]
+
+
+def assign(user, case: Case, caseworker_ids: list[int]) -> None:
+    """Set the caseworkers of a case (at least one, all working for its centre)."""
+    allowed = {u.id: u for u in assignable_caseworkers(case)}
+    if not caseworker_ids:
+        raise CaseError(_l("Choose at least one caseworker."), field="caseworkers")
+    if not set(caseworker_ids) <= set(allowed):
+        raise CaseError(_l("Only caseworkers of this centre can be assigned."), field="caseworkers")
+    before = {c.id for c in case.caseworkers}
+    case.caseworkers = [allowed[i] for i in caseworker_ids]
+    for uid in set(caseworker_ids) - before:
+        _event(user, case, "assigned", str(uid))
+    for uid in before - set(caseworker_ids):
+        _event(user, case, "unassigned", str(uid))
+    audit.record("case.assign", object_type="case", object_id=case.id)
+
+
+# ---- assessment and priority ---------------------------------------------------------------
+
+@dataclass
+class Priority:
+    level: str
+    reasons: list[str]
+
+
+def derive_priority(sector: dict[str, str], specific: list[str]) -> Priority:
+    """The priority of a case from its assessment, with the reasons in words."""
+    reasons: list[str] = []
+    specific_set = set(specific)
+    if {"trafficking", "uasc"} & specific_set or sector.get("protection") == "severe":
+        reasons += [str(NEEDS[c][0]) for c in ("trafficking", "uasc") if c in specific_set]
+        if sector.get("protection") == "severe":
+            reasons.append(str(_l("Severe protection need")))
+        return Priority("critical", reasons)
+    severe = [k for k, v in sector.items() if v == "severe"]
+    serious = [c for c in ("gbv_survivor", "serious_medical") if c in specific_set]
+    if severe or serious:
+        return Priority("high", [str(NEEDS[c][0]) for c in serious] +
+                        [str(_l("Severe need: %(sector)s", sector=SECTOR_NEEDS[k])) for k in severe])
+    some = [k for k, v in sector.items() if v == "some"]
+    others = [c for c in specific if c in NEEDS]
+    if some or others:
+        return Priority("medium", [str(NEEDS[c][0]) for c in others] +
+                        [str(_l("Some need: %(sector)s", sector=SECTOR_NEEDS[k])) for k in some])
+    return Priority("low", [str(_l("No needs recorded"))])
+
+
+def assess(user, case: Case, sector: dict[str, str], specific: list[str]) -> Assessment:
+    """Record an assessment; the case takes the derived priority."""
+    _require_not_closed(case)
+    if set(sector) - set(SECTOR_NEEDS) or set(sector.values()) - set(SEVERITIES):
+        raise CaseError(_l("Answer each need from the list."))
+    if set(specific) - set(NEEDS):
+        raise CaseError(_l("Choose specific needs from the list."))
+    priority = derive_priority(sector, specific)
+    assessment = Assessment(case=case, case_id=case.id, priority=priority.level,
+                            assessed_by_id=getattr(user, "id", None))
+    assessment.answers = {"sector": sector, "specific": sorted(specific)}
+    session.add(assessment)
+    case.priority = priority.level
+    if case.status == "open":
+        change_status(user, case, "active")
+    session.flush()
+    _event(user, case, "assessed", priority.level)
+    audit.record("case.assess", object_type="case", object_id=case.id, detail=priority.level)
+    return assessment
+
+
+def latest_assessment(case: Case) -> Assessment | None:
+    """The most recent assessment of a case."""
+    return session.scalar(sa.select(Assessment).where(Assessment.case_id == case.id)
+                          .order_by(Assessment.assessed_at.desc(), Assessment.id.desc()).limit(1))
+
+
+def override_priority(user, case: Case, level: str | None, reason: str | None) -> None:
+    """Override the derived priority (a reason is required), or go back to the derived one."""
+    _require_not_closed(case)
+    if level:
+        if level not in RISK_LEVELS:
+            raise CaseError(_l("Choose a priority from the list."), field="priority")
+        if not reason or not reason.strip():
+            raise CaseError(_l("Write why the priority differs from the assessment."), field="reason")
+    case.priority_override = level or None
+    case.override_reason = reason.strip() if level and reason else None
+    _event(user, case, "priority_override", level or "derived")
+    audit.record("case.priority_override", object_type="case", object_id=case.id, detail=level or "derived")
+
+
+# ---- notes ---------------------------------------------------------------------------------
+
+def add_note(user, case: Case, body: str, sensitive: bool) -> CaseNote:
+    """Add an encrypted note (sensitive notes are for the few who must read them)."""
+    body = (body or "").strip()
+    if not body:
+        raise CaseError(_l("Write the note."), field="body")
+    if len(body) > MAX_NOTE:
+        raise CaseError(_l("A note can have at most %(n)d characters.", n=MAX_NOTE), field="body")
+    note = CaseNote(case=case, case_id=case.id, author_id=getattr(user, "id", None), sensitive=sensitive)
+    note.body = body
+    session.add(note)
+    session.flush()
+    _event(user, case, "note", "sensitive" if sensitive else None)
+    audit.record("case.note", object_type="case", object_id=case.id, detail="sensitive" if sensitive else None)
+    return note
+
+
+def may_read_note(user, note: CaseNote) -> bool:
+    """Sensitive notes: the assigned caseworkers, protection officers in scope, and the author."""
+    if not note.sensitive:
+        return True
+    uid = getattr(user, "id", None)
+    if note.author_id == uid or any(c.id == uid for c in note.case.caseworkers):
+        return True
+    return (user.role == "protection_officer" and role_allows(user, VIEW_SENSITIVE)
+            and in_scope(user, note.case.centre_id))
+
+
+def visible_notes(user, case: Case) -> tuple[list[CaseNote], int]:
+    """The notes the user may read, newest first, and how many sensitive ones are withheld."""
+    notes = list(session.scalars(sa.select(CaseNote).where(CaseNote.case_id == case.id)
+                                 .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())))
+    readable = [n for n in notes if may_read_note(user, n)]
+    if any(n.sensitive for n in readable):
+        audit.record("case.note.read_sensitive", object_type="case", object_id=case.id)
+    return readable, len(notes) - len(readable)
+
+
+# ---- tasks ---------------------------------------------------------------------------------
+
+def add_task(user, case: Case, title: str, due_on: dt.date | None, assignee_id: int | None) -> Task:
+    """A follow-up task for one of the case's caseworkers, due on a day."""
+    _require_not_closed(case)
+    title = (title or "").strip()
+    if not title:
+        raise CaseError(_l("Say what needs to be done."), field="title")
+    if len(title) > MAX_TASK:
+        raise CaseError(_l("Use at most %(n)d characters.", n=MAX_TASK), field="title")
+    if due_on is None:
+        raise CaseError(_l("Give a due date."), field="due_on")
+    if due_on < utcnow().date() - dt.timedelta(days=1):
+        raise CaseError(_l("The due date is in the past."), field="due_on")
+    if assignee_id not in {u.id for u in assignable_caseworkers(case)}:
+        raise CaseError(_l("Assign the task to a caseworker of this centre."), field="assignee")
+    task = Task(case=case, case_id=case.id, due_on=due_on, assignee_id=assignee_id,
+                created_by_id=getattr(user, "id", None))
+    task.title = title
+    session.add(task)
+    session.flush()
+    _event(user, case, "task", due_on.isoformat())
+    audit.record("case.task", object_type="case", object_id=case.id)
+    return task
+
+
+def complete_task(user, task: Task) -> None:
+    """Mark a task done (once)."""
+    if task.done_at is not None:
+        raise CaseError(_l("This task is already done."))
+    task.done_at, task.done_by_id = utcnow(), getattr(user, "id", None)
+    _event(user, task.case, "task_done", task.due_on.isoformat())
+    audit.record("case.task_done", object_type="case", object_id=task.case_id)
+
+
+def open_tasks(case: Case) -> list[Task]:
+    """Tasks not done yet, soonest first."""
+    return list(session.scalars(sa.select(Task).where(Task.case_id == case.id, Task.done_at.is_(None))
+                                .order_by(Task.due_on)))
+
+
+# ---- the caseworker's home ---------------------------------------------------------------
+
+@dataclass
+class Home:
+    cases_by_risk: dict[str, list[Case]]
+    tasks_due_today: list[Task]
+    tasks_overdue: list[Task]
+    uasc_waiting: list[Beneficiary]
+
+
+def home(user, today: dt.date) -> Home:
+    """My cases by risk, my tasks due today and overdue, possible UASC not yet assessed."""
+    mine = list(session.scalars(sa.select(Case).join(case_assignments)
+                                .where(case_assignments.c.user_id == user.id, Case.status != "closed")
+                                .order_by(Case.opened_at)))
+    by_risk = {level: [c for c in mine if c.risk_level == level] for level in RISK_ORDER}
+    tasks = list(session.scalars(sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None),
+                                                       Task.due_on <= today).order_by(Task.due_on)))
+    assessed = sa.select(Assessment.id).join(Case).where(Case.beneficiary_id == Beneficiary.id)
+    uasc = list(session.scalars(sa.select(Beneficiary).where(
+        Beneficiary.possible_uasc.is_(True), scope_filter(user, Beneficiary.centre_id), ~sa.exists(assessed))
+        .order_by(Beneficiary.registered_at).limit(50)))
+    return Home(by_risk, [t for t in tasks if t.due_on == today], [t for t in tasks if t.due_on < today], uasc)

@@ -1,0 +1,204 @@
+"""Case pages: the caseworker's home, a case and its forms."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.views import get_beneficiary
+from msc.cases import service, vocab
+from msc.cases.forms import (
+    AssignForm, ConfirmForm, NoteForm, PriorityForm, RiskForm, StatusForm, TaskForm, assessment_form,
+)
+from msc.cases.models import Case, CaseEvent, Task
+from msc.db import session, utcnow
+from msc.errors import show_on_form
+from msc.security import audit
+from msc.security.policy import CASE_MANAGE, CASE_VIEW, can, requires
+
+bp = Blueprint("cases", __name__)
+
+
+def get_case(case_uid: str) -> Case:
+    """Load a case the user may reach, or answer 404."""
+    case = session.scalar(sa.select(Case).where(Case.uid == case_uid))
+    if case is None or case.beneficiary.data_key.wrapped is None:
+        abort(404)
+    if not service.may_access(current_user, case):
+        audit.record("access.out_of_scope", detail=request.endpoint)
+        abort(404)
+    return case
+
+
+def _forms(case: Case) -> dict:
+    people = service.assignable_caseworkers(case)
+    assign = AssignForm(prefix="assign", people=people)
+    task = TaskForm(prefix="task", people=people)
+    if request.method == "GET":
+        assign.caseworkers.data = [u.id for u in case.caseworkers]
+        task.assignee.data = getattr(current_user, "id", None)
+    return {"status_form": StatusForm(prefix="status"), "risk_form": RiskForm(prefix="risk", risk_level=case.risk_level),
+            "assign_form": assign, "priority_form": PriorityForm(prefix="priority"),
+            "note_form": NoteForm(prefix="note"), "task_form": task, "confirm": ConfirmForm(prefix="confirm")}
+
+
+def _page(case: Case, forms: dict | None = None, status: int = 200):
+    forms = forms or _forms(case)
+    notes, withheld = service.visible_notes(current_user, case)
+    events = list(session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id)
+                                  .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(100)))
+    return render_template("cases/case.html", case=case, vocab=vocab, notes=notes, withheld=withheld,
+                           tasks=service.open_tasks(case), events=events,
+                           assessment=service.latest_assessment(case), today=utcnow().date(),
+                           may_manage=can(current_user, CASE_MANAGE), **forms), status
+
+
+@bp.get("/")
+@requires(CASE_VIEW)
+def home():
+    """My cases by risk, my tasks due today and overdue, children flagged at reception."""
+    return render_template("cases/home.html", home=service.home(current_user, utcnow().date()), vocab=vocab)
+
+
+@bp.post("/open/<uid>")
+@requires(CASE_MANAGE)
+def open_case(uid: str):
+    """Open (or reopen) the case of a registered person."""
+    person = get_beneficiary(uid)
+    if not ConfirmForm(prefix="confirm").validate_on_submit():
+        abort(400)
+    try:
+        case = service.open_case(current_user, person)
+    except service.CaseError as err:
+        flash(err.message, "error")
+        return redirect(url_for("beneficiaries.profile", uid=uid))
+    return redirect(url_for("cases.case", case_uid=case.uid))
+
+
+@bp.get("/<case_uid>")
+@requires(CASE_VIEW)
+def case(case_uid: str):
+    """One case: status, risk, priority, caseworkers, assessment, notes, tasks, history."""
+    found = get_case(case_uid)
+    audit.record("case.view", object_type="case", object_id=found.id)
+    return _page(found)
+
+
+def _post(case_uid: str, form_key: str, action):
+    """Validate one of the case page's forms, run the rule, and come back to the page."""
+    found = get_case(case_uid)
+    forms = _forms(found)
+    form = forms[form_key]
+    if form.validate_on_submit():
+        try:
+            action(found, form)
+        except service.CaseError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("cases.case", case_uid=found.uid))
+    return _page(found, forms, 422)
+
+
+@bp.post("/<case_uid>/status")
+@requires(CASE_MANAGE)
+def status(case_uid: str):
+    """Change the status of a case."""
+    return _post(case_uid, "status_form",
+                 lambda c, f: service.change_status(current_user, c, f.status.data, f.reason.data or None))
+
+
+@bp.post("/<case_uid>/risk")
+@requires(CASE_MANAGE)
+def risk(case_uid: str):
+    """Set the risk level."""
+    return _post(case_uid, "risk_form", lambda c, f: service.set_risk(current_user, c, f.risk_level.data))
+
+
+@bp.post("/<case_uid>/assign")
+@requires(CASE_MANAGE)
+def assign(case_uid: str):
+    """Set the caseworkers of a case."""
+    return _post(case_uid, "assign_form", lambda c, f: service.assign(current_user, c, f.caseworkers.data or []))
+
+
+@bp.post("/<case_uid>/priority")
+@requires(CASE_MANAGE)
+def priority(case_uid: str):
+    """Override the derived priority with a reason, or go back to it."""
+    return _post(case_uid, "priority_form",
+                 lambda c, f: service.override_priority(current_user, c, f.priority.data or None, f.reason.data))
+
+
+@bp.post("/<case_uid>/notes")
+@requires(CASE_MANAGE)
+def note(case_uid: str):
+    """Add a case note."""
+    return _post(case_uid, "note_form",
+                 lambda c, f: service.add_note(current_user, c, f.body.data, bool(f.sensitive.data)))
+
+
+@bp.post("/<case_uid>/tasks")
+@requires(CASE_MANAGE)
+def task(case_uid: str):
+    """Add a follow-up task."""
+    return _post(case_uid, "task_form",
+                 lambda c, f: service.add_task(current_user, c, f.title.data, f.due_on.data, f.assignee.data))
+
+
+@bp.post("/tasks/<task_uid>/done")
+@requires(CASE_MANAGE)
+def task_done(task_uid: str):
+    """Mark a task done."""
+    found = session.scalar(sa.select(Task).where(Task.uid == task_uid))
+    if found is None:
+        abort(404)
+    case = get_case(found.case.uid)
+    if not ConfirmForm(prefix="confirm").validate_on_submit():
+        abort(400)
+    try:
+        service.complete_task(current_user, found)
+    except service.CaseError as err:
+        flash(err.message, "error")
+    if request.form.get("back") == "home":
+        return redirect(url_for("cases.home"))
+    return redirect(url_for("cases.case", case_uid=case.uid))
+
+
+@bp.route("/<case_uid>/assessment", methods=["GET", "POST"])
+@requires(CASE_MANAGE)
+def assessment(case_uid: str):
+    """A structured needs assessment; the case takes the priority it gives."""
+    found = get_case(case_uid)
+    latest = service.latest_assessment(found)
+    data = None
+    if request.method == "GET":
+        answers = latest.answers if latest else {"sector": {}, "specific": found.beneficiary.need_codes +
+                                                  list(found.beneficiary.sensitive_needs or [])}
+        data = {f"sector_{k}": v for k, v in answers["sector"].items()} | {"specific": answers["specific"]}
+    form = assessment_form(formdata=request.form if request.method == "POST" else None, data=data)
+    if request.method == "POST" and form.validate():
+        sector = {k: form[f"sector_{k}"].data for k in vocab.SECTOR_NEEDS}
+        try:
+            service.assess(current_user, found, sector, form.specific.data or [])
+        except service.CaseError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Assessment saved."), "success")
+            return redirect(url_for("cases.case", case_uid=found.uid))
+    return render_template("cases/assessment.html", case=found, form=form, vocab=vocab), \
+        422 if request.method == "POST" else 200
+
+
+def case_for_profile(person: Beneficiary) -> Case | None:
+    """The person's case, for the profile page of those who may see cases."""
+    return service.case_of(person) if can(current_user, CASE_VIEW) else None
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    from msc.beneficiaries.vocab import NEEDS
+    return {"case_for_profile": case_for_profile, "NEED_LABELS": NEEDS, "CASE_EVENT_LABELS": vocab.EVENT_LABELS,
+            "CASE_STATUSES": vocab.STATUSES}

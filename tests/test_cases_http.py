@@ -1,0 +1,116 @@
+"""Case pages over HTTP."""
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from msc.cases.models import Case, CaseNote, Task
+from msc.db import session
+from tests.conftest import csrf
+from tests.test_access import login_as
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def desk(app, make, client):
+    cw = make.user("cw", "caseworker")
+    login_as(app, client, cw)
+    uid = make.person(given_names="Ana", family_names="Rojas")
+    return {"cw": cw, "uid": uid}
+
+
+def _open(client, uid):
+    res = client.post(f"/cases/open/{uid}", data={"confirm-csrf_token": csrf(client, f"/b/{uid}")})
+    assert res.status_code == 302, res.get_data(as_text=True)[:300]
+    return res.headers["Location"]
+
+
+def test_open_a_case_from_the_profile_and_see_it(app, client, desk):
+    assert "Open a case" in client.get(f"/b/{desk['uid']}").get_data(as_text=True)
+    url = _open(client, desk["uid"])
+    page = client.get(url).get_data(as_text=True)
+    assert "Rojas" in page and "Open" in page and "Cw" in page
+    assert "Open the case" in client.get(f"/b/{desk['uid']}").get_data(as_text=True)
+    res = client.post(f"/cases/open/{desk['uid']}", data={"confirm-csrf_token": csrf(client, url)},
+                      follow_redirects=True)
+    assert "already has an open case" in res.get_data(as_text=True)
+
+
+def test_assessment_sets_priority(app, client, desk):
+    url = _open(client, desk["uid"])
+    form = client.get(url + "/assessment").get_data(as_text=True)
+    assert "Needs by sector" in form
+    res = client.post(url + "/assessment", data={"csrf_token": csrf(client, url + "/assessment"),
+                                                 "sector_shelter": "severe", "sector_food": "some",
+                                                 "specific": ["pregnant_lactating"]})
+    assert res.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "High" in page and "Shelter: Severe need" in page
+    res = client.post(url + "/assessment", data={"csrf_token": csrf(client, url + "/assessment"),
+                                                 "sector_shelter": "apocalyptic"})
+    assert res.status_code == 422
+
+
+def test_notes_tasks_status_and_their_errors(app, client, desk):
+    url = _open(client, desk["uid"])
+    token = csrf(client, url)
+    assert client.post(url + "/notes", data={"note-csrf_token": token, "note-body": "Refiere amenazas.",
+                                             "note-sensitive": "y"}).status_code == 302
+    with app.app_context():
+        assert b"amenazas" not in session.scalar(sa.select(CaseNote.body_ct))
+    res = client.post(url + "/notes", data={"note-csrf_token": token, "note-body": ""})
+    assert res.status_code == 422 and "Write the note." in res.get_data(as_text=True)
+    res = client.post(url + "/tasks", data={"task-csrf_token": token, "task-title": "Cita médica",
+                                            "task-due_on": TODAY.isoformat(), "task-assignee": str(desk["cw"])})
+    assert res.status_code == 302
+    res = client.post(url + "/tasks", data={"task-csrf_token": token, "task-title": "Sin fecha",
+                                            "task-assignee": str(desk["cw"])})
+    assert res.status_code == 422 and "Give a due date." in res.get_data(as_text=True)
+    home = client.get("/cases/").get_data(as_text=True)
+    assert "Cita médica" in home and "Due today" in home
+    with app.app_context():
+        task_uid = session.scalar(sa.select(Task.uid))
+    assert client.post(f"/cases/tasks/{task_uid}/done", data={"confirm-csrf_token": token, "back": "home"}
+                       ).headers["Location"] == "/cases/"
+    res = client.post(url + "/status", data={"status-csrf_token": token, "status-status": "closed"})
+    assert res.status_code == 422 and "Choose why the case is being closed." in res.get_data(as_text=True)
+    res = client.post(url + "/status", data={"status-csrf_token": token, "status-status": "closed",
+                                             "status-reason": "needs_met"})
+    assert res.status_code == 302
+    with app.app_context():
+        assert session.scalar(sa.select(Case.status)) == "closed"
+
+
+def test_priority_override_and_risk(app, client, desk):
+    url = _open(client, desk["uid"])
+    token = csrf(client, url)
+    res = client.post(url + "/priority", data={"priority-csrf_token": token, "priority-priority": "critical"})
+    assert res.status_code == 422 and "Write why" in res.get_data(as_text=True)
+    assert client.post(url + "/priority", data={"priority-csrf_token": token, "priority-priority": "critical",
+                                                "priority-reason": "Amenaza directa"}).status_code == 302
+    assert client.post(url + "/risk", data={"risk-csrf_token": token, "risk-risk_level": "high"}).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "Amenaza directa" in page and "risk level changed" in page
+
+
+def test_reception_and_managers_never_reach_cases_or_notes(app, make, client, desk):
+    url = _open(client, desk["uid"])
+    for role in ("reception", "centre_manager", "dpo", "admin", "partner"):
+        other = app.test_client()
+        login_as(app, other, make.user(f"x_{role}", role))
+        assert other.get(url).status_code == 403, role
+        assert "Open the case" not in other.get(f"/b/{desk['uid']}").get_data(as_text=True)
+
+
+def test_sensitive_note_hidden_from_an_unassigned_caseworker(app, make, client, desk):
+    url = _open(client, desk["uid"])
+    client.post(url + "/notes", data={"note-csrf_token": csrf(client, url), "note-body": "Secreto de protección",
+                                      "note-sensitive": "y"})
+    other = app.test_client()
+    login_as(app, other, make.user("cw2", "caseworker"))
+    page = other.get(url).get_data(as_text=True)
+    assert "Secreto de protección" not in page and "1 confidential note is not shown to you." in page
+    officer = app.test_client()
+    login_as(app, officer, make.user("po", "protection_officer", scope="region"))
+    assert "Secreto de protección" in officer.get(url).get_data(as_text=True)
