@@ -91,7 +91,7 @@ def test_priority_override_and_risk(app, client, desk):
                                                 "priority-reason": "Amenaza directa"}).status_code == 302
     assert client.post(url + "/risk", data={"risk-csrf_token": token, "risk-risk_level": "high"}).status_code == 302
     page = client.get(url).get_data(as_text=True)
-    assert "Amenaza directa" in page and "risk level changed" in page
+    assert "Amenaza directa" in page and "risk level changed (Low → High)" in page
 
 
 def test_reception_and_managers_never_reach_cases_or_notes(app, make, client, desk):

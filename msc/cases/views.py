@@ -15,6 +15,7 @@ from msc.cases.forms import (
 from msc.cases.models import Case, CaseEvent, Task
 from msc.db import session, utcnow
 from msc.errors import show_on_form
+from msc.forms import options
 from msc.security import audit
 from msc.security.policy import CASE_MANAGE, CASE_VIEW, can, requires
 
@@ -39,7 +40,10 @@ def _forms(case: Case) -> dict:
     if request.method == "GET":
         assign.caseworkers.data = [u.id for u in case.caseworkers]
         task.assignee.data = getattr(current_user, "id", None)
-    return {"status_form": StatusForm(prefix="status"), "risk_form": RiskForm(prefix="risk", risk_level=case.risk_level),
+    status = StatusForm(prefix="status")
+    status.status.choices = options([(s, vocab.STATUSES[s]) for s in vocab.STATUSES
+                                     if s in service.TRANSITIONS[case.status]])
+    return {"status_form": status, "risk_form": RiskForm(prefix="risk", risk_level=case.risk_level),
             "assign_form": assign, "priority_form": PriorityForm(prefix="priority"),
             "note_form": NoteForm(prefix="note"), "task_form": task, "confirm": ConfirmForm(prefix="confirm")}
 
@@ -201,4 +205,4 @@ def case_for_profile(person: Beneficiary) -> Case | None:
 def _helpers() -> dict:
     from msc.beneficiaries.vocab import NEEDS
     return {"case_for_profile": case_for_profile, "NEED_LABELS": NEEDS, "CASE_EVENT_LABELS": vocab.EVENT_LABELS,
-            "CASE_STATUSES": vocab.STATUSES}
+            "CASE_STATUSES": vocab.STATUSES, "case_event_detail": vocab.event_detail}

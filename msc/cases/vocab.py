@@ -30,3 +30,20 @@ EVENT_LABELS = {
     "priority_override": _l("priority changed"), "note": _l("note added"), "task": _l("task added"),
     "task_done": _l("task done"),
 }
+
+
+def event_detail(action: str, detail: str | None) -> str:
+    """A history entry's detail in words: 'Open → Active', 'High', 'Needs met'."""
+    if not detail:
+        return ""
+    if action == "status":
+        change, _, reason = detail.partition(":")
+        before, _, after = change.partition(">")
+        text = f"{STATUSES.get(before, before)} → {STATUSES.get(after, after)}"
+        return f"{text}, {CLOSE_REASONS.get(reason, reason)}" if reason else text
+    if action == "risk":
+        before, _, after = detail.partition(">")
+        return f"{RISK_LEVELS.get(before, before)} → {RISK_LEVELS.get(after, after)}"
+    if action in ("assessed", "priority_override"):
+        return str(RISK_LEVELS.get(detail, _l("As assessed")))
+    return ""
