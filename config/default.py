@@ -48,6 +48,9 @@ SEARCH_PAGE_SIZE = 10
 BLIND_INDEX_BITS = {"name": 20, "name_phonetic": 20, "name_typo": 20, "name_lead": 20, "dob": 14,
                     "document": 16, "phone": 16}
 
+# Referrals: hours a partner has to answer, by urgency.
+REFERRAL_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "routine": 168}
+
 DEBUG = False
 TESTING = False
 HSTS = False

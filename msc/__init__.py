@@ -57,6 +57,7 @@ def register_blueprints(app: Flask) -> None:
     from msc.cases.views import bp as cases_bp
     from msc.i18n import bp as i18n_bp
     from msc.partners.views import bp as partners_bp
+    from msc.referrals.views import bp as referrals_bp
     from msc.security.views import bp as auth_bp
 
     app.register_blueprint(auth_bp)
@@ -65,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(partners_bp, url_prefix="/partners")
     app.register_blueprint(cases_bp, url_prefix="/cases")
+    app.register_blueprint(referrals_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

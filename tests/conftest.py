@@ -192,6 +192,7 @@ class Factory:
         from msc.db import session
         with self._ctx():
             ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres]
+            # until=False: no agreement at all
             until = until if until is not None else dt.date.today() + dt.timedelta(days=365)
             org = service.save_organisation(_System(), None, name=name, kind=kind, country=country,
                                             contact="referencias@example.org", agreement_until=until or None,
@@ -218,6 +219,31 @@ class Factory:
             task = service.add_task(cw, case, "Llamar", dt.date.today(), cw.id)
             session.commit()
             return case.uid, task.uid
+
+
+    def referral(self, caseworker_id, service_id, partner_user_id=None, centre="COL-CUC", **person):
+        """A person with consent to referral, a case, and a referral sent to a service; returns its uid."""
+        from msc.beneficiaries import service as reception
+        from msc.beneficiaries.models import Beneficiary
+        from msc.cases import service as cases
+        from msc.db import session
+        from msc.partners.models import PartnerService
+        from msc.referrals import service as referrals
+        from msc.security.models import User
+        consents = [reception.ConsentData(purpose="registration", status="given"),
+                    reception.ConsentData(purpose="referral", status="given")]
+        uid = self.person(centre=centre, consents=consents, **person)
+        with self._ctx():
+            cw = session.get(User, caseworker_id)
+            person_row = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+            case = cases.open_case(cw, person_row)
+            referral = referrals.create(cw, case, service_id, "urgent", "Valoración médica", ["identity", "contact"])
+            referrals.send(cw, referral)
+            if partner_user_id:
+                session.get(User, partner_user_id).organisation_id = session.get(PartnerService,
+                                                                                 service_id).organisation_id
+            session.commit()
+            return referral.uid
 
 
 class _System:

@@ -35,10 +35,17 @@ def world(app, make):
     centre_id = make.centre("COL-CUC")
     org_id, service_id = make.partner()
     case_uid, task_uid = make.case(here2, users["caseworker"])
+    referral = make.referral(users["caseworker"], service_id, users["partner"], given_names="Rosa",
+                             family_names="Peña", date_of_birth=dt.date(1960, 2, 2))
+    there_service = make.partner(name="Albergue Tumbes", country="PER", centres=("PER-TUM",))[1]
+    there_referral = make.referral(make.user("cw_tumbes", "caseworker", centres=("PER-TUM",)), there_service,
+                                   centre="PER-TUM", given_names="Eva", family_names="Luna",
+                                   date_of_birth=dt.date(1961, 3, 3))
     there_case, there_task = make.case(there, make.user("cw_peru", "caseworker", centres=("PER-TUM",)))
     return {"users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
             "org": org_id, "service": service_id, "case": case_uid, "task": task_uid,
-            "there_case": there_case, "there_task": there_task}
+            "there_case": there_case, "there_task": there_task, "referral": referral,
+            "there_referral": there_referral}
 
 
 def _endpoints(app):
@@ -53,10 +60,13 @@ def _url(app, rule, world, uid_key="here"):
     values = {}
     far = uid_key == "there"
     for arg in rule.arguments:
+        if arg == "uid" and rule.endpoint.startswith("referrals."):
+            values[arg] = world["there_referral" if far else "referral"]
+            continue
         values[arg] = {"uid": world[uid_key], "other_uid": world["here2"], "centre_id": world["centre"],
                        "user_id": world["victim"], "org_id": world["org"], "service_id": world["service"],
                        "case_uid": world["there_case" if far else "case"],
-                       "task_uid": world["there_task" if far else "task"]}[arg]
+                       "task_uid": world["there_task" if far else "task"], "to": "accepted"}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)

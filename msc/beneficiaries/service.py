@@ -23,6 +23,7 @@ from msc.db import session, utcnow
 from msc.errors import DomainError
 from msc.security import audit
 from msc.security.policy import in_scope
+from msc.signals import consent_withdrawn
 
 ADULT_AGE = 18
 MAX_AGE = 120
@@ -306,6 +307,8 @@ def record_consent(user, person: Beneficiary, data: ConsentData) -> Consent:
     session.flush()
     _log_change(user, person, "consent", [data.purpose])
     audit.record(f"consent.{data.status}", object_type="beneficiary", object_id=person.id, detail=data.purpose)
+    if data.status == "withdrawn":
+        consent_withdrawn.send(person, user=user, purpose=data.purpose)  # takes effect at once
     return consent
 
 

@@ -49,6 +49,8 @@ def home():
         return render_template("reception/search.html", form=SearchForm(), result=None)
     if current_user.role == "admin":
         return redirect(url_for("admin.index"))
+    if current_user.role == "partner":
+        return redirect(url_for("referrals.portal"))
     return render_template("reception/welcome.html")
 
 

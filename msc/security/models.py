@@ -38,6 +38,8 @@ class User(EncryptedRow, Base):
     locale: so.Mapped[str] = so.mapped_column(sa.String(8), default="es")
     active: so.Mapped[bool] = so.mapped_column(default=True)
     data_key_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("data_keys.id"))
+    #: for partner users: the organisation whose referrals they answer
+    organisation_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("partner_organisations.id"))
     mfa_secret_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     mfa_pending_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     #: the last TOTP time step accepted: a code works once

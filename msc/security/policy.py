@@ -26,19 +26,21 @@ CASE_VIEW = "case.view"
 CASE_MANAGE = "case.manage"
 PARTNERS_VIEW = "partners.view"
 PARTNERS_MANAGE = "partners.manage"
+REFERRAL_OVERRIDE = "referral.override_agreement"
+PARTNER_PORTAL = "partner.portal"
 
 PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS,
-               CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE)
+               CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE, REFERRAL_OVERRIDE, PARTNER_PORTAL)
 
 ROLES: dict[str, frozenset[str]] = {
     "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW}),
     "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, CASE_VIEW, CASE_MANAGE,
                              PARTNERS_VIEW}),
-    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW}),
+    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW, REFERRAL_OVERRIDE}),
     "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE}),
     "dpo": frozenset({PARTNERS_VIEW}),
     "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE}),
-    "partner": frozenset(),
+    "partner": frozenset({PARTNER_PORTAL}),
 }
 
 #: roles that must use TOTP

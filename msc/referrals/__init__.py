@@ -1,0 +1,1 @@
+"""Referrals to partner services, their lifecycle, the partner portal and disclosures."""

@@ -1,0 +1,31 @@
+"""Referral forms."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.validators import Optional
+
+from msc.admin.forms import MultiCheckboxField
+from msc.forms import CleanText, options
+from msc.partners.vocab import DATA_CATEGORIES, SECTORS
+from msc.referrals.vocab import DEFAULT_CATEGORIES, URGENCIES
+
+
+class ReferralForm(FlaskForm):
+    service_id = SelectField(_l("Service"), coerce=int, validators=[Optional()])
+    urgency = SelectField(_l("Urgency"), choices=options(URGENCIES), default="routine")
+    reason = CleanText(_l("Reason for the referral"))
+    categories = MultiCheckboxField(_l("Data to share"), choices=options(DATA_CATEGORIES),
+                                    default=list(DEFAULT_CATEGORIES))
+
+    def __init__(self, *a, services=(), **kw):
+        super().__init__(*a, **kw)
+        self.service_id.choices = options([(0, _l("Choose…"))] + [
+            (s.id, f"{SECTORS[s.sector]} — {s.name} ({s.organisation.name})") for s in services])
+
+
+class TextForm(FlaskForm):
+    """One free-text answer: a reason, an outcome."""
+
+    text = CleanText(_l("Write it here"))

@@ -1,0 +1,219 @@
+"""Referral rules: consent, data-sharing agreements, the lifecycle, disclosures."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.service import has_consent
+from msc.cases.models import Case
+from msc.db import session, utcnow
+from msc.errors import DomainError
+from msc.partners.models import PartnerService
+from msc.partners.service import agreement_covers
+from msc.partners.vocab import DATA_CATEGORIES
+from msc.referrals.models import Disclosure, Referral, ReferralEvent
+from msc.referrals.vocab import URGENCIES
+from msc.security import audit
+from msc.security.policy import in_scope
+from msc.signals import consent_withdrawn
+
+#: who may move a referral from one status to another
+CASEWORKER_MOVES = {("draft", "sent"), ("draft", "cancelled"), ("sent", "cancelled"), ("accepted", "cancelled")}
+PARTNER_MOVES = {("sent", "accepted"), ("sent", "declined"), ("accepted", "completed"), ("accepted", "no_show")}
+PENDING = ("draft", "sent", "accepted")
+VISIBLE_TO_PARTNER = ("sent", "accepted", "completed", "declined", "no_show")
+MAX_TEXT = 2000
+
+
+class ReferralError(DomainError):
+    """A referral rule said no."""
+
+
+def _text(value: str | None, field: str, required: bool = True) -> str | None:
+    value = (value or "").strip()
+    if required and not value:
+        raise ReferralError(_l("This needs a few words."), field=field)
+    if len(value) > MAX_TEXT:
+        raise ReferralError(_l("Use at most %(n)d characters.", n=MAX_TEXT), field=field)
+    return value or None
+
+
+def _move(user, referral: Referral, to: str) -> None:
+    referral_from = referral.status
+    session.add(ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), from_status=referral_from,
+                              to_status=to))
+    referral.status = to
+    audit.record(f"referral.{to}", object_type="referral", object_id=referral.id, detail=f"{referral_from}>{to}")
+
+
+def _check_consent(person: Beneficiary) -> None:
+    if not has_consent(person, "referral"):
+        raise ReferralError(_l("This person has not given consent to be referred. Record their consent "
+                               "(a child's through a guardian or a best-interests decision) first."))
+
+
+def needs_override(referral: Referral, today: dt.date) -> bool:
+    """No active agreement covers what this referral shares, and no protection officer has allowed it."""
+    return referral.override_by_id is None and not agreement_covers(referral.organisation, set(referral.categories),
+                                                                    today)
+
+
+def create(user, case: Case, service_id: int | None, urgency: str, reason: str,
+           categories: list[str]) -> Referral:
+    """A draft referral; the rules on consent and agreements apply already."""
+    if case.status == "closed":
+        raise ReferralError(_l("This case is closed: reopen it to refer the person."))
+    service = session.get(PartnerService, service_id) if service_id else None
+    if service is None or not service.active or not service.organisation.active:
+        raise ReferralError(_l("Choose a service from the directory."), field="service_id")
+    if urgency not in URGENCIES:
+        raise ReferralError(_l("Choose the urgency."), field="urgency")
+    chosen = set(categories)
+    if "identity" not in chosen or not chosen <= set(DATA_CATEGORIES):
+        raise ReferralError(_l("A referral shares at least the person's name, and only data from the list."),
+                            field="categories")
+    reason = _text(reason, "reason")
+    person = case.beneficiary
+    _check_consent(person)
+    referral = Referral(case_id=case.id, case=case, beneficiary=person, beneficiary_id=person.id,
+                        centre_id=case.centre_id, service=service, service_id=service.id,
+                        organisation_id=service.organisation_id, urgency=urgency, created_by_id=getattr(user, "id", None),
+                        shared=",".join(c for c in DATA_CATEGORIES if c in chosen))
+    referral.reason = reason
+    session.add(referral)
+    session.flush()
+    session.add(ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), to_status="draft"))
+    audit.record("referral.create", object_type="referral", object_id=referral.id, detail=referral.shared)
+    return referral
+
+
+def override_agreement(user, referral: Referral, reason: str) -> None:
+    """A protection officer allows a referral that no active agreement covers, with a written reason."""
+    if user.role != "protection_officer" or not in_scope(user, referral.centre_id):
+        raise ReferralError(_l("Only a protection officer working for this centre can allow this."))
+    if referral.status != "draft":
+        raise ReferralError(_l("Only a draft referral can be allowed this way."))
+    referral.override_reason = _text(reason, "reason")
+    referral.override_by_id = user.id
+    audit.record("referral.agreement_override", object_type="referral", object_id=referral.id)
+
+
+def send(user, referral: Referral) -> None:
+    """Send a draft: consent and the agreement (or an override) are checked again, the deadline set."""
+    if referral.status != "draft":
+        raise ReferralError(_l("Only a draft referral can be sent."))
+    now = utcnow()
+    _check_consent(referral.beneficiary)
+    if needs_override(referral, now.date()):
+        raise ReferralError(_l("%(org)s has no active data-sharing agreement covering this data. A protection "
+                               "officer can allow it with a written reason.", org=referral.organisation.name))
+    hours = current_app.config["REFERRAL_DEADLINE_HOURS"][referral.urgency]
+    referral.sent_at, referral.deadline_at = now, now + dt.timedelta(hours=hours)
+    _move(user, referral, "sent")
+
+
+def cancel(user, referral: Referral) -> None:
+    """The caseworker cancels a pending referral; the partner loses access."""
+    if (referral.status, "cancelled") not in CASEWORKER_MOVES:
+        raise ReferralError(_l("This referral can no longer be cancelled."))
+    _move(user, referral, "cancelled")
+
+
+def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
+    """The partner accepts, declines (with a reason), records a no-show, or completes (with an outcome)."""
+    if getattr(user, "organisation_id", None) != referral.organisation_id:
+        raise ReferralError(_l("This referral is not addressed to your organisation."))
+    if (referral.status, to) not in PARTNER_MOVES:
+        raise ReferralError(_l("This referral cannot go from its current status to that one."))
+    if to in ("declined", "completed"):
+        referral.answer = _text(text, "answer")
+    referral.answered_at = referral.answered_at or utcnow()
+    _move(user, referral, to)
+
+
+@consent_withdrawn.connect
+def _cancel_on_withdrawal(person: Beneficiary, user=None, purpose: str = "", **_kw) -> None:
+    """Withdrawing consent to referral cancels the person's pending referrals at once."""
+    if purpose != "referral":
+        return
+    for referral in session.scalars(sa.select(Referral).where(Referral.beneficiary_id == person.id,
+                                                              Referral.status.in_(PENDING))):
+        _move(user, referral, "cancelled")
+
+
+# ---- the partner's view -------------------------------------------------------------------
+
+def for_partner(user) -> list[Referral]:
+    """Referrals addressed to the partner user's organisation, newest first (never drafts or cancelled)."""
+    if not getattr(user, "organisation_id", None):
+        return []
+    return list(session.scalars(sa.select(Referral).where(
+        Referral.organisation_id == user.organisation_id, Referral.status.in_(VISIBLE_TO_PARTNER))
+        .order_by(Referral.sent_at.desc())))
+
+
+def partner_referral(user, uid: str) -> Referral | None:
+    """One referral the partner may open, or None."""
+    referral = session.scalar(sa.select(Referral).where(Referral.uid == uid))
+    if referral is None or referral.organisation_id != getattr(user, "organisation_id", None) \
+            or referral.status not in VISIBLE_TO_PARTNER:
+        return None
+    return referral
+
+
+def disclose(user, referral: Referral) -> None:
+    """Record that the partner saw the shared data (every view counts)."""
+    session.add(Disclosure(referral_id=referral.id, beneficiary_id=referral.beneficiary_id,
+                           organisation_id=referral.organisation_id, user_id=getattr(user, "id", None),
+                           categories=referral.shared))
+    audit.record("referral.disclosure", object_type="referral", object_id=referral.id, detail=referral.shared)
+
+
+def shared_view(referral: Referral, today: dt.date) -> dict:
+    """Only the shared categories of the person, as a partner (or the slip) shows them."""
+    p = referral.beneficiary
+    out: dict = {"case_number": p.case_number}
+    cats = set(referral.categories)
+    if "identity" in cats:
+        out["name"] = p.full_name
+    if "contact" in cats:
+        out["phone"] = p.phone
+    if "demographics" in cats:
+        out.update(sex=p.sex, age=p.age_on(today), nationality=p.nationality)
+    if "date_of_birth" in cats:
+        out["date_of_birth"] = p.date_of_birth
+    if "document" in cats:
+        out["document"] = (p.document_type, p.document_number)
+    if "specific_needs" in cats:
+        out["needs"] = p.need_codes  # never the sensitive ones
+    if "household" in cats and p.household is not None:
+        out["household"] = [(m.relationship_to_head, m.age_on(today)) for m in p.household.members if m.id != p.id]
+    return out
+
+
+# ---- lists ----------------------------------------------------------------------------------
+
+def of_case(case: Case) -> list[Referral]:
+    """A case's referrals, newest first."""
+    return list(session.scalars(sa.select(Referral).where(Referral.case_id == case.id)
+                                .order_by(Referral.created_at.desc(), Referral.id.desc())))
+
+
+def disclosures_of(person: Beneficiary) -> list[Disclosure]:
+    """Every time a partner saw this person's data."""
+    return list(session.scalars(sa.select(Disclosure).where(Disclosure.beneficiary_id == person.id)
+                                .order_by(Disclosure.at.desc())))
+
+
+def waiting_and_overdue(user, now: dt.datetime) -> tuple[list[Referral], list[Referral]]:
+    """Sent referrals of my cases waiting for an answer, and those past their deadline."""
+    from msc.cases.models import case_assignments
+    sent = list(session.scalars(sa.select(Referral).join(case_assignments,
+                                                         case_assignments.c.case_id == Referral.case_id)
+                                .where(case_assignments.c.user_id == user.id, Referral.status == "sent")
+                                .order_by(Referral.deadline_at)))
+    return [r for r in sent if not r.overdue(now)], [r for r in sent if r.overdue(now)]

@@ -1,0 +1,167 @@
+"""Referral pages: create and send from a case, the printable slip, the override, the partner portal."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _
+from flask_login import current_user
+
+from msc.beneficiaries import vocab as bvocab
+from msc.cases.views import get_case
+from msc.db import session, utcnow
+from msc.errors import show_on_form
+from msc.partners import service as directory, vocab as pvocab
+from msc.referrals import service, vocab
+from msc.referrals.forms import ReferralForm, TextForm
+from msc.referrals.models import Referral, ReferralEvent
+from msc.security.policy import (
+    CASE_MANAGE, CASE_VIEW, PARTNER_PORTAL, REFERRAL_OVERRIDE, can, requires,
+)
+
+bp = Blueprint("referrals", __name__)
+
+#: the language a slip is printed in, from the languages the person speaks
+SLIP_LOCALES = {"es": "es", "pt": "pt_BR", "en": "en"}
+
+
+def get_referral(uid: str) -> Referral:
+    """A referral of a case the user may reach, or 404."""
+    referral = session.scalar(sa.select(Referral).where(Referral.uid == uid))
+    if referral is None:
+        abort(404)
+    get_case(referral.case.uid)
+    return referral
+
+
+@bp.route("/cases/<case_uid>/referrals/new", methods=["GET", "POST"])
+@requires(CASE_MANAGE)
+def new(case_uid: str):
+    """Refer the person to a partner's service, sharing name and contact unless more is chosen."""
+    case = get_case(case_uid)
+    form = ReferralForm(services=directory.visible_services(current_user))
+    if form.validate_on_submit():
+        try:
+            referral = service.create(current_user, case, form.service_id.data or None, form.urgency.data,
+                                      form.reason.data, form.categories.data or [])
+        except service.ReferralError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Referral saved as a draft. Check it, then send it."), "success")
+            return redirect(url_for("referrals.detail", uid=referral.uid))
+    return render_template("referrals/new.html", case=case, form=form, pvocab=pvocab), \
+        422 if request.method == "POST" else 200
+
+
+@bp.get("/referrals/<uid>")
+@requires(CASE_VIEW)
+def detail(uid: str):
+    """A referral as the caseworker sees it: what is shared, its history, what can be done next."""
+    referral = get_referral(uid)
+    events = list(session.scalars(sa.select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
+                                  .order_by(ReferralEvent.at, ReferralEvent.id)))
+    now = utcnow()
+    return render_template("referrals/detail.html", r=referral, events=events, vocab=vocab, pvocab=pvocab,
+                           bvocab=bvocab, shared=service.shared_view(referral, now.date()), now=now,
+                           needs_override=service.needs_override(referral, now.date()), form=TextForm(),
+                           may_manage=can(current_user, CASE_MANAGE),
+                           may_override=can(current_user, REFERRAL_OVERRIDE))
+
+
+def _act(uid: str, action, needs_text: bool = False):
+    referral = get_referral(uid)
+    form = TextForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        action(referral, form.text.data) if needs_text else action(referral)
+    except service.ReferralError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("referrals.detail", uid=referral.uid))
+
+
+@bp.post("/referrals/<uid>/send")
+@requires(CASE_MANAGE)
+def send(uid: str):
+    """Send a draft (consent and the agreement are checked again)."""
+    return _act(uid, lambda r: service.send(current_user, r))
+
+
+@bp.post("/referrals/<uid>/cancel")
+@requires(CASE_MANAGE)
+def cancel(uid: str):
+    """Cancel a pending referral."""
+    return _act(uid, lambda r: service.cancel(current_user, r))
+
+
+@bp.post("/referrals/<uid>/override")
+@requires(REFERRAL_OVERRIDE)
+def override(uid: str):
+    """A protection officer allows a referral no active agreement covers, with a written reason."""
+    return _act(uid, lambda r, text: service.override_agreement(current_user, r, text), needs_text=True)
+
+
+@bp.get("/referrals/<uid>/slip")
+@requires(CASE_VIEW)
+def slip(uid: str):
+    """The printable referral slip: only the shared data, in the person's language."""
+    referral = get_referral(uid)
+    if referral.status == "draft":
+        abort(404)
+    langs = [SLIP_LOCALES[c] for c in referral.beneficiary.language_codes if c in SLIP_LOCALES]
+    with force_locale(langs[0] if langs else "es"):
+        return render_template("referrals/slip.html", r=referral, vocab=vocab, pvocab=pvocab, bvocab=bvocab,
+                               shared=service.shared_view(referral, utcnow().date()))
+
+
+# ---- the partner portal -----------------------------------------------------------------
+
+@bp.get("/portal/")
+@requires(PARTNER_PORTAL)
+def portal():
+    """Referrals addressed to my organisation (never drafts or cancelled ones)."""
+    now = utcnow()
+    return render_template("referrals/portal.html", referrals=service.for_partner(current_user), vocab=vocab,
+                           pvocab=pvocab, now=now)
+
+
+def _partner_referral(uid: str) -> Referral:
+    referral = service.partner_referral(current_user, uid)
+    if referral is None:
+        abort(404)
+    return referral
+
+
+@bp.get("/portal/<uid>")
+@requires(PARTNER_PORTAL)
+def portal_referral(uid: str):
+    """One referral with only the shared data; every view is recorded as a disclosure."""
+    referral = _partner_referral(uid)
+    service.disclose(current_user, referral)
+    return render_template("referrals/portal_referral.html", r=referral, vocab=vocab, pvocab=pvocab,
+                           bvocab=bvocab, shared=service.shared_view(referral, utcnow().date()), form=TextForm())
+
+
+@bp.post("/portal/<uid>/<any(accepted, declined, no_show, completed):to>")
+@requires(PARTNER_PORTAL)
+def portal_answer(uid: str, to: str):
+    """Accept, decline with a reason, record a no-show, or complete with an outcome."""
+    referral = _partner_referral(uid)
+    form = TextForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        service.answer(current_user, referral, to, form.text.data)
+    except service.ReferralError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("Saved."), "success")
+    return redirect(url_for("referrals.portal_referral", uid=referral.uid))
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return {"referrals_of_case": service.of_case, "disclosures_of": service.disclosures_of,
+            "referrals_waiting": lambda user: service.waiting_and_overdue(user, utcnow()),
+            "REFERRAL_STATUSES": vocab.STATUSES, "DATA_CATEGORY_LABELS": pvocab.DATA_CATEGORIES}
