@@ -33,7 +33,7 @@ DEMO_USERS = [
     ("coordinador", "centre_manager", "centre", ["COL-CUC"], "es", "Julián Coordinador"),
     ("dpo", "dpo", "region", [], "es", "Sofía Datos"),
     ("admin", "admin", "region", [], "es", "Admin Sistema"),
-    ("socio", "partner", "centre", [], "es", "Organización Socia"),
+    ("socio", "partner", "centre", [], "es", "Fundación Manos Abiertas (demo)"),
     ("recepcao", "reception", "centre", ["BRA-PAC"], "pt_BR", "Ana Recepção"),
 ]
 DEMO_USERS_TABLE = [
@@ -88,7 +88,8 @@ def load(people: int = 300, seed: int = 2026) -> None:
                                  password_hash=accounts.passwords.hash_password(DEMO_PASSWORD))
         user.centres = [centres[c] for c in codes]
     session.flush()
-    _partners(centres)
+    first_partner = _partners(centres)
+    accounts.find_user("socio").organisation_id = first_partner.id
     clerk = accounts.find_user("recepcion")
     clerk_br = accounts.find_user("recepcao")
     fakers = {"es": Faker(["es_CO", "es_MX", "es_ES"]), "pt": Faker("pt_BR")}
@@ -100,19 +101,23 @@ def load(people: int = 300, seed: int = 2026) -> None:
         made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk)
 
 
-def _partners(centres: dict) -> None:
+def _partners(centres: dict):
+    """The demo directory; returns the first organisation (the demo partner user works there)."""
     from msc.partners import service as directory
     today = dt.date.today()
+    first = None
     for name, kind, country, days, categories, services in DEMO_PARTNERS:
         org = directory.save_organisation(
             _AnyScope(), None, name=name, kind=kind, country=country, contact="contacto@example.org",
             agreement_until=today + dt.timedelta(days=days) if days is not None else None,
             categories=categories, active=True)
+        first = first or org
         for service_name, sector, codes in services:
             directory.save_service(_AnyScope(), org, None, name=service_name, sector=sector,
                                    centre_ids=[centres[c].id for c in codes], municipalities=None,
                                    eligibility=None, languages=["es"] if country != "BRA" else ["pt", "es"],
                                    opening_hours="L-V 8:00-17:00", contact="+57 300 000 0000", active=True)
+    return first
 
 
 class _AnyScope:

@@ -17,6 +17,13 @@ import sqlalchemy as sa
 from msc import create_app
 from msc import db as dbmod
 
+from hypothesis import HealthCheck, settings
+
+# Property tests reuse one app per test function across examples (each example cleans what it needs).
+settings.register_profile("msc", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.load_profile("msc")
+
 PG_URL = os.environ.get("MSC_TEST_DATABASE_URL")  # a server to create a throwaway database on
 PASSWORD = "correct horse battery staple"
 

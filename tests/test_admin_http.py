@@ -104,3 +104,14 @@ def test_admin_sees_no_beneficiary_data(app, client, admin, make):
 def test_unknown_user_and_centre_are_404(client, admin):
     assert client.get("/admin/users/9999").status_code == 404
     assert client.get("/admin/centres/9999").status_code == 404
+
+
+def test_partner_users_belong_to_one_organisation(app, client, admin, make):
+    org_id, _ = make.partner()
+    base = {"csrf_token": csrf(client, "/admin/users/new"), "username": "socia", "display_name": "Socia",
+            "role": "partner", "scope": "centre", "locale": "es", "password": "una clave bastante larga"}
+    res = client.post("/admin/users/new", data={**base, "organisation_id": "0"})
+    assert res.status_code == 422 and "Choose the organisation" in res.get_data(as_text=True)
+    assert client.post("/admin/users/new", data={**base, "organisation_id": str(org_id)}).status_code == 302
+    with app.app_context():
+        assert session.scalar(sa.select(User.organisation_id).where(User.username == "socia")) == org_id

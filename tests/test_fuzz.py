@@ -1,6 +1,6 @@
 """Hypothesis fuzzes the registration and search forms and the login: no response is a 5xx."""
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 FIELDS = ["given_names", "family_names", "sex", "date_of_birth", "estimated_age", "nationality", "document_type",
           "document_number", "phone", "arrival_date", "entry_point", "household_mode", "household_case_number",
@@ -14,9 +14,6 @@ nasty = st.one_of(
                      "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "\u202e", "NaN", "null", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
                      "COL-CUC-2026-000001", "1,2,3", "abc,", "female", "VEN", "passport", "join", "given"]),
 )
-settings.register_profile("msc", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.load_profile("msc")
 
 
 @pytest.fixture

@@ -57,11 +57,13 @@ class UserForm(FlaskForm):
     country = SelectField(_l("Country (for country reach)"), validators=[Optional()])
     centres = MultiCheckboxField(_l("Centres"), coerce=int)
     locale = SelectField(_l("Language"), choices=options(LANGUAGE_OPTIONS))
+    organisation_id = SelectField(_l("Organisation (partner users only)"), coerce=int, validators=[Optional()])
     password = PasswordField(_l("Initial password (at least 12 characters)"), [Optional(), Length(max=256)],
                              render_kw={"autocomplete": "new-password"})
 
-    def __init__(self, *a, centres=(), **kw):
+    def __init__(self, *a, centres=(), organisations=(), **kw):
         super().__init__(*a, **kw)
+        self.organisation_id.choices = options([(0, "—")] + [(o.id, o.name) for o in organisations])
         self.country.choices = options([("", "—")] + country_choices())
         self.centres.choices = options([(c.id, f"{c.code} — {c.name}") for c in centres])
 

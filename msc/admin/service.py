@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from msc.centres.models import Centre
+from msc.partners.models import Organisation
 from msc.db import session
 from msc.security import audit, service as accounts
 from msc.security.models import User
@@ -34,10 +35,16 @@ def save_centre(centre: Centre | None, *, code: str, name: str, country: str, mu
 
 
 def save_user(admin: User, user: User | None, *, username: str, display_name: str, role: str, scope: str,
-              country: str | None, centre_ids: list[int], locale: str, password: str | None) -> User:
-    """Create or update an account; scope must name what it reaches."""
+              country: str | None, centre_ids: list[int], locale: str, password: str | None,
+              organisation_id: int | None = None) -> User:
+    """Create or update an account; scope must name what it reaches; a partner user belongs to one
+    organisation (and only partner users do)."""
     if role not in ROLES or scope not in SCOPES:
         raise AccountError(_l("Choose a role and a reach from the list."), field="role")
+    if role == "partner" and (not organisation_id or session.get(Organisation, organisation_id) is None):
+        raise AccountError(_l("Choose the organisation this partner user works for."), field="organisation_id")
+    if role != "partner":
+        organisation_id = None
     if scope == "country" and not country:
         raise AccountError(_l("Choose the country this user reaches."), field="country")
     if scope == "centre" and not centre_ids and role not in ("admin", "dpo", "partner"):
@@ -66,6 +73,9 @@ def save_user(admin: User, user: User | None, *, username: str, display_name: st
     user.username, user.display_name, user.role, user.scope, user.locale = (
         username, display_name, role, scope, locale)
     user.country = country if scope == "country" else None
+    if user.organisation_id != organisation_id:
+        user.organisation_id = organisation_id
+        accounts.revoke_all_sessions(user, "role")
     user.centres = centres if scope == "centre" else []
     session.flush()
     audit.record(action, object_type="user", object_id=user.id, detail="role,scope,centres")

@@ -9,6 +9,7 @@ from flask_login import current_user
 from msc.admin import service
 from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, ConfirmForm, UserForm
 from msc.centres.models import Centre
+from msc.partners.models import Organisation
 from msc.db import session, utcnow
 from msc.errors import show_on_form
 from msc.security import service as accounts
@@ -72,7 +73,8 @@ def user_edit(user_id: int | None = None):
     if user_id and user is None:
         abort(404)
     all_centres = list(session.scalars(sa.select(Centre).order_by(Centre.code)))
-    form = UserForm(obj=user, centres=all_centres)
+    organisations = list(session.scalars(sa.select(Organisation).order_by(Organisation.name)))
+    form = UserForm(obj=user, centres=all_centres, organisations=organisations)
     if user is not None and not form.is_submitted():
         form.centres.data = [c.id for c in user.centres]
         form.country.data = user.country or ""
@@ -81,7 +83,7 @@ def user_edit(user_id: int | None = None):
             service.save_user(current_user, user, username=form.username.data, display_name=form.display_name.data,
                               role=form.role.data, scope=form.scope.data, country=form.country.data or None,
                               centre_ids=form.centres.data or [], locale=form.locale.data,
-                              password=form.password.data or None)
+                              password=form.password.data or None, organisation_id=form.organisation_id.data or None)
         except accounts.AccountError as err:
             show_on_form(form, err)
         else:

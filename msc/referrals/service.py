@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -43,10 +44,17 @@ def _text(value: str | None, field: str, required: bool = True) -> str | None:
 
 
 def _move(user, referral: Referral, to: str) -> None:
+    """Compare-and-set the status: of two people moving the same referral at once, one wins and the
+    other is told, with nothing of theirs saved. Called before any other field changes."""
     referral_from = referral.status
+    moved = session.execute(sa.update(Referral).where(Referral.id == referral.id, Referral.status == referral_from)
+                            .values(status=to).execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise ReferralError(_l("Someone else changed this referral a moment ago. Reload the page to see "
+                               "where it stands."))
+    so.attributes.set_committed_value(referral, "status", to)
     session.add(ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), from_status=referral_from,
                               to_status=to))
-    referral.status = to
     audit.record(f"referral.{to}", object_type="referral", object_id=referral.id, detail=f"{referral_from}>{to}")
 
 
@@ -112,8 +120,8 @@ def send(user, referral: Referral) -> None:
         raise ReferralError(_l("%(org)s has no active data-sharing agreement covering this data. A protection "
                                "officer can allow it with a written reason.", org=referral.organisation.name))
     hours = current_app.config["REFERRAL_DEADLINE_HOURS"][referral.urgency]
-    referral.sent_at, referral.deadline_at = now, now + dt.timedelta(hours=hours)
     _move(user, referral, "sent")
+    referral.sent_at, referral.deadline_at = now, now + dt.timedelta(hours=hours)
 
 
 def cancel(user, referral: Referral) -> None:
@@ -129,10 +137,11 @@ def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
         raise ReferralError(_l("This referral is not addressed to your organisation."))
     if (referral.status, to) not in PARTNER_MOVES:
         raise ReferralError(_l("This referral cannot go from its current status to that one."))
-    if to in ("declined", "completed"):
-        referral.answer = _text(text, "answer")
-    referral.answered_at = referral.answered_at or utcnow()
+    answer_text = _text(text, "answer") if to in ("declined", "completed") else None
     _move(user, referral, to)
+    if answer_text:
+        referral.answer = answer_text
+    referral.answered_at = referral.answered_at or utcnow()
 
 
 @consent_withdrawn.connect
