@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from msc.i18n import bp as i18n_bp
     from msc.partners.views import bp as partners_bp
     from msc.referrals.views import bp as referrals_bp
+    from msc.shelters.views import bp as shelters_bp
     from msc.security.views import bp as auth_bp
 
     app.register_blueprint(auth_bp)
@@ -67,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(partners_bp, url_prefix="/partners")
     app.register_blueprint(cases_bp, url_prefix="/cases")
     app.register_blueprint(referrals_bp)
+    app.register_blueprint(shelters_bp, url_prefix="/shelters")
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -9,3 +9,4 @@ from msc.security.models import AuditEvent, User, UserSession, user_centres  # n
 from msc.partners.models import Organisation, PartnerService, service_centres  # noqa: F401
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments  # noqa: F401
 from msc.referrals.models import Disclosure, Referral, ReferralEvent  # noqa: F401
+from msc.shelters.models import Placement, Shelter  # noqa: F401

@@ -253,6 +253,18 @@ class Factory:
             return referral.uid
 
 
+    def shelter(self, name="Casa de Paso Cúcuta", centre="COL-CUC", female=2, male=2, mode="beds", units=0):
+        """A shelter of a centre; returns its id."""
+        from msc.db import session
+        from msc.shelters import service
+        with self._ctx():
+            centre_id = self.centre(centre, f"CAM {centre}", centre[:3])
+            shelter = service.save_shelter(_System(), None, name=name, centre_id=centre_id, mode=mode,
+                                           beds_female=female, beds_male=male, family_units=units, active=True)
+            session.commit()
+            return shelter.id
+
+
 class _System:
     id = None
     scope = "region"

@@ -42,10 +42,28 @@ def world(app, make):
                                    centre="PER-TUM", given_names="Eva", family_names="Luna",
                                    date_of_birth=dt.date(1961, 3, 3))
     there_case, there_task = make.case(there, make.user("cw_peru", "caseworker", centres=("PER-TUM",)))
-    return {"users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
+    shelter = make.shelter()
+    there_shelter = make.shelter(name="Albergue Tumbes", centre="PER-TUM")
+    with app.app_context():
+        from msc.beneficiaries.models import Beneficiary
+        from msc.shelters import service as shelters
+        from msc.shelters.models import Shelter
+        guest = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == here2))
+        placement = shelters.place(_Region(), guest, session.get(Shelter, shelter), check_in_on=dt.date.today(),
+                                   planned_days=5).uid
+        session.commit()
+    return {"shelter": shelter, "there_shelter": there_shelter, "placement": placement,
+            "users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
             "org": org_id, "service": service_id, "case": case_uid, "task": task_uid,
             "there_case": there_case, "there_task": there_task, "referral": referral,
             "there_referral": there_referral}
+
+
+class _Region:
+    id = None
+    scope = "region"
+    role = "centre_manager"
+    active = True
 
 
 def _endpoints(app):
@@ -66,7 +84,9 @@ def _url(app, rule, world, uid_key="here"):
         values[arg] = {"uid": world[uid_key], "other_uid": world["here2"], "centre_id": world["centre"],
                        "user_id": world["victim"], "org_id": world["org"], "service_id": world["service"],
                        "case_uid": world["there_case" if far else "case"],
-                       "task_uid": world["there_task" if far else "task"], "to": "accepted"}[arg]
+                       "task_uid": world["there_task" if far else "task"], "to": "accepted",
+                       "shelter_id": world["there_shelter" if far else "shelter"],
+                       "placement_uid": world["placement"]}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)
@@ -120,7 +140,7 @@ def test_every_role_against_every_endpoint(app, world):
 
 def test_records_of_another_centre_answer_404(app, world):
     for rule, method in _endpoints(app):
-        if not {"uid", "case_uid", "task_uid"} & set(rule.arguments):
+        if not {"uid", "case_uid", "task_uid", "shelter_id"} & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")
         for role in ("reception", "caseworker", "centre_manager"):

@@ -27,17 +27,24 @@ CASE_MANAGE = "case.manage"
 PARTNERS_VIEW = "partners.view"
 PARTNERS_MANAGE = "partners.manage"
 REFERRAL_OVERRIDE = "referral.override_agreement"
+SHELTER_VIEW = "shelter.view"
+SHELTER_PLACE = "shelter.place"
+SHELTER_MANAGE = "shelter.manage"
+SHELTER_OVERRIDE = "shelter.override_full"
 PARTNER_PORTAL = "partner.portal"
 
 PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS,
-               CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE, REFERRAL_OVERRIDE, PARTNER_PORTAL)
+               CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE, REFERRAL_OVERRIDE, PARTNER_PORTAL,
+               SHELTER_VIEW, SHELTER_PLACE, SHELTER_MANAGE, SHELTER_OVERRIDE)
 
 ROLES: dict[str, frozenset[str]] = {
     "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW}),
     "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, CASE_VIEW, CASE_MANAGE,
-                             PARTNERS_VIEW}),
-    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW, REFERRAL_OVERRIDE}),
-    "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE}),
+                             PARTNERS_VIEW, SHELTER_VIEW, SHELTER_PLACE}),
+    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW, REFERRAL_OVERRIDE,
+                                     SHELTER_VIEW}),
+    "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE, SHELTER_VIEW, SHELTER_PLACE,
+                                 SHELTER_MANAGE, SHELTER_OVERRIDE}),
     "dpo": frozenset({PARTNERS_VIEW}),
     "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE}),
     "partner": frozenset({PARTNER_PORTAL}),

@@ -1,0 +1,1 @@
+"""Temporary accommodation: shelters, their capacity and occupancy, placements."""

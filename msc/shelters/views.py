@@ -1,0 +1,120 @@
+"""Shelter pages: occupancy, a shelter's residents, placing a person, check-out."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from msc.beneficiaries.views import _user_centres, get_beneficiary
+from msc.db import session, utcnow
+from msc.errors import show_on_form
+from msc.security.policy import SHELTER_MANAGE, SHELTER_PLACE, SHELTER_VIEW, can, check_scope, requires
+from msc.shelters import service
+from msc.shelters.forms import PlacementForm, ShelterForm
+from msc.shelters.models import Placement, Shelter
+
+bp = Blueprint("shelters", __name__)
+
+SLOT_LABELS = {"female": _l("Women and girls"), "male": _l("Men and boys"), "family": _l("Families")}
+
+
+def _shelter(shelter_id: int) -> Shelter:
+    shelter = session.get(Shelter, shelter_id)
+    if shelter is None:
+        abort(404)
+    check_scope(current_user, shelter.centre_id)
+    return shelter
+
+
+@bp.get("/")
+@requires(SHELTER_VIEW)
+def index():
+    """Occupancy of the shelters of my centres."""
+    shelters = service.visible_shelters(current_user)
+    return render_template("shelters/index.html", rows=[(s, service.occupancy(s)) for s in shelters],
+                           may_manage=can(current_user, SHELTER_MANAGE))
+
+
+@bp.get("/<int:shelter_id>")
+@requires(SHELTER_VIEW)
+def detail(shelter_id: int):
+    """Who is staying at a shelter now."""
+    shelter = _shelter(shelter_id)
+    return render_template("shelters/detail.html", shelter=shelter, occ=service.occupancy(shelter),
+                           residents=service.residents(shelter), today=utcnow().date(),
+                           may_place=can(current_user, SHELTER_PLACE), may_manage=can(current_user, SHELTER_MANAGE))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/<int:shelter_id>/edit", methods=["GET", "POST"])
+@requires(SHELTER_MANAGE)
+def edit(shelter_id: int | None = None):
+    """Create or edit a shelter and its capacity."""
+    shelter = _shelter(shelter_id) if shelter_id else None
+    form = ShelterForm(obj=shelter, centres=_user_centres())
+    if form.validate_on_submit():
+        try:
+            shelter = service.save_shelter(
+                current_user, shelter, name=form.name.data, centre_id=form.centre_id.data, mode=form.mode.data,
+                beds_female=form.beds_female.data, beds_male=form.beds_male.data,
+                family_units=form.family_units.data, active=form.active.data)
+        except service.ShelterError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Shelter saved."), "success")
+            return redirect(url_for("shelters.detail", shelter_id=shelter.id))
+    return render_template("shelters/form.html", form=form, shelter=shelter), \
+        422 if request.method == "POST" else 200
+
+
+@bp.route("/place/<uid>", methods=["GET", "POST"])
+@requires(SHELTER_PLACE)
+def place(uid: str):
+    """Place a person at a shelter (from an accepted shelter referral, if there is one)."""
+    person = get_beneficiary(uid)
+    shelters = service.visible_shelters(current_user)
+    form = PlacementForm(shelters=shelters, referrals=service.shelter_referrals(person))
+    if request.method == "GET":
+        form.check_in_on.data = utcnow().date()
+    if form.validate_on_submit():
+        shelter = next((s for s in shelters if s.id == form.shelter_id.data), None)
+        try:
+            if shelter is None:
+                raise service.ShelterError(_("Choose one of your centres' shelters."), field="shelter_id")
+            service.place(current_user, person, shelter, check_in_on=form.check_in_on.data,
+                          planned_days=form.planned_days.data, referral_id=form.referral_id.data or None,
+                          override_reason=form.override_reason.data)
+        except service.ShelterError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Placed at %(shelter)s.", shelter=shelter.name), "success")
+            return redirect(url_for("shelters.detail", shelter_id=shelter.id))
+    return render_template("shelters/place.html", form=form, person=person,
+                           occupancy={s.id: service.occupancy(s) for s in shelters}, shelters=shelters), \
+        422 if request.method == "POST" else 200
+
+
+@bp.post("/placements/<placement_uid>/check-out")
+@requires(SHELTER_PLACE)
+def check_out(placement_uid: str):
+    """The person leaves the shelter today."""
+    placement = session.scalar(sa.select(Placement).where(Placement.uid == placement_uid))
+    if placement is None:
+        abort(404)
+    check_scope(current_user, placement.shelter.centre_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    try:
+        service.check_out(current_user, placement)
+    except service.ShelterError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("Checked out."), "success")
+    return redirect(url_for("shelters.detail", shelter_id=placement.shelter_id))
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return {"current_placement": service.current_placement, "SLOT_LABELS": SLOT_LABELS}
