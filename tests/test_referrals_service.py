@@ -127,7 +127,7 @@ def test_withdrawing_consent_cancels_pending_referrals_and_the_partner_loses_acc
     reception.record_consent(world["cw"], world["person"],
                              reception.ConsentData(purpose="referral", status="withdrawn"))
     assert r.status == "cancelled"
-    assert service.partner_referral(world["partner"], r.uid) is None and service.for_partner(world["partner"]) == []
+    assert service.partner_referral(world["partner"], r.uid) is None and service.for_partner(world["partner"])[0] == []
 
 
 def test_partner_sees_only_shared_categories_and_every_view_is_a_disclosure(world):
@@ -143,7 +143,7 @@ def test_partner_sees_only_shared_categories_and_every_view_is_a_disclosure(worl
 
 def test_drafts_are_invisible_to_partners_and_overdue_is_shown(world):
     r = _draft(world, urgency="emergency")
-    assert service.for_partner(world["partner"]) == []
+    assert service.for_partner(world["partner"])[0] == []
     service.send(world["cw"], r)
     waiting, overdue = service.waiting_and_overdue(world["cw"], utcnow())
     assert waiting == [r] and overdue == []
@@ -157,3 +157,25 @@ def test_caseworker_cancels_but_not_after_an_answer(world):
     service.answer(world["partner"], r, "declined", "Sin cupos")
     with pytest.raises(service.ReferralError):
         service.cancel(world["cw"], r)
+
+
+def test_partner_list_pages_pending_by_deadline_and_answered_newest_first(world, make):
+    from msc.referrals import service as referrals_service
+    made = []
+    for i in range(3):
+        r = _draft(world, urgency=["routine", "emergency", "urgent"][i])
+        service.send(world["cw"], r)
+        made.append(r)
+    pending, more = service.for_partner(world["partner"])
+    assert [r.urgency for r in pending] == ["emergency", "urgent", "routine"] and not more
+    service.answer(world["partner"], made[0], "declined", "Sin cupos")
+    answered, _ = service.for_partner(world["partner"], "answered")
+    assert answered == [made[0]] and len(service.for_partner(world["partner"])[0]) == 2
+    old_page = referrals_service.PORTAL_PAGE
+    referrals_service.PORTAL_PAGE = 1
+    try:
+        first, more = service.for_partner(world["partner"], "pending", 1)
+        second, more2 = service.for_partner(world["partner"], "pending", 2)
+        assert more and not more2 and first != second
+    finally:
+        referrals_service.PORTAL_PAGE = old_page

@@ -17,6 +17,7 @@ case_assignments = sa.Table(
     Base.metadata,
     sa.Column("case_id", sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index("ix_case_assignments_user_id", "user_id"),
 )
 
 

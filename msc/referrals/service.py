@@ -156,13 +156,24 @@ def _cancel_on_withdrawal(person: Beneficiary, user=None, purpose: str = "", **_
 
 # ---- the partner's view -------------------------------------------------------------------
 
-def for_partner(user) -> list[Referral]:
-    """Referrals addressed to the partner user's organisation, newest first (never drafts or cancelled)."""
+PENDING_FOR_PARTNER = ("sent", "accepted")
+ANSWERED_BY_PARTNER = ("completed", "declined", "no_show")
+PORTAL_PAGE = 50
+
+
+def for_partner(user, view: str = "pending", page: int = 1) -> tuple[list[Referral], bool]:
+    """A page of the referrals addressed to the partner user's organisation: those waiting for them
+    (soonest deadline first) or those already answered (newest first); never drafts or cancelled."""
     if not getattr(user, "organisation_id", None):
-        return []
-    return list(session.scalars(sa.select(Referral).where(
-        Referral.organisation_id == user.organisation_id, Referral.status.in_(VISIBLE_TO_PARTNER))
-        .order_by(Referral.sent_at.desc())))
+        return [], False
+    statuses = ANSWERED_BY_PARTNER if view == "answered" else PENDING_FOR_PARTNER
+    order = (Referral.sent_at.desc(), Referral.id.desc()) if view == "answered" else \
+        (Referral.deadline_at, Referral.id)
+    page = max(1, page)
+    rows = list(session.scalars(sa.select(Referral).where(
+        Referral.organisation_id == user.organisation_id, Referral.status.in_(statuses))
+        .order_by(*order).offset((page - 1) * PORTAL_PAGE).limit(PORTAL_PAGE + 1)))
+    return rows[:PORTAL_PAGE], len(rows) > PORTAL_PAGE
 
 
 def partner_referral(user, uid: str) -> Referral | None:

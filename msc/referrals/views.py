@@ -120,10 +120,12 @@ def slip(uid: str):
 @bp.get("/portal/")
 @requires(PARTNER_PORTAL)
 def portal():
-    """Referrals addressed to my organisation (never drafts or cancelled ones)."""
-    now = utcnow()
-    return render_template("referrals/portal.html", referrals=service.for_partner(current_user), vocab=vocab,
-                           pvocab=pvocab, now=now)
+    """Referrals addressed to my organisation: waiting for us, or answered (never drafts or cancelled)."""
+    view = "answered" if request.args.get("view") == "answered" else "pending"
+    page = request.args.get("page", 1, type=int) or 1
+    referrals, has_more = service.for_partner(current_user, view, page)
+    return render_template("referrals/portal.html", referrals=referrals, has_more=has_more, view=view,
+                           page=max(1, page), vocab=vocab, pvocab=pvocab, now=utcnow())
 
 
 def _partner_referral(uid: str) -> Referral:
