@@ -146,9 +146,9 @@ def test_drafts_are_invisible_to_partners_and_overdue_is_shown(world):
     assert service.for_partner(world["partner"])[0] == []
     service.send(world["cw"], r)
     waiting, overdue = service.waiting_and_overdue(world["cw"], utcnow())
-    assert waiting == [r] and overdue == []
+    assert waiting.items == [r] and waiting.total == 1 and overdue.total == 0
     waiting, overdue = service.waiting_and_overdue(world["cw"], utcnow() + dt.timedelta(hours=25))
-    assert overdue == [r] and r.overdue(utcnow() + dt.timedelta(hours=25))
+    assert overdue.items == [r] and r.overdue(utcnow() + dt.timedelta(hours=25))
 
 
 def test_caseworker_cancels_but_not_after_an_answer(world):

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary
@@ -278,12 +279,15 @@ class Home:
 
 def home(user, today: dt.date) -> Home:
     """My cases by risk, my tasks due today and overdue, possible UASC not yet assessed."""
+    # load only what the page shows: no caseworker lists, no needs, cases of tasks in one query
+    lean_case = (so.lazyload(Case.caseworkers), so.joinedload(Case.beneficiary).lazyload(Beneficiary.needs))
     mine = list(session.scalars(sa.select(Case).join(case_assignments)
                                 .where(case_assignments.c.user_id == user.id, Case.status != "closed")
-                                .order_by(Case.opened_at)))
+                                .order_by(Case.opened_at).options(*lean_case)))
     by_risk = {level: [c for c in mine if c.risk_level == level] for level in RISK_ORDER}
     tasks = list(session.scalars(sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None),
-                                                       Task.due_on <= today).order_by(Task.due_on)))
+                                                       Task.due_on <= today).order_by(Task.due_on)
+                                 .options(so.selectinload(Task.case).options(*lean_case))))
     assessed = sa.select(Assessment.id).join(Case).where(Case.beneficiary_id == Beneficiary.id)
     uasc = list(session.scalars(sa.select(Beneficiary).where(
         Beneficiary.possible_uasc.is_(True), scope_filter(user, Beneficiary.centre_id), ~sa.exists(assessed))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -156,6 +157,9 @@ def _cancel_on_withdrawal(person: Beneficiary, user=None, purpose: str = "", **_
 
 # ---- the partner's view -------------------------------------------------------------------
 
+#: lists show the person's case number and the organisation: skip needs and service centres
+LEAN = (so.joinedload(Referral.beneficiary).lazyload(Beneficiary.needs),
+        so.joinedload(Referral.service).lazyload(PartnerService.centres))
 PENDING_FOR_PARTNER = ("sent", "accepted")
 ANSWERED_BY_PARTNER = ("completed", "declined", "no_show")
 PORTAL_PAGE = 50
@@ -172,7 +176,7 @@ def for_partner(user, view: str = "pending", page: int = 1) -> tuple[list[Referr
     page = max(1, page)
     rows = list(session.scalars(sa.select(Referral).where(
         Referral.organisation_id == user.organisation_id, Referral.status.in_(statuses))
-        .order_by(*order).offset((page - 1) * PORTAL_PAGE).limit(PORTAL_PAGE + 1)))
+        .order_by(*order).offset((page - 1) * PORTAL_PAGE).limit(PORTAL_PAGE + 1).options(*LEAN)))
     return rows[:PORTAL_PAGE], len(rows) > PORTAL_PAGE
 
 
@@ -229,11 +233,26 @@ def disclosures_of(person: Beneficiary) -> list[Disclosure]:
                                 .order_by(Disclosure.at.desc())))
 
 
-def waiting_and_overdue(user, now: dt.datetime) -> tuple[list[Referral], list[Referral]]:
-    """Sent referrals of my cases waiting for an answer, and those past their deadline."""
+@dataclass
+class Queue:
+    """The first few referrals of a list, and how many there are in all."""
+
+    items: list[Referral]
+    total: int
+
+
+HOME_LIST = 20
+
+
+def waiting_and_overdue(user, now: dt.datetime) -> tuple[Queue, Queue]:
+    """Sent referrals of my cases still within their deadline, and those past it (soonest first)."""
     from msc.cases.models import case_assignments
-    sent = list(session.scalars(sa.select(Referral).join(case_assignments,
-                                                         case_assignments.c.case_id == Referral.case_id)
-                                .where(case_assignments.c.user_id == user.id, Referral.status == "sent")
-                                .order_by(Referral.deadline_at)))
-    return [r for r in sent if not r.overdue(now)], [r for r in sent if r.overdue(now)]
+    mine = (sa.select(Referral).join(case_assignments, case_assignments.c.case_id == Referral.case_id)
+            .where(case_assignments.c.user_id == user.id, Referral.status == "sent"))
+    queues = []
+    for condition in (Referral.deadline_at >= now, Referral.deadline_at < now):
+        stmt = mine.where(condition)
+        total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+        items = list(session.scalars(stmt.order_by(Referral.deadline_at).limit(HOME_LIST).options(*LEAN)))
+        queues.append(Queue(items, total))
+    return queues[0], queues[1]
