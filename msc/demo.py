@@ -99,6 +99,7 @@ def load(people: int = 300, seed: int = 2026) -> None:
     while made < people:
         centre = rng.choice(list(centres.values()))
         made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk)
+    _casework(rng, centres["COL-CUC"], first_partner)
 
 
 def _partners(centres: dict):
@@ -118,6 +119,26 @@ def _partners(centres: dict):
                                    eligibility=None, languages=["es"] if country != "BRA" else ["pt", "es"],
                                    opening_hours="L-V 8:00-17:00", contact="+57 300 000 0000", active=True)
     return first
+
+
+def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
+    """A few open cases for the demo caseworker, with tasks, and referrals sent to the demo partner."""
+    from msc.beneficiaries.models import Beneficiary
+    from msc.cases import service as cases
+    from msc.referrals import service as referrals
+    caseworker = accounts.find_user("gestora")
+    adults = [b for b in session.scalars(sa.select(Beneficiary).where(Beneficiary.centre_id == centre.id)
+                                         .order_by(Beneficiary.id)) if (b.age_on(dt.date.today()) or 0) >= 18]
+    health = next(s for s in partner_org.services if s.sector == "health")
+    for i, person in enumerate(adults[:8]):
+        case = cases.open_case(caseworker, person)
+        cases.assess(caseworker, case, {"health": rng.choice(["some", "severe"]), "shelter": "some"}, person.need_codes)
+        cases.add_task(caseworker, case, "Llamar para seguimiento", dt.date.today() + dt.timedelta(days=i - 1),
+                       caseworker.id)
+        if reception.has_consent(person, "referral") and i % 2 == 0:
+            referral = referrals.create(caseworker, case, health.id, rng.choice(["urgent", "routine"]),
+                                        "Valoración médica general", ["identity", "contact"])
+            referrals.send(caseworker, referral)
 
 
 class _AnyScope:
