@@ -20,3 +20,19 @@ def test_downgrade_to_base_and_upgrade_again(app):
     assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
     dbmod.upgrade(app)
     assert "beneficiaries" in sa.inspect(engine).get_table_names()
+
+
+def test_migrations_go_down_and_up_over_real_data(app, make):
+    """Upgrading a database that already holds people, users and cases must work (SQLite rebuilds
+    tables to alter them)."""
+    import sqlalchemy as sa
+    cw = make.user("cw", "caseworker")
+    uid = make.person(given_names="Ana", family_names="Rojas")
+    make.case(uid, cw)
+    make.partner()
+    dbmod.downgrade(app, "0004")
+    dbmod.upgrade(app)
+    with app.app_context():
+        from msc.db import session
+        assert session.scalar(sa.text("SELECT COUNT(*) FROM users")) == 1
+        assert session.scalar(sa.text("SELECT COUNT(*) FROM cases")) == 1
