@@ -114,3 +114,16 @@ def test_sensitive_note_hidden_from_an_unassigned_caseworker(app, make, client, 
     officer = app.test_client()
     login_as(app, officer, make.user("po", "protection_officer", scope="region"))
     assert "Secreto de protección" in officer.get(url).get_data(as_text=True)
+
+
+def test_a_household_heads_case_shows_the_members(app, make, client, desk):
+    from msc.beneficiaries import service as reception
+    from msc.beneficiaries.models import Beneficiary
+    with app.app_context():
+        head = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == desk["uid"]))
+        case_number = head.case_number
+    make.person(given_names="Sofía", family_names="Rojas", date_of_birth=TODAY.replace(year=TODAY.year - 6),
+                given_by="guardian", guardian_name="Ana Rojas",
+                household=reception.HouseholdChoice(case_number, "child"))
+    page = client.get(_open(client, desk["uid"])).get_data(as_text=True)
+    assert "Household members in this case" in page and "Sofía Rojas" in page and "Son or daughter" in page

@@ -203,6 +203,6 @@ def case_for_profile(person: Beneficiary) -> Case | None:
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    from msc.beneficiaries.vocab import NEEDS
-    return {"case_for_profile": case_for_profile, "NEED_LABELS": NEEDS, "CASE_EVENT_LABELS": vocab.EVENT_LABELS,
+    from msc.beneficiaries.vocab import NEEDS, RELATIONSHIPS
+    return {"case_for_profile": case_for_profile, "NEED_LABELS": NEEDS, "RELATIONSHIP_LABELS": RELATIONSHIPS, "CASE_EVENT_LABELS": vocab.EVENT_LABELS,
             "CASE_STATUSES": vocab.STATUSES, "case_event_detail": vocab.event_detail}
