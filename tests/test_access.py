@@ -84,7 +84,7 @@ def _url(app, rule, world, uid_key="here"):
         values[arg] = {"uid": world[uid_key], "other_uid": world["here2"], "centre_id": world["centre"],
                        "user_id": world["victim"], "org_id": world["org"], "service_id": world["service"],
                        "case_uid": world["there_case" if far else "case"],
-                       "task_uid": world["there_task" if far else "task"], "to": "accepted",
+                       "task_uid": world["there_task" if far else "task"], "to": "accepted", "risk": "high",
                        "shelter_id": world["there_shelter" if far else "shelter"],
                        "placement_uid": world["placement"]}[arg]
     with app.test_request_context():

@@ -127,3 +127,22 @@ def test_a_household_heads_case_shows_the_members(app, make, client, desk):
                 household=reception.HouseholdChoice(case_number, "child"))
     page = client.get(_open(client, desk["uid"])).get_data(as_text=True)
     assert "Household members in this case" in page and "Sofía Rojas" in page and "Son or daughter" in page
+
+
+def test_home_lists_stay_short_and_link_to_the_rest(app, make, client, desk, monkeypatch):
+    from msc.cases import service as cases_service
+    monkeypatch.setattr(cases_service, "HOME_CASES", 1)
+    monkeypatch.setattr(cases_service, "HOME_TASKS", 1)
+    _open(client, desk["uid"])
+    _open(client, make.person(given_names="Luz", family_names="Marín", date_of_birth=dt.date(1970, 1, 1)))
+    with app.app_context():
+        from msc.cases import service as svc
+        from msc.security.models import User
+        cw = session.get(User, desk["cw"])
+        for case in session.scalars(sa.select(Case)):
+            svc.add_task(cw, case, "Llamar", TODAY, cw.id)
+        session.commit()
+    home = client.get("/cases/").get_data(as_text=True)
+    assert "and 1 more" in home and "All 2 cases at this risk level" in home
+    page = client.get("/cases/mine/low").get_data(as_text=True)
+    assert "Rojas" in page and "Marín" in page

@@ -132,8 +132,9 @@ def test_tasks_due_and_done_and_the_home_page(ctx, make, case):
     service.add_task(cw, c, "Revisar documentos", TODAY + dt.timedelta(days=5), cw.id)
     service.set_risk(cw, c, "high")
     h = service.home(cw, TODAY)
-    assert [t.id for t in h.tasks_due_today] == [today_task.id] and [t.id for t in h.tasks_overdue] == [overdue.id]
-    assert [x.id for x in h.cases_by_risk["high"]] == [c.id]
+    assert [t.id for t in h.tasks_due_today.items] == [today_task.id]
+    assert [t.id for t in h.tasks_overdue.items] == [overdue.id] and h.tasks_overdue.total == 1
+    assert [x.id for x in h.cases_by_risk["high"].items] == [c.id] and h.cases_by_risk["low"].total == 0
     service.complete_task(cw, today_task)
     with pytest.raises(service.CaseError):
         service.complete_task(cw, today_task)

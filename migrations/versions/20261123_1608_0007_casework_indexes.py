@@ -21,11 +21,15 @@ def upgrade() -> None:
 
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.create_index('ix_referrals_organisation_status', ['organisation_id', 'status'], unique=False)
+        batch_op.create_index('ix_referrals_case_status', ['case_id', 'status'], unique=False)
+        batch_op.create_index('ix_referrals_organisation_sent', ['organisation_id', 'sent_at', 'id'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('referrals', schema=None) as batch_op:
+        batch_op.drop_index('ix_referrals_organisation_sent')
+        batch_op.drop_index('ix_referrals_case_status')
         batch_op.drop_index('ix_referrals_organisation_status')
 
     with op.batch_alter_table('case_assignments', schema=None) as batch_op:

@@ -270,26 +270,59 @@ def open_tasks(case: Case) -> list[Task]:
 # ---- the caseworker's home ---------------------------------------------------------------
 
 @dataclass
+class Listing:
+    """The first rows of a list, and how many there are in all."""
+
+    items: list
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
+@dataclass
 class Home:
-    cases_by_risk: dict[str, list[Case]]
-    tasks_due_today: list[Task]
-    tasks_overdue: list[Task]
+    cases_by_risk: dict[str, Listing]
+    tasks_due_today: Listing
+    tasks_overdue: Listing
     uasc_waiting: list[Beneficiary]
 
 
+HOME_CASES = 25
+HOME_TASKS = 20
+
+
+def _listing(stmt, limit: int, *options) -> Listing:
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    return Listing(list(session.scalars(stmt.limit(limit).options(*options))), total)
+
+
+def my_cases(user, risk: str | None = None):
+    """A statement for the user's open and active cases (of one risk level), oldest first."""
+    stmt = (sa.select(Case).join(case_assignments)
+            .where(case_assignments.c.user_id == user.id, Case.status != "closed").order_by(Case.opened_at, Case.id))
+    return stmt.where(Case.risk_level == risk) if risk else stmt
+
+
+#: load only what the lists show: no caseworker lists, no needs
+LEAN_CASE = (so.lazyload(Case.caseworkers), so.joinedload(Case.beneficiary).lazyload(Beneficiary.needs))
+
+
 def home(user, today: dt.date) -> Home:
-    """My cases by risk, my tasks due today and overdue, possible UASC not yet assessed."""
-    # load only what the page shows: no caseworker lists, no needs, cases of tasks in one query
-    lean_case = (so.lazyload(Case.caseworkers), so.joinedload(Case.beneficiary).lazyload(Beneficiary.needs))
-    mine = list(session.scalars(sa.select(Case).join(case_assignments)
-                                .where(case_assignments.c.user_id == user.id, Case.status != "closed")
-                                .order_by(Case.opened_at).options(*lean_case)))
-    by_risk = {level: [c for c in mine if c.risk_level == level] for level in RISK_ORDER}
-    tasks = list(session.scalars(sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None),
-                                                       Task.due_on <= today).order_by(Task.due_on)
-                                 .options(so.selectinload(Task.case).options(*lean_case))))
+    """My cases by risk, my tasks due today and overdue, possible UASC not yet assessed — the first
+    rows of each with their totals, so the page stays a glance however large the caseload."""
+    counts = dict(session.execute(sa.select(Case.risk_level, sa.func.count()).join(case_assignments).where(
+        case_assignments.c.user_id == user.id, Case.status != "closed").group_by(Case.risk_level)).all())
+    by_risk = {level: Listing(list(session.scalars(my_cases(user, level).limit(HOME_CASES).options(*LEAN_CASE)))
+                              if counts.get(level) else [], counts.get(level, 0)) for level in RISK_ORDER}
+    open_tasks = sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None)).order_by(Task.due_on,
+                                                                                                   Task.id)
+    task_options = (so.selectinload(Task.case).options(*LEAN_CASE),)
+    due_today = _listing(open_tasks.where(Task.due_on == today), HOME_TASKS, *task_options)
+    overdue = _listing(open_tasks.where(Task.due_on < today), HOME_TASKS, *task_options)
     assessed = sa.select(Assessment.id).join(Case).where(Case.beneficiary_id == Beneficiary.id)
     uasc = list(session.scalars(sa.select(Beneficiary).where(
         Beneficiary.possible_uasc.is_(True), scope_filter(user, Beneficiary.centre_id), ~sa.exists(assessed))
         .order_by(Beneficiary.registered_at).limit(50)))
-    return Home(by_risk, [t for t in tasks if t.due_on == today], [t for t in tasks if t.due_on < today], uasc)
+    return Home(by_risk, due_today, overdue, uasc)

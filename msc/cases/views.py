@@ -66,6 +66,14 @@ def home():
     return render_template("cases/home.html", home=service.home(current_user, utcnow().date()), vocab=vocab)
 
 
+@bp.get("/mine/<any(low, medium, high, critical):risk>")
+@requires(CASE_VIEW)
+def mine(risk: str):
+    """All my open and active cases at one risk level."""
+    cases = list(session.scalars(service.my_cases(current_user, risk).options(*service.LEAN_CASE)))
+    return render_template("cases/mine.html", cases=cases, risk=risk, vocab=vocab)
+
+
 @bp.post("/open/<uid>")
 @requires(CASE_MANAGE)
 def open_case(uid: str):

@@ -18,7 +18,9 @@ class Referral(EncryptedRow, Base):
     """A referral of a person to a partner's service, sharing only the chosen data categories."""
 
     __tablename__ = "referrals"
-    __table_args__ = (sa.Index("ix_referrals_organisation_status", "organisation_id", "status"),)
+    __table_args__ = (sa.Index("ix_referrals_organisation_status", "organisation_id", "status"),
+                      sa.Index("ix_referrals_case_status", "case_id", "status"),
+                      sa.Index("ix_referrals_organisation_sent", "organisation_id", "sent_at", "id"))
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)

@@ -247,8 +247,9 @@ HOME_LIST = 20
 def waiting_and_overdue(user, now: dt.datetime) -> tuple[Queue, Queue]:
     """Sent referrals of my cases still within their deadline, and those past it (soonest first)."""
     from msc.cases.models import case_assignments
-    mine = (sa.select(Referral).join(case_assignments, case_assignments.c.case_id == Referral.case_id)
-            .where(case_assignments.c.user_id == user.id, Referral.status == "sent"))
+    my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
+    # driven from my cases (index on case_id, status), not from every sent referral of the region
+    mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == "sent")
     queues = []
     for condition in (Referral.deadline_at >= now, Referral.deadline_at < now):
         stmt = mine.where(condition)
