@@ -222,6 +222,8 @@ def main() -> None:
                   for t in ("beneficiaries", "cases", "case_tasks", "referrals", "disclosures")}
     print("\n== Data\n  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
+    from msc import freeze_startup_objects
+    freeze_startup_objects()  # as wsgi.py does in production
     workers = meta["caseworkers"]
     partners = meta["partners"]
     results = {}

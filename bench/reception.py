@@ -707,6 +707,8 @@ def main() -> None:
             f"SELECT COUNT(DISTINCT beneficiary_id) FROM {PLAIN_TABLE} WHERE token = 'garcia'").scalar()
 
     # ---- plaintext baseline ----
+    from msc import freeze_startup_objects
+    freeze_startup_objects()  # as wsgi.py does in production
     from msc.crypto import blind
     print("\n== Plaintext baseline (indexed lookup on plain_names(token), same SQLite file)")
     plain_sql = (f"SELECT beneficiary_id, COUNT(*) AS c FROM {PLAIN_TABLE} WHERE token IN (?, ?) "

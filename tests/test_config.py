@@ -48,3 +48,17 @@ def test_environment_variables_override(monkeypatch, tmp_path):
     app = create_app("testing", {"INSTANCE_PATH": str(tmp_path)})
     assert app.config["SESSION_IDLE_MINUTES"] == 5
     app.extensions["msc.engine"].dispose()
+
+
+def test_the_production_entry_point_builds_the_app(tmp_path):
+    """wsgi.py imports cleanly and serves (in a separate process: it freezes the collector)."""
+    import os
+    import subprocess
+    import sys
+    from msc.settings import ROOT
+    env = {**os.environ, "MSC_CONFIG": "testing", "MSC_INSTANCE_PATH": str(tmp_path),
+           "MSC_DATABASE_URL": f"sqlite:///{tmp_path}/w.sqlite3"}
+    code = "import wsgi; print(wsgi.app.name, wsgi.app.test_client().get('/login').status_code)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["msc", "200"]
