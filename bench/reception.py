@@ -647,6 +647,7 @@ def main() -> None:
     if reused:
         meta = json.loads(paths["meta"].read_text())
         app = build_app(paths)
+        dbmod.upgrade(app)  # a database loaded by an older revision gets the newer tables and columns
         print(f"\n== Reusing the loaded database (loaded {meta['people']:,} people in {meta['load_seconds']:.1f} s)")
     else:
         remove_db(paths)
