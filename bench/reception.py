@@ -488,7 +488,6 @@ def breakdown(app, actor, queries: list[str]) -> dict[str, dict[str, float]]:
     """Where a service-layer name search spends its time: rank() (blind-index SQL), confirm() (load,
     decrypt, re-score), audit.record(); plus how many blind-index rows the ranking query reads."""
     from msc.beneficiaries import search as S
-    from msc.crypto import blind, blind_indexer
     from msc.db import session
     from msc.security import audit
 

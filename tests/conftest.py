@@ -150,7 +150,7 @@ class Factory:
              password=PASSWORD, mfa_secret=None):
         from msc.centres.models import Centre
         from msc.db import session
-        from msc.security import passwords, service
+        from msc.security import service
         with self._ctx():
             ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres] if scope == "centre" else []
             user = service.new_user(username=username, display_name=username.title(), role=role, scope=scope,
@@ -195,7 +195,6 @@ class Factory:
         """An organisation with one service for the given centres; returns (organisation id, service id)."""
         import datetime as dt
         from msc.partners import service
-        from msc.centres.models import Centre
         from msc.db import session
         with self._ctx():
             ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres]

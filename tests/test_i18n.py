@@ -1,6 +1,5 @@
 """Every string a person sees is translated into es, pt_BR and en; language is stored and switchable."""
 import io
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from msc.db import session
 from msc.partners import service
-from msc.partners.models import Organisation, PartnerService
+from msc.partners.models import Organisation
 from msc.security.models import User
 from tests.conftest import csrf
 from tests.test_access import login_as

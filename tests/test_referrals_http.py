@@ -1,5 +1,4 @@
 """Referral pages and the partner portal over HTTP."""
-import datetime as dt
 
 import pytest
 import sqlalchemy as sa

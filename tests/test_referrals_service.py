@@ -9,7 +9,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.cases import service as cases
 from msc.db import session, utcnow
 from msc.referrals import service
-from msc.referrals.models import Disclosure, Referral, ReferralEvent
+from msc.referrals.models import ReferralEvent
 from msc.security.models import User
 
 TODAY = dt.date.today()

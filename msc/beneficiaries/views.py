@@ -3,19 +3,18 @@ from __future__ import annotations
 
 import segno
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.beneficiaries import duplicates, search as search_service, service, vocab
 from msc.beneficiaries.forms import ConsentForm, NotDuplicateForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
-from msc.centres.models import Centre
 from msc.db import session
 from msc.errors import show_on_form
 from msc.security import audit
 from msc.security.policy import (
-    CARD, CONSENT, EDIT, REGISTER, SEARCH, VIEW, VIEW_SENSITIVE, authenticated, can, centre_ids_in_scope,
+    CARD, CONSENT, EDIT, REGISTER, SEARCH, VIEW, VIEW_SENSITIVE, active_centres_of, authenticated, can,
     check_scope, requires,
 )
 
@@ -31,14 +30,6 @@ def get_beneficiary(uid: str) -> Beneficiary:
     if person.data_key.wrapped is None:
         abort(404)
     return person
-
-
-def _user_centres() -> list[Centre]:
-    ids = centre_ids_in_scope(current_user)
-    stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
-    if ids is not None:
-        stmt = stmt.where(Centre.id.in_(ids or [-1]))
-    return list(session.scalars(stmt))
 
 
 @bp.get("/")
@@ -99,7 +90,7 @@ def _consents(form: RegistrationForm) -> list[service.ConsentData]:
 @requires(REGISTER)
 def register():
     """Register a person (or a household member) with consent, after a duplicate check."""
-    centres = _user_centres()
+    centres = active_centres_of(current_user)
     if not centres:
         flash(_("You are not assigned to a centre, so you cannot register people."), "error")
         return redirect(url_for("beneficiaries.home"))

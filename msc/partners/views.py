@@ -1,28 +1,18 @@
 """Directory pages: browse, organisation, and the forms to maintain them."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc.centres.models import Centre
 from msc.db import session, utcnow
 from msc.errors import show_on_form
 from msc.partners import service, vocab
 from msc.partners.forms import DirectoryFilterForm, OrganisationForm, ServiceForm
 from msc.partners.models import Organisation, PartnerService
-from msc.security.policy import PARTNERS_MANAGE, PARTNERS_VIEW, can, centre_ids_in_scope, requires
+from msc.security.policy import PARTNERS_MANAGE, PARTNERS_VIEW, active_centres_of, can, requires
 
 bp = Blueprint("partners", __name__)
-
-
-def _my_centres() -> list[Centre]:
-    ids = centre_ids_in_scope(current_user)
-    stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
-    if ids is not None:
-        stmt = stmt.where(Centre.id.in_(ids or [-1]))
-    return list(session.scalars(stmt))
 
 
 def _organisation(org_id: int) -> Organisation:
@@ -36,7 +26,7 @@ def _organisation(org_id: int) -> Organisation:
 @requires(PARTNERS_VIEW)
 def directory():
     """Services that serve my centres, by sector, with each organisation's agreement status."""
-    centres = _my_centres()
+    centres = active_centres_of(current_user)
     form = DirectoryFilterForm(request.args, centres=centres)
     sector = form.sector.data if form.sector.data in vocab.SECTORS else None
     centre_id = int(form.centre.data) if (form.centre.data or "").isdigit() else None
@@ -93,7 +83,7 @@ def service_edit(org_id: int | None = None, service_id: int | None = None):
     org = svc.organisation if svc else _organisation(org_id)
     if svc is not None and not service.may_edit_service(current_user, svc):
         abort(403)
-    form = ServiceForm(obj=svc, centres=_my_centres())
+    form = ServiceForm(obj=svc, centres=active_centres_of(current_user))
     if svc is not None and not form.is_submitted():
         form.centre_ids.data = [c.id for c in svc.centres]
         form.languages.data = svc.language_codes

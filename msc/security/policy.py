@@ -5,7 +5,6 @@ an endpoint that declares nothing is denied. enforce() runs before every request
 """
 from __future__ import annotations
 
-from functools import wraps
 from typing import Callable
 
 import sqlalchemy as sa
@@ -141,6 +140,17 @@ def centre_ids_in_scope(user) -> set[int] | None:
     if user.scope == "country":
         return set(session.scalars(sa.select(Centre.id).where(Centre.country == user.country)))
     return {c.id for c in user.centres}
+
+
+def active_centres_of(user) -> list:
+    """The active centres the user reaches, by code (for forms that pick a centre)."""
+    from msc.centres.models import Centre
+    from msc.db import session
+    ids = centre_ids_in_scope(user)
+    stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
+    if ids is not None:
+        stmt = stmt.where(Centre.id.in_(ids or [-1]))
+    return list(session.scalars(stmt))
 
 
 def in_scope(user, centre_id: int) -> bool:

@@ -1,7 +1,6 @@
 """Login with lockout and TOTP, logout, and the user's own account page."""
 from __future__ import annotations
 
-import datetime as dt
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session as flask_session, url_for
 from flask_babel import gettext as _

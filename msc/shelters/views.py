@@ -7,10 +7,12 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from msc.beneficiaries.views import _user_centres, get_beneficiary
+from msc.beneficiaries.views import get_beneficiary
 from msc.db import session, utcnow
 from msc.errors import show_on_form
-from msc.security.policy import SHELTER_MANAGE, SHELTER_PLACE, SHELTER_VIEW, can, check_scope, requires
+from msc.security.policy import (
+    SHELTER_MANAGE, SHELTER_PLACE, SHELTER_VIEW, active_centres_of, can, check_scope, requires,
+)
 from msc.shelters import service
 from msc.shelters.forms import PlacementForm, ShelterForm
 from msc.shelters.models import Placement, Shelter
@@ -53,7 +55,7 @@ def detail(shelter_id: int):
 def edit(shelter_id: int | None = None):
     """Create or edit a shelter and its capacity."""
     shelter = _shelter(shelter_id) if shelter_id else None
-    form = ShelterForm(obj=shelter, centres=_user_centres())
+    form = ShelterForm(obj=shelter, centres=active_centres_of(current_user))
     if form.validate_on_submit():
         try:
             shelter = service.save_shelter(
