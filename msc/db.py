@@ -107,6 +107,17 @@ def get_session() -> so.Session:
 session: so.Session = LocalProxy(get_session)  # type: ignore[assignment]
 
 
+def get_or_404(model, ident):
+    """The row with this primary key, or a 404 for the request (None when no key is given)."""
+    if ident is None:
+        return None
+    row = session.get(model, ident)
+    if row is None:
+        from flask import abort
+        abort(404)
+    return row
+
+
 def alembic_config(app: Flask) -> AlembicConfig:
     """Alembic settings pointing at migrations/ and at this app's engine."""
     cfg = AlembicConfig()

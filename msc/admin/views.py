@@ -10,7 +10,7 @@ from msc.admin import service
 from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, ConfirmForm, UserForm
 from msc.centres.models import Centre
 from msc.partners.models import Organisation
-from msc.db import session, utcnow
+from msc.db import get_or_404, session, utcnow
 from msc.errors import show_on_form
 from msc.security import service as accounts
 from msc.security.models import User
@@ -39,9 +39,7 @@ def centres():
 @requires(ADMIN_CENTRES)
 def centre_edit(centre_id: int | None = None):
     """Create or edit a centre."""
-    centre = session.get(Centre, centre_id) if centre_id else None
-    if centre_id and centre is None:
-        abort(404)
+    centre = get_or_404(Centre, centre_id)
     form = CentreForm(obj=centre)
     if form.validate_on_submit():
         try:
@@ -69,9 +67,7 @@ def users():
 @requires(ADMIN_USERS)
 def user_edit(user_id: int | None = None):
     """Create or edit an account."""
-    user = session.get(User, user_id) if user_id else None
-    if user_id and user is None:
-        abort(404)
+    user = get_or_404(User, user_id)
     all_centres = list(session.scalars(sa.select(Centre).order_by(Centre.code)))
     organisations = list(session.scalars(sa.select(Organisation).order_by(Organisation.name)))
     form = UserForm(obj=user, centres=all_centres, organisations=organisations)
@@ -94,9 +90,7 @@ def user_edit(user_id: int | None = None):
 
 
 def _user_action(user_id: int, action) -> object:
-    user = session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = get_or_404(User, user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc.db import session, utcnow
+from msc.db import get_or_404, utcnow
 from msc.errors import show_on_form
 from msc.partners import service, vocab
 from msc.partners.forms import DirectoryFilterForm, OrganisationForm, ServiceForm
@@ -13,13 +13,6 @@ from msc.partners.models import Organisation, PartnerService
 from msc.security.policy import PARTNERS_MANAGE, PARTNERS_VIEW, active_centres_of, can, requires
 
 bp = Blueprint("partners", __name__)
-
-
-def _organisation(org_id: int) -> Organisation:
-    org = session.get(Organisation, org_id)
-    if org is None:
-        abort(404)
-    return org
 
 
 @bp.get("/")
@@ -39,7 +32,7 @@ def directory():
 @requires(PARTNERS_VIEW)
 def organisation(org_id: int):
     """One organisation: agreement, categories covered, and the services I can see."""
-    org = _organisation(org_id)
+    org = get_or_404(Organisation, org_id)
     visible = {s.id for s in service.visible_services(current_user)}
     services = [s for s in org.services if s.id in visible]
     may_manage = can(current_user, PARTNERS_MANAGE)
@@ -53,7 +46,7 @@ def organisation(org_id: int):
 @requires(PARTNERS_MANAGE)
 def organisation_edit(org_id: int | None = None):
     """Create or edit an organisation and its data-sharing agreement."""
-    org = _organisation(org_id) if org_id else None
+    org = get_or_404(Organisation, org_id)
     form = OrganisationForm(obj=org)
     if org is not None and not form.is_submitted():
         form.categories.data = org.category_codes
@@ -77,10 +70,8 @@ def organisation_edit(org_id: int | None = None):
 @requires(PARTNERS_MANAGE)
 def service_edit(org_id: int | None = None, service_id: int | None = None):
     """Create or edit a service of an organisation."""
-    svc = session.get(PartnerService, service_id) if service_id else None
-    if service_id and svc is None:
-        abort(404)
-    org = svc.organisation if svc else _organisation(org_id)
+    svc = get_or_404(PartnerService, service_id)
+    org = svc.organisation if svc else get_or_404(Organisation, org_id)
     if svc is not None and not service.may_edit_service(current_user, svc):
         abort(403)
     form = ServiceForm(obj=svc, centres=active_centres_of(current_user))

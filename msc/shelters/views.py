@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from msc.beneficiaries.views import get_beneficiary
-from msc.db import session, utcnow
+from msc.db import get_or_404, session, utcnow
 from msc.errors import show_on_form
 from msc.security.policy import (
     SHELTER_MANAGE, SHELTER_PLACE, SHELTER_VIEW, active_centres_of, can, check_scope, requires,
@@ -23,9 +23,7 @@ SLOT_LABELS = {"female": _l("Women and girls"), "male": _l("Men and boys"), "fam
 
 
 def _shelter(shelter_id: int) -> Shelter:
-    shelter = session.get(Shelter, shelter_id)
-    if shelter is None:
-        abort(404)
+    shelter = get_or_404(Shelter, shelter_id)
     check_scope(current_user, shelter.centre_id)
     return shelter
 
