@@ -4,9 +4,11 @@ from __future__ import annotations
 import re
 
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
@@ -39,6 +41,17 @@ def options(pairs) -> list[SelectChoice]:
     """Select/radio/checkbox options from (value, label) pairs or a {value: label} mapping."""
     items = pairs.items() if isinstance(pairs, dict) else pairs
     return [SelectChoice(value, label) for value, label in items]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ConfirmForm(FlaskForm):
+    """A POST with nothing but the CSRF token (buttons that act on one record)."""
 
 
 LANGUAGE_OPTIONS = (("es", "Español"), ("pt_BR", "Português"), ("en", "English"))

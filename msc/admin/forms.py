@@ -5,12 +5,11 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField
+from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from msc.beneficiaries.vocab import NATIONALITIES, country_name
-from msc.forms import LANGUAGE_OPTIONS, CleanString, options
+from msc.forms import LANGUAGE_OPTIONS, CleanString, MultiCheckboxField, options
 
 ROLE_LABELS = {
     "reception": _l("Reception"), "caseworker": _l("Caseworker"), "protection_officer": _l("Protection officer"),
@@ -43,11 +42,6 @@ class CentreForm(FlaskForm):
         self.country.choices = options(country_choices())
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class UserForm(FlaskForm):
     username = CleanString(_l("Username"), [DataRequired(_l("Enter a username.")), Length(max=64), Regexp(
         r"^[a-z0-9._-]{3,64}$", flags=re.I, message=_l("Use 3 to 64 letters, digits, dots, hyphens or underscores."))])
@@ -67,6 +61,3 @@ class UserForm(FlaskForm):
         self.country.choices = options([("", "—")] + country_choices())
         self.centres.choices = options([(c.id, f"{c.code} — {c.name}") for c in centres])
 
-
-class ConfirmForm(FlaskForm):
-    """A POST with nothing but the CSRF token."""

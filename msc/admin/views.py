@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.admin import service
-from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, ConfirmForm, UserForm
+from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, UserForm
 from msc.centres.models import Centre
 from msc.partners.models import Organisation
 from msc.db import get_or_404, session, utcnow
 from msc.errors import show_on_form
+from msc.forms import ConfirmForm
 from msc.security import service as accounts
 from msc.security.models import User
 from msc.security.policy import ADMIN_CENTRES, ADMIN_USERS, requires

@@ -5,19 +5,11 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField
+from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from msc.beneficiaries import vocab
-from msc.forms import CleanString, CleanText, options
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A list of checkboxes."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
 
 _choices = options
@@ -147,6 +139,3 @@ class ConsentForm(FlaskForm):
     guardian_name = CleanString(_l("Name of the parent or guardian"), [Optional(), Length(max=120)])
     best_interests_note = CleanText(_l("Best-interests decision"), [Optional(), Length(max=2000)])
 
-
-class NotDuplicateForm(FlaskForm):
-    """Confirms that a listed record is a different person."""

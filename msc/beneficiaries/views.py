@@ -8,10 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.beneficiaries import duplicates, search as search_service, service, vocab
-from msc.beneficiaries.forms import ConsentForm, NotDuplicateForm, PersonForm, RegistrationForm, SearchForm
+from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
 from msc.db import session
 from msc.errors import show_on_form
+from msc.forms import ConfirmForm
 from msc.security import audit
 from msc.security.policy import (
     CARD, CONSENT, EDIT, REGISTER, SEARCH, VIEW, VIEW_SENSITIVE, active_centres_of, authenticated, can,
@@ -142,7 +143,7 @@ def profile(uid: str):
         possible = duplicates.find(current_user, _as_person_data(person), person.date_of_birth, exclude_id=person.id)
     return render_template("reception/profile.html", person=person, may_sensitive=may_sensitive,
                            consents=service.current_consents(person), history=history, possible=possible,
-                           consent_form=ConsentForm(prefix="consent"), dup_form=NotDuplicateForm(),
+                           consent_form=ConsentForm(prefix="consent"), dup_form=ConfirmForm(),
                            vocab=vocab, today=service.utcnow().date())
 
 
@@ -208,7 +209,7 @@ def not_duplicate(uid: str, other_uid: str):
     """Remember that two records are different people."""
     person = get_beneficiary(uid)
     other = get_beneficiary(other_uid)
-    if NotDuplicateForm().validate_on_submit():
+    if ConfirmForm().validate_on_submit():
         service.remember_not_same(current_user, person.id, other.id)
         flash(_("Noted: these are different people."), "success")
     return redirect(url_for("beneficiaries.profile", uid=person.uid))

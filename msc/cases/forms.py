@@ -6,10 +6,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField
 from wtforms.validators import InputRequired, Optional
 
-from msc.admin.forms import MultiCheckboxField
 from msc.beneficiaries.vocab import NEEDS
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, SECTOR_NEEDS, SEVERITIES, STATUSES
-from msc.forms import CleanString, CleanText, options
+from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
 
 class StatusForm(FlaskForm):
@@ -50,9 +49,6 @@ class TaskForm(FlaskForm):
         super().__init__(*a, **kw)
         self.assignee.choices = options([(u.id, u.display_name) for u in people])
 
-
-class ConfirmForm(FlaskForm):
-    """A POST with nothing but the CSRF token."""
 
 
 def assessment_form(formdata=None, data=None) -> FlaskForm:

@@ -10,12 +10,12 @@ from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.views import get_beneficiary
 from msc.cases import service, vocab
 from msc.cases.forms import (
-    AssignForm, ConfirmForm, NoteForm, PriorityForm, RiskForm, StatusForm, TaskForm, assessment_form,
+    AssignForm, NoteForm, PriorityForm, RiskForm, StatusForm, TaskForm, assessment_form,
 )
 from msc.cases.models import Case, CaseEvent, Task
 from msc.db import session, utcnow
 from msc.errors import show_on_form
-from msc.forms import options
+from msc.forms import ConfirmForm, options
 from msc.security import audit
 from msc.security.policy import CASE_MANAGE, CASE_VIEW, can, requires
 

@@ -6,8 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from msc.admin.forms import MultiCheckboxField
-from msc.forms import CleanText, options
+from msc.forms import CleanText, MultiCheckboxField, options
 from msc.partners.vocab import DATA_CATEGORIES, SECTORS
 from msc.referrals.vocab import DEFAULT_CATEGORIES, URGENCIES
 

@@ -5,11 +5,11 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from msc.beneficiaries.views import get_beneficiary
 from msc.db import get_or_404, session, utcnow
 from msc.errors import show_on_form
+from msc.forms import ConfirmForm
 from msc.security.policy import (
     SHELTER_MANAGE, SHELTER_PLACE, SHELTER_VIEW, active_centres_of, can, check_scope, requires,
 )
@@ -104,7 +104,7 @@ def check_out(placement_uid: str):
     if placement is None:
         abort(404)
     check_scope(current_user, placement.shelter.centre_id)
-    if not FlaskForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         service.check_out(current_user, placement)
