@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -105,6 +106,24 @@ def get_session() -> so.Session:
 
 
 session: so.Session = LocalProxy(get_session)  # type: ignore[assignment]
+
+
+@dataclass
+class Listing:
+    """The first rows of a list, and how many there are in all (pages that stay a glance)."""
+
+    items: list
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.items)
+
+
+def listing(stmt, limit: int, *options) -> Listing:
+    """The first `limit` rows of an ORM statement, with the count of all of them."""
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    return Listing(list(session.scalars(stmt.limit(limit).options(*options))), total)
 
 
 def get_or_404(model, ident):

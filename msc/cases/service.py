@@ -12,7 +12,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.vocab import NEEDS
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, RISK_ORDER, SECTOR_NEEDS, SEVERITIES
-from msc.db import session, utcnow
+from msc.db import Listing, listing, session, utcnow
 from msc.errors import DomainError
 from msc.security import audit
 from msc.security.models import User
@@ -270,18 +270,6 @@ def open_tasks(case: Case) -> list[Task]:
 # ---- the caseworker's home ---------------------------------------------------------------
 
 @dataclass
-class Listing:
-    """The first rows of a list, and how many there are in all."""
-
-    items: list
-    total: int
-
-    @property
-    def more(self) -> int:
-        return self.total - len(self.items)
-
-
-@dataclass
 class Home:
     cases_by_risk: dict[str, Listing]
     tasks_due_today: Listing
@@ -291,11 +279,6 @@ class Home:
 
 HOME_CASES = 25
 HOME_TASKS = 20
-
-
-def _listing(stmt, limit: int, *options) -> Listing:
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
-    return Listing(list(session.scalars(stmt.limit(limit).options(*options))), total)
 
 
 def my_cases(user, risk: str | None = None):
@@ -319,8 +302,8 @@ def home(user, today: dt.date) -> Home:
     open_tasks = sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None)).order_by(Task.due_on,
                                                                                                    Task.id)
     task_options = (so.selectinload(Task.case).options(*LEAN_CASE),)
-    due_today = _listing(open_tasks.where(Task.due_on == today), HOME_TASKS, *task_options)
-    overdue = _listing(open_tasks.where(Task.due_on < today), HOME_TASKS, *task_options)
+    due_today = listing(open_tasks.where(Task.due_on == today), HOME_TASKS, *task_options)
+    overdue = listing(open_tasks.where(Task.due_on < today), HOME_TASKS, *task_options)
     assessed = sa.select(Assessment.id).join(Case).where(Case.beneficiary_id == Beneficiary.id)
     uasc = list(session.scalars(sa.select(Beneficiary).where(
         Beneficiary.possible_uasc.is_(True), scope_filter(user, Beneficiary.centre_id), ~sa.exists(assessed))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
 from msc.cases.models import Case
-from msc.db import session, utcnow
+from msc.db import Listing, listing, session, utcnow
 from msc.errors import DomainError
 from msc.partners.models import PartnerService
 from msc.partners.service import agreement_covers
@@ -233,27 +232,15 @@ def disclosures_of(person: Beneficiary) -> list[Disclosure]:
                                 .order_by(Disclosure.at.desc())))
 
 
-@dataclass
-class Queue:
-    """The first few referrals of a list, and how many there are in all."""
-
-    items: list[Referral]
-    total: int
-
-
 HOME_LIST = 20
 
 
-def waiting_and_overdue(user, now: dt.datetime) -> tuple[Queue, Queue]:
+def waiting_and_overdue(user, now: dt.datetime) -> tuple[Listing, Listing]:
     """Sent referrals of my cases still within their deadline, and those past it (soonest first)."""
     from msc.cases.models import case_assignments
     my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
     # driven from my cases (index on case_id, status), not from every sent referral of the region
     mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == "sent")
-    queues = []
-    for condition in (Referral.deadline_at >= now, Referral.deadline_at < now):
-        stmt = mine.where(condition)
-        total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
-        items = list(session.scalars(stmt.order_by(Referral.deadline_at).limit(HOME_LIST).options(*LEAN)))
-        queues.append(Queue(items, total))
-    return queues[0], queues[1]
+    soonest = mine.order_by(Referral.deadline_at)
+    return (listing(soonest.where(Referral.deadline_at >= now), HOME_LIST, *LEAN),
+            listing(soonest.where(Referral.deadline_at < now), HOME_LIST, *LEAN))
