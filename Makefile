@@ -24,8 +24,10 @@ translations:
 
 # Debian's Chromium for the Playwright scenarios and axe-core from the npm registry.
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium npm >/dev/null; fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi
 	@if [ ! -f $(AXE) ]; then mkdir -p .cache/axe && npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4 >/dev/null; fi
 
 run: setup

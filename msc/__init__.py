@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from msc.beneficiaries.views import bp as beneficiaries_bp
     from msc.cases.views import bp as cases_bp
     from msc.i18n import bp as i18n_bp
+    from msc.nfi.views import bp as nfi_bp
     from msc.partners.views import bp as partners_bp
     from msc.referrals.views import bp as referrals_bp
     from msc.shelters.views import bp as shelters_bp
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_bp, url_prefix="/cases")
     app.register_blueprint(referrals_bp)
     app.register_blueprint(shelters_bp, url_prefix="/shelters")
+    app.register_blueprint(nfi_bp, url_prefix="/nfi")
 
 
 def register_request_hooks(app: Flask) -> None:

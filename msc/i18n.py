@@ -1,6 +1,9 @@
 """Languages: es, pt_BR and en; each user's choice is stored, visitors choose per browser session."""
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from flask import Blueprint, current_app, has_request_context, redirect, request, session as flask_session, url_for
 from flask_login import current_user
 
@@ -19,6 +22,11 @@ COUNTRY_TIMEZONES = {
     "PAN": "America/Panama", "CRI": "America/Costa_Rica", "MEX": "America/Mexico_City", "DOM": "America/Santo_Domingo",
     "TTO": "America/Port_of_Spain", "GUY": "America/Guyana", "URY": "America/Montevideo", "PRY": "America/Asuncion",
 }
+
+
+def local_today(country: str | None) -> dt.date:
+    """Today at a centre of this country (the desk's calendar day, not UTC's)."""
+    return dt.datetime.now(ZoneInfo(COUNTRY_TIMEZONES.get(country or "", "UTC"))).date()
 
 
 def select_locale() -> str:

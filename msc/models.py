@@ -10,3 +10,6 @@ from msc.partners.models import Organisation, PartnerService, service_centres  #
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments  # noqa: F401
 from msc.referrals.models import Disclosure, Referral, ReferralEvent  # noqa: F401
 from msc.shelters.models import Placement, Shelter  # noqa: F401
+from msc.nfi.models import (  # noqa: F401
+    Distribution, DistributionLine, NfiItem, StockCount, StockLevel, StockMovement, StockReceipt, StockTransfer,
+)

@@ -52,11 +52,32 @@ def world(app, make):
         placement = shelters.place(_Region(), guest, session.get(Shelter, shelter), check_in_on=dt.date.today(),
                                    planned_days=5).uid
         session.commit()
-    return {"shelter": shelter, "there_shelter": there_shelter, "placement": placement,
+        handover, there_handover, item_id, there_centre = _handovers(here, there)
+    return {"handover": handover, "there_handover": there_handover, "item": item_id, "there_centre": there_centre,
+            "shelter": shelter, "there_shelter": there_shelter, "placement": placement,
             "users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
             "org": org_id, "service": service_id, "case": case_uid, "task": task_uid,
             "there_case": there_case, "there_task": there_task, "referral": referral,
             "there_referral": there_referral}
+
+
+def _handovers(here_uid: str, there_uid: str):
+    """A hygiene kit handed over at each centre (stock received first)."""
+    from msc.beneficiaries.models import Beneficiary
+    from msc.centres.models import Centre
+    from msc.nfi import service as nfi, stock
+    uids = []
+    for uid in (here_uid, there_uid):
+        person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+        centre = session.get(Centre, person.centre_id)
+        item = nfi.item_by_code("HYG")
+        stock.receive(_Region(), centre, reference=f"GR-{uid[:6]}", source="warehouse",
+                      received_on=stock.centre_day(centre), lines={item.id: 10})
+        uids.append(nfi.hand_over(_Region(), centre, person, {f"{uid}:HYG": 1},
+                                  nfi.Acknowledgement(method="thumbprint")).uid)
+    session.commit()
+    there_centre = session.scalar(sa.select(Centre.id).where(Centre.code == "PER-TUM"))
+    return uids[0], uids[1], item.id, there_centre
 
 
 class _Region:
@@ -77,7 +98,11 @@ def _endpoints(app):
 def _url(app, rule, world, uid_key="here"):
     values = {}
     far = uid_key == "there"
+    if far and "centre_id" in rule.arguments:
+        values["centre_id"] = world["there_centre"]
     for arg in rule.arguments:
+        if arg in values:
+            continue
         if arg == "uid" and rule.endpoint.startswith("referrals."):
             values[arg] = world["there_referral" if far else "referral"]
             continue
@@ -86,7 +111,9 @@ def _url(app, rule, world, uid_key="here"):
                        "case_uid": world["there_case" if far else "case"],
                        "task_uid": world["there_task" if far else "task"], "to": "accepted", "risk": "high",
                        "shelter_id": world["there_shelter" if far else "shelter"],
-                       "placement_uid": world["placement"]}[arg]
+                       "placement_uid": world["placement"],
+                       "handover_uid": world["there_handover" if far else "handover"], "item_id": world["item"],
+                       "table": "distributions", "fmt": "csv"}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)
@@ -140,7 +167,7 @@ def test_every_role_against_every_endpoint(app, world):
 
 def test_records_of_another_centre_answer_404(app, world):
     for rule, method in _endpoints(app):
-        if not {"uid", "case_uid", "task_uid", "shelter_id"} & set(rule.arguments):
+        if not {"uid", "case_uid", "task_uid", "shelter_id", "handover_uid", "centre_id"} & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")
         for role in ("reception", "caseworker", "centre_manager"):

@@ -113,3 +113,16 @@ def field_labels(fields: str) -> str:
 def change_label(action: str) -> str:
     """The translated name of a history entry."""
     return str(CHANGE_LABELS.get(action, action))
+
+#: the age bands every report uses (sex × age disaggregation)
+AGE_BANDS = ("0-4", "5-11", "12-17", "18-59", "60+")
+
+
+def age_band(age: int | None) -> str:
+    """The report age band of an age in whole years ("unknown" when no age is recorded)."""
+    if age is None or age < 0:
+        return "unknown"
+    for band, upper in (("0-4", 4), ("5-11", 11), ("12-17", 17), ("18-59", 59)):
+        if age <= upper:
+            return band
+    return "60+"

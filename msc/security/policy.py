@@ -31,21 +31,28 @@ SHELTER_PLACE = "shelter.place"
 SHELTER_MANAGE = "shelter.manage"
 SHELTER_OVERRIDE = "shelter.override_full"
 PARTNER_PORTAL = "partner.portal"
+NFI_DISTRIBUTE = "nfi.distribute"
+NFI_OVERRIDE = "nfi.override_rules"
+NFI_STOCK = "nfi.stock"
+NFI_REPORTS = "nfi.reports"
+NFI_CATALOGUE = "nfi.catalogue"
 
 PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS,
                CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE, REFERRAL_OVERRIDE, PARTNER_PORTAL,
-               SHELTER_VIEW, SHELTER_PLACE, SHELTER_MANAGE, SHELTER_OVERRIDE)
+               SHELTER_VIEW, SHELTER_PLACE, SHELTER_MANAGE, SHELTER_OVERRIDE, NFI_DISTRIBUTE, NFI_OVERRIDE,
+               NFI_STOCK, NFI_REPORTS, NFI_CATALOGUE)
 
 ROLES: dict[str, frozenset[str]] = {
-    "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW}),
+    "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW, NFI_DISTRIBUTE}),
     "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, CASE_VIEW, CASE_MANAGE,
-                             PARTNERS_VIEW, SHELTER_VIEW, SHELTER_PLACE}),
+                             PARTNERS_VIEW, SHELTER_VIEW, SHELTER_PLACE, NFI_DISTRIBUTE}),
     "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW, REFERRAL_OVERRIDE,
                                      SHELTER_VIEW}),
     "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE, SHELTER_VIEW, SHELTER_PLACE,
-                                 SHELTER_MANAGE, SHELTER_OVERRIDE}),
+                                 SHELTER_MANAGE, SHELTER_OVERRIDE, NFI_DISTRIBUTE, NFI_OVERRIDE, NFI_STOCK,
+                                 NFI_REPORTS}),
     "dpo": frozenset({PARTNERS_VIEW}),
-    "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE}),
+    "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE, NFI_CATALOGUE}),
     "partner": frozenset({PARTNER_PORTAL}),
 }
 

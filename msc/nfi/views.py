@@ -1,0 +1,422 @@
+"""NFI pages: the desk (scan, entitlements, hand-over, void), the centre's stock (receipts, transfers,
+adjustments, counts, thresholds, ledger), reports and exports, and the catalogue."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.beneficiaries import search as search_service
+from msc.beneficiaries.forms import SearchForm
+from msc.beneficiaries.service import RuleError
+from msc.beneficiaries.views import get_beneficiary
+from msc.centres.models import Centre
+from msc.db import get_or_404, session
+from msc.errors import show_on_form
+from msc.exports import csv_response, xlsx_response
+from msc.nfi import catalogue, reports, rules, service, stock
+from msc.nfi.forms import (
+    AdjustForm, HandOverForm, ItemForm, ReceiptForm, ReportForm, SheetForm, TransferForm, VoidForm,
+)
+from msc.nfi.models import Distribution, NfiItem
+from msc.nfi.stock import NfiError
+from msc.security import audit
+from msc.security.policy import (
+    NFI_CATALOGUE, NFI_DISTRIBUTE, NFI_REPORTS, NFI_STOCK, active_centres_of, can, check_scope, requires,
+)
+
+bp = Blueprint("nfi", __name__)
+
+
+def _status(ok: bool) -> int:
+    return 422 if request.method == "POST" and not ok else 200
+
+
+# ---- the desk ------------------------------------------------------------------------------
+
+@bp.get("/")
+@requires(NFI_DISTRIBUTE)
+def desk():
+    """Scan a card (or search) to hand over items."""
+    return render_template("nfi/desk.html", form=SearchForm(), result=None)
+
+
+@bp.post("/find")
+@requires(NFI_DISTRIBUTE)
+def find():
+    """The scanned token or the typed search: one person goes straight to their hand-over screen."""
+    form = SearchForm()
+    result = None
+    if form.validate_on_submit():
+        try:
+            result = search_service.search(current_user, form.q.data)
+        except RuleError as err:
+            form.q.errors = [err.message]
+        else:
+            if result.exact is not None:
+                return redirect(url_for("nfi.give", uid=result.exact.uid))
+    return render_template("nfi/desk.html", form=form, result=result), 200 if result is not None else 422
+
+
+def _quantities(rows, prefix: str = "qty-") -> tuple[dict[str, str], dict[str, int], dict[str, str]]:
+    """What was typed in each row, the parsed quantities, and each row's error."""
+    typed = {key: request.form.get(prefix + key, "") for key in rows}
+    parsed, errors = {}, {}
+    for key, raw in typed.items():
+        try:
+            parsed[key] = stock.parse_quantity(raw, allow_zero=True)
+        except NfiError as err:
+            errors[key] = err.message
+    return typed, parsed, errors
+
+
+@bp.route("/give/<uid>", methods=["GET", "POST"])
+@requires(NFI_DISTRIBUTE)
+def give(uid: str):
+    """What the person and their household may receive today; record a hand-over."""
+    person = get_beneficiary(uid)
+    centres = service.desk_centres(current_user, person)
+    if not centres:
+        flash(_("You are not assigned to a centre, so you cannot hand over items."), "error")
+        return redirect(url_for("beneficiaries.profile", uid=person.uid))
+    form = HandOverForm(centres=centres)
+    centre = next((c for c in centres if c.id == form.centre_id.data), centres[0])
+    today = stock.centre_day(centre)
+    view = rules.desk_view(person, stock.active_items(), today)
+    keys = [v.key for v in view.all()]
+    typed, row_errors, ok = {}, {}, True
+    if request.method == "POST":
+        ok = False
+        typed, quantities, row_errors = _quantities(keys)
+        if form.validate_on_submit() and not row_errors:
+            ack = service.Acknowledgement(collected_by=form.collected_by.data, collector_name=form.collector_name.data,
+                                          method=form.ack_method.data, signature=form.signature.data,
+                                          witness_name=form.witness_name.data)
+            try:
+                distribution = service.hand_over(current_user, centre, person, quantities, ack,
+                                                 form.justification.data)
+            except service.HandOverRefused as err:
+                row_errors = err.rows
+                form.form_errors.append(err.message)
+            except NfiError as err:
+                show_on_form(form, err)
+            else:
+                flash(_("Hand-over recorded."), "success")
+                return redirect(url_for("nfi.handover", handover_uid=distribution.uid))
+        elif row_errors:
+            form.form_errors.append(_("Check the quantities marked below."))
+    on_hand = {lv.item.id: lv.on_hand for lv in stock.levels(centre.id)}
+    return render_template("nfi/give.html", form=form, person=person, view=view, centre=centre, typed=typed,
+                           row_errors=row_errors, on_hand=on_hand, recent=service.recent_for(person),
+                           may_override=can(current_user, "nfi.override_rules"), today=today), _status(ok)
+
+
+def _distribution(handover_uid: str) -> Distribution:
+    distribution = session.scalar(sa.select(Distribution).where(Distribution.uid == handover_uid))
+    if distribution is None or distribution.beneficiary.data_key.wrapped is None:
+        abort(404)
+    check_scope(current_user, distribution.centre_id)
+    return distribution
+
+
+@bp.get("/handovers/<handover_uid>")
+@requires(NFI_DISTRIBUTE)
+def handover(handover_uid: str):
+    """A hand-over as recorded: items, who collected, the acknowledgement; voiding it."""
+    distribution = _distribution(handover_uid)
+    return render_template("nfi/handover.html", d=distribution, void_form=VoidForm(),
+                           may_void=service.may_void(current_user, distribution))
+
+
+@bp.post("/handovers/<handover_uid>/void")
+@requires(NFI_DISTRIBUTE)
+def void(handover_uid: str):
+    """Void a mistaken hand-over with its reason; the stock goes back."""
+    distribution = _distribution(handover_uid)
+    form = VoidForm()
+    if form.validate_on_submit():
+        try:
+            service.void(current_user, distribution, form.reason.data, form.note.data)
+        except NfiError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Hand-over voided; the items are back in stock."), "success")
+            return redirect(url_for("nfi.handover", handover_uid=distribution.uid))
+    return render_template("nfi/handover.html", d=distribution, void_form=form,
+                           may_void=service.may_void(current_user, distribution)), 422
+
+
+# ---- stock ---------------------------------------------------------------------------------
+
+def _centre(centre_id: int) -> Centre:
+    centre = get_or_404(Centre, centre_id)
+    check_scope(current_user, centre.id)
+    return centre
+
+
+@bp.get("/stock")
+@requires(NFI_STOCK)
+def stock_index():
+    """The stock of my centres; straight to it when there is one."""
+    centres = active_centres_of(current_user)
+    if len(centres) == 1:
+        return redirect(url_for("nfi.stock_centre", centre_id=centres[0].id))
+    low = reports.low_stock([c.id for c in centres])
+    return render_template("nfi/stock_index.html", centres=centres, low=low)
+
+
+@bp.get("/stock/<int:centre_id>")
+@requires(NFI_STOCK)
+def stock_centre(centre_id: int):
+    """Stock on hand of every item, with the low-stock warnings."""
+    centre = _centre(centre_id)
+    return render_template("nfi/stock.html", centre=centre, levels=stock.levels(centre.id),
+                           last_count=stock.last_count(centre.id))
+
+
+def _item_quantities(items, prefix="qty-", allow_zero=True) -> tuple[dict[str, str], dict[int, int], dict[str, str]]:
+    typed, parsed, errors = _quantities([str(i.id) for i in items], prefix)
+    return typed, {int(k): v for k, v in parsed.items()}, errors
+
+
+@bp.route("/stock/<int:centre_id>/receive", methods=["GET", "POST"])
+@requires(NFI_STOCK)
+def receive(centre_id: int):
+    """Goods received under a delivery reference."""
+    centre = _centre(centre_id)
+    items = stock.active_items()
+    form = ReceiptForm()
+    if request.method == "GET":
+        form.received_on.data = stock.centre_day(centre)
+    typed, errors, ok = {}, {}, True
+    if request.method == "POST":
+        ok = False
+        typed, lines, errors = _item_quantities(items)
+        if form.validate_on_submit() and not errors:
+            try:
+                stock.receive(current_user, centre, reference=form.reference.data, source=form.source.data,
+                              received_on=form.received_on.data, lines=lines)
+            except NfiError as err:
+                show_on_form(form, err)
+            else:
+                flash(_("Receipt recorded."), "success")
+                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
+        elif errors:
+            form.form_errors.append(_("Check the quantities marked below."))
+    return render_template("nfi/receive.html", form=form, centre=centre, items=items, typed=typed,
+                           errors=errors), _status(ok)
+
+
+@bp.route("/stock/<int:centre_id>/transfer", methods=["GET", "POST"])
+@requires(NFI_STOCK)
+def transfer(centre_id: int):
+    """Send goods to another centre."""
+    centre = _centre(centre_id)
+    others = list(session.scalars(sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)))
+    form = TransferForm(centres=others)
+    levels = [lv for lv in stock.levels(centre.id) if lv.on_hand > 0]
+    typed, errors, ok = {}, {}, True
+    if request.method == "POST":
+        ok = False
+        typed, lines, errors = _item_quantities([lv.item for lv in levels])
+        if form.validate_on_submit() and not errors:
+            try:
+                stock.transfer(current_user, centre, session.get(Centre, form.to_centre_id.data or 0), lines)
+            except NfiError as err:
+                if err.field and err.field.startswith("qty-"):
+                    errors[err.field[4:]] = err.message
+                    form.form_errors.append(err.message)
+                else:
+                    show_on_form(form, err)
+            else:
+                flash(_("Transfer recorded: out of this centre's stock and into the other's."), "success")
+                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
+        elif errors:
+            form.form_errors.append(_("Check the quantities marked below."))
+    return render_template("nfi/transfer.html", form=form, centre=centre, levels=levels, typed=typed,
+                           errors=errors, held={lv.item.id: lv.on_hand for lv in levels}), _status(ok)
+
+
+@bp.route("/stock/<int:centre_id>/adjust", methods=["GET", "POST"])
+@requires(NFI_STOCK)
+def adjust(centre_id: int):
+    """Loss, damage, expiry, found goods or a correction."""
+    centre = _centre(centre_id)
+    items = stock.active_items()
+    form = AdjustForm(items=items)
+    if form.validate_on_submit():
+        try:
+            quantity = stock.parse_quantity(form.quantity.data, field="quantity")
+            stock.adjust(current_user, centre, session.get(NfiItem, form.item_id.data or 0), reason=form.reason.data,
+                         direction=form.direction.data, quantity=quantity)
+        except NfiError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Adjustment recorded."), "success")
+            return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
+    return render_template("nfi/adjust.html", form=form, centre=centre), _status(False)
+
+
+@bp.route("/stock/<int:centre_id>/count", methods=["GET", "POST"])
+@requires(NFI_STOCK)
+def count(centre_id: int):
+    """A physical count: the differences become adjustments."""
+    centre = _centre(centre_id)
+    levels = stock.levels(centre.id)
+    form = SheetForm()
+    typed, errors, ok = {}, {}, True
+    if request.method == "POST":
+        ok = False
+        typed, _parsed, errors = _item_quantities([lv.item for lv in levels], prefix="count-")
+        counted = {int(k): _parsed[int(k)] for k, raw in typed.items() if raw.strip() and k not in errors}
+        if form.validate_on_submit() and not errors:
+            try:
+                sheet = stock.count(current_user, centre, counted)
+            except NfiError as err:
+                show_on_form(form, err)
+            else:
+                flash(_("Count recorded: %(n)d differences adjusted.", n=sheet.differences), "success")
+                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
+        elif errors:
+            form.form_errors.append(_("Check the quantities marked below."))
+    return render_template("nfi/count.html", form=form, centre=centre, levels=levels, typed=typed,
+                           errors=errors, held={lv.item.id: lv.on_hand for lv in levels}), _status(ok)
+
+
+@bp.route("/stock/<int:centre_id>/thresholds", methods=["GET", "POST"])
+@requires(NFI_STOCK)
+def thresholds(centre_id: int):
+    """The low-stock threshold of each item at the centre."""
+    centre = _centre(centre_id)
+    levels = stock.levels(centre.id)
+    form = SheetForm()
+    typed, errors, ok = {}, {}, True
+    if request.method == "POST":
+        ok = False
+        typed, parsed, errors = _item_quantities([lv.item for lv in levels], prefix="low-")
+        if form.validate_on_submit() and not errors:
+            try:
+                stock.set_thresholds(current_user, centre, parsed)
+            except NfiError as err:
+                show_on_form(form, err)
+            else:
+                flash(_("Low-stock thresholds saved."), "success")
+                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
+        elif errors:
+            form.form_errors.append(_("Check the quantities marked below."))
+    return render_template("nfi/thresholds.html", form=form, centre=centre, levels=levels, typed=typed,
+                           errors=errors, defaults={lv.item.id: lv.low_threshold for lv in levels}), _status(ok)
+
+
+@bp.get("/stock/<int:centre_id>/ledger")
+@requires(NFI_STOCK)
+def ledger(centre_id: int):
+    """Every movement of the centre's stock, newest first."""
+    centre = _centre(centre_id)
+    before = request.args.get("before", type=int)
+    rows = stock.movements(centre.id, before_id=before, limit=51)
+    return render_template("nfi/ledger.html", centre=centre, rows=rows[:50], more=len(rows) > 50)
+
+
+# ---- reports -------------------------------------------------------------------------------
+
+TABLES = ("distributions", "stock")
+
+
+def _report_period():
+    centres = reports.centres_for(current_user)
+    countries = sorted({(c.country, c.country) for c in centres})
+    form = ReportForm(request.args, centres=centres, countries=countries)
+    today = dt.date.today()
+    if not form.start.data and not form.start.raw_data:
+        form.start.data = today.replace(day=1)
+    if not form.end.data and not form.end.raw_data:
+        form.end.data = today
+    period = None
+    if form.validate():
+        try:
+            period = reports.period(current_user, form.start.data, form.end.data, form.centre_id.data or None,
+                                    form.country.data or None)
+        except NfiError as err:
+            show_on_form(form, err)
+    return form, period
+
+
+@bp.get("/reports")
+@requires(NFI_REPORTS)
+def report():
+    """Hand-overs by item, sex, age band, nationality and month; stock per period; low stock."""
+    form, period = _report_period()
+    data = {}
+    if period is not None:
+        data = {"distributions": reports.distributions(period), "stock": reports.stock(period),
+                "low": reports.low_stock(period.centre_ids)}
+    return render_template("nfi/reports.html", form=form, period=period, **data), 200 if period else 422
+
+
+def _headers(table: str) -> list[str]:
+    if table == "distributions":
+        return [_("Country"), _("Centre"), _("Month"), _("Item"), _("Sex"), _("Age band"), _("Nationality"),
+                _("People"), _("Units")]
+    return [_("Country"), _("Centre"), _("Item"), _("Opening"), _("Received"), _("Transferred in"),
+            _("Transferred out"), _("Handed over"), _("Adjusted"), _("Closing"), _("On hand now"),
+            _("Low-stock threshold"), _("Status")]
+
+
+@bp.get("/reports/<table>.<fmt>")
+@requires(NFI_REPORTS)
+def export(table: str, fmt: str):
+    """A report table as CSV or XLSX (aggregates only; small counts shown as <5)."""
+    if table not in TABLES or fmt not in ("csv", "xlsx"):
+        abort(404)
+    form, period = _report_period()
+    if period is None:
+        flash(_("Check the report's filters."), "error")
+        return redirect(url_for("nfi.report"))
+    rows = [r.shown() for r in (reports.distributions(period) if table == "distributions" else reports.stock(period))]
+    audit.record("nfi.export", detail=f"{table}.{fmt}:{len(rows)}")
+    name = f"nfi-{table}-{period.start.isoformat()}-{period.end.isoformat()}"
+    if fmt == "csv":
+        return csv_response(name, _headers(table), rows)
+    return xlsx_response(name, table, _headers(table), rows)
+
+
+# ---- catalogue -----------------------------------------------------------------------------
+
+@bp.get("/items")
+@requires(NFI_CATALOGUE)
+def items():
+    """The catalogue and each item's rules."""
+    return render_template("nfi/items.html", items=catalogue.items())
+
+
+@bp.route("/items/new", methods=["GET", "POST"])
+@bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
+@requires(NFI_CATALOGUE)
+def item_edit(item_id: int | None = None):
+    """Create or change an item, its target group and its entitlement rule."""
+    item = get_or_404(NfiItem, item_id) if item_id else None
+    form = ItemForm(obj=item)
+    if request.method == "GET" and item is not None:
+        form.sexes.data = item.sex_list
+    if form.validate_on_submit():
+        data = catalogue.ItemData(**{name: getattr(form, name).data for name in (
+            "code", "name_es", "name_pt", "name_en", "unit", "category", "active", "level", "age_min", "age_max",
+            "quantity", "period_days", "min_interval_days", "max_per_day")}, sexes=form.sexes.data or [])
+        try:
+            catalogue.save_item(current_user, item, data)
+        except NfiError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Item saved."), "success")
+            return redirect(url_for("nfi.items"))
+    return render_template("nfi/item_form.html", form=form, item=item), _status(False)
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    from msc.nfi import vocab
+    return {"nfi_vocab": vocab, "describe_group": rules.describe_group, "has_target": rules.has_target}
