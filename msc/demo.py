@@ -100,6 +100,7 @@ def load(people: int = 300, seed: int = 2026) -> None:
         centre = rng.choice(list(centres.values()))
         made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk)
     _casework(rng, centres["COL-CUC"], first_partner)
+    _nfi(rng, centres)
 
 
 def _partners(centres: dict):
@@ -139,6 +140,35 @@ def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
             referral = referrals.create(caseworker, case, health.id, rng.choice(["urgent", "routine"]),
                                         "Valoración médica general", ["identity", "contact"])
             referrals.send(caseworker, referral)
+
+
+def _nfi(rng: random.Random, centres: dict) -> None:
+    """Stock at every centre (low at one), and hand-overs of the last weeks in Cúcuta."""
+    from msc.beneficiaries.models import Beneficiary
+    from msc.nfi import service as nfi, stock
+    from msc.nfi.models import StockMovement
+    manager = accounts.find_user("coordinador")
+    items = {i.code: i for i in stock.active_items()}
+    for n, centre in enumerate(centres.values()):
+        stock.receive(_AnyScope(), centre, reference=f"GR-2026-{n + 1:04d}", source="warehouse",
+                      received_on=stock.centre_day(centre),
+                      lines={i.id: rng.randrange(40, 200) for i in items.values()})
+        stock.set_thresholds(_AnyScope(), centre, {i.id: 25 for i in items.values()})
+    cucuta = centres["COL-CUC"]
+    stock.adjust(_AnyScope(), cucuta, items["DIG"], reason="damage", direction="remove",
+                 quantity=stock.on_hand(cucuta.id, items["DIG"].id) - 20)  # the manager's page shows it low
+    people = list(session.scalars(sa.select(Beneficiary).where(Beneficiary.centre_id == cucuta.id)
+                                  .order_by(Beneficiary.id).limit(40)))
+    for i, person in enumerate(people[8:30]):
+        view = nfi.rules.desk_view(person, list(items.values()), stock.centre_day(cucuta))
+        wanted = {v.key: 1 for v in view.own + view.household if v.entitled and v.item.code in ("HYG", "DIG", "BABY")}
+        if wanted:
+            given = nfi.hand_over(manager, cucuta, person, wanted, nfi.Acknowledgement(method="thumbprint"))
+            given.day = given.day - dt.timedelta(days=rng.randrange(1, 40))  # spread over the last weeks
+            for line in given.lines:
+                line.day, line.month = given.day, given.day.strftime("%Y-%m")
+            session.execute(sa.update(StockMovement).where(StockMovement.distribution_id == given.id)
+                            .values(day=given.day))
 
 
 class _AnyScope:

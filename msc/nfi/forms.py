@@ -30,8 +30,8 @@ class HandOverForm(FlaskForm):
 
 
 class VoidForm(FlaskForm):
-    class Meta:
-        prefix = "void"
+    def __init__(self, *a, **kw):
+        super().__init__(*a, prefix="void", **kw)
 
     reason = SelectField(_l("Why is it voided?"), choices=options(VOID_REASONS))
     note = CleanText(_l("Note"), [Optional(), Length(max=2000)])
@@ -74,8 +74,9 @@ class ReportForm(FlaskForm):
 
     start = DateField(_l("From"), [Optional()])
     end = DateField(_l("To"), [Optional()])
-    centre_id = SelectField(_l("Centre"), coerce=int, validators=[Optional()])
-    country = SelectField(_l("Country"), validators=[Optional()])
+    # Checked against the user's scope by the report service, which says so in words.
+    centre_id = SelectField(_l("Centre"), coerce=int, validators=[Optional()], validate_choice=False)
+    country = SelectField(_l("Country"), validators=[Optional()], validate_choice=False)
 
     def __init__(self, *a, centres=(), countries=(), **kw):
         super().__init__(*a, **kw)

@@ -176,8 +176,9 @@ def evaluate(item: NfiItem, person: Beneficiary, members: list[Beneficiary], rec
         blocks.append((next_on, _("Already received %(used)d today (at most %(max)d a day); next from %(date)s.",
                                   used=used_today, max=item.max_per_day, date=format_date(next_on))))
     if blocks:
+        # The rule that holds longest is the one the person needs to hear.
         verdict.next_on = max(day for day, _text in blocks)
-        verdict.reasons = [text for _day, text in blocks]
+        verdict.reasons = [next(text for day, text in blocks if day == verdict.next_on)]
         return verdict
     verdict.allowed = min(item.quantity - used, item.max_per_day - used_today)
     verdict.reasons.append(ngettext("May receive %(num)d today.", "May receive up to %(num)d today.",

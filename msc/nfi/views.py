@@ -12,6 +12,7 @@ from flask_login import current_user
 from msc.beneficiaries import search as search_service
 from msc.beneficiaries.forms import SearchForm
 from msc.beneficiaries.service import RuleError
+from msc.beneficiaries.vocab import country_name
 from msc.beneficiaries.views import get_beneficiary
 from msc.centres.models import Centre
 from msc.db import get_or_404, session
@@ -83,6 +84,8 @@ def give(uid: str):
         flash(_("You are not assigned to a centre, so you cannot hand over items."), "error")
         return redirect(url_for("beneficiaries.profile", uid=person.uid))
     form = HandOverForm(centres=centres)
+    if request.method == "POST" and not request.form.get("centre_id"):
+        form.centre_id.data = centres[0].id  # one centre: the page sends none to choose from
     centre = next((c for c in centres if c.id == form.centre_id.data), centres[0])
     today = stock.centre_day(centre)
     view = rules.desk_view(person, stock.active_items(), today)
@@ -328,7 +331,7 @@ TABLES = ("distributions", "stock")
 
 def _report_period():
     centres = reports.centres_for(current_user)
-    countries = sorted({(c.country, c.country) for c in centres})
+    countries = sorted({(c.country, country_name(c.country)) for c in centres}, key=lambda pair: pair[1])
     form = ReportForm(request.args, centres=centres, countries=countries)
     today = dt.date.today()
     if not form.start.data and not form.start.raw_data:
