@@ -134,7 +134,8 @@ def bulk_ledger(app, centre_id: int, person_ids: list[int], rows: int, rng: rand
                    for t, m in (("d", Distribution), ("r", StockReceipt), ("t", StockTransfer))}
         moves, lines, dists, receipts, transfers = [], [], [], [], []
         sums = {i.id: 0 for i in items}
-        written = session.scalar(sa.select(sa.func.count()).select_from(StockMovement)) or 0
+        written = session.scalar(sa.select(sa.func.count()).select_from(StockMovement)
+                                 .where(StockMovement.centre_id == centre_id)) or 0
 
         blank = {"reason": None, "counted": None, "receipt_id": None, "transfer_id": None, "distribution_id": None,
                  "count_id": None, "user_id": None}
@@ -206,10 +207,13 @@ def bulk_ledger(app, centre_id: int, person_ids: list[int], rows: int, rng: rand
                 move(**{"centre_id": other, "item_id": item.id, "kind": "transfer_in", "delta": q,
                               "transfer_id": tid, "day": day, "at": now})
             if len(moves) >= 20_000:
-                written += len(moves)
+                written += sum(1 for m in moves if m["centre_id"] == centre_id)
                 flush()
-        written += len(moves)
         flush()
+        if session.get_bind().dialect.name == "postgresql":  # ids were given: move the sequences past them
+            for table in ("nfi_distributions", "nfi_receipts", "nfi_transfers"):
+                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT max(id) FROM {table}))")
         # The running sums, as the services keep them, set to the ledger's sums.
         for centre in (centre_id, other):
             ledger = stock.ledger_sums(centre)

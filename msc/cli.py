@@ -1,4 +1,4 @@
-"""Command-line tools: flask --app msc db|keys|audit|users|demo ..."""
+"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi ..."""
 from __future__ import annotations
 
 import click
@@ -14,6 +14,7 @@ audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 users_cli = AppGroup("users", help="User accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying MSC Case.")
 index_cli = AppGroup("index", help="Blind indexes for search.")
+nfi_cli = AppGroup("nfi", help="Non-food items: stock checks.")
 
 
 @db_cli.command("upgrade")
@@ -88,6 +89,19 @@ def audit_verify() -> None:
                                f"({result.checked} records verified before it)")
 
 
+@nfi_cli.command("check")
+def nfi_check() -> None:
+    """Check that every centre's stock on hand equals the sum of its ledger."""
+    from msc.nfi import stock
+    wrong = stock.mismatches()
+    if not wrong:
+        click.echo("stock adds up: every stock on hand equals its ledger")
+        return
+    for centre_id, item_id, held, total in wrong:
+        click.echo(f"centre {centre_id} item {item_id}: on hand {held}, ledger {total}")
+    raise click.ClickException(f"{len(wrong)} stock levels differ from their ledger")
+
+
 @index_cli.command("rebuild")
 def index_rebuild() -> None:
     """Recompute every person's blind-index entries (after an index change or an index-key rotation)."""
@@ -141,5 +155,5 @@ def demo_logins() -> None:
 
 def register(app: Flask) -> None:
     """Add every command group to the app."""
-    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli):
+    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli):
         app.cli.add_command(group)

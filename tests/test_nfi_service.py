@@ -366,3 +366,18 @@ def test_distribution_report_counts_people_and_units_and_suppresses_small_cells(
     st = {r.item: r for r in reports.stock(p)}
     assert (st["HYG"].received, st["HYG"].distributed, st["HYG"].closing) == (50, 6, 44)
     assert st["HYG"].opening + st["HYG"].received - st["HYG"].distributed == st["HYG"].closing
+
+
+def test_the_check_command_finds_a_stock_that_does_not_add_up(app, make):
+    with app.app_context():
+        stocked(make, {"HYG": 4})
+        session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["nfi", "check"])
+    assert result.exit_code == 0 and "stock adds up" in result.output
+    with app.app_context():
+        from msc.nfi.models import StockLevel
+        session.execute(sa.update(StockLevel).values(on_hand=StockLevel.on_hand + 1))  # a hand edit in the database
+        session.commit()
+    result = runner.invoke(args=["nfi", "check"])
+    assert result.exit_code == 1 and "on hand 5, ledger 4" in result.output
