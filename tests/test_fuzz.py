@@ -59,3 +59,43 @@ def test_consent_form_never_fails_with_5xx(app, desk, form):
         uid = session.scalar(sa.select(Beneficiary.uid))
     res = desk.post(f"/b/{uid}/consent", data=form)
     assert res.status_code in (200, 302, 400, 422), res.status_code
+
+
+@pytest.fixture
+def store(app, make):
+    """A centre manager's client, a person, and the ids of two items."""
+    import sqlalchemy as sa
+    from msc.centres.models import Centre
+    from msc.db import session
+    from msc.nfi import service
+    app.config["WTF_CSRF_ENABLED"] = False
+    make.user("boss", "centre_manager")
+    uid = make.person(given_names="José", family_names="Pérez García", sex="male")
+    client = app.test_client()
+    from tests.conftest import Auth
+    Auth(client).login("boss")
+    assert client.get(f"/nfi/give/{uid}").status_code == 200  # logged in: the fuzzing reaches the forms
+    with app.app_context():
+        centre_id = session.scalar(sa.select(Centre.id))
+        items = [service.item_by_code(c).id for c in ("HYG", "BLK")]
+    return client, uid, centre_id, items
+
+
+@given(form=st.dictionaries(st.sampled_from(["qty-{uid}:HYG", "qty-{uid}:BLK", "qty-household:KIT", "qty-x:y",
+                                             "centre_id", "collected_by", "collector_name", "ack_method",
+                                             "signature", "witness_name", "justification"]), nasty))
+def test_hand_over_never_fails_with_5xx(store, form):
+    client, uid, _centre, _items = store
+    res = client.post(f"/nfi/give/{uid}", data={k.replace("{uid}", uid): v for k, v in form.items()})
+    assert res.status_code in (200, 302, 400, 422), res.status_code
+
+
+@given(form=st.dictionaries(st.sampled_from(["reference", "source", "received_on", "qty-{a}", "qty-{b}",
+                                             "to_centre_id", "item_id", "reason", "direction", "quantity",
+                                             "count-{a}", "low-{b}"]), nasty),
+       page=st.sampled_from(["receive", "transfer", "adjust", "count", "thresholds"]))
+def test_stock_forms_never_fail_with_5xx(store, form, page):
+    client, _uid, centre_id, (a, b) = store
+    data = {k.replace("{a}", str(a)).replace("{b}", str(b)): v for k, v in form.items()}
+    res = client.post(f"/nfi/stock/{centre_id}/{page}", data=data)
+    assert res.status_code in (200, 302, 400, 422), res.status_code
