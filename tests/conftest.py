@@ -69,6 +69,7 @@ def template_db(tmp_path_factory, keys_file, pg_url):
     if pg_url:
         app = _new_app(tmp, pg_url, keys_file)
         dbmod.upgrade(app)
+        _remember_seed_rows(app.extensions["msc.engine"])
         app.extensions["msc.engine"].dispose()
         return pg_url
     path = tmp / "template.sqlite3"
@@ -79,12 +80,35 @@ def template_db(tmp_path_factory, keys_file, pg_url):
     return path
 
 
+#: rows the migrations themselves write (the standard NFI catalogue), put back after each test on PostgreSQL
+_SEED_ROWS: dict[str, list[dict]] = {}
+
+
+def _remember_seed_rows(engine: sa.Engine) -> None:
+    meta = sa.MetaData()
+    meta.reflect(engine)
+    with engine.connect() as conn:
+        for name, table in meta.tables.items():
+            if name != "alembic_version":
+                rows = [dict(r._mapping) for r in conn.execute(sa.select(table))]
+                if rows:
+                    _SEED_ROWS[name] = rows
+
+
 def _empty_pg(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         names = [r[0] for r in conn.execute(sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
         if names:
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        if _SEED_ROWS:
+            meta = sa.MetaData()
+            meta.reflect(conn, only=list(_SEED_ROWS))
+            for name, rows in _SEED_ROWS.items():
+                conn.execute(sa.insert(meta.tables[name]), rows)
+                if "id" in meta.tables[name].c:
+                    conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                         f"(SELECT max(id) FROM \"{name}\"))"))
 
 
 @pytest.fixture

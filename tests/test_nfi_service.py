@@ -187,7 +187,8 @@ def test_override_needs_the_permission_and_a_written_justification(ctx, make):
     assert "write why" in err.value.message
     d = service.hand_over(boss, centre(), ana, key, THUMB, justification="Lo perdió al cruzar el río.")
     assert d.overridden and d.justification.startswith("Lo perdió") and b"perdi" not in d.justification_ct
-    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.object_id == d.id)).all()[-1]
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "nfi_distribution",
+                                                        AuditEvent.object_id == str(d.id))).all()[-1]
     assert event.action == "nfi.hand_over.override"
 
 

@@ -296,16 +296,15 @@ def count(user, centre: Centre, counted: dict[int, int]) -> StockCount:
     session.add(sheet)
     session.flush()
     for item_id, quantity in sorted(counted.items()):
-        level = session.scalar(sa.select(StockLevel).where(StockLevel.centre_id == centre.id,
-                                                           StockLevel.item_id == item_id).with_for_update())
-        delta = quantity - level.on_hand
+        held = session.scalar(sa.select(StockLevel.on_hand).where(StockLevel.centre_id == centre.id,
+                                                                  StockLevel.item_id == item_id).with_for_update())
+        delta = quantity - held
         if delta:
             session.execute(sa.update(StockLevel)
                             .where(StockLevel.centre_id == centre.id, StockLevel.item_id == item_id)
                             .values(on_hand=StockLevel.on_hand + delta).execution_options(synchronize_session=False))
             record(centre, item_id, "adjustment", delta, user, reason="count", counted=quantity, count_id=sheet.id)
             sheet.differences += 1
-        session.expire(level)
     audit.record("nfi.count", object_type="centre", object_id=centre.id,
                  detail=f"count {sheet.id}: {sheet.items_counted} items, {sheet.differences} differences")
     return sheet
