@@ -18,7 +18,8 @@ class HandOverForm(FlaskForm):
     centre_id = SelectField(_l("Handed over at"), coerce=int)
     collected_by = RadioField(_l("Collected by"), choices=options(COLLECTED_BY), default="self")
     collector_name = CleanString(_l("Name of the person collecting"), [Optional(), Length(max=200)])
-    ack_method = RadioField(_l("Acknowledgement"), choices=options(ACK_METHODS), default="signature")
+    ack_method = RadioField(_l("How the hand-over is acknowledged"), choices=options(ACK_METHODS),
+                            default="signature")
     signature = HiddenField()
     witness_name = CleanString(_l("Witness's name"), [Optional(), Length(max=200)])
     justification = CleanText(_l("Justification (only to give items outside the rules)"),
