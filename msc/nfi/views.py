@@ -180,9 +180,28 @@ def stock_centre(centre_id: int):
                            last_count=stock.last_count(centre.id))
 
 
-def _item_quantities(items, prefix="qty-", allow_zero=True) -> tuple[dict[str, str], dict[int, int], dict[str, str]]:
-    typed, parsed, errors = _quantities([str(i.id) for i in items], prefix)
-    return typed, {int(k): v for k, v in parsed.items()}, errors
+def _sheet(centre: Centre, rows, prefix: str, form, action, template: str, **context):
+    """The pages with one whole-number input per item (receive, transfer, count, thresholds): parse each
+    row, call the service, or come back with what was typed and each row's message."""
+    typed, errors = {}, {}
+    if request.method == "POST":
+        typed, parsed, errors = _quantities([str(i.id) for i in rows], prefix)
+        if form.validate_on_submit() and not errors:
+            try:
+                message = action({int(k): v for k, v in parsed.items()}, typed)
+            except NfiError as err:
+                if err.field and err.field.startswith(prefix):
+                    errors[err.field[len(prefix):]] = err.message
+                    form.form_errors.append(err.message)
+                else:
+                    show_on_form(form, err)
+            else:
+                flash(message, "success")
+                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
+        elif errors:
+            form.form_errors.append(_("Check the quantities marked below."))
+    return render_template(template, form=form, centre=centre, typed=typed, errors=errors, **context), \
+        422 if request.method == "POST" else 200
 
 
 @bp.route("/stock/<int:centre_id>/receive", methods=["GET", "POST"])
@@ -194,23 +213,12 @@ def receive(centre_id: int):
     form = ReceiptForm()
     if request.method == "GET":
         form.received_on.data = stock.centre_day(centre)
-    typed, errors, ok = {}, {}, True
-    if request.method == "POST":
-        ok = False
-        typed, lines, errors = _item_quantities(items)
-        if form.validate_on_submit() and not errors:
-            try:
-                stock.receive(current_user, centre, reference=form.reference.data, source=form.source.data,
-                              received_on=form.received_on.data, lines=lines)
-            except NfiError as err:
-                show_on_form(form, err)
-            else:
-                flash(_("Receipt recorded."), "success")
-                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
-        elif errors:
-            form.form_errors.append(_("Check the quantities marked below."))
-    return render_template("nfi/receive.html", form=form, centre=centre, items=items, typed=typed,
-                           errors=errors), _status(ok)
+
+    def record(lines, _typed):
+        stock.receive(current_user, centre, reference=form.reference.data, source=form.source.data,
+                      received_on=form.received_on.data, lines=lines)
+        return _("Receipt recorded.")
+    return _sheet(centre, items, "qty-", form, record, "nfi/receive.html", items=items)
 
 
 @bp.route("/stock/<int:centre_id>/transfer", methods=["GET", "POST"])
@@ -221,26 +229,12 @@ def transfer(centre_id: int):
     others = list(session.scalars(sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)))
     form = TransferForm(centres=others)
     levels = [lv for lv in stock.levels(centre.id) if lv.on_hand > 0]
-    typed, errors, ok = {}, {}, True
-    if request.method == "POST":
-        ok = False
-        typed, lines, errors = _item_quantities([lv.item for lv in levels])
-        if form.validate_on_submit() and not errors:
-            try:
-                stock.transfer(current_user, centre, session.get(Centre, form.to_centre_id.data or 0), lines)
-            except NfiError as err:
-                if err.field and err.field.startswith("qty-"):
-                    errors[err.field[4:]] = err.message
-                    form.form_errors.append(err.message)
-                else:
-                    show_on_form(form, err)
-            else:
-                flash(_("Transfer recorded: out of this centre's stock and into the other's."), "success")
-                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
-        elif errors:
-            form.form_errors.append(_("Check the quantities marked below."))
-    return render_template("nfi/transfer.html", form=form, centre=centre, levels=levels, typed=typed,
-                           errors=errors, held={lv.item.id: lv.on_hand for lv in levels}), _status(ok)
+
+    def record(lines, _typed):
+        stock.transfer(current_user, centre, session.get(Centre, form.to_centre_id.data or 0), lines)
+        return _("Transfer recorded: out of this centre's stock and into the other's.")
+    return _sheet(centre, [lv.item for lv in levels], "qty-", form, record, "nfi/transfer.html", levels=levels,
+                  held={lv.item.id: lv.on_hand for lv in levels})
 
 
 @bp.route("/stock/<int:centre_id>/adjust", methods=["GET", "POST"])
@@ -266,27 +260,15 @@ def adjust(centre_id: int):
 @bp.route("/stock/<int:centre_id>/count", methods=["GET", "POST"])
 @requires(NFI_STOCK)
 def count(centre_id: int):
-    """A physical count: the differences become adjustments."""
+    """A physical count: the differences become adjustments (an empty row was not counted)."""
     centre = _centre(centre_id)
     levels = stock.levels(centre.id)
-    form = SheetForm()
-    typed, errors, ok = {}, {}, True
-    if request.method == "POST":
-        ok = False
-        typed, _parsed, errors = _item_quantities([lv.item for lv in levels], prefix="count-")
-        counted = {int(k): _parsed[int(k)] for k, raw in typed.items() if raw.strip() and k not in errors}
-        if form.validate_on_submit() and not errors:
-            try:
-                sheet = stock.count(current_user, centre, counted)
-            except NfiError as err:
-                show_on_form(form, err)
-            else:
-                flash(_("Count recorded: %(n)d differences adjusted.", n=sheet.differences), "success")
-                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
-        elif errors:
-            form.form_errors.append(_("Check the quantities marked below."))
-    return render_template("nfi/count.html", form=form, centre=centre, levels=levels, typed=typed,
-                           errors=errors, held={lv.item.id: lv.on_hand for lv in levels}), _status(ok)
+
+    def record(counted, typed):
+        sheet = stock.count(current_user, centre, {i: q for i, q in counted.items() if typed[str(i)].strip()})
+        return _("Count recorded: %(n)d differences adjusted.", n=sheet.differences)
+    return _sheet(centre, [lv.item for lv in levels], "count-", SheetForm(), record, "nfi/count.html", levels=levels,
+                  held={lv.item.id: lv.on_hand for lv in levels})
 
 
 @bp.route("/stock/<int:centre_id>/thresholds", methods=["GET", "POST"])
@@ -295,23 +277,12 @@ def thresholds(centre_id: int):
     """The low-stock threshold of each item at the centre."""
     centre = _centre(centre_id)
     levels = stock.levels(centre.id)
-    form = SheetForm()
-    typed, errors, ok = {}, {}, True
-    if request.method == "POST":
-        ok = False
-        typed, parsed, errors = _item_quantities([lv.item for lv in levels], prefix="low-")
-        if form.validate_on_submit() and not errors:
-            try:
-                stock.set_thresholds(current_user, centre, parsed)
-            except NfiError as err:
-                show_on_form(form, err)
-            else:
-                flash(_("Low-stock thresholds saved."), "success")
-                return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
-        elif errors:
-            form.form_errors.append(_("Check the quantities marked below."))
-    return render_template("nfi/thresholds.html", form=form, centre=centre, levels=levels, typed=typed,
-                           errors=errors, defaults={lv.item.id: lv.low_threshold for lv in levels}), _status(ok)
+
+    def record(values, _typed):
+        stock.set_thresholds(current_user, centre, values)
+        return _("Low-stock thresholds saved.")
+    return _sheet(centre, [lv.item for lv in levels], "low-", SheetForm(), record, "nfi/thresholds.html",
+                  levels=levels, defaults={lv.item.id: lv.low_threshold for lv in levels})
 
 
 @bp.get("/stock/<int:centre_id>/ledger")
