@@ -1,0 +1,1 @@
+"""The regional protection fund: criteria, applications, decisions, disbursements, audit."""
