@@ -13,3 +13,7 @@ from msc.shelters.models import Placement, Shelter  # noqa: F401
 from msc.nfi.models import (  # noqa: F401
     Distribution, DistributionLine, NfiItem, StockCount, StockLevel, StockMovement, StockReceipt, StockTransfer,
 )
+from msc.fund.models import (  # noqa: F401
+    Application, ApplicationLine, AuditFinding, AuditSample, CategoryCap, CriteriaSet, Decision, DecisionLine,
+    Disbursement, FundAllocation,
+)

@@ -1,0 +1,249 @@
+"""Fund rules: versioned, immutable criteria; applications with a stored recommendation; four-eyes
+decisions; disbursements within the line and the allocation, also under concurrent requests."""
+import datetime as dt
+import json
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from msc.cases.models import Case
+from msc.db import session
+from msc.fund import criteria as crit, service
+from msc.fund.models import CriteriaSet, DecisionLine, FundAllocation
+from msc.fund.service import FundError, LineData
+from msc.i18n import local_today
+from msc.security.models import User
+
+TRAFFICKING = {"act": ["recruitment"], "purpose": ["forced_labour"], "means": ["deception"]}
+
+
+def years_ago(n: int) -> dt.date:
+    today = local_today("COL")
+    return today.replace(year=today.year - n)
+
+
+@pytest.fixture
+def fund(ctx, make):
+    """A caseworker's case, two protection officers, an allocation for Colombia."""
+    people = {
+        "adult": make.person(given_names="Rosa", family_names="Peña", date_of_birth=years_ago(30)),
+        "child": make.person(given_names="Mía", family_names="Rojas", date_of_birth=years_ago(16),
+                             given_by="best_interests", best_interests_note="Sin adulto responsable."),
+    }
+    cw = make.user("cw", "caseworker")
+    users = {"cw": cw, "po1": make.user("po1", "protection_officer"), "po2": make.user("po2", "protection_officer"),
+             "regional": make.user("regional", "protection_officer", scope="region"),
+             "clerk": make.user("clerk", "reception"), "admin": make.user("admin", "admin", scope="region")}
+    cases = {k: make.case(uid, cw)[0] for k, uid in people.items()}
+    today = local_today("COL")
+    session.add(FundAllocation(country="COL", currency="COP", amount=10_000_000_00, starts_on=today.replace(day=1),
+                               ends_on=today + dt.timedelta(days=365)))
+    session.commit()
+    return {"users": {k: session.get(User, v) for k, v in users.items()},
+            "cases": {k: session.scalar(sa.select(Case).where(Case.uid == v)) for k, v in cases.items()},
+            "today": today}
+
+
+def apply(fund, case="adult", case_type="trafficking", answers=TRAFFICKING, lines=None):
+    lines = lines if lines is not None else [LineData("medical", 2_000_000_00, "COP", "Clínica San José"),
+                      LineData("shelter", 1_000_000_00, "COP", None)]
+    return service.submit(fund["users"]["cw"], fund["cases"][case], case_type, answers, "Relato coherente.", lines)
+
+
+# ---- criteria ------------------------------------------------------------------------------
+
+def test_version_1_is_published_and_pinned(fund):
+    v1 = service.published_for(fund["today"])
+    assert v1.version == 1 and v1.status == "published"
+    assert json.loads(v1.definition) == crit.VERSION_1 == service.definition_of(v1)
+    # Version 1 is frozen: the migration and every stored recommendation refer to this digest.
+    assert v1.digest == crit.digest(crit.VERSION_1) == "6c293500821a8192e42ef1c637dbcdc9524c966f70d6e74ac4d2daec3739b84d"
+
+
+def test_drafts_publication_and_immutability(fund):
+    users, today = fund["users"], fund["today"]
+    stricter = json.loads(json.dumps(crit.VERSION_1))
+    stricter["vulnerable"]["rule"]["score"]["threshold"] = 6
+    with pytest.raises(FundError, match="cannot draft"):
+        service.save_draft(users["cw"], None, stricter, today)
+    with pytest.raises(FundError, match="cannot be used"):
+        service.save_draft(users["admin"], None, {"trafficking": {"rule": {"eval": "1"}}}, today)
+    draft = service.save_draft(users["admin"], None, stricter, today + dt.timedelta(days=10))
+    assert draft.version == 2 and draft.status == "draft"
+    for who in ("admin", "po1"):  # an admin, and a protection officer at centre level
+        with pytest.raises(FundError, match="regional level"):
+            service.publish(users[who], draft)
+    service.publish(users["regional"], draft)
+    session.commit()
+    assert service.published_for(today).version == 1  # v2 takes effect in ten days
+    assert service.published_for(today + dt.timedelta(days=10)).version == 2
+    with pytest.raises(FundError, match="cannot be changed: draft a new version"):
+        service.save_draft(users["admin"], draft, crit.VERSION_1, today)
+    draft.definition = json.dumps(crit.VERSION_1)  # even behind the service's back
+    with pytest.raises(FundError, match="cannot be changed"):
+        session.flush()
+    session.rollback()
+    v1 = session.scalar(sa.select(CriteriaSet).where(CriteriaSet.version == 1))
+    service.retire(users["regional"], v1)
+    session.commit()
+    assert v1.status == "retired"
+
+
+# ---- applications --------------------------------------------------------------------------
+
+def test_the_recommendation_is_stored_with_its_criteria_and_reasons(fund):
+    application = apply(fund)
+    assert application.recommendation == "eligible"
+    assert application.criteria_set.version == 1 and application.criteria_digest == crit.digest(crit.VERSION_1)
+    assert json.loads(application.explanation) == [["act", True], ["purpose", True], ["means_or_child", True]]
+    assert application.answers == TRAFFICKING and b"forced_labour" not in application.answers_ct
+    assert application.evidence == "Relato coherente." and application.age_band == "18-59"
+    assert application.lines[0].provider == "Clínica San José" and b"Cl" not in application.lines[0].provider_ct
+
+
+def test_a_child_without_means_and_an_adult_without_means(fund):
+    no_means = {"act": ["recruitment"], "purpose": ["forced_labour"], "means": ["none"]}
+    assert apply(fund, "child", answers=no_means).recommendation == "eligible"
+    assert apply(fund, "adult", answers=no_means).recommendation == "not_eligible"
+
+
+def test_uasc_application_says_unaccompanied_or_separated(fund):
+    application = apply(fund, "child", "uasc", {"separated_from_parents": "yes", "adult_relative_caring": "yes"})
+    assert application.recommendation == "eligible" and application.uasc_kind == "separated"
+
+
+@pytest.mark.parametrize("lines,message", [
+    ([LineData("medical", 0, "COP")], "more than zero"),
+    ([LineData("medical", -5, "COP")], "more than zero"),
+    ([LineData("medical", 100, "USD")], "pays in COP"),
+    ([LineData("spa", 100, "COP")], "category"),
+    ([LineData("medical", 4_000_000_00, "COP"), LineData("medical", 2_000_000_01, "COP")], "cap per case leaves"),
+    ([], "at least one"),
+])
+def test_bad_lines_are_refused_in_words(fund, lines, message):
+    with pytest.raises(FundError, match=message):
+        apply(fund, lines=lines)
+
+
+def test_reception_cannot_apply_and_answers_must_be_options(fund):
+    with pytest.raises(FundError, match="caseworkers"):
+        service.submit(fund["users"]["clerk"], fund["cases"]["adult"], "trafficking", TRAFFICKING, None,
+                       [LineData("medical", 100, "COP")])
+    with pytest.raises(FundError, match="options"):
+        apply(fund, answers={"act": ["kidnapping-by-aliens"]})
+
+
+# ---- decisions -----------------------------------------------------------------------------
+
+def test_four_eyes_and_partial_approval(fund):
+    users = fund["users"]
+    application = apply(fund)
+    medical, shelter = application.lines
+    users["cw"].role = "protection_officer"  # even with the role, the one who submitted may not decide
+    with pytest.raises(FundError, match="another protection officer"):
+        service.decide(users["cw"], application, "approve", {medical.id: 100}, period_ends_on=fund["today"])
+    users["cw"].role = "caseworker"
+    with pytest.raises(FundError, match="never raised"):
+        service.decide(users["po1"], application, "approve", {medical.id: medical.amount + 1},
+                       period_ends_on=fund["today"] + dt.timedelta(days=90))
+    decision = service.decide(users["po1"], application, "approve", {medical.id: 1_500_000_00},
+                              period_ends_on=fund["today"] + dt.timedelta(days=90))
+    assert {dl.line_id: dl.approved for dl in decision.lines} == {medical.id: 1_500_000_00, shelter.id: 0}
+    assert not decision.against_recommendation
+    # A change of mind is a new decision that replaces it; the first stays as it was.
+    with pytest.raises(FundError, match="against the recommendation"):
+        service.decide(users["po2"], application, "reject")
+    second = service.decide(users["po2"], application, "reject", justification="Otra fuente ya lo cubre.")
+    assert second.replaces_id == decision.id and second.against_recommendation
+    assert service.current_decision(application).id == second.id and decision.outcome == "approve"
+
+
+def test_deciding_against_a_not_eligible_recommendation_needs_a_reason(fund):
+    application = apply(fund, answers={"act": ["recruitment"], "purpose": ["none"], "means": ["none"]})
+    assert application.recommendation == "not_eligible"
+    line = application.lines[0]
+    with pytest.raises(FundError, match="write why"):
+        service.decide(fund["users"]["po1"], application, "approve", {line.id: 100},
+                       period_ends_on=fund["today"] + dt.timedelta(days=30))
+    assert service.decide(fund["users"]["po1"], application, "reject").against_recommendation is False
+
+
+# ---- disbursements -------------------------------------------------------------------------
+
+def _approved(fund, amount=1_500_000_00):
+    application = apply(fund)
+    decision = service.decide(fund["users"]["po1"], application, "approve", {application.lines[0].id: amount},
+                              period_ends_on=fund["today"] + dt.timedelta(days=90))
+    session.commit()
+    return next(dl for dl in decision.lines if dl.approved)
+
+
+def test_disbursements_stay_within_the_line_and_the_allocation(fund):
+    po, today = fund["users"]["po2"], fund["today"]
+    line = _approved(fund)
+    allocation = session.get(FundAllocation, line.allocation_id)
+    assert service.balance(allocation).committed == 1_500_000_00
+    pay = service.disburse(po, line, amount=1_000_000_00, paid_on=today, payee="Clínica San José", reference="F-1")
+    with pytest.raises(FundError, match="more than is left on this approved line: 500,000.00 COP"):
+        service.disburse(po, line, amount=600_000_00, paid_on=today, payee="Clínica", reference="F-2")
+    b = service.balance(allocation)
+    assert (b.allocated, b.committed, b.disbursed, b.remaining) == (10_000_000_00, 500_000_00, 1_000_000_00,
+                                                                    8_500_000_00)
+    allocation.amount = 1_200_000_00  # a smaller allocation: the allocation's limit speaks first
+    session.commit()
+    with pytest.raises(FundError, match="allocation has only 200,000.00 COP left"):
+        service.disburse(po, line, amount=300_000_00, paid_on=today, payee="Clínica", reference="F-3")
+    service.void_disbursement(po, pay, "Factura duplicada")
+    assert pay.voided_at is not None and pay.void_reason == "Factura duplicada"
+    assert service.balance(allocation).disbursed == 0 and session.get(DecisionLine, line.id).disbursed == 0
+    with pytest.raises(FundError, match="already voided"):
+        service.void_disbursement(po, pay, "otra vez")
+
+
+@pytest.mark.parametrize("field,kw,message", [
+    ("amount", {"amount": 0}, "more than zero"),
+    ("paid_on", {"paid_on": None}, "day it was paid"),
+    ("payee", {"payee": " "}, "payee"),
+    ("reference", {"reference": ""}, "reference"),
+])
+def test_bad_disbursements_are_refused(fund, field, kw, message):
+    line = _approved(fund)
+    args = {"amount": 100, "paid_on": fund["today"], "payee": "Clínica", "reference": "F-1", **kw}
+    with pytest.raises(FundError, match=message) as err:
+        service.disburse(fund["users"]["po2"], line, **args)
+    assert err.value.field == field
+
+
+def test_two_payments_race_for_the_last_of_the_line(app, fund):
+    line_id = _approved(fund, amount=1_000_000_00).id
+    po_id, today = fund["users"]["po2"].id, fund["today"]
+    session.commit()  # the test's own transaction must not hold the database while the two desks race
+    barrier = threading.Barrier(2, timeout=20)
+    outcomes = []
+
+    def pay(reference):
+        with app.app_context():
+            user, line = session.get(User, po_id), session.get(DecisionLine, line_id)
+            line.decision.application.beneficiary  # noqa: B018 - loaded before the race
+            session.rollback()
+            barrier.wait()
+            try:
+                service.disburse(user, session.get(DecisionLine, line_id), amount=700_000_00, paid_on=today,
+                                 payee="Clínica", reference=reference)
+                session.commit()
+                outcomes.append("ok")
+            except FundError as err:
+                session.rollback()
+                outcomes.append(err.message)
+
+    threads = [threading.Thread(target=pay, args=(ref,)) for ref in ("F-A", "F-B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["That is more than is left on this approved line: 300,000.00 COP.", "ok"], outcomes
+    session.rollback()
+    line = session.get(DecisionLine, line_id)
+    assert line.disbursed == 700_000_00
+    assert session.get(FundAllocation, line.allocation_id).disbursed == 700_000_00
