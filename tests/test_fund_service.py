@@ -247,3 +247,104 @@ def test_two_payments_race_for_the_last_of_the_line(app, fund):
     line = session.get(DecisionLine, line_id)
     assert line.disbursed == 700_000_00
     assert session.get(FundAllocation, line.allocation_id).disbursed == 700_000_00
+
+
+# ---- set-up --------------------------------------------------------------------------------
+
+def test_allocations_and_caps(fund):
+    admin, today = fund["users"]["admin"], fund["today"]
+    with pytest.raises(FundError, match="regional level"):
+        service.save_allocation(fund["users"]["cw"], None, country="PER", currency="PEN", amount=100,
+                                starts_on=today, ends_on=today)
+    with pytest.raises(FundError, match="pays in PEN"):
+        service.save_allocation(admin, None, country="PER", currency="USD", amount=100, starts_on=today,
+                                ends_on=today)
+    with pytest.raises(FundError, match="end is not before"):
+        service.save_allocation(admin, None, country="PER", currency="PEN", amount=100, starts_on=today,
+                                ends_on=today - dt.timedelta(days=1))
+    peru = service.save_allocation(admin, None, country="PER", currency="PEN", amount=50_000_00, starts_on=today,
+                                   ends_on=today + dt.timedelta(days=90))
+    assert service.balance(peru).remaining == 50_000_00
+    line = _approved(fund)
+    service.disburse(fund["users"]["po2"], line, amount=1_000_000_00, paid_on=today, payee="Clínica",
+                     reference="F-1")
+    colombia = session.get(FundAllocation, line.allocation_id)
+    with pytest.raises(FundError, match="already paid from this allocation"):
+        service.save_allocation(admin, colombia, country="COL", currency="COP", amount=999_999_99,
+                                starts_on=colombia.starts_on, ends_on=colombia.ends_on)
+    assert service.set_cap(admin, "legal", "COP", 1_000_00).amount == 1_000_00
+    with pytest.raises(FundError, match="more than zero"):
+        service.set_cap(admin, "legal", "COP", 0)
+
+
+# ---- oversight -----------------------------------------------------------------------------
+
+def _decided(fund, n, outcome="approve", case="adult"):
+    out = []
+    for _ in range(n):
+        application = apply(fund, case=case, lines=[LineData("basic_needs", 1000, "COP")])
+        approved = {application.lines[0].id: 1000} if outcome == "approve" else None
+        out.append(service.decide(fund["users"]["po1"], application, outcome, approved,
+                                  justification=None if outcome == "approve" else "Otra agencia ya lo cubre.",
+                                  period_ends_on=fund["today"] + dt.timedelta(days=20)))
+    session.commit()
+    return out
+
+
+def test_register_and_consistency(fund):
+    from msc.fund import oversight
+    _decided(fund, 4)
+    _decided(fund, 2, "reject")
+    po2 = fund["users"]["po2"]
+    everything = oversight.register(po2, oversight.RegisterFilter())
+    assert len(everything) == 6
+    assert len(oversight.register(po2, oversight.RegisterFilter(outcome="reject"))) == 2
+    assert len(oversight.register(po2, oversight.RegisterFilter(criteria_version=1, country="COL"))) == 6
+    assert oversight.register(po2, oversight.RegisterFilter(country="PER")) == []
+    with pytest.raises(FundError, match="Only protection officers"):
+        oversight.register(fund["users"]["cw"], oversight.RegisterFilter())
+    [row] = oversight.consistency(po2)
+    assert (row.key, row.applications, row.decided, row.approved, row.against) == ("COL-CUC", 6, 6, 4, 2)
+    assert row.shown()[:6] == ("COL-CUC", 6, 6, "<5", "67%", "33%")
+    [country] = oversight.consistency(po2, by="country")
+    assert country.key == "COL" and country.median_days is not None and country.median_days < 1
+
+
+def test_samples_are_reproducible_and_audited(fund):
+    from msc.fund import oversight
+    _decided(fund, 10)
+    po2, today = fund["users"]["po2"], fund["today"]
+    first = oversight.sampled_ids(po2, today - dt.timedelta(days=1), today + dt.timedelta(days=1), 30, seed=42)
+    again = oversight.sampled_ids(po2, today - dt.timedelta(days=1), today + dt.timedelta(days=1), 30, seed=42)
+    other = oversight.sampled_ids(po2, today - dt.timedelta(days=1), today + dt.timedelta(days=1), 30, seed=7)
+    assert first == again and len(first) == 3 and other != first
+    sample = oversight.draw_sample(po2, today - dt.timedelta(days=1), today + dt.timedelta(days=1), 30, seed=42)
+    assert sorted(i.decision_id for i in sample.items) == first
+    with pytest.raises(FundError, match="percentage"):
+        oversight.draw_sample(po2, today, today, 0)
+    item = sample.items[0]
+    with pytest.raises(FundError, match="You made this decision"):
+        oversight.record_finding(fund["users"]["po1"], item, "agrees", None)
+    with pytest.raises(FundError, match="Write what you found"):
+        oversight.record_finding(po2, item, "disagrees", " ")
+    oversight.record_finding(po2, item, "disagrees", "El relato no sustenta el medio.")
+    oversight.record_finding(po2, sample.items[1], "agrees", None)
+    assert item.note == "El relato no sustenta el medio." and b"relato" not in item.note_ct
+    assert oversight.findings_by_centre(sample) == {"COL-CUC": {"sampled": 3, "agrees": 1, "disagrees": 1,
+                                                                "follow_up": 0, "open": 1}}
+
+
+def test_reassessment_queue(fund):
+    from msc.fund import oversight
+    today = fund["today"]
+    [soon] = _decided(fund, 1)
+    child = apply(fund, case="child", case_type="uasc",
+                  answers={"separated_from_parents": "yes", "adult_relative_caring": "no"},
+                  lines=[LineData("basic_needs", 1000, "COP")])
+    person = child.beneficiary
+    person.date_of_birth = today.replace(year=today.year - 18) + dt.timedelta(days=10)  # 18 in ten days
+    later = service.decide(fund["users"]["po1"], child, "approve", {child.lines[0].id: 1000},
+                           period_ends_on=today + dt.timedelta(days=200))
+    session.commit()
+    queue = oversight.reassessment_queue(fund["users"]["po2"], today)
+    assert [(r.decision.id, r.reason) for r in queue] == [(later.id, "turns_18"), (soon.id, "period_ends")]

@@ -39,6 +39,58 @@ def currency_of(country: str) -> str:
     return COUNTRY_CURRENCY.get(country, "USD")
 
 
+# ---- set-up ----------------------------------------------------------------------------------
+
+def _fund_administrator(user) -> None:
+    if not role_allows(user, FUND_CRITERIA_DRAFT) or getattr(user, "scope", None) != "region":
+        raise FundError(_l("Only the fund's administrators at regional level set allocations and caps."))
+
+
+def save_allocation(user, allocation: FundAllocation | None, *, country: str, currency: str, amount: int,
+                    starts_on: dt.date | None, ends_on: dt.date | None) -> FundAllocation:
+    """A country's allocation for a period; it can never be set below what was already paid from it."""
+    _fund_administrator(user)
+    if not (isinstance(country, str) and len(country) == 3 and country.isalpha() and country.isupper()):
+        raise FundError(_l("Choose the country."), field="country")
+    if currency != currency_of(country):
+        raise FundError(_l("The fund pays in %(currency)s in this country.", currency=currency_of(country)),
+                        field="currency")
+    if amount is None or amount <= 0:
+        raise FundError(_l("The amount must be more than zero."), field="amount")
+    if starts_on is None or ends_on is None or ends_on < starts_on:
+        raise FundError(_l("Give a period whose end is not before its start."), field="ends_on")
+    if allocation is not None and amount < allocation.disbursed:
+        raise FundError(_l("%(paid)s is already paid from this allocation: it cannot be less.",
+                           paid=money(allocation.disbursed, currency)), field="amount")
+    if allocation is None:
+        allocation = FundAllocation(disbursed=0)
+        session.add(allocation)
+    allocation.country, allocation.currency, allocation.amount = country, currency, amount
+    allocation.starts_on, allocation.ends_on = starts_on, ends_on
+    session.flush()
+    audit.record("fund.allocation", object_type="fund_allocation", object_id=allocation.id)
+    return allocation
+
+
+def set_cap(user, category: str, currency: str, amount: int) -> CategoryCap:
+    """The most one case may receive in a category, in a currency."""
+    _fund_administrator(user)
+    if category not in CATEGORIES:
+        raise FundError(_l("Choose an assistance category."), field="category")
+    if currency not in set(COUNTRY_CURRENCY.values()) | {"USD"}:
+        raise FundError(_l("Choose one of the fund's currencies."), field="currency")
+    if amount is None or amount <= 0:
+        raise FundError(_l("The amount must be more than zero."), field="amount")
+    cap = session.get(CategoryCap, (category, currency))
+    if cap is None:
+        cap = CategoryCap(category=category, currency=currency)
+        session.add(cap)
+    cap.amount = amount
+    session.flush()
+    audit.record("fund.cap", detail=f"{category}:{currency}")
+    return cap
+
+
 # ---- criteria sets ---------------------------------------------------------------------------
 
 def definition_of(criteria_set: CriteriaSet) -> dict:

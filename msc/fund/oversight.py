@@ -1,0 +1,238 @@
+"""What protection officers use to audit the fund: the decision register, the consistency of centres
+and countries, a reproducible random sample of decisions with findings, and the re-assessment queue.
+Everything here is metadata and aggregates: no answers, evidence or names are decrypted (the queue reads
+the date of birth of children in the fund, to know when they turn 18)."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import statistics
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from msc.beneficiaries.models import Beneficiary
+from msc.centres.models import Centre
+from msc.db import UTCDateTime, session, utcnow
+from msc.exports import suppress
+from msc.fund.models import Application, AuditFinding, AuditSample, Decision
+from msc.fund.service import FundError
+from msc.security import audit
+from msc.security.policy import FUND_DECIDE, centre_ids_in_scope, role_allows
+
+FINDINGS = ("agrees", "disagrees", "follow_up")
+
+
+def _auditor(user) -> None:
+    if not role_allows(user, FUND_DECIDE):
+        raise FundError(_l("Only protection officers audit the fund."))
+
+
+def _in_force():
+    """Decisions no other decision replaces."""
+    replaced = sa.select(Decision.replaces_id).where(Decision.replaces_id.is_not(None))
+    return Decision.id.not_in(replaced)
+
+
+def _scoped(user, stmt):
+    ids = centre_ids_in_scope(user)
+    return stmt if ids is None else stmt.where(Application.centre_id.in_(ids or [-1]))
+
+
+@dataclass
+class RegisterFilter:
+    country: str | None = None
+    centre_id: int | None = None
+    case_type: str | None = None
+    outcome: str | None = None
+    criteria_version: int | None = None
+    against_recommendation: bool | None = None
+    decided_by_id: int | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+def register(user, f: RegisterFilter, limit: int = 200) -> list[Decision]:
+    """Every decision (replaced ones too, marked by what replaces them), newest first, filtered."""
+    _auditor(user)
+    from msc.fund.models import CriteriaSet
+    stmt = (sa.select(Decision).join(Application, Application.id == Decision.application_id)
+            .join(CriteriaSet, CriteriaSet.id == Application.criteria_set_id))
+    stmt = _scoped(user, stmt)
+    conditions = {
+        "country": Application.country == f.country, "centre_id": Application.centre_id == f.centre_id,
+        "case_type": Application.case_type == f.case_type, "outcome": Decision.outcome == f.outcome,
+        "criteria_version": CriteriaSet.version == f.criteria_version,
+        "against_recommendation": Decision.against_recommendation.is_(bool(f.against_recommendation)),
+        "decided_by_id": Decision.decided_by_id == f.decided_by_id,
+    }
+    for name, condition in conditions.items():
+        if getattr(f, name) is not None:
+            stmt = stmt.where(condition)
+    if f.start:
+        stmt = stmt.where(Decision.decided_at >= dt.datetime.combine(f.start, dt.time(), dt.timezone.utc))
+    if f.end:
+        stmt = stmt.where(Decision.decided_at < dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time(),
+                                                                   dt.timezone.utc))
+    rows = list(session.scalars(stmt.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)))
+    audit.record("fund.register.view", detail=f"{len(rows)} decisions")
+    return rows
+
+
+@dataclass
+class Consistency:
+    """How one centre or country applies the criteria."""
+
+    key: str
+    applications: int
+    decided: int
+    approved: int
+    against: int
+    median_days: float | None
+
+    @property
+    def approval_rate(self) -> float | None:
+        return self.approved / self.decided if self.decided else None
+
+    @property
+    def against_rate(self) -> float | None:
+        return self.against / self.decided if self.decided else None
+
+    def shown(self) -> tuple:
+        """Counts under 5 suppressed; rates only when the decisions behind them are 5 or more."""
+        rates_ok = self.decided >= 5
+        return (self.key, suppress(self.applications), suppress(self.decided), suppress(self.approved),
+                f"{self.approval_rate:.0%}" if rates_ok else "—",
+                f"{self.against_rate:.0%}" if rates_ok else "—",
+                f"{self.median_days:.1f}" if rates_ok and self.median_days is not None else "—")
+
+
+def consistency(user, by: str = "centre", start: dt.date | None = None, end: dt.date | None = None) -> list[Consistency]:
+    """Per centre (or country): applications, approval rate, share against the recommendation, median days
+    from application to the first decision."""
+    _auditor(user)
+    key = Centre.code if by == "centre" else Application.country
+    stmt = _scoped(user, sa.select(key, Application.id, Application.submitted_at)
+                   .join(Centre, Centre.id == Application.centre_id))
+    if start:
+        stmt = stmt.where(Application.submitted_at >= dt.datetime.combine(start, dt.time(), dt.timezone.utc))
+    if end:
+        stmt = stmt.where(Application.submitted_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(),
+                                                                        dt.timezone.utc))
+    apps = session.execute(stmt).all()
+    ids = [a.id for a in apps]
+    first = dict(session.execute(sa.select(Decision.application_id,
+                                           sa.func.min(Decision.decided_at, type_=UTCDateTime(timezone=True)))
+                                 .where(Decision.application_id.in_(ids or [-1]))
+                                 .group_by(Decision.application_id)).all())
+    current = {d.application_id: d for d in session.scalars(
+        sa.select(Decision).where(Decision.application_id.in_(ids or [-1]), _in_force()))}
+    groups: dict[str, list] = {}
+    for a in apps:
+        groups.setdefault(a[0], []).append(a)
+    out = []
+    for name, members in sorted(groups.items()):
+        decided = [m for m in members if m.id in current and current[m.id].outcome != "return"]
+        days = [(first[m.id] - m.submitted_at).total_seconds() / 86400 for m in members if m.id in first]
+        out.append(Consistency(name, len(members), len(decided),
+                               sum(1 for m in decided if current[m.id].outcome == "approve"),
+                               sum(1 for m in decided if current[m.id].against_recommendation),
+                               statistics.median(days) if days else None))
+    return out
+
+
+def draw_sample(user, start: dt.date, end: dt.date, percent: int, seed: int | None = None) -> AuditSample:
+    """A random sample of the decisions in force made in a period; the seed makes it reproducible."""
+    _auditor(user)
+    if not 1 <= (percent or 0) <= 100:
+        raise FundError(_l("Give a percentage from 1 to 100."), field="percent")
+    if start is None or end is None or end < start:
+        raise FundError(_l("Give a period whose end is not before its start."), field="end")
+    seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
+    sample = AuditSample(seed=seed, percent=percent, starts_on=start, ends_on=end,
+                         drawn_by_id=getattr(user, "id", None), drawn_at=utcnow())
+    session.add(sample)
+    session.flush()
+    for decision_id in sampled_ids(user, start, end, percent, seed):
+        session.add(AuditFinding(sample_id=sample.id, decision_id=decision_id))
+    session.flush()
+    audit.record("fund.sample", object_type="fund_sample", object_id=sample.id, detail=f"{percent}% seed {seed}")
+    return sample
+
+
+def sampled_ids(user, start: dt.date, end: dt.date, percent: int, seed: int) -> list[int]:
+    """The decisions a seed picks: the same seed over the same decisions picks the same ones."""
+    stmt = _scoped(user, sa.select(Decision.id).join(Application, Application.id == Decision.application_id)
+                   .where(_in_force(),
+                          Decision.decided_at >= dt.datetime.combine(start, dt.time(), dt.timezone.utc),
+                          Decision.decided_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(),
+                                                                   dt.timezone.utc)))
+    population = sorted(session.scalars(stmt))
+    if not population:
+        return []
+    size = max(1, round(len(population) * percent / 100))
+    return sorted(random.Random(seed).sample(population, size))
+
+
+def record_finding(user, item: AuditFinding, finding: str, note: str | None) -> None:
+    """An auditor's finding on a sampled decision (not on one they decided themselves)."""
+    _auditor(user)
+    if finding not in FINDINGS:
+        raise FundError(_l("Choose agrees, disagrees or needs follow-up."), field="finding")
+    if item.decision.decided_by_id == getattr(user, "id", None):
+        raise FundError(_l("You made this decision: another protection officer must audit it."))
+    note = (note or "").strip()
+    if finding != "agrees" and not note:
+        raise FundError(_l("Write what you found."), field="note")
+    if len(note) > 4000:
+        raise FundError(_l("The note is too long (at most %(n)d characters).", n=4000), field="note")
+    item.finding, item.auditor_id, item.recorded_at = finding, user.id, utcnow()
+    if note:
+        item.note = note
+    audit.record("fund.finding", object_type="fund_sample", object_id=item.sample_id, detail=finding)
+
+
+def findings_by_centre(sample: AuditSample) -> dict[str, dict[str, int]]:
+    """Per centre: how many sampled decisions, and each finding's count (and those still open)."""
+    rows = session.execute(sa.select(Centre.code, AuditFinding.finding)
+                           .join(Decision, Decision.id == AuditFinding.decision_id)
+                           .join(Application, Application.id == Decision.application_id)
+                           .join(Centre, Centre.id == Application.centre_id)
+                           .where(AuditFinding.sample_id == sample.id))
+    out: dict[str, dict[str, int]] = {}
+    for code, finding in rows:
+        counts = out.setdefault(code, {"sampled": 0, "agrees": 0, "disagrees": 0, "follow_up": 0, "open": 0})
+        counts["sampled"] += 1
+        counts[finding or "open"] += 1
+    return out
+
+
+@dataclass
+class Reassessment:
+    decision: Decision
+    #: period_ends or turns_18
+    reason: str
+    due_on: dt.date
+
+
+def reassessment_queue(user, today: dt.date, horizon_days: int = 30) -> list[Reassessment]:
+    """Approvals whose period ends within the horizon, and children in the fund who turn 18 within it."""
+    _auditor(user)
+    until = today + dt.timedelta(days=horizon_days)
+    approvals = list(session.scalars(_scoped(user, sa.select(Decision)
+                                             .join(Application, Application.id == Decision.application_id)
+                                             .where(_in_force(), Decision.outcome == "approve"))))
+    out = []
+    for d in approvals:
+        if d.period_ends_on and d.period_ends_on <= until:
+            out.append(Reassessment(d, "period_ends", d.period_ends_on))
+        if d.application.age_band in ("0-4", "5-11", "12-17"):
+            person: Beneficiary = d.application.beneficiary
+            dob = person.date_of_birth
+            if dob is not None:
+                eighteen = dob.replace(year=dob.year + 18) if not (dob.month == 2 and dob.day == 29) \
+                    else dt.date(dob.year + 18, 3, 1)
+                if eighteen <= until:
+                    out.append(Reassessment(d, "turns_18", eighteen))
+    return sorted(out, key=lambda r: (r.due_on, r.decision.id))
