@@ -43,6 +43,7 @@ def world(app, make):
                                    date_of_birth=dt.date(1961, 3, 3))
     there_case, there_task = make.case(there, make.user("cw_peru", "caseworker", centres=("PER-TUM",)))
     shelter = make.shelter()
+    regional_officer = make.user("po_region", "protection_officer", scope="region")
     there_shelter = make.shelter(name="Albergue Tumbes", centre="PER-TUM")
     with app.app_context():
         from msc.beneficiaries.models import Beneficiary
@@ -53,7 +54,8 @@ def world(app, make):
                                    planned_days=5).uid
         session.commit()
         handover, there_handover, item_id, there_centre = _handovers(here, there)
-    return {"handover": handover, "there_handover": there_handover, "item": item_id, "there_centre": there_centre,
+        fund = _fund(case_uid, there_case, users, session.get(User, regional_officer))
+    return {**fund, "handover": handover, "there_handover": there_handover, "item": item_id, "there_centre": there_centre,
             "shelter": shelter, "there_shelter": there_shelter, "placement": placement,
             "users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
             "org": org_id, "service": service_id, "case": case_uid, "task": task_uid,
@@ -78,6 +80,33 @@ def _handovers(here_uid: str, there_uid: str):
     session.commit()
     there_centre = session.scalar(sa.select(Centre.id).where(Centre.code == "PER-TUM"))
     return uids[0], uids[1], item.id, there_centre
+
+
+def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
+    """An approved, partly paid application at each centre, and an audit sample."""
+    from msc.cases.models import Case
+    from msc.fund import oversight, service as fund
+    from msc.fund.models import FundAllocation
+    from msc.i18n import local_today
+    out = {}
+    for key, uid, country, currency in (("", case_uid, "COL", "COP"), ("there_", there_case, "PER", "PEN")):
+        case = session.scalar(sa.select(Case).where(Case.uid == uid))
+        today = local_today(country)
+        session.add(FundAllocation(country=country, currency=currency, amount=10_000_00, disbursed=0,
+                                   starts_on=today, ends_on=today + dt.timedelta(days=30)))
+        submitter = case.caseworkers[0] if case.caseworkers else session.get(User, users["caseworker"])
+        application = fund.submit(submitter, case, "vulnerable", {"indicators": ["violence_survivor", "disability"]},
+                                  None, [fund.LineData("basic_needs", 500_00, currency)])
+        decision = fund.decide(officer, application, "approve", {application.lines[0].id: 400_00},
+                               period_ends_on=today + dt.timedelta(days=10))
+        line = decision.lines[0]
+        payment = fund.disburse(officer, line, amount=100_00, paid_on=today, payee="Tienda", reference="R-1")
+        out.update({f"{key}application": application.uid, f"{key}line": line.id, f"{key}payment": payment.uid})
+    sample = oversight.draw_sample(officer, local_today("COL") - dt.timedelta(days=1),
+                                   local_today("COL") + dt.timedelta(days=1), 100, seed=1)
+    out.update({"sample": sample.id, "finding": sample.items[0].uid})
+    session.commit()
+    return out
 
 
 class _Region:
@@ -113,7 +142,11 @@ def _url(app, rule, world, uid_key="here"):
                        "shelter_id": world["there_shelter" if far else "shelter"],
                        "placement_uid": world["placement"],
                        "handover_uid": world["there_handover" if far else "handover"], "item_id": world["item"],
-                       "table": "distributions", "fmt": "csv"}[arg]
+                       "table": "distributions", "fmt": "csv",
+                       "application_uid": world["there_application" if far else "application"],
+                       "line_id": world["there_line" if far else "line"],
+                       "disbursement_uid": world["there_payment" if far else "payment"],
+                       "sample_id": world["sample"], "finding_uid": world["finding"]}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)
@@ -167,7 +200,8 @@ def test_every_role_against_every_endpoint(app, world):
 
 def test_records_of_another_centre_answer_404(app, world):
     for rule, method in _endpoints(app):
-        if not {"uid", "case_uid", "task_uid", "shelter_id", "handover_uid", "centre_id"} & set(rule.arguments):
+        if not {"uid", "case_uid", "task_uid", "shelter_id", "handover_uid", "centre_id", "application_uid", "line_id",
+                "disbursement_uid"} & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")
         for role in ("reception", "caseworker", "centre_manager"):

@@ -85,6 +85,7 @@ def upgrade() -> None:
     sa.Column('age_band', sa.String(length=8), nullable=False),
     sa.Column('submitted_by_id', sa.Integer(), nullable=True),
     sa.Column('submitted_at', msc.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_on', sa.Date(), nullable=False),
     sa.ForeignKeyConstraint(['beneficiary_id'], ['beneficiaries.id'], name=op.f('fk_fund_applications_beneficiary_id_beneficiaries'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_fund_applications_case_id_cases'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['centre_id'], ['centres.id'], name=op.f('fk_fund_applications_centre_id_centres')),
@@ -98,6 +99,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_fund_applications_case_id'), ['case_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_fund_applications_centre_id'), ['centre_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_fund_applications_country'), ['country'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_applications_submitted_on'), ['submitted_on'], unique=False)
 
     op.create_table('fund_application_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -125,6 +127,7 @@ def upgrade() -> None:
     sa.Column('period_ends_on', sa.Date(), nullable=True),
     sa.Column('decided_by_id', sa.Integer(), nullable=False),
     sa.Column('decided_at', msc.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_on', sa.Date(), nullable=False),
     sa.ForeignKeyConstraint(['application_id'], ['fund_applications.id'], name=op.f('fk_fund_decisions_application_id_fund_applications'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_fund_decisions_decided_by_id_users')),
     sa.ForeignKeyConstraint(['replaces_id'], ['fund_decisions.id'], name=op.f('fk_fund_decisions_replaces_id_fund_decisions')),
@@ -134,7 +137,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('fund_decisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fund_decisions_application_id'), ['application_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_fund_decisions_decided_at'), ['decided_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_fund_decisions_decided_on'), ['decided_on'], unique=False)
 
     op.create_table('fund_audit_findings',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -232,7 +235,7 @@ def downgrade() -> None:
     op.drop_table('fund_decision_lines')
     op.drop_table('fund_audit_findings')
     with op.batch_alter_table('fund_decisions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_fund_decisions_decided_at'))
+        batch_op.drop_index(batch_op.f('ix_fund_decisions_decided_on'))
         batch_op.drop_index(batch_op.f('ix_fund_decisions_application_id'))
 
     op.drop_table('fund_decisions')
@@ -241,6 +244,7 @@ def downgrade() -> None:
 
     op.drop_table('fund_application_lines')
     with op.batch_alter_table('fund_applications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fund_applications_submitted_on'))
         batch_op.drop_index(batch_op.f('ix_fund_applications_country'))
         batch_op.drop_index(batch_op.f('ix_fund_applications_centre_id'))
         batch_op.drop_index(batch_op.f('ix_fund_applications_case_id'))

@@ -92,6 +92,8 @@ class Application(EncryptedRow, Base):
     age_band: so.Mapped[str] = so.mapped_column(sa.String(8))
     submitted_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     submitted_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    #: the day in the country of the application (periods in reports and registers are local days)
+    submitted_on: so.Mapped[dt.date] = so.mapped_column(index=True)
 
     case: so.Mapped[Case] = so.relationship()
     beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
@@ -146,7 +148,9 @@ class Decision(EncryptedRow, Base):
     #: the assistance is approved until this day (then re-assessed)
     period_ends_on: so.Mapped[dt.date | None]
     decided_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
-    decided_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow, index=True)
+    decided_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    #: the day in the application's country
+    decided_on: so.Mapped[dt.date] = so.mapped_column(index=True)
 
     application: so.Mapped[Application] = so.relationship(lazy="joined")
     lines: so.Mapped[list["DecisionLine"]] = so.relationship(back_populates="decision", order_by="DecisionLine.id",

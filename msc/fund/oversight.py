@@ -71,10 +71,9 @@ def register(user, f: RegisterFilter, limit: int = 200) -> list[Decision]:
         if getattr(f, name) is not None:
             stmt = stmt.where(condition)
     if f.start:
-        stmt = stmt.where(Decision.decided_at >= dt.datetime.combine(f.start, dt.time(), dt.timezone.utc))
+        stmt = stmt.where(Decision.decided_on >= f.start)
     if f.end:
-        stmt = stmt.where(Decision.decided_at < dt.datetime.combine(f.end + dt.timedelta(days=1), dt.time(),
-                                                                   dt.timezone.utc))
+        stmt = stmt.where(Decision.decided_on <= f.end)
     rows = list(session.scalars(stmt.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)))
     audit.record("fund.register.view", detail=f"{len(rows)} decisions")
     return rows
@@ -116,10 +115,9 @@ def consistency(user, by: str = "centre", start: dt.date | None = None, end: dt.
     stmt = _scoped(user, sa.select(key, Application.id, Application.submitted_at)
                    .join(Centre, Centre.id == Application.centre_id))
     if start:
-        stmt = stmt.where(Application.submitted_at >= dt.datetime.combine(start, dt.time(), dt.timezone.utc))
+        stmt = stmt.where(Application.submitted_on >= start)
     if end:
-        stmt = stmt.where(Application.submitted_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(),
-                                                                        dt.timezone.utc))
+        stmt = stmt.where(Application.submitted_on <= end)
     apps = session.execute(stmt).all()
     ids = [a.id for a in apps]
     first = dict(session.execute(sa.select(Decision.application_id,
@@ -164,10 +162,7 @@ def draw_sample(user, start: dt.date, end: dt.date, percent: int, seed: int | No
 def sampled_ids(user, start: dt.date, end: dt.date, percent: int, seed: int) -> list[int]:
     """The decisions a seed picks: the same seed over the same decisions picks the same ones."""
     stmt = _scoped(user, sa.select(Decision.id).join(Application, Application.id == Decision.application_id)
-                   .where(_in_force(),
-                          Decision.decided_at >= dt.datetime.combine(start, dt.time(), dt.timezone.utc),
-                          Decision.decided_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(),
-                                                                   dt.timezone.utc)))
+                   .where(_in_force(), Decision.decided_on >= start, Decision.decided_on <= end))
     population = sorted(session.scalars(stmt))
     if not population:
         return []

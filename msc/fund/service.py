@@ -21,7 +21,8 @@ from msc.fund.models import (
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.policy import (
-    FUND_APPLY, FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FUND_DECIDE, FUND_DISBURSE, in_scope, role_allows,
+    FUND_APPLY, FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FUND_DECIDE, FUND_DISBURSE, FUND_VIEW, in_scope,
+    role_allows,
 )
 
 CATEGORIES = ("medical", "mhpss", "shelter", "legal", "education", "livelihood", "return_integration", "basic_needs")
@@ -278,7 +279,8 @@ def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None
         criteria_digest=criteria_set.digest, recommendation=outcome,
         uasc_kind=crit.uasc_kind(answers) if case_type == "uasc" and outcome == "eligible" else None,
         explanation=json.dumps([[r.label, r.value] for r in result.labelled()]),
-        age_band=age_band(facts.age), submitted_by_id=getattr(user, "id", None), submitted_at=utcnow())
+        age_band=age_band(facts.age), submitted_by_id=getattr(user, "id", None), submitted_at=utcnow(),
+        submitted_on=today)
     application.answers = answers
     if evidence:
         application.evidence = evidence
@@ -363,7 +365,7 @@ def decide(user, application: Application, outcome: str, approved: dict[int, int
     decision = Decision(application_id=application.id, application=application, outcome=outcome,
                         against_recommendation=against, replaces_id=previous.id if previous else None,
                         period_ends_on=period_ends_on if outcome == "approve" else None,
-                        decided_by_id=user.id, decided_at=utcnow())
+                        decided_by_id=user.id, decided_at=utcnow(), decided_on=today)
     if justification:
         decision.justification = justification
     session.add(decision)
@@ -498,3 +500,67 @@ def balance(allocation: FundAllocation) -> Balance:
                Decision.id.not_in(replaced))) or 0
     session.refresh(allocation)
     return Balance(allocation.amount, int(committed), allocation.disbursed)
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+def parse_money(text: str | None, field: str = "amount") -> int:
+    """What was typed ("1500", "1.500,50", "1500.5") as minor units, or a translated reason."""
+    raw = (text or "").strip().replace(" ", "")
+    if not raw:
+        raise FundError(_l("Give the amount."), field=field)
+    if raw.startswith("-"):
+        raise FundError(_l("The amount cannot be negative."), field=field)
+    decimal = max(raw.rfind("."), raw.rfind(","))
+    whole, cents = (raw, "") if decimal < 0 or len(raw) - decimal - 1 == 3 else (raw[:decimal], raw[decimal + 1:])
+    whole = whole.replace(".", "").replace(",", "")
+    if not whole.isdigit() or (cents and not (cents.isdigit() and len(cents) <= 2)) or len(whole) > 12:
+        raise FundError(_l("Give the amount as a number, for example 1500 or 1500.50."), field=field)
+    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+
+
+def may_read(user, application: Application) -> bool:
+    """The caseworker who applied or is assigned to the case; protection officers in scope; the DPO."""
+    if not role_allows(user, FUND_VIEW) or not in_scope(user, application.centre_id):
+        return False
+    if getattr(user, "role", None) == "caseworker":
+        return application.submitted_by_id == user.id or user in application.case.caseworkers
+    return True
+
+
+def sees_content(user) -> bool:
+    """Answers, evidence, providers and payees: not for the DPO, who sees the metadata."""
+    return getattr(user, "role", None) != "dpo"
+
+
+def read(user, application: Application) -> None:
+    """Every read of an application is audited."""
+    audit.record("fund.application.view", object_type="fund_application", object_id=application.id)
+
+
+def awaiting_decision(user, limit: int = 100) -> list[Application]:
+    """Applications in the user's scope with no decision yet, oldest first."""
+    from msc.security.policy import centre_ids_in_scope
+    stmt = sa.select(Application).where(~sa.exists().where(Decision.application_id == Application.id))
+    ids = centre_ids_in_scope(user)
+    if ids is not None:
+        stmt = stmt.where(Application.centre_id.in_(ids or [-1]))
+    return list(session.scalars(stmt.order_by(Application.submitted_at).limit(limit)))
+
+
+def submitted_by(user, limit: int = 20) -> list[tuple[Application, Decision | None]]:
+    """A caseworker's applications with the decision in force, newest first (for their home page)."""
+    apps = list(session.scalars(sa.select(Application).where(Application.submitted_by_id == user.id)
+                                .order_by(Application.submitted_at.desc()).limit(limit)))
+    return [(a, current_decision(a)) for a in apps]
+
+
+def allocations_in_scope(user) -> list[FundAllocation]:
+    from msc.security.policy import centre_ids_in_scope
+    from msc.centres.models import Centre
+    stmt = sa.select(FundAllocation).order_by(FundAllocation.country, FundAllocation.starts_on.desc())
+    ids = centre_ids_in_scope(user)
+    if ids is not None:
+        countries = set(session.scalars(sa.select(Centre.country).where(Centre.id.in_(ids or [-1]))))
+        stmt = stmt.where(FundAllocation.country.in_(countries or {""}))
+    return list(session.scalars(stmt))

@@ -1,0 +1,272 @@
+"""Fund pages: apply from a case, read an application, decide, disburse, and the protection officers'
+audit (register, consistency, samples and findings)."""
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.cases.models import Case
+from msc.db import get_or_404, session
+from msc.errors import show_on_form
+from msc.exports import csv_response, xlsx_response
+from msc.fund import oversight, service, vocab
+from msc.fund.forms import (
+    LINES, ApplicationForm, DecisionForm, DisbursementForm, FindingForm, RegisterForm, SampleForm, VoidForm,
+)
+from msc.fund.models import Application, AuditFinding, AuditSample, Decision, DecisionLine, Disbursement
+from msc.fund.service import FundError
+from msc.i18n import local_today
+from msc.security import audit
+from msc.security.policy import (
+    FUND_APPLY, FUND_DECIDE, FUND_DISBURSE, FUND_VIEW, can, check_scope, requires,
+)
+
+bp = Blueprint("fund", __name__)
+
+
+def _by_uid(model, uid: str):
+    row = session.scalar(sa.select(model).where(model.uid == uid))
+    if row is None:
+        abort(404)
+    return row
+
+
+def _application(application_uid: str) -> Application:
+    application = _by_uid(Application, application_uid)
+    check_scope(current_user, application.centre_id)
+    if application.beneficiary.data_key.wrapped is None or not service.may_read(current_user, application):
+        abort(404)
+    return application
+
+
+@bp.get("/")
+@requires(FUND_VIEW)
+def index():
+    """Protection officers: what awaits a decision, re-assessments, balances. Caseworkers: my applications."""
+    today = local_today(current_user.centres[0].country if current_user.centres else current_user.country)
+    officer = can(current_user, FUND_DECIDE)
+    return render_template(
+        "fund/index.html", vocab=vocab, officer=officer,
+        awaiting=service.awaiting_decision(current_user) if current_user.role != "caseworker" else [],
+        queue=oversight.reassessment_queue(current_user, today) if officer else [],
+        balances=[(a, service.balance(a)) for a in service.allocations_in_scope(current_user)] if officer else [],
+        mine=service.submitted_by(current_user) if current_user.role == "caseworker" else [])
+
+
+def _lines(form: ApplicationForm, currency: str) -> list[service.LineData]:
+    lines = []
+    for n in range(1, LINES + 1):
+        category = getattr(form, f"line{n}_category").data
+        amount = getattr(form, f"line{n}_amount").data
+        if not category and not (amount or "").strip():
+            continue
+        lines.append(service.LineData(category or "", service.parse_money(amount, f"line{n}_amount"), currency,
+                                      getattr(form, f"line{n}_provider").data or None))
+    return lines
+
+
+@bp.route("/apply/<case_uid>", methods=["GET", "POST"])
+@requires(FUND_APPLY)
+def apply(case_uid: str):
+    """Apply to the fund from a case: case type, the criteria questions, evidence, assistance lines."""
+    case = _by_uid(Case, case_uid)
+    check_scope(current_user, case.centre_id)
+    currency = service.currency_of(case.beneficiary.centre.country)
+    form = ApplicationForm()
+    if form.validate_on_submit():
+        try:
+            application = service.submit(current_user, case, form.case_type.data, form.answers(), form.evidence.data,
+                                         _lines(form, currency))
+        except FundError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Application sent: %(outcome)s.", outcome=vocab.RECOMMENDATIONS[application.recommendation]),
+                  "success")
+            return redirect(url_for("fund.application", application_uid=application.uid))
+    return render_template("fund/apply.html", form=form, case=case, currency=currency, vocab=vocab,
+                           lines=range(1, LINES + 1)), 422 if request.method == "POST" else 200
+
+
+def _application_page(application: Application, decision_form=None, pay_forms=None, status=200):
+    decision = service.current_decision(application)
+    history = list(session.scalars(sa.select(Decision).where(Decision.application_id == application.id)
+                                   .order_by(Decision.id)))
+    payments = list(session.scalars(sa.select(Disbursement).join(DecisionLine)
+                                    .where(DecisionLine.decision_id.in_([d.id for d in history] or [-1]))
+                                    .order_by(Disbursement.id)))
+    service.read(current_user, application)
+    return render_template(
+        "fund/application.html", a=application, decision=decision, history=history, payments=payments,
+        vocab=vocab, explanation=json.loads(application.explanation), content=service.sees_content(current_user),
+        may_decide=can(current_user, FUND_DECIDE) and current_user.id != application.submitted_by_id,
+        may_pay=can(current_user, FUND_DISBURSE), decision_form=decision_form or DecisionForm(),
+        pay_forms=pay_forms or {}, void_form=VoidForm(prefix="void"),
+        today=local_today(application.country),
+        pay_form=lambda dl: DisbursementForm(prefix=f"pay{dl.id}", formdata=None,
+                                             paid_on=local_today(application.country))), status
+
+
+@bp.get("/applications/<application_uid>")
+@requires(FUND_VIEW)
+def application(application_uid: str):
+    """An application: the recommendation and its reasons, the lines, decisions and disbursements."""
+    return _application_page(_application(application_uid))
+
+
+def _approved_amounts(application: Application) -> dict[int, int]:
+    amounts = {}
+    for line in application.lines:
+        raw = request.form.get(f"approve-{line.id}", "")
+        amounts[line.id] = service.parse_money(raw, "outcome") if raw.strip() else 0
+    return amounts
+
+
+@bp.post("/applications/<application_uid>/decide")
+@requires(FUND_DECIDE)
+def decide(application_uid: str):
+    """Approve (all or part), reject, or return for information."""
+    application = _application(application_uid)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            amounts = _approved_amounts(application) if form.outcome.data == "approve" else None
+            service.decide(current_user, application, form.outcome.data, amounts, form.justification.data,
+                           form.period_ends_on.data)
+        except FundError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Decision recorded."), "success")
+            return redirect(url_for("fund.application", application_uid=application.uid))
+    return _application_page(application, decision_form=form, status=422)
+
+
+@bp.post("/lines/<int:line_id>/disburse")
+@requires(FUND_DISBURSE)
+def disburse(line_id: int):
+    """Record a payment or in-kind purchase against an approved line."""
+    line = get_or_404(DecisionLine, line_id)
+    application = _application(line.decision.application.uid)
+    form = DisbursementForm(prefix=f"pay{line.id}")
+    if form.validate_on_submit():
+        try:
+            service.disburse(current_user, line, amount=service.parse_money(form.amount.data), paid_on=form.paid_on.data,
+                             payee=form.payee.data, reference=form.reference.data, kind=form.kind.data)
+        except FundError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Disbursement recorded."), "success")
+            return redirect(url_for("fund.application", application_uid=application.uid))
+    return _application_page(application, pay_forms={line.id: form}, status=422)
+
+
+@bp.post("/disbursements/<disbursement_uid>/void")
+@requires(FUND_DISBURSE)
+def void(disbursement_uid: str):
+    """Void a mistaken disbursement with its reason."""
+    payment = _by_uid(Disbursement, disbursement_uid)
+    application = _application(payment.decision_line.decision.application.uid)
+    form = VoidForm(prefix="void")
+    try:
+        if not form.validate_on_submit():
+            raise FundError(_("This form expired. Please send it again."))
+        service.void_disbursement(current_user, payment, form.reason.data)
+    except FundError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("Disbursement voided."), "success")
+    return redirect(url_for("fund.application", application_uid=application.uid))
+
+
+# ---- audit -----------------------------------------------------------------------------------
+
+@bp.get("/register")
+@requires(FUND_DECIDE)
+def register():
+    """Every decision, filterable; metadata only."""
+    form = RegisterForm(request.args)
+    rows = []
+    if form.validate():
+        against = {"yes": True, "no": False}.get(form.against.data or "")
+        rows = oversight.register(current_user, oversight.RegisterFilter(
+            country=(form.country.data or "").upper() or None, case_type=form.case_type.data or None,
+            outcome=form.outcome.data or None, criteria_version=form.criteria_version.data,
+            against_recommendation=against, start=form.start.data, end=form.end.data))
+    return render_template("fund/register.html", form=form, rows=rows, vocab=vocab)
+
+
+@bp.get("/consistency")
+@requires(FUND_DECIDE)
+def consistency():
+    """How each centre and country applies the criteria."""
+    return render_template("fund/consistency.html", centres=oversight.consistency(current_user, "centre"),
+                           countries=oversight.consistency(current_user, "country"))
+
+
+@bp.get("/consistency.<any(csv, xlsx):fmt>")
+@requires(FUND_DECIDE)
+def consistency_export(fmt: str):
+    """The consistency tables as a download (aggregates, small counts suppressed)."""
+    rows = [("centre", *r.shown()) for r in oversight.consistency(current_user, "centre")] + \
+        [("country", *r.shown()) for r in oversight.consistency(current_user, "country")]
+    header = [_("Level"), _("Centre or country"), _("Applications"), _("Decided"), _("Approved"),
+              _("Approval rate"), _("Against the recommendation"), _("Median days to decision")]
+    audit.record("fund.export", detail=f"consistency.{fmt}:{len(rows)}")
+    if fmt == "csv":
+        return csv_response("fund-consistency", header, rows)
+    return xlsx_response("fund-consistency", "consistency", header, rows)
+
+
+@bp.route("/samples", methods=["GET", "POST"])
+@requires(FUND_DECIDE)
+def samples():
+    """Draw a reproducible sample of decisions to audit."""
+    form = SampleForm()
+    if form.validate_on_submit():
+        try:
+            sample = oversight.draw_sample(current_user, form.start.data, form.end.data, form.percent.data,
+                                           form.seed.data)
+        except FundError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Sample drawn: %(n)d decisions.", n=len(sample.items)), "success")
+            return redirect(url_for("fund.sample", sample_id=sample.id))
+    drawn = list(session.scalars(sa.select(AuditSample).order_by(AuditSample.id.desc()).limit(20)))
+    return render_template("fund/samples.html", form=form, drawn=drawn), 422 if request.method == "POST" else 200
+
+
+@bp.get("/samples/<int:sample_id>")
+@requires(FUND_DECIDE)
+def sample(sample_id: int):
+    """The sampled decisions, their findings, and the findings per centre."""
+    drawn = get_or_404(AuditSample, sample_id)
+    items = [i for i in drawn.items if service.may_read(current_user, i.decision.application)]
+    return render_template("fund/sample.html", sample=drawn, items=items, vocab=vocab,
+                           by_centre=oversight.findings_by_centre(drawn), form=FindingForm())
+
+
+@bp.post("/findings/<finding_uid>")
+@requires(FUND_DECIDE)
+def finding(finding_uid: str):
+    """Record the auditor's finding on a sampled decision."""
+    item = _by_uid(AuditFinding, finding_uid)
+    check_scope(current_user, item.decision.application.centre_id)
+    form = FindingForm()
+    try:
+        if not form.validate_on_submit():
+            raise FundError(_("Choose agrees, disagrees or needs follow-up."))
+        oversight.record_finding(current_user, item, form.finding.data, form.note.data)
+    except FundError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("Finding recorded."), "success")
+    return redirect(url_for("fund.sample", sample_id=item.sample_id))
+
+
+@bp.app_context_processor
+def _helpers() -> dict:
+    return {"money": service.money, "fund_vocab": vocab,
+            "fund_applications": lambda user: service.submitted_by(user, limit=10) if can(user, FUND_APPLY) else []}

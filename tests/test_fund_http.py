@@ -1,0 +1,152 @@
+"""Fund pages: apply from a case, decide with four eyes, disburse and void, the audit pages."""
+import csv
+import datetime as dt
+import io
+
+import sqlalchemy as sa
+
+from msc.db import session
+from msc.fund.models import Application, Decision, DecisionLine, FundAllocation
+from msc.i18n import local_today
+from msc.security.models import AuditEvent
+from tests.conftest import csrf
+from tests.test_access import login_as
+
+
+def _world(app, make):
+    today = local_today("COL")
+    child = make.person(given_names="Mía", family_names="Rojas",
+                        date_of_birth=today.replace(year=today.year - 15), given_by="best_interests",
+                        best_interests_note="Llegó sola al puente.")
+    users = {role: make.user(name, role, **kw) for name, role, kw in (
+        ("cw", "caseworker", {}), ("po1", "protection_officer", {}), ("dpo", "dpo", {"scope": "region"}),
+        ("clerk", "reception", {}))}
+    case_uid, _ = make.case(child, users["caseworker"])
+    with app.app_context():
+        session.add(FundAllocation(country="COL", currency="COP", amount=5_000_000_00, disbursed=0,
+                                   starts_on=today, ends_on=today + dt.timedelta(days=365)))
+        session.commit()
+    return users, case_uid, today
+
+
+def _client(app, user_id):
+    client = app.test_client()
+    login_as(app, client, user_id)
+    return client
+
+
+def test_apply_decide_disburse_and_audit(app, make):
+    users, case_uid, today = _world(app, make)
+    cw = _client(app, users["caseworker"])
+    path = f"/fund/apply/{case_uid}"
+    assert "Apply to the protection fund" in cw.get(f"/cases/{case_uid}").get_data(as_text=True)
+    form = {"csrf_token": csrf(cw, path), "case_type": "uasc", "separated_from_parents": "yes",
+            "adult_relative_caring": "no", "evidence": "Llegó sola; la madre está en Caracas.",
+            "line1_category": "shelter", "line1_amount": "tres mil", "line1_provider": "Hogar Luz",
+            "line2_category": "medical", "line2_amount": "800.000", "line2_provider": ""}
+    res = cw.post(path, data=form)
+    html = res.get_data(as_text=True)
+    assert res.status_code == 422 and "Give the amount as a number" in html and 'value="tres mil"' in html
+    res = cw.post(path, data=form | {"line1_amount": "0"})
+    assert res.status_code == 422 and "more than zero" in res.get_data(as_text=True)
+    res = cw.post(path, data=form | {"line1_amount": "1.200.000,50"})
+    assert res.status_code == 302
+    page = cw.get(res.headers["Location"]).get_data(as_text=True)
+    assert "Eligible" in page and "unaccompanied" in page and "1,200,000.50 COP" in page
+    assert "Under 18 (an estimated or doubtful age counts as under 18)" in page and "met" in page
+    assert "Record the decision" not in page  # caseworkers do not decide
+    with app.app_context():
+        application = session.scalar(sa.select(Application))
+        shelter_line, medical_line = (line.id for line in application.lines)
+        uid = application.uid
+    assert cw.post(f"/fund/applications/{uid}/decide", data={"csrf_token": csrf(cw, "/")}).status_code == 403
+    # The protection officer approves part of it.
+    po = _client(app, users["protection_officer"])
+    token = csrf(po, f"/fund/applications/{uid}")
+    decide = {"csrf_token": token, "outcome": "approve", "period_ends_on": (today + dt.timedelta(days=60)).isoformat(),
+              f"approve-{shelter_line}": "1.000.000", f"approve-{medical_line}": ""}
+    res = po.post(f"/fund/applications/{uid}/decide", data=decide | {f"approve-{shelter_line}": "9.000.000"})
+    assert res.status_code == 422 and "never raised above" in res.get_data(as_text=True)
+    assert po.post(f"/fund/applications/{uid}/decide", data=decide).status_code == 302
+    with app.app_context():
+        line_id = session.scalar(sa.select(DecisionLine.id).where(DecisionLine.approved > 0))
+    pay = {"csrf_token": token, f"pay{line_id}-kind": "payment", f"pay{line_id}-paid_on": today.isoformat(),
+           f"pay{line_id}-payee": "Hogar Luz", f"pay{line_id}-reference": "FAC-001"}
+    res = po.post(f"/fund/lines/{line_id}/disburse", data=pay | {f"pay{line_id}-amount": "1.500.000"})
+    assert res.status_code == 422 and "more than is left on this approved line" in res.get_data(as_text=True)
+    assert po.post(f"/fund/lines/{line_id}/disburse", data=pay | {f"pay{line_id}-amount": "400.000"}).status_code == 302
+    page = po.get(f"/fund/applications/{uid}").get_data(as_text=True)
+    assert "FAC-001" in page and "400,000.00 COP" in page and "600,000.00 COP left" in page
+    # The caseworker sees the outcome on their home page.
+    assert "Approve" in cw.get("/cases/").get_data(as_text=True)
+    # The audit pages show it.
+    register = po.get("/fund/register?outcome=approve").get_data(as_text=True)
+    assert "Unaccompanied or separated child" in register and "COL-CUC" in register
+    consistency = po.get("/fund/consistency").get_data(as_text=True)
+    assert "COL-CUC" in consistency and "&lt;5" in consistency
+    rows = list(csv.reader(io.StringIO(po.get("/fund/consistency.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[1][:4] == ["centre", "COL-CUC", "<5", "<5"] and "Mía" not in str(rows)
+    index = po.get("/fund/").get_data(as_text=True)
+    assert "5,000,000.00 COP" in index and "4,000,000.00 COP" in index  # allocated; remaining after 1M approved
+    # The DPO reads the metadata, not the evidence; every read is audited.
+    dpo = _client(app, users["dpo"])
+    page = dpo.get(f"/fund/applications/{uid}").get_data(as_text=True)
+    assert "Eligible" in page and "Caracas" not in page and "Hogar Luz" not in page
+    with app.app_context():
+        reads = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
+                               .where(AuditEvent.action == "fund.application.view"))
+        assert reads >= 4
+    assert _client(app, users["reception"]).get("/fund/").status_code == 403
+
+
+def test_void_sample_and_finding(app, make):
+    users, case_uid, today = _world(app, make)
+    cw = _client(app, users["caseworker"])
+    path = f"/fund/apply/{case_uid}"
+    cw.post(path, data={"csrf_token": csrf(cw, path), "case_type": "uasc", "separated_from_parents": "yes",
+                        "adult_relative_caring": "yes", "line1_category": "basic_needs", "line1_amount": "100000"})
+    po = _client(app, users["protection_officer"])
+    with app.app_context():
+        application = session.scalar(sa.select(Application))
+        uid, line = application.uid, application.lines[0].id
+    token = csrf(po, f"/fund/applications/{uid}")
+    res = po.post(f"/fund/applications/{uid}/decide", data={"csrf_token": token, "outcome": "reject"})
+    assert res.status_code == 422 and "goes against the recommendation" in res.get_data(as_text=True)
+    po.post(f"/fund/applications/{uid}/decide", data={"csrf_token": token, "outcome": "approve",
+                                                      f"approve-{line}": "100000",
+                                                      "period_ends_on": (today + dt.timedelta(days=5)).isoformat()})
+    with app.app_context():
+        dl = session.scalar(sa.select(DecisionLine))
+        dl_id = dl.id
+    po.post(f"/fund/lines/{dl_id}/disburse", data={
+        "csrf_token": token, f"pay{dl_id}-kind": "in_kind", f"pay{dl_id}-amount": "50000",
+        f"pay{dl_id}-paid_on": today.isoformat(), f"pay{dl_id}-payee": "Supermercado", f"pay{dl_id}-reference": "T-9"})
+    with app.app_context():
+        from msc.fund.models import Disbursement
+        payment = session.scalar(sa.select(Disbursement))
+        p_uid = payment.uid
+    po.post(f"/fund/disbursements/{p_uid}/void", data={"void-csrf_token": token, "void-reason": "Duplicado"})
+    page = po.get(f"/fund/applications/{uid}").get_data(as_text=True)
+    assert "voided" in page and "Duplicado" in page
+    assert "To re-assess" in po.get("/fund/").get_data(as_text=True)  # the approval ends within 30 days
+    # A second officer draws a sample and records a finding; the officer who decided may not.
+    po2 = _client(app, make.user("po2", "protection_officer"))
+    token2 = csrf(po2, "/fund/samples")
+    res = po2.post("/fund/samples", data={"csrf_token": token2, "start": today.isoformat(), "end": today.isoformat(),
+                                          "percent": "0"})
+    assert res.status_code == 422 and "percentage from 1 to 100" in res.get_data(as_text=True)
+    res = po2.post("/fund/samples", data={"csrf_token": token2, "start": today.isoformat(),
+                                          "end": today.isoformat(), "percent": "100", "seed": "5"})
+    assert res.status_code == 302
+    sample_path = res.headers["Location"]
+    with app.app_context():
+        from msc.fund.models import AuditFinding
+        finding_uid = session.scalar(sa.select(AuditFinding.uid))
+    po.post(f"/fund/findings/{finding_uid}", data={"csrf_token": token, "finding": "agrees"})
+    assert "You made this decision" in po.get(sample_path).get_data(as_text=True)
+    po2.post(f"/fund/findings/{finding_uid}", data={"csrf_token": token2, "finding": "follow_up",
+                                                   "note": "Confirmar la tutela."})
+    page = po2.get(sample_path).get_data(as_text=True)
+    assert "Needs follow-up: Confirmar la tutela." in page
+    with app.app_context():
+        assert session.scalar(sa.select(sa.func.count()).select_from(Decision)) == 1
