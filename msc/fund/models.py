@@ -153,6 +153,7 @@ class Decision(EncryptedRow, Base):
     decided_on: so.Mapped[dt.date] = so.mapped_column(index=True)
 
     application: so.Mapped[Application] = so.relationship(lazy="joined")
+    decided_by: so.Mapped["User"] = so.relationship("User", lazy="joined")  # noqa: F821
     lines: so.Mapped[list["DecisionLine"]] = so.relationship(back_populates="decision", order_by="DecisionLine.id",
                                                              lazy="selectin")
 
