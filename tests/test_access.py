@@ -146,7 +146,8 @@ def _url(app, rule, world, uid_key="here"):
                        "application_uid": world["there_application" if far else "application"],
                        "line_id": world["there_line" if far else "line"],
                        "disbursement_uid": world["there_payment" if far else "payment"],
-                       "sample_id": world["sample"], "finding_uid": world["finding"]}[arg]
+                       "sample_id": world["sample"], "finding_uid": world["finding"], "version": 1,
+                       "action": "retire"}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)

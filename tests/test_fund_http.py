@@ -80,8 +80,10 @@ def test_apply_decide_disburse_and_audit(app, make):
     # The caseworker sees the outcome on their home page.
     assert "Approve" in cw.get("/cases/").get_data(as_text=True)
     # The audit pages show it.
-    register = po.get("/fund/register?outcome=approve").get_data(as_text=True)
+    register = po.get("/fund/register?outcome=approve&centre=col-cuc&decider=po1").get_data(as_text=True)
     assert "Unaccompanied or separated child" in register and "COL-CUC" in register
+    assert "No decisions match." in po.get("/fund/register?centre=PER-TUM").get_data(as_text=True)
+    assert "No decisions match." in po.get("/fund/register?decider=cw").get_data(as_text=True)
     consistency = po.get("/fund/consistency").get_data(as_text=True)
     assert "COL-CUC" in consistency and "&lt;5" in consistency
     rows = list(csv.reader(io.StringIO(po.get("/fund/consistency.csv").get_data(as_text=True).lstrip("\ufeff"))))
@@ -150,3 +152,46 @@ def test_void_sample_and_finding(app, make):
     assert "Needs follow-up: Confirmar la tutela." in page
     with app.app_context():
         assert session.scalar(sa.select(sa.func.count()).select_from(Decision)) == 1
+
+
+def test_set_up_allocations_caps_and_criteria(app, make):
+    import json
+    import pyotp
+    from msc.fund.criteria import VERSION_1
+    from msc.fund.models import CategoryCap, CriteriaSet
+    today = local_today("COL")
+    admin = _client(app, make.user("root", "admin", scope="region", mfa_secret=pyotp.random_base32()))
+    token = csrf(admin, "/fund/setup")
+    alloc = {"csrf_token": token, "country": "per", "currency": "pen", "amount": "250000",
+             "starts_on": today.isoformat(), "ends_on": (today + dt.timedelta(days=90)).isoformat()}
+    res = admin.post("/fund/allocations", data=alloc | {"currency": "USD"})
+    assert res.status_code == 422 and "pays in PEN" in res.get_data(as_text=True)
+    res = admin.post("/fund/allocations", data=alloc | {"amount": "-5"})
+    assert res.status_code == 422 and "cannot be negative" in res.get_data(as_text=True)
+    assert admin.post("/fund/allocations", data=alloc).status_code == 302
+    assert "250,000.00 PEN" in admin.get("/fund/setup").get_data(as_text=True)
+    assert admin.post("/fund/caps", data={"csrf_token": token, "category": "legal", "currency": "PEN",
+                                          "amount": "3000"}).status_code == 302
+    with app.app_context():
+        assert session.get(CategoryCap, ("legal", "PEN")).amount == 300000
+    # Draft a stricter version, preview it on sample answers, save it; only a regional officer publishes.
+    stricter = json.loads(json.dumps(VERSION_1))
+    stricter["vulnerable"]["rule"]["score"]["threshold"] = 7
+    draft = {"csrf_token": csrf(admin, "/fund/criteria/new"), "effective_on": today.isoformat(),
+             "definition": json.dumps(stricter), "preview_case_type": "vulnerable",
+             "preview_answers": json.dumps({"indicators": ["violence_survivor", "disability"]}), "preview_age": "30"}
+    res = admin.post("/fund/criteria/new", data=draft | {"action": "preview"})
+    assert res.status_code == 200 and "Not eligible" in res.get_data(as_text=True)
+    res = admin.post("/fund/criteria/new", data=draft | {"action": "save", "definition": '{"trafficking": '})
+    assert res.status_code == 422 and "not valid JSON" in res.get_data(as_text=True)
+    res = admin.post("/fund/criteria/new", data=draft | {"action": "save",
+                                                         "definition": json.dumps({"vulnerable": {"rule": {}}})})
+    assert res.status_code == 422 and "cannot be used" in res.get_data(as_text=True)
+    assert admin.post("/fund/criteria/new", data=draft | {"action": "save"}).status_code == 302
+    assert admin.post("/fund/criteria/2/publish", data={"csrf_token": token}).status_code == 403
+    officer = _client(app, make.user("regional", "protection_officer", scope="region",
+                                     mfa_secret=pyotp.random_base32()))
+    res = officer.post("/fund/criteria/2/publish", data={"csrf_token": csrf(officer, "/fund/setup")})
+    assert res.status_code == 302
+    with app.app_context():
+        assert session.scalar(sa.select(CriteriaSet.status).where(CriteriaSet.version == 2)) == "published"

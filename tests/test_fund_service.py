@@ -348,3 +348,39 @@ def test_reassessment_queue(fund):
     session.commit()
     queue = oversight.reassessment_queue(fund["users"]["po2"], today)
     assert [(r.decision.id, r.reason) for r in queue] == [(later.id, "turns_18"), (soon.id, "period_ends")]
+
+
+def test_two_payments_race_for_the_last_of_the_allocation(app, fund):
+    lines = [_approved(fund, amount=800_000_00).id for _ in range(2)]
+    allocation = session.get(FundAllocation, session.get(DecisionLine, lines[0]).allocation_id)
+    allocation.amount = 1_000_000_00
+    po_id, today = fund["users"]["po2"].id, fund["today"]
+    session.commit()
+    barrier = threading.Barrier(2, timeout=20)
+    outcomes = []
+
+    def pay(line_id, reference):
+        with app.app_context():
+            user, line = session.get(User, po_id), session.get(DecisionLine, line_id)
+            line.decision.application.beneficiary  # noqa: B018 - loaded before the race
+            session.rollback()
+            barrier.wait()
+            try:
+                service.disburse(user, session.get(DecisionLine, line_id), amount=800_000_00, paid_on=today,
+                                 payee="Clínica", reference=reference)
+                session.commit()
+                outcomes.append("ok")
+            except FundError as err:
+                session.rollback()
+                outcomes.append(err.message)
+
+    threads = [threading.Thread(target=pay, args=(line_id, f"F-{n}")) for n, line_id in enumerate(lines)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(outcomes) == ["The country's allocation has only 200,000.00 COP left.", "ok"], outcomes
+    session.rollback()
+    session.expire_all()
+    assert session.get(FundAllocation, allocation.id).disbursed == 800_000_00
+    assert sorted(session.get(DecisionLine, i).disbursed for i in lines) == [0, 800_000_00]

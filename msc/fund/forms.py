@@ -68,6 +68,8 @@ class RegisterForm(FlaskForm):
         csrf = False
 
     country = StringField(_l("Country"), [Optional(), Length(max=3)])
+    centre = StringField(_l("Centre code"), [Optional(), Length(max=16)])
+    decider = StringField(_l("Decided by (user name)"), [Optional(), Length(max=64)])
     case_type = SelectField(_l("Case type"), choices=options([("", "—"), *vocab.CASE_TYPES.items()]),
                             validators=[Optional()])
     outcome = SelectField(_l("Decision"), choices=options([("", "—"), *vocab.OUTCOMES.items()]),
@@ -89,3 +91,26 @@ class SampleForm(FlaskForm):
 class FindingForm(FlaskForm):
     finding = RadioField(_l("Finding"), choices=options(vocab.FINDINGS))
     note = CleanText(_l("Note"), [Optional(), Length(max=4000)])
+
+
+class AllocationForm(FlaskForm):
+    country = StringField(_l("Country (ISO code, e.g. COL)"), [Length(max=3)])
+    currency = StringField(_l("Currency (ISO code, e.g. COP)"), [Length(max=3)])
+    amount = StringField(_l("Amount"), [Length(max=20)])
+    starts_on = DateField(_l("From"), [Optional()])
+    ends_on = DateField(_l("To"), [Optional()])
+
+
+class CapForm(FlaskForm):
+    category = SelectField(_l("Category"), choices=options(vocab.CATEGORIES))
+    currency = StringField(_l("Currency (ISO code, e.g. COP)"), [Length(max=3)])
+    amount = StringField(_l("Most per case"), [Length(max=20)])
+
+
+class CriteriaForm(FlaskForm):
+    effective_on = DateField(_l("Takes effect on"), [Optional()])
+    definition = CleanText(_l("Criteria (JSON)"), [Length(max=50_000)])
+    preview_case_type = SelectField(_l("Case type"), choices=options(vocab.CASE_TYPES))
+    preview_answers = CleanText(_l("Sample answers (JSON)"), [Optional(), Length(max=5000)])
+    preview_age = IntegerField(_l("Sample age"), [Optional(), NumberRange(0, 120)])
+    preview_estimated = BooleanField(_l("The age is estimated"))

@@ -15,14 +15,18 @@ from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
 from msc.fund import oversight, service, vocab
 from msc.fund.forms import (
-    LINES, ApplicationForm, DecisionForm, DisbursementForm, FindingForm, RegisterForm, SampleForm, VoidForm,
+    LINES, AllocationForm, ApplicationForm, CapForm, CriteriaForm, DecisionForm, DisbursementForm, FindingForm,
+    RegisterForm, SampleForm, VoidForm,
 )
-from msc.fund.models import Application, AuditFinding, AuditSample, Decision, DecisionLine, Disbursement
+from msc.fund.models import (
+    Application, AuditFinding, AuditSample, CategoryCap, CriteriaSet, Decision, DecisionLine, Disbursement,
+)
 from msc.fund.service import FundError
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.policy import (
-    FUND_APPLY, FUND_DECIDE, FUND_DISBURSE, FUND_VIEW, can, check_scope, requires,
+    FUND_APPLY, FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FUND_DECIDE, FUND_DISBURSE, FUND_VIEW, can,
+    check_scope, requires,
 )
 
 bp = Blueprint("fund", __name__)
@@ -191,7 +195,15 @@ def register():
     rows = []
     if form.validate():
         against = {"yes": True, "no": False}.get(form.against.data or "")
+        from msc.centres.models import Centre
+        from msc.security.models import User
+        centre_id = decider_id = None
+        if form.centre.data:
+            centre_id = session.scalar(sa.select(Centre.id).where(Centre.code == form.centre.data.strip().upper())) or -1
+        if form.decider.data:
+            decider_id = session.scalar(sa.select(User.id).where(User.username == form.decider.data.strip())) or -1
         rows = oversight.register(current_user, oversight.RegisterFilter(
+            centre_id=centre_id, decided_by_id=decider_id,
             country=(form.country.data or "").upper() or None, case_type=form.case_type.data or None,
             outcome=form.outcome.data or None, criteria_version=form.criteria_version.data,
             against_recommendation=against, start=form.start.data, end=form.end.data))
@@ -264,6 +276,126 @@ def finding(finding_uid: str):
     else:
         flash(_("Finding recorded."), "success")
     return redirect(url_for("fund.sample", sample_id=item.sample_id))
+
+
+# ---- set-up: allocations, caps, criteria ------------------------------------------------------
+
+def _setup_page(allocation_form=None, cap_form=None, status=200):
+    return render_template(
+        "fund/setup.html", vocab=vocab, allocation_form=allocation_form or AllocationForm(),
+        cap_form=cap_form or CapForm(), balances=[(a, service.balance(a)) for a in service.allocations_in_scope(
+            current_user)], caps=list(session.scalars(sa.select(CategoryCap).order_by(CategoryCap.category,
+                                                                                      CategoryCap.currency))),
+        versions=list(session.scalars(sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()))),
+        may_publish=can(current_user, FUND_CRITERIA_PUBLISH) and current_user.scope == "region"), status
+
+
+@bp.get("/setup")
+@requires(FUND_CRITERIA_DRAFT)
+def setup():
+    """Allocations and their balances, the caps per case, the criteria versions."""
+    return _setup_page()
+
+
+@bp.post("/allocations")
+@requires(FUND_CRITERIA_DRAFT)
+def allocation_new():
+    """Record a country's allocation."""
+    form = AllocationForm()
+    if form.validate_on_submit():
+        try:
+            service.save_allocation(current_user, None, country=(form.country.data or "").upper(),
+                                    currency=(form.currency.data or "").upper(),
+                                    amount=service.parse_money(form.amount.data), starts_on=form.starts_on.data,
+                                    ends_on=form.ends_on.data)
+        except FundError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Allocation saved."), "success")
+            return redirect(url_for("fund.setup"))
+    return _setup_page(allocation_form=form, status=422)
+
+
+@bp.post("/caps")
+@requires(FUND_CRITERIA_DRAFT)
+def cap():
+    """Set the most one case may receive in a category."""
+    form = CapForm()
+    if form.validate_on_submit():
+        try:
+            service.set_cap(current_user, form.category.data, (form.currency.data or "").upper(),
+                            service.parse_money(form.amount.data))
+        except FundError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Cap saved."), "success")
+            return redirect(url_for("fund.setup"))
+    return _setup_page(cap_form=form, status=422)
+
+
+@bp.route("/criteria/new", methods=["GET", "POST"])
+@requires(FUND_CRITERIA_DRAFT)
+def criteria_draft():
+    """Draft a new version of the criteria, previewing it on sample answers before saving."""
+    form = CriteriaForm()
+    current = service.published_for(local_today("COL")) or session.scalar(
+        sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()).limit(1))
+    if request.method == "GET" and current is not None:
+        form.definition.data = json.dumps(service.definition_of(current), indent=2, ensure_ascii=False)
+    preview = None
+    if form.validate_on_submit():
+        try:
+            try:
+                definition = json.loads(form.definition.data or "")
+            except ValueError:
+                raise FundError(_("The criteria are not valid JSON."), field="definition") from None
+            if request.form.get("action") == "preview":
+                preview = _preview(form, definition)
+            else:
+                draft = service.save_draft(current_user, None, definition, form.effective_on.data)
+                flash(_("Draft version %(v)d saved.", v=draft.version), "success")
+                return redirect(url_for("fund.setup"))
+        except FundError as err:
+            show_on_form(form, err)
+    status = 422 if request.method == "POST" and preview is None else 200
+    return render_template("fund/criteria.html", form=form, preview=preview, vocab=vocab), status
+
+
+def _preview(form: CriteriaForm, definition: dict):
+    from msc.fund import criteria as crit
+    from msc.fund.evaluator import CriteriaInvalid, Facts
+    try:
+        crit.check_definition(definition)
+    except CriteriaInvalid as err:
+        raise FundError(_("These criteria cannot be used: %(why)s.", why=str(err)), field="definition") from None
+    try:
+        answers = json.loads(form.preview_answers.data or "{}")
+    except ValueError:
+        raise FundError(_("The sample answers are not valid JSON."), field="preview_answers") from None
+    if not isinstance(answers, dict):
+        raise FundError(_("The sample answers are not valid JSON."), field="preview_answers")
+    outcome, result = crit.recommend(definition, form.preview_case_type.data,
+                                     Facts(answers, form.preview_age.data, bool(form.preview_estimated.data)))
+    return outcome, [(r.label, r.value) for r in result.labelled()]
+
+
+@bp.post("/criteria/<int:version>/<any(publish, retire):action>")
+@requires(FUND_CRITERIA_PUBLISH)
+def criteria_status(version: int, action: str):
+    """Publish a draft, or retire a published version (protection officers at regional level)."""
+    criteria_set = session.scalar(sa.select(CriteriaSet).where(CriteriaSet.version == version))
+    if criteria_set is None:
+        abort(404)
+    try:
+        if not VoidForm().validate_on_submit():
+            raise FundError(_("This form expired. Please send it again."))
+        (service.publish if action == "publish" else service.retire)(current_user, criteria_set)
+    except FundError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("Version %(v)d published.", v=version) if action == "publish" else
+              _("Version %(v)d retired.", v=version), "success")
+    return redirect(url_for("fund.setup"))
 
 
 @bp.app_context_processor
