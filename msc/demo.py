@@ -101,6 +101,7 @@ def load(people: int = 300, seed: int = 2026) -> None:
         made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk)
     _casework(rng, centres["COL-CUC"], first_partner)
     _nfi(rng, centres)
+    _fund(centres)
 
 
 def _partners(centres: dict):
@@ -169,6 +170,36 @@ def _nfi(rng: random.Random, centres: dict) -> None:
                 line.day, line.month = given.day, given.day.strftime("%Y-%m")
             session.execute(sa.update(StockMovement).where(StockMovement.distribution_id == given.id)
                             .values(day=given.day))
+
+
+def _fund(centres: dict) -> None:
+    """Allocations for each country; gestora's applications: two awaiting a decision, one approved and paid."""
+    from msc.cases.models import Case
+    from msc.fund import service as fund
+    from msc.i18n import local_today
+    admin, officer, caseworker = (accounts.find_user(u) for u in ("admin", "proteccion", "gestora"))
+    for country in sorted({c.country for c in centres.values()}):
+        today = local_today(country)
+        fund.save_allocation(admin, None, country=country, currency=fund.currency_of(country),
+                             amount=50_000 * {"COP": 4000, "PEN": 4, "BRL": 5, "CLP": 950}.get(
+                                 fund.currency_of(country), 1) * 100,
+                             starts_on=today.replace(month=1, day=1), ends_on=today.replace(month=12, day=31))
+    cases = list(session.scalars(sa.select(Case).where(Case.centre_id == centres["COL-CUC"].id).order_by(Case.id)))
+    answers = [("trafficking", {"act": ["recruitment", "transportation"], "purpose": ["forced_labour"],
+                                "means": ["deception"]}),
+               ("vulnerable", {"indicators": ["violence_survivor", "single_caregiver"]}),
+               ("vulnerable", {"indicators": ["no_documents"]})]
+    for case, (case_type, given) in zip(cases, answers):
+        fund.submit(caseworker, case, case_type, given, "Entrevista de la gestora (datos de demostración).",
+                    [fund.LineData("shelter", 800_000_00, "COP", "Casa de Paso (demo)"),
+                     fund.LineData("medical", 400_000_00, "COP", None)])
+    first = session.scalar(sa.select(fund.Application).order_by(fund.Application.id))
+    if first is not None:
+        today = local_today("COL")
+        decision = fund.decide(officer, first, "approve", {first.lines[0].id: 600_000_00},
+                               period_ends_on=today + dt.timedelta(days=60))
+        fund.disburse(officer, decision.lines[0], amount=300_000_00, paid_on=today, payee="Casa de Paso (demo)",
+                      reference="DEMO-0001")
 
 
 class _AnyScope:

@@ -384,3 +384,31 @@ def test_two_payments_race_for_the_last_of_the_allocation(app, fund):
     session.expire_all()
     assert session.get(FundAllocation, allocation.id).disbursed == 800_000_00
     assert sorted(session.get(DecisionLine, i).disbursed for i in lines) == [0, 800_000_00]
+
+
+def test_household_data_suggests_the_childs_care(fund, make):
+    from msc.beneficiaries import service as reception
+    from msc.beneficiaries.models import Beneficiary
+    from msc.cases import service as cases
+    child_case = fund["cases"]["child"]
+    # Registered alone: no adult in the household.
+    assert service.household_answers(child_case, fund["today"]) == {"separated_from_parents": "yes",
+                                                                    "adult_relative_caring": "no"}
+    uncle = make.person(given_names="Luis", family_names="Rojas", sex="male", date_of_birth=years_ago(40))
+    head = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uncle))
+    nephew_uid = make.person(given_names="Teo", family_names="Rojas", sex="male", date_of_birth=years_ago(17),
+                             given_by="guardian", guardian_name="Luis Rojas",
+                             household=reception.HouseholdChoice(join_case_number=head.case_number,
+                                                                 relationship="other_relative"))
+    nephew = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == nephew_uid))
+    case = cases.open_case(fund["users"]["cw"], nephew)
+    # A 17-year-old with an adult uncle: separated, not unaccompanied.
+    assert service.household_answers(case, fund["today"]) == {"separated_from_parents": "yes",
+                                                              "adult_relative_caring": "yes"}
+    daughter_uid = make.person(given_names="Ana", family_names="Rojas", date_of_birth=years_ago(10),
+                               given_by="guardian", guardian_name="Luis Rojas",
+                               household=reception.HouseholdChoice(join_case_number=head.case_number,
+                                                                   relationship="child"))
+    daughter = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == daughter_uid))
+    assert service.household_answers(cases.open_case(fund["users"]["cw"], daughter), fund["today"]) == {
+        "separated_from_parents": "no", "adult_relative_caring": "no"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
+from flask_babel import lazy_gettext as _l
+
 from msc.fund.evaluator import CriteriaInvalid, Facts, Result, evaluate, validate
 
 CASE_TYPES = ("trafficking", "uasc", "vulnerable")
@@ -55,13 +57,14 @@ VERSION_1 = {
 def check_definition(definition: dict) -> None:
     """A criteria set the evaluator will run: every case type, known questions, a valid rule."""
     if not isinstance(definition, dict) or set(definition) != set(CASE_TYPES):
-        raise CriteriaInvalid(f"a criteria set defines exactly the case types {', '.join(CASE_TYPES)}")
+        raise CriteriaInvalid(_l("a criteria set defines exactly the case types %(types)s",
+                                  types=", ".join(CASE_TYPES)))
     for case_type, spec in definition.items():
         if not isinstance(spec, dict) or set(spec) != {"questions", "rule"}:
-            raise CriteriaInvalid(f"{case_type}: give its questions and its rule")
+            raise CriteriaInvalid(_l("%(type)s: give its questions and its rule", type=case_type))
         questions = spec["questions"]
         if not (isinstance(questions, list) and all(q in QUESTIONS for q in questions)):
-            raise CriteriaInvalid(f"{case_type}: questions must come from the question list")
+            raise CriteriaInvalid(_l("%(type)s: questions must come from the question list", type=case_type))
         validate(spec["rule"], set(questions))
 
 

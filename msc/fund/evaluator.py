@@ -15,11 +15,14 @@ Node kinds:
     {"score": {"weights": {"indicator": 2, ...}, "threshold": 5, "question": "indicators"}}
                                           the weights of the indicators chosen add up to the threshold
 
-Any node may carry "label": the criterion's name in the explanation."""
+Any node may carry "label": the criterion's name in the explanation. Refusals are translated: an
+administrator reads them when a draft does not validate."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from flask_babel import lazy_gettext as _l
 
 MAX_DEPTH = 8
 MAX_NODES = 200
@@ -63,22 +66,23 @@ def validate(node: Any, questions: set[str], depth: int = 0, counter: list[int] 
     counter = counter if counter is not None else [0]
     counter[0] += 1
     if counter[0] > MAX_NODES:
-        raise CriteriaInvalid(f"more than {MAX_NODES} nodes")
+        raise CriteriaInvalid(_l("more than %(n)d nodes", n=MAX_NODES))
     if depth > MAX_DEPTH:
-        raise CriteriaInvalid(f"deeper than {MAX_DEPTH} levels")
+        raise CriteriaInvalid(_l("deeper than %(n)d levels", n=MAX_DEPTH))
     if not isinstance(node, dict):
-        raise CriteriaInvalid(f"a node must be an object, not {type(node).__name__}")
+        raise CriteriaInvalid(_l("a node must be an object, not %(kind)s", kind=type(node).__name__))
     kinds = [k for k in node if k in KINDS]
     extra = [k for k in node if k not in KINDS and k != "label"]
     if len(kinds) != 1 or extra:
-        raise CriteriaInvalid(f"a node has exactly one of {', '.join(KINDS)} (and an optional label): {sorted(node)}")
+        raise CriteriaInvalid(_l("a node has exactly one of %(kinds)s (and an optional label): %(found)s",
+                                  kinds=", ".join(KINDS), found=", ".join(sorted(node))))
     if "label" in node and not (isinstance(node["label"], str) and 0 < len(node["label"]) <= 60):
-        raise CriteriaInvalid("a label is a short text")
+        raise CriteriaInvalid(_l("a label is a short text"))
     kind = kinds[0]
     arg = node[kind]
     if kind in ("all", "any"):
         if not isinstance(arg, list) or not arg:
-            raise CriteriaInvalid(f"'{kind}' takes a non-empty list")
+            raise CriteriaInvalid(_l("'%(kind)s' takes a non-empty list", kind=kind))
         for child in arg:
             validate(child, questions, depth + 1, counter)
     elif kind == "not":
@@ -87,27 +91,27 @@ def validate(node: Any, questions: set[str], depth: int = 0, counter: list[int] 
         _known(arg, questions)
     elif kind == "is":
         if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], (str, bool, int))):
-            raise CriteriaInvalid("'is' takes [question, value]")
+            raise CriteriaInvalid(_l("'is' takes [question, value]"))
         _known(arg[0], questions)
     elif kind == "age_under":
         if not (isinstance(arg, int) and not isinstance(arg, bool) and 0 < arg <= 120):
-            raise CriteriaInvalid("'age_under' takes an age from 1 to 120")
+            raise CriteriaInvalid(_l("'age_under' takes an age from 1 to 120"))
     elif kind == "score":
         if not isinstance(arg, dict) or set(arg) - {"weights", "threshold", "question"}:
-            raise CriteriaInvalid("'score' takes weights, threshold and question")
+            raise CriteriaInvalid(_l("'score' takes weights, threshold and question"))
         weights, threshold = arg.get("weights"), arg.get("threshold")
         if not (isinstance(weights, dict) and weights and all(
                 isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 100
                 for k, v in weights.items())):
-            raise CriteriaInvalid("score weights are indicator: whole number from 1 to 100")
+            raise CriteriaInvalid(_l("score weights are indicator: whole number from 1 to 100"))
         if not (isinstance(threshold, int) and not isinstance(threshold, bool) and 0 < threshold <= 10_000):
-            raise CriteriaInvalid("the score threshold is a positive whole number")
+            raise CriteriaInvalid(_l("the score threshold is a positive whole number"))
         _known(arg.get("question"), questions)
 
 
 def _known(question: Any, questions: set[str]) -> None:
     if not isinstance(question, str) or question not in questions:
-        raise CriteriaInvalid(f"unknown question {question!r}")
+        raise CriteriaInvalid(_l("unknown question %(q)s", q=repr(question)))
 
 
 def evaluate(node: dict, facts: Facts) -> Result:

@@ -205,6 +205,28 @@ def _check_answers(definition: dict, case_type: str, answers: dict) -> dict:
     return clean
 
 
+def household_answers(case: Case, on: dt.date) -> dict:
+    """What the household data says of a child's care, for the caseworker to confirm: parents present
+    (not separated), another adult relative present (separated), no adult at all (unaccompanied)."""
+    from msc.beneficiaries.models import Beneficiary
+    person = case.beneficiary
+    if person.household_id is None:
+        return {"separated_from_parents": "yes", "adult_relative_caring": "no"}
+    members = [m for m in session.scalars(sa.select(Beneficiary).where(Beneficiary.household_id == person.household_id,
+                                                                       Beneficiary.id != person.id))
+               if (m.age_on(on) or 0) >= 18]
+    mine = person.relationship_to_head
+    parents = {"head", "spouse"} if mine == "child" else set()
+    if mine == "head":
+        parents = {"parent"}
+    relatives = {"head", "spouse", "parent", "sibling", "grandparent", "other_relative", "grandchild", "child"}
+    if any(m.relationship_to_head in parents for m in members):
+        return {"separated_from_parents": "no", "adult_relative_caring": "no"}
+    if any(m.relationship_to_head in relatives for m in members):
+        return {"separated_from_parents": "yes", "adult_relative_caring": "yes"}
+    return {"separated_from_parents": "yes", "adult_relative_caring": "no"}
+
+
 def approved_so_far(case: Case, category: str) -> int:
     """What the case's current decisions approve in a category (for the per-case cap)."""
     replaced = sa.select(Decision.replaces_id).where(Decision.replaces_id.is_not(None))

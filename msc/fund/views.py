@@ -81,6 +81,9 @@ def apply(case_uid: str):
     check_scope(current_user, case.centre_id)
     currency = service.currency_of(case.beneficiary.centre.country)
     form = ApplicationForm()
+    if request.method == "GET":  # what the household data says, for the caseworker to confirm
+        for name, value in service.household_answers(case, local_today(case.beneficiary.centre.country)).items():
+            getattr(form, name).data = value
     if form.validate_on_submit():
         try:
             application = service.submit(current_user, case, form.case_type.data, form.answers(), form.evidence.data,
