@@ -157,6 +157,10 @@ def test_four_eyes_and_partial_approval(fund):
     second = service.decide(users["po2"], application, "reject", justification="Otra fuente ya lo cubre.")
     assert second.replaces_id == decision.id and second.against_recommendation
     assert service.current_decision(application).id == second.id and decision.outcome == "approve"
+    decision.outcome = "reject"  # even behind the service's back
+    with pytest.raises(FundError, match="never changed"):
+        session.flush()
+    session.rollback()
 
 
 def test_deciding_against_a_not_eligible_recommendation_needs_a_reason(fund):

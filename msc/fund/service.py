@@ -172,6 +172,13 @@ def _published_versions_never_change(_mapper, _connection, target: CriteriaSet) 
                                    v=target.version, status=previous))
 
 
+@sa.event.listens_for(Decision, "before_update")
+def _decisions_never_change(_mapper, _connection, target: Decision) -> None:
+    """A decision, once written, is never rewritten: a change of mind is a new decision."""
+    if sa.inspect(target).modified:
+        raise FundError(_l("A decision is never changed: record a new decision that replaces it."))
+
+
 # ---- applications ----------------------------------------------------------------------------
 
 @dataclass
