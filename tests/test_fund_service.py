@@ -219,21 +219,19 @@ def test_bad_disbursements_are_refused(fund, field, kw, message):
     assert err.value.field == field
 
 
-def test_two_payments_race_for_the_last_of_the_line(app, fund):
-    line_id = _approved(fund, amount=1_000_000_00).id
-    po_id, today = fund["users"]["po2"].id, fund["today"]
-    session.commit()  # the test's own transaction must not hold the database while the two desks race
-    barrier = threading.Barrier(2, timeout=20)
+def _race(app, po_id: int, today, payments: list[tuple[int, str]], amount: int) -> list[str]:
+    """Two desks pay at the same moment, each with its own connection; what each was told."""
+    barrier = threading.Barrier(len(payments), timeout=20)
     outcomes = []
 
-    def pay(reference):
+    def pay(line_id, reference):
         with app.app_context():
             user, line = session.get(User, po_id), session.get(DecisionLine, line_id)
             line.decision.application.beneficiary  # noqa: B018 - loaded before the race
             session.rollback()
             barrier.wait()
             try:
-                service.disburse(user, session.get(DecisionLine, line_id), amount=700_000_00, paid_on=today,
+                service.disburse(user, session.get(DecisionLine, line_id), amount=amount, paid_on=today,
                                  payee="Clínica", reference=reference)
                 session.commit()
                 outcomes.append("ok")
@@ -241,13 +239,22 @@ def test_two_payments_race_for_the_last_of_the_line(app, fund):
                 session.rollback()
                 outcomes.append(err.message)
 
-    threads = [threading.Thread(target=pay, args=(ref,)) for ref in ("F-A", "F-B")]
+    threads = [threading.Thread(target=pay, args=payment) for payment in payments]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    assert sorted(outcomes) == ["That is more than is left on this approved line: 300,000.00 COP.", "ok"], outcomes
     session.rollback()
+    session.expire_all()
+    return sorted(outcomes)
+
+
+def test_two_payments_race_for_the_last_of_the_line(app, fund):
+    line_id = _approved(fund, amount=1_000_000_00).id
+    po_id, today = fund["users"]["po2"].id, fund["today"]
+    session.commit()  # the test's own transaction must not hold the database while the two desks race
+    outcomes = _race(app, po_id, today, [(line_id, "F-A"), (line_id, "F-B")], 700_000_00)
+    assert outcomes == ["That is more than is left on this approved line: 300,000.00 COP.", "ok"], outcomes
     line = session.get(DecisionLine, line_id)
     assert line.disbursed == 700_000_00
     assert session.get(FundAllocation, line.allocation_id).disbursed == 700_000_00
@@ -360,32 +367,8 @@ def test_two_payments_race_for_the_last_of_the_allocation(app, fund):
     allocation.amount = 1_000_000_00
     po_id, today = fund["users"]["po2"].id, fund["today"]
     session.commit()
-    barrier = threading.Barrier(2, timeout=20)
-    outcomes = []
-
-    def pay(line_id, reference):
-        with app.app_context():
-            user, line = session.get(User, po_id), session.get(DecisionLine, line_id)
-            line.decision.application.beneficiary  # noqa: B018 - loaded before the race
-            session.rollback()
-            barrier.wait()
-            try:
-                service.disburse(user, session.get(DecisionLine, line_id), amount=800_000_00, paid_on=today,
-                                 payee="Clínica", reference=reference)
-                session.commit()
-                outcomes.append("ok")
-            except FundError as err:
-                session.rollback()
-                outcomes.append(err.message)
-
-    threads = [threading.Thread(target=pay, args=(line_id, f"F-{n}")) for n, line_id in enumerate(lines)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert sorted(outcomes) == ["The country's allocation has only 200,000.00 COP left.", "ok"], outcomes
-    session.rollback()
-    session.expire_all()
+    outcomes = _race(app, po_id, today, [(line_id, f"F-{n}") for n, line_id in enumerate(lines)], 800_000_00)
+    assert outcomes == ["The country's allocation has only 200,000.00 COP left.", "ok"], outcomes
     assert session.get(FundAllocation, allocation.id).disbursed == 800_000_00
     assert sorted(session.get(DecisionLine, i).disbursed for i in lines) == [0, 800_000_00]
 
