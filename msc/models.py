@@ -17,3 +17,4 @@ from msc.fund.models import (  # noqa: F401
     Application, ApplicationLine, AuditFinding, AuditSample, CategoryCap, CriteriaSet, Decision, DecisionLine,
     Disbursement, FundAllocation,
 )
+from msc.feedback.models import Feedback  # noqa: F401

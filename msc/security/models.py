@@ -40,6 +40,9 @@ class User(EncryptedRow, Base):
     data_key_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("data_keys.id"))
     #: for partner users: the organisation whose referrals they answer
     organisation_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("partner_organisations.id"))
+    #: a protection officer designated to receive sensitive complaints (sexual exploitation and abuse,
+    #: fraud, staff misconduct, data breaches)
+    psea_focal_point: so.Mapped[bool] = so.mapped_column(default=False)
     mfa_secret_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     mfa_pending_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     #: the last TOTP time step accepted: a code works once
