@@ -54,3 +54,7 @@ REFERRAL_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "routine": 168}
 DEBUG = False
 TESTING = False
 HSTS = False
+
+# Public feedback page: sends per address, and the least time a person takes to write (spam without captchas)
+FEEDBACK_RATE_LIMIT = "5 per hour"
+FEEDBACK_MIN_SECONDS = 3

@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from msc.admin.views import bp as admin_bp
     from msc.beneficiaries.views import bp as beneficiaries_bp
     from msc.cases.views import bp as cases_bp
+    from msc.feedback.views import bp as feedback_bp
     from msc.fund.views import bp as fund_bp
     from msc.i18n import bp as i18n_bp
     from msc.nfi.views import bp as nfi_bp
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(shelters_bp, url_prefix="/shelters")
     app.register_blueprint(nfi_bp, url_prefix="/nfi")
     app.register_blueprint(fund_bp, url_prefix="/fund")
+    app.register_blueprint(feedback_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

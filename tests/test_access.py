@@ -55,6 +55,7 @@ def world(app, make):
         session.commit()
         handover, there_handover, item_id, there_centre = _handovers(here, there)
         fund = _fund(case_uid, there_case, users, session.get(User, regional_officer))
+        fund.update(_feedback())
     return {**fund, "handover": handover, "there_handover": there_handover, "item": item_id, "there_centre": there_centre,
             "shelter": shelter, "there_shelter": there_shelter, "placement": placement,
             "users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
@@ -80,6 +81,18 @@ def _handovers(here_uid: str, there_uid: str):
     session.commit()
     there_centre = session.scalar(sa.select(Centre.id).where(Centre.code == "PER-TUM"))
     return uids[0], uids[1], item.id, there_centre
+
+
+def _feedback() -> dict:
+    """A suggestion left at each centre's public page."""
+    from msc.centres.models import Centre
+    from msc.feedback import service as feedback
+    out = {}
+    for key, code in (("feedback", "COL-CUC"), ("there_feedback", "PER-TUM")):
+        centre = session.scalar(sa.select(Centre).where(Centre.code == code))
+        out[key] = feedback.submit(centre, channel="self_service", kind="suggestion", text="Más sillas.").item.uid
+    session.commit()
+    return out
 
 
 def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
@@ -147,7 +160,8 @@ def _url(app, rule, world, uid_key="here"):
                        "line_id": world["there_line" if far else "line"],
                        "disbursement_uid": world["there_payment" if far else "payment"],
                        "sample_id": world["sample"], "finding_uid": world["finding"], "version": 1,
-                       "action": "retire"}[arg]
+                       "action": "retire", "code": "COL-CUC",
+                       "feedback_uid": world["there_feedback" if far else "feedback"]}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)
@@ -202,7 +216,7 @@ def test_every_role_against_every_endpoint(app, world):
 def test_records_of_another_centre_answer_404(app, world):
     for rule, method in _endpoints(app):
         if not {"uid", "case_uid", "task_uid", "shelter_id", "handover_uid", "centre_id", "application_uid", "line_id",
-                "disbursement_uid"} & set(rule.arguments):
+                "disbursement_uid", "feedback_uid"} & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")
         for role in ("reception", "caseworker", "centre_manager"):

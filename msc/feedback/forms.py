@@ -1,0 +1,41 @@
+"""Feedback forms."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from msc.feedback import vocab
+from msc.forms import CleanString, CleanText, options
+
+
+class PublicForm(FlaskForm):
+    kind = RadioField(_l("What do you want to tell us?"), choices=options(vocab.KINDS))
+    text = CleanText(_l("Your message"), [Length(max=4000)])
+    contact = CleanString(_l("Phone or e-mail, only if you want an answer"), [Optional(), Length(max=400)])
+    #: left empty by people; filled by robots (hidden from people and screen readers)
+    website = StringField(_l("Leave this empty"), [Optional(), Length(max=200)])
+    started = HiddenField()
+
+
+class StatusForm(FlaskForm):
+    code = StringField(_l("Your reference code"), [Length(max=40)])
+
+
+class DeskForm(FlaskForm):
+    centre_id = SelectField(_l("Centre"), coerce=int)
+    kind = RadioField(_l("Kind"), choices=options(vocab.KINDS))
+    case_number = CleanString(_l("Case number of the person (optional)"), [Optional(), Length(max=32)])
+    text = CleanText(_l("What the person said"), [Length(max=4000)])
+    contact = CleanString(_l("Contact, if the person wants an answer"), [Optional(), Length(max=400)])
+
+    def __init__(self, *a, centres=(), **kw):
+        super().__init__(*a, **kw)
+        self.centre_id.choices = options([(c.id, c.name) for c in centres])
+
+
+class UpdateForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=options(vocab.STATUSES))
+    assignee_id = SelectField(_l("Assigned to"), coerce=int, validate_choice=False)
+    response = CleanText(_l("Answer (the person reads it with their code)"), [Optional(), Length(max=4000)])

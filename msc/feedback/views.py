@@ -1,0 +1,171 @@
+"""Feedback pages: the public page of a centre (no login) and its QR poster, the status page for a
+reference code, the desk form, and the queues where managers and focal points answer."""
+from __future__ import annotations
+
+import time
+
+import segno
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from msc.beneficiaries.models import Beneficiary
+from msc.centres.models import Centre
+from msc.db import get_or_404, session
+from msc.errors import show_on_form
+from msc.extensions import limiter
+from msc.feedback import service, vocab
+from msc.feedback.forms import DeskForm, PublicForm, StatusForm, UpdateForm
+from msc.feedback.models import Feedback
+from msc.security.models import User
+from msc.security.policy import (
+    FEEDBACK_MANAGE, FEEDBACK_QUEUE, FEEDBACK_RECORD, active_centres_of, check_scope, public, requires,
+)
+
+bp = Blueprint("feedback", __name__)
+
+
+def _limit() -> str:
+    return current_app.config["FEEDBACK_RATE_LIMIT"]
+
+
+def _clock() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="feedback-started")
+
+
+def _public_centre(code: str) -> Centre:
+    centre = session.scalar(sa.select(Centre).where(Centre.code == code.upper(), Centre.active.is_(True)))
+    if centre is None:
+        abort(404)
+    return centre
+
+
+@bp.route("/f/<code>", methods=["GET", "POST"])
+@public
+@limiter.limit(_limit, methods=["POST"])
+def public_page(code: str):
+    """Tell the centre something, anonymously; a contact only if an answer is wanted."""
+    centre = _public_centre(code)
+    form = PublicForm()
+    if request.method == "GET":
+        form.started.data = _clock().dumps(time.time())
+    if form.validate_on_submit():
+        try:
+            _not_a_robot(form)
+            sent = service.submit(centre, channel="self_service", kind=form.kind.data, text=form.text.data,
+                                  contact=form.contact.data)
+        except service.FeedbackError as err:
+            show_on_form(form, err)
+        else:
+            return render_template("feedback/sent.html", centre=centre, code=sent.shown_code)
+    if request.method == "POST":
+        form.started.data = _clock().dumps(time.time())
+    return render_template("feedback/public.html", form=form, centre=centre, vocab=vocab), \
+        422 if request.method == "POST" else 200
+
+
+def _not_a_robot(form: PublicForm) -> None:
+    """A hidden field people never fill, and a person needs a few seconds to write."""
+    try:
+        started = float(_clock().loads(form.started.data or ""))
+    except (BadSignature, ValueError, TypeError):
+        started = None
+    too_fast = started is None or time.time() - started < current_app.config["FEEDBACK_MIN_SECONDS"]
+    if (form.website.data or "").strip() or too_fast:
+        raise service.FeedbackError(_("Please take a moment to write your message, then send it again."))
+
+
+@bp.route("/f/status", methods=["GET", "POST"])
+@public
+@limiter.limit(_limit, methods=["POST"])
+def status():
+    """What a reference code says: the status, and the answer once there is one. Nothing else."""
+    form = StatusForm()
+    found, looked = None, False
+    if form.validate_on_submit():
+        looked = True
+        found = service.lookup(form.code.data)
+    return render_template("feedback/status.html", form=form, found=found, looked=looked, vocab=vocab), \
+        404 if looked and found is None else 200
+
+
+@bp.get("/feedback/poster/<int:centre_id>")
+@requires(FEEDBACK_MANAGE)
+def poster(centre_id: int):
+    """A printable poster with the QR code of the centre's public page."""
+    centre = get_or_404(Centre, centre_id)
+    check_scope(current_user, centre.id)
+    link = url_for("feedback.public_page", code=centre.code, _external=True)
+    qr = segno.make(link, error="m").svg_inline(scale=8, border=2, dark="#000", light="#fff")
+    return render_template("feedback/poster.html", centre=centre, link=link, qr_svg=qr)
+
+
+@bp.route("/feedback/desk", methods=["GET", "POST"])
+@requires(FEEDBACK_RECORD)
+def desk():
+    """Record what someone says at the desk (linked to their record if they wish)."""
+    centres = active_centres_of(current_user)
+    form = DeskForm(centres=centres)
+    if request.method == "POST" and not request.form.get("centre_id") and centres:
+        form.centre_id.data = centres[0].id  # one centre: the page sends none to choose from
+    if form.validate_on_submit():
+        centre = next((c for c in centres if c.id == form.centre_id.data), None)
+        try:
+            person_id = None
+            if form.case_number.data:
+                person = session.scalar(sa.select(Beneficiary).where(
+                    Beneficiary.case_number == form.case_number.data.strip().upper()))
+                if person is None:
+                    raise service.FeedbackError(_("No one has this case number."), field="case_number")
+                check_scope(current_user, person.centre_id)
+                person_id = person.id
+            if centre is None:
+                raise service.FeedbackError(_("Choose one of your centres."), field="centre_id")
+            sent = service.submit(centre, channel="desk", kind=form.kind.data, text=form.text.data,
+                                  contact=form.contact.data, user=current_user, beneficiary_id=person_id)
+        except service.FeedbackError as err:
+            show_on_form(form, err)
+        else:
+            return render_template("feedback/sent.html", centre=centre, code=sent.shown_code, desk=True)
+    return render_template("feedback/desk.html", form=form, vocab=vocab), 422 if request.method == "POST" else 200
+
+
+@bp.get("/feedback/")
+@requires(FEEDBACK_QUEUE)
+def queue():
+    """The messages I must answer: focal points the sensitive ones, centre managers the others."""
+    return render_template("feedback/queue.html", items=service.queue(current_user, request.args.get("status")),
+                           vocab=vocab, today=None, focal=service.is_focal_point(current_user))
+
+
+def _item(feedback_uid: str) -> Feedback:
+    item = session.scalar(sa.select(Feedback).where(Feedback.uid == feedback_uid))
+    if item is None or not service.may_see(current_user, item):
+        abort(404)
+    return item
+
+
+@bp.route("/feedback/items/<feedback_uid>", methods=["GET", "POST"])
+@requires(FEEDBACK_QUEUE)
+def item(feedback_uid: str):
+    """Read a message, assign it, answer it, close it."""
+    entry = _item(feedback_uid)
+    service.read(current_user, entry)
+    people = [u for u in session.scalars(sa.select(User).where(User.active.is_(True),
+                                                                User.role.in_(("centre_manager", "protection_officer"))))
+              if service.may_see(u, entry)]
+    form = UpdateForm(status=entry.status, assignee_id=entry.assignee_id or 0)
+    form.assignee_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in people]
+    if form.validate_on_submit():
+        try:
+            service.update(current_user, entry, status=form.status.data, assignee_id=form.assignee_id.data or None,
+                           response=form.response.data)
+        except service.FeedbackError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("feedback.item", feedback_uid=entry.uid))
+    return render_template("feedback/item.html", item=entry, form=form, vocab=vocab), \
+        422 if request.method == "POST" else 200

@@ -1,0 +1,136 @@
+"""Feedback pages: the public page and its code, robots and floods, the status page that tells nothing
+about unknown codes, the queues, and no route by which centre staff reach a sensitive complaint."""
+import re
+import time
+
+import pytest
+import sqlalchemy as sa
+from itsdangerous import URLSafeSerializer
+
+from msc.db import session
+from msc.feedback.models import Feedback
+from msc.security.models import User
+from tests.conftest import _new_app, csrf
+from tests.test_access import login_as
+
+CODE = re.compile(r'id="reference-code">([2-9A-Z]{5}-[2-9A-Z]{5})<')
+
+
+def _started(app, seconds_ago=10):
+    return URLSafeSerializer(app.config["SECRET_KEY"], salt="feedback-started").dumps(time.time() - seconds_ago)
+
+
+def _send(app, client, kind, text, contact="", centre="COL-CUC", seconds_ago=10, extra=None):
+    path = f"/f/{centre}"
+    data = {"csrf_token": csrf(client, path), "kind": kind, "text": text, "contact": contact, "website": "",
+            "started": _started(app, seconds_ago)}
+    return client.post(path, data=data | (extra or {}))
+
+
+def test_anonymous_message_code_answer(app, make, client):
+    make.centre("COL-CUC")
+    page = client.get("/f/col-cuc")
+    assert page.status_code == 200 and "You do not need to give your name" in page.get_data(as_text=True)
+    res = _send(app, client, "question", "¿A qué hora abren el sábado?", contact="+57 300 123 4567")
+    assert res.status_code == 200
+    code = CODE.search(res.get_data(as_text=True)).group(1)
+    # The manager answers.
+    boss = app.test_client()
+    login_as(app, boss, make.user("boss", "centre_manager"))
+    queue = boss.get("/feedback/").get_data(as_text=True)
+    uid = re.search(r'/feedback/items/([0-9a-f]{32})', queue).group(1)
+    item_page = boss.get(f"/feedback/items/{uid}").get_data(as_text=True)
+    assert "¿A qué hora abren el sábado?" in item_page and "+57 300 123 4567" in item_page
+    token = csrf(boss, f"/feedback/items/{uid}")
+    res = boss.post(f"/feedback/items/{uid}", data={"csrf_token": token, "status": "answered", "assignee_id": "0",
+                                                   "response": ""})
+    assert res.status_code == 422 and "Write the answer" in res.get_data(as_text=True)
+    assert boss.post(f"/feedback/items/{uid}", data={"csrf_token": token, "status": "answered", "assignee_id": "0",
+                                                     "response": "De 8 a 12."}).status_code == 302
+    # The person reads it with the code, and only that.
+    res = client.post("/f/status", data={"csrf_token": csrf(client, "/f/status"), "code": code.lower()})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200 and "Answered" in html and "De 8 a 12." in html
+    assert "¿A qué hora" not in html and "+57 300" not in html
+    for guess in ("ABCDE-FGHJK", "hola", "<script>"):
+        res = client.post("/f/status", data={"csrf_token": csrf(client, "/f/status"), "code": guess})
+        assert res.status_code == 404 and "We found nothing with this code" in res.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("extra,seconds_ago,message", [
+    ({"website": "http://spam.example"}, 10, "take a moment"),
+    ({}, 0, "take a moment"),
+    ({"text": "<script>alert(1)</script>"}, 10, "without code"),
+    ({"text": ""}, 10, "write your message"),
+    ({"kind": "lottery"}, 10, "Not a valid choice"),
+])
+def test_robots_and_bad_input_get_a_message_and_keep_what_was_typed(app, make, client, extra, seconds_ago, message):
+    make.centre("COL-CUC")
+    res = _send(app, client, "suggestion", "Pongan más sillas.", seconds_ago=seconds_ago, extra=extra)
+    html = res.get_data(as_text=True)
+    assert res.status_code == 422 and message in html
+    if "text" not in extra:
+        assert "Pongan más sillas." in html
+    with app.app_context():
+        assert session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
+
+
+def test_a_flood_from_one_address_is_slowed(tmp_path, db_url, keys_file, make):
+    import shutil
+    own_keys = tmp_path / "flood-keys.json"
+    shutil.copyfile(keys_file, own_keys)
+    app = _new_app(tmp_path, db_url, own_keys, RATELIMIT_ENABLED=True, FEEDBACK_RATE_LIMIT="3 per hour")
+    from tests.conftest import Factory
+    Factory(app).centre("COL-CUC")
+    client = app.test_client()
+    codes = [_send(app, client, "suggestion", f"Idea número {n}.").status_code for n in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+    app.extensions["msc.engine"].dispose()
+
+
+def test_no_centre_staff_role_reaches_a_sensitive_complaint(app, make, client):
+    make.centre("COL-CUC")
+    _send(app, client, "sea", "El vigilante pidió favores a cambio del kit.")
+    with app.app_context():
+        uid = session.scalar(sa.select(Feedback.uid))
+    focal_id = make.user("focal", "protection_officer")
+    with app.app_context():
+        session.get(User, focal_id).psea_focal_point = True
+        session.commit()
+    focal = app.test_client()
+    login_as(app, focal, focal_id)
+    assert "El vigilante" in focal.get(f"/feedback/items/{uid}").get_data(as_text=True)
+    assert "Sensitive complaints" in focal.get("/feedback/").get_data(as_text=True)
+    for role in ("reception", "caseworker", "centre_manager", "protection_officer", "dpo", "admin"):
+        staff = app.test_client()
+        login_as(app, staff, make.user(f"u_{role}", role, scope="region" if role in ("dpo", "admin") else "centre"))
+        assert staff.get(f"/feedback/items/{uid}").status_code in (403, 404), role
+        queue = staff.get("/feedback/")
+        assert queue.status_code == 403 or "El vigilante" not in queue.get_data(as_text=True), role
+        assert queue.status_code == 403 or uid not in queue.get_data(as_text=True), role
+
+
+def test_desk_form_and_poster(app, make, client):
+    clerk = make.user("clerk", "reception")
+    uid = make.person(given_names="Ana", family_names="Rojas")
+    login_as(app, client, clerk)
+    with app.app_context():
+        from msc.beneficiaries.models import Beneficiary
+        case_number = session.scalar(sa.select(Beneficiary.case_number).where(Beneficiary.uid == uid))
+    token = csrf(client, "/feedback/desk")
+    res = client.post("/feedback/desk", data={"csrf_token": token, "kind": "complaint_service",
+                                              "case_number": "COL-CUC-2026-999999", "text": "Nadie me atendió."})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 422 and "No one has this case number" in html and "Nadie me atendió." in html
+    res = client.post("/feedback/desk", data={"csrf_token": token, "kind": "complaint_service",
+                                              "case_number": case_number.lower(), "text": "Nadie me atendió."})
+    assert res.status_code == 200 and CODE.search(res.get_data(as_text=True))
+    with app.app_context():
+        item = session.scalar(sa.select(Feedback))
+        assert item.channel == "desk" and item.beneficiary_id is not None
+        centre_id = item.centre_id
+    boss = app.test_client()
+    login_as(app, boss, make.user("boss", "centre_manager"))
+    poster = boss.get(f"/feedback/poster/{centre_id}").get_data(as_text=True)
+    assert "<svg" in poster and "/f/COL-CUC" in poster
+    assert client.get(f"/feedback/poster/{centre_id}").status_code == 403
