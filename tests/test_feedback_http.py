@@ -134,3 +134,48 @@ def test_desk_form_and_poster(app, make, client):
     poster = boss.get(f"/feedback/poster/{centre_id}").get_data(as_text=True)
     assert "<svg" in poster and "/f/COL-CUC" in poster
     assert client.get(f"/feedback/poster/{centre_id}").status_code == 403
+
+
+def test_survey_after_a_service(app, make, client):
+    make.centre("COL-CUC")
+    page = client.get("/f/COL-CUC/survey?service=nfi").get_data(as_text=True)
+    assert 'value="nfi" selected' in page or 'selected value="nfi"' in page
+    path = "/f/COL-CUC/survey"
+    data = {"csrf_token": csrf(client, path), "service": "nfi", "text": "Rápido y amable.",
+            "started": _started(app), "website": ""}
+    res = client.post(path, data=data)
+    assert res.status_code == 422 and "Not a valid choice" in res.get_data(as_text=True)
+    assert client.post(path, data=data | {"rating": "5"}).status_code == 200
+    with app.app_context():
+        item = session.scalar(sa.select(Feedback))
+        assert (item.kind, item.rating, item.service, item.status) == ("survey", 5, "nfi", "closed")
+        assert item.text == "Rápido y amable."
+
+
+def test_reports_are_aggregates_and_sensitive_counts_stay_with_focal_points(app, make, client):
+    from msc.centres.models import Centre
+    from msc.feedback import service as feedback
+    make.centre("COL-CUC")
+    with app.app_context():
+        centre = session.scalar(sa.select(Centre))
+        for rating in (5, 4, 4, 3, 5, 2):
+            feedback.submit(centre, channel="survey", kind="survey", text="", rating=rating, service="nfi")
+        feedback.submit(centre, channel="survey", kind="survey", text="", rating=1, service="referral")
+        for _ in range(3):
+            feedback.submit(centre, channel="self_service", kind="question", text="¿Horario?")
+        feedback.submit(centre, channel="self_service", kind="fraud", text="Me cobraron por el kit.")
+        session.commit()
+    boss = app.test_client()
+    login_as(app, boss, make.user("boss", "centre_manager"))
+    html = boss.get("/feedback/reports").get_data(as_text=True)
+    assert re.search(r"Items handed out</td><td>\d{4}-\d\d</td><td>6</td><td>3\.8</td>", html)
+    assert re.search(r"A referral to another service</td><td>\d{4}-\d\d</td><td>&lt;5</td><td>—</td>", html)
+    assert "A question" in html and "Someone asked for money" not in html
+    focal_id = make.user("focal", "protection_officer")
+    with app.app_context():
+        session.get(User, focal_id).psea_focal_point = True
+        session.commit()
+    focal = app.test_client()
+    login_as(app, focal, focal_id)
+    html = focal.get("/feedback/reports").get_data(as_text=True)
+    assert "Someone asked for money or favours" in html and "A question" not in html

@@ -39,3 +39,13 @@ class UpdateForm(FlaskForm):
     status = SelectField(_l("Status"), choices=options(vocab.STATUSES))
     assignee_id = SelectField(_l("Assigned to"), coerce=int, validate_choice=False)
     response = CleanText(_l("Answer (the person reads it with their code)"), [Optional(), Length(max=4000)])
+
+
+class SurveyForm(FlaskForm):
+    rating = RadioField(_l("How was it?"), choices=options([("5", _l("Very good")), ("4", _l("Good")),
+                                                            ("3", _l("So-so")), ("2", _l("Bad")),
+                                                            ("1", _l("Very bad"))]))
+    service = SelectField(_l("Which service?"), choices=options(vocab.SERVICES))
+    text = CleanText(_l("Anything to add? (optional)"), [Optional(), Length(max=4000)])
+    website = StringField(_l("Leave this empty"), [Optional(), Length(max=200)])
+    started = HiddenField()

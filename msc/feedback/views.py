@@ -2,6 +2,7 @@
 reference code, the desk form, and the queues where managers and focal points answer."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import segno
@@ -17,7 +18,7 @@ from msc.db import get_or_404, session
 from msc.errors import show_on_form
 from msc.extensions import limiter
 from msc.feedback import service, vocab
-from msc.feedback.forms import DeskForm, PublicForm, StatusForm, UpdateForm
+from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, UpdateForm
 from msc.feedback.models import Feedback
 from msc.security.models import User
 from msc.security.policy import (
@@ -66,7 +67,7 @@ def public_page(code: str):
         422 if request.method == "POST" else 200
 
 
-def _not_a_robot(form: PublicForm) -> None:
+def _not_a_robot(form) -> None:
     """A hidden field people never fill, and a person needs a few seconds to write."""
     try:
         started = float(_clock().loads(form.started.data or ""))
@@ -75,6 +76,31 @@ def _not_a_robot(form: PublicForm) -> None:
     too_fast = started is None or time.time() - started < current_app.config["FEEDBACK_MIN_SECONDS"]
     if (form.website.data or "").strip() or too_fast:
         raise service.FeedbackError(_("Please take a moment to write your message, then send it again."))
+
+
+@bp.route("/f/<code>/survey", methods=["GET", "POST"])
+@public
+@limiter.limit(_limit, methods=["POST"])
+def survey(code: str):
+    """Rate a service just received (a hand-over, a referral's outcome): 1 to 5, a comment if wished."""
+    centre = _public_centre(code)
+    form = SurveyForm()
+    if request.method == "GET":
+        form.started.data = _clock().dumps(time.time())
+        if request.args.get("service") in service.SERVICES:
+            form.service.data = request.args["service"]
+    if form.validate_on_submit():
+        try:
+            _not_a_robot(form)
+            service.submit(centre, channel="survey", kind="survey", text=form.text.data,
+                           rating=int(form.rating.data), service=form.service.data)
+        except service.FeedbackError as err:
+            show_on_form(form, err)
+        else:
+            return render_template("feedback/thanks.html", centre=centre)
+    if request.method == "POST":
+        form.started.data = _clock().dumps(time.time())
+    return render_template("feedback/survey.html", form=form, centre=centre), 422 if request.method == "POST" else 200
 
 
 @bp.route("/f/status", methods=["GET", "POST"])
@@ -169,3 +195,24 @@ def item(feedback_uid: str):
             return redirect(url_for("feedback.item", feedback_uid=entry.uid))
     return render_template("feedback/item.html", item=entry, form=form, vocab=vocab), \
         422 if request.method == "POST" else 200
+
+
+@bp.get("/feedback/reports")
+@requires(FEEDBACK_QUEUE)
+def reports():
+    """Satisfaction, messages by kind and status, and answers within the deadline (aggregates)."""
+    from msc.feedback import reports as agg
+    from msc.i18n import local_today
+    today = local_today(current_user.centres[0].country if current_user.centres else current_user.country)
+    try:
+        start = dt.date.fromisoformat(request.args.get("start", "")) if request.args.get("start") else \
+            today.replace(day=1) - dt.timedelta(days=365)
+        end = dt.date.fromisoformat(request.args.get("end", "")) if request.args.get("end") else today
+    except ValueError:
+        flash(_("Give the dates as year-month-day."), "error")
+        start, end = today.replace(day=1) - dt.timedelta(days=365), today
+    from msc.exports import suppress
+    return render_template("feedback/reports.html", vocab=vocab, start=start, end=end, suppress=suppress,
+                           satisfaction=agg.satisfaction(current_user, start, end),
+                           kinds=agg.by_kind_and_status(current_user, start, end),
+                           timeliness=agg.answered_in_time(current_user, start, end, today))
