@@ -27,6 +27,17 @@ def _send(app, client, kind, text, contact="", centre="COL-CUC", seconds_ago=10,
     return client.post(path, data=data | (extra or {}))
 
 
+def _focal(app, make, username="focal"):
+    """A protection officer designated as PSEA focal point, logged in."""
+    user_id = make.user(username, "protection_officer")
+    with app.app_context():
+        session.get(User, user_id).psea_focal_point = True
+        session.commit()
+    client = app.test_client()
+    login_as(app, client, user_id)
+    return client
+
+
 def test_anonymous_message_code_answer(app, make, client):
     make.centre("COL-CUC")
     page = client.get("/f/col-cuc")
@@ -93,12 +104,7 @@ def test_no_centre_staff_role_reaches_a_sensitive_complaint(app, make, client):
     _send(app, client, "sea", "El vigilante pidió favores a cambio del kit.")
     with app.app_context():
         uid = session.scalar(sa.select(Feedback.uid))
-    focal_id = make.user("focal", "protection_officer")
-    with app.app_context():
-        session.get(User, focal_id).psea_focal_point = True
-        session.commit()
-    focal = app.test_client()
-    login_as(app, focal, focal_id)
+    focal = _focal(app, make)
     assert "El vigilante" in focal.get(f"/feedback/items/{uid}").get_data(as_text=True)
     assert "Sensitive complaints" in focal.get("/feedback/").get_data(as_text=True)
     for role in ("reception", "caseworker", "centre_manager", "protection_officer", "dpo", "admin"):
@@ -171,11 +177,6 @@ def test_reports_are_aggregates_and_sensitive_counts_stay_with_focal_points(app,
     assert re.search(r"Items handed out</td><td>\d{4}-\d\d</td><td>6</td><td>3\.8</td>", html)
     assert re.search(r"A referral to another service</td><td>\d{4}-\d\d</td><td>&lt;5</td><td>—</td>", html)
     assert "A question" in html and "Someone asked for money" not in html
-    focal_id = make.user("focal", "protection_officer")
-    with app.app_context():
-        session.get(User, focal_id).psea_focal_point = True
-        session.commit()
-    focal = app.test_client()
-    login_as(app, focal, focal_id)
+    focal = _focal(app, make)
     html = focal.get("/feedback/reports").get_data(as_text=True)
     assert "Someone asked for money or favours" in html and "A question" not in html

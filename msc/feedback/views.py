@@ -50,21 +50,28 @@ def public_page(code: str):
     """Tell the centre something, anonymously; a contact only if an answer is wanted."""
     centre = _public_centre(code)
     form = PublicForm()
+
+    def send():
+        sent = service.submit(centre, channel="self_service", kind=form.kind.data, text=form.text.data,
+                              contact=form.contact.data)
+        return render_template("feedback/sent.html", centre=centre, code=sent.shown_code)
+    return _public_form(form, send) or (render_template("feedback/public.html", form=form, centre=centre,
+                                                        vocab=vocab), 422 if request.method == "POST" else 200)
+
+
+def _public_form(form, send):
+    """The public forms: start the writing clock, check for robots, send; None to show the form again."""
     if request.method == "GET":
         form.started.data = _clock().dumps(time.time())
     if form.validate_on_submit():
         try:
             _not_a_robot(form)
-            sent = service.submit(centre, channel="self_service", kind=form.kind.data, text=form.text.data,
-                                  contact=form.contact.data)
+            return send()
         except service.FeedbackError as err:
             show_on_form(form, err)
-        else:
-            return render_template("feedback/sent.html", centre=centre, code=sent.shown_code)
     if request.method == "POST":
         form.started.data = _clock().dumps(time.time())
-    return render_template("feedback/public.html", form=form, centre=centre, vocab=vocab), \
-        422 if request.method == "POST" else 200
+    return None
 
 
 def _not_a_robot(form) -> None:
@@ -85,22 +92,15 @@ def survey(code: str):
     """Rate a service just received (a hand-over, a referral's outcome): 1 to 5, a comment if wished."""
     centre = _public_centre(code)
     form = SurveyForm()
-    if request.method == "GET":
-        form.started.data = _clock().dumps(time.time())
-        if request.args.get("service") in service.SERVICES:
-            form.service.data = request.args["service"]
-    if form.validate_on_submit():
-        try:
-            _not_a_robot(form)
-            service.submit(centre, channel="survey", kind="survey", text=form.text.data,
-                           rating=int(form.rating.data), service=form.service.data)
-        except service.FeedbackError as err:
-            show_on_form(form, err)
-        else:
-            return render_template("feedback/thanks.html", centre=centre)
-    if request.method == "POST":
-        form.started.data = _clock().dumps(time.time())
-    return render_template("feedback/survey.html", form=form, centre=centre), 422 if request.method == "POST" else 200
+    if request.method == "GET" and request.args.get("service") in service.SERVICES:
+        form.service.data = request.args["service"]
+
+    def send():
+        service.submit(centre, channel="survey", kind="survey", text=form.text.data, rating=int(form.rating.data),
+                       service=form.service.data)
+        return render_template("feedback/thanks.html", centre=centre)
+    return _public_form(form, send) or (render_template("feedback/survey.html", form=form, centre=centre),
+                                        422 if request.method == "POST" else 200)
 
 
 @bp.route("/f/status", methods=["GET", "POST"])
