@@ -102,6 +102,7 @@ def load(people: int = 300, seed: int = 2026) -> None:
     _casework(rng, centres["COL-CUC"], first_partner)
     _nfi(rng, centres)
     _fund(centres)
+    _feedback(centres)
 
 
 def _partners(centres: dict):
@@ -200,6 +201,19 @@ def _fund(centres: dict) -> None:
                                period_ends_on=today + dt.timedelta(days=60))
         fund.disburse(officer, decision.lines[0], amount=300_000_00, paid_on=today, payee="Casa de Paso (demo)",
                       reference="DEMO-0001")
+
+
+def _feedback(centres: dict) -> None:
+    """proteccion is the PSEA focal point; a few messages at Cúcuta, one of them sensitive."""
+    from msc.feedback import service as feedback
+    accounts.find_user("proteccion").psea_focal_point = True
+    cucuta = centres["COL-CUC"]
+    for kind, text in (("suggestion", "Pongan un toldo en la fila: el sol es muy fuerte al mediodía."),
+                       ("question", "¿Dónde puedo cargar el celular?"),
+                       ("misconduct", "Un guardia gritó a una señora mayor en la fila (datos de demostración).")):
+        feedback.submit(cucuta, channel="self_service", kind=kind, text=text)
+    for rating in (5, 4, 5, 3, 4, 5):
+        feedback.submit(cucuta, channel="survey", kind="survey", text="", rating=rating, service="nfi")
 
 
 class _AnyScope:

@@ -70,6 +70,18 @@ def test_admin_creates_a_user_with_rules(app, client, admin, make):
         assert [c.code for c in u.centres] == ["COL-CUC"] and u.password_hash.startswith("$argon2id$")
 
 
+def test_admin_designates_a_psea_focal_point(app, client, admin, make):
+    centre_id = make.centre("COL-CUC")
+    base = {"csrf_token": csrf(client, "/admin/users/new"), "username": "focal", "display_name": "Punto Focal",
+            "role": "reception", "scope": "centre", "locale": "es", "password": "una clave bastante larga",
+            "centres": [centre_id], "psea_focal_point": "y"}
+    res = client.post("/admin/users/new", data=base)
+    assert res.status_code == 422 and "Only protection officers can be PSEA focal points" in res.get_data(as_text=True)
+    assert client.post("/admin/users/new", data={**base, "role": "protection_officer"}).status_code == 302
+    with app.app_context():
+        assert session.scalar(sa.select(User.psea_focal_point).where(User.username == "focal")) is True
+
+
 def test_deactivate_reset_mfa_and_unlock(app, client, admin, make):
     uid = make.user("clerk", "reception", mfa_secret=pyotp.random_base32())
     other = app.test_client()

@@ -54,6 +54,8 @@ class UserForm(FlaskForm):
     organisation_id = SelectField(_l("Organisation (partner users only)"), coerce=int, validators=[Optional()])
     password = PasswordField(_l("Initial password (at least 12 characters)"), [Optional(), Length(max=256)],
                              render_kw={"autocomplete": "new-password"})
+    psea_focal_point = BooleanField(_l("PSEA focal point: receives complaints of sexual exploitation or abuse, "
+                                       "fraud, staff misconduct and data breaches (protection officers only)"))
 
     def __init__(self, *a, centres=(), organisations=(), **kw):
         super().__init__(*a, **kw)

@@ -36,7 +36,7 @@ def save_centre(centre: Centre | None, *, code: str, name: str, country: str, mu
 
 def save_user(admin: User, user: User | None, *, username: str, display_name: str, role: str, scope: str,
               country: str | None, centre_ids: list[int], locale: str, password: str | None,
-              organisation_id: int | None = None) -> User:
+              organisation_id: int | None = None, psea_focal_point: bool = False) -> User:
     """Create or update an account; scope must name what it reaches; a partner user belongs to one
     organisation (and only partner users do)."""
     if role not in ROLES or scope not in SCOPES:
@@ -45,6 +45,8 @@ def save_user(admin: User, user: User | None, *, username: str, display_name: st
         raise AccountError(_l("Choose the organisation this partner user works for."), field="organisation_id")
     if role != "partner":
         organisation_id = None
+    if psea_focal_point and role != "protection_officer":
+        raise AccountError(_l("Only protection officers can be PSEA focal points."), field="psea_focal_point")
     if scope == "country" and not country:
         raise AccountError(_l("Choose the country this user reaches."), field="country")
     if scope == "centre" and not centre_ids and role not in ("admin", "dpo", "partner"):
@@ -77,8 +79,11 @@ def save_user(admin: User, user: User | None, *, username: str, display_name: st
         user.organisation_id = organisation_id
         accounts.revoke_all_sessions(user, "role")
     user.centres = centres if scope == "centre" else []
+    if user.psea_focal_point != bool(psea_focal_point):
+        user.psea_focal_point = bool(psea_focal_point)
+        accounts.revoke_all_sessions(user, "role")
     session.flush()
-    audit.record(action, object_type="user", object_id=user.id, detail="role,scope,centres")
+    audit.record(action, object_type="user", object_id=user.id, detail="role,scope,centres,psea")
     return user
 
 

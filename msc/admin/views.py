@@ -75,12 +75,14 @@ def user_edit(user_id: int | None = None):
     if user is not None and not form.is_submitted():
         form.centres.data = [c.id for c in user.centres]
         form.country.data = user.country or ""
+        form.psea_focal_point.data = user.psea_focal_point
     if form.validate_on_submit():
         try:
             service.save_user(current_user, user, username=form.username.data, display_name=form.display_name.data,
                               role=form.role.data, scope=form.scope.data, country=form.country.data or None,
                               centre_ids=form.centres.data or [], locale=form.locale.data,
-                              password=form.password.data or None, organisation_id=form.organisation_id.data or None)
+                              password=form.password.data or None, organisation_id=form.organisation_id.data or None,
+                              psea_focal_point=bool(form.psea_focal_point.data))
         except accounts.AccountError as err:
             show_on_form(form, err)
         else:
