@@ -16,7 +16,9 @@ from msc.feedback.service import visible
 
 
 def _month():
-    return sa.func.substr(sa.cast(Feedback.received_on, sa.String), 1, 7)
+    # Literal positions: PostgreSQL matches the GROUP BY expression to the selected one only when they
+    # are written the same, and bound parameters would be numbered apart.
+    return sa.func.substr(sa.cast(Feedback.received_on, sa.String), sa.literal_column("1"), sa.literal_column("7"))
 
 
 @dataclass
