@@ -126,6 +126,15 @@ def listing(stmt, limit: int, *options) -> Listing:
     return Listing(list(session.scalars(stmt.limit(limit).options(*options))), total)
 
 
+def get_by_uid_or_404(model, uid: str):
+    """The row with this opaque uid, or a 404 for the request."""
+    row = session.scalar(sa.select(model).where(model.uid == uid))
+    if row is None:
+        from flask import abort
+        abort(404)
+    return row
+
+
 def get_or_404(model, ident):
     """The row with this primary key, or a 404 for the request (None when no key is given)."""
     if ident is None:

@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
-from msc.db import get_or_404, session
+from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.errors import show_on_form
 from msc.extensions import limiter
 from msc.feedback import service, vocab
@@ -167,8 +167,8 @@ def queue():
 
 
 def _item(feedback_uid: str) -> Feedback:
-    item = session.scalar(sa.select(Feedback).where(Feedback.uid == feedback_uid))
-    if item is None or not service.may_see(current_user, item):
+    item = get_by_uid_or_404(Feedback, feedback_uid)
+    if not service.may_see(current_user, item):
         abort(404)
     return item
 

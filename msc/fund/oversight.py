@@ -17,7 +17,7 @@ from msc.centres.models import Centre
 from msc.db import UTCDateTime, session, utcnow
 from msc.exports import suppress
 from msc.fund.models import Application, AuditFinding, AuditSample, Decision
-from msc.fund.service import FundError
+from msc.fund.service import FundError, in_force
 from msc.security import audit
 from msc.security.policy import FUND_DECIDE, centre_ids_in_scope, role_allows
 
@@ -27,12 +27,6 @@ FINDINGS = ("agrees", "disagrees", "follow_up")
 def _auditor(user) -> None:
     if not role_allows(user, FUND_DECIDE):
         raise FundError(_l("Only protection officers audit the fund."))
-
-
-def _in_force():
-    """Decisions no other decision replaces."""
-    replaced = sa.select(Decision.replaces_id).where(Decision.replaces_id.is_not(None))
-    return Decision.id.not_in(replaced)
 
 
 def _scoped(user, stmt):
@@ -125,7 +119,7 @@ def consistency(user, by: str = "centre", start: dt.date | None = None, end: dt.
                                  .where(Decision.application_id.in_(ids or [-1]))
                                  .group_by(Decision.application_id)).all())
     current = {d.application_id: d for d in session.scalars(
-        sa.select(Decision).where(Decision.application_id.in_(ids or [-1]), _in_force()))}
+        sa.select(Decision).where(Decision.application_id.in_(ids or [-1]), in_force()))}
     groups: dict[str, list] = {}
     for a in apps:
         groups.setdefault(a[0], []).append(a)
@@ -162,7 +156,7 @@ def draw_sample(user, start: dt.date, end: dt.date, percent: int, seed: int | No
 def sampled_ids(user, start: dt.date, end: dt.date, percent: int, seed: int) -> list[int]:
     """The decisions a seed picks: the same seed over the same decisions picks the same ones."""
     stmt = _scoped(user, sa.select(Decision.id).join(Application, Application.id == Decision.application_id)
-                   .where(_in_force(), Decision.decided_on >= start, Decision.decided_on <= end))
+                   .where(in_force(), Decision.decided_on >= start, Decision.decided_on <= end))
     population = sorted(session.scalars(stmt))
     if not population:
         return []
@@ -217,7 +211,7 @@ def reassessment_queue(user, today: dt.date, horizon_days: int = 30) -> list[Rea
     until = today + dt.timedelta(days=horizon_days)
     approvals = list(session.scalars(_scoped(user, sa.select(Decision)
                                              .join(Application, Application.id == Decision.application_id)
-                                             .where(_in_force(), Decision.outcome == "approve"))))
+                                             .where(in_force(), Decision.outcome == "approve"))))
     out = []
     for d in approvals:
         if d.period_ends_on and d.period_ends_on <= until:

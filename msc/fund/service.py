@@ -236,14 +236,13 @@ def household_answers(case: Case, on: dt.date) -> dict:
 
 def approved_so_far(case: Case, category: str) -> int:
     """What the case's current decisions approve in a category (for the per-case cap)."""
-    replaced = sa.select(Decision.replaces_id).where(Decision.replaces_id.is_not(None))
     return session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved), 0))
         .join(Decision, Decision.id == DecisionLine.decision_id)
         .join(ApplicationLine, ApplicationLine.id == DecisionLine.line_id)
         .join(Application, Application.id == Decision.application_id)
         .where(Application.case_id == case.id, ApplicationLine.category == category,
-               Decision.outcome == "approve", Decision.id.not_in(replaced))) or 0
+               Decision.outcome == "approve", in_force())) or 0
 
 
 def _check_lines(case: Case, currency: str, lines: list[LineData]) -> None:
@@ -329,11 +328,15 @@ def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None
 
 # ---- decisions -------------------------------------------------------------------------------
 
+def in_force():
+    """The condition for decisions no other decision replaces."""
+    return Decision.id.not_in(sa.select(Decision.replaces_id).where(Decision.replaces_id.is_not(None)))
+
+
 def current_decision(application: Application) -> Decision | None:
     """The decision in force: the newest one no other decision replaces."""
-    replaced = sa.select(Decision.replaces_id).where(Decision.replaces_id.is_not(None))
     return session.scalar(sa.select(Decision).where(Decision.application_id == application.id,
-                                                    Decision.id.not_in(replaced))
+                                                    in_force())
                           .order_by(Decision.id.desc()).limit(1))
 
 
@@ -521,12 +524,11 @@ class Balance:
 
 def balance(allocation: FundAllocation) -> Balance:
     """Allocated, committed (approved by decisions in force, not yet paid), disbursed, remaining."""
-    replaced = sa.select(Decision.replaces_id).where(Decision.replaces_id.is_not(None))
     committed = session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved - DecisionLine.disbursed), 0))
         .join(Decision, Decision.id == DecisionLine.decision_id)
         .where(DecisionLine.allocation_id == allocation.id, Decision.outcome == "approve",
-               Decision.id.not_in(replaced))) or 0
+               in_force())) or 0
     session.refresh(allocation)
     return Balance(allocation.amount, int(committed), allocation.disbursed)
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.cases.models import Case
-from msc.db import get_or_404, session
+from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
 from msc.fund import oversight, service, vocab
@@ -32,15 +32,8 @@ from msc.security.policy import (
 bp = Blueprint("fund", __name__)
 
 
-def _by_uid(model, uid: str):
-    row = session.scalar(sa.select(model).where(model.uid == uid))
-    if row is None:
-        abort(404)
-    return row
-
-
 def _application(application_uid: str) -> Application:
-    application = _by_uid(Application, application_uid)
+    application = get_by_uid_or_404(Application, application_uid)
     check_scope(current_user, application.centre_id)
     if application.beneficiary.data_key.wrapped is None or not service.may_read(current_user, application):
         abort(404)
@@ -77,7 +70,7 @@ def _lines(form: ApplicationForm, currency: str) -> list[service.LineData]:
 @requires(FUND_APPLY)
 def apply(case_uid: str):
     """Apply to the fund from a case: case type, the criteria questions, evidence, assistance lines."""
-    case = _by_uid(Case, case_uid)
+    case = get_by_uid_or_404(Case, case_uid)
     check_scope(current_user, case.centre_id)
     currency = service.currency_of(case.beneficiary.centre.country)
     form = ApplicationForm()
@@ -174,7 +167,7 @@ def disburse(line_id: int):
 @requires(FUND_DISBURSE)
 def void(disbursement_uid: str):
     """Void a mistaken disbursement with its reason."""
-    payment = _by_uid(Disbursement, disbursement_uid)
+    payment = get_by_uid_or_404(Disbursement, disbursement_uid)
     application = _application(payment.decision_line.decision.application.uid)
     form = VoidForm(prefix="void")
     try:
@@ -267,7 +260,7 @@ def sample(sample_id: int):
 @requires(FUND_DECIDE)
 def finding(finding_uid: str):
     """Record the auditor's finding on a sampled decision."""
-    item = _by_uid(AuditFinding, finding_uid)
+    item = get_by_uid_or_404(AuditFinding, finding_uid)
     check_scope(current_user, item.decision.application.centre_id)
     form = FindingForm()
     try:

@@ -15,7 +15,7 @@ from msc.beneficiaries.service import RuleError
 from msc.beneficiaries.vocab import country_name
 from msc.beneficiaries.views import get_beneficiary
 from msc.centres.models import Centre
-from msc.db import get_or_404, session
+from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
 from msc.nfi import catalogue, reports, rules, service, stock
@@ -118,8 +118,8 @@ def give(uid: str):
 
 
 def _distribution(handover_uid: str) -> Distribution:
-    distribution = session.scalar(sa.select(Distribution).where(Distribution.uid == handover_uid))
-    if distribution is None or distribution.beneficiary.data_key.wrapped is None:
+    distribution = get_by_uid_or_404(Distribution, handover_uid)
+    if distribution.beneficiary.data_key.wrapped is None:
         abort(404)
     check_scope(current_user, distribution.centre_id)
     return distribution

@@ -1,13 +1,12 @@
 """Shelter pages: occupancy, a shelter's residents, placing a person, check-out."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 
 from msc.beneficiaries.views import get_beneficiary
-from msc.db import get_or_404, session, utcnow
+from msc.db import get_by_uid_or_404, get_or_404, session, utcnow
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
 from msc.security.policy import (
@@ -100,9 +99,7 @@ def place(uid: str):
 @requires(SHELTER_PLACE)
 def check_out(placement_uid: str):
     """The person leaves the shelter today."""
-    placement = session.scalar(sa.select(Placement).where(Placement.uid == placement_uid))
-    if placement is None:
-        abort(404)
+    placement = get_by_uid_or_404(Placement, placement_uid)
     check_scope(current_user, placement.shelter.centre_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
