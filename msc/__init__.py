@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from msc.nfi.views import bp as nfi_bp
     from msc.partners.views import bp as partners_bp
     from msc.referrals.views import bp as referrals_bp
+    from msc.reports.views import bp as reports_bp
     from msc.shelters.views import bp as shelters_bp
     from msc.security.views import bp as auth_bp
 
@@ -84,6 +85,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(nfi_bp, url_prefix="/nfi")
     app.register_blueprint(fund_bp, url_prefix="/fund")
     app.register_blueprint(feedback_bp)
+    app.register_blueprint(reports_bp, url_prefix="/reports")
 
 
 def register_request_hooks(app: Flask) -> None:

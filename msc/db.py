@@ -83,6 +83,12 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def insert_for(bind):
+    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it the same way)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
+
+
 def init_app(app: Flask) -> None:
     """Create the engine and close each context's session when the context ends."""
     engine = make_engine(app.config["DATABASE_URL"])

@@ -20,43 +20,55 @@ def suppress(count: int | None) -> int | str:
 
 @dataclass
 class SuppressedTable:
-    """A table of counts with its row and column totals, as people may see it."""
+    """A table of counts with its row and column totals and grand total, as people may see it."""
 
     cells: list[list[int | str]]
     row_totals: list[int | str]
     column_totals: list[int | str]
-    total: int
+    total: int | str
 
 
-def suppress_table(counts: Sequence[Sequence[int]]) -> SuppressedTable:
-    """Primary suppression (1 to 4 shown as "<5"), then secondary: wherever a row or a column keeps exactly
-    one hidden cell, its total would give that cell away, so the smallest other cell of that row or column
-    is hidden too (or, when there is none, the total itself). Repeats until nothing can be derived."""
+def suppress_table(counts: Sequence[Sequence[int]], with_column_totals: bool = True) -> SuppressedTable:
+    """Primary suppression (1 to 4 shown as "<5", totals included), then secondary: every published sum —
+    a row with its total, a column with its total, the row totals or the column totals with the grand
+    total — that keeps exactly one hidden figure would give it away, so a second one is hidden: in the
+    totals' own lines the grand total, elsewhere the smallest other cell (the total when there is none).
+    Repeats until nothing can be derived. Without column totals (a table whose columns do not add up,
+    such as needs, where one person has several), only the rows are published sums."""
     rows = [list(map(int, r)) for r in counts]
     width = max((len(r) for r in rows), default=0)
     rows = [r + [0] * (width - len(r)) for r in rows]
-    hidden = {(i, j) for i, r in enumerate(rows) for j, v in enumerate(r) if 0 < v < SUPPRESS_BELOW}
-    hidden_rows: set[int] = set()
-    hidden_cols: set[int] = set()
+    height = len(rows)
+    # The grid with its totals: column `width` holds row totals, row `height` the column totals.
+    grid = [r + [sum(r)] for r in rows]
+    grid.append([sum(r[j] for r in rows) for j in range(width)] + [sum(map(sum, rows))])
+    hidden = {(i, j) for i in range(height + 1) for j in range(width + 1) if 0 < grid[i][j] < SUPPRESS_BELOW}
+    lines = [[(i, j) for j in range(width + 1)] for i in range(height)]
+    if with_column_totals:
+        lines += [[(i, j) for i in range(height + 1)] for j in range(width)]
+        lines += [[(height, j) for j in range(width + 1)], [(i, width) for i in range(height + 1)]]
+    grand = (height, width)
     changed = True
     while changed:
         changed = False
-        lines = [("row", i, [(i, j) for j in range(width)]) for i in range(len(rows))] + \
-            [("col", j, [(i, j) for i in range(len(rows))]) for j in range(width)]
-        for kind, index, positions in lines:
-            total_hidden = index in (hidden_rows if kind == "row" else hidden_cols)
-            if total_hidden or sum(p in hidden for p in positions) != 1:
+        for line in lines:
+            if sum(p in hidden for p in line) != 1:
                 continue
-            others = [p for p in positions if p not in hidden and rows[p[0]][p[1]] > 0]
-            if others:
-                hidden.add(min(others, key=lambda p: rows[p[0]][p[1]]))
+            total = line[-1]
+            open_cells = [p for p in line[:-1] if p not in hidden and grid[p[0]][p[1]] > 0]
+            if total == grand and grand not in hidden:
+                hidden.add(grand)
+            elif open_cells:
+                hidden.add(min(open_cells, key=lambda p: grid[p[0]][p[1]]))
             else:
-                (hidden_rows if kind == "row" else hidden_cols).add(index)
+                hidden.add(total)
             changed = True
-    shown = [[SUPPRESSED if (i, j) in hidden else v for j, v in enumerate(r)] for i, r in enumerate(rows)]
-    row_totals = [SUPPRESSED if i in hidden_rows else suppress(sum(r)) for i, r in enumerate(rows)]
-    column_totals = [SUPPRESSED if j in hidden_cols else suppress(sum(r[j] for r in rows)) for j in range(width)]
-    return SuppressedTable(shown, row_totals, column_totals, sum(map(sum, rows)))
+
+    def shown(i: int, j: int) -> int | str:
+        return SUPPRESSED if (i, j) in hidden else grid[i][j]
+    return SuppressedTable([[shown(i, j) for j in range(width)] for i in range(height)],
+                           [shown(i, width) for i in range(height)],
+                           [shown(height, j) for j in range(width)], shown(height, width))
 
 
 def _cell(value):

@@ -18,3 +18,5 @@ from msc.fund.models import (  # noqa: F401
     Disbursement, FundAllocation,
 )
 from msc.feedback.models import Feedback  # noqa: F401
+from msc.reports.models import ReportCount  # noqa: F401
+import msc.reports.cube  # noqa: F401,E402  (keeps the report counts as rows are written)

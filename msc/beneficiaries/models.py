@@ -61,6 +61,8 @@ class Beneficiary(EncryptedRow, Base):
     #: female, male, other
     sex: so.Mapped[str] = so.mapped_column(sa.String(8))
     birth_year: so.Mapped[int | None]
+    #: age band on the day of registration (0-4, 5-11, 12-17, 18-59, 60+, unknown), for reports
+    age_band: so.Mapped[str] = so.mapped_column(sa.String(8), default="unknown")
     #: date of birth estimated from a stated or apparent age
     dob_estimated: so.Mapped[bool] = so.mapped_column(default=False)
     #: ISO 3166-1 alpha-3

@@ -16,10 +16,10 @@ from msc.beneficiaries.models import (
     Beneficiary, BeneficiaryChange, BlindIndexEntry, Consent, DuplicateDecision, Household, NameVocabulary,
     SpecificNeed,
 )
-from msc.beneficiaries.vocab import SENSITIVE_NEEDS
+from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
 from msc.centres.models import CaseNumberCounter, Centre
 from msc.crypto import DataKey, blind, blind_indexer
-from msc.db import session, utcnow
+from msc.db import insert_for, session, utcnow
 from msc.errors import DomainError
 from msc.security import audit
 from msc.security.policy import in_scope
@@ -190,6 +190,7 @@ def _apply(person: Beneficiary, data: PersonData, dob: dt.date, estimated: bool)
     person.date_of_birth = dob
     person.dob_estimated = estimated
     person.birth_year = dob.year
+    person.age_band = age_band(_age(dob, (person.registered_at or utcnow()).date()))
     person.sex = data.sex
     person.nationality = data.nationality
     person.document_type = data.document_type
@@ -392,11 +393,7 @@ def add_to_vocabulary(pairs: set[tuple[int, int]]) -> None:
     """Insert vocabulary pairs, skipping those already known."""
     if not pairs:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(NameVocabulary).on_conflict_do_nothing(),
+    session.execute(insert_for(session.get_bind())(NameVocabulary).on_conflict_do_nothing(),
                     [{"typo_hash": t, "token_hash": h} for t, h in sorted(pairs)])
 
 

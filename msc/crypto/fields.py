@@ -122,7 +122,10 @@ class EncryptedField:
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        blob = getattr(obj, self.column)
+        return self.read(obj, getattr(obj, self.column))
+
+    def read(self, obj: Any, blob: bytes | None) -> Any:
+        """Decrypt a value this field held for this row (the current one, or one it held before a change)."""
         if blob is None:
             return None
         try:

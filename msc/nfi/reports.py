@@ -13,7 +13,7 @@ from msc.db import session
 from msc.exports import suppress
 from msc.nfi.models import DistributionLine as L, NfiItem, StockLevel, StockMovement as M
 from msc.nfi.stock import NfiError, Level
-from msc.security.policy import centre_ids_in_scope
+from msc.security.policy import centres_in_scope
 
 MAX_DAYS = 3 * 366
 
@@ -31,19 +31,6 @@ class Period:
         return [c.id for c in self.centres]
 
 
-def centres_for(user, centre_id: int | None = None, country: str | None = None) -> list[Centre]:
-    """The centres a report covers: one centre, a country's, or every one in the user's scope."""
-    ids = centre_ids_in_scope(user)
-    stmt = sa.select(Centre).order_by(Centre.country, Centre.code)
-    if ids is not None:
-        stmt = stmt.where(Centre.id.in_(ids or [-1]))
-    if centre_id:
-        stmt = stmt.where(Centre.id == centre_id)
-    if country:
-        stmt = stmt.where(Centre.country == country)
-    return list(session.scalars(stmt))
-
-
 def period(user, start: dt.date | None, end: dt.date | None, centre_id: int | None = None,
            country: str | None = None) -> Period:
     if start is None or end is None:
@@ -52,7 +39,7 @@ def period(user, start: dt.date | None, end: dt.date | None, centre_id: int | No
         raise NfiError(_l("The period ends before it starts."), field="end")
     if (end - start).days > MAX_DAYS:
         raise NfiError(_l("Choose a period of at most three years."), field="end")
-    centres = centres_for(user, centre_id, country)
+    centres = centres_in_scope(user, centre_id, country)
     if not centres:
         raise NfiError(_l("Choose one of your centres or countries."), field="centre_id")
     return Period(start, end, centres)

@@ -17,6 +17,7 @@ from msc.nfi import rules, stock
 from msc.nfi.models import Distribution, DistributionLine, NfiItem
 from msc.nfi.stock import NfiError
 from msc.nfi.vocab import ACK_METHODS, COLLECTED_BY, VOID_REASONS
+from msc.reports import cube
 from msc.security import audit
 from msc.security.policy import NFI_OVERRIDE, NFI_STOCK, in_scope, role_allows
 
@@ -203,6 +204,7 @@ def void(user, distribution: Distribution, reason: str, note: str | None = None)
     per_item: dict[int, int] = {}
     for line in distribution.lines:
         per_item[line.item_id] = per_item.get(line.item_id, 0) + line.quantity
+    cube.change(session, [f for line in distribution.lines for f in cube.current_facts(session, line)], [])
     session.execute(sa.update(DistributionLine).where(DistributionLine.distribution_id == distribution.id)
                     .values(voided=True).execution_options(synchronize_session=False))
     for item_id in sorted(per_item):

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects import postgresql, sqlite
 
 from msc.centres.models import Centre
-from msc.db import session, utcnow
+from msc.db import insert_for, session, utcnow
 from msc.errors import DomainError
 from msc.i18n import local_today
 from msc.nfi.models import NfiItem, StockCount, StockLevel, StockMovement, StockReceipt, StockTransfer
@@ -70,8 +69,7 @@ def _ensure_levels(centre_id: int, item_ids) -> None:
     rows = [{"centre_id": centre_id, "item_id": i, "on_hand": 0, "low_threshold": 0} for i in sorted(set(item_ids))]
     if not rows:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    session.execute(insert(StockLevel).values(rows).on_conflict_do_nothing(index_elements=["centre_id", "item_id"]))
+    session.execute(insert_for(session.get_bind())(StockLevel).values(rows).on_conflict_do_nothing(index_elements=["centre_id", "item_id"]))
 
 
 def take(centre_id: int, item_id: int, quantity: int) -> bool:

@@ -26,7 +26,7 @@ from msc.nfi.models import Distribution, NfiItem
 from msc.nfi.stock import NfiError
 from msc.security import audit
 from msc.security.policy import (
-    NFI_CATALOGUE, NFI_DISTRIBUTE, NFI_REPORTS, NFI_STOCK, active_centres_of, can, check_scope, requires,
+    NFI_CATALOGUE, NFI_DISTRIBUTE, NFI_REPORTS, NFI_STOCK, active_centres_of, can, centres_in_scope, check_scope, requires,
 )
 
 bp = Blueprint("nfi", __name__)
@@ -301,7 +301,7 @@ TABLES = ("distributions", "stock")
 
 
 def _report_period():
-    centres = reports.centres_for(current_user)
+    centres = centres_in_scope(current_user)
     countries = sorted({(c.country, country_name(c.country)) for c in centres}, key=lambda pair: pair[1])
     form = ReportForm(request.args, centres=centres, countries=countries)
     today = dt.date.today()

@@ -18,6 +18,7 @@ from msc.partners.service import agreement_covers
 from msc.partners.vocab import DATA_CATEGORIES
 from msc.referrals.models import Disclosure, Referral, ReferralEvent
 from msc.referrals.vocab import URGENCIES
+from msc.reports import cube
 from msc.security import audit
 from msc.security.policy import in_scope
 from msc.signals import consent_withdrawn
@@ -47,12 +48,14 @@ def _move(user, referral: Referral, to: str) -> None:
     """Compare-and-set the status: of two people moving the same referral at once, one wins and the
     other is told, with nothing of theirs saved. Called before any other field changes."""
     referral_from = referral.status
+    before = cube.current_facts(session, referral)
     moved = session.execute(sa.update(Referral).where(Referral.id == referral.id, Referral.status == referral_from)
                             .values(status=to).execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         raise ReferralError(_l("Someone else changed this referral a moment ago. Reload the page to see "
                                "where it stands."))
     so.attributes.set_committed_value(referral, "status", to)
+    cube.change(session, before, cube.current_facts(session, referral))
     session.add(ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), from_status=referral_from,
                               to_status=to))
     audit.record(f"referral.{to}", object_type="referral", object_id=referral.id, detail=f"{referral_from}>{to}")

@@ -45,12 +45,14 @@ FUND_CRITERIA_PUBLISH = "fund.criteria_publish"
 FEEDBACK_RECORD = "feedback.record"
 FEEDBACK_MANAGE = "feedback.manage"
 FEEDBACK_QUEUE = "feedback.queue"
+REPORTS = "reports.view"
 
 PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS,
                CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE, REFERRAL_OVERRIDE, PARTNER_PORTAL,
                SHELTER_VIEW, SHELTER_PLACE, SHELTER_MANAGE, SHELTER_OVERRIDE, NFI_DISTRIBUTE, NFI_OVERRIDE,
                NFI_STOCK, NFI_REPORTS, NFI_CATALOGUE, FUND_APPLY, FUND_VIEW, FUND_DECIDE, FUND_DISBURSE,
-               FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FEEDBACK_RECORD, FEEDBACK_MANAGE, FEEDBACK_QUEUE)
+               FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FEEDBACK_RECORD, FEEDBACK_MANAGE, FEEDBACK_QUEUE,
+               REPORTS)
 
 ROLES: dict[str, frozenset[str]] = {
     "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW, NFI_DISTRIBUTE,
@@ -60,10 +62,10 @@ ROLES: dict[str, frozenset[str]] = {
                              FUND_VIEW, FEEDBACK_RECORD}),
     "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW, REFERRAL_OVERRIDE,
                                      SHELTER_VIEW, FUND_VIEW, FUND_DECIDE, FUND_DISBURSE, FUND_CRITERIA_DRAFT,
-                                     FUND_CRITERIA_PUBLISH, FEEDBACK_QUEUE}),
+                                     FUND_CRITERIA_PUBLISH, FEEDBACK_QUEUE, REPORTS}),
     "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE, SHELTER_VIEW, SHELTER_PLACE,
                                  SHELTER_MANAGE, SHELTER_OVERRIDE, NFI_DISTRIBUTE, NFI_OVERRIDE, NFI_STOCK,
-                                 NFI_REPORTS, FEEDBACK_RECORD, FEEDBACK_MANAGE, FEEDBACK_QUEUE}),
+                                 NFI_REPORTS, FEEDBACK_RECORD, FEEDBACK_MANAGE, FEEDBACK_QUEUE, REPORTS}),
     "dpo": frozenset({PARTNERS_VIEW, FUND_VIEW}),
     "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE, NFI_CATALOGUE,
                         FUND_CRITERIA_DRAFT}),
@@ -171,6 +173,22 @@ def active_centres_of(user) -> list:
     stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
     if ids is not None:
         stmt = stmt.where(Centre.id.in_(ids or [-1]))
+    return list(session.scalars(stmt))
+
+
+def centres_in_scope(user, centre_id: int | None = None, country: str | None = None) -> list:
+    """The centres a report covers: one centre, a country's, or every one in the user's scope (active or
+    not: a closed centre's figures still count), by country and code."""
+    from msc.centres.models import Centre
+    from msc.db import session
+    ids = centre_ids_in_scope(user)
+    stmt = sa.select(Centre).order_by(Centre.country, Centre.code)
+    if ids is not None:
+        stmt = stmt.where(Centre.id.in_(ids or [-1]))
+    if centre_id:
+        stmt = stmt.where(Centre.id == centre_id)
+    if country:
+        stmt = stmt.where(Centre.country == country)
     return list(session.scalars(stmt))
 
 

@@ -1,0 +1,1 @@
+"""Reports and dashboards: aggregates by sex, age band and nationality, never a person."""

@@ -1,0 +1,291 @@
+"""The dashboards' counts, kept correct by the writes themselves.
+
+Every flush that adds, changes or removes a person, a household, a referral or a hand-over line
+turns the row's state before and after into *facts* — (topic, centre, month, sex, age band,
+nationality, k1, k2, k3) with a count and units — and adds the difference to `report_counts` in the
+same transaction (so a rollback, a savepoint included, takes the counts back with it). The two
+writes that bypass the ORM (a referral's status, a voided hand-over) call `change` themselves.
+
+The same fact functions rebuild every count from the base tables (`flask --app msc reports check`
+compares, `rebuild` replaces), so the running counts can always be proven right. Sensitive needs are
+decrypted here, by the writer that already holds the person's key: the counts hold no person.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from msc.beneficiaries.models import Beneficiary, Household, SpecificNeed
+from msc.beneficiaries.vocab import SENSITIVE_NEEDS
+from msc.centres.models import Centre
+from msc.db import insert_for, utcnow
+from msc.i18n import COUNTRY_TIMEZONES
+from msc.nfi.models import DistributionLine
+from msc.partners.models import PartnerService
+from msc.referrals.models import Referral
+from msc.reports.models import KEY, ReportCount
+
+Key = tuple  # (topic, centre_id, month, sex, age_band, nationality, k1, k2, k3)
+Deltas = dict  # Key -> [n, amount]
+
+
+def local_month(country: str | None, when: dt.datetime | None) -> str:
+    """YYYY-MM of a UTC moment in the centre's country's calendar."""
+    when = when or utcnow()
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(ZoneInfo(COUNTRY_TIMEZONES.get(country or "", "UTC"))).strftime("%Y-%m")
+
+
+def entry_point_key(text: str | None) -> str:
+    """The entry point as typed, with spaces tidied (reports group by it)."""
+    return " ".join((text or "").split())[:60]
+
+
+@dataclass
+class Lookups:
+    """Centre countries and service sectors, read once per flush or rebuild."""
+
+    countries: Mapping[int, str]
+    sectors: Mapping[int, str]
+
+    @classmethod
+    def load(cls, conn) -> "Lookups":
+        return cls(dict(conn.execute(sa.select(Centre.id, Centre.country)).all()),
+                   dict(conn.execute(sa.select(PartnerService.id, PartnerService.sector)).all()))
+
+
+# ---- facts from plain values ---------------------------------------------------------------
+
+def person_facts(v: Any, needs: Iterable[str], look: Lookups) -> list[tuple[Key, int, int]]:
+    """A person counts once under "people" and once under "need" for each specific need."""
+    month = local_month(look.countries.get(v.centre_id), v.registered_at)
+    dims = (v.centre_id, month, v.sex or "", v.age_band or "unknown", v.nationality or "")
+    entry = entry_point_key(v.entry_point)
+    facts = [(("people", *dims, entry, "uasc" if v.possible_uasc else "", ""), 1, 0)]
+    facts += [(("need", *dims, entry, code, ""), 1, 0) for code in sorted(set(needs))]
+    return facts
+
+
+def household_facts(v: Any, look: Lookups) -> list[tuple[Key, int, int]]:
+    month = local_month(look.countries.get(v.centre_id), v.created_at)
+    return [(("household", v.centre_id, month, "", "", "", "", "", ""), 1, 0)]
+
+
+def referral_timing(v: Any) -> str:
+    """in_time or late once answered; empty while waiting."""
+    if v.answered_at is None:
+        return ""
+    return "in_time" if v.deadline_at is None or _utc(v.answered_at) <= _utc(v.deadline_at) else "late"
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def referral_facts(v: Any, look: Lookups) -> list[tuple[Key, int, int]]:
+    """A referral counts from the month it was sent (drafts are not counted)."""
+    if v.sent_at is None:
+        return []
+    month = local_month(look.countries.get(v.centre_id), v.sent_at)
+    sector = look.sectors.get(v.service_id, "")
+    return [(("referral", v.centre_id, month, "", "", "", sector, v.status, referral_timing(v)), 1, 0)]
+
+
+def line_facts(v: Any) -> list[tuple[Key, int, int]]:
+    """A hand-over line counts (with its units) unless voided."""
+    if v.voided:
+        return []
+    return [(("nfi", v.centre_id, v.month, v.sex, v.age_band, v.nationality, str(v.item_id), "", ""), 1,
+             int(v.quantity))]
+
+
+# ---- facts from ORM rows, before and after a change ------------------------------------------
+
+class _Before:
+    """The row as it was loaded: each changed attribute's previous value."""
+
+    def __init__(self, obj):
+        self._obj = obj
+        self._state = sa.inspect(obj)
+
+    def __getattr__(self, name: str):
+        history = self._state.attrs[name].history
+        if history.deleted:
+            return history.deleted[0]
+        if history.added:  # set where there was nothing
+            return None
+        return getattr(self._obj, name)
+
+
+_PERSON = ("centre_id", "registered_at", "sex", "age_band", "nationality", "entry_point", "possible_uasc",
+           "sensitive_needs_ct", "needs")
+_TRACKED = {
+    Beneficiary: _PERSON,
+    Household: ("centre_id", "created_at"),
+    Referral: ("centre_id", "sent_at", "status", "deadline_at", "answered_at", "service_id"),
+    DistributionLine: ("centre_id", "month", "sex", "age_band", "nationality", "item_id", "quantity", "voided"),
+}
+
+
+def _needs_of(person: Beneficiary, before: bool) -> list[str]:
+    if before:
+        history = sa.inspect(person).attrs.needs.history
+        plain = [n.code for n in (*history.unchanged, *history.deleted)]
+        blob = _Before(person).sensitive_needs_ct
+    else:
+        plain = [n.code for n in person.needs]
+        blob = person.sensitive_needs_ct
+    sensitive = Beneficiary.sensitive_needs.read(person, blob) or []
+    return plain + [code for code in sensitive if code in SENSITIVE_NEEDS]
+
+
+def facts_of(obj, look: Lookups, before: bool = False) -> list[tuple[Key, int, int]]:
+    """The facts a row contributes, now or as it was loaded."""
+    v = _Before(obj) if before else obj
+    if isinstance(obj, Beneficiary):
+        return person_facts(v, _needs_of(obj, before), look)
+    if isinstance(obj, Household):
+        return household_facts(v, look)
+    if isinstance(obj, Referral):
+        return referral_facts(v, look)
+    return line_facts(v)
+
+
+def _changed(obj) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in _TRACKED[type(obj)])
+
+
+def _add(deltas: Deltas, facts, sign: int) -> None:
+    for key, n, amount in facts:
+        cell = deltas.setdefault(key, [0, 0])
+        cell[0] += sign * n
+        cell[1] += sign * amount
+
+
+def apply(conn, deltas: Deltas) -> None:
+    """Add the differences to the counts, in key order (so two writers never wait on each other in turn)."""
+    insert = insert_for(conn)
+    table = ReportCount.__table__
+    for key in sorted(k for k, (n, amount) in deltas.items() if n or amount):
+        n, amount = deltas[key]
+        stmt = insert(table).values({**dict(zip(KEY, key)), "n": n, "amount": amount})
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(KEY),
+                                                set_={"n": table.c.n + stmt.excluded.n,
+                                                      "amount": table.c.amount + stmt.excluded.amount}))
+
+
+def _after_flush(sess: so.Session, _context) -> None:
+    deltas: Deltas = {}
+    look = None
+    for obj in (*sess.new, *sess.dirty, *sess.deleted):
+        if type(obj) not in _TRACKED:
+            continue
+        new, gone = obj in sess.new, obj in sess.deleted
+        if not new and not gone and not _changed(obj):
+            continue
+        look = look or Lookups.load(sess.connection())
+        if not new:
+            _add(deltas, facts_of(obj, look, before=True), -1)
+        if not gone:
+            _add(deltas, facts_of(obj, look), +1)
+    if deltas:
+        apply(sess.connection(), deltas)
+
+
+def _remember_previous_values() -> None:
+    # A change to an attribute that was not loaded would otherwise forget the value it replaces.
+    for model, names in _TRACKED.items():
+        for name in names:
+            sa.event.listen(getattr(model, name), "set", lambda *a: None, active_history=True)
+
+
+_remember_previous_values()
+sa.event.listen(so.Session, "after_flush", _after_flush)
+
+
+def change(sess: so.Session, before: list, after: list) -> None:
+    """For writes that bypass the ORM: move a row's counts from its facts before to its facts after."""
+    deltas: Deltas = {}
+    _add(deltas, before, -1)
+    _add(deltas, after, +1)
+    apply(sess.connection(), deltas)
+
+
+def current_facts(sess: so.Session, obj) -> list:
+    """The facts a row contributes now (see `change`)."""
+    return facts_of(obj, Lookups.load(sess.connection()))
+
+
+# ---- proving the counts --------------------------------------------------------------------
+
+def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
+    """Every count, from the base tables (sensitive needs decrypted person by person)."""
+    conn = sess.connection()
+    look = Lookups.load(conn)
+    counts: Deltas = {}
+    needs: dict[int, list[str]] = defaultdict(list)
+    for person_id, code in conn.execute(sa.select(SpecificNeed.beneficiary_id, SpecificNeed.code)):
+        needs[person_id].append(code)
+    b = Beneficiary.__table__.c
+    people = sa.select(b.id, b.centre_id, b.registered_at, b.sex, b.age_band, b.nationality, b.entry_point,
+                       b.possible_uasc, b.sensitive_needs_ct.is_not(None).label("has_sensitive"))
+    with_sensitive = []
+    for row in conn.execution_options(yield_per=batch).execute(people):
+        if row.has_sensitive:
+            with_sensitive.append(row.id)
+        else:
+            _add(counts, person_facts(row, needs.get(row.id, ()), look), +1)
+    for start in range(0, len(with_sensitive), batch):
+        for person in sess.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(with_sensitive[start:start + batch]))):
+            _add(counts, person_facts(person, needs.get(person.id, []) + list(person.sensitive_needs or []), look), +1)
+    h = Household.__table__.c
+    for row in conn.execution_options(yield_per=batch).execute(sa.select(h.centre_id, h.created_at)):
+        _add(counts, household_facts(row, look), +1)
+    r = Referral.__table__.c
+    for row in conn.execution_options(yield_per=batch).execute(
+            sa.select(r.centre_id, r.sent_at, r.status, r.deadline_at, r.answered_at, r.service_id)
+            .where(r.sent_at.is_not(None))):
+        _add(counts, referral_facts(row, look), +1)
+    line = DistributionLine.__table__.c
+    grouped = (sa.select(line.centre_id, line.month, line.sex, line.age_band, line.nationality, line.item_id,
+                         sa.func.count(), sa.func.sum(line.quantity))
+               .where(line.voided.is_(False))
+               .group_by(line.centre_id, line.month, line.sex, line.age_band, line.nationality, line.item_id))
+    for centre_id, month, sex, band, nationality, item_id, n, units in conn.execute(grouped):
+        cell = counts.setdefault(("nfi", centre_id, month, sex, band, nationality, str(item_id), "", ""), [0, 0])
+        cell[0] += int(n)
+        cell[1] += int(units)
+    return {k: v for k, v in counts.items() if v[0] or v[1]}
+
+
+def stored(sess: so.Session) -> Deltas:
+    """The running counts as they are (rows that fell to zero left out)."""
+    t = ReportCount.__table__.c
+    rows = sess.connection().execute(sa.select(*(t[k] for k in KEY), t.n, t.amount))
+    return {tuple(r[:len(KEY)]): [int(r.n), int(r.amount)] for r in rows if r.n or r.amount}
+
+
+def check(sess: so.Session) -> list[tuple[Key, list, list]]:
+    """Where the running counts differ from the base tables: (key, stored, recomputed)."""
+    have, want = stored(sess), recompute(sess)
+    return [(k, have.get(k, [0, 0]), want.get(k, [0, 0])) for k in sorted(set(have) | set(want))
+            if have.get(k, [0, 0]) != want.get(k, [0, 0])]
+
+
+def rebuild(sess: so.Session) -> int:
+    """Replace every count with the base tables' (after a migration or a restore); returns the rows."""
+    counts = recompute(sess)
+    conn = sess.connection()
+    conn.execute(sa.delete(ReportCount.__table__))
+    rows = [dict(zip(KEY, key), n=n, amount=amount) for key, (n, amount) in sorted(counts.items())]
+    for start in range(0, len(rows), 5000):
+        conn.execute(sa.insert(ReportCount.__table__), rows[start:start + 5000])
+    return len(rows)

@@ -1,0 +1,38 @@
+"""Report counts: the dashboards' figures, kept up to date by every write (see msc.reports.cube)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from msc.db import Base
+
+#: the columns that identify one count
+KEY = ("topic", "centre_id", "month", "sex", "age_band", "nationality", "k1", "k2", "k3")
+
+
+class ReportCount(Base):
+    """How many (and, for items, how many units) of one topic fall in one centre, month and set of
+    non-identifying dimensions. Never a row per person: a count per combination."""
+
+    __tablename__ = "report_counts"
+    __table_args__ = (sa.UniqueConstraint(*KEY, name="uq_report_counts_key"),
+                      sa.Index("ix_report_counts_topic_centre_month", "topic", "centre_id", "month"))
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: people, need, household, referral, nfi
+    topic: so.Mapped[str] = so.mapped_column(sa.String(12))
+    centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"))
+    #: YYYY-MM in the centre's own calendar
+    month: so.Mapped[str] = so.mapped_column(sa.String(7))
+    sex: so.Mapped[str] = so.mapped_column(sa.String(8), default="")
+    age_band: so.Mapped[str] = so.mapped_column(sa.String(8), default="")
+    nationality: so.Mapped[str] = so.mapped_column(sa.String(3), default="")
+    #: people and needs: entry point; referrals: sector; items: item id
+    k1: so.Mapped[str] = so.mapped_column(sa.String(60), default="")
+    #: people: "uasc" for a possible unaccompanied or separated child; needs: the need; referrals: status
+    k2: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
+    #: referrals: in_time or late once answered
+    k3: so.Mapped[str] = so.mapped_column(sa.String(8), default="")
+    n: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+    #: units handed over (items)
+    amount: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
