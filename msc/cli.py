@@ -1,4 +1,4 @@
-"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi ..."""
+"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports ..."""
 from __future__ import annotations
 
 import click
@@ -15,6 +15,7 @@ users_cli = AppGroup("users", help="User accounts.")
 demo_cli = AppGroup("demo", help="Demo data for trying MSC Case.")
 index_cli = AppGroup("index", help="Blind indexes for search.")
 nfi_cli = AppGroup("nfi", help="Non-food items: stock checks.")
+reports_cli = AppGroup("reports", help="Dashboards: prove or rebuild their running counts.")
 
 
 @db_cli.command("upgrade")
@@ -102,6 +103,28 @@ def nfi_check() -> None:
     raise click.ClickException(f"{len(wrong)} stock levels differ from their ledger")
 
 
+@reports_cli.command("check")
+def reports_check() -> None:
+    """Check that the dashboards' running counts equal what the records say."""
+    from msc.reports import cube
+    wrong = cube.check(session)
+    if not wrong:
+        click.echo("report counts add up: every count equals the records")
+        return
+    for key, have, want in wrong[:50]:
+        click.echo(f"{key}: counted {have}, records {want}")
+    raise click.ClickException(f"{len(wrong)} report counts differ from the records")
+
+
+@reports_cli.command("rebuild")
+def reports_rebuild() -> None:
+    """Recount every dashboard figure from the records (after upgrading to revision 0011, or a restore)."""
+    from msc.reports import cube
+    rows = cube.rebuild(session)
+    session.commit()
+    click.echo(f"report counts rebuilt: {rows} rows")
+
+
 @index_cli.command("rebuild")
 def index_rebuild() -> None:
     """Recompute every person's blind-index entries (after an index change or an index-key rotation)."""
@@ -155,5 +178,5 @@ def demo_logins() -> None:
 
 def register(app: Flask) -> None:
     """Add every command group to the app."""
-    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli):
+    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli):
         app.cli.add_command(group)

@@ -9,7 +9,7 @@ from faker import Faker
 
 from msc.beneficiaries import service as reception
 from msc.centres.models import Centre
-from msc.db import session
+from msc.db import session, utcnow
 from msc.security import service as accounts
 
 DEMO_PASSWORD = "msc-demo-Cucuta-26"
@@ -96,9 +96,11 @@ def load(people: int = 300, seed: int = 2026) -> None:
     for f in fakers.values():
         f.seed_instance(seed)
     made = 0
+    arrivals = random.Random(seed + 1)  # registration days over the last six months, for the dashboards
     while made < people:
         centre = rng.choice(list(centres.values()))
-        made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk)
+        registered_at = utcnow() - dt.timedelta(days=arrivals.randint(0, 175), minutes=arrivals.randint(0, 600))
+        made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk, registered_at)
     _casework(rng, centres["COL-CUC"], first_partner)
     _nfi(rng, centres)
     _fund(centres)
@@ -223,7 +225,7 @@ class _AnyScope:
     scope = "region"
 
 
-def _household(rng: random.Random, fakers: dict, centre: Centre, clerk) -> int:
+def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, registered_at: dt.datetime) -> int:
     fake = fakers["pt"] if centre.country == "BRA" and rng.random() < 0.3 else fakers["es"]
     family = f"{fake.last_name()} {fake.last_name()}"
     today = dt.date.today()
@@ -275,6 +277,8 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk) -> int:
         except reception.RuleError:
             continue
         person.registered_by_id = clerk.id
+        person.registered_at = registered_at
         if head_case is None:
             head_case = person.case_number
+            person.household.created_at = registered_at
     return size

@@ -10,6 +10,8 @@ from flask import Response
 
 SUPPRESS_BELOW = 5
 SUPPRESSED = "<5"
+#: a figure of 5 or more hidden only because, with the totals, it would give a small count away
+WITHHELD = "x"
 
 
 def suppress(count: int | None) -> int | str:
@@ -29,10 +31,10 @@ class SuppressedTable:
 
 
 def suppress_table(counts: Sequence[Sequence[int]], with_column_totals: bool = True) -> SuppressedTable:
-    """Primary suppression (1 to 4 shown as "<5", totals included), then secondary: every published sum —
+    """Primary suppression (1 to 4 shown as "<5", totals included), then secondary (shown as "x"): every published sum —
     a row with its total, a column with its total, the row totals or the column totals with the grand
-    total — that keeps exactly one hidden figure would give it away, so a second one is hidden: in the
-    totals' own lines the grand total, elsewhere the smallest other cell (the total when there is none).
+    total — that keeps exactly one hidden figure would give it away, so a second one is hidden: the
+    smallest other figure of that sum (its total when there is none).
     Repeats until nothing can be derived. Without column totals (a table whose columns do not add up,
     such as needs, where one person has several), only the rows are published sums."""
     rows = [list(map(int, r)) for r in counts]
@@ -42,7 +44,8 @@ def suppress_table(counts: Sequence[Sequence[int]], with_column_totals: bool = T
     # The grid with its totals: column `width` holds row totals, row `height` the column totals.
     grid = [r + [sum(r)] for r in rows]
     grid.append([sum(r[j] for r in rows) for j in range(width)] + [sum(map(sum, rows))])
-    hidden = {(i, j) for i in range(height + 1) for j in range(width + 1) if 0 < grid[i][j] < SUPPRESS_BELOW}
+    small = {(i, j) for i in range(height + 1) for j in range(width + 1) if 0 < grid[i][j] < SUPPRESS_BELOW}
+    hidden = set(small)
     lines = [[(i, j) for j in range(width + 1)] for i in range(height)]
     if with_column_totals:
         lines += [[(i, j) for i in range(height + 1)] for j in range(width)]
@@ -56,16 +59,16 @@ def suppress_table(counts: Sequence[Sequence[int]], with_column_totals: bool = T
                 continue
             total = line[-1]
             open_cells = [p for p in line[:-1] if p not in hidden and grid[p[0]][p[1]] > 0]
-            if total == grand and grand not in hidden:
-                hidden.add(grand)
-            elif open_cells:
+            if open_cells:
                 hidden.add(min(open_cells, key=lambda p: grid[p[0]][p[1]]))
             else:
                 hidden.add(total)
             changed = True
 
     def shown(i: int, j: int) -> int | str:
-        return SUPPRESSED if (i, j) in hidden else grid[i][j]
+        if (i, j) in small:
+            return SUPPRESSED
+        return WITHHELD if (i, j) in hidden else grid[i][j]
     return SuppressedTable([[shown(i, j) for j in range(width)] for i in range(height)],
                            [shown(i, width) for i in range(height)],
                            [shown(height, j) for j in range(width)], shown(height, width))

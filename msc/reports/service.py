@@ -16,7 +16,7 @@ from msc.beneficiaries.vocab import AGE_BANDS, NATIONALITIES, NEEDS, SENSITIVE_N
 from msc.centres.models import Centre
 from msc.db import session
 from msc.errors import DomainError
-from msc.exports import SUPPRESSED, suppress, suppress_table
+from msc.exports import SUPPRESSED, SuppressedTable, suppress, suppress_table
 from msc.reports.models import ReportCount as RC
 from msc.security.policy import VIEW_SENSITIVE, centres_in_scope, role_allows
 
@@ -146,7 +146,8 @@ def counts_table(slug, title, row_header, row_keys, row_labels, col_keys, col_la
                  chart=False, column_totals=True, note=None) -> Table:
     """An additive table of counts with row and column totals, suppressed so nothing can be derived."""
     matrix = [[int(data.get((r, c), 0)) for c in col_keys] for r in row_keys]
-    shown = suppress_table(matrix, with_column_totals=column_totals)
+    shown = suppress_table(matrix, with_column_totals=column_totals) if matrix else \
+        SuppressedTable([], [], [0] * len(col_keys), 0)
     return Table(slug, title, row_header, col_labels, row_labels, shown.cells, hxl, shown.row_totals,
                  shown.column_totals if column_totals else None, shown.total if column_totals else None, chart, note)
 
