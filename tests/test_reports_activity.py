@@ -174,3 +174,18 @@ def test_counts_follow_a_person_who_changes_centre_and_household(ctx, make):
     session.commit()
     assert not child.possible_uasc
     assert cube.check(session) == []
+
+
+def test_counts_stay_right_when_a_record_was_expired_before_the_change(ctx, make):
+    p = person(make, given_names="Irene", family_names="Paz", date_of_birth=dt.date(1975, 5, 5),
+               needs=["disability", "lgbtiq"])
+    session.commit()
+    session.expire(p)
+    p.sex = "other"
+    session.commit()
+    assert cube.check(session) == []
+    session.expire(p)
+    p.entry_point = "Rumichaca"
+    p.registered_at = p.registered_at - dt.timedelta(days=70)
+    session.commit()
+    assert cube.check(session) == []

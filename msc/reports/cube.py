@@ -136,7 +136,7 @@ _TRACKED = {
 
 def _needs_of(person: Beneficiary, before: bool) -> list[str]:
     if before:
-        history = sa.inspect(person).attrs.needs.history
+        history = sa.inspect(person).attrs.needs.load_history()
         plain = [n.code for n in (*history.unchanged, *history.deleted)]
         blob = _Before(person).sensitive_needs_ct
     else:
@@ -238,7 +238,7 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
     people = sa.select(b.id, b.centre_id, b.registered_at, b.sex, b.age_band, b.nationality, b.entry_point,
                        b.possible_uasc, b.sensitive_needs_ct.is_not(None).label("has_sensitive"))
     with_sensitive = []
-    for row in conn.execution_options(yield_per=batch).execute(people):
+    for row in conn.execute(people.execution_options(yield_per=batch)):
         if row.has_sensitive:
             with_sensitive.append(row.id)
         else:
@@ -247,12 +247,11 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
         for person in sess.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(with_sensitive[start:start + batch]))):
             _add(counts, person_facts(person, needs.get(person.id, []) + list(person.sensitive_needs or []), look), +1)
     h = Household.__table__.c
-    for row in conn.execution_options(yield_per=batch).execute(sa.select(h.centre_id, h.created_at)):
+    for row in conn.execute(sa.select(h.centre_id, h.created_at).execution_options(yield_per=batch)):
         _add(counts, household_facts(row, look), +1)
     r = Referral.__table__.c
-    for row in conn.execution_options(yield_per=batch).execute(
-            sa.select(r.centre_id, r.sent_at, r.status, r.deadline_at, r.answered_at, r.service_id)
-            .where(r.sent_at.is_not(None))):
+    for row in conn.execute(sa.select(r.centre_id, r.sent_at, r.status, r.deadline_at, r.answered_at, r.service_id)
+                            .where(r.sent_at.is_not(None)).execution_options(yield_per=batch)):
         _add(counts, referral_facts(row, look), +1)
     line = DistributionLine.__table__.c
     grouped = (sa.select(line.centre_id, line.month, line.sex, line.age_band, line.nationality, line.item_id,

@@ -7,7 +7,7 @@ import calendar
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -389,13 +389,17 @@ def vulnerability(s: Scope) -> Table:
                  note=_l("Shares of fewer than 5 people are not shown (—)."))
 
 
+def _builders(user, s: Scope) -> dict[str, Callable[[], Table]]:
+    return {"registrations": lambda: registrations(s), "age_sex": lambda: age_and_sex(s),
+            "people": lambda: people(s), "needs": lambda: needs(s), "households": lambda: households(s),
+            "referrals": lambda: referrals_by_status(s), "deadlines": lambda: referral_deadlines(s),
+            "shelters": lambda: shelters(s), "items": lambda: items(s), "fund": lambda: fund(s),
+            "feedback": lambda: feedback(user, s)}
+
+
 def dashboard(user, s: Scope) -> list[Table]:
     """Every dashboard table, in the order of the monthly report."""
-    builders: Sequence[Callable[[], Table]] = (
-        lambda: registrations(s), lambda: age_and_sex(s), lambda: people(s), lambda: needs(s),
-        lambda: households(s), lambda: referrals_by_status(s), lambda: referral_deadlines(s),
-        lambda: shelters(s), lambda: items(s), lambda: fund(s), lambda: feedback(user, s))
-    return [build() for build in builders]
+    return [build() for build in _builders(user, s).values()]
 
 
 TABLES = ("registrations", "age_sex", "people", "needs", "households", "referrals", "deadlines", "shelters",
@@ -404,6 +408,4 @@ TABLES = ("registrations", "age_sex", "people", "needs", "households", "referral
 
 def table(user, s: Scope, slug: str) -> Table:
     """One table by its name (for downloads)."""
-    if slug == "vulnerability":
-        return vulnerability(s)
-    return next(t for t in dashboard(user, s) if t.slug == slug)
+    return {**_builders(user, s), "vulnerability": lambda: vulnerability(s)}[slug]()
