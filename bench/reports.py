@@ -9,7 +9,7 @@ HTTP test client with real server-side sessions, measures for a regional protect
 protection officer (Colombia) and a centre manager:
 
   * GET /reports/                          the dashboard, default period (the last six months)
-  * GET /reports/?start=…&end=…            twelve months
+  * GET /reports/?start=…&end=…            twelve months, and thirty-six (the longest period allowed)
   * GET /reports/?…&sex=female&age_band=18-59&nationality=VEN   filtered by who
   * GET /reports/vulnerability             the vulnerability profile
   * GET /reports/people.csv                a download (aggregates, suppressed, HXL row)
@@ -219,6 +219,7 @@ def pages() -> dict[str, str]:
     this, year = months_ago(0), months_ago(11)
     return {"dashboard (6 months)": "/reports/",
             "dashboard (12 months)": f"/reports/?start={year}&end={this}",
+            "dashboard (36 months)": f"/reports/?start={months_ago(35)}&end={this}",
             "dashboard filtered": f"/reports/?start={year}&end={this}&sex=female&age_band=18-59&nationality=VEN",
             "vulnerability profile": f"/reports/vulnerability?start={year}&end={this}",
             "people.csv (12 months)": f"/reports/people.csv?start={year}&end={this}"}

@@ -189,3 +189,20 @@ def test_counts_stay_right_when_a_record_was_expired_before_the_change(ctx, make
     p.registered_at = p.registered_at - dt.timedelta(days=70)
     session.commit()
     assert cube.check(session) == []
+
+
+def test_a_rolled_back_write_leaves_the_counts_as_they_were(ctx, make):
+    make.person(given_names="Alba", family_names="Mora", date_of_birth=dt.date(1970, 7, 7))
+    before = cube.stored(session)
+    session.commit()
+    p = session.scalar(sa.select(Beneficiary).where(Beneficiary.sex == "female"))
+    p.sex = "male"
+    session.flush()
+    session.rollback()
+    assert cube.stored(session) == before and cube.check(session) == []
+    with session.begin_nested():
+        p.nationality = "COL"
+        session.flush()
+        session.get_nested_transaction().rollback()
+    session.commit()
+    assert cube.stored(session) == before and cube.check(session) == []

@@ -2,9 +2,10 @@
 
 Every flush that adds, changes or removes a person, a household, a referral or a hand-over line
 turns the row's state before and after into *facts* — (topic, centre, month, sex, age band,
-nationality, k1, k2, k3) with a count and units — and adds the difference to `report_counts` in the
-same transaction (so a rollback, a savepoint included, takes the counts back with it). The two
-writes that bypass the ORM (a referral's status, a voided hand-over) call `change` themselves.
+nationality, k1, k2, k3) with a count and units — and keeps the difference with the session; the
+transaction adds them to `report_counts` when it commits (a rolled-back savepoint — a hand-over refused
+for stock — drops its own). The two writes that bypass the ORM (a referral's status, a voided
+hand-over) call `change` themselves.
 
 The same fact functions rebuild every count from the base tables (`flask --app msc reports check`
 compares, `rebuild` replaces), so the running counts can always be proven right. Sensitive needs are
@@ -30,6 +31,7 @@ from msc.nfi.models import DistributionLine
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
 from msc.reports.models import KEY, ReportCount
+from msc.security import audit
 
 Key = tuple  # (topic, centre_id, month, sex, age_band, nationality, k1, k2, k3)
 Deltas = dict  # Key -> [n, amount]
@@ -171,15 +173,61 @@ def _add(deltas: Deltas, facts, sign: int) -> None:
 
 
 def apply(conn, deltas: Deltas) -> None:
-    """Add the differences to the counts, in key order (so two writers never wait on each other in turn)."""
+    """Add the differences to the counts: under the audit chain's writer lock (which every writing request
+    takes at its end anyway) and in key order, so that two writers never wait on each other in turn."""
+    deltas = {k: v for k, v in deltas.items() if v[0] or v[1]}
+    if not deltas:
+        return
+    audit.take_chain_lock(conn)
     insert = insert_for(conn)
     table = ReportCount.__table__
-    for key in sorted(k for k, (n, amount) in deltas.items() if n or amount):
+    for key in sorted(deltas):
         n, amount = deltas[key]
         stmt = insert(table).values({**dict(zip(KEY, key)), "n": n, "amount": amount})
         conn.execute(stmt.on_conflict_do_update(index_elements=list(KEY),
                                                 set_={"n": table.c.n + stmt.excluded.n,
                                                       "amount": table.c.amount + stmt.excluded.amount}))
+
+
+# The differences wait in the session, each with the transaction (or savepoint) it was flushed in, and
+# are written when the transaction commits: a rolled-back savepoint drops its own, and the shared count
+# rows are locked only at the very end, all together, in order.
+_PENDING = "msc.report_deltas"
+
+
+def _defer(sess: so.Session, deltas: Deltas) -> None:
+    if deltas:
+        sess.info.setdefault(_PENDING, []).append((sess.get_nested_transaction() or sess.get_transaction(), deltas))
+
+
+def write_pending(sess: so.Session) -> None:
+    """Flush the session and write the differences waiting in it (at commit, and before reading counts)."""
+    sess.flush()
+    pending = sess.info.pop(_PENDING, [])
+    merged: Deltas = {}
+    for _transaction, deltas in pending:
+        for key, (n, amount) in deltas.items():
+            _add(merged, [(key, n, amount)], +1)
+    apply(sess.connection(), merged)
+
+
+def _within(transaction, ancestor) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _after_rollback(sess: so.Session, previous_transaction) -> None:
+    pending = sess.info.get(_PENDING)
+    if pending:
+        sess.info[_PENDING] = [(t, d) for t, d in pending if not _within(t, previous_transaction)]
+
+
+def _after_transaction_end(sess: so.Session, transaction) -> None:
+    if transaction.parent is None:  # committed (written already), rolled back or closed: nothing waits
+        sess.info.pop(_PENDING, None)
 
 
 def _after_flush(sess: so.Session, _context) -> None:
@@ -196,8 +244,7 @@ def _after_flush(sess: so.Session, _context) -> None:
             _add(deltas, facts_of(obj, look, before=True), -1)
         if not gone:
             _add(deltas, facts_of(obj, look), +1)
-    if deltas:
-        apply(sess.connection(), deltas)
+    _defer(sess, deltas)
 
 
 def _remember_previous_values() -> None:
@@ -209,6 +256,9 @@ def _remember_previous_values() -> None:
 
 _remember_previous_values()
 sa.event.listen(so.Session, "after_flush", _after_flush)
+sa.event.listen(so.Session, "before_commit", write_pending)
+sa.event.listen(so.Session, "after_soft_rollback", _after_rollback)
+sa.event.listen(so.Session, "after_transaction_end", _after_transaction_end)
 
 
 def change(sess: so.Session, before: list, after: list) -> None:
@@ -216,7 +266,7 @@ def change(sess: so.Session, before: list, after: list) -> None:
     deltas: Deltas = {}
     _add(deltas, before, -1)
     _add(deltas, after, +1)
-    apply(sess.connection(), deltas)
+    _defer(sess, deltas)
 
 
 def current_facts(sess: so.Session, obj) -> list:
@@ -267,6 +317,7 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
 
 def stored(sess: so.Session) -> Deltas:
     """The running counts as they are (rows that fell to zero left out)."""
+    write_pending(sess)
     t = ReportCount.__table__.c
     rows = sess.connection().execute(sa.select(*(t[k] for k in KEY), t.n, t.amount))
     return {tuple(r[:len(KEY)]): [int(r.n), int(r.amount)] for r in rows if r.n or r.amount}
@@ -281,6 +332,7 @@ def check(sess: so.Session) -> list[tuple[Key, list, list]]:
 
 def rebuild(sess: so.Session) -> int:
     """Replace every count with the base tables' (after a migration or a restore); returns the rows."""
+    write_pending(sess)
     counts = recompute(sess)
     conn = sess.connection()
     conn.execute(sa.delete(ReportCount.__table__))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import sqlalchemy as sa
@@ -49,6 +49,8 @@ class Scope:
     filters: Filters
     centres: list[Centre]
     sensitive: bool
+    #: what one page reads more than once
+    cache: dict = field(default_factory=dict, repr=False)
 
     @property
     def centre_ids(self) -> list[int]:
@@ -130,16 +132,21 @@ class Table:
                        + ([self.total] if self.row_totals is not None else []))
         return out
 
-    def bars(self) -> list[tuple[str, list[int], int | str]]:
-        """For the chart: each row's shown cells (hidden ones count as nothing) and its shown total."""
+    def bars(self) -> list[tuple[str, list[int], int, int | str]]:
+        """For the chart: each row's shown cells, what its shown total holds beyond them (the hidden
+        cells together, which the table already tells), and the total as shown."""
         width = self.chart_columns or len(self.columns)
         totals = self.row_totals or [cells[width] if len(cells) > width else "" for cells in self.cells]
-        return [(" · ".join(map(str, labels)), [c if isinstance(c, int) else 0 for c in cells[:width]], t)
-                for labels, cells, t in zip(self.rows, self.cells, totals)]
+        out = []
+        for labels, cells, total in zip(self.rows, self.cells, totals):
+            shown = [c if isinstance(c, int) else 0 for c in cells[:width]]
+            rest = total - sum(shown) if isinstance(total, int) else 0
+            out.append((" · ".join(map(str, labels)), shown, max(rest, 0), total))
+        return out
 
     @property
     def widest(self) -> int:
-        return max([sum(b[1]) for b in self.bars()] + [1])
+        return max([sum(b[1]) + b[2] for b in self.bars()] + [1])
 
 
 def counts_table(slug, title, row_header, row_keys, row_labels, col_keys, col_labels, data: dict, hxl,
@@ -166,6 +173,22 @@ def _sum(scope_: Scope, topic: str, *columns, people: bool = True, measure=RC.n,
     return {tuple(row[:-1]) if len(columns) > 1 else row[0]: int(row[-1] or 0) for row in session.execute(stmt)}
 
 
+def _people(s: Scope) -> dict[tuple, int]:
+    """The people counts of the scope by month, sex, age band and nationality (a few thousand rows at
+    most): read once per page, then added up in each table's own way."""
+    if "people" not in s.cache:
+        s.cache["people"] = _sum(s, "people", RC.month, RC.sex, RC.age_band, RC.nationality)
+    return s.cache["people"]
+
+
+def _tally(counts: dict[tuple, int], key: Callable) -> dict:
+    out: dict = {}
+    for dims, n in counts.items():
+        k = key(*dims)
+        out[k] = out.get(k, 0) + n
+    return out
+
+
 SEX_HXL = ["#affected+f", "#affected+m", "#affected+other"]
 
 
@@ -174,7 +197,7 @@ def _sexes():
 
 
 def registrations(s: Scope) -> Table:
-    data = _sum(s, "people", RC.month, RC.sex)
+    data = _tally(_people(s), lambda month, sex, band, nationality: (month, sex))
     months = months_between(s.filters.start, s.filters.end)
     keys, labels = _sexes()
     return counts_table("registrations", _l("People registered by month and sex"), [_l("Month")], months,
@@ -183,7 +206,7 @@ def registrations(s: Scope) -> Table:
 
 
 def age_and_sex(s: Scope) -> Table:
-    data = _sum(s, "people", RC.age_band, RC.sex)
+    data = _tally(_people(s), lambda month, sex, band, nationality: (band, sex))
     keys, labels = _sexes()
     bands = [b for b in BANDS if b != "unknown" or any(k[0] == "unknown" for k in data)]
     return counts_table("age_sex", _l("People registered by age and sex"), [_l("Age band")], bands,
@@ -196,7 +219,7 @@ def _band_label(band: str):
 
 
 def people(s: Scope) -> Table:
-    data = _sum(s, "people", RC.nationality, RC.age_band, RC.sex)
+    data = _tally(_people(s), lambda month, sex, band, nationality: (nationality, band, sex))
     rows = sorted({(n, b) for n, b, _ in data}, key=lambda r: (country_name(r[0]), BANDS.index(r[1])))
     keys, labels = _sexes()
     return counts_table("people", _l("People registered by nationality, age and sex"),
@@ -214,7 +237,7 @@ def need_codes(s: Scope) -> list[str]:
 def needs(s: Scope) -> Table:
     codes = need_codes(s)
     data = _sum(s, "need", RC.k2, RC.sex, where=(RC.k2.in_(codes),))
-    everyone = sum(_sum(s, "people", RC.topic).values())
+    everyone = sum(_people(s).values())
     keys, labels = _sexes()
     table = counts_table("needs", _l("Specific needs by sex"), [_l("Specific need")], codes,
                          [(NEEDS[c][0],) for c in codes], keys, labels, data,
@@ -237,8 +260,9 @@ def share(count, whole: int) -> str:
 
 def households(s: Scope) -> Table:
     homes = _sum(s, "household", RC.centre_id, people=False)
-    persons = _sum(s, "people", RC.centre_id)
-    uasc = _sum(s, "people", RC.centre_id, where=(RC.k2 == "uasc",))
+    by_centre = _sum(s, "people", RC.centre_id, RC.k2)
+    persons = _tally(by_centre, lambda centre, uasc: centre)
+    uasc = {centre: n for (centre, flag), n in by_centre.items() if flag == "uasc"}
     rows = [c for c in s.centres if homes.get(c.id) or persons.get(c.id)]
     return Table("households", _l("Households and possible unaccompanied or separated children"), [_l("Centre")],
                  [_l("Households registered"), _l("People registered"), _l("Possible UASC")],

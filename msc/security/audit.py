@@ -31,6 +31,14 @@ def _mac(key: bytes, ev: AuditEvent) -> str:
     return hmac.new(key, _canonical(ev), hashlib.sha256).hexdigest()
 
 
+def take_chain_lock(conn) -> None:
+    """On PostgreSQL, wait for the chain's writer lock (held to the end of the transaction). Other
+    shared counters written in the same transactions (the report counts) take it first too, so that
+    two transactions never hold one lock each and wait for the other's."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+
+
 def record(action: str, *, object_type: str | None = None, object_id: object = None,
            detail: str | None = None, user_id: int | None = None) -> AuditEvent:
     """Append one record to the chain (flushed with the current transaction)."""
@@ -38,9 +46,7 @@ def record(action: str, *, object_type: str | None = None, object_id: object = N
         from flask_login import current_user
         if current_user and current_user.is_authenticated:
             user_id = current_user.id
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+    take_chain_lock(session.connection())
     last = session.execute(
         sa.select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()

@@ -1,5 +1,5 @@
-"""The monthly report: a centre manager opens the dashboard, narrows it to women, mistypes a month and
-is told so with what was typed kept, downloads a table, and prints the page without its filters."""
+"""The monthly report: a centre manager opens the dashboard, narrows it to women, gives a period the
+wrong way round and is told so with what was typed kept, downloads a table, and prints the page without its filters."""
 from __future__ import annotations
 
 import datetime as dt
@@ -51,17 +51,20 @@ def test_a_centre_manager_reads_filters_downloads_and_prints_the_dashboard(brows
     women = page.locator("section", has=page.locator("#t-age_sex")).locator("tbody tr", has_text="18-59")
     assert women.locator("td").all_inner_texts() == ["6", "0", "0", "6"]
 
-    page.locator("#start").fill("2026-13")
+    # The month fields offer the browser's month picker; a period the wrong way round comes back as typed.
+    page.locator("#start").fill("2026-05")
+    page.locator("#end").fill("2026-04")
     with page.expect_navigation():
         page.get_by_role("button", name="Mostrar").click()
-    assert "Indique el mes como año y mes, por ejemplo 2026-03." in page.locator(".error-summary").inner_text()
-    assert page.locator("#start").input_value() == "2026-13"
+    assert "El periodo termina antes de empezar." in page.locator(".error-summary").inner_text()
+    assert page.locator("#start").input_value() == "2026-05" and page.locator("#end").input_value() == "2026-04"
     check_axe(page, "dashboard with a refused filter")
 
     visit.goto("/reports/")
     with page.expect_download() as download:
         page.locator("section", has=page.locator("#t-needs")).get_by_role("link", name="Descargar CSV").click()
-    text = open(download.value.path(), encoding="utf-8-sig").read()
+    with open(download.value.path(), encoding="utf-8-sig") as f:
+        text = f.read()
     assert text.splitlines()[1].startswith("#indicator+need,#affected+f")
     assert "Yolanda" not in text and "Cárdenas" not in text
 
