@@ -58,3 +58,6 @@ HSTS = False
 # Public feedback page: sends per address, and the least time a person takes to write (spam without captchas)
 FEEDBACK_RATE_LIMIT = "5 per hour"
 FEEDBACK_MIN_SECONDS = 3
+
+# Break-the-glass: minutes an emergency access to another centre's record lasts before it ends by itself
+BREAK_GLASS_MINUTES = 60

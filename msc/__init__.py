@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from msc.admin.views import bp as admin_bp
     from msc.beneficiaries.views import bp as beneficiaries_bp
     from msc.cases.views import bp as cases_bp
+    from msc.dpo.views import bp as dpo_bp
     from msc.feedback.views import bp as feedback_bp
     from msc.fund.views import bp as fund_bp
     from msc.i18n import bp as i18n_bp
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(fund_bp, url_prefix="/fund")
     app.register_blueprint(feedback_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(dpo_bp)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -56,6 +56,7 @@ def world(app, make):
         handover, there_handover, item_id, there_centre = _handovers(here, there)
         fund = _fund(case_uid, there_case, users, session.get(User, regional_officer))
         fund.update(_feedback())
+        fund["grant"] = _glass(users["caseworker"], there)
     return {**fund, "handover": handover, "there_handover": there_handover, "item": item_id, "there_centre": there_centre,
             "shelter": shelter, "there_shelter": there_shelter, "placement": placement,
             "users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
@@ -81,6 +82,19 @@ def _handovers(here_uid: str, there_uid: str):
     session.commit()
     there_centre = session.scalar(sa.select(Centre.id).where(Centre.code == "PER-TUM"))
     return uids[0], uids[1], item.id, there_centre
+
+
+def _glass(caseworker_id: int, there_uid: str) -> str:
+    """The caseworker's emergency access to the person registered in Tumbes, already ended."""
+    from msc.beneficiaries.models import Beneficiary
+    from msc.dpo import glass
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == there_uid))
+    caseworker = session.get(User, caseworker_id)
+    grant = glass.open_record(caseworker, person.case_number, "transfer",
+                              "Traslado desde Tumbes: necesito su registro para continuar la atención.")
+    glass.end(caseworker, grant)  # ended, so that the record of Tumbes is out of reach again
+    session.commit()
+    return grant.uid
 
 
 def _feedback() -> dict:
@@ -161,7 +175,8 @@ def _url(app, rule, world, uid_key="here"):
                        "disbursement_uid": world["there_payment" if far else "payment"],
                        "sample_id": world["sample"], "finding_uid": world["finding"], "version": 1,
                        "action": "retire", "code": "COL-CUC",
-                       "feedback_uid": world["there_feedback" if far else "feedback"]}[arg]
+                       "feedback_uid": world["there_feedback" if far else "feedback"],
+                       "grant_uid": world["grant"]}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)

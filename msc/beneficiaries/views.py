@@ -27,7 +27,7 @@ def get_beneficiary(uid: str) -> Beneficiary:
     person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
     if person is None:
         abort(404)
-    check_scope(current_user, person.centre_id)
+    check_scope(current_user, person.centre_id, person.id)
     if person.data_key.wrapped is None:
         abort(404)
     return person
@@ -141,7 +141,9 @@ def profile(uid: str):
     possible = []
     if can(current_user, EDIT):
         possible = duplicates.find(current_user, _as_person_data(person), person.date_of_birth, exclude_id=person.id)
+    from msc.dpo import glass
     return render_template("reception/profile.html", person=person, may_sensitive=may_sensitive,
+                           glass=glass.active_for(current_user, person.id),
                            consents=service.current_consents(person), history=history, possible=possible,
                            consent_form=ConsentForm(prefix="consent"), dup_form=ConfirmForm(),
                            vocab=vocab, today=service.utcnow().date())

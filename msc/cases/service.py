@@ -34,7 +34,8 @@ def _event(user, case: Case, action: str, detail: str | None = None) -> None:
 
 def may_access(user, case: Case) -> bool:
     """A case is reachable within the user's centres, or by a caseworker assigned to it."""
-    return in_scope(user, case.centre_id) or any(c.id == getattr(user, "id", None) for c in case.caseworkers)
+    return in_scope(user, case.centre_id, case.beneficiary_id) or any(c.id == getattr(user, "id", None)
+                                                                      for c in case.caseworkers)
 
 
 def case_of(person: Beneficiary) -> Case | None:

@@ -21,8 +21,8 @@ from msc.fund.models import (
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.policy import (
-    FUND_APPLY, FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FUND_DECIDE, FUND_DISBURSE, FUND_VIEW, in_scope,
-    role_allows,
+    BREAK_GLASS_FUND, FUND_APPLY, FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FUND_DECIDE, FUND_DISBURSE, FUND_VIEW,
+    in_scope, role_allows,
 )
 
 CATEGORIES = ("medical", "mhpss", "shelter", "legal", "education", "livelihood", "return_integration", "basic_needs")
@@ -550,9 +550,16 @@ def parse_money(text: str | None, field: str = "amount") -> int:
     return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
 
 
+#: files break-the-glass does not open unless the role allows it
+GLASS_PROTECTED = ("trafficking", "uasc")
+
+
 def may_read(user, application: Application) -> bool:
     """The caseworker who applied or is assigned to the case; protection officers in scope; the DPO."""
-    if not role_allows(user, FUND_VIEW) or not in_scope(user, application.centre_id):
+    # Break-the-glass reaches a trafficking or UASC file only for roles allowed to open those.
+    glass_reaches = application.case_type not in GLASS_PROTECTED or role_allows(user, BREAK_GLASS_FUND)
+    if not role_allows(user, FUND_VIEW) or not in_scope(user, application.centre_id,
+                                                         application.beneficiary_id if glass_reaches else None):
         return False
     if getattr(user, "role", None) == "caseworker":
         return application.submitted_by_id == user.id or user in application.case.caseworkers

@@ -46,27 +46,31 @@ FEEDBACK_RECORD = "feedback.record"
 FEEDBACK_MANAGE = "feedback.manage"
 FEEDBACK_QUEUE = "feedback.queue"
 REPORTS = "reports.view"
+BREAK_GLASS = "access.break_glass"
+BREAK_GLASS_FUND = "access.break_glass_fund"
+DPO_REVIEW = "dpo.review"
 
 PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS,
                CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE, REFERRAL_OVERRIDE, PARTNER_PORTAL,
                SHELTER_VIEW, SHELTER_PLACE, SHELTER_MANAGE, SHELTER_OVERRIDE, NFI_DISTRIBUTE, NFI_OVERRIDE,
                NFI_STOCK, NFI_REPORTS, NFI_CATALOGUE, FUND_APPLY, FUND_VIEW, FUND_DECIDE, FUND_DISBURSE,
                FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FEEDBACK_RECORD, FEEDBACK_MANAGE, FEEDBACK_QUEUE,
-               REPORTS)
+               REPORTS, BREAK_GLASS, BREAK_GLASS_FUND, DPO_REVIEW)
 
 ROLES: dict[str, frozenset[str]] = {
     "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW, NFI_DISTRIBUTE,
-                            FEEDBACK_RECORD}),
+                            FEEDBACK_RECORD, BREAK_GLASS}),
     "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, CASE_VIEW, CASE_MANAGE,
                              PARTNERS_VIEW, SHELTER_VIEW, SHELTER_PLACE, NFI_DISTRIBUTE, FUND_APPLY,
-                             FUND_VIEW, FEEDBACK_RECORD}),
+                             FUND_VIEW, FEEDBACK_RECORD, BREAK_GLASS}),
     "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW, REFERRAL_OVERRIDE,
                                      SHELTER_VIEW, FUND_VIEW, FUND_DECIDE, FUND_DISBURSE, FUND_CRITERIA_DRAFT,
-                                     FUND_CRITERIA_PUBLISH, FEEDBACK_QUEUE, REPORTS}),
+                                     FUND_CRITERIA_PUBLISH, FEEDBACK_QUEUE, REPORTS, BREAK_GLASS,
+                                     BREAK_GLASS_FUND}),
     "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE, SHELTER_VIEW, SHELTER_PLACE,
                                  SHELTER_MANAGE, SHELTER_OVERRIDE, NFI_DISTRIBUTE, NFI_OVERRIDE, NFI_STOCK,
                                  NFI_REPORTS, FEEDBACK_RECORD, FEEDBACK_MANAGE, FEEDBACK_QUEUE, REPORTS}),
-    "dpo": frozenset({PARTNERS_VIEW, FUND_VIEW}),
+    "dpo": frozenset({PARTNERS_VIEW, FUND_VIEW, DPO_REVIEW}),
     "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE, NFI_CATALOGUE,
                         FUND_CRITERIA_DRAFT}),
     "partner": frozenset({PARTNER_PORTAL}),
@@ -192,10 +196,16 @@ def centres_in_scope(user, centre_id: int | None = None, country: str | None = N
     return list(session.scalars(stmt))
 
 
-def in_scope(user, centre_id: int) -> bool:
-    """Whether a record of this centre is within the user's reach."""
+def in_scope(user, centre_id: int, beneficiary_id: int | None = None) -> bool:
+    """Whether a record of this centre is within the user's reach — or, for one person's records, opened
+    by the user through break-the-glass access that is still running."""
     ids = centre_ids_in_scope(user)
-    return ids is None or centre_id in ids
+    if ids is None or centre_id in ids:
+        return True
+    if beneficiary_id is None:
+        return False
+    from msc.dpo import glass
+    return glass.active_for(user, beneficiary_id) is not None
 
 
 def scope_filter(user, column):
@@ -204,9 +214,9 @@ def scope_filter(user, column):
     return sa.true() if ids is None else column.in_(ids or [-1])
 
 
-def check_scope(user, centre_id: int) -> None:
+def check_scope(user, centre_id: int, beneficiary_id: int | None = None) -> None:
     """404 (not 403: do not confirm that the record exists) for a record outside the user's scope."""
-    if not in_scope(user, centre_id):
+    if not in_scope(user, centre_id, beneficiary_id):
         from msc.security import audit
         audit.record("access.out_of_scope", detail=request.endpoint)
         abort(404)

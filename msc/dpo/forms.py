@@ -1,0 +1,40 @@
+"""Forms of break-the-glass, its review and the DPO's audit search."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, RadioField, SelectField, StringField
+from wtforms.validators import Optional
+
+from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
+from msc.forms import CleanString, CleanText, options
+
+
+class GlassForm(FlaskForm):
+    # Required fields are checked by the service, which says what is missing in words.
+    case_number = CleanString(_l("Case number"), [Optional()])
+    reason = RadioField(_l("Reason"), choices=options(GLASS_REASONS), validators=[Optional()],
+                        validate_choice=False)
+    explanation = CleanText(_l("Why you need this record now"), [Optional()])
+
+
+class ReviewForm(FlaskForm):
+    outcome = RadioField(_l("Outcome"), choices=options(REVIEW_OUTCOMES), validators=[Optional()],
+                         validate_choice=False)
+    note = CleanText(_l("Note"), [Optional()])
+
+
+class AuditSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    user = StringField(_l("User name"), [Optional()])
+    action = StringField(_l("Action (or its beginning)"), [Optional()])
+    object_type = SelectField(_l("Record"), validators=[Optional()], validate_choice=False)
+    object_id = IntegerField(_l("Record number"), [Optional()])
+    start = DateField(_l("From"), [Optional()])
+    end = DateField(_l("To"), [Optional()])
+
+    def __init__(self, *a, object_types=(), **kw):
+        super().__init__(*a, **kw)
+        self.object_type.choices = options([("", _l("Any record"))] + [(t, t) for t in object_types])

@@ -1,0 +1,117 @@
+"""Break-the-glass: opening one person's record outside one's scope, for a stated reason, for a short time,
+always audited and reviewed by the DPO."""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from msc.beneficiaries.models import Beneficiary
+from msc.db import session, utcnow
+from msc.dpo.models import BreakGlass
+from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
+from msc.errors import DomainError
+from msc.security import audit
+from msc.security.policy import BREAK_GLASS, DPO_REVIEW, centre_ids_in_scope, role_allows
+
+MAX_TEXT = 1000
+MIN_EXPLANATION = 15
+
+
+class GlassError(DomainError):
+    """A break-the-glass request or review that cannot be taken, said in words."""
+
+
+def minutes() -> int:
+    return int(current_app.config.get("BREAK_GLASS_MINUTES", 60))
+
+
+def active_for(user, beneficiary_id: int) -> BreakGlass | None:
+    """The user's running access to this person's records, if any."""
+    if getattr(user, "id", None) is None:
+        return None
+    return session.scalar(sa.select(BreakGlass).where(
+        BreakGlass.user_id == user.id, BreakGlass.beneficiary_id == beneficiary_id, BreakGlass.ended_at.is_(None),
+        BreakGlass.expires_at > utcnow()).order_by(BreakGlass.expires_at.desc()).limit(1))
+
+
+def _text(value: str | None, field: str, required: bool, minimum: int = 1) -> str | None:
+    value = (value or "").strip()
+    if required and len(value) < minimum:
+        raise GlassError(_l("Explain in a sentence or two why you need this record now."), field=field)
+    if len(value) > MAX_TEXT:
+        raise GlassError(_l("Use at most %(n)d characters.", n=MAX_TEXT), field=field)
+    return value or None
+
+
+def open_record(user, case_number: str | None, reason: str | None, explanation: str | None) -> BreakGlass:
+    """Open a record of another centre by its case number, with a coded reason and an explanation."""
+    if not role_allows(user, BREAK_GLASS):
+        raise GlassError(_l("Your role cannot open records outside your centres."))
+    number = (case_number or "").strip().upper()
+    if not number:
+        raise GlassError(_l("Give the case number of the record."), field="case_number")
+    if reason not in GLASS_REASONS:
+        raise GlassError(_l("Choose the reason."), field="reason")
+    text = _text(explanation, "explanation", True, MIN_EXPLANATION)
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.case_number == number))
+    if person is None or person.data_key.wrapped is None:
+        raise GlassError(_l("No record has that case number."), field="case_number")
+    ids = centre_ids_in_scope(user)
+    if ids is None or person.centre_id in ids:
+        raise GlassError(_l("This record is already within your reach: open it from the search."),
+                         field="case_number")
+    running = active_for(user, person.id)
+    if running is not None:
+        return running
+    now = utcnow()
+    grant = BreakGlass(user_id=user.id, beneficiary=person, beneficiary_id=person.id, centre_id=person.centre_id,
+                       reason=reason, started_at=now, expires_at=now + dt.timedelta(minutes=minutes()))
+    grant.explanation = text
+    session.add(grant)
+    session.flush()
+    audit.record("access.break_glass", object_type="beneficiary", object_id=person.id,
+                 detail=f"{reason}:{grant.uid}:{minutes()}min", user_id=user.id)
+    return grant
+
+
+def end(user, grant: BreakGlass) -> None:
+    """The user closes their access before it runs out."""
+    if grant.user_id != getattr(user, "id", None):
+        raise GlassError(_l("Only the person who opened this access can end it."))
+    if grant.open_at(utcnow()):
+        grant.ended_at = utcnow()
+        audit.record("access.break_glass_end", object_type="beneficiary", object_id=grant.beneficiary_id,
+                     detail=grant.uid, user_id=user.id)
+
+
+def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> None:
+    """The DPO's review: justified or not, with a note (required when not justified)."""
+    if not role_allows(user, DPO_REVIEW):
+        raise GlassError(_l("Only the data protection officer reviews emergency access."))
+    if outcome not in REVIEW_OUTCOMES:
+        raise GlassError(_l("Choose the outcome of the review."), field="outcome")
+    text = _text(note, "note", outcome == "not_justified")
+    grant.outcome, grant.reviewed_by_id, grant.reviewed_at = outcome, user.id, utcnow()
+    grant.review_note = text
+    audit.record("access.break_glass_review", object_type="break_glass", object_id=grant.id, detail=outcome,
+                 user_id=user.id)
+
+
+def queue(reviewed: bool = False, limit: int = 200) -> list[BreakGlass]:
+    """Accesses awaiting review, oldest first (or the reviewed ones, newest first)."""
+    stmt = sa.select(BreakGlass)
+    if reviewed:
+        stmt = stmt.where(BreakGlass.outcome.is_not(None)).order_by(BreakGlass.reviewed_at.desc())
+    else:
+        stmt = stmt.where(BreakGlass.outcome.is_(None)).order_by(BreakGlass.started_at)
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def mine(user) -> list[BreakGlass]:
+    """The user's accesses still running."""
+    return list(session.scalars(sa.select(BreakGlass).where(
+        BreakGlass.user_id == user.id, BreakGlass.ended_at.is_(None), BreakGlass.expires_at > utcnow())
+        .order_by(BreakGlass.expires_at)))

@@ -1,0 +1,116 @@
+"""Break-the-glass for staff; the DPO's dashboard, audit search, review queue and chain check."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.db import get_by_uid_or_404
+from msc.dpo import glass, oversight
+from msc.dpo.forms import AuditSearchForm, GlassForm, ReviewForm
+from msc.dpo.models import BreakGlass
+from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
+from msc.errors import show_on_form
+from msc.forms import ConfirmForm
+from msc.security.policy import BREAK_GLASS, DPO_REVIEW, requires
+
+bp = Blueprint("dpo", __name__)
+
+
+@bp.context_processor
+def _vocab():
+    return {"glass_reasons": GLASS_REASONS, "outcomes": REVIEW_OUTCOMES}
+
+
+# ---- break-the-glass (staff) ----------------------------------------------------------------
+
+@bp.route("/access/break-glass", methods=["GET", "POST"])
+@requires(BREAK_GLASS)
+def break_glass():
+    """Open a record of another centre, saying why; the access ends by itself."""
+    form = GlassForm()
+    if form.validate_on_submit():
+        try:
+            grant = glass.open_record(current_user, form.case_number.data, form.reason.data, form.explanation.data)
+        except glass.GlassError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Emergency access open until %(time)s. It is recorded and reviewed by the data protection "
+                    "officer.", time=grant.expires_at.strftime("%H:%M UTC")), "info")
+            return redirect(url_for("beneficiaries.profile", uid=grant.beneficiary.uid))
+    status = 422 if form.errors else 200
+    return render_template("dpo/break_glass.html", form=form, running=glass.mine(current_user),
+                           minutes=glass.minutes(), end_form=ConfirmForm()), status
+
+
+@bp.post("/access/break-glass/<grant_uid>/end")
+@requires(BREAK_GLASS)
+def end_glass(grant_uid: str):
+    """End one's own emergency access now."""
+    grant = get_by_uid_or_404(BreakGlass, grant_uid)
+    if ConfirmForm().validate_on_submit():
+        try:
+            glass.end(current_user, grant)
+            flash(_("Emergency access ended."), "info")
+        except glass.GlassError as err:
+            flash(str(err), "error")
+    return redirect(url_for("dpo.break_glass"))
+
+
+# ---- the DPO --------------------------------------------------------------------------------
+
+@bp.get("/dpo/")
+@requires(DPO_REVIEW)
+def dashboard():
+    """What needs the DPO's attention, and the state of the audit chain and the keys."""
+    return render_template("dpo/dashboard.html", summary=oversight.summary(), verify_form=ConfirmForm())
+
+
+@bp.get("/dpo/audit")
+@requires(DPO_REVIEW)
+def audit_log():
+    """Search the audit log by user, record, action and period."""
+    form = AuditSearchForm(request.args, object_types=oversight.object_types())
+    found = None
+    if form.validate():
+        found = oversight.search(oversight.AuditQuery(form.user.data, form.action.data, form.object_type.data or None,
+                                                      form.object_id.data, form.start.data, form.end.data))
+    users = oversight.users_by_id(found.items) if found else {}
+    return render_template("dpo/audit.html", form=form, found=found, users=users), 200 if found else 422
+
+
+@bp.post("/dpo/verify")
+@requires(DPO_REVIEW)
+def verify():
+    """Walk the audit chain now."""
+    if ConfirmForm().validate_on_submit():
+        result = oversight.check_chain(current_user)
+        if result.ok:
+            flash(_("The audit chain is intact: %(n)d records checked.", n=result.checked), "info")
+        else:
+            flash(_("The audit chain is broken at record %(seq)s.", seq=result.broken_seq), "error")
+    return redirect(url_for("dpo.dashboard"))
+
+
+@bp.get("/dpo/break-glass")
+@requires(DPO_REVIEW)
+def glass_queue():
+    """Emergency accesses awaiting review, and the latest reviewed."""
+    return render_template("dpo/glass_queue.html", waiting=glass.queue(), reviewed=glass.queue(reviewed=True, limit=50))
+
+
+@bp.route("/dpo/break-glass/<grant_uid>", methods=["GET", "POST"])
+@requires(DPO_REVIEW)
+def glass_review(grant_uid: str):
+    """Review one emergency access: justified or not, with a note."""
+    grant = get_by_uid_or_404(BreakGlass, grant_uid)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            glass.review(current_user, grant, form.outcome.data, form.note.data)
+        except glass.GlassError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Review recorded."), "info")
+            return redirect(url_for("dpo.glass_queue"))
+    return render_template("dpo/glass_review.html", grant=grant, form=form), 422 if form.errors else 200
