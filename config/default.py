@@ -61,3 +61,6 @@ FEEDBACK_MIN_SECONDS = 3
 
 # Break-the-glass: minutes an emergency access to another centre's record lasts before it ends by itself
 BREAK_GLASS_MINUTES = 60
+
+# Retention: years a person's data is kept after their last case closed, for countries with no policy set
+RETENTION_YEARS = 5

@@ -1,4 +1,4 @@
-"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports ..."""
+"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo ..."""
 from __future__ import annotations
 
 import click
@@ -16,6 +16,7 @@ demo_cli = AppGroup("demo", help="Demo data for trying MSC Case.")
 index_cli = AppGroup("index", help="Blind indexes for search.")
 nfi_cli = AppGroup("nfi", help="Non-food items: stock checks.")
 reports_cli = AppGroup("reports", help="Dashboards: prove or rebuild their running counts.")
+dpo_cli = AppGroup("dpo", help="Data protection: retention runs.")
 
 
 @db_cli.command("upgrade")
@@ -126,6 +127,22 @@ def reports_rebuild() -> None:
     click.echo(f"report counts rebuilt: {rows} rows")
 
 
+@dpo_cli.command("retention")
+@click.option("--apply", "apply_", is_flag=True, help="Anonymise them (without it, only list who is due).")
+def dpo_retention(apply_: bool) -> None:
+    """List the people whose retention period has ended; with --apply, anonymise them (crypto-shredding)."""
+    from msc.dpo import erasure
+    due = erasure.due()
+    for d in due:
+        click.echo(f"{d.person.case_number}  {d.country}  last case closed {d.closed_on}  due since {d.due_on}")
+    if not apply_:
+        click.echo(f"{len(due)} due (dry run: nothing changed; add --apply to anonymise them)")
+        return
+    done = erasure.run(None)
+    session.commit()
+    click.echo(f"retention run {done.id}: {done.erased} anonymised")
+
+
 @index_cli.command("rebuild")
 def index_rebuild() -> None:
     """Recompute every person's blind-index entries (after an index change or an index-key rotation)."""
@@ -179,5 +196,5 @@ def demo_logins() -> None:
 
 def register(app: Flask) -> None:
     """Add every command group to the app."""
-    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli):
+    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli, dpo_cli):
         app.cli.add_command(group)

@@ -18,6 +18,6 @@ from msc.fund.models import (  # noqa: F401
     Disbursement, FundAllocation,
 )
 from msc.feedback.models import Feedback  # noqa: F401
-from msc.reports.models import ReportCount  # noqa: F401
-from msc.dpo.models import AuditCheck, BreakGlass  # noqa: F401
+from msc.reports.models import CarriedCount, ReportCount  # noqa: F401
+from msc.dpo.models import AuditCheck, BreakGlass, Erasure, RetentionPolicy, RetentionRun  # noqa: F401
 import msc.reports.cube  # noqa: F401,E402  (keeps the report counts as rows are written)

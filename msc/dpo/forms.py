@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import Optional
 
-from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
+from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.forms import CleanString, CleanText, options
 
 
@@ -38,3 +38,19 @@ class AuditSearchForm(FlaskForm):
     def __init__(self, *a, object_types=(), **kw):
         super().__init__(*a, **kw)
         self.object_type.choices = options([("", _l("Any record"))] + [(t, t) for t in object_types])
+
+
+class EraseForm(FlaskForm):
+    case_number = CleanString(_l("Case number"), [Optional()])
+    reason = RadioField(_l("Why the data is erased"), choices=options(ERASURE_REASONS), validators=[Optional()],
+                        validate_choice=False)
+    confirm = BooleanField(_l("I understand that this cannot be undone"))
+
+
+class PolicyForm(FlaskForm):
+    country = SelectField(_l("Country"), validators=[Optional()], validate_choice=False)
+    years = CleanString(_l("Years kept after the last case closed"), [Optional()])
+
+    def __init__(self, *a, countries=(), **kw):
+        super().__init__(*a, **kw)
+        self.country.choices = options(list(countries))

@@ -1,15 +1,18 @@
 """Break-the-glass for staff; the DPO's dashboard, audit search, review queue and chain check."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc.db import get_by_uid_or_404
-from msc.dpo import glass, oversight
-from msc.dpo.forms import AuditSearchForm, GlassForm, ReviewForm
+from msc.centres.models import Centre
+from msc.db import get_by_uid_or_404, session
+from msc.beneficiaries.vocab import country_name
+from msc.dpo import erasure, glass, oversight
+from msc.dpo.forms import AuditSearchForm, EraseForm, GlassForm, PolicyForm, ReviewForm
 from msc.dpo.models import BreakGlass
-from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
+from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
 from msc.security.policy import BREAK_GLASS, DPO_REVIEW, requires
@@ -19,7 +22,7 @@ bp = Blueprint("dpo", __name__)
 
 @bp.context_processor
 def _vocab():
-    return {"glass_reasons": GLASS_REASONS, "outcomes": REVIEW_OUTCOMES}
+    return {"glass_reasons": GLASS_REASONS, "outcomes": REVIEW_OUTCOMES, "erasure_reasons": ERASURE_REASONS}
 
 
 # ---- break-the-glass (staff) ----------------------------------------------------------------
@@ -114,3 +117,66 @@ def glass_review(grant_uid: str):
             flash(_("Review recorded."), "info")
             return redirect(url_for("dpo.glass_queue"))
     return render_template("dpo/glass_review.html", grant=grant, form=form), 422 if form.errors else 200
+
+
+# ---- erasure and retention ------------------------------------------------------------------
+
+@bp.route("/dpo/erase", methods=["GET", "POST"])
+@requires(DPO_REVIEW)
+def erase():
+    """Erase one person's data on request: first what it will do, then, confirmed, for good."""
+    form = EraseForm()
+    person = held = None
+    if form.validate_on_submit():
+        try:
+            person = erasure.find(form.case_number.data)
+            if form.reason.data not in ERASURE_REASONS:
+                raise erasure.ErasureError(_("Choose why the data is erased."), field="reason")
+            if form.confirm.data:
+                erasure.erase(current_user, person, form.reason.data)
+                flash(_("The person's data was erased for good. The figures remain."), "info")
+                return redirect(url_for("dpo.retention"))
+            held = erasure.held(person)
+        except erasure.ErasureError as err:
+            show_on_form(form, err)
+            person = None
+    return render_template("dpo/erase.html", form=form, person=person, held=held), 422 if form.errors else 200
+
+
+def _policy_form(**kw) -> PolicyForm:
+    countries = sorted(session.scalars(sa.select(Centre.country).distinct()))
+    return PolicyForm(countries=[(c, country_name(c)) for c in countries], **kw)
+
+
+@bp.route("/dpo/retention", methods=["GET", "POST"])
+@requires(DPO_REVIEW)
+def retention():
+    """Who the retention run would anonymise today (the dry run), then the run itself."""
+    confirm = ConfirmForm()
+    if request.method == "POST" and confirm.validate_on_submit():
+        done = erasure.run(current_user)
+        flash(_("Retention run finished: %(n)d people anonymised.", n=done.erased), "info")
+        return redirect(url_for("dpo.retention"))
+    return _retention_page(_policy_form(), 200)
+
+
+def _retention_page(policy_form: PolicyForm, status: int):
+    return render_template("dpo/retention.html", due=erasure.due(), policies=erasure.policies(),
+                           default_years=erasure.default_years(), runs=erasure.runs(), policy_form=policy_form,
+                           confirm=ConfirmForm()), status
+
+
+@bp.post("/dpo/retention/policy")
+@requires(DPO_REVIEW)
+def retention_policy():
+    """Set a country's retention period."""
+    form = _policy_form()
+    if form.validate_on_submit():
+        try:
+            erasure.set_policy(current_user, form.country.data, form.years.data)
+        except erasure.ErasureError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Retention period saved."), "info")
+            return redirect(url_for("dpo.retention"))
+    return _retention_page(form, 422)

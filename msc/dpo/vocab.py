@@ -8,3 +8,9 @@ GLASS_REASONS = {
     "other": _l("Other (explain)"),
 }
 REVIEW_OUTCOMES = {"justified": _l("Justified"), "not_justified": _l("Not justified")}
+ERASURE_REASONS = {
+    "subject_request": _l("The person asked for their data to be erased"),
+    "retention": _l("The retention period ended"),
+    "unlawful": _l("The data was held without a lawful basis"),
+    "duplicate": _l("A record created in error"),
+}

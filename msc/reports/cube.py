@@ -30,7 +30,7 @@ from msc.i18n import COUNTRY_TIMEZONES
 from msc.nfi.models import DistributionLine
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
-from msc.reports.models import KEY, ReportCount
+from msc.reports.models import KEY, CarriedCount, ReportCount
 from msc.security import audit
 
 Key = tuple  # (topic, centre_id, month, sex, age_band, nationality, k1, k2, k3)
@@ -172,7 +172,7 @@ def _add(deltas: Deltas, facts, sign: int) -> None:
         cell[1] += sign * amount
 
 
-def apply(conn, deltas: Deltas) -> None:
+def apply(conn, deltas: Deltas, model=ReportCount) -> None:
     """Add the differences to the counts: under the audit chain's writer lock (which every writing request
     takes at its end anyway) and in key order, so that two writers never wait on each other in turn."""
     deltas = {k: v for k, v in deltas.items() if v[0] or v[1]}
@@ -180,7 +180,7 @@ def apply(conn, deltas: Deltas) -> None:
         return
     audit.take_chain_lock(conn)
     insert = insert_for(conn)
-    table = ReportCount.__table__
+    table = model.__table__
     for key in sorted(deltas):
         n, amount = deltas[key]
         stmt = insert(table).values({**dict(zip(KEY, key)), "n": n, "amount": amount})
@@ -269,6 +269,16 @@ def change(sess: so.Session, before: list, after: list) -> None:
     _defer(sess, deltas)
 
 
+def carry_sensitive(sess: so.Session, person: Beneficiary) -> None:
+    """Before a person's key is destroyed: keep their sensitive needs among the carried counts, which a
+    recount adds to what the records show (the running counts themselves do not change)."""
+    facts = [f for f in person_facts(person, person.sensitive_needs or [], Lookups.load(sess.connection()))
+             if f[0][0] == "need" and f[0][7] in SENSITIVE_NEEDS]
+    deltas: Deltas = {}
+    _add(deltas, facts, +1)
+    apply(sess.connection(), deltas, CarriedCount)
+
+
 def current_facts(sess: so.Session, obj) -> list:
     """The facts a row contributes now (see `change`)."""
     return facts_of(obj, Lookups.load(sess.connection()))
@@ -312,6 +322,9 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
         cell = counts.setdefault(("nfi", centre_id, month, sex, band, nationality, str(item_id), "", ""), [0, 0])
         cell[0] += int(n)
         cell[1] += int(units)
+    carried = CarriedCount.__table__.c
+    for row in conn.execute(sa.select(*(carried[k] for k in KEY), carried.n, carried.amount)):
+        _add(counts, [(tuple(row[:len(KEY)]), int(row.n), int(row.amount))], +1)
     return {k: v for k, v in counts.items() if v[0] or v[1]}
 
 

@@ -10,13 +10,9 @@ from msc.db import Base
 KEY = ("topic", "centre_id", "month", "sex", "age_band", "nationality", "k1", "k2", "k3")
 
 
-class ReportCount(Base):
+class _Count:
     """How many (and, for items, how many units) of one topic fall in one centre, month and set of
     non-identifying dimensions. Never a row per person: a count per combination."""
-
-    __tablename__ = "report_counts"
-    __table_args__ = (sa.UniqueConstraint(*KEY, name="uq_report_counts_key"),
-                      sa.Index("ix_report_counts_topic_centre_month", "topic", "centre_id", "month"))
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     #: people, need, household, referral, nfi
@@ -36,3 +32,19 @@ class ReportCount(Base):
     n: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
     #: units handed over (items)
     amount: so.Mapped[int] = so.mapped_column(sa.BigInteger, default=0)
+
+
+class ReportCount(_Count, Base):
+    """The running counts the dashboards read."""
+
+    __tablename__ = "report_counts"
+    __table_args__ = (sa.UniqueConstraint(*KEY, name="uq_report_counts_key"),
+                      sa.Index("ix_report_counts_topic_centre_month", "topic", "centre_id", "month"))
+
+
+class CarriedCount(_Count, Base):
+    """Counts the records can no longer show — the sensitive needs of people whose data was erased (their
+    key destroyed) — so that a recount from the records still equals the running counts."""
+
+    __tablename__ = "report_carried"
+    __table_args__ = (sa.UniqueConstraint(*KEY, name="uq_report_carried_key"),)
