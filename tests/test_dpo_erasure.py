@@ -14,7 +14,7 @@ from msc.dpo import erasure
 from msc.dpo.models import Erasure
 from msc.reports import cube, service as reports
 from msc.security import audit
-from msc.security.models import User
+from msc.security.models import AuditEvent, User
 from tests.test_access import login_as
 
 
@@ -160,3 +160,38 @@ def test_the_retention_command_lists_first_and_applies_only_when_asked(app, make
     with app.app_context():
         assert person(uid).data_key.wrapped is None
     assert "0 due" in runner.invoke(args=["dpo", "retention"]).output
+
+
+def test_subject_access_report_in_the_persons_language_and_as_json_is_audited(app, make):
+    import json
+    from msc.referrals import service as referrals
+    app.config["WTF_CSRF_ENABLED"] = False
+    cw_id = make.user("cw", "caseworker")
+    _org, svc = make.partner()
+    ref_uid = make.referral(cw_id, svc, given_names="Paula", family_names="Vargas", date_of_birth=dt.date(1992, 2, 2))
+    with app.app_context():
+        from msc.referrals.models import Referral
+        ref = session.scalar(sa.select(Referral).where(Referral.uid == ref_uid))
+        cw = session.get(User, cw_id)
+        cases.add_note(cw, ref.case, "Necesita control prenatal.", sensitive=False)
+        cases.add_note(cw, ref.case, "Relata amenazas de su expareja.", sensitive=True)
+        session.commit()
+        number = ref.beneficiary.case_number
+    client = app.test_client()
+    login_as(app, client, make.user("dpo", "dpo", scope="region"))
+    res = client.post("/dpo/subject-access", data={"case_number": number, "language": "es", "fmt": "html"})
+    page = res.get_data(as_text=True)
+    assert res.status_code == 200 and "Lo que guardamos sobre usted" in page
+    assert "Paula" in page and "Necesita control prenatal." in page and "amenazas" not in page
+    assert "1 nota se reserva" in page and "Cruz Roja Colombiana" in page
+    res = client.post("/dpo/subject-access", data={"case_number": number, "language": "en", "fmt": "json"})
+    data = json.loads(res.get_data(as_text=True))
+    assert data["record"]["given_names"] == "Paula" and data["notes_withheld"] == 1
+    assert data["referrals"][0]["shared"] == ["identity", "contact"]
+    assert any(t["action"] == "beneficiary.create" for t in data["trail"])
+    with app.app_context():
+        assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "dpo.subject_access")) == 2
+    res = client.post("/dpo/subject-access", data={"case_number": "", "language": "es", "fmt": "html"})
+    assert res.status_code == 422 and "Give the case number of the record." in res.get_data(as_text=True)
+    assert referrals  # the referral above went through the service

@@ -54,3 +54,11 @@ class PolicyForm(FlaskForm):
     def __init__(self, *a, countries=(), **kw):
         super().__init__(*a, **kw)
         self.country.choices = options(list(countries))
+
+
+class SubjectAccessForm(FlaskForm):
+    case_number = CleanString(_l("Case number"), [Optional()])
+    language = SelectField(_l("Language of the report"), choices=options([("es", "Español"), ("pt_BR", "Português"),
+                                                                          ("en", "English")]))
+    fmt = RadioField(_l("Format"), choices=options([("html", _l("A page to print")), ("json", _l("JSON file"))]),
+                     default="html")

@@ -1,16 +1,18 @@
 """Break-the-glass for staff; the DPO's dashboard, audit search, review queue and chain check."""
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, session
 from msc.beneficiaries.vocab import country_name
-from msc.dpo import erasure, glass, oversight
-from msc.dpo.forms import AuditSearchForm, EraseForm, GlassForm, PolicyForm, ReviewForm
+from msc.dpo import erasure, glass, oversight, subject
+from msc.dpo.forms import AuditSearchForm, EraseForm, GlassForm, PolicyForm, ReviewForm, SubjectAccessForm
 from msc.dpo.models import BreakGlass
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import show_on_form
@@ -180,3 +182,26 @@ def retention_policy():
             flash(_("Retention period saved."), "info")
             return redirect(url_for("dpo.retention"))
     return _retention_page(form, 422)
+
+
+# ---- subject access -------------------------------------------------------------------------
+
+@bp.route("/dpo/subject-access", methods=["GET", "POST"])
+@requires(DPO_REVIEW)
+def subject_access():
+    """Everything held about one person, in their language, to print or as JSON (producing it is audited)."""
+    form = SubjectAccessForm()
+    if form.validate_on_submit():
+        try:
+            person = erasure.find(form.case_number.data)
+        except erasure.ErasureError as err:
+            show_on_form(form, err)
+        else:
+            report = subject.build(current_user, person)
+            if form.fmt.data == "json":
+                body = json.dumps(report.as_json(), ensure_ascii=False, indent=2)
+                return Response(body, mimetype="application/json", headers={
+                    "Content-Disposition": f'attachment; filename="subject-access-{report.case_number}.json"'})
+            with force_locale(form.language.data):
+                return render_template("dpo/subject_access.html", report=report)
+    return render_template("dpo/subject_access_form.html", form=form), 422 if form.errors else 200
