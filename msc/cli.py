@@ -1,9 +1,11 @@
 """Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo ..."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from msc import db as dbmod
 from msc.db import session
@@ -143,6 +145,21 @@ def dpo_retention(apply_: bool) -> None:
     click.echo(f"retention run {done.id}: {done.erased} anonymised")
 
 
+@click.command("backup")
+@with_appcontext
+@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the snapshot (default: the instance folder's backups/).")
+def backup(target: Path | None) -> None:
+    """Write a consistent snapshot of the SQLite database (never the keys: keep those apart)."""
+    from flask import current_app
+    from msc.dpo.backup import BackupError, snapshot
+    try:
+        path = snapshot(current_app.config["DATABASE_URL"], target or Path(current_app.instance_path) / "backups")
+    except BackupError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"snapshot written to {path} (the keys are not in it: keep them apart)")
+
+
 @index_cli.command("rebuild")
 def index_rebuild() -> None:
     """Recompute every person's blind-index entries (after an index change or an index-key rotation)."""
@@ -196,5 +213,5 @@ def demo_logins() -> None:
 
 def register(app: Flask) -> None:
     """Add every command group to the app."""
-    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli, dpo_cli):
+    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli, dpo_cli, backup):
         app.cli.add_command(group)

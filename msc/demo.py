@@ -105,6 +105,7 @@ def load(people: int = 300, seed: int = 2026) -> None:
     _nfi(rng, centres)
     _fund(centres)
     _feedback(centres)
+    _emergency_access(centres)
 
 
 def _partners(centres: dict):
@@ -223,6 +224,20 @@ class _AnyScope:
 
     id = None
     scope = "region"
+
+
+def _emergency_access(centres: dict) -> None:
+    """The demo caseworker opened a record of Tumbes in an emergency: the DPO has it to review."""
+    from msc.beneficiaries.models import Beneficiary
+    from msc.dpo import glass
+    caseworker = accounts.find_user("gestora")
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.centre_id == centres["PER-TUM"].id)
+                            .order_by(Beneficiary.id).limit(1))
+    if person is None:
+        return
+    grant = glass.open_record(caseworker, person.case_number, "transfer",
+                              "Llegó a Cúcuta desde Tumbes y necesito su registro de salud para continuar la atención.")
+    glass.end(caseworker, grant)
 
 
 def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, registered_at: dt.datetime) -> int:
