@@ -57,6 +57,7 @@ def world(app, make):
         fund = _fund(case_uid, there_case, users, session.get(User, regional_officer))
         fund.update(_feedback())
         fund["grant"] = _glass(users["caseworker"], there)
+        fund["correction"] = _correction(users["reception"], here)
     return {**fund, "handover": handover, "there_handover": there_handover, "item": item_id, "there_centre": there_centre,
             "shelter": shelter, "there_shelter": there_shelter, "placement": placement,
             "users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
@@ -95,6 +96,16 @@ def _glass(caseworker_id: int, there_uid: str) -> str:
     glass.end(caseworker, grant)  # ended, so that the record of Tumbes is out of reach again
     session.commit()
     return grant.uid
+
+
+def _correction(clerk_id: int, here_uid: str) -> str:
+    """A correction request for the person registered in Cúcuta."""
+    from msc.beneficiaries.models import Beneficiary
+    from msc.dpo import corrections
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == here_uid))
+    request = corrections.record(session.get(User, clerk_id), person, ["family_names"], "Rojas Díaz")
+    session.commit()
+    return request.uid
 
 
 def _feedback() -> dict:
@@ -176,7 +187,7 @@ def _url(app, rule, world, uid_key="here"):
                        "sample_id": world["sample"], "finding_uid": world["finding"], "version": 1,
                        "action": "retire", "code": "COL-CUC",
                        "feedback_uid": world["there_feedback" if far else "feedback"],
-                       "grant_uid": world["grant"]}[arg]
+                       "grant_uid": world["grant"], "correction_uid": world["correction"]}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)

@@ -243,7 +243,7 @@ def _add_consent(user, person: Beneficiary, c: ConsentData) -> Consent:
 
 # ---- edits ----------------------------------------------------------------------------------
 
-_TRACKED = ("given_names", "family_names", "date_of_birth", "dob_estimated", "sex", "nationality",
+TRACKED_FIELDS = ("given_names", "family_names", "date_of_birth", "dob_estimated", "sex", "nationality",
             "document_type", "document_number", "phone", "arrival_date", "entry_point", "languages")
 
 
@@ -255,10 +255,10 @@ def update(user, person: Beneficiary, data: PersonData) -> list[str]:
         data.estimated_age = None if data.date_of_birth else person.age_on(today)
     dob, estimated = validate_person(data, today)
     duplicates.check_document_unique(user, data.document_type, data.document_number, exclude_id=person.id)
-    before = {name: getattr(person, name) for name in _TRACKED}
+    before = {name: getattr(person, name) for name in TRACKED_FIELDS}
     before_needs = set(person.need_codes) | set(person.sensitive_needs or [])
     _apply(person, data, dob, estimated)
-    changed = [name for name in _TRACKED if getattr(person, name) != before[name]]
+    changed = [name for name in TRACKED_FIELDS if getattr(person, name) != before[name]]
     if set(data.needs) != before_needs:
         changed.append("needs")
     if not changed:

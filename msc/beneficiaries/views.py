@@ -159,6 +159,7 @@ def _as_person_data(person: Beneficiary) -> service.PersonData:
 def edit(uid: str):
     """Correct a person's data; the history keeps who changed which fields when."""
     person = get_beneficiary(uid)
+    correction = _pending_correction(person, request.args.get("correction"))
     may_sensitive = can(current_user, VIEW_SENSITIVE)
     form = PersonForm(show_sensitive=may_sensitive)
     if request.method == "GET":
@@ -179,9 +180,21 @@ def edit(uid: str):
         except service.RuleError as err:
             show_on_form(form, err)
         else:
+            if changed and correction is not None:
+                from msc.dpo import corrections
+                corrections.applied(current_user, correction, changed)
             flash(_("Saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid))
-    return render_template("reception/edit.html", form=form, person=person), 422 if form.errors else 200
+    return render_template("reception/edit.html", form=form, person=person, correction=correction), \
+        422 if form.errors else 200
+
+
+def _pending_correction(person: Beneficiary, correction_uid: str | None):
+    """The pending correction request of this person the edit answers, if the link named one."""
+    if not correction_uid:
+        return None
+    from msc.dpo import corrections
+    return next((r for r in corrections.pending(person) if r.uid == correction_uid), None)
 
 
 @bp.post("/b/<uid>/consent")

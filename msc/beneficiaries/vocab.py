@@ -102,7 +102,7 @@ FIELD_LABELS = {
     **{purpose: label for purpose, label in CONSENT_PURPOSES.items()},
 }
 CHANGE_LABELS = {"registered": _l("registered"), "edited": _l("edited"), "consent": _l("consent decision"),
-                 "household": _l("household changed")}
+                 "household": _l("household changed"), "correction": _l("corrected at the person's request")}
 
 
 def field_labels(fields: str) -> str:

@@ -7,7 +7,7 @@ from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectFie
 from wtforms.validators import Optional
 
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
-from msc.forms import CleanString, CleanText, options
+from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
 
 class GlassForm(FlaskForm):
@@ -62,3 +62,18 @@ class SubjectAccessForm(FlaskForm):
                                                                           ("en", "English")]))
     fmt = RadioField(_l("Format"), choices=options([("html", _l("A page to print")), ("json", _l("JSON file"))]),
                      default="html")
+
+
+class CorrectionForm(FlaskForm):
+    fields = MultiCheckboxField(_l("Data the person says is wrong"), validators=[Optional()], validate_choice=False)
+    details = CleanText(_l("What the person says it should be"), [Optional()])
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        from msc.beneficiaries.vocab import FIELD_LABELS
+        from msc.dpo.corrections import CORRECTABLE
+        self.fields.choices = options([(f, FIELD_LABELS.get(f, f)) for f in CORRECTABLE])
+
+
+class RefusalForm(FlaskForm):
+    reason = CleanText(_l("Why the data is not corrected"), [Optional()])

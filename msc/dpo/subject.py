@@ -44,6 +44,7 @@ class Report:
     feedback: list[dict]
     trail: list[dict]
     changes: list[dict] = field(default_factory=list)
+    corrections: list[dict] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -104,8 +105,12 @@ def build(user, person: Beneficiary) -> Report:
     changes = [{"at": _iso(c.at), "action": c.action, "fields": c.fields}
                for c in session.scalars(sa.select(BeneficiaryChange).where(BeneficiaryChange.beneficiary_id == person.id)
                                         .order_by(BeneficiaryChange.at))]
+    from msc.dpo.corrections import of as corrections_of
+    corrections = [{"requested_at": _iso(r.requested_at), "fields": r.field_names, "asked": r.details,
+                    "status": r.status, "decided_at": _iso(r.decided_at), "refusal": r.refusal}
+                   for r in corrections_of(person)]
     audit.record("dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=getattr(user, "id", None))
     return Report(person.case_number, utcnow().isoformat(timespec="seconds"), record, needs, household, consents,
                   [{"opened_at": _iso(c.opened_at), "status": c.status, "closed_at": _iso(c.closed_at),
                     "close_reason": c.close_reason} for c in cases],
-                  notes, withheld, referrals, disclosures, hand_overs, fund, feedback, trail, changes)
+                  notes, withheld, referrals, disclosures, hand_overs, fund, feedback, trail, changes, corrections)

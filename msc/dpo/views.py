@@ -11,13 +11,15 @@ from flask_login import current_user
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, session
 from msc.beneficiaries.vocab import country_name
-from msc.dpo import erasure, glass, oversight, subject
-from msc.dpo.forms import AuditSearchForm, EraseForm, GlassForm, PolicyForm, ReviewForm, SubjectAccessForm
-from msc.dpo.models import BreakGlass
+from msc.dpo import corrections, erasure, glass, oversight, subject
+from msc.dpo.forms import (
+    AuditSearchForm, CorrectionForm, EraseForm, GlassForm, PolicyForm, RefusalForm, ReviewForm, SubjectAccessForm,
+)
+from msc.dpo.models import BreakGlass, CorrectionRequest
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
-from msc.security.policy import BREAK_GLASS, DPO_REVIEW, requires
+from msc.security.policy import BREAK_GLASS, DPO_REVIEW, EDIT, requires
 
 bp = Blueprint("dpo", __name__)
 
@@ -205,3 +207,42 @@ def subject_access():
             with force_locale(form.language.data):
                 return render_template("dpo/subject_access.html", report=report)
     return render_template("dpo/subject_access_form.html", form=form), 422 if form.errors else 200
+
+
+# ---- correction requests (the desk) ---------------------------------------------------------
+
+@bp.route("/b/<uid>/corrections", methods=["GET", "POST"])
+@requires(EDIT)
+def corrections_page(uid: str):
+    """A person's correction requests: record a new one; apply one through the edit form, or refuse it."""
+    from msc.beneficiaries.views import get_beneficiary
+    person = get_beneficiary(uid)
+    form = CorrectionForm()
+    if form.validate_on_submit():
+        try:
+            corrections.record(current_user, person, form.fields.data or [], form.details.data)
+        except corrections.CorrectionError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Correction request recorded."), "info")
+            return redirect(url_for("dpo.corrections_page", uid=uid))
+    return render_template("dpo/corrections.html", person=person, form=form, requests=corrections.of(person),
+                           refusal=RefusalForm()), 422 if form.errors else 200
+
+
+@bp.post("/corrections/<correction_uid>/refuse")
+@requires(EDIT)
+def refuse_correction(correction_uid: str):
+    """Refuse a correction, saying why."""
+    from msc.beneficiaries.views import get_beneficiary
+    request_row = get_by_uid_or_404(CorrectionRequest, correction_uid)
+    person = get_beneficiary(request_row.beneficiary.uid)
+    form = RefusalForm()
+    if form.validate_on_submit():
+        try:
+            corrections.refuse(current_user, request_row, form.reason.data)
+        except corrections.CorrectionError as err:
+            flash(str(err), "error")
+        else:
+            flash(_("Correction refused; the reason is kept for the person."), "info")
+    return redirect(url_for("dpo.corrections_page", uid=person.uid))
