@@ -20,6 +20,6 @@ from msc.fund.models import (  # noqa: F401
 from msc.feedback.models import Feedback  # noqa: F401
 from msc.reports.models import CarriedCount, ReportCount  # noqa: F401
 from msc.dpo.models import (  # noqa: F401
-    AuditCheck, BreakGlass, CorrectionRequest, Erasure, RetentionPolicy, RetentionRun,
+    AuditCheck, BreakGlass, CorrectionRequest, Erasure, PersonalExport, RetentionPolicy, RetentionRun,
 )
 import msc.reports.cube  # noqa: F401,E402  (keeps the report counts as rows are written)

@@ -58,6 +58,7 @@ def world(app, make):
         fund.update(_feedback())
         fund["grant"] = _glass(users["caseworker"], there)
         fund["correction"] = _correction(users["reception"], here)
+        fund["export"] = _export(users["protection_officer"])
     return {**fund, "handover": handover, "there_handover": there_handover, "item": item_id, "there_centre": there_centre,
             "shelter": shelter, "there_shelter": there_shelter, "placement": placement,
             "users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
@@ -106,6 +107,14 @@ def _correction(clerk_id: int, here_uid: str) -> str:
     request = corrections.record(session.get(User, clerk_id), person, ["family_names"], "Rojas Díaz")
     session.commit()
     return request.uid
+
+
+def _export(officer_id: int) -> str:
+    """An encrypted personal-data export waiting to be downloaded."""
+    from msc.dpo import exports
+    export, _secret = exports.create(session.get(User, officer_id), "Lista para la jornada de salud del sábado.")
+    session.commit()
+    return export.uid
 
 
 def _feedback() -> dict:
@@ -187,7 +196,8 @@ def _url(app, rule, world, uid_key="here"):
                        "sample_id": world["sample"], "finding_uid": world["finding"], "version": 1,
                        "action": "retire", "code": "COL-CUC",
                        "feedback_uid": world["there_feedback" if far else "feedback"],
-                       "grant_uid": world["grant"], "correction_uid": world["correction"]}[arg]
+                       "grant_uid": world["grant"], "correction_uid": world["correction"],
+                       "export_uid": world["export"]}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)

@@ -77,3 +77,13 @@ class CorrectionForm(FlaskForm):
 
 class RefusalForm(FlaskForm):
     reason = CleanText(_l("Why the data is not corrected"), [Optional()])
+
+
+class PersonalExportForm(FlaskForm):
+    purpose = CleanText(_l("Purpose of this export"), [Optional()])
+    centre_id = SelectField(_l("Centre"), coerce=int, validators=[Optional()], validate_choice=False)
+
+    def __init__(self, *a, centres=(), **kw):
+        super().__init__(*a, **kw)
+        self.centre_id.choices = options([(0, _l("All my centres"))] + [(c.id, f"{c.code} · {c.name}")
+                                                                        for c in centres])

@@ -133,3 +133,19 @@ class CorrectionRequest(EncryptedRow, Base):
     @property
     def field_names(self) -> list[str]:
         return [f for f in self.fields.split(",") if f]
+
+
+class PersonalExport(Base):
+    """A download of personal data: who, why, how many rows; the archive is encrypted with a passphrase
+    that is shown once and never stored, and is deleted once downloaded."""
+
+    __tablename__ = "personal_exports"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    purpose: so.Mapped[str] = so.mapped_column(sa.String(300))
+    rows: so.Mapped[int]
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    archive: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    downloaded_at: so.Mapped[dt.datetime | None]

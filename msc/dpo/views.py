@@ -4,22 +4,23 @@ from __future__ import annotations
 import json
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, session
 from msc.beneficiaries.vocab import country_name
-from msc.dpo import corrections, erasure, glass, oversight, subject
+from msc.dpo import corrections, erasure, exports, glass, oversight, subject
 from msc.dpo.forms import (
-    AuditSearchForm, CorrectionForm, EraseForm, GlassForm, PolicyForm, RefusalForm, ReviewForm, SubjectAccessForm,
+    AuditSearchForm, CorrectionForm, EraseForm, GlassForm, PersonalExportForm, PolicyForm, RefusalForm, ReviewForm,
+    SubjectAccessForm,
 )
-from msc.dpo.models import BreakGlass, CorrectionRequest
+from msc.dpo.models import BreakGlass, CorrectionRequest, PersonalExport
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
-from msc.security.policy import BREAK_GLASS, DPO_REVIEW, EDIT, requires
+from msc.security.policy import BREAK_GLASS, DATA_EXPORT, DPO_REVIEW, EDIT, centres_in_scope, requires
 
 bp = Blueprint("dpo", __name__)
 
@@ -246,3 +247,31 @@ def refuse_correction(correction_uid: str):
         else:
             flash(_("Correction refused; the reason is kept for the person."), "info")
     return redirect(url_for("dpo.corrections_page", uid=person.uid))
+
+
+# ---- personal-data exports ------------------------------------------------------------------
+
+@bp.route("/exports/personal", methods=["GET", "POST"])
+@requires(DATA_EXPORT)
+def personal_export():
+    """Export the people of one's centres for a stated purpose, as an encrypted archive."""
+    form = PersonalExportForm(centres=centres_in_scope(current_user))
+    if form.validate_on_submit():
+        try:
+            export, secret = exports.create(current_user, form.purpose.data, form.centre_id.data or None)
+        except exports.ExportError as err:
+            show_on_form(form, err)
+        else:
+            return render_template("dpo/export_ready.html", export=export, secret=secret)
+    return render_template("dpo/export.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/exports/personal/<export_uid>.zip")
+@requires(DATA_EXPORT)
+def personal_export_file(export_uid: str):
+    """The archive, once, for whoever made it."""
+    data = exports.take(current_user, get_by_uid_or_404(PersonalExport, export_uid))
+    if data is None:
+        abort(404)
+    return Response(data, mimetype="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="msc-people-{export_uid[:8]}.zip"'})
