@@ -109,7 +109,7 @@ def test_the_dpo_reviews_with_a_note_when_not_justified(ctx, make, tumbes_person
     assert glass.queue() == [grant]
     with pytest.raises(glass.GlassError, match="Choose the outcome"):
         glass.review(dpo, grant, None, None)
-    with pytest.raises(glass.GlassError, match="Explain"):
+    with pytest.raises(glass.GlassError, match="Write why the access was not justified"):
         glass.review(dpo, grant, "not_justified", "")
     with pytest.raises(glass.GlassError, match="Only the data protection officer"):
         glass.review(cw, grant, "justified", None)
@@ -179,7 +179,7 @@ def test_http_dpo_pages(app, make, tumbes_person):
     review = client.get(f"/dpo/break-glass/{grant_uid}").get_data(as_text=True)
     assert WHY in review and "Rosa" not in review  # the reason is shown, the person's record is not
     res = client.post(f"/dpo/break-glass/{grant_uid}", data={"outcome": "not_justified", "note": ""})
-    assert res.status_code == 422 and "Explain" in res.get_data(as_text=True)
+    assert res.status_code == 422 and "Write why the access was not justified" in res.get_data(as_text=True)
     res = client.post(f"/dpo/break-glass/{grant_uid}", data={"outcome": "justified", "note": ""})
     assert res.status_code == 302
     assert "None." in client.get("/dpo/break-glass").get_data(as_text=True).split("Reviewed")[0]

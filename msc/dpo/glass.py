@@ -37,10 +37,10 @@ def active_for(user, beneficiary_id: int) -> BreakGlass | None:
         BreakGlass.expires_at > utcnow()).order_by(BreakGlass.expires_at.desc()).limit(1))
 
 
-def _text(value: str | None, field: str, required: bool, minimum: int = 1) -> str | None:
+def _text(value: str | None, field: str, required: bool, minimum: int = 1, missing=None) -> str | None:
     value = (value or "").strip()
     if required and len(value) < minimum:
-        raise GlassError(_l("Explain in a sentence or two why you need this record now."), field=field)
+        raise GlassError(missing or _l("Explain in a sentence or two why you need this record now."), field=field)
     if len(value) > MAX_TEXT:
         raise GlassError(_l("Use at most %(n)d characters.", n=MAX_TEXT), field=field)
     return value or None
@@ -93,7 +93,8 @@ def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> No
         raise GlassError(_l("Only the data protection officer reviews emergency access."))
     if outcome not in REVIEW_OUTCOMES:
         raise GlassError(_l("Choose the outcome of the review."), field="outcome")
-    text = _text(note, "note", outcome == "not_justified")
+    text = _text(note, "note", outcome == "not_justified",
+                 missing=_l("Write why the access was not justified."))
     grant.outcome, grant.reviewed_by_id, grant.reviewed_at = outcome, user.id, utcnow()
     grant.review_note = text
     audit.record("access.break_glass_review", object_type="break_glass", object_id=grant.id, detail=outcome,

@@ -149,6 +149,24 @@ def visit(browser, live_server):
 
 # ---- checks --------------------------------------------------------------------------------
 
+def log_in_as(visit, username: str, totp_secret: str | None = None) -> None:
+    """Log in through the form (a fresh cookie jar), confirming with the authenticator code if asked."""
+    import pyotp
+    page = visit.page
+    page.context.clear_cookies()
+    visit.goto("/login")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    with page.expect_navigation():
+        page.locator("#password").press("Enter")
+    visit.note_url()
+    if page.url.split("?")[0].endswith("/login/code") and totp_secret:
+        page.locator("#code").fill(pyotp.TOTP(totp_secret).now())
+        with page.expect_navigation():
+            page.locator("#code").press("Enter")
+        visit.note_url()
+
+
 def check_axe(page, screen: str) -> None:
     """Run axe-core on the page; fail on any serious or critical violation."""
     if not AXE_JS.is_file():

@@ -8,7 +8,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import PASSWORD, check_axe
+from tests.browser.conftest import check_axe, log_in_as
 from tests.browser.test_reception_scenario import path_of, submit
 from tests.conftest import Factory
 
@@ -19,19 +19,7 @@ SECRET = pyotp.random_base32()
 
 
 def _log_in(visit, username: str) -> None:
-    page = visit.page
-    page.context.clear_cookies()
-    visit.goto("/login")
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    with page.expect_navigation():
-        page.locator("#password").press("Enter")
-    visit.note_url()
-    if path_of(page.url) == "/login/code":  # protection officers confirm with their authenticator app
-        page.locator("#code").fill(pyotp.TOTP(SECRET).now())
-        with page.expect_navigation():
-            page.locator("#code").press("Enter")
-        visit.note_url()
+    log_in_as(visit, username, SECRET)  # protection officers confirm with their authenticator app
 
 
 @pytest.fixture

@@ -1,0 +1,85 @@
+"""Break the glass, then the review: a caseworker in Cúcuta cannot find a person registered in Tumbes,
+opens the record in an emergency with a reason, ends the access; the data protection officer finds it
+in the review queue and records that it was not justified, with a note."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+
+from tests.browser.conftest import check_axe, log_in_as
+from tests.browser.test_reception_scenario import path_of
+from tests.conftest import Factory
+
+pytestmark = pytest.mark.browser
+
+DPO_SECRET = pyotp.random_base32()
+
+
+@pytest.fixture
+def glass_world(live_server):
+    from msc.beneficiaries.models import Beneficiary
+    from msc.db import session
+    make = Factory(live_server.app)
+    uid = make.person(centre="PER-TUM", given_names="Yesenia", family_names="Torres Ramos",
+                      date_of_birth=dt.date(1994, 10, 3))
+    make.user("gestora", "caseworker", centres=("COL-CUC",), locale="es")
+    make.user("dpo", "dpo", scope="region", locale="es", mfa_secret=DPO_SECRET)
+    with live_server.app.app_context():
+        number = session.scalar(sa.select(Beneficiary.case_number).where(Beneficiary.uid == uid))
+    return {"uid": uid, "number": number}
+
+
+def test_break_the_glass_then_the_dpo_review(browser, visit, live_server, glass_world):
+    page = visit.page
+    log_in_as(visit, "gestora")
+    page.locator("#q").fill(glass_world["number"])
+    with page.expect_navigation():
+        page.locator("#q").press("Enter")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Acceso de emergencia").click()
+    visit.note_url()
+    check_axe(page, "emergency access")
+    page.locator("#case_number").fill(glass_world["number"])
+    page.get_by_label("Emergencia médica").check()
+    page.locator("#explanation").fill("corto")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Abrir el registro").click()
+    assert "Explique en una o dos frases" in page.locator(".error-summary").inner_text()
+    assert page.locator("#case_number").input_value() == glass_world["number"]
+    page.locator("#explanation").fill("Llegó a urgencias en Cúcuta; necesito sus alergias registradas en Tumbes.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Abrir el registro").click()
+    visit.note_url()
+    assert path_of(page.url) == f"/b/{glass_world['uid']}"
+    assert "Yesenia" in page.locator("h1").inner_text()
+    assert "Acceso de emergencia a un registro de otro centro" in page.content()
+    check_axe(page, "profile opened in an emergency")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Terminar ahora").first.click()
+    assert "Acceso de emergencia terminado." in page.content()
+    assert visit.goto(f"/b/{glass_world['uid']}").status == 404
+
+    log_in_as(visit, "dpo", DPO_SECRET)  # with the authenticator code
+    with page.expect_navigation():
+        page.get_by_role("link", name="Protección de datos").click()
+    check_axe(page, "DPO dashboard")
+    assert "1 por revisar" in page.content()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Accesos de emergencia por revisar").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Revisar").first.click()
+    visit.note_url()
+    assert "Llegó a urgencias en Cúcuta" in page.content() and "Yesenia" not in page.content()
+    check_axe(page, "emergency access review")
+    page.get_by_label("No justificado").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Registrar la revisión").click()
+    assert "Escriba por qué el acceso no estaba justificado" in page.locator(".error-summary").inner_text()
+    page.locator("#note").fill("La persona no estaba en Cúcuta ese día.")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Registrar la revisión").click()
+    assert "Revisión registrada." in page.content()
+    assert all(url.startswith(live_server.url) for url in visit.all_urls()), "no third-party request"
