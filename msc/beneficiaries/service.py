@@ -205,9 +205,16 @@ def _apply(person: Beneficiary, data: PersonData, dob: dt.date, estimated: bool)
     person.sensitive_needs = sensitive or None
 
 
+def by_case_number(text: str | None) -> Beneficiary | None:
+    """The record with this case number, as typed (spaces around and letter case do not matter)."""
+    number = (text or "").strip().upper()
+    if not number:
+        return None
+    return session.scalar(sa.select(Beneficiary).where(Beneficiary.case_number == number))
+
+
 def _household_to_join(user, choice: HouseholdChoice) -> Household:
-    member = session.scalar(sa.select(Beneficiary).where(
-        Beneficiary.case_number == choice.join_case_number.strip().upper()))
+    member = by_case_number(choice.join_case_number)
     if member is None or not in_scope(user, member.centre_id) or member.household is None:
         raise RuleError(_l("No household found for that case number."), field="household_case_number")
     if choice.relationship == "head":

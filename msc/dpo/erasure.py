@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry
+from msc.beneficiaries.service import by_case_number
 from msc.cases.models import Case
 from msc.centres.models import Centre
 from msc.crypto import DataKey
@@ -42,10 +43,9 @@ def _check(user) -> None:
 
 def find(case_number: str | None) -> Beneficiary:
     """The person with this case number who still has data to erase."""
-    number = (case_number or "").strip().upper()
-    if not number:
+    if not (case_number or "").strip():
         raise ErasureError(_l("Give the case number of the record."), field="case_number")
-    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.case_number == number))
+    person = by_case_number(case_number)
     if person is None:
         raise ErasureError(_l("No record has that case number."), field="case_number")
     if person.data_key.wrapped is None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.service import by_case_number
 from msc.db import session, utcnow
 from msc.dpo.models import BreakGlass
 from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
@@ -28,13 +28,18 @@ def minutes() -> int:
     return int(current_app.config.get("BREAK_GLASS_MINUTES", 60))
 
 
+def _running(user):
+    """The user's accesses not ended and not run out."""
+    return sa.select(BreakGlass).where(BreakGlass.user_id == user.id, BreakGlass.ended_at.is_(None),
+                                       BreakGlass.expires_at > utcnow())
+
+
 def active_for(user, beneficiary_id: int) -> BreakGlass | None:
     """The user's running access to this person's records, if any."""
     if getattr(user, "id", None) is None:
         return None
-    return session.scalar(sa.select(BreakGlass).where(
-        BreakGlass.user_id == user.id, BreakGlass.beneficiary_id == beneficiary_id, BreakGlass.ended_at.is_(None),
-        BreakGlass.expires_at > utcnow()).order_by(BreakGlass.expires_at.desc()).limit(1))
+    return session.scalar(_running(user).where(BreakGlass.beneficiary_id == beneficiary_id)
+                          .order_by(BreakGlass.expires_at.desc()).limit(1))
 
 
 def _text(value: str | None, field: str, required: bool, minimum: int = 1, missing=None) -> str | None:
@@ -50,13 +55,12 @@ def open_record(user, case_number: str | None, reason: str | None, explanation: 
     """Open a record of another centre by its case number, with a coded reason and an explanation."""
     if not role_allows(user, BREAK_GLASS):
         raise GlassError(_l("Your role cannot open records outside your centres."))
-    number = (case_number or "").strip().upper()
-    if not number:
+    if not (case_number or "").strip():
         raise GlassError(_l("Give the case number of the record."), field="case_number")
     if reason not in GLASS_REASONS:
         raise GlassError(_l("Choose the reason."), field="reason")
     text = _text(explanation, "explanation", True, MIN_EXPLANATION)
-    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.case_number == number))
+    person = by_case_number(case_number)
     if person is None or person.data_key.wrapped is None:
         raise GlassError(_l("No record has that case number."), field="case_number")
     ids = centre_ids_in_scope(user)
@@ -113,6 +117,4 @@ def queue(reviewed: bool = False, limit: int = 200) -> list[BreakGlass]:
 
 def mine(user) -> list[BreakGlass]:
     """The user's accesses still running."""
-    return list(session.scalars(sa.select(BreakGlass).where(
-        BreakGlass.user_id == user.id, BreakGlass.ended_at.is_(None), BreakGlass.expires_at > utcnow())
-        .order_by(BreakGlass.expires_at)))
+    return list(session.scalars(_running(user).order_by(BreakGlass.expires_at)))

@@ -88,13 +88,14 @@ def build(user, person: Beneficiary) -> Report:
                    "items": [{"item": line.item.code, "quantity": line.quantity} for line in d.lines]}
                   for d in session.scalars(sa.select(Distribution).where(Distribution.beneficiary_id == person.id)
                                            .order_by(Distribution.id))]
-    fund = []
-    for a in session.scalars(sa.select(Application).where(Application.beneficiary_id == person.id)
-                             .order_by(Application.id)):
-        decisions = session.scalars(sa.select(Decision).where(Decision.application_id == a.id).order_by(Decision.id))
-        fund.append({"submitted_on": _iso(a.submitted_on), "case_type": a.case_type,
-                     "recommendation": a.recommendation,
-                     "decisions": [{"outcome": d.outcome, "on": _iso(d.decided_on)} for d in decisions]})
+    applications = list(session.scalars(sa.select(Application).where(Application.beneficiary_id == person.id)
+                                        .order_by(Application.id)))
+    decided: dict[int, list[dict]] = {a.id: [] for a in applications}
+    for d in session.scalars(sa.select(Decision).where(Decision.application_id.in_(list(decided) or [-1]))
+                             .order_by(Decision.id)):
+        decided[d.application_id].append({"outcome": d.outcome, "on": _iso(d.decided_on)})
+    fund = [{"submitted_on": _iso(a.submitted_on), "case_type": a.case_type, "recommendation": a.recommendation,
+             "decisions": decided[a.id]} for a in applications]
     feedback = [{"kind": f.kind, "status": f.status, "received_on": _iso(f.received_on)}
                 for f in session.scalars(sa.select(Feedback).where(Feedback.beneficiary_id == person.id))]
     events = session.execute(sa.select(AuditEvent, User.username, User.role)
