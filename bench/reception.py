@@ -264,7 +264,8 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
     from msc.beneficiaries import service
     from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent, Household
     from msc.centres.models import CaseNumberCounter, Centre
-    from msc.crypto import DataKey, blind
+    from msc.crypto import DataKey, blind, blind_indexer
+    from msc.crypto.rotation import index_state
     from msc.db import session
 
     def take(model) -> int:
@@ -330,14 +331,16 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
                 break
             session.flush()
             rows, plain, vocabulary = [], [], set()
+            gen = index_state().search
+            idx = blind_indexer(gen.key_id)
             for p in batch:
-                rows.extend({"beneficiary_id": p.id, "kind": k, "hash": h}
-                            for k, h in sorted(service.index_entries(p)))
-                vocabulary |= service.vocabulary_entries(p)
+                rows.extend({"generation": gen.generation, "beneficiary_id": p.id, "kind": k, "hash": h}
+                            for k, h in sorted(service.index_entries(p, idx)))
+                vocabulary |= idx.vocabulary_entries(p.given_names or "", p.family_names or "")
                 plain.extend({"b": p.id, "t": t}
                              for t in dict.fromkeys(blind.name_tokens(f"{p.given_names} {p.family_names}")))
             session.execute(sa.insert(BlindIndexEntry), rows)
-            service.add_to_vocabulary(vocabulary)
+            service.add_to_vocabulary(gen.generation, vocabulary)
             session.execute(sa.text(f"INSERT INTO {PLAIN_TABLE} (beneficiary_id, token) VALUES (:b, :t)"), plain)
             index_rows += len(rows)
             session.commit()

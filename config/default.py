@@ -7,11 +7,13 @@ DATABASE_URL = None  # None: sqlite:///<instance>/msc.sqlite3
 SECRET_KEY = None
 
 # Keys: a JSON key file outside the database, or MSC_KEKS / MSC_ACTIVE_KEK / MSC_INDEX_KEY /
-# MSC_AUDIT_KEY in the environment. See README "Keys".
+# MSC_AUDIT_KEY in the environment (MSC_INDEX_KEYS="id:base64,..." adds index keys for a rotation).
+# See README "Keys".
 KEYS_FILE = None
 KEKS = None
 ACTIVE_KEK = None
 INDEX_KEY = None
+INDEX_KEYS = None
 AUDIT_KEY = None
 GENERATE_KEYS = False  # development and tests only
 

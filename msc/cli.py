@@ -41,19 +41,23 @@ def db_downgrade(revision: str) -> None:
 @keys_cli.command("rotate")
 @click.option("--new", "new_kek", is_flag=True, help="Generate a new KEK in the key file and make it active.")
 def keys_rotate(new_kek: bool) -> None:
-    """Re-wrap every data key under the active KEK (data is not re-encrypted)."""
+    """Re-wrap every data key under the active KEK (data is not re-encrypted); carries on an
+    interrupted rotation."""
     from msc.crypto import rotation
-    from msc.crypto.keys import KeyError_, keyring
+    from msc.crypto.keys import keyring
+    from msc.dpo import keys
     try:
-        if new_kek:
-            click.echo(f"new KEK {rotation.add_new_kek()} is now active")
-        count = rotation.rotate()
-    except KeyError_ as err:
+        if rotation.running(rotation.KEK) is None:
+            if not new_kek and not sum(n for k, n in rotation.keys_by_kek().items() if k != keyring().active_kek):
+                click.echo(f"every data key is already under {keyring().active_kek}")
+                return
+            job = keys.start(None, rotation.KEK, new_kek=new_kek)
+            if new_kek:
+                click.echo(f"new KEK {job.key_id} is now active")
+        job = keys.run_to_end(None, rotation.KEK)
+    except keys.KeysError as err:
         raise click.ClickException(str(err)) from None
-    from msc.security import audit
-    audit.record("keys.rotate", detail=f"{count} data keys now under {keyring().active_kek}")
-    session.commit()
-    click.echo(f"re-wrapped {count} data keys under {keyring().active_kek}")
+    click.echo(f"re-wrapped {job.done} data keys under {job.key_id}")
 
 
 @keys_cli.command("check")
@@ -72,13 +76,16 @@ def keys_check() -> None:
 @click.argument("kek_id")
 def keys_retire(kek_id: str) -> None:
     """Remove an old KEK from the key file once nothing uses it."""
-    from msc.crypto import rotation
-    from msc.crypto.keys import KeyError_
+    _retire("kek", kek_id)
+
+
+def _retire(kind: str, key_id: str) -> None:
+    from msc.dpo import keys
     try:
-        rotation.retire(kek_id)
-    except KeyError_ as err:
+        keys.retire(None, kind, key_id)
+    except keys.KeysError as err:
         raise click.ClickException(str(err)) from None
-    click.echo(f"retired {kek_id}")
+    click.echo(f"retired {key_id}")
 
 
 @audit_cli.command("verify")
@@ -162,10 +169,35 @@ def backup(target: Path | None) -> None:
 
 @index_cli.command("rebuild")
 def index_rebuild() -> None:
-    """Recompute every person's blind-index entries (after an index change or an index-key rotation)."""
+    """Recompute every person's blind-index entries in every generation in use (after an upgrade that
+    changed how entries are computed; to change the index key use `index rotate`)."""
     from msc.beneficiaries import service
     count = service.rebuild_index()
     click.echo(f"rebuilt the index of {count} people")
+
+
+@index_cli.command("rotate")
+def index_rotate() -> None:
+    """Move the blind index to a new index key: recompute every person's entries in batches (searches
+    stay correct meanwhile), switch, remove the old entries. Carries on an interrupted rotation."""
+    from msc.crypto import rotation
+    from msc.dpo import keys
+    try:
+        job = rotation.running(rotation.INDEX) or keys.start(None, rotation.INDEX)
+        while keys.phase(job) != "done":
+            job = keys.step(None, rotation.INDEX, seconds=10.0)
+            click.echo(f"{keys.phase(job)}: {job.done} of {job.total} people")
+    except keys.KeysError as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"searches use {job.key_id}; the entries of {job.previous_key_id} are gone. Retire it with "
+               f"`flask --app msc index retire {job.previous_key_id}`")
+
+
+@index_cli.command("retire")
+@click.argument("key_id")
+def index_retire(key_id: str) -> None:
+    """Remove an old index key from the key file once no generation needs it."""
+    _retire("index", key_id)
 
 
 @users_cli.command("create")

@@ -5,6 +5,7 @@ from msc.beneficiaries.models import (  # noqa: F401
 )
 from msc.centres.models import CaseNumberCounter, Centre  # noqa: F401
 from msc.crypto.fields import DataKey  # noqa: F401
+from msc.crypto.rotation import KeyRotation  # noqa: F401
 from msc.security.models import AuditEvent, User, UserSession, user_centres  # noqa: F401
 from msc.partners.models import Organisation, PartnerService, service_centres  # noqa: F401
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments  # noqa: F401

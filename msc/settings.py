@@ -55,9 +55,11 @@ def check_production(config: dict) -> None:
         missing.append("MSC_SECRET_KEY")
     has_file = bool(config.get("KEYS_FILE"))
     if not has_file:
-        for name in ("KEKS", "ACTIVE_KEK", "INDEX_KEY", "AUDIT_KEY"):
+        for name in ("KEKS", "ACTIVE_KEK", "AUDIT_KEY"):
             if not config.get(name):
                 missing.append(f"MSC_{name} (or MSC_KEYS_FILE)")
+        if not (config.get("INDEX_KEY") or config.get("INDEX_KEYS")):
+            missing.append("MSC_INDEX_KEY (or MSC_KEYS_FILE)")
     if missing:
         raise ConfigurationError("production needs: " + ", ".join(missing))
     if config.get("DEBUG"):

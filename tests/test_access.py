@@ -197,7 +197,7 @@ def _url(app, rule, world, uid_key="here"):
                        "action": "retire", "code": "COL-CUC",
                        "feedback_uid": world["there_feedback" if far else "feedback"],
                        "grant_uid": world["grant"], "correction_uid": world["correction"],
-                       "export_uid": world["export"]}[arg]
+                       "export_uid": world["export"], "kind": "kek"}[arg]
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **values)

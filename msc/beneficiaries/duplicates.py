@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.matching import name_score
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateDecision
 from msc.crypto import blind, blind_indexer
+from msc.crypto.rotation import index_state
 from msc.db import session
 from msc.security.policy import in_scope, scope_filter
 
@@ -34,10 +35,12 @@ class Candidate:
 
 
 def _ids_with(kind: int, value: str, user) -> list[int]:
-    h = blind_indexer().hash(kind, value)
+    active = index_state().search
+    h = blind_indexer(active.key_id).hash(kind, value)
     stmt = (sa.select(BlindIndexEntry.beneficiary_id)
             .join(Beneficiary, Beneficiary.id == BlindIndexEntry.beneficiary_id)
-            .where(BlindIndexEntry.kind == kind, BlindIndexEntry.hash == h))
+            .where(BlindIndexEntry.generation == active.generation, BlindIndexEntry.kind == kind,
+                   BlindIndexEntry.hash == h))
     if user is not None:
         stmt = stmt.where(scope_filter(user, Beneficiary.centre_id))
     return list(session.scalars(stmt.limit(200)))

@@ -169,12 +169,15 @@ class Consent(EncryptedRow, Base):
 class BlindIndexEntry(Base):
     """One (kind, truncated HMAC) entry per indexed value; the database matches without seeing.
 
-    The primary key (kind, hash, beneficiary_id) is the search path itself: a lookup by kind and
-    hash reads the matching people straight from the index (a WITHOUT ROWID table on SQLite)."""
+    The primary key (generation, kind, hash, beneficiary_id) is the search path itself: a lookup by
+    kind and hash reads the matching people straight from the index (a WITHOUT ROWID table on
+    SQLite). The generation is the index key's (msc.crypto.rotation): two live side by side only
+    while an index-key rotation runs."""
 
     __tablename__ = "blind_index_entries"
     __table_args__ = {"sqlite_with_rowid": False}
 
+    generation: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
     kind: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
     hash: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
     beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
@@ -188,6 +191,7 @@ class NameVocabulary(Base):
     __tablename__ = "name_vocabulary"
     __table_args__ = {"sqlite_with_rowid": False}
 
+    generation: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
     typo_hash: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
     token_hash: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
 

@@ -17,6 +17,7 @@ from msc.beneficiaries.matching import W_EXACT, W_LEAD, W_PHONETIC, W_TYPO, lead
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry as E, NameVocabulary as V
 from msc.beneficiaries.service import RuleError
 from msc.crypto import blind, blind_indexer
+from msc.crypto.rotation import index_state
 from msc.db import session
 from msc.security import audit
 from msc.security.policy import centre_ids_in_scope, scope_filter
@@ -179,10 +180,11 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
     """Beneficiary ids ranked on the blind index: per query word its best match (exact > phonetic >
     one typo) plus a point when it is the person's first given or first family name, summed over
     words, lifted by a matching date of birth, document or phone."""
-    idx = blind_indexer()
+    active = index_state().search
+    idx, gen = blind_indexer(active.key_id), int(active.generation)
     hashes = [idx.query_token(token) for token in parsed.names]
     if hashes and not parsed.dob and not parsed.numbers:
-        top = _all_leading(user, [lead for *_, lead in hashes], limit, exclude_id)
+        top = _all_leading(user, gen, [lead for *_, lead in hashes], limit, exclude_id)
         if len(top) >= limit:
             return top
     selects: list[str] = []
@@ -191,7 +193,7 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
 
     def part(kind: int, q: int, weight: int, condition: str) -> None:
         selects.append(f"SELECT beneficiary_id AS bid, {q} AS q, {weight} AS w FROM {_ENTRIES} "
-                       f"WHERE kind = {kind} AND {condition}")
+                       f"WHERE generation = {gen} AND kind = {kind} AND {condition}")
         if q not in parts:
             parts.append(q)
 
@@ -200,7 +202,7 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
         part(blind.NAME, i, W_EXACT, f"hash = :e{i}")
         part(blind.NAME_PHONETIC, i, W_PHONETIC, f"hash = :p{i}")
         part(blind.NAME, i, W_TYPO, f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
-                                    f"WHERE typo_hash IN :t{i} AND token_hash <> :e{i})")
+                                    f"WHERE generation = {gen} AND typo_hash IN :t{i} AND token_hash <> :e{i})")
         part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash = :l{i}")
     if parsed.dob:
         params["dob"] = idx.hash(blind.DOB, parsed.dob.isoformat())
@@ -224,11 +226,11 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
     return _run(sql, params, user, exclude_id, "g.bid", "g.score DESC, g.bid DESC", limit)
 
 
-def _all_leading(user, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
+def _all_leading(user, gen: int, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
     """People whose first given and first family names are exactly the query's words: they score
     the most any ranking can give, so when there are enough of them they are the first page."""
-    per_word = [f"SELECT beneficiary_id AS bid FROM {_ENTRIES} WHERE kind = {blind.NAME_LEAD} AND hash = :l{i}"
-                for i in range(len(leads))]
+    per_word = [f"SELECT beneficiary_id AS bid FROM {_ENTRIES} WHERE generation = {gen} AND "
+                f"kind = {blind.NAME_LEAD} AND hash = :l{i}" for i in range(len(leads))]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
     params = {f"l{i}": h for i, h in enumerate(leads)}
     return _run(sql, params, user, exclude_id, "x.bid", "x.bid DESC", limit)

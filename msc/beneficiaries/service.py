@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries import duplicates
@@ -19,6 +20,8 @@ from msc.beneficiaries.models import (
 from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
 from msc.centres.models import CaseNumberCounter, Centre
 from msc.crypto import DataKey, blind, blind_indexer
+from msc.crypto.blind import BlindIndexer
+from msc.crypto.rotation import IndexGeneration, index_state
 from msc.db import insert_for, session, utcnow
 from msc.errors import DomainError
 from msc.security import audit
@@ -352,9 +355,9 @@ def remember_not_same(user, a_id: int, b_id: int) -> None:
 
 # ---- blind index ---------------------------------------------------------------------------
 
-def index_entries(person: Beneficiary) -> set[tuple[int, int]]:
-    """Every (kind, hash) entry for a person: name tokens three ways, date of birth, document, phone."""
-    idx = blind_indexer()
+def index_entries(person: Beneficiary, idx: BlindIndexer) -> set[tuple[int, int]]:
+    """Every (kind, hash) entry for a person under one index key: name tokens three ways, date of
+    birth, document, phone."""
     entries = idx.name_entries(person.given_names or "", person.family_names or "")
     entries |= idx.lead_entries(person.given_names or "", person.family_names or "")
     if person.date_of_birth:
@@ -370,37 +373,78 @@ def rebuild_index(batch: int = 500) -> int:
     """Recompute every living person's entries, committing per batch (resumable: run it again)."""
     done, last_id = 0, 0
     while True:
-        people = list(session.scalars(sa.select(Beneficiary).where(Beneficiary.id > last_id)
-                                      .order_by(Beneficiary.id).limit(batch)))
-        if not people:
+        last, _, indexed = index_batch(None, last_id, batch)
+        if last is None:
             return done
-        for person in people:
-            if person.data_key.wrapped is not None:
-                reindex(person)
-                done += 1
-        last_id = people[-1].id
+        done, last_id = done + indexed, last
         session.commit()
 
 
-def vocabulary_entries(person: Beneficiary) -> set[tuple[int, int]]:
-    """(typo hash, exact hash) pairs for the words of a person's names."""
-    return blind_indexer().vocabulary_entries(person.given_names or "", person.family_names or "")
+def index_batch(generation: IndexGeneration | None, after_id: int, limit: int) -> tuple[int | None, int, int]:
+    """(Re)write the entries of the next `limit` people after `after_id`: in one generation, or in
+    every generation writes keep. Returns the last id seen (None at the end), how many people were
+    seen and how many indexed (erased people have nothing to index)."""
+    people = list(session.scalars(sa.select(Beneficiary).where(Beneficiary.id > after_id)
+                                  .order_by(Beneficiary.id).limit(limit)
+                                  .options(so.selectinload(Beneficiary.data_key), so.lazyload(Beneficiary.needs))))
+    if not people:
+        return None, 0, 0
+    indexed = 0
+    for person in people:
+        if person.data_key.wrapped is not None:
+            reindex(person, only=generation)
+            indexed += 1
+    return people[-1].id, len(people), indexed
 
 
-def reindex(person: Beneficiary) -> None:
-    """Replace a person's blind-index entries and make sure the vocabulary knows their words."""
-    session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
-    session.execute(sa.insert(BlindIndexEntry), [
-        {"beneficiary_id": person.id, "kind": kind, "hash": h} for kind, h in sorted(index_entries(person))
-    ])
-    add_to_vocabulary(vocabulary_entries(person))
+def reindex_changed_since(generation: IndexGeneration, since: dt.datetime) -> int:
+    """Rewrite one generation's entries of everyone registered or changed since a moment."""
+    people = list(session.scalars(sa.select(Beneficiary).where(
+        sa.or_(Beneficiary.registered_at >= since, Beneficiary.updated_at >= since))))
+    for person in people:
+        if person.data_key.wrapped is not None:
+            reindex(person, only=generation)
+    return len(people)
 
 
-def add_to_vocabulary(pairs: set[tuple[int, int]]) -> None:
-    """Insert vocabulary pairs, skipping those already known."""
+def drop_generation_batch(generation: int, after_id: int, limit: int) -> int | None:
+    """Delete one generation's entries of the next `limit` people after `after_id`; after the last
+    person, whatever is left of the generation and its vocabulary. Returns the next cursor, or None
+    when the generation is gone."""
+    ids = list(session.scalars(sa.select(Beneficiary.id).where(Beneficiary.id > after_id)
+                               .order_by(Beneficiary.id).limit(limit)))
+    if ids:
+        session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.generation == generation,
+                                                         BlindIndexEntry.beneficiary_id.in_(ids)))
+        return ids[-1]
+    session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.generation == generation))
+    session.execute(sa.delete(NameVocabulary).where(NameVocabulary.generation == generation))
+    return None
+
+
+def reindex(person: Beneficiary, only: IndexGeneration | None = None) -> None:
+    """Replace a person's blind-index entries (in every generation writes keep, or in one) and make
+    sure the vocabulary knows their words."""
+    generations = (only,) if only is not None else index_state().writes
+    drop = BlindIndexEntry.beneficiary_id == person.id
+    if only is not None:
+        drop = sa.and_(drop, BlindIndexEntry.generation == only.generation)
+    session.execute(sa.delete(BlindIndexEntry).where(drop))
+    names = (person.given_names or "", person.family_names or "")
+    for gen in generations:
+        idx = blind_indexer(gen.key_id)
+        session.execute(sa.insert(BlindIndexEntry), [
+            {"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}
+            for kind, h in sorted(index_entries(person, idx))
+        ])
+        add_to_vocabulary(gen.generation, idx.vocabulary_entries(*names))
+
+
+def add_to_vocabulary(generation: int, pairs: set[tuple[int, int]]) -> None:
+    """Insert vocabulary pairs of one generation, skipping those already known."""
     if not pairs:
         return
     session.execute(insert_for(session.get_bind())(NameVocabulary).on_conflict_do_nothing(),
-                    [{"typo_hash": t, "token_hash": h} for t, h in sorted(pairs)])
+                    [{"generation": generation, "typo_hash": t, "token_hash": h} for t, h in sorted(pairs)])
 
 

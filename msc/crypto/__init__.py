@@ -1,18 +1,48 @@
 """Field-level encryption, key management and blind indexes: the one place that touches the cipher."""
+import hashlib
+import hmac
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.fields import DataKey, DataKeyDestroyed, EncryptedField, EncryptedRow, new_uid
 from msc.crypto.blind import BlindIndexer
 from msc.crypto.keys import KeyRing, keyring
 
 
-def blind_indexer() -> BlindIndexer:
-    """The current application's blind indexer (keys derived once per app)."""
+def blind_indexer(key_id: str | None = None) -> BlindIndexer:
+    """The blind indexer of an index key (by default the one searches read), its keys derived once per app."""
     from flask import current_app
-    ext = current_app.extensions
-    if "msc.blind" not in ext:
-        ext["msc.blind"] = BlindIndexer(keyring().index_key, current_app.config["BLIND_INDEX_BITS"])
-    return ext["msc.blind"]
+    if key_id is None:
+        from msc.crypto.rotation import index_state
+        key_id = index_state().search.key_id
+    cache = current_app.extensions.setdefault("msc.blind", {})
+    if key_id not in cache:
+        cache[key_id] = BlindIndexer(keyring().index_key(key_id), current_app.config["BLIND_INDEX_BITS"])
+    return cache[key_id]
+
+
+def reference_hash(code: str) -> str:
+    """The keyed hash under which a code a person keeps (a feedback reference) is looked up. Its key is
+    derived from the audit key, which no rotation changes, so a code given out long ago still works
+    after index-key rotations."""
+    key = _derived(keyring().audit_key, b"msc-reference-code")
+    return hmac.new(key, b"feedback-reference:" + code.encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_reference_hashes(code: str) -> list[str]:
+    """The hashes codes had before they got their own key (under each index key still in the ring)."""
+    return [hmac.new(k, b"feedback-reference:" + code.encode(), hashlib.sha256).hexdigest()
+            for _, k in sorted(keyring().index_keys.items())]
+
+
+@lru_cache(maxsize=8)
+def _derived(root: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root)
 
 
 __all__ = ["DataKey", "DataKeyDestroyed", "DecryptionError", "EncryptedField", "EncryptedRow",
-           "KeyRing", "blind_indexer", "keyring", "new_uid"]
+           "KeyRing", "blind_indexer", "keyring", "legacy_reference_hashes", "new_uid",
+           "reference_hash"]

@@ -1,8 +1,13 @@
 """Where keys come from: a key file outside the database, or environment variables.
 
 A key ring holds the key-encryption keys (KEKs) by id, which one wraps new data keys, the
-blind-index root key and the audit-chain key. The last two are separate from the KEKs so a
-leaked index key never decrypts data, and the audit key never lives in the database.
+blind-index root keys by id and the audit-chain key. The last two are separate from the KEKs so a
+leaked index key never decrypts data, and the audit key never lives in the database. Which index
+key the searches use is the database's business (msc.crypto.rotation): during an index-key
+rotation two are in use at once.
+
+Several server processes share one key file: each notices when it changed (a KEK added or made
+active by a rotation in another process) and reloads it.
 """
 from __future__ import annotations
 
@@ -11,12 +16,16 @@ import datetime as dt
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import Flask, current_app
 
 KEY_BYTES = 32
+#: the id of the index key of a key file or environment written before index keys had ids
+FIRST_INDEX_KEY = "idx-0"
+RELOAD_CHECK_SECONDS = 2.0
 
 
 class KeyError_(RuntimeError):
@@ -42,26 +51,71 @@ def new_kek_id() -> str:
     return f"kek-{dt.datetime.now(dt.timezone.utc):%Y%m%d}-{secrets.token_hex(2)}"
 
 
+def new_index_key_id() -> str:
+    """A readable, unique index-key id such as idx-20261130-1a2b."""
+    return f"idx-{dt.datetime.now(dt.timezone.utc):%Y%m%d}-{secrets.token_hex(2)}"
+
+
+def _pairs(text: str, what: str) -> dict[str, bytes]:
+    """ "id:base64,id2:base64" -> {id: key}."""
+    out: dict[str, bytes] = {}
+    for part in str(text).split(","):
+        kid, sep, value = part.strip().partition(":")
+        if not sep:
+            raise KeyError_(f"{what} entries look like id:base64key")
+        out[kid] = _unb64(value, f"{what} {kid}")
+    return out
+
+
 @dataclass
 class KeyRing:
     """The keys one application runs with."""
 
     keks: dict[str, bytes]
     active_kek: str
-    index_key: bytes
+    index_keys: dict[str, bytes]
     audit_key: bytes
     source: "KeyProvider | None" = field(default=None, repr=False)
+    _checked: float = field(default=0.0, repr=False)
 
     def kek(self, kek_id: str) -> bytes:
-        """The KEK with this id, or an error naming it."""
+        """The KEK with this id (reloading the source once if another process added it), or an error."""
+        return self._find("keks", kek_id, "KEK")
+
+    def index_key(self, key_id: str) -> bytes:
+        """The blind-index root key with this id (reloading once, like kek()), or an error."""
+        return self._find("index_keys", key_id, "index key")
+
+    def _find(self, attribute: str, key_id: str, what: str) -> bytes:
+        if key_id not in getattr(self, attribute):
+            self.reload()
         try:
-            return self.keks[kek_id]
+            return getattr(self, attribute)[key_id]
         except KeyError:
-            raise KeyError_(f"KEK {kek_id!r} is not configured") from None
+            raise KeyError_(f"{what} {key_id!r} is not configured") from None
 
     def __post_init__(self) -> None:
         if self.active_kek not in self.keks:
             raise KeyError_(f"the active KEK {self.active_kek!r} is not among the configured KEKs")
+        if not self.index_keys:
+            raise KeyError_("no index key is configured")
+
+    def reload(self) -> None:
+        """Read the keys again from their source (a rotation in another process may have changed them)."""
+        if self.source is None:
+            return
+        fresh = self.source.load()
+        self.keks, self.active_kek, self.index_keys, self.audit_key = (
+            fresh.keks, fresh.active_kek, fresh.index_keys, fresh.audit_key)
+
+    def refresh(self) -> None:
+        """Reload when the source says it changed; asked at most every RELOAD_CHECK_SECONDS."""
+        now = time.monotonic()
+        if self.source is None or now - self._checked < RELOAD_CHECK_SECONDS:
+            return
+        self._checked = now
+        if self.source.changed():
+            self.reload()
 
 
 class KeyProvider:
@@ -73,6 +127,10 @@ class KeyProvider:
     def can_write(self) -> bool:
         return False
 
+    def changed(self) -> bool:
+        """Whether the keys may differ from those last loaded."""
+        return False
+
     def save(self, ring: KeyRing) -> None:
         raise KeyError_("this key provider is read-only: add the new KEK to its source yourself")
 
@@ -82,8 +140,20 @@ class FileKeyProvider(KeyProvider):
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self._stamp: tuple[int, int] | None = None
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def changed(self) -> bool:
+        return self._stat() != self._stamp
 
     def load(self) -> KeyRing:
+        self._stamp = self._stat()
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
@@ -92,8 +162,11 @@ class FileKeyProvider(KeyProvider):
             raise KeyError_(f"key file {self.path} is not valid JSON") from exc
         try:
             keks = {kid: _unb64(v, f"KEK {kid}") for kid, v in data["keks"].items()}
-            ring = KeyRing(keks, data["active_kek"], _unb64(data["index_key"], "index key"),
-                           _unb64(data["audit_key"], "audit key"), source=self)
+            if "index_keys" in data:
+                index_keys = {kid: _unb64(v, f"index key {kid}") for kid, v in data["index_keys"].items()}
+            else:
+                index_keys = {FIRST_INDEX_KEY: _unb64(data["index_key"], "index key")}
+            ring = KeyRing(keks, data["active_kek"], index_keys, _unb64(data["audit_key"], "audit key"), source=self)
         except KeyError as exc:
             raise KeyError_(f"key file {self.path} lacks {exc}") from None
         return ring
@@ -105,18 +178,19 @@ class FileKeyProvider(KeyProvider):
         data = {
             "keks": {kid: _b64(k) for kid, k in ring.keks.items()},
             "active_kek": ring.active_kek,
-            "index_key": _b64(ring.index_key),
+            "index_keys": {kid: _b64(k) for kid, k in ring.index_keys.items()},
             "audit_key": _b64(ring.audit_key),
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2))
         os.chmod(tmp, 0o600)
         tmp.replace(self.path)
+        self._stamp = self._stat()
 
     def generate(self) -> KeyRing:
         """Write a brand-new key file (development only)."""
         kid = new_kek_id()
-        ring = KeyRing({kid: secrets.token_bytes(KEY_BYTES)}, kid, secrets.token_bytes(KEY_BYTES),
+        ring = KeyRing({kid: secrets.token_bytes(KEY_BYTES)}, kid, {FIRST_INDEX_KEY: secrets.token_bytes(KEY_BYTES)},
                        secrets.token_bytes(KEY_BYTES), source=self)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.save(ring)
@@ -124,19 +198,18 @@ class FileKeyProvider(KeyProvider):
 
 
 class EnvKeyProvider(KeyProvider):
-    """MSC_KEKS="id:base64,id2:base64", MSC_ACTIVE_KEK, MSC_INDEX_KEY, MSC_AUDIT_KEY."""
+    """MSC_KEKS="id:base64,id2:base64", MSC_ACTIVE_KEK, MSC_INDEX_KEY (the first index key) and/or
+    MSC_INDEX_KEYS="id:base64,..." (keys added for index-key rotations), MSC_AUDIT_KEY."""
 
     def __init__(self, config: dict):
         self.config = config
 
     def load(self) -> KeyRing:
-        keks: dict[str, bytes] = {}
-        for part in str(self.config["KEKS"]).split(","):
-            kid, sep, value = part.strip().partition(":")
-            if not sep:
-                raise KeyError_("MSC_KEKS entries look like id:base64key")
-            keks[kid] = _unb64(value, f"KEK {kid}")
-        return KeyRing(keks, str(self.config["ACTIVE_KEK"]), _unb64(self.config["INDEX_KEY"], "MSC_INDEX_KEY"),
+        keks = _pairs(self.config["KEKS"], "MSC_KEKS")
+        index_keys = _pairs(self.config["INDEX_KEYS"], "MSC_INDEX_KEYS") if self.config.get("INDEX_KEYS") else {}
+        if self.config.get("INDEX_KEY"):
+            index_keys.setdefault(FIRST_INDEX_KEY, _unb64(self.config["INDEX_KEY"], "MSC_INDEX_KEY"))
+        return KeyRing(keks, str(self.config["ACTIVE_KEK"]), index_keys,
                        _unb64(self.config["AUDIT_KEY"], "MSC_AUDIT_KEY"), source=self)
 
 
@@ -164,5 +237,7 @@ def init_app(app: Flask) -> None:
 
 
 def keyring() -> KeyRing:
-    """The current application's key ring."""
-    return current_app.extensions["msc.keys"]
+    """The current application's key ring (reloaded when another process changed its key file)."""
+    ring = current_app.extensions["msc.keys"]
+    ring.refresh()
+    return ring

@@ -1,25 +1,192 @@
-"""Key-encryption-key rotation: re-wrap every data key under the active KEK; check they all open."""
+"""Key rotation: re-wrap every data key under a new KEK; move the blind index to a new index key.
+
+Both run in committed batches and keep their progress in a `key_rotations` row, so an interrupted
+rotation carries on where it stopped, from the DPO's page or from the command line alike.
+
+Blind-index generations. Every index entry and vocabulary pair carries the generation of the
+index key that made it. Exactly one generation is *active*: searches read it, writes keep it up to
+date. During a rotation a second one is *building*: writes keep it up to date too, while batches
+compute it for everybody else. When every person is in it, it becomes active in one transaction
+(searches switch at once, and they were correct all along), and the old generation is *retiring*:
+its rows are deleted in batches, then it is *retired* and its key can leave the key file.
+"""
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.fields import DataKey
-from msc.crypto.keys import KEY_BYTES, KeyError_, keyring, new_kek_id
-from msc.db import session
+from msc.crypto.keys import FIRST_INDEX_KEY, KEY_BYTES, KeyError_, keyring, new_index_key_id, new_kek_id
+from msc.db import Base, session, utcnow
 
 BATCH = 500
+KEK, INDEX = "kek", "index"
+# states of a KEK rotation
+RUNNING, DONE = "running", "done"
+# states of an index generation
+BUILDING, ACTIVE, RETIRING, RETIRED = "building", "active", "retiring", "retired"
 
+
+class KeyRotation(Base):
+    """One KEK rotation, or one blind-index generation (its key, and how far its rotation got)."""
+
+    __tablename__ = "key_rotations"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8))
+    #: the new key (a KEK id or an index-key id); never the key itself
+    key_id: so.Mapped[str] = so.mapped_column(sa.String(64))
+    #: the key it replaces
+    previous_key_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    #: index generations only: the number every index row of this key carries
+    generation: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger, unique=True)
+    state: so.Mapped[str] = so.mapped_column(sa.String(16))
+    #: work to do and done: data keys (KEK), people (index)
+    total: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    done: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    #: the last row id a batch finished (index building and clean-up)
+    cursor: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    started_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    started_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    updated_at: so.Mapped[dt.datetime | None]
+    switched_at: so.Mapped[dt.datetime | None]
+    finished_at: so.Mapped[dt.datetime | None]
+    #: when the replaced key left the key ring
+    retired_at: so.Mapped[dt.datetime | None]
+
+    @property
+    def percent(self) -> int:
+        if self.state == DONE or (self.kind == INDEX and self.state != BUILDING):
+            return 100
+        return min(100, int(100 * self.done / self.total)) if self.total else 0
+
+
+class RotationError(KeyError_):
+    """A rotation cannot start or go on. The message is for the command line; `code` and `params`
+    let a page say the same in the reader's language."""
+
+    def __init__(self, code: str, message: str, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
+# ---- blind-index generations -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IndexGeneration:
+    generation: int
+    key_id: str
+
+
+@dataclass(frozen=True)
+class IndexState:
+    search: IndexGeneration  # the active generation: what searches read
+    writes: tuple[IndexGeneration, ...]  # active and building: what every change keeps up to date
+
+
+def index_state() -> IndexState:
+    """Which generation searches read and which ones writes keep up to date (read per call: another
+    process may switch generations at any moment)."""
+    rows = session.execute(sa.select(KeyRotation.generation, KeyRotation.key_id, KeyRotation.state).where(
+        KeyRotation.kind == INDEX, KeyRotation.state.in_((ACTIVE, BUILDING))).order_by(KeyRotation.generation)).all()
+    active = [IndexGeneration(g, k) for g, k, s in rows if s == ACTIVE]
+    search = active[0] if active else IndexGeneration(1, FIRST_INDEX_KEY)
+    return IndexState(search, tuple(IndexGeneration(g, k) for g, k, _ in rows) or (search,))
+
+
+def running(kind: str) -> KeyRotation | None:
+    """The rotation of this kind still under way: a KEK rotation re-wrapping, or an index generation
+    building or retiring its predecessor."""
+    if kind == KEK:
+        where = KeyRotation.state == RUNNING
+    else:
+        where = sa.or_(KeyRotation.state == BUILDING,
+                       sa.and_(KeyRotation.state == ACTIVE, KeyRotation.switched_at.is_not(None),
+                               KeyRotation.finished_at.is_(None)))
+    return session.scalar(sa.select(KeyRotation).where(KeyRotation.kind == kind, where)
+                          .order_by(KeyRotation.id.desc()).limit(1))
+
+
+def start_index_rotation(user_id: int | None) -> KeyRotation:
+    """A new index key (generated into the key file, or the one configured and never used) and its
+    generation, building. Refused while another index rotation is under way."""
+    if running(INDEX) is not None:
+        raise RotationError("running", "an index-key rotation is already under way: continue it")
+    ring = keyring()
+    used = set(session.scalars(sa.select(KeyRotation.key_id).where(KeyRotation.kind == INDEX)))
+    unused = sorted(set(ring.index_keys) - used)
+    if unused:
+        key_id = unused[0]
+    elif ring.source is not None and ring.source.can_write():
+        key_id = new_index_key_id()
+        ring.index_keys[key_id] = secrets.token_bytes(KEY_BYTES)
+        ring.source.save(ring)
+    else:
+        raise RotationError("env_index", "keys come from the environment: add a new index key to MSC_INDEX_KEYS in every "
+                            "process, restart them, then start the rotation")
+    current = index_state().search
+    last = session.scalar(sa.select(sa.func.max(KeyRotation.generation))) or 0
+    job = KeyRotation(kind=INDEX, key_id=key_id, previous_key_id=current.key_id, generation=last + 1,
+                      state=BUILDING, started_by_id=user_id, updated_at=utcnow())
+    session.add(job)
+    session.flush()
+    return job
+
+
+def switch_generation(job: KeyRotation) -> None:
+    """Make a fully built generation the one searches read; its predecessor starts retiring."""
+    old = session.scalar(sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == ACTIVE))
+    if old is not None:
+        old.state = RETIRING
+        old.updated_at = utcnow()
+    job.state = ACTIVE
+    job.switched_at = job.updated_at = utcnow()
+    job.cursor = 0
+
+
+def generation_retired(job: KeyRotation) -> None:
+    """The old generation's rows are gone: the rotation is over."""
+    for old in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == RETIRING)):
+        old.state = RETIRED
+        old.finished_at = utcnow()
+    job.finished_at = job.updated_at = utcnow()
+
+
+def retirable_index_keys() -> list[str]:
+    """Index keys still in the key ring that no generation in use needs any more."""
+    in_use = set(session.scalars(sa.select(KeyRotation.key_id).where(
+        KeyRotation.kind == INDEX, KeyRotation.state.in_((ACTIVE, BUILDING, RETIRING)))))
+    ever = set(session.scalars(sa.select(KeyRotation.key_id).where(KeyRotation.kind == INDEX)))
+    return sorted((set(keyring().index_keys) & ever) - in_use)
+
+
+def retire_index_key(key_id: str) -> None:
+    """Remove an index key that no generation in use needs from the key file."""
+    if key_id not in retirable_index_keys():
+        raise RotationError("in_use", f"the index key {key_id} is still in use, or unknown", key=key_id)
+    ring = keyring()
+    if ring.source is None or not ring.source.can_write():
+        raise RotationError("env_remove", "keys come from the environment: remove the index key from MSC_INDEX_KEYS yourself")
+    ring.index_keys.pop(key_id)
+    ring.source.save(ring)
+    for row in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX,
+                                                            KeyRotation.key_id == key_id)):
+        row.retired_at = utcnow()
+
+
+# ---- KEK rotation -----------------------------------------------------------------------------
 
 def add_new_kek() -> str:
     """Generate a new KEK, make it active, and store it with the key provider (file provider only)."""
     ring = keyring()
     if ring.source is None or not ring.source.can_write():
-        raise KeyError_("keys come from the environment: add the new KEK to MSC_KEKS, set MSC_ACTIVE_KEK, "
-                        "then run `keys rotate` without --new")
+        raise RotationError("env_kek", "keys come from the environment: add the new KEK to MSC_KEKS, set MSC_ACTIVE_KEK, "
+                            "restart every process, then rotate")
     kid = new_kek_id()
     ring.keks[kid] = secrets.token_bytes(KEY_BYTES)
     ring.active_kek = kid
@@ -27,19 +194,62 @@ def add_new_kek() -> str:
     return kid
 
 
-def rotate() -> int:
-    """Re-wrap every live data key not yet under the active KEK, in committed batches (resumable)."""
-    active = keyring().active_kek
-    done = 0
-    while True:
-        batch = list(session.scalars(sa.select(DataKey).where(
-            DataKey.kek_id != active, DataKey.wrapped.is_not(None)).order_by(DataKey.id).limit(BATCH)))
-        if not batch:
-            return done
-        for key in batch:
-            key.rewrap(active)
+def _outside_active():
+    return sa.and_(DataKey.kek_id != keyring().active_kek, DataKey.wrapped.is_not(None))
+
+
+def start_kek_rotation(user_id: int | None, *, new_kek: bool) -> KeyRotation:
+    """Start re-wrapping every data key under the active KEK (a new one first, if asked and the key
+    file can take it). Refused while a KEK rotation is under way, or when there is nothing to do."""
+    if running(KEK) is not None:
+        raise RotationError("running", "a KEK rotation is already under way: continue it")
+    previous = keyring().active_kek
+    if new_kek:
+        add_new_kek()
+    total = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(_outside_active())) or 0
+    if not new_kek and total == 0:
+        raise RotationError("nothing", "every data key is already under the active KEK: there is nothing to re-wrap")
+    job = KeyRotation(kind=KEK, key_id=keyring().active_kek, previous_key_id=previous if new_kek else None,
+                      state=RUNNING, total=total, started_by_id=user_id, updated_at=utcnow())
+    session.add(job)
+    session.flush()
+    return job
+
+
+def rewrap_batch(job: KeyRotation, limit: int | None = None) -> int:
+    """Re-wrap the next batch of data keys not under the job's KEK; finish the job when none is left.
+    The caller commits (one batch, one transaction)."""
+    if job.key_id != keyring().active_kek:
+        raise RotationError("kek_changed", f"the active KEK is now {keyring().active_kek}, not {job.key_id}: "
+                            "start a new rotation")
+    batch = list(session.scalars(sa.select(DataKey).where(_outside_active()).order_by(DataKey.id)
+                                 .limit(limit or BATCH)))
+    for key in batch:
+        key.rewrap(job.key_id)
+    job.done += len(batch)
+    job.total = max(job.total, job.done)
+    job.updated_at = utcnow()
+    if not batch:
+        job.state = DONE
+        job.finished_at = utcnow()
+    return len(batch)
+
+
+def rotate(*, new_kek: bool = False, user_id: int | None = None) -> int:
+    """Re-wrap every live data key not yet under the active KEK, in committed batches: carries on an
+    interrupted rotation, or starts one (with a new KEK if asked). Returns how many it re-wrapped."""
+    job = running(KEK)
+    if job is None:
+        if not new_kek and not session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(
+                _outside_active())):
+            return 0
+        job = start_kek_rotation(user_id, new_kek=new_kek)
         session.commit()
-        done += len(batch)
+    before = job.done
+    while job.state == RUNNING:
+        rewrap_batch(job)
+        session.commit()
+    return job.done - before
 
 
 @dataclass
@@ -72,16 +282,35 @@ def _check_one(key: DataKey, result: CheckResult) -> None:
         result.failed.append(key.id)
 
 
+def keys_by_kek() -> dict[str, int]:
+    """Live data keys per KEK."""
+    return dict(session.execute(sa.select(DataKey.kek_id, sa.func.count()).where(DataKey.wrapped.is_not(None))
+                                .group_by(DataKey.kek_id)).all())
+
+
+def retirable_keks() -> list[str]:
+    """KEKs in the key ring that no live data key uses and that are not active."""
+    used = set(keys_by_kek())
+    ring = keyring()
+    return sorted(k for k in ring.keks if k != ring.active_kek and k not in used)
+
+
 def retire(kek_id: str) -> None:
     """Remove an old KEK from the key file once no data key uses it."""
     ring = keyring()
     if kek_id == ring.active_kek:
-        raise KeyError_("the active KEK cannot be retired")
+        raise RotationError("active", "the active KEK cannot be retired", key=kek_id)
+    if kek_id not in ring.keks:
+        raise RotationError("unknown", f"the KEK {kek_id} is not in the key ring", key=kek_id)
     in_use = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(
         DataKey.kek_id == kek_id, DataKey.wrapped.is_not(None)))
     if in_use:
-        raise KeyError_(f"{in_use} data keys are still wrapped by {kek_id}: run `keys rotate` first")
+        raise RotationError("wrapped", f"{in_use} data keys are still wrapped by {kek_id}: run `keys rotate` first",
+                            key=kek_id, n=in_use)
     if ring.source is None or not ring.source.can_write():
-        raise KeyError_("keys come from the environment: remove the KEK from MSC_KEKS yourself")
+        raise RotationError("env_remove", "keys come from the environment: remove the KEK from MSC_KEKS yourself")
     ring.keks.pop(kek_id, None)
     ring.source.save(ring)
+    for row in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == KEK,
+                                                            KeyRotation.previous_key_id == kek_id)):
+        row.retired_at = utcnow()

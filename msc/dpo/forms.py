@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField
-from wtforms.validators import Optional
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
@@ -87,3 +87,10 @@ class PersonalExportForm(FlaskForm):
         super().__init__(*a, **kw)
         self.centre_id.choices = options([(0, _l("All my centres"))] + [(c.id, f"{c.code} · {c.name}")
                                                                         for c in centres])
+
+
+class RetireKeyForm(FlaskForm):
+    """One old key to remove from the key ring (the page offers only those nothing needs)."""
+
+    kind = HiddenField(validators=[DataRequired(), AnyOf(("kek", "index"))])
+    key_id = HiddenField(validators=[DataRequired(), Length(max=64)])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from msc.crypto.fields import DataKey
+from msc.crypto import rotation
 from msc.crypto.keys import keyring
 from msc.db import Listing, listing, session, utcnow
 from msc.dpo.models import AuditCheck, BreakGlass
@@ -23,7 +24,7 @@ WATCHED = {
     "denials": ("access.denied", "access.out_of_scope"),
     "break_glass": ("access.break_glass",),
     "consent_withdrawals": ("consent.withdrawn",),
-    "key_rotations": ("keys.rotate",),
+    "key_rotations": ("keys.rotate", "keys.index_rotate", "keys.retire"),
 }
 
 
@@ -77,6 +78,7 @@ class Summary:
     keys_by_kek: dict[str, int]
     destroyed_keys: int
     active_kek: str
+    rotations: list  # key rotations under way (KeyRotation rows)
 
 
 def summary(days: int = 30) -> Summary:
@@ -90,10 +92,11 @@ def summary(days: int = 30) -> Summary:
         BreakGlass.outcome.is_(None))) or 0
     refused = session.scalar(sa.select(sa.func.count()).select_from(BreakGlass).where(
         BreakGlass.outcome == "not_justified", BreakGlass.reviewed_at >= since)) or 0
-    by_kek = dict(session.execute(sa.select(DataKey.kek_id, sa.func.count()).where(DataKey.wrapped.is_not(None))
-                                  .group_by(DataKey.kek_id)).all())
+    by_kek = rotation.keys_by_kek()
     destroyed = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(DataKey.wrapped.is_(None))) or 0
-    return Summary(days, counts, exports, awaiting, refused, last_check(), by_kek, destroyed, keyring().active_kek)
+    under_way = [job for job in (rotation.running(rotation.KEK), rotation.running(rotation.INDEX)) if job is not None]
+    return Summary(days, counts, exports, awaiting, refused, last_check(), by_kek, destroyed, keyring().active_kek,
+                   under_way)
 
 
 def last_check() -> AuditCheck | None:

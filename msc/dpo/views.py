@@ -11,16 +11,18 @@ from flask_login import current_user
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, session
 from msc.beneficiaries.vocab import country_name
-from msc.dpo import corrections, erasure, exports, glass, oversight, subject
+from msc.dpo import corrections, erasure, exports, glass, keys, oversight, subject
 from msc.dpo.forms import (
-    AuditSearchForm, CorrectionForm, EraseForm, GlassForm, PersonalExportForm, PolicyForm, RefusalForm, ReviewForm,
-    SubjectAccessForm,
+    AuditSearchForm, CorrectionForm, EraseForm, GlassForm, PersonalExportForm, PolicyForm, RefusalForm,
+    RetireKeyForm, ReviewForm, SubjectAccessForm,
 )
 from msc.dpo.models import BreakGlass, CorrectionRequest, PersonalExport
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
-from msc.security.policy import BREAK_GLASS, DATA_EXPORT, DPO_REVIEW, EDIT, centres_in_scope, requires
+from msc.security.policy import (
+    BREAK_GLASS, DATA_EXPORT, DPO_REVIEW, EDIT, KEYS_ROTATE, centres_in_scope, requires,
+)
 
 bp = Blueprint("dpo", __name__)
 
@@ -71,7 +73,8 @@ def end_glass(grant_uid: str):
 @requires(DPO_REVIEW)
 def dashboard():
     """What needs the DPO's attention, and the state of the audit chain and the keys."""
-    return render_template("dpo/dashboard.html", summary=oversight.summary(), verify_form=ConfirmForm())
+    return render_template("dpo/dashboard.html", summary=oversight.summary(), verify_form=ConfirmForm(),
+                           keys_phase=keys.phase)
 
 
 @bp.get("/dpo/audit")
@@ -275,3 +278,68 @@ def personal_export_file(export_uid: str):
         abort(404)
     return Response(data, mimetype="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="msc-people-{export_uid[:8]}.zip"'})
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.get("/dpo/keys")
+@requires(KEYS_ROTATE)
+def keys_page():
+    """The keys in use, rotations under way with their progress, and old keys that can be retired."""
+    return render_template("dpo/keys.html", status=keys.status(), phase=keys.phase, form=ConfirmForm(),
+                           retire_form=RetireKeyForm())
+
+
+@bp.post("/dpo/keys/<any(kek, index):kind>/start")
+@requires(KEYS_ROTATE)
+def keys_start(kind: str):
+    """Start a KEK or index-key rotation; the page then carries it on."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            keys.start(current_user, kind)
+        except keys.KeysError as err:
+            flash(str(err), "error")
+        else:
+            flash(_("Rotation started. Keep this page open to carry it on, or come back later: nothing is lost."),
+                  "info")
+    return redirect(url_for("dpo.keys_page"))
+
+
+@bp.post("/dpo/keys/<any(kek, index):kind>/step")
+@requires(KEYS_ROTATE)
+def keys_step(kind: str):
+    """Carry a rotation on for a couple of seconds; answer its progress (JSON for the page's script)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        job = keys.step(current_user, kind)
+    except keys.KeysError as err:
+        if _wants_json():
+            return {"error": str(err)}, 409
+        flash(str(err), "error")
+        return redirect(url_for("dpo.keys_page"))
+    if _wants_json():
+        return {"phase": keys.phase(job), "percent": job.percent, "done": job.done, "total": job.total,
+                "label": render_template("dpo/_rotation_progress.html", job=job, job_phase=keys.phase(job))}
+    return redirect(url_for("dpo.keys_page"))
+
+
+@bp.post("/dpo/keys/retire")
+@requires(KEYS_ROTATE)
+def keys_retire():
+    """Remove an old key from the key ring once nothing needs it."""
+    form = RetireKeyForm()
+    if form.validate_on_submit():
+        try:
+            keys.retire(current_user, form.kind.data, form.key_id.data)
+        except keys.KeysError as err:
+            flash(str(err), "error")
+        else:
+            flash(_("Key %(key)s retired: it is no longer in the key ring.", key=form.key_id.data), "info")
+    else:
+        flash(_("Choose a key to retire."), "error")
+    return redirect(url_for("dpo.keys_page"))

@@ -21,6 +21,9 @@ class Feedback(EncryptedRow, Base):
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
     #: HMAC of the reference code the person keeps (the code itself is never stored)
     reference_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    #: the hash is still under an index key (codes given out before revision 0016): it moves to the
+    #: reference key the first time the code is used, and stops working if that index key is retired
+    reference_legacy: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
     #: desk, self_service, survey
     channel: so.Mapped[str] = so.mapped_column(sa.String(12))

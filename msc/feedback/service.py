@@ -3,17 +3,15 @@ reference code that shows the person only the status and the answer."""
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from hashlib import sha256
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from msc.centres.models import Centre
-from msc.crypto import DataKey, keyring
+from msc.crypto import DataKey, legacy_reference_hashes, reference_hash
 from msc.db import session, utcnow
 from msc.errors import DomainError
 from msc.feedback.models import Feedback
@@ -54,10 +52,6 @@ def _clean(text: str | None, *, field: str, required: bool, limit: int) -> str:
     if CODE_LIKE.search(text):
         raise FeedbackError(_l("Please write plain text, without code or web addresses with scripts."), field=field)
     return text
-
-
-def _code_hash(code: str) -> str:
-    return hmac.new(keyring().index_key, b"feedback-reference:" + code.encode(), sha256).hexdigest()
 
 
 def normalise_code(code: str | None) -> str | None:
@@ -109,7 +103,7 @@ def submit(centre: Centre, *, channel: str, kind: str, text: str | None, contact
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
     key = DataKey.generate()
     session.add(key)
-    item = Feedback(reference_hash=_code_hash(code), centre_id=centre.id, centre=centre, channel=channel, kind=kind,
+    item = Feedback(reference_hash=reference_hash(code), centre_id=centre.id, centre=centre, channel=channel, kind=kind,
                     sensitive=kind in SENSITIVE_KINDS, status="closed" if kind in ("thanks", "survey") else "received",
                     due_on=today + dt.timedelta(days=days) if days else None, beneficiary_id=beneficiary_id,
                     rating=rating, service=service if channel == "survey" else None, data_key=key,
@@ -138,9 +132,14 @@ def lookup(code: str | None) -> Status | None:
     compact = normalise_code(code)
     if compact is None:
         return None
-    item = session.scalar(sa.select(Feedback).where(Feedback.reference_hash == _code_hash(compact)))
+    current = reference_hash(compact)
+    hashes = [current] + legacy_reference_hashes(compact)
+    item = session.scalar(sa.select(Feedback).where(Feedback.reference_hash.in_(hashes)))
     if item is None:
         return None
+    if item.reference_hash != current:  # a code given out before codes had their own key: move it
+        item.reference_hash, item.reference_legacy = current, False
+        session.commit()
     answered = item.status in ("answered", "closed") and item.response_ct is not None
     return Status(item.status, item.response if answered else None)
 

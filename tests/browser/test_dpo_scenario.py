@@ -83,3 +83,34 @@ def test_break_the_glass_then_the_dpo_review(browser, visit, live_server, glass_
         page.get_by_role("button", name="Registrar la revisión").click()
     assert "Revisión registrada." in page.content()
     assert all(url.startswith(live_server.url) for url in visit.all_urls()), "no third-party request"
+
+
+def test_the_dpo_rotates_the_index_key_and_watches_it_finish(browser, visit, live_server, glass_world, monkeypatch):
+    """The page carries the rotation on by itself, a step at a time, then the old key is retired."""
+    from msc.dpo import keys
+    make = Factory(live_server.app)
+    for i in range(4):
+        make.person(given_names=f"Marisol{i}", family_names="Quintero", date_of_birth=dt.date(1990, 1, 1 + i))
+    monkeypatch.setattr(keys, "PEOPLE_BATCH", 1)
+    monkeypatch.setattr(keys, "DROP_BATCH", 1)
+    monkeypatch.setattr(keys, "STEP_SECONDS", 0)
+    page = visit.page
+    log_in_as(visit, "dpo", DPO_SECRET)
+    visit.goto("/dpo/")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Rotar claves y retirar las antiguas").click()
+    visit.note_url()
+    check_axe(page, "keys")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Rotar: nueva clave de índice").click()
+    assert "Rotación iniciada." in page.content()
+    # the script steps until the rotation is done, then reloads the page
+    page.get_by_text("personas indexadas con").wait_for(timeout=20_000)
+    visit.note_url()
+    assert page.locator(".rotation progress").first.get_attribute("value") == "100"
+    check_axe(page, "keys after a rotation")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Retirar idx-0").click()
+    assert "Clave idx-0 retirada" in page.content()
+    assert page.get_by_role("button", name="Retirar idx-0").count() == 0
+    assert all(url.startswith(live_server.url) for url in visit.all_urls()), "no third-party request"

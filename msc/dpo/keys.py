@@ -1,0 +1,215 @@
+"""Key rotation as the DPO runs it: start a KEK or index-key rotation, carry it on a few seconds at a
+time (the page shows how far it got; closing it loses nothing), retire the old key when nothing
+needs it. The command line (`flask keys rotate`, `flask index rotate`) drives the same steps."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l, ngettext
+
+from msc.beneficiaries import service as people
+from msc.beneficiaries.models import Beneficiary
+from msc.crypto import rotation
+from msc.crypto.fields import DataKey
+from msc.crypto.keys import FIRST_INDEX_KEY, keyring
+from msc.crypto.rotation import INDEX, KEK, KeyRotation, RotationError
+from msc.db import session, utcnow
+from msc.errors import DomainError
+from msc.feedback.models import Feedback
+from msc.security import audit
+
+STEP_SECONDS = 2.0  # one step runs batches for about this long, then reports its progress
+PEOPLE_BATCH = 200  # people re-indexed per committed batch (each is decrypted)
+DROP_BATCH = 5000  # people whose old entries are deleted per committed batch
+#: a change made by a request that read the generations just before the rotation began is caught
+#: up when the new generation is switched on: everything changed since this long before the start
+CATCH_UP_MARGIN_MINUTES = 15
+
+MESSAGES = {
+    "running": _l("A rotation of this kind is already under way: continue it."),
+    "nothing": _l("Every data key is already wrapped by the active key-encryption key: there is nothing to "
+                  "re-wrap."),
+    "env_kek": _l("The keys come from the environment: add a new key-encryption key to MSC_KEKS and make it "
+                  "MSC_ACTIVE_KEK in every server process, restart them, then start the rotation here."),
+    "env_index": _l("The keys come from the environment: add a new index key to MSC_INDEX_KEYS in every server "
+                    "process, restart them, then start the rotation here."),
+    "env_remove": _l("The keys come from the environment: remove the old key from the server's settings yourself."),
+    "kek_changed": _l("The active key-encryption key changed during the rotation: start a new rotation."),
+    "active": _l("The active key-encryption key cannot be retired."),
+    "unknown": _l("This key is not in the key ring."),
+    "in_use": _l("This index key is still in use: finish the rotation first."),
+    "not_running": _l("There is no rotation to continue."),
+}
+
+
+class KeysError(DomainError):
+    """A key operation said no; the message says why in the reader's language."""
+
+
+def _refusal(err: RotationError) -> KeysError:
+    if err.code == "wrapped":
+        return KeysError(ngettext("%(num)d data key is still wrapped by this key: finish the rotation first.",
+                                  "%(num)d data keys are still wrapped by this key: finish the rotation first.",
+                                  err.params["n"]))
+    return KeysError(MESSAGES[err.code])
+
+
+@dataclass
+class KekRow:
+    key_id: str
+    data_keys: int
+    active: bool
+    retirable: bool
+
+
+@dataclass
+class KeyStatus:
+    writable: bool  # the key file can take new keys (the environment cannot)
+    keks: list[KekRow]
+    destroyed: int
+    kek_job: KeyRotation | None  # running, or the last one
+    index_job: KeyRotation | None  # running, or the last one
+    generations: list[KeyRotation]
+    retirable_index_keys: list[str]
+    legacy_references: int  # feedback codes still hashed under the first index key
+
+
+def status() -> KeyStatus:
+    ring = keyring()
+    by_kek = rotation.keys_by_kek()
+    retirable = set(rotation.retirable_keks())
+    keks = [KekRow(k, by_kek.get(k, 0), k == ring.active_kek, k in retirable) for k in sorted(set(ring.keks) | set(by_kek))]
+    keks.sort(key=lambda r: (not r.active, r.key_id))
+    destroyed = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(DataKey.wrapped.is_(None))) or 0
+    generations = list(session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX)
+                                       .order_by(KeyRotation.generation.desc())))
+    legacy = 0
+    if FIRST_INDEX_KEY in ring.index_keys:
+        legacy = session.scalar(sa.select(sa.func.count()).select_from(Feedback).where(
+            Feedback.reference_legacy.is_(True))) or 0
+    return KeyStatus(bool(ring.source and ring.source.can_write()), keks, destroyed, _latest(KEK), _latest(INDEX),
+                     generations, rotation.retirable_index_keys(), legacy)
+
+
+def _latest(kind: str) -> KeyRotation | None:
+    job = rotation.running(kind)
+    if job is not None:
+        return job
+    where = KeyRotation.switched_at.is_not(None) if kind == INDEX else sa.true()
+    return session.scalar(sa.select(KeyRotation).where(KeyRotation.kind == kind, where)
+                          .order_by(KeyRotation.id.desc()).limit(1))
+
+
+def phase(job: KeyRotation | None) -> str | None:
+    """What a rotation is doing: rewrapping, building, cleaning, or done."""
+    if job is None:
+        return None
+    if job.kind == KEK:
+        return "rewrapping" if job.state == rotation.RUNNING else "done"
+    if job.state == rotation.BUILDING:
+        return "building"
+    return "cleaning" if job.finished_at is None else "done"
+
+
+# ---- start --------------------------------------------------------------------------------------
+
+def start(user, kind: str, new_kek: bool | None = None) -> KeyRotation:
+    """Start a rotation: a new KEK (by default when the key file can take one; else the KEK the
+    environment made active), or a new index key."""
+    try:
+        if kind == KEK:
+            if new_kek is None:
+                new_kek = bool(keyring().source and keyring().source.can_write())
+            job = rotation.start_kek_rotation(getattr(user, "id", None), new_kek=new_kek)
+        else:
+            job = rotation.start_index_rotation(getattr(user, "id", None))
+            job.total = session.scalar(sa.select(sa.func.count()).select_from(Beneficiary)) or 0
+    except RotationError as err:
+        raise _refusal(err) from None
+    audit.record("keys.rotation_started", object_type="key_rotation", object_id=job.id,
+                 detail=f"{kind}:{job.key_id}", user_id=getattr(user, "id", None))
+    session.commit()
+    return job
+
+
+# ---- carry on -------------------------------------------------------------------------------------
+
+def step(user, kind: str, seconds: float | None = None) -> KeyRotation:
+    """Run committed batches of the rotation under way for about `seconds`; return it with its progress."""
+    job = rotation.running(kind)
+    if job is None:
+        raise KeysError(MESSAGES["not_running"])
+    user_id = getattr(user, "id", None)
+    deadline = time.monotonic() + (STEP_SECONDS if seconds is None else seconds)
+    try:
+        while phase(job) != "done":
+            _batch(job, user_id)
+            session.commit()
+            if time.monotonic() >= deadline:
+                break
+    except RotationError as err:
+        session.rollback()
+        raise _refusal(err) from None
+    return job
+
+
+def run_to_end(user, kind: str) -> KeyRotation:
+    """Carry a rotation on until it is done (the command line)."""
+    job = rotation.running(kind)
+    while job is not None and phase(job) != "done":
+        job = step(user, kind, seconds=60.0)
+    return job
+
+
+def _batch(job: KeyRotation, user_id: int | None) -> None:
+    if job.kind == KEK:
+        rotation.rewrap_batch(job)
+        if job.state == rotation.DONE:
+            audit.record("keys.rotate", object_type="key_rotation", object_id=job.id,
+                         detail=f"{job.done} data keys now under {job.key_id}", user_id=user_id)
+        return
+    gen = rotation.IndexGeneration(job.generation, job.key_id)
+    if job.state == rotation.BUILDING:
+        last, seen, _ = people.index_batch(gen, job.cursor, PEOPLE_BATCH)
+        job.updated_at = utcnow()
+        if last is not None:
+            job.cursor, job.done = last, job.done + seen
+            job.total = max(job.total, job.done)
+            return
+        # everybody is in the new generation: catch up what changed meanwhile, then switch, while
+        # no other writer can commit (they all take the audit chain's lock)
+        audit.take_chain_lock(session.connection())
+        margin = job.started_at - dt.timedelta(minutes=CATCH_UP_MARGIN_MINUTES)
+        people.reindex_changed_since(gen, margin)
+        rotation.switch_generation(job)
+        audit.record("keys.index_switched", object_type="key_rotation", object_id=job.id,
+                     detail=f"searches now read generation {job.generation} ({job.key_id})", user_id=user_id)
+        return
+    for old in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX,
+                                                            KeyRotation.state == rotation.RETIRING)):
+        cursor = people.drop_generation_batch(old.generation, job.cursor, DROP_BATCH)
+        if cursor is not None:
+            job.cursor = cursor
+            return
+    rotation.generation_retired(job)
+    audit.record("keys.index_rotate", object_type="key_rotation", object_id=job.id,
+                 detail=f"{job.done} people indexed under {job.key_id}; {job.previous_key_id} retired",
+                 user_id=user_id)
+
+
+# ---- retire ---------------------------------------------------------------------------------------
+
+def retire(user, kind: str, key_id: str) -> None:
+    """Remove an old KEK or index key from the key ring once nothing needs it."""
+    try:
+        if kind == KEK:
+            rotation.retire(key_id)
+        else:
+            rotation.retire_index_key(key_id)
+    except RotationError as err:
+        raise _refusal(err) from None
+    audit.record("keys.retire", object_type="key", detail=f"{kind}:{key_id}", user_id=getattr(user, "id", None))
+    session.commit()
