@@ -195,3 +195,23 @@ def test_subject_access_report_in_the_persons_language_and_as_json_is_audited(ap
     res = client.post("/dpo/subject-access", data={"case_number": "", "language": "es", "fmt": "html"})
     assert res.status_code == 422 and "Give the case number of the record." in res.get_data(as_text=True)
     assert referrals  # the referral above went through the service
+
+
+def test_the_dpo_cannot_read_case_notes_and_staff_cannot_rotate_keys(app, make):
+    cw = make.user("cw", "caseworker")
+    uid = make.person(given_names="Nadia", family_names="Ortiz")
+    case_uid, _ = make.case(uid, cw)
+    with app.app_context():
+        case = session.scalar(sa.select(Case).where(Case.uid == case_uid))
+        cases.add_note(session.get(User, cw), case, "Relata amenazas del grupo armado en su municipio.", False)
+        session.commit()
+    dpo = app.test_client()
+    login_as(app, dpo, make.user("dpo", "dpo", scope="region"))
+    for url in (f"/cases/{case_uid}", f"/b/{uid}", "/cases/"):
+        with dpo.get(url) as res:
+            assert res.status_code == 403 and "amenazas" not in res.get_data(as_text=True)
+    staff = app.test_client()
+    login_as(app, staff, cw)
+    for method, url in (("GET", "/dpo/keys"), ("POST", "/dpo/keys/kek/start"), ("POST", "/dpo/keys/index/step")):
+        with staff.open(url, method=method) as res:
+            assert res.status_code == 403

@@ -376,3 +376,41 @@ def test_index_rotation_from_the_command_line(app, make):
     with app.app_context():
         assert list(keyring().index_keys) == [gens[2].key_id]
         assert _all_found() == QUERIES
+
+
+def test_two_tabs_stepping_at_once_do_each_batch_once(app, make, monkeypatch):
+    """The page open twice (or the page and the command line): real parallel connections."""
+    import threading
+    _people(make)
+    for i in range(5):
+        make.person(given_names=f"Persona{i}", family_names="Paralela", date_of_birth=dt.date(1980, 1, 1 + i))
+    monkeypatch.setattr(keys, "PEOPLE_BATCH", 2)
+    with app.app_context():
+        job_id = keys.start(None, rotation.INDEX).id
+    barrier = threading.Barrier(2, timeout=20)
+    errors: list[BaseException] = []
+
+    def tab():
+        with app.app_context():
+            barrier.wait()
+            try:
+                for _ in range(20):
+                    job = keys.step(None, rotation.INDEX, seconds=0)
+                    if keys.phase(job) == "done":
+                        return
+            except keys.KeysError:
+                session.rollback()  # the other tab finished it: "There is no rotation to continue."
+            except BaseException as err:  # noqa: BLE001 - collected for the assertion below
+                errors.append(err)
+
+    threads = [threading.Thread(target=tab) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with app.app_context():
+        job = session.get(rotation.KeyRotation, job_id)
+        assert keys.phase(job) == "done" and job.done == 8
+        assert set(_generations()) == {job.generation}
+        assert _all_found() == QUERIES and _first("paralela persona3") == "Persona3 Paralela"

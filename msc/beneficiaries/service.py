@@ -389,21 +389,16 @@ def index_batch(generation: IndexGeneration | None, after_id: int, limit: int) -
                                   .options(so.selectinload(Beneficiary.data_key), so.lazyload(Beneficiary.needs))))
     if not people:
         return None, 0, 0
-    indexed = 0
-    for person in people:
-        if person.data_key.wrapped is not None:
-            reindex(person, only=generation)
-            indexed += 1
-    return people[-1].id, len(people), indexed
+    living = [person for person in people if person.data_key.wrapped is not None]
+    _write_entries(living, (generation,) if generation is not None else index_state().writes)
+    return people[-1].id, len(people), len(living)
 
 
 def reindex_changed_since(generation: IndexGeneration, since: dt.datetime) -> int:
     """Rewrite one generation's entries of everyone registered or changed since a moment."""
     people = list(session.scalars(sa.select(Beneficiary).where(
         sa.or_(Beneficiary.registered_at >= since, Beneficiary.updated_at >= since))))
-    for person in people:
-        if person.data_key.wrapped is not None:
-            reindex(person, only=generation)
+    _write_entries([person for person in people if person.data_key.wrapped is not None], (generation,))
     return len(people)
 
 
@@ -425,19 +420,30 @@ def drop_generation_batch(generation: int, after_id: int, limit: int) -> int | N
 def reindex(person: Beneficiary, only: IndexGeneration | None = None) -> None:
     """Replace a person's blind-index entries (in every generation writes keep, or in one) and make
     sure the vocabulary knows their words."""
-    generations = (only,) if only is not None else index_state().writes
-    drop = BlindIndexEntry.beneficiary_id == person.id
-    if only is not None:
-        drop = sa.and_(drop, BlindIndexEntry.generation == only.generation)
-    session.execute(sa.delete(BlindIndexEntry).where(drop))
-    names = (person.given_names or "", person.family_names or "")
+    if only is None:  # entries of a generation no longer written (one retiring) go too
+        session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
+    _write_entries([person], (only,) if only is not None else index_state().writes)
+
+
+def _write_entries(people: list[Beneficiary], generations) -> None:
+    """Replace these people's entries in these generations: one delete, one insert and one vocabulary
+    insert per generation, whatever the number of people."""
+    ids = [person.id for person in people]
+    if not ids:
+        return
+    names = [(person.given_names or "", person.family_names or "") for person in people]
     for gen in generations:
         idx = blind_indexer(gen.key_id)
-        session.execute(sa.insert(BlindIndexEntry), [
-            {"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}
-            for kind, h in sorted(index_entries(person, idx))
-        ])
-        add_to_vocabulary(gen.generation, idx.vocabulary_entries(*names))
+        session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.generation == gen.generation,
+                                                         BlindIndexEntry.beneficiary_id.in_(ids)))
+        rows, vocabulary = [], set()
+        for person, (given, family) in zip(people, names):
+            rows.extend({"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}
+                        for kind, h in sorted(index_entries(person, idx)))
+            vocabulary |= idx.vocabulary_entries(given, family)
+        if rows:
+            session.execute(sa.insert(BlindIndexEntry), rows)
+        add_to_vocabulary(gen.generation, vocabulary)
 
 
 def add_to_vocabulary(generation: int, pairs: set[tuple[int, int]]) -> None:

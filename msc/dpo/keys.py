@@ -22,7 +22,7 @@ from msc.feedback.models import Feedback
 from msc.security import audit
 
 STEP_SECONDS = 2.0  # one step runs batches for about this long, then reports its progress
-PEOPLE_BATCH = 200  # people re-indexed per committed batch (each is decrypted)
+PEOPLE_BATCH = 500  # people re-indexed per committed batch (each is decrypted)
 DROP_BATCH = 5000  # people whose old entries are deleted per committed batch
 #: a change made by a request that read the generations just before the rotation began is caught
 #: up when the new generation is switched on: everything changed since this long before the start
@@ -119,6 +119,7 @@ def phase(job: KeyRotation | None) -> str | None:
 def start(user, kind: str, new_kek: bool | None = None) -> KeyRotation:
     """Start a rotation: a new KEK (by default when the key file can take one; else the KEK the
     environment made active), or a new index key."""
+    audit.take_chain_lock(session.connection())  # two clicks at once start one rotation, not two
     try:
         if kind == KEK:
             if new_kek is None:
@@ -145,7 +146,10 @@ def step(user, kind: str, seconds: float | None = None) -> KeyRotation:
     user_id = getattr(user, "id", None)
     deadline = time.monotonic() + (STEP_SECONDS if seconds is None else seconds)
     try:
-        while phase(job) != "done":
+        while True:
+            job = _locked(job)  # a second tab or the command line waits for this batch, then goes on
+            if phase(job) == "done":
+                break
             _batch(job, user_id)
             session.commit()
             if time.monotonic() >= deadline:
@@ -154,6 +158,12 @@ def step(user, kind: str, seconds: float | None = None) -> KeyRotation:
         session.rollback()
         raise _refusal(err) from None
     return job
+
+
+def _locked(job: KeyRotation) -> KeyRotation:
+    """The rotation's row, locked to the end of the transaction and read afresh."""
+    return session.scalar(sa.select(KeyRotation).where(KeyRotation.id == job.id).with_for_update()
+                          .execution_options(populate_existing=True))
 
 
 def run_to_end(user, kind: str) -> KeyRotation:
