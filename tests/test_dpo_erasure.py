@@ -198,6 +198,7 @@ def test_subject_access_report_in_the_persons_language_and_as_json_is_audited(ap
 
 
 def test_the_dpo_cannot_read_case_notes_and_staff_cannot_rotate_keys(app, make):
+    app.config["WTF_CSRF_ENABLED"] = False  # so that a refused POST is refused for the permission
     cw = make.user("cw", "caseworker")
     uid = make.person(given_names="Nadia", family_names="Ortiz")
     case_uid, _ = make.case(uid, cw)
