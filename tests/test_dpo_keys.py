@@ -110,6 +110,10 @@ def test_kek_rotation_from_the_page_in_steps_then_the_old_key_is_retired(app, ma
         assert session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "keys.rotate")) is not None
 
     with dpo.post("/dpo/keys/retire", data={"kind": "kek", "key_id": old}, follow_redirects=True) as res:
+        # other server processes may still wrap new data keys under the old KEK for a moment
+        assert "wait a few seconds" in res.get_data(as_text=True)
+    monkeypatch.setattr(rotation, "RETIRE_AFTER_SECONDS", 0)
+    with dpo.post("/dpo/keys/retire", data={"kind": "kek", "key_id": old}, follow_redirects=True) as res:
         assert f"Key {old} retired" in res.get_data(as_text=True)
     assert old not in json.loads(Path(app.config["KEYS_FILE"]).read_text())["keks"]
     # another process, which only knows the new KEK, reads everyone
@@ -184,24 +188,26 @@ def test_kek_rotation_refusals_are_said_in_words(app, make, dpo):
         assert "A rotation of this kind is already under way: continue it." in res.get_data(as_text=True)
 
 
-def test_keys_from_the_environment_rotate_to_the_kek_made_active_there(app, make):
+def test_keys_from_the_environment_rotate_to_the_kek_made_active_there(app, make, monkeypatch):
+    monkeypatch.setattr(rotation, "RETIRE_AFTER_SECONDS", 0)
     make.person(given_names="Rosa", family_names="Villalobos")
     import base64
     with app.app_context():
         ring = keyring()
         old = ring.active_kek
         b64 = {k: base64.b64encode(v).decode() for k, v in ring.keks.items()}
-        env = EnvKeyProvider({"KEKS": f"{old}:{b64[old]},kek-env2:{base64.b64encode(b'n' * 32).decode()}",
-                              "ACTIVE_KEK": old, "INDEX_KEY": base64.b64encode(ring.index_key(FIRST_INDEX_KEY)).decode(),
-                              "AUDIT_KEY": base64.b64encode(ring.audit_key).decode()})
-        app.extensions["msc.keys"] = env.load()
+        config = {"KEKS": f"{old}:{b64[old]},kek-env2:{base64.b64encode(b'n' * 32).decode()}",
+                  "ACTIVE_KEK": old, "INDEX_KEY": base64.b64encode(ring.index_key(FIRST_INDEX_KEY)).decode(),
+                  "AUDIT_KEY": base64.b64encode(ring.audit_key).decode()}
+        app.extensions["msc.keys"] = EnvKeyProvider(config).load()
         with pytest.raises(keys.KeysError, match="nothing to re-wrap"):
             keys.start(None, rotation.KEK)
         with pytest.raises(keys.KeysError, match="MSC_KEKS"):
             keys.start(None, rotation.KEK, new_kek=True)
         with pytest.raises(keys.KeysError, match="MSC_INDEX_KEYS"):
             keys.start(None, rotation.INDEX)
-        keyring().active_kek = "kek-env2"  # the operator made the new KEK active and restarted
+        # the operator made the new KEK active and restarted
+        app.extensions["msc.keys"] = EnvKeyProvider({**config, "ACTIVE_KEK": "kek-env2"}).load()
         job = keys.run_to_end(None, keys.start(None, rotation.KEK).kind)
         assert job.key_id == "kek-env2" and rotation.keys_by_kek() == {"kek-env2": job.total}
         with pytest.raises(keys.KeysError, match="environment"):
@@ -292,26 +298,76 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
         fresh.extensions["msc.engine"].dispose()
 
 
-def test_a_change_that_missed_the_new_generation_is_caught_up_at_the_switch(app, make, monkeypatch):
+def test_an_edit_under_way_when_the_rotation_starts_is_in_the_new_generation(app, make):
+    """A desk saving an edit holds the audit chain's lock from before it reads which generations to
+    write; the rotation starts under the same lock, so it waits for the edit, and its batches then
+    index the edited record (real parallel connections)."""
+    import threading
     uids = _people(make)
+    edit_saved, let_it_commit, started = threading.Event(), threading.Event(), threading.Event()
+
+    def desk():
+        with app.app_context():
+            luis = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uids["luis"]))
+            reception.update(_Region(), luis, reception.PersonData(
+                given_names="Luis Alberto", family_names="Zambrano", sex="male", nationality="VEN",
+                date_of_birth=luis.date_of_birth, phone=luis.phone))
+            edit_saved.set()
+            let_it_commit.wait(20)
+            session.commit()
+
+    def dpo():
+        with app.app_context():
+            edit_saved.wait(20)
+            keys.start(None, rotation.INDEX)
+            started.set()
+
+    threads = [threading.Thread(target=desk), threading.Thread(target=dpo)]
+    for t in threads:
+        t.start()
+    assert edit_saved.wait(20)
+    assert not started.wait(1.0), "the rotation must wait for the edit under way"
+    let_it_commit.set()
+    for t in threads:
+        t.join(30)
+    assert started.is_set()
     with app.app_context():
-        job = keys.start(None, rotation.INDEX)
-        new_gen = rotation.IndexGeneration(job.generation, job.key_id)
-        old_gen = rotation.IndexGeneration(1, FIRST_INDEX_KEY)
-        keys.step(None, rotation.INDEX, seconds=0)  # every person built (one batch holds them all)
-        # a request that read the generations before the rotation began saves an edit: it writes
-        # only the old generation
-        monkeypatch.setattr(reception, "index_state", lambda: rotation.IndexState(old_gen, (old_gen,)))
-        luis = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uids["luis"]))
-        reception.update(_Region(), luis, reception.PersonData(
-            given_names="Luis Alberto", family_names="Zambrano", sex="male", nationality="VEN",
-            date_of_birth=luis.date_of_birth, phone=luis.phone))
-        session.commit()
-        monkeypatch.undo()
         keys.run_to_end(None, rotation.INDEX)
-        assert rotation.index_state().search == new_gen
+        assert rotation.index_state().search.key_id != FIRST_INDEX_KEY
         assert _first("zambrano") == "Luis Alberto Zambrano"
         assert _first("Gonsalez") is None  # the old name is gone from the index too
+
+
+def test_keys_left_under_an_older_kek_are_rewrapped_from_the_page(app, make, dpo):
+    _people(make)
+    with app.app_context():
+        keys.run_to_end(None, keys.start(None, rotation.KEK).kind)
+        old = session.get(rotation.KeyRotation, rotation.running(rotation.KEK) or session.scalar(
+            sa.select(rotation.KeyRotation.id).order_by(rotation.KeyRotation.id.desc()).limit(1))).previous_key_id
+        # a process that had not yet seen the new KEK wrapped one more data key under the old one
+        stray = session.scalars(sa.select(DataKey).where(DataKey.wrapped.is_not(None))).first()
+        stray.rewrap(old)
+        session.commit()
+    with dpo.get("/dpo/keys") as page:
+        assert "Re-wrap the 1 data key still under an older key" in page.get_data(as_text=True)
+    with dpo.post("/dpo/keys/kek/start", data={"rewrap": "1"}) as res:
+        assert res.status_code == 302
+    with app.app_context():
+        job = rotation.running(rotation.KEK)
+        assert job.previous_key_id is None and job.total == 1 and job.key_id == keyring().active_kek
+        keys.run_to_end(None, rotation.KEK)
+        assert set(rotation.keys_by_kek()) == {keyring().active_kek}
+
+
+def test_a_data_key_that_does_not_open_stops_the_rotation_in_words(app, make, dpo):
+    make.person(given_names="Rosa", family_names="Villalobos")
+    with app.app_context():
+        key = session.scalars(sa.select(DataKey)).first()
+        key.uid = "0" * 32  # its wrapping no longer matches
+        session.commit()
+    dpo.post("/dpo/keys/kek/start").close()
+    with dpo.post("/dpo/keys/kek/step", headers=JSON) as res:
+        assert res.status_code == 409 and "flask --app msc keys check" in res.get_json()["error"]
 
 
 def test_erasure_during_an_index_rotation_leaves_nothing_in_either_generation(app, make):

@@ -105,7 +105,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # only the active generation goes back; codes already moved to their own key stop working
+    # only the active generation goes back, and the code before this revision knows only idx-0;
+    # reference codes already moved to their own key stop working
+    active = op.get_bind().execute(sa.text(
+        "SELECT key_id FROM key_rotations WHERE kind = 'index' AND state = 'active'")).scalar()
+    if active not in (None, "idx-0"):
+        raise RuntimeError(f"searches use index key {active}: the release before revision 0016 knows only idx-0. "
+                           "Rotate back to a key saved as idx-0 first, or restore a backup.")
     with op.batch_alter_table('feedback', schema=None) as batch_op:
         batch_op.drop_column('reference_legacy')
     _rebuild(with_generation=False)

@@ -384,22 +384,15 @@ def index_batch(generation: IndexGeneration | None, after_id: int, limit: int) -
     """(Re)write the entries of the next `limit` people after `after_id`: in one generation, or in
     every generation writes keep. Returns the last id seen (None at the end), how many people were
     seen and how many indexed (erased people have nothing to index)."""
+    # locked, so that an edit or an erasure of one of them waits for this batch (or it for them)
     people = list(session.scalars(sa.select(Beneficiary).where(Beneficiary.id > after_id)
-                                  .order_by(Beneficiary.id).limit(limit)
+                                  .order_by(Beneficiary.id).limit(limit).with_for_update(of=Beneficiary)
                                   .options(so.selectinload(Beneficiary.data_key), so.lazyload(Beneficiary.needs))))
     if not people:
         return None, 0, 0
     living = [person for person in people if person.data_key.wrapped is not None]
     _write_entries(living, (generation,) if generation is not None else index_state().writes)
     return people[-1].id, len(people), len(living)
-
-
-def reindex_changed_since(generation: IndexGeneration, since: dt.datetime) -> int:
-    """Rewrite one generation's entries of everyone registered or changed since a moment."""
-    people = list(session.scalars(sa.select(Beneficiary).where(
-        sa.or_(Beneficiary.registered_at >= since, Beneficiary.updated_at >= since))))
-    _write_entries([person for person in people if person.data_key.wrapped is not None], (generation,))
-    return len(people)
 
 
 def drop_generation_batch(generation: int, after_id: int, limit: int) -> int | None:
@@ -419,7 +412,12 @@ def drop_generation_batch(generation: int, after_id: int, limit: int) -> int | N
 
 def reindex(person: Beneficiary, only: IndexGeneration | None = None) -> None:
     """Replace a person's blind-index entries (in every generation writes keep, or in one) and make
-    sure the vocabulary knows their words."""
+    sure the vocabulary knows their words.
+
+    The audit chain's writer lock comes first (every writing request takes it; an index-key rotation
+    starts under it): which generations to write is read after it, so a change either commits before
+    a rotation starts (and the rotation's batches index it) or sees the new generation and writes it."""
+    audit.take_chain_lock(session.connection())
     if only is None:  # entries of a generation no longer written (one retiring) go too
         session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
     _write_entries([person], (only,) if only is not None else index_state().writes)

@@ -179,6 +179,8 @@ class FileKeyProvider(KeyProvider):
             "keks": {kid: _b64(k) for kid, k in ring.keks.items()},
             "active_kek": ring.active_kek,
             "index_keys": {kid: _b64(k) for kid, k in ring.index_keys.items()},
+            # what a release before index-key rotation reads (so a downgrade keeps working)
+            **({"index_key": _b64(ring.index_keys[FIRST_INDEX_KEY])} if FIRST_INDEX_KEY in ring.index_keys else {}),
             "audit_key": _b64(ring.audit_key),
         }
         tmp = self.path.with_suffix(".tmp")

@@ -21,10 +21,15 @@ import sqlalchemy.orm as so
 
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.fields import DataKey
-from msc.crypto.keys import FIRST_INDEX_KEY, KEY_BYTES, KeyError_, keyring, new_index_key_id, new_kek_id
+from msc.crypto.keys import (
+    FIRST_INDEX_KEY, KEY_BYTES, RELOAD_CHECK_SECONDS, KeyError_, keyring, new_index_key_id, new_kek_id,
+)
 from msc.db import Base, session, utcnow
 
 BATCH = 500
+#: a KEK is retired only this long after a rotation started: every process re-reads a changed key
+#: file within RELOAD_CHECK_SECONDS, so none still wraps new data keys under the old KEK
+RETIRE_AFTER_SECONDS = 10 * RELOAD_CHECK_SECONDS
 KEK, INDEX = "kek", "index"
 # states of a KEK rotation
 RUNNING, DONE = "running", "done"
@@ -117,7 +122,7 @@ def start_index_rotation(user_id: int | None) -> KeyRotation:
     generation, building. Refused while another index rotation is under way."""
     if running(INDEX) is not None:
         raise RotationError("running", "an index-key rotation is already under way: continue it")
-    ring = keyring()
+    ring = _fresh_ring()
     used = set(session.scalars(sa.select(KeyRotation.key_id).where(KeyRotation.kind == INDEX)))
     unused = sorted(set(ring.index_keys) - used)
     if unused:
@@ -167,9 +172,9 @@ def retirable_index_keys() -> list[str]:
 
 def retire_index_key(key_id: str) -> None:
     """Remove an index key that no generation in use needs from the key file."""
+    ring = _fresh_ring()
     if key_id not in retirable_index_keys():
         raise RotationError("in_use", f"the index key {key_id} is still in use, or unknown", key=key_id)
-    ring = keyring()
     if ring.source is None or not ring.source.can_write():
         raise RotationError("env_remove", "keys come from the environment: remove the index key from MSC_INDEX_KEYS yourself")
     ring.index_keys.pop(key_id)
@@ -181,9 +186,17 @@ def retire_index_key(key_id: str) -> None:
 
 # ---- KEK rotation -----------------------------------------------------------------------------
 
+def _fresh_ring():
+    """The key ring as the key file has it now (another process may have changed it a moment ago).
+    Callers change the file under the audit chain's lock, so two changes never overwrite each other."""
+    ring = keyring()
+    ring.reload()
+    return ring
+
+
 def add_new_kek() -> str:
     """Generate a new KEK, make it active, and store it with the key provider (file provider only)."""
-    ring = keyring()
+    ring = _fresh_ring()
     if ring.source is None or not ring.source.can_write():
         raise RotationError("env_kek", "keys come from the environment: add the new KEK to MSC_KEKS, set MSC_ACTIVE_KEK, "
                             "restart every process, then rotate")
@@ -220,10 +233,14 @@ def rewrap_batch(job: KeyRotation, limit: int | None = None) -> int:
     """Re-wrap the next batch of data keys not under the job's KEK; finish the job when none is left.
     The caller commits (one batch, one transaction)."""
     if job.key_id != keyring().active_kek:
+        keyring().reload()  # this process may not have seen the key file change yet
+    if job.key_id != keyring().active_kek:
         raise RotationError("kek_changed", f"the active KEK is now {keyring().active_kek}, not {job.key_id}: "
                             "start a new rotation")
+    # locked: an erasure destroying one of these keys waits for the batch, or the batch for it (and
+    # then no longer selects the destroyed key), so a re-wrap never brings a destroyed key back
     batch = list(session.scalars(sa.select(DataKey).where(_outside_active()).order_by(DataKey.id)
-                                 .limit(limit or BATCH)))
+                                 .limit(limit or BATCH).with_for_update()))
     for key in batch:
         key.rewrap(job.key_id)
     job.done += len(batch)
@@ -296,8 +313,9 @@ def retirable_keks() -> list[str]:
 
 
 def retire(kek_id: str) -> None:
-    """Remove an old KEK from the key file once no data key uses it."""
-    ring = keyring()
+    """Remove an old KEK from the key file once no data key uses it, and once every process has had
+    time to see that another KEK is active (so none wraps a new data key under this one)."""
+    ring = _fresh_ring()
     if kek_id == ring.active_kek:
         raise RotationError("active", "the active KEK cannot be retired", key=kek_id)
     if kek_id not in ring.keks:
@@ -307,6 +325,10 @@ def retire(kek_id: str) -> None:
     if in_use:
         raise RotationError("wrapped", f"{in_use} data keys are still wrapped by {kek_id}: run `keys rotate` first",
                             key=kek_id, n=in_use)
+    recent = session.scalar(sa.select(sa.func.max(KeyRotation.started_at)).where(KeyRotation.kind == KEK))
+    if recent is not None and utcnow() - recent < dt.timedelta(seconds=RETIRE_AFTER_SECONDS):
+        raise RotationError("too_soon", f"a KEK rotation started less than {RETIRE_AFTER_SECONDS} s ago: "
+                            "wait until every process has seen it", n=RETIRE_AFTER_SECONDS)
     if ring.source is None or not ring.source.can_write():
         raise RotationError("env_remove", "keys come from the environment: remove the KEK from MSC_KEKS yourself")
     ring.keks.pop(kek_id, None)

@@ -84,6 +84,10 @@ def erase(user, person: Beneficiary, reason: str | None, run: RetentionRun | Non
     _check(user)
     if reason not in ERASURE_REASONS:
         raise ErasureError(_l("Choose why the data is erased."), field="reason")
+    # the person's row first: an index-key rotation's batch that holds it finishes (and its entries
+    # are deleted below), or waits for this erasure and then finds nothing to index
+    session.execute(sa.select(Beneficiary.id).where(Beneficiary.id == person.id).with_for_update())
+    session.refresh(person.data_key)
     if person.data_key.wrapped is None:
         raise ErasureError(_l("This person's data was already erased."), field="case_number")
     from msc.feedback.models import Feedback

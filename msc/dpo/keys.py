@@ -3,7 +3,6 @@ time (the page shows how far it got; closing it loses nothing), retire the old k
 needs it. The command line (`flask keys rotate`, `flask index rotate`) drives the same steps."""
 from __future__ import annotations
 
-import datetime as dt
 import time
 from dataclasses import dataclass
 
@@ -14,7 +13,8 @@ from msc.beneficiaries import service as people
 from msc.beneficiaries.models import Beneficiary
 from msc.crypto import rotation
 from msc.crypto.fields import DataKey
-from msc.crypto.keys import FIRST_INDEX_KEY, keyring
+from msc.crypto.envelope import DecryptionError
+from msc.crypto.keys import FIRST_INDEX_KEY, KeyError_, keyring
 from msc.crypto.rotation import INDEX, KEK, KeyRotation, RotationError
 from msc.db import session, utcnow
 from msc.errors import DomainError
@@ -24,9 +24,6 @@ from msc.security import audit
 STEP_SECONDS = 2.0  # one step runs batches for about this long, then reports its progress
 PEOPLE_BATCH = 500  # people re-indexed per committed batch (each is decrypted)
 DROP_BATCH = 5000  # people whose old entries are deleted per committed batch
-#: a change made by a request that read the generations just before the rotation began is caught
-#: up when the new generation is switched on: everything changed since this long before the start
-CATCH_UP_MARGIN_MINUTES = 15
 
 MESSAGES = {
     "running": _l("A rotation of this kind is already under way: continue it."),
@@ -42,6 +39,10 @@ MESSAGES = {
     "unknown": _l("This key is not in the key ring."),
     "in_use": _l("This index key is still in use: finish the rotation first."),
     "not_running": _l("There is no rotation to continue."),
+    "too_soon": _l("The rotation started only moments ago: wait a few seconds, until every server process "
+                   "uses the new key, then retire the old one."),
+    "broken": _l("A data key could not be opened with the configured keys, so the rotation stopped. Run "
+                 "flask --app msc keys check and restore the missing key before continuing."),
 }
 
 
@@ -75,6 +76,7 @@ class KeyStatus:
     generations: list[KeyRotation]
     retirable_index_keys: list[str]
     legacy_references: int  # feedback codes still hashed under the first index key
+    outside_active: int  # live data keys not under the active KEK (a rotation interrupted or raced)
 
 
 def status() -> KeyStatus:
@@ -90,8 +92,9 @@ def status() -> KeyStatus:
     if FIRST_INDEX_KEY in ring.index_keys:
         legacy = session.scalar(sa.select(sa.func.count()).select_from(Feedback).where(
             Feedback.reference_legacy.is_(True))) or 0
+    outside = sum(n for kid, n in by_kek.items() if kid != ring.active_kek)
     return KeyStatus(bool(ring.source and ring.source.can_write()), keks, destroyed, _latest(KEK), _latest(INDEX),
-                     generations, rotation.retirable_index_keys(), legacy)
+                     generations, rotation.retirable_index_keys(), legacy, outside)
 
 
 def _latest(kind: str) -> KeyRotation | None:
@@ -157,6 +160,9 @@ def step(user, kind: str, seconds: float | None = None) -> KeyRotation:
     except RotationError as err:
         session.rollback()
         raise _refusal(err) from None
+    except (DecryptionError, KeyError_):
+        session.rollback()
+        raise KeysError(MESSAGES["broken"]) from None
     return job
 
 
@@ -189,11 +195,8 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
             job.cursor, job.done = last, job.done + seen
             job.total = max(job.total, job.done)
             return
-        # everybody is in the new generation: catch up what changed meanwhile, then switch, while
-        # no other writer can commit (they all take the audit chain's lock)
-        audit.take_chain_lock(session.connection())
-        margin = job.started_at - dt.timedelta(minutes=CATCH_UP_MARGIN_MINUTES)
-        people.reindex_changed_since(gen, margin)
+        # everybody is in the new generation (every change since the start wrote it too: see
+        # service.reindex): searches switch to it
         rotation.switch_generation(job)
         audit.record("keys.index_switched", object_type="key_rotation", object_id=job.id,
                      detail=f"searches now read generation {job.generation} ({job.key_id})", user_id=user_id)
@@ -214,6 +217,7 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
 
 def retire(user, kind: str, key_id: str) -> None:
     """Remove an old KEK or index key from the key ring once nothing needs it."""
+    audit.take_chain_lock(session.connection())  # one change to the key file at a time
     try:
         if kind == KEK:
             rotation.retire(key_id)

@@ -300,7 +300,7 @@ def keys_start(kind: str):
     """Start a KEK or index-key rotation; the page then carries it on."""
     if ConfirmForm().validate_on_submit():
         try:
-            keys.start(current_user, kind)
+            keys.start(current_user, kind, new_kek=False if request.form.get("rewrap") == "1" else None)
         except keys.KeysError as err:
             flash(str(err), "error")
         else:

@@ -12,7 +12,10 @@
     function step() {
       fetch(form.action, {method: "POST", body: new FormData(form), credentials: "same-origin",
                           headers: {"Accept": "application/json"}})
-        .then(function (res) { return res.json(); })
+        .then(function (res) {
+          if (!(res.headers.get("Content-Type") || "").startsWith("application/json")) { throw new Error("not json"); }
+          return res.json();
+        })
         .then(function (data) {
           if (data.error) { label.textContent = data.error; button.disabled = false; return; }
           bar.value = data.percent;
@@ -20,7 +23,7 @@
           label.textContent = data.label;
           if (data.phase === "done") { window.location.reload(); } else { step(); }
         })
-        .catch(function () { button.disabled = false; });
+        .catch(function () { label.textContent = box.getAttribute("data-interrupted"); button.disabled = false; });
     }
     step();
   });
