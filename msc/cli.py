@@ -48,7 +48,7 @@ def keys_rotate(new_kek: bool) -> None:
     from msc.dpo import keys
     try:
         if rotation.running(rotation.KEK) is None:
-            if not new_kek and not sum(n for k, n in rotation.keys_by_kek().items() if k != keyring().active_kek):
+            if not new_kek and not rotation.outside_active():
                 click.echo(f"every data key is already under {keyring().active_kek}")
                 return
             job = keys.start(None, rotation.KEK, new_kek=new_kek)

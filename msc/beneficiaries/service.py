@@ -391,7 +391,11 @@ def index_batch(generation: IndexGeneration | None, after_id: int, limit: int) -
     if not people:
         return None, 0, 0
     living = [person for person in people if person.data_key.wrapped is not None]
-    _write_entries(living, (generation,) if generation is not None else index_state().writes)
+    generations = (generation,) if generation is not None else index_state().writes
+    session.execute(sa.delete(BlindIndexEntry).where(
+        BlindIndexEntry.generation.in_([gen.generation for gen in generations]),
+        BlindIndexEntry.beneficiary_id.in_([person.id for person in living])))
+    _insert_entries(living, generations)
     return people[-1].id, len(people), len(living)
 
 
@@ -410,35 +414,31 @@ def drop_generation_batch(generation: int, after_id: int, limit: int) -> int | N
     return None
 
 
-def reindex(person: Beneficiary, only: IndexGeneration | None = None) -> None:
-    """Replace a person's blind-index entries (in every generation writes keep, or in one) and make
-    sure the vocabulary knows their words.
+def reindex(person: Beneficiary) -> None:
+    """Replace a person's blind-index entries in every generation writes keep, and make sure the
+    vocabulary knows their words.
 
     The audit chain's writer lock comes first (every writing request takes it; an index-key rotation
     starts under it): which generations to write is read after it, so a change either commits before
     a rotation starts (and the rotation's batches index it) or sees the new generation and writes it."""
     audit.take_chain_lock(session.connection())
-    if only is None:  # entries of a generation no longer written (one retiring) go too
-        session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
-    _write_entries([person], (only,) if only is not None else index_state().writes)
+    # entries of a generation no longer written (one retiring) go too
+    session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
+    _insert_entries([person], index_state().writes)
 
 
-def _write_entries(people: list[Beneficiary], generations) -> None:
-    """Replace these people's entries in these generations: one delete, one insert and one vocabulary
-    insert per generation, whatever the number of people."""
-    ids = [person.id for person in people]
-    if not ids:
+def _insert_entries(people: list[Beneficiary], generations) -> None:
+    """Insert these people's entries in these generations (the caller removed the old ones): one
+    insert and one vocabulary insert per generation, whatever the number of people."""
+    if not people:
         return
-    names = [(person.given_names or "", person.family_names or "") for person in people]
     for gen in generations:
         idx = blind_indexer(gen.key_id)
-        session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.generation == gen.generation,
-                                                         BlindIndexEntry.beneficiary_id.in_(ids)))
         rows, vocabulary = [], set()
-        for person, (given, family) in zip(people, names):
+        for person in people:
             rows.extend({"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}
                         for kind, h in sorted(index_entries(person, idx)))
-            vocabulary |= idx.vocabulary_entries(given, family)
+            vocabulary |= idx.vocabulary_entries(person.given_names or "", person.family_names or "")
         if rows:
             session.execute(sa.insert(BlindIndexEntry), rows)
         add_to_vocabulary(gen.generation, vocabulary)

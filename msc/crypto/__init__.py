@@ -28,14 +28,16 @@ def reference_hash(code: str) -> str:
     """The keyed hash under which a code a person keeps (a feedback reference) is looked up. Its key is
     derived from the audit key, which no rotation changes, so a code given out long ago still works
     after index-key rotations."""
-    key = _derived(keyring().audit_key, b"msc-reference-code")
-    return hmac.new(key, b"feedback-reference:" + code.encode(), hashlib.sha256).hexdigest()
+    return _code_mac(_derived(keyring().audit_key, b"msc-reference-code"), code)
 
 
 def legacy_reference_hashes(code: str) -> list[str]:
     """The hashes codes had before they got their own key (under each index key still in the ring)."""
-    return [hmac.new(k, b"feedback-reference:" + code.encode(), hashlib.sha256).hexdigest()
-            for _, k in sorted(keyring().index_keys.items())]
+    return [_code_mac(k, code) for _, k in sorted(keyring().index_keys.items())]
+
+
+def _code_mac(key: bytes, code: str) -> str:
+    return hmac.new(key, b"feedback-reference:" + code.encode(), hashlib.sha256).hexdigest()
 
 
 @lru_cache(maxsize=8)

@@ -211,6 +211,16 @@ def _outside_active():
     return sa.and_(DataKey.kek_id != keyring().active_kek, DataKey.wrapped.is_not(None))
 
 
+def outside_active() -> int:
+    """Live data keys not wrapped by the active KEK: what a KEK rotation has to re-wrap."""
+    return session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(_outside_active())) or 0
+
+
+def destroyed_keys() -> int:
+    """Data keys destroyed by erasure (crypto-shredding)."""
+    return session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(DataKey.wrapped.is_(None))) or 0
+
+
 def start_kek_rotation(user_id: int | None, *, new_kek: bool) -> KeyRotation:
     """Start re-wrapping every data key under the active KEK (a new one first, if asked and the key
     file can take it). Refused while a KEK rotation is under way, or when there is nothing to do."""
@@ -219,7 +229,7 @@ def start_kek_rotation(user_id: int | None, *, new_kek: bool) -> KeyRotation:
     previous = keyring().active_kek
     if new_kek:
         add_new_kek()
-    total = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(_outside_active())) or 0
+    total = outside_active()
     if not new_kek and total == 0:
         raise RotationError("nothing", "every data key is already under the active KEK: there is nothing to re-wrap")
     job = KeyRotation(kind=KEK, key_id=keyring().active_kek, previous_key_id=previous if new_kek else None,
@@ -250,23 +260,6 @@ def rewrap_batch(job: KeyRotation, limit: int | None = None) -> int:
         job.state = DONE
         job.finished_at = utcnow()
     return len(batch)
-
-
-def rotate(*, new_kek: bool = False, user_id: int | None = None) -> int:
-    """Re-wrap every live data key not yet under the active KEK, in committed batches: carries on an
-    interrupted rotation, or starts one (with a new KEK if asked). Returns how many it re-wrapped."""
-    job = running(KEK)
-    if job is None:
-        if not new_kek and not session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(
-                _outside_active())):
-            return 0
-        job = start_kek_rotation(user_id, new_kek=new_kek)
-        session.commit()
-    before = job.done
-    while job.state == RUNNING:
-        rewrap_batch(job)
-        session.commit()
-    return job.done - before
 
 
 @dataclass

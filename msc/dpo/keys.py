@@ -12,7 +12,6 @@ from flask_babel import lazy_gettext as _l, ngettext
 from msc.beneficiaries import service as people
 from msc.beneficiaries.models import Beneficiary
 from msc.crypto import rotation
-from msc.crypto.fields import DataKey
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.keys import FIRST_INDEX_KEY, KeyError_, keyring
 from msc.crypto.rotation import INDEX, KEK, KeyRotation, RotationError
@@ -63,7 +62,10 @@ class KekRow:
     key_id: str
     data_keys: int
     active: bool
-    retirable: bool
+
+    @property
+    def retirable(self) -> bool:
+        return not self.active and self.data_keys == 0
 
 
 @dataclass
@@ -82,19 +84,17 @@ class KeyStatus:
 def status() -> KeyStatus:
     ring = keyring()
     by_kek = rotation.keys_by_kek()
-    retirable = set(rotation.retirable_keks())
-    keks = [KekRow(k, by_kek.get(k, 0), k == ring.active_kek, k in retirable) for k in sorted(set(ring.keks) | set(by_kek))]
+    keks = [KekRow(k, by_kek.get(k, 0), k == ring.active_kek) for k in sorted(set(ring.keks) | set(by_kek))]
     keks.sort(key=lambda r: (not r.active, r.key_id))
-    destroyed = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(DataKey.wrapped.is_(None))) or 0
     generations = list(session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX)
                                        .order_by(KeyRotation.generation.desc())))
     legacy = 0
     if FIRST_INDEX_KEY in ring.index_keys:
         legacy = session.scalar(sa.select(sa.func.count()).select_from(Feedback).where(
             Feedback.reference_legacy.is_(True))) or 0
-    outside = sum(n for kid, n in by_kek.items() if kid != ring.active_kek)
-    return KeyStatus(bool(ring.source and ring.source.can_write()), keks, destroyed, _latest(KEK), _latest(INDEX),
-                     generations, rotation.retirable_index_keys(), legacy, outside)
+    outside = sum(r.data_keys for r in keks if not r.active)
+    return KeyStatus(bool(ring.source and ring.source.can_write()), keks, rotation.destroyed_keys(), _latest(KEK),
+                     _latest(INDEX), generations, rotation.retirable_index_keys(), legacy, outside)
 
 
 def _latest(kind: str) -> KeyRotation | None:

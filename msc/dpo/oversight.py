@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from msc.crypto.fields import DataKey
 from msc.crypto import rotation
 from msc.crypto.keys import keyring
 from msc.db import Listing, listing, session, utcnow
@@ -93,7 +92,7 @@ def summary(days: int = 30) -> Summary:
     refused = session.scalar(sa.select(sa.func.count()).select_from(BreakGlass).where(
         BreakGlass.outcome == "not_justified", BreakGlass.reviewed_at >= since)) or 0
     by_kek = rotation.keys_by_kek()
-    destroyed = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(DataKey.wrapped.is_(None))) or 0
+    destroyed = rotation.destroyed_keys()
     under_way = [job for job in (rotation.running(rotation.KEK), rotation.running(rotation.INDEX)) if job is not None]
     return Summary(days, counts, exports, awaiting, refused, last_check(), by_kek, destroyed, keyring().active_kek,
                    under_way)
