@@ -79,11 +79,16 @@ def held(person: Beneficiary) -> Held:
                 count(Application, Application.beneficiary_id), count(Feedback, Feedback.beneficiary_id))
 
 
+def check_reason(reason: str | None) -> None:
+    """An erasure says why it happens, from the list."""
+    if reason not in ERASURE_REASONS:
+        raise ErasureError(_l("Choose why the data is erased."), field="reason")
+
+
 def erase(user, person: Beneficiary, reason: str | None, run: RetentionRun | None = None) -> Erasure:
     """Erase one person's data for good, recorded with its reason."""
     _check(user)
-    if reason not in ERASURE_REASONS:
-        raise ErasureError(_l("Choose why the data is erased."), field="reason")
+    check_reason(reason)
     # the person's row first: an index-key rotation's batch that holds it finishes (and its entries
     # are deleted below), or waits for this erasure and then finds nothing to index
     session.execute(sa.select(Beneficiary.id).where(Beneficiary.id == person.id).with_for_update())

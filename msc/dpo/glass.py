@@ -14,7 +14,7 @@ from msc.dpo.models import BreakGlass
 from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError
 from msc.security import audit
-from msc.security.policy import BREAK_GLASS, DPO_REVIEW, centre_ids_in_scope, role_allows
+from msc.security.policy import BREAK_GLASS, DPO_REVIEW, in_scope, role_allows
 
 MAX_TEXT = 1000
 MIN_EXPLANATION = 15
@@ -63,8 +63,7 @@ def open_record(user, case_number: str | None, reason: str | None, explanation: 
     person = by_case_number(case_number)
     if person is None or person.data_key.wrapped is None:
         raise GlassError(_l("No record has that case number."), field="case_number")
-    ids = centre_ids_in_scope(user)
-    if ids is None or person.centre_id in ids:
+    if in_scope(user, person.centre_id):
         raise GlassError(_l("This record is already within your reach: open it from the search."),
                          field="case_number")
     running = active_for(user, person.id)

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent
+from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.cases.models import Case, CaseNote
 from msc.db import session, utcnow
 from msc.feedback.models import Feedback
@@ -20,8 +21,6 @@ from msc.referrals.models import Disclosure, Referral
 from msc.security import audit
 from msc.security.models import AuditEvent, User
 
-FIELDS = ("given_names", "family_names", "date_of_birth", "dob_estimated", "sex", "nationality", "document_type",
-          "document_number", "phone", "arrival_date", "entry_point", "languages")
 
 
 @dataclass
@@ -58,7 +57,7 @@ def _iso(value) -> Any:
 
 def build(user, person: Beneficiary) -> Report:
     """Gather the report (and audit that it was produced)."""
-    record = {name: _iso(getattr(person, name)) for name in FIELDS}
+    record = {name: _iso(getattr(person, name)) for name in TRACKED_FIELDS}
     record.update(registered_at=_iso(person.registered_at), centre=person.centre.code, card_token=person.card_token)
     needs = sorted(set(person.need_codes) | set(person.sensitive_needs or []))
     household = []

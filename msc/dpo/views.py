@@ -138,8 +138,7 @@ def erase():
     if form.validate_on_submit():
         try:
             person = erasure.find(form.case_number.data)
-            if form.reason.data not in ERASURE_REASONS:
-                raise erasure.ErasureError(_("Choose why the data is erased."), field="reason")
+            erasure.check_reason(form.reason.data)
             if form.confirm.data:
                 erasure.erase(current_user, person, form.reason.data)
                 flash(_("The person's data was erased for good. The figures remain."), "info")

@@ -204,7 +204,7 @@ def void(user, distribution: Distribution, reason: str, note: str | None = None)
     per_item: dict[int, int] = {}
     for line in distribution.lines:
         per_item[line.item_id] = per_item.get(line.item_id, 0) + line.quantity
-    cube.change(session, [f for line in distribution.lines for f in cube.current_facts(session, line)], [])
+    cube.change(session, cube.current_facts(session, *distribution.lines), [])
     session.execute(sa.update(DistributionLine).where(DistributionLine.distribution_id == distribution.id)
                     .values(voided=True).execution_options(synchronize_session=False))
     for item_id in sorted(per_item):

@@ -279,9 +279,10 @@ def carry_sensitive(sess: so.Session, person: Beneficiary) -> None:
     apply(sess.connection(), deltas, CarriedCount)
 
 
-def current_facts(sess: so.Session, obj) -> list:
-    """The facts a row contributes now (see `change`)."""
-    return facts_of(obj, Lookups.load(sess.connection()))
+def current_facts(sess: so.Session, *objs) -> list:
+    """The facts rows contribute now (see `change`)."""
+    look = Lookups.load(sess.connection())
+    return [fact for obj in objs for fact in facts_of(obj, look)]
 
 
 # ---- proving the counts --------------------------------------------------------------------

@@ -413,23 +413,24 @@ def vulnerability(s: Scope) -> Table:
                  note=_l("Shares of fewer than 5 people are not shown (—)."))
 
 
-def _builders(user, s: Scope) -> dict[str, Callable[[], Table]]:
-    return {"registrations": lambda: registrations(s), "age_sex": lambda: age_and_sex(s),
-            "people": lambda: people(s), "needs": lambda: needs(s), "households": lambda: households(s),
-            "referrals": lambda: referrals_by_status(s), "deadlines": lambda: referral_deadlines(s),
-            "shelters": lambda: shelters(s), "items": lambda: items(s), "fund": lambda: fund(s),
-            "feedback": lambda: feedback(user, s)}
+#: the dashboard's tables, in the order of the monthly report
+_DASHBOARD: dict[str, Callable[[object, Scope], Table]] = {
+    "registrations": lambda user, s: registrations(s), "age_sex": lambda user, s: age_and_sex(s),
+    "people": lambda user, s: people(s), "needs": lambda user, s: needs(s),
+    "households": lambda user, s: households(s), "referrals": lambda user, s: referrals_by_status(s),
+    "deadlines": lambda user, s: referral_deadlines(s), "shelters": lambda user, s: shelters(s),
+    "items": lambda user, s: items(s), "fund": lambda user, s: fund(s), "feedback": feedback,
+}
+#: every table that can be downloaded: the dashboard's and the vulnerability profile
+_TABLES = {**_DASHBOARD, "vulnerability": lambda user, s: vulnerability(s)}
+TABLES = tuple(_TABLES)
 
 
 def dashboard(user, s: Scope) -> list[Table]:
     """Every dashboard table, in the order of the monthly report."""
-    return [build() for build in _builders(user, s).values()]
-
-
-TABLES = ("registrations", "age_sex", "people", "needs", "households", "referrals", "deadlines", "shelters",
-          "items", "fund", "feedback", "vulnerability")
+    return [build(user, s) for build in _DASHBOARD.values()]
 
 
 def table(user, s: Scope, slug: str) -> Table:
     """One table by its name (for downloads)."""
-    return {**_builders(user, s), "vulnerability": lambda: vulnerability(s)}[slug]()
+    return _TABLES[slug](user, s)
