@@ -83,8 +83,15 @@ def _cell(value):
 
 def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence],
                  hxl: Sequence[str] | None = None) -> Response:
-    """A UTF-8 CSV (with a byte-order mark, so spreadsheets read the accents); with `hxl`, the second row
-    carries the HXL hashtags (#affected, #sex, #age…) humanitarian tools read."""
+    """A CSV download (see csv_text)."""
+    return Response(csv_text(header, rows, hxl), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence], hxl: Sequence[str] | None = None) -> str:
+    """UTF-8 CSV text with a byte-order mark, so spreadsheets read the accents; a cell a spreadsheet
+    would take for a formula is written as text. With `hxl`, the second row carries the HXL hashtags
+    (#affected, #sex, #age…) humanitarian tools read."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_cell(str(h)) for h in header])
@@ -92,8 +99,7 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence],
         writer.writerow(list(hxl))
     for row in rows:
         writer.writerow([_cell(v) for v in row])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
+    return "\ufeff" + out.getvalue()
 
 
 def xlsx_response(filename: str, title: str, header: Sequence[str], rows: Iterable[Sequence],

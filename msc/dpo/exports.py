@@ -3,7 +3,6 @@ archive whose passphrase is shown once and never stored; downloaded once, then d
 purpose and the number of rows. (Aggregate reports are separate and hold no personal data.)"""
 from __future__ import annotations
 
-import csv
 import io
 import secrets
 
@@ -16,6 +15,7 @@ from msc.crypto import DataKey
 from msc.db import session, utcnow
 from msc.dpo.models import PersonalExport
 from msc.errors import DomainError
+from msc.exports import csv_text
 from msc.security import audit
 from msc.security.policy import DATA_EXPORT, centres_in_scope, role_allows
 
@@ -54,19 +54,15 @@ def create(user, purpose: str | None, centre_id: int | None = None) -> tuple[Per
         .order_by(Beneficiary.case_number).limit(MAX_ROWS + 1)))
     if len(people) > MAX_ROWS:
         raise ExportError(_l("More than %(n)d people: choose one centre.", n=MAX_ROWS), field="centre_id")
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for p in people:
-        writer.writerow([p.case_number, p.given_names or "", p.family_names or "",
-                         p.date_of_birth.isoformat() if p.date_of_birth else "", p.sex, p.nationality, p.phone or "",
-                         p.registered_at.date().isoformat()])
+    text = csv_text(COLUMNS, ([p.case_number, p.given_names or "", p.family_names or "",
+                               p.date_of_birth.isoformat() if p.date_of_birth else "", p.sex, p.nationality,
+                               p.phone or "", p.registered_at.date().isoformat()] for p in people))
     secret = passphrase()
     buffer = io.BytesIO()
     with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
         archive.setpassword(secret.encode())
         archive.setencryption(pyzipper.WZ_AES, nbits=256)
-        archive.writestr("people.csv", "\ufeff" + out.getvalue())
+        archive.writestr("people.csv", text)
     export = PersonalExport(user_id=user.id, purpose=purpose, rows=len(people), archive=buffer.getvalue())
     session.add(export)
     session.flush()
