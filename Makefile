@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app msc
 AXE    := .cache/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: run test setup setup-test translations browser-deps serve clean bench
+.PHONY: run test lint setup setup-test translations browser-deps serve clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,17 @@ $(BIN)/python:
 setup: $(BIN)/python
 	$(BIN)/pip install -q -e .
 	$(MAKE) translations
+
+# The lint tools, pinned in pyproject.toml; reinstalled only when it changes.
+$(VENV)/.lint: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[lint]'
+	@touch $@
+
+# The gate every change passes: lint, formatting, types and the layer contract.
+lint: $(VENV)/.lint
+	$(BIN)/ruff check msc tests bench migrations config wsgi.py
+	$(BIN)/ruff format --check msc tests bench migrations config wsgi.py
+	$(BIN)/mypy
 
 setup-test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
@@ -43,4 +54,4 @@ bench: setup
 	$(BIN)/python bench/reception.py
 
 clean:
-	rm -rf $(VENV) .cache instance
+	rm -rf $(VENV) .cache instance .mypy_cache .ruff_cache

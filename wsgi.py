@@ -1,4 +1,5 @@
 """Production entry point: gunicorn wsgi:app (MSC_CONFIG=production)."""
+
 import os
 
 from msc import create_app, freeze_startup_objects

@@ -10,6 +10,7 @@ Task titles and referral reasons go through the real encryption path (the models
 fields). It then times GET /cases/ (caseworker home) and GET /portal/ (partner list, both tabs)
 through the HTTP test client with real server-side sessions, printing p50/p95 against 150 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,7 @@ import reception as R  # noqa: E402  (the reception bench: app, keys, people)
 
 TARGET_MS = 150.0
 SECTORS = ["health", "mhpss", "shelter", "livelihoods", "education", "legal", "protection"]
-STATUS_SPREAD = [("completed", 60), ("declined", 10), ("sent", 10), ("accepted", 10), ("cancelled", 5),
-                 ("no_show", 5)]
+STATUS_SPREAD = [("completed", 60), ("declined", 10), ("sent", 10), ("accepted", 10), ("cancelled", 5), ("no_show", 5)]
 DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "routine": 168}
 
 
@@ -56,15 +56,27 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
         workers: dict[int, list[int]] = {c.id: [] for c in centres}
         for i in range(n_caseworkers):
             centre = centres[i % len(centres)]
-            u = accounts.new_user(username=f"cw{i:03d}", display_name=f"Caseworker {i}", role="caseworker",
-                                  scope="centre", locale="es", password_hash="!")
+            u = accounts.new_user(
+                username=f"cw{i:03d}",
+                display_name=f"Caseworker {i}",
+                role="caseworker",
+                scope="centre",
+                locale="es",
+                password_hash="!",
+            )
             u.centres = [centre]
             session.flush()
             workers[centre.id].append(u.id)
         services, partner_users = [], []
         for i in range(n_orgs):
-            org = Organisation(name=f"Organización {i:02d}", kind="ngo", country="COL", contact="x@example.org",
-                               agreement_until=today + dt.timedelta(days=365), agreement_categories="identity,contact")
+            org = Organisation(
+                name=f"Organización {i:02d}",
+                kind="ngo",
+                country="COL",
+                contact="x@example.org",
+                agreement_until=today + dt.timedelta(days=365),
+                agreement_categories="identity,contact",
+            )
             session.add(org)
             session.flush()
             for sector in rng.sample(SECTORS, 2):
@@ -73,8 +85,15 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
                 session.add(svc)
                 session.flush()
                 services.append((svc.id, org.id))
-            pu = accounts.new_user(username=f"socio{i:02d}", display_name=f"Socio {i}", role="partner",
-                                   scope="centre", locale="es", password_hash="!", organisation_id=org.id)
+            pu = accounts.new_user(
+                username=f"socio{i:02d}",
+                display_name=f"Socio {i}",
+                role="partner",
+                scope="centre",
+                locale="es",
+                password_hash="!",
+                organisation_id=org.id,
+            )
             session.flush()
             partner_users.append(pu.id)
         session.commit()
@@ -86,10 +105,19 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
         for k, (bid, centre_id) in enumerate(chosen, start=1):
             status = _weighted(rng, [("open", 20), ("active", 50), ("closed", 30)])
             opened = now - dt.timedelta(days=rng.randint(0, 365))
-            case_rows.append({"id": k, "uid": os.urandom(16).hex(), "beneficiary_id": bid, "centre_id": centre_id,
-                              "status": status, "risk_level": rng.choice(["low", "medium", "high", "critical"]),
-                              "opened_at": opened, "closed_at": opened if status == "closed" else None,
-                              "close_reason": "needs_met" if status == "closed" else None})
+            case_rows.append(
+                {
+                    "id": k,
+                    "uid": os.urandom(16).hex(),
+                    "beneficiary_id": bid,
+                    "centre_id": centre_id,
+                    "status": status,
+                    "risk_level": rng.choice(["low", "medium", "high", "critical"]),
+                    "opened_at": opened,
+                    "closed_at": opened if status == "closed" else None,
+                    "close_reason": "needs_met" if status == "closed" else None,
+                }
+            )
             assign_rows.append({"case_id": k, "user_id": rng.choice(workers[centre_id])})
         session.execute(sa.insert(Case), case_rows)
         session.execute(sa.insert(case_assignments), assign_rows)
@@ -106,10 +134,21 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
                 owner = assign_rows[case.id - 1]["user_id"]
                 if case.status != "closed":
                     for _ in range(2):
-                        task = Task(case=case, case_id=case.id, assignee_id=owner, created_by_id=owner,
-                                    due_on=today + dt.timedelta(days=rng.randint(-10, 20)))
-                        task.title = rng.choice(["Llamar para seguimiento", "Acompañar a cita médica",
-                                                 "Revisar documentos", "Visita al albergue"])
+                        task = Task(
+                            case=case,
+                            case_id=case.id,
+                            assignee_id=owner,
+                            created_by_id=owner,
+                            due_on=today + dt.timedelta(days=rng.randint(-10, 20)),
+                        )
+                        task.title = rng.choice(
+                            [
+                                "Llamar para seguimiento",
+                                "Acompañar a cita médica",
+                                "Revisar documentos",
+                                "Visita al albergue",
+                            ]
+                        )
                         session.add(task)
                         tasks += 1
                 for _ in range(per_case):
@@ -117,23 +156,45 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
                     status = _weighted(rng, STATUS_SPREAD)
                     urgency = rng.choice(list(DEADLINE_HOURS))
                     sent = now - dt.timedelta(hours=rng.randint(1, 24 * 180))
-                    r = Referral(case=case, case_id=case.id, beneficiary=case.beneficiary,
-                                 beneficiary_id=case.beneficiary_id,
-                                 centre_id=case.centre_id, service_id=svc_id, organisation_id=org_id,
-                                 urgency=urgency, status=status, shared="identity,contact", created_by_id=owner,
-                                 created_at=sent, sent_at=sent, deadline_at=sent + dt.timedelta(
-                                     hours=DEADLINE_HOURS[urgency]),
-                                 answered_at=None if status == "sent" else sent + dt.timedelta(hours=5))
-                    r.reason = rng.choice(["Control prenatal", "Valoración médica", "Orientación legal",
-                                           "Cupo en albergue", "Apoyo psicosocial"])
+                    r = Referral(
+                        case=case,
+                        case_id=case.id,
+                        beneficiary=case.beneficiary,
+                        beneficiary_id=case.beneficiary_id,
+                        centre_id=case.centre_id,
+                        service_id=svc_id,
+                        organisation_id=org_id,
+                        urgency=urgency,
+                        status=status,
+                        shared="identity,contact",
+                        created_by_id=owner,
+                        created_at=sent,
+                        sent_at=sent,
+                        deadline_at=sent + dt.timedelta(hours=DEADLINE_HOURS[urgency]),
+                        answered_at=None if status == "sent" else sent + dt.timedelta(hours=5),
+                    )
+                    r.reason = rng.choice(
+                        [
+                            "Control prenatal",
+                            "Valoración médica",
+                            "Orientación legal",
+                            "Cupo en albergue",
+                            "Apoyo psicosocial",
+                        ]
+                    )
                     session.add(r)
                     referrals += 1
             session.commit()
             session.expunge_all()
         print(f"  {tasks:,} tasks and {referrals:,} referrals in {time.perf_counter() - t0:.1f} s")
         busiest = max(workers.values(), key=len)
-        return {"caseworkers": [u for ids in workers.values() for u in ids], "partners": partner_users,
-                "referrals": referrals, "tasks": tasks, "busiest": busiest[0]}
+        return {
+            "caseworkers": [u for ids in workers.values() for u in ids],
+            "partners": partner_users,
+            "referrals": referrals,
+            "tasks": tasks,
+            "busiest": busiest[0],
+        }
 
 
 def session_client(app, user_id: int):
@@ -141,6 +202,7 @@ def session_client(app, user_id: int):
     from msc.db import session
     from msc.security import service as accounts
     from msc.security.models import User
+
     with app.test_request_context():
         token = accounts.start_session(session.get(User, user_id))
         session.commit()
@@ -173,6 +235,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import logging
+
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from msc import db as dbmod
 
@@ -181,10 +244,14 @@ def main() -> None:
     db = root / f"casework-{args.people}.sqlite3"
     paths = R.paths_for(db)
     rng = random.Random(args.seed)
-    print(f"MSC Case casework benchmark  people={args.people:,} cases={args.cases:,} "
-          f"referrals={args.referrals:,}  db={db}")
-    print(f"python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, SQLite "
-          f"{__import__('sqlite3').sqlite_version}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"MSC Case casework benchmark  people={args.people:,} cases={args.cases:,} "
+        f"referrals={args.referrals:,}  db={db}"
+    )
+    print(
+        f"python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, SQLite "
+        f"{__import__('sqlite3').sqlite_version}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    )
 
     if args.reuse and db.exists() and paths["meta"].exists():
         meta = json.loads(paths["meta"].read_text())
@@ -203,6 +270,7 @@ def main() -> None:
             print(f"  people copied from {base['db'].name}")
         else:
             from msc.crypto.keys import FileKeyProvider
+
             FileKeyProvider(paths["keys"]).generate()
             app = R.build_app(paths)
             dbmod.upgrade(app)
@@ -218,11 +286,15 @@ def main() -> None:
 
     with app.app_context():
         from msc.db import session
-        counts = {t: session.scalar(sa.text(f"SELECT COUNT(*) FROM {t}"))
-                  for t in ("beneficiaries", "cases", "case_tasks", "referrals", "disclosures")}
+
+        counts = {
+            t: session.scalar(sa.text(f"SELECT COUNT(*) FROM {t}"))
+            for t in ("beneficiaries", "cases", "case_tasks", "referrals", "disclosures")
+        }
     print("\n== Data\n  " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
     from msc import freeze_startup_objects
+
     freeze_startup_objects()  # as wsgi.py does in production
     workers = meta["caseworkers"]
     partners = meta["partners"]
@@ -242,18 +314,24 @@ def main() -> None:
     pclients = {u: session_client(app, u) for u in partners}
     for c in pclients.values():
         timed(c, "/portal/")
-    results["partner list, waiting"] = R.stats([timed(pclients[rng.choice(partners)], "/portal/")
-                                                for _ in range(args.requests)])
+    results["partner list, waiting"] = R.stats(
+        [timed(pclients[rng.choice(partners)], "/portal/") for _ in range(args.requests)]
+    )
     print(R.line("GET /portal/ (waiting for us)", results["partner list, waiting"]))
-    results["partner list, answered"] = R.stats([
-        timed(pclients[rng.choice(partners)], f"/portal/?view=answered&page={rng.randint(1, 50)}")
-        for _ in range(args.requests)])
+    results["partner list, answered"] = R.stats(
+        [
+            timed(pclients[rng.choice(partners)], f"/portal/?view=answered&page={rng.randint(1, 50)}")
+            for _ in range(args.requests)
+        ]
+    )
     print(R.line("GET /portal/?view=answered (pages 1-50)", results["partner list, answered"]))
 
     print(f"\n== Summary (load average now {os.getloadavg()[0]:.2f})")
     for label, st in results.items():
-        print(f"  {label:<34} p95 {st['p95']:7.1f} ms   target < {TARGET_MS:.0f} ms   "
-              f"{'PASS' if st['p95'] < TARGET_MS else 'MISS'}")
+        print(
+            f"  {label:<34} p95 {st['p95']:7.1f} ms   target < {TARGET_MS:.0f} ms   "
+            f"{'PASS' if st['p95'] < TARGET_MS else 'MISS'}"
+        )
 
 
 if __name__ == "__main__":

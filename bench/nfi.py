@@ -17,6 +17,7 @@ movements in one centre: receipts, hand-overs (with their lines, spread over two
 31 days ago so everyone is entitled today), voids, adjustments and transfers, with the running sums
 set to the ledger's sums. Targets: stock p95 < 50 ms, hand-over p95 < 100 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,11 +43,20 @@ def build(url: str, instance: Path):
     from msc import create_app
     from msc import db as dbmod
     from msc.crypto.keys import FileKeyProvider
+
     keys = instance / "nfi-bench.keys.json"
     if not keys.exists():
         FileKeyProvider(keys).generate()
-    app = create_app("testing", {"INSTANCE_PATH": str(instance), "DATABASE_URL": url, "KEYS_FILE": str(keys),
-                                 "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    app = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": str(instance),
+            "DATABASE_URL": url,
+            "KEYS_FILE": str(keys),
+            "RATELIMIT_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+        },
+    )
     dbmod.upgrade(app)
     return app
 
@@ -68,6 +78,7 @@ def fresh_database(args) -> tuple[str, Path, callable]:
     def drop():
         with admin.connect() as conn:
             conn.execute(sa.text('DROP DATABASE IF EXISTS "msc_bench_nfi" WITH (FORCE)'))
+
     return server.set(database="msc_bench_nfi").render_as_string(hide_password=False), instance, drop
 
 
@@ -79,13 +90,20 @@ def people(app, n: int, rng: random.Random) -> tuple[int, int, list[int], list[s
     from msc.db import session
     from msc.nfi import stock
     from msc.security import service as accounts
+
     with app.app_context():
         cuc = Centre(code="COL-CUC", name="CAM Cúcuta", country="COL", municipality="Cúcuta", kind="border_entry")
         tum = Centre(code="PER-TUM", name="CAM Tumbes", country="PER", municipality="Tumbes", kind="border_entry")
         session.add_all([cuc, tum])
         session.flush()
-        boss = accounts.new_user(username="bench-boss", display_name="Bench Manager", role="centre_manager",
-                                 scope="centre", locale="en", password_hash="!")
+        boss = accounts.new_user(
+            username="bench-boss",
+            display_name="Bench Manager",
+            role="centre_manager",
+            scope="centre",
+            locale="en",
+            password_hash="!",
+        )
         boss.centres = [cuc]
         today = stock.centre_day(cuc)
         ids, uids = [], []
@@ -94,9 +112,17 @@ def people(app, n: int, rng: random.Random) -> tuple[int, int, list[int], list[s
             dob = today - dt.timedelta(days=rng.randrange(18 * 365, 60 * 365))
             household = Household(centre_id=cuc.id)
             key = DataKey.generate()
-            person = Beneficiary(case_number=f"COL-CUC-2026-{i + 1:06d}", card_token=f"{i:016d}", centre_id=cuc.id,
-                                 data_key=key, household=household, relationship_to_head="head", sex=sex,
-                                 birth_year=dob.year, nationality=rng.choice(("VEN", "VEN", "VEN", "COL", "HTI")))
+            person = Beneficiary(
+                case_number=f"COL-CUC-2026-{i + 1:06d}",
+                card_token=f"{i:016d}",
+                centre_id=cuc.id,
+                data_key=key,
+                household=household,
+                relationship_to_head="head",
+                sex=sex,
+                birth_year=dob.year,
+                nationality=rng.choice(("VEN", "VEN", "VEN", "COL", "HTI")),
+            )
             session.add_all([household, key, person])
             person.given_names, person.family_names, person.date_of_birth = f"Persona{i}", "Prueba", dob
             if i % 1000 == 999:
@@ -109,43 +135,73 @@ def people(app, n: int, rng: random.Random) -> tuple[int, int, list[int], list[s
         return cuc.id, boss.id, ids, uids
 
 
-def bulk_ledger(app, centre_id: int, person_ids: list[int], rows: int, rng: random.Random,
-                measured: set[int]) -> dict[str, int]:
+def bulk_ledger(
+    app, centre_id: int, person_ids: list[int], rows: int, rng: random.Random, measured: set[int]
+) -> dict[str, int]:
     """The ledger of one centre grown to `rows` movements, with hand-over lines, written in batches.
     The people measured afterwards have history too, older than the longest period of the items given."""
     from msc.beneficiaries.models import Beneficiary
+    from msc.beneficiaries.vocab import age_band
     from msc.centres.models import Centre
     from msc.db import session
     from msc.nfi import stock
     from msc.nfi.models import (
-        Distribution, DistributionLine, NfiItem, StockLevel, StockMovement, StockReceipt, StockTransfer,
+        Distribution,
+        DistributionLine,
+        NfiItem,
+        StockLevel,
+        StockMovement,
+        StockReceipt,
+        StockTransfer,
     )
-    from msc.beneficiaries.vocab import age_band
+
     with app.app_context():
         items = list(session.scalars(sa.select(NfiItem).order_by(NfiItem.id)))
         other = session.scalar(sa.select(Centre.id).where(Centre.id != centre_id))
         today = stock.centre_day(session.get(Centre, centre_id))
-        facts = {pid: (sex, nat, by) for pid, sex, nat, by in session.execute(
-            sa.select(Beneficiary.id, Beneficiary.sex, Beneficiary.nationality, Beneficiary.birth_year))}
+        facts = {
+            pid: (sex, nat, by)
+            for pid, sex, nat, by in session.execute(
+                sa.select(Beneficiary.id, Beneficiary.sex, Beneficiary.nationality, Beneficiary.birth_year)
+            )
+        }
         households = dict(session.execute(sa.select(Beneficiary.id, Beneficiary.household_id)).all())
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         conn = session.connection()
-        next_id = {t: (session.scalar(sa.select(sa.func.max(m.id))) or 0) + 1
-                   for t, m in (("d", Distribution), ("r", StockReceipt), ("t", StockTransfer))}
+        next_id = {
+            t: (session.scalar(sa.select(sa.func.max(m.id))) or 0) + 1
+            for t, m in (("d", Distribution), ("r", StockReceipt), ("t", StockTransfer))
+        }
         moves, lines, dists, receipts, transfers = [], [], [], [], []
         sums = {i.id: 0 for i in items}
-        written = session.scalar(sa.select(sa.func.count()).select_from(StockMovement)
-                                 .where(StockMovement.centre_id == centre_id)) or 0
+        written = (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(StockMovement).where(StockMovement.centre_id == centre_id)
+            )
+            or 0
+        )
 
-        blank = {"reason": None, "counted": None, "receipt_id": None, "transfer_id": None, "distribution_id": None,
-                 "count_id": None, "user_id": None}
+        blank = {
+            "reason": None,
+            "counted": None,
+            "receipt_id": None,
+            "transfer_id": None,
+            "distribution_id": None,
+            "count_id": None,
+            "user_id": None,
+        }
 
         def move(**row):
             moves.append({**blank, **row})
 
         def flush():
-            for table, batch in ((StockReceipt, receipts), (StockTransfer, transfers), (Distribution, dists),
-                                 (DistributionLine, lines), (StockMovement, moves)):
+            for table, batch in (
+                (StockReceipt, receipts),
+                (StockTransfer, transfers),
+                (Distribution, dists),
+                (DistributionLine, lines),
+                (StockMovement, moves),
+            ):
                 if batch:
                     conn.execute(sa.insert(table), batch)
                     batch.clear()
@@ -156,13 +212,31 @@ def bulk_ledger(app, centre_id: int, person_ids: list[int], rows: int, rng: rand
             if roll < 0.04 or min(sums.values()) < 50:  # a delivery of every item
                 rid = next_id["r"]
                 next_id["r"] += 1
-                receipts.append({"id": rid, "centre_id": centre_id, "reference": f"B-{rid}", "source": "warehouse",
-                                 "received_on": day, "user_id": None, "at": now})
+                receipts.append(
+                    {
+                        "id": rid,
+                        "centre_id": centre_id,
+                        "reference": f"B-{rid}",
+                        "source": "warehouse",
+                        "received_on": day,
+                        "user_id": None,
+                        "at": now,
+                    }
+                )
                 for item in items:
                     q = rng.randrange(200, 2000)
                     sums[item.id] += q
-                    move(**{"centre_id": centre_id, "item_id": item.id, "kind": "receipt", "delta": q,
-                                  "receipt_id": rid, "day": day, "at": now})
+                    move(
+                        **{
+                            "centre_id": centre_id,
+                            "item_id": item.id,
+                            "kind": "receipt",
+                            "delta": q,
+                            "receipt_id": rid,
+                            "day": day,
+                            "at": now,
+                        }
+                    )
             elif roll < 0.96:  # a hand-over of 1 to 3 items
                 pid = rng.choice(person_ids)
                 if pid in measured:
@@ -171,30 +245,80 @@ def bulk_ledger(app, centre_id: int, person_ids: list[int], rows: int, rng: rand
                 did = next_id["d"]
                 next_id["d"] += 1
                 voided = rng.random() < 0.01
-                dists.append({"id": did, "uid": f"{did:032x}", "centre_id": centre_id, "beneficiary_id": pid,
-                              "household_id": households[pid], "collected_by": "self", "ack_method": "thumbprint",
-                              "overridden": False, "day": day, "at": now,
-                              "voided_at": now if voided else None, "void_reason": "recorded_in_error" if voided
-                              else None})
+                dists.append(
+                    {
+                        "id": did,
+                        "uid": f"{did:032x}",
+                        "centre_id": centre_id,
+                        "beneficiary_id": pid,
+                        "household_id": households[pid],
+                        "collected_by": "self",
+                        "ack_method": "thumbprint",
+                        "overridden": False,
+                        "day": day,
+                        "at": now,
+                        "voided_at": now if voided else None,
+                        "void_reason": "recorded_in_error" if voided else None,
+                    }
+                )
                 for item in rng.sample(items, rng.randint(1, 3)):
                     hh = households[pid] if item.level == "household" else None
-                    lines.append({"distribution_id": did, "item_id": item.id, "quantity": 1, "beneficiary_id": pid,
-                                  "household_id": hh, "centre_id": centre_id, "day": day,
-                                  "month": day.strftime("%Y-%m"), "sex": sex, "age_band": age_band(day.year - by),
-                                  "nationality": nat, "voided": voided})
+                    lines.append(
+                        {
+                            "distribution_id": did,
+                            "item_id": item.id,
+                            "quantity": 1,
+                            "beneficiary_id": pid,
+                            "household_id": hh,
+                            "centre_id": centre_id,
+                            "day": day,
+                            "month": day.strftime("%Y-%m"),
+                            "sex": sex,
+                            "age_band": age_band(day.year - by),
+                            "nationality": nat,
+                            "voided": voided,
+                        }
+                    )
                     sums[item.id] -= 1
-                    move(**{"centre_id": centre_id, "item_id": item.id, "kind": "distribution", "delta": -1,
-                                  "distribution_id": did, "day": day, "at": now})
+                    move(
+                        **{
+                            "centre_id": centre_id,
+                            "item_id": item.id,
+                            "kind": "distribution",
+                            "delta": -1,
+                            "distribution_id": did,
+                            "day": day,
+                            "at": now,
+                        }
+                    )
                     if voided:
                         sums[item.id] += 1
-                        move(**{"centre_id": centre_id, "item_id": item.id, "kind": "void", "delta": 1,
-                                      "distribution_id": did, "day": day, "at": now})
+                        move(
+                            **{
+                                "centre_id": centre_id,
+                                "item_id": item.id,
+                                "kind": "void",
+                                "delta": 1,
+                                "distribution_id": did,
+                                "day": day,
+                                "at": now,
+                            }
+                        )
             elif roll < 0.98:
                 item = rng.choice(items)
                 q = rng.randrange(1, 5)
                 sums[item.id] -= q
-                move(**{"centre_id": centre_id, "item_id": item.id, "kind": "adjustment", "delta": -q,
-                              "reason": rng.choice(("loss", "damage", "expiry")), "day": day, "at": now})
+                move(
+                    **{
+                        "centre_id": centre_id,
+                        "item_id": item.id,
+                        "kind": "adjustment",
+                        "delta": -q,
+                        "reason": rng.choice(("loss", "damage", "expiry")),
+                        "day": day,
+                        "at": now,
+                    }
+                )
             else:
                 tid = next_id["t"]
                 next_id["t"] += 1
@@ -202,39 +326,70 @@ def bulk_ledger(app, centre_id: int, person_ids: list[int], rows: int, rng: rand
                 q = rng.randrange(10, 40)
                 sums[item.id] -= q
                 transfers.append({"id": tid, "from_centre_id": centre_id, "to_centre_id": other, "at": now})
-                move(**{"centre_id": centre_id, "item_id": item.id, "kind": "transfer_out", "delta": -q,
-                              "transfer_id": tid, "day": day, "at": now})
-                move(**{"centre_id": other, "item_id": item.id, "kind": "transfer_in", "delta": q,
-                              "transfer_id": tid, "day": day, "at": now})
+                move(
+                    **{
+                        "centre_id": centre_id,
+                        "item_id": item.id,
+                        "kind": "transfer_out",
+                        "delta": -q,
+                        "transfer_id": tid,
+                        "day": day,
+                        "at": now,
+                    }
+                )
+                move(
+                    **{
+                        "centre_id": other,
+                        "item_id": item.id,
+                        "kind": "transfer_in",
+                        "delta": q,
+                        "transfer_id": tid,
+                        "day": day,
+                        "at": now,
+                    }
+                )
             if len(moves) >= 20_000:
                 written += sum(1 for m in moves if m["centre_id"] == centre_id)
                 flush()
         flush()
         if session.get_bind().dialect.name == "postgresql":  # ids were given: move the sequences past them
             for table in ("nfi_distributions", "nfi_receipts", "nfi_transfers"):
-                conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                     f"(SELECT max(id) FROM {table}))")
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
         # The running sums, as the services keep them, set to the ledger's sums.
         for centre in (centre_id, other):
             ledger = stock.ledger_sums(centre)
             for item in items:
-                session.execute(sa.update(StockLevel).where(StockLevel.centre_id == centre,
-                                                            StockLevel.item_id == item.id)
-                                .values(on_hand=ledger.get(item.id, 0)))
-                if session.scalar(sa.select(StockLevel.item_id).where(StockLevel.centre_id == centre,
-                                                                     StockLevel.item_id == item.id)) is None:
-                    session.add(StockLevel(centre_id=centre, item_id=item.id, on_hand=ledger.get(item.id, 0),
-                                           low_threshold=100))
+                session.execute(
+                    sa.update(StockLevel)
+                    .where(StockLevel.centre_id == centre, StockLevel.item_id == item.id)
+                    .values(on_hand=ledger.get(item.id, 0))
+                )
+                if (
+                    session.scalar(
+                        sa.select(StockLevel.item_id).where(
+                            StockLevel.centre_id == centre, StockLevel.item_id == item.id
+                        )
+                    )
+                    is None
+                ):
+                    session.add(
+                        StockLevel(centre_id=centre, item_id=item.id, on_hand=ledger.get(item.id, 0), low_threshold=100)
+                    )
         session.commit()
         assert stock.mismatches() == [], "the bench ledger does not add up"
         conn = session.connection()
         conn.exec_driver_sql("ANALYZE")
         session.commit()
-        return {"movements": session.scalar(sa.select(sa.func.count()).select_from(StockMovement)),
-                "centre_movements": session.scalar(sa.select(sa.func.count()).select_from(StockMovement)
-                                                   .where(StockMovement.centre_id == centre_id)),
-                "lines": session.scalar(sa.select(sa.func.count()).select_from(DistributionLine)),
-                "hand_overs": session.scalar(sa.select(sa.func.count()).select_from(Distribution))}
+        return {
+            "movements": session.scalar(sa.select(sa.func.count()).select_from(StockMovement)),
+            "centre_movements": session.scalar(
+                sa.select(sa.func.count()).select_from(StockMovement).where(StockMovement.centre_id == centre_id)
+            ),
+            "lines": session.scalar(sa.select(sa.func.count()).select_from(DistributionLine)),
+            "hand_overs": session.scalar(sa.select(sa.func.count()).select_from(Distribution)),
+        }
 
 
 def first_stock(app, centre_id: int) -> None:
@@ -242,19 +397,28 @@ def first_stock(app, centre_id: int) -> None:
     from msc.centres.models import Centre
     from msc.db import session
     from msc.nfi import stock
+
     with app.app_context():
         centre = session.get(Centre, centre_id)
-        stock.receive(R.Actor(None), centre, reference="B-FIRST", source="warehouse",
-                      received_on=stock.centre_day(centre), lines={i.id: 100_000 for i in stock.active_items()})
+        stock.receive(
+            R.Actor(None),
+            centre,
+            reference="B-FIRST",
+            source="warehouse",
+            received_on=stock.centre_day(centre),
+            lines={i.id: 100_000 for i in stock.active_items()},
+        )
         stock.set_thresholds(R.Actor(None), centre, {i.id: 100 for i in stock.active_items()})
         session.commit()
 
 
 def measure(app, client, centre_id: int, uids: list[str], samples: int) -> dict[str, dict]:
     from casework import timed
+
     from msc.db import session
     from msc.nfi import stock
     from msc.nfi.models import StockMovement
+
     out = {}
     for _ in range(10):
         timed(client, f"/nfi/stock/{centre_id}")
@@ -270,8 +434,11 @@ def measure(app, client, centre_id: int, uids: list[str], samples: int) -> dict[
         ms = []
         for _ in range(min(samples, 30)):
             t0 = time.perf_counter()
-            session.execute(sa.select(StockMovement.item_id, sa.func.sum(StockMovement.delta))
-                            .where(StockMovement.centre_id == centre_id).group_by(StockMovement.item_id)).all()
+            session.execute(
+                sa.select(StockMovement.item_id, sa.func.sum(StockMovement.delta))
+                .where(StockMovement.centre_id == centre_id)
+                .group_by(StockMovement.item_id)
+            ).all()
             ms.append((time.perf_counter() - t0) * 1000)
             session.rollback()
         out["SUM over the ledger (for comparison)"] = R.stats(ms)
@@ -292,8 +459,11 @@ def measure(app, client, centre_id: int, uids: list[str], samples: int) -> dict[
 def report(title: str, results: dict[str, dict]) -> None:
     print(title)
     for label, st in results.items():
-        target = STOCK_TARGET if "stock" in label.lower() and "SUM" not in label else (
-            HANDOVER_TARGET if "give" in label else None)
+        target = (
+            STOCK_TARGET
+            if "stock" in label.lower() and "SUM" not in label
+            else (HANDOVER_TARGET if "give" in label else None)
+        )
         extra = f"  target p95 < {target:.0f} ms: {'met' if st['p95'] < target else 'MISSED'}" if target else ""
         print(R.line(label, st, extra))
 
@@ -316,17 +486,20 @@ def main() -> None:
         print(f"{args.people} people registered in {time.perf_counter() - t0:.1f} s")
         first_stock(app, centre_id)
         from casework import session_client
+
         client = session_client(app, boss_id)
         shuffled = uids[:]
         rng.shuffle(shuffled)
-        baseline_people, loaded_people = shuffled[:args.samples], shuffled[args.samples:2 * args.samples]
+        baseline_people, loaded_people = shuffled[: args.samples], shuffled[args.samples : 2 * args.samples]
         report("baseline (empty ledger):", measure(app, client, centre_id, baseline_people, args.samples))
         t0 = time.perf_counter()
         by_uid = dict(zip(uids, ids))
         sizes = bulk_ledger(app, centre_id, ids, args.rows, rng, {by_uid[u] for u in loaded_people})
         print(f"ledger loaded in {time.perf_counter() - t0:.1f} s: {sizes}")
-        report(f"with {sizes['centre_movements']:,} ledger rows in the centre:",
-               measure(app, client, centre_id, loaded_people, args.samples))
+        report(
+            f"with {sizes['centre_movements']:,} ledger rows in the centre:",
+            measure(app, client, centre_id, loaded_people, args.samples),
+        )
     finally:
         drop()
 

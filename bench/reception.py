@@ -8,6 +8,7 @@ the real encryption path (DataKey per person, EncryptedField descriptors, servic
 then measures search and registration at the service layer and through the HTTP test client,
 against a plaintext indexed lookup in the same database file. See bench/README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,17 +54,49 @@ CENTRES = [
     ("BRA-BVB", "Centro de Apoio Boa Vista", "BRA", "Boa Vista", "receiving", 0.06),
     ("CHL-ARI", "CAM Arica", "CHL", "Arica", "border_entry", 0.05),
 ]
-ENTRY_POINTS = {"COL": "Puente Simón Bolívar", "ECU": "Puente Internacional Huaquillas", "PER": "CEBAF Tumbes",
-                "BRA": "Pacaraima, BR-174", "CHL": "Chacalluta"}
-NEEDS_WEIGHTS = [("pregnant_lactating", 0.06), ("disability", 0.04), ("serious_medical", 0.05),
-                 ("older_at_risk", 0.03), ("single_caregiver", 0.08), ("indigenous", 0.03),
-                 ("gbv_survivor", 0.02), ("trafficking", 0.01), ("lgbtiq", 0.02)]
+ENTRY_POINTS = {
+    "COL": "Puente Simón Bolívar",
+    "ECU": "Puente Internacional Huaquillas",
+    "PER": "CEBAF Tumbes",
+    "BRA": "Pacaraima, BR-174",
+    "CHL": "Chacalluta",
+}
+NEEDS_WEIGHTS = [
+    ("pregnant_lactating", 0.06),
+    ("disability", 0.04),
+    ("serious_medical", 0.05),
+    ("older_at_risk", 0.03),
+    ("single_caregiver", 0.08),
+    ("indigenous", 0.03),
+    ("gbv_survivor", 0.02),
+    ("trafficking", 0.01),
+    ("lgbtiq", 0.02),
+]
 CONSENT_PURPOSES = ("registration", "referral", "government_sharing", "followup_contact", "photo")
-BR_COMMON = ["Silva", "Santos", "Oliveira", "Souza", "Rodrigues", "Ferreira", "Alves", "Pereira", "Lima",
-             "Gomes", "Ribeiro", "Carvalho", "Almeida", "Lopes", "Soares", "Fernandes", "Vieira", "Barbosa"]
+BR_COMMON = [
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Ribeiro",
+    "Carvalho",
+    "Almeida",
+    "Lopes",
+    "Soares",
+    "Fernandes",
+    "Vieira",
+    "Barbosa",
+]
 
 
 # ---- synthetic names -------------------------------------------------------------------------
+
 
 class Sampler:
     """Weighted sampling from a {value: weight} mapping with precomputed cumulative weights."""
@@ -144,21 +177,25 @@ class NameModel:
 
 # ---- app, keys, database --------------------------------------------------------------------
 
+
 def paths_for(db: Path) -> dict[str, Path]:
     stem = db.with_suffix("")
-    return {"db": db, "keys": Path(f"{stem}.keys.json"), "meta": Path(f"{stem}.meta.json"),
-            "instance": db.parent}
+    return {"db": db, "keys": Path(f"{stem}.keys.json"), "meta": Path(f"{stem}.meta.json"), "instance": db.parent}
 
 
 def build_app(paths: dict[str, Path]):
     from msc import create_app
-    return create_app("testing", {
-        "INSTANCE_PATH": str(paths["instance"]),
-        "DATABASE_URL": f"sqlite:///{paths['db']}",
-        "KEYS_FILE": str(paths["keys"]),
-        "RATELIMIT_ENABLED": False,
-        "SESSION_COOKIE_SECURE": False,
-    })
+
+    return create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": str(paths["instance"]),
+            "DATABASE_URL": f"sqlite:///{paths['db']}",
+            "KEYS_FILE": str(paths["keys"]),
+            "RATELIMIT_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+        },
+    )
 
 
 def remove_db(paths: dict[str, Path]) -> None:
@@ -183,6 +220,7 @@ def setup(app) -> int:
     from msc.centres.models import Centre
     from msc.db import session
     from msc.security import service as accounts
+
     with app.app_context():
         centres = []
         for code, name, country, municipality, kind, _ in CENTRES:
@@ -190,8 +228,14 @@ def setup(app) -> int:
             session.add(c)
             centres.append(c)
         session.flush()
-        user = accounts.new_user(username=USERNAME, display_name="Bench Reception", role="reception",
-                                 scope="region", locale="en", password_hash="!")
+        user = accounts.new_user(
+            username=USERNAME,
+            display_name="Bench Reception",
+            role="reception",
+            scope="region",
+            locale="en",
+            password_hash="!",
+        )
         session.flush()
         accounts.set_password(user, PASSWORD)
         user.centres = centres
@@ -202,14 +246,16 @@ def setup(app) -> int:
 def create_plain_table(app) -> None:
     engine = app.extensions["msc.engine"]
     with engine.begin() as conn:
-        conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {PLAIN_TABLE} "
-                             "(beneficiary_id INTEGER NOT NULL, token TEXT NOT NULL)")
+        conn.exec_driver_sql(
+            f"CREATE TABLE IF NOT EXISTS {PLAIN_TABLE} (beneficiary_id INTEGER NOT NULL, token TEXT NOT NULL)"
+        )
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{PLAIN_TABLE}_token ON {PLAIN_TABLE} (token)")
 
 
 def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
     """Yield households until n people: (centre index, [(relationship, PersonData, consents, age), ...])."""
     from msc.beneficiaries.service import ConsentData, PersonData
+
     centre_weights = [c[5] for c in CENTRES]
     doc_numbers = iter(rng.sample(range(10_000_000, 32_000_000), n))
     made = 0
@@ -219,8 +265,11 @@ def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
         portuguese = rng.random() < (0.7 if country == "BRA" else PORTUGUESE_SHARE * 0.6)
         family = names.family(rng, portuguese)
         size = min(rng.choices([1, 2, 3, 4, 5], weights=[35, 20, 20, 15, 10])[0], n - made)
-        nationality = "BRA" if portuguese and rng.random() < 0.5 else \
-            rng.choices(["VEN", "COL", "HTI", "ECU", "PER"], weights=[80, 8, 5, 4, 3])[0]
+        nationality = (
+            "BRA"
+            if portuguese and rng.random() < 0.5
+            else rng.choices(["VEN", "COL", "HTI", "ECU", "PER"], weights=[80, 8, 5, 4, 3])[0]
+        )
         unaccompanied = size == 1 and rng.random() < 0.05
         members = []
         for i in range(size):
@@ -233,26 +282,43 @@ def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
             known_dob = rng.random() < 0.75
             has_doc = rng.random() < 0.6
             doc = next(doc_numbers)
-            needs = [code for code, p in NEEDS_WEIGHTS if rng.random() < p and
-                     (code != "pregnant_lactating" or (sex == "female" and 15 <= age <= 45))]
+            needs = [
+                code
+                for code, p in NEEDS_WEIGHTS
+                if rng.random() < p and (code != "pregnant_lactating" or (sex == "female" and 15 <= age <= 45))
+            ]
             data = PersonData(
-                given_names=given, family_names=fam, sex=sex, nationality=nationality,
-                date_of_birth=dob if known_dob else None, estimated_age=None if known_dob else age,
+                given_names=given,
+                family_names=fam,
+                sex=sex,
+                nationality=nationality,
+                date_of_birth=dob if known_dob else None,
+                estimated_age=None if known_dob else age,
                 document_type=rng.choice(["passport", "national_id"]) if has_doc else "none",
                 document_number=f"V{doc}" if has_doc else None,
                 phone=f"+57 3{rng.randint(10, 29)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
-                if adult and rng.random() < 0.7 else None,
-                arrival_date=today - dt.timedelta(days=rng.randint(0, 400)),
-                entry_point=ENTRY_POINTS.get(country), languages=["pt" if portuguese else "es"],
-                needs=needs + ([] if has_doc else ["no_documents"]))
-            child = age < 18
-            consents = [ConsentData(
-                purpose=p, status="given" if p in ("registration", "referral") or rng.random() < 0.5 else "refused",
-                given_by="self" if not child else ("best_interests" if unaccompanied else "guardian"),
-                guardian_name=f"{names.given(rng, 'female', portuguese)} {family}" if child and not unaccompanied
+                if adult and rng.random() < 0.7
                 else None,
-                best_interests_note="Niño sin acompañante; registro para protección." if child and unaccompanied
-                else None) for p in CONSENT_PURPOSES]
+                arrival_date=today - dt.timedelta(days=rng.randint(0, 400)),
+                entry_point=ENTRY_POINTS.get(country),
+                languages=["pt" if portuguese else "es"],
+                needs=needs + ([] if has_doc else ["no_documents"]),
+            )
+            child = age < 18
+            consents = [
+                ConsentData(
+                    purpose=p,
+                    status="given" if p in ("registration", "referral") or rng.random() < 0.5 else "refused",
+                    given_by="self" if not child else ("best_interests" if unaccompanied else "guardian"),
+                    guardian_name=f"{names.given(rng, 'female', portuguese)} {family}"
+                    if child and not unaccompanied
+                    else None,
+                    best_interests_note="Niño sin acompañante; registro para protección."
+                    if child and unaccompanied
+                    else None,
+                )
+                for p in CONSENT_PURPOSES
+            ]
             rel = "head" if i == 0 else rng.choice(["spouse", "child", "child", "sibling", "parent"])
             members.append((rel, data, consents, age))
         made += size
@@ -287,13 +353,16 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
         # Primary keys are assigned here so the ORM can insert each batch with one executemany per
         # table (SQLite cannot return generated keys of a multi-row insert in order, so without them
         # the unit of work inserts row by row). Values are what autoincrement would have given.
-        next_id = {m: (session.scalar(sa.select(sa.func.max(m.id))) or 0) + 1
-                   for m in (DataKey, Household, Beneficiary, Consent)}
+        next_id = {
+            m: (session.scalar(sa.select(sa.func.max(m.id))) or 0) + 1
+            for m in (DataKey, Household, Beneficiary, Consent)
+        }
 
     # A bigger page cache for the loading connections only: the engine is disposed after loading,
     # so the measurements run with the application's own connection settings.
     def big_cache(dbapi_conn, _record):
         dbapi_conn.execute("PRAGMA cache_size=-262144")
+
     sa.event.listen(engine, "connect", big_cache)
     engine.dispose()
 
@@ -317,11 +386,17 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
                     counters[ci] += 1
                     key = DataKey.generate()
                     key.id = take(DataKey)
-                    person = Beneficiary(id=take(Beneficiary), data_key=key, centre_id=centre_ids[ci],
-                                         case_number=f"{codes[ci]}-{year}-{counters[ci]:06d}",
-                                         card_token=service._new_card_token(), registered_by_id=user_id,
-                                         household=hh, relationship_to_head=rel,
-                                         possible_uasc=not has_adult and age < 18)
+                    person = Beneficiary(
+                        id=take(Beneficiary),
+                        data_key=key,
+                        centre_id=centre_ids[ci],
+                        case_number=f"{codes[ci]}-{year}-{counters[ci]:06d}",
+                        card_token=service._new_card_token(),
+                        registered_by_id=user_id,
+                        household=hh,
+                        relationship_to_head=rel,
+                        possible_uasc=not has_adult and age < 18,
+                    )
                     service._apply(person, data, dob, estimated)
                     for c in consents:
                         service._add_consent(actor, person, c).id = take(Consent)
@@ -334,11 +409,14 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
             gen = index_state().search
             idx = blind_indexer(gen.key_id)
             for p in batch:
-                rows.extend({"generation": gen.generation, "beneficiary_id": p.id, "kind": k, "hash": h}
-                            for k, h in sorted(service.index_entries(p, idx)))
+                rows.extend(
+                    {"generation": gen.generation, "beneficiary_id": p.id, "kind": k, "hash": h}
+                    for k, h in sorted(service.index_entries(p, idx))
+                )
                 vocabulary |= idx.vocabulary_entries(p.given_names or "", p.family_names or "")
-                plain.extend({"b": p.id, "t": t}
-                             for t in dict.fromkeys(blind.name_tokens(f"{p.given_names} {p.family_names}")))
+                plain.extend(
+                    {"b": p.id, "t": t} for t in dict.fromkeys(blind.name_tokens(f"{p.given_names} {p.family_names}"))
+                )
             session.execute(sa.insert(BlindIndexEntry), rows)
             service.add_to_vocabulary(gen.generation, vocabulary)
             session.execute(sa.text(f"INSERT INTO {PLAIN_TABLE} (beneficiary_id, token) VALUES (:b, :t)"), plain)
@@ -348,8 +426,10 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
         now = time.perf_counter()
         if now - last_report > 15 or exhausted:
             rate = done / (now - started)
-            print(f"  loaded {done:>7,} / {n:,}  ({rate:,.0f} people/s, {index_rows / done:.1f} index rows each)",
-                  flush=True)
+            print(
+                f"  loaded {done:>7,} / {n:,}  ({rate:,.0f} people/s, {index_rows / done:.1f} index rows each)",
+                flush=True,
+            )
             last_report = now
 
     with app.app_context():
@@ -397,6 +477,7 @@ def table_sizes(app) -> dict[str, int]:
 
 # ---- measurement helpers -------------------------------------------------------------------
 
+
 def stats(ms: list[float]) -> dict[str, float]:
     s = sorted(ms)
 
@@ -405,30 +486,43 @@ def stats(ms: list[float]) -> dict[str, float]:
             return float("nan")
         k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
         return s[k]
-    return {"n": len(s), "p50": pct(50), "p95": pct(95), "mean": statistics.fmean(s) if s else float("nan"),
-            "max": s[-1] if s else float("nan")}
+
+    return {
+        "n": len(s),
+        "p50": pct(50),
+        "p95": pct(95),
+        "mean": statistics.fmean(s) if s else float("nan"),
+        "max": s[-1] if s else float("nan"),
+    }
 
 
 def line(label: str, st: dict[str, float], extra: str = "") -> str:
-    return (f"  {label:<44} n={st['n']:<4} p50={st['p50']:7.2f}  p95={st['p95']:7.2f}  "
-            f"mean={st['mean']:7.2f}  max={st['max']:7.2f} ms{extra}")
+    return (
+        f"  {label:<44} n={st['n']:<4} p50={st['p50']:7.2f}  p95={st['p95']:7.2f}  "
+        f"mean={st['mean']:7.2f}  max={st['max']:7.2f} ms{extra}"
+    )
 
 
 def sample_people(app, k: int, rng: random.Random, max_id: int) -> list[tuple[int, str, str, dt.date]]:
     """k random loaded people: (id, given names, family names, date of birth), decrypted."""
     from msc.beneficiaries.models import Beneficiary
     from msc.db import session
+
     with app.app_context():
         ids = rng.sample(range(1, max_id + 1), min(k * 2, max_id))
         people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(ids)))}
-        out = [(pid, people[pid].given_names, people[pid].family_names, people[pid].date_of_birth)
-               for pid in ids if pid in people]
+        out = [
+            (pid, people[pid].given_names, people[pid].family_names, people[pid].date_of_birth)
+            for pid in ids
+            if pid in people
+        ]
     return out[:k]
 
 
 def first_tokens(given: str, family: str) -> tuple[str, str, str, str]:
     """(raw given word, raw first surname, folded given token, folded first surname token)."""
     from msc.crypto import blind
+
     g_raw = next(w for w in given.split() if blind.name_tokens(w))
     f_raw = next(w for w in family.split() if blind.name_tokens(w))
     return g_raw, f_raw, blind.name_tokens(g_raw)[0], blind.name_tokens(f_raw)[0]
@@ -444,15 +538,17 @@ def mutate(token: str, rng: random.Random) -> tuple[str, str]:
             op = rng.choice(["drop", "double"])
         else:
             i = rng.choice(spots)
-            return token[:i] + token[i + 1] + token[i] + token[i + 2:], op
+            return token[:i] + token[i + 1] + token[i] + token[i + 2 :], op
     i = rng.randrange(len(token))
     if op == "drop" and len(token) > 1:
-        return token[:i] + token[i + 1:], op
-    return token[:i + 1] + token[i] + token[i + 1:], "double"
+        return token[:i] + token[i + 1 :], op
+    return token[: i + 1] + token[i] + token[i + 1 :], "double"
 
 
-_CSRF = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"|'
-                   r'name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(
+    r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 _ACK = re.compile(r'name="acknowledged" type="hidden" value="([^"]*)"')
 
 
@@ -477,6 +573,7 @@ def service_search(app, actor, query: str):
     """One service-layer search in a request context; the audit record is rolled back."""
     from msc.beneficiaries.search import search
     from msc.db import session
+
     with app.test_request_context():
         t0 = time.perf_counter()
         result = search(actor, query)
@@ -503,13 +600,25 @@ def breakdown(app, actor, queries: list[str]) -> dict[str, dict[str, float]]:
     def after(conn, cursor, statement, parameters, context, executemany):
         sql.append(time.perf_counter() - conn.info.pop("bench_t0"))
 
-    out: dict[str, list[float]] = {k: [] for k in (
-        "rank", "rank_sql", "confirm", "confirm_sql", "confirm_python", "audit", "rows", "candidates",
-        "shortcut")}
+    out: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "rank",
+            "rank_sql",
+            "confirm",
+            "confirm_sql",
+            "confirm_python",
+            "audit",
+            "rows",
+            "candidates",
+            "shortcut",
+        )
+    }
     statements: list[tuple[str, object]] = []
 
     def grab(conn, cursor, statement, parameters, context, executemany):
         statements.append((statement, parameters))
+
     sa.event.listen(engine, "before_cursor_execute", before)
     sa.event.listen(engine, "after_cursor_execute", after)
     sa.event.listen(engine, "before_cursor_execute", grab)
@@ -520,7 +629,9 @@ def breakdown(app, actor, queries: list[str]) -> dict[str, dict[str, float]]:
                 sql.clear()
                 statements.clear()
                 t0 = time.perf_counter()
-                ids = S.rank(actor, parsed, limit=app.config["SEARCH_PAGE_SIZE"] + S.CONFIRM_SPARE)  # as search() asks for page 1
+                ids = S.rank(
+                    actor, parsed, limit=app.config["SEARCH_PAGE_SIZE"] + S.CONFIRM_SPARE
+                )  # as search() asks for page 1
                 t1 = time.perf_counter()
                 out["rank"].append((t1 - t0) * 1000)
                 out["rank_sql"].append(sum(sql) * 1000)
@@ -544,9 +655,12 @@ def breakdown(app, actor, queries: list[str]) -> dict[str, dict[str, float]]:
                 else:
                     out["shortcut"].append(0.0)
                     statement, params = ranking
-                    inner = statement[statement.index("FROM (SELECT beneficiary_id") + 6:statement.index(") AS m")]
-                    out["rows"].append(session.connection().exec_driver_sql(
-                        f"SELECT COUNT(*) FROM ({inner}) AS m", tuple(params)[:inner.count("?")]).scalar())
+                    inner = statement[statement.index("FROM (SELECT beneficiary_id") + 6 : statement.index(") AS m")]
+                    out["rows"].append(
+                        session.connection()
+                        .exec_driver_sql(f"SELECT COUNT(*) FROM ({inner}) AS m", tuple(params)[: inner.count("?")])
+                        .scalar()
+                    )
                 session.rollback()
     finally:
         sa.event.remove(engine, "before_cursor_execute", before)
@@ -559,11 +673,13 @@ def explain_rank(app, actor, query: str) -> list[str]:
     """SQLite's plan for the ranking query of a name search."""
     from msc.beneficiaries import search as S
     from msc.db import session
+
     captured: list[tuple[str, object]] = []
     engine = app.extensions["msc.engine"]
 
     def grab(conn, cursor, statement, parameters, context, executemany):
         captured.append((statement, parameters))
+
     sa.event.listen(engine, "before_cursor_execute", grab)
     try:
         with app.test_request_context():
@@ -588,35 +704,61 @@ def http_search(client, token: str, query: str) -> float:
 def fresh_person(rng: random.Random, names: NameModel, today: dt.date, tag: int):
     """An adult not in the database (new document number), with all five consent decisions."""
     from msc.beneficiaries.service import PersonData
+
     portuguese = rng.random() < PORTUGUESE_SHARE
     sex = rng.choice(["female", "male"])
     age = rng.randint(18, 65)
     return PersonData(
-        given_names=names.given(rng, sex, portuguese), family_names=names.family(rng, portuguese), sex=sex,
-        nationality="VEN", date_of_birth=today - dt.timedelta(days=age * 365 + rng.randint(0, 364)),
-        document_type="passport", document_number=f"B{tag:03d}{rng.randint(10_000_000, 99_999_999)}",
+        given_names=names.given(rng, sex, portuguese),
+        family_names=names.family(rng, portuguese),
+        sex=sex,
+        nationality="VEN",
+        date_of_birth=today - dt.timedelta(days=age * 365 + rng.randint(0, 364)),
+        document_type="passport",
+        document_number=f"B{tag:03d}{rng.randint(10_000_000, 99_999_999)}",
         phone=f"+58 41{rng.randint(2, 6)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
-        arrival_date=today - dt.timedelta(days=rng.randint(0, 30)), entry_point="Puente Simón Bolívar",
-        languages=["es"], needs=[])
+        arrival_date=today - dt.timedelta(days=rng.randint(0, 30)),
+        entry_point="Puente Simón Bolívar",
+        languages=["es"],
+        needs=[],
+    )
 
 
 def register_form(data, token: str, centre_id: int, acknowledged: str = "") -> dict:
     return {
-        "csrf_token": token, "centre_id": str(centre_id),
-        "given_names": data.given_names, "family_names": data.family_names, "sex": data.sex,
-        "date_of_birth": data.date_of_birth.isoformat(), "estimated_age": "",
-        "nationality": data.nationality, "document_type": data.document_type,
-        "document_number": data.document_number, "phone": data.phone,
-        "arrival_date": data.arrival_date.isoformat(), "entry_point": data.entry_point,
-        "languages": data.languages, "household_mode": "new", "household_case_number": "",
-        "relationship": "head", "consent_registration": "given", "consent_referral": "given",
-        "consent_government_sharing": "refused", "consent_followup_contact": "given", "consent_photo": "refused",
-        "legal_basis": "consent", "method": "verbal", "given_by": "self", "guardian_name": "",
-        "best_interests_note": "", "acknowledged": acknowledged,
+        "csrf_token": token,
+        "centre_id": str(centre_id),
+        "given_names": data.given_names,
+        "family_names": data.family_names,
+        "sex": data.sex,
+        "date_of_birth": data.date_of_birth.isoformat(),
+        "estimated_age": "",
+        "nationality": data.nationality,
+        "document_type": data.document_type,
+        "document_number": data.document_number,
+        "phone": data.phone,
+        "arrival_date": data.arrival_date.isoformat(),
+        "entry_point": data.entry_point,
+        "languages": data.languages,
+        "household_mode": "new",
+        "household_case_number": "",
+        "relationship": "head",
+        "consent_registration": "given",
+        "consent_referral": "given",
+        "consent_government_sharing": "refused",
+        "consent_followup_contact": "given",
+        "consent_photo": "refused",
+        "legal_basis": "consent",
+        "method": "verbal",
+        "given_by": "self",
+        "guardian_name": "",
+        "best_interests_note": "",
+        "acknowledged": acknowledged,
     }
 
 
 # ---- the run -------------------------------------------------------------------------------
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -631,19 +773,22 @@ def main() -> None:
     args = ap.parse_args()
 
     import logging
+
     logging.getLogger("alembic").setLevel(logging.WARNING)
     from msc import db as dbmod
 
-    db = (args.db or Path(os.environ.get("TMPDIR", "/tmp")) / "msc-bench" / f"reception-{args.people}.sqlite3")
+    db = args.db or Path(os.environ.get("TMPDIR", "/tmp")) / "msc-bench" / f"reception-{args.people}.sqlite3"
     db = db.resolve()
     db.parent.mkdir(parents=True, exist_ok=True)
     paths = paths_for(db)
     rng = random.Random(args.seed + 1)
 
     print(f"MSC Case reception benchmark  people={args.people:,}  db={db}")
-    print(f"python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, "
-          f"SQLite {__import__('sqlite3').sqlite_version}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f} at {dt.datetime.now():%Y-%m-%d %H:%M}")
+    print(
+        f"python {sys.version.split()[0]}, SQLAlchemy {sa.__version__}, "
+        f"SQLite {__import__('sqlite3').sqlite_version}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} at {dt.datetime.now():%Y-%m-%d %H:%M}"
+    )
 
     reused = args.reuse and db.exists() and paths["keys"].exists() and paths["meta"].exists()
     if reused:
@@ -654,6 +799,7 @@ def main() -> None:
     else:
         remove_db(paths)
         from msc.crypto.keys import FileKeyProvider
+
         FileKeyProvider(paths["keys"]).generate()
         app = build_app(paths)
         print("\n== Load")
@@ -664,8 +810,13 @@ def main() -> None:
         print(f"  migrations and setup: {time.perf_counter() - t0:.1f} s")
         seconds, index_rows = load(app, args.people, user_id, args.seed)
         checkpoint(app)
-        meta = {"people": args.people, "load_seconds": seconds, "index_rows": index_rows,
-                "size_after_load": db_size(paths), "loaded_at": dt.datetime.now().isoformat(timespec="seconds")}
+        meta = {
+            "people": args.people,
+            "load_seconds": seconds,
+            "index_rows": index_rows,
+            "size_after_load": db_size(paths),
+            "loaded_at": dt.datetime.now().isoformat(timespec="seconds"),
+        }
         paths["meta"].write_text(json.dumps(meta, indent=2))
         print(f"  LOAD TIME: {seconds:.1f} s for {args.people:,} people ({args.people / seconds:,.0f} people/s)")
 
@@ -690,9 +841,14 @@ def main() -> None:
     print(f"  beneficiaries:                 {n_people:,}")
     print(f"  blind_index_entries:           {n_entries:,}")
     print(f"  INDEX ENTRIES PER PERSON:      {n_entries / n_people:.1f}")
-    print(f"  DATABASE SIZE (db + wal, after checkpoint): {size / 2**20:.1f} MB"
-          + (f"  (without the plaintext baseline table: {(size - sizes.get(PLAIN_TABLE, 0)) / 2**20:.1f} MB)"
-             if sizes else ""))
+    print(
+        f"  DATABASE SIZE (db + wal, after checkpoint): {size / 2**20:.1f} MB"
+        + (
+            f"  (without the plaintext baseline table: {(size - sizes.get(PLAIN_TABLE, 0)) / 2**20:.1f} MB)"
+            if sizes
+            else ""
+        )
+    )
     if sizes:
         for name in ("blind_index_entries", "name_vocabulary", "beneficiaries", "consents", "data_keys", PLAIN_TABLE):
             print(f"    {name:<28} {sizes.get(name, 0) / 2**20:8.1f} MB")
@@ -700,24 +856,31 @@ def main() -> None:
     # ---- queries from random real people ----
     people = sample_people(app, args.queries + args.recall, rng, loaded)
     queries = []
-    for pid, given, family, _ in people[:args.queries]:
+    for pid, given, family, _ in people[: args.queries]:
         g_raw, f_raw, _, _ = first_tokens(given, family)
         queries.append((pid, f"{g_raw} {f_raw}"))
-    recall_people = people[args.queries:args.queries + args.recall]
+    recall_people = people[args.queries : args.queries + args.recall]
 
     with app.extensions["msc.engine"].connect() as conn:
         garcia_people = conn.exec_driver_sql(
-            f"SELECT COUNT(DISTINCT beneficiary_id) FROM {PLAIN_TABLE} WHERE token = 'garcia'").scalar()
+            f"SELECT COUNT(DISTINCT beneficiary_id) FROM {PLAIN_TABLE} WHERE token = 'garcia'"
+        ).scalar()
 
     # ---- plaintext baseline ----
     from msc import freeze_startup_objects
+
     freeze_startup_objects()  # as wsgi.py does in production
     from msc.crypto import blind
+
     print("\n== Plaintext baseline (indexed lookup on plain_names(token), same SQLite file)")
-    plain_sql = (f"SELECT beneficiary_id, COUNT(*) AS c FROM {PLAIN_TABLE} WHERE token IN (?, ?) "
-                 "GROUP BY beneficiary_id ORDER BY c DESC, beneficiary_id DESC LIMIT 10")
-    plain_one = (f"SELECT beneficiary_id, COUNT(*) AS c FROM {PLAIN_TABLE} WHERE token = ? "
-                 "GROUP BY beneficiary_id ORDER BY c DESC, beneficiary_id DESC LIMIT 10")
+    plain_sql = (
+        f"SELECT beneficiary_id, COUNT(*) AS c FROM {PLAIN_TABLE} WHERE token IN (?, ?) "
+        "GROUP BY beneficiary_id ORDER BY c DESC, beneficiary_id DESC LIMIT 10"
+    )
+    plain_one = (
+        f"SELECT beneficiary_id, COUNT(*) AS c FROM {PLAIN_TABLE} WHERE token = ? "
+        "GROUP BY beneficiary_id ORDER BY c DESC, beneficiary_id DESC LIMIT 10"
+    )
     engine = app.extensions["msc.engine"]
     base_ms, base_garcia_ms = [], []
     with engine.connect() as conn:
@@ -732,9 +895,13 @@ def main() -> None:
             conn.exec_driver_sql(plain_one, ("garcia",)).all()
             if i >= 20:
                 base_garcia_ms.append((time.perf_counter() - t0) * 1000)
-        plain_rows = [conn.exec_driver_sql(f"SELECT COUNT(*) FROM {PLAIN_TABLE} WHERE token IN (?, ?)",
-                                           (blind.name_tokens(q)[0], blind.name_tokens(q)[-1])).scalar()
-                      for _, q in queries]
+        plain_rows = [
+            conn.exec_driver_sql(
+                f"SELECT COUNT(*) FROM {PLAIN_TABLE} WHERE token IN (?, ?)",
+                (blind.name_tokens(q)[0], blind.name_tokens(q)[-1]),
+            ).scalar()
+            for _, q in queries
+        ]
     st_base = stats(base_ms)
     st_base_garcia = stats(base_garcia_ms)
     print(line("plaintext two-word lookup", st_base))
@@ -762,20 +929,27 @@ def main() -> None:
 
     # ---- breakdown ----
     print("\n== Where a two-word service-layer search spends its time (same queries, components timed apart)")
-    bd = breakdown(app, actor, [q for _, q in queries[:min(150, len(queries))]])
-    for key, label in (("rank", "rank(): blind-index ranking, total"), ("rank_sql", "  of which SQLite executing"),
-                       ("confirm", "confirm(): load + decrypt + re-score"),
-                       ("confirm_sql", "  of which SQLite executing"),
-                       ("confirm_python", "  of which Python (ORM, AES-GCM, matching)"),
-                       ("audit", "audit.record()")):
+    bd = breakdown(app, actor, [q for _, q in queries[: min(150, len(queries))]])
+    for key, label in (
+        ("rank", "rank(): blind-index ranking, total"),
+        ("rank_sql", "  of which SQLite executing"),
+        ("confirm", "confirm(): load + decrypt + re-score"),
+        ("confirm_sql", "  of which SQLite executing"),
+        ("confirm_python", "  of which Python (ORM, AES-GCM, matching)"),
+        ("audit", "audit.record()"),
+    ):
         print(line(label, bd[key]))
     print(f"  answered by the exact leading-name shortcut: {bd['shortcut']['mean'] * 100:.0f} % of queries")
-    print(f"  blind-index rows read by the full ranking (union of exact/phonetic/vocabulary/leading lookups): "
-          f"p50={bd['rows']['p50']:,.0f}  p95={bd['rows']['p95']:,.0f}  max={bd['rows']['max']:,.0f}; "
-          f"candidates decrypted per query: p50={bd['candidates']['p50']:.0f}")
+    print(
+        f"  blind-index rows read by the full ranking (union of exact/phonetic/vocabulary/leading lookups): "
+        f"p50={bd['rows']['p50']:,.0f}  p95={bd['rows']['p95']:,.0f}  max={bd['rows']['max']:,.0f}; "
+        f"candidates decrypted per query: p50={bd['candidates']['p50']:.0f}"
+    )
     bd_g = breakdown(app, actor, ["García"] * 30)
-    print(f"  'García': rank() p50={bd_g['rank']['p50']:.2f} ms (SQL {bd_g['rank_sql']['p50']:.2f}), "
-          f"confirm() p50={bd_g['confirm']['p50']:.2f} ms, rows read={bd_g['rows']['p50']:,.0f}")
+    print(
+        f"  'García': rank() p50={bd_g['rank']['p50']:.2f} ms (SQL {bd_g['rank_sql']['p50']:.2f}), "
+        f"confirm() p50={bd_g['confirm']['p50']:.2f} ms, rows read={bd_g['rows']['p50']:,.0f}"
+    )
     print("  SQLite plan of the ranking query (two words):")
     for row in explain_rank(app, actor, queries[0][1]):
         print(f"    {row}")
@@ -809,6 +983,7 @@ def main() -> None:
     # ---- recall ----
     print(f"\n== Recall: {len(recall_people)} people, given name + first surname, top 10 (service layer)")
     from msc.beneficiaries.matching import lead_score, name_score
+
     hits = {"exact": 0, "typo": 0, "typo_dob": 0}
     crowded = {"exact": 0, "typo": 0, "typo_dob": 0}
     by_op: dict[str, list[int]] = {}
@@ -837,15 +1012,24 @@ def main() -> None:
     recall_exact_ties = 100 * (hits["exact"] + crowded["exact"]) / n_rec
     recall_typo_ties = 100 * (hits["typo"] + crowded["typo"]) / n_rec
     recall_dob = 100 * hits["typo_dob"] / n_rec
-    for kind, label in (("exact", "exact query"), ("typo", "one-typo query"),
-                        ("typo_dob", "one-typo query + date of birth")):
-        print(f"  RECALL {label + ':':<32} {100 * hits[kind] / n_rec:5.1f} %  ({hits[kind]}/{n_rec}; "
-              f"{crowded[kind]} more crowded out by >=10 equally good matches)")
-    print(f"    counting the crowded-out as found (ambiguous names): exact "
-          f"{100 * (hits['exact'] + crowded['exact']) / n_rec:.1f} %, one-typo "
-          f"{100 * (hits['typo'] + crowded['typo']) / n_rec:.1f} %")
-    print("    one-typo recall by mutation: " + ", ".join(f"{op} {100 * sum(v) / len(v):.0f}% of {len(v)}"
-                                                      for op, v in sorted(by_op.items())))
+    for kind, label in (
+        ("exact", "exact query"),
+        ("typo", "one-typo query"),
+        ("typo_dob", "one-typo query + date of birth"),
+    ):
+        print(
+            f"  RECALL {label + ':':<32} {100 * hits[kind] / n_rec:5.1f} %  ({hits[kind]}/{n_rec}; "
+            f"{crowded[kind]} more crowded out by >=10 equally good matches)"
+        )
+    print(
+        f"    counting the crowded-out as found (ambiguous names): exact "
+        f"{100 * (hits['exact'] + crowded['exact']) / n_rec:.1f} %, one-typo "
+        f"{100 * (hits['typo'] + crowded['typo']) / n_rec:.1f} %"
+    )
+    print(
+        "    one-typo recall by mutation: "
+        + ", ".join(f"{op} {100 * sum(v) / len(v):.0f}% of {len(v)}" for op, v in sorted(by_op.items()))
+    )
 
     # ---- registration, service layer ----
     today = dt.date.today()
@@ -855,8 +1039,11 @@ def main() -> None:
     print(f"\n== Registration, service layer: service.register() + commit, {args.registrations} fresh adults")
     reg_ms, reg_dups = [], 0
     from msc.beneficiaries.service import ConsentData, HouseholdChoice
-    consents = [ConsentData(purpose=p, status="given" if p in ("registration", "referral", "followup_contact")
-                            else "refused") for p in CONSENT_PURPOSES]
+
+    consents = [
+        ConsentData(purpose=p, status="given" if p in ("registration", "referral", "followup_contact") else "refused")
+        for p in CONSENT_PURPOSES
+    ]
     for i in range(args.registrations + 10):
         data = fresh_person(rng, names, today, i)
         with app.test_request_context():
@@ -868,8 +1055,9 @@ def main() -> None:
                 service.register(actor, c, data, consents, HouseholdChoice())
             except service.PossibleDuplicates as dup:
                 reg_dups += i >= 10
-                service.register(actor, c, data, consents, HouseholdChoice(),
-                                 {x.beneficiary.id for x in dup.candidates})
+                service.register(
+                    actor, c, data, consents, HouseholdChoice(), {x.beneficiary.id for x in dup.candidates}
+                )
             session.commit()
             ms = (time.perf_counter() - t0) * 1000
             if profiler:
@@ -877,8 +1065,13 @@ def main() -> None:
         if i >= 10:
             reg_ms.append(ms)
     st_reg = stats(reg_ms)
-    print(line("register() [+ acknowledged retry] + commit", st_reg,
-               f"  ({reg_dups} of {args.registrations} warned of possible duplicates first)"))
+    print(
+        line(
+            "register() [+ acknowledged retry] + commit",
+            st_reg,
+            f"  ({reg_dups} of {args.registrations} warned of possible duplicates first)",
+        )
+    )
 
     # ---- registration, HTTP ----
     print(f"\n== Registration, HTTP test client: POST /register, {args.registrations} fresh adults")
@@ -905,8 +1098,13 @@ def main() -> None:
             person_ms.append(sum(steps))
     st_reg_post, st_reg_person = stats(post_ms), stats(person_ms)
     print(line("POST /register (each request)", st_reg_post))
-    print(line("per person (incl. duplicate warning round)", st_reg_person,
-               f"  ({http_dups} of {args.registrations} warned first)"))
+    print(
+        line(
+            "per person (incl. duplicate warning round)",
+            st_reg_person,
+            f"  ({http_dups} of {args.registrations} warned first)",
+        )
+    )
 
     # ---- summary ----
     ratio_svc = st_svc["p95"] / st_base["p95"]
@@ -914,29 +1112,60 @@ def main() -> None:
     ratio_sql = bd["rank_sql"]["p95"] / st_base["p95"]
     common_ratio = st_g_http["p95"] / st_http["p95"]
     print(f"\n== Summary (load average now {os.getloadavg()[0]:.2f}; other processes on this machine add noise)")
-    print(f"  load time: {meta['load_seconds']:.1f} s for {meta['people']:,} people; "
-          f"{n_entries / n_people:.1f} index entries per person; database {size / 2**20:.1f} MB")
-    print(f"  search p95 / plaintext p95: service layer {ratio_svc:.1f}x, HTTP {ratio_http:.1f}x "
-          f"(plaintext p95 {st_base['p95']:.2f} ms)")
+    print(
+        f"  load time: {meta['load_seconds']:.1f} s for {meta['people']:,} people; "
+        f"{n_entries / n_people:.1f} index entries per person; database {size / 2**20:.1f} MB"
+    )
+    print(
+        f"  search p95 / plaintext p95: service layer {ratio_svc:.1f}x, HTTP {ratio_http:.1f}x "
+        f"(plaintext p95 {st_base['p95']:.2f} ms)"
+    )
     rows = [
-        ("two-word name search, HTTP p95", f"< {T_SEARCH_HTTP_P95:.0f} ms", f"{st_http['p95']:.1f} ms",
-         st_http["p95"] < T_SEARCH_HTTP_P95),
-        ("registration, HTTP p95 (per request)", f"< {T_REGISTER_HTTP_P95:.0f} ms", f"{st_reg_post['p95']:.1f} ms",
-         st_reg_post["p95"] < T_REGISTER_HTTP_P95),
-        ("ranking SQL p95 vs plaintext lookup p95", f"<= {T_BASELINE_RATIO:.0f}x", f"{ratio_sql:.1f}x",
-         ratio_sql <= T_BASELINE_RATIO),
-        ("search p95 vs plaintext p95 (service)", f"<= {T_BASELINE_RATIO:.0f}x", f"{ratio_svc:.1f}x",
-         ratio_svc <= T_BASELINE_RATIO),
-        ("'García' first page vs two-word, HTTP p95", f"<= {T_COMMON_RATIO}x", f"{common_ratio:.2f}x "
-         f"({st_g_http['p95']:.1f} ms)", common_ratio <= T_COMMON_RATIO),
+        (
+            "two-word name search, HTTP p95",
+            f"< {T_SEARCH_HTTP_P95:.0f} ms",
+            f"{st_http['p95']:.1f} ms",
+            st_http["p95"] < T_SEARCH_HTTP_P95,
+        ),
+        (
+            "registration, HTTP p95 (per request)",
+            f"< {T_REGISTER_HTTP_P95:.0f} ms",
+            f"{st_reg_post['p95']:.1f} ms",
+            st_reg_post["p95"] < T_REGISTER_HTTP_P95,
+        ),
+        (
+            "ranking SQL p95 vs plaintext lookup p95",
+            f"<= {T_BASELINE_RATIO:.0f}x",
+            f"{ratio_sql:.1f}x",
+            ratio_sql <= T_BASELINE_RATIO,
+        ),
+        (
+            "search p95 vs plaintext p95 (service)",
+            f"<= {T_BASELINE_RATIO:.0f}x",
+            f"{ratio_svc:.1f}x",
+            ratio_svc <= T_BASELINE_RATIO,
+        ),
+        (
+            "'García' first page vs two-word, HTTP p95",
+            f"<= {T_COMMON_RATIO}x",
+            f"{common_ratio:.2f}x ({st_g_http['p95']:.1f} ms)",
+            common_ratio <= T_COMMON_RATIO,
+        ),
         ("recall, one-typo query, top 10", f">= {T_RECALL:.0f} %", f"{recall_typo:.1f} %", recall_typo >= T_RECALL),
         ("recall, exact query, top 10", f">= {T_RECALL:.0f} %", f"{recall_exact:.1f} %", recall_exact >= T_RECALL),
-        ("  same, >=10 namesakes ahead counted found", f">= {T_RECALL:.0f} %", f"{recall_exact_ties:.1f} %",
-         recall_exact_ties >= T_RECALL),
-        ("  one-typo, >=10 equal matches counted found", f">= {T_RECALL:.0f} %", f"{recall_typo_ties:.1f} %",
-         recall_typo_ties >= T_RECALL),
-        ("recall, one-typo query + DOB, top 10", f">= {T_RECALL:.0f} %", f"{recall_dob:.1f} %",
-         recall_dob >= T_RECALL),
+        (
+            "  same, >=10 namesakes ahead counted found",
+            f">= {T_RECALL:.0f} %",
+            f"{recall_exact_ties:.1f} %",
+            recall_exact_ties >= T_RECALL,
+        ),
+        (
+            "  one-typo, >=10 equal matches counted found",
+            f">= {T_RECALL:.0f} %",
+            f"{recall_typo_ties:.1f} %",
+            recall_typo_ties >= T_RECALL,
+        ),
+        ("recall, one-typo query + DOB, top 10", f">= {T_RECALL:.0f} %", f"{recall_dob:.1f} %", recall_dob >= T_RECALL),
     ]
     print(f"  {'measure':<44} {'target':<10} {'measured':<22} result")
     for label, target, measured, ok in rows:

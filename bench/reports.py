@@ -22,6 +22,7 @@ each over a year in 7 sectors and every status, 1,000,000 hand-overs of 3 lines 
 For comparison it also times the same figures computed on every request from the records (GROUP BY
 over the base tables), which is what the running counts avoid. Target: every dashboard p95 < 500 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,6 +53,7 @@ def fresh_database(url: str):
     def drop():
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)'))
+
     return server.set(database=DB).render_as_string(hide_password=False), drop
 
 
@@ -59,13 +61,22 @@ def build(url: str):
     from msc import create_app
     from msc import db as dbmod
     from msc.crypto.keys import FileKeyProvider
+
     instance = Path(os.environ.get("TMPDIR", tempfile.gettempdir())) / "msc-bench"
     instance.mkdir(parents=True, exist_ok=True)
     keys = instance / "reports-bench.keys.json"
     if not keys.exists():
         FileKeyProvider(keys).generate()
-    app = create_app("testing", {"INSTANCE_PATH": str(instance), "DATABASE_URL": url, "KEYS_FILE": str(keys),
-                                 "RATELIMIT_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    app = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": str(instance),
+            "DATABASE_URL": url,
+            "KEYS_FILE": str(keys),
+            "RATELIMIT_ENABLED": False,
+            "SESSION_COOKIE_SECURE": False,
+        },
+    )
     dbmod.upgrade(app)
     return app
 
@@ -78,10 +89,19 @@ def setup(app) -> dict[str, int]:
     from msc.partners.models import Organisation, PartnerService
     from msc.partners.vocab import SECTORS
     from msc.security import service as accounts
+
     with app.app_context():
-        centres = [Centre(code=f"{country}-C{i:02d}", name=f"CAM {country} {i}", country=country,
-                          municipality=f"Municipio {i}", kind="border_entry")
-                   for country in COUNTRIES for i in range(1, 5)]
+        centres = [
+            Centre(
+                code=f"{country}-C{i:02d}",
+                name=f"CAM {country} {i}",
+                country=country,
+                municipality=f"Municipio {i}",
+                kind="border_entry",
+            )
+            for country in COUNTRIES
+            for i in range(1, 5)
+        ]
         session.add_all(centres)
         key = DataKey.generate()
         session.add(key)
@@ -91,11 +111,20 @@ def setup(app) -> dict[str, int]:
         for sector in SECTORS:
             session.add(PartnerService(organisation_id=org.id, name=sector, sector=sector, languages="es", active=True))
         users = {}
-        for name, role, scope, country, mine in (("region", "protection_officer", "region", None, []),
-                                                 ("country", "protection_officer", "country", "COL", []),
-                                                 ("manager", "centre_manager", "centre", None, centres[:1])):
-            user = accounts.new_user(username=name, display_name=name, role=role, scope=scope, country=country,
-                                     locale="es", password_hash="x")
+        for name, role, scope, country, mine in (
+            ("region", "protection_officer", "region", None, []),
+            ("country", "protection_officer", "country", "COL", []),
+            ("manager", "centre_manager", "centre", None, centres[:1]),
+        ):
+            user = accounts.new_user(
+                username=name,
+                display_name=name,
+                role=role,
+                scope=scope,
+                country=country,
+                locale="es",
+                password_hash="x",
+            )
             user.centres = mine
             session.flush()
             users[name] = user.id
@@ -107,6 +136,7 @@ def load(app, ids: dict, people: int, lines: int, referrals: int) -> dict[str, f
     """The data set, with SQL (the services would take hours at this size); then the running counts."""
     from msc.db import session
     from msc.reports import cube
+
     timings = {}
     households = people * 2 // 5
     c0 = ids["first_centre"]
@@ -114,12 +144,17 @@ def load(app, ids: dict, people: int, lines: int, referrals: int) -> dict[str, f
     # when the household was, over two years
     when = "now() - ((h % 730) * interval '1 day') - ((h % 1440) * interval '1 minute')"
     steps = [
-        ("households", f"""INSERT INTO households (uid, centre_id, created_at)
-            SELECT md5('h' || h), {c0} + h % 20, {when} FROM generate_series(0, {households - 1}) h"""),
-        ("beneficiaries", f"""INSERT INTO beneficiaries (uid, case_number, card_token, centre_id, data_key_id,
+        (
+            "households",
+            f"""INSERT INTO households (uid, centre_id, created_at)
+            SELECT md5('h' || h), {c0} + h % 20, {when} FROM generate_series(0, {households - 1}) h""",
+        ),
+        (
+            "beneficiaries",
+            f"""INSERT INTO beneficiaries (uid, case_number, card_token, centre_id, data_key_id,
                 household_id, relationship_to_head, sex, birth_year, age_band, dob_estimated, nationality,
                 document_type, entry_point, languages, possible_uasc, registered_at)
-            SELECT md5('b' || g), 'B-' || g, 'T-' || g, {c0} + h % 20, {ids['key']}, h + 1,
+            SELECT md5('b' || g), 'B-' || g, 'T-' || g, {c0} + h % 20, {ids["key"]}, h + 1,
                 CASE WHEN g <= {households} THEN 'head' ELSE 'child' END,
                 CASE WHEN r1 < 0.01 THEN 'other' WHEN r1 < 0.505 THEN 'female' ELSE 'male' END, 2000,
                 CASE WHEN r2 < 0.10 THEN '0-4' WHEN r2 < 0.25 THEN '5-11' WHEN r2 < 0.35 THEN '12-17'
@@ -128,39 +163,55 @@ def load(app, ids: dict, people: int, lines: int, referrals: int) -> dict[str, f
                      WHEN r3 < 0.97 THEN 'ECU' ELSE 'PER' END,
                 'none', 'Paso ' || floor(r4 * 3)::int, 'es', r5 < 0.005, {when}
             FROM (SELECT g, g % {households} AS h, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
-                  random() AS r5 FROM generate_series(1, {people}) g) s"""),
-        ("specific needs", """INSERT INTO specific_needs (beneficiary_id, code)
+                  random() AS r5 FROM generate_series(1, {people}) g) s""",
+        ),
+        (
+            "specific needs",
+            """INSERT INTO specific_needs (beneficiary_id, code)
             SELECT id, code FROM beneficiaries CROSS JOIN (VALUES ('single_caregiver', 0.14), ('disability', 0.09),
                 ('no_documents', 0.33), ('serious_medical', 0.06), ('pregnant_lactating', 0.04),
                 ('indigenous', 0.03)) AS n(code, p)
             WHERE random() < p
-            UNION ALL SELECT id, 'older_at_risk' FROM beneficiaries WHERE age_band = '60+' AND random() < 0.25"""),
-        ("cases", f"""INSERT INTO cases (uid, beneficiary_id, centre_id, status, risk_level, opened_at)
+            UNION ALL SELECT id, 'older_at_risk' FROM beneficiaries WHERE age_band = '60+' AND random() < 0.25""",
+        ),
+        (
+            "cases",
+            f"""INSERT INTO cases (uid, beneficiary_id, centre_id, status, risk_level, opened_at)
             SELECT md5('c' || id), id, centre_id, 'open', 'medium', registered_at
-            FROM beneficiaries WHERE id <= {referrals // 2}"""),
-        ("referrals", f"""INSERT INTO referrals (uid, case_id, beneficiary_id, centre_id, service_id, organisation_id,
+            FROM beneficiaries WHERE id <= {referrals // 2}""",
+        ),
+        (
+            "referrals",
+            f"""INSERT INTO referrals (uid, case_id, beneficiary_id, centre_id, service_id, organisation_id,
                 urgency, status, shared, created_at, sent_at, deadline_at, answered_at)
-            SELECT md5('r' || r), c.id, c.beneficiary_id, c.centre_id, s.id, {ids['org']}, 'routine',
+            SELECT md5('r' || r), c.id, c.beneficiary_id, c.centre_id, s.id, {ids["org"]}, 'routine',
                 (ARRAY['sent','accepted','completed','declined','cancelled','no_show','completed'])[1 + r % 7],
                 'identity', t.sent, t.sent, t.sent + interval '7 days',
                 CASE WHEN r % 7 IN (1, 2, 3, 5, 6) THEN t.sent + (r % 10) * interval '1 day' END
             FROM generate_series(1, {referrals}) r
             JOIN cases c ON c.id = 1 + r % {referrals // 2}
             JOIN LATERAL (SELECT now() - (r % 365) * interval '1 day' AS sent) t ON true
-            JOIN partner_services s ON s.id = (SELECT min(id) FROM partner_services) + r % 7"""),
-        ("hand-overs", f"""INSERT INTO nfi_distributions (uid, centre_id, beneficiary_id, household_id, collected_by,
+            JOIN partner_services s ON s.id = (SELECT min(id) FROM partner_services) + r % 7""",
+        ),
+        (
+            "hand-overs",
+            f"""INSERT INTO nfi_distributions (uid, centre_id, beneficiary_id, household_id, collected_by,
                 ack_method, overridden, day, at, voided_at, void_reason)
             SELECT md5('d' || d), b.centre_id, b.id, b.household_id, 'self', 'thumbprint', false,
                 current_date - (d % 730), now(), CASE WHEN d % 50 = 0 THEN now() END,
                 CASE WHEN d % 50 = 0 THEN 'recorded_in_error' END
-            FROM generate_series(1, {lines // 3}) d JOIN beneficiaries b ON b.id = 1 + d % {people}"""),
-        ("hand-over lines", f"""INSERT INTO nfi_distribution_lines (distribution_id, item_id, quantity, beneficiary_id,
+            FROM generate_series(1, {lines // 3}) d JOIN beneficiaries b ON b.id = 1 + d % {people}""",
+        ),
+        (
+            "hand-over lines",
+            f"""INSERT INTO nfi_distribution_lines (distribution_id, item_id, quantity, beneficiary_id,
                 household_id, centre_id, day, month, sex, age_band, nationality, voided)
             SELECT d.id, i.item, 1 + d.id % 2, b.id, b.household_id, d.centre_id, d.day, to_char(d.day, 'YYYY-MM'),
                 b.sex, b.age_band, b.nationality, d.voided_at IS NOT NULL
             FROM nfi_distributions d JOIN beneficiaries b ON b.id = d.beneficiary_id
-            CROSS JOIN (VALUES ({item_by_code_id('HYG')}), ({item_by_code_id('BLK')}),
-                               ({item_by_code_id('PONCHO')})) AS i(item)"""),
+            CROSS JOIN (VALUES ({item_by_code_id("HYG")}), ({item_by_code_id("BLK")}),
+                               ({item_by_code_id("PONCHO")})) AS i(item)""",
+        ),
     ]
     with app.app_context():
         session.execute(sa.text("SELECT setseed(0.42)"))  # the same data set every run
@@ -196,6 +247,7 @@ def clients(app, ids: dict) -> dict:
     from msc.db import session
     from msc.security import service
     from msc.security.models import User
+
     out = {}
     for name in ("region", "country", "manager"):
         with app.app_context():
@@ -217,12 +269,14 @@ def months_ago(n: int) -> str:
 
 def pages() -> dict[str, str]:
     this, year = months_ago(0), months_ago(11)
-    return {"dashboard (6 months)": "/reports/",
-            "dashboard (12 months)": f"/reports/?start={year}&end={this}",
-            "dashboard (36 months)": f"/reports/?start={months_ago(35)}&end={this}",
-            "dashboard filtered": f"/reports/?start={year}&end={this}&sex=female&age_band=18-59&nationality=VEN",
-            "vulnerability profile": f"/reports/vulnerability?start={year}&end={this}",
-            "people.csv (12 months)": f"/reports/people.csv?start={year}&end={this}"}
+    return {
+        "dashboard (6 months)": "/reports/",
+        "dashboard (12 months)": f"/reports/?start={year}&end={this}",
+        "dashboard (36 months)": f"/reports/?start={months_ago(35)}&end={this}",
+        "dashboard filtered": f"/reports/?start={year}&end={this}&sex=female&age_band=18-59&nationality=VEN",
+        "vulnerability profile": f"/reports/vulnerability?start={year}&end={this}",
+        "people.csv (12 months)": f"/reports/people.csv?start={year}&end={this}",
+    }
 
 
 def measure(users: dict, samples: int) -> dict[tuple[str, str], list[float]]:
@@ -263,9 +317,11 @@ def from_the_records(app, samples: int) -> list[float]:
     """The regional dashboard's people, needs, referrals and items figures for twelve months, computed on
     the request from the base tables (what the running counts replace)."""
     from msc.db import session
-    start = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=365)
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(days=365)
     queries = [
-        "SELECT to_char(registered_at, 'YYYY-MM'), sex, count(*) FROM beneficiaries WHERE registered_at >= :s GROUP BY 1, 2",
+        "SELECT to_char(registered_at, 'YYYY-MM'), sex, count(*) FROM beneficiaries "
+        "WHERE registered_at >= :s GROUP BY 1, 2",
         "SELECT nationality, age_band, sex, count(*) FROM beneficiaries WHERE registered_at >= :s GROUP BY 1, 2, 3",
         "SELECT n.code, b.sex, count(*) FROM specific_needs n JOIN beneficiaries b ON b.id = n.beneficiary_id "
         "WHERE b.registered_at >= :s GROUP BY 1, 2",
@@ -299,19 +355,28 @@ def main() -> None:
         ids = setup(app)
         with app.app_context():
             from msc.nfi.service import item_by_code
+
             _ITEMS.update({code: item_by_code(code).id for code in ("HYG", "BLK", "PONCHO")})
-        print(f"PostgreSQL, {args.people:,} people, {args.lines:,} hand-over lines, {args.referrals:,} referrals; "
-              f"{args.samples} samples per page after 2 warm-ups")
+        print(
+            f"PostgreSQL, {args.people:,} people, {args.lines:,} hand-over lines, {args.referrals:,} referrals; "
+            f"{args.samples} samples per page after 2 warm-ups"
+        )
         baseline = report("Baseline: the same pages on the empty database", measure(clients(app, ids), args.samples))
         print("\nLoading the data set")
         timings = load(app, ids, args.people, args.lines, args.referrals)
-        worst = report(f"With the data set ({timings['count_rows']:,} running-count rows)",
-                       measure(clients(app, ids), args.samples))
+        worst = report(
+            f"With the data set ({timings['count_rows']:,} running-count rows)",
+            measure(clients(app, ids), args.samples),
+        )
         p50, p95, top = stats(from_the_records(app, max(5, args.samples // 3)))
-        print(f"\nThe same figures computed from the records on each request (5 GROUP BYs, regional, 12 months): "
-              f"p50 {p50:.0f} ms, p95 {p95:.0f} ms")
-        print(f"\nWorst dashboard p95: {worst:.1f} ms (baseline worst {baseline:.1f} ms); target < {TARGET_MS:.0f} ms: "
-              f"{'met' if worst < TARGET_MS else 'NOT met'}")
+        print(
+            f"\nThe same figures computed from the records on each request (5 GROUP BYs, regional, 12 months): "
+            f"p50 {p50:.0f} ms, p95 {p95:.0f} ms"
+        )
+        print(
+            f"\nWorst dashboard p95: {worst:.1f} ms (baseline worst {baseline:.1f} ms); target < {TARGET_MS:.0f} ms: "
+            f"{'met' if worst < TARGET_MS else 'NOT met'}"
+        )
     finally:
         if not args.keep:
             drop()

@@ -12,6 +12,7 @@ SQLite database, then, in one run:
      the rest built, the switch, searches measured, the old generation removed (people per second);
 and checks that every query finds the same person first before, during and after.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ import sqlalchemy as sa  # noqa: E402
 
 def _searches(actor, queries: list[str]) -> tuple[list[float], list[int | None]]:
     from msc.beneficiaries import search
+
     times, firsts = [], []
     for q in queries:
         t0 = time.perf_counter()
@@ -50,6 +52,7 @@ def _run_steps(kind: str, until) -> tuple[float, int]:
     """Run rotation steps until `until(job)`; returns (seconds, steps)."""
     from msc.crypto import rotation
     from msc.dpo import keys
+
     t0, steps = time.perf_counter(), 0
     job = rotation.running(kind)
     while job is not None and not until(job):
@@ -65,8 +68,10 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026)
     args = ap.parse_args()
     import logging
+
     logging.getLogger("alembic").setLevel(logging.WARNING)
     import reception
+
     from msc import db as dbmod
     from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, NameVocabulary
     from msc.crypto import rotation
@@ -80,8 +85,10 @@ def main() -> None:
     FileKeyProvider(paths["keys"]).generate()
     app = reception.build_app(paths)
     print(f"MSC Case key-rotation benchmark  people={args.people:,}  db={paths['db']}")
-    print(f"python {sys.version.split()[0]}, SQLite {__import__('sqlite3').sqlite_version}, {os.cpu_count()} CPUs, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"python {sys.version.split()[0]}, SQLite {__import__('sqlite3').sqlite_version}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     dbmod.upgrade(app)
     reception.create_plain_table(app)  # the loader fills reception's plaintext comparison table too
     user_id = reception.setup(app)
@@ -104,8 +111,7 @@ def main() -> None:
             t0 = time.perf_counter()
             rotation.index_state()
             spent.append((time.perf_counter() - t0) * 1_000_000)
-        print(f"  of which reading which generation to search (once per search): "
-              f"p50 {statistics.median(spent):.0f} µs")
+        print(f"  of which reading which generation to search (once per search): p50 {statistics.median(spent):.0f} µs")
 
         print("\n== KEK rotation (the DPO page's steps)")
         live = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(DataKey.wrapped.is_not(None)))
@@ -115,7 +121,7 @@ def main() -> None:
         assert rotation.check().failed == []
 
         print("\n== Index-key rotation")
-        job = keys.start(None, rotation.INDEX)
+        keys.start(None, rotation.INDEX)
         half = args.people // 2
         t_half, _ = _run_steps(rotation.INDEX, lambda j: j.done >= half)
         during, during_first = _searches(actor, queries)
@@ -132,13 +138,19 @@ def main() -> None:
         print(f"  old generation removed in {t_clean:.1f} s")
         after, after_first = _searches(actor, queries)
         print(f"  searches after the rotation: {_p(after)}")
-        same = sum(a is not None and a == b == c == d
-                   for a, b, c, d in zip(base_first, during_first, switch_first, after_first))
-        print(f"\n  SAME PERSON FIRST before, during, at the switch and after: {same} of {len(queries)} "
-              f"(a person was found first for {sum(a is not None for a in base_first)} before)")
+        same = sum(
+            a is not None and a == b == c == d
+            for a, b, c, d in zip(base_first, during_first, switch_first, after_first)
+        )
+        print(
+            f"\n  SAME PERSON FIRST before, during, at the switch and after: {same} of {len(queries)} "
+            f"(a person was found first for {sum(a is not None for a in base_first)} before)"
+        )
         total = build + t_clean
-        print(f"  INDEX ROTATION TOTAL: {total:.1f} s for {args.people:,} people "
-              f"(~{total * 1_000_000 / args.people / 3600:.1f} h per million at this rate)")
+        print(
+            f"  INDEX ROTATION TOTAL: {total:.1f} s for {args.people:,} people "
+            f"(~{total * 1_000_000 / args.people / 3600:.1f} h per million at this rate)"
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,15 @@ MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 SEARCH_PAGE_SIZE = 10
 # Bits kept of each blind-index HMAC, per kind: a value shares its hash with a few others by chance.
 # (name_typo hashes are kept in the name vocabulary, which is linked to no person.)
-BLIND_INDEX_BITS = {"name": 20, "name_phonetic": 20, "name_typo": 20, "name_lead": 20, "dob": 14,
-                    "document": 16, "phone": 16}
+BLIND_INDEX_BITS = {
+    "name": 20,
+    "name_phonetic": 20,
+    "name_typo": 20,
+    "name_lead": 20,
+    "dob": 14,
+    "document": 16,
+    "phone": 16,
+}
 
 # Referrals: hours a partner has to answer, by urgency.
 REFERRAL_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "routine": 168}

@@ -1,4 +1,5 @@
 """Local development: SQLite under instance/, keys generated on first run, plain-HTTP cookies."""
+
 GENERATE_KEYS = True
 SESSION_COOKIE_SECURE = False
 SECRET_KEY = None  # generated into instance/secret_key on first run

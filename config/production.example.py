@@ -3,6 +3,7 @@
 Nothing secret lives here. Production refuses to start without MSC_SECRET_KEY and encryption keys
 (MSC_KEYS_FILE, or MSC_KEKS + MSC_ACTIVE_KEK + MSC_INDEX_KEY + MSC_AUDIT_KEY), or with debug on.
 """
+
 DATABASE_URL = None  # e.g. MSC_DATABASE_URL=postgresql+psycopg://msc@db/msc
 GENERATE_KEYS = False
 SESSION_COOKIE_SECURE = True

@@ -1,4 +1,5 @@
 """The test suite: each test app gets its own database and keys (see tests/conftest.py)."""
+
 TESTING = True
 GENERATE_KEYS = True
 SESSION_COOKIE_SECURE = False

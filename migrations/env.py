@@ -1,8 +1,9 @@
 """Alembic environment: runs against the engine handed over by msc.db.alembic_config()."""
+
 from alembic import context
 
-from msc.db import Base
 import msc.models  # noqa: F401  (registers every table on Base.metadata)
+from msc.db import Base
 
 config = context.config
 engine = config.attributes["engine"]

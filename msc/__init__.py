@@ -1,10 +1,12 @@
 """MSC Case: case management for Migrant Support Centres."""
+
 from __future__ import annotations
 
 import logging
 import os
 
-from flask import Flask, g, request, session as flask_session
+from flask import Flask, g, request
+from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,9 +15,13 @@ from msc.settings import ROOT, load_config
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, hooks, error pages, commands."""
-    app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                instance_path=(overrides or {}).get("INSTANCE_PATH") or os.environ.get("MSC_INSTANCE_PATH")
-                or str(ROOT / "instance"))
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=(overrides or {}).get("INSTANCE_PATH")
+        or os.environ.get("MSC_INSTANCE_PATH")
+        or str(ROOT / "instance"),
+    )
     load_config(app, config_name or os.environ.get("MSC_CONFIG", "development"), overrides)
     register_logging(app)
     register_extensions(app)
@@ -33,6 +39,7 @@ def freeze_startup_objects() -> None:
     the caseworker home at 100k people: p95 149 ms → 73 ms. Call once, after create_app(), in a
     server process (wsgi.py) — not per app, or test apps would never be collected."""
     import gc
+
     gc.freeze()
 
 
@@ -53,8 +60,12 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     keys.init_app(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
-                   default_translation_directories=str(ROOT / "msc" / "translations"))
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(ROOT / "msc" / "translations"),
+    )
     limiter.init_app(app)
     init_login(app, login_manager)
 
@@ -72,8 +83,8 @@ def register_blueprints(app: Flask) -> None:
     from msc.partners.views import bp as partners_bp
     from msc.referrals.views import bp as referrals_bp
     from msc.reports.views import bp as reports_bp
-    from msc.shelters.views import bp as shelters_bp
     from msc.security.views import bp as auth_bp
+    from msc.shelters.views import bp as shelters_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(i18n_bp)
@@ -114,8 +125,10 @@ def should_commit(status: int) -> bool:
     return status < 400 or status in (403, 404) or bool(g.get("commit_on_error"))
 
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def security_headers(app: Flask, response):
@@ -156,8 +169,9 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(err):
-        return render(400, _("This form expired or was sent twice. Your entries were not saved; "
-                             "please fill it in again."))
+        return render(
+            400, _("This form expired or was sent twice. Your entries were not saved; please fill it in again.")
+        )
 
     @app.errorhandler(HTTPException)
     def _http(err):
@@ -170,6 +184,7 @@ def register_errorhandlers(app: Flask) -> None:
         # Type and endpoint only: an exception's text can carry values (SQL parameters, input).
         app.logger.error("unhandled %s at %s", type(err).__name__, request.endpoint, exc_info=app.testing)
         from msc.db import session
+
         session.rollback()
         return render(500)
 
@@ -183,17 +198,27 @@ def register_template_helpers(app: Flask) -> None:
     from msc.security.policy import can
 
     app.jinja_env.globals.update(
-        get_locale=get_locale, format_date=format_date, format_datetime=format_datetime, country_name=vocab.country_name,
-        vocab_sex=lambda code: vocab.SEXES.get(code, code), field_labels=vocab.field_labels,
-        change_label=vocab.change_label, LANGUAGE_LABELS=vocab.LANGUAGES)
+        get_locale=get_locale,
+        format_date=format_date,
+        format_datetime=format_datetime,
+        country_name=vocab.country_name,
+        vocab_sex=lambda code: vocab.SEXES.get(code, code),
+        field_labels=vocab.field_labels,
+        change_label=vocab.change_label,
+        LANGUAGE_LABELS=vocab.LANGUAGES,
+    )
 
     @app.context_processor
     def _helpers():
-        return {"can": lambda perm: can(current_user, perm), "LANGUAGE_NAMES": LANGUAGE_NAMES,
-                "current_lang": flask_session.get("lang")}
+        return {
+            "can": lambda perm: can(current_user, perm),
+            "LANGUAGE_NAMES": LANGUAGE_NAMES,
+            "current_lang": flask_session.get("lang"),
+        }
 
 
 def register_commands(app: Flask) -> None:
     """The flask --app msc command groups."""
     from msc.cli import register
+
     register(app)

@@ -1,4 +1,5 @@
 """Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo ..."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,6 +27,7 @@ dpo_cli = AppGroup("dpo", help="Data protection: retention runs.")
 def db_upgrade(revision: str) -> None:
     """Apply migrations."""
     from flask import current_app
+
     dbmod.upgrade(current_app, revision)
     click.echo("database is up to date")
 
@@ -35,6 +37,7 @@ def db_upgrade(revision: str) -> None:
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION (e.g. base)."""
     from flask import current_app
+
     dbmod.downgrade(current_app, revision)
 
 
@@ -46,6 +49,7 @@ def keys_rotate(new_kek: bool) -> None:
     from msc.crypto import rotation
     from msc.crypto.keys import keyring
     from msc.dpo import keys
+
     try:
         if rotation.running(rotation.KEK) is None:
             if not new_kek and not rotation.outside_active():
@@ -54,16 +58,18 @@ def keys_rotate(new_kek: bool) -> None:
             job = keys.start(None, rotation.KEK, new_kek=new_kek)
             if new_kek:
                 click.echo(f"new KEK {job.key_id} is now active")
-        job = keys.run_to_end(None, rotation.KEK)
+        done = keys.run_to_end(None, rotation.KEK)
     except keys.KeysError as err:
         raise click.ClickException(str(err)) from None
-    click.echo(f"re-wrapped {job.done} data keys under {job.key_id}")
+    if done is not None:
+        click.echo(f"re-wrapped {done.done} data keys under {done.key_id}")
 
 
 @keys_cli.command("check")
 def keys_check() -> None:
     """Verify that every wrapped data key opens with the configured KEKs."""
     from msc.crypto import rotation
+
     result = rotation.check()
     for kid, n in sorted(result.by_kek.items()):
         click.echo(f"{kid}: {n} data keys")
@@ -81,6 +87,7 @@ def keys_retire(kek_id: str) -> None:
 
 def _retire(kind: str, key_id: str) -> None:
     from msc.dpo import keys
+
     try:
         keys.retire(None, kind, key_id)
     except keys.KeysError as err:
@@ -92,19 +99,23 @@ def _retire(kind: str, key_id: str) -> None:
 def audit_verify() -> None:
     """Walk the audit chain and report the first broken link (the result is kept for the DPO's page)."""
     from msc.dpo import oversight
+
     result = oversight.check_chain()
     session.commit()
     if result.ok:
         click.echo(f"audit chain intact: {result.checked} records")
         return
-    raise click.ClickException(f"audit chain broken at record {result.broken_seq}: {result.reason} "
-                               f"({result.checked} records verified before it)")
+    raise click.ClickException(
+        f"audit chain broken at record {result.broken_seq}: {result.reason} "
+        f"({result.checked} records verified before it)"
+    )
 
 
 @nfi_cli.command("check")
 def nfi_check() -> None:
     """Check that every centre's stock on hand equals the sum of its ledger."""
     from msc.nfi import stock
+
     wrong = stock.mismatches()
     if not wrong:
         click.echo("stock adds up: every stock on hand equals its ledger")
@@ -118,6 +129,7 @@ def nfi_check() -> None:
 def reports_check() -> None:
     """Check that the dashboards' running counts equal what the records say."""
     from msc.reports import cube
+
     wrong = cube.check(session)
     if not wrong:
         click.echo("report counts add up: every count equals the records")
@@ -131,6 +143,7 @@ def reports_check() -> None:
 def reports_rebuild() -> None:
     """Recount every dashboard figure from the records (after upgrading to revision 0011, or a restore)."""
     from msc.reports import cube
+
     rows = cube.rebuild(session)
     session.commit()
     click.echo(f"report counts rebuilt: {rows} rows")
@@ -141,6 +154,7 @@ def reports_rebuild() -> None:
 def dpo_retention(apply_: bool) -> None:
     """List the people whose retention period has ended; with --apply, anonymise them (crypto-shredding)."""
     from msc.dpo import erasure
+
     due = erasure.due()
     for d in due:
         click.echo(f"{d.person.case_number}  {d.country}  last case closed {d.closed_on}  due since {d.due_on}")
@@ -154,12 +168,19 @@ def dpo_retention(apply_: bool) -> None:
 
 @click.command("backup")
 @with_appcontext
-@click.option("--to", "target", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the snapshot (default: the instance folder's backups/).")
+@click.option(
+    "--to",
+    "target",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the snapshot (default: the instance folder's backups/).",
+)
 def backup(target: Path | None) -> None:
     """Write a consistent snapshot of the SQLite database (never the keys: keep those apart)."""
     from flask import current_app
+
     from msc.dpo.backup import BackupError, snapshot
+
     try:
         path = snapshot(current_app.config["DATABASE_URL"], target or Path(current_app.instance_path) / "backups")
     except BackupError as err:
@@ -172,6 +193,7 @@ def index_rebuild() -> None:
     """Recompute every person's blind-index entries in every generation in use (after an upgrade that
     changed how entries are computed; to change the index key use `index rotate`)."""
     from msc.beneficiaries import service
+
     count = service.rebuild_index()
     click.echo(f"rebuilt the index of {count} people")
 
@@ -182,6 +204,7 @@ def index_rotate() -> None:
     stay correct meanwhile), switch, remove the old entries. Carries on an interrupted rotation."""
     from msc.crypto import rotation
     from msc.dpo import keys
+
     try:
         job = rotation.running(rotation.INDEX) or keys.start(None, rotation.INDEX)
         while keys.phase(job) != "done":
@@ -189,8 +212,10 @@ def index_rotate() -> None:
             click.echo(f"{keys.phase(job)}: {job.done} of {job.total} people")
     except keys.KeysError as err:
         raise click.ClickException(str(err)) from None
-    click.echo(f"searches use {job.key_id}; the entries of {job.previous_key_id} are gone. Retire it with "
-               f"`flask --app msc index retire {job.previous_key_id}`")
+    click.echo(
+        f"searches use {job.key_id}; the entries of {job.previous_key_id} are gone. Retire it with "
+        f"`flask --app msc index retire {job.previous_key_id}`"
+    )
 
 
 @index_cli.command("retire")
@@ -209,9 +234,9 @@ def index_retire(key_id: str) -> None:
 def users_create(username: str, role: str, display_name: str, scope: str, password: str) -> None:
     """Create an account (the first admin, typically)."""
     from msc.security import service
+
     try:
-        user = service.new_user(username=username, display_name=display_name, role=role, scope=scope,
-                                password_hash="!")
+        user = service.new_user(username=username, display_name=display_name, role=role, scope=scope, password_hash="!")
         session.flush()
         service.set_password(user, password)
     except service.AccountError as err:
@@ -225,6 +250,7 @@ def users_create(username: str, role: str, display_name: str, scope: str, passwo
 def demo_load(people: int) -> None:
     """Load demo centres, one user per role and synthetic beneficiaries (once)."""
     from msc import demo
+
     if demo.already_loaded():
         click.echo("demo data already loaded")
         return
@@ -237,7 +263,8 @@ def demo_load(people: int) -> None:
 def demo_logins() -> None:
     """Print the demo logins."""
     from msc import demo
-    click.echo("\nDemo logins (password for all: %s)" % demo.DEMO_PASSWORD)
+
+    click.echo(f"\nDemo logins (password for all: {demo.DEMO_PASSWORD})")
     for username, role, note in demo.DEMO_USERS_TABLE:
         click.echo(f"  {username:<14} {role:<20} {note}")
     click.echo("Roles marked MFA set up a TOTP app on first login.\n")

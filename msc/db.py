@@ -1,8 +1,10 @@
 """Engine, a session per application context, the declarative Base, and schema migrations."""
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -26,7 +28,7 @@ NAMING = {
 
 def utcnow() -> dt.datetime:
     """Timezone-aware now, in UTC."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -40,14 +42,14 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 class Base(so.DeclarativeBase):
@@ -86,6 +88,7 @@ def make_engine(url: str) -> sa.Engine:
 def insert_for(bind):
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it the same way)."""
     from sqlalchemy.dialects import postgresql, sqlite
+
     return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
@@ -128,8 +131,14 @@ class Listing:
 
 def listing(stmt, limit: int, *options) -> Listing:
     """The first `limit` rows of an ORM statement, with the count of all of them."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
     return Listing(list(session.scalars(stmt.limit(limit).options(*options))), total)
+
+
+def rows_changed(stmt: sa.Executable) -> int:
+    """Run an UPDATE or DELETE and say how many rows it changed (a compare-and-set claims one)."""
+    result = cast("sa.CursorResult[Any]", session.execute(stmt))
+    return result.rowcount
 
 
 def get_by_uid_or_404(model, uid: str):
@@ -137,6 +146,7 @@ def get_by_uid_or_404(model, uid: str):
     row = session.scalar(sa.select(model).where(model.uid == uid))
     if row is None:
         from flask import abort
+
         abort(404)
     return row
 
@@ -148,6 +158,7 @@ def get_or_404(model, ident):
     row = session.get(model, ident)
     if row is None:
         from flask import abort
+
         abort(404)
     return row
 

@@ -1,4 +1,5 @@
 """Demo data: the region's centres, one user per role, and synthetic families (never real people)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ from msc.beneficiaries import service as reception
 from msc.centres.models import Centre
 from msc.db import session, utcnow
 from msc.security import service as accounts
+from msc.security.models import User
 
 DEMO_PASSWORD = "msc-demo-Cucuta-26"
 
@@ -41,31 +43,86 @@ DEMO_USERS_TABLE = [
     for u, role, scope, c, _, _ in DEMO_USERS
 ]
 
-NEEDS_WEIGHTS = [("pregnant_lactating", 0.06), ("disability", 0.04), ("serious_medical", 0.05),
-                 ("older_at_risk", 0.03), ("single_caregiver", 0.08), ("indigenous", 0.03),
-                 ("no_documents", 0.2), ("gbv_survivor", 0.02), ("trafficking", 0.01), ("lgbtiq", 0.02)]
-ENTRY_POINTS = {"COL": "Puente Simón Bolívar", "ECU": "Puente Internacional Huaquillas", "PER": "CEBAF Tumbes",
-                "BRA": "Pacaraima, BR-174", "CHL": "Chacalluta"}
+NEEDS_WEIGHTS = [
+    ("pregnant_lactating", 0.06),
+    ("disability", 0.04),
+    ("serious_medical", 0.05),
+    ("older_at_risk", 0.03),
+    ("single_caregiver", 0.08),
+    ("indigenous", 0.03),
+    ("no_documents", 0.2),
+    ("gbv_survivor", 0.02),
+    ("trafficking", 0.01),
+    ("lgbtiq", 0.02),
+]
+ENTRY_POINTS = {
+    "COL": "Puente Simón Bolívar",
+    "ECU": "Puente Internacional Huaquillas",
+    "PER": "CEBAF Tumbes",
+    "BRA": "Pacaraima, BR-174",
+    "CHL": "Chacalluta",
+}
+
+
+def _account(username: str) -> User:
+    """One of the demo accounts made first (the rest of the demo needs them)."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise LookupError(f"demo account {username} is missing")
+    return user
 
 
 # Fictional organisations: a demo must not suggest that a real one holds an agreement.
 # name, kind, country, agreement days left (None: no agreement), categories, services (name, sector, centres)
 DEMO_PARTNERS = [
-    ("Fundación Manos Abiertas", "ngo", "COL", 300, ["identity", "contact", "demographics"],
-     [("Atención primaria en salud", "health", ["COL-CUC", "COL-IPI"]),
-      ("Apoyo psicosocial", "mhpss", ["COL-CUC"])]),
-    ("Secretaría Municipal de Salud (demo)", "government", "COL", 120, ["identity", "contact", "date_of_birth",
-                                                                        "document"],
-     [("Vacunación y control prenatal", "health", ["COL-CUC"])]),
-    ("Casa de Paso Esperanza", "ngo", "COL", -10, ["identity", "contact"],
-     [("Alojamiento temporal", "shelter", ["COL-CUC"])]),
-    ("Red de Empleo Andina", "private_sector", "ECU", None, [],
-     [("Orientación laboral y emprendimiento", "livelihoods", ["ECU-HUA"])]),
-    ("Clínica Jurídica Frontera", "ngo", "PER", 500, ["identity", "contact", "document"],
-     [("Asesoría migratoria y documentación", "legal", ["PER-TUM", "PER-LIM"])]),
-    ("Associação Acolher Roraima", "ngo", "BRA", 200, ["identity", "contact", "demographics", "household"],
-     [("Abrigo temporário", "shelter", ["BRA-PAC", "BRA-BVB"]),
-      ("Matrícula escolar", "education", ["BRA-BVB"])]),
+    (
+        "Fundación Manos Abiertas",
+        "ngo",
+        "COL",
+        300,
+        ["identity", "contact", "demographics"],
+        [("Atención primaria en salud", "health", ["COL-CUC", "COL-IPI"]), ("Apoyo psicosocial", "mhpss", ["COL-CUC"])],
+    ),
+    (
+        "Secretaría Municipal de Salud (demo)",
+        "government",
+        "COL",
+        120,
+        ["identity", "contact", "date_of_birth", "document"],
+        [("Vacunación y control prenatal", "health", ["COL-CUC"])],
+    ),
+    (
+        "Casa de Paso Esperanza",
+        "ngo",
+        "COL",
+        -10,
+        ["identity", "contact"],
+        [("Alojamiento temporal", "shelter", ["COL-CUC"])],
+    ),
+    (
+        "Red de Empleo Andina",
+        "private_sector",
+        "ECU",
+        None,
+        [],
+        [("Orientación laboral y emprendimiento", "livelihoods", ["ECU-HUA"])],
+    ),
+    (
+        "Clínica Jurídica Frontera",
+        "ngo",
+        "PER",
+        500,
+        ["identity", "contact", "document"],
+        [("Asesoría migratoria y documentación", "legal", ["PER-TUM", "PER-LIM"])],
+    ),
+    (
+        "Associação Acolher Roraima",
+        "ngo",
+        "BRA",
+        200,
+        ["identity", "contact", "demographics", "household"],
+        [("Abrigo temporário", "shelter", ["BRA-PAC", "BRA-BVB"]), ("Matrícula escolar", "education", ["BRA-BVB"])],
+    ),
 ]
 
 
@@ -84,14 +141,20 @@ def load(people: int = 300, seed: int = 2026) -> None:
         centres[code] = centre
     session.flush()
     for username, role, scope, codes, locale, name in DEMO_USERS:
-        user = accounts.new_user(username=username, display_name=name, role=role, scope=scope, locale=locale,
-                                 password_hash=accounts.passwords.hash_password(DEMO_PASSWORD))
+        user = accounts.new_user(
+            username=username,
+            display_name=name,
+            role=role,
+            scope=scope,
+            locale=locale,
+            password_hash=accounts.passwords.hash_password(DEMO_PASSWORD),
+        )
         user.centres = [centres[c] for c in codes]
     session.flush()
     first_partner = _partners(centres)
-    accounts.find_user("socio").organisation_id = first_partner.id
-    clerk = accounts.find_user("recepcion")
-    clerk_br = accounts.find_user("recepcao")
+    _account("socio").organisation_id = first_partner.id
+    clerk = _account("recepcion")
+    clerk_br = _account("recepcao")
     fakers = {"es": Faker(["es_CO", "es_MX", "es_ES"]), "pt": Faker("pt_BR")}
     for f in fakers.values():
         f.seed_instance(seed)
@@ -111,19 +174,37 @@ def load(people: int = 300, seed: int = 2026) -> None:
 def _partners(centres: dict):
     """The demo directory; returns the first organisation (the demo partner user works there)."""
     from msc.partners import service as directory
+
     today = dt.date.today()
     first = None
     for name, kind, country, days, categories, services in DEMO_PARTNERS:
         org = directory.save_organisation(
-            _AnyScope(), None, name=name, kind=kind, country=country, contact="contacto@example.org",
+            _AnyScope(),
+            None,
+            name=name,
+            kind=kind,
+            country=country,
+            contact="contacto@example.org",
             agreement_until=today + dt.timedelta(days=days) if days is not None else None,
-            categories=categories, active=True)
+            categories=categories,
+            active=True,
+        )
         first = first or org
         for service_name, sector, codes in services:
-            directory.save_service(_AnyScope(), org, None, name=service_name, sector=sector,
-                                   centre_ids=[centres[c].id for c in codes], municipalities=None,
-                                   eligibility=None, languages=["es"] if country != "BRA" else ["pt", "es"],
-                                   opening_hours="L-V 8:00-17:00", contact="+57 300 000 0000", active=True)
+            directory.save_service(
+                _AnyScope(),
+                org,
+                None,
+                name=service_name,
+                sector=sector,
+                centre_ids=[centres[c].id for c in codes],
+                municipalities=None,
+                eligibility=None,
+                languages=["es"] if country != "BRA" else ["pt", "es"],
+                opening_hours="L-V 8:00-17:00",
+                contact="+57 300 000 0000",
+                active=True,
+            )
     return first
 
 
@@ -132,39 +213,68 @@ def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
     from msc.beneficiaries.models import Beneficiary
     from msc.cases import service as cases
     from msc.referrals import service as referrals
-    caseworker = accounts.find_user("gestora")
-    adults = [b for b in session.scalars(sa.select(Beneficiary).where(Beneficiary.centre_id == centre.id)
-                                         .order_by(Beneficiary.id)) if (b.age_on(dt.date.today()) or 0) >= 18]
+
+    caseworker = _account("gestora")
+    adults = [
+        b
+        for b in session.scalars(
+            sa.select(Beneficiary).where(Beneficiary.centre_id == centre.id).order_by(Beneficiary.id)
+        )
+        if (b.age_on(dt.date.today()) or 0) >= 18
+    ]
     health = next(s for s in partner_org.services if s.sector == "health")
     for i, person in enumerate(adults[:8]):
         case = cases.open_case(caseworker, person)
         cases.assess(caseworker, case, {"health": rng.choice(["some", "severe"]), "shelter": "some"}, person.need_codes)
-        cases.add_task(caseworker, case, "Llamar para seguimiento", dt.date.today() + dt.timedelta(days=i - 1),
-                       caseworker.id)
+        cases.add_task(
+            caseworker, case, "Llamar para seguimiento", dt.date.today() + dt.timedelta(days=i - 1), caseworker.id
+        )
         if reception.has_consent(person, "referral") and i % 2 == 0:
-            referral = referrals.create(caseworker, case, health.id, rng.choice(["urgent", "routine"]),
-                                        "Valoración médica general", ["identity", "contact"])
+            referral = referrals.create(
+                caseworker,
+                case,
+                health.id,
+                rng.choice(["urgent", "routine"]),
+                "Valoración médica general",
+                ["identity", "contact"],
+            )
             referrals.send(caseworker, referral)
 
 
 def _nfi(rng: random.Random, centres: dict) -> None:
     """Stock at every centre (low at one), and hand-overs of the last weeks in Cúcuta."""
     from msc.beneficiaries.models import Beneficiary
-    from msc.nfi import service as nfi, stock
+    from msc.nfi import service as nfi
+    from msc.nfi import stock
     from msc.nfi.models import StockMovement
-    manager = accounts.find_user("coordinador")
+
+    manager = _account("coordinador")
     items = {i.code: i for i in stock.active_items()}
     for n, centre in enumerate(centres.values()):
-        stock.receive(_AnyScope(), centre, reference=f"GR-2026-{n + 1:04d}", source="warehouse",
-                      received_on=stock.centre_day(centre),
-                      lines={i.id: rng.randrange(40, 200) for i in items.values()})
+        stock.receive(
+            _AnyScope(),
+            centre,
+            reference=f"GR-2026-{n + 1:04d}",
+            source="warehouse",
+            received_on=stock.centre_day(centre),
+            lines={i.id: rng.randrange(40, 200) for i in items.values()},
+        )
         stock.set_thresholds(_AnyScope(), centre, {i.id: 25 for i in items.values()})
     cucuta = centres["COL-CUC"]
-    stock.adjust(_AnyScope(), cucuta, items["DIG"], reason="damage", direction="remove",
-                 quantity=stock.on_hand(cucuta.id, items["DIG"].id) - 20)  # the manager's page shows it low
-    people = list(session.scalars(sa.select(Beneficiary).where(Beneficiary.centre_id == cucuta.id)
-                                  .order_by(Beneficiary.id).limit(40)))
-    for i, person in enumerate(people[8:30]):
+    stock.adjust(
+        _AnyScope(),
+        cucuta,
+        items["DIG"],
+        reason="damage",
+        direction="remove",
+        quantity=stock.on_hand(cucuta.id, items["DIG"].id) - 20,
+    )  # the manager's page shows it low
+    people = list(
+        session.scalars(
+            sa.select(Beneficiary).where(Beneficiary.centre_id == cucuta.id).order_by(Beneficiary.id).limit(40)
+        )
+    )
+    for person in people[8:30]:
         view = nfi.rules.desk_view(person, list(items.values()), stock.centre_day(cucuta))
         wanted = {v.key: 1 for v in view.own + view.household if v.entitled and v.item.code in ("HYG", "DIG", "BABY")}
         if wanted:
@@ -172,8 +282,9 @@ def _nfi(rng: random.Random, centres: dict) -> None:
             given.day = given.day - dt.timedelta(days=rng.randrange(1, 40))  # spread over the last weeks
             for line in given.lines:
                 line.day, line.month = given.day, given.day.strftime("%Y-%m")
-            session.execute(sa.update(StockMovement).where(StockMovement.distribution_id == given.id)
-                            .values(day=given.day))
+            session.execute(
+                sa.update(StockMovement).where(StockMovement.distribution_id == given.id).values(day=given.day)
+            )
 
 
 def _fund(centres: dict) -> None:
@@ -181,39 +292,67 @@ def _fund(centres: dict) -> None:
     from msc.cases.models import Case
     from msc.fund import service as fund
     from msc.i18n import local_today
-    admin, officer, caseworker = (accounts.find_user(u) for u in ("admin", "proteccion", "gestora"))
+
+    admin, officer, caseworker = (_account(u) for u in ("admin", "proteccion", "gestora"))
     for country in sorted({c.country for c in centres.values()}):
         today = local_today(country)
-        fund.save_allocation(admin, None, country=country, currency=fund.currency_of(country),
-                             amount=50_000 * {"COP": 4000, "PEN": 4, "BRL": 5, "CLP": 950}.get(
-                                 fund.currency_of(country), 1) * 100,
-                             starts_on=today.replace(month=1, day=1), ends_on=today.replace(month=12, day=31))
+        fund.save_allocation(
+            admin,
+            None,
+            country=country,
+            currency=fund.currency_of(country),
+            amount=50_000 * {"COP": 4000, "PEN": 4, "BRL": 5, "CLP": 950}.get(fund.currency_of(country), 1) * 100,
+            starts_on=today.replace(month=1, day=1),
+            ends_on=today.replace(month=12, day=31),
+        )
     cases = list(session.scalars(sa.select(Case).where(Case.centre_id == centres["COL-CUC"].id).order_by(Case.id)))
-    answers = [("trafficking", {"act": ["recruitment", "transportation"], "purpose": ["forced_labour"],
-                                "means": ["deception"]}),
-               ("vulnerable", {"indicators": ["violence_survivor", "single_caregiver"]}),
-               ("vulnerable", {"indicators": ["no_documents"]})]
+    answers = [
+        (
+            "trafficking",
+            {"act": ["recruitment", "transportation"], "purpose": ["forced_labour"], "means": ["deception"]},
+        ),
+        ("vulnerable", {"indicators": ["violence_survivor", "single_caregiver"]}),
+        ("vulnerable", {"indicators": ["no_documents"]}),
+    ]
     for case, (case_type, given) in zip(cases, answers):
-        fund.submit(caseworker, case, case_type, given, "Entrevista de la gestora (datos de demostración).",
-                    [fund.LineData("shelter", 800_000_00, "COP", "Casa de Paso (demo)"),
-                     fund.LineData("medical", 400_000_00, "COP", None)])
+        fund.submit(
+            caseworker,
+            case,
+            case_type,
+            given,
+            "Entrevista de la gestora (datos de demostración).",
+            [
+                fund.LineData("shelter", 800_000_00, "COP", "Casa de Paso (demo)"),
+                fund.LineData("medical", 400_000_00, "COP", None),
+            ],
+        )
     first = session.scalar(sa.select(fund.Application).order_by(fund.Application.id))
     if first is not None:
         today = local_today("COL")
-        decision = fund.decide(officer, first, "approve", {first.lines[0].id: 600_000_00},
-                               period_ends_on=today + dt.timedelta(days=60))
-        fund.disburse(officer, decision.lines[0], amount=300_000_00, paid_on=today, payee="Casa de Paso (demo)",
-                      reference="DEMO-0001")
+        decision = fund.decide(
+            officer, first, "approve", {first.lines[0].id: 600_000_00}, period_ends_on=today + dt.timedelta(days=60)
+        )
+        fund.disburse(
+            officer,
+            decision.lines[0],
+            amount=300_000_00,
+            paid_on=today,
+            payee="Casa de Paso (demo)",
+            reference="DEMO-0001",
+        )
 
 
 def _feedback(centres: dict) -> None:
     """proteccion is the PSEA focal point; a few messages at Cúcuta, one of them sensitive."""
     from msc.feedback import service as feedback
-    accounts.find_user("proteccion").psea_focal_point = True
+
+    _account("proteccion").psea_focal_point = True
     cucuta = centres["COL-CUC"]
-    for kind, text in (("suggestion", "Pongan un toldo en la fila: el sol es muy fuerte al mediodía."),
-                       ("question", "¿Dónde puedo cargar el celular?"),
-                       ("misconduct", "Un guardia gritó a una señora mayor en la fila (datos de demostración).")):
+    for kind, text in (
+        ("suggestion", "Pongan un toldo en la fila: el sol es muy fuerte al mediodía."),
+        ("question", "¿Dónde puedo cargar el celular?"),
+        ("misconduct", "Un guardia gritó a una señora mayor en la fila (datos de demostración)."),
+    ):
         feedback.submit(cucuta, channel="self_service", kind=kind, text=text)
     for rating in (5, 4, 5, 3, 4, 5):
         feedback.submit(cucuta, channel="survey", kind="survey", text="", rating=rating, service="nfi")
@@ -230,13 +369,19 @@ def _emergency_access(centres: dict) -> None:
     """The demo caseworker opened a record of Tumbes in an emergency: the DPO has it to review."""
     from msc.beneficiaries.models import Beneficiary
     from msc.dpo import glass
-    caseworker = accounts.find_user("gestora")
-    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.centre_id == centres["PER-TUM"].id)
-                            .order_by(Beneficiary.id).limit(1))
+
+    caseworker = _account("gestora")
+    person = session.scalar(
+        sa.select(Beneficiary).where(Beneficiary.centre_id == centres["PER-TUM"].id).order_by(Beneficiary.id).limit(1)
+    )
     if person is None:
         return
-    grant = glass.open_record(caseworker, person.case_number, "transfer",
-                              "Llegó a Cúcuta desde Tumbes y necesito su registro de salud para continuar la atención.")
+    grant = glass.open_record(
+        caseworker,
+        person.case_number,
+        "transfer",
+        "Llegó a Cúcuta desde Tumbes y necesito su registro de salud para continuar la atención.",
+    )
     glass.end(caseworker, grant)
 
 
@@ -258,25 +403,40 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, register
         known_dob = rng.random() < 0.75
         dob = today - dt.timedelta(days=age * 365 + rng.randint(0, 364))
         has_doc = rng.random() < 0.6
-        needs = [code for code, p in NEEDS_WEIGHTS if rng.random() < p and (code != "pregnant_lactating" or
-                                                                           (sex == "female" and 15 <= age <= 45))]
+        needs = [
+            code
+            for code, p in NEEDS_WEIGHTS
+            if rng.random() < p and (code != "pregnant_lactating" or (sex == "female" and 15 <= age <= 45))
+        ]
         data = reception.PersonData(
-            given_names=given, family_names=family if i == 0 or rng.random() < 0.8 else
-            f"{fake.last_name()} {fake.last_name()}", sex=sex, nationality=nationality,
-            date_of_birth=dob if known_dob else None, estimated_age=None if known_dob else age,
+            given_names=given,
+            family_names=family if i == 0 or rng.random() < 0.8 else f"{fake.last_name()} {fake.last_name()}",
+            sex=sex,
+            nationality=nationality,
+            date_of_birth=dob if known_dob else None,
+            estimated_age=None if known_dob else age,
             document_type=rng.choice(["passport", "national_id"]) if has_doc else "none",
             document_number=f"V{rng.randint(10_000_000, 32_000_000)}" if has_doc else None,
             phone=f"+57 3{rng.randint(10, 29)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}"
-            if adult and rng.random() < 0.7 else None,
+            if adult and rng.random() < 0.7
+            else None,
             arrival_date=today - dt.timedelta(days=rng.randint(0, 400)),
-            entry_point=ENTRY_POINTS.get(centre.country), languages=["es"] + (["pt"] if rng.random() < 0.1 else []),
-            needs=needs + (["no_documents"] if not has_doc and "no_documents" not in needs else []))
-        consent = [reception.ConsentData(
-            purpose=p, status="given" if p in ("registration", "referral") or rng.random() < 0.5 else "refused",
-            given_by="self" if age >= 18 else ("best_interests" if unaccompanied else "guardian"),
-            guardian_name=None if age >= 18 or unaccompanied else f"{fake.first_name()} {family}",
-            best_interests_note="Niño sin acompañante; registro para protección." if unaccompanied and age < 18
-            else None) for p in ("registration", "referral", "government_sharing", "followup_contact", "photo")]
+            entry_point=ENTRY_POINTS.get(centre.country),
+            languages=["es"] + (["pt"] if rng.random() < 0.1 else []),
+            needs=needs + (["no_documents"] if not has_doc and "no_documents" not in needs else []),
+        )
+        consent = [
+            reception.ConsentData(
+                purpose=p,
+                status="given" if p in ("registration", "referral") or rng.random() < 0.5 else "refused",
+                given_by="self" if age >= 18 else ("best_interests" if unaccompanied else "guardian"),
+                guardian_name=None if age >= 18 or unaccompanied else f"{fake.first_name()} {family}",
+                best_interests_note="Niño sin acompañante; registro para protección."
+                if unaccompanied and age < 18
+                else None,
+            )
+            for p in ("registration", "referral", "government_sharing", "followup_contact", "photo")
+        ]
         if head_case is None:
             relationship = "head"
         elif age < 18:
@@ -287,13 +447,15 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, register
         try:
             person = reception.register(_AnyScope(), centre, data, consent, choice, acknowledged=None)
         except reception.PossibleDuplicates as dup:
-            person = reception.register(_AnyScope(), centre, data, consent, choice,
-                                        acknowledged={c.beneficiary.id for c in dup.candidates})
+            person = reception.register(
+                _AnyScope(), centre, data, consent, choice, acknowledged={c.beneficiary.id for c in dup.candidates}
+            )
         except reception.RuleError:
             continue
         person.registered_by_id = clerk.id
         person.registered_at = registered_at
         if head_case is None:
             head_case = person.case_number
-            person.household.created_at = registered_at
+            if person.household is not None:
+                person.household.created_at = registered_at
     return size

@@ -1,4 +1,5 @@
 """The one kind of error a rule raises: a translated message, and the form field it concerns."""
+
 from __future__ import annotations
 
 

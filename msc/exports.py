@@ -1,10 +1,11 @@
 """Aggregate tables for people to download: small counts suppressed, CSV and XLSX."""
+
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from flask import Response
 
@@ -50,7 +51,6 @@ def suppress_table(counts: Sequence[Sequence[int]], with_column_totals: bool = T
     if with_column_totals:
         lines += [[(i, j) for i in range(height + 1)] for j in range(width)]
         lines += [[(height, j) for j in range(width + 1)], [(i, width) for i in range(height + 1)]]
-    grand = (height, width)
     changed = True
     while changed:
         changed = False
@@ -69,9 +69,13 @@ def suppress_table(counts: Sequence[Sequence[int]], with_column_totals: bool = T
         if (i, j) in small:
             return SUPPRESSED
         return WITHHELD if (i, j) in hidden else grid[i][j]
-    return SuppressedTable([[shown(i, j) for j in range(width)] for i in range(height)],
-                           [shown(i, width) for i in range(height)],
-                           [shown(height, j) for j in range(width)], shown(height, width))
+
+    return SuppressedTable(
+        [[shown(i, j) for j in range(width)] for i in range(height)],
+        [shown(i, width) for i in range(height)],
+        [shown(height, j) for j in range(width)],
+        shown(height, width),
+    )
 
 
 def _cell(value):
@@ -81,11 +85,15 @@ def _cell(value):
     return value
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence],
-                 hxl: Sequence[str] | None = None) -> Response:
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence], hxl: Sequence[str] | None = None
+) -> Response:
     """A CSV download (see csv_text)."""
-    return Response(csv_text(header, rows, hxl), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
+    return Response(
+        csv_text(header, rows, hxl),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+    )
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence], hxl: Sequence[str] | None = None) -> str:
@@ -102,10 +110,12 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence], hxl: Sequence[str]
     return "\ufeff" + out.getvalue()
 
 
-def xlsx_response(filename: str, title: str, header: Sequence[str], rows: Iterable[Sequence],
-                  hxl: Sequence[str] | None = None) -> Response:
+def xlsx_response(
+    filename: str, title: str, header: Sequence[str], rows: Iterable[Sequence], hxl: Sequence[str] | None = None
+) -> Response:
     """An XLSX workbook of one sheet (the HXL row second, as in the CSV)."""
     from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
     sheet.append([_cell(str(h)) for h in header])
@@ -115,5 +125,8 @@ def xlsx_response(filename: str, title: str, header: Sequence[str], rows: Iterab
         sheet.append([_cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
-    return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'})
+    return Response(
+        out.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'},
+    )

@@ -1,4 +1,5 @@
 """Form pieces shared by every feature: clean text fields that refuse control characters."""
+
 from __future__ import annotations
 
 import re

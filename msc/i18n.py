@@ -1,10 +1,12 @@
 """Languages: es, pt_BR and en; each user's choice is stored, visitors choose per browser session."""
+
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, has_request_context, redirect, request, session as flask_session, url_for
+from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
+from flask import session as flask_session
 from flask_login import current_user
 
 from msc.db import session
@@ -17,10 +19,22 @@ LANGUAGE_NAMES = {"es": "Español", "pt_BR": "Português", "en": "English"}
 
 #: the clock at the desk: times are stored in UTC and shown in the centre's country's time
 COUNTRY_TIMEZONES = {
-    "COL": "America/Bogota", "ECU": "America/Guayaquil", "PER": "America/Lima", "BRA": "America/Boa_Vista",
-    "CHL": "America/Santiago", "VEN": "America/Caracas", "BOL": "America/La_Paz", "ARG": "America/Argentina/Buenos_Aires",
-    "PAN": "America/Panama", "CRI": "America/Costa_Rica", "MEX": "America/Mexico_City", "DOM": "America/Santo_Domingo",
-    "TTO": "America/Port_of_Spain", "GUY": "America/Guyana", "URY": "America/Montevideo", "PRY": "America/Asuncion",
+    "COL": "America/Bogota",
+    "ECU": "America/Guayaquil",
+    "PER": "America/Lima",
+    "BRA": "America/Boa_Vista",
+    "CHL": "America/Santiago",
+    "VEN": "America/Caracas",
+    "BOL": "America/La_Paz",
+    "ARG": "America/Argentina/Buenos_Aires",
+    "PAN": "America/Panama",
+    "CRI": "America/Costa_Rica",
+    "MEX": "America/Mexico_City",
+    "DOM": "America/Santo_Domingo",
+    "TTO": "America/Port_of_Spain",
+    "GUY": "America/Guyana",
+    "URY": "America/Montevideo",
+    "PRY": "America/Asuncion",
 }
 
 
@@ -37,7 +51,7 @@ def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in langs:
         return current_user.locale
     chosen = flask_session.get("lang")
-    if chosen in langs:
+    if isinstance(chosen, str) and chosen in langs:
         return chosen
     best = request.accept_languages.best_match([lang.replace("_", "-") for lang in langs])
     return best.replace("-", "_") if best else current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -1,26 +1,54 @@
 """Imports every model so that Base.metadata knows every table (used by migrations)."""
+
+import msc.reports.cube  # noqa: F401,E402  (keeps the report counts as rows are written)
 from msc.beneficiaries.models import (  # noqa: F401
-    Beneficiary, BeneficiaryChange, BlindIndexEntry, Consent, DuplicateDecision, Household, NameVocabulary,
+    Beneficiary,
+    BeneficiaryChange,
+    BlindIndexEntry,
+    Consent,
+    DuplicateDecision,
+    Household,
+    NameVocabulary,
     SpecificNeed,
 )
+from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments  # noqa: F401
 from msc.centres.models import CaseNumberCounter, Centre  # noqa: F401
 from msc.crypto.fields import DataKey  # noqa: F401
 from msc.crypto.rotation import KeyRotation  # noqa: F401
-from msc.security.models import AuditEvent, User, UserSession, user_centres  # noqa: F401
-from msc.partners.models import Organisation, PartnerService, service_centres  # noqa: F401
-from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments  # noqa: F401
-from msc.referrals.models import Disclosure, Referral, ReferralEvent  # noqa: F401
-from msc.shelters.models import Placement, Shelter  # noqa: F401
-from msc.nfi.models import (  # noqa: F401
-    Distribution, DistributionLine, NfiItem, StockCount, StockLevel, StockMovement, StockReceipt, StockTransfer,
-)
-from msc.fund.models import (  # noqa: F401
-    Application, ApplicationLine, AuditFinding, AuditSample, CategoryCap, CriteriaSet, Decision, DecisionLine,
-    Disbursement, FundAllocation,
+from msc.dpo.models import (  # noqa: F401
+    AuditCheck,
+    BreakGlass,
+    CorrectionRequest,
+    Erasure,
+    PersonalExport,
+    RetentionPolicy,
+    RetentionRun,
 )
 from msc.feedback.models import Feedback  # noqa: F401
-from msc.reports.models import CarriedCount, ReportCount  # noqa: F401
-from msc.dpo.models import (  # noqa: F401
-    AuditCheck, BreakGlass, CorrectionRequest, Erasure, PersonalExport, RetentionPolicy, RetentionRun,
+from msc.fund.models import (  # noqa: F401
+    Application,
+    ApplicationLine,
+    AuditFinding,
+    AuditSample,
+    CategoryCap,
+    CriteriaSet,
+    Decision,
+    DecisionLine,
+    Disbursement,
+    FundAllocation,
 )
-import msc.reports.cube  # noqa: F401,E402  (keeps the report counts as rows are written)
+from msc.nfi.models import (  # noqa: F401
+    Distribution,
+    DistributionLine,
+    NfiItem,
+    StockCount,
+    StockLevel,
+    StockMovement,
+    StockReceipt,
+    StockTransfer,
+)
+from msc.partners.models import Organisation, PartnerService, service_centres  # noqa: F401
+from msc.referrals.models import Disclosure, Referral, ReferralEvent  # noqa: F401
+from msc.reports.models import CarriedCount, ReportCount  # noqa: F401
+from msc.security.models import AuditEvent, User, UserSession, user_centres  # noqa: F401
+from msc.shelters.models import Placement, Shelter  # noqa: F401

@@ -1,4 +1,5 @@
 """Loading configuration: defaults, the environment's file, instance/config.py, then MSC_* variables."""
+
 from __future__ import annotations
 
 import os

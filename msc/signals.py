@@ -1,4 +1,5 @@
 """Domain events one feature announces and another acts on, without importing each other."""
+
 from blinker import Namespace
 
 _signals = Namespace()

@@ -1,4 +1,5 @@
 """URL helpers shared by every feature."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

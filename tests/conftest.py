@@ -3,6 +3,7 @@
 SQLite (default): migrations run once into a template file, copied for each test.
 PostgreSQL (MSC_TEST_DATABASE_URL set): migrations run once, tables are emptied after each test.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,15 +14,18 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
 
 from msc import create_app
 from msc import db as dbmod
 
-from hypothesis import HealthCheck, settings
-
 # Property tests reuse one app per test function across examples (each example cleans what it needs).
-settings.register_profile("msc", max_examples=60, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "msc",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 settings.load_profile("msc")
 
 PG_URL = os.environ.get("MSC_TEST_DATABASE_URL")  # a server to create a throwaway database on
@@ -30,8 +34,12 @@ PASSWORD = "correct horse battery staple"
 
 def _new_app(tmp: Path, url: str, keys_file: Path, **extra):
     # English by default so assertions read naturally; tests of the Spanish default set it back.
-    overrides = {"INSTANCE_PATH": str(tmp), "DATABASE_URL": url, "KEYS_FILE": str(keys_file),
-                 "BABEL_DEFAULT_LOCALE": "en"}
+    overrides = {
+        "INSTANCE_PATH": str(tmp),
+        "DATABASE_URL": url,
+        "KEYS_FILE": str(keys_file),
+        "BABEL_DEFAULT_LOCALE": "en",
+    }
     overrides.update(extra)
     return create_app("testing", overrides)
 
@@ -39,6 +47,7 @@ def _new_app(tmp: Path, url: str, keys_file: Path, **extra):
 @pytest.fixture(scope="session")
 def keys_file(tmp_path_factory) -> Path:
     from msc.crypto.keys import FileKeyProvider
+
     path = tmp_path_factory.mktemp("keys") / "keys.json"
     FileKeyProvider(path).generate()
     return path
@@ -97,8 +106,12 @@ def _remember_seed_rows(engine: sa.Engine) -> None:
 
 def _empty_pg(engine: sa.Engine) -> None:
     with engine.begin() as conn:
-        names = [r[0] for r in conn.execute(sa.text(
-            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        names = [
+            r[0]
+            for r in conn.execute(
+                sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+            )
+        ]
         if names:
             conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
         if _SEED_ROWS:
@@ -107,8 +120,11 @@ def _empty_pg(engine: sa.Engine) -> None:
             for name, rows in _SEED_ROWS.items():
                 conn.execute(sa.insert(meta.tables[name]), rows)
                 if "id" in meta.tables[name].c:
-                    conn.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                                         f"(SELECT max(id) FROM \"{name}\"))"))
+                    conn.execute(
+                        sa.text(
+                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM \"{name}\"))"
+                        )
+                    )
 
 
 @pytest.fixture
@@ -146,6 +162,7 @@ def client(app):
 
 # ---- factories ---------------------------------------------------------------------------
 
+
 class Factory:
     """Builds centres, users and beneficiaries through the real services."""
 
@@ -155,30 +172,51 @@ class Factory:
     def _ctx(self):
         """The current app context if a test already pushed one (so it sees what we write)."""
         from contextlib import nullcontext
+
         from flask import has_app_context
+
         return nullcontext() if has_app_context() else self.app.app_context()
 
     def centre(self, code="COL-CUC", name="CAM Cúcuta", country="COL"):
         from msc.centres.models import Centre
         from msc.db import session
+
         with self._ctx():
             centre = session.scalar(sa.select(Centre).where(Centre.code == code))
             if centre is None:
-                centre = Centre(code=code, name=name, country=country, municipality=name.split()[-1],
-                                kind="border_entry")
+                centre = Centre(
+                    code=code, name=name, country=country, municipality=name.split()[-1], kind="border_entry"
+                )
                 session.add(centre)
                 session.commit()
             return centre.id
 
-    def user(self, username, role, centres=("COL-CUC",), scope="centre", country=None, locale="en",
-             password=PASSWORD, mfa_secret=None):
+    def user(
+        self,
+        username,
+        role,
+        centres=("COL-CUC",),
+        scope="centre",
+        country=None,
+        locale="en",
+        password=PASSWORD,
+        mfa_secret=None,
+    ):
         from msc.centres.models import Centre
         from msc.db import session
         from msc.security import service
+
         with self._ctx():
             ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres] if scope == "centre" else []
-            user = service.new_user(username=username, display_name=username.title(), role=role, scope=scope,
-                                    country=country, locale=locale, password_hash=_cached_hash(password))
+            user = service.new_user(
+                username=username,
+                display_name=username.title(),
+                role=role,
+                scope=scope,
+                country=country,
+                locale=locale,
+                password_hash=_cached_hash(password),
+            )
             user.centres = list(session.scalars(sa.select(Centre).where(Centre.id.in_(ids or [-1]))))
             if mfa_secret:
                 user.mfa_secret = mfa_secret
@@ -191,57 +229,92 @@ class Factory:
         from msc.centres.models import Centre
         from msc.db import session
         from msc.security.models import User
+
         with self._ctx():
             self.centre(centre, f"CAM {centre}", centre[:3])
             c = session.scalar(sa.select(Centre).where(Centre.code == centre))
             user = session.get(User, user_id) if user_id else _System()
             consents = fields.pop("consents", None) or [
-                service.ConsentData(purpose="registration", status="given",
-                                    given_by=fields.pop("given_by", "self"),
-                                    guardian_name=fields.pop("guardian_name", None),
-                                    best_interests_note=fields.pop("best_interests_note", None))]
+                service.ConsentData(
+                    purpose="registration",
+                    status="given",
+                    given_by=fields.pop("given_by", "self"),
+                    guardian_name=fields.pop("guardian_name", None),
+                    best_interests_note=fields.pop("best_interests_note", None),
+                )
+            ]
             household = fields.pop("household", None) or service.HouseholdChoice()
-            data = service.PersonData(**{"sex": "female", "nationality": "VEN",
-                                         "date_of_birth": dt.date(1990, 5, 17), **fields})
+            data = service.PersonData(
+                **{"sex": "female", "nationality": "VEN", "date_of_birth": dt.date(1990, 5, 17), **fields}
+            )
             try:
                 person = service.register(user, c, data, consents, household)
             except service.PossibleDuplicates as dup:
                 if not acknowledge:
                     raise
-                person = service.register(user, c, data, consents, household,
-                                          {x.beneficiary.id for x in dup.candidates})
+                person = service.register(
+                    user, c, data, consents, household, {x.beneficiary.id for x in dup.candidates}
+                )
             session.commit()
             return person.uid
 
-
-    def partner(self, name="Cruz Roja Colombiana", kind="ngo", country="COL", centres=("COL-CUC",),
-                sector="health", until=None, categories=("identity", "contact")):
+    def partner(
+        self,
+        name="Cruz Roja Colombiana",
+        kind="ngo",
+        country="COL",
+        centres=("COL-CUC",),
+        sector="health",
+        until=None,
+        categories=("identity", "contact"),
+    ):
         """An organisation with one service for the given centres; returns (organisation id, service id)."""
         import datetime as dt
-        from msc.partners import service
+
         from msc.db import session
+        from msc.partners import service
+
         with self._ctx():
             ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres]
             # until=False: no agreement at all
             until = until if until is not None else dt.date.today() + dt.timedelta(days=365)
-            org = service.save_organisation(_System(), None, name=name, kind=kind, country=country,
-                                            contact="referencias@example.org", agreement_until=until or None,
-                                            categories=list(categories) if until else [], active=True)
-            svc = service.save_service(_System(), org, None, name=f"{sector} service", sector=sector,
-                                       centre_ids=ids, municipalities=None, eligibility="Todas las personas",
-                                       languages=["es"], opening_hours="L-V 8-17", contact="312 000 0000",
-                                       active=True)
+            org = service.save_organisation(
+                _System(),
+                None,
+                name=name,
+                kind=kind,
+                country=country,
+                contact="referencias@example.org",
+                agreement_until=until or None,
+                categories=list(categories) if until else [],
+                active=True,
+            )
+            svc = service.save_service(
+                _System(),
+                org,
+                None,
+                name=f"{sector} service",
+                sector=sector,
+                centre_ids=ids,
+                municipalities=None,
+                eligibility="Todas las personas",
+                languages=["es"],
+                opening_hours="L-V 8-17",
+                contact="312 000 0000",
+                active=True,
+            )
             session.commit()
             return org.id, svc.id
-
 
     def case(self, person_uid, caseworker_id):
         """Open a case for a person with one task; returns (case uid, task uid)."""
         import datetime as dt
+
         from msc.beneficiaries.models import Beneficiary
         from msc.cases import service
         from msc.db import session
         from msc.security.models import User
+
         with self._ctx():
             cw = session.get(User, caseworker_id)
             person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == person_uid))
@@ -249,7 +322,6 @@ class Factory:
             task = service.add_task(cw, case, "Llamar", dt.date.today(), cw.id)
             session.commit()
             return case.uid, task.uid
-
 
     def referral(self, caseworker_id, service_id, partner_user_id=None, centre="COL-CUC", **person):
         """A person with consent to referral, a case, and a referral sent to a service; returns its uid."""
@@ -260,8 +332,11 @@ class Factory:
         from msc.partners.models import PartnerService
         from msc.referrals import service as referrals
         from msc.security.models import User
-        consents = [reception.ConsentData(purpose="registration", status="given"),
-                    reception.ConsentData(purpose="referral", status="given")]
+
+        consents = [
+            reception.ConsentData(purpose="registration", status="given"),
+            reception.ConsentData(purpose="referral", status="given"),
+        ]
         uid = self.person(centre=centre, consents=consents, **person)
         with self._ctx():
             cw = session.get(User, caseworker_id)
@@ -270,20 +345,30 @@ class Factory:
             referral = referrals.create(cw, case, service_id, "urgent", "Valoración médica", ["identity", "contact"])
             referrals.send(cw, referral)
             if partner_user_id:
-                session.get(User, partner_user_id).organisation_id = session.get(PartnerService,
-                                                                                 service_id).organisation_id
+                session.get(User, partner_user_id).organisation_id = session.get(
+                    PartnerService, service_id
+                ).organisation_id
             session.commit()
             return referral.uid
-
 
     def shelter(self, name="Casa de Paso Cúcuta", centre="COL-CUC", female=2, male=2, mode="beds", units=0):
         """A shelter of a centre; returns its id."""
         from msc.db import session
         from msc.shelters import service
+
         with self._ctx():
             centre_id = self.centre(centre, f"CAM {centre}", centre[:3])
-            shelter = service.save_shelter(_System(), None, name=name, centre_id=centre_id, mode=mode,
-                                           beds_female=female, beds_male=male, family_units=units, active=True)
+            shelter = service.save_shelter(
+                _System(),
+                None,
+                name=name,
+                centre_id=centre_id,
+                mode=mode,
+                beds_female=female,
+                beds_male=male,
+                family_units=units,
+                active=True,
+            )
             session.commit()
             return shelter.id
 
@@ -299,6 +384,7 @@ _HASHES: dict[str, str] = {}
 
 def _cached_hash(password: str) -> str:
     from msc.security import passwords
+
     if password not in _HASHES:
         _HASHES[password] = passwords.hash_password(password)
     return _HASHES[password]
@@ -317,16 +403,20 @@ class Auth:
 
     def login(self, username, password=PASSWORD, follow=False):
         self.client.get("/login")
-        return self.client.post("/login", data={"username": username, "password": password,
-                                                "csrf_token": csrf(self.client, "/login")},
-                                follow_redirects=follow)
+        return self.client.post(
+            "/login",
+            data={"username": username, "password": password, "csrf_token": csrf(self.client, "/login")},
+            follow_redirects=follow,
+        )
 
     def logout(self):
         return self.client.post("/logout", data={"csrf_token": csrf(self.client, "/account")})
 
 
-_CSRF = re.compile(r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"|'
-                   r'name="csrf_token" value="([^"]+)"')
+_CSRF = re.compile(
+    r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"|'
+    r'name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf(client, path: str) -> str:

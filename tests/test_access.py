@@ -1,4 +1,5 @@
 """One access policy: every endpoint declares a permission; every role is checked against every endpoint."""
+
 import datetime as dt
 
 import pytest
@@ -35,12 +36,23 @@ def world(app, make):
     centre_id = make.centre("COL-CUC")
     org_id, service_id = make.partner()
     case_uid, task_uid = make.case(here2, users["caseworker"])
-    referral = make.referral(users["caseworker"], service_id, users["partner"], given_names="Rosa",
-                             family_names="Peña", date_of_birth=dt.date(1960, 2, 2))
+    referral = make.referral(
+        users["caseworker"],
+        service_id,
+        users["partner"],
+        given_names="Rosa",
+        family_names="Peña",
+        date_of_birth=dt.date(1960, 2, 2),
+    )
     there_service = make.partner(name="Albergue Tumbes", country="PER", centres=("PER-TUM",))[1]
-    there_referral = make.referral(make.user("cw_tumbes", "caseworker", centres=("PER-TUM",)), there_service,
-                                   centre="PER-TUM", given_names="Eva", family_names="Luna",
-                                   date_of_birth=dt.date(1961, 3, 3))
+    there_referral = make.referral(
+        make.user("cw_tumbes", "caseworker", centres=("PER-TUM",)),
+        there_service,
+        centre="PER-TUM",
+        given_names="Eva",
+        family_names="Luna",
+        date_of_birth=dt.date(1961, 3, 3),
+    )
     there_case, there_task = make.case(there, make.user("cw_peru", "caseworker", centres=("PER-TUM",)))
     shelter = make.shelter()
     regional_officer = make.user("po_region", "protection_officer", scope="region")
@@ -49,9 +61,11 @@ def world(app, make):
         from msc.beneficiaries.models import Beneficiary
         from msc.shelters import service as shelters
         from msc.shelters.models import Shelter
+
         guest = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == here2))
-        placement = shelters.place(_Region(), guest, session.get(Shelter, shelter), check_in_on=dt.date.today(),
-                                   planned_days=5).uid
+        placement = shelters.place(
+            _Region(), guest, session.get(Shelter, shelter), check_in_on=dt.date.today(), planned_days=5
+        ).uid
         session.commit()
         handover, there_handover, item_id, there_centre = _handovers(here, there)
         fund = _fund(case_uid, there_case, users, session.get(User, regional_officer))
@@ -59,28 +73,55 @@ def world(app, make):
         fund["grant"] = _glass(users["caseworker"], there)
         fund["correction"] = _correction(users["reception"], here)
         fund["export"] = _export(users["protection_officer"])
-    return {**fund, "handover": handover, "there_handover": there_handover, "item": item_id, "there_centre": there_centre,
-            "shelter": shelter, "there_shelter": there_shelter, "placement": placement,
-            "users": users, "victim": victim, "here": here, "here2": here2, "there": there, "centre": centre_id,
-            "org": org_id, "service": service_id, "case": case_uid, "task": task_uid,
-            "there_case": there_case, "there_task": there_task, "referral": referral,
-            "there_referral": there_referral}
+    return {
+        **fund,
+        "handover": handover,
+        "there_handover": there_handover,
+        "item": item_id,
+        "there_centre": there_centre,
+        "shelter": shelter,
+        "there_shelter": there_shelter,
+        "placement": placement,
+        "users": users,
+        "victim": victim,
+        "here": here,
+        "here2": here2,
+        "there": there,
+        "centre": centre_id,
+        "org": org_id,
+        "service": service_id,
+        "case": case_uid,
+        "task": task_uid,
+        "there_case": there_case,
+        "there_task": there_task,
+        "referral": referral,
+        "there_referral": there_referral,
+    }
 
 
 def _handovers(here_uid: str, there_uid: str):
     """A hygiene kit handed over at each centre (stock received first)."""
     from msc.beneficiaries.models import Beneficiary
     from msc.centres.models import Centre
-    from msc.nfi import service as nfi, stock
+    from msc.nfi import service as nfi
+    from msc.nfi import stock
+
     uids = []
     for uid in (here_uid, there_uid):
         person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
         centre = session.get(Centre, person.centre_id)
         item = nfi.item_by_code("HYG")
-        stock.receive(_Region(), centre, reference=f"GR-{uid[:6]}", source="warehouse",
-                      received_on=stock.centre_day(centre), lines={item.id: 10})
-        uids.append(nfi.hand_over(_Region(), centre, person, {f"{uid}:HYG": 1},
-                                  nfi.Acknowledgement(method="thumbprint")).uid)
+        stock.receive(
+            _Region(),
+            centre,
+            reference=f"GR-{uid[:6]}",
+            source="warehouse",
+            received_on=stock.centre_day(centre),
+            lines={item.id: 10},
+        )
+        uids.append(
+            nfi.hand_over(_Region(), centre, person, {f"{uid}:HYG": 1}, nfi.Acknowledgement(method="thumbprint")).uid
+        )
     session.commit()
     there_centre = session.scalar(sa.select(Centre.id).where(Centre.code == "PER-TUM"))
     return uids[0], uids[1], item.id, there_centre
@@ -90,10 +131,15 @@ def _glass(caseworker_id: int, there_uid: str) -> str:
     """The caseworker's emergency access to the person registered in Tumbes, already ended."""
     from msc.beneficiaries.models import Beneficiary
     from msc.dpo import glass
+
     person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == there_uid))
     caseworker = session.get(User, caseworker_id)
-    grant = glass.open_record(caseworker, person.case_number, "transfer",
-                              "Traslado desde Tumbes: necesito su registro para continuar la atención.")
+    grant = glass.open_record(
+        caseworker,
+        person.case_number,
+        "transfer",
+        "Traslado desde Tumbes: necesito su registro para continuar la atención.",
+    )
     glass.end(caseworker, grant)  # ended, so that the record of Tumbes is out of reach again
     session.commit()
     return grant.uid
@@ -103,6 +149,7 @@ def _correction(clerk_id: int, here_uid: str) -> str:
     """A correction request for the person registered in Cúcuta."""
     from msc.beneficiaries.models import Beneficiary
     from msc.dpo import corrections
+
     person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == here_uid))
     request = corrections.record(session.get(User, clerk_id), person, ["family_names"], "Rojas Díaz")
     session.commit()
@@ -112,6 +159,7 @@ def _correction(clerk_id: int, here_uid: str) -> str:
 def _export(officer_id: int) -> str:
     """An encrypted personal-data export waiting to be downloaded."""
     from msc.dpo import exports
+
     export, _secret = exports.create(session.get(User, officer_id), "Lista para la jornada de salud del sábado.")
     session.commit()
     return export.uid
@@ -121,6 +169,7 @@ def _feedback() -> dict:
     """A suggestion left at each centre's public page."""
     from msc.centres.models import Centre
     from msc.feedback import service as feedback
+
     out = {}
     for key, code in (("feedback", "COL-CUC"), ("there_feedback", "PER-TUM")):
         centre = session.scalar(sa.select(Centre).where(Centre.code == code))
@@ -132,25 +181,47 @@ def _feedback() -> dict:
 def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
     """An approved, partly paid application at each centre, and an audit sample."""
     from msc.cases.models import Case
-    from msc.fund import oversight, service as fund
+    from msc.fund import oversight
+    from msc.fund import service as fund
     from msc.fund.models import FundAllocation
     from msc.i18n import local_today
+
     out = {}
     for key, uid, country, currency in (("", case_uid, "COL", "COP"), ("there_", there_case, "PER", "PEN")):
         case = session.scalar(sa.select(Case).where(Case.uid == uid))
         today = local_today(country)
-        session.add(FundAllocation(country=country, currency=currency, amount=10_000_00, disbursed=0,
-                                   starts_on=today, ends_on=today + dt.timedelta(days=30)))
+        session.add(
+            FundAllocation(
+                country=country,
+                currency=currency,
+                amount=10_000_00,
+                disbursed=0,
+                starts_on=today,
+                ends_on=today + dt.timedelta(days=30),
+            )
+        )
         submitter = case.caseworkers[0] if case.caseworkers else session.get(User, users["caseworker"])
-        application = fund.submit(submitter, case, "vulnerable", {"indicators": ["violence_survivor", "disability"]},
-                                  None, [fund.LineData("basic_needs", 500_00, currency)])
-        decision = fund.decide(officer, application, "approve", {application.lines[0].id: 400_00},
-                               period_ends_on=today + dt.timedelta(days=10))
+        application = fund.submit(
+            submitter,
+            case,
+            "vulnerable",
+            {"indicators": ["violence_survivor", "disability"]},
+            None,
+            [fund.LineData("basic_needs", 500_00, currency)],
+        )
+        decision = fund.decide(
+            officer,
+            application,
+            "approve",
+            {application.lines[0].id: 400_00},
+            period_ends_on=today + dt.timedelta(days=10),
+        )
         line = decision.lines[0]
         payment = fund.disburse(officer, line, amount=100_00, paid_on=today, payee="Tienda", reference="R-1")
         out.update({f"{key}application": application.uid, f"{key}line": line.id, f"{key}payment": payment.uid})
-    sample = oversight.draw_sample(officer, local_today("COL") - dt.timedelta(days=1),
-                                   local_today("COL") + dt.timedelta(days=1), 100, seed=1)
+    sample = oversight.draw_sample(
+        officer, local_today("COL") - dt.timedelta(days=1), local_today("COL") + dt.timedelta(days=1), 100, seed=1
+    )
     out.update({"sample": sample.id, "finding": sample.items[0].uid})
     session.commit()
     return out
@@ -182,30 +253,49 @@ def _url(app, rule, world, uid_key="here"):
         if arg == "uid" and rule.endpoint.startswith("referrals."):
             values[arg] = world["there_referral" if far else "referral"]
             continue
-        values[arg] = {"uid": world[uid_key], "other_uid": world["here2"], "centre_id": world["centre"],
-                       "user_id": world["victim"], "org_id": world["org"], "service_id": world["service"],
-                       "case_uid": world["there_case" if far else "case"],
-                       "task_uid": world["there_task" if far else "task"], "to": "accepted", "risk": "high",
-                       "shelter_id": world["there_shelter" if far else "shelter"],
-                       "placement_uid": world["placement"],
-                       "handover_uid": world["there_handover" if far else "handover"], "item_id": world["item"],
-                       "table": "distributions", "fmt": "csv",
-                       "application_uid": world["there_application" if far else "application"],
-                       "line_id": world["there_line" if far else "line"],
-                       "disbursement_uid": world["there_payment" if far else "payment"],
-                       "sample_id": world["sample"], "finding_uid": world["finding"], "version": 1,
-                       "action": "retire", "code": "COL-CUC",
-                       "feedback_uid": world["there_feedback" if far else "feedback"],
-                       "grant_uid": world["grant"], "correction_uid": world["correction"],
-                       "export_uid": world["export"], "kind": "kek"}[arg]
+        values[arg] = {
+            "uid": world[uid_key],
+            "other_uid": world["here2"],
+            "centre_id": world["centre"],
+            "user_id": world["victim"],
+            "org_id": world["org"],
+            "service_id": world["service"],
+            "case_uid": world["there_case" if far else "case"],
+            "task_uid": world["there_task" if far else "task"],
+            "to": "accepted",
+            "risk": "high",
+            "shelter_id": world["there_shelter" if far else "shelter"],
+            "placement_uid": world["placement"],
+            "handover_uid": world["there_handover" if far else "handover"],
+            "item_id": world["item"],
+            "table": "distributions",
+            "fmt": "csv",
+            "application_uid": world["there_application" if far else "application"],
+            "line_id": world["there_line" if far else "line"],
+            "disbursement_uid": world["there_payment" if far else "payment"],
+            "sample_id": world["sample"],
+            "finding_uid": world["finding"],
+            "version": 1,
+            "action": "retire",
+            "code": "COL-CUC",
+            "feedback_uid": world["there_feedback" if far else "feedback"],
+            "grant_uid": world["grant"],
+            "correction_uid": world["correction"],
+            "export_uid": world["export"],
+            "kind": "kek",
+        }[arg]
     with app.test_request_context():
         from flask import url_for
+
         return url_for(rule.endpoint, **values)
 
 
 def test_every_endpoint_declares_a_permission(app):
-    undeclared = [rule.endpoint for rule, _ in _endpoints(app)
-                  if app.view_functions[rule.endpoint].__dict__.get("msc_permission") is None]
+    undeclared = [
+        rule.endpoint
+        for rule, _ in _endpoints(app)
+        if app.view_functions[rule.endpoint].__dict__.get("msc_permission") is None
+    ]
     assert undeclared == []
 
 
@@ -215,6 +305,7 @@ def test_an_undeclared_endpoint_is_denied(app, make, client):
     @bp.get("/probe")
     def probe():
         return "should never be served"
+
     app.register_blueprint(bp)
     uid = make.user("clerk", "reception")
     login_as(app, client, uid)
@@ -251,8 +342,18 @@ def test_every_role_against_every_endpoint(app, world):
 
 def test_records_of_another_centre_answer_404(app, world):
     for rule, method in _endpoints(app):
-        if not {"uid", "case_uid", "task_uid", "shelter_id", "handover_uid", "centre_id", "application_uid", "line_id",
-                "disbursement_uid", "feedback_uid"} & set(rule.arguments):
+        if not {
+            "uid",
+            "case_uid",
+            "task_uid",
+            "shelter_id",
+            "handover_uid",
+            "centre_id",
+            "application_uid",
+            "line_id",
+            "disbursement_uid",
+            "feedback_uid",
+        } & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")
         for role in ("reception", "caseworker", "centre_manager"):
@@ -282,6 +383,7 @@ def test_denials_are_audited(app, world):
     login_as(app, client, world["users"]["admin"])
     assert client.get(f"/b/{world['here']}").status_code == 403
     from msc.security.models import AuditEvent
+
     with app.app_context():
         ev = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "access.denied")).all()
         assert ev and "beneficiaries.profile" in ev[-1].detail

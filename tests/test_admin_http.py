@@ -1,4 +1,5 @@
 """Admin pages: centres and users; admins never see beneficiary data."""
+
 import pyotp
 import pytest
 import sqlalchemy as sa
@@ -19,44 +20,86 @@ def admin(app, make, client):
 
 def test_admin_creates_and_edits_a_centre(app, client, admin):
     assert client.get("/admin/").status_code == 200
-    res = client.post("/admin/centres/new", data={"csrf_token": csrf(client, "/admin/centres/new"), "code": "per-tac",
-                                                  "name": "CAM Tacna", "country": "PER", "municipality": "Tacna",
-                                                  "kind": "border_entry", "active": "y"})
+    res = client.post(
+        "/admin/centres/new",
+        data={
+            "csrf_token": csrf(client, "/admin/centres/new"),
+            "code": "per-tac",
+            "name": "CAM Tacna",
+            "country": "PER",
+            "municipality": "Tacna",
+            "kind": "border_entry",
+            "active": "y",
+        },
+    )
     assert res.status_code == 302
     with app.app_context():
         centre = session.scalar(sa.select(Centre).where(Centre.code == "PER-TAC"))
         assert centre.municipality == "Tacna"
-    res = client.post(f"/admin/centres/{centre.id}", data={
-        "csrf_token": csrf(client, f"/admin/centres/{centre.id}"), "code": "PER-TAC", "name": "CAM Tacna Sur",
-        "country": "PER", "municipality": "Tacna", "kind": "transit"})
+    res = client.post(
+        f"/admin/centres/{centre.id}",
+        data={
+            "csrf_token": csrf(client, f"/admin/centres/{centre.id}"),
+            "code": "PER-TAC",
+            "name": "CAM Tacna Sur",
+            "country": "PER",
+            "municipality": "Tacna",
+            "kind": "transit",
+        },
+    )
     assert res.status_code == 302
     assert "CAM Tacna Sur" in client.get("/admin/centres").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("fields,message", [
-    ({"code": "XX"}, "Use the country code"),
-    ({"code": "COL-TAC"}, "must start with the country code"),
-    ({"name": ""}, "Enter a name"),
-])
+@pytest.mark.parametrize(
+    "fields,message",
+    [
+        ({"code": "XX"}, "Use the country code"),
+        ({"code": "COL-TAC"}, "must start with the country code"),
+        ({"name": ""}, "Enter a name"),
+    ],
+)
 def test_centre_form_errors(client, admin, fields, message):
-    data = {"csrf_token": csrf(client, "/admin/centres/new"), "code": "PER-TAC", "name": "CAM Tacna",
-            "country": "PER", "municipality": "Tacna", "kind": "border_entry", **fields}
+    data = {
+        "csrf_token": csrf(client, "/admin/centres/new"),
+        "code": "PER-TAC",
+        "name": "CAM Tacna",
+        "country": "PER",
+        "municipality": "Tacna",
+        "kind": "border_entry",
+        **fields,
+    }
     res = client.post("/admin/centres/new", data=data)
     assert res.status_code == 422 and message in res.get_data(as_text=True)
 
 
 def test_duplicate_centre_code_is_refused(client, admin, make):
     make.centre("PER-TAC", "CAM Tacna", "PER")
-    res = client.post("/admin/centres/new", data={"csrf_token": csrf(client, "/admin/centres/new"), "code": "PER-TAC",
-                                                  "name": "Otra", "country": "PER", "municipality": "Tacna",
-                                                  "kind": "border_entry"})
+    res = client.post(
+        "/admin/centres/new",
+        data={
+            "csrf_token": csrf(client, "/admin/centres/new"),
+            "code": "PER-TAC",
+            "name": "Otra",
+            "country": "PER",
+            "municipality": "Tacna",
+            "kind": "border_entry",
+        },
+    )
     assert res.status_code == 422 and "already uses this code" in res.get_data(as_text=True)
 
 
 def test_admin_creates_a_user_with_rules(app, client, admin, make):
     centre_id = make.centre("COL-CUC")
-    base = {"csrf_token": csrf(client, "/admin/users/new"), "username": "nueva", "display_name": "Nueva Persona",
-            "role": "reception", "scope": "centre", "locale": "es", "password": "una clave bastante larga"}
+    base = {
+        "csrf_token": csrf(client, "/admin/users/new"),
+        "username": "nueva",
+        "display_name": "Nueva Persona",
+        "role": "reception",
+        "scope": "centre",
+        "locale": "es",
+        "password": "una clave bastante larga",
+    }
     res = client.post("/admin/users/new", data=base)
     assert res.status_code == 422 and "at least one centre" in res.get_data(as_text=True)
     res = client.post("/admin/users/new", data={**base, "password": "123456789012", "centres": [centre_id]})
@@ -72,9 +115,17 @@ def test_admin_creates_a_user_with_rules(app, client, admin, make):
 
 def test_admin_designates_a_psea_focal_point(app, client, admin, make):
     centre_id = make.centre("COL-CUC")
-    base = {"csrf_token": csrf(client, "/admin/users/new"), "username": "focal", "display_name": "Punto Focal",
-            "role": "reception", "scope": "centre", "locale": "es", "password": "una clave bastante larga",
-            "centres": [centre_id], "psea_focal_point": "y"}
+    base = {
+        "csrf_token": csrf(client, "/admin/users/new"),
+        "username": "focal",
+        "display_name": "Punto Focal",
+        "role": "reception",
+        "scope": "centre",
+        "locale": "es",
+        "password": "una clave bastante larga",
+        "centres": [centre_id],
+        "psea_focal_point": "y",
+    }
     res = client.post("/admin/users/new", data=base)
     assert res.status_code == 422 and "Only protection officers can be PSEA focal points" in res.get_data(as_text=True)
     assert client.post("/admin/users/new", data={**base, "role": "protection_officer"}).status_code == 302
@@ -101,8 +152,9 @@ def test_deactivate_reset_mfa_and_unlock(app, client, admin, make):
 
 
 def test_admin_cannot_deactivate_themself(app, client, admin):
-    res = client.post(f"/admin/users/{admin}/deactivate", data={"csrf_token": csrf(client, "/admin/users")},
-                      follow_redirects=True)
+    res = client.post(
+        f"/admin/users/{admin}/deactivate", data={"csrf_token": csrf(client, "/admin/users")}, follow_redirects=True
+    )
     assert "cannot deactivate your own account" in res.get_data(as_text=True)
 
 
@@ -120,8 +172,15 @@ def test_unknown_user_and_centre_are_404(client, admin):
 
 def test_partner_users_belong_to_one_organisation(app, client, admin, make):
     org_id, _ = make.partner()
-    base = {"csrf_token": csrf(client, "/admin/users/new"), "username": "socia", "display_name": "Socia",
-            "role": "partner", "scope": "centre", "locale": "es", "password": "una clave bastante larga"}
+    base = {
+        "csrf_token": csrf(client, "/admin/users/new"),
+        "username": "socia",
+        "display_name": "Socia",
+        "role": "partner",
+        "scope": "centre",
+        "locale": "es",
+        "password": "una clave bastante larga",
+    }
     res = client.post("/admin/users/new", data={**base, "organisation_id": "0"})
     assert res.status_code == 422 and "Choose the organisation" in res.get_data(as_text=True)
     assert client.post("/admin/users/new", data={**base, "organisation_id": str(org_id)}).status_code == 302

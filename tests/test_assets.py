@@ -1,4 +1,5 @@
 """Pages are light, work without JavaScript, and never call a third party."""
+
 import re
 
 from msc.settings import ROOT
@@ -31,18 +32,20 @@ def test_no_page_needs_javascript():
         assert tags and all(body.strip() == "" for body in tags), "scripts come from files, never inline"
 
 
-
 def test_times_show_in_the_centres_time_zone(app, make, auth, client):
     import datetime as dt
+
     make.user("clerk", "reception")
     uid = make.person(given_names="Ana", family_names="Rojas")
     auth.login("clerk")
+    import sqlalchemy as sa
+
     from msc.beneficiaries.models import Beneficiary
     from msc.db import session
-    import sqlalchemy as sa
+
     with app.app_context():
         p = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
-        p.registered_at = dt.datetime(2026, 3, 1, 3, 30, tzinfo=dt.timezone.utc)
+        p.registered_at = dt.datetime(2026, 3, 1, 3, 30, tzinfo=dt.UTC)
         session.commit()
     html = client.get(f"/b/{uid}").get_data(as_text=True)
     assert "Feb 28, 2026, 10:30" in html  # Bogotá is UTC-5

@@ -1,4 +1,5 @@
 """The audit log is append-only and tamper-evident."""
+
 import sqlalchemy as sa
 
 from msc.db import session
@@ -55,6 +56,7 @@ def test_reordered_records_are_reported(app):
 
 def test_records_carry_no_values(app, make, auth, client):
     from tests.conftest import csrf
+
     make.user("clerk", "reception")
     uid = make.person(given_names="Wendolyn", family_names="Zapateiro")
     auth.login("clerk")

@@ -1,4 +1,5 @@
 """Case pages over HTTP."""
+
 import datetime as dt
 
 import pytest
@@ -32,8 +33,9 @@ def test_open_a_case_from_the_profile_and_see_it(app, client, desk):
     page = client.get(url).get_data(as_text=True)
     assert "Rojas" in page and "Open" in page and "Cw" in page
     assert "Open the case" in client.get(f"/b/{desk['uid']}").get_data(as_text=True)
-    res = client.post(f"/cases/open/{desk['uid']}", data={"confirm-csrf_token": csrf(client, url)},
-                      follow_redirects=True)
+    res = client.post(
+        f"/cases/open/{desk['uid']}", data={"confirm-csrf_token": csrf(client, url)}, follow_redirects=True
+    )
     assert "already has an open case" in res.get_data(as_text=True)
 
 
@@ -41,42 +43,66 @@ def test_assessment_sets_priority(app, client, desk):
     url = _open(client, desk["uid"])
     form = client.get(url + "/assessment").get_data(as_text=True)
     assert "Needs by sector" in form
-    res = client.post(url + "/assessment", data={"csrf_token": csrf(client, url + "/assessment"),
-                                                 "sector_shelter": "severe", "sector_food": "some",
-                                                 "specific": ["pregnant_lactating"]})
+    res = client.post(
+        url + "/assessment",
+        data={
+            "csrf_token": csrf(client, url + "/assessment"),
+            "sector_shelter": "severe",
+            "sector_food": "some",
+            "specific": ["pregnant_lactating"],
+        },
+    )
     assert res.status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert "High" in page and "Shelter: Severe need" in page
-    res = client.post(url + "/assessment", data={"csrf_token": csrf(client, url + "/assessment"),
-                                                 "sector_shelter": "apocalyptic"})
+    res = client.post(
+        url + "/assessment", data={"csrf_token": csrf(client, url + "/assessment"), "sector_shelter": "apocalyptic"}
+    )
     assert res.status_code == 422
 
 
 def test_notes_tasks_status_and_their_errors(app, client, desk):
     url = _open(client, desk["uid"])
     token = csrf(client, url)
-    assert client.post(url + "/notes", data={"note-csrf_token": token, "note-body": "Refiere amenazas.",
-                                             "note-sensitive": "y"}).status_code == 302
+    assert (
+        client.post(
+            url + "/notes", data={"note-csrf_token": token, "note-body": "Refiere amenazas.", "note-sensitive": "y"}
+        ).status_code
+        == 302
+    )
     with app.app_context():
         assert b"amenazas" not in session.scalar(sa.select(CaseNote.body_ct))
     res = client.post(url + "/notes", data={"note-csrf_token": token, "note-body": ""})
     assert res.status_code == 422 and "Write the note." in res.get_data(as_text=True)
-    res = client.post(url + "/tasks", data={"task-csrf_token": token, "task-title": "Cita médica",
-                                            "task-due_on": TODAY.isoformat(), "task-assignee": str(desk["cw"])})
+    res = client.post(
+        url + "/tasks",
+        data={
+            "task-csrf_token": token,
+            "task-title": "Cita médica",
+            "task-due_on": TODAY.isoformat(),
+            "task-assignee": str(desk["cw"]),
+        },
+    )
     assert res.status_code == 302
-    res = client.post(url + "/tasks", data={"task-csrf_token": token, "task-title": "Sin fecha",
-                                            "task-assignee": str(desk["cw"])})
+    res = client.post(
+        url + "/tasks", data={"task-csrf_token": token, "task-title": "Sin fecha", "task-assignee": str(desk["cw"])}
+    )
     assert res.status_code == 422 and "Give a due date." in res.get_data(as_text=True)
     home = client.get("/cases/").get_data(as_text=True)
     assert "Cita médica" in home and "Due today" in home
     with app.app_context():
         task_uid = session.scalar(sa.select(Task.uid))
-    assert client.post(f"/cases/tasks/{task_uid}/done", data={"confirm-csrf_token": token, "back": "home"}
-                       ).headers["Location"] == "/cases/"
+    assert (
+        client.post(f"/cases/tasks/{task_uid}/done", data={"confirm-csrf_token": token, "back": "home"}).headers[
+            "Location"
+        ]
+        == "/cases/"
+    )
     res = client.post(url + "/status", data={"status-csrf_token": token, "status-status": "closed"})
     assert res.status_code == 422 and "Choose why the case is being closed." in res.get_data(as_text=True)
-    res = client.post(url + "/status", data={"status-csrf_token": token, "status-status": "closed",
-                                             "status-reason": "needs_met"})
+    res = client.post(
+        url + "/status", data={"status-csrf_token": token, "status-status": "closed", "status-reason": "needs_met"}
+    )
     assert res.status_code == 302
     with app.app_context():
         assert session.scalar(sa.select(Case.status)) == "closed"
@@ -87,8 +113,13 @@ def test_priority_override_and_risk(app, client, desk):
     token = csrf(client, url)
     res = client.post(url + "/priority", data={"priority-csrf_token": token, "priority-priority": "critical"})
     assert res.status_code == 422 and "Write why" in res.get_data(as_text=True)
-    assert client.post(url + "/priority", data={"priority-csrf_token": token, "priority-priority": "critical",
-                                                "priority-reason": "Amenaza directa"}).status_code == 302
+    assert (
+        client.post(
+            url + "/priority",
+            data={"priority-csrf_token": token, "priority-priority": "critical", "priority-reason": "Amenaza directa"},
+        ).status_code
+        == 302
+    )
     assert client.post(url + "/risk", data={"risk-csrf_token": token, "risk-risk_level": "high"}).status_code == 302
     page = client.get(url).get_data(as_text=True)
     assert "Amenaza directa" in page and "risk level changed (Low → High)" in page
@@ -105,8 +136,10 @@ def test_reception_and_managers_never_reach_cases_or_notes(app, make, client, de
 
 def test_sensitive_note_hidden_from_an_unassigned_caseworker(app, make, client, desk):
     url = _open(client, desk["uid"])
-    client.post(url + "/notes", data={"note-csrf_token": csrf(client, url), "note-body": "Secreto de protección",
-                                      "note-sensitive": "y"})
+    client.post(
+        url + "/notes",
+        data={"note-csrf_token": csrf(client, url), "note-body": "Secreto de protección", "note-sensitive": "y"},
+    )
     other = app.test_client()
     login_as(app, other, make.user("cw2", "caseworker"))
     page = other.get(url).get_data(as_text=True)
@@ -119,18 +152,25 @@ def test_sensitive_note_hidden_from_an_unassigned_caseworker(app, make, client, 
 def test_a_household_heads_case_shows_the_members(app, make, client, desk):
     from msc.beneficiaries import service as reception
     from msc.beneficiaries.models import Beneficiary
+
     with app.app_context():
         head = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == desk["uid"]))
         case_number = head.case_number
-    make.person(given_names="Sofía", family_names="Rojas", date_of_birth=TODAY.replace(year=TODAY.year - 6),
-                given_by="guardian", guardian_name="Ana Rojas",
-                household=reception.HouseholdChoice(case_number, "child"))
+    make.person(
+        given_names="Sofía",
+        family_names="Rojas",
+        date_of_birth=TODAY.replace(year=TODAY.year - 6),
+        given_by="guardian",
+        guardian_name="Ana Rojas",
+        household=reception.HouseholdChoice(case_number, "child"),
+    )
     page = client.get(_open(client, desk["uid"])).get_data(as_text=True)
     assert "Household members in this case" in page and "Sofía Rojas" in page and "Son or daughter" in page
 
 
 def test_home_lists_stay_short_and_link_to_the_rest(app, make, client, desk, monkeypatch):
     from msc.cases import service as cases_service
+
     monkeypatch.setattr(cases_service, "HOME_CASES", 1)
     monkeypatch.setattr(cases_service, "HOME_TASKS", 1)
     _open(client, desk["uid"])
@@ -138,6 +178,7 @@ def test_home_lists_stay_short_and_link_to_the_rest(app, make, client, desk, mon
     with app.app_context():
         from msc.cases import service as svc
         from msc.security.models import User
+
         cw = session.get(User, desk["cw"])
         for case in session.scalars(sa.select(Case)):
             svc.add_task(cw, case, "Llamar", TODAY, cw.id)

@@ -1,4 +1,5 @@
 """Case rules, called without HTTP."""
+
 import datetime as dt
 
 import pytest
@@ -50,16 +51,19 @@ def test_status_moves_forward_closing_needs_a_reason_and_reopening_works(case):
     assert service.open_case(cw, c.beneficiary) is c and c.status == "open" and c.close_reason is None
 
 
-@pytest.mark.parametrize("sector,specific,level", [
-    ({}, ["trafficking"], "critical"),
-    ({}, ["uasc"], "critical"),
-    ({"protection": "severe"}, [], "critical"),
-    ({"shelter": "severe"}, [], "high"),
-    ({}, ["gbv_survivor"], "high"),
-    ({"food": "some"}, [], "medium"),
-    ({}, ["pregnant_lactating"], "medium"),
-    ({"food": "none"}, [], "low"),
-])
+@pytest.mark.parametrize(
+    "sector,specific,level",
+    [
+        ({}, ["trafficking"], "critical"),
+        ({}, ["uasc"], "critical"),
+        ({"protection": "severe"}, [], "critical"),
+        ({"shelter": "severe"}, [], "high"),
+        ({}, ["gbv_survivor"], "high"),
+        ({"food": "some"}, [], "medium"),
+        ({}, ["pregnant_lactating"], "medium"),
+        ({"food": "none"}, [], "low"),
+    ],
+)
 def test_priority_is_derived_with_reasons(sector, specific, level):
     p = service.derive_priority(sector, specific)
     assert p.level == level and p.reasons
@@ -143,9 +147,14 @@ def test_tasks_due_and_done_and_the_home_page(ctx, make, case):
 
 def test_home_lists_possible_uasc_until_assessed(ctx, make):
     cw = _user(make, "cw", "caseworker")
-    child = _person(make, given_names="Brayan", family_names="Salas",
-                    date_of_birth=TODAY.replace(year=TODAY.year - 12), given_by="best_interests",
-                    best_interests_note="Llegó solo.")
+    child = _person(
+        make,
+        given_names="Brayan",
+        family_names="Salas",
+        date_of_birth=TODAY.replace(year=TODAY.year - 12),
+        given_by="best_interests",
+        best_interests_note="Llegó solo.",
+    )
     assert [b.id for b in service.home(cw, TODAY).uasc_waiting] == [child.id]
     c = service.open_case(cw, child)
     assert service.home(cw, TODAY).uasc_waiting  # a case alone is not an assessment

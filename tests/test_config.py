@@ -1,4 +1,5 @@
 """Configuration: production refuses unsafe settings and says what is missing."""
+
 import pytest
 
 from msc import create_app
@@ -22,6 +23,7 @@ def test_production_refuses_debug():
 def test_production_starts_with_keys_from_the_environment(monkeypatch, tmp_path):
     import base64
     import os
+
     key = lambda: base64.b64encode(os.urandom(32)).decode()  # noqa: E731
     monkeypatch.setenv("MSC_SECRET_KEY", "s" * 40)
     monkeypatch.setenv("MSC_KEKS", f"k1:{key()}")
@@ -55,9 +57,15 @@ def test_the_production_entry_point_builds_the_app(tmp_path):
     import os
     import subprocess
     import sys
+
     from msc.settings import ROOT
-    env = {**os.environ, "MSC_CONFIG": "testing", "MSC_INSTANCE_PATH": str(tmp_path),
-           "MSC_DATABASE_URL": f"sqlite:///{tmp_path}/w.sqlite3"}
+
+    env = {
+        **os.environ,
+        "MSC_CONFIG": "testing",
+        "MSC_INSTANCE_PATH": str(tmp_path),
+        "MSC_DATABASE_URL": f"sqlite:///{tmp_path}/w.sqlite3",
+    }
     code = "import wsgi; print(wsgi.app.name, wsgi.app.test_client().get('/login').status_code)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr[-2000:]

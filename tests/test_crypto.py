@@ -1,4 +1,5 @@
 """Field-level encryption, blind indexes and key rotation."""
+
 import json
 
 import pytest
@@ -30,6 +31,7 @@ def test_tampered_ciphertext_fails():
 def test_ciphertext_copied_to_another_row_or_column_fails(ctx, make):
     from msc.beneficiaries.models import Beneficiary
     from msc.db import session
+
     a_uid = make.person(given_names="Ana", family_names="Rojas")
     b_uid = make.person(given_names="Beto", family_names="Suárez", date_of_birth=None, estimated_age=30)
     a = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == a_uid))
@@ -46,10 +48,17 @@ def test_ciphertext_copied_to_another_row_or_column_fails(ctx, make):
 
 def test_values_are_stored_encrypted(ctx, make):
     from msc.db import session
-    uid = make.person(given_names="Yessica", family_names="Quintero", document_type="passport",
-                      document_number="P1234567", phone="+57 300 111 2233")
-    row = session.execute(sa.text("SELECT given_names_ct, document_number_ct, phone_ct FROM beneficiaries "
-                                  "WHERE uid = :u"), {"u": uid}).one()
+
+    uid = make.person(
+        given_names="Yessica",
+        family_names="Quintero",
+        document_type="passport",
+        document_number="P1234567",
+        phone="+57 300 111 2233",
+    )
+    row = session.execute(
+        sa.text("SELECT given_names_ct, document_number_ct, phone_ct FROM beneficiaries WHERE uid = :u"), {"u": uid}
+    ).one()
     for blob in row:
         assert blob is not None and b"Yessica" not in blob and b"P1234567" not in blob
 
@@ -57,6 +66,7 @@ def test_values_are_stored_encrypted(ctx, make):
 def test_crypto_shredding_erases_every_field(ctx, make):
     from msc.beneficiaries.models import Beneficiary
     from msc.db import session
+
     uid = make.person(given_names="Lucía", family_names="Mendoza")
     person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
     person.data_key.destroy()
@@ -68,9 +78,11 @@ def test_crypto_shredding_erases_every_field(ctx, make):
 
 def test_rotation_rewraps_and_old_kek_can_be_retired(app, make, monkeypatch):
     from msc.crypto import keyring, rotation
+
     monkeypatch.setattr(rotation, "RETIRE_AFTER_SECONDS", 0)  # no other process to wait for
     from msc.beneficiaries.models import Beneficiary
     from msc.db import session
+
     uid = make.person(given_names="Rosa", family_names="Villalobos")
     runner = app.test_cli_runner()
     with app.app_context():
@@ -84,12 +96,20 @@ def test_rotation_rewraps_and_old_kek_can_be_retired(app, make, monkeypatch):
         assert rotation.check().failed == []
     assert runner.invoke(args=["keys", "retire", old]).exit_code == 0
     from pathlib import Path
+
     data = json.loads(Path(app.config["KEYS_FILE"]).read_text())
     assert old not in data["keks"] and new in data["keks"]
     # a fresh app that only knows the new KEK still decrypts everything
     from msc import create_app
-    fresh = create_app("testing", {"INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"],
-                                   "KEYS_FILE": app.config["KEYS_FILE"]})
+
+    fresh = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": app.instance_path,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "KEYS_FILE": app.config["KEYS_FILE"],
+        },
+    )
     with fresh.app_context():
         person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
         assert person.given_names == "Rosa"
@@ -102,8 +122,10 @@ def test_retiring_a_kek_in_use_is_refused(app, make):
     runner = app.test_cli_runner()
     with app.app_context():
         from msc.crypto import keyring
+
         old = keyring().active_kek
     from msc.crypto import rotation
+
     with app.app_context():
         rotation.add_new_kek()
     result = runner.invoke(args=["keys", "retire", old])
@@ -114,6 +136,7 @@ def test_keys_check_reports_a_key_that_does_not_open(app, make):
     make.person(given_names="Rosa", family_names="Villalobos")
     from msc.crypto.fields import DataKey
     from msc.db import session
+
     with app.app_context():
         key = session.scalars(sa.select(DataKey)).first()
         key.uid = "0" * 32  # the wrapping no longer matches
@@ -133,16 +156,28 @@ def test_key_ring_rejects_bad_keys(tmp_path):
 
 # ---- normalisation and blind indexes ----------------------------------------------------------
 
+
 def test_name_tokens_fold_accents_case_hyphens_and_particles():
     assert blind.name_tokens("María José Pérez de la Cruz") == ["maria", "jose", "perez", "cruz"]
     assert blind.name_tokens("  GONZÁLEZ-Núñez  dos Santos ") == ["gonzalez", "nunez", "santos"]
 
 
-@pytest.mark.parametrize("a,b", [
-    ("Gonsalez", "González"), ("Yesica", "Yessica"), ("Vanessa", "Banesa"), ("Hernández", "Ernandez"),
-    ("Quiroga", "Kiroga"), ("Yulieth", "Llulieth"), ("Gonçalves", "Gonsalves"), ("Jiménez", "Giménez"),
-    ("Cecilia", "Sesilia"), ("Nunes", "Nunez"), ("Zambrano", "Sambrano"),
-])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("Gonsalez", "González"),
+        ("Yesica", "Yessica"),
+        ("Vanessa", "Banesa"),
+        ("Hernández", "Ernandez"),
+        ("Quiroga", "Kiroga"),
+        ("Yulieth", "Llulieth"),
+        ("Gonçalves", "Gonsalves"),
+        ("Jiménez", "Giménez"),
+        ("Cecilia", "Sesilia"),
+        ("Nunes", "Nunez"),
+        ("Zambrano", "Sambrano"),
+    ],
+)
 def test_phonetic_key_matches_spanish_and_portuguese_variants(a, b):
     assert blind.phonetic_key(a) == blind.phonetic_key(b)
 
@@ -155,6 +190,7 @@ def test_phonetic_key_keeps_different_names_apart(a, b):
 def test_typo_neighbourhoods_meet_for_one_edit():
     def meet(a, b):
         return bool(blind.typo_neighbourhood(a) & blind.typo_neighbourhood(b))
+
     assert meet("garcia", "gracia")  # transposition
     assert meet("garcia", "garcea")  # substitution
     assert meet("garcia", "garcias")  # insertion
@@ -163,14 +199,13 @@ def test_typo_neighbourhoods_meet_for_one_edit():
 
 
 def test_hashes_are_keyed_truncated_and_per_kind():
-    bits = {"name": 20, "name_phonetic": 20, "name_typo": 20, "name_lead": 20, "dob": 12, "document": 16,
-            "phone": 16}
+    bits = {"name": 20, "name_phonetic": 20, "name_typo": 20, "name_lead": 20, "dob": 12, "document": 16, "phone": 16}
     idx1 = blind.BlindIndexer(b"k" * 32, bits)
     idx2 = blind.BlindIndexer(b"j" * 32, bits)
     assert idx1.hash(blind.NAME, "garcia") != idx2.hash(blind.NAME, "garcia")
     assert idx1.hash(blind.NAME, "garcia") != idx1.hash(blind.NAME_TYPO, "garcia")
-    assert all(idx1.hash(blind.NAME, f"x{i}") < 2 ** 20 for i in range(200))
-    assert all(idx1.hash(blind.DOB, f"x{i}") < 2 ** 12 for i in range(200))
+    assert all(idx1.hash(blind.NAME, f"x{i}") < 2**20 for i in range(200))
+    assert all(idx1.hash(blind.DOB, f"x{i}") < 2**12 for i in range(200))
 
 
 def test_phone_and_document_normalisation():

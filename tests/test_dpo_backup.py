@@ -1,5 +1,6 @@
 """Backups: a consistent SQLite snapshot without the keys; restored into a new instance with the keys every
 record decrypts, and without them none does."""
+
 import datetime as dt
 import shutil
 
@@ -16,8 +17,13 @@ from tests.conftest import PG_URL, _new_app
 @pytest.mark.skipif(bool(PG_URL), reason="the SQLite online backup; PostgreSQL uses pg_dump (README)")
 def test_a_restored_snapshot_decrypts_only_with_the_keys(app, make, tmp_path, keys_file):
     for i in range(3):
-        make.person(given_names=f"Marta{i}", family_names="Salazar", date_of_birth=dt.date(1985, 5, 1 + i),
-                    document_type="passport", document_number=f"P00{i}")
+        make.person(
+            given_names=f"Marta{i}",
+            family_names="Salazar",
+            date_of_birth=dt.date(1985, 5, 1 + i),
+            document_type="passport",
+            document_number=f"P00{i}",
+        )
     res = app.test_cli_runner().invoke(args=["backup", "--to", str(tmp_path / "backups")])
     assert res.exit_code == 0 and "the keys are not in it" in res.output
     [copy] = list((tmp_path / "backups").glob("msc-*.sqlite3"))
@@ -39,7 +45,7 @@ def test_a_restored_snapshot_decrypts_only_with_the_keys(app, make, tmp_path, ke
     with without.app_context():
         person = session.scalars(sa.select(Beneficiary)).first()
         with pytest.raises(KeyError_):
-            person.given_names
+            _ = person.given_names
 
 
 def test_a_database_that_is_not_a_sqlite_file_is_refused_in_words(tmp_path):

@@ -1,5 +1,6 @@
 """Correction requests: recorded with what the person asked, applied through the edit form with a history
 entry, or refused with a reason; only staff who may edit the record handle them."""
+
 import datetime as dt
 
 import pytest
@@ -48,22 +49,38 @@ def test_http_record_and_apply_through_the_edit_form(app, make):
     res = client.post(f"/b/{uid}/corrections", data={"details": "Inés"})
     assert res.status_code == 422 and "Choose the data the person says is wrong." in res.get_data(as_text=True)
     assert "Inés" in res.get_data(as_text=True)  # what was typed comes back
-    assert client.post(f"/b/{uid}/corrections", data={"fields": ["given_names"],
-                                                       "details": "Se llama Inés, con tilde."}).status_code == 302
+    assert (
+        client.post(
+            f"/b/{uid}/corrections", data={"fields": ["given_names"], "details": "Se llama Inés, con tilde."}
+        ).status_code
+        == 302
+    )
     with app.app_context():
         r = session.scalar(sa.select(CorrectionRequest))
         r_uid = r.uid
     page = client.get(f"/b/{uid}/edit?correction={r_uid}").get_data(as_text=True)
     assert "Correcting at the person's request" in page and "Se llama Inés, con tilde." in page
-    res = client.post(f"/b/{uid}/edit?correction={r_uid}", data={
-        "given_names": "Inés", "family_names": "Mora", "sex": "female", "date_of_birth": "1990-01-01",
-        "nationality": "VEN", "document_type": "none"})
+    res = client.post(
+        f"/b/{uid}/edit?correction={r_uid}",
+        data={
+            "given_names": "Inés",
+            "family_names": "Mora",
+            "sex": "female",
+            "date_of_birth": "1990-01-01",
+            "nationality": "VEN",
+            "document_type": "none",
+        },
+    )
     assert res.status_code == 302, res.get_data(as_text=True)[:2000]
     with app.app_context():
         r = session.scalar(sa.select(CorrectionRequest))
         assert r.status == "applied" and person(uid).given_names == "Inés"
-        actions = [c.action for c in session.scalars(sa.select(BeneficiaryChange).where(
-            BeneficiaryChange.beneficiary_id == person(uid).id))]
+        actions = [
+            c.action
+            for c in session.scalars(
+                sa.select(BeneficiaryChange).where(BeneficiaryChange.beneficiary_id == person(uid).id)
+            )
+        ]
         assert "correction" in actions
     assert "Corrected on" in client.get(f"/b/{uid}/corrections").get_data(as_text=True)
     assert "corrected at the person" in client.get(f"/b/{uid}").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Erasure and retention: after crypto-shredding nobody finds the person by any search, no field of
 theirs decrypts, the audit chain verifies and the reports still add up."""
+
 import datetime as dt
 
 import pytest
@@ -12,7 +13,8 @@ from msc.cases.models import Case
 from msc.db import session, utcnow
 from msc.dpo import erasure
 from msc.dpo.models import Erasure
-from msc.reports import cube, service as reports
+from msc.reports import cube
+from msc.reports import service as reports
 from msc.security import audit
 from msc.security.models import AuditEvent, User
 from tests.test_access import login_as
@@ -24,12 +26,24 @@ def person(uid: str) -> Beneficiary:
 
 @pytest.fixture
 def people(ctx, make):
-    ana = person(make.person(given_names="Ana María", family_names="Rojas Peña", date_of_birth=dt.date(1988, 3, 14),
-                             document_type="passport", document_number="V12345678", phone="+57 310 555 1234",
-                             needs=["single_caregiver", "trafficking"]))
+    ana = person(
+        make.person(
+            given_names="Ana María",
+            family_names="Rojas Peña",
+            date_of_birth=dt.date(1988, 3, 14),
+            document_type="passport",
+            document_number="V12345678",
+            phone="+57 310 555 1234",
+            needs=["single_caregiver", "trafficking"],
+        )
+    )
     luis = person(make.person(given_names="Luis", family_names="Gómez", sex="male", date_of_birth=dt.date(1979, 2, 2)))
-    return {"ana": ana, "luis": luis, "dpo": session.get(User, make.user("dpo", "dpo", scope="region")),
-            "cw": session.get(User, make.user("cw", "caseworker"))}
+    return {
+        "ana": ana,
+        "luis": luis,
+        "dpo": session.get(User, make.user("dpo", "dpo", scope="region")),
+        "cw": session.get(User, make.user("cw", "caseworker")),
+    }
 
 
 def searches(user, *queries) -> list[set[str]]:
@@ -41,8 +55,9 @@ def test_erasure_leaves_nothing_to_find_or_decrypt_and_keeps_the_figures(people)
     case = cases.open_case(cw, ana)
     session.commit()
     month = cube.local_month("COL", utcnow())
-    regional = User(username="x", display_name="x", role="protection_officer", scope="region", password_hash="x",
-                    active=True)
+    regional = User(
+        username="x", display_name="x", role="protection_officer", scope="region", password_hash="x", active=True
+    )
     before = reports.needs(reports.scope(regional, reports.Filters(month, month)))
     queries = (ana.case_number, "Ana María Rojas", "V12345678", "14/03/1988", ana.card_token)
     assert all(ana.uid in found for found in searches(cw, *queries))
@@ -52,13 +67,19 @@ def test_erasure_leaves_nothing_to_find_or_decrypt_and_keeps_the_figures(people)
     session.commit()
     assert record.reason == "subject_request" and ana.data_key.wrapped is None
     assert not any(ana.uid in found for found in searches(cw, *queries))
-    assert session.scalar(sa.select(sa.func.count()).select_from(BlindIndexEntry)
-                          .where(BlindIndexEntry.beneficiary_id == ana.id)) == 0
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == ana.id)
+        )
+        == 0
+    )
     session.expire_all()
     ana = session.get(Beneficiary, ana.id)
     assert ana.given_names is None and ana.date_of_birth is None and ana.document_number is None
     assert ana.phone is None and ana.sensitive_needs is None and ana.birth_year == 1988
-    assert all(c.guardian_name is None for c in session.scalars(sa.select(Consent).where(Consent.beneficiary_id == ana.id)))
+    assert all(
+        c.guardian_name is None for c in session.scalars(sa.select(Consent).where(Consent.beneficiary_id == ana.id))
+    )
     assert session.get(Case, case.id).beneficiary_id == ana.id  # the case stays, unreadable
     assert audit.verify().ok
     assert cube.check(session) == []
@@ -164,13 +185,16 @@ def test_the_retention_command_lists_first_and_applies_only_when_asked(app, make
 
 def test_subject_access_report_in_the_persons_language_and_as_json_is_audited(app, make):
     import json
+
     from msc.referrals import service as referrals
+
     app.config["WTF_CSRF_ENABLED"] = False
     cw_id = make.user("cw", "caseworker")
     _org, svc = make.partner()
     ref_uid = make.referral(cw_id, svc, given_names="Paula", family_names="Vargas", date_of_birth=dt.date(1992, 2, 2))
     with app.app_context():
         from msc.referrals.models import Referral
+
         ref = session.scalar(sa.select(Referral).where(Referral.uid == ref_uid))
         cw = session.get(User, cw_id)
         cases.add_note(cw, ref.case, "Necesita control prenatal.", sensitive=False)
@@ -190,8 +214,12 @@ def test_subject_access_report_in_the_persons_language_and_as_json_is_audited(ap
     assert data["referrals"][0]["shared"] == ["identity", "contact"]
     assert any(t["action"] == "beneficiary.create" for t in data["trail"])
     with app.app_context():
-        assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "dpo.subject_access")) == 2
+        assert (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "dpo.subject_access")
+            )
+            == 2
+        )
     res = client.post("/dpo/subject-access", data={"case_number": "", "language": "es", "fmt": "html"})
     assert res.status_code == 422 and "Give the case number of the record." in res.get_data(as_text=True)
     assert referrals  # the referral above went through the service

@@ -1,5 +1,6 @@
 """Personal-data exports: a stated purpose, an AES-256 archive that opens only with the passphrase shown
 once, downloaded once by whoever made it, logged with its purpose and row count."""
+
 import datetime as dt
 import io
 import re

@@ -1,6 +1,7 @@
 """Break-the-glass: a coded reason and a written explanation, one person's records only, for a limited
 time, always audited, ended early at will, trafficking and UASC fund files kept closed unless the role
 allows it, and the DPO's review; the DPO's audit search and chain check."""
+
 import datetime as dt
 
 import pytest
@@ -34,8 +35,9 @@ def user(make, name="cw", role="caseworker", **kw) -> User:
 
 def test_opening_needs_a_reason_and_an_explanation_and_reaches_only_that_person(ctx, make, tumbes_person):
     cw, rosa = user(make), person(tumbes_person)
-    other = person(make.person(centre="PER-TUM", given_names="Otra", family_names="Persona",
-                               date_of_birth=dt.date(1990, 1, 1)))
+    other = person(
+        make.person(centre="PER-TUM", given_names="Otra", family_names="Persona", date_of_birth=dt.date(1990, 1, 1))
+    )
     for case_number, reason, text, message in [
         ("", "medical_emergency", WHY, "Give the case number"),
         (rosa.case_number, None, WHY, "Choose the reason"),
@@ -78,19 +80,23 @@ def test_access_ends_by_itself_and_can_be_ended_early(ctx, make, tumbes_person):
     glass.end(cw, again)
     session.commit()
     assert not in_scope(cw, rosa.centre_id, rosa.id)
-    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "access.break_glass_end")) == 1
+    assert (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "access.break_glass_end")
+        )
+        == 1
+    )
 
 
 def test_trafficking_and_uasc_fund_files_stay_closed_unless_the_role_allows(ctx, make, tumbes_person):
     from msc.fund import service as fund
     from msc.fund.models import Application
+
     rosa = person(tumbes_person)
     for case_type in ("trafficking", "vulnerable"):
         cw = user(make, f"cw_{case_type}")
         po = user(make, f"po_{case_type}", "protection_officer", scope="country", country="COL")
-        app = Application(case_type=case_type, centre_id=rosa.centre_id, beneficiary_id=rosa.id,
-                          submitted_by_id=None)
+        app = Application(case_type=case_type, centre_id=rosa.centre_id, beneficiary_id=rosa.id, submitted_by_id=None)
         for who in (cw, po):
             glass.open_record(who, rosa.case_number, "transfer", WHY)
         session.commit()
@@ -145,12 +151,14 @@ def test_http_break_glass_then_profile_then_end(app, make, tumbes_person):
     with app.app_context():
         number = person(tumbes_person).case_number
     assert client.get(f"/b/{tumbes_person}").status_code == 404
-    res = client.post("/access/break-glass", data={"case_number": number, "reason": "medical_emergency",
-                                                   "explanation": "corto"})
+    res = client.post(
+        "/access/break-glass", data={"case_number": number, "reason": "medical_emergency", "explanation": "corto"}
+    )
     assert res.status_code == 422 and "Explain in a sentence or two" in res.get_data(as_text=True)
     assert 'value="' + number + '"' in res.get_data(as_text=True)
-    res = client.post("/access/break-glass", data={"case_number": number, "reason": "medical_emergency",
-                                                   "explanation": WHY})
+    res = client.post(
+        "/access/break-glass", data={"case_number": number, "reason": "medical_emergency", "explanation": WHY}
+    )
     assert res.status_code == 302 and res.headers["Location"].endswith(f"/b/{tumbes_person}")
     page = client.get(f"/b/{tumbes_person}").get_data(as_text=True)
     assert "Emergency access to a record of another centre" in page and "Rosa" in page

@@ -2,6 +2,7 @@
 batches (carried on after an interruption, with its progress), then the old KEK is retired; a new index
 key rebuilds every search entry while searches stay correct, switches, removes the old entries, and the
 old index key is retired. Nothing becomes unreadable or unfindable on the way."""
+
 import datetime as dt
 import json
 from pathlib import Path
@@ -10,11 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from msc import create_app
-from msc.beneficiaries import search, service as reception
+from msc.beneficiaries import search
+from msc.beneficiaries import service as reception
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, NameVocabulary
 from msc.crypto import keyring, legacy_reference_hashes, rotation
 from msc.crypto.fields import DataKey
-from msc.crypto.keys import EnvKeyProvider, FIRST_INDEX_KEY
+from msc.crypto.keys import FIRST_INDEX_KEY, EnvKeyProvider
 from msc.db import session
 from msc.dpo import erasure, keys
 from msc.security.models import AuditEvent, User
@@ -38,10 +40,20 @@ class _Region:
 
 def _people(make) -> dict[str, str]:
     return {
-        "maria": make.person(given_names="María José", family_names="Pérez García", date_of_birth=dt.date(1988, 2, 3),
-                             document_type="national_id", document_number="V-18.555.321"),
-        "luis": make.person(given_names="Luis", family_names="González Rincón", date_of_birth=dt.date(1975, 6, 1),
-                            phone="+58 414 555 1234", sex="male"),
+        "maria": make.person(
+            given_names="María José",
+            family_names="Pérez García",
+            date_of_birth=dt.date(1988, 2, 3),
+            document_type="national_id",
+            document_number="V-18.555.321",
+        ),
+        "luis": make.person(
+            given_names="Luis",
+            family_names="González Rincón",
+            date_of_birth=dt.date(1975, 6, 1),
+            phone="+58 414 555 1234",
+            sex="male",
+        ),
         "ana": make.person(given_names="Ana", family_names="Rojas", date_of_birth=dt.date(2001, 9, 9)),
     }
 
@@ -63,6 +75,7 @@ def dpo(app, make, client):
 
 
 # ---- KEK ------------------------------------------------------------------------------------------
+
 
 def test_kek_rotation_from_the_page_in_steps_then_the_old_key_is_retired(app, make, dpo, monkeypatch):
     uids = _people(make)
@@ -117,8 +130,14 @@ def test_kek_rotation_from_the_page_in_steps_then_the_old_key_is_retired(app, ma
         assert f"Key {old} retired" in res.get_data(as_text=True)
     assert old not in json.loads(Path(app.config["KEYS_FILE"]).read_text())["keks"]
     # another process, which only knows the new KEK, reads everyone
-    fresh = create_app("testing", {"INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"],
-                                   "KEYS_FILE": app.config["KEYS_FILE"]})
+    fresh = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": app.instance_path,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "KEYS_FILE": app.config["KEYS_FILE"],
+        },
+    )
     try:
         with fresh.app_context():
             names = {p.uid: p.given_names for p in session.scalars(sa.select(Beneficiary))}
@@ -137,8 +156,14 @@ def test_an_interrupted_kek_rotation_is_carried_on_by_another_process(app, make,
         keys.step(None, rotation.KEK, seconds=0)  # one committed batch, then the process "dies"
         job_id, new, total = job.id, job.key_id, job.total
         assert job.done == 1 and job.percent < 100
-    other = create_app("testing", {"INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"],
-                                   "KEYS_FILE": app.config["KEYS_FILE"]})
+    other = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": app.instance_path,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "KEYS_FILE": app.config["KEYS_FILE"],
+        },
+    )
     try:
         result = other.test_cli_runner().invoke(args=["keys", "rotate"])
         assert result.exit_code == 0, result.output
@@ -146,8 +171,14 @@ def test_an_interrupted_kek_rotation_is_carried_on_by_another_process(app, make,
         with other.app_context():
             job = session.get(rotation.KeyRotation, job_id)
             assert job.state == rotation.DONE and job.done == total
-            assert session.scalar(sa.select(sa.func.count()).select_from(rotation.KeyRotation)
-                                  .where(rotation.KeyRotation.kind == rotation.KEK)) == 1
+            assert (
+                session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(rotation.KeyRotation)
+                    .where(rotation.KeyRotation.kind == rotation.KEK)
+                )
+                == 1
+            )
             assert rotation.keys_by_kek() == {new: total}
     finally:
         other.extensions["msc.engine"].dispose()
@@ -155,8 +186,14 @@ def test_an_interrupted_kek_rotation_is_carried_on_by_another_process(app, make,
 
 def test_a_process_sees_a_kek_another_process_added(app, make):
     uid = make.person(given_names="Rosa", family_names="Villalobos")
-    other = create_app("testing", {"INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"],
-                                   "KEYS_FILE": app.config["KEYS_FILE"]})
+    other = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": app.instance_path,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "KEYS_FILE": app.config["KEYS_FILE"],
+        },
+    )
     try:
         with other.app_context():
             keyring()  # loaded before the rotation
@@ -192,13 +229,17 @@ def test_keys_from_the_environment_rotate_to_the_kek_made_active_there(app, make
     monkeypatch.setattr(rotation, "RETIRE_AFTER_SECONDS", 0)
     make.person(given_names="Rosa", family_names="Villalobos")
     import base64
+
     with app.app_context():
         ring = keyring()
         old = ring.active_kek
         b64 = {k: base64.b64encode(v).decode() for k, v in ring.keks.items()}
-        config = {"KEKS": f"{old}:{b64[old]},kek-env2:{base64.b64encode(b'n' * 32).decode()}",
-                  "ACTIVE_KEK": old, "INDEX_KEY": base64.b64encode(ring.index_key(FIRST_INDEX_KEY)).decode(),
-                  "AUDIT_KEY": base64.b64encode(ring.audit_key).decode()}
+        config = {
+            "KEKS": f"{old}:{b64[old]},kek-env2:{base64.b64encode(b'n' * 32).decode()}",
+            "ACTIVE_KEK": old,
+            "INDEX_KEY": base64.b64encode(ring.index_key(FIRST_INDEX_KEY)).decode(),
+            "AUDIT_KEY": base64.b64encode(ring.audit_key).decode(),
+        }
         app.extensions["msc.keys"] = EnvKeyProvider(config).load()
         with pytest.raises(keys.KeysError, match="nothing to re-wrap"):
             keys.start(None, rotation.KEK)
@@ -216,9 +257,13 @@ def test_keys_from_the_environment_rotate_to_the_kek_made_active_there(app, make
 
 # ---- index key ------------------------------------------------------------------------------------
 
+
 def _generations() -> dict[int, int]:
-    return dict(session.execute(sa.select(BlindIndexEntry.generation, sa.func.count())
-                                .group_by(BlindIndexEntry.generation)).all())
+    return dict(
+        session.execute(
+            sa.select(BlindIndexEntry.generation, sa.func.count()).group_by(BlindIndexEntry.generation)
+        ).all()
+    )
 
 
 def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypatch):
@@ -249,9 +294,17 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
         # a registration and an edit meanwhile go into both generations
         late = make.person(given_names="Yessica", family_names="Hernández", date_of_birth=dt.date(1999, 1, 1))
         ana = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uids["ana"]))
-        reception.update(_Region(), ana, reception.PersonData(
-            given_names="Ana Lucía", family_names="Rojas Mena", sex="female", nationality="VEN",
-            date_of_birth=ana.date_of_birth))
+        reception.update(
+            _Region(),
+            ana,
+            reception.PersonData(
+                given_names="Ana Lucía",
+                family_names="Rojas Mena",
+                sex="female",
+                nationality="VEN",
+                date_of_birth=ana.date_of_birth,
+            ),
+        )
         session.commit()
         gens = _generations()
         assert set(gens) == {1, job.generation}
@@ -280,13 +333,18 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
         actions = set(session.scalars(sa.select(AuditEvent.action).where(AuditEvent.action.startswith("keys."))))
         assert {"keys.rotation_started", "keys.index_switched", "keys.index_rotate"} <= actions
 
-    with dpo.post("/dpo/keys/retire", data={"kind": "index", "key_id": FIRST_INDEX_KEY},
-                  follow_redirects=True) as res:
+    with dpo.post("/dpo/keys/retire", data={"kind": "index", "key_id": FIRST_INDEX_KEY}, follow_redirects=True) as res:
         assert f"Key {FIRST_INDEX_KEY} retired" in res.get_data(as_text=True)
     stored = json.loads(Path(app.config["KEYS_FILE"]).read_text())
     assert list(stored["index_keys"]) == [new_key] and "index_key" not in stored
-    fresh = create_app("testing", {"INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"],
-                                   "KEYS_FILE": app.config["KEYS_FILE"]})
+    fresh = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": app.instance_path,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "KEYS_FILE": app.config["KEYS_FILE"],
+        },
+    )
     try:
         with fresh.app_context():
             assert _all_found() == before
@@ -303,15 +361,25 @@ def test_an_edit_under_way_when_the_rotation_starts_is_in_the_new_generation(app
     write; the rotation starts under the same lock, so it waits for the edit, and its batches then
     index the edited record (real parallel connections)."""
     import threading
+
     uids = _people(make)
     edit_saved, let_it_commit, started = threading.Event(), threading.Event(), threading.Event()
 
     def desk():
         with app.app_context():
             luis = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uids["luis"]))
-            reception.update(_Region(), luis, reception.PersonData(
-                given_names="Luis Alberto", family_names="Zambrano", sex="male", nationality="VEN",
-                date_of_birth=luis.date_of_birth, phone=luis.phone))
+            reception.update(
+                _Region(),
+                luis,
+                reception.PersonData(
+                    given_names="Luis Alberto",
+                    family_names="Zambrano",
+                    sex="male",
+                    nationality="VEN",
+                    date_of_birth=luis.date_of_birth,
+                    phone=luis.phone,
+                ),
+            )
             edit_saved.set()
             let_it_commit.wait(20)
             session.commit()
@@ -342,8 +410,11 @@ def test_keys_left_under_an_older_kek_are_rewrapped_from_the_page(app, make, dpo
     _people(make)
     with app.app_context():
         keys.run_to_end(None, keys.start(None, rotation.KEK).kind)
-        old = session.get(rotation.KeyRotation, rotation.running(rotation.KEK) or session.scalar(
-            sa.select(rotation.KeyRotation.id).order_by(rotation.KeyRotation.id.desc()).limit(1))).previous_key_id
+        old = session.get(
+            rotation.KeyRotation,
+            rotation.running(rotation.KEK)
+            or session.scalar(sa.select(rotation.KeyRotation.id).order_by(rotation.KeyRotation.id.desc()).limit(1)),
+        ).previous_key_id
         # a process that had not yet seen the new KEK wrapped one more data key under the old one
         stray = session.scalars(sa.select(DataKey).where(DataKey.wrapped.is_not(None))).first()
         stray.rewrap(old)
@@ -380,8 +451,14 @@ def test_erasure_during_an_index_rotation_leaves_nothing_in_either_generation(ap
         person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uids["maria"]))
         erasure.erase(officer, person, "subject_request")
         session.commit()
-        assert session.scalar(sa.select(sa.func.count()).select_from(BlindIndexEntry).where(
-            BlindIndexEntry.beneficiary_id == person.id)) == 0
+        assert (
+            session.scalar(
+                sa.select(sa.func.count())
+                .select_from(BlindIndexEntry)
+                .where(BlindIndexEntry.beneficiary_id == person.id)
+            )
+            == 0
+        )
         keys.run_to_end(officer, rotation.INDEX)
         assert rotation.index_state().search.generation == job.generation
         for query in ("maria jose perez", "03/02/1988", "V18555321"):
@@ -393,6 +470,7 @@ def test_feedback_codes_survive_index_key_rotation_and_old_codes_move_to_their_o
     from msc.centres.models import Centre
     from msc.feedback import service as feedback
     from msc.feedback.models import Feedback
+
     make.centre()
     with app.app_context():
         centre = session.scalar(sa.select(Centre))
@@ -421,8 +499,13 @@ def test_index_rotation_from_the_command_line(app, make):
     result = runner.invoke(args=["index", "rotate"])  # nothing under way: a further rotation starts
     assert result.exit_code == 0, result.output
     with app.app_context():
-        gens = list(session.scalars(sa.select(rotation.KeyRotation).where(
-            rotation.KeyRotation.kind == rotation.INDEX).order_by(rotation.KeyRotation.generation)))
+        gens = list(
+            session.scalars(
+                sa.select(rotation.KeyRotation)
+                .where(rotation.KeyRotation.kind == rotation.INDEX)
+                .order_by(rotation.KeyRotation.generation)
+            )
+        )
         assert [g.state for g in gens] == [rotation.RETIRED, rotation.RETIRED, rotation.ACTIVE]
         assert _all_found() == QUERIES
         middle = gens[1].key_id
@@ -437,6 +520,7 @@ def test_index_rotation_from_the_command_line(app, make):
 def test_two_tabs_stepping_at_once_do_each_batch_once(app, make, monkeypatch):
     """The page open twice (or the page and the command line): real parallel connections."""
     import threading
+
     _people(make)
     for i in range(5):
         make.person(given_names=f"Persona{i}", family_names="Paralela", date_of_birth=dt.date(1980, 1, 1 + i))

@@ -1,9 +1,11 @@
 """Aggregate downloads: small counts hidden, and no hidden count derivable from the totals."""
+
 import csv
 import io
 import itertools
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from msc.exports import SUPPRESSED, WITHHELD, csv_response, suppress, suppress_table
 

@@ -1,5 +1,6 @@
 """Feedback pages: the public page and its code, robots and floods, the status page that tells nothing
 about unknown codes, the queues, and no route by which centre staff reach a sensitive complaint."""
+
 import re
 import time
 
@@ -22,8 +23,14 @@ def _started(app, seconds_ago=10):
 
 def _send(app, client, kind, text, contact="", centre="COL-CUC", seconds_ago=10, extra=None):
     path = f"/f/{centre}"
-    data = {"csrf_token": csrf(client, path), "kind": kind, "text": text, "contact": contact, "website": "",
-            "started": _started(app, seconds_ago)}
+    data = {
+        "csrf_token": csrf(client, path),
+        "kind": kind,
+        "text": text,
+        "contact": contact,
+        "website": "",
+        "started": _started(app, seconds_ago),
+    }
     return client.post(path, data=data | (extra or {}))
 
 
@@ -49,15 +56,21 @@ def test_anonymous_message_code_answer(app, make, client):
     boss = app.test_client()
     login_as(app, boss, make.user("boss", "centre_manager"))
     queue = boss.get("/feedback/").get_data(as_text=True)
-    uid = re.search(r'/feedback/items/([0-9a-f]{32})', queue).group(1)
+    uid = re.search(r"/feedback/items/([0-9a-f]{32})", queue).group(1)
     item_page = boss.get(f"/feedback/items/{uid}").get_data(as_text=True)
     assert "¿A qué hora abren el sábado?" in item_page and "+57 300 123 4567" in item_page
     token = csrf(boss, f"/feedback/items/{uid}")
-    res = boss.post(f"/feedback/items/{uid}", data={"csrf_token": token, "status": "answered", "assignee_id": "0",
-                                                   "response": ""})
+    res = boss.post(
+        f"/feedback/items/{uid}", data={"csrf_token": token, "status": "answered", "assignee_id": "0", "response": ""}
+    )
     assert res.status_code == 422 and "Write the answer" in res.get_data(as_text=True)
-    assert boss.post(f"/feedback/items/{uid}", data={"csrf_token": token, "status": "answered", "assignee_id": "0",
-                                                     "response": "De 8 a 12."}).status_code == 302
+    assert (
+        boss.post(
+            f"/feedback/items/{uid}",
+            data={"csrf_token": token, "status": "answered", "assignee_id": "0", "response": "De 8 a 12."},
+        ).status_code
+        == 302
+    )
     # The person reads it with the code, and only that.
     res = client.post("/f/status", data={"csrf_token": csrf(client, "/f/status"), "code": code.lower()})
     html = res.get_data(as_text=True)
@@ -68,13 +81,16 @@ def test_anonymous_message_code_answer(app, make, client):
         assert res.status_code == 404 and "We found nothing with this code" in res.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("extra,seconds_ago,message", [
-    ({"website": "http://spam.example"}, 10, "take a moment"),
-    ({}, 0, "take a moment"),
-    ({"text": "<script>alert(1)</script>"}, 10, "without code"),
-    ({"text": ""}, 10, "write your message"),
-    ({"kind": "lottery"}, 10, "Not a valid choice"),
-])
+@pytest.mark.parametrize(
+    "extra,seconds_ago,message",
+    [
+        ({"website": "http://spam.example"}, 10, "take a moment"),
+        ({}, 0, "take a moment"),
+        ({"text": "<script>alert(1)</script>"}, 10, "without code"),
+        ({"text": ""}, 10, "write your message"),
+        ({"kind": "lottery"}, 10, "Not a valid choice"),
+    ],
+)
 def test_robots_and_bad_input_get_a_message_and_keep_what_was_typed(app, make, client, extra, seconds_ago, message):
     make.centre("COL-CUC")
     res = _send(app, client, "suggestion", "Pongan más sillas.", seconds_ago=seconds_ago, extra=extra)
@@ -88,10 +104,12 @@ def test_robots_and_bad_input_get_a_message_and_keep_what_was_typed(app, make, c
 
 def test_a_flood_from_one_address_is_slowed(tmp_path, db_url, keys_file, make):
     import shutil
+
     own_keys = tmp_path / "flood-keys.json"
     shutil.copyfile(keys_file, own_keys)
     app = _new_app(tmp_path, db_url, own_keys, RATELIMIT_ENABLED=True, FEEDBACK_RATE_LIMIT="3 per hour")
     from tests.conftest import Factory
+
     Factory(app).centre("COL-CUC")
     client = app.test_client()
     codes = [_send(app, client, "suggestion", f"Idea número {n}.").status_code for n in range(5)]
@@ -122,14 +140,29 @@ def test_desk_form_and_poster(app, make, client):
     login_as(app, client, clerk)
     with app.app_context():
         from msc.beneficiaries.models import Beneficiary
+
         case_number = session.scalar(sa.select(Beneficiary.case_number).where(Beneficiary.uid == uid))
     token = csrf(client, "/feedback/desk")
-    res = client.post("/feedback/desk", data={"csrf_token": token, "kind": "complaint_service",
-                                              "case_number": "COL-CUC-2026-999999", "text": "Nadie me atendió."})
+    res = client.post(
+        "/feedback/desk",
+        data={
+            "csrf_token": token,
+            "kind": "complaint_service",
+            "case_number": "COL-CUC-2026-999999",
+            "text": "Nadie me atendió.",
+        },
+    )
     html = res.get_data(as_text=True)
     assert res.status_code == 422 and "No one has this case number" in html and "Nadie me atendió." in html
-    res = client.post("/feedback/desk", data={"csrf_token": token, "kind": "complaint_service",
-                                              "case_number": case_number.lower(), "text": "Nadie me atendió."})
+    res = client.post(
+        "/feedback/desk",
+        data={
+            "csrf_token": token,
+            "kind": "complaint_service",
+            "case_number": case_number.lower(),
+            "text": "Nadie me atendió.",
+        },
+    )
     assert res.status_code == 200 and CODE.search(res.get_data(as_text=True))
     with app.app_context():
         item = session.scalar(sa.select(Feedback))
@@ -147,8 +180,13 @@ def test_survey_after_a_service(app, make, client):
     page = client.get("/f/COL-CUC/survey?service=nfi").get_data(as_text=True)
     assert 'value="nfi" selected' in page or 'selected value="nfi"' in page
     path = "/f/COL-CUC/survey"
-    data = {"csrf_token": csrf(client, path), "service": "nfi", "text": "Rápido y amable.",
-            "started": _started(app), "website": ""}
+    data = {
+        "csrf_token": csrf(client, path),
+        "service": "nfi",
+        "text": "Rápido y amable.",
+        "started": _started(app),
+        "website": "",
+    }
     res = client.post(path, data=data)
     assert res.status_code == 422 and "Not a valid choice" in res.get_data(as_text=True)
     assert client.post(path, data=data | {"rating": "5"}).status_code == 200
@@ -161,6 +199,7 @@ def test_survey_after_a_service(app, make, client):
 def test_reports_are_aggregates_and_sensitive_counts_stay_with_focal_points(app, make, client):
     from msc.centres.models import Centre
     from msc.feedback import service as feedback
+
     make.centre("COL-CUC")
     with app.app_context():
         centre = session.scalar(sa.select(Centre))

@@ -1,4 +1,5 @@
 """Feedback rules: routing of each kind, what centre staff can never see, bad input, reference codes."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -12,10 +13,15 @@ from msc.security.models import AuditEvent, User
 
 @pytest.fixture
 def people(ctx, make):
-    ids = {"clerk": make.user("clerk", "reception"), "boss": make.user("boss", "centre_manager"),
-           "focal": make.user("focal", "protection_officer"), "po": make.user("po", "protection_officer"),
-           "cw": make.user("cw", "caseworker"), "dpo": make.user("dpo", "dpo", scope="region"),
-           "other_boss": make.user("boss_peru", "centre_manager", centres=("PER-TUM",))}
+    ids = {
+        "clerk": make.user("clerk", "reception"),
+        "boss": make.user("boss", "centre_manager"),
+        "focal": make.user("focal", "protection_officer"),
+        "po": make.user("po", "protection_officer"),
+        "cw": make.user("cw", "caseworker"),
+        "dpo": make.user("dpo", "dpo", scope="region"),
+        "other_boss": make.user("boss_peru", "centre_manager", centres=("PER-TUM",)),
+    }
     users = {k: session.get(User, v) for k, v in ids.items()}
     users["focal"].psea_focal_point = True
     session.commit()
@@ -60,12 +66,19 @@ def test_text_and_contact_are_encrypted_under_the_items_own_key(people):
     assert item.data_key_id is not None and item.beneficiary_id is None
 
 
-@pytest.mark.parametrize("text,message", [
-    ("", "write your message"), ("   ", "write your message"), ("x" * 2001, "shorter"),
-    ("<script>alert(1)</script>", "without code"), ("mira <img src=x onerror=alert(1)>", "without code"),
-    ("ver javascript:alert(1)", "without code"), ("\x00\x01binario", "could not be read"),
-    ("texto \ufffd roto", "could not be read"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("", "write your message"),
+        ("   ", "write your message"),
+        ("x" * 2001, "shorter"),
+        ("<script>alert(1)</script>", "without code"),
+        ("mira <img src=x onerror=alert(1)>", "without code"),
+        ("ver javascript:alert(1)", "without code"),
+        ("\x00\x01binario", "could not be read"),
+        ("texto \ufffd roto", "could not be read"),
+    ],
+)
 def test_bad_input_is_refused_in_words(people, text, message):
     with pytest.raises(FeedbackError, match=message):
         send("suggestion", text)
@@ -94,9 +107,15 @@ def test_the_reference_code_reveals_only_status_and_answer(people):
 def test_desk_feedback_and_surveys(people, make):
     uid = make.person(given_names="Ana", family_names="Rojas")
     from msc.beneficiaries.models import Beneficiary
+
     person_id = session.scalar(sa.select(Beneficiary.id).where(Beneficiary.uid == uid))
-    at_desk = send("complaint_service", "La fila duró cuatro horas.", channel="desk", user=people["clerk"],
-                   beneficiary_id=person_id)
+    at_desk = send(
+        "complaint_service",
+        "La fila duró cuatro horas.",
+        channel="desk",
+        user=people["clerk"],
+        beneficiary_id=person_id,
+    )
     assert at_desk.item.beneficiary_id == person_id and at_desk.item.recorded_by_id == people["clerk"].id
     with pytest.raises(FeedbackError, match="cannot record"):
         send("thanks", channel="desk", user=people["dpo"])

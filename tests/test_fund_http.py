@@ -1,4 +1,5 @@
 """Fund pages: apply from a case, decide with four eyes, disburse and void, the audit pages."""
+
 import csv
 import datetime as dt
 import io
@@ -15,16 +16,34 @@ from tests.test_access import login_as
 
 def _world(app, make):
     today = local_today("COL")
-    child = make.person(given_names="Mía", family_names="Rojas",
-                        date_of_birth=today.replace(year=today.year - 15), given_by="best_interests",
-                        best_interests_note="Llegó sola al puente.")
-    users = {role: make.user(name, role, **kw) for name, role, kw in (
-        ("cw", "caseworker", {}), ("po1", "protection_officer", {}), ("dpo", "dpo", {"scope": "region"}),
-        ("clerk", "reception", {}))}
+    child = make.person(
+        given_names="Mía",
+        family_names="Rojas",
+        date_of_birth=today.replace(year=today.year - 15),
+        given_by="best_interests",
+        best_interests_note="Llegó sola al puente.",
+    )
+    users = {
+        role: make.user(name, role, **kw)
+        for name, role, kw in (
+            ("cw", "caseworker", {}),
+            ("po1", "protection_officer", {}),
+            ("dpo", "dpo", {"scope": "region"}),
+            ("clerk", "reception", {}),
+        )
+    }
     case_uid, _ = make.case(child, users["caseworker"])
     with app.app_context():
-        session.add(FundAllocation(country="COL", currency="COP", amount=5_000_000_00, disbursed=0,
-                                   starts_on=today, ends_on=today + dt.timedelta(days=365)))
+        session.add(
+            FundAllocation(
+                country="COL",
+                currency="COP",
+                amount=5_000_000_00,
+                disbursed=0,
+                starts_on=today,
+                ends_on=today + dt.timedelta(days=365),
+            )
+        )
         session.commit()
     return users, case_uid, today
 
@@ -40,10 +59,19 @@ def test_apply_decide_disburse_and_audit(app, make):
     cw = _client(app, users["caseworker"])
     path = f"/fund/apply/{case_uid}"
     assert "Apply to the protection fund" in cw.get(f"/cases/{case_uid}").get_data(as_text=True)
-    form = {"csrf_token": csrf(cw, path), "case_type": "uasc", "separated_from_parents": "yes",
-            "adult_relative_caring": "no", "evidence": "Llegó sola; la madre está en Caracas.",
-            "line1_category": "shelter", "line1_amount": "tres mil", "line1_provider": "Hogar Luz",
-            "line2_category": "medical", "line2_amount": "800.000", "line2_provider": ""}
+    form = {
+        "csrf_token": csrf(cw, path),
+        "case_type": "uasc",
+        "separated_from_parents": "yes",
+        "adult_relative_caring": "no",
+        "evidence": "Llegó sola; la madre está en Caracas.",
+        "line1_category": "shelter",
+        "line1_amount": "tres mil",
+        "line1_provider": "Hogar Luz",
+        "line2_category": "medical",
+        "line2_amount": "800.000",
+        "line2_provider": "",
+    }
     res = cw.post(path, data=form)
     html = res.get_data(as_text=True)
     assert res.status_code == 422 and "Give the amount as a number" in html and 'value="tres mil"' in html
@@ -63,15 +91,25 @@ def test_apply_decide_disburse_and_audit(app, make):
     # The protection officer approves part of it.
     po = _client(app, users["protection_officer"])
     token = csrf(po, f"/fund/applications/{uid}")
-    decide = {"csrf_token": token, "outcome": "approve", "period_ends_on": (today + dt.timedelta(days=60)).isoformat(),
-              f"approve-{shelter_line}": "1.000.000", f"approve-{medical_line}": ""}
+    decide = {
+        "csrf_token": token,
+        "outcome": "approve",
+        "period_ends_on": (today + dt.timedelta(days=60)).isoformat(),
+        f"approve-{shelter_line}": "1.000.000",
+        f"approve-{medical_line}": "",
+    }
     res = po.post(f"/fund/applications/{uid}/decide", data=decide | {f"approve-{shelter_line}": "9.000.000"})
     assert res.status_code == 422 and "never raised above" in res.get_data(as_text=True)
     assert po.post(f"/fund/applications/{uid}/decide", data=decide).status_code == 302
     with app.app_context():
         line_id = session.scalar(sa.select(DecisionLine.id).where(DecisionLine.approved > 0))
-    pay = {"csrf_token": token, f"pay{line_id}-kind": "payment", f"pay{line_id}-paid_on": today.isoformat(),
-           f"pay{line_id}-payee": "Hogar Luz", f"pay{line_id}-reference": "FAC-001"}
+    pay = {
+        "csrf_token": token,
+        f"pay{line_id}-kind": "payment",
+        f"pay{line_id}-paid_on": today.isoformat(),
+        f"pay{line_id}-payee": "Hogar Luz",
+        f"pay{line_id}-reference": "FAC-001",
+    }
     res = po.post(f"/fund/lines/{line_id}/disburse", data=pay | {f"pay{line_id}-amount": "1.500.000"})
     assert res.status_code == 422 and "more than is left on this approved line" in res.get_data(as_text=True)
     assert po.post(f"/fund/lines/{line_id}/disburse", data=pay | {f"pay{line_id}-amount": "400.000"}).status_code == 302
@@ -95,8 +133,9 @@ def test_apply_decide_disburse_and_audit(app, make):
     page = dpo.get(f"/fund/applications/{uid}").get_data(as_text=True)
     assert "Eligible" in page and "Caracas" not in page and "Hogar Luz" not in page
     with app.app_context():
-        reads = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                               .where(AuditEvent.action == "fund.application.view"))
+        reads = session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "fund.application.view")
+        )
         assert reads >= 4
     assert _client(app, users["reception"]).get("/fund/").status_code == 403
 
@@ -105,8 +144,17 @@ def test_void_sample_and_finding(app, make):
     users, case_uid, today = _world(app, make)
     cw = _client(app, users["caseworker"])
     path = f"/fund/apply/{case_uid}"
-    cw.post(path, data={"csrf_token": csrf(cw, path), "case_type": "uasc", "separated_from_parents": "yes",
-                        "adult_relative_caring": "yes", "line1_category": "basic_needs", "line1_amount": "100000"})
+    cw.post(
+        path,
+        data={
+            "csrf_token": csrf(cw, path),
+            "case_type": "uasc",
+            "separated_from_parents": "yes",
+            "adult_relative_caring": "yes",
+            "line1_category": "basic_needs",
+            "line1_amount": "100000",
+        },
+    )
     po = _client(app, users["protection_officer"])
     with app.app_context():
         application = session.scalar(sa.select(Application))
@@ -114,17 +162,32 @@ def test_void_sample_and_finding(app, make):
     token = csrf(po, f"/fund/applications/{uid}")
     res = po.post(f"/fund/applications/{uid}/decide", data={"csrf_token": token, "outcome": "reject"})
     assert res.status_code == 422 and "goes against the recommendation" in res.get_data(as_text=True)
-    po.post(f"/fund/applications/{uid}/decide", data={"csrf_token": token, "outcome": "approve",
-                                                      f"approve-{line}": "100000",
-                                                      "period_ends_on": (today + dt.timedelta(days=5)).isoformat()})
+    po.post(
+        f"/fund/applications/{uid}/decide",
+        data={
+            "csrf_token": token,
+            "outcome": "approve",
+            f"approve-{line}": "100000",
+            "period_ends_on": (today + dt.timedelta(days=5)).isoformat(),
+        },
+    )
     with app.app_context():
         dl = session.scalar(sa.select(DecisionLine))
         dl_id = dl.id
-    po.post(f"/fund/lines/{dl_id}/disburse", data={
-        "csrf_token": token, f"pay{dl_id}-kind": "in_kind", f"pay{dl_id}-amount": "50000",
-        f"pay{dl_id}-paid_on": today.isoformat(), f"pay{dl_id}-payee": "Supermercado", f"pay{dl_id}-reference": "T-9"})
+    po.post(
+        f"/fund/lines/{dl_id}/disburse",
+        data={
+            "csrf_token": token,
+            f"pay{dl_id}-kind": "in_kind",
+            f"pay{dl_id}-amount": "50000",
+            f"pay{dl_id}-paid_on": today.isoformat(),
+            f"pay{dl_id}-payee": "Supermercado",
+            f"pay{dl_id}-reference": "T-9",
+        },
+    )
     with app.app_context():
         from msc.fund.models import Disbursement
+
         payment = session.scalar(sa.select(Disbursement))
         p_uid = payment.uid
     po.post(f"/fund/disbursements/{p_uid}/void", data={"void-csrf_token": token, "void-reason": "Duplicado"})
@@ -134,20 +197,33 @@ def test_void_sample_and_finding(app, make):
     # A second officer draws a sample and records a finding; the officer who decided may not.
     po2 = _client(app, make.user("po2", "protection_officer"))
     token2 = csrf(po2, "/fund/samples")
-    res = po2.post("/fund/samples", data={"csrf_token": token2, "start": today.isoformat(), "end": today.isoformat(),
-                                          "percent": "0"})
+    res = po2.post(
+        "/fund/samples",
+        data={"csrf_token": token2, "start": today.isoformat(), "end": today.isoformat(), "percent": "0"},
+    )
     assert res.status_code == 422 and "percentage from 1 to 100" in res.get_data(as_text=True)
-    res = po2.post("/fund/samples", data={"csrf_token": token2, "start": today.isoformat(),
-                                          "end": today.isoformat(), "percent": "100", "seed": "5"})
+    res = po2.post(
+        "/fund/samples",
+        data={
+            "csrf_token": token2,
+            "start": today.isoformat(),
+            "end": today.isoformat(),
+            "percent": "100",
+            "seed": "5",
+        },
+    )
     assert res.status_code == 302
     sample_path = res.headers["Location"]
     with app.app_context():
         from msc.fund.models import AuditFinding
+
         finding_uid = session.scalar(sa.select(AuditFinding.uid))
     po.post(f"/fund/findings/{finding_uid}", data={"csrf_token": token, "finding": "agrees"})
     assert "You made this decision" in po.get(sample_path).get_data(as_text=True)
-    po2.post(f"/fund/findings/{finding_uid}", data={"csrf_token": token2, "finding": "follow_up",
-                                                   "note": "Confirmar la tutela."})
+    po2.post(
+        f"/fund/findings/{finding_uid}",
+        data={"csrf_token": token2, "finding": "follow_up", "note": "Confirmar la tutela."},
+    )
     page = po2.get(sample_path).get_data(as_text=True)
     assert "Needs follow-up: Confirmar la tutela." in page
     with app.app_context():
@@ -156,41 +232,61 @@ def test_void_sample_and_finding(app, make):
 
 def test_set_up_allocations_caps_and_criteria(app, make):
     import json
+
     import pyotp
+
     from msc.fund.criteria import VERSION_1
     from msc.fund.models import CategoryCap, CriteriaSet
+
     today = local_today("COL")
     admin = _client(app, make.user("root", "admin", scope="region", mfa_secret=pyotp.random_base32()))
     token = csrf(admin, "/fund/setup")
-    alloc = {"csrf_token": token, "country": "per", "currency": "pen", "amount": "250000",
-             "starts_on": today.isoformat(), "ends_on": (today + dt.timedelta(days=90)).isoformat()}
+    alloc = {
+        "csrf_token": token,
+        "country": "per",
+        "currency": "pen",
+        "amount": "250000",
+        "starts_on": today.isoformat(),
+        "ends_on": (today + dt.timedelta(days=90)).isoformat(),
+    }
     res = admin.post("/fund/allocations", data=alloc | {"currency": "USD"})
     assert res.status_code == 422 and "pays in PEN" in res.get_data(as_text=True)
     res = admin.post("/fund/allocations", data=alloc | {"amount": "-5"})
     assert res.status_code == 422 and "cannot be negative" in res.get_data(as_text=True)
     assert admin.post("/fund/allocations", data=alloc).status_code == 302
     assert "250,000.00 PEN" in admin.get("/fund/setup").get_data(as_text=True)
-    assert admin.post("/fund/caps", data={"csrf_token": token, "category": "legal", "currency": "PEN",
-                                          "amount": "3000"}).status_code == 302
+    assert (
+        admin.post(
+            "/fund/caps", data={"csrf_token": token, "category": "legal", "currency": "PEN", "amount": "3000"}
+        ).status_code
+        == 302
+    )
     with app.app_context():
         assert session.get(CategoryCap, ("legal", "PEN")).amount == 300000
     # Draft a stricter version, preview it on sample answers, save it; only a regional officer publishes.
     stricter = json.loads(json.dumps(VERSION_1))
     stricter["vulnerable"]["rule"]["score"]["threshold"] = 7
-    draft = {"csrf_token": csrf(admin, "/fund/criteria/new"), "effective_on": today.isoformat(),
-             "definition": json.dumps(stricter), "preview_case_type": "vulnerable",
-             "preview_answers": json.dumps({"indicators": ["violence_survivor", "disability"]}), "preview_age": "30"}
+    draft = {
+        "csrf_token": csrf(admin, "/fund/criteria/new"),
+        "effective_on": today.isoformat(),
+        "definition": json.dumps(stricter),
+        "preview_case_type": "vulnerable",
+        "preview_answers": json.dumps({"indicators": ["violence_survivor", "disability"]}),
+        "preview_age": "30",
+    }
     res = admin.post("/fund/criteria/new", data=draft | {"action": "preview"})
     assert res.status_code == 200 and "Not eligible" in res.get_data(as_text=True)
     res = admin.post("/fund/criteria/new", data=draft | {"action": "save", "definition": '{"trafficking": '})
     assert res.status_code == 422 and "not valid JSON" in res.get_data(as_text=True)
-    res = admin.post("/fund/criteria/new", data=draft | {"action": "save",
-                                                         "definition": json.dumps({"vulnerable": {"rule": {}}})})
+    res = admin.post(
+        "/fund/criteria/new", data=draft | {"action": "save", "definition": json.dumps({"vulnerable": {"rule": {}}})}
+    )
     assert res.status_code == 422 and "cannot be used" in res.get_data(as_text=True)
     assert admin.post("/fund/criteria/new", data=draft | {"action": "save"}).status_code == 302
     assert admin.post("/fund/criteria/2/publish", data={"csrf_token": token}).status_code == 403
-    officer = _client(app, make.user("regional", "protection_officer", scope="region",
-                                     mfa_secret=pyotp.random_base32()))
+    officer = _client(
+        app, make.user("regional", "protection_officer", scope="region", mfa_secret=pyotp.random_base32())
+    )
     res = officer.post("/fund/criteria/2/publish", data={"csrf_token": csrf(officer, "/fund/setup")})
     assert res.status_code == 302
     with app.app_context():

@@ -1,5 +1,6 @@
 """Fund rules: versioned, immutable criteria; applications with a stored recommendation; four-eyes
 decisions; disbursements within the line and the allocation, also under concurrent requests."""
+
 import datetime as dt
 import json
 import threading
@@ -9,7 +10,8 @@ import sqlalchemy as sa
 
 from msc.cases.models import Case
 from msc.db import session
-from msc.fund import criteria as crit, service
+from msc.fund import criteria as crit
+from msc.fund import service
 from msc.fund.models import CriteriaSet, DecisionLine, FundAllocation
 from msc.fund.service import FundError, LineData
 from msc.i18n import local_today
@@ -28,37 +30,65 @@ def fund(ctx, make):
     """A caseworker's case, two protection officers, an allocation for Colombia."""
     people = {
         "adult": make.person(given_names="Rosa", family_names="Peña", date_of_birth=years_ago(30)),
-        "child": make.person(given_names="Mía", family_names="Rojas", date_of_birth=years_ago(16),
-                             given_by="best_interests", best_interests_note="Sin adulto responsable."),
+        "child": make.person(
+            given_names="Mía",
+            family_names="Rojas",
+            date_of_birth=years_ago(16),
+            given_by="best_interests",
+            best_interests_note="Sin adulto responsable.",
+        ),
     }
     cw = make.user("cw", "caseworker")
-    users = {"cw": cw, "po1": make.user("po1", "protection_officer"), "po2": make.user("po2", "protection_officer"),
-             "regional": make.user("regional", "protection_officer", scope="region"),
-             "clerk": make.user("clerk", "reception"), "admin": make.user("admin", "admin", scope="region")}
+    users = {
+        "cw": cw,
+        "po1": make.user("po1", "protection_officer"),
+        "po2": make.user("po2", "protection_officer"),
+        "regional": make.user("regional", "protection_officer", scope="region"),
+        "clerk": make.user("clerk", "reception"),
+        "admin": make.user("admin", "admin", scope="region"),
+    }
     cases = {k: make.case(uid, cw)[0] for k, uid in people.items()}
     today = local_today("COL")
-    session.add(FundAllocation(country="COL", currency="COP", amount=10_000_000_00, starts_on=today.replace(day=1),
-                               ends_on=today + dt.timedelta(days=365)))
+    session.add(
+        FundAllocation(
+            country="COL",
+            currency="COP",
+            amount=10_000_000_00,
+            starts_on=today.replace(day=1),
+            ends_on=today + dt.timedelta(days=365),
+        )
+    )
     session.commit()
-    return {"users": {k: session.get(User, v) for k, v in users.items()},
-            "cases": {k: session.scalar(sa.select(Case).where(Case.uid == v)) for k, v in cases.items()},
-            "today": today}
+    return {
+        "users": {k: session.get(User, v) for k, v in users.items()},
+        "cases": {k: session.scalar(sa.select(Case).where(Case.uid == v)) for k, v in cases.items()},
+        "today": today,
+    }
 
 
 def apply(fund, case="adult", case_type="trafficking", answers=TRAFFICKING, lines=None):
-    lines = lines if lines is not None else [LineData("medical", 2_000_000_00, "COP", "Clínica San José"),
-                      LineData("shelter", 1_000_000_00, "COP", None)]
+    lines = (
+        lines
+        if lines is not None
+        else [
+            LineData("medical", 2_000_000_00, "COP", "Clínica San José"),
+            LineData("shelter", 1_000_000_00, "COP", None),
+        ]
+    )
     return service.submit(fund["users"]["cw"], fund["cases"][case], case_type, answers, "Relato coherente.", lines)
 
 
 # ---- criteria ------------------------------------------------------------------------------
+
 
 def test_version_1_is_published_and_pinned(fund):
     v1 = service.published_for(fund["today"])
     assert v1.version == 1 and v1.status == "published"
     assert json.loads(v1.definition) == crit.VERSION_1 == service.definition_of(v1)
     # Version 1 is frozen: the migration and every stored recommendation refer to this digest.
-    assert v1.digest == crit.digest(crit.VERSION_1) == "6c293500821a8192e42ef1c637dbcdc9524c966f70d6e74ac4d2daec3739b84d"
+    assert (
+        v1.digest == crit.digest(crit.VERSION_1) == "6c293500821a8192e42ef1c637dbcdc9524c966f70d6e74ac4d2daec3739b84d"
+    )
 
 
 def test_drafts_publication_and_immutability(fund):
@@ -92,6 +122,7 @@ def test_drafts_publication_and_immutability(fund):
 
 # ---- applications --------------------------------------------------------------------------
 
+
 def test_the_recommendation_is_stored_with_its_criteria_and_reasons(fund):
     application = apply(fund)
     assert application.recommendation == "eligible"
@@ -113,14 +144,17 @@ def test_uasc_application_says_unaccompanied_or_separated(fund):
     assert application.recommendation == "eligible" and application.uasc_kind == "separated"
 
 
-@pytest.mark.parametrize("lines,message", [
-    ([LineData("medical", 0, "COP")], "more than zero"),
-    ([LineData("medical", -5, "COP")], "more than zero"),
-    ([LineData("medical", 100, "USD")], "pays in COP"),
-    ([LineData("spa", 100, "COP")], "category"),
-    ([LineData("medical", 4_000_000_00, "COP"), LineData("medical", 2_000_000_01, "COP")], "cap per case leaves"),
-    ([], "at least one"),
-])
+@pytest.mark.parametrize(
+    "lines,message",
+    [
+        ([LineData("medical", 0, "COP")], "more than zero"),
+        ([LineData("medical", -5, "COP")], "more than zero"),
+        ([LineData("medical", 100, "USD")], "pays in COP"),
+        ([LineData("spa", 100, "COP")], "category"),
+        ([LineData("medical", 4_000_000_00, "COP"), LineData("medical", 2_000_000_01, "COP")], "cap per case leaves"),
+        ([], "at least one"),
+    ],
+)
 def test_bad_lines_are_refused_in_words(fund, lines, message):
     with pytest.raises(FundError, match=message):
         apply(fund, lines=lines)
@@ -128,13 +162,20 @@ def test_bad_lines_are_refused_in_words(fund, lines, message):
 
 def test_reception_cannot_apply_and_answers_must_be_options(fund):
     with pytest.raises(FundError, match="caseworkers"):
-        service.submit(fund["users"]["clerk"], fund["cases"]["adult"], "trafficking", TRAFFICKING, None,
-                       [LineData("medical", 100, "COP")])
+        service.submit(
+            fund["users"]["clerk"],
+            fund["cases"]["adult"],
+            "trafficking",
+            TRAFFICKING,
+            None,
+            [LineData("medical", 100, "COP")],
+        )
     with pytest.raises(FundError, match="options"):
         apply(fund, answers={"act": ["kidnapping-by-aliens"]})
 
 
 # ---- decisions -----------------------------------------------------------------------------
+
 
 def test_four_eyes_and_partial_approval(fund):
     users = fund["users"]
@@ -145,10 +186,20 @@ def test_four_eyes_and_partial_approval(fund):
         service.decide(users["cw"], application, "approve", {medical.id: 100}, period_ends_on=fund["today"])
     users["cw"].role = "caseworker"
     with pytest.raises(FundError, match="never raised"):
-        service.decide(users["po1"], application, "approve", {medical.id: medical.amount + 1},
-                       period_ends_on=fund["today"] + dt.timedelta(days=90))
-    decision = service.decide(users["po1"], application, "approve", {medical.id: 1_500_000_00},
-                              period_ends_on=fund["today"] + dt.timedelta(days=90))
+        service.decide(
+            users["po1"],
+            application,
+            "approve",
+            {medical.id: medical.amount + 1},
+            period_ends_on=fund["today"] + dt.timedelta(days=90),
+        )
+    decision = service.decide(
+        users["po1"],
+        application,
+        "approve",
+        {medical.id: 1_500_000_00},
+        period_ends_on=fund["today"] + dt.timedelta(days=90),
+    )
     assert {dl.line_id: dl.approved for dl in decision.lines} == {medical.id: 1_500_000_00, shelter.id: 0}
     assert not decision.against_recommendation
     # A change of mind is a new decision that replaces it; the first stays as it was.
@@ -168,17 +219,28 @@ def test_deciding_against_a_not_eligible_recommendation_needs_a_reason(fund):
     assert application.recommendation == "not_eligible"
     line = application.lines[0]
     with pytest.raises(FundError, match="write why"):
-        service.decide(fund["users"]["po1"], application, "approve", {line.id: 100},
-                       period_ends_on=fund["today"] + dt.timedelta(days=30))
+        service.decide(
+            fund["users"]["po1"],
+            application,
+            "approve",
+            {line.id: 100},
+            period_ends_on=fund["today"] + dt.timedelta(days=30),
+        )
     assert service.decide(fund["users"]["po1"], application, "reject").against_recommendation is False
 
 
 # ---- disbursements -------------------------------------------------------------------------
 
+
 def _approved(fund, amount=1_500_000_00):
     application = apply(fund)
-    decision = service.decide(fund["users"]["po1"], application, "approve", {application.lines[0].id: amount},
-                              period_ends_on=fund["today"] + dt.timedelta(days=90))
+    decision = service.decide(
+        fund["users"]["po1"],
+        application,
+        "approve",
+        {application.lines[0].id: amount},
+        period_ends_on=fund["today"] + dt.timedelta(days=90),
+    )
     session.commit()
     return next(dl for dl in decision.lines if dl.approved)
 
@@ -192,8 +254,12 @@ def test_disbursements_stay_within_the_line_and_the_allocation(fund):
     with pytest.raises(FundError, match="more than is left on this approved line: 500,000.00 COP"):
         service.disburse(po, line, amount=600_000_00, paid_on=today, payee="Clínica", reference="F-2")
     b = service.balance(allocation)
-    assert (b.allocated, b.committed, b.disbursed, b.remaining) == (10_000_000_00, 500_000_00, 1_000_000_00,
-                                                                    8_500_000_00)
+    assert (b.allocated, b.committed, b.disbursed, b.remaining) == (
+        10_000_000_00,
+        500_000_00,
+        1_000_000_00,
+        8_500_000_00,
+    )
     allocation.amount = 1_200_000_00  # a smaller allocation: the allocation's limit speaks first
     session.commit()
     with pytest.raises(FundError, match="allocation has only 200,000.00 COP left"):
@@ -205,12 +271,15 @@ def test_disbursements_stay_within_the_line_and_the_allocation(fund):
         service.void_disbursement(po, pay, "otra vez")
 
 
-@pytest.mark.parametrize("field,kw,message", [
-    ("amount", {"amount": 0}, "more than zero"),
-    ("paid_on", {"paid_on": None}, "day it was paid"),
-    ("payee", {"payee": " "}, "payee"),
-    ("reference", {"reference": ""}, "reference"),
-])
+@pytest.mark.parametrize(
+    "field,kw,message",
+    [
+        ("amount", {"amount": 0}, "more than zero"),
+        ("paid_on", {"paid_on": None}, "day it was paid"),
+        ("payee", {"payee": " "}, "payee"),
+        ("reference", {"reference": ""}, "reference"),
+    ],
+)
 def test_bad_disbursements_are_refused(fund, field, kw, message):
     line = _approved(fund)
     args = {"amount": 100, "paid_on": fund["today"], "payee": "Clínica", "reference": "F-1", **kw}
@@ -231,8 +300,14 @@ def _race(app, po_id: int, today, payments: list[tuple[int, str]], amount: int) 
             session.rollback()
             barrier.wait()
             try:
-                service.disburse(user, session.get(DecisionLine, line_id), amount=amount, paid_on=today,
-                                 payee="Clínica", reference=reference)
+                service.disburse(
+                    user,
+                    session.get(DecisionLine, line_id),
+                    amount=amount,
+                    paid_on=today,
+                    payee="Clínica",
+                    reference=reference,
+                )
                 session.commit()
                 outcomes.append("ok")
             except FundError as err:
@@ -262,27 +337,48 @@ def test_two_payments_race_for_the_last_of_the_line(app, fund):
 
 # ---- set-up --------------------------------------------------------------------------------
 
+
 def test_allocations_and_caps(fund):
     admin, today = fund["users"]["admin"], fund["today"]
     with pytest.raises(FundError, match="regional level"):
-        service.save_allocation(fund["users"]["cw"], None, country="PER", currency="PEN", amount=100,
-                                starts_on=today, ends_on=today)
+        service.save_allocation(
+            fund["users"]["cw"], None, country="PER", currency="PEN", amount=100, starts_on=today, ends_on=today
+        )
     with pytest.raises(FundError, match="pays in PEN"):
-        service.save_allocation(admin, None, country="PER", currency="USD", amount=100, starts_on=today,
-                                ends_on=today)
+        service.save_allocation(admin, None, country="PER", currency="USD", amount=100, starts_on=today, ends_on=today)
     with pytest.raises(FundError, match="end is not before"):
-        service.save_allocation(admin, None, country="PER", currency="PEN", amount=100, starts_on=today,
-                                ends_on=today - dt.timedelta(days=1))
-    peru = service.save_allocation(admin, None, country="PER", currency="PEN", amount=50_000_00, starts_on=today,
-                                   ends_on=today + dt.timedelta(days=90))
+        service.save_allocation(
+            admin,
+            None,
+            country="PER",
+            currency="PEN",
+            amount=100,
+            starts_on=today,
+            ends_on=today - dt.timedelta(days=1),
+        )
+    peru = service.save_allocation(
+        admin,
+        None,
+        country="PER",
+        currency="PEN",
+        amount=50_000_00,
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=90),
+    )
     assert service.balance(peru).remaining == 50_000_00
     line = _approved(fund)
-    service.disburse(fund["users"]["po2"], line, amount=1_000_000_00, paid_on=today, payee="Clínica",
-                     reference="F-1")
+    service.disburse(fund["users"]["po2"], line, amount=1_000_000_00, paid_on=today, payee="Clínica", reference="F-1")
     colombia = session.get(FundAllocation, line.allocation_id)
     with pytest.raises(FundError, match="already paid from this allocation"):
-        service.save_allocation(admin, colombia, country="COL", currency="COP", amount=999_999_99,
-                                starts_on=colombia.starts_on, ends_on=colombia.ends_on)
+        service.save_allocation(
+            admin,
+            colombia,
+            country="COL",
+            currency="COP",
+            amount=999_999_99,
+            starts_on=colombia.starts_on,
+            ends_on=colombia.ends_on,
+        )
     assert service.set_cap(admin, "legal", "COP", 1_000_00).amount == 1_000_00
     with pytest.raises(FundError, match="more than zero"):
         service.set_cap(admin, "legal", "COP", 0)
@@ -290,20 +386,29 @@ def test_allocations_and_caps(fund):
 
 # ---- oversight -----------------------------------------------------------------------------
 
+
 def _decided(fund, n, outcome="approve", case="adult"):
     out = []
     for _ in range(n):
         application = apply(fund, case=case, lines=[LineData("basic_needs", 1000, "COP")])
         approved = {application.lines[0].id: 1000} if outcome == "approve" else None
-        out.append(service.decide(fund["users"]["po1"], application, outcome, approved,
-                                  justification=None if outcome == "approve" else "Otra agencia ya lo cubre.",
-                                  period_ends_on=fund["today"] + dt.timedelta(days=20)))
+        out.append(
+            service.decide(
+                fund["users"]["po1"],
+                application,
+                outcome,
+                approved,
+                justification=None if outcome == "approve" else "Otra agencia ya lo cubre.",
+                period_ends_on=fund["today"] + dt.timedelta(days=20),
+            )
+        )
     session.commit()
     return out
 
 
 def test_register_and_consistency(fund):
     from msc.fund import oversight
+
     _decided(fund, 4)
     _decided(fund, 2, "reject")
     po2 = fund["users"]["po2"]
@@ -323,6 +428,7 @@ def test_register_and_consistency(fund):
 
 def test_samples_are_reproducible_and_audited(fund):
     from msc.fund import oversight
+
     _decided(fund, 10)
     po2, today = fund["users"]["po2"], fund["today"]
     first = oversight.sampled_ids(po2, today - dt.timedelta(days=1), today + dt.timedelta(days=1), 30, seed=42)
@@ -341,21 +447,28 @@ def test_samples_are_reproducible_and_audited(fund):
     oversight.record_finding(po2, item, "disagrees", "El relato no sustenta el medio.")
     oversight.record_finding(po2, sample.items[1], "agrees", None)
     assert item.note == "El relato no sustenta el medio." and b"relato" not in item.note_ct
-    assert oversight.findings_by_centre(sample) == {"COL-CUC": {"sampled": 3, "agrees": 1, "disagrees": 1,
-                                                                "follow_up": 0, "open": 1}}
+    assert oversight.findings_by_centre(sample) == {
+        "COL-CUC": {"sampled": 3, "agrees": 1, "disagrees": 1, "follow_up": 0, "open": 1}
+    }
 
 
 def test_reassessment_queue(fund):
     from msc.fund import oversight
+
     today = fund["today"]
     [soon] = _decided(fund, 1)
-    child = apply(fund, case="child", case_type="uasc",
-                  answers={"separated_from_parents": "yes", "adult_relative_caring": "no"},
-                  lines=[LineData("basic_needs", 1000, "COP")])
+    child = apply(
+        fund,
+        case="child",
+        case_type="uasc",
+        answers={"separated_from_parents": "yes", "adult_relative_caring": "no"},
+        lines=[LineData("basic_needs", 1000, "COP")],
+    )
     person = child.beneficiary
     person.date_of_birth = today.replace(year=today.year - 18) + dt.timedelta(days=10)  # 18 in ten days
-    later = service.decide(fund["users"]["po1"], child, "approve", {child.lines[0].id: 1000},
-                           period_ends_on=today + dt.timedelta(days=200))
+    later = service.decide(
+        fund["users"]["po1"], child, "approve", {child.lines[0].id: 1000}, period_ends_on=today + dt.timedelta(days=200)
+    )
     session.commit()
     queue = oversight.reassessment_queue(fund["users"]["po2"], today)
     assert [(r.decision.id, r.reason) for r in queue] == [(later.id, "turns_18"), (soon.id, "period_ends")]
@@ -377,25 +490,41 @@ def test_household_data_suggests_the_childs_care(fund, make):
     from msc.beneficiaries import service as reception
     from msc.beneficiaries.models import Beneficiary
     from msc.cases import service as cases
+
     child_case = fund["cases"]["child"]
     # Registered alone: no adult in the household.
-    assert service.household_answers(child_case, fund["today"]) == {"separated_from_parents": "yes",
-                                                                    "adult_relative_caring": "no"}
+    assert service.household_answers(child_case, fund["today"]) == {
+        "separated_from_parents": "yes",
+        "adult_relative_caring": "no",
+    }
     uncle = make.person(given_names="Luis", family_names="Rojas", sex="male", date_of_birth=years_ago(40))
     head = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uncle))
-    nephew_uid = make.person(given_names="Teo", family_names="Rojas", sex="male", date_of_birth=years_ago(17),
-                             given_by="guardian", guardian_name="Luis Rojas",
-                             household=reception.HouseholdChoice(join_case_number=head.case_number,
-                                                                 relationship="other_relative"))
+    nephew_uid = make.person(
+        given_names="Teo",
+        family_names="Rojas",
+        sex="male",
+        date_of_birth=years_ago(17),
+        given_by="guardian",
+        guardian_name="Luis Rojas",
+        household=reception.HouseholdChoice(join_case_number=head.case_number, relationship="other_relative"),
+    )
     nephew = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == nephew_uid))
     case = cases.open_case(fund["users"]["cw"], nephew)
     # A 17-year-old with an adult uncle: separated, not unaccompanied.
-    assert service.household_answers(case, fund["today"]) == {"separated_from_parents": "yes",
-                                                              "adult_relative_caring": "yes"}
-    daughter_uid = make.person(given_names="Ana", family_names="Rojas", date_of_birth=years_ago(10),
-                               given_by="guardian", guardian_name="Luis Rojas",
-                               household=reception.HouseholdChoice(join_case_number=head.case_number,
-                                                                   relationship="child"))
+    assert service.household_answers(case, fund["today"]) == {
+        "separated_from_parents": "yes",
+        "adult_relative_caring": "yes",
+    }
+    daughter_uid = make.person(
+        given_names="Ana",
+        family_names="Rojas",
+        date_of_birth=years_ago(10),
+        given_by="guardian",
+        guardian_name="Luis Rojas",
+        household=reception.HouseholdChoice(join_case_number=head.case_number, relationship="child"),
+    )
     daughter = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == daughter_uid))
     assert service.household_answers(cases.open_case(fund["users"]["cw"], daughter), fund["today"]) == {
-        "separated_from_parents": "no", "adult_relative_caring": "no"}
+        "separated_from_parents": "no",
+        "adult_relative_caring": "no",
+    }

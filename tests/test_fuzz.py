@@ -1,18 +1,66 @@
 """Hypothesis fuzzes the registration and search forms and the login: no response is a 5xx."""
-import pytest
-from hypothesis import given, strategies as st
 
-FIELDS = ["given_names", "family_names", "sex", "date_of_birth", "estimated_age", "nationality", "document_type",
-          "document_number", "phone", "arrival_date", "entry_point", "household_mode", "household_case_number",
-          "relationship", "consent_registration", "legal_basis", "method", "given_by", "guardian_name",
-          "best_interests_note", "acknowledged", "centre_id", "languages", "needs"]
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+FIELDS = [
+    "given_names",
+    "family_names",
+    "sex",
+    "date_of_birth",
+    "estimated_age",
+    "nationality",
+    "document_type",
+    "document_number",
+    "phone",
+    "arrival_date",
+    "entry_point",
+    "household_mode",
+    "household_case_number",
+    "relationship",
+    "consent_registration",
+    "legal_basis",
+    "method",
+    "given_by",
+    "guardian_name",
+    "best_interests_note",
+    "acknowledged",
+    "centre_id",
+    "languages",
+    "needs",
+]
 
 nasty = st.one_of(
     st.text(max_size=300),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=50),
-    st.sampled_from(["", " ", "0", "-1", "999999999999999999999", "2026-02-30", "1900-01-01", "9999-12-31",
-                     "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "\u202e", "NaN", "null", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
-                     "COL-CUC-2026-000001", "1,2,3", "abc,", "female", "VEN", "passport", "join", "given"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "0",
+            "-1",
+            "999999999999999999999",
+            "2026-02-30",
+            "1900-01-01",
+            "9999-12-31",
+            "<script>alert(1)</script>",
+            "' OR 1=1 --",
+            "\x00",
+            "\u202e",
+            "NaN",
+            "null",
+            "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+            "COL-CUC-2026-000001",
+            "1,2,3",
+            "abc,",
+            "female",
+            "VEN",
+            "passport",
+            "join",
+            "given",
+        ]
+    ),
 )
 
 
@@ -23,6 +71,7 @@ def desk(app, make):
     make.person(given_names="José", family_names="Pérez García")
     client = app.test_client()
     from tests.conftest import Auth
+
     Auth(client).login("clerk")
     return client
 
@@ -48,13 +97,28 @@ def test_login_never_fails_with_5xx(app, username, password, next_):
         assert res.headers["Location"].startswith("/")
 
 
-@given(form=st.dictionaries(st.sampled_from(["consent-purpose", "consent-status", "consent-given_by",
-                                             "consent-legal_basis", "consent-method", "consent-guardian_name",
-                                             "consent-best_interests_note"]), nasty))
+@given(
+    form=st.dictionaries(
+        st.sampled_from(
+            [
+                "consent-purpose",
+                "consent-status",
+                "consent-given_by",
+                "consent-legal_basis",
+                "consent-method",
+                "consent-guardian_name",
+                "consent-best_interests_note",
+            ]
+        ),
+        nasty,
+    )
+)
 def test_consent_form_never_fails_with_5xx(app, desk, form):
     import sqlalchemy as sa
+
     from msc.beneficiaries.models import Beneficiary
     from msc.db import session
+
     with app.app_context():
         uid = session.scalar(sa.select(Beneficiary.uid))
     res = desk.post(f"/b/{uid}/consent", data=form)
@@ -65,14 +129,17 @@ def test_consent_form_never_fails_with_5xx(app, desk, form):
 def store(app, make):
     """A centre manager's client, a person, and the ids of two items."""
     import sqlalchemy as sa
+
     from msc.centres.models import Centre
     from msc.db import session
     from msc.nfi import service
+
     app.config["WTF_CSRF_ENABLED"] = False
     make.user("boss", "centre_manager")
     uid = make.person(given_names="José", family_names="Pérez García", sex="male")
     client = app.test_client()
     from tests.conftest import Auth
+
     Auth(client).login("boss")
     assert client.get(f"/nfi/give/{uid}").status_code == 200  # logged in: the fuzzing reaches the forms
     with app.app_context():
@@ -81,19 +148,54 @@ def store(app, make):
     return client, uid, centre_id, items
 
 
-@given(form=st.dictionaries(st.sampled_from(["qty-{uid}:HYG", "qty-{uid}:BLK", "qty-household:KIT", "qty-x:y",
-                                             "centre_id", "collected_by", "collector_name", "ack_method",
-                                             "signature", "witness_name", "justification"]), nasty))
+@given(
+    form=st.dictionaries(
+        st.sampled_from(
+            [
+                "qty-{uid}:HYG",
+                "qty-{uid}:BLK",
+                "qty-household:KIT",
+                "qty-x:y",
+                "centre_id",
+                "collected_by",
+                "collector_name",
+                "ack_method",
+                "signature",
+                "witness_name",
+                "justification",
+            ]
+        ),
+        nasty,
+    )
+)
 def test_hand_over_never_fails_with_5xx(store, form):
     client, uid, _centre, _items = store
     res = client.post(f"/nfi/give/{uid}", data={k.replace("{uid}", uid): v for k, v in form.items()})
     assert res.status_code in (200, 302, 400, 422), res.status_code
 
 
-@given(form=st.dictionaries(st.sampled_from(["reference", "source", "received_on", "qty-{a}", "qty-{b}",
-                                             "to_centre_id", "item_id", "reason", "direction", "quantity",
-                                             "count-{a}", "low-{b}"]), nasty),
-       page=st.sampled_from(["receive", "transfer", "adjust", "count", "thresholds"]))
+@given(
+    form=st.dictionaries(
+        st.sampled_from(
+            [
+                "reference",
+                "source",
+                "received_on",
+                "qty-{a}",
+                "qty-{b}",
+                "to_centre_id",
+                "item_id",
+                "reason",
+                "direction",
+                "quantity",
+                "count-{a}",
+                "low-{b}",
+            ]
+        ),
+        nasty,
+    ),
+    page=st.sampled_from(["receive", "transfer", "adjust", "count", "thresholds"]),
+)
 def test_stock_forms_never_fail_with_5xx(store, form, page):
     client, _uid, centre_id, (a, b) = store
     data = {k.replace("{a}", str(a)).replace("{b}", str(b)): v for k, v in form.items()}

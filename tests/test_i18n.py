@@ -1,4 +1,5 @@
 """Every string a person sees is translated into es, pt_BR and en; language is stored and switchable."""
+
 import io
 
 import pytest
@@ -18,7 +19,8 @@ def _source_msgids() -> set[str]:
     for sub, method in (("msc", "python"), ("templates", "jinja2")):
         pattern = "**.py" if method == "python" else "**.html"
         for _file, _line, message, _comments, _ctx in extract_from_dir(
-                str(ROOT / sub), method_map=[(pattern, method)], keywords=KEYWORDS):
+            str(ROOT / sub), method_map=[(pattern, method)], keywords=KEYWORDS
+        ):
             found.add(message if isinstance(message, str) else message[0])
     return found
 
@@ -38,6 +40,7 @@ def test_catalogue_translates_every_string_in_the_source(locale):
 
 def test_placeholders_survive_translation():
     import re
+
     for locale in LOCALES:
         path = ROOT / "msc" / "translations" / locale / "LC_MESSAGES" / "messages.po"
         for m in read_po(io.BytesIO(path.read_bytes())):
@@ -68,6 +71,7 @@ def test_user_language_is_stored_and_used(app, make, auth, client):
 
 def test_dates_are_localised(app, make, auth, client):
     import datetime as dt
+
     make.user("clerk", "reception", locale="es")
     uid = make.person(given_names="Ana", family_names="Rojas", date_of_birth=dt.date(1990, 5, 17))
     auth.login("clerk")

@@ -1,4 +1,5 @@
 """Migrations are the only way a schema is built: they match the models and they go down and up again."""
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -8,6 +9,7 @@ from msc.db import Base
 
 def test_models_and_migrations_agree(app):
     import msc.models  # noqa: F401
+
     with app.extensions["msc.engine"].connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
     assert diff == []
@@ -15,6 +17,7 @@ def test_models_and_migrations_agree(app):
 
 def test_downgrade_to_base_and_upgrade_again(app):
     import sqlalchemy as sa
+
     dbmod.downgrade(app, "base")
     engine = app.extensions["msc.engine"]
     assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -26,6 +29,7 @@ def test_migrations_go_down_and_up_over_real_data(app, make):
     """Upgrading a database that already holds people, users and cases must work (SQLite rebuilds
     tables to alter them)."""
     import sqlalchemy as sa
+
     cw = make.user("cw", "caseworker")
     uid = make.person(given_names="Ana", family_names="Rojas")
     make.case(uid, cw)
@@ -34,5 +38,6 @@ def test_migrations_go_down_and_up_over_real_data(app, make):
     dbmod.upgrade(app)
     with app.app_context():
         from msc.db import session
+
         assert session.scalar(sa.text("SELECT COUNT(*) FROM users")) == 1
         assert session.scalar(sa.text("SELECT COUNT(*) FROM cases")) == 1

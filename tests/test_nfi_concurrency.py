@@ -1,5 +1,6 @@
 """Two desks give out the last kit at the same moment: one hand-over, one refusal in words, stock
 zero, the ledger consistent. Real parallel connections (PostgreSQL when MSC_TEST_DATABASE_URL is set)."""
+
 import threading
 
 import sqlalchemy as sa
@@ -46,8 +47,14 @@ def _setup(app, make, stock_quantity: int):
     with app.app_context():
         centre = session.scalar(sa.select(Centre).where(Centre.code == "COL-CUC"))
         hyg = service.item_by_code("HYG")
-        stock.receive(session.get(User, boss), centre, reference="GR-LAST", source="warehouse",
-                      received_on=stock.centre_day(centre), lines={hyg.id: stock_quantity})
+        stock.receive(
+            session.get(User, boss),
+            centre,
+            reference="GR-LAST",
+            source="warehouse",
+            received_on=stock.centre_day(centre),
+            lines={hyg.id: stock_quantity},
+        )
         session.commit()
         return clerks, people, centre.id, hyg.id
 
@@ -57,8 +64,10 @@ def _give(clerk_id: int, person_uid: str):
         user = session.get(User, clerk_id)
         person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == person_uid))
         centre = person.centre
-        return lambda: service.hand_over(user, centre, person, {f"{person_uid}:HYG": 1},
-                                         service.Acknowledgement(method="thumbprint"))
+        return lambda: service.hand_over(
+            user, centre, person, {f"{person_uid}:HYG": 1}, service.Acknowledgement(method="thumbprint")
+        )
+
     return prepare
 
 

@@ -1,5 +1,6 @@
 """NFI pages: scan to hand over, the desk screen, refusals in words with what was typed kept, voids,
 stock pages for managers, reports and exports, the catalogue; another centre's stock is invisible."""
+
 import csv
 import io
 import re
@@ -28,8 +29,12 @@ def _item_id(app, code) -> int:
 
 
 def _stock(app, client, centre_id, quantities, ref="GR-100"):
-    data = {"csrf_token": csrf(client, f"/nfi/stock/{centre_id}/receive"), "reference": ref, "source": "warehouse",
-            "received_on": _today(app)}
+    data = {
+        "csrf_token": csrf(client, f"/nfi/stock/{centre_id}/receive"),
+        "reference": ref,
+        "source": "warehouse",
+        "received_on": _today(app),
+    }
     data.update({f"qty-{_item_id(app, code)}": str(q) for code, q in quantities.items()})
     return client.post(f"/nfi/stock/{centre_id}/receive", data=data)
 
@@ -60,29 +65,51 @@ def test_scan_give_refuse_and_void(app, make, client):
     assert "Only for households with children under 2 years old" in page  # baby kit, with the reason
     token = csrf(client, f"/nfi/give/{uid}")
     # Bad quantities come back with what was typed and the reason.
-    res = client.post(f"/nfi/give/{uid}", data={"csrf_token": token, f"qty-{uid}:HYG": "1.5", f"qty-{uid}:DIG": "1",
-                                                "collected_by": "self", "ack_method": "thumbprint"})
+    res = client.post(
+        f"/nfi/give/{uid}",
+        data={
+            "csrf_token": token,
+            f"qty-{uid}:HYG": "1.5",
+            f"qty-{uid}:DIG": "1",
+            "collected_by": "self",
+            "ack_method": "thumbprint",
+        },
+    )
     html = res.get_data(as_text=True)
     assert res.status_code == 422 and "whole units" in html and 'value="1.5"' in html
     # No acknowledgement chosen: the signature is missing.
-    res = client.post(f"/nfi/give/{uid}", data={"csrf_token": token, f"qty-{uid}:HYG": "1", "collected_by": "self",
-                                                "ack_method": "signature"})
+    res = client.post(
+        f"/nfi/give/{uid}",
+        data={"csrf_token": token, f"qty-{uid}:HYG": "1", "collected_by": "self", "ack_method": "signature"},
+    )
     assert res.status_code == 422 and "sign on the screen" in res.get_data(as_text=True)
-    res = client.post(f"/nfi/give/{uid}", data={"csrf_token": token, f"qty-{uid}:HYG": "1", f"qty-{uid}:DIG": "1",
-                                                "collected_by": "self", "ack_method": "signature",
-                                                "signature": "M 10 10 L 50 60 L 90 20"})
+    res = client.post(
+        f"/nfi/give/{uid}",
+        data={
+            "csrf_token": token,
+            f"qty-{uid}:HYG": "1",
+            f"qty-{uid}:DIG": "1",
+            "collected_by": "self",
+            "ack_method": "signature",
+            "signature": "M 10 10 L 50 60 L 90 20",
+        },
+    )
     assert res.status_code == 302
     receipt = client.get(res.headers["Location"]).get_data(as_text=True)
-    assert "Hygiene kit" in receipt and "<path d=\"M 10 10 L 50 60 L 90 20\"" in receipt
+    assert "Hygiene kit" in receipt and '<path d="M 10 10 L 50 60 L 90 20"' in receipt
     # The same day again: refused with the reason next to the item.
-    res = client.post(f"/nfi/give/{uid}", data={"csrf_token": token, f"qty-{uid}:HYG": "1", "collected_by": "self",
-                                                "ack_method": "thumbprint"})
+    res = client.post(
+        f"/nfi/give/{uid}",
+        data={"csrf_token": token, f"qty-{uid}:HYG": "1", "collected_by": "self", "ack_method": "thumbprint"},
+    )
     html = res.get_data(as_text=True)
     assert res.status_code == 422 and "Hygiene kit already received today; next from" in html
     assert "cannot be given today" in html
     # A man cannot get a dignity kit.
-    res = client.post(f"/nfi/give/{man}", data={"csrf_token": token, f"qty-{man}:DIG": "1", "collected_by": "self",
-                                                "ack_method": "thumbprint"})
+    res = client.post(
+        f"/nfi/give/{man}",
+        data={"csrf_token": token, f"qty-{man}:DIG": "1", "collected_by": "self", "ack_method": "thumbprint"},
+    )
     assert res.status_code == 422 and "Only for women and girls aged 12 to 49." in res.get_data(as_text=True)
     hyg = _item_id(app, "HYG")
     with app.app_context():
@@ -91,11 +118,15 @@ def test_scan_give_refuse_and_void(app, make, client):
     # The clerk voids the same day; the stock goes back.
     page = client.get(f"/nfi/handovers/{d_uid}").get_data(as_text=True)
     assert "Void this hand-over" in page
-    res = client.post(f"/nfi/handovers/{d_uid}/void", data={"void-csrf_token": csrf(client, f"/nfi/handovers/{d_uid}"),
-                                                           "void-reason": "other", "void-note": ""})
+    res = client.post(
+        f"/nfi/handovers/{d_uid}/void",
+        data={"void-csrf_token": csrf(client, f"/nfi/handovers/{d_uid}"), "void-reason": "other", "void-note": ""},
+    )
     assert res.status_code == 422 and "Write why the hand-over is voided." in res.get_data(as_text=True)
-    res = client.post(f"/nfi/handovers/{d_uid}/void", data={"void-csrf_token": csrf(client, f"/nfi/handovers/{d_uid}"),
-                                                           "void-reason": "wrong_person"})
+    res = client.post(
+        f"/nfi/handovers/{d_uid}/void",
+        data={"void-csrf_token": csrf(client, f"/nfi/handovers/{d_uid}"), "void-reason": "wrong_person"},
+    )
     assert res.status_code == 302
     assert "Voided on" in client.get(f"/nfi/handovers/{d_uid}").get_data(as_text=True)
     with app.app_context():
@@ -116,8 +147,15 @@ def test_manager_override_with_justification(app, make, client):
     assert res.status_code == 302
     assert "Perdió el kit en el río." in client.get(res.headers["Location"]).get_data(as_text=True)
     with app.app_context():
-        assert session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc()).where(
-            AuditEvent.action.like("nfi.hand_over%")).limit(1)) == "nfi.hand_over.override"
+        assert (
+            session.scalar(
+                sa.select(AuditEvent.action)
+                .order_by(AuditEvent.id.desc())
+                .where(AuditEvent.action.like("nfi.hand_over%"))
+                .limit(1)
+            )
+            == "nfi.hand_over.override"
+        )
 
 
 def test_a_clerk_sees_no_override_box(app, make, client):
@@ -142,34 +180,50 @@ def test_stock_pages(app, make, client):
     assert res.status_code == 422 and "cannot be negative" in res.get_data(as_text=True)
     # Transfers: not to the same centre, not beyond the stock.
     token = csrf(client, f"/nfi/stock/{centre_id}/transfer")
-    res = client.post(f"/nfi/stock/{centre_id}/transfer", data={"csrf_token": token, "to_centre_id": centre_id,
-                                                               f"qty-{hyg}": "2"})
+    res = client.post(
+        f"/nfi/stock/{centre_id}/transfer", data={"csrf_token": token, "to_centre_id": centre_id, f"qty-{hyg}": "2"}
+    )
     assert res.status_code == 422 and "goes to another centre" in res.get_data(as_text=True)
-    res = client.post(f"/nfi/stock/{centre_id}/transfer", data={"csrf_token": token, "to_centre_id": tumbes,
-                                                               f"qty-{hyg}": "11"})
+    res = client.post(
+        f"/nfi/stock/{centre_id}/transfer", data={"csrf_token": token, "to_centre_id": tumbes, f"qty-{hyg}": "11"}
+    )
     assert res.status_code == 422 and "10 left, 11 asked for" in res.get_data(as_text=True)
-    res = client.post(f"/nfi/stock/{centre_id}/transfer", data={"csrf_token": token, "to_centre_id": tumbes,
-                                                               f"qty-{hyg}": "4"})
+    res = client.post(
+        f"/nfi/stock/{centre_id}/transfer", data={"csrf_token": token, "to_centre_id": tumbes, f"qty-{hyg}": "4"}
+    )
     assert res.status_code == 302
     # Adjustments with a reason; zero and fractions refused.
     token = csrf(client, f"/nfi/stock/{centre_id}/adjust")
-    res = client.post(f"/nfi/stock/{centre_id}/adjust", data={"csrf_token": token, "item_id": blk, "reason": "damage",
-                                                             "direction": "remove", "quantity": "0"})
+    res = client.post(
+        f"/nfi/stock/{centre_id}/adjust",
+        data={"csrf_token": token, "item_id": blk, "reason": "damage", "direction": "remove", "quantity": "0"},
+    )
     assert res.status_code == 422 and "at least 1" in res.get_data(as_text=True)
-    res = client.post(f"/nfi/stock/{centre_id}/adjust", data={"csrf_token": token, "item_id": blk, "reason": "damage",
-                                                             "direction": "remove", "quantity": "1"})
+    res = client.post(
+        f"/nfi/stock/{centre_id}/adjust",
+        data={"csrf_token": token, "item_id": blk, "reason": "damage", "direction": "remove", "quantity": "1"},
+    )
     assert res.status_code == 302
     # A count: only the items counted; the difference becomes an adjustment.
     token = csrf(client, f"/nfi/stock/{centre_id}/count")
-    res = client.post(f"/nfi/stock/{centre_id}/count", data={"csrf_token": token, f"count-{hyg}": "5",
-                                                            f"count-{blk}": ""})
+    res = client.post(
+        f"/nfi/stock/{centre_id}/count", data={"csrf_token": token, f"count-{hyg}": "5", f"count-{blk}": ""}
+    )
     assert res.status_code == 302
     # Thresholds make the stock page warn.
     token = csrf(client, f"/nfi/stock/{centre_id}/thresholds")
-    assert client.post(f"/nfi/stock/{centre_id}/thresholds",
-                       data={"csrf_token": token, f"low-{hyg}": "6", f"low-{blk}": "x"}).status_code == 422
-    assert client.post(f"/nfi/stock/{centre_id}/thresholds",
-                       data={"csrf_token": token, f"low-{hyg}": "6", f"low-{blk}": "0"}).status_code == 302
+    assert (
+        client.post(
+            f"/nfi/stock/{centre_id}/thresholds", data={"csrf_token": token, f"low-{hyg}": "6", f"low-{blk}": "x"}
+        ).status_code
+        == 422
+    )
+    assert (
+        client.post(
+            f"/nfi/stock/{centre_id}/thresholds", data={"csrf_token": token, f"low-{hyg}": "6", f"low-{blk}": "0"}
+        ).status_code
+        == 302
+    )
     page = client.get(f"/nfi/stock/{centre_id}").get_data(as_text=True)
     assert re.search(r"Hygiene kit</td><td>kit</td>\s*<td>5</td><td>6</td><td><span class=\"tag stock-low\">", page)
     assert "differences" in page
@@ -197,6 +251,7 @@ def test_reports_and_exports_are_aggregates_with_small_counts_suppressed(app, ma
     _stock(app, client, centre_id, {"HYG": 20})
     with app.app_context():
         from msc.security.models import User
+
         boss = session.scalar(sa.select(User).where(User.username == "boss"))
         centre = session.get(Centre, centre_id)
         for i in range(6):
@@ -224,8 +279,10 @@ def test_reports_and_exports_are_aggregates_with_small_counts_suppressed(app, ma
     res = client.get("/nfi/reports?start=2026-05-01&end=2026-01-01")
     assert res.status_code == 422 and "ends before it starts" in res.get_data(as_text=True)
     with app.app_context():
-        assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                              .where(AuditEvent.action == "nfi.export")) == 2
+        assert (
+            session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "nfi.export"))
+            == 2
+        )
 
 
 def test_catalogue(app, make, client):
@@ -233,19 +290,34 @@ def test_catalogue(app, make, client):
     page = client.get("/nfi/items").get_data(as_text=True)
     assert "Dignity kit" in page and "women and girls aged 12 to 49" in page
     token = csrf(client, "/nfi/items/new")
-    data = {"csrf_token": token, "code": "hyg", "name_es": "Otro", "name_pt": "Outro", "name_en": "Other",
-            "unit": "kit", "category": "hygiene", "active": "y", "level": "individual", "quantity": "2",
-            "period_days": "30", "min_interval_days": "0", "max_per_day": "3"}
+    data = {
+        "csrf_token": token,
+        "code": "hyg",
+        "name_es": "Otro",
+        "name_pt": "Outro",
+        "name_en": "Other",
+        "unit": "kit",
+        "category": "hygiene",
+        "active": "y",
+        "level": "individual",
+        "quantity": "2",
+        "period_days": "30",
+        "min_interval_days": "0",
+        "max_per_day": "3",
+    }
     res = client.post("/nfi/items/new", data=data)
     html = res.get_data(as_text=True)
     assert res.status_code == 422 and "already has the code HYG" in html and 'value="Otro"' in html
     res = client.post("/nfi/items/new", data=data | {"code": "SOAP"})
     assert res.status_code == 422 and "daily maximum cannot be above" in res.get_data(as_text=True)
-    res = client.post("/nfi/items/new", data=data | {"code": "SOAP", "max_per_day": "1", "sexes": ["female"],
-                                                     "age_min": "50", "age_max": "20"})
+    res = client.post(
+        "/nfi/items/new",
+        data=data | {"code": "SOAP", "max_per_day": "1", "sexes": ["female"], "age_min": "50", "age_max": "20"},
+    )
     assert res.status_code == 422 and "lowest age cannot be above" in res.get_data(as_text=True)
-    res = client.post("/nfi/items/new", data=data | {"code": "SOAP", "max_per_day": "1", "sexes": ["female"],
-                                                     "age_min": "60"})
+    res = client.post(
+        "/nfi/items/new", data=data | {"code": "SOAP", "max_per_day": "1", "sexes": ["female"], "age_min": "60"}
+    )
     assert res.status_code == 302
     with app.app_context():
         soap = session.scalar(sa.select(NfiItem).where(NfiItem.code == "SOAP"))
@@ -270,8 +342,9 @@ def test_the_ledger_pages(app, make, client):
         _stock(app, client, centre_id, {"HYG": 1, "BLK": 1}, ref=f"GR-{i}")
     first = client.get(f"/nfi/stock/{centre_id}/ledger").get_data(as_text=True)
     with app.app_context():
-        oldest_shown = session.scalars(sa.select(StockMovement.id).order_by(StockMovement.id.desc())
-                                       .limit(50)).all()[-1]
+        oldest_shown = session.scalars(sa.select(StockMovement.id).order_by(StockMovement.id.desc()).limit(50)).all()[
+            -1
+        ]
     assert f"before={oldest_shown}" in first
     older = client.get(f"/nfi/stock/{centre_id}/ledger?before={oldest_shown}").get_data(as_text=True)
     assert older.count("<tr>") == 1 + 10  # the header row and the ten oldest movements

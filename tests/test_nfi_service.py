@@ -1,5 +1,6 @@
 """NFI rules: target groups, quantities per period, intervals, daily maximum, household vs individual,
 override, void; the stock ledger's identities and every refusal in words."""
+
 import datetime as dt
 
 import pytest
@@ -42,8 +43,14 @@ def item(code):
 def stocked(make, quantities: dict[str, int], code="COL-CUC", ref="GR-001"):
     make.centre(code, f"CAM {code}", code[:3])
     boss = session.get(User, make.user(f"boss-{ref}", "centre_manager", centres=(code,)))
-    stock.receive(boss, centre(code), reference=ref, source="warehouse", received_on=stock.centre_day(centre(code)),
-                  lines={item(c).id: q for c, q in quantities.items()})
+    stock.receive(
+        boss,
+        centre(code),
+        reference=ref,
+        source="warehouse",
+        received_on=stock.centre_day(centre(code)),
+        lines={item(c).id: q for c, q in quantities.items()},
+    )
     return boss
 
 
@@ -53,12 +60,16 @@ def verdicts(p: Beneficiary) -> dict[str, rules.Verdict]:
 
 def backdate(distribution: Distribution, days: int) -> None:
     day = distribution.day - dt.timedelta(days=days)
-    session.execute(sa.update(DistributionLine).where(DistributionLine.distribution_id == distribution.id)
-                    .values(day=day, month=day.strftime("%Y-%m")))
+    session.execute(
+        sa.update(DistributionLine)
+        .where(DistributionLine.distribution_id == distribution.id)
+        .values(day=day, month=day.strftime("%Y-%m"))
+    )
     session.execute(sa.update(Distribution).where(Distribution.id == distribution.id).values(day=day))
 
 
 # ---- target groups --------------------------------------------------------------------------
+
 
 def test_dignity_kit_is_for_women_and_girls_12_to_49(ctx, make):
     woman = person(make, given_names="Ana", family_names="Rojas", sex="female", date_of_birth=years_ago(30))
@@ -85,17 +96,22 @@ def test_unknown_age_is_explained(ctx, make):
 def test_baby_kit_is_per_household_with_a_child_under_two(ctx, make):
     boss = stocked(make, {"BABY": 5, "HYG": 5})
     mother = person(make, given_names="Ana", family_names="Rojas", date_of_birth=years_ago(25))
-    baby_uid = make.person(given_names="Mía", family_names="Rojas", date_of_birth=years_ago(1), given_by="guardian",
-                           guardian_name="Ana Rojas",
-                           household=reception.HouseholdChoice(join_case_number=mother.case_number,
-                                                               relationship="child"))
+    baby_uid = make.person(
+        given_names="Mía",
+        family_names="Rojas",
+        date_of_birth=years_ago(1),
+        given_by="guardian",
+        guardian_name="Ana Rojas",
+        household=reception.HouseholdChoice(join_case_number=mother.case_number, relationship="child"),
+    )
     baby = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == baby_uid))
     single = person(make, given_names="Eva", family_names="Luna", date_of_birth=years_ago(40))
     v = verdicts(mother)["household:BABY"]
     assert v.entitled and v.household
     lone = verdicts(single)["household:BABY"]
     assert not lone.entitled and lone.reasons == [
-        "Only for households with children under 2 years old; nobody in this household is."]
+        "Only for households with children under 2 years old; nobody in this household is."
+    ]
     # The mother sees her baby's own rows (nappies), and the household's kit once.
     view = rules.desk_view(mother, stock.active_items(), stock.centre_day(mother.centre))
     assert [m.uid for m, _ in view.others] == [baby.uid]
@@ -107,6 +123,7 @@ def test_baby_kit_is_per_household_with_a_child_under_two(ctx, make):
 
 
 # ---- quantities, intervals, daily maximum ------------------------------------------------------
+
 
 def test_interval_is_explained_with_the_next_day(ctx, make):
     boss = stocked(make, {"HYG": 5})
@@ -155,14 +172,22 @@ def test_evaluate_explains_the_period_in_one_function(ctx, make):
 
 # ---- hand-overs ---------------------------------------------------------------------------
 
+
 def test_hand_over_several_items_then_refused_the_same_day(ctx, make):
-    boss = stocked(make, {"HYG": 10, "DIG": 10})
+    stocked(make, {"HYG": 10, "DIG": 10})
     clerk = session.get(User, make.user("clerk", "reception"))
     ana = person(make, given_names="Ana", family_names="Rojas", date_of_birth=years_ago(30))
-    d = service.hand_over(clerk, centre(), ana, {f"{ana.uid}:HYG": 1, f"{ana.uid}:DIG": 1},
-                          service.Acknowledgement(method="signature", signature="M 1 2 L 30 40"))
+    d = service.hand_over(
+        clerk,
+        centre(),
+        ana,
+        {f"{ana.uid}:HYG": 1, f"{ana.uid}:DIG": 1},
+        service.Acknowledgement(method="signature", signature="M 1 2 L 30 40"),
+    )
     assert sorted((line.item.code, line.quantity, line.sex, line.age_band) for line in d.lines) == [
-        ("DIG", 1, "female", "18-59"), ("HYG", 1, "female", "18-59")]
+        ("DIG", 1, "female", "18-59"),
+        ("HYG", 1, "female", "18-59"),
+    ]
     assert d.signature == "M 1 2 L 30 40" and b"M 1 2" not in d.signature_ct
     assert stock.on_hand(centre().id, item("HYG").id) == 9
     with pytest.raises(service.HandOverRefused) as err:
@@ -187,8 +212,9 @@ def test_override_needs_the_permission_and_a_written_justification(ctx, make):
     assert "write why" in err.value.message
     d = service.hand_over(boss, centre(), ana, key, THUMB, justification="Lo perdió al cruzar el río.")
     assert d.overridden and d.justification.startswith("Lo perdió") and b"perdi" not in d.justification_ct
-    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.object_type == "nfi_distribution",
-                                                        AuditEvent.object_id == str(d.id))).all()[-1]
+    event = session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.object_type == "nfi_distribution", AuditEvent.object_id == str(d.id))
+    ).all()[-1]
     assert event.action == "nfi.hand_over.override"
 
 
@@ -203,14 +229,17 @@ def test_no_stock_is_refused_in_words(ctx, make):
     assert session.scalar(sa.select(sa.func.count()).select_from(Distribution)) == 0
 
 
-@pytest.mark.parametrize("ack,field", [
-    (service.Acknowledgement(method="signature", signature=""), "ack_method"),
-    (service.Acknowledgement(method="signature", signature="<script>"), "ack_method"),
-    (service.Acknowledgement(method="witness", witness_name=" "), "witness_name"),
-    (service.Acknowledgement(method="telepathy"), "ack_method"),
-    (service.Acknowledgement(collected_by="collector", method="thumbprint"), "collector_name"),
-    (service.Acknowledgement(collected_by="someone", method="thumbprint"), "collected_by"),
-])
+@pytest.mark.parametrize(
+    "ack,field",
+    [
+        (service.Acknowledgement(method="signature", signature=""), "ack_method"),
+        (service.Acknowledgement(method="signature", signature="<script>"), "ack_method"),
+        (service.Acknowledgement(method="witness", witness_name=" "), "witness_name"),
+        (service.Acknowledgement(method="telepathy"), "ack_method"),
+        (service.Acknowledgement(collected_by="collector", method="thumbprint"), "collector_name"),
+        (service.Acknowledgement(collected_by="someone", method="thumbprint"), "collected_by"),
+    ],
+)
 def test_acknowledgement_is_required(ctx, make, ack, field):
     stocked(make, {"HYG": 1})
     clerk = session.get(User, make.user("clerk", "reception"))
@@ -223,14 +252,21 @@ def test_acknowledgement_is_required(ctx, make, ack, field):
 def test_a_named_collector_is_encrypted(ctx, make):
     boss = stocked(make, {"HYG": 1})
     ana = person(make, given_names="Ana", family_names="Rojas")
-    d = service.hand_over(boss, centre(), ana, {f"{ana.uid}:HYG": 1},
-                          service.Acknowledgement(collected_by="collector", collector_name="Marta Peña",
-                                                  method="witness", witness_name="Julio Díaz"))
+    d = service.hand_over(
+        boss,
+        centre(),
+        ana,
+        {f"{ana.uid}:HYG": 1},
+        service.Acknowledgement(
+            collected_by="collector", collector_name="Marta Peña", method="witness", witness_name="Julio Díaz"
+        ),
+    )
     assert d.collector_name == "Marta Peña" and b"Marta" not in d.collector_name_ct
     assert d.witness_name == "Julio Díaz" and b"Julio" not in d.witness_name_ct
 
 
 # ---- voids ---------------------------------------------------------------------------------
+
 
 def test_void_puts_stock_back_and_restores_the_entitlement(ctx, make):
     stocked(make, {"HYG": 3})
@@ -266,6 +302,7 @@ def test_void_puts_stock_back_and_restores_the_entitlement(ctx, make):
 
 # ---- the ledger ----------------------------------------------------------------------------
 
+
 def test_the_ledger_adds_up_after_every_kind_of_movement(ctx, make):
     boss = stocked(make, {"HYG": 20, "BLK": 5})
     make.centre("PER-TUM", "CAM Tumbes", "PER")
@@ -279,16 +316,31 @@ def test_the_ledger_adds_up_after_every_kind_of_movement(ctx, make):
     stock.adjust(boss, centre(), blk, reason="found", direction="add", quantity=3)
     sheet = stock.count(boss, centre(), {hyg.id: 9, blk.id: 7})
     assert sheet.differences == 1  # 20-1-7-2 = 10 expected, 9 counted; blankets 5-1+3 = 7 as counted
-    sides = session.execute(sa.select(StockMovement.centre_id, StockMovement.delta)
-                            .where(StockMovement.transfer_id == op.id).order_by(StockMovement.id)).all()
+    sides = session.execute(
+        sa.select(StockMovement.centre_id, StockMovement.delta)
+        .where(StockMovement.transfer_id == op.id)
+        .order_by(StockMovement.id)
+    ).all()
     assert sides == [(centre().id, -7), (tumbes.id, 7)]
-    by_kind = dict(session.execute(sa.select(StockMovement.kind, sa.func.sum(StockMovement.delta))
-                                   .where(StockMovement.centre_id == centre().id, StockMovement.item_id == hyg.id)
-                                   .group_by(StockMovement.kind)).all())
+    by_kind = dict(
+        session.execute(
+            sa.select(StockMovement.kind, sa.func.sum(StockMovement.delta))
+            .where(StockMovement.centre_id == centre().id, StockMovement.item_id == hyg.id)
+            .group_by(StockMovement.kind)
+        ).all()
+    )
     # on hand = receipts + transfers in − hand-overs − transfers out ± adjustments
-    assert stock.on_hand(centre().id, hyg.id) == 9 == (
-        by_kind["receipt"] + by_kind.get("transfer_in", 0) + by_kind["distribution"] + by_kind["transfer_out"]
-        + by_kind["adjustment"])
+    assert (
+        stock.on_hand(centre().id, hyg.id)
+        == 9
+        == (
+            by_kind["receipt"]
+            + by_kind.get("transfer_in", 0)
+            + by_kind["distribution"]
+            + by_kind["transfer_out"]
+            + by_kind["adjustment"]
+        )
+    )
     assert stock.on_hand(tumbes.id, hyg.id) == 7
     assert stock.mismatches() == []
     assert stock.ledger_sums(centre().id) == {hyg.id: 9, blk.id: 7}
@@ -298,8 +350,14 @@ def test_stock_refusals_say_why(ctx, make):
     boss = stocked(make, {"HYG": 2})
     hyg = item("HYG")
     with pytest.raises(NfiError) as err:
-        stock.receive(boss, centre(), reference=" gr-001 ", source="warehouse",
-                      received_on=stock.centre_day(centre()), lines={hyg.id: 1})
+        stock.receive(
+            boss,
+            centre(),
+            reference=" gr-001 ",
+            source="warehouse",
+            received_on=stock.centre_day(centre()),
+            lines={hyg.id: 1},
+        )
     assert "GR-001 was already received" in err.value.message and err.value.field == "reference"
     with pytest.raises(NfiError, match="another centre"):
         stock.transfer(boss, centre(), centre(), {hyg.id: 1})
@@ -313,11 +371,23 @@ def test_stock_refusals_say_why(ctx, make):
     with pytest.raises(NfiError, match="Not enough"):
         stock.adjust(boss, centre(), hyg, reason="loss", direction="remove", quantity=5)
     with pytest.raises(NfiError, match="at least one item"):
-        stock.receive(boss, centre(), reference="GR-2", source="warehouse", received_on=stock.centre_day(centre()),
-                      lines={hyg.id: 0})
+        stock.receive(
+            boss,
+            centre(),
+            reference="GR-2",
+            source="warehouse",
+            received_on=stock.centre_day(centre()),
+            lines={hyg.id: 0},
+        )
     with pytest.raises(NfiError) as err:
-        stock.receive(boss, centre(), reference="GR-2", source="warehouse",
-                      received_on=stock.centre_day(centre()) + dt.timedelta(days=1), lines={hyg.id: 1})
+        stock.receive(
+            boss,
+            centre(),
+            reference="GR-2",
+            source="warehouse",
+            received_on=stock.centre_day(centre()) + dt.timedelta(days=1),
+            lines={hyg.id: 1},
+        )
     assert err.value.field == "received_on"
     session.commit()
     assert stock.on_hand(centre().id, hyg.id) == 2 and stock.mismatches() == []
@@ -328,10 +398,19 @@ def test_quantities_are_whole_numbers(ctx, raw, expected):
     assert stock.parse_quantity(raw) == expected
 
 
-@pytest.mark.parametrize("raw,message", [
-    ("0", "at least 1"), ("-1", "cannot be negative"), ("2.5", "whole units"), ("1,5", "whole units"),
-    ("tres", "number of units"), ("", "Give the quantity"), ("9" * 9, "too large"), ("1e3", "number of units"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        ("0", "at least 1"),
+        ("-1", "cannot be negative"),
+        ("2.5", "whole units"),
+        ("1,5", "whole units"),
+        ("tres", "number of units"),
+        ("", "Give the quantity"),
+        ("9" * 9, "too large"),
+        ("1e3", "number of units"),
+    ],
+)
 def test_bad_quantities_are_refused_in_words(ctx, raw, message):
     with pytest.raises(NfiError, match=message):
         stock.parse_quantity(raw)
@@ -348,10 +427,12 @@ def test_low_stock_threshold(ctx, make):
 
 # ---- reports -------------------------------------------------------------------------------
 
+
 def test_distribution_report_counts_people_and_units_and_suppresses_small_cells(ctx, make):
     boss = stocked(make, {"HYG": 50, "DIG": 50})
-    women = [person(make, given_names=f"Ana{i}", family_names="Rojas", date_of_birth=years_ago(30, i))
-             for i in range(6)]
+    women = [
+        person(make, given_names=f"Ana{i}", family_names="Rojas", date_of_birth=years_ago(30, i)) for i in range(6)
+    ]
     girl = person(make, given_names="Sofía", family_names="Paz", date_of_birth=years_ago(14))
     given = [service.hand_over(boss, centre(), w, {f"{w.uid}:HYG": 1, f"{w.uid}:DIG": 1}, THUMB) for w in women]
     service.hand_over(boss, centre(), girl, {f"{girl.uid}:HYG": 1}, THUMB)
@@ -360,8 +441,17 @@ def test_distribution_report_counts_people_and_units_and_suppresses_small_cells(
     p = reports.period(boss, today.replace(day=1), today)
     rows = {(r.item, r.age_band): r for r in reports.distributions(p)}
     assert rows[("HYG", "18-59")].people == 5 and rows[("HYG", "18-59")].units == 5
-    assert rows[("HYG", "18-59")].shown() == ("COL", "COL-CUC", today.strftime("%Y-%m"), "HYG", "female", "18-59",
-                                              "VEN", 5, 5)
+    assert rows[("HYG", "18-59")].shown() == (
+        "COL",
+        "COL-CUC",
+        today.strftime("%Y-%m"),
+        "HYG",
+        "female",
+        "18-59",
+        "VEN",
+        5,
+        5,
+    )
     assert rows[("HYG", "12-17")].shown()[-2:] == ("<5", "<5")
     assert rows[("DIG", "18-59")].shown()[-2:] == (5, 5)
     st = {r.item: r for r in reports.stock(p)}
@@ -378,6 +468,7 @@ def test_the_check_command_finds_a_stock_that_does_not_add_up(app, make):
     assert result.exit_code == 0 and "stock adds up" in result.output
     with app.app_context():
         from msc.nfi.models import StockLevel
+
         session.execute(sa.update(StockLevel).values(on_hand=StockLevel.on_hand + 1))  # a hand edit in the database
         session.commit()
     result = runner.invoke(args=["nfi", "check"])

@@ -1,4 +1,5 @@
 """The partner directory: organisations, services, agreements; who sees and who maintains what."""
+
 import datetime as dt
 
 import pytest
@@ -20,6 +21,7 @@ def _user(make, username, role, **kw):
 
 # ---- rules ------------------------------------------------------------------------------------
 
+
 def test_agreement_status_none_active_expired(ctx, make):
     org_id, _ = make.partner(until=TODAY)
     org = session.get(Organisation, org_id)
@@ -36,15 +38,25 @@ def test_agreement_covers_only_its_categories_while_active(ctx, make):
     assert not service.agreement_covers(org, {"identity"}, TODAY + dt.timedelta(days=400))
 
 
-@pytest.mark.parametrize("fields,field", [
-    ({"agreement_until": TODAY, "categories": []}, "categories"),
-    ({"agreement_until": None, "categories": ["identity"]}, "agreement_until"),
-    ({"categories": ["medical_history"]}, "categories"),
-    ({"kind": "club"}, "kind"),
-])
+@pytest.mark.parametrize(
+    "fields,field",
+    [
+        ({"agreement_until": TODAY, "categories": []}, "categories"),
+        ({"agreement_until": None, "categories": ["identity"]}, "agreement_until"),
+        ({"categories": ["medical_history"]}, "categories"),
+        ({"kind": "club"}, "kind"),
+    ],
+)
 def test_organisation_rules(ctx, make, fields, field):
-    base = dict(name="OIM", kind="un_agency", country="COL", contact=None, agreement_until=TODAY,
-                categories=["identity"], active=True)
+    base = dict(
+        name="OIM",
+        kind="un_agency",
+        country="COL",
+        contact=None,
+        agreement_until=TODAY,
+        categories=["identity"],
+        active=True,
+    )
     with pytest.raises(service.DirectoryError) as err:
         service.save_organisation(None, None, **{**base, **fields})
     assert err.value.field == field and err.value.message
@@ -53,8 +65,17 @@ def test_organisation_rules(ctx, make, fields, field):
 def test_organisation_names_are_unique_ignoring_case(ctx, make):
     make.partner(name="Cruz Roja Colombiana")
     with pytest.raises(service.DirectoryError) as err:
-        service.save_organisation(None, None, name="cruz roja colombiana", kind="ngo", country="COL", contact=None,
-                                  agreement_until=None, categories=[], active=True)
+        service.save_organisation(
+            None,
+            None,
+            name="cruz roja colombiana",
+            kind="ngo",
+            country="COL",
+            contact=None,
+            agreement_until=None,
+            categories=[],
+            active=True,
+        )
     assert err.value.field == "name"
 
 
@@ -62,9 +83,20 @@ def test_directory_shows_services_of_my_centres_and_my_countrys_unlinked_ones(ct
     make.partner(name="Hospital Erasmo Meoz", centres=("COL-CUC",))
     make.partner(name="Albergue Tumbes", country="PER", centres=("PER-TUM",), sector="shelter")
     org_id = make.partner(name="Defensoría", country="COL", centres=("COL-IPI",), sector="legal")[0]
-    unlinked = service.save_service(_System(), session.get(Organisation, org_id), None, name="Orientación legal",
-                                    sector="legal", centre_ids=[], municipalities="Bogotá", eligibility=None,
-                                    languages=[], opening_hours=None, contact=None, active=True)
+    unlinked = service.save_service(
+        _System(),
+        session.get(Organisation, org_id),
+        None,
+        name="Orientación legal",
+        sector="legal",
+        centre_ids=[],
+        municipalities="Bogotá",
+        eligibility=None,
+        languages=[],
+        opening_hours=None,
+        contact=None,
+        active=True,
+    )
     session.commit()
     clerk = _user(make, "clerk", "reception")
     names = {s.organisation.name for s in service.visible_services(clerk)}
@@ -83,21 +115,55 @@ def test_centre_manager_links_only_their_centres(ctx, make):
     org = session.get(Organisation, make.partner(centres=("COL-CUC",))[0])
     other = make.centre("PER-TUM", "CAM Tumbes", "PER")
     with pytest.raises(service.DirectoryError) as err:
-        service.save_service(manager, org, None, name="Psicología", sector="mhpss", centre_ids=[other],
-                             municipalities=None, eligibility=None, languages=[], opening_hours=None, contact=None,
-                             active=True)
+        service.save_service(
+            manager,
+            org,
+            None,
+            name="Psicología",
+            sector="mhpss",
+            centre_ids=[other],
+            municipalities=None,
+            eligibility=None,
+            languages=[],
+            opening_hours=None,
+            contact=None,
+            active=True,
+        )
     assert err.value.field == "centre_ids"
     with pytest.raises(service.DirectoryError):
-        service.save_service(manager, org, None, name="Psicología", sector="mhpss", centre_ids=[],
-                             municipalities="Cúcuta", eligibility=None, languages=[], opening_hours=None,
-                             contact=None, active=True)
-    shared = service.save_service(_System(), org, None, name="Compartido", sector="health",
-                                  centre_ids=[make.centre("COL-CUC"), other], municipalities=None, eligibility=None,
-                                  languages=[], opening_hours=None, contact=None, active=True)
+        service.save_service(
+            manager,
+            org,
+            None,
+            name="Psicología",
+            sector="mhpss",
+            centre_ids=[],
+            municipalities="Cúcuta",
+            eligibility=None,
+            languages=[],
+            opening_hours=None,
+            contact=None,
+            active=True,
+        )
+    shared = service.save_service(
+        _System(),
+        org,
+        None,
+        name="Compartido",
+        sector="health",
+        centre_ids=[make.centre("COL-CUC"), other],
+        municipalities=None,
+        eligibility=None,
+        languages=[],
+        opening_hours=None,
+        contact=None,
+        active=True,
+    )
     assert not service.may_edit_service(manager, shared)
 
 
 # ---- pages --------------------------------------------------------------------------------------
+
 
 def test_everyone_in_scope_browses_the_directory(app, make, client):
     org_id, _ = make.partner(name="Hospital Erasmo Meoz")
@@ -113,19 +179,38 @@ def test_everyone_in_scope_browses_the_directory(app, make, client):
 def test_admin_creates_an_organisation_and_a_service(app, make, client):
     centre = make.centre("COL-CUC")
     login_as(app, client, make.user("root", "admin", scope="region"))
-    res = client.post("/partners/organisations/new", data={
-        "csrf_token": csrf(client, "/partners/organisations/new"), "name": "Profamilia", "kind": "ngo",
-        "country": "COL", "contact": "cucuta@profamilia.example", "agreement_until": "2027-12-31",
-        "categories": ["identity", "contact", "demographics"], "active": "y"})
+    res = client.post(
+        "/partners/organisations/new",
+        data={
+            "csrf_token": csrf(client, "/partners/organisations/new"),
+            "name": "Profamilia",
+            "kind": "ngo",
+            "country": "COL",
+            "contact": "cucuta@profamilia.example",
+            "agreement_until": "2027-12-31",
+            "categories": ["identity", "contact", "demographics"],
+            "active": "y",
+        },
+    )
     assert res.status_code == 302
     with app.app_context():
         org = session.scalar(sa.select(Organisation).where(Organisation.name == "Profamilia"))
         assert org.category_codes == ["identity", "contact", "demographics"]
     url = f"/partners/organisations/{org.id}/services/new"
-    res = client.post(url, data={"csrf_token": csrf(client, url), "name": "Salud sexual y reproductiva",
-                                 "sector": "health", "centre_ids": [centre], "languages": ["es", "ht"],
-                                 "eligibility": "Mujeres y adolescentes", "opening_hours": "L-S 7-19",
-                                 "contact": "Línea 01 8000", "active": "y"})
+    res = client.post(
+        url,
+        data={
+            "csrf_token": csrf(client, url),
+            "name": "Salud sexual y reproductiva",
+            "sector": "health",
+            "centre_ids": [centre],
+            "languages": ["es", "ht"],
+            "eligibility": "Mujeres y adolescentes",
+            "opening_hours": "L-S 7-19",
+            "contact": "Línea 01 8000",
+            "active": "y",
+        },
+    )
     assert res.status_code == 302
     page = client.get(f"/partners/organisations/{org.id}").get_data(as_text=True)
     assert "Salud sexual y reproductiva" in page and "Haitian Creole" in page
@@ -133,9 +218,16 @@ def test_admin_creates_an_organisation_and_a_service(app, make, client):
 
 def test_organisation_form_errors_keep_what_was_typed(app, make, client):
     login_as(app, client, make.user("root", "admin", scope="region"))
-    res = client.post("/partners/organisations/new", data={
-        "csrf_token": csrf(client, "/partners/organisations/new"), "name": "Fundación Nueva", "kind": "ngo",
-        "country": "COL", "agreement_until": "2027-01-01"})
+    res = client.post(
+        "/partners/organisations/new",
+        data={
+            "csrf_token": csrf(client, "/partners/organisations/new"),
+            "name": "Fundación Nueva",
+            "kind": "ngo",
+            "country": "COL",
+            "agreement_until": "2027-01-01",
+        },
+    )
     html = res.get_data(as_text=True)
     assert res.status_code == 422 and "Say which data categories" in html and 'value="Fundación Nueva"' in html
 

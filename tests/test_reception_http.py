@@ -1,4 +1,5 @@
 """Reception routes over HTTP: search, register, duplicates, profile, edit, consent, card."""
+
 import datetime as dt
 
 import pytest
@@ -17,12 +18,28 @@ def clerk(make, auth):
 
 
 def form_for(client, **overrides):
-    data = {"csrf_token": csrf(client, "/register"), "given_names": "María José", "family_names": "Pérez García",
-            "sex": "female", "date_of_birth": "1990-05-17", "nationality": "VEN", "document_type": "none",
-            "household_mode": "new", "relationship": "head", "consent_registration": "given",
-            "consent_referral": "given", "consent_government_sharing": "refused", "consent_followup_contact": "given",
-            "consent_photo": "refused", "legal_basis": "consent", "method": "verbal", "given_by": "self",
-            "languages": ["es"], "arrival_date": "2026-01-10", "entry_point": "Puente Simón Bolívar"}
+    data = {
+        "csrf_token": csrf(client, "/register"),
+        "given_names": "María José",
+        "family_names": "Pérez García",
+        "sex": "female",
+        "date_of_birth": "1990-05-17",
+        "nationality": "VEN",
+        "document_type": "none",
+        "household_mode": "new",
+        "relationship": "head",
+        "consent_registration": "given",
+        "consent_referral": "given",
+        "consent_government_sharing": "refused",
+        "consent_followup_contact": "given",
+        "consent_photo": "refused",
+        "legal_basis": "consent",
+        "method": "verbal",
+        "given_by": "self",
+        "languages": ["es"],
+        "arrival_date": "2026-01-10",
+        "entry_point": "Puente Simón Bolívar",
+    }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -69,10 +86,19 @@ def test_register_a_family(app, client, clerk):
     # the member form is prefilled with the household
     prefilled = client.get(f"/register?household={head.uid}").get_data(as_text=True)
     assert head.case_number in prefilled
-    res = client.post("/register", data=form_for(
-        client, given_names="Sofía", date_of_birth=(dt.date.today() - dt.timedelta(days=365 * 6)).isoformat(),
-        household_mode="join", household_case_number=head.case_number, relationship="child", given_by="guardian",
-        guardian_name="María José Pérez García"))
+    res = client.post(
+        "/register",
+        data=form_for(
+            client,
+            given_names="Sofía",
+            date_of_birth=(dt.date.today() - dt.timedelta(days=365 * 6)).isoformat(),
+            household_mode="join",
+            household_case_number=head.case_number,
+            relationship="child",
+            given_by="guardian",
+            guardian_name="María José Pérez García",
+        ),
+    )
     assert res.status_code == 302, res.get_data(as_text=True)
     child = _person(app)
     assert child.household_id == head.household_id and child.relationship_to_head == "child"
@@ -80,8 +106,10 @@ def test_register_a_family(app, client, clerk):
 
 
 def test_registration_errors_come_back_with_what_was_typed(client, clerk):
-    res = client.post("/register", data=form_for(client, date_of_birth="2999-01-01", phone="+57 300 123 4567",
-                                                 given_names="Wilmer Alexander"))
+    res = client.post(
+        "/register",
+        data=form_for(client, date_of_birth="2999-01-01", phone="+57 300 123 4567", given_names="Wilmer Alexander"),
+    )
     html = res.get_data(as_text=True)
     assert res.status_code == 422
     assert "cannot be in the future" in html
@@ -89,18 +117,21 @@ def test_registration_errors_come_back_with_what_was_typed(client, clerk):
     assert 'aria-invalid="true"' in html and 'id="date_of_birth-error"' in html
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"date_of_birth": None, "estimated_age": "150"}, "between 0 and 120"),
-    ({"date_of_birth": "17/05/1990"}, "Not a valid date value"),
-    ({"date_of_birth": None}, "Give the date of birth or an estimated age"),
-    ({"given_names": "Ana\x07"}, "invisible or control characters"),
-    ({"given_names": "A" * 150}, "at most 100 characters"),
-    ({"given_names": ""}, "Enter the given names"),
-    ({"document_type": "passport"}, "Enter the document number"),
-    ({"consent_registration": "refused"}, "Registration needs the person"),
-    ({"household_mode": "join"}, "Enter the case number of someone in the household"),
-    ({"nationality": "XYZ"}, "Not a valid choice"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"date_of_birth": None, "estimated_age": "150"}, "between 0 and 120"),
+        ({"date_of_birth": "17/05/1990"}, "Not a valid date value"),
+        ({"date_of_birth": None}, "Give the date of birth or an estimated age"),
+        ({"given_names": "Ana\x07"}, "invisible or control characters"),
+        ({"given_names": "A" * 150}, "at most 100 characters"),
+        ({"given_names": ""}, "Enter the given names"),
+        ({"document_type": "passport"}, "Enter the document number"),
+        ({"consent_registration": "refused"}, "Registration needs the person"),
+        ({"household_mode": "join"}, "Enter the case number of someone in the household"),
+        ({"nationality": "XYZ"}, "Not a valid choice"),
+    ],
+)
 def test_bad_registration_input_is_explained(client, clerk, overrides, message):
     res = client.post("/register", data=form_for(client, **overrides))
     assert res.status_code == 422
@@ -111,8 +142,12 @@ def test_child_registered_alone_needs_best_interests_and_is_flagged(app, client,
     kid = {"given_names": "Brayan", "family_names": "Salas", "date_of_birth": "2014-03-03", "sex": "male"}
     res = client.post("/register", data=form_for(client, **kid))
     assert res.status_code == 422 and "This person is a child" in res.get_data(as_text=True)
-    res = client.post("/register", data=form_for(client, **kid, given_by="best_interests",
-                                                 best_interests_note="Llegó solo; se registra para protegerlo."))
+    res = client.post(
+        "/register",
+        data=form_for(
+            client, **kid, given_by="best_interests", best_interests_note="Llegó solo; se registra para protegerlo."
+        ),
+    )
     assert res.status_code == 302
     page = client.get(res.headers["Location"]).get_data(as_text=True)
     assert "Possible unaccompanied or separated child" in page
@@ -125,6 +160,7 @@ def test_duplicate_warning_then_confirmed_registration(app, client, clerk, make)
     assert res.status_code == 422 and "This person may already be registered" in html
     assert "Same date of birth and a similar name" in html
     import re
+
     acknowledged = re.search(r'name="acknowledged" type="hidden" value="([^"]*)"', html).group(1)
     res = client.post("/register", data=form_for(client, acknowledged=acknowledged))
     assert res.status_code == 302
@@ -151,19 +187,33 @@ def test_profile_views_are_audited(app, client, clerk, make):
     uid = make.person(given_names="Ana", family_names="Rojas")
     client.get(f"/b/{uid}")
     from msc.security.models import AuditEvent
+
     with app.app_context():
-        assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "beneficiary.view")) == 1
+        assert (
+            session.scalar(
+                sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "beneficiary.view")
+            )
+            == 1
+        )
 
 
 def test_edit_keeps_history_and_reception_cannot_erase_hidden_needs(app, client, clerk, make):
     uid = make.person(given_names="Ana", family_names="Rojas", needs=["gbv_survivor"])
     form = client.get(f"/b/{uid}/edit").get_data(as_text=True)
     assert 'value="Ana"' in form and "gbv" not in form
-    res = client.post(f"/b/{uid}/edit", data={
-        "csrf_token": csrf(client, f"/b/{uid}/edit"), "given_names": "Ana Lucía", "family_names": "Rojas",
-        "sex": "female", "date_of_birth": "1990-05-17", "nationality": "VEN", "document_type": "none",
-        "needs": ["disability"]})
+    res = client.post(
+        f"/b/{uid}/edit",
+        data={
+            "csrf_token": csrf(client, f"/b/{uid}/edit"),
+            "given_names": "Ana Lucía",
+            "family_names": "Rojas",
+            "sex": "female",
+            "date_of_birth": "1990-05-17",
+            "nationality": "VEN",
+            "document_type": "none",
+            "needs": ["disability"],
+        },
+    )
     assert res.status_code == 302
     page = client.get(f"/b/{uid}").get_data(as_text=True)
     assert "Given names" in page and "Specific needs" in page
@@ -174,22 +224,46 @@ def test_edit_keeps_history_and_reception_cannot_erase_hidden_needs(app, client,
 
 def test_edit_errors_are_explained(client, clerk, make):
     uid = make.person(given_names="Ana", family_names="Rojas")
-    res = client.post(f"/b/{uid}/edit", data={"csrf_token": csrf(client, f"/b/{uid}/edit"), "given_names": "Ana",
-                                              "family_names": "", "sex": "female", "date_of_birth": "1990-05-17",
-                                              "nationality": "VEN", "document_type": "none"})
+    res = client.post(
+        f"/b/{uid}/edit",
+        data={
+            "csrf_token": csrf(client, f"/b/{uid}/edit"),
+            "given_names": "Ana",
+            "family_names": "",
+            "sex": "female",
+            "date_of_birth": "1990-05-17",
+            "nationality": "VEN",
+            "document_type": "none",
+        },
+    )
     assert res.status_code == 422 and "Enter the family names" in res.get_data(as_text=True)
 
 
 def test_consent_withdrawal_and_its_errors(app, client, clerk, make):
     uid = make.person(given_names="Ana", family_names="Rojas")
-    res = client.post(f"/b/{uid}/consent", data={"csrf_token": csrf(client, f"/b/{uid}"), "consent-purpose": "photo",
-                                                 "consent-status": "withdrawn", "consent-method": "verbal",
-                                                 "consent-given_by": "self", "consent-legal_basis": "consent"})
+    res = client.post(
+        f"/b/{uid}/consent",
+        data={
+            "csrf_token": csrf(client, f"/b/{uid}"),
+            "consent-purpose": "photo",
+            "consent-status": "withdrawn",
+            "consent-method": "verbal",
+            "consent-given_by": "self",
+            "consent-legal_basis": "consent",
+        },
+    )
     assert res.status_code == 422 and "no consent given for this purpose" in res.get_data(as_text=True)
-    res = client.post(f"/b/{uid}/consent", data={"csrf_token": csrf(client, f"/b/{uid}"),
-                                                 "consent-purpose": "registration", "consent-status": "withdrawn",
-                                                 "consent-method": "verbal", "consent-given_by": "self",
-                                                 "consent-legal_basis": "consent"})
+    res = client.post(
+        f"/b/{uid}/consent",
+        data={
+            "csrf_token": csrf(client, f"/b/{uid}"),
+            "consent-purpose": "registration",
+            "consent-status": "withdrawn",
+            "consent-method": "verbal",
+            "consent-given_by": "self",
+            "consent-legal_basis": "consent",
+        },
+    )
     assert res.status_code == 302
     assert "Withdrawn" in client.get(f"/b/{uid}").get_data(as_text=True)
 
@@ -206,6 +280,7 @@ def test_not_duplicate_is_remembered_from_the_profile(app, client, clerk, make):
     a = make.person(given_names="Ana María", family_names="Rojas Peña")
     b = make.person(given_names="Ana Maria", family_names="Rojas Pena", date_of_birth=dt.date(1991, 1, 1))
     from msc.beneficiaries.models import DuplicateDecision
+
     with app.app_context():  # forget the answer the factory gave at registration
         session.execute(sa.delete(DuplicateDecision))
         session.commit()

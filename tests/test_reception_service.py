@@ -1,4 +1,5 @@
 """Reception rules, called without HTTP."""
+
 import datetime as dt
 
 import pytest
@@ -15,6 +16,7 @@ def _get(uid):
 
 def _user(make, role="reception", **kw):
     from msc.security.models import User
+
     return session.get(User, make.user(f"{role}{kw.pop('n', '')}", role, **kw))
 
 
@@ -23,6 +25,7 @@ def _names(result):
 
 
 # ---- registration ------------------------------------------------------------------------------
+
 
 def test_registration_gives_case_number_card_token_and_household(ctx, make):
     uid = make.person(given_names="José", family_names="Pérez García")
@@ -41,16 +44,19 @@ def test_estimated_age_sets_an_estimated_date_of_birth(ctx, make):
     assert p.dob_estimated and p.age_on(dt.date.today()) in (39, 40)
 
 
-@pytest.mark.parametrize("fields,field", [
-    ({"date_of_birth": dt.date.today() + dt.timedelta(days=2)}, "date_of_birth"),
-    ({"date_of_birth": None, "estimated_age": 130}, "estimated_age"),
-    ({"date_of_birth": dt.date(1890, 1, 1)}, "date_of_birth"),
-    ({"date_of_birth": None}, "date_of_birth"),
-    ({"arrival_date": dt.date.today() + dt.timedelta(days=1)}, "arrival_date"),
-    ({"document_type": "passport"}, "document_number"),
-    ({"document_number": "123456"}, "document_type"),
-    ({"phone": "12"}, "phone"),
-])
+@pytest.mark.parametrize(
+    "fields,field",
+    [
+        ({"date_of_birth": dt.date.today() + dt.timedelta(days=2)}, "date_of_birth"),
+        ({"date_of_birth": None, "estimated_age": 130}, "estimated_age"),
+        ({"date_of_birth": dt.date(1890, 1, 1)}, "date_of_birth"),
+        ({"date_of_birth": None}, "date_of_birth"),
+        ({"arrival_date": dt.date.today() + dt.timedelta(days=1)}, "arrival_date"),
+        ({"document_type": "passport"}, "document_number"),
+        ({"document_number": "123456"}, "document_type"),
+        ({"phone": "12"}, "phone"),
+    ],
+)
 def test_impossible_data_is_refused_with_the_field_named(ctx, make, fields, field):
     with pytest.raises(service.RuleError) as err:
         make.person(given_names="Eva", family_names="Luna", **fields)
@@ -67,7 +73,11 @@ def test_registration_without_consent_or_other_basis_is_refused(ctx, make):
 
 
 def test_a_child_needs_a_guardian_or_a_best_interests_decision(ctx, make):
-    child = {"given_names": "Luisa", "family_names": "Mora", "date_of_birth": dt.date.today().replace(year=dt.date.today().year - 10)}
+    child = {
+        "given_names": "Luisa",
+        "family_names": "Mora",
+        "date_of_birth": dt.date.today().replace(year=dt.date.today().year - 10),
+    }
     with pytest.raises(service.RuleError) as err:
         make.person(**child)
     assert err.value.field == "given_by"
@@ -82,11 +92,22 @@ def test_a_child_needs_a_guardian_or_a_best_interests_decision(ctx, make):
 
 def test_child_alone_is_flagged_possible_uasc_until_an_adult_joins(ctx, make):
     ten = dt.date.today().replace(year=dt.date.today().year - 10)
-    child = _get(make.person(given_names="Luisa", family_names="Mora", date_of_birth=ten, given_by="best_interests",
-                             best_interests_note="Llegó sola al puente."))
+    child = _get(
+        make.person(
+            given_names="Luisa",
+            family_names="Mora",
+            date_of_birth=ten,
+            given_by="best_interests",
+            best_interests_note="Llegó sola al puente.",
+        )
+    )
     assert child.possible_uasc
-    adult_uid = make.person(given_names="Carmen", family_names="Mora", date_of_birth=dt.date(1980, 3, 3),
-                            household=service.HouseholdChoice(child.case_number, "parent"))
+    adult_uid = make.person(
+        given_names="Carmen",
+        family_names="Mora",
+        date_of_birth=dt.date(1980, 3, 3),
+        household=service.HouseholdChoice(child.case_number, "parent"),
+    )
     session.expire_all()
     child = _get(child.uid)
     assert not child.possible_uasc
@@ -96,10 +117,14 @@ def test_child_alone_is_flagged_possible_uasc_until_an_adult_joins(ctx, make):
 def test_joining_a_household_needs_a_relationship_other_than_head(ctx, make):
     head = _get(make.person(given_names="Carmen", family_names="Mora"))
     with pytest.raises(service.RuleError) as err:
-        make.person(given_names="Otro", family_names="Mora", household=service.HouseholdChoice(head.case_number, "head"))
+        make.person(
+            given_names="Otro", family_names="Mora", household=service.HouseholdChoice(head.case_number, "head")
+        )
     assert err.value.field == "relationship"
     with pytest.raises(service.RuleError) as err:
-        make.person(given_names="Otro", family_names="Mora", household=service.HouseholdChoice("COL-CUC-2020-999999", "child"))
+        make.person(
+            given_names="Otro", family_names="Mora", household=service.HouseholdChoice("COL-CUC-2020-999999", "child")
+        )
     assert err.value.field == "household_case_number"
 
 
@@ -121,6 +146,7 @@ def test_document_number_is_unique(ctx, make):
 
 # ---- duplicates ---------------------------------------------------------------------------------
 
+
 def test_possible_duplicates_are_shown_with_reasons_and_the_answer_is_remembered(ctx, make):
     first = _get(make.person(given_names="María José", family_names="Pérez García", phone="3001112233"))
     with pytest.raises(service.PossibleDuplicates) as dup:
@@ -129,13 +155,19 @@ def test_possible_duplicates_are_shown_with_reasons_and_the_answer_is_remembered
     assert cand.beneficiary.id == first.id and "dob_name" in cand.reasons
 
     with pytest.raises(service.PossibleDuplicates) as dup:
-        make.person(given_names="Maria", family_names="Peres Garsia", date_of_birth=dt.date(1970, 1, 1),
-                    acknowledge=False)
+        make.person(
+            given_names="Maria", family_names="Peres Garsia", date_of_birth=dt.date(1970, 1, 1), acknowledge=False
+        )
     assert "phonetic" in dup.value.candidates[0].reasons
 
     with pytest.raises(service.PossibleDuplicates) as dup:
-        make.person(given_names="Pedro", family_names="Ortiz", date_of_birth=dt.date(1960, 1, 1),
-                    phone="+57 300 111 2233", acknowledge=False)
+        make.person(
+            given_names="Pedro",
+            family_names="Ortiz",
+            date_of_birth=dt.date(1960, 1, 1),
+            phone="+57 300 111 2233",
+            acknowledge=False,
+        )
     assert dup.value.candidates[0].reasons == ["phone"]
 
     second_uid = make.person(given_names="Maria Jose", family_names="Perez Garcia")  # acknowledged
@@ -144,9 +176,13 @@ def test_possible_duplicates_are_shown_with_reasons_and_the_answer_is_remembered
     assert (pair.first_id, pair.second_id) == (first.id, second.id)
     # once answered, the pair is no longer offered
     from msc.beneficiaries import duplicates
-    found = duplicates.find(_System(), service.PersonData(given_names="Maria Jose", family_names="Perez Garcia",
-                                                         sex="female", nationality="VEN"),
-                            dt.date(1990, 5, 17), exclude_id=second.id)
+
+    found = duplicates.find(
+        _System(),
+        service.PersonData(given_names="Maria Jose", family_names="Perez Garcia", sex="female", nationality="VEN"),
+        dt.date(1990, 5, 17),
+        exclude_id=second.id,
+    )
     assert first.id not in [c.beneficiary.id for c in found]
 
 
@@ -162,12 +198,19 @@ def test_different_people_with_same_birthday_are_not_duplicates(ctx, make):
 
 # ---- edits and consent ----------------------------------------------------------------------------
 
+
 def test_edit_keeps_a_history_of_changed_fields_without_values(ctx, make):
     clerk = _user(make)
     uid = make.person(given_names="Ana", family_names="Rojas")
     p = _get(uid)
-    data = service.PersonData(given_names="Ana María", family_names="Rojas", sex="female", nationality="COL",
-                              date_of_birth=dt.date(1990, 5, 17), phone="3009998877")
+    data = service.PersonData(
+        given_names="Ana María",
+        family_names="Rojas",
+        sex="female",
+        nationality="COL",
+        date_of_birth=dt.date(1990, 5, 17),
+        phone="3009998877",
+    )
     changed = service.update(clerk, p, data)
     assert set(changed) == {"given_names", "nationality", "phone"}
     row = session.scalar(sa.select(BeneficiaryChange).where(BeneficiaryChange.action == "edited"))
@@ -184,9 +227,16 @@ def test_hidden_sensitive_needs_survive_an_edit_by_reception(ctx, make):
 
 def test_consent_withdrawal_takes_effect_at_once_and_keeps_history(ctx, make):
     clerk = _user(make)
-    p = _get(make.person(given_names="Ana", family_names="Paz", consents=[
-        service.ConsentData(purpose="registration", status="given"),
-        service.ConsentData(purpose="referral", status="given")]))
+    p = _get(
+        make.person(
+            given_names="Ana",
+            family_names="Paz",
+            consents=[
+                service.ConsentData(purpose="registration", status="given"),
+                service.ConsentData(purpose="referral", status="given"),
+            ],
+        )
+    )
     assert service.has_consent(p, "referral")
     service.record_consent(clerk, p, service.ConsentData(purpose="referral", status="withdrawn"))
     session.refresh(p)
@@ -198,18 +248,26 @@ def test_consent_withdrawal_takes_effect_at_once_and_keeps_history(ctx, make):
 
 def test_guardian_name_is_encrypted(ctx, make):
     ten = dt.date.today().replace(year=dt.date.today().year - 10)
-    make.person(given_names="Luisa", family_names="Mora", date_of_birth=ten, given_by="guardian",
-                guardian_name="Carmen Zuleta")
+    make.person(
+        given_names="Luisa", family_names="Mora", date_of_birth=ten, given_by="guardian", guardian_name="Carmen Zuleta"
+    )
     c = session.scalar(sa.select(Consent))
     assert c.guardian_name == "Carmen Zuleta" and b"Zuleta" not in c.guardian_name_ct
 
 
 # ---- search ---------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def people(ctx, make):
-    make.person(given_names="José", family_names="Pérez García", date_of_birth=dt.date(1988, 2, 3),
-                document_type="passport", document_number="V-18.555.321", phone="+58 414 555 1234")
+    make.person(
+        given_names="José",
+        family_names="Pérez García",
+        date_of_birth=dt.date(1988, 2, 3),
+        document_type="passport",
+        document_number="V-18.555.321",
+        phone="+58 414 555 1234",
+    )
     make.person(given_names="Yessica", family_names="Hernández", date_of_birth=dt.date(1995, 7, 9))
     make.person(given_names="Luis", family_names="González Rincón", date_of_birth=dt.date(1979, 11, 30))
     make.person(given_names="José", family_names="Martínez", date_of_birth=dt.date(1970, 1, 1))
@@ -218,24 +276,27 @@ def people(ctx, make):
     return _System()
 
 
-@pytest.mark.parametrize("query,expected", [
-    ("jose perez", "José Pérez García"),
-    ("PEREZ JOSE", "José Pérez García"),
-    ("José Pérez García", "José Pérez García"),
-    ("perez garcia", "José Pérez García"),
-    ("jose garcia", "José Pérez García"),
-    ("Jose Perz", "José Pérez García"),
-    ("Jsoe Perez", "José Pérez García"),
-    ("Yesica", "Yessica Hernández"),
-    ("yesica ernandez", "Yessica Hernández"),
-    ("Gonsalez", "Luis González Rincón"),
-    ("luis gonzales", "Luis González Rincón"),
-    ("V18555321", "José Pérez García"),
-    ("4145551234", "José Pérez García"),
-    ("03/02/1988", "José Pérez García"),
-    ("1988-02-03", "José Pérez García"),
-    ("jose 03/02/1988", "José Pérez García"),
-])
+@pytest.mark.parametrize(
+    "query,expected",
+    [
+        ("jose perez", "José Pérez García"),
+        ("PEREZ JOSE", "José Pérez García"),
+        ("José Pérez García", "José Pérez García"),
+        ("perez garcia", "José Pérez García"),
+        ("jose garcia", "José Pérez García"),
+        ("Jose Perz", "José Pérez García"),
+        ("Jsoe Perez", "José Pérez García"),
+        ("Yesica", "Yessica Hernández"),
+        ("yesica ernandez", "Yessica Hernández"),
+        ("Gonsalez", "Luis González Rincón"),
+        ("luis gonzales", "Luis González Rincón"),
+        ("V18555321", "José Pérez García"),
+        ("4145551234", "José Pérez García"),
+        ("03/02/1988", "José Pérez García"),
+        ("1988-02-03", "José Pérez García"),
+        ("jose 03/02/1988", "José Pérez García"),
+    ],
+)
 def test_search_is_tolerant(people, query, expected):
     result = search.search(people, query)
     assert result.hits and result.hits[0].person.full_name == expected, _names(result)
@@ -274,6 +335,7 @@ def test_bad_queries_are_refused_with_a_message(ctx, query):
 
 def test_search_is_audited_without_its_terms(people):
     from msc.security.models import AuditEvent
+
     search.search(people, "jose perez")
     ev = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "beneficiary.search")).all()[-1]
     assert "jose" not in (ev.detail or "") and "perez" not in (ev.detail or "")

@@ -1,4 +1,5 @@
 """Two partner users answer the same referral at the same moment: one wins, the other is told."""
+
 import threading
 
 import sqlalchemy as sa
@@ -35,8 +36,10 @@ def test_concurrent_answers_end_with_one_winner(app, make):
                 session.rollback()
                 outcomes.append(f"refused: {err.message}")
 
-    threads = [threading.Thread(target=answer, args=(partners[0], "accepted")),
-               threading.Thread(target=answer, args=(partners[1], "declined"))]
+    threads = [
+        threading.Thread(target=answer, args=(partners[0], "accepted")),
+        threading.Thread(target=answer, args=(partners[1], "declined")),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -49,6 +52,9 @@ def test_concurrent_answers_end_with_one_winner(app, make):
         referral = session.scalar(sa.select(Referral).where(Referral.uid == uid))
         assert referral.status == winners[0]
         assert (referral.answer is not None) == (winners[0] == "declined")
-        moves = session.scalars(sa.select(ReferralEvent.to_status).where(ReferralEvent.referral_id == referral.id)
-                                .order_by(ReferralEvent.id)).all()
+        moves = session.scalars(
+            sa.select(ReferralEvent.to_status)
+            .where(ReferralEvent.referral_id == referral.id)
+            .order_by(ReferralEvent.id)
+        ).all()
         assert moves == ["draft", "sent", winners[0]]

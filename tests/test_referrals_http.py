@@ -24,23 +24,37 @@ def desk(app, make, client):
 
 def _case_url(client, make, **person):
     from msc.beneficiaries import service as reception
-    uid = make.person(consents=[reception.ConsentData(purpose="registration", status="given"),
-                                reception.ConsentData(purpose="referral", status="given")], **person)
+
+    uid = make.person(
+        consents=[
+            reception.ConsentData(purpose="registration", status="given"),
+            reception.ConsentData(purpose="referral", status="given"),
+        ],
+        **person,
+    )
     res = client.post(f"/cases/open/{uid}", data={"confirm-csrf_token": csrf(client, f"/b/{uid}")})
     return uid, res.headers["Location"]
 
 
 def test_caseworker_refers_and_the_partner_answers(app, make, client, desk):
-    uid, case_url = _case_url(client, make, given_names="Ana", family_names="Rojas", phone="3001234567",
-                              languages=["pt"])
+    uid, case_url = _case_url(
+        client, make, given_names="Ana", family_names="Rojas", phone="3001234567", languages=["pt"]
+    )
     new_url = case_url + "/referrals/new"
     form = client.get(new_url).get_data(as_text=True)
     # name and contact are shared by default, nothing else
     assert 'checked id="categories-0"' in form and 'checked id="categories-1"' in form
     assert 'checked id="categories-2"' not in form
-    res = client.post(new_url, data={"csrf_token": csrf(client, new_url), "service_id": desk["svc"],
-                                     "urgency": "urgent", "reason": "Control prenatal",
-                                     "categories": ["identity", "contact"]})
+    res = client.post(
+        new_url,
+        data={
+            "csrf_token": csrf(client, new_url),
+            "service_id": desk["svc"],
+            "urgency": "urgent",
+            "reason": "Control prenatal",
+            "categories": ["identity", "contact"],
+        },
+    )
     assert res.status_code == 302, res.get_data(as_text=True)[:500]
     detail = res.headers["Location"]
     page = client.get(detail).get_data(as_text=True)
@@ -56,12 +70,16 @@ def test_caseworker_refers_and_the_partner_answers(app, make, client, desk):
     assert r.uid in partner.get("/portal/").get_data(as_text=True)
     view = partner.get(f"/portal/{r.uid}").get_data(as_text=True)
     assert "Ana Rojas" in view and "3001234567" in view and "Nationality" not in view
-    res = partner.post(f"/portal/{r.uid}/declined", data={"csrf_token": csrf(partner, f"/portal/{r.uid}"),
-                                                         "text": ""}, follow_redirects=True)
+    res = partner.post(
+        f"/portal/{r.uid}/declined",
+        data={"csrf_token": csrf(partner, f"/portal/{r.uid}"), "text": ""},
+        follow_redirects=True,
+    )
     assert "This needs a few words." in res.get_data(as_text=True)
     partner.post(f"/portal/{r.uid}/accepted", data={"csrf_token": csrf(partner, f"/portal/{r.uid}"), "text": ""})
-    partner.post(f"/portal/{r.uid}/completed", data={"csrf_token": csrf(partner, f"/portal/{r.uid}"),
-                                                    "text": "Atendida"})
+    partner.post(
+        f"/portal/{r.uid}/completed", data={"csrf_token": csrf(partner, f"/portal/{r.uid}"), "text": "Atendida"}
+    )
     with app.app_context():
         assert session.scalar(sa.select(Referral.status)) == "completed"
         assert session.scalar(sa.select(sa.func.count()).select_from(Disclosure)) >= 3
@@ -73,8 +91,16 @@ def test_no_consent_is_refused_with_a_message(app, make, client, desk):
     uid = make.person(given_names="Luis", family_names="Mora")
     res = client.post(f"/cases/open/{uid}", data={"confirm-csrf_token": csrf(client, f"/b/{uid}")})
     new_url = res.headers["Location"] + "/referrals/new"
-    res = client.post(new_url, data={"csrf_token": csrf(client, new_url), "service_id": desk["svc"],
-                                     "urgency": "urgent", "reason": "x", "categories": ["identity"]})
+    res = client.post(
+        new_url,
+        data={
+            "csrf_token": csrf(client, new_url),
+            "service_id": desk["svc"],
+            "urgency": "urgent",
+            "reason": "x",
+            "categories": ["identity"],
+        },
+    )
     assert res.status_code == 422 and "has not given consent to be referred" in res.get_data(as_text=True)
 
 
@@ -82,9 +108,16 @@ def test_protection_officer_overrides_a_missing_agreement(app, make, client, des
     _, svc = make.partner(name="Sin Acuerdo", until=False)
     uid, case_url = _case_url(client, make, given_names="Eva", family_names="Luna")
     new_url = case_url + "/referrals/new"
-    detail = client.post(new_url, data={"csrf_token": csrf(client, new_url), "service_id": svc,
-                                        "urgency": "emergency", "reason": "Herida",
-                                        "categories": ["identity"]}).headers["Location"]
+    detail = client.post(
+        new_url,
+        data={
+            "csrf_token": csrf(client, new_url),
+            "service_id": svc,
+            "urgency": "emergency",
+            "reason": "Herida",
+            "categories": ["identity"],
+        },
+    ).headers["Location"]
     res = client.post(detail + "/send", data={"csrf_token": csrf(client, detail)}, follow_redirects=True)
     assert "no active data-sharing agreement" in res.get_data(as_text=True)
     officer = app.test_client()

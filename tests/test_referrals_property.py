@@ -1,6 +1,8 @@
 """Random sequences of referral actions never reach an illegal state, and every move is kept."""
+
 import sqlalchemy as sa
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from msc.db import session
 from msc.referrals import service
@@ -8,8 +10,9 @@ from msc.referrals.models import Referral, ReferralEvent
 from msc.referrals.vocab import STATUSES
 from msc.security.models import User
 
-ACTIONS = st.lists(st.sampled_from(["send", "cancel", "accepted", "declined", "completed", "no_show"]),
-                   min_size=1, max_size=8)
+ACTIONS = st.lists(
+    st.sampled_from(["send", "cancel", "accepted", "declined", "completed", "no_show"]), min_size=1, max_size=8
+)
 ALLOWED = service.CASEWORKER_MOVES | service.PARTNER_MOVES
 
 
@@ -23,12 +26,19 @@ def test_random_transitions_stay_legal(app, make, actions):
     org_id, svc = _partner(make)
     partner_id = _once(make, "socio", "partner", organisation_id=org_id)
     from msc.beneficiaries import service as reception
-    uid = make.person(given_names="Rosa", family_names="Peña", consents=[
-        reception.ConsentData(purpose="registration", status="given"),
-        reception.ConsentData(purpose="referral", status="given")])
+
+    uid = make.person(
+        given_names="Rosa",
+        family_names="Peña",
+        consents=[
+            reception.ConsentData(purpose="registration", status="given"),
+            reception.ConsentData(purpose="referral", status="given"),
+        ],
+    )
     with app.app_context():
         from msc.beneficiaries.models import Beneficiary
         from msc.cases import service as cases
+
         cw = session.get(User, cw_id)
         partner = session.get(User, partner_id)
         person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
@@ -48,8 +58,11 @@ def test_random_transitions_stay_legal(app, make, actions):
             else:
                 assert (before, referral.status) in ALLOWED
             assert referral.status in STATUSES
-        moves = session.execute(sa.select(ReferralEvent.from_status, ReferralEvent.to_status)
-                                .where(ReferralEvent.referral_id == referral.id).order_by(ReferralEvent.id)).all()
+        moves = session.execute(
+            sa.select(ReferralEvent.from_status, ReferralEvent.to_status)
+            .where(ReferralEvent.referral_id == referral.id)
+            .order_by(ReferralEvent.id)
+        ).all()
         for (_, to), (frm, _) in zip(moves, moves[1:]):
             assert frm == to  # the history is one unbroken chain
         assert moves[-1][1] == referral.status

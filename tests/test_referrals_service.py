@@ -1,4 +1,5 @@
 """Referral rules, called without HTTP."""
+
 import datetime as dt
 
 import pytest
@@ -16,8 +17,10 @@ TODAY = dt.date.today()
 
 
 def _consents(referral="given"):
-    return [reception.ConsentData(purpose="registration", status="given"),
-            reception.ConsentData(purpose="referral", status=referral)]
+    return [
+        reception.ConsentData(purpose="registration", status="given"),
+        reception.ConsentData(purpose="referral", status=referral),
+    ]
 
 
 @pytest.fixture
@@ -25,8 +28,12 @@ def world(ctx, make):
     cw = session.get(User, make.user("cw", "caseworker"))
     org_id, svc_id = make.partner(categories=("identity", "contact", "demographics"))
     no_dsa_org, no_dsa_svc = make.partner(name="Sin Acuerdo", until=False)
-    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == make.person(
-        given_names="Ana", family_names="Rojas", phone="3001234567", consents=_consents())))
+    person = session.scalar(
+        sa.select(Beneficiary).where(
+            Beneficiary.uid
+            == make.person(given_names="Ana", family_names="Rojas", phone="3001234567", consents=_consents())
+        )
+    )
     case = cases.open_case(cw, person)
     partner = session.get(User, make.user("socio", "partner", centres=()))
     partner.organisation_id = org_id
@@ -46,8 +53,12 @@ def test_lifecycle_with_every_transition_kept(world):
     service.answer(world["partner"], r, "accepted")
     service.answer(world["partner"], r, "completed", "Atendida; próxima cita en 4 semanas.")
     assert r.status == "completed" and r.answer.startswith("Atendida")
-    moves = [(e.from_status, e.to_status) for e in session.scalars(
-        sa.select(ReferralEvent).where(ReferralEvent.referral_id == r.id).order_by(ReferralEvent.id))]
+    moves = [
+        (e.from_status, e.to_status)
+        for e in session.scalars(
+            sa.select(ReferralEvent).where(ReferralEvent.referral_id == r.id).order_by(ReferralEvent.id)
+        )
+    ]
     assert moves == [(None, "draft"), ("draft", "sent"), ("sent", "accepted"), ("accepted", "completed")]
 
 
@@ -75,8 +86,17 @@ def test_decline_needs_a_reason_and_only_the_addressee_answers(world, make):
 
 
 def test_no_referral_without_consent_to_referral(world, make):
-    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == make.person(
-        given_names="Luis", family_names="Mora", date_of_birth=dt.date(1970, 1, 1), consents=_consents("refused"))))
+    person = session.scalar(
+        sa.select(Beneficiary).where(
+            Beneficiary.uid
+            == make.person(
+                given_names="Luis",
+                family_names="Mora",
+                date_of_birth=dt.date(1970, 1, 1),
+                consents=_consents("refused"),
+            )
+        )
+    )
     case = cases.open_case(world["cw"], person)
     with pytest.raises(service.ReferralError) as err:
         service.create(world["cw"], case, world["svc"], "routine", "Apoyo", ["identity"])
@@ -124,8 +144,9 @@ def test_withdrawing_consent_cancels_pending_referrals_and_the_partner_loses_acc
     r = _draft(world)
     service.send(world["cw"], r)
     assert service.partner_referral(world["partner"], r.uid) is r
-    reception.record_consent(world["cw"], world["person"],
-                             reception.ConsentData(purpose="referral", status="withdrawn"))
+    reception.record_consent(
+        world["cw"], world["person"], reception.ConsentData(purpose="referral", status="withdrawn")
+    )
     assert r.status == "cancelled"
     assert service.partner_referral(world["partner"], r.uid) is None and service.for_partner(world["partner"])[0] == []
 
@@ -161,6 +182,7 @@ def test_caseworker_cancels_but_not_after_an_answer(world):
 
 def test_partner_list_pages_pending_by_deadline_and_answered_newest_first(world, make):
     from msc.referrals import service as referrals_service
+
     made = []
     for i in range(3):
         r = _draft(world, urgency=["routine", "emergency", "urgent"][i])

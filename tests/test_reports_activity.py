@@ -1,6 +1,7 @@
 """Dashboards of activity: referrals and their deadlines, items handed out (voids and refusals left out),
 shelter occupancy, the protection fund against its allocation and feedback — exact figures, and the
 running counts equal to the records after each kind of write."""
+
 import datetime as dt
 
 import pytest
@@ -11,9 +12,11 @@ from msc.beneficiaries.models import Beneficiary
 from msc.cases import service as cases
 from msc.centres.models import Centre
 from msc.db import session, utcnow
-from msc.exports import SUPPRESSED as S, WITHHELD as X
+from msc.exports import SUPPRESSED as S
+from msc.exports import WITHHELD as X
 from msc.i18n import local_today
-from msc.nfi import service as nfi, stock
+from msc.nfi import service as nfi
+from msc.nfi import stock
 from msc.nfi.stock import NfiError
 from msc.referrals import service as referrals
 from msc.referrals.models import Referral
@@ -53,9 +56,22 @@ def test_referrals_by_sector_status_and_deadline(ctx, make, officer):
     cw = make.user("cw", "caseworker")
     partner = make.user("socio", "partner")
     _org, svc = make.partner(sector="health")
-    made = [session.scalar(sa.select(Referral).where(Referral.uid == make.referral(
-        cw, svc, partner, given_names=f"Persona{i}", family_names="Díaz", date_of_birth=dt.date(1980, 1, 1 + i))))
-        for i in range(14)]
+    made = [
+        session.scalar(
+            sa.select(Referral).where(
+                Referral.uid
+                == make.referral(
+                    cw,
+                    svc,
+                    partner,
+                    given_names=f"Persona{i}",
+                    family_names="Díaz",
+                    date_of_birth=dt.date(1980, 1, 1 + i),
+                )
+            )
+        )
+        for i in range(14)
+    ]
     partner_user = session.get(User, partner)
     for r in made[:7]:
         if r is made[6]:
@@ -83,8 +99,14 @@ def test_referrals_by_sector_status_and_deadline(ctx, make, officer):
 
 def test_items_handed_out_leave_out_voids_and_refusals(ctx, make, officer):
     boss = session.get(User, make.user("boss", "centre_manager"))
-    stock.receive(boss, cucuta(), reference="GR-1", source="warehouse", received_on=stock.centre_day(cucuta()),
-                  lines={nfi.item_by_code("HYG").id: 20})
+    stock.receive(
+        boss,
+        cucuta(),
+        reference="GR-1",
+        source="warehouse",
+        received_on=stock.centre_day(cucuta()),
+        lines={nfi.item_by_code("HYG").id: 20},
+    )
     given = []
     for i in range(6):
         p = person(make, given_names=f"Ana{i}", family_names="Rojas", date_of_birth=dt.date(1991, 2, 1 + i))
@@ -106,6 +128,7 @@ def test_items_handed_out_leave_out_voids_and_refusals(ctx, make, officer):
 def test_shelter_occupancy_today(ctx, make, officer):
     from msc.shelters import service as shelters
     from msc.shelters.models import Shelter
+
     home = session.get(Shelter, make.shelter(name="Casa de Paso", female=10, male=0))
     make.shelter(name="Albergue pequeño", female=2, male=2)
     for i in range(6):
@@ -121,22 +144,42 @@ def test_shelter_occupancy_today(ctx, make, officer):
 def test_fund_against_its_allocation(ctx, make, officer):
     from msc.fund import service as fund
     from msc.fund.models import FundAllocation
+
     cw = session.get(User, make.user("cw", "caseworker"))
     today = local_today("COL")
-    session.add(FundAllocation(country="COL", currency="COP", amount=10_000_00, disbursed=0, starts_on=today,
-                               ends_on=today + dt.timedelta(days=30)))
+    session.add(
+        FundAllocation(
+            country="COL",
+            currency="COP",
+            amount=10_000_00,
+            disbursed=0,
+            starts_on=today,
+            ends_on=today + dt.timedelta(days=30),
+        )
+    )
     decider = session.get(User, officer)
     for i in range(6):
-        case = cases.open_case(cw, person(make, given_names=f"Caso{i}", family_names="León",
-                                          date_of_birth=dt.date(1985, 4, 1 + i)))
-        application = fund.submit(cw, case, "vulnerable", {"indicators": ["violence_survivor", "disability"]},
-                                  None, [fund.LineData("basic_needs", 500_00, "COP")])
+        case = cases.open_case(
+            cw, person(make, given_names=f"Caso{i}", family_names="León", date_of_birth=dt.date(1985, 4, 1 + i))
+        )
+        application = fund.submit(
+            cw,
+            case,
+            "vulnerable",
+            {"indicators": ["violence_survivor", "disability"]},
+            None,
+            [fund.LineData("basic_needs", 500_00, "COP")],
+        )
         if i < 5:
-            decision = fund.decide(decider, application, "approve", {application.lines[0].id: 400_00},
-                                   period_ends_on=today + dt.timedelta(days=10))
+            decision = fund.decide(
+                decider,
+                application,
+                "approve",
+                {application.lines[0].id: 400_00},
+                period_ends_on=today + dt.timedelta(days=10),
+            )
             if i == 0:
-                fund.disburse(decider, decision.lines[0], amount=100_00, paid_on=today, payee="Tienda",
-                              reference="R-1")
+                fund.disburse(decider, decision.lines[0], amount=100_00, paid_on=today, payee="Tienda", reference="R-1")
         else:
             fund.decide(decider, application, "reject", justification="No cumple los criterios.")
     session.commit()
@@ -147,6 +190,7 @@ def test_fund_against_its_allocation(ctx, make, officer):
 
 def test_feedback_by_kind_and_status_only_what_the_user_may_see(ctx, make, officer):
     from msc.feedback import service as feedback
+
     make.centre()
     for i in range(6):
         feedback.submit(cucuta(), channel="self_service", kind="suggestion", text=f"Más sillas {i}.")
@@ -164,8 +208,14 @@ def test_feedback_by_kind_and_status_only_what_the_user_may_see(ctx, make, offic
 
 def test_counts_follow_a_person_who_changes_centre_and_household(ctx, make):
     adult = person(make, given_names="Marta", family_names="Ríos", date_of_birth=dt.date(1980, 1, 1))
-    child = person(make, given_names="Tomás", family_names="Ríos", date_of_birth=dt.date.today().replace(
-        year=dt.date.today().year - 8), given_by="guardian", guardian_name="Marta Ríos")
+    child = person(
+        make,
+        given_names="Tomás",
+        family_names="Ríos",
+        date_of_birth=dt.date.today().replace(year=dt.date.today().year - 8),
+        given_by="guardian",
+        guardian_name="Marta Ríos",
+    )
     assert child.possible_uasc
     child.household = adult.household
     reception.refresh_uasc_flags(adult.household)
@@ -177,8 +227,9 @@ def test_counts_follow_a_person_who_changes_centre_and_household(ctx, make):
 
 
 def test_counts_stay_right_when_a_record_was_expired_before_the_change(ctx, make):
-    p = person(make, given_names="Irene", family_names="Paz", date_of_birth=dt.date(1975, 5, 5),
-               needs=["disability", "lgbtiq"])
+    p = person(
+        make, given_names="Irene", family_names="Paz", date_of_birth=dt.date(1975, 5, 5), needs=["disability", "lgbtiq"]
+    )
     session.commit()
     session.expire(p)
     p.sex = "other"

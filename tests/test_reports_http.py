@@ -1,5 +1,6 @@
 """Dashboard pages and downloads over HTTP: figures, filters kept when refused, CSV/XLSX with the HXL row,
 every download audited, no person on any page, and sensitive needs only for those who may see them."""
+
 import csv
 import datetime as dt
 import io
@@ -19,10 +20,15 @@ THIS = cube.local_month("COL", utcnow())
 @pytest.fixture
 def people(app, make):
     for i in range(6):
-        make.person(given_names=f"Valentina{i}", family_names="Sarmiento", date_of_birth=dt.date(1990, 1, 1 + i),
-                    needs=["single_caregiver"] + (["trafficking"] if i < 5 else []))
-    make.person(given_names="Ernesto", family_names="Quispe", centre="PER-TUM", sex="male",
-                date_of_birth=dt.date(1950, 1, 1))
+        make.person(
+            given_names=f"Valentina{i}",
+            family_names="Sarmiento",
+            date_of_birth=dt.date(1990, 1, 1 + i),
+            needs=["single_caregiver"] + (["trafficking"] if i < 5 else []),
+        )
+    make.person(
+        given_names="Ernesto", family_names="Quispe", centre="PER-TUM", sex="male", date_of_birth=dt.date(1950, 1, 1)
+    )
 
 
 def client_for(app, make, role, **kw):
@@ -40,12 +46,18 @@ def test_the_dashboard_shows_every_table_with_its_chart_and_no_person(app, make,
     res = client.get("/reports/")
     page = res.get_data(as_text=True)
     assert res.status_code == 200
-    for title in ("People registered by month and sex", "People registered by age and sex",
-                  "Specific needs by sex", "Households and possible unaccompanied or separated children",
-                  "Referrals by sector and status", "Referrals answered within the deadline",
-                  "Shelter occupancy today", "Items handed out by sex (units)",
-                  "Protection fund: applications and decisions against allocations",
-                  "Feedback received by kind and status"):
+    for title in (
+        "People registered by month and sex",
+        "People registered by age and sex",
+        "Specific needs by sex",
+        "Households and possible unaccompanied or separated children",
+        "Referrals by sector and status",
+        "Referrals answered within the deadline",
+        "Shelter occupancy today",
+        "Items handed out by sex (units)",
+        "Protection fund: applications and decisions against allocations",
+        "Feedback received by kind and status",
+    ):
         assert title in page
     assert page.count("<svg") >= 3 and "<caption" in page
     assert "Valentina" not in page and "Sarmiento" not in page

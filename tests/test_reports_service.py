@@ -1,5 +1,6 @@
 """Dashboards: exact figures on a known data set for every indicator, suppression, filters and scope, and
 the running counts proven equal to the records after every kind of write."""
+
 import datetime as dt
 
 import pytest
@@ -9,7 +10,8 @@ from msc.beneficiaries import service as reception
 from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
 from msc.db import session, utcnow
-from msc.exports import SUPPRESSED as S, WITHHELD as X
+from msc.exports import SUPPRESSED as S
+from msc.exports import WITHHELD as X
 from msc.reports import cube, service
 from msc.security.models import User
 
@@ -40,29 +42,58 @@ def known(ctx, make):
     months ago and two sisters aged 9 travelling alone; in Tumbes 5 older men at risk who came over the
     international bridge."""
     for i in range(7):
-        make.person(given_names=f"Mujer{i}", family_names="Rojas", date_of_birth=dt.date(1990, 1, 1 + i),
-                    needs=["single_caregiver"] + (["gbv_survivor"] if i == 0 else []))
+        make.person(
+            given_names=f"Mujer{i}",
+            family_names="Rojas",
+            date_of_birth=dt.date(1990, 1, 1 + i),
+            needs=["single_caregiver"] + (["gbv_survivor"] if i == 0 else []),
+        )
     for i in range(3):
-        person = uid_to_person(make.person(given_names=f"Hombre{i}", family_names="Pérez", sex="male",
-                                           date_of_birth=dt.date(1985, 2, 1 + i)))
+        person = uid_to_person(
+            make.person(
+                given_names=f"Hombre{i}", family_names="Pérez", sex="male", date_of_birth=dt.date(1985, 2, 1 + i)
+            )
+        )
         person.registered_at = utcnow().replace(day=15) - dt.timedelta(days=62)
         while cube.local_month("COL", person.registered_at) != EARLIER:
-            person.registered_at += dt.timedelta(days=1 if cube.local_month("COL", person.registered_at) < EARLIER
-                                                 else -1)
+            person.registered_at += dt.timedelta(
+                days=1 if cube.local_month("COL", person.registered_at) < EARLIER else -1
+            )
     session.commit()
-    first = uid_to_person(make.person(given_names="Sofía", family_names="Gómez", nationality="COL",
-                                      date_of_birth=child_dob(9), given_by="best_interests",
-                                      best_interests_note="Viaja sola; registro para protección."))
-    make.person(given_names="Luisa", family_names="Gómez", nationality="COL", date_of_birth=child_dob(9),
-                given_by="best_interests", best_interests_note="Viaja con su hermana.",
-                household=reception.HouseholdChoice(join_case_number=first.case_number, relationship="sibling"))
+    first = uid_to_person(
+        make.person(
+            given_names="Sofía",
+            family_names="Gómez",
+            nationality="COL",
+            date_of_birth=child_dob(9),
+            given_by="best_interests",
+            best_interests_note="Viaja sola; registro para protección.",
+        )
+    )
+    make.person(
+        given_names="Luisa",
+        family_names="Gómez",
+        nationality="COL",
+        date_of_birth=child_dob(9),
+        given_by="best_interests",
+        best_interests_note="Viaja con su hermana.",
+        household=reception.HouseholdChoice(join_case_number=first.case_number, relationship="sibling"),
+    )
     for i in range(5):
-        make.person(centre="PER-TUM", given_names=f"Abuelo{i}", family_names="Quispe", sex="male",
-                    date_of_birth=dt.date(1950, 3, 1 + i), needs=["older_at_risk"],
-                    entry_point=" Puente  Internacional ")
-    users = {"region": make.user("po_region", "protection_officer", scope="region"),
-             "manager": make.user("manager", "centre_manager"),
-             "peru": make.user("po_peru", "protection_officer", scope="country", country="PER")}
+        make.person(
+            centre="PER-TUM",
+            given_names=f"Abuelo{i}",
+            family_names="Quispe",
+            sex="male",
+            date_of_birth=dt.date(1950, 3, 1 + i),
+            needs=["older_at_risk"],
+            entry_point=" Puente  Internacional ",
+        )
+    users = {
+        "region": make.user("po_region", "protection_officer", scope="region"),
+        "manager": make.user("manager", "centre_manager"),
+        "peru": make.user("po_peru", "protection_officer", scope="country", country="PER"),
+    }
     return {k: session.get(User, v) for k, v in users.items()}
 
 
@@ -124,8 +155,9 @@ def test_vulnerability_profile_by_centre_and_entry_point(known):
     assert cucuta["People registered"] == 12 and cucuta["Single caregiver"] == "58.3%"
     assert cucuta["Survivor of gender-based violence"] == "—" and cucuta["Disability"] == "0.0%"
     assert tumbes["People registered"] == 5 and tumbes["Older person at risk"] == "100.0%"
-    assert "Survivor of gender-based violence" not in [str(c) for c in
-                                                       service.vulnerability(scope_of(known["manager"])).columns]
+    assert "Survivor of gender-based violence" not in [
+        str(c) for c in service.vulnerability(scope_of(known["manager"])).columns
+    ]
 
 
 def test_filters_by_sex_age_band_and_nationality(known):
@@ -147,15 +179,18 @@ def test_a_centre_manager_sees_only_the_centre_and_is_told_when_asking_for_anoth
     assert [c.code for c in scope_of(known["peru"]).centres] == ["PER-TUM"]
 
 
-@pytest.mark.parametrize("filters, message", [
-    ({"start": "2026-13"}, "Give the month as year and month"),
-    ({"start": "marzo"}, "Give the month as year and month"),
-    ({"start": "2026-05", "end": "2026-04"}, "The period ends before it starts"),
-    ({"start": "2020-01", "end": "2026-01"}, "at most three years"),
-    ({"sex": "robot"}, "Choose a sex from the list"),
-    ({"age_band": "20-30"}, "Choose an age band from the list"),
-    ({"nationality": "XYZ"}, "Choose a nationality from the list"),
-])
+@pytest.mark.parametrize(
+    "filters, message",
+    [
+        ({"start": "2026-13"}, "Give the month as year and month"),
+        ({"start": "marzo"}, "Give the month as year and month"),
+        ({"start": "2026-05", "end": "2026-04"}, "The period ends before it starts"),
+        ({"start": "2020-01", "end": "2026-01"}, "at most three years"),
+        ({"sex": "robot"}, "Choose a sex from the list"),
+        ({"age_band": "20-30"}, "Choose an age band from the list"),
+        ({"nationality": "XYZ"}, "Choose a nationality from the list"),
+    ],
+)
 def test_bad_filters_are_refused_in_words(known, filters, message):
     with pytest.raises(service.ReportError, match=message):
         scope_of(known["region"], **filters)
@@ -173,11 +208,18 @@ def test_export_rows_carry_totals_and_hxl_matches_the_header(known):
 
 
 def test_counts_follow_edits_and_equal_the_records(known):
-    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.nationality == "VEN",
-                                                         Beneficiary.sex == "female").limit(1))
-    data = reception.PersonData(given_names=person.given_names, family_names=person.family_names, sex="other",
-                                nationality="ECU", date_of_birth=person.date_of_birth,
-                                needs=["disability", "trafficking"], entry_point="Rumichaca")
+    person = session.scalar(
+        sa.select(Beneficiary).where(Beneficiary.nationality == "VEN", Beneficiary.sex == "female").limit(1)
+    )
+    data = reception.PersonData(
+        given_names=person.given_names,
+        family_names=person.family_names,
+        sex="other",
+        nationality="ECU",
+        date_of_birth=person.date_of_birth,
+        needs=["disability", "trafficking"],
+        entry_point="Rumichaca",
+    )
     reception.update(None, person, data)
     session.commit()
     assert cube.check(session) == []

@@ -1,4 +1,5 @@
 """Accounts, sessions, MFA, headers and CSRF."""
+
 import datetime as dt
 
 import pyotp
@@ -18,6 +19,7 @@ def _actions(app):
 
 # ---- passwords -----------------------------------------------------------------------------
 
+
 def test_argon2id_parameters():
     h = passwords.hash_password("a long enough passphrase")
     assert h.startswith("$argon2id$") and "m=19456,t=2,p=1" in h
@@ -25,8 +27,10 @@ def test_argon2id_parameters():
     assert not passwords.verify_password(h, "another passphrase")
 
 
-@pytest.mark.parametrize("pw", ["short", "123456789012", "qwerty123456", "passwordpassword", "contraseña2024",
-                                "aaaaaaaaaaaaaaa", "Password1234!"])
+@pytest.mark.parametrize(
+    "pw",
+    ["short", "123456789012", "qwerty123456", "passwordpassword", "contraseña2024", "aaaaaaaaaaaaaaa", "Password1234!"],
+)
 def test_weak_passwords_are_refused(ctx, pw):
     assert passwords.password_problem(pw) is not None
 
@@ -37,6 +41,7 @@ def test_no_composition_rules(ctx):
 
 
 # ---- login, lockout, rate limit ----------------------------------------------------------------
+
 
 def test_login_and_logout(app, make, auth, client):
     make.user("clerk", "reception")
@@ -79,13 +84,25 @@ def test_unknown_user_failure_is_audited_without_the_name(app, auth):
 
 def test_login_is_rate_limited(app, make):
     from msc import create_app
-    limited = create_app("testing", {"INSTANCE_PATH": app.instance_path, "DATABASE_URL": app.config["DATABASE_URL"],
-                                     "KEYS_FILE": app.config["KEYS_FILE"], "RATELIMIT_ENABLED": True, "BABEL_DEFAULT_LOCALE": "en",
-                                     "LOGIN_RATE_LIMIT": "3 per minute", "LOCKOUT_THRESHOLD": 100})
+
+    limited = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": app.instance_path,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "KEYS_FILE": app.config["KEYS_FILE"],
+            "RATELIMIT_ENABLED": True,
+            "BABEL_DEFAULT_LOCALE": "en",
+            "LOGIN_RATE_LIMIT": "3 per minute",
+            "LOCKOUT_THRESHOLD": 100,
+        },
+    )
     c = limited.test_client()
     token = csrf(c, "/login")
-    codes = [c.post("/login", data={"username": "x", "password": "y" * 12, "csrf_token": token}).status_code
-             for _ in range(5)]
+    codes = [
+        c.post("/login", data={"username": "x", "password": "y" * 12, "csrf_token": token}).status_code
+        for _ in range(5)
+    ]
     assert codes[:3] == [422, 422, 422] and codes[3] == 429
     assert "Too many attempts" in c.post("/login", data={"csrf_token": token}).get_data(as_text=True)
     limited.extensions["msc.engine"].dispose()
@@ -100,6 +117,7 @@ def test_inactive_user_cannot_log_in(app, make, auth):
 
 
 # ---- MFA -----------------------------------------------------------------------------------
+
 
 def test_mfa_role_must_enrol_then_a_code_works_once(app, make, auth, client):
     make.user("officer", "protection_officer", scope="region")
@@ -140,6 +158,7 @@ def test_mfa_step_cannot_be_skipped(make, auth, client):
 
 
 # ---- sessions -------------------------------------------------------------------------------
+
 
 def _sessions(app, username):
     with app.app_context():
@@ -182,13 +201,21 @@ def test_deactivation_and_password_change_end_other_sessions(app, make, auth, cl
     auth.login("clerk")
     second = app.test_client()
     from tests.conftest import Auth
+
     Auth(second).login("clerk")
-    res = client.post("/account", data={"pw-current_password": PASSWORD, "pw-new_password": "a brand new passphrase",
-                                        "pw-csrf_token": csrf(client, "/account")})
+    res = client.post(
+        "/account",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-new_password": "a brand new passphrase",
+            "pw-csrf_token": csrf(client, "/account"),
+        },
+    )
     assert res.status_code == 302
     assert client.get("/").status_code == 200  # this device stays in
     assert second.get("/").status_code == 302  # the other one is out
     from msc.security import service
+
     with app.app_context():
         service.revoke_all_sessions(session.get(User, uid), "deactivated")
         session.commit()
@@ -198,8 +225,14 @@ def test_deactivation_and_password_change_end_other_sessions(app, make, auth, cl
 def test_password_change_refuses_a_weak_password_with_a_message(make, auth, client):
     make.user("clerk", "reception")
     auth.login("clerk")
-    res = client.post("/account", data={"pw-current_password": PASSWORD, "pw-new_password": "123456789012",
-                                        "pw-csrf_token": csrf(client, "/account")})
+    res = client.post(
+        "/account",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-new_password": "123456789012",
+            "pw-csrf_token": csrf(client, "/account"),
+        },
+    )
     assert res.status_code == 422 and "too common" in res.get_data(as_text=True)
 
 
@@ -213,19 +246,30 @@ def test_language_is_stored_per_user(app, make, auth, client):
 
 # ---- redirects, headers, CSRF --------------------------------------------------------------
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_next_never_leaves_the_site(make, client, target):
     make.user("clerk", "reception")
     client.get("/login")
-    res = client.post("/login", data={"username": "clerk", "password": PASSWORD, "next": target,
-                                      "csrf_token": csrf(client, "/login")})
+    res = client.post(
+        "/login", data={"username": "clerk", "password": PASSWORD, "next": target, "csrf_token": csrf(client, "/login")}
+    )
     assert res.headers["Location"] == "/"
 
 
 def test_next_within_the_site_is_followed(make, client):
     make.user("clerk", "reception")
-    res = client.post("/login", data={"username": "clerk", "password": PASSWORD, "next": "/account",
-                                      "csrf_token": csrf(client, "/login?next=/account")})
+    res = client.post(
+        "/login",
+        data={
+            "username": "clerk",
+            "password": PASSWORD,
+            "next": "/account",
+            "csrf_token": csrf(client, "/login?next=/account"),
+        },
+    )
     assert res.headers["Location"] == "/account"
 
 
@@ -242,6 +286,7 @@ def test_security_headers(client):
 
 def test_hsts_and_secure_cookies_in_production_settings(app):
     from msc.settings import CONFIG_DIR
+
     ns = {}
     exec((CONFIG_DIR / "production.example.py").read_text(), ns)
     assert ns["HSTS"] is True and ns["SESSION_COOKIE_SECURE"] is True
@@ -263,6 +308,7 @@ def test_no_page_leaks_a_stack_trace(app, make, auth, client, monkeypatch):
 
     def boom(*a, **k):
         raise RuntimeError("secret internals")
+
     monkeypatch.setattr(search_mod, "search", boom)
     res = client.post("/search", data={"q": "ana", "csrf_token": csrf(client, "/")})
     html = res.get_data(as_text=True)

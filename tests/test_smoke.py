@@ -13,6 +13,7 @@ def test_reception_logs_in_and_searches(make, auth, client):
     res = auth.login("clerk")
     assert res.status_code == 302, res.get_data(as_text=True)
     from tests.conftest import csrf
+
     token = csrf(client, "/")
     res = client.post("/search", data={"q": "jose perez", "csrf_token": token})
     assert res.status_code == 200, res.get_data(as_text=True)

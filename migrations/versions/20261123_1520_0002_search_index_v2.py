@@ -15,8 +15,9 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23 15:20:00
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -30,20 +31,28 @@ def _new_table(name: str) -> None:
         sa.Column("kind", sa.SmallInteger(), nullable=False),
         sa.Column("hash", sa.BigInteger(), nullable=False),
         sa.Column("beneficiary_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["beneficiary_id"], ["beneficiaries.id"], ondelete="CASCADE",
-                                name=op.f("fk_blind_index_entries_beneficiary_id_beneficiaries")),
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id"],
+            ["beneficiaries.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_blind_index_entries_beneficiary_id_beneficiaries"),
+        ),
         sa.PrimaryKeyConstraint("kind", "hash", "beneficiary_id", name=op.f("pk_blind_index_entries")),
         sqlite_with_rowid=False,
     )
 
 
 def upgrade() -> None:
-    op.execute("CREATE TABLE blind_index_copy AS SELECT DISTINCT kind, hash, beneficiary_id FROM blind_index_entries "
-               "WHERE kind <> 3")
+    op.execute(
+        "CREATE TABLE blind_index_copy AS SELECT DISTINCT kind, hash, beneficiary_id FROM blind_index_entries "
+        "WHERE kind <> 3"
+    )
     op.drop_table("blind_index_entries")
     _new_table("blind_index_entries")
-    op.execute("INSERT INTO blind_index_entries (kind, hash, beneficiary_id) "
-               "SELECT kind, hash, beneficiary_id FROM blind_index_copy")
+    op.execute(
+        "INSERT INTO blind_index_entries (kind, hash, beneficiary_id) "
+        "SELECT kind, hash, beneficiary_id FROM blind_index_copy"
+    )
     op.drop_table("blind_index_copy")
     op.create_index(op.f("ix_blind_index_entries_beneficiary_id"), "blind_index_entries", ["beneficiary_id"])
     op.create_table(
@@ -59,8 +68,9 @@ def downgrade() -> None:
     # the per-person typo entries of revision 0001 come back with `flask --app msc index rebuild`
     # run by the code of that revision
     op.drop_table("name_vocabulary")
-    op.execute("CREATE TABLE blind_index_copy AS SELECT kind, hash, beneficiary_id FROM blind_index_entries "
-               "WHERE kind <> 7")
+    op.execute(
+        "CREATE TABLE blind_index_copy AS SELECT kind, hash, beneficiary_id FROM blind_index_entries WHERE kind <> 7"
+    )
     op.drop_table("blind_index_entries")
     op.create_table(
         "blind_index_entries",
@@ -68,12 +78,18 @@ def downgrade() -> None:
         sa.Column("beneficiary_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.SmallInteger(), nullable=False),
         sa.Column("hash", sa.BigInteger(), nullable=False),
-        sa.ForeignKeyConstraint(["beneficiary_id"], ["beneficiaries.id"], ondelete="CASCADE",
-                                name=op.f("fk_blind_index_entries_beneficiary_id_beneficiaries")),
+        sa.ForeignKeyConstraint(
+            ["beneficiary_id"],
+            ["beneficiaries.id"],
+            ondelete="CASCADE",
+            name=op.f("fk_blind_index_entries_beneficiary_id_beneficiaries"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_blind_index_entries")),
     )
-    op.execute("INSERT INTO blind_index_entries (beneficiary_id, kind, hash) "
-               "SELECT beneficiary_id, kind, hash FROM blind_index_copy")
+    op.execute(
+        "INSERT INTO blind_index_entries (beneficiary_id, kind, hash) "
+        "SELECT beneficiary_id, kind, hash FROM blind_index_copy"
+    )
     op.drop_table("blind_index_copy")
     op.create_index("ix_blind_index_kind_hash", "blind_index_entries", ["kind", "hash"])
     op.create_index(op.f("ix_blind_index_entries_beneficiary_id"), "blind_index_entries", ["beneficiary_id"])

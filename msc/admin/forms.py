@@ -1,4 +1,5 @@
 """Admin forms: centres and users."""
+
 from __future__ import annotations
 
 import re
@@ -12,13 +13,20 @@ from msc.beneficiaries.vocab import NATIONALITIES, country_name
 from msc.forms import LANGUAGE_OPTIONS, CleanString, MultiCheckboxField, options
 
 ROLE_LABELS = {
-    "reception": _l("Reception"), "caseworker": _l("Caseworker"), "protection_officer": _l("Protection officer"),
-    "centre_manager": _l("Centre manager"), "dpo": _l("Data protection officer"), "admin": _l("Administrator"),
+    "reception": _l("Reception"),
+    "caseworker": _l("Caseworker"),
+    "protection_officer": _l("Protection officer"),
+    "centre_manager": _l("Centre manager"),
+    "dpo": _l("Data protection officer"),
+    "admin": _l("Administrator"),
     "partner": _l("Partner organisation"),
 }
 SCOPE_LABELS = {"centre": _l("Assigned centres"), "country": _l("A whole country"), "region": _l("The whole region")}
-KIND_LABELS = {"border_entry": _l("Border entry point"), "receiving": _l("Receiving municipality"),
-               "transit": _l("Transit")}
+KIND_LABELS = {
+    "border_entry": _l("Border entry point"),
+    "receiving": _l("Receiving municipality"),
+    "transit": _l("Transit"),
+}
 
 
 def country_choices() -> list[tuple[str, str]]:
@@ -27,10 +35,17 @@ def country_choices() -> list[tuple[str, str]]:
 
 
 class CentreForm(FlaskForm):
-    code = CleanString(_l("Code"), [DataRequired(_l("Enter a code.")), Regexp(
-        r"^[A-Z]{3}-[A-Z0-9]{2,8}$", message=_l("Use the country code, a hyphen and 2 to 8 letters or digits, "
-                                               "such as COL-CUC."))],
-        filters=[lambda v: v.upper() if isinstance(v, str) else v])
+    code = CleanString(
+        _l("Code"),
+        [
+            DataRequired(_l("Enter a code.")),
+            Regexp(
+                r"^[A-Z]{3}-[A-Z0-9]{2,8}$",
+                message=_l("Use the country code, a hyphen and 2 to 8 letters or digits, such as COL-CUC."),
+            ),
+        ],
+        filters=[lambda v: v.upper() if isinstance(v, str) else v],
+    )
     name = CleanString(_l("Name"), [DataRequired(_l("Enter a name.")), Length(max=120)])
     country = SelectField(_l("Country"))
     municipality = CleanString(_l("Municipality"), [DataRequired(_l("Enter the municipality.")), Length(max=120)])
@@ -43,8 +58,18 @@ class CentreForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    username = CleanString(_l("Username"), [DataRequired(_l("Enter a username.")), Length(max=64), Regexp(
-        r"^[a-z0-9._-]{3,64}$", flags=re.I, message=_l("Use 3 to 64 letters, digits, dots, hyphens or underscores."))])
+    username = CleanString(
+        _l("Username"),
+        [
+            DataRequired(_l("Enter a username.")),
+            Length(max=64),
+            Regexp(
+                r"^[a-z0-9._-]{3,64}$",
+                flags=re.I,
+                message=_l("Use 3 to 64 letters, digits, dots, hyphens or underscores."),
+            ),
+        ],
+    )
     display_name = CleanString(_l("Full name"), [DataRequired(_l("Enter the person's name.")), Length(max=120)])
     role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
     scope = SelectField(_l("Reach"), choices=options(SCOPE_LABELS), default="centre")
@@ -52,14 +77,20 @@ class UserForm(FlaskForm):
     centres = MultiCheckboxField(_l("Centres"), coerce=int)
     locale = SelectField(_l("Language"), choices=options(LANGUAGE_OPTIONS))
     organisation_id = SelectField(_l("Organisation (partner users only)"), coerce=int, validators=[Optional()])
-    password = PasswordField(_l("Initial password (at least 12 characters)"), [Optional(), Length(max=256)],
-                             render_kw={"autocomplete": "new-password"})
-    psea_focal_point = BooleanField(_l("PSEA focal point: receives complaints of sexual exploitation or abuse, "
-                                       "fraud, staff misconduct and data breaches (protection officers only)"))
+    password = PasswordField(
+        _l("Initial password (at least 12 characters)"),
+        [Optional(), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    psea_focal_point = BooleanField(
+        _l(
+            "PSEA focal point: receives complaints of sexual exploitation or abuse, "
+            "fraud, staff misconduct and data breaches (protection officers only)"
+        )
+    )
 
     def __init__(self, *a, centres=(), organisations=(), **kw):
         super().__init__(*a, **kw)
         self.organisation_id.choices = options([(0, "—")] + [(o.id, o.name) for o in organisations])
         self.country.choices = options([("", "—")] + country_choices())
         self.centres.choices = options([(c.id, f"{c.code} — {c.name}") for c in centres])
-

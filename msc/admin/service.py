@@ -1,24 +1,28 @@
 """Admin rules: centres and user accounts."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from msc.centres.models import Centre
-from msc.partners.models import Organisation
 from msc.db import session
-from msc.security import audit, service as accounts
+from msc.partners.models import Organisation
+from msc.security import audit
+from msc.security import service as accounts
 from msc.security.models import User
 from msc.security.policy import ROLES, SCOPES
 from msc.security.service import AccountError
 
 
-def save_centre(centre: Centre | None, *, code: str, name: str, country: str, municipality: str, kind: str,
-                active: bool) -> Centre:
+def save_centre(
+    centre: Centre | None, *, code: str, name: str, country: str, municipality: str, kind: str, active: bool
+) -> Centre:
     """Create or update a centre; codes are unique and start with the country code."""
     if not code.startswith(country + "-"):
-        raise AccountError(_l("The code must start with the country code (%(country)s-).", country=country),
-                           field="code")
+        raise AccountError(
+            _l("The code must start with the country code (%(country)s-).", country=country), field="code"
+        )
     clash = session.scalar(sa.select(Centre).where(Centre.code == code))
     if clash is not None and clash is not centre:
         raise AccountError(_l("Another centre already uses this code."), field="code")
@@ -28,15 +32,32 @@ def save_centre(centre: Centre | None, *, code: str, name: str, country: str, mu
     elif centre.code != code:
         raise AccountError(_l("A centre's code cannot change: case numbers are built from it."), field="code")
     centre.name, centre.country, centre.municipality, centre.kind, centre.active = (
-        name, country, municipality, kind, active)
+        name,
+        country,
+        municipality,
+        kind,
+        active,
+    )
     session.flush()
     audit.record("centre.save", object_type="centre", object_id=centre.id)
     return centre
 
 
-def save_user(admin: User, user: User | None, *, username: str, display_name: str, role: str, scope: str,
-              country: str | None, centre_ids: list[int], locale: str, password: str | None,
-              organisation_id: int | None = None, psea_focal_point: bool = False) -> User:
+def save_user(
+    admin: User,
+    user: User | None,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    scope: str,
+    country: str | None,
+    centre_ids: list[int],
+    locale: str,
+    password: str | None,
+    organisation_id: int | None = None,
+    psea_focal_point: bool = False,
+) -> User:
     """Create or update an account; scope must name what it reaches; a partner user belongs to one
     organisation (and only partner users do)."""
     if role not in ROLES or scope not in SCOPES:
@@ -58,8 +79,9 @@ def save_user(admin: User, user: User | None, *, username: str, display_name: st
     if user is None:
         if not password:
             raise AccountError(_l("Set an initial password."), field="password")
-        user = accounts.new_user(username=username, display_name=display_name, role=role, scope=scope,
-                                 password_hash="!", locale=locale)
+        user = accounts.new_user(
+            username=username, display_name=display_name, role=role, scope=scope, password_hash="!", locale=locale
+        )
         session.flush()
         _set_password(user, password)
         action = "user.create"
@@ -72,8 +94,7 @@ def save_user(admin: User, user: User | None, *, username: str, display_name: st
         if role != user.role or scope != user.scope:
             accounts.revoke_all_sessions(user, "role")
         action = "user.update"
-    user.username, user.display_name, user.role, user.scope, user.locale = (
-        username, display_name, role, scope, locale)
+    user.username, user.display_name, user.role, user.scope, user.locale = (username, display_name, role, scope, locale)
     user.country = country if scope == "country" else None
     if user.organisation_id != organisation_id:
         user.organisation_id = organisation_id

@@ -1,4 +1,5 @@
 """Admin pages: centres and users."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -9,10 +10,10 @@ from flask_login import current_user
 from msc.admin import service
 from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, UserForm
 from msc.centres.models import Centre
-from msc.partners.models import Organisation
 from msc.db import get_or_404, session, utcnow
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
+from msc.partners.models import Organisation
 from msc.security import service as accounts
 from msc.security.models import User
 from msc.security.policy import ADMIN_CENTRES, ADMIN_USERS, requires
@@ -44,14 +45,23 @@ def centre_edit(centre_id: int | None = None):
     form = CentreForm(obj=centre)
     if form.validate_on_submit():
         try:
-            service.save_centre(centre, code=form.code.data, name=form.name.data, country=form.country.data,
-                                municipality=form.municipality.data, kind=form.kind.data, active=form.active.data)
+            service.save_centre(
+                centre,
+                code=form.code.data,
+                name=form.name.data,
+                country=form.country.data,
+                municipality=form.municipality.data,
+                kind=form.kind.data,
+                active=form.active.data,
+            )
         except accounts.AccountError as err:
             show_on_form(form, err)
         else:
             flash(_("Centre saved."), "success")
             return redirect(url_for("admin.centres"))
-    return render_template("admin/centre_form.html", form=form, centre=centre), 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "admin/centre_form.html", form=form, centre=centre
+    ), 422 if form.errors or form.form_errors else 200
 
 
 @bp.get("/users")
@@ -59,8 +69,9 @@ def centre_edit(centre_id: int | None = None):
 def users():
     """Every account, with role, reach and status."""
     rows = session.scalars(sa.select(User).order_by(User.username))
-    return render_template("admin/users.html", users=rows, roles=ROLE_LABELS, scopes=SCOPE_LABELS,
-                           now=utcnow(), confirm=ConfirmForm())
+    return render_template(
+        "admin/users.html", users=rows, roles=ROLE_LABELS, scopes=SCOPE_LABELS, now=utcnow(), confirm=ConfirmForm()
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -78,18 +89,28 @@ def user_edit(user_id: int | None = None):
         form.psea_focal_point.data = user.psea_focal_point
     if form.validate_on_submit():
         try:
-            service.save_user(current_user, user, username=form.username.data, display_name=form.display_name.data,
-                              role=form.role.data, scope=form.scope.data, country=form.country.data or None,
-                              centre_ids=form.centres.data or [], locale=form.locale.data,
-                              password=form.password.data or None, organisation_id=form.organisation_id.data or None,
-                              psea_focal_point=bool(form.psea_focal_point.data))
+            service.save_user(
+                current_user,
+                user,
+                username=form.username.data,
+                display_name=form.display_name.data,
+                role=form.role.data,
+                scope=form.scope.data,
+                country=form.country.data or None,
+                centre_ids=form.centres.data or [],
+                locale=form.locale.data,
+                password=form.password.data or None,
+                organisation_id=form.organisation_id.data or None,
+                psea_focal_point=bool(form.psea_focal_point.data),
+            )
         except accounts.AccountError as err:
             show_on_form(form, err)
         else:
             flash(_("User saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user,
-                           confirm=ConfirmForm()), 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "admin/user_form.html", form=form, user=user, confirm=ConfirmForm()
+    ), 422 if form.errors or form.form_errors else 200
 
 
 def _user_action(user_id: int, action) -> object:
@@ -107,9 +128,11 @@ def _user_action(user_id: int, action) -> object:
 @requires(ADMIN_USERS)
 def user_deactivate(user_id: int):
     """Deactivate an account; its sessions end at once."""
+
     def act(user):
         service.set_active(current_user, user, False)
         flash(_("Account deactivated; its sessions have ended."), "success")
+
     return _user_action(user_id, act)
 
 
@@ -117,9 +140,11 @@ def user_deactivate(user_id: int):
 @requires(ADMIN_USERS)
 def user_activate(user_id: int):
     """Reactivate an account."""
+
     def act(user):
         service.set_active(current_user, user, True)
         flash(_("Account activated."), "success")
+
     return _user_action(user_id, act)
 
 
@@ -127,9 +152,11 @@ def user_activate(user_id: int):
 @requires(ADMIN_USERS)
 def user_reset_mfa(user_id: int):
     """Remove an account's second factor (lost phone)."""
+
     def act(user):
         accounts.reset_mfa(user)
         flash(_("Second factor removed: the user sets it up again at next login."), "success")
+
     return _user_action(user_id, act)
 
 
@@ -137,7 +164,9 @@ def user_reset_mfa(user_id: int):
 @requires(ADMIN_USERS)
 def user_unlock(user_id: int):
     """Lift a lockout after failed logins."""
+
     def act(user):
         service.unlock(user)
         flash(_("Account unlocked."), "success")
+
     return _user_action(user_id, act)

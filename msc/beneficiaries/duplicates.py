@@ -1,4 +1,5 @@
 """Possible duplicates: before saving, show who may already be registered and why."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,10 +38,11 @@ class Candidate:
 def _ids_with(kind: int, value: str, user) -> list[int]:
     active = index_state().search
     h = blind_indexer(active.key_id).hash(kind, value)
-    stmt = (sa.select(BlindIndexEntry.beneficiary_id)
-            .join(Beneficiary, Beneficiary.id == BlindIndexEntry.beneficiary_id)
-            .where(BlindIndexEntry.generation == active.generation, BlindIndexEntry.kind == kind,
-                   BlindIndexEntry.hash == h))
+    stmt = (
+        sa.select(BlindIndexEntry.beneficiary_id)
+        .join(Beneficiary, Beneficiary.id == BlindIndexEntry.beneficiary_id)
+        .where(BlindIndexEntry.generation == active.generation, BlindIndexEntry.kind == kind, BlindIndexEntry.hash == h)
+    )
     if user is not None:
         stmt = stmt.where(scope_filter(user, Beneficiary.centre_id))
     return list(session.scalars(stmt.limit(200)))
@@ -49,6 +51,7 @@ def _ids_with(kind: int, value: str, user) -> list[int]:
 def check_document_unique(user, document_type: str, number: str | None, exclude_id: int | None = None) -> None:
     """A document number belongs to one record; say which (in scope) or that it is elsewhere."""
     from msc.beneficiaries.service import RuleError
+
     norm = blind.normalise_document(number or "")
     if not norm:
         return
@@ -59,15 +62,24 @@ def check_document_unique(user, document_type: str, number: str | None, exclude_
         if other is None or other.document_number is None or blind.normalise_document(other.document_number) != norm:
             continue  # a chance match of the truncated hash
         if in_scope(user, other.centre_id):
-            raise RuleError(_l("This document number is already registered to case %(case)s. Open that record "
-                               "instead of registering again.", case=other.case_number), field="document_number")
-        raise RuleError(_l("This document number is already registered at another centre. Ask a caseworker "
-                           "to look into it."), field="document_number")
+            raise RuleError(
+                _l(
+                    "This document number is already registered to case %(case)s. Open that record "
+                    "instead of registering again.",
+                    case=other.case_number,
+                ),
+                field="document_number",
+            )
+        raise RuleError(
+            _l("This document number is already registered at another centre. Ask a caseworker to look into it."),
+            field="document_number",
+        )
 
 
 def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candidate]:
     """People in scope who may be this person, with the reasons, best first."""
     from msc.beneficiaries.search import ParsedQuery, rank
+
     query_tokens = blind.name_tokens(f"{data.given_names} {data.family_names}")
     family_tokens = blind.name_tokens(data.family_names)
     first_given = blind.name_tokens(data.given_names)[:1]
@@ -82,14 +94,19 @@ def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candid
     # the name reason needs the first given name and every family name: rank on those words only
     for pid in rank(user, ParsedQuery(names=first_given + family_tokens), limit=10, exclude_id=exclude_id):
         found.setdefault(pid, set()).add("name?")
-    found.pop(exclude_id, None)
+    if exclude_id is not None:
+        found.pop(exclude_id, None)
     if not found:
         return []
 
-    people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(found))
-                                              .options(so.lazyload(Beneficiary.needs)))}
+    people = {
+        p.id: p
+        for p in session.scalars(
+            sa.select(Beneficiary).where(Beneficiary.id.in_(found)).options(so.lazyload(Beneficiary.needs))
+        )
+    }
     candidates = []
-    for pid, hints in found.items():
+    for pid in found:
         person = people.get(pid)
         if person is None or person.data_key.wrapped is None:
             continue
@@ -116,6 +133,9 @@ def _decided_pairs(person_id: int | None, others: list[int]) -> set[int]:
     """Ids already answered 'not the same person' for this person."""
     if person_id is None or not others:
         return set()
-    rows = session.execute(sa.select(DuplicateDecision.first_id, DuplicateDecision.second_id).where(
-        sa.or_(DuplicateDecision.first_id == person_id, DuplicateDecision.second_id == person_id)))
+    rows = session.execute(
+        sa.select(DuplicateDecision.first_id, DuplicateDecision.second_id).where(
+            sa.or_(DuplicateDecision.first_id == person_id, DuplicateDecision.second_id == person_id)
+        )
+    )
     return {b if a == person_id else a for a, b in rows}

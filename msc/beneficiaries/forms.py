@@ -1,4 +1,5 @@
 """Reception forms: search, person, registration with household and consent, consent changes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from msc.beneficiaries import vocab
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
-
 
 _choices = options
 GIVEN_REFUSED = (("given", _l("Given")), ("refused", _l("Refused")))
@@ -32,55 +32,84 @@ DATE_MESSAGE = _l("Enter a real date (day, month and year).")
 
 
 class SearchForm(FlaskForm):
-    q = CleanString(_l("Name, case number, card, document, phone or date of birth"),
-                    [DataRequired(_l("Type a name, case number, document, phone or date of birth to search.")),
-                     Length(max=200, message=_l("The search is too long: use at most %(max)d characters."))],
-                    render_kw={"autocomplete": "off", "autofocus": True, "spellcheck": "false"})
+    q = CleanString(
+        _l("Name, case number, card, document, phone or date of birth"),
+        [
+            DataRequired(_l("Type a name, case number, document, phone or date of birth to search.")),
+            Length(max=200, message=_l("The search is too long: use at most %(max)d characters.")),
+        ],
+        render_kw={"autocomplete": "off", "autofocus": True, "spellcheck": "false"},
+    )
     page = HiddenField(default="1")
 
 
 class PersonForm(FlaskForm):
     """The identifying and reporting fields of a person."""
 
-    given_names = CleanString(_l("Given names"), [DataRequired(_l("Enter the given names.")), Length(
-        max=100, message=_l("Use at most %(max)d characters."))], render_kw={"autocomplete": "off"})
-    family_names = CleanString(_l("Family names"), [DataRequired(_l("Enter the family names.")), Length(
-        max=100, message=_l("Use at most %(max)d characters."))], render_kw={"autocomplete": "off"})
-    sex = RadioField(_l("Sex"), choices=_choices(vocab.SEXES),
-                     validators=[InputRequired(_l("Choose the sex."))])
-    date_of_birth = DateField(_l("Date of birth"), [Optional(), not_future, not_ancient],
-                              render_kw={"max": dt.date.today().isoformat()})
-    estimated_age = IntegerField(_l("Or estimated age in years, if the date is not known"),
-                                 [Optional(), NumberRange(0, 120, message=_l("The age must be between 0 and 120."))],
-                                 render_kw={"inputmode": "numeric"})
+    given_names = CleanString(
+        _l("Given names"),
+        [DataRequired(_l("Enter the given names.")), Length(max=100, message=_l("Use at most %(max)d characters."))],
+        render_kw={"autocomplete": "off"},
+    )
+    family_names = CleanString(
+        _l("Family names"),
+        [DataRequired(_l("Enter the family names.")), Length(max=100, message=_l("Use at most %(max)d characters."))],
+        render_kw={"autocomplete": "off"},
+    )
+    sex = RadioField(_l("Sex"), choices=_choices(vocab.SEXES), validators=[InputRequired(_l("Choose the sex."))])
+    date_of_birth = DateField(
+        _l("Date of birth"), [Optional(), not_future, not_ancient], render_kw={"max": dt.date.today().isoformat()}
+    )
+    estimated_age = IntegerField(
+        _l("Or estimated age in years, if the date is not known"),
+        [Optional(), NumberRange(0, 120, message=_l("The age must be between 0 and 120."))],
+        render_kw={"inputmode": "numeric"},
+    )
     nationality = SelectField(_l("Nationality"), validators=[InputRequired(_l("Choose the nationality."))])
     document_type = SelectField(_l("Document type"), choices=_choices(vocab.DOCUMENT_TYPES), default="none")
-    document_number = CleanString(_l("Document number"), [Optional(), Length(
-        max=40, message=_l("Use at most %(max)d characters."))], render_kw={"autocomplete": "off"})
-    phone = CleanString(_l("Phone"), [Optional(), Length(max=30, message=_l("Use at most %(max)d characters."))],
-                        render_kw={"inputmode": "tel", "autocomplete": "off"})
-    arrival_date = DateField(_l("Date of arrival in the country"), [Optional(), not_future, not_ancient],
-                             render_kw={"max": dt.date.today().isoformat()})
-    entry_point = CleanString(_l("Entry point"), [Optional(), Length(
-        max=120, message=_l("Use at most %(max)d characters."))])
+    document_number = CleanString(
+        _l("Document number"),
+        [Optional(), Length(max=40, message=_l("Use at most %(max)d characters."))],
+        render_kw={"autocomplete": "off"},
+    )
+    phone = CleanString(
+        _l("Phone"),
+        [Optional(), Length(max=30, message=_l("Use at most %(max)d characters."))],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    arrival_date = DateField(
+        _l("Date of arrival in the country"),
+        [Optional(), not_future, not_ancient],
+        render_kw={"max": dt.date.today().isoformat()},
+    )
+    entry_point = CleanString(
+        _l("Entry point"), [Optional(), Length(max=120, message=_l("Use at most %(max)d characters."))]
+    )
     languages = MultiCheckboxField(_l("Languages spoken"), choices=_choices(vocab.LANGUAGES))
     needs = MultiCheckboxField(_l("Specific needs"))
 
     def __init__(self, *args, show_sensitive: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.nationality.choices = options([("", _l("Choose…"))] + vocab.nationality_choices())
-        self.needs.choices = options([(code, label) for code, (label, sensitive) in vocab.NEEDS.items()
-                                      if show_sensitive or not sensitive])
+        self.needs.choices = options(
+            [(code, label) for code, (label, sensitive) in vocab.NEEDS.items() if show_sensitive or not sensitive]
+        )
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
-        if not self.date_of_birth.errors and not self.estimated_age.errors \
-                and self.date_of_birth.data is None and self.estimated_age.data is None:
+        if (
+            not self.date_of_birth.errors
+            and not self.estimated_age.errors
+            and self.date_of_birth.data is None
+            and self.estimated_age.data is None
+        ):
             self.date_of_birth.errors = [*self.date_of_birth.errors, _l("Give the date of birth or an estimated age.")]
             ok = False
         if self.document_type.data != "none" and not self.document_number.data:
-            self.document_number.errors = [*self.document_number.errors,
-                                           _l("Enter the document number, or choose 'No document'.")]
+            self.document_number.errors = [
+                *self.document_number.errors,
+                _l("Enter the document number, or choose 'No document'."),
+            ]
             ok = False
         return ok
 
@@ -88,40 +117,51 @@ class PersonForm(FlaskForm):
 class RegistrationForm(PersonForm):
     """A new person: identity, household and consent per purpose."""
 
-    household_mode = RadioField(_l("This person"), choices=options([
-        ("new", _l("Starts a new household (head of household)")),
-        ("join", _l("Joins the household of an existing record")),
-    ]), default="new")
+    household_mode = RadioField(
+        _l("This person"),
+        choices=options(
+            [
+                ("new", _l("Starts a new household (head of household)")),
+                ("join", _l("Joins the household of an existing record")),
+            ]
+        ),
+        default="new",
+    )
     household_case_number = CleanString(_l("Case number of a household member"), [Optional(), Length(max=32)])
-    relationship = SelectField(_l("Relationship to the head of household"),
-                               choices=_choices(vocab.RELATIONSHIPS), default="head")
+    relationship = SelectField(
+        _l("Relationship to the head of household"), choices=_choices(vocab.RELATIONSHIPS), default="head"
+    )
 
-    consent_registration = SelectField(vocab.CONSENT_PURPOSES["registration"],
-                                       choices=options(GIVEN_REFUSED))
-    consent_referral = SelectField(vocab.CONSENT_PURPOSES["referral"],
-                                   choices=options(GIVEN_REFUSED), default="refused")
-    consent_government_sharing = SelectField(vocab.CONSENT_PURPOSES["government_sharing"],
-                                             choices=options(GIVEN_REFUSED),
-                                             default="refused")
-    consent_followup_contact = SelectField(vocab.CONSENT_PURPOSES["followup_contact"],
-                                           choices=options(GIVEN_REFUSED),
-                                           default="refused")
-    consent_photo = SelectField(vocab.CONSENT_PURPOSES["photo"],
-                                choices=options(GIVEN_REFUSED), default="refused")
+    consent_registration = SelectField(vocab.CONSENT_PURPOSES["registration"], choices=options(GIVEN_REFUSED))
+    consent_referral = SelectField(
+        vocab.CONSENT_PURPOSES["referral"], choices=options(GIVEN_REFUSED), default="refused"
+    )
+    consent_government_sharing = SelectField(
+        vocab.CONSENT_PURPOSES["government_sharing"], choices=options(GIVEN_REFUSED), default="refused"
+    )
+    consent_followup_contact = SelectField(
+        vocab.CONSENT_PURPOSES["followup_contact"], choices=options(GIVEN_REFUSED), default="refused"
+    )
+    consent_photo = SelectField(vocab.CONSENT_PURPOSES["photo"], choices=options(GIVEN_REFUSED), default="refused")
     legal_basis = SelectField(_l("Legal basis"), choices=_choices(vocab.LEGAL_BASES), default="consent")
     method = SelectField(_l("How consent was taken"), choices=_choices(vocab.CONSENT_METHODS), default="verbal")
     given_by = SelectField(_l("Who gave consent"), choices=_choices(vocab.CONSENT_GIVEN_BY), default="self")
-    guardian_name = CleanString(_l("Name of the parent or guardian"), [Optional(), Length(
-        max=120, message=_l("Use at most %(max)d characters."))])
-    best_interests_note = CleanText(_l("Best-interests decision"), [Optional(), Length(
-        max=2000, message=_l("Use at most %(max)d characters."))])
+    guardian_name = CleanString(
+        _l("Name of the parent or guardian"),
+        [Optional(), Length(max=120, message=_l("Use at most %(max)d characters."))],
+    )
+    best_interests_note = CleanText(
+        _l("Best-interests decision"), [Optional(), Length(max=2000, message=_l("Use at most %(max)d characters."))]
+    )
     acknowledged = HiddenField()
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self.household_mode.data == "join" and not self.household_case_number.data:
-            self.household_case_number.errors = [*self.household_case_number.errors,
-                                                 _l("Enter the case number of someone in the household.")]
+            self.household_case_number.errors = [
+                *self.household_case_number.errors,
+                _l("Enter the case number of someone in the household."),
+            ]
             ok = False
         return ok
 
@@ -138,4 +178,3 @@ class ConsentForm(FlaskForm):
     given_by = SelectField(_l("Who gave consent"), choices=_choices(vocab.CONSENT_GIVEN_BY), default="self")
     guardian_name = CleanString(_l("Name of the parent or guardian"), [Optional(), Length(max=120)])
     best_interests_note = CleanText(_l("Best-interests decision"), [Optional(), Length(max=2000)])
-

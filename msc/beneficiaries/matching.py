@@ -1,4 +1,5 @@
 """Comparing decrypted names with a query, the same three ways the blind index matches them."""
+
 from __future__ import annotations
 
 from msc.crypto.blind import MIN_TYPO_TOKEN, name_tokens, phonetic_key
@@ -22,7 +23,7 @@ def within_one_edit(a: str, b: str) -> bool:
         return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
     if la > lb:
         a, b = b, a
-    return any(a == b[:i] + b[i + 1:] for i in range(len(b)))
+    return any(a == b[:i] + b[i + 1 :] for i in range(len(b)))
 
 
 def token_score(query: str, tokens: list[str], phonetics: list[str]) -> int:

@@ -1,4 +1,5 @@
 """Beneficiaries, households, consent, specific needs, blind-index entries and edit history."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +10,7 @@ import sqlalchemy.orm as so
 from msc.centres.models import Centre
 from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
+from msc.security.models import User
 
 
 class Household(Base):
@@ -21,11 +23,10 @@ class Household(Base):
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
-    members: so.Mapped[list["Beneficiary"]] = so.relationship(back_populates="household",
-                                                             order_by="Beneficiary.id")
+    members: so.Mapped[list[Beneficiary]] = so.relationship(back_populates="household", order_by="Beneficiary.id")
 
     @property
-    def head(self) -> "Beneficiary | None":
+    def head(self) -> Beneficiary | None:
         """The head of household, if recorded."""
         return next((m for m in self.members if m.relationship_to_head == "head"), None)
 
@@ -81,9 +82,10 @@ class Beneficiary(EncryptedRow, Base):
     centre: so.Mapped[Centre] = so.relationship(lazy="joined")
     data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
     household: so.Mapped[Household | None] = so.relationship(back_populates="members")
-    needs: so.Mapped[list["SpecificNeed"]] = so.relationship(cascade="all, delete-orphan", lazy="selectin")
-    consents: so.Mapped[list["Consent"]] = so.relationship(back_populates="beneficiary",
-                                                          order_by="Consent.id", cascade="all, delete-orphan")
+    needs: so.Mapped[list[SpecificNeed]] = so.relationship(cascade="all, delete-orphan", lazy="selectin")
+    consents: so.Mapped[list[Consent]] = so.relationship(
+        back_populates="beneficiary", order_by="Consent.id", cascade="all, delete-orphan"
+    )
 
     given_names = EncryptedField("given_names_ct")
     family_names = EncryptedField("family_names_ct")
@@ -127,8 +129,9 @@ class SpecificNeed(Base):
 
     __tablename__ = "specific_needs"
 
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      primary_key=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), primary_key=True
+    )
     code: so.Mapped[str] = so.mapped_column(sa.String(32), primary_key=True)
 
 
@@ -139,8 +142,7 @@ class Consent(EncryptedRow, Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
     #: registration, referral, government_sharing, followup_contact, photo
     purpose: so.Mapped[str] = so.mapped_column(sa.String(24))
     #: given, refused, withdrawn
@@ -157,7 +159,7 @@ class Consent(EncryptedRow, Base):
     recorded_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     beneficiary: so.Mapped[Beneficiary] = so.relationship(back_populates="consents")
-    recorded_by: so.Mapped["User | None"] = so.relationship("User")  # noqa: F821
+    recorded_by: so.Mapped[User | None] = so.relationship("User")
 
     guardian_name = EncryptedField("guardian_name_ct")
     best_interests_note = EncryptedField("best_interests_note_ct")
@@ -180,8 +182,9 @@ class BlindIndexEntry(Base):
     generation: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
     kind: so.Mapped[int] = so.mapped_column(sa.SmallInteger, primary_key=True)
     hash: so.Mapped[int] = so.mapped_column(sa.BigInteger, primary_key=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      primary_key=True, index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class NameVocabulary(Base):
@@ -202,15 +205,14 @@ class BeneficiaryChange(Base):
     __tablename__ = "beneficiary_changes"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
     user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     #: registered, edited, consent, household
     action: so.Mapped[str] = so.mapped_column(sa.String(20))
     fields: so.Mapped[str] = so.mapped_column(sa.String(500), default="")
 
-    user: so.Mapped["User | None"] = so.relationship("User")  # noqa: F821
+    user: so.Mapped[User | None] = so.relationship("User")
 
 
 class DuplicateDecision(Base):

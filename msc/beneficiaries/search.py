@@ -1,6 +1,7 @@
 """The reception search box: one query finds by case number, card token, document, phone, date of
 birth or name. Ranking and paging happen on blind-index entries; only the top few candidates are
 decrypted, then confirmed against the query."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.matching import W_EXACT, W_LEAD, W_PHONETIC, W_TYPO, lead_score, name_score
-from msc.beneficiaries.models import Beneficiary, BlindIndexEntry as E, NameVocabulary as V
+from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.models import BlindIndexEntry as E
+from msc.beneficiaries.models import NameVocabulary as V
 from msc.beneficiaries.service import RuleError
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
@@ -114,7 +117,7 @@ def search(user, query: str, page: int = 1) -> SearchResult:
         return _direct(user, "case_number", Beneficiary.case_number == compact)
     if CARD_RE.match(compact) and not compact.replace("-", "").isdigit():
         token = compact.replace("-", "")
-        found = _direct(user, "card", Beneficiary.card_token == "-".join(token[i:i + 4] for i in range(0, 16, 4)))
+        found = _direct(user, "card", Beneficiary.card_token == "-".join(token[i : i + 4] for i in range(0, 16, 4)))
         if found.exact is not None:
             return found
     parsed = parse(query)
@@ -155,8 +158,7 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
     return sa.text(sql).bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
 
 
-def _run(sql: str, params: dict, user, exclude_id: int | None, id_column: str, order: str,
-         limit: int) -> list[int]:
+def _run(sql: str, params: dict, user, exclude_id: int | None, id_column: str, order: str, limit: int) -> list[int]:
     """Limit a ranking to the user's centres (no join for regional reach), drop one person if
     asked, order and cut it, and run it."""
     ids = centre_ids_in_scope(user)
@@ -192,8 +194,10 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
     parts: list[int] = []
 
     def part(kind: int, q: int, weight: int, condition: str) -> None:
-        selects.append(f"SELECT beneficiary_id AS bid, {q} AS q, {weight} AS w FROM {_ENTRIES} "
-                       f"WHERE generation = {gen} AND kind = {kind} AND {condition}")
+        selects.append(
+            f"SELECT beneficiary_id AS bid, {q} AS q, {weight} AS w FROM {_ENTRIES} "
+            f"WHERE generation = {gen} AND kind = {kind} AND {condition}"
+        )
         if q not in parts:
             parts.append(q)
 
@@ -201,16 +205,23 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
         params.update({f"e{i}": exact, f"p{i}": phon, f"t{i}": typos, f"l{i}": lead})
         part(blind.NAME, i, W_EXACT, f"hash = :e{i}")
         part(blind.NAME_PHONETIC, i, W_PHONETIC, f"hash = :p{i}")
-        part(blind.NAME, i, W_TYPO, f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
-                                    f"WHERE generation = {gen} AND typo_hash IN :t{i} AND token_hash <> :e{i})")
+        part(
+            blind.NAME,
+            i,
+            W_TYPO,
+            f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
+            f"WHERE generation = {gen} AND typo_hash IN :t{i} AND token_hash <> :e{i})",
+        )
         part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash = :l{i}")
     if parsed.dob:
         params["dob"] = idx.hash(blind.DOB, parsed.dob.isoformat())
         part(blind.DOB, Q_DOB, W_DOB, "hash = :dob")
-    docs = sorted({idx.hash(blind.DOCUMENT, blind.normalise_document(n)) for n in parsed.numbers
-                   if blind.normalise_document(n)})
-    phones = sorted({idx.hash(blind.PHONE, blind.normalise_phone(n)) for n in parsed.numbers
-                     if blind.normalise_phone(n)})
+    docs = sorted(
+        {idx.hash(blind.DOCUMENT, blind.normalise_document(n)) for n in parsed.numbers if blind.normalise_document(n)}
+    )
+    phones = sorted(
+        {idx.hash(blind.PHONE, blind.normalise_phone(n)) for n in parsed.numbers if blind.normalise_phone(n)}
+    )
     if docs:
         params["docs"] = docs
         part(blind.DOCUMENT, Q_DOCUMENT, W_DOCUMENT, "hash IN :docs")
@@ -221,16 +232,20 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
         return []
     # one grouping: each query part scores its best match for the person, or nothing
     score = " + ".join(f"COALESCE(MAX(CASE WHEN q = {q} THEN w END), 0)" for q in parts)
-    sql = (f"SELECT g.bid FROM (SELECT bid, {score} AS score FROM ({' UNION ALL '.join(selects)}) AS m "
-           f"GROUP BY bid) AS g")
+    sql = (
+        f"SELECT g.bid FROM (SELECT bid, {score} AS score FROM ({' UNION ALL '.join(selects)}) AS m GROUP BY bid) AS g"
+    )
     return _run(sql, params, user, exclude_id, "g.bid", "g.score DESC, g.bid DESC", limit)
 
 
 def _all_leading(user, gen: int, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
     """People whose first given and first family names are exactly the query's words: they score
     the most any ranking can give, so when there are enough of them they are the first page."""
-    per_word = [f"SELECT beneficiary_id AS bid FROM {_ENTRIES} WHERE generation = {gen} AND "
-                f"kind = {blind.NAME_LEAD} AND hash = :l{i}" for i in range(len(leads))]
+    per_word = [
+        f"SELECT beneficiary_id AS bid FROM {_ENTRIES} WHERE generation = {gen} AND "
+        f"kind = {blind.NAME_LEAD} AND hash = :l{i}"
+        for i in range(len(leads))
+    ]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
     params = {f"l{i}": h for i, h in enumerate(leads)}
     return _run(sql, params, user, exclude_id, "x.bid", "x.bid DESC", limit)
@@ -238,8 +253,12 @@ def _all_leading(user, gen: int, leads: list[int], limit: int, exclude_id: int |
 
 def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
     """Decrypt the candidates, drop chance matches of the truncated hashes, and re-rank."""
-    people = {p.id: p for p in session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(candidate_ids))
-                                              .options(so.lazyload(Beneficiary.needs)))}
+    people = {
+        p.id: p
+        for p in session.scalars(
+            sa.select(Beneficiary).where(Beneficiary.id.in_(candidate_ids)).options(so.lazyload(Beneficiary.needs))
+        )
+    }
     docs = {blind.normalise_document(n) for n in parsed.numbers} - {""}
     phones = {blind.normalise_phone(n) for n in parsed.numbers} - {""}
     hits: list[tuple[int, int, Hit]] = []

@@ -2,6 +2,7 @@
 
 Services flush and raise; the request commits. Errors carry translated messages safe to show.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,13 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries import duplicates
 from msc.beneficiaries.models import (
-    Beneficiary, BeneficiaryChange, BlindIndexEntry, Consent, DuplicateDecision, Household, NameVocabulary,
+    Beneficiary,
+    BeneficiaryChange,
+    BlindIndexEntry,
+    Consent,
+    DuplicateDecision,
+    Household,
+    NameVocabulary,
     SpecificNeed,
 )
 from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
@@ -40,7 +47,7 @@ class RuleError(DomainError):
 class PossibleDuplicates(Exception):
     """The person may already be registered; the clerk must look before saving."""
 
-    def __init__(self, candidates: list["duplicates.Candidate"]):
+    def __init__(self, candidates: list[duplicates.Candidate]):
         super().__init__("possible duplicates")
         self.candidates = candidates
 
@@ -95,14 +102,17 @@ class HouseholdChoice:
 
 # ---- validation ------------------------------------------------------------------------------
 
+
 def validate_person(data: PersonData, today: dt.date) -> tuple[dt.date, bool]:
     """Rules on a person's data that the form alone cannot check; returns the birth date to store."""
     dob, estimated = data.birth_date(today)
     if dob > today:
         raise RuleError(_l("The date of birth cannot be in the future."), field="date_of_birth")
     if today.year - dob.year > MAX_AGE:
-        raise RuleError(_l("The age cannot be over %(n)d years.", n=MAX_AGE),
-                        field="estimated_age" if estimated else "date_of_birth")
+        raise RuleError(
+            _l("The age cannot be over %(n)d years.", n=MAX_AGE),
+            field="estimated_age" if estimated else "date_of_birth",
+        )
     if data.arrival_date is not None:
         if data.arrival_date > today:
             raise RuleError(_l("The arrival date cannot be in the future."), field="arrival_date")
@@ -125,8 +135,10 @@ def validate_consents(consents: list[ConsentData], age: int) -> None:
     by_purpose = {c.purpose: c for c in consents}
     reg = by_purpose.get("registration")
     if reg is None or (reg.status != "given" and reg.legal_basis == "consent"):
-        raise RuleError(_l("Registration needs the person's consent, or another legal basis recorded "
-                           "(such as vital interest)."), field="consent_registration")
+        raise RuleError(
+            _l("Registration needs the person's consent, or another legal basis recorded (such as vital interest)."),
+            field="consent_registration",
+        )
     for c in consents:
         check_who_consented(c, age)
 
@@ -135,20 +147,32 @@ def check_who_consented(c: ConsentData, age: int) -> None:
     """A child's consent comes from a guardian (named) or a written best-interests decision."""
     if c.status == "given":
         if age < ADULT_AGE and c.given_by == "self":
-            raise RuleError(_l("This person is a child: consent must come from a parent or guardian, or a "
-                               "best-interests decision must be recorded."), field="given_by")
+            raise RuleError(
+                _l(
+                    "This person is a child: consent must come from a parent or guardian, or a "
+                    "best-interests decision must be recorded."
+                ),
+                field="given_by",
+            )
         if c.given_by == "guardian" and not c.guardian_name:
-            raise RuleError(_l("Write the name of the parent or guardian who gave consent."),
-                            field="guardian_name")
+            raise RuleError(_l("Write the name of the parent or guardian who gave consent."), field="guardian_name")
         if c.given_by == "best_interests" and not c.best_interests_note:
-            raise RuleError(_l("Write the best-interests decision: why it is in the child's interest."),
-                            field="best_interests_note")
+            raise RuleError(
+                _l("Write the best-interests decision: why it is in the child's interest."), field="best_interests_note"
+            )
 
 
 # ---- registration ---------------------------------------------------------------------------
 
-def register(user, centre: Centre, data: PersonData, consents: list[ConsentData],
-             household: HouseholdChoice, acknowledged: set[int] | None = None) -> Beneficiary:
+
+def register(
+    user,
+    centre: Centre,
+    data: PersonData,
+    consents: list[ConsentData],
+    household: HouseholdChoice,
+    acknowledged: set[int] | None = None,
+) -> Beneficiary:
     """Register a person with consent; refuse on a rule, or stop on possible duplicates not yet seen."""
     today = utcnow().date()
     dob, estimated = validate_person(data, today)
@@ -160,9 +184,14 @@ def register(user, centre: Centre, data: PersonData, consents: list[ConsentData]
     if candidates:
         raise PossibleDuplicates(candidates)
 
-    person = Beneficiary(data_key=DataKey.generate(), centre=centre, centre_id=centre.id,
-                         case_number=_next_case_number(centre, today.year), card_token=_new_card_token(),
-                         registered_by_id=getattr(user, "id", None))
+    person = Beneficiary(
+        data_key=DataKey.generate(),
+        centre=centre,
+        centre_id=centre.id,
+        case_number=_next_case_number(centre, today.year),
+        card_token=_new_card_token(),
+        registered_by_id=getattr(user, "id", None),
+    )
     _apply(person, data, dob, estimated)
     if joined is None:
         person.household = Household(centre_id=centre.id)
@@ -221,14 +250,18 @@ def _household_to_join(user, choice: HouseholdChoice) -> Household:
     if member is None or not in_scope(user, member.centre_id) or member.household is None:
         raise RuleError(_l("No household found for that case number."), field="household_case_number")
     if choice.relationship == "head":
-        raise RuleError(_l("That household already has a head: choose the relationship to the head."),
-                        field="relationship")
+        raise RuleError(
+            _l("That household already has a head: choose the relationship to the head."), field="relationship"
+        )
     return member.household
 
 
 def _next_case_number(centre: Centre, year: int) -> str:
-    counter = session.scalar(sa.select(CaseNumberCounter).where(
-        CaseNumberCounter.centre_id == centre.id, CaseNumberCounter.year == year).with_for_update())
+    counter = session.scalar(
+        sa.select(CaseNumberCounter)
+        .where(CaseNumberCounter.centre_id == centre.id, CaseNumberCounter.year == year)
+        .with_for_update()
+    )
     if counter is None:
         counter = CaseNumberCounter(centre_id=centre.id, year=year, last=0)
         session.add(counter)
@@ -239,12 +272,19 @@ def _next_case_number(centre: Centre, year: int) -> str:
 
 def _new_card_token() -> str:
     raw = "".join(secrets.choice(CARD_ALPHABET) for _ in range(16))
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
 def _add_consent(user, person: Beneficiary, c: ConsentData) -> Consent:
-    consent = Consent(beneficiary=person, purpose=c.purpose, status=c.status, legal_basis=c.legal_basis,
-                      method=c.method, given_by=c.given_by, recorded_by_id=getattr(user, "id", None))
+    consent = Consent(
+        beneficiary=person,
+        purpose=c.purpose,
+        status=c.status,
+        legal_basis=c.legal_basis,
+        method=c.method,
+        given_by=c.given_by,
+        recorded_by_id=getattr(user, "id", None),
+    )
     consent.guardian_name = c.guardian_name if c.given_by == "guardian" else None
     consent.best_interests_note = c.best_interests_note if c.given_by == "best_interests" else None
     session.add(consent)
@@ -253,8 +293,20 @@ def _add_consent(user, person: Beneficiary, c: ConsentData) -> Consent:
 
 # ---- edits ----------------------------------------------------------------------------------
 
-TRACKED_FIELDS = ("given_names", "family_names", "date_of_birth", "dob_estimated", "sex", "nationality",
-            "document_type", "document_number", "phone", "arrival_date", "entry_point", "languages")
+TRACKED_FIELDS = (
+    "given_names",
+    "family_names",
+    "date_of_birth",
+    "dob_estimated",
+    "sex",
+    "nationality",
+    "document_type",
+    "document_number",
+    "phone",
+    "arrival_date",
+    "entry_point",
+    "languages",
+)
 
 
 def update(user, person: Beneficiary, data: PersonData) -> list[str]:
@@ -290,11 +342,15 @@ def keep_hidden_needs(person: Beneficiary, submitted: list[str], may_see_sensiti
 
 
 def _log_change(user, person: Beneficiary, action: str, fields: list[str]) -> None:
-    session.add(BeneficiaryChange(beneficiary_id=person.id, user_id=getattr(user, "id", None), action=action,
-                                  fields=",".join(fields)))
+    session.add(
+        BeneficiaryChange(
+            beneficiary_id=person.id, user_id=getattr(user, "id", None), action=action, fields=",".join(fields)
+        )
+    )
 
 
 # ---- consent --------------------------------------------------------------------------------
+
 
 def current_consents(person: Beneficiary) -> dict[str, Consent]:
     """The latest decision per purpose."""
@@ -331,6 +387,7 @@ def has_consent(person: Beneficiary, purpose: str) -> bool:
 
 # ---- households and UASC -------------------------------------------------------------------
 
+
 def refresh_uasc_flags(household: Household) -> None:
     """Flag every child of a household with no adult in it as possible UASC (and unflag otherwise)."""
     session.flush()
@@ -343,17 +400,22 @@ def refresh_uasc_flags(household: Household) -> None:
 
 # ---- duplicates -----------------------------------------------------------------------------
 
+
 def remember_not_same(user, a_id: int, b_id: int) -> None:
     """Remember the clerk's answer that two records are different people."""
     first, second = sorted((a_id, b_id))
-    exists = session.scalar(sa.select(DuplicateDecision.id).where(
-        DuplicateDecision.first_id == first, DuplicateDecision.second_id == second))
+    exists = session.scalar(
+        sa.select(DuplicateDecision.id).where(
+            DuplicateDecision.first_id == first, DuplicateDecision.second_id == second
+        )
+    )
     if exists is None:
         session.add(DuplicateDecision(first_id=first, second_id=second, decided_by_id=getattr(user, "id", None)))
         audit.record("beneficiary.not_duplicate", object_type="beneficiary", object_id=a_id, detail=str(b_id))
 
 
 # ---- blind index ---------------------------------------------------------------------------
+
 
 def index_entries(person: Beneficiary, idx: BlindIndexer) -> set[tuple[int, int]]:
     """Every (kind, hash) entry for a person under one index key: name tokens three ways, date of
@@ -385,16 +447,26 @@ def index_batch(generation: IndexGeneration | None, after_id: int, limit: int) -
     every generation writes keep. Returns the last id seen (None at the end), how many people were
     seen and how many indexed (erased people have nothing to index)."""
     # locked, so that an edit or an erasure of one of them waits for this batch (or it for them)
-    people = list(session.scalars(sa.select(Beneficiary).where(Beneficiary.id > after_id)
-                                  .order_by(Beneficiary.id).limit(limit).with_for_update(of=Beneficiary)
-                                  .options(so.selectinload(Beneficiary.data_key), so.lazyload(Beneficiary.needs))))
+    people = list(
+        session.scalars(
+            sa.select(Beneficiary)
+            .where(Beneficiary.id > after_id)
+            .order_by(Beneficiary.id)
+            .limit(limit)
+            .with_for_update(of=Beneficiary)
+            .options(so.selectinload(Beneficiary.data_key), so.lazyload(Beneficiary.needs))
+        )
+    )
     if not people:
         return None, 0, 0
     living = [person for person in people if person.data_key.wrapped is not None]
     generations = (generation,) if generation is not None else index_state().writes
-    session.execute(sa.delete(BlindIndexEntry).where(
-        BlindIndexEntry.generation.in_([gen.generation for gen in generations]),
-        BlindIndexEntry.beneficiary_id.in_([person.id for person in living])))
+    session.execute(
+        sa.delete(BlindIndexEntry).where(
+            BlindIndexEntry.generation.in_([gen.generation for gen in generations]),
+            BlindIndexEntry.beneficiary_id.in_([person.id for person in living]),
+        )
+    )
     _insert_entries(living, generations)
     return people[-1].id, len(people), len(living)
 
@@ -403,11 +475,17 @@ def drop_generation_batch(generation: int, after_id: int, limit: int) -> int | N
     """Delete one generation's entries of the next `limit` people after `after_id`; after the last
     person, whatever is left of the generation and its vocabulary. Returns the next cursor, or None
     when the generation is gone."""
-    ids = list(session.scalars(sa.select(Beneficiary.id).where(Beneficiary.id > after_id)
-                               .order_by(Beneficiary.id).limit(limit)))
+    ids = list(
+        session.scalars(
+            sa.select(Beneficiary.id).where(Beneficiary.id > after_id).order_by(Beneficiary.id).limit(limit)
+        )
+    )
     if ids:
-        session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.generation == generation,
-                                                         BlindIndexEntry.beneficiary_id.in_(ids)))
+        session.execute(
+            sa.delete(BlindIndexEntry).where(
+                BlindIndexEntry.generation == generation, BlindIndexEntry.beneficiary_id.in_(ids)
+            )
+        )
         return ids[-1]
     session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.generation == generation))
     session.execute(sa.delete(NameVocabulary).where(NameVocabulary.generation == generation))
@@ -434,10 +512,13 @@ def _insert_entries(people: list[Beneficiary], generations) -> None:
         return
     for gen in generations:
         idx = blind_indexer(gen.key_id)
-        rows, vocabulary = [], set()
+        rows: list[dict] = []
+        vocabulary: set = set()
         for person in people:
-            rows.extend({"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}
-                        for kind, h in sorted(index_entries(person, idx)))
+            rows.extend(
+                {"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}
+                for kind, h in sorted(index_entries(person, idx))
+            )
             vocabulary |= idx.vocabulary_entries(person.given_names or "", person.family_names or "")
         if rows:
             session.execute(sa.insert(BlindIndexEntry), rows)
@@ -448,7 +529,7 @@ def add_to_vocabulary(generation: int, pairs: set[tuple[int, int]]) -> None:
     """Insert vocabulary pairs of one generation, skipping those already known."""
     if not pairs:
         return
-    session.execute(insert_for(session.get_bind())(NameVocabulary).on_conflict_do_nothing(),
-                    [{"generation": generation, "typo_hash": t, "token_hash": h} for t, h in sorted(pairs)])
-
-
+    session.execute(
+        insert_for(session.get_bind())(NameVocabulary).on_conflict_do_nothing(),
+        [{"generation": generation, "typo_hash": t, "token_hash": h} for t, h in sorted(pairs)],
+    )

@@ -1,4 +1,5 @@
 """Reception views: thin — parse the form, call the service, render."""
+
 from __future__ import annotations
 
 import segno
@@ -7,7 +8,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc.beneficiaries import duplicates, search as search_service, service, vocab
+from msc.beneficiaries import duplicates, service, vocab
+from msc.beneficiaries import search as search_service
 from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
 from msc.db import session
@@ -15,8 +17,18 @@ from msc.errors import show_on_form
 from msc.forms import ConfirmForm
 from msc.security import audit
 from msc.security.policy import (
-    CARD, CONSENT, EDIT, REGISTER, SEARCH, VIEW, VIEW_SENSITIVE, active_centres_of, authenticated, can,
-    check_scope, requires,
+    CARD,
+    CONSENT,
+    EDIT,
+    REGISTER,
+    SEARCH,
+    VIEW,
+    VIEW_SENSITIVE,
+    active_centres_of,
+    authenticated,
+    can,
+    check_scope,
+    requires,
 )
 
 bp = Blueprint("beneficiaries", __name__)
@@ -64,27 +76,40 @@ def search():
         return render_template("reception/search.html", form=form, result=None), 422
     if result.exact is not None:
         return redirect(url_for("beneficiaries.profile", uid=result.exact.uid))
-    return render_template("reception/search.html", form=form, result=result,
-                           may_register=can(current_user, REGISTER))
+    return render_template("reception/search.html", form=form, result=result, may_register=can(current_user, REGISTER))
 
 
 def _person_data(form: PersonForm, needs: list[str]) -> service.PersonData:
     return service.PersonData(
-        given_names=form.given_names.data, family_names=form.family_names.data, sex=form.sex.data,
-        nationality=form.nationality.data, date_of_birth=form.date_of_birth.data,
-        estimated_age=form.estimated_age.data, document_type=form.document_type.data,
-        document_number=form.document_number.data or None, phone=form.phone.data or None,
-        arrival_date=form.arrival_date.data, entry_point=form.entry_point.data or None,
-        languages=form.languages.data or [], needs=needs)
+        given_names=form.given_names.data,
+        family_names=form.family_names.data,
+        sex=form.sex.data,
+        nationality=form.nationality.data,
+        date_of_birth=form.date_of_birth.data,
+        estimated_age=form.estimated_age.data,
+        document_type=form.document_type.data,
+        document_number=form.document_number.data or None,
+        phone=form.phone.data or None,
+        arrival_date=form.arrival_date.data,
+        entry_point=form.entry_point.data or None,
+        languages=form.languages.data or [],
+        needs=needs,
+    )
 
 
 def _consents(form: RegistrationForm) -> list[service.ConsentData]:
-    return [service.ConsentData(purpose=p, status=getattr(form, f"consent_{p}").data,
-                                legal_basis=form.legal_basis.data if p == "registration" else "consent",
-                                method=form.method.data, given_by=form.given_by.data,
-                                guardian_name=form.guardian_name.data or None,
-                                best_interests_note=form.best_interests_note.data or None)
-            for p in RegistrationForm.CONSENT_FIELDS]
+    return [
+        service.ConsentData(
+            purpose=p,
+            status=getattr(form, f"consent_{p}").data,
+            legal_basis=form.legal_basis.data if p == "registration" else "consent",
+            method=form.method.data,
+            given_by=form.given_by.data,
+            guardian_name=form.guardian_name.data or None,
+            best_interests_note=form.best_interests_note.data or None,
+        )
+        for p in RegistrationForm.CONSENT_FIELDS
+    ]
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -112,10 +137,12 @@ def register():
         acknowledged = {int(x) for x in (form.acknowledged.data or "").split(",") if x.isdigit()}
         choice = service.HouseholdChoice(
             join_case_number=form.household_case_number.data if form.household_mode.data == "join" else None,
-            relationship=form.relationship.data if form.household_mode.data == "join" else "head")
+            relationship=form.relationship.data if form.household_mode.data == "join" else "head",
+        )
         try:
-            person = service.register(current_user, centre, _person_data(form, form.needs.data or []),
-                                      _consents(form), choice, acknowledged)
+            person = service.register(
+                current_user, centre, _person_data(form, form.needs.data or []), _consents(form), choice, acknowledged
+            )
         except service.RuleError as err:
             show_on_form(form, err)
         except service.PossibleDuplicates as dup:
@@ -125,8 +152,9 @@ def register():
             flash(_("Registered with case number %(case)s.", case=person.case_number), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid))
     status = 422 if (form.errors or form.form_errors or candidates) else 200
-    return render_template("reception/register.html", form=form, centres=centres, centre=centre,
-                           candidates=candidates, vocab=vocab), status
+    return render_template(
+        "reception/register.html", form=form, centres=centres, centre=centre, candidates=candidates, vocab=vocab
+    ), status
 
 
 @bp.get("/b/<uid>")
@@ -136,22 +164,42 @@ def profile(uid: str):
     person = get_beneficiary(uid)
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id)
     may_sensitive = can(current_user, VIEW_SENSITIVE)
-    history = list(session.scalars(sa.select(BeneficiaryChange).where(
-        BeneficiaryChange.beneficiary_id == person.id).order_by(BeneficiaryChange.at.desc()).limit(50)))
+    history = list(
+        session.scalars(
+            sa.select(BeneficiaryChange)
+            .where(BeneficiaryChange.beneficiary_id == person.id)
+            .order_by(BeneficiaryChange.at.desc())
+            .limit(50)
+        )
+    )
     possible = []
     if can(current_user, EDIT):
         possible = duplicates.find(current_user, _as_person_data(person), person.date_of_birth, exclude_id=person.id)
     from msc.dpo import glass
-    return render_template("reception/profile.html", person=person, may_sensitive=may_sensitive,
-                           glass=glass.active_for(current_user, person.id),
-                           consents=service.current_consents(person), history=history, possible=possible,
-                           consent_form=ConsentForm(prefix="consent"), dup_form=ConfirmForm(),
-                           vocab=vocab, today=service.utcnow().date())
+
+    return render_template(
+        "reception/profile.html",
+        person=person,
+        may_sensitive=may_sensitive,
+        glass=glass.active_for(current_user, person.id),
+        consents=service.current_consents(person),
+        history=history,
+        possible=possible,
+        consent_form=ConsentForm(prefix="consent"),
+        dup_form=ConfirmForm(),
+        vocab=vocab,
+        today=service.utcnow().date(),
+    )
 
 
 def _as_person_data(person: Beneficiary) -> service.PersonData:
-    return service.PersonData(given_names=person.given_names or "", family_names=person.family_names or "",
-                              sex=person.sex, nationality=person.nationality, phone=person.phone)
+    return service.PersonData(
+        given_names=person.given_names or "",
+        family_names=person.family_names or "",
+        sex=person.sex,
+        nationality=person.nationality,
+        phone=person.phone,
+    )
 
 
 @bp.route("/b/<uid>/edit", methods=["GET", "POST"])
@@ -163,16 +211,24 @@ def edit(uid: str):
     may_sensitive = can(current_user, VIEW_SENSITIVE)
     form = PersonForm(show_sensitive=may_sensitive)
     if request.method == "GET":
-        form.process(obj=None, data={
-            "given_names": person.given_names, "family_names": person.family_names, "sex": person.sex,
-            "date_of_birth": None if person.dob_estimated else person.date_of_birth,
-            "estimated_age": person.age_on(service.utcnow().date()) if person.dob_estimated else None,
-            "nationality": person.nationality, "document_type": person.document_type,
-            "document_number": person.document_number, "phone": person.phone,
-            "arrival_date": person.arrival_date, "entry_point": person.entry_point,
-            "languages": person.language_codes,
-            "needs": person.need_codes + (list(person.sensitive_needs or []) if may_sensitive else []),
-        })
+        form.process(
+            obj=None,
+            data={
+                "given_names": person.given_names,
+                "family_names": person.family_names,
+                "sex": person.sex,
+                "date_of_birth": None if person.dob_estimated else person.date_of_birth,
+                "estimated_age": person.age_on(service.utcnow().date()) if person.dob_estimated else None,
+                "nationality": person.nationality,
+                "document_type": person.document_type,
+                "document_number": person.document_number,
+                "phone": person.phone,
+                "arrival_date": person.arrival_date,
+                "entry_point": person.entry_point,
+                "languages": person.language_codes,
+                "needs": person.need_codes + (list(person.sensitive_needs or []) if may_sensitive else []),
+            },
+        )
     elif form.validate_on_submit():
         needs = service.keep_hidden_needs(person, form.needs.data or [], may_sensitive)
         try:
@@ -182,11 +238,13 @@ def edit(uid: str):
         else:
             if changed and correction is not None:
                 from msc.dpo import corrections
+
                 corrections.applied(current_user, correction, changed)
             flash(_("Saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid))
-    return render_template("reception/edit.html", form=form, person=person, correction=correction), \
-        422 if form.errors else 200
+    return render_template(
+        "reception/edit.html", form=form, person=person, correction=correction
+    ), 422 if form.errors else 200
 
 
 def _pending_correction(person: Beneficiary, correction_uid: str | None):
@@ -194,6 +252,7 @@ def _pending_correction(person: Beneficiary, correction_uid: str | None):
     if not correction_uid:
         return None
     from msc.dpo import corrections
+
     return next((r for r in corrections.pending(person) if r.uid == correction_uid), None)
 
 
@@ -204,10 +263,15 @@ def consent(uid: str):
     person = get_beneficiary(uid)
     form = ConsentForm(prefix="consent")
     if form.validate_on_submit():
-        data = service.ConsentData(purpose=form.purpose.data, status=form.status.data,
-                                   legal_basis=form.legal_basis.data, method=form.method.data,
-                                   given_by=form.given_by.data, guardian_name=form.guardian_name.data or None,
-                                   best_interests_note=form.best_interests_note.data or None)
+        data = service.ConsentData(
+            purpose=form.purpose.data,
+            status=form.status.data,
+            legal_basis=form.legal_basis.data,
+            method=form.method.data,
+            given_by=form.given_by.data,
+            guardian_name=form.guardian_name.data or None,
+            best_interests_note=form.best_interests_note.data or None,
+        )
         try:
             service.record_consent(current_user, person, data)
         except service.RuleError as err:

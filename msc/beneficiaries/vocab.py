@@ -1,15 +1,37 @@
 """The codes stored for beneficiaries and their translated labels."""
+
 from __future__ import annotations
 
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 
 SEXES = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other / prefers not to say")}
 
 #: alpha-3 stored, alpha-2 to let Babel name the country in the reader's language
 NATIONALITIES = {
-    "VEN": "VE", "COL": "CO", "ECU": "EC", "PER": "PE", "BRA": "BR", "CHL": "CL", "BOL": "BO", "ARG": "AR",
-    "HTI": "HT", "CUB": "CU", "DOM": "DO", "PAN": "PA", "GUY": "GY", "SUR": "SR", "TTO": "TT", "URY": "UY",
-    "PRY": "PY", "MEX": "MX", "NIC": "NI", "HND": "HN", "GTM": "GT", "SLV": "SV", "CRI": "CR",
+    "VEN": "VE",
+    "COL": "CO",
+    "ECU": "EC",
+    "PER": "PE",
+    "BRA": "BR",
+    "CHL": "CL",
+    "BOL": "BO",
+    "ARG": "AR",
+    "HTI": "HT",
+    "CUB": "CU",
+    "DOM": "DO",
+    "PAN": "PA",
+    "GUY": "GY",
+    "SUR": "SR",
+    "TTO": "TT",
+    "URY": "UY",
+    "PRY": "PY",
+    "MEX": "MX",
+    "NIC": "NI",
+    "HND": "HN",
+    "GTM": "GT",
+    "SLV": "SV",
+    "CRI": "CR",
 }
 STATELESS = "XXA"
 
@@ -40,8 +62,14 @@ DOCUMENT_TYPES = {
 }
 
 LANGUAGES = {
-    "es": _l("Spanish"), "pt": _l("Portuguese"), "en": _l("English"), "fr": _l("French"),
-    "ht": _l("Haitian Creole"), "guc": _l("Wayuunaiki"), "wba": _l("Warao"), "other": _l("Other language"),
+    "es": _l("Spanish"),
+    "pt": _l("Portuguese"),
+    "en": _l("English"),
+    "fr": _l("French"),
+    "ht": _l("Haitian Creole"),
+    "guc": _l("Wayuunaiki"),
+    "wba": _l("Warao"),
+    "other": _l("Other language"),
 }
 
 #: code -> (label, sensitive)
@@ -94,15 +122,28 @@ CONSENT_GIVEN_BY = {
 }
 
 FIELD_LABELS = {
-    "given_names": _l("Given names"), "family_names": _l("Family names"), "date_of_birth": _l("Date of birth"),
-    "dob_estimated": _l("Estimated date of birth"), "sex": _l("Sex"), "nationality": _l("Nationality"),
-    "document_type": _l("Document type"), "document_number": _l("Document number"), "phone": _l("Phone"),
-    "arrival_date": _l("Date of arrival in the country"), "entry_point": _l("Entry point"),
-    "languages": _l("Languages spoken"), "needs": _l("Specific needs"),
+    "given_names": _l("Given names"),
+    "family_names": _l("Family names"),
+    "date_of_birth": _l("Date of birth"),
+    "dob_estimated": _l("Estimated date of birth"),
+    "sex": _l("Sex"),
+    "nationality": _l("Nationality"),
+    "document_type": _l("Document type"),
+    "document_number": _l("Document number"),
+    "phone": _l("Phone"),
+    "arrival_date": _l("Date of arrival in the country"),
+    "entry_point": _l("Entry point"),
+    "languages": _l("Languages spoken"),
+    "needs": _l("Specific needs"),
     **{purpose: label for purpose, label in CONSENT_PURPOSES.items()},
 }
-CHANGE_LABELS = {"registered": _l("registered"), "edited": _l("edited"), "consent": _l("consent decision"),
-                 "household": _l("household changed"), "correction": _l("corrected at the person's request")}
+CHANGE_LABELS = {
+    "registered": _l("registered"),
+    "edited": _l("edited"),
+    "consent": _l("consent decision"),
+    "household": _l("household changed"),
+    "correction": _l("corrected at the person's request"),
+}
 
 
 def field_labels(fields: str) -> str:
@@ -113,6 +154,7 @@ def field_labels(fields: str) -> str:
 def change_label(action: str) -> str:
     """The translated name of a history entry."""
     return str(CHANGE_LABELS.get(action, action))
+
 
 #: the age bands every report uses (sex × age disaggregation)
 AGE_BANDS = ("0-4", "5-11", "12-17", "18-59", "60+")

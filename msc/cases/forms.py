@@ -1,4 +1,5 @@
 """Case forms; each has its own prefix so they can share the case page."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -13,8 +14,9 @@ from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
 class StatusForm(FlaskForm):
     status = SelectField(_l("New status"), choices=options(STATUSES))
-    reason = SelectField(_l("Reason for closing"), choices=options([("", "—"), *CLOSE_REASONS.items()]),
-                         validators=[Optional()])
+    reason = SelectField(
+        _l("Reason for closing"), choices=options([("", "—"), *CLOSE_REASONS.items()]), validators=[Optional()]
+    )
 
 
 class RiskForm(FlaskForm):
@@ -30,8 +32,9 @@ class AssignForm(FlaskForm):
 
 
 class PriorityForm(FlaskForm):
-    priority = SelectField(_l("Priority"), choices=options([("", _l("As assessed")), *RISK_LEVELS.items()]),
-                           validators=[Optional()])
+    priority = SelectField(
+        _l("Priority"), choices=options([("", _l("As assessed")), *RISK_LEVELS.items()]), validators=[Optional()]
+    )
     reason = CleanText(_l("Why the priority differs from the assessment"), [Optional()])
 
 
@@ -50,12 +53,14 @@ class TaskForm(FlaskForm):
         self.assignee.choices = options([(u.id, u.display_name) for u in people])
 
 
-
 def assessment_form(formdata=None, data=None) -> FlaskForm:
     """A form with one severity question per sector and the specific needs as checkboxes."""
-    fields = {f"sector_{code}": RadioField(label, choices=options(SEVERITIES), default="none")
-              for code, label in SECTOR_NEEDS.items()}
-    fields["specific"] = MultiCheckboxField(_l("Specific needs"), choices=options(
-        [(code, label) for code, (label, _sensitive) in NEEDS.items()]))
+    fields = {
+        f"sector_{code}": RadioField(label, choices=options(SEVERITIES), default="none")
+        for code, label in SECTOR_NEEDS.items()
+    }
+    fields["specific"] = MultiCheckboxField(
+        _l("Specific needs"), choices=options([(code, label) for code, (label, _sensitive) in NEEDS.items()])
+    )
     form_class = type("AssessmentForm", (FlaskForm,), fields)
     return form_class(formdata=formdata, data=data)

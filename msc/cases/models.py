@@ -1,5 +1,6 @@
 """Cases, their history, assessments, notes and follow-up tasks. Free text is encrypted under the
 beneficiary's own data key, so erasing the person erases their case too."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,8 +29,9 @@ class Case(EncryptedRow, Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      unique=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), unique=True
+    )
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
     #: open, active, closed
     status: so.Mapped[str] = so.mapped_column(sa.String(10), default="open", index=True)
@@ -46,8 +48,9 @@ class Case(EncryptedRow, Base):
     closed_at: so.Mapped[dt.datetime | None]
 
     beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
-    caseworkers: so.Mapped[list[User]] = so.relationship(secondary=case_assignments, lazy="selectin",
-                                                         order_by=User.display_name)
+    caseworkers: so.Mapped[list[User]] = so.relationship(
+        secondary=case_assignments, lazy="selectin", order_by=User.display_name
+    )
 
     override_reason = EncryptedField("override_reason_ct")
 

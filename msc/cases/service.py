@@ -1,4 +1,5 @@
 """Case rules. Services flush and raise CaseError with a translated message; the request commits."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,8 +35,9 @@ def _event(user, case: Case, action: str, detail: str | None = None) -> None:
 
 def may_access(user, case: Case) -> bool:
     """A case is reachable within the user's centres, or by a caseworker assigned to it."""
-    return in_scope(user, case.centre_id, case.beneficiary_id) or any(c.id == getattr(user, "id", None)
-                                                                      for c in case.caseworkers)
+    return in_scope(user, case.centre_id, case.beneficiary_id) or any(
+        c.id == getattr(user, "id", None) for c in case.caseworkers
+    )
 
 
 def case_of(person: Beneficiary) -> Case | None:
@@ -51,8 +53,9 @@ def open_case(user, person: Beneficiary) -> Case:
             raise CaseError(_l("This person already has an open case."))
         change_status(user, existing, "open")
         return existing
-    case = Case(beneficiary=person, beneficiary_id=person.id, centre_id=person.centre_id,
-                opened_by_id=getattr(user, "id", None))
+    case = Case(
+        beneficiary=person, beneficiary_id=person.id, centre_id=person.centre_id, opened_by_id=getattr(user, "id", None)
+    )
     if getattr(user, "role", None) == "caseworker":
         case.caseworkers = [user]
     session.add(case)
@@ -96,8 +99,9 @@ def set_risk(user, case: Case, level: str) -> None:
 
 def assignable_caseworkers(case: Case) -> list[User]:
     """Active caseworkers whose reach includes the case's centre."""
-    users = session.scalars(sa.select(User).where(User.role == "caseworker", User.active.is_(True))
-                            .order_by(User.display_name))
+    users = session.scalars(
+        sa.select(User).where(User.role == "caseworker", User.active.is_(True)).order_by(User.display_name)
+    )
     return [u for u in users if in_scope(u, case.centre_id)]
 
 
@@ -119,6 +123,7 @@ def assign(user, case: Case, caseworker_ids: list[int]) -> None:
 
 # ---- assessment and priority ---------------------------------------------------------------
 
+
 @dataclass
 class Priority:
     level: str
@@ -137,13 +142,19 @@ def derive_priority(sector: dict[str, str], specific: list[str]) -> Priority:
     severe = [k for k, v in sector.items() if v == "severe"]
     serious = [c for c in ("gbv_survivor", "serious_medical") if c in specific_set]
     if severe or serious:
-        return Priority("high", [str(NEEDS[c][0]) for c in serious] +
-                        [str(_l("Severe need: %(sector)s", sector=SECTOR_NEEDS[k])) for k in severe])
+        return Priority(
+            "high",
+            [str(NEEDS[c][0]) for c in serious]
+            + [str(_l("Severe need: %(sector)s", sector=SECTOR_NEEDS[k])) for k in severe],
+        )
     some = [k for k, v in sector.items() if v == "some"]
     others = [c for c in specific if c in NEEDS]
     if some or others:
-        return Priority("medium", [str(NEEDS[c][0]) for c in others] +
-                        [str(_l("Some need: %(sector)s", sector=SECTOR_NEEDS[k])) for k in some])
+        return Priority(
+            "medium",
+            [str(NEEDS[c][0]) for c in others]
+            + [str(_l("Some need: %(sector)s", sector=SECTOR_NEEDS[k])) for k in some],
+        )
     return Priority("low", [str(_l("No needs recorded"))])
 
 
@@ -155,8 +166,9 @@ def assess(user, case: Case, sector: dict[str, str], specific: list[str]) -> Ass
     if set(specific) - set(NEEDS):
         raise CaseError(_l("Choose specific needs from the list."))
     priority = derive_priority(sector, specific)
-    assessment = Assessment(case=case, case_id=case.id, priority=priority.level,
-                            assessed_by_id=getattr(user, "id", None))
+    assessment = Assessment(
+        case=case, case_id=case.id, priority=priority.level, assessed_by_id=getattr(user, "id", None)
+    )
     assessment.answers = {"sector": sector, "specific": sorted(specific)}
     session.add(assessment)
     case.priority = priority.level
@@ -170,8 +182,12 @@ def assess(user, case: Case, sector: dict[str, str], specific: list[str]) -> Ass
 
 def latest_assessment(case: Case) -> Assessment | None:
     """The most recent assessment of a case."""
-    return session.scalar(sa.select(Assessment).where(Assessment.case_id == case.id)
-                          .order_by(Assessment.assessed_at.desc(), Assessment.id.desc()).limit(1))
+    return session.scalar(
+        sa.select(Assessment)
+        .where(Assessment.case_id == case.id)
+        .order_by(Assessment.assessed_at.desc(), Assessment.id.desc())
+        .limit(1)
+    )
 
 
 def override_priority(user, case: Case, level: str | None, reason: str | None) -> None:
@@ -189,6 +205,7 @@ def override_priority(user, case: Case, level: str | None, reason: str | None) -
 
 
 # ---- notes ---------------------------------------------------------------------------------
+
 
 def add_note(user, case: Case, body: str, sensitive: bool) -> CaseNote:
     """Add an encrypted note (sensitive notes are for the few who must read them)."""
@@ -213,14 +230,20 @@ def may_read_note(user, note: CaseNote) -> bool:
     uid = getattr(user, "id", None)
     if note.author_id == uid or any(c.id == uid for c in note.case.caseworkers):
         return True
-    return (user.role == "protection_officer" and role_allows(user, VIEW_SENSITIVE)
-            and in_scope(user, note.case.centre_id))
+    return (
+        user.role == "protection_officer" and role_allows(user, VIEW_SENSITIVE) and in_scope(user, note.case.centre_id)
+    )
 
 
 def visible_notes(user, case: Case) -> tuple[list[CaseNote], int]:
     """The notes the user may read, newest first, and how many sensitive ones are withheld."""
-    notes = list(session.scalars(sa.select(CaseNote).where(CaseNote.case_id == case.id)
-                                 .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())))
+    notes = list(
+        session.scalars(
+            sa.select(CaseNote)
+            .where(CaseNote.case_id == case.id)
+            .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())
+        )
+    )
     readable = [n for n in notes if may_read_note(user, n)]
     if any(n.sensitive for n in readable):
         audit.record("case.note.read_sensitive", object_type="case", object_id=case.id)
@@ -228,6 +251,7 @@ def visible_notes(user, case: Case) -> tuple[list[CaseNote], int]:
 
 
 # ---- tasks ---------------------------------------------------------------------------------
+
 
 def add_task(user, case: Case, title: str, due_on: dt.date | None, assignee_id: int | None) -> Task:
     """A follow-up task for one of the case's caseworkers, due on a day."""
@@ -243,8 +267,9 @@ def add_task(user, case: Case, title: str, due_on: dt.date | None, assignee_id: 
         raise CaseError(_l("The due date is in the past."), field="due_on")
     if assignee_id not in {u.id for u in assignable_caseworkers(case)}:
         raise CaseError(_l("Assign the task to a caseworker of this centre."), field="assignee")
-    task = Task(case=case, case_id=case.id, due_on=due_on, assignee_id=assignee_id,
-                created_by_id=getattr(user, "id", None))
+    task = Task(
+        case=case, case_id=case.id, due_on=due_on, assignee_id=assignee_id, created_by_id=getattr(user, "id", None)
+    )
     task.title = title
     session.add(task)
     session.flush()
@@ -264,11 +289,13 @@ def complete_task(user, task: Task) -> None:
 
 def open_tasks(case: Case) -> list[Task]:
     """Tasks not done yet, soonest first."""
-    return list(session.scalars(sa.select(Task).where(Task.case_id == case.id, Task.done_at.is_(None))
-                                .order_by(Task.due_on)))
+    return list(
+        session.scalars(sa.select(Task).where(Task.case_id == case.id, Task.done_at.is_(None)).order_by(Task.due_on))
+    )
 
 
 # ---- the caseworker's home ---------------------------------------------------------------
+
 
 @dataclass
 class Home:
@@ -284,8 +311,12 @@ HOME_TASKS = 20
 
 def my_cases(user, risk: str | None = None):
     """A statement for the user's open and active cases (of one risk level), oldest first."""
-    stmt = (sa.select(Case).join(case_assignments)
-            .where(case_assignments.c.user_id == user.id, Case.status != "closed").order_by(Case.opened_at, Case.id))
+    stmt = (
+        sa.select(Case)
+        .join(case_assignments)
+        .where(case_assignments.c.user_id == user.id, Case.status != "closed")
+        .order_by(Case.opened_at, Case.id)
+    )
     return stmt.where(Case.risk_level == risk) if risk else stmt
 
 
@@ -296,17 +327,36 @@ LEAN_CASE = (so.lazyload(Case.caseworkers), so.joinedload(Case.beneficiary).lazy
 def home(user, today: dt.date) -> Home:
     """My cases by risk, my tasks due today and overdue, possible UASC not yet assessed — the first
     rows of each with their totals, so the page stays a glance however large the caseload."""
-    counts = dict(session.execute(sa.select(Case.risk_level, sa.func.count()).join(case_assignments).where(
-        case_assignments.c.user_id == user.id, Case.status != "closed").group_by(Case.risk_level)).all())
-    by_risk = {level: Listing(list(session.scalars(my_cases(user, level).limit(HOME_CASES).options(*LEAN_CASE)))
-                              if counts.get(level) else [], counts.get(level, 0)) for level in RISK_ORDER}
-    open_tasks = sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None)).order_by(Task.due_on,
-                                                                                                   Task.id)
+    counts = dict(
+        session.execute(
+            sa.select(Case.risk_level, sa.func.count())
+            .join(case_assignments)
+            .where(case_assignments.c.user_id == user.id, Case.status != "closed")
+            .group_by(Case.risk_level)
+        ).all()
+    )
+    by_risk = {
+        level: Listing(
+            list(session.scalars(my_cases(user, level).limit(HOME_CASES).options(*LEAN_CASE)))
+            if counts.get(level)
+            else [],
+            counts.get(level, 0),
+        )
+        for level in RISK_ORDER
+    }
+    open_tasks = (
+        sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None)).order_by(Task.due_on, Task.id)
+    )
     task_options = (so.selectinload(Task.case).options(*LEAN_CASE),)
     due_today = listing(open_tasks.where(Task.due_on == today), HOME_TASKS, *task_options)
     overdue = listing(open_tasks.where(Task.due_on < today), HOME_TASKS, *task_options)
     assessed = sa.select(Assessment.id).join(Case).where(Case.beneficiary_id == Beneficiary.id)
-    uasc = list(session.scalars(sa.select(Beneficiary).where(
-        Beneficiary.possible_uasc.is_(True), scope_filter(user, Beneficiary.centre_id), ~sa.exists(assessed))
-        .order_by(Beneficiary.registered_at).limit(50)))
+    uasc = list(
+        session.scalars(
+            sa.select(Beneficiary)
+            .where(Beneficiary.possible_uasc.is_(True), scope_filter(user, Beneficiary.centre_id), ~sa.exists(assessed))
+            .order_by(Beneficiary.registered_at)
+            .limit(50)
+        )
+    )
     return Home(by_risk, due_today, overdue, uasc)

@@ -1,4 +1,5 @@
 """Case pages: the caseworker's home, a case and its forms."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -10,7 +11,13 @@ from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.views import get_beneficiary
 from msc.cases import service, vocab
 from msc.cases.forms import (
-    AssignForm, NoteForm, PriorityForm, RiskForm, StatusForm, TaskForm, assessment_form,
+    AssignForm,
+    NoteForm,
+    PriorityForm,
+    RiskForm,
+    StatusForm,
+    TaskForm,
+    assessment_form,
 )
 from msc.cases.models import Case, CaseEvent, Task
 from msc.db import session, utcnow
@@ -41,22 +48,44 @@ def _forms(case: Case) -> dict:
         assign.caseworkers.data = [u.id for u in case.caseworkers]
         task.assignee.data = getattr(current_user, "id", None)
     status = StatusForm(prefix="status")
-    status.status.choices = options([(s, vocab.STATUSES[s]) for s in vocab.STATUSES
-                                     if s in service.TRANSITIONS[case.status]])
-    return {"status_form": status, "risk_form": RiskForm(prefix="risk", risk_level=case.risk_level),
-            "assign_form": assign, "priority_form": PriorityForm(prefix="priority"),
-            "note_form": NoteForm(prefix="note"), "task_form": task, "confirm": ConfirmForm(prefix="confirm")}
+    status.status.choices = options(
+        [(s, vocab.STATUSES[s]) for s in vocab.STATUSES if s in service.TRANSITIONS[case.status]]
+    )
+    return {
+        "status_form": status,
+        "risk_form": RiskForm(prefix="risk", risk_level=case.risk_level),
+        "assign_form": assign,
+        "priority_form": PriorityForm(prefix="priority"),
+        "note_form": NoteForm(prefix="note"),
+        "task_form": task,
+        "confirm": ConfirmForm(prefix="confirm"),
+    }
 
 
 def _page(case: Case, forms: dict | None = None, status: int = 200):
     forms = forms or _forms(case)
     notes, withheld = service.visible_notes(current_user, case)
-    events = list(session.scalars(sa.select(CaseEvent).where(CaseEvent.case_id == case.id)
-                                  .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(100)))
-    return render_template("cases/case.html", case=case, vocab=vocab, notes=notes, withheld=withheld,
-                           tasks=service.open_tasks(case), events=events,
-                           assessment=service.latest_assessment(case), today=utcnow().date(),
-                           may_manage=can(current_user, CASE_MANAGE), **forms), status
+    events = list(
+        session.scalars(
+            sa.select(CaseEvent)
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.at.desc(), CaseEvent.id.desc())
+            .limit(100)
+        )
+    )
+    return render_template(
+        "cases/case.html",
+        case=case,
+        vocab=vocab,
+        notes=notes,
+        withheld=withheld,
+        tasks=service.open_tasks(case),
+        events=events,
+        assessment=service.latest_assessment(case),
+        today=utcnow().date(),
+        may_manage=can(current_user, CASE_MANAGE),
+        **forms,
+    ), status
 
 
 @bp.get("/")
@@ -118,8 +147,11 @@ def _post(case_uid: str, form_key: str, action):
 @requires(CASE_MANAGE)
 def status(case_uid: str):
     """Change the status of a case."""
-    return _post(case_uid, "status_form",
-                 lambda c, f: service.change_status(current_user, c, f.status.data, f.reason.data or None))
+    return _post(
+        case_uid,
+        "status_form",
+        lambda c, f: service.change_status(current_user, c, f.status.data, f.reason.data or None),
+    )
 
 
 @bp.post("/<case_uid>/risk")
@@ -140,24 +172,31 @@ def assign(case_uid: str):
 @requires(CASE_MANAGE)
 def priority(case_uid: str):
     """Override the derived priority with a reason, or go back to it."""
-    return _post(case_uid, "priority_form",
-                 lambda c, f: service.override_priority(current_user, c, f.priority.data or None, f.reason.data))
+    return _post(
+        case_uid,
+        "priority_form",
+        lambda c, f: service.override_priority(current_user, c, f.priority.data or None, f.reason.data),
+    )
 
 
 @bp.post("/<case_uid>/notes")
 @requires(CASE_MANAGE)
 def note(case_uid: str):
     """Add a case note."""
-    return _post(case_uid, "note_form",
-                 lambda c, f: service.add_note(current_user, c, f.body.data, bool(f.sensitive.data)))
+    return _post(
+        case_uid, "note_form", lambda c, f: service.add_note(current_user, c, f.body.data, bool(f.sensitive.data))
+    )
 
 
 @bp.post("/<case_uid>/tasks")
 @requires(CASE_MANAGE)
 def task(case_uid: str):
     """Add a follow-up task."""
-    return _post(case_uid, "task_form",
-                 lambda c, f: service.add_task(current_user, c, f.title.data, f.due_on.data, f.assignee.data))
+    return _post(
+        case_uid,
+        "task_form",
+        lambda c, f: service.add_task(current_user, c, f.title.data, f.due_on.data, f.assignee.data),
+    )
 
 
 @bp.post("/tasks/<task_uid>/done")
@@ -187,9 +226,12 @@ def assessment(case_uid: str):
     latest = service.latest_assessment(found)
     data = None
     if request.method == "GET":
-        answers = latest.answers if latest else {"sector": {}, "specific": found.beneficiary.need_codes +
-                                                  list(found.beneficiary.sensitive_needs or [])}
-        data = {f"sector_{k}": v for k, v in answers["sector"].items()} | {"specific": answers["specific"]}
+        if latest:
+            sectors, specific = latest.answers["sector"], latest.answers["specific"]
+        else:
+            sectors = {}
+            specific = found.beneficiary.need_codes + list(found.beneficiary.sensitive_needs or [])
+        data = {f"sector_{k}": v for k, v in sectors.items()} | {"specific": specific}
     form = assessment_form(formdata=request.form if request.method == "POST" else None, data=data)
     if request.method == "POST" and form.validate():
         sector = {k: form[f"sector_{k}"].data for k in vocab.SECTOR_NEEDS}
@@ -200,8 +242,9 @@ def assessment(case_uid: str):
         else:
             flash(_("Assessment saved."), "success")
             return redirect(url_for("cases.case", case_uid=found.uid))
-    return render_template("cases/assessment.html", case=found, form=form, vocab=vocab), \
-        422 if request.method == "POST" else 200
+    return render_template(
+        "cases/assessment.html", case=found, form=form, vocab=vocab
+    ), 422 if request.method == "POST" else 200
 
 
 def case_for_profile(person: Beneficiary) -> Case | None:
@@ -212,5 +255,12 @@ def case_for_profile(person: Beneficiary) -> Case | None:
 @bp.app_context_processor
 def _helpers() -> dict:
     from msc.beneficiaries.vocab import NEEDS, RELATIONSHIPS
-    return {"case_for_profile": case_for_profile, "NEED_LABELS": NEEDS, "RELATIONSHIP_LABELS": RELATIONSHIPS, "CASE_EVENT_LABELS": vocab.EVENT_LABELS,
-            "CASE_STATUSES": vocab.STATUSES, "case_event_detail": vocab.event_detail}
+
+    return {
+        "case_for_profile": case_for_profile,
+        "NEED_LABELS": NEEDS,
+        "RELATIONSHIP_LABELS": RELATIONSHIPS,
+        "CASE_EVENT_LABELS": vocab.EVENT_LABELS,
+        "CASE_STATUSES": vocab.STATUSES,
+        "case_event_detail": vocab.event_detail,
+    }

@@ -1,4 +1,5 @@
 """Codes of case management and their translated labels."""
+
 from flask_babel import lazy_gettext as _l
 
 STATUSES = {"open": _l("Open"), "active": _l("Active"), "closed": _l("Closed")}
@@ -25,9 +26,15 @@ SECTOR_NEEDS = {
 }
 SEVERITIES = {"none": _l("No need"), "some": _l("Some need"), "severe": _l("Severe need")}
 EVENT_LABELS = {
-    "opened": _l("case opened"), "status": _l("status changed"), "risk": _l("risk level changed"),
-    "assigned": _l("caseworker assigned"), "unassigned": _l("caseworker removed"), "assessed": _l("needs assessed"),
-    "priority_override": _l("priority changed"), "note": _l("note added"), "task": _l("task added"),
+    "opened": _l("case opened"),
+    "status": _l("status changed"),
+    "risk": _l("risk level changed"),
+    "assigned": _l("caseworker assigned"),
+    "unassigned": _l("caseworker removed"),
+    "assessed": _l("needs assessed"),
+    "priority_override": _l("priority changed"),
+    "note": _l("note added"),
+    "task": _l("task added"),
     "task_done": _l("task done"),
 }
 

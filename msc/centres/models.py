@@ -1,4 +1,5 @@
 """The Centre model and its case-number counter."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,7 +11,7 @@ import sqlalchemy.orm as so
 from msc.db import Base, utcnow
 
 
-class CentreKind(str, enum.Enum):
+class CentreKind(enum.StrEnum):
     """Where an MSC sits on the migration route."""
 
     border_entry = "border_entry"

@@ -1,4 +1,5 @@
 """Field-level encryption, key management and blind indexes: the one place that touches the cipher."""
+
 import hashlib
 import hmac
 from functools import lru_cache
@@ -6,17 +7,19 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from msc.crypto.blind import BlindIndexer
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.fields import DataKey, DataKeyDestroyed, EncryptedField, EncryptedRow, new_uid
-from msc.crypto.blind import BlindIndexer
 from msc.crypto.keys import KeyRing, keyring
 
 
 def blind_indexer(key_id: str | None = None) -> BlindIndexer:
     """The blind indexer of an index key (by default the one searches read), its keys derived once per app."""
     from flask import current_app
+
     if key_id is None:
         from msc.crypto.rotation import index_state
+
         key_id = index_state().search.key_id
     cache = current_app.extensions.setdefault("msc.blind", {})
     if key_id not in cache:
@@ -45,6 +48,16 @@ def _derived(root: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root)
 
 
-__all__ = ["DataKey", "DataKeyDestroyed", "DecryptionError", "EncryptedField", "EncryptedRow",
-           "KeyRing", "blind_indexer", "keyring", "legacy_reference_hashes", "new_uid",
-           "reference_hash"]
+__all__ = [
+    "DataKey",
+    "DataKeyDestroyed",
+    "DecryptionError",
+    "EncryptedField",
+    "EncryptedRow",
+    "KeyRing",
+    "blind_indexer",
+    "keyring",
+    "legacy_reference_hashes",
+    "new_uid",
+    "reference_hash",
+]

@@ -9,6 +9,7 @@ neighbouring words, then the people who carry them. Each kind of hash has its ow
 with HKDF from the index root key. Every hash is truncated so that unrelated values share it by
 chance; candidates are decrypted and confirmed afterwards.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 # name: the names a person goes by, which should outrank a query word found in a middle name.
 # NAME_TYPO hashes live only in the name vocabulary, never beside a person.
 NAME, NAME_PHONETIC, NAME_TYPO, DOB, DOCUMENT, PHONE, NAME_LEAD = 1, 2, 3, 4, 5, 6, 7
-KIND_NAMES = {NAME: "name", NAME_PHONETIC: "name_phonetic", NAME_TYPO: "name_typo",
-              DOB: "dob", DOCUMENT: "document", PHONE: "phone", NAME_LEAD: "name_lead"}
+KIND_NAMES = {
+    NAME: "name",
+    NAME_PHONETIC: "name_phonetic",
+    NAME_TYPO: "name_typo",
+    DOB: "dob",
+    DOCUMENT: "document",
+    PHONE: "phone",
+    NAME_LEAD: "name_lead",
+}
 
 PARTICLES = frozenset({"de", "del", "la", "las", "los", "da", "das", "do", "dos", "y", "e"})
 MIN_TYPO_TOKEN = 4  # shorter tokens get no one-deletion neighbourhood: too many chance matches
@@ -53,11 +61,26 @@ def name_tokens(text: str) -> list[str]:
 _PHONETIC_RULES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), r)
     for p, r in [
-        (r"nh", "ny"), (r"lh", "y"), (r"ll", "y"),
-        (r"ch", "X"), (r"sh", "X"), (r"ph", "f"), (r"th", "t"),
-        (r"qu", "k"), (r"gu(?=[ei])", "G"), (r"g(?=[ei])", "j"), (r"G", "g"),
-        (r"c(?=[eiy])", "s"), (r"c", "k"), (r"q", "k"), (r"z", "s"), (r"x", "s"),
-        (r"v", "b"), (r"w", "u"), (r"y", "i"), (r"h", ""),
+        (r"nh", "ny"),
+        (r"lh", "y"),
+        (r"ll", "y"),
+        (r"ch", "X"),
+        (r"sh", "X"),
+        (r"ph", "f"),
+        (r"th", "t"),
+        (r"qu", "k"),
+        (r"gu(?=[ei])", "G"),
+        (r"g(?=[ei])", "j"),
+        (r"G", "g"),
+        (r"c(?=[eiy])", "s"),
+        (r"c", "k"),
+        (r"q", "k"),
+        (r"z", "s"),
+        (r"x", "s"),
+        (r"v", "b"),
+        (r"w", "u"),
+        (r"y", "i"),
+        (r"h", ""),
         (r"(.)\1+", r"\1"),
     ]
 ]
@@ -78,7 +101,7 @@ def typo_neighbourhood(token: str) -> set[str]:
     """The token and every string made by removing one of its letters."""
     out = {token}
     if len(token) >= MIN_TYPO_TOKEN:
-        out.update(token[:i] + token[i + 1:] for i in range(len(token)))
+        out.update(token[:i] + token[i + 1 :] for i in range(len(token)))
     return out
 
 
@@ -126,17 +149,22 @@ class BlindIndexer:
 
     def lead_entries(self, given_names: str, family_names: str) -> set[tuple[int, int]]:
         """(kind, hash) entries for the first given name and the first family name."""
-        return {(NAME_LEAD, self.hash(NAME_LEAD, tokens[0]))
-                for tokens in (name_tokens(given_names or ""), name_tokens(family_names or "")) if tokens}
+        return {
+            (NAME_LEAD, self.hash(NAME_LEAD, tokens[0]))
+            for tokens in (name_tokens(given_names or ""), name_tokens(family_names or ""))
+            if tokens
+        }
 
     def query_token(self, raw: str) -> tuple[int, list[int], int, int]:
         """Hashes for one query token: exact, its typo neighbourhood (to look up in the vocabulary),
         phonetic, leading name."""
         token = name_tokens(raw)[0]
-        return (self.hash(NAME, token),
-                sorted({self.hash(NAME_TYPO, t) for t in typo_neighbourhood(token)}),
-                self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token))),
-                self.hash(NAME_LEAD, token))
+        return (
+            self.hash(NAME, token),
+            sorted({self.hash(NAME_TYPO, t) for t in typo_neighbourhood(token)}),
+            self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token))),
+            self.hash(NAME_LEAD, token),
+        )
 
 
 def _raw_token(raw: str, token: str) -> str:
@@ -146,5 +174,6 @@ def _raw_token(raw: str, token: str) -> str:
 
 @lru_cache(maxsize=32)
 def _derive(root_key: bytes, kind_name: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                info=f"msc-blind-index|{kind_name}".encode()).derive(root_key)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"msc-blind-index|{kind_name}".encode()).derive(
+        root_key
+    )

@@ -4,6 +4,7 @@ Ciphertext layout: version byte, 96-bit random nonce, ciphertext with its 128-bi
 associated data binds each value to its table, column and row, so a value copied elsewhere
 does not decrypt.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,7 @@ def _open(key: bytes, blob: bytes, aad: bytes) -> bytes:
     if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != VERSION:
         raise DecryptionError("not a ciphertext of a known version")
     try:
-        return AESGCM(key).decrypt(blob[1:1 + NONCE_BYTES], blob[1 + NONCE_BYTES:], aad)
+        return AESGCM(key).decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
     except InvalidTag:
         raise DecryptionError("ciphertext does not authenticate") from None
 

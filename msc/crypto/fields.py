@@ -8,6 +8,7 @@ field, an EncryptedField over a bytes column:
 
 Reading decrypts; assigning encrypts with associated data (table, column, row uid).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,7 +52,7 @@ class DataKey(Base):
     _plain = None  # the unwrapped key, cached for this instance only
 
     @classmethod
-    def generate(cls) -> "DataKey":
+    def generate(cls) -> DataKey:
         """A new data key wrapped under the active KEK."""
         ring = keyring()
         plain = envelope.new_data_key()
@@ -107,11 +108,12 @@ class EncryptedField:
         self.column = column
         self.encode, self.decode = _CODECS[codec]
 
-    def __set_name__(self, owner: type, name: str) -> None:
+    def __set_name__(self, owner: Any, name: str) -> None:
         self.name = name
         encrypted = owner.__dict__.get("__encrypted_fields__")
         if encrypted is None:
-            owner.__encrypted_fields__ = encrypted = {}
+            encrypted = {}
+            owner.__encrypted_fields__ = encrypted
         encrypted[name] = self.column
 
     def _aad(self, obj: Any) -> bytes:

@@ -9,6 +9,7 @@ rotation two are in use at once.
 Several server processes share one key file: each notices when it changed (a KEK added or made
 active by a rotation in another process) and reloads it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -48,12 +49,12 @@ def _unb64(text: str, what: str) -> bytes:
 
 def new_kek_id() -> str:
     """A readable, unique KEK id such as kek-20261123-1a2b."""
-    return f"kek-{dt.datetime.now(dt.timezone.utc):%Y%m%d}-{secrets.token_hex(2)}"
+    return f"kek-{dt.datetime.now(dt.UTC):%Y%m%d}-{secrets.token_hex(2)}"
 
 
 def new_index_key_id() -> str:
     """A readable, unique index-key id such as idx-20261130-1a2b."""
-    return f"idx-{dt.datetime.now(dt.timezone.utc):%Y%m%d}-{secrets.token_hex(2)}"
+    return f"idx-{dt.datetime.now(dt.UTC):%Y%m%d}-{secrets.token_hex(2)}"
 
 
 def _pairs(text: str, what: str) -> dict[str, bytes]:
@@ -75,7 +76,7 @@ class KeyRing:
     active_kek: str
     index_keys: dict[str, bytes]
     audit_key: bytes
-    source: "KeyProvider | None" = field(default=None, repr=False)
+    source: KeyProvider | None = field(default=None, repr=False)
     _checked: float = field(default=0.0, repr=False)
 
     def kek(self, kek_id: str) -> bytes:
@@ -106,7 +107,11 @@ class KeyRing:
             return
         fresh = self.source.load()
         self.keks, self.active_kek, self.index_keys, self.audit_key = (
-            fresh.keks, fresh.active_kek, fresh.index_keys, fresh.audit_key)
+            fresh.keks,
+            fresh.active_kek,
+            fresh.index_keys,
+            fresh.audit_key,
+        )
 
     def refresh(self) -> None:
         """Reload when the source says it changed; asked at most every RELOAD_CHECK_SECONDS."""
@@ -192,8 +197,13 @@ class FileKeyProvider(KeyProvider):
     def generate(self) -> KeyRing:
         """Write a brand-new key file (development only)."""
         kid = new_kek_id()
-        ring = KeyRing({kid: secrets.token_bytes(KEY_BYTES)}, kid, {FIRST_INDEX_KEY: secrets.token_bytes(KEY_BYTES)},
-                       secrets.token_bytes(KEY_BYTES), source=self)
+        ring = KeyRing(
+            {kid: secrets.token_bytes(KEY_BYTES)},
+            kid,
+            {FIRST_INDEX_KEY: secrets.token_bytes(KEY_BYTES)},
+            secrets.token_bytes(KEY_BYTES),
+            source=self,
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.save(ring)
         return ring
@@ -211,8 +221,13 @@ class EnvKeyProvider(KeyProvider):
         index_keys = _pairs(self.config["INDEX_KEYS"], "MSC_INDEX_KEYS") if self.config.get("INDEX_KEYS") else {}
         if self.config.get("INDEX_KEY"):
             index_keys.setdefault(FIRST_INDEX_KEY, _unb64(self.config["INDEX_KEY"], "MSC_INDEX_KEY"))
-        return KeyRing(keks, str(self.config["ACTIVE_KEK"]), index_keys,
-                       _unb64(self.config["AUDIT_KEY"], "MSC_AUDIT_KEY"), source=self)
+        return KeyRing(
+            keks,
+            str(self.config["ACTIVE_KEK"]),
+            index_keys,
+            _unb64(self.config["AUDIT_KEY"], "MSC_AUDIT_KEY"),
+            source=self,
+        )
 
 
 def provider_for(app: Flask) -> KeyProvider:

@@ -10,11 +10,13 @@ compute it for everybody else. When every person is in it, it becomes active in 
 (searches switch at once, and they were correct all along), and the old generation is *retiring*:
 its rows are deleted in batches, then it is *retired* and its key can leave the key file.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field
+from typing import cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -22,7 +24,13 @@ import sqlalchemy.orm as so
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.fields import DataKey
 from msc.crypto.keys import (
-    FIRST_INDEX_KEY, KEY_BYTES, RELOAD_CHECK_SECONDS, KeyError_, keyring, new_index_key_id, new_kek_id,
+    FIRST_INDEX_KEY,
+    KEY_BYTES,
+    RELOAD_CHECK_SECONDS,
+    KeyError_,
+    keyring,
+    new_index_key_id,
+    new_kek_id,
 )
 from msc.db import Base, session, utcnow
 
@@ -82,6 +90,7 @@ class RotationError(KeyError_):
 
 # ---- blind-index generations -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class IndexGeneration:
     generation: int
@@ -97,11 +106,15 @@ class IndexState:
 def index_state() -> IndexState:
     """Which generation searches read and which ones writes keep up to date (read per call: another
     process may switch generations at any moment)."""
-    rows = session.execute(sa.select(KeyRotation.generation, KeyRotation.key_id, KeyRotation.state).where(
-        KeyRotation.kind == INDEX, KeyRotation.state.in_((ACTIVE, BUILDING))).order_by(KeyRotation.generation)).all()
-    active = [IndexGeneration(g, k) for g, k, s in rows if s == ACTIVE]
+    rows = session.execute(
+        sa.select(KeyRotation.generation, KeyRotation.key_id, KeyRotation.state)
+        .where(KeyRotation.kind == INDEX, KeyRotation.state.in_((ACTIVE, BUILDING)))
+        .order_by(KeyRotation.generation)
+    ).all()
+    generations = [(IndexGeneration(cast(int, g), k), s) for g, k, s in rows]  # index rows have a generation
+    active = [gen for gen, s in generations if s == ACTIVE]
     search = active[0] if active else IndexGeneration(1, FIRST_INDEX_KEY)
-    return IndexState(search, tuple(IndexGeneration(g, k) for g, k, _ in rows) or (search,))
+    return IndexState(search, tuple(gen for gen, _ in generations) or (search,))
 
 
 def running(kind: str) -> KeyRotation | None:
@@ -110,11 +123,15 @@ def running(kind: str) -> KeyRotation | None:
     if kind == KEK:
         where = KeyRotation.state == RUNNING
     else:
-        where = sa.or_(KeyRotation.state == BUILDING,
-                       sa.and_(KeyRotation.state == ACTIVE, KeyRotation.switched_at.is_not(None),
-                               KeyRotation.finished_at.is_(None)))
-    return session.scalar(sa.select(KeyRotation).where(KeyRotation.kind == kind, where)
-                          .order_by(KeyRotation.id.desc()).limit(1))
+        where = sa.or_(
+            KeyRotation.state == BUILDING,
+            sa.and_(
+                KeyRotation.state == ACTIVE, KeyRotation.switched_at.is_not(None), KeyRotation.finished_at.is_(None)
+            ),
+        )
+    return session.scalar(
+        sa.select(KeyRotation).where(KeyRotation.kind == kind, where).order_by(KeyRotation.id.desc()).limit(1)
+    )
 
 
 def start_index_rotation(user_id: int | None) -> KeyRotation:
@@ -132,12 +149,22 @@ def start_index_rotation(user_id: int | None) -> KeyRotation:
         ring.index_keys[key_id] = secrets.token_bytes(KEY_BYTES)
         ring.source.save(ring)
     else:
-        raise RotationError("env_index", "keys come from the environment: add a new index key to MSC_INDEX_KEYS in every "
-                            "process, restart them, then start the rotation")
+        raise RotationError(
+            "env_index",
+            "keys come from the environment: add a new index key to MSC_INDEX_KEYS in every "
+            "process, restart them, then start the rotation",
+        )
     current = index_state().search
     last = session.scalar(sa.select(sa.func.max(KeyRotation.generation))) or 0
-    job = KeyRotation(kind=INDEX, key_id=key_id, previous_key_id=current.key_id, generation=last + 1,
-                      state=BUILDING, started_by_id=user_id, updated_at=utcnow())
+    job = KeyRotation(
+        kind=INDEX,
+        key_id=key_id,
+        previous_key_id=current.key_id,
+        generation=last + 1,
+        state=BUILDING,
+        started_by_id=user_id,
+        updated_at=utcnow(),
+    )
     session.add(job)
     session.flush()
     return job
@@ -164,8 +191,13 @@ def generation_retired(job: KeyRotation) -> None:
 
 def retirable_index_keys() -> list[str]:
     """Index keys still in the key ring that no generation in use needs any more."""
-    in_use = set(session.scalars(sa.select(KeyRotation.key_id).where(
-        KeyRotation.kind == INDEX, KeyRotation.state.in_((ACTIVE, BUILDING, RETIRING)))))
+    in_use = set(
+        session.scalars(
+            sa.select(KeyRotation.key_id).where(
+                KeyRotation.kind == INDEX, KeyRotation.state.in_((ACTIVE, BUILDING, RETIRING))
+            )
+        )
+    )
     ever = set(session.scalars(sa.select(KeyRotation.key_id).where(KeyRotation.kind == INDEX)))
     return sorted((set(keyring().index_keys) & ever) - in_use)
 
@@ -176,15 +208,17 @@ def retire_index_key(key_id: str) -> None:
     if key_id not in retirable_index_keys():
         raise RotationError("in_use", f"the index key {key_id} is still in use, or unknown", key=key_id)
     if ring.source is None or not ring.source.can_write():
-        raise RotationError("env_remove", "keys come from the environment: remove the index key from MSC_INDEX_KEYS yourself")
+        raise RotationError(
+            "env_remove", "keys come from the environment: remove the index key from MSC_INDEX_KEYS yourself"
+        )
     ring.index_keys.pop(key_id)
     ring.source.save(ring)
-    for row in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX,
-                                                            KeyRotation.key_id == key_id)):
+    for row in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.key_id == key_id)):
         row.retired_at = utcnow()
 
 
 # ---- KEK rotation -----------------------------------------------------------------------------
+
 
 def _fresh_ring():
     """The key ring as the key file has it now (another process may have changed it a moment ago).
@@ -198,8 +232,11 @@ def add_new_kek() -> str:
     """Generate a new KEK, make it active, and store it with the key provider (file provider only)."""
     ring = _fresh_ring()
     if ring.source is None or not ring.source.can_write():
-        raise RotationError("env_kek", "keys come from the environment: add the new KEK to MSC_KEKS, set MSC_ACTIVE_KEK, "
-                            "restart every process, then rotate")
+        raise RotationError(
+            "env_kek",
+            "keys come from the environment: add the new KEK to MSC_KEKS, set MSC_ACTIVE_KEK, "
+            "restart every process, then rotate",
+        )
     kid = new_kek_id()
     ring.keks[kid] = secrets.token_bytes(KEY_BYTES)
     ring.active_kek = kid
@@ -232,8 +269,15 @@ def start_kek_rotation(user_id: int | None, *, new_kek: bool) -> KeyRotation:
     total = outside_active()
     if not new_kek and total == 0:
         raise RotationError("nothing", "every data key is already under the active KEK: there is nothing to re-wrap")
-    job = KeyRotation(kind=KEK, key_id=keyring().active_kek, previous_key_id=previous if new_kek else None,
-                      state=RUNNING, total=total, started_by_id=user_id, updated_at=utcnow())
+    job = KeyRotation(
+        kind=KEK,
+        key_id=keyring().active_kek,
+        previous_key_id=previous if new_kek else None,
+        state=RUNNING,
+        total=total,
+        started_by_id=user_id,
+        updated_at=utcnow(),
+    )
     session.add(job)
     session.flush()
     return job
@@ -245,12 +289,16 @@ def rewrap_batch(job: KeyRotation, limit: int | None = None) -> int:
     if job.key_id != keyring().active_kek:
         keyring().reload()  # this process may not have seen the key file change yet
     if job.key_id != keyring().active_kek:
-        raise RotationError("kek_changed", f"the active KEK is now {keyring().active_kek}, not {job.key_id}: "
-                            "start a new rotation")
+        raise RotationError(
+            "kek_changed", f"the active KEK is now {keyring().active_kek}, not {job.key_id}: start a new rotation"
+        )
     # locked: an erasure destroying one of these keys waits for the batch, or the batch for it (and
     # then no longer selects the destroyed key), so a re-wrap never brings a destroyed key back
-    batch = list(session.scalars(sa.select(DataKey).where(_outside_active()).order_by(DataKey.id)
-                                 .limit(limit or BATCH).with_for_update()))
+    batch = list(
+        session.scalars(
+            sa.select(DataKey).where(_outside_active()).order_by(DataKey.id).limit(limit or BATCH).with_for_update()
+        )
+    )
     for key in batch:
         key.rewrap(job.key_id)
     job.done += len(batch)
@@ -294,8 +342,11 @@ def _check_one(key: DataKey, result: CheckResult) -> None:
 
 def keys_by_kek() -> dict[str, int]:
     """Live data keys per KEK."""
-    return dict(session.execute(sa.select(DataKey.kek_id, sa.func.count()).where(DataKey.wrapped.is_not(None))
-                                .group_by(DataKey.kek_id)).all())
+    return dict(
+        session.execute(
+            sa.select(DataKey.kek_id, sa.func.count()).where(DataKey.wrapped.is_not(None)).group_by(DataKey.kek_id)
+        ).all()
+    )
 
 
 def retirable_keks() -> list[str]:
@@ -313,19 +364,28 @@ def retire(kek_id: str) -> None:
         raise RotationError("active", "the active KEK cannot be retired", key=kek_id)
     if kek_id not in ring.keks:
         raise RotationError("unknown", f"the KEK {kek_id} is not in the key ring", key=kek_id)
-    in_use = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(
-        DataKey.kek_id == kek_id, DataKey.wrapped.is_not(None)))
+    in_use = session.scalar(
+        sa.select(sa.func.count()).select_from(DataKey).where(DataKey.kek_id == kek_id, DataKey.wrapped.is_not(None))
+    )
     if in_use:
-        raise RotationError("wrapped", f"{in_use} data keys are still wrapped by {kek_id}: run `keys rotate` first",
-                            key=kek_id, n=in_use)
+        raise RotationError(
+            "wrapped",
+            f"{in_use} data keys are still wrapped by {kek_id}: run `keys rotate` first",
+            key=kek_id,
+            n=in_use,
+        )
     recent = session.scalar(sa.select(sa.func.max(KeyRotation.started_at)).where(KeyRotation.kind == KEK))
     if recent is not None and utcnow() - recent < dt.timedelta(seconds=RETIRE_AFTER_SECONDS):
-        raise RotationError("too_soon", f"a KEK rotation started less than {RETIRE_AFTER_SECONDS} s ago: "
-                            "wait until every process has seen it", n=RETIRE_AFTER_SECONDS)
+        raise RotationError(
+            "too_soon",
+            f"a KEK rotation started less than {RETIRE_AFTER_SECONDS} s ago: wait until every process has seen it",
+            n=RETIRE_AFTER_SECONDS,
+        )
     if ring.source is None or not ring.source.can_write():
         raise RotationError("env_remove", "keys come from the environment: remove the KEK from MSC_KEKS yourself")
     ring.keks.pop(kek_id, None)
     ring.source.save(ring)
-    for row in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == KEK,
-                                                            KeyRotation.previous_key_id == kek_id)):
+    for row in session.scalars(
+        sa.select(KeyRotation).where(KeyRotation.kind == KEK, KeyRotation.previous_key_id == kek_id)
+    ):
         row.retired_at = utcnow()

@@ -4,6 +4,7 @@ SQLite uses its online backup (a consistent copy while the desks keep working). 
 README gives the pg_dump recipe: the server's own tool is the right one there. Keys live outside the
 database (a key file or the environment) and are never copied here, so a stolen backup holds no readable
 personal data; keep the keys and the backups in different places."""
+
 from __future__ import annotations
 
 import sqlite3

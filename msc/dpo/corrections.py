@@ -1,5 +1,6 @@
 """Correction requests: the person says some of their data is wrong; the desk records what they asked,
 then corrects the record (the change history says it was a correction) or refuses, saying why."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -42,19 +43,30 @@ def record(user, person: Beneficiary, fields: list[str], details: str | None) ->
     if not chosen or set(fields) - set(CORRECTABLE):
         raise CorrectionError(_l("Choose the data the person says is wrong."), field="fields")
     text = _text(details, "details", _l("Write what the person says the data should be."))
-    request = CorrectionRequest(beneficiary=person, beneficiary_id=person.id, fields=",".join(chosen),
-                                recorded_by_id=getattr(user, "id", None))
+    request = CorrectionRequest(
+        beneficiary=person, beneficiary_id=person.id, fields=",".join(chosen), recorded_by_id=getattr(user, "id", None)
+    )
     request.details = text
     session.add(request)
     session.flush()
-    audit.record("beneficiary.correction_requested", object_type="beneficiary", object_id=person.id,
-                 detail=request.fields, user_id=getattr(user, "id", None))
+    audit.record(
+        "beneficiary.correction_requested",
+        object_type="beneficiary",
+        object_id=person.id,
+        detail=request.fields,
+        user_id=getattr(user, "id", None),
+    )
     return request
 
 
 def of(person: Beneficiary) -> list[CorrectionRequest]:
-    return list(session.scalars(sa.select(CorrectionRequest).where(CorrectionRequest.beneficiary_id == person.id)
-                                .order_by(CorrectionRequest.id.desc())))
+    return list(
+        session.scalars(
+            sa.select(CorrectionRequest)
+            .where(CorrectionRequest.beneficiary_id == person.id)
+            .order_by(CorrectionRequest.id.desc())
+        )
+    )
 
 
 def pending(person: Beneficiary) -> list[CorrectionRequest]:
@@ -71,10 +83,21 @@ def _decide(user, request: CorrectionRequest, status: str) -> None:
 def applied(user, request: CorrectionRequest, changed: list[str]) -> None:
     """The record was corrected through the edit form: the history says it was this request."""
     _decide(user, request, "applied")
-    session.add(BeneficiaryChange(beneficiary_id=request.beneficiary_id, user_id=getattr(user, "id", None),
-                                  action="correction", fields=",".join(changed)))
-    audit.record("beneficiary.correction_applied", object_type="beneficiary", object_id=request.beneficiary_id,
-                 detail=",".join(changed), user_id=getattr(user, "id", None))
+    session.add(
+        BeneficiaryChange(
+            beneficiary_id=request.beneficiary_id,
+            user_id=getattr(user, "id", None),
+            action="correction",
+            fields=",".join(changed),
+        )
+    )
+    audit.record(
+        "beneficiary.correction_applied",
+        object_type="beneficiary",
+        object_id=request.beneficiary_id,
+        detail=",".join(changed),
+        user_id=getattr(user, "id", None),
+    )
 
 
 def refuse(user, request: CorrectionRequest, reason: str | None) -> None:
@@ -82,5 +105,9 @@ def refuse(user, request: CorrectionRequest, reason: str | None) -> None:
     text = _text(reason, "reason", _l("Write why the data is not corrected."))
     _decide(user, request, "refused")
     request.refusal = text
-    audit.record("beneficiary.correction_refused", object_type="beneficiary", object_id=request.beneficiary_id,
-                 user_id=getattr(user, "id", None))
+    audit.record(
+        "beneficiary.correction_refused",
+        object_type="beneficiary",
+        object_id=request.beneficiary_id,
+        user_id=getattr(user, "id", None),
+    )

@@ -6,6 +6,7 @@ documents, phone, consents' details, case notes, referral texts, hand-over names
 answers) becomes unreadable at once — removes their blind-index entries, replaces the case number and
 card token with random values nobody can search for, and erases the feedback linked to them. Only the
 year of birth and the report dimensions remain."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -74,9 +75,15 @@ def held(person: Beneficiary) -> Held:
 
     def count(model, column):
         return session.scalar(sa.select(sa.func.count()).select_from(model).where(column == person.id)) or 0
-    return Held(count(Consent, Consent.beneficiary_id), count(Case, Case.beneficiary_id),
-                count(Referral, Referral.beneficiary_id), count(Distribution, Distribution.beneficiary_id),
-                count(Application, Application.beneficiary_id), count(Feedback, Feedback.beneficiary_id))
+
+    return Held(
+        count(Consent, Consent.beneficiary_id),
+        count(Case, Case.beneficiary_id),
+        count(Referral, Referral.beneficiary_id),
+        count(Distribution, Distribution.beneficiary_id),
+        count(Application, Application.beneficiary_id),
+        count(Feedback, Feedback.beneficiary_id),
+    )
 
 
 def check_reason(reason: str | None) -> None:
@@ -96,6 +103,7 @@ def erase(user, person: Beneficiary, reason: str | None, run: RetentionRun | Non
     if person.data_key.wrapped is None:
         raise ErasureError(_l("This person's data was already erased."), field="case_number")
     from msc.feedback.models import Feedback
+
     cube.carry_sensitive(session, person)
     session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
     person.case_number = f"ERASED-{secrets.token_hex(10).upper()}"
@@ -103,16 +111,19 @@ def erase(user, person: Beneficiary, reason: str | None, run: RetentionRun | Non
     for item in session.scalars(sa.select(Feedback).where(Feedback.beneficiary_id == person.id)):
         item.data_key.destroy()
     person.data_key.destroy()
-    record = Erasure(beneficiary_id=person.id, reason=reason, run_id=run.id if run else None,
-                     user_id=getattr(user, "id", None))
+    record = Erasure(
+        beneficiary_id=person.id, reason=reason, run_id=run.id if run else None, user_id=getattr(user, "id", None)
+    )
     session.add(record)
     session.flush()
-    audit.record("dpo.erase", object_type="beneficiary", object_id=person.id, detail=reason,
-                 user_id=getattr(user, "id", None))
+    audit.record(
+        "dpo.erase", object_type="beneficiary", object_id=person.id, detail=reason, user_id=getattr(user, "id", None)
+    )
     return record
 
 
 # ---- retention ------------------------------------------------------------------------------
+
 
 def default_years() -> int:
     return int(current_app.config.get("RETENTION_YEARS", 5))
@@ -133,8 +144,7 @@ def set_policy(user, country: str | None, years: str | int | None) -> RetentionP
     except ValueError:
         raise ErasureError(_l("Give the number of whole years."), field="years") from None
     if not 1 <= value <= MAX_YEARS:
-        raise ErasureError(_l("Keep data between 1 and %(n)d years after the case closed.", n=MAX_YEARS),
-                           field="years")
+        raise ErasureError(_l("Keep data between 1 and %(n)d years after the case closed.", n=MAX_YEARS), field="years")
     policy = session.get(RetentionPolicy, country) or RetentionPolicy(country=country, years=value)
     policy.years, policy.updated_by_id, policy.updated_at = value, getattr(user, "id", None), utcnow()
     session.add(policy)
@@ -157,15 +167,20 @@ def due(today: dt.date | None = None) -> list[Due]:
     today = today or utcnow().date()
     years = policies()
     fallback = default_years()
-    last_closed = (sa.select(Case.beneficiary_id, sa.func.max(Case.closed_at).label("closed"))
-                   .group_by(Case.beneficiary_id)
-                   .having(sa.func.sum(sa.case((Case.status != "closed", 1), else_=0)) == 0).subquery())
-    rows = session.execute(sa.select(Beneficiary, Centre.country, last_closed.c.closed)
-                           .join(last_closed, last_closed.c.beneficiary_id == Beneficiary.id)
-                           .join(Centre, Centre.id == Beneficiary.centre_id)
-                           .join(DataKey, DataKey.id == Beneficiary.data_key_id)
-                           .where(DataKey.wrapped.is_not(None))
-                           .order_by(last_closed.c.closed))
+    last_closed = (
+        sa.select(Case.beneficiary_id, sa.func.max(Case.closed_at).label("closed"))
+        .group_by(Case.beneficiary_id)
+        .having(sa.func.sum(sa.case((Case.status != "closed", 1), else_=0)) == 0)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(Beneficiary, Centre.country, last_closed.c.closed)
+        .join(last_closed, last_closed.c.beneficiary_id == Beneficiary.id)
+        .join(Centre, Centre.id == Beneficiary.centre_id)
+        .join(DataKey, DataKey.id == Beneficiary.data_key_id)
+        .where(DataKey.wrapped.is_not(None))
+        .order_by(last_closed.c.closed)
+    )
     out = []
     for person, country, closed in rows:
         if closed is None:
@@ -191,8 +206,13 @@ def run(user, today: dt.date | None = None) -> RetentionRun:
     for item in found:
         erase(user, item.person, "retention", record)
         record.erased += 1
-    audit.record("dpo.retention_run", object_type="retention_run", object_id=record.id,
-                 detail=f"erased:{record.erased}", user_id=getattr(user, "id", None))
+    audit.record(
+        "dpo.retention_run",
+        object_type="retention_run",
+        object_id=record.id,
+        detail=f"erased:{record.erased}",
+        user_id=getattr(user, "id", None),
+    )
     return record
 
 

@@ -1,6 +1,7 @@
 """Personal-data exports: only for roles allowed to, with a stated purpose, as an AES-256 encrypted ZIP
 archive whose passphrase is shown once and never stored; downloaded once, then deleted; logged with the
 purpose and the number of rows. (Aggregate reports are separate and hold no personal data.)"""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,16 @@ from msc.security.policy import DATA_EXPORT, centres_in_scope, role_allows
 
 MIN_PURPOSE, MAX_PURPOSE = 10, 300
 MAX_ROWS = 20_000
-COLUMNS = ("case_number", "given_names", "family_names", "date_of_birth", "sex", "nationality", "phone",
-           "registered_on")
+COLUMNS = (
+    "case_number",
+    "given_names",
+    "family_names",
+    "date_of_birth",
+    "sex",
+    "nationality",
+    "phone",
+    "registered_on",
+)
 PASSPHRASE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
@@ -48,15 +57,33 @@ def create(user, purpose: str | None, centre_id: int | None = None) -> tuple[Per
     centres = centres_in_scope(user, centre_id or None)
     if not centres:
         raise ExportError(_l("Choose one of your centres or countries."), field="centre_id")
-    people = list(session.scalars(
-        sa.select(Beneficiary).join(DataKey, DataKey.id == Beneficiary.data_key_id)
-        .where(Beneficiary.centre_id.in_([c.id for c in centres]), DataKey.wrapped.is_not(None))
-        .order_by(Beneficiary.case_number).limit(MAX_ROWS + 1)))
+    people = list(
+        session.scalars(
+            sa.select(Beneficiary)
+            .join(DataKey, DataKey.id == Beneficiary.data_key_id)
+            .where(Beneficiary.centre_id.in_([c.id for c in centres]), DataKey.wrapped.is_not(None))
+            .order_by(Beneficiary.case_number)
+            .limit(MAX_ROWS + 1)
+        )
+    )
     if len(people) > MAX_ROWS:
         raise ExportError(_l("More than %(n)d people: choose one centre.", n=MAX_ROWS), field="centre_id")
-    text = csv_text(COLUMNS, ([p.case_number, p.given_names or "", p.family_names or "",
-                               p.date_of_birth.isoformat() if p.date_of_birth else "", p.sex, p.nationality,
-                               p.phone or "", p.registered_at.date().isoformat()] for p in people))
+    text = csv_text(
+        COLUMNS,
+        (
+            [
+                p.case_number,
+                p.given_names or "",
+                p.family_names or "",
+                p.date_of_birth.isoformat() if p.date_of_birth else "",
+                p.sex,
+                p.nationality,
+                p.phone or "",
+                p.registered_at.date().isoformat(),
+            ]
+            for p in people
+        ),
+    )
     secret = passphrase()
     buffer = io.BytesIO()
     with pyzipper.AESZipFile(buffer, "w", compression=pyzipper.ZIP_DEFLATED, encryption=pyzipper.WZ_AES) as archive:
@@ -66,9 +93,13 @@ def create(user, purpose: str | None, centre_id: int | None = None) -> tuple[Per
     export = PersonalExport(user_id=user.id, purpose=purpose, rows=len(people), archive=buffer.getvalue())
     session.add(export)
     session.flush()
-    audit.record("data.export", object_type="personal_export", object_id=export.id,
-                 detail=f"{len(people)} rows; {','.join(c.code for c in centres)}; purpose: {purpose}"[:500],
-                 user_id=user.id)
+    audit.record(
+        "data.export",
+        object_type="personal_export",
+        object_id=export.id,
+        detail=f"{len(people)} rows; {','.join(c.code for c in centres)}; purpose: {purpose}"[:500],
+        user_id=user.id,
+    )
     return export, secret
 
 

@@ -1,4 +1,5 @@
 """Forms of break-the-glass, its review and the DPO's audit search."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -13,14 +14,14 @@ from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 class GlassForm(FlaskForm):
     # Required fields are checked by the service, which says what is missing in words.
     case_number = CleanString(_l("Case number"), [Optional()])
-    reason = RadioField(_l("Reason"), choices=options(GLASS_REASONS), validators=[Optional()],
-                        validate_choice=False)
+    reason = RadioField(_l("Reason"), choices=options(GLASS_REASONS), validators=[Optional()], validate_choice=False)
     explanation = CleanText(_l("Why you need this record now"), [Optional()])
 
 
 class ReviewForm(FlaskForm):
-    outcome = RadioField(_l("Outcome"), choices=options(REVIEW_OUTCOMES), validators=[Optional()],
-                         validate_choice=False)
+    outcome = RadioField(
+        _l("Outcome"), choices=options(REVIEW_OUTCOMES), validators=[Optional()], validate_choice=False
+    )
     note = CleanText(_l("Note"), [Optional()])
 
 
@@ -42,8 +43,9 @@ class AuditSearchForm(FlaskForm):
 
 class EraseForm(FlaskForm):
     case_number = CleanString(_l("Case number"), [Optional()])
-    reason = RadioField(_l("Why the data is erased"), choices=options(ERASURE_REASONS), validators=[Optional()],
-                        validate_choice=False)
+    reason = RadioField(
+        _l("Why the data is erased"), choices=options(ERASURE_REASONS), validators=[Optional()], validate_choice=False
+    )
     confirm = BooleanField(_l("I understand that this cannot be undone"))
 
 
@@ -58,10 +60,12 @@ class PolicyForm(FlaskForm):
 
 class SubjectAccessForm(FlaskForm):
     case_number = CleanString(_l("Case number"), [Optional()])
-    language = SelectField(_l("Language of the report"), choices=options([("es", "Español"), ("pt_BR", "Português"),
-                                                                          ("en", "English")]))
-    fmt = RadioField(_l("Format"), choices=options([("html", _l("A page to print")), ("json", _l("JSON file"))]),
-                     default="html")
+    language = SelectField(
+        _l("Language of the report"), choices=options([("es", "Español"), ("pt_BR", "Português"), ("en", "English")])
+    )
+    fmt = RadioField(
+        _l("Format"), choices=options([("html", _l("A page to print")), ("json", _l("JSON file"))]), default="html"
+    )
 
 
 class CorrectionForm(FlaskForm):
@@ -72,6 +76,7 @@ class CorrectionForm(FlaskForm):
         super().__init__(*a, **kw)
         from msc.beneficiaries.vocab import FIELD_LABELS
         from msc.dpo.corrections import CORRECTABLE
+
         self.fields.choices = options([(f, FIELD_LABELS.get(f, f)) for f in CORRECTABLE])
 
 
@@ -85,8 +90,9 @@ class PersonalExportForm(FlaskForm):
 
     def __init__(self, *a, centres=(), **kw):
         super().__init__(*a, **kw)
-        self.centre_id.choices = options([(0, _l("All my centres"))] + [(c.id, f"{c.code} · {c.name}")
-                                                                        for c in centres])
+        self.centre_id.choices = options(
+            [(0, _l("All my centres"))] + [(c.id, f"{c.code} · {c.name}") for c in centres]
+        )
 
 
 class RetireKeyForm(FlaskForm):

@@ -1,5 +1,6 @@
 """Break-the-glass: opening one person's record outside one's scope, for a stated reason, for a short time,
 always audited and reviewed by the DPO."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,16 +31,21 @@ def minutes() -> int:
 
 def _running(user):
     """The user's accesses not ended and not run out."""
-    return sa.select(BreakGlass).where(BreakGlass.user_id == user.id, BreakGlass.ended_at.is_(None),
-                                       BreakGlass.expires_at > utcnow())
+    return sa.select(BreakGlass).where(
+        BreakGlass.user_id == user.id, BreakGlass.ended_at.is_(None), BreakGlass.expires_at > utcnow()
+    )
 
 
 def active_for(user, beneficiary_id: int) -> BreakGlass | None:
     """The user's running access to this person's records, if any."""
     if getattr(user, "id", None) is None:
         return None
-    return session.scalar(_running(user).where(BreakGlass.beneficiary_id == beneficiary_id)
-                          .order_by(BreakGlass.expires_at.desc()).limit(1))
+    return session.scalar(
+        _running(user)
+        .where(BreakGlass.beneficiary_id == beneficiary_id)
+        .order_by(BreakGlass.expires_at.desc())
+        .limit(1)
+    )
 
 
 def _text(value: str | None, field: str, required: bool, minimum: int = 1, missing=None) -> str | None:
@@ -64,19 +70,30 @@ def open_record(user, case_number: str | None, reason: str | None, explanation: 
     if person is None or person.data_key.wrapped is None:
         raise GlassError(_l("No record has that case number."), field="case_number")
     if in_scope(user, person.centre_id):
-        raise GlassError(_l("This record is already within your reach: open it from the search."),
-                         field="case_number")
+        raise GlassError(_l("This record is already within your reach: open it from the search."), field="case_number")
     running = active_for(user, person.id)
     if running is not None:
         return running
     now = utcnow()
-    grant = BreakGlass(user_id=user.id, beneficiary=person, beneficiary_id=person.id, centre_id=person.centre_id,
-                       reason=reason, started_at=now, expires_at=now + dt.timedelta(minutes=minutes()))
+    grant = BreakGlass(
+        user_id=user.id,
+        beneficiary=person,
+        beneficiary_id=person.id,
+        centre_id=person.centre_id,
+        reason=reason,
+        started_at=now,
+        expires_at=now + dt.timedelta(minutes=minutes()),
+    )
     grant.explanation = text
     session.add(grant)
     session.flush()
-    audit.record("access.break_glass", object_type="beneficiary", object_id=person.id,
-                 detail=f"{reason}:{grant.uid}:{minutes()}min", user_id=user.id)
+    audit.record(
+        "access.break_glass",
+        object_type="beneficiary",
+        object_id=person.id,
+        detail=f"{reason}:{grant.uid}:{minutes()}min",
+        user_id=user.id,
+    )
     return grant
 
 
@@ -86,8 +103,13 @@ def end(user, grant: BreakGlass) -> None:
         raise GlassError(_l("Only the person who opened this access can end it."))
     if grant.open_at(utcnow()):
         grant.ended_at = utcnow()
-        audit.record("access.break_glass_end", object_type="beneficiary", object_id=grant.beneficiary_id,
-                     detail=grant.uid, user_id=user.id)
+        audit.record(
+            "access.break_glass_end",
+            object_type="beneficiary",
+            object_id=grant.beneficiary_id,
+            detail=grant.uid,
+            user_id=user.id,
+        )
 
 
 def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> None:
@@ -96,12 +118,12 @@ def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> No
         raise GlassError(_l("Only the data protection officer reviews emergency access."))
     if outcome not in REVIEW_OUTCOMES:
         raise GlassError(_l("Choose the outcome of the review."), field="outcome")
-    text = _text(note, "note", outcome == "not_justified",
-                 missing=_l("Write why the access was not justified."))
+    text = _text(note, "note", outcome == "not_justified", missing=_l("Write why the access was not justified."))
     grant.outcome, grant.reviewed_by_id, grant.reviewed_at = outcome, user.id, utcnow()
     grant.review_note = text
-    audit.record("access.break_glass_review", object_type="break_glass", object_id=grant.id, detail=outcome,
-                 user_id=user.id)
+    audit.record(
+        "access.break_glass_review", object_type="break_glass", object_id=grant.id, detail=outcome, user_id=user.id
+    )
 
 
 def queue(reviewed: bool = False, limit: int = 200) -> list[BreakGlass]:

@@ -1,13 +1,16 @@
 """Key rotation as the DPO runs it: start a KEK or index-key rotation, carry it on a few seconds at a
 time (the page shows how far it got; closing it loses nothing), retire the old key when nothing
 needs it. The command line (`flask keys rotate`, `flask index rotate`) drives the same steps."""
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l, ngettext
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from msc.beneficiaries import service as people
 from msc.beneficiaries.models import Beneficiary
@@ -26,22 +29,29 @@ DROP_BATCH = 5000  # people whose old entries are deleted per committed batch
 
 MESSAGES = {
     "running": _l("A rotation of this kind is already under way: continue it."),
-    "nothing": _l("Every data key is already wrapped by the active key-encryption key: there is nothing to "
-                  "re-wrap."),
-    "env_kek": _l("The keys come from the environment: add a new key-encryption key to MSC_KEKS and make it "
-                  "MSC_ACTIVE_KEK in every server process, restart them, then start the rotation here."),
-    "env_index": _l("The keys come from the environment: add a new index key to MSC_INDEX_KEYS in every server "
-                    "process, restart them, then start the rotation here."),
+    "nothing": _l("Every data key is already wrapped by the active key-encryption key: there is nothing to re-wrap."),
+    "env_kek": _l(
+        "The keys come from the environment: add a new key-encryption key to MSC_KEKS and make it "
+        "MSC_ACTIVE_KEK in every server process, restart them, then start the rotation here."
+    ),
+    "env_index": _l(
+        "The keys come from the environment: add a new index key to MSC_INDEX_KEYS in every server "
+        "process, restart them, then start the rotation here."
+    ),
     "env_remove": _l("The keys come from the environment: remove the old key from the server's settings yourself."),
     "kek_changed": _l("The active key-encryption key changed during the rotation: start a new rotation."),
     "active": _l("The active key-encryption key cannot be retired."),
     "unknown": _l("This key is not in the key ring."),
     "in_use": _l("This index key is still in use: finish the rotation first."),
     "not_running": _l("There is no rotation to continue."),
-    "too_soon": _l("The rotation started only moments ago: wait a few seconds, until every server process "
-                   "uses the new key, then retire the old one."),
-    "broken": _l("A data key could not be opened with the configured keys, so the rotation stopped. Run "
-                 "flask --app msc keys check and restore the missing key before continuing."),
+    "too_soon": _l(
+        "The rotation started only moments ago: wait a few seconds, until every server process "
+        "uses the new key, then retire the old one."
+    ),
+    "broken": _l(
+        "A data key could not be opened with the configured keys, so the rotation stopped. Run "
+        "flask --app msc keys check and restore the missing key before continuing."
+    ),
 }
 
 
@@ -51,9 +61,13 @@ class KeysError(DomainError):
 
 def _refusal(err: RotationError) -> KeysError:
     if err.code == "wrapped":
-        return KeysError(ngettext("%(num)d data key is still wrapped by this key: finish the rotation first.",
-                                  "%(num)d data keys are still wrapped by this key: finish the rotation first.",
-                                  err.params["n"]))
+        return KeysError(
+            ngettext(
+                "%(num)d data key is still wrapped by this key: finish the rotation first.",
+                "%(num)d data keys are still wrapped by this key: finish the rotation first.",
+                err.params["n"],
+            )
+        )
     return KeysError(MESSAGES[err.code])
 
 
@@ -86,15 +100,27 @@ def status() -> KeyStatus:
     by_kek = rotation.keys_by_kek()
     keks = [KekRow(k, by_kek.get(k, 0), k == ring.active_kek) for k in sorted(set(ring.keks) | set(by_kek))]
     keks.sort(key=lambda r: (not r.active, r.key_id))
-    generations = list(session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX)
-                                       .order_by(KeyRotation.generation.desc())))
+    generations = list(
+        session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX).order_by(KeyRotation.generation.desc()))
+    )
     legacy = 0
     if FIRST_INDEX_KEY in ring.index_keys:
-        legacy = session.scalar(sa.select(sa.func.count()).select_from(Feedback).where(
-            Feedback.reference_legacy.is_(True))) or 0
+        legacy = (
+            session.scalar(sa.select(sa.func.count()).select_from(Feedback).where(Feedback.reference_legacy.is_(True)))
+            or 0
+        )
     outside = sum(r.data_keys for r in keks if not r.active)
-    return KeyStatus(bool(ring.source and ring.source.can_write()), keks, rotation.destroyed_keys(), _latest(KEK),
-                     _latest(INDEX), generations, rotation.retirable_index_keys(), legacy, outside)
+    return KeyStatus(
+        bool(ring.source and ring.source.can_write()),
+        keks,
+        rotation.destroyed_keys(),
+        _latest(KEK),
+        _latest(INDEX),
+        generations,
+        rotation.retirable_index_keys(),
+        legacy,
+        outside,
+    )
 
 
 def _latest(kind: str) -> KeyRotation | None:
@@ -102,8 +128,9 @@ def _latest(kind: str) -> KeyRotation | None:
     if job is not None:
         return job
     where = KeyRotation.switched_at.is_not(None) if kind == INDEX else sa.true()
-    return session.scalar(sa.select(KeyRotation).where(KeyRotation.kind == kind, where)
-                          .order_by(KeyRotation.id.desc()).limit(1))
+    return session.scalar(
+        sa.select(KeyRotation).where(KeyRotation.kind == kind, where).order_by(KeyRotation.id.desc()).limit(1)
+    )
 
 
 def phase(job: KeyRotation | None) -> str | None:
@@ -119,6 +146,7 @@ def phase(job: KeyRotation | None) -> str | None:
 
 # ---- start --------------------------------------------------------------------------------------
 
+
 def start(user, kind: str, new_kek: bool | None = None) -> KeyRotation:
     """Start a rotation: a new KEK (by default when the key file can take one; else the KEK the
     environment made active), or a new index key."""
@@ -126,20 +154,27 @@ def start(user, kind: str, new_kek: bool | None = None) -> KeyRotation:
     try:
         if kind == KEK:
             if new_kek is None:
-                new_kek = bool(keyring().source and keyring().source.can_write())
+                source = keyring().source
+                new_kek = bool(source and source.can_write())
             job = rotation.start_kek_rotation(getattr(user, "id", None), new_kek=new_kek)
         else:
             job = rotation.start_index_rotation(getattr(user, "id", None))
             job.total = session.scalar(sa.select(sa.func.count()).select_from(Beneficiary)) or 0
     except RotationError as err:
         raise _refusal(err) from None
-    audit.record("keys.rotation_started", object_type="key_rotation", object_id=job.id,
-                 detail=f"{kind}:{job.key_id}", user_id=getattr(user, "id", None))
+    audit.record(
+        "keys.rotation_started",
+        object_type="key_rotation",
+        object_id=job.id,
+        detail=f"{kind}:{job.key_id}",
+        user_id=getattr(user, "id", None),
+    )
     session.commit()
     return job
 
 
 # ---- carry on -------------------------------------------------------------------------------------
+
 
 def step(user, kind: str, seconds: float | None = None) -> KeyRotation:
     """Run committed batches of the rotation under way for about `seconds`; return it with its progress."""
@@ -168,11 +203,15 @@ def step(user, kind: str, seconds: float | None = None) -> KeyRotation:
 
 def _locked(job: KeyRotation) -> KeyRotation:
     """The rotation's row, locked to the end of the transaction and read afresh."""
-    return session.scalar(sa.select(KeyRotation).where(KeyRotation.id == job.id).with_for_update()
-                          .execution_options(populate_existing=True))
+    return session.scalars(
+        sa.select(KeyRotation)
+        .where(KeyRotation.id == job.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
-def run_to_end(user, kind: str) -> KeyRotation:
+def run_to_end(user, kind: str) -> KeyRotation | None:
     """Carry a rotation on until it is done (the command line)."""
     job = rotation.running(kind)
     while job is not None and phase(job) != "done":
@@ -184,10 +223,15 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
     if job.kind == KEK:
         rotation.rewrap_batch(job)
         if job.state == rotation.DONE:
-            audit.record("keys.rotate", object_type="key_rotation", object_id=job.id,
-                         detail=f"{job.done} data keys now under {job.key_id}", user_id=user_id)
+            audit.record(
+                "keys.rotate",
+                object_type="key_rotation",
+                object_id=job.id,
+                detail=f"{job.done} data keys now under {job.key_id}",
+                user_id=user_id,
+            )
         return
-    gen = rotation.IndexGeneration(job.generation, job.key_id)
+    gen = rotation.IndexGeneration(cast(int, job.generation), job.key_id)
     if job.state == rotation.BUILDING:
         last, seen, _ = people.index_batch(gen, job.cursor, PEOPLE_BATCH)
         job.updated_at = utcnow()
@@ -198,22 +242,33 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
         # everybody is in the new generation (every change since the start wrote it too: see
         # service.reindex): searches switch to it
         rotation.switch_generation(job)
-        audit.record("keys.index_switched", object_type="key_rotation", object_id=job.id,
-                     detail=f"searches now read generation {job.generation} ({job.key_id})", user_id=user_id)
+        audit.record(
+            "keys.index_switched",
+            object_type="key_rotation",
+            object_id=job.id,
+            detail=f"searches now read generation {job.generation} ({job.key_id})",
+            user_id=user_id,
+        )
         return
-    for old in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX,
-                                                            KeyRotation.state == rotation.RETIRING)):
-        cursor = people.drop_generation_batch(old.generation, job.cursor, DROP_BATCH)
+    for old in session.scalars(
+        sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == rotation.RETIRING)
+    ):
+        cursor = people.drop_generation_batch(cast(int, old.generation), job.cursor, DROP_BATCH)
         if cursor is not None:
             job.cursor = cursor
             return
     rotation.generation_retired(job)
-    audit.record("keys.index_rotate", object_type="key_rotation", object_id=job.id,
-                 detail=f"{job.done} people indexed under {job.key_id}; {job.previous_key_id} retired",
-                 user_id=user_id)
+    audit.record(
+        "keys.index_rotate",
+        object_type="key_rotation",
+        object_id=job.id,
+        detail=f"{job.done} people indexed under {job.key_id}; {job.previous_key_id} retired",
+        user_id=user_id,
+    )
 
 
 # ---- retire ---------------------------------------------------------------------------------------
+
 
 def retire(user, kind: str, key_id: str) -> None:
     """Remove an old KEK or index key from the key ring once nothing needs it."""

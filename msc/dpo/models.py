@@ -1,4 +1,5 @@
 """Break-the-glass grants and their review."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +10,7 @@ import sqlalchemy.orm as so
 from msc.beneficiaries.models import Beneficiary
 from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
+from msc.security.models import User
 
 
 class BreakGlass(EncryptedRow, Base):
@@ -37,8 +39,8 @@ class BreakGlass(EncryptedRow, Base):
     reviewed_at: so.Mapped[dt.datetime | None]
 
     beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
-    user: so.Mapped["User"] = so.relationship("User", foreign_keys=[user_id], lazy="joined")  # noqa: F821
-    reviewed_by: so.Mapped["User | None"] = so.relationship("User", foreign_keys=[reviewed_by_id])  # noqa: F821
+    user: so.Mapped[User] = so.relationship("User", foreign_keys=[user_id], lazy="joined")
+    reviewed_by: so.Mapped[User | None] = so.relationship("User", foreign_keys=[reviewed_by_id])
 
     explanation = EncryptedField("explanation_ct")
     review_note = EncryptedField("review_note_ct")
@@ -93,8 +95,9 @@ class Erasure(Base):
     __tablename__ = "erasures"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      unique=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), unique=True
+    )
     #: subject_request, retention, unlawful, duplicate
     reason: so.Mapped[str] = so.mapped_column(sa.String(20))
     run_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("retention_runs.id"))
@@ -109,8 +112,7 @@ class CorrectionRequest(EncryptedRow, Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
     #: comma-separated names of the fields said to be wrong
     fields: so.Mapped[str] = so.mapped_column(sa.String(200))
     details_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)

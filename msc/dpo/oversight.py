@@ -1,5 +1,6 @@
 """The DPO's view of the audit log: search by user, record, action and period; the figures that need
 attention; the last walk of the chain. Metadata only: the log never holds personal data."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,16 @@ class AuditQuery:
 
 
 def object_types() -> list[str]:
-    return [t for t in session.scalars(sa.select(AuditEvent.object_type).where(
-        AuditEvent.object_type.is_not(None)).distinct().order_by(AuditEvent.object_type))]
+    return [
+        t
+        for t in session.scalars(
+            sa.select(AuditEvent.object_type)
+            .where(AuditEvent.object_type.is_not(None))
+            .distinct()
+            .order_by(AuditEvent.object_type)
+        )
+        if t is not None
+    ]
 
 
 def search(q: AuditQuery, limit: int = PAGE) -> Listing:
@@ -54,10 +63,9 @@ def search(q: AuditQuery, limit: int = PAGE) -> Listing:
     if q.object_id is not None:
         stmt = stmt.where(AuditEvent.object_id == str(q.object_id))
     if q.start:
-        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(q.start, dt.time(), dt.timezone.utc))
+        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(q.start, dt.time(), dt.UTC))
     if q.end:
-        stmt = stmt.where(AuditEvent.at < dt.datetime.combine(q.end + dt.timedelta(days=1), dt.time(),
-                                                              dt.timezone.utc))
+        stmt = stmt.where(AuditEvent.at < dt.datetime.combine(q.end + dt.timedelta(days=1), dt.time(), dt.UTC))
     return listing(stmt.order_by(AuditEvent.seq.desc()), limit)
 
 
@@ -83,19 +91,36 @@ class Summary:
 def summary(days: int = 30) -> Summary:
     since = utcnow() - dt.timedelta(days=days)
     recent = sa.and_(AuditEvent.at >= since)
-    counts = {name: session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        recent, AuditEvent.action.in_(actions))) or 0 for name, actions in WATCHED.items()}
-    exports = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        recent, AuditEvent.action.endswith(".export"))) or 0
-    awaiting = session.scalar(sa.select(sa.func.count()).select_from(BreakGlass).where(
-        BreakGlass.outcome.is_(None))) or 0
-    refused = session.scalar(sa.select(sa.func.count()).select_from(BreakGlass).where(
-        BreakGlass.outcome == "not_justified", BreakGlass.reviewed_at >= since)) or 0
+    counts = {
+        name: session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(recent, AuditEvent.action.in_(actions))
+        )
+        or 0
+        for name, actions in WATCHED.items()
+    }
+    exports = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(recent, AuditEvent.action.endswith(".export"))
+        )
+        or 0
+    )
+    awaiting = (
+        session.scalar(sa.select(sa.func.count()).select_from(BreakGlass).where(BreakGlass.outcome.is_(None))) or 0
+    )
+    refused = (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(BreakGlass)
+            .where(BreakGlass.outcome == "not_justified", BreakGlass.reviewed_at >= since)
+        )
+        or 0
+    )
     by_kek = rotation.keys_by_kek()
     destroyed = rotation.destroyed_keys()
     under_way = [job for job in (rotation.running(rotation.KEK), rotation.running(rotation.INDEX)) if job is not None]
-    return Summary(days, counts, exports, awaiting, refused, last_check(), by_kek, destroyed, keyring().active_kek,
-                   under_way)
+    return Summary(
+        days, counts, exports, awaiting, refused, last_check(), by_kek, destroyed, keyring().active_kek, under_way
+    )
 
 
 def last_check() -> AuditCheck | None:
@@ -105,8 +130,13 @@ def last_check() -> AuditCheck | None:
 def check_chain(user=None) -> AuditCheck:
     """Walk the audit chain now and keep the result (the page and `flask audit verify` both do)."""
     result = audit.verify()
-    found = AuditCheck(user_id=getattr(user, "id", None), ok=result.ok, checked=result.checked,
-                       broken_seq=result.broken_seq, reason=(result.reason or "")[:200] or None)
+    found = AuditCheck(
+        user_id=getattr(user, "id", None),
+        ok=result.ok,
+        checked=result.checked,
+        broken_seq=result.broken_seq,
+        reason=(result.reason or "")[:200] or None,
+    )
     session.add(found)
     audit.record("audit.verify", detail=f"{'ok' if result.ok else 'broken'}:{result.checked}")
     return found

@@ -2,6 +2,7 @@
 
 Producing it is audited. Case notes marked sensitive are withheld (counted, not shown): their release
 is a decision for the caseworker and the protection officer, not for a report."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,6 @@ from msc.nfi.models import Distribution
 from msc.referrals.models import Disclosure, Referral
 from msc.security import audit
 from msc.security.models import AuditEvent, User
-
 
 
 @dataclass
@@ -62,55 +62,135 @@ def build(user, person: Beneficiary) -> Report:
     needs = sorted(set(person.need_codes) | set(person.sensitive_needs or []))
     household = []
     if person.household is not None:
-        household = [{"case_number": m.case_number, "relationship": m.relationship_to_head}
-                     for m in person.household.members if m.id != person.id]
-    consents = [{"purpose": c.purpose, "status": c.status, "legal_basis": c.legal_basis, "method": c.method,
-                 "given_by": c.given_by, "guardian": c.guardian_name, "recorded_at": _iso(c.recorded_at)}
-                for c in session.scalars(sa.select(Consent).where(Consent.beneficiary_id == person.id)
-                                         .order_by(Consent.id))]
+        household = [
+            {"case_number": m.case_number, "relationship": m.relationship_to_head}
+            for m in person.household.members
+            if m.id != person.id
+        ]
+    consents = [
+        {
+            "purpose": c.purpose,
+            "status": c.status,
+            "legal_basis": c.legal_basis,
+            "method": c.method,
+            "given_by": c.given_by,
+            "guardian": c.guardian_name,
+            "recorded_at": _iso(c.recorded_at),
+        }
+        for c in session.scalars(sa.select(Consent).where(Consent.beneficiary_id == person.id).order_by(Consent.id))
+    ]
     cases = list(session.scalars(sa.select(Case).where(Case.beneficiary_id == person.id).order_by(Case.id)))
     notes, withheld = [], 0
-    for note in session.scalars(sa.select(CaseNote).where(CaseNote.case_id.in_([c.id for c in cases] or [-1]))
-                                .order_by(CaseNote.created_at)):
+    for note in session.scalars(
+        sa.select(CaseNote).where(CaseNote.case_id.in_([c.id for c in cases] or [-1])).order_by(CaseNote.created_at)
+    ):
         if note.sensitive:
             withheld += 1
         else:
             notes.append({"at": _iso(note.created_at), "text": note.body})
-    referrals = [{"service": r.service.name, "organisation": r.organisation.name, "status": r.status,
-                  "sent_at": _iso(r.sent_at), "shared": r.categories}
-                 for r in session.scalars(sa.select(Referral).where(Referral.beneficiary_id == person.id)
-                                          .order_by(Referral.id))]
-    disclosures = [{"organisation": d.organisation.name, "categories": d.categories.split(","), "at": _iso(d.at)}
-                   for d in session.scalars(sa.select(Disclosure).where(Disclosure.beneficiary_id == person.id)
-                                            .order_by(Disclosure.id))]
-    hand_overs = [{"day": _iso(d.day), "centre": d.centre.code, "voided": d.voided_at is not None,
-                   "items": [{"item": line.item.code, "quantity": line.quantity} for line in d.lines]}
-                  for d in session.scalars(sa.select(Distribution).where(Distribution.beneficiary_id == person.id)
-                                           .order_by(Distribution.id))]
-    applications = list(session.scalars(sa.select(Application).where(Application.beneficiary_id == person.id)
-                                        .order_by(Application.id)))
+    referrals = [
+        {
+            "service": r.service.name,
+            "organisation": r.organisation.name,
+            "status": r.status,
+            "sent_at": _iso(r.sent_at),
+            "shared": r.categories,
+        }
+        for r in session.scalars(sa.select(Referral).where(Referral.beneficiary_id == person.id).order_by(Referral.id))
+    ]
+    disclosures = [
+        {"organisation": d.organisation.name, "categories": d.categories.split(","), "at": _iso(d.at)}
+        for d in session.scalars(
+            sa.select(Disclosure).where(Disclosure.beneficiary_id == person.id).order_by(Disclosure.id)
+        )
+    ]
+    hand_overs = [
+        {
+            "day": _iso(d.day),
+            "centre": d.centre.code,
+            "voided": d.voided_at is not None,
+            "items": [{"item": line.item.code, "quantity": line.quantity} for line in d.lines],
+        }
+        for d in session.scalars(
+            sa.select(Distribution).where(Distribution.beneficiary_id == person.id).order_by(Distribution.id)
+        )
+    ]
+    applications = list(
+        session.scalars(sa.select(Application).where(Application.beneficiary_id == person.id).order_by(Application.id))
+    )
     decided: dict[int, list[dict]] = {a.id: [] for a in applications}
-    for d in session.scalars(sa.select(Decision).where(Decision.application_id.in_(list(decided) or [-1]))
-                             .order_by(Decision.id)):
+    for d in session.scalars(
+        sa.select(Decision).where(Decision.application_id.in_(list(decided) or [-1])).order_by(Decision.id)
+    ):
         decided[d.application_id].append({"outcome": d.outcome, "on": _iso(d.decided_on)})
-    fund = [{"submitted_on": _iso(a.submitted_on), "case_type": a.case_type, "recommendation": a.recommendation,
-             "decisions": decided[a.id]} for a in applications]
-    feedback = [{"kind": f.kind, "status": f.status, "received_on": _iso(f.received_on)}
-                for f in session.scalars(sa.select(Feedback).where(Feedback.beneficiary_id == person.id))]
-    events = session.execute(sa.select(AuditEvent, User.username, User.role)
-                             .outerjoin(User, User.id == AuditEvent.user_id)
-                             .where(AuditEvent.object_type == "beneficiary", AuditEvent.object_id == str(person.id))
-                             .order_by(AuditEvent.seq)).all()
+    fund = [
+        {
+            "submitted_on": _iso(a.submitted_on),
+            "case_type": a.case_type,
+            "recommendation": a.recommendation,
+            "decisions": decided[a.id],
+        }
+        for a in applications
+    ]
+    feedback = [
+        {"kind": f.kind, "status": f.status, "received_on": _iso(f.received_on)}
+        for f in session.scalars(sa.select(Feedback).where(Feedback.beneficiary_id == person.id))
+    ]
+    events = session.execute(
+        sa.select(AuditEvent, User.username, User.role)
+        .outerjoin(User, User.id == AuditEvent.user_id)
+        .where(AuditEvent.object_type == "beneficiary", AuditEvent.object_id == str(person.id))
+        .order_by(AuditEvent.seq)
+    ).all()
     trail = [{"at": _iso(e.at), "user": name or "", "role": role or "", "action": e.action} for e, name, role in events]
-    changes = [{"at": _iso(c.at), "action": c.action, "fields": c.fields}
-               for c in session.scalars(sa.select(BeneficiaryChange).where(BeneficiaryChange.beneficiary_id == person.id)
-                                        .order_by(BeneficiaryChange.at))]
+    changes = [
+        {"at": _iso(c.at), "action": c.action, "fields": c.fields}
+        for c in session.scalars(
+            sa.select(BeneficiaryChange)
+            .where(BeneficiaryChange.beneficiary_id == person.id)
+            .order_by(BeneficiaryChange.at)
+        )
+    ]
     from msc.dpo.corrections import of as corrections_of
-    corrections = [{"requested_at": _iso(r.requested_at), "fields": r.field_names, "asked": r.details,
-                    "status": r.status, "decided_at": _iso(r.decided_at), "refusal": r.refusal}
-                   for r in corrections_of(person)]
-    audit.record("dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=getattr(user, "id", None))
-    return Report(person.case_number, utcnow().isoformat(timespec="seconds"), record, needs, household, consents,
-                  [{"opened_at": _iso(c.opened_at), "status": c.status, "closed_at": _iso(c.closed_at),
-                    "close_reason": c.close_reason} for c in cases],
-                  notes, withheld, referrals, disclosures, hand_overs, fund, feedback, trail, changes, corrections)
+
+    corrections = [
+        {
+            "requested_at": _iso(r.requested_at),
+            "fields": r.field_names,
+            "asked": r.details,
+            "status": r.status,
+            "decided_at": _iso(r.decided_at),
+            "refusal": r.refusal,
+        }
+        for r in corrections_of(person)
+    ]
+    audit.record(
+        "dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=getattr(user, "id", None)
+    )
+    return Report(
+        person.case_number,
+        utcnow().isoformat(timespec="seconds"),
+        record,
+        needs,
+        household,
+        consents,
+        [
+            {
+                "opened_at": _iso(c.opened_at),
+                "status": c.status,
+                "closed_at": _iso(c.closed_at),
+                "close_reason": c.close_reason,
+            }
+            for c in cases
+        ],
+        notes,
+        withheld,
+        referrals,
+        disclosures,
+        hand_overs,
+        fund,
+        feedback,
+        trail,
+        changes,
+        corrections,
+    )

@@ -1,27 +1,43 @@
 """Break-the-glass for staff; the DPO's dashboard, audit search, review queue and chain check."""
+
 from __future__ import annotations
 
 import json
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc.beneficiaries.vocab import country_name
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, session
-from msc.beneficiaries.vocab import country_name
 from msc.dpo import corrections, erasure, exports, glass, keys, oversight, subject
 from msc.dpo.forms import (
-    AuditSearchForm, CorrectionForm, EraseForm, GlassForm, PersonalExportForm, PolicyForm, RefusalForm,
-    RetireKeyForm, ReviewForm, SubjectAccessForm,
+    AuditSearchForm,
+    CorrectionForm,
+    EraseForm,
+    GlassForm,
+    PersonalExportForm,
+    PolicyForm,
+    RefusalForm,
+    RetireKeyForm,
+    ReviewForm,
+    SubjectAccessForm,
 )
 from msc.dpo.models import BreakGlass, CorrectionRequest, PersonalExport
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
 from msc.security.policy import (
-    BREAK_GLASS, DATA_EXPORT, DPO_REVIEW, EDIT, KEYS_ROTATE, centres_in_scope, requires,
+    BREAK_GLASS,
+    DATA_EXPORT,
+    DPO_REVIEW,
+    EDIT,
+    KEYS_ROTATE,
+    centres_in_scope,
+    requires,
 )
 
 bp = Blueprint("dpo", __name__)
@@ -34,6 +50,7 @@ def _vocab():
 
 # ---- break-the-glass (staff) ----------------------------------------------------------------
 
+
 @bp.route("/access/break-glass", methods=["GET", "POST"])
 @requires(BREAK_GLASS)
 def break_glass():
@@ -45,12 +62,22 @@ def break_glass():
         except glass.GlassError as err:
             show_on_form(form, err)
         else:
-            flash(_("Emergency access open until %(time)s. It is recorded and reviewed by the data protection "
-                    "officer.", time=grant.expires_at.strftime("%H:%M UTC")), "info")
+            flash(
+                _(
+                    "Emergency access open until %(time)s. It is recorded and reviewed by the data protection officer.",
+                    time=grant.expires_at.strftime("%H:%M UTC"),
+                ),
+                "info",
+            )
             return redirect(url_for("beneficiaries.profile", uid=grant.beneficiary.uid))
     status = 422 if form.errors else 200
-    return render_template("dpo/break_glass.html", form=form, running=glass.mine(current_user),
-                           minutes=glass.minutes(), end_form=ConfirmForm()), status
+    return render_template(
+        "dpo/break_glass.html",
+        form=form,
+        running=glass.mine(current_user),
+        minutes=glass.minutes(),
+        end_form=ConfirmForm(),
+    ), status
 
 
 @bp.post("/access/break-glass/<grant_uid>/end")
@@ -69,12 +96,14 @@ def end_glass(grant_uid: str):
 
 # ---- the DPO --------------------------------------------------------------------------------
 
+
 @bp.get("/dpo/")
 @requires(DPO_REVIEW)
 def dashboard():
     """What needs the DPO's attention, and the state of the audit chain and the keys."""
-    return render_template("dpo/dashboard.html", summary=oversight.summary(), verify_form=ConfirmForm(),
-                           keys_phase=keys.phase)
+    return render_template(
+        "dpo/dashboard.html", summary=oversight.summary(), verify_form=ConfirmForm(), keys_phase=keys.phase
+    )
 
 
 @bp.get("/dpo/audit")
@@ -84,8 +113,16 @@ def audit_log():
     form = AuditSearchForm(request.args, object_types=oversight.object_types())
     found = None
     if form.validate():
-        found = oversight.search(oversight.AuditQuery(form.user.data, form.action.data, form.object_type.data or None,
-                                                      form.object_id.data, form.start.data, form.end.data))
+        found = oversight.search(
+            oversight.AuditQuery(
+                form.user.data,
+                form.action.data,
+                form.object_type.data or None,
+                form.object_id.data,
+                form.start.data,
+                form.end.data,
+            )
+        )
     users = oversight.users_by_id(found.items) if found else {}
     return render_template("dpo/audit.html", form=form, found=found, users=users), 200 if found else 422
 
@@ -129,6 +166,7 @@ def glass_review(grant_uid: str):
 
 # ---- erasure and retention ------------------------------------------------------------------
 
+
 @bp.route("/dpo/erase", methods=["GET", "POST"])
 @requires(DPO_REVIEW)
 def erase():
@@ -168,9 +206,15 @@ def retention():
 
 
 def _retention_page(policy_form: PolicyForm, status: int):
-    return render_template("dpo/retention.html", due=erasure.due(), policies=erasure.policies(),
-                           default_years=erasure.default_years(), runs=erasure.runs(), policy_form=policy_form,
-                           confirm=ConfirmForm()), status
+    return render_template(
+        "dpo/retention.html",
+        due=erasure.due(),
+        policies=erasure.policies(),
+        default_years=erasure.default_years(),
+        runs=erasure.runs(),
+        policy_form=policy_form,
+        confirm=ConfirmForm(),
+    ), status
 
 
 @bp.post("/dpo/retention/policy")
@@ -191,6 +235,7 @@ def retention_policy():
 
 # ---- subject access -------------------------------------------------------------------------
 
+
 @bp.route("/dpo/subject-access", methods=["GET", "POST"])
 @requires(DPO_REVIEW)
 def subject_access():
@@ -205,8 +250,11 @@ def subject_access():
             report = subject.build(current_user, person)
             if form.fmt.data == "json":
                 body = json.dumps(report.as_json(), ensure_ascii=False, indent=2)
-                return Response(body, mimetype="application/json", headers={
-                    "Content-Disposition": f'attachment; filename="subject-access-{report.case_number}.json"'})
+                return Response(
+                    body,
+                    mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="subject-access-{report.case_number}.json"'},
+                )
             with force_locale(form.language.data):
                 return render_template("dpo/subject_access.html", report=report)
     return render_template("dpo/subject_access_form.html", form=form), 422 if form.errors else 200
@@ -214,11 +262,13 @@ def subject_access():
 
 # ---- correction requests (the desk) ---------------------------------------------------------
 
+
 @bp.route("/b/<uid>/corrections", methods=["GET", "POST"])
 @requires(EDIT)
 def corrections_page(uid: str):
     """A person's correction requests: record a new one; apply one through the edit form, or refuse it."""
     from msc.beneficiaries.views import get_beneficiary
+
     person = get_beneficiary(uid)
     form = CorrectionForm()
     if form.validate_on_submit():
@@ -229,8 +279,9 @@ def corrections_page(uid: str):
         else:
             flash(_("Correction request recorded."), "info")
             return redirect(url_for("dpo.corrections_page", uid=uid))
-    return render_template("dpo/corrections.html", person=person, form=form, requests=corrections.of(person),
-                           refusal=RefusalForm()), 422 if form.errors else 200
+    return render_template(
+        "dpo/corrections.html", person=person, form=form, requests=corrections.of(person), refusal=RefusalForm()
+    ), 422 if form.errors else 200
 
 
 @bp.post("/corrections/<correction_uid>/refuse")
@@ -238,6 +289,7 @@ def corrections_page(uid: str):
 def refuse_correction(correction_uid: str):
     """Refuse a correction, saying why."""
     from msc.beneficiaries.views import get_beneficiary
+
     request_row = get_by_uid_or_404(CorrectionRequest, correction_uid)
     person = get_beneficiary(request_row.beneficiary.uid)
     form = RefusalForm()
@@ -252,6 +304,7 @@ def refuse_correction(correction_uid: str):
 
 
 # ---- personal-data exports ------------------------------------------------------------------
+
 
 @bp.route("/exports/personal", methods=["GET", "POST"])
 @requires(DATA_EXPORT)
@@ -275,11 +328,15 @@ def personal_export_file(export_uid: str):
     data = exports.take(current_user, get_by_uid_or_404(PersonalExport, export_uid))
     if data is None:
         abort(404)
-    return Response(data, mimetype="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="msc-people-{export_uid[:8]}.zip"'})
+    return Response(
+        data,
+        mimetype="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="msc-people-{export_uid[:8]}.zip"'},
+    )
 
 
 # ---- keys -----------------------------------------------------------------------------------
+
 
 def _wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
@@ -289,8 +346,9 @@ def _wants_json() -> bool:
 @requires(KEYS_ROTATE)
 def keys_page():
     """The keys in use, rotations under way with their progress, and old keys that can be retired."""
-    return render_template("dpo/keys.html", status=keys.status(), phase=keys.phase, form=ConfirmForm(),
-                           retire_form=RetireKeyForm())
+    return render_template(
+        "dpo/keys.html", status=keys.status(), phase=keys.phase, form=ConfirmForm(), retire_form=RetireKeyForm()
+    )
 
 
 @bp.post("/dpo/keys/<any(kek, index):kind>/start")
@@ -303,8 +361,9 @@ def keys_start(kind: str):
         except keys.KeysError as err:
             flash(str(err), "error")
         else:
-            flash(_("Rotation started. Keep this page open to carry it on, or come back later: nothing is lost."),
-                  "info")
+            flash(
+                _("Rotation started. Keep this page open to carry it on, or come back later: nothing is lost."), "info"
+            )
     return redirect(url_for("dpo.keys_page"))
 
 
@@ -322,8 +381,13 @@ def keys_step(kind: str):
         flash(str(err), "error")
         return redirect(url_for("dpo.keys_page"))
     if _wants_json():
-        return {"phase": keys.phase(job), "percent": job.percent, "done": job.done, "total": job.total,
-                "label": render_template("dpo/_rotation_progress.html", job=job, job_phase=keys.phase(job))}
+        return {
+            "phase": keys.phase(job),
+            "percent": job.percent,
+            "done": job.done,
+            "total": job.total,
+            "label": render_template("dpo/_rotation_progress.html", job=job, job_phase=keys.phase(job)),
+        }
     return redirect(url_for("dpo.keys_page"))
 
 

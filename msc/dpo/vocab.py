@@ -1,4 +1,5 @@
 """Codes of data-protection operations and their translated labels."""
+
 from flask_babel import lazy_gettext as _l
 
 GLASS_REASONS = {

@@ -1,4 +1,5 @@
 """Feedback forms."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -42,9 +43,12 @@ class UpdateForm(FlaskForm):
 
 
 class SurveyForm(FlaskForm):
-    rating = RadioField(_l("How was it?"), choices=options([("5", _l("Very good")), ("4", _l("Good")),
-                                                            ("3", _l("So-so")), ("2", _l("Bad")),
-                                                            ("1", _l("Very bad"))]))
+    rating = RadioField(
+        _l("How was it?"),
+        choices=options(
+            [("5", _l("Very good")), ("4", _l("Good")), ("3", _l("So-so")), ("2", _l("Bad")), ("1", _l("Very bad"))]
+        ),
+    )
     service = SelectField(_l("Which service?"), choices=options(vocab.SERVICES))
     text = CleanText(_l("Anything to add? (optional)"), [Optional(), Length(max=4000)])
     website = StringField(_l("Leave this empty"), [Optional(), Length(max=200)])

@@ -1,4 +1,5 @@
 """Feedback items: what was said (encrypted under the item's own key), how to answer, and the answer."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,6 +1,7 @@
 """Feedback reports: satisfaction per centre and service by month, messages by kind and status, and the
 share answered within the deadline. Aggregates of what the user may see (sensitive kinds only for focal
 points), counts under 5 suppressed; nothing is decrypted."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,9 +41,12 @@ class Satisfaction:
 
 
 def satisfaction(user, start: dt.date, end: dt.date) -> list[Satisfaction]:
-    stmt = visible(user, sa.select(Centre.code, Feedback.service, _month(), sa.func.count(), sa.func.sum(Feedback.rating))
-                   .join(Centre, Centre.id == Feedback.centre_id)).where(
-        Feedback.kind == "survey", Feedback.received_on >= start, Feedback.received_on <= end)
+    stmt = visible(
+        user,
+        sa.select(Centre.code, Feedback.service, _month(), sa.func.count(), sa.func.sum(Feedback.rating)).join(
+            Centre, Centre.id == Feedback.centre_id
+        ),
+    ).where(Feedback.kind == "survey", Feedback.received_on >= start, Feedback.received_on <= end)
     stmt = stmt.group_by(Centre.code, Feedback.service, _month()).order_by(Centre.code, Feedback.service, _month())
     return [Satisfaction(c, s, m, int(n), int(t or 0)) for c, s, m, n, t in session.execute(stmt)]
 
@@ -56,12 +60,16 @@ class KindStatus:
 
 
 def by_kind_and_status(user, start: dt.date, end: dt.date) -> list[KindStatus]:
-    stmt = visible(user, sa.select(Centre.code, Feedback.kind, Feedback.status, sa.func.count())
-                   .join(Centre, Centre.id == Feedback.centre_id)).where(
-        Feedback.kind != "survey", Feedback.received_on >= start, Feedback.received_on <= end)
-    stmt = stmt.group_by(Centre.code, Feedback.kind, Feedback.status).order_by(Centre.code, Feedback.kind,
-                                                                                Feedback.status)
-    return [KindStatus(*row[:3], int(row[3])) for row in session.execute(stmt)]
+    stmt = visible(
+        user,
+        sa.select(Centre.code, Feedback.kind, Feedback.status, sa.func.count()).join(
+            Centre, Centre.id == Feedback.centre_id
+        ),
+    ).where(Feedback.kind != "survey", Feedback.received_on >= start, Feedback.received_on <= end)
+    stmt = stmt.group_by(Centre.code, Feedback.kind, Feedback.status).order_by(
+        Centre.code, Feedback.kind, Feedback.status
+    )
+    return [KindStatus(centre, kind, status, int(n)) for centre, kind, status, n in session.execute(stmt)]
 
 
 @dataclass
@@ -77,11 +85,15 @@ class Timeliness:
 
 def answered_in_time(user, start: dt.date, end: dt.date, today: dt.date) -> list[Timeliness]:
     """Of the messages whose deadline has passed (or that were answered), how many were answered in time."""
-    in_time = sa.case((sa.and_(Feedback.answered_on.is_not(None), Feedback.answered_on <= Feedback.due_on), 1),
-                      else_=0)
-    stmt = visible(user, sa.select(Centre.code, sa.func.count(), sa.func.sum(in_time))
-                   .join(Centre, Centre.id == Feedback.centre_id)).where(
-        Feedback.due_on.is_not(None), Feedback.received_on >= start, Feedback.received_on <= end,
-        sa.or_(Feedback.due_on < today, Feedback.answered_on.is_not(None)))
+    in_time = sa.case((sa.and_(Feedback.answered_on.is_not(None), Feedback.answered_on <= Feedback.due_on), 1), else_=0)
+    stmt = visible(
+        user,
+        sa.select(Centre.code, sa.func.count(), sa.func.sum(in_time)).join(Centre, Centre.id == Feedback.centre_id),
+    ).where(
+        Feedback.due_on.is_not(None),
+        Feedback.received_on >= start,
+        Feedback.received_on <= end,
+        sa.or_(Feedback.due_on < today, Feedback.answered_on.is_not(None)),
+    )
     stmt = stmt.group_by(Centre.code).order_by(Centre.code)
     return [Timeliness(c, int(n), int(k or 0)) for c, n, k in session.execute(stmt)]

@@ -1,5 +1,6 @@
 """Feedback rules: what may be sent, where each kind goes, who may see it, deadlines, answers, and the
 reference code that shows the person only the status and the answer."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,17 @@ CHANNELS = ("desk", "self_service", "survey")
 STATUSES = ("received", "in_progress", "answered", "closed")
 SERVICES = ("nfi", "referral", "reception", "shelter", "other")
 #: days to answer, by kind (thanks need no answer)
-DEADLINE_DAYS = {"thanks": None, "suggestion": 30, "question": 7, "complaint_service": 14, "sea": 3, "fraud": 7,
-                 "misconduct": 7, "data_breach": 3, "survey": None}
+DEADLINE_DAYS = {
+    "thanks": None,
+    "suggestion": 30,
+    "question": 7,
+    "complaint_service": 14,
+    "sea": 3,
+    "fraud": 7,
+    "misconduct": 7,
+    "data_breach": 3,
+    "survey": None,
+}
 MAX_TEXT = 2000
 MAX_CONTACT = 200
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -74,9 +84,18 @@ class Sent:
         return f"{self.code[:5]}-{self.code[5:]}"
 
 
-def submit(centre: Centre, *, channel: str, kind: str, text: str | None, contact: str | None = None,
-           user=None, beneficiary_id: int | None = None, rating: int | None = None,
-           service: str | None = None) -> Sent:
+def submit(
+    centre: Centre,
+    *,
+    channel: str,
+    kind: str,
+    text: str | None,
+    contact: str | None = None,
+    user=None,
+    beneficiary_id: int | None = None,
+    rating: int | None = None,
+    service: str | None = None,
+) -> Sent:
     """Record feedback; sensitive kinds go to the focal points only. Self-service is always anonymous
     (linked to nobody); a contact is kept only if the person gives one."""
     if channel not in CHANNELS:
@@ -103,19 +122,32 @@ def submit(centre: Centre, *, channel: str, kind: str, text: str | None, contact
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
     key = DataKey.generate()
     session.add(key)
-    item = Feedback(reference_hash=reference_hash(code), centre_id=centre.id, centre=centre, channel=channel, kind=kind,
-                    sensitive=kind in SENSITIVE_KINDS, status="closed" if kind in ("thanks", "survey") else "received",
-                    due_on=today + dt.timedelta(days=days) if days else None, beneficiary_id=beneficiary_id,
-                    rating=rating, service=service if channel == "survey" else None, data_key=key,
-                    recorded_by_id=getattr(user, "id", None), received_at=utcnow(), received_on=today)
+    item = Feedback(
+        reference_hash=reference_hash(code),
+        centre_id=centre.id,
+        centre=centre,
+        channel=channel,
+        kind=kind,
+        sensitive=kind in SENSITIVE_KINDS,
+        status="closed" if kind in ("thanks", "survey") else "received",
+        due_on=today + dt.timedelta(days=days) if days else None,
+        beneficiary_id=beneficiary_id,
+        rating=rating,
+        service=service if channel == "survey" else None,
+        data_key=key,
+        recorded_by_id=getattr(user, "id", None),
+        received_at=utcnow(),
+        received_on=today,
+    )
     if text:
         item.text = text
     if contact:
         item.contact = contact
     session.add(item)
     session.flush()
-    audit.record("feedback.received", object_type="feedback", object_id=item.id,
-                 detail="sensitive" if item.sensitive else kind)
+    audit.record(
+        "feedback.received", object_type="feedback", object_id=item.id, detail="sensitive" if item.sensitive else kind
+    )
     return Sent(item, code)
 
 
@@ -146,10 +178,14 @@ def lookup(code: str | None) -> Status | None:
 
 # ---- who sees what ---------------------------------------------------------------------------
 
+
 def is_focal_point(user) -> bool:
     """A protection officer designated as PSEA focal point."""
-    return bool(getattr(user, "active", False)) and getattr(user, "role", None) == "protection_officer" and \
-        bool(getattr(user, "psea_focal_point", False))
+    return (
+        bool(getattr(user, "active", False))
+        and getattr(user, "role", None) == "protection_officer"
+        and bool(getattr(user, "psea_focal_point", False))
+    )
 
 
 def visible(user, stmt=None):
@@ -175,8 +211,13 @@ def queue(user, status: str | None = None, limit: int = 200) -> list[Feedback]:
     stmt = visible(user)
     if status in STATUSES:
         stmt = stmt.where(Feedback.status == status)
-    return list(session.scalars(stmt.order_by(Feedback.status == "closed", Feedback.due_on.is_(None),
-                                              Feedback.due_on, Feedback.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            stmt.order_by(
+                Feedback.status == "closed", Feedback.due_on.is_(None), Feedback.due_on, Feedback.id.desc()
+            ).limit(limit)
+        )
+    )
 
 
 def read(user, item: Feedback) -> None:
@@ -196,6 +237,7 @@ def update(user, item: Feedback, *, status: str, assignee_id: int | None = None,
         raise FeedbackError(_l("Write the answer the person will read with their code."), field="response")
     if assignee_id is not None:
         from msc.security.models import User
+
         assignee = session.get(User, assignee_id)
         if assignee is None or not (may_see(assignee, item)):
             raise FeedbackError(_l("Assign it to someone who may see it."), field="assignee_id")

@@ -1,5 +1,6 @@
 """Feedback pages: the public page of a centre (no login) and its QR poster, the status page for a
 reference code, the desk form, and the queues where managers and focal points answer."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,13 @@ from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, Upd
 from msc.feedback.models import Feedback
 from msc.security.models import User
 from msc.security.policy import (
-    FEEDBACK_MANAGE, FEEDBACK_QUEUE, FEEDBACK_RECORD, active_centres_of, check_scope, public, requires,
+    FEEDBACK_MANAGE,
+    FEEDBACK_QUEUE,
+    FEEDBACK_RECORD,
+    active_centres_of,
+    check_scope,
+    public,
+    requires,
 )
 
 bp = Blueprint("feedback", __name__)
@@ -52,11 +59,15 @@ def public_page(code: str):
     form = PublicForm()
 
     def send():
-        sent = service.submit(centre, channel="self_service", kind=form.kind.data, text=form.text.data,
-                              contact=form.contact.data)
+        sent = service.submit(
+            centre, channel="self_service", kind=form.kind.data, text=form.text.data, contact=form.contact.data
+        )
         return render_template("feedback/sent.html", centre=centre, code=sent.shown_code)
-    return _public_form(form, send) or (render_template("feedback/public.html", form=form, centre=centre,
-                                                        vocab=vocab), 422 if request.method == "POST" else 200)
+
+    return _public_form(form, send) or (
+        render_template("feedback/public.html", form=form, centre=centre, vocab=vocab),
+        422 if request.method == "POST" else 200,
+    )
 
 
 def _public_form(form, send):
@@ -96,11 +107,20 @@ def survey(code: str):
         form.service.data = request.args["service"]
 
     def send():
-        service.submit(centre, channel="survey", kind="survey", text=form.text.data, rating=int(form.rating.data),
-                       service=form.service.data)
+        service.submit(
+            centre,
+            channel="survey",
+            kind="survey",
+            text=form.text.data,
+            rating=int(form.rating.data),
+            service=form.service.data,
+        )
         return render_template("feedback/thanks.html", centre=centre)
-    return _public_form(form, send) or (render_template("feedback/survey.html", form=form, centre=centre),
-                                        422 if request.method == "POST" else 200)
+
+    return _public_form(form, send) or (
+        render_template("feedback/survey.html", form=form, centre=centre),
+        422 if request.method == "POST" else 200,
+    )
 
 
 @bp.route("/f/status", methods=["GET", "POST"])
@@ -113,8 +133,9 @@ def status():
     if form.validate_on_submit():
         looked = True
         found = service.lookup(form.code.data)
-    return render_template("feedback/status.html", form=form, found=found, looked=looked, vocab=vocab), \
-        404 if looked and found is None else 200
+    return render_template(
+        "feedback/status.html", form=form, found=found, looked=looked, vocab=vocab
+    ), 404 if looked and found is None else 200
 
 
 @bp.get("/feedback/poster/<int:centre_id>")
@@ -141,16 +162,24 @@ def desk():
         try:
             person_id = None
             if form.case_number.data:
-                person = session.scalar(sa.select(Beneficiary).where(
-                    Beneficiary.case_number == form.case_number.data.strip().upper()))
+                person = session.scalar(
+                    sa.select(Beneficiary).where(Beneficiary.case_number == form.case_number.data.strip().upper())
+                )
                 if person is None:
                     raise service.FeedbackError(_("No one has this case number."), field="case_number")
                 check_scope(current_user, person.centre_id)
                 person_id = person.id
             if centre is None:
                 raise service.FeedbackError(_("Choose one of your centres."), field="centre_id")
-            sent = service.submit(centre, channel="desk", kind=form.kind.data, text=form.text.data,
-                                  contact=form.contact.data, user=current_user, beneficiary_id=person_id)
+            sent = service.submit(
+                centre,
+                channel="desk",
+                kind=form.kind.data,
+                text=form.text.data,
+                contact=form.contact.data,
+                user=current_user,
+                beneficiary_id=person_id,
+            )
         except service.FeedbackError as err:
             show_on_form(form, err)
         else:
@@ -162,8 +191,13 @@ def desk():
 @requires(FEEDBACK_QUEUE)
 def queue():
     """The messages I must answer: focal points the sensitive ones, centre managers the others."""
-    return render_template("feedback/queue.html", items=service.queue(current_user, request.args.get("status")),
-                           vocab=vocab, today=None, focal=service.is_focal_point(current_user))
+    return render_template(
+        "feedback/queue.html",
+        items=service.queue(current_user, request.args.get("status")),
+        vocab=vocab,
+        today=None,
+        focal=service.is_focal_point(current_user),
+    )
 
 
 def _item(feedback_uid: str) -> Feedback:
@@ -179,22 +213,32 @@ def item(feedback_uid: str):
     """Read a message, assign it, answer it, close it."""
     entry = _item(feedback_uid)
     service.read(current_user, entry)
-    people = [u for u in session.scalars(sa.select(User).where(User.active.is_(True),
-                                                                User.role.in_(("centre_manager", "protection_officer"))))
-              if service.may_see(u, entry)]
+    people = [
+        u
+        for u in session.scalars(
+            sa.select(User).where(User.active.is_(True), User.role.in_(("centre_manager", "protection_officer")))
+        )
+        if service.may_see(u, entry)
+    ]
     form = UpdateForm(status=entry.status, assignee_id=entry.assignee_id or 0)
     form.assignee_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in people]
     if form.validate_on_submit():
         try:
-            service.update(current_user, entry, status=form.status.data, assignee_id=form.assignee_id.data or None,
-                           response=form.response.data)
+            service.update(
+                current_user,
+                entry,
+                status=form.status.data,
+                assignee_id=form.assignee_id.data or None,
+                response=form.response.data,
+            )
         except service.FeedbackError as err:
             show_on_form(form, err)
         else:
             flash(_("Saved."), "success")
             return redirect(url_for("feedback.item", feedback_uid=entry.uid))
-    return render_template("feedback/item.html", item=entry, form=form, vocab=vocab), \
-        422 if request.method == "POST" else 200
+    return render_template(
+        "feedback/item.html", item=entry, form=form, vocab=vocab
+    ), 422 if request.method == "POST" else 200
 
 
 @bp.get("/feedback/reports")
@@ -203,16 +247,27 @@ def reports():
     """Satisfaction, messages by kind and status, and answers within the deadline (aggregates)."""
     from msc.feedback import reports as agg
     from msc.i18n import local_today
+
     today = local_today(current_user.centres[0].country if current_user.centres else current_user.country)
     try:
-        start = dt.date.fromisoformat(request.args.get("start", "")) if request.args.get("start") else \
-            today.replace(day=1) - dt.timedelta(days=365)
+        start = (
+            dt.date.fromisoformat(request.args.get("start", ""))
+            if request.args.get("start")
+            else today.replace(day=1) - dt.timedelta(days=365)
+        )
         end = dt.date.fromisoformat(request.args.get("end", "")) if request.args.get("end") else today
     except ValueError:
         flash(_("Give the dates as year-month-day."), "error")
         start, end = today.replace(day=1) - dt.timedelta(days=365), today
     from msc.exports import suppress
-    return render_template("feedback/reports.html", vocab=vocab, start=start, end=end, suppress=suppress,
-                           satisfaction=agg.satisfaction(current_user, start, end),
-                           kinds=agg.by_kind_and_status(current_user, start, end),
-                           timeliness=agg.answered_in_time(current_user, start, end, today))
+
+    return render_template(
+        "feedback/reports.html",
+        vocab=vocab,
+        start=start,
+        end=end,
+        suppress=suppress,
+        satisfaction=agg.satisfaction(current_user, start, end),
+        kinds=agg.by_kind_and_status(current_user, start, end),
+        timeliness=agg.answered_in_time(current_user, start, end, today),
+    )

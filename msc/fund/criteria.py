@@ -1,5 +1,6 @@
 """Version 1 of the regional fund's eligibility criteria, as data: the questions each case type asks
 and the rule that decides. The same tree is applied the same way in every country."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,42 +15,97 @@ CASE_TYPES = ("trafficking", "uasc", "vulnerable")
 #: question id -> (kind, options); "multi" answers are lists, "single" answers one option
 QUESTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "act": ("multi", ("recruitment", "transportation", "transfer", "harbouring", "receipt", "none")),
-    "purpose": ("multi", ("sexual_exploitation", "forced_labour", "slavery", "servitude", "organ_removal",
-                          "forced_begging_or_crime", "none")),
-    "means": ("multi", ("threat", "force", "coercion", "abduction", "fraud", "deception", "abuse_of_power",
-                        "abuse_of_vulnerability", "payments", "none")),
+    "purpose": (
+        "multi",
+        (
+            "sexual_exploitation",
+            "forced_labour",
+            "slavery",
+            "servitude",
+            "organ_removal",
+            "forced_begging_or_crime",
+            "none",
+        ),
+    ),
+    "means": (
+        "multi",
+        (
+            "threat",
+            "force",
+            "coercion",
+            "abduction",
+            "fraud",
+            "deception",
+            "abuse_of_power",
+            "abuse_of_vulnerability",
+            "payments",
+            "none",
+        ),
+    ),
     "age_in_doubt": ("single", ("yes", "no")),
     "separated_from_parents": ("single", ("yes", "no")),
     "adult_relative_caring": ("single", ("yes", "no")),
-    "indicators": ("multi", ("smuggling_victim", "violence_survivor", "exploitation_or_abuse", "serious_medical",
-                             "disability", "pregnant_or_lactating", "single_caregiver", "older_at_risk",
-                             "no_shelter", "no_documents", "none")),
+    "indicators": (
+        "multi",
+        (
+            "smuggling_victim",
+            "violence_survivor",
+            "exploitation_or_abuse",
+            "serious_medical",
+            "disability",
+            "pregnant_or_lactating",
+            "single_caregiver",
+            "older_at_risk",
+            "no_shelter",
+            "no_documents",
+            "none",
+        ),
+    ),
 }
 
 VERSION_1 = {
     "trafficking": {
         "questions": ["act", "purpose", "means", "age_in_doubt"],
         # Palermo Protocol: act AND purpose AND (means OR the person is a child).
-        "rule": {"all": [
-            {"has": "act", "label": "act"},
-            {"has": "purpose", "label": "purpose"},
-            {"any": [{"has": "means"}, {"age_under": 18}], "label": "means_or_child"},
-        ]},
+        "rule": {
+            "all": [
+                {"has": "act", "label": "act"},
+                {"has": "purpose", "label": "purpose"},
+                {"any": [{"has": "means"}, {"age_under": 18}], "label": "means_or_child"},
+            ]
+        },
     },
     "uasc": {
         "questions": ["separated_from_parents", "adult_relative_caring", "age_in_doubt"],
         # Under 18 and separated from both parents; with an adult relative caring: separated, else unaccompanied.
-        "rule": {"all": [
-            {"age_under": 18, "label": "child"},
-            {"is": ["separated_from_parents", "yes"], "label": "separated_from_parents"},
-        ]},
+        "rule": {
+            "all": [
+                {"age_under": 18, "label": "child"},
+                {"is": ["separated_from_parents", "yes"], "label": "separated_from_parents"},
+            ]
+        },
     },
     "vulnerable": {
         "questions": ["indicators"],
-        "rule": {"score": {"question": "indicators", "threshold": 5, "weights": {
-            "smuggling_victim": 3, "violence_survivor": 3, "exploitation_or_abuse": 3, "serious_medical": 2,
-            "disability": 2, "pregnant_or_lactating": 2, "single_caregiver": 2, "older_at_risk": 2,
-            "no_shelter": 1, "no_documents": 1}}, "label": "vulnerability_score"},
+        "rule": {
+            "score": {
+                "question": "indicators",
+                "threshold": 5,
+                "weights": {
+                    "smuggling_victim": 3,
+                    "violence_survivor": 3,
+                    "exploitation_or_abuse": 3,
+                    "serious_medical": 2,
+                    "disability": 2,
+                    "pregnant_or_lactating": 2,
+                    "single_caregiver": 2,
+                    "older_at_risk": 2,
+                    "no_shelter": 1,
+                    "no_documents": 1,
+                },
+            },
+            "label": "vulnerability_score",
+        },
     },
 }
 
@@ -57,8 +113,9 @@ VERSION_1 = {
 def check_definition(definition: dict) -> None:
     """A criteria set the evaluator will run: every case type, known questions, a valid rule."""
     if not isinstance(definition, dict) or set(definition) != set(CASE_TYPES):
-        raise CriteriaInvalid(_l("a criteria set defines exactly the case types %(types)s",
-                                  types=", ".join(CASE_TYPES)))
+        raise CriteriaInvalid(
+            _l("a criteria set defines exactly the case types %(types)s", types=", ".join(CASE_TYPES))
+        )
     for case_type, spec in definition.items():
         if not isinstance(spec, dict) or set(spec) != {"questions", "rule"}:
             raise CriteriaInvalid(_l("%(type)s: give its questions and its rule", type=case_type))
@@ -83,4 +140,4 @@ def recommend(definition: dict, case_type: str, facts: Facts) -> tuple[str, Resu
 def uasc_kind(answers: dict) -> str | None:
     """For an eligible child: unaccompanied (no adult relative caring) or separated (one is)."""
     caring = answers.get("adult_relative_caring")
-    return {"no": "unaccompanied", "yes": "separated"}.get(caring)
+    return {"no": "unaccompanied", "yes": "separated"}.get(str(caring))

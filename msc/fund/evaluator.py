@@ -17,6 +17,7 @@ Node kinds:
 
 Any node may carry "label": the criterion's name in the explanation. Refusals are translated: an
 administrator reads them when a draft does not validate."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,9 +53,9 @@ class Result:
     kind: str = ""
     #: the answers or numbers that decided it (for the explanation)
     detail: dict[str, Any] = field(default_factory=dict)
-    children: list["Result"] = field(default_factory=list)
+    children: list[Result] = field(default_factory=list)
 
-    def labelled(self) -> list["Result"]:
+    def labelled(self) -> list[Result]:
         """The labelled results under this one (itself when labelled): the criteria people read."""
         if self.label:
             return [self]
@@ -74,8 +75,13 @@ def validate(node: Any, questions: set[str], depth: int = 0, counter: list[int] 
     kinds = [k for k in node if k in KINDS]
     extra = [k for k in node if k not in KINDS and k != "label"]
     if len(kinds) != 1 or extra:
-        raise CriteriaInvalid(_l("a node has exactly one of %(kinds)s (and an optional label): %(found)s",
-                                  kinds=", ".join(KINDS), found=", ".join(sorted(node))))
+        raise CriteriaInvalid(
+            _l(
+                "a node has exactly one of %(kinds)s (and an optional label): %(found)s",
+                kinds=", ".join(KINDS),
+                found=", ".join(sorted(node)),
+            )
+        )
     if "label" in node and not (isinstance(node["label"], str) and 0 < len(node["label"]) <= 60):
         raise CriteriaInvalid(_l("a label is a short text"))
     kind = kinds[0]
@@ -100,9 +106,14 @@ def validate(node: Any, questions: set[str], depth: int = 0, counter: list[int] 
         if not isinstance(arg, dict) or set(arg) - {"weights", "threshold", "question"}:
             raise CriteriaInvalid(_l("'score' takes weights, threshold and question"))
         weights, threshold = arg.get("weights"), arg.get("threshold")
-        if not (isinstance(weights, dict) and weights and all(
+        if not (
+            isinstance(weights, dict)
+            and weights
+            and all(
                 isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 100
-                for k, v in weights.items())):
+                for k, v in weights.items()
+            )
+        ):
             raise CriteriaInvalid(_l("score weights are indicator: whole number from 1 to 100"))
         if not (isinstance(threshold, int) and not isinstance(threshold, bool) and 0 < threshold <= 10_000):
             raise CriteriaInvalid(_l("the score threshold is a positive whole number"))
@@ -150,8 +161,12 @@ def evaluate(node: dict, facts: Facts) -> Result:
         return Result(None, label, kind, {"question": question, "threshold": threshold})
     chosen = [a for a in (answer if isinstance(answer, list) else [answer]) if a in weights]
     total = sum(weights[a] for a in chosen)
-    return Result(total >= threshold, label, kind, {"question": question, "score": total, "threshold": threshold,
-                                                    "chosen": chosen})
+    return Result(
+        total >= threshold,
+        label,
+        kind,
+        {"question": question, "score": total, "threshold": threshold, "chosen": chosen},
+    )
 
 
 def _age_under(limit: int, facts: Facts, label: str | None) -> Result:

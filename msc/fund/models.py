@@ -1,6 +1,7 @@
 """The regional protection fund: allocations and caps, versioned criteria, applications with their
 recommendation, four-eyes decisions, disbursements, and the audit sample. Amounts are whole minor
 units (cents) of the row's currency."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,6 +14,7 @@ from msc.cases.models import Case
 from msc.centres.models import Centre
 from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
+from msc.security.models import User
 
 
 class FundAllocation(Base):
@@ -71,8 +73,7 @@ class Application(EncryptedRow, Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
     case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
     country: so.Mapped[str] = so.mapped_column(sa.String(3), index=True)
     #: trafficking, uasc, vulnerable
@@ -99,8 +100,9 @@ class Application(EncryptedRow, Base):
     beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
     centre: so.Mapped[Centre] = so.relationship(lazy="joined")
     criteria_set: so.Mapped[CriteriaSet] = so.relationship(lazy="joined")
-    lines: so.Mapped[list["ApplicationLine"]] = so.relationship(back_populates="application",
-                                                                order_by="ApplicationLine.id", lazy="selectin")
+    lines: so.Mapped[list[ApplicationLine]] = so.relationship(
+        back_populates="application", order_by="ApplicationLine.id", lazy="selectin"
+    )
 
     answers = EncryptedField("answers_ct", codec="json")
     evidence = EncryptedField("evidence_ct")
@@ -116,8 +118,9 @@ class ApplicationLine(EncryptedRow, Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    application_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fund_applications.id", ondelete="CASCADE"),
-                                                      index=True)
+    application_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("fund_applications.id", ondelete="CASCADE"), index=True
+    )
     category: so.Mapped[str] = so.mapped_column(sa.String(24))
     amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
     currency: so.Mapped[str] = so.mapped_column(sa.String(3))
@@ -138,8 +141,9 @@ class Decision(EncryptedRow, Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    application_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fund_applications.id", ondelete="CASCADE"),
-                                                      index=True)
+    application_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("fund_applications.id", ondelete="CASCADE"), index=True
+    )
     #: approve, reject, return
     outcome: so.Mapped[str] = so.mapped_column(sa.String(8))
     against_recommendation: so.Mapped[bool] = so.mapped_column(default=False)
@@ -153,9 +157,10 @@ class Decision(EncryptedRow, Base):
     decided_on: so.Mapped[dt.date] = so.mapped_column(index=True)
 
     application: so.Mapped[Application] = so.relationship(lazy="joined")
-    decided_by: so.Mapped["User"] = so.relationship("User", lazy="joined")  # noqa: F821
-    lines: so.Mapped[list["DecisionLine"]] = so.relationship(back_populates="decision", order_by="DecisionLine.id",
-                                                             lazy="selectin")
+    decided_by: so.Mapped[User] = so.relationship("User", lazy="joined")
+    lines: so.Mapped[list[DecisionLine]] = so.relationship(
+        back_populates="decision", order_by="DecisionLine.id", lazy="selectin"
+    )
 
     justification = EncryptedField("justification_ct")
 
@@ -226,8 +231,9 @@ class AuditSample(Base):
     drawn_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     drawn_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
-    items: so.Mapped[list["AuditFinding"]] = so.relationship(back_populates="sample", order_by="AuditFinding.id",
-                                                             lazy="selectin")
+    items: so.Mapped[list[AuditFinding]] = so.relationship(
+        back_populates="sample", order_by="AuditFinding.id", lazy="selectin"
+    )
 
 
 class AuditFinding(EncryptedRow, Base):

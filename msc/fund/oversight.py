@@ -2,6 +2,7 @@
 and countries, a reproducible random sample of decisions with findings, and the re-assessment queue.
 Everything here is metadata and aggregates: no answers, evidence or names are decrypted (the queue reads
 the date of birth of children in the fund, to know when they turn 18)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,12 +52,18 @@ def register(user, f: RegisterFilter, limit: int = 200) -> list[Decision]:
     """Every decision (replaced ones too, marked by what replaces them), newest first, filtered."""
     _auditor(user)
     from msc.fund.models import CriteriaSet
-    stmt = (sa.select(Decision).join(Application, Application.id == Decision.application_id)
-            .join(CriteriaSet, CriteriaSet.id == Application.criteria_set_id))
+
+    stmt = (
+        sa.select(Decision)
+        .join(Application, Application.id == Decision.application_id)
+        .join(CriteriaSet, CriteriaSet.id == Application.criteria_set_id)
+    )
     stmt = _scoped(user, stmt)
     conditions = {
-        "country": Application.country == f.country, "centre_id": Application.centre_id == f.centre_id,
-        "case_type": Application.case_type == f.case_type, "outcome": Decision.outcome == f.outcome,
+        "country": Application.country == f.country,
+        "centre_id": Application.centre_id == f.centre_id,
+        "case_type": Application.case_type == f.case_type,
+        "outcome": Decision.outcome == f.outcome,
         "criteria_version": CriteriaSet.version == f.criteria_version,
         "against_recommendation": Decision.against_recommendation.is_(bool(f.against_recommendation)),
         "decided_by_id": Decision.decided_by_id == f.decided_by_id,
@@ -95,31 +102,44 @@ class Consistency:
     def shown(self) -> tuple:
         """Counts under 5 suppressed; rates only when the decisions behind them are 5 or more."""
         rates_ok = self.decided >= 5
-        return (self.key, suppress(self.applications), suppress(self.decided), suppress(self.approved),
-                f"{self.approval_rate:.0%}" if rates_ok else "—",
-                f"{self.against_rate:.0%}" if rates_ok else "—",
-                f"{self.median_days:.1f}" if rates_ok and self.median_days is not None else "—")
+        return (
+            self.key,
+            suppress(self.applications),
+            suppress(self.decided),
+            suppress(self.approved),
+            f"{self.approval_rate:.0%}" if rates_ok else "—",
+            f"{self.against_rate:.0%}" if rates_ok else "—",
+            f"{self.median_days:.1f}" if rates_ok and self.median_days is not None else "—",
+        )
 
 
-def consistency(user, by: str = "centre", start: dt.date | None = None, end: dt.date | None = None) -> list[Consistency]:
+def consistency(
+    user, by: str = "centre", start: dt.date | None = None, end: dt.date | None = None
+) -> list[Consistency]:
     """Per centre (or country): applications, approval rate, share against the recommendation, median days
     from application to the first decision."""
     _auditor(user)
     key = Centre.code if by == "centre" else Application.country
-    stmt = _scoped(user, sa.select(key, Application.id, Application.submitted_at)
-                   .join(Centre, Centre.id == Application.centre_id))
+    stmt = _scoped(
+        user, sa.select(key, Application.id, Application.submitted_at).join(Centre, Centre.id == Application.centre_id)
+    )
     if start:
         stmt = stmt.where(Application.submitted_on >= start)
     if end:
         stmt = stmt.where(Application.submitted_on <= end)
     apps = session.execute(stmt).all()
     ids = [a.id for a in apps]
-    first = dict(session.execute(sa.select(Decision.application_id,
-                                           sa.func.min(Decision.decided_at, type_=UTCDateTime(timezone=True)))
-                                 .where(Decision.application_id.in_(ids or [-1]))
-                                 .group_by(Decision.application_id)).all())
-    current = {d.application_id: d for d in session.scalars(
-        sa.select(Decision).where(Decision.application_id.in_(ids or [-1]), in_force()))}
+    first = dict(
+        session.execute(
+            sa.select(Decision.application_id, sa.func.min(Decision.decided_at, type_=UTCDateTime(timezone=True)))
+            .where(Decision.application_id.in_(ids or [-1]))
+            .group_by(Decision.application_id)
+        ).all()
+    )
+    current = {
+        d.application_id: d
+        for d in session.scalars(sa.select(Decision).where(Decision.application_id.in_(ids or [-1]), in_force()))
+    }
     groups: dict[str, list] = {}
     for a in apps:
         groups.setdefault(a[0], []).append(a)
@@ -127,10 +147,16 @@ def consistency(user, by: str = "centre", start: dt.date | None = None, end: dt.
     for name, members in sorted(groups.items()):
         decided = [m for m in members if m.id in current and current[m.id].outcome != "return"]
         days = [(first[m.id] - m.submitted_at).total_seconds() / 86400 for m in members if m.id in first]
-        out.append(Consistency(name, len(members), len(decided),
-                               sum(1 for m in decided if current[m.id].outcome == "approve"),
-                               sum(1 for m in decided if current[m.id].against_recommendation),
-                               statistics.median(days) if days else None))
+        out.append(
+            Consistency(
+                name,
+                len(members),
+                len(decided),
+                sum(1 for m in decided if current[m.id].outcome == "approve"),
+                sum(1 for m in decided if current[m.id].against_recommendation),
+                statistics.median(days) if days else None,
+            )
+        )
     return out
 
 
@@ -142,8 +168,14 @@ def draw_sample(user, start: dt.date, end: dt.date, percent: int, seed: int | No
     if start is None or end is None or end < start:
         raise FundError(_l("Give a period whose end is not before its start."), field="end")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
-    sample = AuditSample(seed=seed, percent=percent, starts_on=start, ends_on=end,
-                         drawn_by_id=getattr(user, "id", None), drawn_at=utcnow())
+    sample = AuditSample(
+        seed=seed,
+        percent=percent,
+        starts_on=start,
+        ends_on=end,
+        drawn_by_id=getattr(user, "id", None),
+        drawn_at=utcnow(),
+    )
     session.add(sample)
     session.flush()
     for decision_id in sampled_ids(user, start, end, percent, seed):
@@ -155,8 +187,12 @@ def draw_sample(user, start: dt.date, end: dt.date, percent: int, seed: int | No
 
 def sampled_ids(user, start: dt.date, end: dt.date, percent: int, seed: int) -> list[int]:
     """The decisions a seed picks: the same seed over the same decisions picks the same ones."""
-    stmt = _scoped(user, sa.select(Decision.id).join(Application, Application.id == Decision.application_id)
-                   .where(in_force(), Decision.decided_on >= start, Decision.decided_on <= end))
+    stmt = _scoped(
+        user,
+        sa.select(Decision.id)
+        .join(Application, Application.id == Decision.application_id)
+        .where(in_force(), Decision.decided_on >= start, Decision.decided_on <= end),
+    )
     population = sorted(session.scalars(stmt))
     if not population:
         return []
@@ -184,11 +220,13 @@ def record_finding(user, item: AuditFinding, finding: str, note: str | None) -> 
 
 def findings_by_centre(sample: AuditSample) -> dict[str, dict[str, int]]:
     """Per centre: how many sampled decisions, and each finding's count (and those still open)."""
-    rows = session.execute(sa.select(Centre.code, AuditFinding.finding)
-                           .join(Decision, Decision.id == AuditFinding.decision_id)
-                           .join(Application, Application.id == Decision.application_id)
-                           .join(Centre, Centre.id == Application.centre_id)
-                           .where(AuditFinding.sample_id == sample.id))
+    rows = session.execute(
+        sa.select(Centre.code, AuditFinding.finding)
+        .join(Decision, Decision.id == AuditFinding.decision_id)
+        .join(Application, Application.id == Decision.application_id)
+        .join(Centre, Centre.id == Application.centre_id)
+        .where(AuditFinding.sample_id == sample.id)
+    )
     out: dict[str, dict[str, int]] = {}
     for code, finding in rows:
         counts = out.setdefault(code, {"sampled": 0, "agrees": 0, "disagrees": 0, "follow_up": 0, "open": 0})
@@ -209,9 +247,16 @@ def reassessment_queue(user, today: dt.date, horizon_days: int = 30) -> list[Rea
     """Approvals whose period ends within the horizon, and children in the fund who turn 18 within it."""
     _auditor(user)
     until = today + dt.timedelta(days=horizon_days)
-    approvals = list(session.scalars(_scoped(user, sa.select(Decision)
-                                             .join(Application, Application.id == Decision.application_id)
-                                             .where(in_force(), Decision.outcome == "approve"))))
+    approvals = list(
+        session.scalars(
+            _scoped(
+                user,
+                sa.select(Decision)
+                .join(Application, Application.id == Decision.application_id)
+                .where(in_force(), Decision.outcome == "approve"),
+            )
+        )
+    )
     out = []
     for d in approvals:
         if d.period_ends_on and d.period_ends_on <= until:
@@ -220,8 +265,11 @@ def reassessment_queue(user, today: dt.date, horizon_days: int = 30) -> list[Rea
             person: Beneficiary = d.application.beneficiary
             dob = person.date_of_birth
             if dob is not None:
-                eighteen = dob.replace(year=dob.year + 18) if not (dob.month == 2 and dob.day == 29) \
+                eighteen = (
+                    dob.replace(year=dob.year + 18)
+                    if not (dob.month == 2 and dob.day == 29)
                     else dt.date(dob.year + 18, 3, 1)
+                )
                 if eighteen <= until:
                     out.append(Reassessment(d, "turns_18", eighteen))
     return sorted(out, key=lambda r: (r.due_on, r.decision.id))

@@ -1,5 +1,6 @@
 """Fund rules: versioned criteria (drafts, publication, immutability), applications with an explained
 recommendation, four-eyes decisions, and disbursements that never exceed the line nor the allocation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,18 +12,32 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.vocab import age_band
 from msc.cases.models import Case
-from msc.db import session, utcnow
+from msc.db import rows_changed, session, utcnow
 from msc.errors import DomainError
 from msc.fund import criteria as crit
 from msc.fund.evaluator import CriteriaInvalid, Facts
 from msc.fund.models import (
-    Application, ApplicationLine, CategoryCap, CriteriaSet, Decision, DecisionLine, Disbursement, FundAllocation,
+    Application,
+    ApplicationLine,
+    CategoryCap,
+    CriteriaSet,
+    Decision,
+    DecisionLine,
+    Disbursement,
+    FundAllocation,
 )
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.policy import (
-    BREAK_GLASS_FUND, FUND_APPLY, FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FUND_DECIDE, FUND_DISBURSE, FUND_VIEW,
-    in_scope, role_allows,
+    BREAK_GLASS_FUND,
+    FUND_APPLY,
+    FUND_CRITERIA_DRAFT,
+    FUND_CRITERIA_PUBLISH,
+    FUND_DECIDE,
+    FUND_DISBURSE,
+    FUND_VIEW,
+    in_scope,
+    role_allows,
 )
 
 CATEGORIES = ("medical", "mhpss", "shelter", "legal", "education", "livelihood", "return_integration", "basic_needs")
@@ -42,27 +57,42 @@ def currency_of(country: str) -> str:
 
 # ---- set-up ----------------------------------------------------------------------------------
 
+
 def _fund_administrator(user) -> None:
     if not role_allows(user, FUND_CRITERIA_DRAFT) or getattr(user, "scope", None) != "region":
         raise FundError(_l("Only the fund's administrators at regional level set allocations and caps."))
 
 
-def save_allocation(user, allocation: FundAllocation | None, *, country: str, currency: str, amount: int,
-                    starts_on: dt.date | None, ends_on: dt.date | None) -> FundAllocation:
+def save_allocation(
+    user,
+    allocation: FundAllocation | None,
+    *,
+    country: str,
+    currency: str,
+    amount: int,
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+) -> FundAllocation:
     """A country's allocation for a period; it can never be set below what was already paid from it."""
     _fund_administrator(user)
     if not (isinstance(country, str) and len(country) == 3 and country.isalpha() and country.isupper()):
         raise FundError(_l("Choose the country."), field="country")
     if currency != currency_of(country):
-        raise FundError(_l("The fund pays in %(currency)s in this country.", currency=currency_of(country)),
-                        field="currency")
+        raise FundError(
+            _l("The fund pays in %(currency)s in this country.", currency=currency_of(country)), field="currency"
+        )
     if amount is None or amount <= 0:
         raise FundError(_l("The amount must be more than zero."), field="amount")
     if starts_on is None or ends_on is None or ends_on < starts_on:
         raise FundError(_l("Give a period whose end is not before its start."), field="ends_on")
     if allocation is not None and amount < allocation.disbursed:
-        raise FundError(_l("%(paid)s is already paid from this allocation: it cannot be less.",
-                           paid=money(allocation.disbursed, currency)), field="amount")
+        raise FundError(
+            _l(
+                "%(paid)s is already paid from this allocation: it cannot be less.",
+                paid=money(allocation.disbursed, currency),
+            ),
+            field="amount",
+        )
     if allocation is None:
         allocation = FundAllocation(disbursed=0)
         session.add(allocation)
@@ -94,15 +124,19 @@ def set_cap(user, category: str, currency: str, amount: int) -> CategoryCap:
 
 # ---- criteria sets ---------------------------------------------------------------------------
 
+
 def definition_of(criteria_set: CriteriaSet) -> dict:
     return json.loads(criteria_set.definition)
 
 
 def published_for(day: dt.date) -> CriteriaSet | None:
     """The criteria in force on a day: the newest published version effective by then."""
-    return session.scalar(sa.select(CriteriaSet).where(CriteriaSet.status == "published",
-                                                       CriteriaSet.effective_on <= day)
-                          .order_by(CriteriaSet.version.desc()).limit(1))
+    return session.scalar(
+        sa.select(CriteriaSet)
+        .where(CriteriaSet.status == "published", CriteriaSet.effective_on <= day)
+        .order_by(CriteriaSet.version.desc())
+        .limit(1)
+    )
 
 
 def _checked(definition) -> dict:
@@ -118,8 +152,13 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
     if not role_allows(user, FUND_CRITERIA_DRAFT):
         raise FundError(_l("You cannot draft criteria."))
     if criteria_set is not None and criteria_set.status != "draft":
-        raise FundError(_l("Version %(v)d is %(status)s and cannot be changed: draft a new version.",
-                           v=criteria_set.version, status=criteria_set.status))
+        raise FundError(
+            _l(
+                "Version %(v)d is %(status)s and cannot be changed: draft a new version.",
+                v=criteria_set.version,
+                status=criteria_set.status,
+            )
+        )
     if effective_on is None:
         raise FundError(_l("Give the day the criteria take effect."), field="effective_on")
     definition = _checked(definition)
@@ -147,8 +186,9 @@ def publish(user, criteria_set: CriteriaSet) -> None:
         raise FundError(_l("Only a draft can be published."))
     _checked(definition_of(criteria_set))
     criteria_set.status, criteria_set.published_by_id, criteria_set.published_at = "published", user.id, utcnow()
-    audit.record("fund.criteria.publish", object_type="fund_criteria", object_id=criteria_set.id,
-                 detail=criteria_set.digest)
+    audit.record(
+        "fund.criteria.publish", object_type="fund_criteria", object_id=criteria_set.id, detail=criteria_set.digest
+    )
 
 
 def retire(user, criteria_set: CriteriaSet) -> None:
@@ -168,8 +208,13 @@ def _published_versions_never_change(_mapper, _connection, target: CriteriaSet) 
     if previous in ("published", "retired"):
         for name in ("definition", "digest", "version", "effective_on"):
             if state.attrs[name].history.has_changes():
-                raise FundError(_l("Version %(v)d is %(status)s and cannot be changed: draft a new version.",
-                                   v=target.version, status=previous))
+                raise FundError(
+                    _l(
+                        "Version %(v)d is %(status)s and cannot be changed: draft a new version.",
+                        v=target.version,
+                        status=previous,
+                    )
+                )
 
 
 @sa.event.listens_for(Decision, "before_update")
@@ -180,6 +225,7 @@ def _decisions_never_change(_mapper, _connection, target: Decision) -> None:
 
 
 # ---- applications ----------------------------------------------------------------------------
+
 
 @dataclass
 class LineData:
@@ -196,7 +242,7 @@ def facts_for(case: Case, answers: dict, on: dt.date) -> Facts:
 
 def _check_answers(definition: dict, case_type: str, answers: dict) -> dict:
     asked = definition[case_type]["questions"]
-    clean = {}
+    clean: dict[str, object] = {}
     for question in asked:
         if question not in answers or answers[question] in (None, "", []):
             continue
@@ -216,12 +262,17 @@ def household_answers(case: Case, on: dt.date) -> dict:
     """What the household data says of a child's care, for the caseworker to confirm: parents present
     (not separated), another adult relative present (separated), no adult at all (unaccompanied)."""
     from msc.beneficiaries.models import Beneficiary
+
     person = case.beneficiary
     if person.household_id is None:
         return {"separated_from_parents": "yes", "adult_relative_caring": "no"}
-    members = [m for m in session.scalars(sa.select(Beneficiary).where(Beneficiary.household_id == person.household_id,
-                                                                       Beneficiary.id != person.id))
-               if (m.age_on(on) or 0) >= 18]
+    members = [
+        m
+        for m in session.scalars(
+            sa.select(Beneficiary).where(Beneficiary.household_id == person.household_id, Beneficiary.id != person.id)
+        )
+        if (m.age_on(on) or 0) >= 18
+    ]
     mine = person.relationship_to_head
     parents = {"head", "spouse"} if mine == "child" else set()
     if mine == "head":
@@ -236,13 +287,21 @@ def household_answers(case: Case, on: dt.date) -> dict:
 
 def approved_so_far(case: Case, category: str) -> int:
     """What the case's current decisions approve in a category (for the per-case cap)."""
-    return session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved), 0))
-        .join(Decision, Decision.id == DecisionLine.decision_id)
-        .join(ApplicationLine, ApplicationLine.id == DecisionLine.line_id)
-        .join(Application, Application.id == Decision.application_id)
-        .where(Application.case_id == case.id, ApplicationLine.category == category,
-               Decision.outcome == "approve", in_force())) or 0
+    return (
+        session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved), 0))
+            .join(Decision, Decision.id == DecisionLine.decision_id)
+            .join(ApplicationLine, ApplicationLine.id == DecisionLine.line_id)
+            .join(Application, Application.id == Decision.application_id)
+            .where(
+                Application.case_id == case.id,
+                ApplicationLine.category == category,
+                Decision.outcome == "approve",
+                in_force(),
+            )
+        )
+        or 0
+    )
 
 
 def _check_lines(case: Case, currency: str, lines: list[LineData]) -> None:
@@ -255,21 +314,34 @@ def _check_lines(case: Case, currency: str, lines: list[LineData]) -> None:
         if line.amount is None or line.amount <= 0:
             raise FundError(_l("Line %(n)d: the amount must be more than zero.", n=n), field="lines")
         if line.currency != currency:
-            raise FundError(_l("Line %(n)d: the fund pays in %(currency)s in this country.", n=n,
-                               currency=currency), field="lines")
+            raise FundError(
+                _l("Line %(n)d: the fund pays in %(currency)s in this country.", n=n, currency=currency), field="lines"
+            )
         if line.provider and len(line.provider) > 200:
             raise FundError(_l("Line %(n)d: the provider's name is too long.", n=n), field="lines")
         per_category[line.category] = per_category.get(line.category, 0) + line.amount
     for category, amount in per_category.items():
         cap = session.get(CategoryCap, (category, currency))
         if cap is None:
-            raise FundError(_l("No cap is set for %(category)s in %(currency)s: ask the fund's administrator.",
-                               category=category, currency=currency), field="lines")
+            raise FundError(
+                _l(
+                    "No cap is set for %(category)s in %(currency)s: ask the fund's administrator.",
+                    category=category,
+                    currency=currency,
+                ),
+                field="lines",
+            )
         left = cap.amount - approved_so_far(case, category)
         if amount > left:
-            raise FundError(_l("%(category)s: %(amount)s asked, but the cap per case leaves %(left)s.",
-                               category=category, amount=money(amount, currency), left=money(left, currency)),
-                            field="lines")
+            raise FundError(
+                _l(
+                    "%(category)s: %(amount)s asked, but the cap per case leaves %(left)s.",
+                    category=category,
+                    amount=money(amount, currency),
+                    left=money(left, currency),
+                ),
+                field="lines",
+            )
 
 
 def money(amount: int, currency: str) -> str:
@@ -277,8 +349,7 @@ def money(amount: int, currency: str) -> str:
     return f"{amount / 100:,.2f} {currency}"
 
 
-def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None,
-           lines: list[LineData]) -> Application:
+def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None, lines: list[LineData]) -> Application:
     """A caseworker applies from a case; the recommendation is computed and kept with what it used."""
     if not role_allows(user, FUND_APPLY) or not in_scope(user, case.centre_id):
         raise FundError(_l("Only the case's caseworkers can apply to the fund."))
@@ -295,38 +366,54 @@ def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None
     answers = _check_answers(definition, case_type, answers)
     evidence = (evidence or "").strip()
     if len(evidence) > MAX_TEXT:
-        raise FundError(_l("The evidence notes are too long (at most %(n)d characters).", n=MAX_TEXT),
-                        field="evidence")
+        raise FundError(_l("The evidence notes are too long (at most %(n)d characters).", n=MAX_TEXT), field="evidence")
     currency = currency_of(country)
     _check_lines(case, currency, lines)
     facts = facts_for(case, answers, today)
     outcome, result = crit.recommend(definition, case_type, facts)
     application = Application(
-        case_id=case.id, case=case, beneficiary_id=case.beneficiary_id, beneficiary=case.beneficiary,
-        centre_id=case.centre_id, country=country, case_type=case_type, criteria_set_id=criteria_set.id,
-        criteria_digest=criteria_set.digest, recommendation=outcome,
+        case_id=case.id,
+        case=case,
+        beneficiary_id=case.beneficiary_id,
+        beneficiary=case.beneficiary,
+        centre_id=case.centre_id,
+        country=country,
+        case_type=case_type,
+        criteria_set_id=criteria_set.id,
+        criteria_digest=criteria_set.digest,
+        recommendation=outcome,
         uasc_kind=crit.uasc_kind(answers) if case_type == "uasc" and outcome == "eligible" else None,
         explanation=json.dumps([[r.label, r.value] for r in result.labelled()]),
-        age_band=age_band(facts.age), submitted_by_id=getattr(user, "id", None), submitted_at=utcnow(),
-        submitted_on=today)
+        age_band=age_band(facts.age),
+        submitted_by_id=getattr(user, "id", None),
+        submitted_at=utcnow(),
+        submitted_on=today,
+    )
     application.answers = answers
     if evidence:
         application.evidence = evidence
     session.add(application)
     session.flush()
     for line in lines:
-        row = ApplicationLine(application_id=application.id, application=application, category=line.category,
-                              amount=line.amount, currency=line.currency)
+        row = ApplicationLine(
+            application_id=application.id,
+            application=application,
+            category=line.category,
+            amount=line.amount,
+            currency=line.currency,
+        )
         if line.provider:
             row.provider = line.provider.strip()
         session.add(row)
     session.flush()
-    audit.record("fund.apply", object_type="fund_application", object_id=application.id,
-                 detail=f"{case_type}:{outcome}")
+    audit.record(
+        "fund.apply", object_type="fund_application", object_id=application.id, detail=f"{case_type}:{outcome}"
+    )
     return application
 
 
 # ---- decisions -------------------------------------------------------------------------------
+
 
 def in_force():
     """The condition for decisions no other decision replaces."""
@@ -335,19 +422,36 @@ def in_force():
 
 def current_decision(application: Application) -> Decision | None:
     """The decision in force: the newest one no other decision replaces."""
-    return session.scalar(sa.select(Decision).where(Decision.application_id == application.id,
-                                                    in_force())
-                          .order_by(Decision.id.desc()).limit(1))
+    return session.scalar(
+        sa.select(Decision)
+        .where(Decision.application_id == application.id, in_force())
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
 
 
 def allocation_for(country: str, currency: str, day: dt.date) -> FundAllocation | None:
-    return session.scalar(sa.select(FundAllocation).where(
-        FundAllocation.country == country, FundAllocation.currency == currency, FundAllocation.starts_on <= day,
-        FundAllocation.ends_on >= day).order_by(FundAllocation.id.desc()).limit(1))
+    return session.scalar(
+        sa.select(FundAllocation)
+        .where(
+            FundAllocation.country == country,
+            FundAllocation.currency == currency,
+            FundAllocation.starts_on <= day,
+            FundAllocation.ends_on >= day,
+        )
+        .order_by(FundAllocation.id.desc())
+        .limit(1)
+    )
 
 
-def decide(user, application: Application, outcome: str, approved: dict[int, int] | None = None,
-           justification: str | None = None, period_ends_on: dt.date | None = None) -> Decision:
+def decide(
+    user,
+    application: Application,
+    outcome: str,
+    approved: dict[int, int] | None = None,
+    justification: str | None = None,
+    period_ends_on: dt.date | None = None,
+) -> Decision:
     """Four eyes: a protection officer other than the one who submitted decides. A change of mind is a
     new decision that replaces the one in force."""
     if not role_allows(user, FUND_DECIDE) or not in_scope(user, application.centre_id):
@@ -358,10 +462,12 @@ def decide(user, application: Application, outcome: str, approved: dict[int, int
         raise FundError(_l("Choose approve, reject or return for information."), field="outcome")
     justification = (justification or "").strip()
     if len(justification) > MAX_TEXT:
-        raise FundError(_l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT),
-                        field="justification")
+        raise FundError(
+            _l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT), field="justification"
+        )
     against = (outcome == "approve" and application.recommendation != "eligible") or (
-        outcome == "reject" and application.recommendation == "eligible")
+        outcome == "reject" and application.recommendation == "eligible"
+    )
     if against and not justification:
         raise FundError(_l("This decision goes against the recommendation: write why."), field="justification")
     previous = current_decision(application)
@@ -377,27 +483,43 @@ def decide(user, application: Application, outcome: str, approved: dict[int, int
             if amount is None or amount < 0:
                 raise FundError(_l("An approved amount cannot be negative."), field="approved")
             if amount > requested[line_id].amount:
-                raise FundError(_l("An approved amount can be lowered, never raised above what was requested."),
-                                field="approved")
+                raise FundError(
+                    _l("An approved amount can be lowered, never raised above what was requested."), field="approved"
+                )
         amounts = {line_id: approved.get(line_id, 0) for line_id in requested}
         if not any(amounts.values()):
-            raise FundError(_l("Approve an amount for at least one line, or reject the application."),
-                            field="approved")
+            raise FundError(_l("Approve an amount for at least one line, or reject the application."), field="approved")
         if period_ends_on is None or period_ends_on <= today:
             raise FundError(_l("Give the day the approved assistance ends (after today)."), field="period_ends_on")
         allocation = allocation_for(application.country, currency_of(application.country), today)
         if allocation is None:
-            raise FundError(_l("No fund allocation for %(country)s covers today: the fund's administrator must "
-                               "record one.", country=application.country))
+            raise FundError(
+                _l(
+                    "No fund allocation for %(country)s covers today: the fund's administrator must record one.",
+                    country=application.country,
+                )
+            )
     if previous is not None:
         paid = {dl.line_id: dl.disbursed for dl in previous.lines}
         if any(amounts.get(line_id, 0) < done for line_id, done in paid.items() if done):
-            raise FundError(_l("Part of this assistance is already paid: a new decision cannot approve less "
-                               "than what was paid. Void the payments first."), field="approved")
-    decision = Decision(application_id=application.id, application=application, outcome=outcome,
-                        against_recommendation=against, replaces_id=previous.id if previous else None,
-                        period_ends_on=period_ends_on if outcome == "approve" else None,
-                        decided_by_id=user.id, decided_at=utcnow(), decided_on=today)
+            raise FundError(
+                _l(
+                    "Part of this assistance is already paid: a new decision cannot approve less "
+                    "than what was paid. Void the payments first."
+                ),
+                field="approved",
+            )
+    decision = Decision(
+        application_id=application.id,
+        application=application,
+        outcome=outcome,
+        against_recommendation=against,
+        replaces_id=previous.id if previous else None,
+        period_ends_on=period_ends_on if outcome == "approve" else None,
+        decided_by_id=user.id,
+        decided_at=utcnow(),
+        decided_on=today,
+    )
     if justification:
         decision.justification = justification
     session.add(decision)
@@ -407,38 +529,65 @@ def decide(user, application: Application, outcome: str, approved: dict[int, int
     except sa.exc.IntegrityError:
         raise FundError(_l("Someone else decided on this application at the same moment: reload it.")) from None
     for line_id, amount in amounts.items():
+        assert allocation is not None  # an approval has found its allocation above; a rejection has no lines
         carried = {dl.line_id: dl.disbursed for dl in previous.lines} if previous else {}
-        session.add(DecisionLine(decision_id=decision.id, line_id=line_id, allocation_id=allocation.id,
-                                 approved=amount, disbursed=carried.get(line_id, 0)))
+        session.add(
+            DecisionLine(
+                decision_id=decision.id,
+                line_id=line_id,
+                allocation_id=allocation.id,
+                approved=amount,
+                disbursed=carried.get(line_id, 0),
+            )
+        )
     if previous is not None:  # payments already made now count against the new decision's lines
         _carry_disbursements(previous, decision)
     session.flush()
-    audit.record("fund.decide", object_type="fund_application", object_id=application.id,
-                 detail=f"{outcome}{':against' if against else ''}:{decision.id}")
+    audit.record(
+        "fund.decide",
+        object_type="fund_application",
+        object_id=application.id,
+        detail=f"{outcome}{':against' if against else ''}:{decision.id}",
+    )
     return decision
 
 
 def _carry_disbursements(previous: Decision, decision: Decision) -> None:
     session.flush()
-    new_lines = {dl.line_id: dl.id for dl in session.scalars(
-        sa.select(DecisionLine).where(DecisionLine.decision_id == decision.id))}
+    new_lines = {
+        dl.line_id: dl.id
+        for dl in session.scalars(sa.select(DecisionLine).where(DecisionLine.decision_id == decision.id))
+    }
     for old in previous.lines:
         if old.disbursed and old.line_id in new_lines:
-            session.execute(sa.update(Disbursement).where(Disbursement.decision_line_id == old.id)
-                            .values(decision_line_id=new_lines[old.line_id]))
+            session.execute(
+                sa.update(Disbursement)
+                .where(Disbursement.decision_line_id == old.id)
+                .values(decision_line_id=new_lines[old.line_id])
+            )
 
 
 # ---- disbursements ---------------------------------------------------------------------------
 
-def disburse(user, decision_line: DecisionLine, *, amount: int, paid_on: dt.date | None, payee: str | None,
-             reference: str | None, kind: str = "payment") -> Disbursement:
+
+def disburse(
+    user,
+    decision_line: DecisionLine,
+    *,
+    amount: int,
+    paid_on: dt.date | None,
+    payee: str | None,
+    reference: str | None,
+    kind: str = "payment",
+) -> Disbursement:
     """Pay against an approved line: never more than is left on the line, nor on the allocation, even when
     two requests arrive at once (each limit is a conditional UPDATE)."""
     decision = decision_line.decision
     application = decision.application
     if not role_allows(user, FUND_DISBURSE) or not in_scope(user, application.centre_id):
         raise FundError(_l("You cannot record disbursements."))
-    if decision.outcome != "approve" or current_decision(application).id != decision.id:
+    in_force = current_decision(application)
+    if decision.outcome != "approve" or in_force is None or in_force.id != decision.id:
         raise FundError(_l("This line is not approved by the decision in force."))
     if kind not in ("payment", "in_kind"):
         raise FundError(_l("Say whether it is a payment or an in-kind purchase."), field="kind")
@@ -454,30 +603,50 @@ def disburse(user, decision_line: DecisionLine, *, amount: int, paid_on: dt.date
         raise FundError(_l("Give the payment or invoice reference (at most 60 characters)."), field="reference")
     currency = decision_line.line.currency
     with session.begin_nested():
-        on_line = session.execute(sa.update(DecisionLine)
-                                  .where(DecisionLine.id == decision_line.id,
-                                         DecisionLine.disbursed + amount <= DecisionLine.approved)
-                                  .values(disbursed=DecisionLine.disbursed + amount)
-                                  .execution_options(synchronize_session=False))
-        if on_line.rowcount != 1:
-            left = session.scalar(sa.select(DecisionLine.approved - DecisionLine.disbursed)
-                                  .where(DecisionLine.id == decision_line.id))
-            raise FundError(_l("That is more than is left on this approved line: %(left)s.",
-                               left=money(left, currency)), field="amount")
-        on_allocation = session.execute(sa.update(FundAllocation)
-                                        .where(FundAllocation.id == decision_line.allocation_id,
-                                               FundAllocation.disbursed + amount <= FundAllocation.amount)
-                                        .values(disbursed=FundAllocation.disbursed + amount)
-                                        .execution_options(synchronize_session=False))
-        if on_allocation.rowcount != 1:
-            left = session.scalar(sa.select(FundAllocation.amount - FundAllocation.disbursed)
-                                  .where(FundAllocation.id == decision_line.allocation_id))
-            raise FundError(_l("The country's allocation has only %(left)s left.", left=money(left, currency)),
-                            field="amount")
-        payment = Disbursement(decision_line_id=decision_line.id, decision_line=decision_line,
-                               allocation_id=decision_line.allocation_id, kind=kind, amount=amount, paid_on=paid_on,
-                               reference=reference, created_by_id=getattr(user, "id", None), created_at=utcnow())
-        payment.payee = payee.strip()
+        on_line = rows_changed(
+            sa.update(DecisionLine)
+            .where(DecisionLine.id == decision_line.id, DecisionLine.disbursed + amount <= DecisionLine.approved)
+            .values(disbursed=DecisionLine.disbursed + amount)
+            .execution_options(synchronize_session=False)
+        )
+        if on_line != 1:
+            left = session.scalar(
+                sa.select(DecisionLine.approved - DecisionLine.disbursed).where(DecisionLine.id == decision_line.id)
+            )
+            raise FundError(
+                _l("That is more than is left on this approved line: %(left)s.", left=money(left or 0, currency)),
+                field="amount",
+            )
+        on_allocation = rows_changed(
+            sa.update(FundAllocation)
+            .where(
+                FundAllocation.id == decision_line.allocation_id,
+                FundAllocation.disbursed + amount <= FundAllocation.amount,
+            )
+            .values(disbursed=FundAllocation.disbursed + amount)
+            .execution_options(synchronize_session=False)
+        )
+        if on_allocation != 1:
+            left = session.scalar(
+                sa.select(FundAllocation.amount - FundAllocation.disbursed).where(
+                    FundAllocation.id == decision_line.allocation_id
+                )
+            )
+            raise FundError(
+                _l("The country's allocation has only %(left)s left.", left=money(left or 0, currency)), field="amount"
+            )
+        payment = Disbursement(
+            decision_line_id=decision_line.id,
+            decision_line=decision_line,
+            allocation_id=decision_line.allocation_id,
+            kind=kind,
+            amount=amount,
+            paid_on=paid_on,
+            reference=reference,
+            created_by_id=getattr(user, "id", None),
+            created_at=utcnow(),
+        )
+        payment.payee = (payee or "").strip()
         session.add(payment)
         session.flush()
     session.expire(decision_line)
@@ -494,17 +663,26 @@ def void_disbursement(user, payment: Disbursement, reason: str | None) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise FundError(_l("Write why the disbursement is voided."), field="reason")
-    claimed = session.execute(sa.update(Disbursement).where(Disbursement.id == payment.id,
-                                                            Disbursement.voided_at.is_(None))
-                              .values(voided_at=utcnow(), voided_by_id=getattr(user, "id", None))
-                              .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    claimed = rows_changed(
+        sa.update(Disbursement)
+        .where(Disbursement.id == payment.id, Disbursement.voided_at.is_(None))
+        .values(voided_at=utcnow(), voided_by_id=getattr(user, "id", None))
+        .execution_options(synchronize_session=False)
+    )
+    if claimed != 1:
         raise FundError(_l("This disbursement was already voided."))
-    session.execute(sa.update(DecisionLine).where(DecisionLine.id == payment.decision_line_id)
-                    .values(disbursed=DecisionLine.disbursed - payment.amount).execution_options(synchronize_session=False))
-    session.execute(sa.update(FundAllocation).where(FundAllocation.id == payment.allocation_id)
-                    .values(disbursed=FundAllocation.disbursed - payment.amount)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(DecisionLine)
+        .where(DecisionLine.id == payment.decision_line_id)
+        .values(disbursed=DecisionLine.disbursed - payment.amount)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(FundAllocation)
+        .where(FundAllocation.id == payment.allocation_id)
+        .values(disbursed=FundAllocation.disbursed - payment.amount)
+        .execution_options(synchronize_session=False)
+    )
     session.refresh(payment)
     payment.void_reason = reason
     session.expire(payment.decision_line)
@@ -524,16 +702,20 @@ class Balance:
 
 def balance(allocation: FundAllocation) -> Balance:
     """Allocated, committed (approved by decisions in force, not yet paid), disbursed, remaining."""
-    committed = session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved - DecisionLine.disbursed), 0))
-        .join(Decision, Decision.id == DecisionLine.decision_id)
-        .where(DecisionLine.allocation_id == allocation.id, Decision.outcome == "approve",
-               in_force())) or 0
+    committed = (
+        session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved - DecisionLine.disbursed), 0))
+            .join(Decision, Decision.id == DecisionLine.decision_id)
+            .where(DecisionLine.allocation_id == allocation.id, Decision.outcome == "approve", in_force())
+        )
+        or 0
+    )
     session.refresh(allocation)
     return Balance(allocation.amount, int(committed), allocation.disbursed)
 
 
 # ---- reading ---------------------------------------------------------------------------------
+
 
 def parse_money(text: str | None, field: str = "amount") -> int:
     """What was typed ("1500", "1.500,50", "1500.5") as minor units, or a translated reason."""
@@ -543,7 +725,7 @@ def parse_money(text: str | None, field: str = "amount") -> int:
     if raw.startswith("-"):
         raise FundError(_l("The amount cannot be negative."), field=field)
     decimal = max(raw.rfind("."), raw.rfind(","))
-    whole, cents = (raw, "") if decimal < 0 or len(raw) - decimal - 1 == 3 else (raw[:decimal], raw[decimal + 1:])
+    whole, cents = (raw, "") if decimal < 0 or len(raw) - decimal - 1 == 3 else (raw[:decimal], raw[decimal + 1 :])
     whole = whole.replace(".", "").replace(",", "")
     if not whole.isdigit() or (cents and not (cents.isdigit() and len(cents) <= 2)) or len(whole) > 12:
         raise FundError(_l("Give the amount as a number, for example 1500 or 1500.50."), field=field)
@@ -558,8 +740,9 @@ def may_read(user, application: Application) -> bool:
     """The caseworker who applied or is assigned to the case; protection officers in scope; the DPO."""
     # Break-the-glass reaches a trafficking or UASC file only for roles allowed to open those.
     glass_reaches = application.case_type not in GLASS_PROTECTED or role_allows(user, BREAK_GLASS_FUND)
-    if not role_allows(user, FUND_VIEW) or not in_scope(user, application.centre_id,
-                                                         application.beneficiary_id if glass_reaches else None):
+    if not role_allows(user, FUND_VIEW) or not in_scope(
+        user, application.centre_id, application.beneficiary_id if glass_reaches else None
+    ):
         return False
     if getattr(user, "role", None) == "caseworker":
         return application.submitted_by_id == user.id or user in application.case.caseworkers
@@ -579,6 +762,7 @@ def read(user, application: Application) -> None:
 def awaiting_decision(user, limit: int = 100) -> list[Application]:
     """Applications in the user's scope with no decision yet, oldest first."""
     from msc.security.policy import centre_ids_in_scope
+
     stmt = sa.select(Application).where(~sa.exists().where(Decision.application_id == Application.id))
     ids = centre_ids_in_scope(user)
     if ids is not None:
@@ -588,14 +772,21 @@ def awaiting_decision(user, limit: int = 100) -> list[Application]:
 
 def submitted_by(user, limit: int = 20) -> list[tuple[Application, Decision | None]]:
     """A caseworker's applications with the decision in force, newest first (for their home page)."""
-    apps = list(session.scalars(sa.select(Application).where(Application.submitted_by_id == user.id)
-                                .order_by(Application.submitted_at.desc()).limit(limit)))
+    apps = list(
+        session.scalars(
+            sa.select(Application)
+            .where(Application.submitted_by_id == user.id)
+            .order_by(Application.submitted_at.desc())
+            .limit(limit)
+        )
+    )
     return [(a, current_decision(a)) for a in apps]
 
 
 def allocations_in_scope(user) -> list[FundAllocation]:
-    from msc.security.policy import centre_ids_in_scope
     from msc.centres.models import Centre
+    from msc.security.policy import centre_ids_in_scope
+
     stmt = sa.select(FundAllocation).order_by(FundAllocation.country, FundAllocation.starts_on.desc())
     ids = centre_ids_in_scope(user)
     if ids is not None:

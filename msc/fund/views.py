@@ -1,5 +1,6 @@
 """Fund pages: apply from a case, read an application, decide, disburse, and the protection officers'
 audit (register, consistency, samples and findings)."""
+
 from __future__ import annotations
 
 import json
@@ -15,18 +16,41 @@ from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
 from msc.fund import oversight, service, vocab
 from msc.fund.forms import (
-    LINES, AllocationForm, ApplicationForm, CapForm, CriteriaForm, DecisionForm, DisbursementForm, FindingForm,
-    RegisterForm, SampleForm, VoidForm,
+    LINES,
+    AllocationForm,
+    ApplicationForm,
+    CapForm,
+    CriteriaForm,
+    DecisionForm,
+    DisbursementForm,
+    FindingForm,
+    RegisterForm,
+    SampleForm,
+    VoidForm,
 )
 from msc.fund.models import (
-    Application, AuditFinding, AuditSample, CategoryCap, CriteriaSet, Decision, DecisionLine, Disbursement,
+    Application,
+    AuditFinding,
+    AuditSample,
+    CategoryCap,
+    CriteriaSet,
+    Decision,
+    DecisionLine,
+    Disbursement,
 )
 from msc.fund.service import FundError
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.policy import (
-    FUND_APPLY, FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FUND_DECIDE, FUND_DISBURSE, FUND_VIEW, can,
-    check_scope, requires,
+    FUND_APPLY,
+    FUND_CRITERIA_DRAFT,
+    FUND_CRITERIA_PUBLISH,
+    FUND_DECIDE,
+    FUND_DISBURSE,
+    FUND_VIEW,
+    can,
+    check_scope,
+    requires,
 )
 
 bp = Blueprint("fund", __name__)
@@ -47,11 +71,14 @@ def index():
     today = local_today(current_user.centres[0].country if current_user.centres else current_user.country)
     officer = can(current_user, FUND_DECIDE)
     return render_template(
-        "fund/index.html", vocab=vocab, officer=officer,
+        "fund/index.html",
+        vocab=vocab,
+        officer=officer,
         awaiting=service.awaiting_decision(current_user) if current_user.role != "caseworker" else [],
         queue=oversight.reassessment_queue(current_user, today) if officer else [],
         balances=[(a, service.balance(a)) for a in service.allocations_in_scope(current_user)] if officer else [],
-        mine=service.submitted_by(current_user) if current_user.role == "caseworker" else [])
+        mine=service.submitted_by(current_user) if current_user.role == "caseworker" else [],
+    )
 
 
 def _lines(form: ApplicationForm, currency: str) -> list[service.LineData]:
@@ -61,8 +88,14 @@ def _lines(form: ApplicationForm, currency: str) -> list[service.LineData]:
         amount = getattr(form, f"line{n}_amount").data
         if not category and not (amount or "").strip():
             continue
-        lines.append(service.LineData(category or "", service.parse_money(amount, f"line{n}_amount"), currency,
-                                      getattr(form, f"line{n}_provider").data or None))
+        lines.append(
+            service.LineData(
+                category or "",
+                service.parse_money(amount, f"line{n}_amount"),
+                currency,
+                getattr(form, f"line{n}_provider").data or None,
+            )
+        )
     return lines
 
 
@@ -79,35 +112,55 @@ def apply(case_uid: str):
             getattr(form, name).data = value
     if form.validate_on_submit():
         try:
-            application = service.submit(current_user, case, form.case_type.data, form.answers(), form.evidence.data,
-                                         _lines(form, currency))
+            application = service.submit(
+                current_user, case, form.case_type.data, form.answers(), form.evidence.data, _lines(form, currency)
+            )
         except FundError as err:
             show_on_form(form, err)
         else:
-            flash(_("Application sent: %(outcome)s.", outcome=vocab.RECOMMENDATIONS[application.recommendation]),
-                  "success")
+            flash(
+                _("Application sent: %(outcome)s.", outcome=vocab.RECOMMENDATIONS[application.recommendation]),
+                "success",
+            )
             return redirect(url_for("fund.application", application_uid=application.uid))
-    return render_template("fund/apply.html", form=form, case=case, currency=currency, vocab=vocab,
-                           lines=range(1, LINES + 1)), 422 if request.method == "POST" else 200
+    return render_template(
+        "fund/apply.html", form=form, case=case, currency=currency, vocab=vocab, lines=range(1, LINES + 1)
+    ), 422 if request.method == "POST" else 200
 
 
 def _application_page(application: Application, decision_form=None, pay_forms=None, status=200):
     decision = service.current_decision(application)
-    history = list(session.scalars(sa.select(Decision).where(Decision.application_id == application.id)
-                                   .order_by(Decision.id)))
-    payments = list(session.scalars(sa.select(Disbursement).join(DecisionLine)
-                                    .where(DecisionLine.decision_id.in_([d.id for d in history] or [-1]))
-                                    .order_by(Disbursement.id)))
+    history = list(
+        session.scalars(sa.select(Decision).where(Decision.application_id == application.id).order_by(Decision.id))
+    )
+    payments = list(
+        session.scalars(
+            sa.select(Disbursement)
+            .join(DecisionLine)
+            .where(DecisionLine.decision_id.in_([d.id for d in history] or [-1]))
+            .order_by(Disbursement.id)
+        )
+    )
     service.read(current_user, application)
     return render_template(
-        "fund/application.html", a=application, decision=decision, history=history, payments=payments,
-        vocab=vocab, explanation=json.loads(application.explanation), content=service.sees_content(current_user),
+        "fund/application.html",
+        a=application,
+        decision=decision,
+        history=history,
+        payments=payments,
+        vocab=vocab,
+        explanation=json.loads(application.explanation),
+        content=service.sees_content(current_user),
         may_decide=can(current_user, FUND_DECIDE) and current_user.id != application.submitted_by_id,
-        may_pay=can(current_user, FUND_DISBURSE), decision_form=decision_form or DecisionForm(),
-        pay_forms=pay_forms or {}, void_form=VoidForm(prefix="void"),
+        may_pay=can(current_user, FUND_DISBURSE),
+        decision_form=decision_form or DecisionForm(),
+        pay_forms=pay_forms or {},
+        void_form=VoidForm(prefix="void"),
         today=local_today(application.country),
-        pay_form=lambda dl: DisbursementForm(prefix=f"pay{dl.id}", formdata=None,
-                                             paid_on=local_today(application.country))), status
+        pay_form=lambda dl: DisbursementForm(
+            prefix=f"pay{dl.id}", formdata=None, paid_on=local_today(application.country)
+        ),
+    ), status
 
 
 @bp.get("/applications/<application_uid>")
@@ -134,8 +187,9 @@ def decide(application_uid: str):
     if form.validate_on_submit():
         try:
             amounts = _approved_amounts(application) if form.outcome.data == "approve" else None
-            service.decide(current_user, application, form.outcome.data, amounts, form.justification.data,
-                           form.period_ends_on.data)
+            service.decide(
+                current_user, application, form.outcome.data, amounts, form.justification.data, form.period_ends_on.data
+            )
         except FundError as err:
             show_on_form(form, err)
         else:
@@ -153,8 +207,15 @@ def disburse(line_id: int):
     form = DisbursementForm(prefix=f"pay{line.id}")
     if form.validate_on_submit():
         try:
-            service.disburse(current_user, line, amount=service.parse_money(form.amount.data), paid_on=form.paid_on.data,
-                             payee=form.payee.data, reference=form.reference.data, kind=form.kind.data)
+            service.disburse(
+                current_user,
+                line,
+                amount=service.parse_money(form.amount.data),
+                paid_on=form.paid_on.data,
+                payee=form.payee.data,
+                reference=form.reference.data,
+                kind=form.kind.data,
+            )
         except FundError as err:
             show_on_form(form, err)
         else:
@@ -183,6 +244,7 @@ def void(disbursement_uid: str):
 
 # ---- audit -----------------------------------------------------------------------------------
 
+
 @bp.get("/register")
 @requires(FUND_DECIDE)
 def register():
@@ -193,16 +255,28 @@ def register():
         against = {"yes": True, "no": False}.get(form.against.data or "")
         from msc.centres.models import Centre
         from msc.security.models import User
+
         centre_id = decider_id = None
         if form.centre.data:
-            centre_id = session.scalar(sa.select(Centre.id).where(Centre.code == form.centre.data.strip().upper())) or -1
+            centre_id = (
+                session.scalar(sa.select(Centre.id).where(Centre.code == form.centre.data.strip().upper())) or -1
+            )
         if form.decider.data:
             decider_id = session.scalar(sa.select(User.id).where(User.username == form.decider.data.strip())) or -1
-        rows = oversight.register(current_user, oversight.RegisterFilter(
-            centre_id=centre_id, decided_by_id=decider_id,
-            country=(form.country.data or "").upper() or None, case_type=form.case_type.data or None,
-            outcome=form.outcome.data or None, criteria_version=form.criteria_version.data,
-            against_recommendation=against, start=form.start.data, end=form.end.data))
+        rows = oversight.register(
+            current_user,
+            oversight.RegisterFilter(
+                centre_id=centre_id,
+                decided_by_id=decider_id,
+                country=(form.country.data or "").upper() or None,
+                case_type=form.case_type.data or None,
+                outcome=form.outcome.data or None,
+                criteria_version=form.criteria_version.data,
+                against_recommendation=against,
+                start=form.start.data,
+                end=form.end.data,
+            ),
+        )
     return render_template("fund/register.html", form=form, rows=rows, vocab=vocab)
 
 
@@ -210,18 +284,30 @@ def register():
 @requires(FUND_DECIDE)
 def consistency():
     """How each centre and country applies the criteria."""
-    return render_template("fund/consistency.html", centres=oversight.consistency(current_user, "centre"),
-                           countries=oversight.consistency(current_user, "country"))
+    return render_template(
+        "fund/consistency.html",
+        centres=oversight.consistency(current_user, "centre"),
+        countries=oversight.consistency(current_user, "country"),
+    )
 
 
 @bp.get("/consistency.<any(csv, xlsx):fmt>")
 @requires(FUND_DECIDE)
 def consistency_export(fmt: str):
     """The consistency tables as a download (aggregates, small counts suppressed)."""
-    rows = [("centre", *r.shown()) for r in oversight.consistency(current_user, "centre")] + \
-        [("country", *r.shown()) for r in oversight.consistency(current_user, "country")]
-    header = [_("Level"), _("Centre or country"), _("Applications"), _("Decided"), _("Approved"),
-              _("Approval rate"), _("Against the recommendation"), _("Median days to decision")]
+    rows = [("centre", *r.shown()) for r in oversight.consistency(current_user, "centre")] + [
+        ("country", *r.shown()) for r in oversight.consistency(current_user, "country")
+    ]
+    header = [
+        _("Level"),
+        _("Centre or country"),
+        _("Applications"),
+        _("Decided"),
+        _("Approved"),
+        _("Approval rate"),
+        _("Against the recommendation"),
+        _("Median days to decision"),
+    ]
     audit.record("fund.export", detail=f"consistency.{fmt}:{len(rows)}")
     if fmt == "csv":
         return csv_response("fund-consistency", header, rows)
@@ -235,8 +321,9 @@ def samples():
     form = SampleForm()
     if form.validate_on_submit():
         try:
-            sample = oversight.draw_sample(current_user, form.start.data, form.end.data, form.percent.data,
-                                           form.seed.data)
+            sample = oversight.draw_sample(
+                current_user, form.start.data, form.end.data, form.percent.data, form.seed.data
+            )
         except FundError as err:
             show_on_form(form, err)
         else:
@@ -252,8 +339,14 @@ def sample(sample_id: int):
     """The sampled decisions, their findings, and the findings per centre."""
     drawn = get_or_404(AuditSample, sample_id)
     items = [i for i in drawn.items if service.may_read(current_user, i.decision.application)]
-    return render_template("fund/sample.html", sample=drawn, items=items, vocab=vocab,
-                           by_centre=oversight.findings_by_centre(drawn), form=FindingForm())
+    return render_template(
+        "fund/sample.html",
+        sample=drawn,
+        items=items,
+        vocab=vocab,
+        by_centre=oversight.findings_by_centre(drawn),
+        form=FindingForm(),
+    )
 
 
 @bp.post("/findings/<finding_uid>")
@@ -276,14 +369,18 @@ def finding(finding_uid: str):
 
 # ---- set-up: allocations, caps, criteria ------------------------------------------------------
 
+
 def _setup_page(allocation_form=None, cap_form=None, status=200):
     return render_template(
-        "fund/setup.html", vocab=vocab, allocation_form=allocation_form or AllocationForm(),
-        cap_form=cap_form or CapForm(), balances=[(a, service.balance(a)) for a in service.allocations_in_scope(
-            current_user)], caps=list(session.scalars(sa.select(CategoryCap).order_by(CategoryCap.category,
-                                                                                      CategoryCap.currency))),
+        "fund/setup.html",
+        vocab=vocab,
+        allocation_form=allocation_form or AllocationForm(),
+        cap_form=cap_form or CapForm(),
+        balances=[(a, service.balance(a)) for a in service.allocations_in_scope(current_user)],
+        caps=list(session.scalars(sa.select(CategoryCap).order_by(CategoryCap.category, CategoryCap.currency))),
         versions=list(session.scalars(sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()))),
-        may_publish=can(current_user, FUND_CRITERIA_PUBLISH) and current_user.scope == "region"), status
+        may_publish=can(current_user, FUND_CRITERIA_PUBLISH) and current_user.scope == "region",
+    ), status
 
 
 @bp.get("/setup")
@@ -300,10 +397,15 @@ def allocation_new():
     form = AllocationForm()
     if form.validate_on_submit():
         try:
-            service.save_allocation(current_user, None, country=(form.country.data or "").upper(),
-                                    currency=(form.currency.data or "").upper(),
-                                    amount=service.parse_money(form.amount.data), starts_on=form.starts_on.data,
-                                    ends_on=form.ends_on.data)
+            service.save_allocation(
+                current_user,
+                None,
+                country=(form.country.data or "").upper(),
+                currency=(form.currency.data or "").upper(),
+                amount=service.parse_money(form.amount.data),
+                starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
+            )
         except FundError as err:
             show_on_form(form, err)
         else:
@@ -319,8 +421,12 @@ def cap():
     form = CapForm()
     if form.validate_on_submit():
         try:
-            service.set_cap(current_user, form.category.data, (form.currency.data or "").upper(),
-                            service.parse_money(form.amount.data))
+            service.set_cap(
+                current_user,
+                form.category.data,
+                (form.currency.data or "").upper(),
+                service.parse_money(form.amount.data),
+            )
         except FundError as err:
             show_on_form(form, err)
         else:
@@ -335,7 +441,8 @@ def criteria_draft():
     """Draft a new version of the criteria, previewing it on sample answers before saving."""
     form = CriteriaForm()
     current = service.published_for(local_today("COL")) or session.scalar(
-        sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()).limit(1))
+        sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()).limit(1)
+    )
     if request.method == "GET" and current is not None:
         form.definition.data = json.dumps(service.definition_of(current), indent=2, ensure_ascii=False)
     preview = None
@@ -360,6 +467,7 @@ def criteria_draft():
 def _preview(form: CriteriaForm, definition: dict):
     from msc.fund import criteria as crit
     from msc.fund.evaluator import CriteriaInvalid, Facts
+
     try:
         crit.check_definition(definition)
     except CriteriaInvalid as err:
@@ -370,8 +478,11 @@ def _preview(form: CriteriaForm, definition: dict):
         raise FundError(_("The sample answers are not valid JSON."), field="preview_answers") from None
     if not isinstance(answers, dict):
         raise FundError(_("The sample answers are not valid JSON."), field="preview_answers")
-    outcome, result = crit.recommend(definition, form.preview_case_type.data,
-                                     Facts(answers, form.preview_age.data, bool(form.preview_estimated.data)))
+    outcome, result = crit.recommend(
+        definition,
+        form.preview_case_type.data,
+        Facts(answers, form.preview_age.data, bool(form.preview_estimated.data)),
+    )
     return outcome, [(r.label, r.value) for r in result.labelled()]
 
 
@@ -389,12 +500,17 @@ def criteria_status(version: int, action: str):
     except FundError as err:
         flash(err.message, "error")
     else:
-        flash(_("Version %(v)d published.", v=version) if action == "publish" else
-              _("Version %(v)d retired.", v=version), "success")
+        flash(
+            _("Version %(v)d published.", v=version) if action == "publish" else _("Version %(v)d retired.", v=version),
+            "success",
+        )
     return redirect(url_for("fund.setup"))
 
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"money": service.money, "fund_vocab": vocab,
-            "fund_applications": lambda user: service.submitted_by(user, limit=10) if can(user, FUND_APPLY) else []}
+    return {
+        "money": service.money,
+        "fund_vocab": vocab,
+        "fund_applications": lambda user: service.submitted_by(user, limit=10) if can(user, FUND_APPLY) else [],
+    }

@@ -1,4 +1,5 @@
 """The regional NFI catalogue: items, their target groups and entitlement rules, kept as data."""
+
 from __future__ import annotations
 
 import re
@@ -66,23 +67,34 @@ def save_item(user, item: NfiItem | None, data: ItemData) -> NfiItem:
             raise NfiError(_l("Ages go from 0 to 120."), field=name)
     if data.age_min is not None and data.age_max is not None and data.age_min > data.age_max:
         raise NfiError(_l("The lowest age cannot be above the highest."), field="age_max")
-    numbers = {"quantity": (data.quantity, 1, 1000), "period_days": (data.period_days, 1, 3650),
-               "min_interval_days": (data.min_interval_days, 0, 3650), "max_per_day": (data.max_per_day, 1, 1000)}
+    numbers = {
+        "quantity": (data.quantity, 1, 1000),
+        "period_days": (data.period_days, 1, 3650),
+        "min_interval_days": (data.min_interval_days, 0, 3650),
+        "max_per_day": (data.max_per_day, 1, 1000),
+    }
+    whole: dict[str, int] = {}
     for name, (value, low, high) in numbers.items():
         if value is None or not low <= value <= high:
             raise NfiError(_l("Give a whole number from %(low)d to %(high)d.", low=low, high=high), field=name)
-    if data.max_per_day > data.quantity:
+        whole[name] = value
+    if whole["max_per_day"] > whole["quantity"]:
         raise NfiError(_l("The daily maximum cannot be above the quantity per period."), field="max_per_day")
     if item is None:
         item = NfiItem()
         session.add(item)
-    item.code, item.unit, item.category, item.active, item.level = code, data.unit, data.category, data.active, \
-        data.level
+    item.code, item.unit, item.category, item.active, item.level = (
+        code,
+        data.unit,
+        data.category,
+        data.active,
+        data.level,
+    )
     item.name_es, item.name_pt, item.name_en = data.name_es.strip(), data.name_pt.strip(), data.name_en.strip()
     item.sexes = ",".join(s for s in SEXES if s in data.sexes)
     item.age_min, item.age_max = data.age_min, data.age_max
-    item.quantity, item.period_days = data.quantity, data.period_days
-    item.min_interval_days, item.max_per_day = data.min_interval_days, data.max_per_day
+    item.quantity, item.period_days = whole["quantity"], whole["period_days"]
+    item.min_interval_days, item.max_per_day = whole["min_interval_days"], whole["max_per_day"]
     session.flush()
     audit.record("nfi.item.save", object_type="nfi_item", object_id=item.id)
     return item

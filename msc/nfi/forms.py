@@ -1,5 +1,6 @@
 """NFI forms. Quantities per item or per desk row are named inputs (qty-…) parsed by parse_quantity,
 so "2.5", "-1" or "tres" come back with a message and what was typed."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -10,7 +11,14 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from msc.beneficiaries.vocab import SEXES
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 from msc.nfi.vocab import (
-    ACK_METHODS, ADJUSTMENT_REASONS, CATEGORIES, COLLECTED_BY, LEVELS, RECEIPT_SOURCES, UNITS, VOID_REASONS,
+    ACK_METHODS,
+    ADJUSTMENT_REASONS,
+    CATEGORIES,
+    COLLECTED_BY,
+    LEVELS,
+    RECEIPT_SOURCES,
+    UNITS,
+    VOID_REASONS,
 )
 
 
@@ -18,12 +26,12 @@ class HandOverForm(FlaskForm):
     centre_id = SelectField(_l("Handed over at"), coerce=int)
     collected_by = RadioField(_l("Collected by"), choices=options(COLLECTED_BY), default="self")
     collector_name = CleanString(_l("Name of the person collecting"), [Optional(), Length(max=200)])
-    ack_method = RadioField(_l("How the hand-over is acknowledged"), choices=options(ACK_METHODS),
-                            default="signature")
+    ack_method = RadioField(_l("How the hand-over is acknowledged"), choices=options(ACK_METHODS), default="signature")
     signature = HiddenField()
     witness_name = CleanString(_l("Witness's name"), [Optional(), Length(max=200)])
-    justification = CleanText(_l("Justification (only to give items outside the rules)"),
-                              [Optional(), Length(max=2000)])
+    justification = CleanText(
+        _l("Justification (only to give items outside the rules)"), [Optional(), Length(max=2000)]
+    )
 
     def __init__(self, *a, centres=(), **kw):
         super().__init__(*a, **kw)
@@ -39,8 +47,9 @@ class VoidForm(FlaskForm):
 
 
 class ReceiptForm(FlaskForm):
-    reference = CleanString(_l("Delivery note or waybill reference"), [DataRequired(_l("Give the reference.")),
-                                                                       Length(max=60)])
+    reference = CleanString(
+        _l("Delivery note or waybill reference"), [DataRequired(_l("Give the reference.")), Length(max=60)]
+    )
     source = SelectField(_l("From"), choices=options(RECEIPT_SOURCES))
     received_on = DateField(_l("Received on"), [Optional()])
 
@@ -56,8 +65,9 @@ class TransferForm(FlaskForm):
 class AdjustForm(FlaskForm):
     item_id = SelectField(_l("Item"), coerce=int)
     reason = SelectField(_l("Reason"), choices=options(ADJUSTMENT_REASONS))
-    direction = RadioField(_l("Change"), choices=options({"remove": _l("Remove from stock"),
-                                                          "add": _l("Add to stock")}), default="remove")
+    direction = RadioField(
+        _l("Change"), choices=options({"remove": _l("Remove from stock"), "add": _l("Add to stock")}), default="remove"
+    )
     quantity = StringField(_l("Quantity"), [Length(max=20)])
 
     def __init__(self, *a, items=(), **kw):
@@ -81,16 +91,16 @@ class ReportForm(FlaskForm):
 
     def __init__(self, *a, centres=(), countries=(), **kw):
         super().__init__(*a, **kw)
-        self.centre_id.choices = options([(0, _l("All my centres"))] + [(c.id, f"{c.code} · {c.name}")
-                                                                        for c in centres])
+        self.centre_id.choices = options(
+            [(0, _l("All my centres"))] + [(c.id, f"{c.code} · {c.name}") for c in centres]
+        )
         self.country.choices = options([("", _l("All my countries"))] + list(countries))
 
 
 class ItemForm(FlaskForm):
     code = CleanString(_l("Code"), [DataRequired(_l("Give the item's code.")), Length(max=16)])
     name_es = CleanString(_l("Name in Spanish"), [DataRequired(_l("Give the name in Spanish.")), Length(max=120)])
-    name_pt = CleanString(_l("Name in Portuguese"), [DataRequired(_l("Give the name in Portuguese.")),
-                                                     Length(max=120)])
+    name_pt = CleanString(_l("Name in Portuguese"), [DataRequired(_l("Give the name in Portuguese.")), Length(max=120)])
     name_en = CleanString(_l("Name in English"), [DataRequired(_l("Give the name in English.")), Length(max=120)])
     unit = SelectField(_l("Unit"), choices=options(UNITS))
     category = SelectField(_l("Category"), choices=options(CATEGORIES))
@@ -99,11 +109,13 @@ class ItemForm(FlaskForm):
     sexes = MultiCheckboxField(_l("Only for (leave empty for everyone)"), choices=options(SEXES))
     age_min = IntegerField(_l("From age"), [Optional(), NumberRange(0, 120)])
     age_max = IntegerField(_l("To age (inclusive)"), [Optional(), NumberRange(0, 120)])
-    quantity = IntegerField(_l("Quantity per period"), [DataRequired(_l("Give the quantity per period.")),
-                                                        NumberRange(1, 1000)], default=1)
-    period_days = IntegerField(_l("Period (days)"), [DataRequired(_l("Give the period in days.")),
-                                                     NumberRange(1, 3650)], default=30)
-    min_interval_days = IntegerField(_l("Days between two hand-overs"), [Optional(), NumberRange(0, 3650)],
-                                     default=0)
-    max_per_day = IntegerField(_l("At most per day"), [DataRequired(_l("Give the daily maximum.")),
-                                                       NumberRange(1, 1000)], default=1)
+    quantity = IntegerField(
+        _l("Quantity per period"), [DataRequired(_l("Give the quantity per period.")), NumberRange(1, 1000)], default=1
+    )
+    period_days = IntegerField(
+        _l("Period (days)"), [DataRequired(_l("Give the period in days.")), NumberRange(1, 3650)], default=30
+    )
+    min_interval_days = IntegerField(_l("Days between two hand-overs"), [Optional(), NumberRange(0, 3650)], default=0)
+    max_per_day = IntegerField(
+        _l("At most per day"), [DataRequired(_l("Give the daily maximum.")), NumberRange(1, 1000)], default=1
+    )

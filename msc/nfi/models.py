@@ -1,5 +1,6 @@
 """Non-food items: the catalogue with its target groups and entitlement rules, the stock ledger per
 centre, and hand-overs at the desk."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
 from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
+from msc.security.models import User
 
 
 class NfiItem(Base):
@@ -57,6 +59,7 @@ class NfiItem(Base):
     def name(self) -> str:
         """The item's name in the current language."""
         from flask_babel import get_locale
+
         return self.name_in(str(get_locale() or "en"))
 
     def name_in(self, locale: str) -> str:
@@ -165,8 +168,7 @@ class Distribution(EncryptedRow, Base):
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"))
     #: the person served (whose card was scanned)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
     household_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("households.id"), index=True)
     #: self, head (the head of household), collector (someone named)
     collected_by: so.Mapped[str] = so.mapped_column(sa.String(12), default="self")
@@ -189,9 +191,10 @@ class Distribution(EncryptedRow, Base):
 
     beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
     centre: so.Mapped[Centre] = so.relationship(lazy="joined")
-    lines: so.Mapped[list["DistributionLine"]] = so.relationship(back_populates="distribution",
-                                                                 order_by="DistributionLine.id", lazy="selectin")
-    user: so.Mapped["User | None"] = so.relationship("User", foreign_keys=[user_id])  # noqa: F821
+    lines: so.Mapped[list[DistributionLine]] = so.relationship(
+        back_populates="distribution", order_by="DistributionLine.id", lazy="selectin"
+    )
+    user: so.Mapped[User | None] = so.relationship("User", foreign_keys=[user_id])
 
     collector_name = EncryptedField("collector_name_ct")
     signature = EncryptedField("signature_ct")
@@ -215,8 +218,9 @@ class DistributionLine(Base):
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    distribution_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("nfi_distributions.id", ondelete="CASCADE"),
-                                                       index=True)
+    distribution_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("nfi_distributions.id", ondelete="CASCADE"), index=True
+    )
     item_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("nfi_items.id"))
     quantity: so.Mapped[int]
     #: whom the line counts for (the member, or for a household item the person served)

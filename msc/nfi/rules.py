@@ -1,12 +1,14 @@
 """Entitlement: the one function that decides what a person or household may receive today, and
 says why in words."""
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import format_date, gettext as _, ngettext
+from flask_babel import format_date, ngettext
+from flask_babel import gettext as _
 
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session
@@ -92,13 +94,23 @@ def in_target(item: NfiItem, person: Beneficiary, today: dt.date) -> bool | None
 
 def history(person_ids, household_id: int | None, items, since: dt.date) -> list[Received]:
     """Hand-overs (not voided) of these items since a day, to these people or this household."""
-    who = DistributionLine.beneficiary_id.in_(list(person_ids))
+    who: sa.ColumnElement[bool] = DistributionLine.beneficiary_id.in_(list(person_ids))
     if household_id is not None:
         who = sa.or_(who, DistributionLine.household_id == household_id)
-    rows = session.execute(sa.select(DistributionLine.item_id, DistributionLine.beneficiary_id,
-                                     DistributionLine.household_id, DistributionLine.day, DistributionLine.quantity)
-                           .where(who, DistributionLine.item_id.in_([i.id for i in items]),
-                                  DistributionLine.day >= since, DistributionLine.voided.is_(False)))
+    rows = session.execute(
+        sa.select(
+            DistributionLine.item_id,
+            DistributionLine.beneficiary_id,
+            DistributionLine.household_id,
+            DistributionLine.day,
+            DistributionLine.quantity,
+        ).where(
+            who,
+            DistributionLine.item_id.in_([i.id for i in items]),
+            DistributionLine.day >= since,
+            DistributionLine.voided.is_(False),
+        )
+    )
     return [Received(*r) for r in rows]
 
 
@@ -107,8 +119,15 @@ def window(items) -> int:
     return max([max(i.period_days, i.min_interval_days) for i in items] or [1])
 
 
-def evaluate(item: NfiItem, person: Beneficiary, members: list[Beneficiary], received: list[Received],
-             today: dt.date, *, household_id: int | None = None) -> Verdict:
+def evaluate(
+    item: NfiItem,
+    person: Beneficiary,
+    members: list[Beneficiary],
+    received: list[Received],
+    today: dt.date,
+    *,
+    household_id: int | None = None,
+) -> Verdict:
     """The one rule evaluation: target group, quantity per period, interval, daily maximum, explained.
 
     For an individual item `person` is the member it is for; for a household item `person` is the one
@@ -124,8 +143,11 @@ def evaluate(item: NfiItem, person: Beneficiary, members: list[Beneficiary], rec
             verdict.in_group = False
             verdict.reasons.append(
                 _("Only for households with %(who)s; nobody in this household is.", who=describe_group(item))
-                if None not in answers else
-                _("Only for households with %(who)s; record the dates of birth to check.", who=describe_group(item)))
+                if None not in answers
+                else _(
+                    "Only for households with %(who)s; record the dates of birth to check.", who=describe_group(item)
+                )
+            )
             return verdict
     else:
         answer = in_target(item, person, today)
@@ -139,9 +161,16 @@ def evaluate(item: NfiItem, person: Beneficiary, members: list[Beneficiary], rec
             return verdict
     # What this person or household already received.
     if household:
-        mine = [r for r in received if r.item_id == item.id and
-                (r.household_id == household_id if household_id is not None else
-                 (r.beneficiary_id == person.id and r.household_id is None))]
+        mine = [
+            r
+            for r in received
+            if r.item_id == item.id
+            and (
+                r.household_id == household_id
+                if household_id is not None
+                else (r.beneficiary_id == person.id and r.household_id is None)
+            )
+        ]
     else:
         mine = [r for r in received if r.item_id == item.id and r.beneficiary_id == person.id]
     start = today - dt.timedelta(days=item.period_days - 1)
@@ -153,11 +182,17 @@ def evaluate(item: NfiItem, person: Beneficiary, members: list[Beneficiary], rec
     if item.min_interval_days and last is not None and (today - last).days < item.min_interval_days:
         next_on = last + dt.timedelta(days=item.min_interval_days)
         ago = (today - last).days
-        text = (_("%(item)s already received today; next from %(date)s.", item=name, date=format_date(next_on))
-                if ago == 0 else
-                ngettext("%(item)s received %(num)d day ago; next from %(date)s.",
-                         "%(item)s received %(num)d days ago; next from %(date)s.", ago, item=name,
-                         date=format_date(next_on)))
+        text = (
+            _("%(item)s already received today; next from %(date)s.", item=name, date=format_date(next_on))
+            if ago == 0
+            else ngettext(
+                "%(item)s received %(num)d day ago; next from %(date)s.",
+                "%(item)s received %(num)d days ago; next from %(date)s.",
+                ago,
+                item=name,
+                date=format_date(next_on),
+            )
+        )
         blocks.append((next_on, text))
     if used >= item.quantity:
         # The first day enough of the period's hand-overs have dropped out of it.
@@ -167,22 +202,39 @@ def evaluate(item: NfiItem, person: Beneficiary, members: list[Beneficiary], rec
             next_on = r.day + dt.timedelta(days=item.period_days)
             if running < item.quantity:
                 break
-        blocks.append((next_on, ngettext(
-            "Already received %(used)d in the last %(num)d day (at most %(max)d); next from %(date)s.",
-            "Already received %(used)d in the last %(num)d days (at most %(max)d); next from %(date)s.",
-            item.period_days, used=used, max=item.quantity, date=format_date(next_on))))
+        blocks.append(
+            (
+                next_on,
+                ngettext(
+                    "Already received %(used)d in the last %(num)d day (at most %(max)d); next from %(date)s.",
+                    "Already received %(used)d in the last %(num)d days (at most %(max)d); next from %(date)s.",
+                    item.period_days,
+                    used=used,
+                    max=item.quantity,
+                    date=format_date(next_on),
+                ),
+            )
+        )
     if used_today >= item.max_per_day:
         next_on = today + dt.timedelta(days=1)
-        blocks.append((next_on, _("Already received %(used)d today (at most %(max)d a day); next from %(date)s.",
-                                  used=used_today, max=item.max_per_day, date=format_date(next_on))))
+        blocks.append(
+            (
+                next_on,
+                _(
+                    "Already received %(used)d today (at most %(max)d a day); next from %(date)s.",
+                    used=used_today,
+                    max=item.max_per_day,
+                    date=format_date(next_on),
+                ),
+            )
+        )
     if blocks:
         # The rule that holds longest is the one the person needs to hear.
         verdict.next_on = max(day for day, _text in blocks)
         verdict.reasons = [next(text for day, text in blocks if day == verdict.next_on)]
         return verdict
     verdict.allowed = min(item.quantity - used, item.max_per_day - used_today)
-    verdict.reasons.append(ngettext("May receive %(num)d today.", "May receive up to %(num)d today.",
-                                    verdict.allowed))
+    verdict.reasons.append(ngettext("May receive %(num)d today.", "May receive up to %(num)d today.", verdict.allowed))
     if last is not None:
         verdict.reasons.append(_("Last received on %(date)s.", date=format_date(last)))
     return verdict
@@ -206,8 +258,11 @@ def household_members(person: Beneficiary) -> list[Beneficiary]:
     """The person's household, the person first (just the person when they belong to none)."""
     if person.household_id is None:
         return [person]
-    others = session.scalars(sa.select(Beneficiary).where(Beneficiary.household_id == person.household_id,
-                                                          Beneficiary.id != person.id).order_by(Beneficiary.id))
+    others = session.scalars(
+        sa.select(Beneficiary)
+        .where(Beneficiary.household_id == person.household_id, Beneficiary.id != person.id)
+        .order_by(Beneficiary.id)
+    )
     return [person] + [m for m in others if m.data_key.wrapped is not None]
 
 

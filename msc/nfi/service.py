@@ -1,5 +1,6 @@
 """Hand-overs at the desk: several items at once, within the rules (or overridden with a written
 justification by a user allowed to), acknowledged, taken from the centre's stock; voids put it back."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.models import Beneficiary, Household
 from msc.beneficiaries.vocab import age_band
 from msc.centres.models import Centre
-from msc.db import session, utcnow
+from msc.db import rows_changed, session, utcnow
 from msc.nfi import rules, stock
 from msc.nfi.models import Distribution, DistributionLine, NfiItem
 from msc.nfi.stock import NfiError
@@ -50,8 +51,7 @@ def _check_acknowledgement(ack: Acknowledgement, person: Beneficiary) -> None:
     if ack.collected_by not in COLLECTED_BY:
         raise NfiError(_l("Say who collects the items."), field="collected_by")
     if ack.collected_by == "head" and person.household_id is None:
-        raise NfiError(_l("This person is not registered in a household: choose who collects."),
-                       field="collected_by")
+        raise NfiError(_l("This person is not registered in a household: choose who collects."), field="collected_by")
     if ack.collected_by == "collector" and not (ack.collector_name or "").strip():
         raise NfiError(_l("Write the name of the person who collects the items."), field="collector_name")
     if ack.method not in ACK_METHODS:
@@ -59,8 +59,9 @@ def _check_acknowledgement(ack: Acknowledgement, person: Beneficiary) -> None:
     if ack.method == "signature":
         sig = (ack.signature or "").strip()
         if not sig:
-            raise NfiError(_l("Ask the person to sign on the screen, or choose another acknowledgement."),
-                           field="ack_method")
+            raise NfiError(
+                _l("Ask the person to sign on the screen, or choose another acknowledgement."), field="ack_method"
+            )
         if len(sig) > MAX_SIGNATURE or not SIGNATURE_RE.match(sig):
             raise NfiError(_l("The signature could not be read: clear it and sign again."), field="ack_method")
     if ack.method == "witness" and not (ack.witness_name or "").strip():
@@ -73,12 +74,19 @@ def _check_acknowledgement(ack: Acknowledgement, person: Beneficiary) -> None:
 def desk_centres(user, person: Beneficiary) -> list[Centre]:
     """The centres the user may hand over from, the person's own first when it is one of them."""
     from msc.security.policy import active_centres_of
+
     centres = active_centres_of(user)
     return sorted(centres, key=lambda c: (c.id != person.centre_id, c.code))
 
 
-def hand_over(user, centre: Centre, person: Beneficiary, quantities: dict[str, int], ack: Acknowledgement,
-              justification: str | None = None) -> Distribution:
+def hand_over(
+    user,
+    centre: Centre,
+    person: Beneficiary,
+    quantities: dict[str, int],
+    ack: Acknowledgement,
+    justification: str | None = None,
+) -> Distribution:
     """Record a hand-over of several items. `quantities` maps desk rows (Verdict.key) to units.
 
     Refused, row by row, when a row breaks the rules (unless the user may override and writes why) or
@@ -93,8 +101,9 @@ def hand_over(user, centre: Centre, person: Beneficiary, quantities: dict[str, i
     _check_acknowledgement(ack, person)
     justification = (justification or "").strip()
     if len(justification) > MAX_TEXT:
-        raise NfiError(_l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT),
-                       field="justification")
+        raise NfiError(
+            _l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT), field="justification"
+        )
     # One desk at a time per person and household: the rules read what the other desk wrote.
     session.execute(sa.select(Beneficiary.id).where(Beneficiary.id == person.id).with_for_update())
     if person.household_id is not None:
@@ -111,15 +120,19 @@ def hand_over(user, centre: Centre, person: Beneficiary, quantities: dict[str, i
         verdict = verdicts[key]
         if quantity > verdict.allowed:
             outside.append(key)
-            problems[key] = " ".join(verdict.reasons) if not verdict.entitled else str(
-                _l("At most %(n)d may be given today.", n=verdict.allowed))
+            problems[key] = (
+                " ".join(verdict.reasons)
+                if not verdict.entitled
+                else str(_l("At most %(n)d may be given today.", n=verdict.allowed))
+            )
     overriding = False
     if outside:
         if not role_allows(user, NFI_OVERRIDE):
             raise HandOverRefused(_l("Some items cannot be given today: see the reasons next to them."), problems)
         if not justification:
-            raise HandOverRefused(_l("Some items are outside the rules: write why they must be given anyway, "
-                                     "or remove them."), problems)
+            raise HandOverRefused(
+                _l("Some items are outside the rules: write why they must be given anyway, or remove them."), problems
+            )
         overriding = True
     items = {v.item.id: v.item for v in verdicts.values()}
     per_item: dict[int, int] = {}
@@ -132,27 +145,49 @@ def hand_over(user, centre: Centre, person: Beneficiary, quantities: dict[str, i
             except NfiError as err:
                 problems = {k: err.message for k in quantities if verdicts[k].item.id == item_id}
                 raise HandOverRefused(err.message, problems) from None
-        distribution = _write(user, centre, person, quantities, verdicts, ack, today,
-                              justification if overriding else None)
+        distribution = _write(
+            user, centre, person, quantities, verdicts, ack, today, justification if overriding else None
+        )
         for item_id in sorted(per_item):
             stock.record(centre, item_id, "distribution", -per_item[item_id], user, distribution_id=distribution.id)
-    audit.record("nfi.hand_over.override" if overriding else "nfi.hand_over", object_type="nfi_distribution",
-                 object_id=distribution.id, detail=",".join(f"{items[i].code}:{q}" for i, q in sorted(per_item.items())))
+    audit.record(
+        "nfi.hand_over.override" if overriding else "nfi.hand_over",
+        object_type="nfi_distribution",
+        object_id=distribution.id,
+        detail=",".join(f"{items[i].code}:{q}" for i, q in sorted(per_item.items())),
+    )
     return distribution
 
 
-def _write(user, centre: Centre, person: Beneficiary, quantities: dict[str, int], verdicts: dict[str, rules.Verdict],
-           ack: Acknowledgement, today: dt.date, justification: str | None) -> Distribution:
-    distribution = Distribution(centre_id=centre.id, centre=centre, beneficiary_id=person.id, beneficiary=person,
-                                household_id=person.household_id, collected_by=ack.collected_by,
-                                ack_method=ack.method, overridden=justification is not None, day=today,
-                                user_id=getattr(user, "id", None), at=utcnow())
+def _write(
+    user,
+    centre: Centre,
+    person: Beneficiary,
+    quantities: dict[str, int],
+    verdicts: dict[str, rules.Verdict],
+    ack: Acknowledgement,
+    today: dt.date,
+    justification: str | None,
+) -> Distribution:
+    distribution = Distribution(
+        centre_id=centre.id,
+        centre=centre,
+        beneficiary_id=person.id,
+        beneficiary=person,
+        household_id=person.household_id,
+        collected_by=ack.collected_by,
+        ack_method=ack.method,
+        overridden=justification is not None,
+        day=today,
+        user_id=getattr(user, "id", None),
+        at=utcnow(),
+    )
     if ack.collected_by == "collector":
-        distribution.collector_name = ack.collector_name.strip()
+        distribution.collector_name = (ack.collector_name or "").strip()
     if ack.method == "signature":
-        distribution.signature = ack.signature.strip()
+        distribution.signature = (ack.signature or "").strip()
     if ack.method == "witness":
-        distribution.witness_name = ack.witness_name.strip()
+        distribution.witness_name = (ack.witness_name or "").strip()
     if justification:
         distribution.justification = justification
     session.add(distribution)
@@ -160,11 +195,21 @@ def _write(user, centre: Centre, person: Beneficiary, quantities: dict[str, int]
     for key, quantity in sorted(quantities.items()):
         verdict = verdicts[key]
         member = verdict.person
-        session.add(DistributionLine(
-            distribution_id=distribution.id, item_id=verdict.item.id, quantity=quantity, beneficiary_id=member.id,
-            household_id=person.household_id if verdict.household else None, centre_id=centre.id, day=today,
-            month=today.strftime("%Y-%m"), sex=member.sex, age_band=age_band(member.age_on(today)),
-            nationality=member.nationality))
+        session.add(
+            DistributionLine(
+                distribution_id=distribution.id,
+                item_id=verdict.item.id,
+                quantity=quantity,
+                beneficiary_id=member.id,
+                household_id=person.household_id if verdict.household else None,
+                centre_id=centre.id,
+                day=today,
+                month=today.strftime("%Y-%m"),
+                sex=member.sex,
+                age_band=age_band(member.age_on(today)),
+                nationality=member.nationality,
+            )
+        )
     session.flush()
     return distribution
 
@@ -176,7 +221,8 @@ def may_void(user, distribution: Distribution) -> bool:
     if role_allows(user, NFI_STOCK):
         return True
     return distribution.user_id == getattr(user, "id", None) and distribution.day == stock.centre_day(
-        distribution.centre)
+        distribution.centre
+    )
 
 
 def void(user, distribution: Distribution, reason: str, note: str | None = None) -> None:
@@ -192,11 +238,13 @@ def void(user, distribution: Distribution, reason: str, note: str | None = None)
         raise NfiError(_l("Write why the hand-over is voided."), field="note")
     if len(note) > MAX_TEXT:
         raise NfiError(_l("The note is too long (at most %(n)d characters).", n=MAX_TEXT), field="note")
-    claimed = session.execute(sa.update(Distribution).where(Distribution.id == distribution.id,
-                                                            Distribution.voided_at.is_(None))
-                              .values(voided_at=utcnow(), voided_by_id=getattr(user, "id", None), void_reason=reason)
-                              .execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    claimed = rows_changed(
+        sa.update(Distribution)
+        .where(Distribution.id == distribution.id, Distribution.voided_at.is_(None))
+        .values(voided_at=utcnow(), voided_by_id=getattr(user, "id", None), void_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed != 1:
         raise NfiError(_l("This hand-over was already voided."))
     session.refresh(distribution)
     if note:
@@ -205,8 +253,12 @@ def void(user, distribution: Distribution, reason: str, note: str | None = None)
     for line in distribution.lines:
         per_item[line.item_id] = per_item.get(line.item_id, 0) + line.quantity
     cube.change(session, cube.current_facts(session, *distribution.lines), [])
-    session.execute(sa.update(DistributionLine).where(DistributionLine.distribution_id == distribution.id)
-                    .values(voided=True).execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(DistributionLine)
+        .where(DistributionLine.distribution_id == distribution.id)
+        .values(voided=True)
+        .execution_options(synchronize_session=False)
+    )
     for item_id in sorted(per_item):
         stock.put(distribution.centre_id, item_id, per_item[item_id])
         stock.record(distribution.centre, item_id, "void", per_item[item_id], user, distribution_id=distribution.id)

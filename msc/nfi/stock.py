@@ -4,6 +4,7 @@ The running sum lives in StockLevel and changes only in the same transaction as 
 through a conditional UPDATE that can never take it below zero: two desks taking the last unit at
 once end with one success and one refusal on PostgreSQL (the second UPDATE re-reads the committed
 row) and on SQLite (one writer at a time)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from msc.centres.models import Centre
-from msc.db import insert_for, session, utcnow
+from msc.db import insert_for, rows_changed, session, utcnow
 from msc.errors import DomainError
 from msc.i18n import local_today
 from msc.nfi.models import NfiItem, StockCount, StockLevel, StockMovement, StockReceipt, StockTransfer
@@ -41,8 +42,9 @@ def parse_quantity(raw, *, field: str | None = None, allow_zero: bool = False) -
         raise NfiError(_l("Give the quantity as a number of units, for example 2."), field=field)
     whole, _, fraction = text.replace(",", ".").partition(".")
     if fraction.strip("0"):
-        raise NfiError(_l("Items are counted in whole units: give a whole number, not %(value)s.", value=text),
-                       field=field)
+        raise NfiError(
+            _l("Items are counted in whole units: give a whole number, not %(value)s.", value=text), field=field
+        )
     value = int(whole)
     if value < 0:
         raise NfiError(_l("The quantity cannot be negative."), field=field)
@@ -65,55 +67,83 @@ def active_items() -> list[NfiItem]:
 
 # ---- the running sum ----------------------------------------------------------------------
 
+
 def _ensure_levels(centre_id: int, item_ids) -> None:
     rows = [{"centre_id": centre_id, "item_id": i, "on_hand": 0, "low_threshold": 0} for i in sorted(set(item_ids))]
     if not rows:
         return
-    session.execute(insert_for(session.get_bind())(StockLevel).values(rows).on_conflict_do_nothing(index_elements=["centre_id", "item_id"]))
+    session.execute(
+        insert_for(session.get_bind())(StockLevel)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["centre_id", "item_id"])
+    )
 
 
 def take(centre_id: int, item_id: int, quantity: int) -> bool:
     """Take units out of stock if they are there; False (and nothing changed) if not."""
-    result = session.execute(sa.update(StockLevel)
-                             .where(StockLevel.centre_id == centre_id, StockLevel.item_id == item_id,
-                                    StockLevel.on_hand >= quantity)
-                             .values(on_hand=StockLevel.on_hand - quantity)
-                             .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    changed = rows_changed(
+        sa.update(StockLevel)
+        .where(StockLevel.centre_id == centre_id, StockLevel.item_id == item_id, StockLevel.on_hand >= quantity)
+        .values(on_hand=StockLevel.on_hand - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return changed == 1
 
 
 def put(centre_id: int, item_id: int, quantity: int) -> None:
     """Put units into stock."""
     _ensure_levels(centre_id, [item_id])
-    session.execute(sa.update(StockLevel)
-                    .where(StockLevel.centre_id == centre_id, StockLevel.item_id == item_id)
-                    .values(on_hand=StockLevel.on_hand + quantity)
-                    .execution_options(synchronize_session=False))
+    session.execute(
+        sa.update(StockLevel)
+        .where(StockLevel.centre_id == centre_id, StockLevel.item_id == item_id)
+        .values(on_hand=StockLevel.on_hand + quantity)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def on_hand(centre_id: int, item_id: int) -> int:
     """Units of an item a centre holds now."""
-    return session.scalar(sa.select(StockLevel.on_hand).where(StockLevel.centre_id == centre_id,
-                                                               StockLevel.item_id == item_id)) or 0
+    return (
+        session.scalar(
+            sa.select(StockLevel.on_hand).where(StockLevel.centre_id == centre_id, StockLevel.item_id == item_id)
+        )
+        or 0
+    )
 
 
 def take_or_refuse(centre_id: int, item: NfiItem, quantity: int, field: str | None = None) -> None:
     """Take units out of stock, or refuse in words saying how many are left."""
     if not take(centre_id, item.id, quantity):
         left = on_hand(centre_id, item.id)
-        raise NfiError(_l("Not enough %(item)s in stock: %(left)d left, %(asked)d asked for.",
-                          item=item.name, left=left, asked=quantity), field=field)
+        raise NfiError(
+            _l(
+                "Not enough %(item)s in stock: %(left)d left, %(asked)d asked for.",
+                item=item.name,
+                left=left,
+                asked=quantity,
+            ),
+            field=field,
+        )
 
 
 def record(centre: Centre, item_id: int, kind: str, delta: int, user, **links) -> StockMovement:
     """Write one ledger row (the caller has changed the running sum in the same transaction)."""
-    move = StockMovement(centre_id=centre.id, item_id=item_id, kind=kind, delta=delta, day=centre_day(centre),
-                         user_id=getattr(user, "id", None), at=utcnow(), **links)
+    move = StockMovement(
+        centre_id=centre.id,
+        item_id=item_id,
+        kind=kind,
+        delta=delta,
+        day=centre_day(centre),
+        user_id=getattr(user, "id", None),
+        at=utcnow(),
+        **links,
+    )
     session.add(move)
     return move
 
 
 # ---- what a centre holds --------------------------------------------------------------------
+
 
 @dataclass
 class Level:
@@ -137,9 +167,11 @@ class Level:
 
 def levels(centre_id: int, *, include_inactive: bool = False) -> list[Level]:
     """Every catalogue item with the centre's stock on hand and threshold, in one query."""
-    stmt = (sa.select(NfiItem, StockLevel.on_hand, StockLevel.low_threshold)
-            .outerjoin(StockLevel, sa.and_(StockLevel.item_id == NfiItem.id, StockLevel.centre_id == centre_id))
-            .order_by(NfiItem.code))
+    stmt = (
+        sa.select(NfiItem, StockLevel.on_hand, StockLevel.low_threshold)
+        .outerjoin(StockLevel, sa.and_(StockLevel.item_id == NfiItem.id, StockLevel.centre_id == centre_id))
+        .order_by(NfiItem.code)
+    )
     if not include_inactive:
         stmt = stmt.where(sa.or_(NfiItem.active.is_(True), StockLevel.on_hand > 0))
     return [Level(item, held or 0, low or 0) for item, held, low in session.execute(stmt)]
@@ -147,31 +179,41 @@ def levels(centre_id: int, *, include_inactive: bool = False) -> list[Level]:
 
 def ledger_sums(centre_id: int) -> dict[int, int]:
     """The sum of the ledger per item: what the stock on hand must equal."""
-    rows = session.execute(sa.select(StockMovement.item_id, sa.func.sum(StockMovement.delta))
-                           .where(StockMovement.centre_id == centre_id).group_by(StockMovement.item_id))
+    rows = session.execute(
+        sa.select(StockMovement.item_id, sa.func.sum(StockMovement.delta))
+        .where(StockMovement.centre_id == centre_id)
+        .group_by(StockMovement.item_id)
+    )
     return {item_id: int(total) for item_id, total in rows}
 
 
 def mismatches(centre_id: int | None = None) -> list[tuple[int, int, int, int]]:
     """(centre, item, on hand, ledger sum) wherever the two differ: empty when the books add up."""
-    sums = (sa.select(StockMovement.centre_id, StockMovement.item_id, sa.func.sum(StockMovement.delta).label("total"))
-            .group_by(StockMovement.centre_id, StockMovement.item_id).subquery())
-    stmt = (sa.select(StockLevel.centre_id, StockLevel.item_id, StockLevel.on_hand, sa.func.coalesce(sums.c.total, 0))
-            .outerjoin(sums, sa.and_(sums.c.centre_id == StockLevel.centre_id, sums.c.item_id == StockLevel.item_id))
-            .where(StockLevel.on_hand != sa.func.coalesce(sums.c.total, 0)))
+    sums = (
+        sa.select(StockMovement.centre_id, StockMovement.item_id, sa.func.sum(StockMovement.delta).label("total"))
+        .group_by(StockMovement.centre_id, StockMovement.item_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(StockLevel.centre_id, StockLevel.item_id, StockLevel.on_hand, sa.func.coalesce(sums.c.total, 0))
+        .outerjoin(sums, sa.and_(sums.c.centre_id == StockLevel.centre_id, sums.c.item_id == StockLevel.item_id))
+        .where(StockLevel.on_hand != sa.func.coalesce(sums.c.total, 0))
+    )
     if centre_id is not None:
         stmt = stmt.where(StockLevel.centre_id == centre_id)
     found = [tuple(r) for r in session.execute(stmt)]
-    orphan = (sa.select(sums.c.centre_id, sums.c.item_id, sa.literal(0), sums.c.total)
-              .outerjoin(StockLevel, sa.and_(sums.c.centre_id == StockLevel.centre_id,
-                                             sums.c.item_id == StockLevel.item_id))
-              .where(StockLevel.item_id.is_(None), sums.c.total != 0))
+    orphan = (
+        sa.select(sums.c.centre_id, sums.c.item_id, sa.literal(0), sums.c.total)
+        .outerjoin(StockLevel, sa.and_(sums.c.centre_id == StockLevel.centre_id, sums.c.item_id == StockLevel.item_id))
+        .where(StockLevel.item_id.is_(None), sums.c.total != 0)
+    )
     if centre_id is not None:
         orphan = orphan.where(sums.c.centre_id == centre_id)
     return found + [tuple(r) for r in session.execute(orphan)]
 
 
 # ---- movements a manager records ----------------------------------------------------------
+
 
 def _check_centre(user, centre: Centre) -> None:
     if not centre.active or not in_scope(user, centre.id):
@@ -194,8 +236,9 @@ def normalise_reference(reference: str | None) -> str:
     return " ".join((reference or "").upper().split())
 
 
-def receive(user, centre: Centre, *, reference: str, source: str, received_on: dt.date | None,
-            lines: dict[int, int]) -> StockReceipt:
+def receive(
+    user, centre: Centre, *, reference: str, source: str, received_on: dt.date | None, lines: dict[int, int]
+) -> StockReceipt:
     """Goods arrive under a delivery reference; each item's stock goes up."""
     _check_centre(user, centre)
     reference = normalise_reference(reference)
@@ -209,19 +252,29 @@ def receive(user, centre: Centre, *, reference: str, source: str, received_on: d
     if received_on is None or received_on > today or received_on < today - dt.timedelta(days=90):
         raise NfiError(_l("Give the day the goods arrived (today or in the last 90 days)."), field="received_on")
     lines = _check_lines(lines)
-    if session.scalar(sa.select(StockReceipt.id).where(StockReceipt.centre_id == centre.id,
-                                                       StockReceipt.reference == reference)):
-        raise NfiError(_l("Reference %(ref)s was already received at this centre: check the delivery note.",
-                          ref=reference), field="reference")
-    receipt = StockReceipt(centre_id=centre.id, reference=reference, source=source, received_on=received_on,
-                           user_id=getattr(user, "id", None))
+    if session.scalar(
+        sa.select(StockReceipt.id).where(StockReceipt.centre_id == centre.id, StockReceipt.reference == reference)
+    ):
+        raise NfiError(
+            _l("Reference %(ref)s was already received at this centre: check the delivery note.", ref=reference),
+            field="reference",
+        )
+    receipt = StockReceipt(
+        centre_id=centre.id,
+        reference=reference,
+        source=source,
+        received_on=received_on,
+        user_id=getattr(user, "id", None),
+    )
     try:
         with session.begin_nested():
             session.add(receipt)
             session.flush()
     except sa.exc.IntegrityError:
-        raise NfiError(_l("Reference %(ref)s was already received at this centre: check the delivery note.",
-                          ref=reference), field="reference") from None
+        raise NfiError(
+            _l("Reference %(ref)s was already received at this centre: check the delivery note.", ref=reference),
+            field="reference",
+        ) from None
     for item_id, quantity in sorted(lines.items()):
         put(centre.id, item_id, quantity)
         record(centre, item_id, "receipt", quantity, user, receipt_id=receipt.id)
@@ -239,8 +292,9 @@ def transfer(user, from_centre: Centre, to_centre: Centre | None, lines: dict[in
     lines = _check_lines(lines)
     items = {i.id: i for i in session.scalars(sa.select(NfiItem).where(NfiItem.id.in_(lines)))}
     with session.begin_nested():
-        operation = StockTransfer(from_centre_id=from_centre.id, to_centre_id=to_centre.id,
-                                  user_id=getattr(user, "id", None))
+        operation = StockTransfer(
+            from_centre_id=from_centre.id, to_centre_id=to_centre.id, user_id=getattr(user, "id", None)
+        )
         session.add(operation)
         session.flush()
         for item_id, quantity in sorted(lines.items()):
@@ -248,8 +302,12 @@ def transfer(user, from_centre: Centre, to_centre: Centre | None, lines: dict[in
             record(from_centre, item_id, "transfer_out", -quantity, user, transfer_id=operation.id)
             put(to_centre.id, item_id, quantity)
             record(to_centre, item_id, "transfer_in", quantity, user, transfer_id=operation.id)
-    audit.record("nfi.transfer", object_type="centre", object_id=from_centre.id,
-                 detail=f"transfer {operation.id} to centre {to_centre.id}")
+    audit.record(
+        "nfi.transfer",
+        object_type="centre",
+        object_id=from_centre.id,
+        detail=f"transfer {operation.id} to centre {to_centre.id}",
+    )
     return operation
 
 
@@ -264,8 +322,12 @@ def adjust(user, centre: Centre, item: NfiItem | None, *, reason: str, direction
     if sign is None:
         raise NfiError(_l("Say whether units are removed from or added to the stock."), field="direction")
     if ADJUSTMENT_SIGN[reason] and ADJUSTMENT_SIGN[reason] != sign:
-        raise NfiError(_l("This reason removes units from the stock.") if ADJUSTMENT_SIGN[reason] < 0
-                       else _l("This reason adds units to the stock."), field="direction")
+        raise NfiError(
+            _l("This reason removes units from the stock.")
+            if ADJUSTMENT_SIGN[reason] < 0
+            else _l("This reason adds units to the stock."),
+            field="direction",
+        )
     if quantity < 1:
         raise NfiError(_l("The quantity must be at least 1."), field="quantity")
     with session.begin_nested():
@@ -294,17 +356,27 @@ def count(user, centre: Centre, counted: dict[int, int]) -> StockCount:
     session.add(sheet)
     session.flush()
     for item_id, quantity in sorted(counted.items()):
-        held = session.scalar(sa.select(StockLevel.on_hand).where(StockLevel.centre_id == centre.id,
-                                                                  StockLevel.item_id == item_id).with_for_update())
-        delta = quantity - held
+        held = session.scalar(
+            sa.select(StockLevel.on_hand)
+            .where(StockLevel.centre_id == centre.id, StockLevel.item_id == item_id)
+            .with_for_update()
+        )
+        delta = quantity - (held or 0)
         if delta:
-            session.execute(sa.update(StockLevel)
-                            .where(StockLevel.centre_id == centre.id, StockLevel.item_id == item_id)
-                            .values(on_hand=StockLevel.on_hand + delta).execution_options(synchronize_session=False))
+            session.execute(
+                sa.update(StockLevel)
+                .where(StockLevel.centre_id == centre.id, StockLevel.item_id == item_id)
+                .values(on_hand=StockLevel.on_hand + delta)
+                .execution_options(synchronize_session=False)
+            )
             record(centre, item_id, "adjustment", delta, user, reason="count", counted=quantity, count_id=sheet.id)
             sheet.differences += 1
-    audit.record("nfi.count", object_type="centre", object_id=centre.id,
-                 detail=f"count {sheet.id}: {sheet.items_counted} items, {sheet.differences} differences")
+    audit.record(
+        "nfi.count",
+        object_type="centre",
+        object_id=centre.id,
+        detail=f"count {sheet.id}: {sheet.items_counted} items, {sheet.differences} differences",
+    )
     return sheet
 
 
@@ -315,15 +387,19 @@ def set_thresholds(user, centre: Centre, thresholds: dict[int, int]) -> None:
         raise NfiError(_l("Thresholds must be whole numbers from 0 to %(n)d.", n=MAX_QUANTITY))
     _ensure_levels(centre.id, thresholds)
     for item_id, low in thresholds.items():
-        session.execute(sa.update(StockLevel)
-                        .where(StockLevel.centre_id == centre.id, StockLevel.item_id == item_id)
-                        .values(low_threshold=low).execution_options(synchronize_session=False))
+        session.execute(
+            sa.update(StockLevel)
+            .where(StockLevel.centre_id == centre.id, StockLevel.item_id == item_id)
+            .values(low_threshold=low)
+            .execution_options(synchronize_session=False)
+        )
     audit.record("nfi.thresholds", object_type="centre", object_id=centre.id)
 
 
 def last_count(centre_id: int) -> StockCount | None:
-    return session.scalar(sa.select(StockCount).where(StockCount.centre_id == centre_id)
-                          .order_by(StockCount.id.desc()).limit(1))
+    return session.scalar(
+        sa.select(StockCount).where(StockCount.centre_id == centre_id).order_by(StockCount.id.desc()).limit(1)
+    )
 
 
 def movements(centre_id: int, *, before_id: int | None = None, limit: int = 50) -> list[StockMovement]:

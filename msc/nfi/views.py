@@ -1,5 +1,6 @@
 """NFI pages: the desk (scan, entitlements, hand-over, void), the centre's stock (receipts, transfers,
 adjustments, counts, thresholds, ledger), reports and exports, and the catalogue."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,21 +13,36 @@ from flask_login import current_user
 from msc.beneficiaries import search as search_service
 from msc.beneficiaries.forms import SearchForm
 from msc.beneficiaries.service import RuleError
-from msc.beneficiaries.vocab import country_name
 from msc.beneficiaries.views import get_beneficiary
+from msc.beneficiaries.vocab import country_name
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
 from msc.nfi import catalogue, reports, rules, service, stock
 from msc.nfi.forms import (
-    AdjustForm, HandOverForm, ItemForm, ReceiptForm, ReportForm, SheetForm, TransferForm, VoidForm,
+    AdjustForm,
+    HandOverForm,
+    ItemForm,
+    ReceiptForm,
+    ReportForm,
+    SheetForm,
+    TransferForm,
+    VoidForm,
 )
 from msc.nfi.models import Distribution, NfiItem
 from msc.nfi.stock import NfiError
 from msc.security import audit
 from msc.security.policy import (
-    NFI_CATALOGUE, NFI_DISTRIBUTE, NFI_REPORTS, NFI_STOCK, active_centres_of, can, centres_in_scope, check_scope, requires,
+    NFI_CATALOGUE,
+    NFI_DISTRIBUTE,
+    NFI_REPORTS,
+    NFI_STOCK,
+    active_centres_of,
+    can,
+    centres_in_scope,
+    check_scope,
+    requires,
 )
 
 bp = Blueprint("nfi", __name__)
@@ -37,6 +53,7 @@ def _status(ok: bool) -> int:
 
 
 # ---- the desk ------------------------------------------------------------------------------
+
 
 @bp.get("/")
 @requires(NFI_DISTRIBUTE)
@@ -90,17 +107,22 @@ def give(uid: str):
     today = stock.centre_day(centre)
     view = rules.desk_view(person, stock.active_items(), today)
     keys = [v.key for v in view.all()]
-    typed, row_errors, ok = {}, {}, True
+    typed: dict[str, str] = {}
+    row_errors: dict[str, str] = {}
+    ok = True
     if request.method == "POST":
         ok = False
         typed, quantities, row_errors = _quantities(keys)
         if form.validate_on_submit() and not row_errors:
-            ack = service.Acknowledgement(collected_by=form.collected_by.data, collector_name=form.collector_name.data,
-                                          method=form.ack_method.data, signature=form.signature.data,
-                                          witness_name=form.witness_name.data)
+            ack = service.Acknowledgement(
+                collected_by=form.collected_by.data,
+                collector_name=form.collector_name.data,
+                method=form.ack_method.data,
+                signature=form.signature.data,
+                witness_name=form.witness_name.data,
+            )
             try:
-                distribution = service.hand_over(current_user, centre, person, quantities, ack,
-                                                 form.justification.data)
+                distribution = service.hand_over(current_user, centre, person, quantities, ack, form.justification.data)
             except service.HandOverRefused as err:
                 row_errors = err.rows
                 form.form_errors.append(err.message)
@@ -112,9 +134,19 @@ def give(uid: str):
         elif row_errors:
             form.form_errors.append(_("Check the quantities marked below."))
     on_hand = {lv.item.id: lv.on_hand for lv in stock.levels(centre.id)}
-    return render_template("nfi/give.html", form=form, person=person, view=view, centre=centre, typed=typed,
-                           row_errors=row_errors, on_hand=on_hand, recent=service.recent_for(person),
-                           may_override=can(current_user, "nfi.override_rules"), today=today), _status(ok)
+    return render_template(
+        "nfi/give.html",
+        form=form,
+        person=person,
+        view=view,
+        centre=centre,
+        typed=typed,
+        row_errors=row_errors,
+        on_hand=on_hand,
+        recent=service.recent_for(person),
+        may_override=can(current_user, "nfi.override_rules"),
+        today=today,
+    ), _status(ok)
 
 
 def _distribution(handover_uid: str) -> Distribution:
@@ -130,8 +162,9 @@ def _distribution(handover_uid: str) -> Distribution:
 def handover(handover_uid: str):
     """A hand-over as recorded: items, who collected, the acknowledgement; voiding it."""
     distribution = _distribution(handover_uid)
-    return render_template("nfi/handover.html", d=distribution, void_form=VoidForm(),
-                           may_void=service.may_void(current_user, distribution))
+    return render_template(
+        "nfi/handover.html", d=distribution, void_form=VoidForm(), may_void=service.may_void(current_user, distribution)
+    )
 
 
 @bp.post("/handovers/<handover_uid>/void")
@@ -148,11 +181,13 @@ def void(handover_uid: str):
         else:
             flash(_("Hand-over voided; the items are back in stock."), "success")
             return redirect(url_for("nfi.handover", handover_uid=distribution.uid))
-    return render_template("nfi/handover.html", d=distribution, void_form=form,
-                           may_void=service.may_void(current_user, distribution)), 422
+    return render_template(
+        "nfi/handover.html", d=distribution, void_form=form, may_void=service.may_void(current_user, distribution)
+    ), 422
 
 
 # ---- stock ---------------------------------------------------------------------------------
+
 
 def _centre(centre_id: int) -> Centre:
     centre = get_or_404(Centre, centre_id)
@@ -176,14 +211,16 @@ def stock_index():
 def stock_centre(centre_id: int):
     """Stock on hand of every item, with the low-stock warnings."""
     centre = _centre(centre_id)
-    return render_template("nfi/stock.html", centre=centre, levels=stock.levels(centre.id),
-                           last_count=stock.last_count(centre.id))
+    return render_template(
+        "nfi/stock.html", centre=centre, levels=stock.levels(centre.id), last_count=stock.last_count(centre.id)
+    )
 
 
 def _sheet(centre: Centre, rows, prefix: str, form, action, template: str, **context):
     """The pages with one whole-number input per item (receive, transfer, count, thresholds): parse each
     row, call the service, or come back with what was typed and each row's message."""
-    typed, errors = {}, {}
+    typed: dict[str, str] = {}
+    errors: dict[str, str] = {}
     if request.method == "POST":
         typed, parsed, errors = _quantities([str(i.id) for i in rows], prefix)
         if form.validate_on_submit() and not errors:
@@ -191,7 +228,7 @@ def _sheet(centre: Centre, rows, prefix: str, form, action, template: str, **con
                 message = action({int(k): v for k, v in parsed.items()}, typed)
             except NfiError as err:
                 if err.field and err.field.startswith(prefix):
-                    errors[err.field[len(prefix):]] = err.message
+                    errors[err.field[len(prefix) :]] = err.message
                     form.form_errors.append(err.message)
                 else:
                     show_on_form(form, err)
@@ -200,8 +237,9 @@ def _sheet(centre: Centre, rows, prefix: str, form, action, template: str, **con
                 return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
         elif errors:
             form.form_errors.append(_("Check the quantities marked below."))
-    return render_template(template, form=form, centre=centre, typed=typed, errors=errors, **context), \
-        422 if request.method == "POST" else 200
+    return render_template(
+        template, form=form, centre=centre, typed=typed, errors=errors, **context
+    ), 422 if request.method == "POST" else 200
 
 
 @bp.route("/stock/<int:centre_id>/receive", methods=["GET", "POST"])
@@ -215,9 +253,16 @@ def receive(centre_id: int):
         form.received_on.data = stock.centre_day(centre)
 
     def record(lines, _typed):
-        stock.receive(current_user, centre, reference=form.reference.data, source=form.source.data,
-                      received_on=form.received_on.data, lines=lines)
+        stock.receive(
+            current_user,
+            centre,
+            reference=form.reference.data,
+            source=form.source.data,
+            received_on=form.received_on.data,
+            lines=lines,
+        )
         return _("Receipt recorded.")
+
     return _sheet(centre, items, "qty-", form, record, "nfi/receive.html", items=items)
 
 
@@ -233,8 +278,17 @@ def transfer(centre_id: int):
     def record(lines, _typed):
         stock.transfer(current_user, centre, session.get(Centre, form.to_centre_id.data or 0), lines)
         return _("Transfer recorded: out of this centre's stock and into the other's.")
-    return _sheet(centre, [lv.item for lv in levels], "qty-", form, record, "nfi/transfer.html", levels=levels,
-                  held={lv.item.id: lv.on_hand for lv in levels})
+
+    return _sheet(
+        centre,
+        [lv.item for lv in levels],
+        "qty-",
+        form,
+        record,
+        "nfi/transfer.html",
+        levels=levels,
+        held={lv.item.id: lv.on_hand for lv in levels},
+    )
 
 
 @bp.route("/stock/<int:centre_id>/adjust", methods=["GET", "POST"])
@@ -247,8 +301,14 @@ def adjust(centre_id: int):
     if form.validate_on_submit():
         try:
             quantity = stock.parse_quantity(form.quantity.data, field="quantity")
-            stock.adjust(current_user, centre, session.get(NfiItem, form.item_id.data or 0), reason=form.reason.data,
-                         direction=form.direction.data, quantity=quantity)
+            stock.adjust(
+                current_user,
+                centre,
+                session.get(NfiItem, form.item_id.data or 0),
+                reason=form.reason.data,
+                direction=form.direction.data,
+                quantity=quantity,
+            )
         except NfiError as err:
             show_on_form(form, err)
         else:
@@ -267,8 +327,17 @@ def count(centre_id: int):
     def record(counted, typed):
         sheet = stock.count(current_user, centre, {i: q for i, q in counted.items() if typed[str(i)].strip()})
         return _("Count recorded: %(n)d differences adjusted.", n=sheet.differences)
-    return _sheet(centre, [lv.item for lv in levels], "count-", SheetForm(), record, "nfi/count.html", levels=levels,
-                  held={lv.item.id: lv.on_hand for lv in levels})
+
+    return _sheet(
+        centre,
+        [lv.item for lv in levels],
+        "count-",
+        SheetForm(),
+        record,
+        "nfi/count.html",
+        levels=levels,
+        held={lv.item.id: lv.on_hand for lv in levels},
+    )
 
 
 @bp.route("/stock/<int:centre_id>/thresholds", methods=["GET", "POST"])
@@ -281,8 +350,17 @@ def thresholds(centre_id: int):
     def record(values, _typed):
         stock.set_thresholds(current_user, centre, values)
         return _("Low-stock thresholds saved.")
-    return _sheet(centre, [lv.item for lv in levels], "low-", SheetForm(), record, "nfi/thresholds.html",
-                  levels=levels, defaults={lv.item.id: lv.low_threshold for lv in levels})
+
+    return _sheet(
+        centre,
+        [lv.item for lv in levels],
+        "low-",
+        SheetForm(),
+        record,
+        "nfi/thresholds.html",
+        levels=levels,
+        defaults={lv.item.id: lv.low_threshold for lv in levels},
+    )
 
 
 @bp.get("/stock/<int:centre_id>/ledger")
@@ -312,8 +390,9 @@ def _report_period():
     period = None
     if form.validate():
         try:
-            period = reports.period(current_user, form.start.data, form.end.data, form.centre_id.data or None,
-                                    form.country.data or None)
+            period = reports.period(
+                current_user, form.start.data, form.end.data, form.centre_id.data or None, form.country.data or None
+            )
         except NfiError as err:
             show_on_form(form, err)
     return form, period
@@ -326,18 +405,42 @@ def report():
     form, period = _report_period()
     data = {}
     if period is not None:
-        data = {"distributions": reports.distributions(period), "stock": reports.stock(period),
-                "low": reports.low_stock(period.centre_ids)}
+        data = {
+            "distributions": reports.distributions(period),
+            "stock": reports.stock(period),
+            "low": reports.low_stock(period.centre_ids),
+        }
     return render_template("nfi/reports.html", form=form, period=period, **data), 200 if period else 422
 
 
 def _headers(table: str) -> list[str]:
     if table == "distributions":
-        return [_("Country"), _("Centre"), _("Month"), _("Item"), _("Sex"), _("Age band"), _("Nationality"),
-                _("People"), _("Units")]
-    return [_("Country"), _("Centre"), _("Item"), _("Opening"), _("Received"), _("Transferred in"),
-            _("Transferred out"), _("Handed over"), _("Adjusted"), _("Closing"), _("On hand now"),
-            _("Low-stock threshold"), _("Status")]
+        return [
+            _("Country"),
+            _("Centre"),
+            _("Month"),
+            _("Item"),
+            _("Sex"),
+            _("Age band"),
+            _("Nationality"),
+            _("People"),
+            _("Units"),
+        ]
+    return [
+        _("Country"),
+        _("Centre"),
+        _("Item"),
+        _("Opening"),
+        _("Received"),
+        _("Transferred in"),
+        _("Transferred out"),
+        _("Handed over"),
+        _("Adjusted"),
+        _("Closing"),
+        _("On hand now"),
+        _("Low-stock threshold"),
+        _("Status"),
+    ]
 
 
 @bp.get("/reports/<table>.<fmt>")
@@ -360,6 +463,7 @@ def export(table: str, fmt: str):
 
 # ---- catalogue -----------------------------------------------------------------------------
 
+
 @bp.get("/items")
 @requires(NFI_CATALOGUE)
 def items():
@@ -377,9 +481,28 @@ def item_edit(item_id: int | None = None):
     if request.method == "GET" and item is not None:
         form.sexes.data = item.sex_list
     if form.validate_on_submit():
-        data = catalogue.ItemData(**{name: getattr(form, name).data for name in (
-            "code", "name_es", "name_pt", "name_en", "unit", "category", "active", "level", "age_min", "age_max",
-            "quantity", "period_days", "min_interval_days", "max_per_day")}, sexes=form.sexes.data or [])
+        data = catalogue.ItemData(
+            **{
+                name: getattr(form, name).data
+                for name in (
+                    "code",
+                    "name_es",
+                    "name_pt",
+                    "name_en",
+                    "unit",
+                    "category",
+                    "active",
+                    "level",
+                    "age_min",
+                    "age_max",
+                    "quantity",
+                    "period_days",
+                    "min_interval_days",
+                    "max_per_day",
+                )
+            },
+            sexes=form.sexes.data or [],
+        )
         try:
             catalogue.save_item(current_user, item, data)
         except NfiError as err:
@@ -393,4 +516,5 @@ def item_edit(item_id: int | None = None):
 @bp.app_context_processor
 def _helpers() -> dict:
     from msc.nfi import vocab
+
     return {"nfi_vocab": vocab, "describe_group": rules.describe_group, "has_target": rules.has_target}

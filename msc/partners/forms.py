@@ -1,4 +1,5 @@
 """Directory forms: organisations with their agreement, and services."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -29,8 +30,9 @@ class OrganisationForm(FlaskForm):
 
 
 class ServiceForm(FlaskForm):
-    name = CleanString(_l("Service"), [DataRequired(_l("Enter the name of the service.")),
-                                       Length(max=160, message=MAX)])
+    name = CleanString(
+        _l("Service"), [DataRequired(_l("Enter the name of the service.")), Length(max=160, message=MAX)]
+    )
     sector = SelectField(_l("Sector"), choices=options(SECTORS))
     centre_ids = MultiCheckboxField(_l("Centres served"), coerce=int)
     municipalities = CleanString(_l("Other municipalities served"), [Optional(), Length(max=300, message=MAX)])

@@ -1,4 +1,5 @@
 """Partner organisations and their services. No personal data of beneficiaries lives here."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,8 +39,9 @@ class Organisation(Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     updated_at: so.Mapped[dt.datetime | None]
 
-    services: so.Mapped[list["PartnerService"]] = so.relationship(
-        back_populates="organisation", order_by="PartnerService.name", cascade="all, delete-orphan")
+    services: so.Mapped[list[PartnerService]] = so.relationship(
+        back_populates="organisation", order_by="PartnerService.name", cascade="all, delete-orphan"
+    )
 
     def agreement_status(self, today: dt.date) -> str:
         """none, active or expired, on a given day."""
@@ -59,8 +61,9 @@ class PartnerService(Base):
     __tablename__ = "partner_services"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    organisation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("partner_organisations.id",
-                                                                      ondelete="CASCADE"), index=True)
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("partner_organisations.id", ondelete="CASCADE"), index=True
+    )
     name: so.Mapped[str] = so.mapped_column(sa.String(160))
     #: health, mhpss, shelter, livelihoods, education, legal, protection
     sector: so.Mapped[str] = so.mapped_column(sa.String(20), index=True)
@@ -77,8 +80,7 @@ class PartnerService(Base):
     updated_at: so.Mapped[dt.datetime | None]
 
     organisation: so.Mapped[Organisation] = so.relationship(back_populates="services")
-    centres: so.Mapped[list[Centre]] = so.relationship(secondary=service_centres, lazy="selectin",
-                                                        order_by=Centre.code)
+    centres: so.Mapped[list[Centre]] = so.relationship(secondary=service_centres, lazy="selectin", order_by=Centre.code)
 
     @property
     def language_codes(self) -> list[str]:

@@ -1,4 +1,5 @@
 """Directory rules: who sees which services, who may change them, what an agreement covers."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,21 +32,29 @@ def _user_countries(user) -> set[str] | None:
 
 def visible_services(user, sector: str | None = None, centre_id: int | None = None) -> list[PartnerService]:
     """Active services serving the user's centres, or their countries when no centre is named."""
-    stmt = (sa.select(PartnerService).join(Organisation)
-            .where(PartnerService.active.is_(True), Organisation.active.is_(True))
-            .order_by(PartnerService.sector, Organisation.name, PartnerService.name))
+    stmt = (
+        sa.select(PartnerService)
+        .join(Organisation)
+        .where(PartnerService.active.is_(True), Organisation.active.is_(True))
+        .order_by(PartnerService.sector, Organisation.name, PartnerService.name)
+    )
     ids = centre_ids_in_scope(user)
     if ids is not None:
-        serves_mine = sa.exists().where(service_centres.c.service_id == PartnerService.id,
-                                        service_centres.c.centre_id.in_(ids or [-1]))
+        serves_mine = sa.exists().where(
+            service_centres.c.service_id == PartnerService.id, service_centres.c.centre_id.in_(ids or [-1])
+        )
         no_centre = ~sa.exists().where(service_centres.c.service_id == PartnerService.id)
-        stmt = stmt.where(sa.or_(serves_mine, sa.and_(no_centre, Organisation.country.in_(_user_countries(user)
-                                                                                             or ["---"]))))
+        stmt = stmt.where(
+            sa.or_(serves_mine, sa.and_(no_centre, Organisation.country.in_(_user_countries(user) or ["---"])))
+        )
     if sector:
         stmt = stmt.where(PartnerService.sector == sector)
     if centre_id:
-        stmt = stmt.where(sa.exists().where(service_centres.c.service_id == PartnerService.id,
-                                            service_centres.c.centre_id == centre_id))
+        stmt = stmt.where(
+            sa.exists().where(
+                service_centres.c.service_id == PartnerService.id, service_centres.c.centre_id == centre_id
+            )
+        )
     return list(session.scalars(stmt))
 
 
@@ -57,9 +66,18 @@ def may_edit_service(user, service: PartnerService) -> bool:
     return bool(service.centres) and all(c.id in ids for c in service.centres)
 
 
-def save_organisation(user, org: Organisation | None, *, name: str, kind: str, country: str,
-                      contact: str | None, agreement_until: dt.date | None, categories: list[str],
-                      active: bool) -> Organisation:
+def save_organisation(
+    user,
+    org: Organisation | None,
+    *,
+    name: str,
+    kind: str,
+    country: str,
+    contact: str | None,
+    agreement_until: dt.date | None,
+    categories: list[str],
+    active: bool,
+) -> Organisation:
     """Create or update an organisation and its data-sharing agreement."""
     if kind not in ORGANISATION_KINDS:
         raise DirectoryError(_l("Choose the kind of organisation."), field="kind")
@@ -69,8 +87,9 @@ def save_organisation(user, org: Organisation | None, *, name: str, kind: str, c
     if agreement_until is not None and not categories:
         raise DirectoryError(_l("Say which data categories the agreement covers."), field="categories")
     if agreement_until is None and categories:
-        raise DirectoryError(_l("Give the date until which the agreement holds, or clear the categories."),
-                             field="agreement_until")
+        raise DirectoryError(
+            _l("Give the date until which the agreement holds, or clear the categories."), field="agreement_until"
+        )
     clash = session.scalar(sa.select(Organisation).where(sa.func.lower(Organisation.name) == name.lower()))
     if clash is not None and clash is not org:
         raise DirectoryError(_l("Another organisation already has this name."), field="name")
@@ -89,10 +108,21 @@ def save_organisation(user, org: Organisation | None, *, name: str, kind: str, c
     return org
 
 
-def save_service(user, org: Organisation, service: PartnerService | None, *, name: str, sector: str,
-                 centre_ids: list[int], municipalities: str | None, eligibility: str | None,
-                 languages: list[str], opening_hours: str | None, contact: str | None,
-                 active: bool) -> PartnerService:
+def save_service(
+    user,
+    org: Organisation,
+    service: PartnerService | None,
+    *,
+    name: str,
+    sector: str,
+    centre_ids: list[int],
+    municipalities: str | None,
+    eligibility: str | None,
+    languages: list[str],
+    opening_hours: str | None,
+    contact: str | None,
+    active: bool,
+) -> PartnerService:
     """Create or update a service; a centre manager only links centres within their reach."""
     if sector not in SECTORS:
         raise DirectoryError(_l("Choose the sector."), field="sector")
@@ -111,8 +141,11 @@ def save_service(user, org: Organisation, service: PartnerService | None, *, nam
     else:
         service.updated_at = utcnow()
     service.name, service.sector, service.municipalities = name, sector, municipalities or None
-    service.eligibility, service.opening_hours, service.contact = eligibility or None, opening_hours or None, \
-        contact or None
+    service.eligibility, service.opening_hours, service.contact = (
+        eligibility or None,
+        opening_hours or None,
+        contact or None,
+    )
     service.languages = ",".join(sorted(set(languages)))
     service.active = active
     service.centres = list(session.scalars(sa.select(Centre).where(Centre.id.in_(centre_ids or [-1]))))

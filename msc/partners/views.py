@@ -1,4 +1,5 @@
 """Directory pages: browse, organisation, and the forms to maintain them."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -24,8 +25,14 @@ def directory():
     sector = form.sector.data if form.sector.data in vocab.SECTORS else None
     centre_id = int(form.centre.data) if (form.centre.data or "").isdigit() else None
     services = service.visible_services(current_user, sector=sector, centre_id=centre_id)
-    return render_template("partners/directory.html", form=form, services=services, vocab=vocab,
-                           today=utcnow().date(), may_manage=can(current_user, PARTNERS_MANAGE))
+    return render_template(
+        "partners/directory.html",
+        form=form,
+        services=services,
+        vocab=vocab,
+        today=utcnow().date(),
+        may_manage=can(current_user, PARTNERS_MANAGE),
+    )
 
 
 @bp.get("/organisations/<int:org_id>")
@@ -36,9 +43,15 @@ def organisation(org_id: int):
     visible = {s.id for s in service.visible_services(current_user)}
     services = [s for s in org.services if s.id in visible]
     may_manage = can(current_user, PARTNERS_MANAGE)
-    return render_template("partners/organisation.html", org=org, services=services, vocab=vocab,
-                           today=utcnow().date(), may_manage=may_manage,
-                           editable={s.id for s in services if may_manage and service.may_edit_service(current_user, s)})
+    return render_template(
+        "partners/organisation.html",
+        org=org,
+        services=services,
+        vocab=vocab,
+        today=utcnow().date(),
+        may_manage=may_manage,
+        editable={s.id for s in services if may_manage and service.may_edit_service(current_user, s)},
+    )
 
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
@@ -53,16 +66,24 @@ def organisation_edit(org_id: int | None = None):
     if form.validate_on_submit():
         try:
             org = service.save_organisation(
-                current_user, org, name=form.name.data, kind=form.kind.data, country=form.country.data,
-                contact=form.contact.data, agreement_until=form.agreement_until.data,
-                categories=form.categories.data or [], active=form.active.data)
+                current_user,
+                org,
+                name=form.name.data,
+                kind=form.kind.data,
+                country=form.country.data,
+                contact=form.contact.data,
+                agreement_until=form.agreement_until.data,
+                categories=form.categories.data or [],
+                active=form.active.data,
+            )
         except service.DirectoryError as err:
             show_on_form(form, err)
         else:
             flash(_("Organisation saved."), "success")
             return redirect(url_for("partners.organisation", org_id=org.id))
-    return render_template("partners/organisation_form.html", form=form, org=org), \
-        422 if form.errors or form.form_errors else 200
+    return render_template(
+        "partners/organisation_form.html", form=form, org=org
+    ), 422 if form.errors or form.form_errors else 200
 
 
 @bp.route("/organisations/<int:org_id>/services/new", methods=["GET", "POST"])
@@ -81,14 +102,24 @@ def service_edit(org_id: int | None = None, service_id: int | None = None):
     if form.validate_on_submit():
         try:
             service.save_service(
-                current_user, org, svc, name=form.name.data, sector=form.sector.data,
-                centre_ids=form.centre_ids.data or [], municipalities=form.municipalities.data,
-                eligibility=form.eligibility.data, languages=form.languages.data or [],
-                opening_hours=form.opening_hours.data, contact=form.contact.data, active=form.active.data)
+                current_user,
+                org,
+                svc,
+                name=form.name.data,
+                sector=form.sector.data,
+                centre_ids=form.centre_ids.data or [],
+                municipalities=form.municipalities.data,
+                eligibility=form.eligibility.data,
+                languages=form.languages.data or [],
+                opening_hours=form.opening_hours.data,
+                contact=form.contact.data,
+                active=form.active.data,
+            )
         except service.DirectoryError as err:
             show_on_form(form, err)
         else:
             flash(_("Service saved."), "success")
             return redirect(url_for("partners.organisation", org_id=org.id))
-    return render_template("partners/service_form.html", form=form, org=org, svc=svc), \
-        422 if form.errors or form.form_errors else 200
+    return render_template(
+        "partners/service_form.html", form=form, org=org, svc=svc
+    ), 422 if form.errors or form.form_errors else 200

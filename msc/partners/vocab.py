@@ -1,4 +1,5 @@
 """Codes of the partner directory and their translated labels."""
+
 from flask_babel import lazy_gettext as _l
 
 ORGANISATION_KINDS = {

@@ -1,4 +1,5 @@
 """Referral forms."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -15,13 +16,15 @@ class ReferralForm(FlaskForm):
     service_id = SelectField(_l("Service"), coerce=int, validators=[Optional()])
     urgency = SelectField(_l("Urgency"), choices=options(URGENCIES), default="routine")
     reason = CleanText(_l("Reason for the referral"))
-    categories = MultiCheckboxField(_l("Data to share"), choices=options(DATA_CATEGORIES),
-                                    default=list(DEFAULT_CATEGORIES))
+    categories = MultiCheckboxField(
+        _l("Data to share"), choices=options(DATA_CATEGORIES), default=list(DEFAULT_CATEGORIES)
+    )
 
     def __init__(self, *a, services=(), **kw):
         super().__init__(*a, **kw)
-        self.service_id.choices = options([(0, _l("Choose…"))] + [
-            (s.id, f"{SECTORS[s.sector]} — {s.name} ({s.organisation.name})") for s in services])
+        self.service_id.choices = options(
+            [(0, _l("Choose…"))] + [(s.id, f"{SECTORS[s.sector]} — {s.name} ({s.organisation.name})") for s in services]
+        )
 
 
 class TextForm(FlaskForm):

@@ -1,4 +1,5 @@
 """Referrals, their transitions, and disclosures (every partner view of a person's data)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,15 +19,16 @@ class Referral(EncryptedRow, Base):
     """A referral of a person to a partner's service, sharing only the chosen data categories."""
 
     __tablename__ = "referrals"
-    __table_args__ = (sa.Index("ix_referrals_organisation_status", "organisation_id", "status"),
-                      sa.Index("ix_referrals_case_status", "case_id", "status"),
-                      sa.Index("ix_referrals_organisation_sent", "organisation_id", "sent_at", "id"))
+    __table_args__ = (
+        sa.Index("ix_referrals_organisation_status", "organisation_id", "status"),
+        sa.Index("ix_referrals_case_status", "case_id", "status"),
+        sa.Index("ix_referrals_organisation_sent", "organisation_id", "sent_at", "id"),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
     case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
     service_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("partner_services.id"), index=True)
     organisation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("partner_organisations.id"), index=True)
@@ -91,8 +93,7 @@ class Disclosure(Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     referral_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
     organisation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("partner_organisations.id"))
     user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)

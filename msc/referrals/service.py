@@ -1,4 +1,5 @@
 """Referral rules: consent, data-sharing agreements, the lifecycle, disclosures."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
 from msc.cases.models import Case
-from msc.db import Listing, listing, session, utcnow
+from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError
 from msc.partners.models import PartnerService
 from msc.partners.service import agreement_covers
@@ -49,32 +50,44 @@ def _move(user, referral: Referral, to: str) -> None:
     other is told, with nothing of theirs saved. Called before any other field changes."""
     referral_from = referral.status
     before = cube.current_facts(session, referral)
-    moved = session.execute(sa.update(Referral).where(Referral.id == referral.id, Referral.status == referral_from)
-                            .values(status=to).execution_options(synchronize_session=False)).rowcount
+    moved = rows_changed(
+        sa.update(Referral)
+        .where(Referral.id == referral.id, Referral.status == referral_from)
+        .values(status=to)
+        .execution_options(synchronize_session=False)
+    )
     if moved != 1:
-        raise ReferralError(_l("Someone else changed this referral a moment ago. Reload the page to see "
-                               "where it stands."))
+        raise ReferralError(
+            _l("Someone else changed this referral a moment ago. Reload the page to see where it stands.")
+        )
     so.attributes.set_committed_value(referral, "status", to)
     cube.change(session, before, cube.current_facts(session, referral))
-    session.add(ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), from_status=referral_from,
-                              to_status=to))
+    session.add(
+        ReferralEvent(
+            referral_id=referral.id, user_id=getattr(user, "id", None), from_status=referral_from, to_status=to
+        )
+    )
     audit.record(f"referral.{to}", object_type="referral", object_id=referral.id, detail=f"{referral_from}>{to}")
 
 
 def _check_consent(person: Beneficiary) -> None:
     if not has_consent(person, "referral"):
-        raise ReferralError(_l("This person has not given consent to be referred. Record their consent "
-                               "(a child's through a guardian or a best-interests decision) first."))
+        raise ReferralError(
+            _l(
+                "This person has not given consent to be referred. Record their consent "
+                "(a child's through a guardian or a best-interests decision) first."
+            )
+        )
 
 
 def needs_override(referral: Referral, today: dt.date) -> bool:
     """No active agreement covers what this referral shares, and no protection officer has allowed it."""
-    return referral.override_by_id is None and not agreement_covers(referral.organisation, set(referral.categories),
-                                                                    today)
+    return referral.override_by_id is None and not agreement_covers(
+        referral.organisation, set(referral.categories), today
+    )
 
 
-def create(user, case: Case, service_id: int | None, urgency: str, reason: str,
-           categories: list[str]) -> Referral:
+def create(user, case: Case, service_id: int | None, urgency: str, reason: str, categories: list[str]) -> Referral:
     """A draft referral; the rules on consent and agreements apply already."""
     if case.status == "closed":
         raise ReferralError(_l("This case is closed: reopen it to refer the person."))
@@ -85,16 +98,26 @@ def create(user, case: Case, service_id: int | None, urgency: str, reason: str,
         raise ReferralError(_l("Choose the urgency."), field="urgency")
     chosen = set(categories)
     if "identity" not in chosen or not chosen <= set(DATA_CATEGORIES):
-        raise ReferralError(_l("A referral shares at least the person's name, and only data from the list."),
-                            field="categories")
-    reason = _text(reason, "reason")
+        raise ReferralError(
+            _l("A referral shares at least the person's name, and only data from the list."), field="categories"
+        )
+    reason_text = _text(reason, "reason")
     person = case.beneficiary
     _check_consent(person)
-    referral = Referral(case_id=case.id, case=case, beneficiary=person, beneficiary_id=person.id,
-                        centre_id=case.centre_id, service=service, service_id=service.id,
-                        organisation_id=service.organisation_id, urgency=urgency, created_by_id=getattr(user, "id", None),
-                        shared=",".join(c for c in DATA_CATEGORIES if c in chosen))
-    referral.reason = reason
+    referral = Referral(
+        case_id=case.id,
+        case=case,
+        beneficiary=person,
+        beneficiary_id=person.id,
+        centre_id=case.centre_id,
+        service=service,
+        service_id=service.id,
+        organisation_id=service.organisation_id,
+        urgency=urgency,
+        created_by_id=getattr(user, "id", None),
+        shared=",".join(c for c in DATA_CATEGORIES if c in chosen),
+    )
+    referral.reason = reason_text
     session.add(referral)
     session.flush()
     session.add(ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), to_status="draft"))
@@ -120,8 +143,13 @@ def send(user, referral: Referral) -> None:
     now = utcnow()
     _check_consent(referral.beneficiary)
     if needs_override(referral, now.date()):
-        raise ReferralError(_l("%(org)s has no active data-sharing agreement covering this data. A protection "
-                               "officer can allow it with a written reason.", org=referral.organisation.name))
+        raise ReferralError(
+            _l(
+                "%(org)s has no active data-sharing agreement covering this data. A protection "
+                "officer can allow it with a written reason.",
+                org=referral.organisation.name,
+            )
+        )
     hours = current_app.config["REFERRAL_DEADLINE_HOURS"][referral.urgency]
     _move(user, referral, "sent")
     referral.sent_at, referral.deadline_at = now, now + dt.timedelta(hours=hours)
@@ -152,16 +180,19 @@ def _cancel_on_withdrawal(person: Beneficiary, user=None, purpose: str = "", **_
     """Withdrawing consent to referral cancels the person's pending referrals at once."""
     if purpose != "referral":
         return
-    for referral in session.scalars(sa.select(Referral).where(Referral.beneficiary_id == person.id,
-                                                              Referral.status.in_(PENDING))):
+    for referral in session.scalars(
+        sa.select(Referral).where(Referral.beneficiary_id == person.id, Referral.status.in_(PENDING))
+    ):
         _move(user, referral, "cancelled")
 
 
 # ---- the partner's view -------------------------------------------------------------------
 
 #: lists show the person's case number and the organisation: skip needs and service centres
-LEAN = (so.joinedload(Referral.beneficiary).lazyload(Beneficiary.needs),
-        so.joinedload(Referral.service).lazyload(PartnerService.centres))
+LEAN = (
+    so.joinedload(Referral.beneficiary).lazyload(Beneficiary.needs),
+    so.joinedload(Referral.service).lazyload(PartnerService.centres),
+)
 PENDING_FOR_PARTNER = ("sent", "accepted")
 ANSWERED_BY_PARTNER = ("completed", "declined", "no_show")
 PORTAL_PAGE = 50
@@ -173,29 +204,44 @@ def for_partner(user, view: str = "pending", page: int = 1) -> tuple[list[Referr
     if not getattr(user, "organisation_id", None):
         return [], False
     statuses = ANSWERED_BY_PARTNER if view == "answered" else PENDING_FOR_PARTNER
-    order = (Referral.sent_at.desc(), Referral.id.desc()) if view == "answered" else \
-        (Referral.deadline_at, Referral.id)
+    order = (Referral.sent_at.desc(), Referral.id.desc()) if view == "answered" else (Referral.deadline_at, Referral.id)
     page = max(1, page)
-    rows = list(session.scalars(sa.select(Referral).where(
-        Referral.organisation_id == user.organisation_id, Referral.status.in_(statuses))
-        .order_by(*order).offset((page - 1) * PORTAL_PAGE).limit(PORTAL_PAGE + 1).options(*LEAN)))
+    rows = list(
+        session.scalars(
+            sa.select(Referral)
+            .where(Referral.organisation_id == user.organisation_id, Referral.status.in_(statuses))
+            .order_by(*order)
+            .offset((page - 1) * PORTAL_PAGE)
+            .limit(PORTAL_PAGE + 1)
+            .options(*LEAN)
+        )
+    )
     return rows[:PORTAL_PAGE], len(rows) > PORTAL_PAGE
 
 
 def partner_referral(user, uid: str) -> Referral | None:
     """One referral the partner may open, or None."""
     referral = session.scalar(sa.select(Referral).where(Referral.uid == uid))
-    if referral is None or referral.organisation_id != getattr(user, "organisation_id", None) \
-            or referral.status not in VISIBLE_TO_PARTNER:
+    if (
+        referral is None
+        or referral.organisation_id != getattr(user, "organisation_id", None)
+        or referral.status not in VISIBLE_TO_PARTNER
+    ):
         return None
     return referral
 
 
 def disclose(user, referral: Referral) -> None:
     """Record that the partner saw the shared data (every view counts)."""
-    session.add(Disclosure(referral_id=referral.id, beneficiary_id=referral.beneficiary_id,
-                           organisation_id=referral.organisation_id, user_id=getattr(user, "id", None),
-                           categories=referral.shared))
+    session.add(
+        Disclosure(
+            referral_id=referral.id,
+            beneficiary_id=referral.beneficiary_id,
+            organisation_id=referral.organisation_id,
+            user_id=getattr(user, "id", None),
+            categories=referral.shared,
+        )
+    )
     audit.record("referral.disclosure", object_type="referral", object_id=referral.id, detail=referral.shared)
 
 
@@ -223,16 +269,25 @@ def shared_view(referral: Referral, today: dt.date) -> dict:
 
 # ---- lists ----------------------------------------------------------------------------------
 
+
 def of_case(case: Case) -> list[Referral]:
     """A case's referrals, newest first."""
-    return list(session.scalars(sa.select(Referral).where(Referral.case_id == case.id)
-                                .order_by(Referral.created_at.desc(), Referral.id.desc())))
+    return list(
+        session.scalars(
+            sa.select(Referral)
+            .where(Referral.case_id == case.id)
+            .order_by(Referral.created_at.desc(), Referral.id.desc())
+        )
+    )
 
 
 def disclosures_of(person: Beneficiary) -> list[Disclosure]:
     """Every time a partner saw this person's data."""
-    return list(session.scalars(sa.select(Disclosure).where(Disclosure.beneficiary_id == person.id)
-                                .order_by(Disclosure.at.desc())))
+    return list(
+        session.scalars(
+            sa.select(Disclosure).where(Disclosure.beneficiary_id == person.id).order_by(Disclosure.at.desc())
+        )
+    )
 
 
 HOME_LIST = 20
@@ -241,9 +296,12 @@ HOME_LIST = 20
 def waiting_and_overdue(user, now: dt.datetime) -> tuple[Listing, Listing]:
     """Sent referrals of my cases still within their deadline, and those past it (soonest first)."""
     from msc.cases.models import case_assignments
+
     my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
     # driven from my cases (index on case_id, status), not from every sent referral of the region
     mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == "sent")
     soonest = mine.order_by(Referral.deadline_at)
-    return (listing(soonest.where(Referral.deadline_at >= now), HOME_LIST, *LEAN),
-            listing(soonest.where(Referral.deadline_at < now), HOME_LIST, *LEAN))
+    return (
+        listing(soonest.where(Referral.deadline_at >= now), HOME_LIST, *LEAN),
+        listing(soonest.where(Referral.deadline_at < now), HOME_LIST, *LEAN),
+    )

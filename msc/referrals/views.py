@@ -1,21 +1,29 @@
 """Referral pages: create and send from a case, the printable slip, the override, the partner portal."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.beneficiaries import vocab as bvocab
 from msc.cases.views import get_case
 from msc.db import session, utcnow
 from msc.errors import show_on_form
-from msc.partners import service as directory, vocab as pvocab
+from msc.partners import service as directory
+from msc.partners import vocab as pvocab
 from msc.referrals import service, vocab
 from msc.referrals.forms import ReferralForm, TextForm
 from msc.referrals.models import Referral, ReferralEvent
 from msc.security.policy import (
-    CASE_MANAGE, CASE_VIEW, PARTNER_PORTAL, REFERRAL_OVERRIDE, can, requires,
+    CASE_MANAGE,
+    CASE_VIEW,
+    PARTNER_PORTAL,
+    REFERRAL_OVERRIDE,
+    can,
+    requires,
 )
 
 bp = Blueprint("referrals", __name__)
@@ -41,15 +49,22 @@ def new(case_uid: str):
     form = ReferralForm(services=directory.visible_services(current_user))
     if form.validate_on_submit():
         try:
-            referral = service.create(current_user, case, form.service_id.data or None, form.urgency.data,
-                                      form.reason.data, form.categories.data or [])
+            referral = service.create(
+                current_user,
+                case,
+                form.service_id.data or None,
+                form.urgency.data,
+                form.reason.data,
+                form.categories.data or [],
+            )
         except service.ReferralError as err:
             show_on_form(form, err)
         else:
             flash(_("Referral saved as a draft. Check it, then send it."), "success")
             return redirect(url_for("referrals.detail", uid=referral.uid))
-    return render_template("referrals/new.html", case=case, form=form, pvocab=pvocab), \
-        422 if request.method == "POST" else 200
+    return render_template(
+        "referrals/new.html", case=case, form=form, pvocab=pvocab
+    ), 422 if request.method == "POST" else 200
 
 
 @bp.get("/referrals/<uid>")
@@ -57,14 +72,28 @@ def new(case_uid: str):
 def detail(uid: str):
     """A referral as the caseworker sees it: what is shared, its history, what can be done next."""
     referral = get_referral(uid)
-    events = list(session.scalars(sa.select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
-                                  .order_by(ReferralEvent.at, ReferralEvent.id)))
+    events = list(
+        session.scalars(
+            sa.select(ReferralEvent)
+            .where(ReferralEvent.referral_id == referral.id)
+            .order_by(ReferralEvent.at, ReferralEvent.id)
+        )
+    )
     now = utcnow()
-    return render_template("referrals/detail.html", r=referral, events=events, vocab=vocab, pvocab=pvocab,
-                           bvocab=bvocab, shared=service.shared_view(referral, now.date()), now=now,
-                           needs_override=service.needs_override(referral, now.date()), form=TextForm(),
-                           may_manage=can(current_user, CASE_MANAGE),
-                           may_override=can(current_user, REFERRAL_OVERRIDE))
+    return render_template(
+        "referrals/detail.html",
+        r=referral,
+        events=events,
+        vocab=vocab,
+        pvocab=pvocab,
+        bvocab=bvocab,
+        shared=service.shared_view(referral, now.date()),
+        now=now,
+        needs_override=service.needs_override(referral, now.date()),
+        form=TextForm(),
+        may_manage=can(current_user, CASE_MANAGE),
+        may_override=can(current_user, REFERRAL_OVERRIDE),
+    )
 
 
 def _act(uid: str, action, needs_text: bool = False):
@@ -111,11 +140,18 @@ def slip(uid: str):
         abort(404)
     langs = [SLIP_LOCALES[c] for c in referral.beneficiary.language_codes if c in SLIP_LOCALES]
     with force_locale(langs[0] if langs else "es"):
-        return render_template("referrals/slip.html", r=referral, vocab=vocab, pvocab=pvocab, bvocab=bvocab,
-                               shared=service.shared_view(referral, utcnow().date()))
+        return render_template(
+            "referrals/slip.html",
+            r=referral,
+            vocab=vocab,
+            pvocab=pvocab,
+            bvocab=bvocab,
+            shared=service.shared_view(referral, utcnow().date()),
+        )
 
 
 # ---- the partner portal -----------------------------------------------------------------
+
 
 @bp.get("/portal/")
 @requires(PARTNER_PORTAL)
@@ -124,8 +160,16 @@ def portal():
     view = "answered" if request.args.get("view") == "answered" else "pending"
     page = request.args.get("page", 1, type=int) or 1
     referrals, has_more = service.for_partner(current_user, view, page)
-    return render_template("referrals/portal.html", referrals=referrals, has_more=has_more, view=view,
-                           page=max(1, page), vocab=vocab, pvocab=pvocab, now=utcnow())
+    return render_template(
+        "referrals/portal.html",
+        referrals=referrals,
+        has_more=has_more,
+        view=view,
+        page=max(1, page),
+        vocab=vocab,
+        pvocab=pvocab,
+        now=utcnow(),
+    )
 
 
 def _partner_referral(uid: str) -> Referral:
@@ -141,8 +185,15 @@ def portal_referral(uid: str):
     """One referral with only the shared data; every view is recorded as a disclosure."""
     referral = _partner_referral(uid)
     service.disclose(current_user, referral)
-    return render_template("referrals/portal_referral.html", r=referral, vocab=vocab, pvocab=pvocab,
-                           bvocab=bvocab, shared=service.shared_view(referral, utcnow().date()), form=TextForm())
+    return render_template(
+        "referrals/portal_referral.html",
+        r=referral,
+        vocab=vocab,
+        pvocab=pvocab,
+        bvocab=bvocab,
+        shared=service.shared_view(referral, utcnow().date()),
+        form=TextForm(),
+    )
 
 
 @bp.post("/portal/<uid>/<any(accepted, declined, no_show, completed):to>")
@@ -164,6 +215,10 @@ def portal_answer(uid: str, to: str):
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"referrals_of_case": service.of_case, "disclosures_of": service.disclosures_of,
-            "referrals_waiting": lambda user: service.waiting_and_overdue(user, utcnow()),
-            "REFERRAL_STATUSES": vocab.STATUSES, "DATA_CATEGORY_LABELS": pvocab.DATA_CATEGORIES}
+    return {
+        "referrals_of_case": service.of_case,
+        "disclosures_of": service.disclosures_of,
+        "referrals_waiting": lambda user: service.waiting_and_overdue(user, utcnow()),
+        "REFERRAL_STATUSES": vocab.STATUSES,
+        "DATA_CATEGORY_LABELS": pvocab.DATA_CATEGORIES,
+    }

@@ -1,4 +1,5 @@
 """Codes of referrals and their translated labels."""
+
 from flask_babel import lazy_gettext as _l
 
 URGENCIES = {
@@ -7,8 +8,13 @@ URGENCIES = {
     "routine": _l("Routine (answer within 7 days)"),
 }
 STATUSES = {
-    "draft": _l("Draft"), "sent": _l("Sent"), "accepted": _l("Accepted"), "completed": _l("Completed"),
-    "declined": _l("Declined"), "cancelled": _l("Cancelled"), "no_show": _l("Did not attend"),
+    "draft": _l("Draft"),
+    "sent": _l("Sent"),
+    "accepted": _l("Accepted"),
+    "completed": _l("Completed"),
+    "declined": _l("Declined"),
+    "cancelled": _l("Cancelled"),
+    "no_show": _l("Did not attend"),
 }
 #: what a partner sees of a person for each shared data category
 DEFAULT_CATEGORIES = ("identity", "contact")

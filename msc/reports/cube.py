@@ -11,12 +11,14 @@ The same fact functions rebuild every count from the base tables (`flask --app m
 compares, `rebuild` replaces), so the running counts can always be proven right. Sensitive needs are
 decrypted here, by the writer that already holds the person's key: the counts hold no person.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -41,7 +43,7 @@ def local_month(country: str | None, when: dt.datetime | None) -> str:
     """YYYY-MM of a UTC moment in the centre's country's calendar."""
     when = when or utcnow()
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return when.astimezone(ZoneInfo(COUNTRY_TIMEZONES.get(country or "", "UTC"))).strftime("%Y-%m")
 
 
@@ -58,12 +60,15 @@ class Lookups:
     sectors: Mapping[int, str]
 
     @classmethod
-    def load(cls, conn) -> "Lookups":
-        return cls(dict(conn.execute(sa.select(Centre.id, Centre.country)).all()),
-                   dict(conn.execute(sa.select(PartnerService.id, PartnerService.sector)).all()))
+    def load(cls, conn) -> Lookups:
+        return cls(
+            dict(conn.execute(sa.select(Centre.id, Centre.country)).all()),
+            dict(conn.execute(sa.select(PartnerService.id, PartnerService.sector)).all()),
+        )
 
 
 # ---- facts from plain values ---------------------------------------------------------------
+
 
 def person_facts(v: Any, needs: Iterable[str], look: Lookups) -> list[tuple[Key, int, int]]:
     """A person counts once under "people" and once under "need" for each specific need."""
@@ -88,7 +93,7 @@ def referral_timing(v: Any) -> str:
 
 
 def _utc(when: dt.datetime) -> dt.datetime:
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def referral_facts(v: Any, look: Lookups) -> list[tuple[Key, int, int]]:
@@ -104,11 +109,13 @@ def line_facts(v: Any) -> list[tuple[Key, int, int]]:
     """A hand-over line counts (with its units) unless voided."""
     if v.voided:
         return []
-    return [(("nfi", v.centre_id, v.month, v.sex, v.age_band, v.nationality, str(v.item_id), "", ""), 1,
-             int(v.quantity))]
+    return [
+        (("nfi", v.centre_id, v.month, v.sex, v.age_band, v.nationality, str(v.item_id), "", ""), 1, int(v.quantity))
+    ]
 
 
 # ---- facts from ORM rows, before and after a change ------------------------------------------
+
 
 class _Before:
     """The row as it was loaded: each changed attribute's previous value."""
@@ -126,8 +133,17 @@ class _Before:
         return getattr(self._obj, name)
 
 
-_PERSON = ("centre_id", "registered_at", "sex", "age_band", "nationality", "entry_point", "possible_uasc",
-           "sensitive_needs_ct", "needs")
+_PERSON = (
+    "centre_id",
+    "registered_at",
+    "sex",
+    "age_band",
+    "nationality",
+    "entry_point",
+    "possible_uasc",
+    "sensitive_needs_ct",
+    "needs",
+)
 _TRACKED = {
     Beneficiary: _PERSON,
     Household: ("centre_id", "created_at"),
@@ -184,9 +200,12 @@ def apply(conn, deltas: Deltas, model=ReportCount) -> None:
     for key in sorted(deltas):
         n, amount = deltas[key]
         stmt = insert(table).values({**dict(zip(KEY, key)), "n": n, "amount": amount})
-        conn.execute(stmt.on_conflict_do_update(index_elements=list(KEY),
-                                                set_={"n": table.c.n + stmt.excluded.n,
-                                                      "amount": table.c.amount + stmt.excluded.amount}))
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=list(KEY),
+                set_={"n": table.c.n + stmt.excluded.n, "amount": table.c.amount + stmt.excluded.amount},
+            )
+        )
 
 
 # The differences wait in the session, each with the transaction (or savepoint) it was flushed in, and
@@ -272,8 +291,11 @@ def change(sess: so.Session, before: list, after: list) -> None:
 def carry_sensitive(sess: so.Session, person: Beneficiary) -> None:
     """Before a person's key is destroyed: keep their sensitive needs among the carried counts, which a
     recount adds to what the records show (the running counts themselves do not change)."""
-    facts = [f for f in person_facts(person, person.sensitive_needs or [], Lookups.load(sess.connection()))
-             if f[0][0] == "need" and f[0][7] in SENSITIVE_NEEDS]
+    facts = [
+        f
+        for f in person_facts(person, person.sensitive_needs or [], Lookups.load(sess.connection()))
+        if f[0][0] == "need" and f[0][7] in SENSITIVE_NEEDS
+    ]
     deltas: Deltas = {}
     _add(deltas, facts, +1)
     apply(sess.connection(), deltas, CarriedCount)
@@ -287,6 +309,7 @@ def current_facts(sess: so.Session, *objs) -> list:
 
 # ---- proving the counts --------------------------------------------------------------------
 
+
 def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
     """Every count, from the base tables (sensitive needs decrypted person by person)."""
     conn = sess.connection()
@@ -296,8 +319,17 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
     for person_id, code in conn.execute(sa.select(SpecificNeed.beneficiary_id, SpecificNeed.code)):
         needs[person_id].append(code)
     b = Beneficiary.__table__.c
-    people = sa.select(b.id, b.centre_id, b.registered_at, b.sex, b.age_band, b.nationality, b.entry_point,
-                       b.possible_uasc, b.sensitive_needs_ct.is_not(None).label("has_sensitive"))
+    people = sa.select(
+        b.id,
+        b.centre_id,
+        b.registered_at,
+        b.sex,
+        b.age_band,
+        b.nationality,
+        b.entry_point,
+        b.possible_uasc,
+        b.sensitive_needs_ct.is_not(None).label("has_sensitive"),
+    )
     with_sensitive = []
     for row in conn.execute(people.execution_options(yield_per=batch)):
         if row.has_sensitive:
@@ -305,27 +337,42 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
         else:
             _add(counts, person_facts(row, needs.get(row.id, ()), look), +1)
     for start in range(0, len(with_sensitive), batch):
-        for person in sess.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(with_sensitive[start:start + batch]))):
+        for person in sess.scalars(
+            sa.select(Beneficiary).where(Beneficiary.id.in_(with_sensitive[start : start + batch]))
+        ):
             _add(counts, person_facts(person, needs.get(person.id, []) + list(person.sensitive_needs or []), look), +1)
     h = Household.__table__.c
     for row in conn.execute(sa.select(h.centre_id, h.created_at).execution_options(yield_per=batch)):
         _add(counts, household_facts(row, look), +1)
     r = Referral.__table__.c
-    for row in conn.execute(sa.select(r.centre_id, r.sent_at, r.status, r.deadline_at, r.answered_at, r.service_id)
-                            .where(r.sent_at.is_not(None)).execution_options(yield_per=batch)):
+    for row in conn.execute(
+        sa.select(r.centre_id, r.sent_at, r.status, r.deadline_at, r.answered_at, r.service_id)
+        .where(r.sent_at.is_not(None))
+        .execution_options(yield_per=batch)
+    ):
         _add(counts, referral_facts(row, look), +1)
     line = DistributionLine.__table__.c
-    grouped = (sa.select(line.centre_id, line.month, line.sex, line.age_band, line.nationality, line.item_id,
-                         sa.func.count(), sa.func.sum(line.quantity))
-               .where(line.voided.is_(False))
-               .group_by(line.centre_id, line.month, line.sex, line.age_band, line.nationality, line.item_id))
+    grouped = (
+        sa.select(
+            line.centre_id,
+            line.month,
+            line.sex,
+            line.age_band,
+            line.nationality,
+            line.item_id,
+            sa.func.count(),
+            sa.func.sum(line.quantity),
+        )
+        .where(line.voided.is_(False))
+        .group_by(line.centre_id, line.month, line.sex, line.age_band, line.nationality, line.item_id)
+    )
     for centre_id, month, sex, band, nationality, item_id, n, units in conn.execute(grouped):
         cell = counts.setdefault(("nfi", centre_id, month, sex, band, nationality, str(item_id), "", ""), [0, 0])
         cell[0] += int(n)
         cell[1] += int(units)
     carried = CarriedCount.__table__.c
     for row in conn.execute(sa.select(*(carried[k] for k in KEY), carried.n, carried.amount)):
-        _add(counts, [(tuple(row[:len(KEY)]), int(row.n), int(row.amount))], +1)
+        _add(counts, [(tuple(row[: len(KEY)]), int(row.n), int(row.amount))], +1)
     return {k: v for k, v in counts.items() if v[0] or v[1]}
 
 
@@ -334,14 +381,17 @@ def stored(sess: so.Session) -> Deltas:
     write_pending(sess)
     t = ReportCount.__table__.c
     rows = sess.connection().execute(sa.select(*(t[k] for k in KEY), t.n, t.amount))
-    return {tuple(r[:len(KEY)]): [int(r.n), int(r.amount)] for r in rows if r.n or r.amount}
+    return {tuple(r[: len(KEY)]): [int(r.n), int(r.amount)] for r in rows if r.n or r.amount}
 
 
 def check(sess: so.Session) -> list[tuple[Key, list, list]]:
     """Where the running counts differ from the base tables: (key, stored, recomputed)."""
     have, want = stored(sess), recompute(sess)
-    return [(k, have.get(k, [0, 0]), want.get(k, [0, 0])) for k in sorted(set(have) | set(want))
-            if have.get(k, [0, 0]) != want.get(k, [0, 0])]
+    return [
+        (k, have.get(k, [0, 0]), want.get(k, [0, 0]))
+        for k in sorted(set(have) | set(want))
+        if have.get(k, [0, 0]) != want.get(k, [0, 0])
+    ]
 
 
 def rebuild(sess: so.Session) -> int:
@@ -349,8 +399,8 @@ def rebuild(sess: so.Session) -> int:
     write_pending(sess)
     counts = recompute(sess)
     conn = sess.connection()
-    conn.execute(sa.delete(ReportCount.__table__))
+    conn.execute(sa.delete(ReportCount))
     rows = [dict(zip(KEY, key), n=n, amount=amount) for key, (n, amount) in sorted(counts.items())]
     for start in range(0, len(rows), 5000):
-        conn.execute(sa.insert(ReportCount.__table__), rows[start:start + 5000])
+        conn.execute(sa.insert(ReportCount), rows[start : start + 5000])
     return len(rows)

@@ -1,4 +1,5 @@
 """The dashboards' filters (a GET form: the address of a dashboard can be shared and bookmarked)."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -26,10 +27,12 @@ class FilterForm(FlaskForm):
 
     def __init__(self, *a, centres=(), countries=(), **kw):
         super().__init__(*a, **kw)
-        self.centre_id.choices = options([(0, _l("All my centres"))] + [(c.id, f"{c.code} · {c.name}")
-                                                                        for c in centres])
+        self.centre_id.choices = options(
+            [(0, _l("All my centres"))] + [(c.id, f"{c.code} · {c.name}") for c in centres]
+        )
         self.country.choices = options([("", _l("All my countries"))] + list(countries))
         self.sex.choices = options([("", _l("Everyone"))] + list(SEXES.items()))
-        self.age_band.choices = options([("", _l("All ages"))] + [(b, b) for b in AGE_BANDS]
-                                        + [("unknown", _l("Age unknown"))])
+        self.age_band.choices = options(
+            [("", _l("All ages"))] + [(b, b) for b in AGE_BANDS] + [("unknown", _l("Age unknown"))]
+        )
         self.nationality.choices = options([("", _l("All nationalities"))] + nationality_choices())

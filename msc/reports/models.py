@@ -1,4 +1,5 @@
 """Report counts: the dashboards' figures, kept up to date by every write (see msc.reports.cube)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -38,8 +39,10 @@ class ReportCount(_Count, Base):
     """The running counts the dashboards read."""
 
     __tablename__ = "report_counts"
-    __table_args__ = (sa.UniqueConstraint(*KEY, name="uq_report_counts_key"),
-                      sa.Index("ix_report_counts_topic_centre_month", "topic", "centre_id", "month"))
+    __table_args__ = (
+        sa.UniqueConstraint(*KEY, name="uq_report_counts_key"),
+        sa.Index("ix_report_counts_topic_centre_month", "topic", "centre_id", "month"),
+    )
 
 
 class CarriedCount(_Count, Base):

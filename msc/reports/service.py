@@ -1,13 +1,14 @@
 """The dashboards: every table as people may see it (counts 1 to 4 hidden, and any count a total would
 give away hidden too), for the centres in the user's scope. Figures come from the running counts and
 from small non-identifying tables; nothing is decrypted."""
+
 from __future__ import annotations
 
 import calendar
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -98,6 +99,7 @@ def scope(user, f: Filters) -> Scope:
 
 # ---- tables ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Table:
     """One dashboard table as people may see it, with what its CSV/XLSX and its chart need."""
@@ -128,8 +130,9 @@ class Table:
             out.append([*map(str, labels), *cells] + ([self.row_totals[i]] if self.row_totals is not None else []))
         if self.column_totals is not None:
             blanks = [""] * (len(self.row_header) - 1)
-            out.append([str(_l("Total")), *blanks, *self.column_totals]
-                       + ([self.total] if self.row_totals is not None else []))
+            out.append(
+                [str(_l("Total")), *blanks, *self.column_totals] + ([self.total] if self.row_totals is not None else [])
+            )
         return out
 
     def bars(self) -> list[tuple[str, list[int], int, int | str]]:
@@ -149,23 +152,51 @@ class Table:
         return max([sum(b[1]) + b[2] for b in self.bars()] + [1])
 
 
-def counts_table(slug, title, row_header, row_keys, row_labels, col_keys, col_labels, data: dict, hxl,
-                 chart=False, column_totals=True, note=None) -> Table:
+def counts_table(
+    slug,
+    title,
+    row_header,
+    row_keys,
+    row_labels,
+    col_keys,
+    col_labels,
+    data: dict,
+    hxl,
+    chart=False,
+    column_totals=True,
+    note=None,
+) -> Table:
     """An additive table of counts with row and column totals, suppressed so nothing can be derived."""
     matrix = [[int(data.get((r, c), 0)) for c in col_keys] for r in row_keys]
-    shown = suppress_table(matrix, with_column_totals=column_totals) if matrix else \
-        SuppressedTable([], [], [0] * len(col_keys), 0)
-    return Table(slug, title, row_header, col_labels, row_labels, shown.cells, hxl, shown.row_totals,
-                 shown.column_totals if column_totals else None, shown.total if column_totals else None, chart, note)
+    shown = (
+        suppress_table(matrix, with_column_totals=column_totals)
+        if matrix
+        else SuppressedTable([], [], [0] * len(col_keys), 0)
+    )
+    return Table(
+        slug,
+        title,
+        row_header,
+        col_labels,
+        row_labels,
+        shown.cells,
+        hxl,
+        shown.row_totals,
+        shown.column_totals if column_totals else None,
+        shown.total if column_totals else None,
+        chart,
+        note,
+    )
 
 
 def _sum(scope_: Scope, topic: str, *columns, people: bool = True, measure=RC.n, where=()):
     """Sums of the running counts grouped by `columns`, inside the scope and filters."""
     f = scope_.filters
-    stmt = (sa.select(*columns, sa.func.sum(measure))
-            .where(RC.topic == topic, RC.centre_id.in_(scope_.centre_ids), RC.month >= f.start, RC.month <= f.end,
-                   *where)
-            .group_by(*columns))
+    stmt = (
+        sa.select(*columns, sa.func.sum(measure))
+        .where(RC.topic == topic, RC.centre_id.in_(scope_.centre_ids), RC.month >= f.start, RC.month <= f.end, *where)
+        .group_by(*columns)
+    )
     if people:
         for name in ("sex", "age_band", "nationality"):
             if getattr(f, name):
@@ -200,18 +231,36 @@ def registrations(s: Scope) -> Table:
     data = _tally(_people(s), lambda month, sex, band, nationality: (month, sex))
     months = months_between(s.filters.start, s.filters.end)
     keys, labels = _sexes()
-    return counts_table("registrations", _l("People registered by month and sex"), [_l("Month")], months,
-                        [(m,) for m in months], keys, labels, data,
-                        ["#date+month", *SEX_HXL, "#affected+total"], chart=True)
+    return counts_table(
+        "registrations",
+        _l("People registered by month and sex"),
+        [_l("Month")],
+        months,
+        [(m,) for m in months],
+        keys,
+        labels,
+        data,
+        ["#date+month", *SEX_HXL, "#affected+total"],
+        chart=True,
+    )
 
 
 def age_and_sex(s: Scope) -> Table:
     data = _tally(_people(s), lambda month, sex, band, nationality: (band, sex))
     keys, labels = _sexes()
     bands = [b for b in BANDS if b != "unknown" or any(k[0] == "unknown" for k in data)]
-    return counts_table("age_sex", _l("People registered by age and sex"), [_l("Age band")], bands,
-                        [(_band_label(b),) for b in bands], keys, labels, data,
-                        ["#age+range", *SEX_HXL, "#affected+total"], chart=True)
+    return counts_table(
+        "age_sex",
+        _l("People registered by age and sex"),
+        [_l("Age band")],
+        bands,
+        [(_band_label(b),) for b in bands],
+        keys,
+        labels,
+        data,
+        ["#age+range", *SEX_HXL, "#affected+total"],
+        chart=True,
+    )
 
 
 def _band_label(band: str):
@@ -222,11 +271,17 @@ def people(s: Scope) -> Table:
     data = _tally(_people(s), lambda month, sex, band, nationality: (nationality, band, sex))
     rows = sorted({(n, b) for n, b, _ in data}, key=lambda r: (country_name(r[0]), BANDS.index(r[1])))
     keys, labels = _sexes()
-    return counts_table("people", _l("People registered by nationality, age and sex"),
-                        [_l("Nationality"), _l("Age band")], rows,
-                        [(country_name(n), _band_label(b)) for n, b in rows], keys, labels,
-                        {((n, b), x): v for (n, b, x), v in data.items()},
-                        ["#country+code+nationality", "#age+range", *SEX_HXL, "#affected+total"])
+    return counts_table(
+        "people",
+        _l("People registered by nationality, age and sex"),
+        [_l("Nationality"), _l("Age band")],
+        rows,
+        [(country_name(n), _band_label(b)) for n, b in rows],
+        keys,
+        labels,
+        {((n, b), x): v for (n, b, x), v in data.items()},
+        ["#country+code+nationality", "#age+range", *SEX_HXL, "#affected+total"],
+    )
 
 
 def need_codes(s: Scope) -> list[str]:
@@ -239,13 +294,25 @@ def needs(s: Scope) -> Table:
     data = _sum(s, "need", RC.k2, RC.sex, where=(RC.k2.in_(codes),))
     everyone = sum(_people(s).values())
     keys, labels = _sexes()
-    table = counts_table("needs", _l("Specific needs by sex"), [_l("Specific need")], codes,
-                         [(NEEDS[c][0],) for c in codes], keys, labels, data,
-                         ["#indicator+need", *SEX_HXL, "#affected+total"], chart=True, column_totals=False,
-                         note=_l("A person may have several needs; the share is of everyone registered in the "
-                                 "period (%(n)s).", n=suppress(everyone)))
+    table = counts_table(
+        "needs",
+        _l("Specific needs by sex"),
+        [_l("Specific need")],
+        codes,
+        [(NEEDS[c][0],) for c in codes],
+        keys,
+        labels,
+        data,
+        ["#indicator+need", *SEX_HXL, "#affected+total"],
+        chart=True,
+        column_totals=False,
+        note=_l(
+            "A person may have several needs; the share is of everyone registered in the period (%(n)s).",
+            n=suppress(everyone),
+        ),
+    )
     table.columns = [*table.columns, _l("Total"), _l("Share of people")]
-    table.cells = [[*cells, t, share(t, everyone)] for cells, t in zip(table.cells, table.row_totals)]
+    table.cells = [[*cells, t, share(t, everyone)] for cells, t in zip(table.cells, table.row_totals or [])]
     table.hxl = [*table.hxl, "#affected+pct"]
     table.row_totals, table.chart_columns = None, len(keys)
     return table
@@ -264,12 +331,16 @@ def households(s: Scope) -> Table:
     persons = _tally(by_centre, lambda centre, uasc: centre)
     uasc = {centre: n for (centre, flag), n in by_centre.items() if flag == "uasc"}
     rows = [c for c in s.centres if homes.get(c.id) or persons.get(c.id)]
-    return Table("households", _l("Households and possible unaccompanied or separated children"), [_l("Centre")],
-                 [_l("Households registered"), _l("People registered"), _l("Possible UASC")],
-                 [(f"{c.code} · {c.name}",) for c in rows],
-                 [[suppress(homes.get(c.id)), suppress(persons.get(c.id)), suppress(uasc.get(c.id))] for c in rows],
-                 ["#adm2+code", "#affected+households", "#affected+total", "#affected+uasc"],
-                 note=_l("Households are counted whatever the sex, age or nationality chosen."))
+    return Table(
+        "households",
+        _l("Households and possible unaccompanied or separated children"),
+        [_l("Centre")],
+        [_l("Households registered"), _l("People registered"), _l("Possible UASC")],
+        [(f"{c.code} · {c.name}",) for c in rows],
+        [[suppress(homes.get(c.id)), suppress(persons.get(c.id)), suppress(uasc.get(c.id))] for c in rows],
+        ["#adm2+code", "#affected+households", "#affected+total", "#affected+uasc"],
+        note=_l("Households are counted whatever the sex, age or nationality chosen."),
+    )
 
 
 REFERRAL_STATUSES = ("sent", "accepted", "completed", "declined", "cancelled", "no_show")
@@ -278,17 +349,27 @@ REFERRAL_STATUSES = ("sent", "accepted", "completed", "declined", "cancelled", "
 def referrals_by_status(s: Scope) -> Table:
     from msc.partners.vocab import SECTORS
     from msc.referrals.vocab import STATUSES
+
     data = _sum(s, "referral", RC.k1, RC.k2, people=False)
     sectors = [k for k in SECTORS if any(key[0] == k for key in data)]
-    return counts_table("referrals", _l("Referrals by sector and status"), [_l("Sector")], sectors,
-                        [(SECTORS[k],) for k in sectors], list(REFERRAL_STATUSES),
-                        [STATUSES[k] for k in REFERRAL_STATUSES], data,
-                        ["#sector", *(f"#indicator+referrals+{k}" for k in REFERRAL_STATUSES), "#indicator+referrals+total"],
-                        chart=True, note=_l("Referrals are counted in the month they were sent, whoever they are for."))
+    return counts_table(
+        "referrals",
+        _l("Referrals by sector and status"),
+        [_l("Sector")],
+        sectors,
+        [(SECTORS[k],) for k in sectors],
+        list(REFERRAL_STATUSES),
+        [STATUSES[k] for k in REFERRAL_STATUSES],
+        data,
+        ["#sector", *(f"#indicator+referrals+{k}" for k in REFERRAL_STATUSES), "#indicator+referrals+total"],
+        chart=True,
+        note=_l("Referrals are counted in the month they were sent, whoever they are for."),
+    )
 
 
 def referral_deadlines(s: Scope) -> Table:
     from msc.partners.vocab import SECTORS
+
     timing = _sum(s, "referral", RC.k1, RC.k3, people=False)
     waiting = _sum(s, "referral", RC.k1, people=False, where=(RC.k2 == "sent", RC.k3 == ""))
     sectors = [k for k in SECTORS if any(key[0] == k for key in timing)]
@@ -298,79 +379,165 @@ def referral_deadlines(s: Scope) -> Table:
         answered = suppress(in_time + late)
         shown_in_time = suppress(in_time)
         rows.append((SECTORS[k],))
-        cells.append([answered, shown_in_time,
-                      share(shown_in_time, in_time + late) if isinstance(answered, int) else "—",
-                      suppress(waiting.get(k, 0))])
-    return Table("deadlines", _l("Referrals answered within the deadline"), [_l("Sector")],
-                 [_l("Answered"), _l("Answered within the deadline"), _l("Share within the deadline"),
-                  _l("Waiting for an answer")], rows, cells,
-                 ["#sector", "#indicator+answered", "#indicator+answered+intime", "#indicator+answered+intime+pct",
-                  "#indicator+waiting"])
+        cells.append(
+            [
+                answered,
+                shown_in_time,
+                share(shown_in_time, in_time + late) if isinstance(answered, int) else "—",
+                suppress(waiting.get(k, 0)),
+            ]
+        )
+    return Table(
+        "deadlines",
+        _l("Referrals answered within the deadline"),
+        [_l("Sector")],
+        [
+            _l("Answered"),
+            _l("Answered within the deadline"),
+            _l("Share within the deadline"),
+            _l("Waiting for an answer"),
+        ],
+        rows,
+        cells,
+        [
+            "#sector",
+            "#indicator+answered",
+            "#indicator+answered+intime",
+            "#indicator+answered+intime+pct",
+            "#indicator+waiting",
+        ],
+    )
 
 
 def shelters(s: Scope) -> Table:
     from msc.shelters import service as shelter_service
     from msc.shelters.models import Shelter
-    found = session.scalars(sa.select(Shelter).where(Shelter.centre_id.in_(s.centre_ids), Shelter.active.is_(True))
-                            .order_by(Shelter.name)).all()
+
+    found = session.scalars(
+        sa.select(Shelter).where(Shelter.centre_id.in_(s.centre_ids), Shelter.active.is_(True)).order_by(Shelter.name)
+    ).all()
     rows, cells = [], []
     for shelter in found:
         occ = shelter_service.occupancy(shelter)
         taken = suppress(occ.total_taken)
         rows.append((shelter.name,))
-        cells.append([occ.total_capacity, taken,
-                      occ.total_capacity - occ.total_taken if isinstance(taken, int) else SUPPRESSED,
-                      share(taken, occ.total_capacity)])
-    return Table("shelters", _l("Shelter occupancy today"), [_l("Shelter")],
-                 [_l("Places"), _l("Occupied"), _l("Free"), _l("Occupancy")], rows, cells,
-                 ["#loc+name", "#capacity", "#affected+occupied", "#capacity+free", "#indicator+occupancy+pct"],
-                 note=_l("Occupancy is today's, whatever the period chosen."))
+        cells.append(
+            [
+                occ.total_capacity,
+                taken,
+                occ.total_capacity - occ.total_taken if isinstance(taken, int) else SUPPRESSED,
+                share(taken, occ.total_capacity),
+            ]
+        )
+    return Table(
+        "shelters",
+        _l("Shelter occupancy today"),
+        [_l("Shelter")],
+        [_l("Places"), _l("Occupied"), _l("Free"), _l("Occupancy")],
+        rows,
+        cells,
+        ["#loc+name", "#capacity", "#affected+occupied", "#capacity+free", "#indicator+occupancy+pct"],
+        note=_l("Occupancy is today's, whatever the period chosen."),
+    )
 
 
 def items(s: Scope) -> Table:
     from msc.nfi.models import NfiItem
+
     data = _sum(s, "nfi", RC.k1, RC.sex, measure=RC.amount)
     catalogue = {str(i.id): i for i in session.scalars(sa.select(NfiItem).order_by(NfiItem.code))}
     ids = [k for k in catalogue if any(key[0] == k for key in data)]
     keys, labels = _sexes()
-    return counts_table("items", _l("Items handed out by sex (units)"), [_l("Item")], ids,
-                        [(catalogue[k].name,) for k in ids], keys, labels, data,
-                        ["#item+name", "#output+units+f", "#output+units+m", "#output+units+other",
-                         "#output+units+total"], chart=True, note=_l("Voided hand-overs are not counted."))
+    return counts_table(
+        "items",
+        _l("Items handed out by sex (units)"),
+        [_l("Item")],
+        ids,
+        [(catalogue[k].name,) for k in ids],
+        keys,
+        labels,
+        data,
+        ["#item+name", "#output+units+f", "#output+units+m", "#output+units+other", "#output+units+total"],
+        chart=True,
+        note=_l("Voided hand-overs are not counted."),
+    )
 
 
 def fund(s: Scope) -> Table:
     from msc.fund.models import Application, Decision, FundAllocation
     from msc.fund.service import balance, in_force
+
     countries = sorted({c.country for c in s.centres})
-    allocations = session.scalars(sa.select(FundAllocation).where(
-        FundAllocation.country.in_(countries), FundAllocation.starts_on <= s.last_day,
-        FundAllocation.ends_on >= s.first_day).order_by(FundAllocation.country, FundAllocation.starts_on)).all()
+    allocations = session.scalars(
+        sa.select(FundAllocation)
+        .where(
+            FundAllocation.country.in_(countries),
+            FundAllocation.starts_on <= s.last_day,
+            FundAllocation.ends_on >= s.first_day,
+        )
+        .order_by(FundAllocation.country, FundAllocation.starts_on)
+    ).all()
     in_period = sa.and_(Application.centre_id.in_(s.centre_ids))
-    submitted = dict(session.execute(sa.select(Application.country, sa.func.count()).where(
-        in_period, Application.submitted_on >= s.first_day, Application.submitted_on <= s.last_day)
-        .group_by(Application.country)).all())
-    decided = {(c, o): n for c, o, n in session.execute(
-        sa.select(Application.country, Decision.outcome, sa.func.count())
-        .join(Application, Application.id == Decision.application_id)
-        .where(in_period, in_force(), Decision.decided_on >= s.first_day, Decision.decided_on <= s.last_day)
-        .group_by(Application.country, Decision.outcome))}
+    submitted = dict(
+        session.execute(
+            sa.select(Application.country, sa.func.count())
+            .where(in_period, Application.submitted_on >= s.first_day, Application.submitted_on <= s.last_day)
+            .group_by(Application.country)
+        ).all()
+    )
+    decided = {
+        (c, o): n
+        for c, o, n in session.execute(
+            sa.select(Application.country, Decision.outcome, sa.func.count())
+            .join(Application, Application.id == Decision.application_id)
+            .where(in_period, in_force(), Decision.decided_on >= s.first_day, Decision.decided_on <= s.last_day)
+            .group_by(Application.country, Decision.outcome)
+        )
+    }
     rows, cells = [], []
     for a in allocations:
         b = balance(a)
         rows.append((country_name(a.country), f"{a.starts_on.isoformat()} – {a.ends_on.isoformat()}", a.currency))
-        cells.append([suppress(submitted.get(a.country)), suppress(decided.get((a.country, "approve"))),
-                      suppress(decided.get((a.country, "reject"))), _money(b.allocated), _money(b.committed),
-                      _money(b.disbursed), _money(b.remaining)])
-    return Table("fund", _l("Protection fund: applications and decisions against allocations"),
-                 [_l("Country"), _l("Allocation period"), _l("Currency")],
-                 [_l("Applications"), _l("Approved"), _l("Rejected"), _l("Allocated"), _l("Committed"),
-                  _l("Disbursed"), _l("Remaining")], rows, cells,
-                 ["#country+name", "#date+period", "#currency", "#indicator+applications", "#indicator+approved",
-                  "#indicator+rejected", "#value+allocated", "#value+committed", "#value+disbursed",
-                  "#value+remaining"],
-                 note=_l("Applications and decisions of the period at the chosen centres; amounts for the whole "
-                         "allocation."))
+        cells.append(
+            [
+                suppress(submitted.get(a.country)),
+                suppress(decided.get((a.country, "approve"))),
+                suppress(decided.get((a.country, "reject"))),
+                _money(b.allocated),
+                _money(b.committed),
+                _money(b.disbursed),
+                _money(b.remaining),
+            ]
+        )
+    return Table(
+        "fund",
+        _l("Protection fund: applications and decisions against allocations"),
+        [_l("Country"), _l("Allocation period"), _l("Currency")],
+        [
+            _l("Applications"),
+            _l("Approved"),
+            _l("Rejected"),
+            _l("Allocated"),
+            _l("Committed"),
+            _l("Disbursed"),
+            _l("Remaining"),
+        ],
+        rows,
+        cells,
+        [
+            "#country+name",
+            "#date+period",
+            "#currency",
+            "#indicator+applications",
+            "#indicator+approved",
+            "#indicator+rejected",
+            "#value+allocated",
+            "#value+committed",
+            "#value+disbursed",
+            "#value+remaining",
+        ],
+        note=_l("Applications and decisions of the period at the chosen centres; amounts for the whole allocation."),
+    )
 
 
 def _money(minor: int) -> str:
@@ -381,15 +548,30 @@ def feedback(user, s: Scope) -> Table:
     from msc.feedback.models import Feedback
     from msc.feedback.service import visible
     from msc.feedback.vocab import KINDS, STATUSES
-    stmt = visible(user, sa.select(Feedback.kind, Feedback.status, sa.func.count())).where(
-        Feedback.centre_id.in_(s.centre_ids), Feedback.received_on >= s.first_day,
-        Feedback.received_on <= s.last_day).group_by(Feedback.kind, Feedback.status)
+
+    stmt = (
+        visible(user, sa.select(Feedback.kind, Feedback.status, sa.func.count()))
+        .where(
+            Feedback.centre_id.in_(s.centre_ids),
+            Feedback.received_on >= s.first_day,
+            Feedback.received_on <= s.last_day,
+        )
+        .group_by(Feedback.kind, Feedback.status)
+    )
     data = {(k, st): n for k, st, n in session.execute(stmt)}
     labels = {**KINDS, "survey": _l("Satisfaction survey")}
     kinds = [k for k in labels if any(key[0] == k for key in data)]
-    return counts_table("feedback", _l("Feedback received by kind and status"), [_l("Kind")], kinds,
-                        [(labels[k],) for k in kinds], list(STATUSES), list(STATUSES.values()), data,
-                        ["#indicator+feedback", *(f"#indicator+{k}" for k in STATUSES), "#indicator+total"])
+    return counts_table(
+        "feedback",
+        _l("Feedback received by kind and status"),
+        [_l("Kind")],
+        kinds,
+        [(labels[k],) for k in kinds],
+        list(STATUSES),
+        list(STATUSES.values()),
+        data,
+        ["#indicator+feedback", *(f"#indicator+{k}" for k in STATUSES), "#indicator+total"],
+    )
 
 
 def vulnerability(s: Scope) -> Table:
@@ -404,22 +586,42 @@ def vulnerability(s: Scope) -> Table:
         whole = persons[(centre_id, entry)]
         rows.append((centres[centre_id].code, entry or _l("Not recorded")))
         shown_whole = suppress(whole)
-        cells.append([shown_whole, *(share(suppress(counted.get((centre_id, entry, code), 0)), whole)
-                                     if isinstance(shown_whole, int) else "—" for code in codes)])
-    return Table("vulnerability", _l("Vulnerability profile: share of people with each need"),
-                 [_l("Centre"), _l("Entry point")], [_l("People registered"), *(NEEDS[c][0] for c in codes)],
-                 rows, cells, ["#adm2+code", "#loc+entry", "#affected+total",
-                               *(f"#affected+{c}+pct" for c in codes)],
-                 note=_l("Shares of fewer than 5 people are not shown (—)."))
+        cells.append(
+            [
+                shown_whole,
+                *(
+                    share(suppress(counted.get((centre_id, entry, code), 0)), whole)
+                    if isinstance(shown_whole, int)
+                    else "—"
+                    for code in codes
+                ),
+            ]
+        )
+    return Table(
+        "vulnerability",
+        _l("Vulnerability profile: share of people with each need"),
+        [_l("Centre"), _l("Entry point")],
+        [_l("People registered"), *(NEEDS[c][0] for c in codes)],
+        rows,
+        cells,
+        ["#adm2+code", "#loc+entry", "#affected+total", *(f"#affected+{c}+pct" for c in codes)],
+        note=_l("Shares of fewer than 5 people are not shown (—)."),
+    )
 
 
 #: the dashboard's tables, in the order of the monthly report
 _DASHBOARD: dict[str, Callable[[object, Scope], Table]] = {
-    "registrations": lambda user, s: registrations(s), "age_sex": lambda user, s: age_and_sex(s),
-    "people": lambda user, s: people(s), "needs": lambda user, s: needs(s),
-    "households": lambda user, s: households(s), "referrals": lambda user, s: referrals_by_status(s),
-    "deadlines": lambda user, s: referral_deadlines(s), "shelters": lambda user, s: shelters(s),
-    "items": lambda user, s: items(s), "fund": lambda user, s: fund(s), "feedback": feedback,
+    "registrations": lambda user, s: registrations(s),
+    "age_sex": lambda user, s: age_and_sex(s),
+    "people": lambda user, s: people(s),
+    "needs": lambda user, s: needs(s),
+    "households": lambda user, s: households(s),
+    "referrals": lambda user, s: referrals_by_status(s),
+    "deadlines": lambda user, s: referral_deadlines(s),
+    "shelters": lambda user, s: shelters(s),
+    "items": lambda user, s: items(s),
+    "fund": lambda user, s: fund(s),
+    "feedback": feedback,
 }
 #: every table that can be downloaded: the dashboard's and the vulnerability profile
 _TABLES = {**_DASHBOARD, "vulnerability": lambda user, s: vulnerability(s)}

@@ -1,4 +1,5 @@
 """Dashboards and the vulnerability profile, with a CSV and XLSX of every table (each download logged)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -30,9 +31,15 @@ def _scope():
         form.start.data = f"{year:04d}-{month:02d}"
     scope = None
     if form.validate():
-        filters = service.Filters((form.start.data or "").strip(), (form.end.data or "").strip(),
-                                  form.centre_id.data or None, form.country.data or None, form.sex.data or None,
-                                  form.age_band.data or None, form.nationality.data or None)
+        filters = service.Filters(
+            (form.start.data or "").strip(),
+            (form.end.data or "").strip(),
+            form.centre_id.data or None,
+            form.country.data or None,
+            form.sex.data or None,
+            form.age_band.data or None,
+            form.nationality.data or None,
+        )
         try:
             scope = service.scope(current_user, filters)
         except service.ReportError as err:
@@ -55,8 +62,7 @@ def vulnerability():
     """The share of people with each specific need by centre and entry point."""
     form, scope = _scope()
     tables = [service.vulnerability(scope)] if scope else []
-    return render_template("reports/vulnerability.html", form=form, scope=scope, tables=tables), \
-        200 if scope else 422
+    return render_template("reports/vulnerability.html", form=form, scope=scope, tables=tables), 200 if scope else 422
 
 
 @bp.get("/<table>.<fmt>")
@@ -72,8 +78,10 @@ def export(table: str, fmt: str):
     found = service.table(current_user, scope, table)
     rows = found.export_rows()
     f = scope.filters
-    audit.record("reports.export", detail=f"{table}.{fmt}:{len(rows)}:{f.start}..{f.end}:"
-                                          f"{','.join(c.code for c in scope.centres)}")
+    audit.record(
+        "reports.export",
+        detail=f"{table}.{fmt}:{len(rows)}:{f.start}..{f.end}:{','.join(c.code for c in scope.centres)}",
+    )
     name = f"msc-{table}-{f.start}-{f.end}"
     header = [str(h) for h in found.header]
     if fmt == "csv":

@@ -4,6 +4,7 @@ Each record's MAC covers its own fields and the previous record's MAC, so editin
 reordering a record breaks the chain from that point on; `flask audit verify` finds the break.
 Records never contain personal data: ids, actions and field names only.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,16 @@ _PG_LOCK = 727_401  # advisory lock id: one writer extends the chain at a time
 
 
 def _canonical(ev: AuditEvent) -> bytes:
-    parts = [str(ev.seq), ev.at.isoformat(timespec="microseconds"), str(ev.user_id or ""), ev.action,
-             ev.object_type or "", ev.object_id or "", ev.detail or "", ev.prev_mac]
+    parts = [
+        str(ev.seq),
+        ev.at.isoformat(timespec="microseconds"),
+        str(ev.user_id or ""),
+        ev.action,
+        ev.object_type or "",
+        ev.object_id or "",
+        ev.detail or "",
+        ev.prev_mac,
+    ]
     return "\x1f".join(parts).encode()
 
 
@@ -39,21 +48,32 @@ def take_chain_lock(conn) -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
 
 
-def record(action: str, *, object_type: str | None = None, object_id: object = None,
-           detail: str | None = None, user_id: int | None = None) -> AuditEvent:
+def record(
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: object = None,
+    detail: str | None = None,
+    user_id: int | None = None,
+) -> AuditEvent:
     """Append one record to the chain (flushed with the current transaction)."""
     if user_id is None and has_request_context():
         from flask_login import current_user
+
         if current_user and current_user.is_authenticated:
             user_id = current_user.id
     take_chain_lock(session.connection())
-    last = session.execute(
-        sa.select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    ev = AuditEvent(seq=(last.seq + 1) if last else 1, at=utcnow(),
-                    user_id=user_id, action=action, object_type=object_type,
-                    object_id=None if object_id is None else str(object_id),
-                    detail=detail[:500] if detail else None, prev_mac=last.mac if last else GENESIS)
+    last = session.execute(sa.select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    ev = AuditEvent(
+        seq=(last.seq + 1) if last else 1,
+        at=utcnow(),
+        user_id=user_id,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        detail=detail[:500] if detail else None,
+        prev_mac=last.mac if last else GENESIS,
+    )
     ev.mac = _mac(keyring().audit_key, ev)
     session.add(ev)
     session.flush()
@@ -81,8 +101,12 @@ def _walk(events, key: bytes) -> VerifyResult:
     prev, expected_seq, checked = GENESIS, 1, 0
     for ev in events:
         if ev.seq != expected_seq:
-            return VerifyResult(False, checked, ev.seq, f"expected record {expected_seq}, found {ev.seq}: "
-                                                       "a record was deleted or reordered")
+            return VerifyResult(
+                False,
+                checked,
+                ev.seq,
+                f"expected record {expected_seq}, found {ev.seq}: a record was deleted or reordered",
+            )
         if ev.prev_mac != prev:
             return VerifyResult(False, checked, ev.seq, "does not follow the record before it")
         if not hmac.compare_digest(ev.mac, _mac(key, ev)):

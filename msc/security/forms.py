@@ -1,4 +1,5 @@
 """Login, second factor, password and account forms."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField
@@ -8,23 +9,38 @@ from msc.forms import LANGUAGE_OPTIONS, CleanString, options
 
 
 class LoginForm(FlaskForm):
-    username = CleanString(_l("Username"), [DataRequired(_l("Enter your username.")), Length(max=64)],
-                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
-    password = PasswordField(_l("Password"), [DataRequired(_l("Enter your password.")), Length(max=256)],
-                             render_kw={"autocomplete": "current-password"})
+    username = CleanString(
+        _l("Username"),
+        [DataRequired(_l("Enter your username.")), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        [DataRequired(_l("Enter your password.")), Length(max=256)],
+        render_kw={"autocomplete": "current-password"},
+    )
     next = HiddenField()
 
 
 class CodeForm(FlaskForm):
-    code = CleanString(_l("6-digit code"), [DataRequired(_l("Enter the code from your app.")), Length(max=12)],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    code = CleanString(
+        _l("6-digit code"),
+        [DataRequired(_l("Enter the code from your app.")), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField(_l("Current password"), [DataRequired(_l("Enter your current password."))],
-                                     render_kw={"autocomplete": "current-password"})
-    new_password = PasswordField(_l("New password"), [DataRequired(_l("Enter a new password.")), Length(max=256)],
-                                 render_kw={"autocomplete": "new-password"})
+    current_password = PasswordField(
+        _l("Current password"),
+        [DataRequired(_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        [DataRequired(_l("Enter a new password.")), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class LanguageForm(FlaskForm):

@@ -1,7 +1,9 @@
 """Users, their server-side sessions, and the audit log."""
+
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -53,14 +55,13 @@ class User(EncryptedRow, Base):
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
     data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
-    centres: so.Mapped[list[Centre]] = so.relationship(secondary=user_centres, lazy="selectin",
-                                                        order_by=Centre.code)
+    centres: so.Mapped[list[Centre]] = so.relationship(secondary=user_centres, lazy="selectin", order_by=Centre.code)
 
     mfa_secret = EncryptedField("mfa_secret_ct")
     mfa_pending_secret = EncryptedField("mfa_pending_ct")
 
     # Flask-Login protocol; the session token travels in the id so sessions can be revoked.
-    _session_token = None
+    _session_token = cast("str | None", None)  # not a column: no annotation for the ORM to map
     is_anonymous = False
 
     def crypto_key(self) -> DataKey:

@@ -1,4 +1,5 @@
 """Password hashing (argon2id) and the password rules: length and a blocklist, no composition rules."""
+
 from __future__ import annotations
 
 import re
@@ -16,16 +17,46 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 # Words people at a desk reach for, in the region's languages, on top of the common-password list.
 _LOCAL_WORDS = {
-    "contrasena", "contraseña", "senha", "clave", "migrante", "migrantes", "bienvenido", "bienvenida",
-    "seguridad", "colombia", "venezuela", "ecuador", "peru", "brasil", "chile", "cucuta", "ipiales",
-    "tumbes", "pacaraima", "boavista", "oim", "iom", "msc", "cam", "mscase", "msccase", "recepcion",
-    "administrador", "admin", "usuario", "password", "qwerty", "abc",
+    "contrasena",
+    "contraseña",
+    "senha",
+    "clave",
+    "migrante",
+    "migrantes",
+    "bienvenido",
+    "bienvenida",
+    "seguridad",
+    "colombia",
+    "venezuela",
+    "ecuador",
+    "peru",
+    "brasil",
+    "chile",
+    "cucuta",
+    "ipiales",
+    "tumbes",
+    "pacaraima",
+    "boavista",
+    "oim",
+    "iom",
+    "msc",
+    "cam",
+    "mscase",
+    "msccase",
+    "recepcion",
+    "administrador",
+    "admin",
+    "usuario",
+    "password",
+    "qwerty",
+    "abc",
 }
 
 
 @lru_cache(maxsize=1)
 def _blocklist() -> frozenset[str]:
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     return frozenset(FREQUENCY_LISTS["passwords"]) | _LOCAL_WORDS
 
 
@@ -56,16 +87,27 @@ def password_problem(password: str, *, username: str = "") -> str | None:
     lowered = password.lower()
     core = re.sub(r"^[\W\d_]+|[\W\d_]+$", "", lowered)
     blocked = _blocklist()
-    if lowered in blocked or core in blocked or len(set(lowered)) <= 3 or _repeats_blocked(lowered, blocked) \
-            or _is_run(lowered):
+    if (
+        lowered in blocked
+        or core in blocked
+        or len(set(lowered)) <= 3
+        or _repeats_blocked(lowered, blocked)
+        or _is_run(lowered)
+    ):
         return str(_l("This password is too common or too easy to guess. A few unrelated words work well."))
     if username and len(username) >= 3 and username.lower() in lowered:
         return str(_l("The password must not contain your username."))
     return None
 
 
-_RUNS = ("01234567890123456789", "98765432109876543210", "abcdefghijklmnopqrstuvwxyz",
-         "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn", "qazwsxedcrfvtgbyhnujmikolp")
+_RUNS = (
+    "01234567890123456789",
+    "98765432109876543210",
+    "abcdefghijklmnopqrstuvwxyz",
+    "qwertyuiopasdfghjklzxcvbnm",
+    "1qaz2wsx3edc4rfv5tgb6yhn",
+    "qazwsxedcrfvtgbyhnujmikolp",
+)
 
 
 def _is_run(lowered: str) -> bool:

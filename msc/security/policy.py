@@ -3,9 +3,11 @@
 Every endpoint declares the permission it needs with @requires (or @public, or @authenticated);
 an endpoint that declares nothing is denied. enforce() runs before every request.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import NoReturn
 
 import sqlalchemy as sa
 from flask import abort, current_app, request
@@ -52,29 +54,118 @@ DPO_REVIEW = "dpo.review"
 DATA_EXPORT = "data.export"
 KEYS_ROTATE = "keys.rotate"
 
-PERMISSIONS = (SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, ADMIN_CENTRES, ADMIN_USERS,
-               CASE_VIEW, CASE_MANAGE, PARTNERS_VIEW, PARTNERS_MANAGE, REFERRAL_OVERRIDE, PARTNER_PORTAL,
-               SHELTER_VIEW, SHELTER_PLACE, SHELTER_MANAGE, SHELTER_OVERRIDE, NFI_DISTRIBUTE, NFI_OVERRIDE,
-               NFI_STOCK, NFI_REPORTS, NFI_CATALOGUE, FUND_APPLY, FUND_VIEW, FUND_DECIDE, FUND_DISBURSE,
-               FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, FEEDBACK_RECORD, FEEDBACK_MANAGE, FEEDBACK_QUEUE,
-               REPORTS, BREAK_GLASS, BREAK_GLASS_FUND, DPO_REVIEW, DATA_EXPORT, KEYS_ROTATE)
+PERMISSIONS = (
+    SEARCH,
+    VIEW,
+    REGISTER,
+    EDIT,
+    CONSENT,
+    CARD,
+    VIEW_SENSITIVE,
+    ADMIN_CENTRES,
+    ADMIN_USERS,
+    CASE_VIEW,
+    CASE_MANAGE,
+    PARTNERS_VIEW,
+    PARTNERS_MANAGE,
+    REFERRAL_OVERRIDE,
+    PARTNER_PORTAL,
+    SHELTER_VIEW,
+    SHELTER_PLACE,
+    SHELTER_MANAGE,
+    SHELTER_OVERRIDE,
+    NFI_DISTRIBUTE,
+    NFI_OVERRIDE,
+    NFI_STOCK,
+    NFI_REPORTS,
+    NFI_CATALOGUE,
+    FUND_APPLY,
+    FUND_VIEW,
+    FUND_DECIDE,
+    FUND_DISBURSE,
+    FUND_CRITERIA_DRAFT,
+    FUND_CRITERIA_PUBLISH,
+    FEEDBACK_RECORD,
+    FEEDBACK_MANAGE,
+    FEEDBACK_QUEUE,
+    REPORTS,
+    BREAK_GLASS,
+    BREAK_GLASS_FUND,
+    DPO_REVIEW,
+    DATA_EXPORT,
+    KEYS_ROTATE,
+)
 
 ROLES: dict[str, frozenset[str]] = {
-    "reception": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW, NFI_DISTRIBUTE,
-                            FEEDBACK_RECORD, BREAK_GLASS}),
-    "caseworker": frozenset({SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, VIEW_SENSITIVE, CASE_VIEW, CASE_MANAGE,
-                             PARTNERS_VIEW, SHELTER_VIEW, SHELTER_PLACE, NFI_DISTRIBUTE, FUND_APPLY,
-                             FUND_VIEW, FEEDBACK_RECORD, BREAK_GLASS}),
-    "protection_officer": frozenset({SEARCH, VIEW, VIEW_SENSITIVE, CASE_VIEW, PARTNERS_VIEW, REFERRAL_OVERRIDE,
-                                     SHELTER_VIEW, FUND_VIEW, FUND_DECIDE, FUND_DISBURSE, FUND_CRITERIA_DRAFT,
-                                     FUND_CRITERIA_PUBLISH, FEEDBACK_QUEUE, REPORTS, BREAK_GLASS,
-                                     BREAK_GLASS_FUND, DATA_EXPORT}),
-    "centre_manager": frozenset({SEARCH, VIEW, PARTNERS_VIEW, PARTNERS_MANAGE, SHELTER_VIEW, SHELTER_PLACE,
-                                 SHELTER_MANAGE, SHELTER_OVERRIDE, NFI_DISTRIBUTE, NFI_OVERRIDE, NFI_STOCK,
-                                 NFI_REPORTS, FEEDBACK_RECORD, FEEDBACK_MANAGE, FEEDBACK_QUEUE, REPORTS}),
+    "reception": frozenset(
+        {SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW, NFI_DISTRIBUTE, FEEDBACK_RECORD, BREAK_GLASS}
+    ),
+    "caseworker": frozenset(
+        {
+            SEARCH,
+            VIEW,
+            REGISTER,
+            EDIT,
+            CONSENT,
+            CARD,
+            VIEW_SENSITIVE,
+            CASE_VIEW,
+            CASE_MANAGE,
+            PARTNERS_VIEW,
+            SHELTER_VIEW,
+            SHELTER_PLACE,
+            NFI_DISTRIBUTE,
+            FUND_APPLY,
+            FUND_VIEW,
+            FEEDBACK_RECORD,
+            BREAK_GLASS,
+        }
+    ),
+    "protection_officer": frozenset(
+        {
+            SEARCH,
+            VIEW,
+            VIEW_SENSITIVE,
+            CASE_VIEW,
+            PARTNERS_VIEW,
+            REFERRAL_OVERRIDE,
+            SHELTER_VIEW,
+            FUND_VIEW,
+            FUND_DECIDE,
+            FUND_DISBURSE,
+            FUND_CRITERIA_DRAFT,
+            FUND_CRITERIA_PUBLISH,
+            FEEDBACK_QUEUE,
+            REPORTS,
+            BREAK_GLASS,
+            BREAK_GLASS_FUND,
+            DATA_EXPORT,
+        }
+    ),
+    "centre_manager": frozenset(
+        {
+            SEARCH,
+            VIEW,
+            PARTNERS_VIEW,
+            PARTNERS_MANAGE,
+            SHELTER_VIEW,
+            SHELTER_PLACE,
+            SHELTER_MANAGE,
+            SHELTER_OVERRIDE,
+            NFI_DISTRIBUTE,
+            NFI_OVERRIDE,
+            NFI_STOCK,
+            NFI_REPORTS,
+            FEEDBACK_RECORD,
+            FEEDBACK_MANAGE,
+            FEEDBACK_QUEUE,
+            REPORTS,
+        }
+    ),
     "dpo": frozenset({PARTNERS_VIEW, FUND_VIEW, DPO_REVIEW, KEYS_ROTATE}),
-    "admin": frozenset({ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE, NFI_CATALOGUE,
-                        FUND_CRITERIA_DRAFT}),
+    "admin": frozenset(
+        {ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE, NFI_CATALOGUE, FUND_CRITERIA_DRAFT}
+    ),
     "partner": frozenset({PARTNER_PORTAL}),
 }
 
@@ -110,6 +201,7 @@ def _declare(marker: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         view.msc_permission = marker  # type: ignore[attr-defined]
         return view
+
     return decorator
 
 
@@ -145,6 +237,7 @@ def enforce() -> None:
         _deny("undeclared")
     if not current_user.is_authenticated:
         from msc.extensions import login_manager
+
         abort(login_manager.unauthorized())
     if needed == AUTHENTICATED:
         return
@@ -152,18 +245,21 @@ def enforce() -> None:
         _deny(needed)
 
 
-def _deny(what: str) -> None:
+def _deny(what: str) -> NoReturn:
     from msc.security import audit
+
     audit.record("access.denied", detail=f"{request.endpoint} needs {what}")
     abort(403)
 
 
 # ---- scope -------------------------------------------------------------------------------
 
+
 def centre_ids_in_scope(user) -> set[int] | None:
     """Centre ids the user reaches; None means every centre (regional scope)."""
     from msc.centres.models import Centre
     from msc.db import session
+
     if user.scope == "region":
         return None
     if user.scope == "country":
@@ -175,6 +271,7 @@ def active_centres_of(user) -> list:
     """The active centres the user reaches, by code (for forms that pick a centre)."""
     from msc.centres.models import Centre
     from msc.db import session
+
     ids = centre_ids_in_scope(user)
     stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
     if ids is not None:
@@ -187,6 +284,7 @@ def centres_in_scope(user, centre_id: int | None = None, country: str | None = N
     not: a closed centre's figures still count), by country and code."""
     from msc.centres.models import Centre
     from msc.db import session
+
     ids = centre_ids_in_scope(user)
     stmt = sa.select(Centre).order_by(Centre.country, Centre.code)
     if ids is not None:
@@ -207,6 +305,7 @@ def in_scope(user, centre_id: int, beneficiary_id: int | None = None) -> bool:
     if beneficiary_id is None:
         return False
     from msc.dpo import glass
+
     return glass.active_for(user, beneficiary_id) is not None
 
 
@@ -220,5 +319,6 @@ def check_scope(user, centre_id: int, beneficiary_id: int | None = None) -> None
     """404 (not 403: do not confirm that the record exists) for a record outside the user's scope."""
     if not in_scope(user, centre_id, beneficiary_id):
         from msc.security import audit
+
         audit.record("access.out_of_scope", detail=request.endpoint)
         abort(404)

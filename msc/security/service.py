@@ -1,4 +1,5 @@
 """Account rules: authentication with lockout, server-side sessions, TOTP, password changes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +13,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc.crypto import DataKey
+from msc.db import rows_changed, session, utcnow
 from msc.errors import DomainError
-from msc.db import session, utcnow
 from msc.security import audit, passwords
 from msc.security.models import User, UserSession
 from msc.security.policy import MFA_REQUIRED
@@ -49,8 +50,9 @@ def authenticate(username: str, password: str) -> User:
     now = utcnow()
     if user.locked_until and user.locked_until > now:
         audit.record("login.locked", object_type="user", object_id=user.id, user_id=user.id)
-        raise AccountError(_l("This account is locked after too many failed attempts. Try again later "
-                              "or ask an administrator."))
+        raise AccountError(
+            _l("This account is locked after too many failed attempts. Try again later or ask an administrator.")
+        )
     if not passwords.verify_password(user.password_hash, password) or not user.active:
         user.failed_logins += 1
         detail = "inactive" if user.active is False else None
@@ -126,12 +128,11 @@ def end_session(user: User) -> None:
 
 def revoke_all_sessions(user: User, reason: str) -> int:
     """End every open session of the user (deactivation, password change, MFA reset)."""
-    result = session.execute(
+    return rows_changed(
         sa.update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
     )
-    return result.rowcount or 0
 
 
 # ---- TOTP --------------------------------------------------------------------------------
@@ -171,8 +172,7 @@ def confirm_mfa_enrolment(user: User, code: str) -> None:
     """Turn the pending secret into the user's second factor once a code from it is shown."""
     secret = user.mfa_pending_secret
     if not secret or not _accept_code(user, secret, code):
-        raise AccountError(_l("That code is not right. Check the time on your phone and try a new code."),
-                           field="code")
+        raise AccountError(_l("That code is not right. Check the time on your phone and try a new code."), field="code")
     user.mfa_secret = secret
     user.mfa_pending_secret = None
     audit.record("mfa.enrolled", object_type="user", object_id=user.id, user_id=user.id)
@@ -183,8 +183,7 @@ def verify_mfa(user: User, code: str) -> None:
     secret = user.mfa_secret
     if not secret or not _accept_code(user, secret, code):
         audit.record("login.mfa_failed", object_type="user", object_id=user.id, user_id=user.id)
-        raise AccountError(_l("That code is not right, or it was already used. Wait for the next code."),
-                           field="code")
+        raise AccountError(_l("That code is not right, or it was already used. Wait for the next code."), field="code")
 
 
 def reset_mfa(user: User) -> None:
@@ -197,6 +196,7 @@ def reset_mfa(user: User) -> None:
 
 
 # ---- passwords and profile ---------------------------------------------------------------
+
 
 def change_password(user: User, current: str, new: str) -> None:
     """Change one's own password; every other session ends."""

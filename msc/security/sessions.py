@@ -1,4 +1,5 @@
 """Flask-Login wiring: the cookie carries a session token checked against the database every request."""
+
 from __future__ import annotations
 
 from flask import Flask

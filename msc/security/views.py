@@ -1,8 +1,9 @@
 """Login with lockout and TOTP, logout, and the user's own account page."""
+
 from __future__ import annotations
 
-
-from flask import Blueprint, flash, g, redirect, render_template, request, session as flask_session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -22,6 +23,7 @@ PENDING_MINUTES = 5
 
 def _login_limit() -> str:
     from flask import current_app
+
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
@@ -64,8 +66,12 @@ def login():
         next_url = safe_next(form.next.data)
         if user.mfa_enabled or service.mfa_required(user):
             stage = "verify" if user.mfa_enabled else "enrol"
-            flask_session["pending"] = {"user_id": user.id, "stage": stage, "at": utcnow().timestamp(),
-                                        "next": next_url}
+            flask_session["pending"] = {
+                "user_id": user.id,
+                "stage": stage,
+                "at": utcnow().timestamp(),
+                "next": next_url,
+            }
             return redirect(url_for("auth.mfa_verify" if user.mfa_enabled else "auth.mfa_enrol"))
         return _finish_login(user, next_url)
     status = 422 if form.errors else 200
@@ -146,5 +152,6 @@ def account():
                 return redirect(url_for("auth.account"))
         else:
             status = 422
-    return render_template("auth/account.html", user=user, lang_form=lang_form, pw_form=pw_form,
-                           mfa_required=service.mfa_required(user)), status
+    return render_template(
+        "auth/account.html", user=user, lang_form=lang_form, pw_form=pw_form, mfa_required=service.mfa_required(user)
+    ), status

@@ -1,4 +1,5 @@
 """Shelter forms."""
+
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -30,11 +31,13 @@ class PlacementForm(FlaskForm):
     check_in_on = DateField(_l("Check-in"), [Optional()])
     planned_days = IntegerField(_l("Planned stay (nights)"), [Optional()], default=7)
     referral_id = SelectField(_l("From the accepted shelter referral"), coerce=int, validators=[Optional()])
-    override_reason = CleanText(_l("If the shelter is full: why the person must stay here anyway"),
-                                [Optional(), Length(max=2000)])
+    override_reason = CleanText(
+        _l("If the shelter is full: why the person must stay here anyway"), [Optional(), Length(max=2000)]
+    )
 
     def __init__(self, *a, shelters=(), referrals=(), **kw):
         super().__init__(*a, **kw)
         self.shelter_id.choices = options([(s.id, s.name) for s in shelters])
-        self.referral_id.choices = options([(0, "—")] + [(r.id, f"{r.service.name} ({r.organisation.name})")
-                                                         for r in referrals])
+        self.referral_id.choices = options(
+            [(0, "—")] + [(r.id, f"{r.service.name} ({r.organisation.name})") for r in referrals]
+        )

@@ -1,4 +1,5 @@
 """Shelters and placements."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -39,8 +40,7 @@ class Placement(EncryptedRow, Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
     shelter_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("shelters.id"), index=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
-                                                      index=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
     #: the bed or unit counted: female, male, or family
     slot: so.Mapped[str] = so.mapped_column(sa.String(8))
     #: the accepted shelter referral it came from, if any

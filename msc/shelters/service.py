@@ -1,4 +1,5 @@
 """Shelter rules: capacity by sex or family unit, occupancy, full-shelter override, placements."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,8 +52,11 @@ def capacity_of(shelter: Shelter) -> dict[str, int]:
 
 def occupancy(shelter: Shelter) -> Occupancy:
     """Current placements (checked in, not out) per slot."""
-    rows = session.execute(sa.select(Placement.slot, sa.func.count()).where(
-        Placement.shelter_id == shelter.id, Placement.check_out_on.is_(None)).group_by(Placement.slot))
+    rows = session.execute(
+        sa.select(Placement.slot, sa.func.count())
+        .where(Placement.shelter_id == shelter.id, Placement.check_out_on.is_(None))
+        .group_by(Placement.slot)
+    )
     return Occupancy(dict(rows.all()), capacity_of(shelter))
 
 
@@ -65,8 +69,18 @@ def visible_shelters(user) -> list[Shelter]:
     return list(session.scalars(stmt))
 
 
-def save_shelter(user, shelter: Shelter | None, *, name: str, centre_id: int, mode: str, beds_female: int,
-                 beds_male: int, family_units: int, active: bool) -> Shelter:
+def save_shelter(
+    user,
+    shelter: Shelter | None,
+    *,
+    name: str,
+    centre_id: int,
+    mode: str,
+    beds_female: int,
+    beds_male: int,
+    family_units: int,
+    active: bool,
+) -> Shelter:
     """Create or update a shelter of one of the user's centres."""
     if mode not in MODES:
         raise ShelterError(_l("Choose how the shelter counts its places."), field="mode")
@@ -74,8 +88,9 @@ def save_shelter(user, shelter: Shelter | None, *, name: str, centre_id: int, mo
         raise ShelterError(_l("You can only add shelters for your centres."), field="centre_id")
     numbers = (beds_female, beds_male) if mode == "beds" else (family_units,)
     if any(n is None or n < 0 for n in numbers) or sum(numbers) == 0:
-        raise ShelterError(_l("Give the number of places (at least one)."),
-                           field="beds_female" if mode == "beds" else "family_units")
+        raise ShelterError(
+            _l("Give the number of places (at least one)."), field="beds_female" if mode == "beds" else "family_units"
+        )
     if shelter is None:
         shelter = Shelter()
         session.add(shelter)
@@ -89,20 +104,36 @@ def save_shelter(user, shelter: Shelter | None, *, name: str, centre_id: int, mo
 
 def current_placement(person: Beneficiary) -> Placement | None:
     """Where the person stays now, if anywhere."""
-    return session.scalar(sa.select(Placement).where(Placement.beneficiary_id == person.id,
-                                                     Placement.check_out_on.is_(None)))
+    return session.scalar(
+        sa.select(Placement).where(Placement.beneficiary_id == person.id, Placement.check_out_on.is_(None))
+    )
 
 
 def shelter_referrals(person: Beneficiary) -> list[Referral]:
     """The person's accepted referrals to shelter services (a placement can come from one)."""
     from msc.partners.models import PartnerService
-    return list(session.scalars(sa.select(Referral).join(PartnerService, PartnerService.id == Referral.service_id)
-                                .where(Referral.beneficiary_id == person.id, Referral.status == "accepted",
-                                       PartnerService.sector == "shelter")))
+
+    return list(
+        session.scalars(
+            sa.select(Referral)
+            .join(PartnerService, PartnerService.id == Referral.service_id)
+            .where(
+                Referral.beneficiary_id == person.id, Referral.status == "accepted", PartnerService.sector == "shelter"
+            )
+        )
+    )
 
 
-def place(user, person: Beneficiary, shelter: Shelter, *, check_in_on: dt.date | None, planned_days: int | None,
-          referral_id: int | None = None, override_reason: str | None = None) -> Placement:
+def place(
+    user,
+    person: Beneficiary,
+    shelter: Shelter,
+    *,
+    check_in_on: dt.date | None,
+    planned_days: int | None,
+    referral_id: int | None = None,
+    override_reason: str | None = None,
+) -> Placement:
     """Place a person; a full shelter takes them only with an override and a written reason."""
     if not shelter.active or not in_scope(user, shelter.centre_id):
         raise ShelterError(_l("Choose one of your centres' shelters."), field="shelter_id")
@@ -119,20 +150,34 @@ def place(user, person: Beneficiary, shelter: Shelter, *, check_in_on: dt.date |
     full = occupancy(shelter).free(slot) <= 0
     if full:
         if not role_allows(user, SHELTER_OVERRIDE):
-            raise ShelterError(_l("This shelter is full. A centre manager can place the person anyway with a "
-                                  "written reason."), field="shelter_id")
+            raise ShelterError(
+                _l("This shelter is full. A centre manager can place the person anyway with a written reason."),
+                field="shelter_id",
+            )
         if not (override_reason or "").strip():
-            raise ShelterError(_l("This shelter is full: write why the person must stay here anyway."),
-                               field="override_reason")
-    placement = Placement(shelter=shelter, shelter_id=shelter.id, beneficiary=person, beneficiary_id=person.id,
-                          slot=slot, referral_id=referral_id, check_in_on=check_in_on, planned_days=planned_days,
-                          created_by_id=getattr(user, "id", None))
+            raise ShelterError(
+                _l("This shelter is full: write why the person must stay here anyway."), field="override_reason"
+            )
+    placement = Placement(
+        shelter=shelter,
+        shelter_id=shelter.id,
+        beneficiary=person,
+        beneficiary_id=person.id,
+        slot=slot,
+        referral_id=referral_id,
+        check_in_on=check_in_on,
+        planned_days=planned_days,
+        created_by_id=getattr(user, "id", None),
+    )
     if full:
-        placement.override_reason = override_reason.strip()
+        placement.override_reason = (override_reason or "").strip()
     session.add(placement)
     session.flush()
-    audit.record("shelter.place" + (".override" if placement.override_reason_ct else ""), object_type="placement",
-                 object_id=placement.id)
+    audit.record(
+        "shelter.place" + (".override" if placement.override_reason_ct else ""),
+        object_type="placement",
+        object_id=placement.id,
+    )
     return placement
 
 
@@ -149,6 +194,10 @@ def check_out(user, placement: Placement, on: dt.date | None = None) -> None:
 
 def residents(shelter: Shelter) -> list[Placement]:
     """Who is staying now, longest first."""
-    return list(session.scalars(sa.select(Placement).where(Placement.shelter_id == shelter.id,
-                                                           Placement.check_out_on.is_(None))
-                                .order_by(Placement.check_in_on, Placement.id)))
+    return list(
+        session.scalars(
+            sa.select(Placement)
+            .where(Placement.shelter_id == shelter.id, Placement.check_out_on.is_(None))
+            .order_by(Placement.check_in_on, Placement.id)
+        )
+    )

@@ -1,16 +1,24 @@
 """Shelter pages: occupancy, a shelter's residents, placing a person, check-out."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from msc.beneficiaries.views import get_beneficiary
-from msc.db import get_by_uid_or_404, get_or_404, session, utcnow
+from msc.db import get_by_uid_or_404, get_or_404, utcnow
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
 from msc.security.policy import (
-    SHELTER_MANAGE, SHELTER_PLACE, SHELTER_VIEW, active_centres_of, can, check_scope, requires,
+    SHELTER_MANAGE,
+    SHELTER_PLACE,
+    SHELTER_VIEW,
+    active_centres_of,
+    can,
+    check_scope,
+    requires,
 )
 from msc.shelters import service
 from msc.shelters.forms import PlacementForm, ShelterForm
@@ -32,8 +40,11 @@ def _shelter(shelter_id: int) -> Shelter:
 def index():
     """Occupancy of the shelters of my centres."""
     shelters = service.visible_shelters(current_user)
-    return render_template("shelters/index.html", rows=[(s, service.occupancy(s)) for s in shelters],
-                           may_manage=can(current_user, SHELTER_MANAGE))
+    return render_template(
+        "shelters/index.html",
+        rows=[(s, service.occupancy(s)) for s in shelters],
+        may_manage=can(current_user, SHELTER_MANAGE),
+    )
 
 
 @bp.get("/<int:shelter_id>")
@@ -41,9 +52,15 @@ def index():
 def detail(shelter_id: int):
     """Who is staying at a shelter now."""
     shelter = _shelter(shelter_id)
-    return render_template("shelters/detail.html", shelter=shelter, occ=service.occupancy(shelter),
-                           residents=service.residents(shelter), today=utcnow().date(),
-                           may_place=can(current_user, SHELTER_PLACE), may_manage=can(current_user, SHELTER_MANAGE))
+    return render_template(
+        "shelters/detail.html",
+        shelter=shelter,
+        occ=service.occupancy(shelter),
+        residents=service.residents(shelter),
+        today=utcnow().date(),
+        may_place=can(current_user, SHELTER_PLACE),
+        may_manage=can(current_user, SHELTER_MANAGE),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -56,16 +73,22 @@ def edit(shelter_id: int | None = None):
     if form.validate_on_submit():
         try:
             shelter = service.save_shelter(
-                current_user, shelter, name=form.name.data, centre_id=form.centre_id.data, mode=form.mode.data,
-                beds_female=form.beds_female.data, beds_male=form.beds_male.data,
-                family_units=form.family_units.data, active=form.active.data)
+                current_user,
+                shelter,
+                name=form.name.data,
+                centre_id=form.centre_id.data,
+                mode=form.mode.data,
+                beds_female=form.beds_female.data,
+                beds_male=form.beds_male.data,
+                family_units=form.family_units.data,
+                active=form.active.data,
+            )
         except service.ShelterError as err:
             show_on_form(form, err)
         else:
             flash(_("Shelter saved."), "success")
             return redirect(url_for("shelters.detail", shelter_id=shelter.id))
-    return render_template("shelters/form.html", form=form, shelter=shelter), \
-        422 if request.method == "POST" else 200
+    return render_template("shelters/form.html", form=form, shelter=shelter), 422 if request.method == "POST" else 200
 
 
 @bp.route("/place/<uid>", methods=["GET", "POST"])
@@ -82,17 +105,27 @@ def place(uid: str):
         try:
             if shelter is None:
                 raise service.ShelterError(_("Choose one of your centres' shelters."), field="shelter_id")
-            service.place(current_user, person, shelter, check_in_on=form.check_in_on.data,
-                          planned_days=form.planned_days.data, referral_id=form.referral_id.data or None,
-                          override_reason=form.override_reason.data)
+            service.place(
+                current_user,
+                person,
+                shelter,
+                check_in_on=form.check_in_on.data,
+                planned_days=form.planned_days.data,
+                referral_id=form.referral_id.data or None,
+                override_reason=form.override_reason.data,
+            )
         except service.ShelterError as err:
             show_on_form(form, err)
         else:
             flash(_("Placed at %(shelter)s.", shelter=shelter.name), "success")
             return redirect(url_for("shelters.detail", shelter_id=shelter.id))
-    return render_template("shelters/place.html", form=form, person=person,
-                           occupancy={s.id: service.occupancy(s) for s in shelters}, shelters=shelters), \
-        422 if request.method == "POST" else 200
+    return render_template(
+        "shelters/place.html",
+        form=form,
+        person=person,
+        occupancy={s.id: service.occupancy(s) for s in shelters},
+        shelters=shelters,
+    ), 422 if request.method == "POST" else 200
 
 
 @bp.post("/placements/<placement_uid>/check-out")

@@ -3,6 +3,7 @@
 Nothing is downloaded here: Chromium is /usr/bin/chromium and axe-core is the npm package that
 `make browser-deps` installs under .cache/axe. If either is missing the tests fail and say so.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,15 @@ from tests.conftest import PASSWORD, PG_URL, Factory, _empty_pg, _new_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_JS = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 10_000
 
 RECEPTION_USER = "recepcion"
@@ -29,13 +37,18 @@ RECEPTION_USER = "recepcion"
 
 # ---- browser -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the session (Debian's, never a downloaded one)."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. "
-                    "Run `make browser-deps` (apt-get install chromium).", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. "
+            "Run `make browser-deps` (apt-get install chromium).",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
+
     pw = sync_playwright().start()
     try:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
@@ -48,6 +61,7 @@ def browser():
 
 
 # ---- live server ---------------------------------------------------------------------------
+
 
 class _QuietHandler(WSGIRequestHandler):
     """No access log on stderr; errors go to the server's list for the test to check."""
@@ -86,11 +100,17 @@ def live_server(db_url, tmp_path, keys_file):
                 server.errors.append(message % args if args else message)
 
         server.log = _log  # werkzeug reports a failed request (or error page) here
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name="msc-live-server", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="msc-live-server", daemon=True
+        )
         thread.start()
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, username=RECEPTION_USER,
-                         password=PASSWORD, errors=server.errors)
+        yield LiveServer(
+            url=f"http://127.0.0.1:{server.server_port}",
+            app=app,
+            username=RECEPTION_USER,
+            password=PASSWORD,
+            errors=server.errors,
+        )
     finally:
         if server is not None:
             server.shutdown()
@@ -102,6 +122,7 @@ def live_server(db_url, tmp_path, keys_file):
 
 
 # ---- a page that records where it went -----------------------------------------------------
+
 
 @dataclass
 class Visit:
@@ -129,15 +150,20 @@ class Visit:
 @pytest.fixture
 def visit(browser, live_server):
     """A fresh browser context in Colombian Spanish; CSP bypassed only so that axe can be injected."""
-    context = browser.new_context(locale="es-CO", bypass_csp=True, viewport={"width": 1024, "height": 768},
-                                  service_workers="block")
+    context = browser.new_context(
+        locale="es-CO", bypass_csp=True, viewport={"width": 1024, "height": 768}, service_workers="block"
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     v = Visit(page=page, base_url=live_server.url)
     page.on("request", lambda req: v.requests.append((req.method, req.url)))
     page.on("framenavigated", lambda frame: v.page_urls.append(frame.url) if frame == page.main_frame else None)
-    page.on("response", lambda res: v.server_errors.append(f"{res.status} {res.request.method} {res.url}")
-            if res.status >= 500 else None)
+    page.on(
+        "response",
+        lambda res: (
+            v.server_errors.append(f"{res.status} {res.request.method} {res.url}") if res.status >= 500 else None
+        ),
+    )
     page.on("pageerror", lambda err: v.page_errors.append(str(err)))
     try:
         yield v
@@ -149,9 +175,11 @@ def visit(browser, live_server):
 
 # ---- checks --------------------------------------------------------------------------------
 
+
 def log_in_as(visit, username: str, totp_secret: str | None = None) -> None:
     """Log in through the form (a fresh cookie jar), confirming with the authenticator code if asked."""
     import pyotp
+
     page = visit.page
     page.context.clear_cookies()
     visit.goto("/login")
@@ -199,5 +227,8 @@ def check_no_horizontal_scroll(page, screen: str) -> None:
             .slice(0, 8).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
                 + (typeof e.className === 'string' && e.className ? '.' + e.classList.value.replace(/ +/g, '.') : '')
                 + ' right=' + Math.round(e.getBoundingClientRect().right))""")
-        pytest.fail(f"the {screen} screen scrolls sideways at {page.viewport_size}: scrollWidth "
-                    f"{widths['scroll']} > innerWidth {widths['inner']}; too wide: {wide}", pytrace=False)
+        pytest.fail(
+            f"the {screen} screen scrolls sideways at {page.viewport_size}: scrollWidth "
+            f"{widths['scroll']} > innerWidth {widths['inner']}; too wide: {wide}",
+            pytrace=False,
+        )

@@ -1,6 +1,7 @@
 """Break the glass, then the review: a caseworker in Cúcuta cannot find a person registered in Tumbes,
 opens the record in an emergency with a reason, ends the access; the data protection officer finds it
 in the review queue and records that it was not justified, with a note."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,9 +23,11 @@ DPO_SECRET = pyotp.random_base32()
 def glass_world(live_server):
     from msc.beneficiaries.models import Beneficiary
     from msc.db import session
+
     make = Factory(live_server.app)
-    uid = make.person(centre="PER-TUM", given_names="Yesenia", family_names="Torres Ramos",
-                      date_of_birth=dt.date(1994, 10, 3))
+    uid = make.person(
+        centre="PER-TUM", given_names="Yesenia", family_names="Torres Ramos", date_of_birth=dt.date(1994, 10, 3)
+    )
     make.user("gestora", "caseworker", centres=("COL-CUC",), locale="es")
     make.user("dpo", "dpo", scope="region", locale="es", mfa_secret=DPO_SECRET)
     with live_server.app.app_context():
@@ -88,6 +91,7 @@ def test_break_the_glass_then_the_dpo_review(browser, visit, live_server, glass_
 def test_the_dpo_rotates_the_index_key_and_watches_it_finish(browser, visit, live_server, glass_world, monkeypatch):
     """The page carries the rotation on by itself, a step at a time, then the old key is retired."""
     from msc.dpo import keys
+
     make = Factory(live_server.app)
     for i in range(4):
         make.person(given_names=f"Marisol{i}", family_names="Quintero", date_of_birth=dt.date(1990, 1, 1 + i))

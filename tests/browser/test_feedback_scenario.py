@@ -1,5 +1,6 @@
 """A person scans the poster with a phone, sends an anonymous complaint; the focal point answers; the
 person reads the answer with the code."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,10 @@ SECRET = pyotp.random_base32()
 def focal_point(live_server):
     from msc.db import session
     from msc.security.models import User
-    uid = Factory(live_server.app).user("punto_focal", "protection_officer", centres=("COL-CUC",), locale="es",
-                                       mfa_secret=SECRET)
+
+    uid = Factory(live_server.app).user(
+        "punto_focal", "protection_officer", centres=("COL-CUC",), locale="es", mfa_secret=SECRET
+    )
     live_server.app.config["FEEDBACK_MIN_SECONDS"] = 0  # the robot check, not the test, decides how fast people type
     with live_server.app.app_context():
         session.get(User, uid).psea_focal_point = True
@@ -28,8 +31,14 @@ def focal_point(live_server):
 
 
 def test_anonymous_complaint_from_a_phone_answered_by_the_focal_point(browser, live_server, focal_point):
-    phone = browser.new_context(locale="es-CO", bypass_csp=True, viewport={"width": 360, "height": 740},
-                                is_mobile=True, has_touch=True, service_workers="block")
+    phone = browser.new_context(
+        locale="es-CO",
+        bypass_csp=True,
+        viewport={"width": 360, "height": 740},
+        is_mobile=True,
+        has_touch=True,
+        service_workers="block",
+    )
     page = phone.new_page()
     try:
         # The poster's QR code points here.

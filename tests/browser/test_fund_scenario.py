@@ -1,5 +1,6 @@
 """A caseworker applies to the fund for an unaccompanied child; a protection officer approves part of it;
 a disbursement is recorded; the decision register shows it."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,17 +28,31 @@ def fund_world(live_server):
     from msc.db import session
     from msc.fund.models import FundAllocation
     from msc.i18n import local_today
+
     make = Factory(live_server.app)
     today = local_today("COL")
     cw = make.user("gestora", "caseworker", centres=("COL-CUC",), locale="es")
     make.user("proteccion", "protection_officer", centres=("COL-CUC",), locale="es", mfa_secret=SECRET)
-    child = make.person(given_names="Yuleisy", family_names="Marcano", sex="female",
-                        date_of_birth=today.replace(year=today.year - 15), given_by="best_interests",
-                        best_interests_note="Llegó sola al puente Simón Bolívar.")
+    child = make.person(
+        given_names="Yuleisy",
+        family_names="Marcano",
+        sex="female",
+        date_of_birth=today.replace(year=today.year - 15),
+        given_by="best_interests",
+        best_interests_note="Llegó sola al puente Simón Bolívar.",
+    )
     case_uid, _ = make.case(child, cw)
     with live_server.app.app_context():
-        session.add(FundAllocation(country="COL", currency="COP", amount=20_000_000_00, disbursed=0,
-                                   starts_on=today, ends_on=today + dt.timedelta(days=365)))
+        session.add(
+            FundAllocation(
+                country="COL",
+                currency="COP",
+                amount=20_000_000_00,
+                disbursed=0,
+                starts_on=today,
+                ends_on=today + dt.timedelta(days=365),
+            )
+        )
         session.commit()
     return {"case": case_uid, "today": today}
 
@@ -91,5 +106,6 @@ def test_apply_approve_part_disburse_and_audit(browser, visit, live_server, fund
     check_axe(page, "decision register")
     from msc.db import session
     from msc.fund.models import Disbursement
+
     with live_server.app.app_context():
         assert session.scalar(sa.select(sa.func.sum(Disbursement.amount))) == 400_000_00

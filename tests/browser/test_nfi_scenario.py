@@ -1,5 +1,6 @@
 """At the desk: the clerk scans a woman's card, gives her a hygiene kit and a dignity kit with her
 signature on the screen, and is refused a second hygiene kit the same day, with the reason shown."""
+
 from __future__ import annotations
 
 import re
@@ -20,13 +21,19 @@ def desk(live_server):
     from msc.centres.models import Centre
     from msc.db import session
     from msc.nfi import service, stock
+
     make = Factory(live_server.app)
     uid = make.person(given_names="Marisol", family_names="Quintero Bastidas", sex="female")
     with live_server.app.app_context():
         centre = session.scalar(sa.select(Centre).where(Centre.code == "COL-CUC"))
-        stock.receive(_Region(), centre, reference="GR-2026-0001", source="warehouse",
-                      received_on=stock.centre_day(centre),
-                      lines={service.item_by_code("HYG").id: 10, service.item_by_code("DIG").id: 10})
+        stock.receive(
+            _Region(),
+            centre,
+            reference="GR-2026-0001",
+            source="warehouse",
+            received_on=stock.centre_day(centre),
+            lines={service.item_by_code("HYG").id: 10, service.item_by_code("DIG").id: 10},
+        )
         session.commit()
         card = session.scalar(sa.select(Beneficiary.card_token).where(Beneficiary.uid == uid))
     return {"uid": uid, "card": card}
@@ -89,6 +96,7 @@ def test_scan_give_two_kits_then_refused_a_second_hygiene_kit(browser, visit, li
         from msc.db import session
         from msc.nfi import service, stock
         from msc.nfi.models import Distribution
+
         assert session.scalar(sa.select(sa.func.count()).select_from(Distribution)) == 1
         centre_id = session.scalar(sa.select(Distribution.centre_id))
         assert stock.on_hand(centre_id, service.item_by_code("HYG").id) == 9

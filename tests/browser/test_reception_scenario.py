@@ -3,6 +3,7 @@ warning, print a card; every screen accessible (axe-core), usable by keyboard an
 
 Selectors use ids, names and hrefs rather than visible text, so the scenario holds in any language.
 """
+
 from __future__ import annotations
 
 import re
@@ -91,8 +92,9 @@ def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
     assert page.locator("#consent_registration").input_value() == "given"
     assert page.locator("#given_by").input_value() == "self"
     submit(visit, SAVE)
-    assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), f"head not registered: {page.url}\n" \
-        + page.locator("main").inner_text()
+    assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), (
+        f"head not registered: {page.url}\n" + page.locator("main").inner_text()
+    )
     head_uid = path_of(page.url).rsplit("/", 1)[1]
     head_case = page.locator("h1 small").inner_text().strip()
     assert CASE_NUMBER.fullmatch(head_case), head_case
@@ -114,8 +116,9 @@ def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
     submit(visit, SAVE)
     # sharing his mother's family names does not make him a possible duplicate of her
     assert page.locator("section.duplicates").count() == 0, page.locator("section.duplicates").inner_text()
-    assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), \
+    assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), (
         f"household member not registered: {page.url}\n" + page.locator("main").inner_text()
+    )
     child_uid = path_of(page.url).rsplit("/", 1)[1]
     assert child_uid != head_uid
     child_case = page.locator("h1 small").inner_text().strip()
@@ -173,7 +176,8 @@ def test_login_by_keyboard_only(visit, live_server):
     visit.goto("/login")
     page.keyboard.press("Tab")
     focused = page.evaluate(
-        "() => ({cls: document.activeElement.className, href: document.activeElement.getAttribute('href')})")
+        "() => ({cls: document.activeElement.className, href: document.activeElement.getAttribute('href')})"
+    )
     assert focused == {"cls": "skip", "href": "#main"}, f"the first Tab went to {focused}, not the skip link"
     box = page.locator("a.skip").bounding_box()
     assert box and box["x"] >= 0 and box["y"] >= 0, "the focused skip link is off screen"
@@ -205,4 +209,3 @@ def test_search_and_registration_fit_the_screen(visit, live_server, viewport):
     assert page.locator(".error-summary").is_visible()
     check_no_horizontal_scroll(page, "registration (with errors)")
     check_axe(page, "registration (with errors)")
-

@@ -1,5 +1,6 @@
 """A caseworker refers a person to a health service; the partner accepts and completes it; the
 caseworker sees the outcome and the disclosure on the person's record."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,17 +27,25 @@ def referral_world(live_server):
     from msc.beneficiaries import service as reception
     from msc.db import session
     from msc.security.models import User
+
     make = Factory(live_server.app)
     make.user("gestora", "caseworker", centres=("COL-CUC",), locale="es")
-    org_id, _ = make.partner(name="Fundación Salud Frontera", sector="health",
-                             categories=("identity", "contact", "demographics"))
+    org_id, _ = make.partner(
+        name="Fundación Salud Frontera", sector="health", categories=("identity", "contact", "demographics")
+    )
     partner_id = make.user("socio", "partner", centres=(), locale="es")
     with live_server.app.app_context():
         session.get(User, partner_id).organisation_id = org_id
         session.commit()
-    uid = make.person(given_names="Marisol", family_names="Quintero Bastidas", phone="+57 311 555 0101",
-                      consents=[reception.ConsentData(purpose="registration", status="given"),
-                                reception.ConsentData(purpose="referral", status="given")])
+    uid = make.person(
+        given_names="Marisol",
+        family_names="Quintero Bastidas",
+        phone="+57 311 555 0101",
+        consents=[
+            reception.ConsentData(purpose="registration", status="given"),
+            reception.ConsentData(purpose="referral", status="given"),
+        ],
+    )
     return {"uid": uid, "org": "Fundación Salud Frontera"}
 
 

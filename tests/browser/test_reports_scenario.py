@@ -1,5 +1,6 @@
 """The monthly report: a centre manager opens the dashboard, narrows it to women, gives a period the
 wrong way round and is told so with what was typed kept, downloads a table, and prints the page without its filters."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,12 @@ pytestmark = pytest.mark.browser
 def manager(live_server):
     make = Factory(live_server.app)
     for i in range(6):
-        make.person(given_names=f"Yolanda{i}", family_names="Cárdenas", date_of_birth=dt.date(1988, 6, 1 + i),
-                    needs=["single_caregiver"])
+        make.person(
+            given_names=f"Yolanda{i}",
+            family_names="Cárdenas",
+            date_of_birth=dt.date(1988, 6, 1 + i),
+            needs=["single_caregiver"],
+        )
     for i in range(3):
         make.person(given_names=f"Julio{i}", family_names="Cárdenas", sex="male", date_of_birth=dt.date(1984, 2, 1 + i))
     make.user("coordinadora", "centre_manager", centres=("COL-CUC",), locale="es")
