@@ -25,6 +25,7 @@ lint: $(VENV)/.lint
 	$(BIN)/ruff check msc tests bench migrations config wsgi.py
 	$(BIN)/ruff format --check msc tests bench migrations config wsgi.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 setup-test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'

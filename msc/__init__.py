@@ -8,7 +8,6 @@ import os
 from flask import Flask, g, request
 from flask import session as flask_session
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from msc.settings import ROOT, load_config
 
@@ -26,6 +25,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    register_page_sections(app)
     register_request_hooks(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -99,6 +99,20 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(dpo_bp)
+
+
+def register_page_sections(app: Flask) -> None:
+    """What a feature shows on another feature's page (msc/sections.py): the page's view asks for it."""
+    from msc import sections
+    from msc.cases import views as cases
+    from msc.referrals import views as referrals
+    from msc.shelters import views as shelters
+
+    sections.add(app, sections.PROFILE, cases.profile_section)
+    sections.add(app, sections.PROFILE, shelters.profile_section)
+    sections.add(app, sections.PROFILE, referrals.profile_section)
+    sections.add(app, sections.CASE, referrals.case_section)
+    sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -195,7 +209,7 @@ def register_template_helpers(app: Flask) -> None:
 
     from msc.beneficiaries import vocab
     from msc.i18n import LANGUAGE_NAMES
-    from msc.security.policy import can
+    from msc.security.policy import may
 
     app.jinja_env.globals.update(
         get_locale=get_locale,
@@ -211,7 +225,7 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def _helpers():
         return {
-            "can": lambda perm: can(current_user, perm),
+            "can": may,
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
             "current_lang": flask_session.get("lang"),
         }

@@ -9,8 +9,21 @@ import sqlalchemy as sa
 from faker import Faker
 
 from msc.beneficiaries import service as reception
+from msc.beneficiaries.models import Beneficiary
+from msc.cases import service as cases
+from msc.cases.models import Case
 from msc.centres.models import Centre
 from msc.db import session, utcnow
+from msc.dpo import glass
+from msc.errors import RuleError
+from msc.feedback import service as feedback
+from msc.fund import service as fund
+from msc.i18n import local_today
+from msc.nfi import service as nfi
+from msc.nfi import stock
+from msc.nfi.models import StockMovement
+from msc.partners import service as directory
+from msc.referrals import service as referrals
 from msc.security import service as accounts
 from msc.security.models import User
 
@@ -173,7 +186,6 @@ def load(people: int = 300, seed: int = 2026) -> None:
 
 def _partners(centres: dict):
     """The demo directory; returns the first organisation (the demo partner user works there)."""
-    from msc.partners import service as directory
 
     today = dt.date.today()
     first = None
@@ -210,9 +222,6 @@ def _partners(centres: dict):
 
 def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
     """A few open cases for the demo caseworker, with tasks, and referrals sent to the demo partner."""
-    from msc.beneficiaries.models import Beneficiary
-    from msc.cases import service as cases
-    from msc.referrals import service as referrals
 
     caseworker = _account("gestora")
     adults = [
@@ -243,10 +252,6 @@ def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
 
 def _nfi(rng: random.Random, centres: dict) -> None:
     """Stock at every centre (low at one), and hand-overs of the last weeks in Cúcuta."""
-    from msc.beneficiaries.models import Beneficiary
-    from msc.nfi import service as nfi
-    from msc.nfi import stock
-    from msc.nfi.models import StockMovement
 
     manager = _account("coordinador")
     items = {i.code: i for i in stock.active_items()}
@@ -289,9 +294,6 @@ def _nfi(rng: random.Random, centres: dict) -> None:
 
 def _fund(centres: dict) -> None:
     """Allocations for each country; gestora's applications: two awaiting a decision, one approved and paid."""
-    from msc.cases.models import Case
-    from msc.fund import service as fund
-    from msc.i18n import local_today
 
     admin, officer, caseworker = (_account(u) for u in ("admin", "proteccion", "gestora"))
     for country in sorted({c.country for c in centres.values()}):
@@ -344,7 +346,6 @@ def _fund(centres: dict) -> None:
 
 def _feedback(centres: dict) -> None:
     """proteccion is the PSEA focal point; a few messages at Cúcuta, one of them sensitive."""
-    from msc.feedback import service as feedback
 
     _account("proteccion").psea_focal_point = True
     cucuta = centres["COL-CUC"]
@@ -367,8 +368,6 @@ class _AnyScope:
 
 def _emergency_access(centres: dict) -> None:
     """The demo caseworker opened a record of Tumbes in an emergency: the DPO has it to review."""
-    from msc.beneficiaries.models import Beneficiary
-    from msc.dpo import glass
 
     caseworker = _account("gestora")
     person = session.scalar(
@@ -450,7 +449,7 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, register
             person = reception.register(
                 _AnyScope(), centre, data, consent, choice, acknowledged={c.beneficiary.id for c in dup.candidates}
             )
-        except reception.RuleError:
+        except RuleError:
             continue
         person.registered_by_id = clerk.id
         person.registered_at = registered_at

@@ -12,6 +12,10 @@ class DomainError(Exception):
         self.field = field
 
 
+class RuleError(DomainError):
+    """A rule of the registry said no: registration, households, consent, search."""
+
+
 def show_on_form(form, err: DomainError) -> None:
     """Put a rule's message on the field it concerns, or on the form as a whole."""
     field = getattr(form, err.field or "", None)

@@ -6,6 +6,7 @@ from msc.beneficiaries.models import (  # noqa: F401
     BeneficiaryChange,
     BlindIndexEntry,
     Consent,
+    CorrectionRequest,
     DuplicateDecision,
     Household,
     NameVocabulary,
@@ -17,8 +18,6 @@ from msc.crypto.fields import DataKey  # noqa: F401
 from msc.crypto.rotation import KeyRotation  # noqa: F401
 from msc.dpo.models import (  # noqa: F401
     AuditCheck,
-    BreakGlass,
-    CorrectionRequest,
     Erasure,
     PersonalExport,
     RetentionPolicy,
@@ -50,5 +49,6 @@ from msc.nfi.models import (  # noqa: F401
 from msc.partners.models import Organisation, PartnerService, service_centres  # noqa: F401
 from msc.referrals.models import Disclosure, Referral, ReferralEvent  # noqa: F401
 from msc.reports.models import CarriedCount, ReportCount  # noqa: F401
+from msc.security.emergency import BreakGlass  # noqa: F401
 from msc.security.models import AuditEvent, User, UserSession, user_centres  # noqa: F401
 from msc.shelters.models import Placement, Shelter  # noqa: F401

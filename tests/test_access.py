@@ -1,15 +1,17 @@
 """One access policy: every endpoint declares a permission; every role is checked against every endpoint."""
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Blueprint
+from flask import Blueprint, render_template_string
 
 from msc.db import session
 from msc.security import service
 from msc.security.models import User
-from msc.security.policy import AUTHENTICATED, PUBLIC, ROLES, declared_permission
+from msc.security.policy import AUTHENTICATED, PERMISSIONS, PUBLIC, ROLES, declared_permission
 
 NO_5XX = "no endpoint may answer 5xx"
 
@@ -147,8 +149,8 @@ def _glass(caseworker_id: int, there_uid: str) -> str:
 
 def _correction(clerk_id: int, here_uid: str) -> str:
     """A correction request for the person registered in Cúcuta."""
+    from msc.beneficiaries import corrections
     from msc.beneficiaries.models import Beneficiary
-    from msc.dpo import corrections
 
     person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == here_uid))
     request = corrections.record(session.get(User, clerk_id), person, ["family_names"], "Rojas Díaz")
@@ -387,3 +389,23 @@ def test_denials_are_audited(app, world):
     with app.app_context():
         ev = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "access.denied")).all()
         assert ev and "beneficiaries.profile" in ev[-1].detail
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def test_every_permission_a_template_names_exists():
+    """can('…') in a template names a real permission: a typo would hide a button from everyone."""
+    named = {
+        name
+        for page in TEMPLATES.rglob("*.html")
+        for name in re.findall(r"""\bcan\(\s*['"]([^'"]+)['"]\s*\)""", page.read_text(encoding="utf-8"))
+    }
+    assert len(named) >= 20  # the pattern still finds the templates' checks
+    assert named - set(PERMISSIONS) == set()
+
+
+def test_a_template_naming_an_unknown_permission_fails_loudly(app):
+    """The template helper refuses a name that is not a permission instead of answering no."""
+    with app.test_request_context(), pytest.raises(ValueError, match="unknown permission"):
+        render_template_string("{{ can('case.veiw') }}")

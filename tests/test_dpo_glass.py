@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session, utcnow
 from msc.dpo import glass, oversight
-from msc.dpo.models import AuditCheck, BreakGlass
+from msc.dpo.models import AuditCheck
+from msc.security.emergency import BreakGlass
 from msc.security.models import AuditEvent, User
 from msc.security.policy import in_scope
 from tests.test_access import login_as

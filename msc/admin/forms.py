@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from msc.beneficiaries.vocab import NATIONALITIES, country_name
+from msc.beneficiaries.vocab import country_choices
 from msc.forms import LANGUAGE_OPTIONS, CleanString, MultiCheckboxField, options
 
 ROLE_LABELS = {
@@ -27,11 +27,6 @@ KIND_LABELS = {
     "receiving": _l("Receiving municipality"),
     "transit": _l("Transit"),
 }
-
-
-def country_choices() -> list[tuple[str, str]]:
-    """(code, name) of the region's countries, named in the reader's language."""
-    return sorted(((c, country_name(c)) for c in NATIONALITIES), key=lambda p: p[1])
 
 
 class CentreForm(FlaskForm):

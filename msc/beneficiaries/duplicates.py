@@ -11,9 +11,11 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.matching import name_score
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateDecision
+from msc.beneficiaries.search import ParsedQuery, rank
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
 from msc.db import session
+from msc.errors import RuleError
 from msc.security.policy import in_scope, scope_filter
 
 REASONS = {
@@ -50,8 +52,6 @@ def _ids_with(kind: int, value: str, user) -> list[int]:
 
 def check_document_unique(user, document_type: str, number: str | None, exclude_id: int | None = None) -> None:
     """A document number belongs to one record; say which (in scope) or that it is elsewhere."""
-    from msc.beneficiaries.service import RuleError
-
     norm = blind.normalise_document(number or "")
     if not norm:
         return
@@ -78,7 +78,6 @@ def check_document_unique(user, document_type: str, number: str | None, exclude_
 
 def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candidate]:
     """People in scope who may be this person, with the reasons, best first."""
-    from msc.beneficiaries.search import ParsedQuery, rank
 
     query_tokens = blind.name_tokens(f"{data.given_names} {data.family_names}")
     family_tokens = blind.name_tokens(data.family_names)
@@ -108,7 +107,7 @@ def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candid
     candidates = []
     for pid in found:
         person = people.get(pid)
-        if person is None or person.data_key.wrapped is None:
+        if person is None or person.is_erased:
             continue
         reasons = []
         total, matched = name_score(query_tokens, person.full_name)

@@ -99,6 +99,11 @@ class Beneficiary(EncryptedRow, Base):
         return self.data_key
 
     @property
+    def is_erased(self) -> bool:
+        """Whether the person was erased (their data key destroyed): nothing of theirs can be read."""
+        return self.data_key.destroyed
+
+    @property
     def full_name(self) -> str:
         """Given and family names, decrypted."""
         return f"{self.given_names or ''} {self.family_names or ''}".strip()
@@ -227,3 +232,35 @@ class DuplicateDecision(Base):
     second_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"))
     decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     decided_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
+class CorrectionRequest(EncryptedRow, Base):
+    """A person says some of their data is wrong: what they asked, and whether it was corrected."""
+
+    __tablename__ = "correction_requests"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
+    #: comma-separated names of the fields said to be wrong
+    fields: so.Mapped[str] = so.mapped_column(sa.String(200))
+    details_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    #: pending, applied, refused
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="pending")
+    requested_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    recorded_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    decided_at: so.Mapped[dt.datetime | None]
+    refusal_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+
+    beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
+
+    details = EncryptedField("details_ct")
+    refusal = EncryptedField("refusal_ct")
+
+    def crypto_key(self) -> DataKey:
+        return self.beneficiary.data_key
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f for f in self.fields.split(",") if f]

@@ -18,10 +18,10 @@ from msc.beneficiaries.matching import W_EXACT, W_LEAD, W_PHONETIC, W_TYPO, lead
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.models import BlindIndexEntry as E
 from msc.beneficiaries.models import NameVocabulary as V
-from msc.beneficiaries.service import RuleError
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
 from msc.db import session
+from msc.errors import RuleError
 from msc.security import audit
 from msc.security.policy import centre_ids_in_scope, scope_filter
 
@@ -264,7 +264,7 @@ def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
     hits: list[tuple[int, int, Hit]] = []
     for order, pid in enumerate(candidate_ids):
         person = people.get(pid)
-        if person is None or person.data_key.wrapped is None:
+        if person is None or person.is_erased:
             continue
         score = 0
         if parsed.names:

@@ -30,7 +30,7 @@ from msc.crypto import DataKey, blind, blind_indexer
 from msc.crypto.blind import BlindIndexer
 from msc.crypto.rotation import IndexGeneration, index_state
 from msc.db import insert_for, session, utcnow
-from msc.errors import DomainError
+from msc.errors import RuleError
 from msc.security import audit
 from msc.security.policy import in_scope
 from msc.signals import consent_withdrawn
@@ -38,10 +38,6 @@ from msc.signals import consent_withdrawn
 ADULT_AGE = 18
 MAX_AGE = 120
 CARD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by hand from a card
-
-
-class RuleError(DomainError):
-    """A reception rule said no."""
 
 
 class PossibleDuplicates(Exception):

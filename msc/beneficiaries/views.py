@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import segno
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc.beneficiaries import duplicates, service, vocab
+from msc import sections
+from msc.beneficiaries import corrections, duplicates, service, vocab
 from msc.beneficiaries import search as search_service
+from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
 from msc.db import session
-from msc.errors import show_on_form
+from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm
 from msc.security import audit
+from msc.security.emergency import running_grant
 from msc.security.policy import (
+    ADMIN_USERS,
     CARD,
     CONSENT,
     EDIT,
+    PARTNER_PORTAL,
     REGISTER,
     SEARCH,
     VIEW,
@@ -34,26 +39,15 @@ from msc.security.policy import (
 bp = Blueprint("beneficiaries", __name__)
 
 
-def get_beneficiary(uid: str) -> Beneficiary:
-    """Load a record by its opaque id and check the user may reach it (404 otherwise)."""
-    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
-    if person is None:
-        abort(404)
-    check_scope(current_user, person.centre_id, person.id)
-    if person.data_key.wrapped is None:
-        abort(404)
-    return person
-
-
 @bp.get("/")
 @authenticated
 def home():
     """The landing page: the search box for the desk, the admin index for admins."""
     if can(current_user, SEARCH):
         return render_template("reception/search.html", form=SearchForm(), result=None)
-    if current_user.role == "admin":
+    if can(current_user, ADMIN_USERS):
         return redirect(url_for("admin.index"))
-    if current_user.role == "partner":
+    if can(current_user, PARTNER_PORTAL):
         return redirect(url_for("referrals.portal"))
     return render_template("reception/welcome.html")
 
@@ -71,7 +65,7 @@ def search():
         page = 1
     try:
         result = search_service.search(current_user, form.q.data, page=page)
-    except service.RuleError as err:
+    except RuleError as err:
         form.q.errors = [err.message]
         return render_template("reception/search.html", form=form, result=None), 422
     if result.exact is not None:
@@ -143,7 +137,7 @@ def register():
             person = service.register(
                 current_user, centre, _person_data(form, form.needs.data or []), _consents(form), choice, acknowledged
             )
-        except service.RuleError as err:
+        except RuleError as err:
             show_on_form(form, err)
         except service.PossibleDuplicates as dup:
             candidates = dup.candidates
@@ -161,7 +155,7 @@ def register():
 @requires(VIEW)
 def profile(uid: str):
     """What the role may see of one person; every view is audited."""
-    person = get_beneficiary(uid)
+    person = load_beneficiary(uid)
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id)
     may_sensitive = can(current_user, VIEW_SENSITIVE)
     history = list(
@@ -175,17 +169,16 @@ def profile(uid: str):
     possible = []
     if can(current_user, EDIT):
         possible = duplicates.find(current_user, _as_person_data(person), person.date_of_birth, exclude_id=person.id)
-    from msc.dpo import glass
-
     return render_template(
         "reception/profile.html",
         person=person,
         may_sensitive=may_sensitive,
-        glass=glass.active_for(current_user, person.id),
+        glass=running_grant(current_user.id, person.id),
         consents=service.current_consents(person),
         history=history,
         possible=possible,
         consent_form=ConsentForm(prefix="consent"),
+        **sections.context(sections.PROFILE, current_user, person),
         dup_form=ConfirmForm(),
         vocab=vocab,
         today=service.utcnow().date(),
@@ -206,7 +199,7 @@ def _as_person_data(person: Beneficiary) -> service.PersonData:
 @requires(EDIT)
 def edit(uid: str):
     """Correct a person's data; the history keeps who changed which fields when."""
-    person = get_beneficiary(uid)
+    person = load_beneficiary(uid)
     correction = _pending_correction(person, request.args.get("correction"))
     may_sensitive = can(current_user, VIEW_SENSITIVE)
     form = PersonForm(show_sensitive=may_sensitive)
@@ -233,12 +226,10 @@ def edit(uid: str):
         needs = service.keep_hidden_needs(person, form.needs.data or [], may_sensitive)
         try:
             changed = service.update(current_user, person, _person_data(form, needs))
-        except service.RuleError as err:
+        except RuleError as err:
             show_on_form(form, err)
         else:
             if changed and correction is not None:
-                from msc.dpo import corrections
-
                 corrections.applied(current_user, correction, changed)
             flash(_("Saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid))
@@ -251,8 +242,6 @@ def _pending_correction(person: Beneficiary, correction_uid: str | None):
     """The pending correction request of this person the edit answers, if the link named one."""
     if not correction_uid:
         return None
-    from msc.dpo import corrections
-
     return next((r for r in corrections.pending(person) if r.uid == correction_uid), None)
 
 
@@ -260,7 +249,7 @@ def _pending_correction(person: Beneficiary, correction_uid: str | None):
 @requires(CONSENT)
 def consent(uid: str):
     """Record a consent decision, or withdraw consent (takes effect at once)."""
-    person = get_beneficiary(uid)
+    person = load_beneficiary(uid)
     form = ConsentForm(prefix="consent")
     if form.validate_on_submit():
         data = service.ConsentData(
@@ -274,7 +263,7 @@ def consent(uid: str):
         )
         try:
             service.record_consent(current_user, person, data)
-        except service.RuleError as err:
+        except RuleError as err:
             show_on_form(form, err)
         else:
             flash(_("Consent recorded."), "success")
@@ -286,8 +275,8 @@ def consent(uid: str):
 @requires(EDIT)
 def not_duplicate(uid: str, other_uid: str):
     """Remember that two records are different people."""
-    person = get_beneficiary(uid)
-    other = get_beneficiary(other_uid)
+    person = load_beneficiary(uid)
+    other = load_beneficiary(other_uid)
     if ConfirmForm().validate_on_submit():
         service.remember_not_same(current_user, person.id, other.id)
         flash(_("Noted: these are different people."), "success")
@@ -298,7 +287,7 @@ def not_duplicate(uid: str, other_uid: str):
 @requires(CARD)
 def card(uid: str):
     """The printable beneficiary card: case number and a QR code of an opaque token, no personal data."""
-    person = get_beneficiary(uid)
+    person = load_beneficiary(uid)
     audit.record("beneficiary.card", object_type="beneficiary", object_id=person.id)
     qr = segno.make(person.card_token, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff")
     return render_template("reception/card.html", person=person, qr_svg=qr)

@@ -46,6 +46,11 @@ def country_name(alpha3: str) -> str:
     return get_locale().territories.get(alpha2, alpha3)
 
 
+def country_choices() -> list[tuple[str, str]]:
+    """(code, name) of the region's countries, named in the reader's language."""
+    return sorted(((c, country_name(c)) for c in NATIONALITIES), key=lambda p: p[1])
+
+
 def nationality_choices() -> list[tuple[str, str]]:
     """(code, name) pairs sorted by name in the current language, stateless last."""
     pairs = sorted(((code, country_name(code)) for code in NATIONALITIES), key=lambda p: p[1])

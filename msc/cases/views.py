@@ -7,9 +7,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc import sections
+from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary
-from msc.beneficiaries.views import get_beneficiary
+from msc.beneficiaries.vocab import NEEDS, RELATIONSHIPS
 from msc.cases import service, vocab
+from msc.cases.access import load_case
 from msc.cases.forms import (
     AssignForm,
     NoteForm,
@@ -27,17 +30,6 @@ from msc.security import audit
 from msc.security.policy import CASE_MANAGE, CASE_VIEW, can, requires
 
 bp = Blueprint("cases", __name__)
-
-
-def get_case(case_uid: str) -> Case:
-    """Load a case the user may reach, or answer 404."""
-    case = session.scalar(sa.select(Case).where(Case.uid == case_uid))
-    if case is None or case.beneficiary.data_key.wrapped is None:
-        abort(404)
-    if not service.may_access(current_user, case):
-        audit.record("access.out_of_scope", detail=request.endpoint)
-        abort(404)
-    return case
 
 
 def _forms(case: Case) -> dict:
@@ -84,6 +76,7 @@ def _page(case: Case, forms: dict | None = None, status: int = 200):
         assessment=service.latest_assessment(case),
         today=utcnow().date(),
         may_manage=can(current_user, CASE_MANAGE),
+        **sections.context(sections.CASE, current_user, case),
         **forms,
     ), status
 
@@ -92,7 +85,12 @@ def _page(case: Case, forms: dict | None = None, status: int = 200):
 @requires(CASE_VIEW)
 def home():
     """My cases by risk, my tasks due today and overdue, children flagged at reception."""
-    return render_template("cases/home.html", home=service.home(current_user, utcnow().date()), vocab=vocab)
+    return render_template(
+        "cases/home.html",
+        home=service.home(current_user, utcnow().date()),
+        vocab=vocab,
+        **sections.context(sections.CASEWORKER_HOME, current_user),
+    )
 
 
 @bp.get("/mine/<any(low, medium, high, critical):risk>")
@@ -107,7 +105,7 @@ def mine(risk: str):
 @requires(CASE_MANAGE)
 def open_case(uid: str):
     """Open (or reopen) the case of a registered person."""
-    person = get_beneficiary(uid)
+    person = load_beneficiary(uid)
     if not ConfirmForm(prefix="confirm").validate_on_submit():
         abort(400)
     try:
@@ -122,14 +120,14 @@ def open_case(uid: str):
 @requires(CASE_VIEW)
 def case(case_uid: str):
     """One case: status, risk, priority, caseworkers, assessment, notes, tasks, history."""
-    found = get_case(case_uid)
+    found = load_case(case_uid)
     audit.record("case.view", object_type="case", object_id=found.id)
     return _page(found)
 
 
 def _post(case_uid: str, form_key: str, action):
     """Validate one of the case page's forms, run the rule, and come back to the page."""
-    found = get_case(case_uid)
+    found = load_case(case_uid)
     forms = _forms(found)
     form = forms[form_key]
     if form.validate_on_submit():
@@ -206,7 +204,7 @@ def task_done(task_uid: str):
     found = session.scalar(sa.select(Task).where(Task.uid == task_uid))
     if found is None:
         abort(404)
-    case = get_case(found.case.uid)
+    case = load_case(found.case.uid)
     if not ConfirmForm(prefix="confirm").validate_on_submit():
         abort(400)
     try:
@@ -222,7 +220,7 @@ def task_done(task_uid: str):
 @requires(CASE_MANAGE)
 def assessment(case_uid: str):
     """A structured needs assessment; the case takes the priority it gives."""
-    found = get_case(case_uid)
+    found = load_case(case_uid)
     latest = service.latest_assessment(found)
     data = None
     if request.method == "GET":
@@ -247,17 +245,14 @@ def assessment(case_uid: str):
     ), 422 if request.method == "POST" else 200
 
 
-def case_for_profile(person: Beneficiary) -> Case | None:
-    """The person's case, for the profile page of those who may see cases."""
-    return service.case_of(person) if can(current_user, CASE_VIEW) else None
+def profile_section(user, person: Beneficiary) -> dict:
+    """On a person's profile: their case, for those who may see cases."""
+    return {"profile_case": service.case_of(person) if can(user, CASE_VIEW) else None}
 
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    from msc.beneficiaries.vocab import NEEDS, RELATIONSHIPS
-
     return {
-        "case_for_profile": case_for_profile,
         "NEED_LABELS": NEEDS,
         "RELATIONSHIP_LABELS": RELATIONSHIPS,
         "CASE_EVENT_LABELS": vocab.EVENT_LABELS,

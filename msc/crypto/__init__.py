@@ -6,20 +6,18 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
 
 from msc.crypto.blind import BlindIndexer
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.fields import DataKey, DataKeyDestroyed, EncryptedField, EncryptedRow, new_uid
 from msc.crypto.keys import KeyRing, keyring
+from msc.crypto.rotation import index_state
 
 
 def blind_indexer(key_id: str | None = None) -> BlindIndexer:
     """The blind indexer of an index key (by default the one searches read), its keys derived once per app."""
-    from flask import current_app
-
     if key_id is None:
-        from msc.crypto.rotation import index_state
-
         key_id = index_state().search.key_id
     cache = current_app.extensions.setdefault("msc.blind", {})
     if key_id not in cache:

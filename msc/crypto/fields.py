@@ -61,9 +61,14 @@ class DataKey(Base):
         key._plain = plain
         return key
 
+    @property
+    def destroyed(self) -> bool:
+        """Whether the key was destroyed (crypto-shredding): what it encrypted is gone for good."""
+        return self.wrapped is None
+
     def plaintext(self) -> bytes:
         """The unwrapped data key (cached on the instance for the request)."""
-        if self.wrapped is None:
+        if self.wrapped is None:  # destroyed
             raise DataKeyDestroyed()
         if self._plain is None:
             ring = keyring()

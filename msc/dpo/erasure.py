@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from msc.beneficiaries.models import Beneficiary, BlindIndexEntry
+from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent
 from msc.beneficiaries.service import by_case_number
 from msc.cases.models import Case
 from msc.centres.models import Centre
@@ -26,6 +26,10 @@ from msc.db import session, utcnow
 from msc.dpo.models import Erasure, RetentionPolicy, RetentionRun
 from msc.dpo.vocab import ERASURE_REASONS
 from msc.errors import DomainError
+from msc.feedback.models import Feedback
+from msc.fund.models import Application
+from msc.nfi.models import Distribution
+from msc.referrals.models import Referral
 from msc.reports import cube
 from msc.security import audit
 from msc.security.policy import DPO_REVIEW, role_allows
@@ -49,7 +53,7 @@ def find(case_number: str | None) -> Beneficiary:
     person = by_case_number(case_number)
     if person is None:
         raise ErasureError(_l("No record has that case number."), field="case_number")
-    if person.data_key.wrapped is None:
+    if person.is_erased:
         raise ErasureError(_l("This person's data was already erased."), field="case_number")
     return person
 
@@ -67,11 +71,6 @@ class Held:
 
 
 def held(person: Beneficiary) -> Held:
-    from msc.beneficiaries.models import Consent
-    from msc.feedback.models import Feedback
-    from msc.fund.models import Application
-    from msc.nfi.models import Distribution
-    from msc.referrals.models import Referral
 
     def count(model, column):
         return session.scalar(sa.select(sa.func.count()).select_from(model).where(column == person.id)) or 0
@@ -100,9 +99,8 @@ def erase(user, person: Beneficiary, reason: str | None, run: RetentionRun | Non
     # are deleted below), or waits for this erasure and then finds nothing to index
     session.execute(sa.select(Beneficiary.id).where(Beneficiary.id == person.id).with_for_update())
     session.refresh(person.data_key)
-    if person.data_key.wrapped is None:
+    if person.is_erased:
         raise ErasureError(_l("This person's data was already erased."), field="case_number")
-    from msc.feedback.models import Feedback
 
     cube.carry_sensitive(session, person)
     session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))

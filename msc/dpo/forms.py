@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
+from msc.beneficiaries.corrections import CORRECTABLE
+from msc.beneficiaries.vocab import FIELD_LABELS
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
@@ -74,8 +76,6 @@ class CorrectionForm(FlaskForm):
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
-        from msc.beneficiaries.vocab import FIELD_LABELS
-        from msc.dpo.corrections import CORRECTABLE
 
         self.fields.choices = options([(f, FIELD_LABELS.get(f, f)) for f in CORRECTABLE])
 

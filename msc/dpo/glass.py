@@ -11,10 +11,10 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.service import by_case_number
 from msc.db import session, utcnow
-from msc.dpo.models import BreakGlass
 from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError
 from msc.security import audit
+from msc.security.emergency import BreakGlass, running, running_grant
 from msc.security.policy import BREAK_GLASS, DPO_REVIEW, in_scope, role_allows
 
 MAX_TEXT = 1000
@@ -27,25 +27,6 @@ class GlassError(DomainError):
 
 def minutes() -> int:
     return int(current_app.config.get("BREAK_GLASS_MINUTES", 60))
-
-
-def _running(user):
-    """The user's accesses not ended and not run out."""
-    return sa.select(BreakGlass).where(
-        BreakGlass.user_id == user.id, BreakGlass.ended_at.is_(None), BreakGlass.expires_at > utcnow()
-    )
-
-
-def active_for(user, beneficiary_id: int) -> BreakGlass | None:
-    """The user's running access to this person's records, if any."""
-    if getattr(user, "id", None) is None:
-        return None
-    return session.scalar(
-        _running(user)
-        .where(BreakGlass.beneficiary_id == beneficiary_id)
-        .order_by(BreakGlass.expires_at.desc())
-        .limit(1)
-    )
 
 
 def _text(value: str | None, field: str, required: bool, minimum: int = 1, missing=None) -> str | None:
@@ -67,13 +48,13 @@ def open_record(user, case_number: str | None, reason: str | None, explanation: 
         raise GlassError(_l("Choose the reason."), field="reason")
     text = _text(explanation, "explanation", True, MIN_EXPLANATION)
     person = by_case_number(case_number)
-    if person is None or person.data_key.wrapped is None:
+    if person is None or person.is_erased:
         raise GlassError(_l("No record has that case number."), field="case_number")
     if in_scope(user, person.centre_id):
         raise GlassError(_l("This record is already within your reach: open it from the search."), field="case_number")
-    running = active_for(user, person.id)
-    if running is not None:
-        return running
+    running_now = running_grant(user.id, person.id)
+    if running_now is not None:
+        return running_now
     now = utcnow()
     grant = BreakGlass(
         user_id=user.id,
@@ -138,4 +119,4 @@ def queue(reviewed: bool = False, limit: int = 200) -> list[BreakGlass]:
 
 def mine(user) -> list[BreakGlass]:
     """The user's accesses still running."""
-    return list(session.scalars(_running(user).order_by(BreakGlass.expires_at)))
+    return list(session.scalars(running(user.id).order_by(BreakGlass.expires_at)))

@@ -1,4 +1,4 @@
-"""Break-the-glass grants and their review."""
+"""The DPO's records: audit-chain checks, retention policies, erasures, personal-data exports."""
 
 from __future__ import annotations
 
@@ -7,50 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from msc.beneficiaries.models import Beneficiary
-from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
+from msc.crypto import new_uid
 from msc.db import Base, utcnow
-from msc.security.models import User
-
-
-class BreakGlass(EncryptedRow, Base):
-    """A user opened a record outside their scope, saying why; the access ends by itself."""
-
-    __tablename__ = "break_glass"
-    __table_args__ = (sa.Index("ix_break_glass_user_person", "user_id", "beneficiary_id", "expires_at"),)
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"))
-    #: the record's centre when the glass was broken (for the review)
-    centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"))
-    #: medical_emergency, child_at_risk, transfer, other
-    reason: so.Mapped[str] = so.mapped_column(sa.String(20))
-    explanation_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
-    started_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
-    expires_at: so.Mapped[dt.datetime]
-    #: set when the user ended it early
-    ended_at: so.Mapped[dt.datetime | None]
-    #: justified, not_justified (the DPO's review)
-    outcome: so.Mapped[str | None] = so.mapped_column(sa.String(16), index=True)
-    review_note_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
-    reviewed_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
-    reviewed_at: so.Mapped[dt.datetime | None]
-
-    beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
-    user: so.Mapped[User] = so.relationship("User", foreign_keys=[user_id], lazy="joined")
-    reviewed_by: so.Mapped[User | None] = so.relationship("User", foreign_keys=[reviewed_by_id])
-
-    explanation = EncryptedField("explanation_ct")
-    review_note = EncryptedField("review_note_ct")
-
-    def crypto_key(self) -> DataKey:
-        return self.beneficiary.data_key
-
-    def open_at(self, now: dt.datetime) -> bool:
-        """Whether the access is still running."""
-        return self.ended_at is None and now < self.expires_at
 
 
 class AuditCheck(Base):
@@ -103,38 +61,6 @@ class Erasure(Base):
     run_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("retention_runs.id"))
     user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
-
-
-class CorrectionRequest(EncryptedRow, Base):
-    """A person says some of their data is wrong: what they asked, and whether it was corrected."""
-
-    __tablename__ = "correction_requests"
-
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
-    #: comma-separated names of the fields said to be wrong
-    fields: so.Mapped[str] = so.mapped_column(sa.String(200))
-    details_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
-    #: pending, applied, refused
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="pending")
-    requested_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
-    recorded_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
-    decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
-    decided_at: so.Mapped[dt.datetime | None]
-    refusal_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
-
-    beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
-
-    details = EncryptedField("details_ct")
-    refusal = EncryptedField("refusal_ct")
-
-    def crypto_key(self) -> DataKey:
-        return self.beneficiary.data_key
-
-    @property
-    def field_names(self) -> list[str]:
-        return [f for f in self.fields.split(",") if f]
 
 
 class PersonalExport(Base):

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from msc.crypto import rotation
 from msc.crypto.keys import keyring
 from msc.db import Listing, listing, session, utcnow
-from msc.dpo.models import AuditCheck, BreakGlass
+from msc.dpo.models import AuditCheck
 from msc.security import audit
+from msc.security.emergency import BreakGlass
 from msc.security.models import AuditEvent, User
 
 PAGE = 100

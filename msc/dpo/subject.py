@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from msc.beneficiaries.corrections import of as corrections_of
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent
 from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.cases.models import Case, CaseNote
@@ -151,7 +152,6 @@ def build(user, person: Beneficiary) -> Report:
             .order_by(BeneficiaryChange.at)
         )
     ]
-    from msc.dpo.corrections import of as corrections_of
 
     corrections = [
         {

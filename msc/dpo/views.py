@@ -10,10 +10,13 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc.beneficiaries import corrections
+from msc.beneficiaries.access import load_beneficiary
+from msc.beneficiaries.models import CorrectionRequest
 from msc.beneficiaries.vocab import country_name
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, session
-from msc.dpo import corrections, erasure, exports, glass, keys, oversight, subject
+from msc.dpo import erasure, exports, glass, keys, oversight, subject
 from msc.dpo.forms import (
     AuditSearchForm,
     CorrectionForm,
@@ -26,10 +29,11 @@ from msc.dpo.forms import (
     ReviewForm,
     SubjectAccessForm,
 )
-from msc.dpo.models import BreakGlass, CorrectionRequest, PersonalExport
+from msc.dpo.models import PersonalExport
 from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
+from msc.security.emergency import BreakGlass
 from msc.security.policy import (
     BREAK_GLASS,
     DATA_EXPORT,
@@ -267,9 +271,7 @@ def subject_access():
 @requires(EDIT)
 def corrections_page(uid: str):
     """A person's correction requests: record a new one; apply one through the edit form, or refuse it."""
-    from msc.beneficiaries.views import get_beneficiary
-
-    person = get_beneficiary(uid)
+    person = load_beneficiary(uid)
     form = CorrectionForm()
     if form.validate_on_submit():
         try:
@@ -288,10 +290,8 @@ def corrections_page(uid: str):
 @requires(EDIT)
 def refuse_correction(correction_uid: str):
     """Refuse a correction, saying why."""
-    from msc.beneficiaries.views import get_beneficiary
-
     request_row = get_by_uid_or_404(CorrectionRequest, correction_uid)
-    person = get_beneficiary(request_row.beneficiary.uid)
+    person = load_beneficiary(request_row.beneficiary.uid)
     form = RefusalForm()
     if form.validate_on_submit():
         try:

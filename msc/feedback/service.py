@@ -18,7 +18,15 @@ from msc.errors import DomainError
 from msc.feedback.models import Feedback
 from msc.i18n import local_today
 from msc.security import audit
-from msc.security.policy import FEEDBACK_MANAGE, FEEDBACK_RECORD, centre_ids_in_scope, in_scope, role_allows
+from msc.security.models import User
+from msc.security.policy import (
+    FEEDBACK_FOCAL_POINT,
+    FEEDBACK_MANAGE,
+    FEEDBACK_RECORD,
+    centre_ids_in_scope,
+    in_scope,
+    role_allows,
+)
 
 SENSITIVE_KINDS = ("sea", "fraud", "misconduct", "data_breach")
 KINDS = ("thanks", "suggestion", "question", "complaint_service", *SENSITIVE_KINDS)
@@ -181,11 +189,7 @@ def lookup(code: str | None) -> Status | None:
 
 def is_focal_point(user) -> bool:
     """A protection officer designated as PSEA focal point."""
-    return (
-        bool(getattr(user, "active", False))
-        and getattr(user, "role", None) == "protection_officer"
-        and bool(getattr(user, "psea_focal_point", False))
-    )
+    return role_allows(user, FEEDBACK_FOCAL_POINT) and bool(getattr(user, "psea_focal_point", False))
 
 
 def visible(user, stmt=None):
@@ -236,8 +240,6 @@ def update(user, item: Feedback, *, status: str, assignee_id: int | None = None,
     if status == "answered" and not (response or item.response_ct):
         raise FeedbackError(_l("Write the answer the person will read with their code."), field="response")
     if assignee_id is not None:
-        from msc.security.models import User
-
         assignee = session.get(User, assignee_id)
         if assignee is None or not (may_see(assignee, item)):
             raise FeedbackError(_l("Assign it to someone who may see it."), field="assignee_id")

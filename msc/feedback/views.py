@@ -17,10 +17,13 @@ from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.errors import show_on_form
+from msc.exports import suppress
 from msc.extensions import limiter
+from msc.feedback import reports as agg
 from msc.feedback import service, vocab
 from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, UpdateForm
 from msc.feedback.models import Feedback
+from msc.i18n import local_today
 from msc.security.models import User
 from msc.security.policy import (
     FEEDBACK_MANAGE,
@@ -30,6 +33,7 @@ from msc.security.policy import (
     check_scope,
     public,
     requires,
+    roles_with,
 )
 
 bp = Blueprint("feedback", __name__)
@@ -216,7 +220,7 @@ def item(feedback_uid: str):
     people = [
         u
         for u in session.scalars(
-            sa.select(User).where(User.active.is_(True), User.role.in_(("centre_manager", "protection_officer")))
+            sa.select(User).where(User.active.is_(True), User.role.in_(roles_with(FEEDBACK_QUEUE)))
         )
         if service.may_see(u, entry)
     ]
@@ -245,8 +249,6 @@ def item(feedback_uid: str):
 @requires(FEEDBACK_QUEUE)
 def reports():
     """Satisfaction, messages by kind and status, and answers within the deadline (aggregates)."""
-    from msc.feedback import reports as agg
-    from msc.i18n import local_today
 
     today = local_today(current_user.centres[0].country if current_user.centres else current_user.country)
     try:
@@ -259,7 +261,6 @@ def reports():
     except ValueError:
         flash(_("Give the dates as year-month-day."), "error")
         start, end = today.replace(day=1) - dt.timedelta(days=365), today
-    from msc.exports import suppress
 
     return render_template(
         "feedback/reports.html",

@@ -263,7 +263,7 @@ def household_members(person: Beneficiary) -> list[Beneficiary]:
         .where(Beneficiary.household_id == person.household_id, Beneficiary.id != person.id)
         .order_by(Beneficiary.id)
     )
-    return [person] + [m for m in others if m.data_key.wrapped is not None]
+    return [person] + [m for m in others if not m.is_erased]
 
 
 def desk_view(person: Beneficiary, items: list[NfiItem], today: dt.date) -> DeskView:

@@ -20,7 +20,7 @@ from msc.nfi.stock import NfiError
 from msc.nfi.vocab import ACK_METHODS, COLLECTED_BY, VOID_REASONS
 from msc.reports import cube
 from msc.security import audit
-from msc.security.policy import NFI_OVERRIDE, NFI_STOCK, in_scope, role_allows
+from msc.security.policy import NFI_OVERRIDE, NFI_STOCK, active_centres_of, in_scope, role_allows
 
 MAX_SIGNATURE = 60_000
 #: an SVG path of straight strokes, as the signature pad writes it
@@ -73,7 +73,6 @@ def _check_acknowledgement(ack: Acknowledgement, person: Beneficiary) -> None:
 
 def desk_centres(user, person: Beneficiary) -> list[Centre]:
     """The centres the user may hand over from, the person's own first when it is one of them."""
-    from msc.security.policy import active_centres_of
 
     centres = active_centres_of(user)
     return sorted(centres, key=lambda c: (c.id != person.centre_id, c.code))

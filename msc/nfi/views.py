@@ -11,15 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.beneficiaries import search as search_service
+from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.forms import SearchForm
-from msc.beneficiaries.service import RuleError
-from msc.beneficiaries.views import get_beneficiary
 from msc.beneficiaries.vocab import country_name
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
-from msc.errors import show_on_form
+from msc.errors import RuleError, show_on_form
 from msc.exports import csv_response, xlsx_response
-from msc.nfi import catalogue, reports, rules, service, stock
+from msc.nfi import catalogue, reports, rules, service, stock, vocab
 from msc.nfi.forms import (
     AdjustForm,
     HandOverForm,
@@ -95,7 +94,7 @@ def _quantities(rows, prefix: str = "qty-") -> tuple[dict[str, str], dict[str, i
 @requires(NFI_DISTRIBUTE)
 def give(uid: str):
     """What the person and their household may receive today; record a hand-over."""
-    person = get_beneficiary(uid)
+    person = load_beneficiary(uid)
     centres = service.desk_centres(current_user, person)
     if not centres:
         flash(_("You are not assigned to a centre, so you cannot hand over items."), "error")
@@ -151,7 +150,7 @@ def give(uid: str):
 
 def _distribution(handover_uid: str) -> Distribution:
     distribution = get_by_uid_or_404(Distribution, handover_uid)
-    if distribution.beneficiary.data_key.wrapped is None:
+    if distribution.beneficiary.is_erased:
         abort(404)
     check_scope(current_user, distribution.centre_id)
     return distribution
@@ -515,6 +514,5 @@ def item_edit(item_id: int | None = None):
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    from msc.nfi import vocab
 
     return {"nfi_vocab": vocab, "describe_group": rules.describe_group, "has_target": rules.has_target}

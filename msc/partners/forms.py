@@ -7,8 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField
 from wtforms.validators import DataRequired, Length, Optional
 
-from msc.admin.forms import country_choices
-from msc.beneficiaries.vocab import LANGUAGES
+from msc.beneficiaries.vocab import LANGUAGES, country_choices
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 from msc.partners.vocab import DATA_CATEGORIES, ORGANISATION_KINDS, SECTORS
 

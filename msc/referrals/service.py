@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
-from msc.cases.models import Case
+from msc.cases.models import Case, case_assignments
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError
 from msc.partners.models import PartnerService
@@ -21,7 +21,7 @@ from msc.referrals.models import Disclosure, Referral, ReferralEvent
 from msc.referrals.vocab import URGENCIES
 from msc.reports import cube
 from msc.security import audit
-from msc.security.policy import in_scope
+from msc.security.policy import REFERRAL_OVERRIDE, in_scope, role_allows
 from msc.signals import consent_withdrawn
 
 #: who may move a referral from one status to another
@@ -127,7 +127,7 @@ def create(user, case: Case, service_id: int | None, urgency: str, reason: str, 
 
 def override_agreement(user, referral: Referral, reason: str) -> None:
     """A protection officer allows a referral that no active agreement covers, with a written reason."""
-    if user.role != "protection_officer" or not in_scope(user, referral.centre_id):
+    if not role_allows(user, REFERRAL_OVERRIDE) or not in_scope(user, referral.centre_id):
         raise ReferralError(_l("Only a protection officer working for this centre can allow this."))
     if referral.status != "draft":
         raise ReferralError(_l("Only a draft referral can be allowed this way."))
@@ -138,7 +138,7 @@ def override_agreement(user, referral: Referral, reason: str) -> None:
 
 def send(user, referral: Referral) -> None:
     """Send a draft: consent and the agreement (or an override) are checked again, the deadline set."""
-    if referral.status != "draft":
+    if (referral.status, "sent") not in CASEWORKER_MOVES:
         raise ReferralError(_l("Only a draft referral can be sent."))
     now = utcnow()
     _check_consent(referral.beneficiary)
@@ -295,7 +295,6 @@ HOME_LIST = 20
 
 def waiting_and_overdue(user, now: dt.datetime) -> tuple[Listing, Listing]:
     """Sent referrals of my cases still within their deadline, and those past it (soonest first)."""
-    from msc.cases.models import case_assignments
 
     my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
     # driven from my cases (index on case_id, status), not from every sent referral of the region

@@ -9,7 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.beneficiaries import vocab as bvocab
-from msc.cases.views import get_case
+from msc.beneficiaries.models import Beneficiary
+from msc.cases.access import load_case
+from msc.cases.models import Case
 from msc.db import session, utcnow
 from msc.errors import show_on_form
 from msc.partners import service as directory
@@ -37,7 +39,7 @@ def get_referral(uid: str) -> Referral:
     referral = session.scalar(sa.select(Referral).where(Referral.uid == uid))
     if referral is None:
         abort(404)
-    get_case(referral.case.uid)
+    load_case(referral.case.uid)
     return referral
 
 
@@ -45,7 +47,7 @@ def get_referral(uid: str) -> Referral:
 @requires(CASE_MANAGE)
 def new(case_uid: str):
     """Refer the person to a partner's service, sharing name and contact unless more is chosen."""
-    case = get_case(case_uid)
+    case = load_case(case_uid)
     form = ReferralForm(services=directory.visible_services(current_user))
     if form.validate_on_submit():
         try:
@@ -213,12 +215,24 @@ def portal_answer(uid: str, to: str):
     return redirect(url_for("referrals.portal_referral", uid=referral.uid))
 
 
+def profile_section(user, person: Beneficiary) -> dict:
+    """On a person's profile: every disclosure of their data, for those who may see cases."""
+    return {"disclosures": service.disclosures_of(person) if can(user, CASE_VIEW) else []}
+
+
+def case_section(user, case: Case) -> dict:
+    """On a case's page: its referrals."""
+    return {"case_referrals": service.of_case(case)}
+
+
+def home_section(user) -> dict:
+    """On the caseworker's home: referrals waiting for an answer, and those past their deadline."""
+    return {"referrals_waiting": service.waiting_and_overdue(user, utcnow())}
+
+
 @bp.app_context_processor
 def _helpers() -> dict:
     return {
-        "referrals_of_case": service.of_case,
-        "disclosures_of": service.disclosures_of,
-        "referrals_waiting": lambda user: service.waiting_and_overdue(user, utcnow()),
         "REFERRAL_STATUSES": vocab.STATUSES,
         "DATA_CATEGORY_LABELS": pvocab.DATA_CATEGORIES,
     }

@@ -13,6 +13,12 @@ import sqlalchemy as sa
 from flask import abort, current_app, request
 from flask_login import current_user
 
+from msc.centres.models import Centre
+from msc.db import session
+from msc.extensions import login_manager
+from msc.security import audit
+from msc.security.emergency import running_grant
+
 # Permissions
 SEARCH = "beneficiary.search"
 VIEW = "beneficiary.view"
@@ -53,6 +59,8 @@ BREAK_GLASS_FUND = "access.break_glass_fund"
 DPO_REVIEW = "dpo.review"
 DATA_EXPORT = "data.export"
 KEYS_ROTATE = "keys.rotate"
+CASE_SENSITIVE_NOTES = "case.sensitive_notes"
+FEEDBACK_FOCAL_POINT = "feedback.focal_point"
 
 PERMISSIONS = (
     SEARCH,
@@ -94,6 +102,8 @@ PERMISSIONS = (
     DPO_REVIEW,
     DATA_EXPORT,
     KEYS_ROTATE,
+    CASE_SENSITIVE_NOTES,
+    FEEDBACK_FOCAL_POINT,
 )
 
 ROLES: dict[str, frozenset[str]] = {
@@ -140,6 +150,8 @@ ROLES: dict[str, frozenset[str]] = {
             BREAK_GLASS,
             BREAK_GLASS_FUND,
             DATA_EXPORT,
+            CASE_SENSITIVE_NOTES,
+            FEEDBACK_FOCAL_POINT,
         }
     ),
     "centre_manager": frozenset(
@@ -191,6 +203,19 @@ def can(user, permission: str) -> bool:
     return permission in permissions_of(user)
 
 
+def roles_with(permission: str) -> list[str]:
+    """The roles that grant a permission (for queries that list the people who may act)."""
+    return sorted(role for role, granted in ROLES.items() if permission in granted)
+
+
+def may(permission: str) -> bool:
+    """Whether the logged-in user holds the permission, for templates: a name that is not a permission
+    is an error, not a silent no (a typo in a template would otherwise hide a button for everyone)."""
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission}")
+    return can(current_user, permission)
+
+
 def role_allows(user, permission: str) -> bool:
     """Whether an active user's role grants the permission (for rules in services, which do not
     depend on a login session)."""
@@ -236,8 +261,6 @@ def enforce() -> None:
     if needed is None:
         _deny("undeclared")
     if not current_user.is_authenticated:
-        from msc.extensions import login_manager
-
         abort(login_manager.unauthorized())
     if needed == AUTHENTICATED:
         return
@@ -246,8 +269,6 @@ def enforce() -> None:
 
 
 def _deny(what: str) -> NoReturn:
-    from msc.security import audit
-
     audit.record("access.denied", detail=f"{request.endpoint} needs {what}")
     abort(403)
 
@@ -257,9 +278,6 @@ def _deny(what: str) -> NoReturn:
 
 def centre_ids_in_scope(user) -> set[int] | None:
     """Centre ids the user reaches; None means every centre (regional scope)."""
-    from msc.centres.models import Centre
-    from msc.db import session
-
     if user.scope == "region":
         return None
     if user.scope == "country":
@@ -269,9 +287,6 @@ def centre_ids_in_scope(user) -> set[int] | None:
 
 def active_centres_of(user) -> list:
     """The active centres the user reaches, by code (for forms that pick a centre)."""
-    from msc.centres.models import Centre
-    from msc.db import session
-
     ids = centre_ids_in_scope(user)
     stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
     if ids is not None:
@@ -282,9 +297,6 @@ def active_centres_of(user) -> list:
 def centres_in_scope(user, centre_id: int | None = None, country: str | None = None) -> list:
     """The centres a report covers: one centre, a country's, or every one in the user's scope (active or
     not: a closed centre's figures still count), by country and code."""
-    from msc.centres.models import Centre
-    from msc.db import session
-
     ids = centre_ids_in_scope(user)
     stmt = sa.select(Centre).order_by(Centre.country, Centre.code)
     if ids is not None:
@@ -304,9 +316,7 @@ def in_scope(user, centre_id: int, beneficiary_id: int | None = None) -> bool:
         return True
     if beneficiary_id is None:
         return False
-    from msc.dpo import glass
-
-    return glass.active_for(user, beneficiary_id) is not None
+    return running_grant(getattr(user, "id", None), beneficiary_id) is not None
 
 
 def scope_filter(user, column):
@@ -318,7 +328,5 @@ def scope_filter(user, column):
 def check_scope(user, centre_id: int, beneficiary_id: int | None = None) -> None:
     """404 (not 403: do not confirm that the record exists) for a record outside the user's scope."""
     if not in_scope(user, centre_id, beneficiary_id):
-        from msc.security import audit
-
         audit.record("access.out_of_scope", detail=request.endpoint)
         abort(404)

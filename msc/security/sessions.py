@@ -6,10 +6,11 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
+from msc.security import service
+
 
 def init_login(app: Flask, login_manager: LoginManager) -> None:
     """Load users from live server-side sessions only; no remember-me cookie."""
-    from msc.security import service
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

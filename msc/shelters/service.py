@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session, utcnow
 from msc.errors import DomainError
+from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
 from msc.security import audit
 from msc.security.policy import SHELTER_OVERRIDE, centre_ids_in_scope, in_scope, role_allows
@@ -111,7 +112,6 @@ def current_placement(person: Beneficiary) -> Placement | None:
 
 def shelter_referrals(person: Beneficiary) -> list[Referral]:
     """The person's accepted referrals to shelter services (a placement can come from one)."""
-    from msc.partners.models import PartnerService
 
     return list(
         session.scalars(

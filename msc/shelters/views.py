@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from msc.beneficiaries.views import get_beneficiary
+from msc.beneficiaries.access import load_beneficiary
+from msc.beneficiaries.models import Beneficiary
 from msc.db import get_by_uid_or_404, get_or_404, utcnow
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
@@ -95,7 +96,7 @@ def edit(shelter_id: int | None = None):
 @requires(SHELTER_PLACE)
 def place(uid: str):
     """Place a person at a shelter (from an accepted shelter referral, if there is one)."""
-    person = get_beneficiary(uid)
+    person = load_beneficiary(uid)
     shelters = service.visible_shelters(current_user)
     form = PlacementForm(shelters=shelters, referrals=service.shelter_referrals(person))
     if request.method == "GET":
@@ -145,6 +146,11 @@ def check_out(placement_uid: str):
     return redirect(url_for("shelters.detail", shelter_id=placement.shelter_id))
 
 
+def profile_section(user, person: Beneficiary) -> dict:
+    """On a person's profile: where they are staying now, for those who may see shelters."""
+    return {"stay": service.current_placement(person) if can(user, SHELTER_VIEW) else None}
+
+
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"current_placement": service.current_placement, "SLOT_LABELS": SLOT_LABELS}
+    return {"SLOT_LABELS": SLOT_LABELS}

@@ -6,10 +6,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
+from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, CorrectionRequest
 from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.db import session, utcnow
-from msc.dpo.models import CorrectionRequest
 from msc.errors import DomainError
 from msc.security import audit
 from msc.security.policy import EDIT, in_scope, role_allows

@@ -6,10 +6,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
+from msc.beneficiaries import corrections
+from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, CorrectionRequest
 from msc.db import session
-from msc.dpo import corrections
-from msc.dpo.models import CorrectionRequest
 from msc.security.models import User
 from tests.test_access import login_as
 

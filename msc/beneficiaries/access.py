@@ -1,0 +1,25 @@
+"""Load-and-authorise: the one place a page loads a person by their opaque id and decides whether the
+logged-in user may reach them. The route has already checked the permission (@requires); this adds the
+record: unknown, erased, or outside the user's reach (their centres, or a running emergency access) all
+answer 404, so a page never confirms that a record exists, and a reach outside scope is audited."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user
+
+from msc.beneficiaries.models import Beneficiary
+from msc.db import session
+from msc.security.policy import check_scope
+
+
+def load_beneficiary(uid: str) -> Beneficiary:
+    """The person with this opaque id, if the logged-in user may reach them; 404 otherwise."""
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+    if person is None:
+        abort(404)
+    check_scope(current_user, person.centre_id, person.id)
+    if person.is_erased:
+        abort(404)
+    return person
