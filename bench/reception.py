@@ -4,7 +4,7 @@
     python bench/reception.py [--people N] [--db PATH] [--reuse] [--profile]
 
 Builds a fresh app and SQLite database (through the migrations), loads N synthetic people through
-the real encryption path (DataKey per person, EncryptedField descriptors, service.index_entries),
+the real encryption path (DataKey per person, EncryptedField descriptors, index.index_entries),
 then measures search and registration at the service layer and through the HTTP test client,
 against a plaintext indexed lookup in the same database file. See bench/README.md.
 """
@@ -327,7 +327,7 @@ def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
 
 def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
     """Load n people in batches through the real encryption path; returns (seconds, index rows)."""
-    from msc.beneficiaries import service
+    from msc.beneficiaries import index, service
     from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent, Household
     from msc.centres.models import CaseNumberCounter, Centre
     from msc.crypto import DataKey, blind, blind_indexer
@@ -411,14 +411,14 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
             for p in batch:
                 rows.extend(
                     {"generation": gen.generation, "beneficiary_id": p.id, "kind": k, "hash": h}
-                    for k, h in sorted(service.index_entries(p, idx))
+                    for k, h in sorted(index.index_entries(p, idx))
                 )
                 vocabulary |= idx.vocabulary_entries(p.given_names or "", p.family_names or "")
                 plain.extend(
                     {"b": p.id, "t": t} for t in dict.fromkeys(blind.name_tokens(f"{p.given_names} {p.family_names}"))
                 )
             session.execute(sa.insert(BlindIndexEntry), rows)
-            service.add_to_vocabulary(gen.generation, vocabulary)
+            index.add_to_vocabulary(gen.generation, vocabulary)
             session.execute(sa.text(f"INSERT INTO {PLAIN_TABLE} (beneficiary_id, token) VALUES (:b, :t)"), plain)
             index_rows += len(rows)
             session.commit()

@@ -192,9 +192,9 @@ def backup(target: Path | None) -> None:
 def index_rebuild() -> None:
     """Recompute every person's blind-index entries in every generation in use (after an upgrade that
     changed how entries are computed; to change the index key use `index rotate`)."""
-    from msc.beneficiaries import service
+    from msc.beneficiaries import index
 
-    count = service.rebuild_index()
+    count = index.rebuild_index()
     click.echo(f"rebuilt the index of {count} people")
 
 
