@@ -1,7 +1,6 @@
-#!/usr/bin/env python
 """Reception desk benchmark: encrypted name search, registration and recall at N beneficiaries.
 
-    python bench/reception.py [--people N] [--db PATH] [--reuse] [--profile]
+    python -m bench.reception [--people N] [--db PATH] [--reuse] [--profile]
 
 Builds a fresh app and SQLite database (through the migrations), loads N synthetic people through
 the real encryption path (DataKey per person, EncryptedField descriptors, index.index_entries),
@@ -25,10 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
 BATCH = 2_000
 PASSWORD = "bench-Reception-desk-2026-xyz"
