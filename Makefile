@@ -52,7 +52,7 @@ test: setup-test
 	$(BIN)/pytest
 
 bench: setup
-	$(BIN)/python bench/reception.py
+	$(BIN)/python -m bench.reception
 
 clean:
 	rm -rf $(VENV) .cache instance .mypy_cache .ruff_cache

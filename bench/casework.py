@@ -1,6 +1,6 @@
 """Casework benchmark: the caseworker home page and the partner's referral list at scale.
 
-    python bench/casework.py [--people 100000] [--cases 30000] [--referrals 300000] [--reuse]
+    python -m bench.casework [--people 100000] [--cases 30000] [--referrals 300000] [--reuse]
 
 Starts from the reception bench's database at the same size when there is one (copied, never
 changed), else loads people the way bench/reception.py does. It then adds caseworkers (one
@@ -25,9 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import reception as R  # noqa: E402  (the reception bench: app, keys, people)
+from bench import reception as R  # the reception bench: app, keys, people
 
 TARGET_MS = 150.0
 SECTORS = ["health", "mhpss", "shelter", "livelihoods", "education", "legal", "protection"]

@@ -1,6 +1,6 @@
 """NFI benchmark: stock on hand and a 3-item hand-over with a million ledger rows in one centre.
 
-    python bench/nfi.py [--rows 1000000] [--people 20000] [--samples 200] [--database-url URL]
+    python -m bench.nfi [--rows 1000000] [--people 20000] [--samples 200] [--database-url URL]
 
 Builds a fresh database (SQLite under $TMPDIR/msc-bench by default; with --database-url a PostgreSQL
 server, on which it creates and drops its own database), registers people with their own data keys
@@ -24,16 +24,14 @@ import argparse
 import datetime as dt
 import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import reception as R  # noqa: E402  (measurement helpers)
+from bench import reception as R  # measurement helpers
+from bench.casework import session_client, timed
 
 STOCK_TARGET, HANDOVER_TARGET = 50.0, 100.0
 GIVE = ("HYG", "BLK", "PONCHO")
@@ -413,8 +411,6 @@ def first_stock(app, centre_id: int) -> None:
 
 
 def measure(app, client, centre_id: int, uids: list[str], samples: int) -> dict[str, dict]:
-    from casework import timed
-
     from msc.db import session
     from msc.nfi import stock
     from msc.nfi.models import StockMovement
@@ -485,8 +481,6 @@ def main() -> None:
         print(f"database: {app.config['DATABASE_URL'].split('@')[-1]}")
         print(f"{args.people} people registered in {time.perf_counter() - t0:.1f} s")
         first_stock(app, centre_id)
-        from casework import session_client
-
         client = session_client(app, boss_id)
         shuffled = uids[:]
         rng.shuffle(shuffled)

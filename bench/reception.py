@@ -1,10 +1,9 @@
-#!/usr/bin/env python
 """Reception desk benchmark: encrypted name search, registration and recall at N beneficiaries.
 
-    python bench/reception.py [--people N] [--db PATH] [--reuse] [--profile]
+    python -m bench.reception [--people N] [--db PATH] [--reuse] [--profile]
 
 Builds a fresh app and SQLite database (through the migrations), loads N synthetic people through
-the real encryption path (DataKey per person, EncryptedField descriptors, service.index_entries),
+the real encryption path (DataKey per person, EncryptedField descriptors, index.index_entries),
 then measures search and registration at the service layer and through the HTTP test client,
 against a plaintext indexed lookup in the same database file. See bench/README.md.
 """
@@ -25,10 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
 BATCH = 2_000
 PASSWORD = "bench-Reception-desk-2026-xyz"
@@ -327,7 +323,7 @@ def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
 
 def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
     """Load n people in batches through the real encryption path; returns (seconds, index rows)."""
-    from msc.beneficiaries import service
+    from msc.beneficiaries import index, service
     from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent, Household
     from msc.centres.models import CaseNumberCounter, Centre
     from msc.crypto import DataKey, blind, blind_indexer
@@ -411,14 +407,14 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
             for p in batch:
                 rows.extend(
                     {"generation": gen.generation, "beneficiary_id": p.id, "kind": k, "hash": h}
-                    for k, h in sorted(service.index_entries(p, idx))
+                    for k, h in sorted(index.index_entries(p, idx))
                 )
                 vocabulary |= idx.vocabulary_entries(p.given_names or "", p.family_names or "")
                 plain.extend(
                     {"b": p.id, "t": t} for t in dict.fromkeys(blind.name_tokens(f"{p.given_names} {p.family_names}"))
                 )
             session.execute(sa.insert(BlindIndexEntry), rows)
-            service.add_to_vocabulary(gen.generation, vocabulary)
+            index.add_to_vocabulary(gen.generation, vocabulary)
             session.execute(sa.text(f"INSERT INTO {PLAIN_TABLE} (beneficiary_id, token) VALUES (:b, :t)"), plain)
             index_rows += len(rows)
             session.commit()

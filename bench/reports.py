@@ -1,7 +1,7 @@
 """Dashboards benchmark: every dashboard with 1,000,000 people, 3,000,000 hand-over lines and 500,000
 referrals on PostgreSQL.
 
-    python bench/reports.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+    python -m bench.reports --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
         [--people 1000000] [--lines 3000000] [--referrals 500000] [--samples 30]
 
 Creates (and afterwards drops) its own database `msc_bench_reports` on that server and, through the
@@ -29,14 +29,11 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TARGET_MS = 500.0
 DB = "msc_bench_reports"

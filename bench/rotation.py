@@ -1,8 +1,7 @@
-#!/usr/bin/env python
 """Key rotation benchmark: how fast a KEK rotation re-wraps data keys and an index-key rotation
 rebuilds the blind index, and what searches cost before, during and after it.
 
-    python bench/rotation.py [--people N] [--queries Q]
+    python -m bench.rotation [--people N] [--queries Q]
 
 Loads N synthetic people through the real encryption path (bench/reception.py's loader) into a fresh
 SQLite database, then, in one run:
@@ -24,11 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+import sqlalchemy as sa
 
-import sqlalchemy as sa  # noqa: E402
+from bench import reception
 
 
 def _searches(actor, queries: list[str]) -> tuple[list[float], list[int | None]]:
@@ -70,8 +67,6 @@ def main() -> None:
     import logging
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    import reception
-
     from msc import db as dbmod
     from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, NameVocabulary
     from msc.crypto import rotation

@@ -75,7 +75,8 @@ def register_blueprints(app: Flask) -> None:
     from msc.admin.views import bp as admin_bp
     from msc.beneficiaries.views import bp as beneficiaries_bp
     from msc.cases.views import bp as cases_bp
-    from msc.dpo.views import bp as dpo_bp
+    from msc.dpo import desk, desk_erasure, desk_keys, views  # noqa: F401 (their routes join the dpo blueprint)
+    from msc.dpo.blueprint import bp as dpo_bp
     from msc.feedback.views import bp as feedback_bp
     from msc.fund.views import bp as fund_bp
     from msc.i18n import bp as i18n_bp

@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from msc import db as dbmod
+from msc.beneficiaries import index
+from msc.crypto import rotation
+from msc.crypto.keys import keyring
 from msc.db import session
+from msc.dpo import erasure, keys, oversight
+from msc.dpo.backup import BackupError, snapshot
+from msc.nfi import stock
+from msc.reports import cube
+from msc.security import service
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 keys_cli = AppGroup("keys", help="Encryption keys: rotate, check, retire.")
@@ -26,7 +34,6 @@ dpo_cli = AppGroup("dpo", help="Data protection: retention runs.")
 @click.option("--revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations."""
-    from flask import current_app
 
     dbmod.upgrade(current_app, revision)
     click.echo("database is up to date")
@@ -36,7 +43,6 @@ def db_upgrade(revision: str) -> None:
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION (e.g. base)."""
-    from flask import current_app
 
     dbmod.downgrade(current_app, revision)
 
@@ -46,9 +52,6 @@ def db_downgrade(revision: str) -> None:
 def keys_rotate(new_kek: bool) -> None:
     """Re-wrap every data key under the active KEK (data is not re-encrypted); carries on an
     interrupted rotation."""
-    from msc.crypto import rotation
-    from msc.crypto.keys import keyring
-    from msc.dpo import keys
 
     try:
         if rotation.running(rotation.KEK) is None:
@@ -68,7 +71,6 @@ def keys_rotate(new_kek: bool) -> None:
 @keys_cli.command("check")
 def keys_check() -> None:
     """Verify that every wrapped data key opens with the configured KEKs."""
-    from msc.crypto import rotation
 
     result = rotation.check()
     for kid, n in sorted(result.by_kek.items()):
@@ -86,7 +88,6 @@ def keys_retire(kek_id: str) -> None:
 
 
 def _retire(kind: str, key_id: str) -> None:
-    from msc.dpo import keys
 
     try:
         keys.retire(None, kind, key_id)
@@ -98,7 +99,6 @@ def _retire(kind: str, key_id: str) -> None:
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Walk the audit chain and report the first broken link (the result is kept for the DPO's page)."""
-    from msc.dpo import oversight
 
     result = oversight.check_chain()
     session.commit()
@@ -114,7 +114,6 @@ def audit_verify() -> None:
 @nfi_cli.command("check")
 def nfi_check() -> None:
     """Check that every centre's stock on hand equals the sum of its ledger."""
-    from msc.nfi import stock
 
     wrong = stock.mismatches()
     if not wrong:
@@ -128,7 +127,6 @@ def nfi_check() -> None:
 @reports_cli.command("check")
 def reports_check() -> None:
     """Check that the dashboards' running counts equal what the records say."""
-    from msc.reports import cube
 
     wrong = cube.check(session)
     if not wrong:
@@ -142,7 +140,6 @@ def reports_check() -> None:
 @reports_cli.command("rebuild")
 def reports_rebuild() -> None:
     """Recount every dashboard figure from the records (after upgrading to revision 0011, or a restore)."""
-    from msc.reports import cube
 
     rows = cube.rebuild(session)
     session.commit()
@@ -153,7 +150,6 @@ def reports_rebuild() -> None:
 @click.option("--apply", "apply_", is_flag=True, help="Anonymise them (without it, only list who is due).")
 def dpo_retention(apply_: bool) -> None:
     """List the people whose retention period has ended; with --apply, anonymise them (crypto-shredding)."""
-    from msc.dpo import erasure
 
     due = erasure.due()
     for d in due:
@@ -177,9 +173,6 @@ def dpo_retention(apply_: bool) -> None:
 )
 def backup(target: Path | None) -> None:
     """Write a consistent snapshot of the SQLite database (never the keys: keep those apart)."""
-    from flask import current_app
-
-    from msc.dpo.backup import BackupError, snapshot
 
     try:
         path = snapshot(current_app.config["DATABASE_URL"], target or Path(current_app.instance_path) / "backups")
@@ -192,9 +185,8 @@ def backup(target: Path | None) -> None:
 def index_rebuild() -> None:
     """Recompute every person's blind-index entries in every generation in use (after an upgrade that
     changed how entries are computed; to change the index key use `index rotate`)."""
-    from msc.beneficiaries import service
 
-    count = service.rebuild_index()
+    count = index.rebuild_index()
     click.echo(f"rebuilt the index of {count} people")
 
 
@@ -202,8 +194,6 @@ def index_rebuild() -> None:
 def index_rotate() -> None:
     """Move the blind index to a new index key: recompute every person's entries in batches (searches
     stay correct meanwhile), switch, remove the old entries. Carries on an interrupted rotation."""
-    from msc.crypto import rotation
-    from msc.dpo import keys
 
     try:
         job = rotation.running(rotation.INDEX) or keys.start(None, rotation.INDEX)
@@ -233,7 +223,6 @@ def index_retire(key_id: str) -> None:
 @click.password_option()
 def users_create(username: str, role: str, display_name: str, scope: str, password: str) -> None:
     """Create an account (the first admin, typically)."""
-    from msc.security import service
 
     try:
         user = service.new_user(username=username, display_name=display_name, role=role, scope=scope, password_hash="!")
@@ -249,7 +238,7 @@ def users_create(username: str, role: str, display_name: str, scope: str, passwo
 @click.option("--people", default=300, show_default=True)
 def demo_load(people: int) -> None:
     """Load demo centres, one user per role and synthetic beneficiaries (once)."""
-    from msc import demo
+    from msc import demo  # Faker is loaded only for the demo, not by every server process
 
     if demo.already_loaded():
         click.echo("demo data already loaded")

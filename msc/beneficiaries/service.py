@@ -1,4 +1,4 @@
-"""Reception rules: register, edit, households, consent, and keeping the blind index in step.
+"""Reception rules: register, edit, households and consent (the blind index is kept in step by `index`).
 
 Services flush and raise; the request commits. Errors carry translated messages safe to show.
 """
@@ -10,26 +10,22 @@ import secrets
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries import duplicates
+from msc.beneficiaries.index import reindex
 from msc.beneficiaries.models import (
     Beneficiary,
     BeneficiaryChange,
-    BlindIndexEntry,
     Consent,
     DuplicateDecision,
     Household,
-    NameVocabulary,
     SpecificNeed,
 )
 from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
 from msc.centres.models import CaseNumberCounter, Centre
-from msc.crypto import DataKey, blind, blind_indexer
-from msc.crypto.blind import BlindIndexer
-from msc.crypto.rotation import IndexGeneration, index_state
-from msc.db import insert_for, session, utcnow
+from msc.crypto import DataKey, blind
+from msc.db import session, utcnow
 from msc.errors import RuleError
 from msc.security import audit
 from msc.security.policy import in_scope
@@ -408,124 +404,3 @@ def remember_not_same(user, a_id: int, b_id: int) -> None:
     if exists is None:
         session.add(DuplicateDecision(first_id=first, second_id=second, decided_by_id=getattr(user, "id", None)))
         audit.record("beneficiary.not_duplicate", object_type="beneficiary", object_id=a_id, detail=str(b_id))
-
-
-# ---- blind index ---------------------------------------------------------------------------
-
-
-def index_entries(person: Beneficiary, idx: BlindIndexer) -> set[tuple[int, int]]:
-    """Every (kind, hash) entry for a person under one index key: name tokens three ways, date of
-    birth, document, phone."""
-    entries = idx.name_entries(person.given_names or "", person.family_names or "")
-    entries |= idx.lead_entries(person.given_names or "", person.family_names or "")
-    if person.date_of_birth:
-        entries.add((blind.DOB, idx.hash(blind.DOB, person.date_of_birth.isoformat())))
-    if person.document_number:
-        entries.add((blind.DOCUMENT, idx.hash(blind.DOCUMENT, blind.normalise_document(person.document_number))))
-    if person.phone and blind.normalise_phone(person.phone):
-        entries.add((blind.PHONE, idx.hash(blind.PHONE, blind.normalise_phone(person.phone))))
-    return entries
-
-
-def rebuild_index(batch: int = 500) -> int:
-    """Recompute every living person's entries, committing per batch (resumable: run it again)."""
-    done, last_id = 0, 0
-    while True:
-        last, _, indexed = index_batch(None, last_id, batch)
-        if last is None:
-            return done
-        done, last_id = done + indexed, last
-        session.commit()
-
-
-def index_batch(generation: IndexGeneration | None, after_id: int, limit: int) -> tuple[int | None, int, int]:
-    """(Re)write the entries of the next `limit` people after `after_id`: in one generation, or in
-    every generation writes keep. Returns the last id seen (None at the end), how many people were
-    seen and how many indexed (erased people have nothing to index)."""
-    # locked, so that an edit or an erasure of one of them waits for this batch (or it for them)
-    people = list(
-        session.scalars(
-            sa.select(Beneficiary)
-            .where(Beneficiary.id > after_id)
-            .order_by(Beneficiary.id)
-            .limit(limit)
-            .with_for_update(of=Beneficiary)
-            .options(so.selectinload(Beneficiary.data_key), so.lazyload(Beneficiary.needs))
-        )
-    )
-    if not people:
-        return None, 0, 0
-    living = [person for person in people if person.data_key.wrapped is not None]
-    generations = (generation,) if generation is not None else index_state().writes
-    session.execute(
-        sa.delete(BlindIndexEntry).where(
-            BlindIndexEntry.generation.in_([gen.generation for gen in generations]),
-            BlindIndexEntry.beneficiary_id.in_([person.id for person in living]),
-        )
-    )
-    _insert_entries(living, generations)
-    return people[-1].id, len(people), len(living)
-
-
-def drop_generation_batch(generation: int, after_id: int, limit: int) -> int | None:
-    """Delete one generation's entries of the next `limit` people after `after_id`; after the last
-    person, whatever is left of the generation and its vocabulary. Returns the next cursor, or None
-    when the generation is gone."""
-    ids = list(
-        session.scalars(
-            sa.select(Beneficiary.id).where(Beneficiary.id > after_id).order_by(Beneficiary.id).limit(limit)
-        )
-    )
-    if ids:
-        session.execute(
-            sa.delete(BlindIndexEntry).where(
-                BlindIndexEntry.generation == generation, BlindIndexEntry.beneficiary_id.in_(ids)
-            )
-        )
-        return ids[-1]
-    session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.generation == generation))
-    session.execute(sa.delete(NameVocabulary).where(NameVocabulary.generation == generation))
-    return None
-
-
-def reindex(person: Beneficiary) -> None:
-    """Replace a person's blind-index entries in every generation writes keep, and make sure the
-    vocabulary knows their words.
-
-    The audit chain's writer lock comes first (every writing request takes it; an index-key rotation
-    starts under it): which generations to write is read after it, so a change either commits before
-    a rotation starts (and the rotation's batches index it) or sees the new generation and writes it."""
-    audit.take_chain_lock(session.connection())
-    # entries of a generation no longer written (one retiring) go too
-    session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
-    _insert_entries([person], index_state().writes)
-
-
-def _insert_entries(people: list[Beneficiary], generations) -> None:
-    """Insert these people's entries in these generations (the caller removed the old ones): one
-    insert and one vocabulary insert per generation, whatever the number of people."""
-    if not people:
-        return
-    for gen in generations:
-        idx = blind_indexer(gen.key_id)
-        rows: list[dict] = []
-        vocabulary: set = set()
-        for person in people:
-            rows.extend(
-                {"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}
-                for kind, h in sorted(index_entries(person, idx))
-            )
-            vocabulary |= idx.vocabulary_entries(person.given_names or "", person.family_names or "")
-        if rows:
-            session.execute(sa.insert(BlindIndexEntry), rows)
-        add_to_vocabulary(gen.generation, vocabulary)
-
-
-def add_to_vocabulary(generation: int, pairs: set[tuple[int, int]]) -> None:
-    """Insert vocabulary pairs of one generation, skipping those already known."""
-    if not pairs:
-        return
-    session.execute(
-        insert_for(session.get_bind())(NameVocabulary).on_conflict_do_nothing(),
-        [{"generation": generation, "typo_hash": t, "token_hash": h} for t, h in sorted(pairs)],
-    )

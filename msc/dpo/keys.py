@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from msc.beneficiaries import service as people
+from msc.beneficiaries import index
 from msc.beneficiaries.models import Beneficiary
 from msc.crypto import rotation
 from msc.crypto.envelope import DecryptionError
@@ -233,14 +233,14 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
         return
     gen = rotation.IndexGeneration(cast(int, job.generation), job.key_id)
     if job.state == rotation.BUILDING:
-        last, seen, _ = people.index_batch(gen, job.cursor, PEOPLE_BATCH)
+        last, seen, _ = index.index_batch(gen, job.cursor, PEOPLE_BATCH)
         job.updated_at = utcnow()
         if last is not None:
             job.cursor, job.done = last, job.done + seen
             job.total = max(job.total, job.done)
             return
         # everybody is in the new generation (every change since the start wrote it too: see
-        # service.reindex): searches switch to it
+        # index.reindex): searches switch to it
         rotation.switch_generation(job)
         audit.record(
             "keys.index_switched",
@@ -253,7 +253,7 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
     for old in session.scalars(
         sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == rotation.RETIRING)
     ):
-        cursor = people.drop_generation_batch(cast(int, old.generation), job.cursor, DROP_BATCH)
+        cursor = index.drop_generation_batch(cast(int, old.generation), job.cursor, DROP_BATCH)
         if cursor is not None:
             job.cursor = cursor
             return

@@ -1,0 +1,84 @@
+"""The DPO's desk: the dashboard, the audit log search, the chain check and the review of
+emergency accesses."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.db import get_by_uid_or_404
+from msc.dpo import glass, keys, oversight
+from msc.dpo.blueprint import bp
+from msc.dpo.forms import AuditSearchForm, ReviewForm
+from msc.errors import show_on_form
+from msc.forms import ConfirmForm
+from msc.security.emergency import BreakGlass
+from msc.security.policy import DPO_REVIEW, requires
+
+
+@bp.get("/dpo/")
+@requires(DPO_REVIEW)
+def dashboard():
+    """What needs the DPO's attention, and the state of the audit chain and the keys."""
+    return render_template(
+        "dpo/dashboard.html", summary=oversight.summary(), verify_form=ConfirmForm(), keys_phase=keys.phase
+    )
+
+
+@bp.get("/dpo/audit")
+@requires(DPO_REVIEW)
+def audit_log():
+    """Search the audit log by user, record, action and period."""
+    form = AuditSearchForm(request.args, object_types=oversight.object_types())
+    found = None
+    if form.validate():
+        found = oversight.search(
+            oversight.AuditQuery(
+                form.user.data,
+                form.action.data,
+                form.object_type.data or None,
+                form.object_id.data,
+                form.start.data,
+                form.end.data,
+            )
+        )
+    users = oversight.users_by_id(found.items) if found else {}
+    return render_template("dpo/audit.html", form=form, found=found, users=users), 200 if found else 422
+
+
+@bp.post("/dpo/verify")
+@requires(DPO_REVIEW)
+def verify():
+    """Walk the audit chain now."""
+    if ConfirmForm().validate_on_submit():
+        result = oversight.check_chain(current_user)
+        if result.ok:
+            flash(_("The audit chain is intact: %(n)d records checked.", n=result.checked), "info")
+        else:
+            flash(_("The audit chain is broken at record %(seq)s.", seq=result.broken_seq), "error")
+    return redirect(url_for("dpo.dashboard"))
+
+
+@bp.get("/dpo/break-glass")
+@requires(DPO_REVIEW)
+def glass_queue():
+    """Emergency accesses awaiting review, and the latest reviewed."""
+    return render_template("dpo/glass_queue.html", waiting=glass.queue(), reviewed=glass.queue(reviewed=True, limit=50))
+
+
+@bp.route("/dpo/break-glass/<grant_uid>", methods=["GET", "POST"])
+@requires(DPO_REVIEW)
+def glass_review(grant_uid: str):
+    """Review one emergency access: justified or not, with a note."""
+    grant = get_by_uid_or_404(BreakGlass, grant_uid)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        try:
+            glass.review(current_user, grant, form.outcome.data, form.note.data)
+        except glass.GlassError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("Review recorded."), "info")
+            return redirect(url_for("dpo.glass_queue"))
+    return render_template("dpo/glass_review.html", grant=grant, form=form), 422 if form.errors else 200
