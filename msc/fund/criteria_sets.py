@@ -67,8 +67,13 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
     return criteria_set
 
 
+def may_publish(user) -> bool:
+    """Who publishes and retires criteria: those allowed to, at regional level."""
+    return role_allows(user, FUND_CRITERIA_PUBLISH) and getattr(user, "scope", None) == "region"
+
+
 def _regional_publisher(user) -> None:
-    if not role_allows(user, FUND_CRITERIA_PUBLISH) or getattr(user, "scope", None) != "region":
+    if not may_publish(user):
         raise FundError(_l("Only a protection officer at regional level can publish or retire criteria."))
 
 

@@ -67,6 +67,15 @@ def allocation_for(country: str, currency: str, day: dt.date) -> FundAllocation 
     )
 
 
+def _decides_in_scope(user, application: Application) -> bool:
+    return role_allows(user, FUND_DECIDE) and in_scope(user, application.centre_id)
+
+
+def may_decide(user, application: Application) -> bool:
+    """Four eyes: whoever decides in the application's scope, unless they submitted it."""
+    return _decides_in_scope(user, application) and getattr(user, "id", None) != application.submitted_by_id
+
+
 def decide(
     user,
     application: Application,
@@ -77,9 +86,9 @@ def decide(
 ) -> Decision:
     """Four eyes: a protection officer other than the one who submitted decides. A change of mind is a
     new decision that replaces the one in force."""
-    if not role_allows(user, FUND_DECIDE) or not in_scope(user, application.centre_id):
-        raise FundError(_l("Only a protection officer can decide on fund applications."))
-    if getattr(user, "id", None) == application.submitted_by_id:
+    if not may_decide(user, application):
+        if not _decides_in_scope(user, application):
+            raise FundError(_l("Only a protection officer can decide on fund applications."))
         raise FundError(_l("You submitted this application: another protection officer must decide on it."))
     if outcome not in OUTCOMES:
         raise FundError(_l("Choose approve, reject or return for information."), field="outcome")

@@ -10,10 +10,15 @@ from flask_babel import lazy_gettext as _l
 from msc.db import rows_changed, session, utcnow
 from msc.fund.common import FundError, money
 from msc.fund.decisions import current_decision
-from msc.fund.models import DecisionLine, Disbursement, FundAllocation
+from msc.fund.models import Application, DecisionLine, Disbursement, FundAllocation
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.policy import FUND_DISBURSE, in_scope, role_allows
+
+
+def may_disburse(user, application: Application) -> bool:
+    """Who records and voids disbursements on an application: those allowed to, in its scope."""
+    return role_allows(user, FUND_DISBURSE) and in_scope(user, application.centre_id)
 
 
 def disburse(
@@ -30,7 +35,7 @@ def disburse(
     two requests arrive at once (each limit is a conditional UPDATE)."""
     decision = decision_line.decision
     application = decision.application
-    if not role_allows(user, FUND_DISBURSE) or not in_scope(user, application.centre_id):
+    if not may_disburse(user, application):
         raise FundError(_l("You cannot record disbursements."))
     in_force = current_decision(application)
     if decision.outcome != "approve" or in_force is None or in_force.id != decision.id:
@@ -102,7 +107,7 @@ def disburse(
 
 def void_disbursement(user, payment: Disbursement, reason: str | None) -> None:
     """A mistaken payment is voided with its reason; the line and the allocation get the amount back."""
-    if not role_allows(user, FUND_DISBURSE) or not in_scope(user, payment.decision_line.decision.application.centre_id):
+    if not may_disburse(user, payment.decision_line.decision.application):
         raise FundError(_l("You cannot record disbursements."))
     if payment.voided_at is not None:
         raise FundError(_l("This disbursement was already voided."))

@@ -157,8 +157,8 @@ def _application_page(application: Application, decision_form=None, pay_forms=No
         vocab=vocab,
         explanation=json.loads(application.explanation),
         content=applications.sees_content(current_user),
-        may_decide=can(current_user, FUND_DECIDE) and current_user.id != application.submitted_by_id,
-        may_pay=can(current_user, FUND_DISBURSE),
+        may_decide=decisions.may_decide(current_user, application),
+        may_pay=disbursements.may_disburse(current_user, application),
         decision_form=decision_form or DecisionForm(),
         pay_forms=pay_forms or {},
         void_form=VoidForm(prefix="void"),
@@ -385,7 +385,7 @@ def _setup_page(allocation_form=None, cap_form=None, status=200):
         balances=_balances(),
         caps=list(session.scalars(sa.select(CategoryCap).order_by(CategoryCap.category, CategoryCap.currency))),
         versions=list(session.scalars(sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()))),
-        may_publish=can(current_user, FUND_CRITERIA_PUBLISH) and current_user.scope == "region",
+        may_publish=criteria_sets.may_publish(current_user),
     ), status
 
 
