@@ -21,7 +21,15 @@ from msc.fund.evaluator import Facts
 from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision
 from msc.i18n import local_today
 from msc.security import audit
-from msc.security.policy import BREAK_GLASS_FUND, FUND_APPLY, FUND_VIEW, centre_ids_in_scope, in_scope, role_allows
+from msc.security.policy import (
+    BREAK_GLASS_FUND,
+    FUND_APPLY,
+    FUND_VIEW,
+    VIEW_SENSITIVE,
+    centre_ids_in_scope,
+    in_scope,
+    role_allows,
+)
 
 #: files break-the-glass does not open unless the role allows it
 GLASS_PROTECTED = ("trafficking", "uasc")
@@ -197,14 +205,14 @@ def may_read(user, application: Application) -> bool:
         user, application.centre_id, application.beneficiary_id if glass_reaches else None
     ):
         return False
-    if getattr(user, "role", None) == "caseworker":
+    if role_allows(user, FUND_APPLY):  # those who apply (caseworkers) read their own and their cases' only
         return application.submitted_by_id == user.id or user in application.case.caseworkers
     return True
 
 
 def sees_content(user) -> bool:
-    """Answers, evidence, providers and payees: not for the DPO, who sees the metadata."""
-    return getattr(user, "role", None) != "dpo"
+    """Answers, evidence, providers and payees: for those who see sensitive data (the DPO sees metadata)."""
+    return role_allows(user, VIEW_SENSITIVE)
 
 
 def read(user, application: Application) -> None:

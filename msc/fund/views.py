@@ -80,10 +80,10 @@ def index():
         "fund/index.html",
         vocab=vocab,
         officer=officer,
-        awaiting=applications.awaiting_decision(current_user) if current_user.role != "caseworker" else [],
+        awaiting=applications.awaiting_decision(current_user) if not can(current_user, FUND_APPLY) else [],
         queue=oversight.reassessment_queue(current_user, today) if officer else [],
         balances=_balances() if officer else [],
-        mine=applications.submitted_by(current_user) if current_user.role == "caseworker" else [],
+        mine=applications.submitted_by(current_user) if can(current_user, FUND_APPLY) else [],
     )
 
 
