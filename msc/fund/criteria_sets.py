@@ -32,7 +32,8 @@ def published_for(day: dt.date) -> CriteriaSet | None:
     )
 
 
-def _checked(definition) -> dict:
+def checked(definition: dict) -> dict:
+    """The definition, if the evaluator would run it; else a FundError saying why."""
     try:
         crit.check_definition(definition)
     except CriteriaInvalid as err:
@@ -54,7 +55,7 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
         )
     if effective_on is None:
         raise FundError(_l("Give the day the criteria take effect."), field="effective_on")
-    definition = _checked(definition)
+    definition = checked(definition)
     if criteria_set is None:
         last = session.scalar(sa.select(sa.func.max(CriteriaSet.version))) or 0
         criteria_set = CriteriaSet(version=last + 1, created_by_id=getattr(user, "id", None))
@@ -82,7 +83,7 @@ def publish(user, criteria_set: CriteriaSet) -> None:
     _regional_publisher(user)
     if criteria_set.status != "draft":
         raise FundError(_l("Only a draft can be published."))
-    _checked(definition_of(criteria_set))
+    checked(definition_of(criteria_set))
     criteria_set.status, criteria_set.published_by_id, criteria_set.published_at = "published", user.id, utcnow()
     audit.record(
         "fund.criteria.publish", object_type="fund_criteria", object_id=criteria_set.id, detail=criteria_set.digest

@@ -11,11 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.cases.models import Case
+from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
 from msc.fund import allocations, applications, criteria_sets, decisions, disbursements, oversight, vocab
+from msc.fund import criteria as crit
 from msc.fund.common import FundError, currency_of, money, parse_money
+from msc.fund.evaluator import Facts
 from msc.fund.forms import (
     LINES,
     AllocationForm,
@@ -42,6 +45,7 @@ from msc.fund.models import (
 )
 from msc.i18n import local_today
 from msc.security import audit
+from msc.security.models import User
 from msc.security.policy import (
     FUND_APPLY,
     FUND_CRITERIA_DRAFT,
@@ -259,9 +263,6 @@ def register():
     rows = []
     if form.validate():
         against = {"yes": True, "no": False}.get(form.against.data or "")
-        from msc.centres.models import Centre
-        from msc.security.models import User
-
         centre_id = decider_id = None
         if form.centre.data:
             centre_id = (
@@ -470,14 +471,8 @@ def criteria_draft():
     return render_template("fund/criteria.html", form=form, preview=preview, vocab=vocab), status
 
 
-def _preview(form: CriteriaForm, definition: dict):
-    from msc.fund import criteria as crit
-    from msc.fund.evaluator import CriteriaInvalid, Facts
-
-    try:
-        crit.check_definition(definition)
-    except CriteriaInvalid as err:
-        raise FundError(_("These criteria cannot be used: %(why)s.", why=str(err)), field="definition") from None
+def _preview(form: CriteriaForm, definition: dict) -> tuple[str, list[tuple[str | None, bool | None]]]:
+    criteria_sets.checked(definition)
     try:
         answers = json.loads(form.preview_answers.data or "{}")
     except ValueError:
