@@ -106,6 +106,7 @@ def register_page_sections(app: Flask) -> None:
     """What a feature shows on another feature's page (msc/sections.py): the page's view asks for it."""
     from msc import sections
     from msc.cases import views as cases
+    from msc.fund import views as fund
     from msc.referrals import views as referrals
     from msc.shelters import views as shelters
 
@@ -114,6 +115,7 @@ def register_page_sections(app: Flask) -> None:
     sections.add(app, sections.PROFILE, referrals.profile_section)
     sections.add(app, sections.CASE, referrals.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
+    sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -17,7 +17,9 @@ from msc.db import session, utcnow
 from msc.dpo import glass
 from msc.errors import RuleError
 from msc.feedback import service as feedback
-from msc.fund import service as fund
+from msc.fund import allocations, applications, decisions, disbursements
+from msc.fund.common import currency_of
+from msc.fund.models import Application
 from msc.i18n import local_today
 from msc.nfi import service as nfi
 from msc.nfi import stock
@@ -298,12 +300,12 @@ def _fund(centres: dict) -> None:
     admin, officer, caseworker = (_account(u) for u in ("admin", "proteccion", "gestora"))
     for country in sorted({c.country for c in centres.values()}):
         today = local_today(country)
-        fund.save_allocation(
+        allocations.save_allocation(
             admin,
             None,
             country=country,
-            currency=fund.currency_of(country),
-            amount=50_000 * {"COP": 4000, "PEN": 4, "BRL": 5, "CLP": 950}.get(fund.currency_of(country), 1) * 100,
+            currency=currency_of(country),
+            amount=50_000 * {"COP": 4000, "PEN": 4, "BRL": 5, "CLP": 950}.get(currency_of(country), 1) * 100,
             starts_on=today.replace(month=1, day=1),
             ends_on=today.replace(month=12, day=31),
         )
@@ -317,24 +319,24 @@ def _fund(centres: dict) -> None:
         ("vulnerable", {"indicators": ["no_documents"]}),
     ]
     for case, (case_type, given) in zip(cases, answers):
-        fund.submit(
+        applications.submit(
             caseworker,
             case,
             case_type,
             given,
             "Entrevista de la gestora (datos de demostración).",
             [
-                fund.LineData("shelter", 800_000_00, "COP", "Casa de Paso (demo)"),
-                fund.LineData("medical", 400_000_00, "COP", None),
+                applications.LineData("shelter", 800_000_00, "COP", "Casa de Paso (demo)"),
+                applications.LineData("medical", 400_000_00, "COP", None),
             ],
         )
-    first = session.scalar(sa.select(fund.Application).order_by(fund.Application.id))
+    first = session.scalar(sa.select(Application).order_by(Application.id))
     if first is not None:
         today = local_today("COL")
-        decision = fund.decide(
+        decision = decisions.decide(
             officer, first, "approve", {first.lines[0].id: 600_000_00}, period_ends_on=today + dt.timedelta(days=60)
         )
-        fund.disburse(
+        disbursements.disburse(
             officer,
             decision.lines[0],
             amount=300_000_00,

@@ -183,8 +183,7 @@ def _feedback() -> dict:
 def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
     """An approved, partly paid application at each centre, and an audit sample."""
     from msc.cases.models import Case
-    from msc.fund import oversight
-    from msc.fund import service as fund
+    from msc.fund import applications, decisions, disbursements, oversight
     from msc.fund.models import FundAllocation
     from msc.i18n import local_today
 
@@ -203,15 +202,15 @@ def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
             )
         )
         submitter = case.caseworkers[0] if case.caseworkers else session.get(User, users["caseworker"])
-        application = fund.submit(
+        application = applications.submit(
             submitter,
             case,
             "vulnerable",
             {"indicators": ["violence_survivor", "disability"]},
             None,
-            [fund.LineData("basic_needs", 500_00, currency)],
+            [applications.LineData("basic_needs", 500_00, currency)],
         )
-        decision = fund.decide(
+        decision = decisions.decide(
             officer,
             application,
             "approve",
@@ -219,7 +218,7 @@ def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
             period_ends_on=today + dt.timedelta(days=10),
         )
         line = decision.lines[0]
-        payment = fund.disburse(officer, line, amount=100_00, paid_on=today, payee="Tienda", reference="R-1")
+        payment = disbursements.disburse(officer, line, amount=100_00, paid_on=today, payee="Tienda", reference="R-1")
         out.update({f"{key}application": application.uid, f"{key}line": line.id, f"{key}payment": payment.uid})
     sample = oversight.draw_sample(
         officer, local_today("COL") - dt.timedelta(days=1), local_today("COL") + dt.timedelta(days=1), 100, seed=1

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 
 from msc.cases.models import Case
 from msc.db import session
+from msc.fund import allocations, applications, criteria_sets, decisions, disbursements
 from msc.fund import criteria as crit
-from msc.fund import service
+from msc.fund.applications import LineData
+from msc.fund.common import FundError
 from msc.fund.models import CriteriaSet, DecisionLine, FundAllocation
-from msc.fund.service import FundError, LineData
 from msc.i18n import local_today
 from msc.security.models import User
 
@@ -75,16 +76,16 @@ def apply(fund, case="adult", case_type="trafficking", answers=TRAFFICKING, line
             LineData("shelter", 1_000_000_00, "COP", None),
         ]
     )
-    return service.submit(fund["users"]["cw"], fund["cases"][case], case_type, answers, "Relato coherente.", lines)
+    return applications.submit(fund["users"]["cw"], fund["cases"][case], case_type, answers, "Relato coherente.", lines)
 
 
 # ---- criteria ------------------------------------------------------------------------------
 
 
 def test_version_1_is_published_and_pinned(fund):
-    v1 = service.published_for(fund["today"])
+    v1 = criteria_sets.published_for(fund["today"])
     assert v1.version == 1 and v1.status == "published"
-    assert json.loads(v1.definition) == crit.VERSION_1 == service.definition_of(v1)
+    assert json.loads(v1.definition) == crit.VERSION_1 == criteria_sets.definition_of(v1)
     # Version 1 is frozen: the migration and every stored recommendation refer to this digest.
     assert (
         v1.digest == crit.digest(crit.VERSION_1) == "6c293500821a8192e42ef1c637dbcdc9524c966f70d6e74ac4d2daec3739b84d"
@@ -96,26 +97,26 @@ def test_drafts_publication_and_immutability(fund):
     stricter = json.loads(json.dumps(crit.VERSION_1))
     stricter["vulnerable"]["rule"]["score"]["threshold"] = 6
     with pytest.raises(FundError, match="cannot draft"):
-        service.save_draft(users["cw"], None, stricter, today)
+        criteria_sets.save_draft(users["cw"], None, stricter, today)
     with pytest.raises(FundError, match="cannot be used"):
-        service.save_draft(users["admin"], None, {"trafficking": {"rule": {"eval": "1"}}}, today)
-    draft = service.save_draft(users["admin"], None, stricter, today + dt.timedelta(days=10))
+        criteria_sets.save_draft(users["admin"], None, {"trafficking": {"rule": {"eval": "1"}}}, today)
+    draft = criteria_sets.save_draft(users["admin"], None, stricter, today + dt.timedelta(days=10))
     assert draft.version == 2 and draft.status == "draft"
     for who in ("admin", "po1"):  # an admin, and a protection officer at centre level
         with pytest.raises(FundError, match="regional level"):
-            service.publish(users[who], draft)
-    service.publish(users["regional"], draft)
+            criteria_sets.publish(users[who], draft)
+    criteria_sets.publish(users["regional"], draft)
     session.commit()
-    assert service.published_for(today).version == 1  # v2 takes effect in ten days
-    assert service.published_for(today + dt.timedelta(days=10)).version == 2
+    assert criteria_sets.published_for(today).version == 1  # v2 takes effect in ten days
+    assert criteria_sets.published_for(today + dt.timedelta(days=10)).version == 2
     with pytest.raises(FundError, match="cannot be changed: draft a new version"):
-        service.save_draft(users["admin"], draft, crit.VERSION_1, today)
+        criteria_sets.save_draft(users["admin"], draft, crit.VERSION_1, today)
     draft.definition = json.dumps(crit.VERSION_1)  # even behind the service's back
     with pytest.raises(FundError, match="cannot be changed"):
         session.flush()
     session.rollback()
     v1 = session.scalar(sa.select(CriteriaSet).where(CriteriaSet.version == 1))
-    service.retire(users["regional"], v1)
+    criteria_sets.retire(users["regional"], v1)
     session.commit()
     assert v1.status == "retired"
 
@@ -162,7 +163,7 @@ def test_bad_lines_are_refused_in_words(fund, lines, message):
 
 def test_reception_cannot_apply_and_answers_must_be_options(fund):
     with pytest.raises(FundError, match="caseworkers"):
-        service.submit(
+        applications.submit(
             fund["users"]["clerk"],
             fund["cases"]["adult"],
             "trafficking",
@@ -183,17 +184,17 @@ def test_four_eyes_and_partial_approval(fund):
     medical, shelter = application.lines
     users["cw"].role = "protection_officer"  # even with the role, the one who submitted may not decide
     with pytest.raises(FundError, match="another protection officer"):
-        service.decide(users["cw"], application, "approve", {medical.id: 100}, period_ends_on=fund["today"])
+        decisions.decide(users["cw"], application, "approve", {medical.id: 100}, period_ends_on=fund["today"])
     users["cw"].role = "caseworker"
     with pytest.raises(FundError, match="never raised"):
-        service.decide(
+        decisions.decide(
             users["po1"],
             application,
             "approve",
             {medical.id: medical.amount + 1},
             period_ends_on=fund["today"] + dt.timedelta(days=90),
         )
-    decision = service.decide(
+    decision = decisions.decide(
         users["po1"],
         application,
         "approve",
@@ -204,10 +205,10 @@ def test_four_eyes_and_partial_approval(fund):
     assert not decision.against_recommendation
     # A change of mind is a new decision that replaces it; the first stays as it was.
     with pytest.raises(FundError, match="against the recommendation"):
-        service.decide(users["po2"], application, "reject")
-    second = service.decide(users["po2"], application, "reject", justification="Otra fuente ya lo cubre.")
+        decisions.decide(users["po2"], application, "reject")
+    second = decisions.decide(users["po2"], application, "reject", justification="Otra fuente ya lo cubre.")
     assert second.replaces_id == decision.id and second.against_recommendation
-    assert service.current_decision(application).id == second.id and decision.outcome == "approve"
+    assert decisions.current_decision(application).id == second.id and decision.outcome == "approve"
     decision.outcome = "reject"  # even behind the service's back
     with pytest.raises(FundError, match="never changed"):
         session.flush()
@@ -219,14 +220,14 @@ def test_deciding_against_a_not_eligible_recommendation_needs_a_reason(fund):
     assert application.recommendation == "not_eligible"
     line = application.lines[0]
     with pytest.raises(FundError, match="write why"):
-        service.decide(
+        decisions.decide(
             fund["users"]["po1"],
             application,
             "approve",
             {line.id: 100},
             period_ends_on=fund["today"] + dt.timedelta(days=30),
         )
-    assert service.decide(fund["users"]["po1"], application, "reject").against_recommendation is False
+    assert decisions.decide(fund["users"]["po1"], application, "reject").against_recommendation is False
 
 
 # ---- disbursements -------------------------------------------------------------------------
@@ -234,7 +235,7 @@ def test_deciding_against_a_not_eligible_recommendation_needs_a_reason(fund):
 
 def _approved(fund, amount=1_500_000_00):
     application = apply(fund)
-    decision = service.decide(
+    decision = decisions.decide(
         fund["users"]["po1"],
         application,
         "approve",
@@ -249,11 +250,13 @@ def test_disbursements_stay_within_the_line_and_the_allocation(fund):
     po, today = fund["users"]["po2"], fund["today"]
     line = _approved(fund)
     allocation = session.get(FundAllocation, line.allocation_id)
-    assert service.balance(allocation).committed == 1_500_000_00
-    pay = service.disburse(po, line, amount=1_000_000_00, paid_on=today, payee="Clínica San José", reference="F-1")
+    assert allocations.balance(allocation).committed == 1_500_000_00
+    pay = disbursements.disburse(
+        po, line, amount=1_000_000_00, paid_on=today, payee="Clínica San José", reference="F-1"
+    )
     with pytest.raises(FundError, match="more than is left on this approved line: 500,000.00 COP"):
-        service.disburse(po, line, amount=600_000_00, paid_on=today, payee="Clínica", reference="F-2")
-    b = service.balance(allocation)
+        disbursements.disburse(po, line, amount=600_000_00, paid_on=today, payee="Clínica", reference="F-2")
+    b = allocations.balance(allocation)
     assert (b.allocated, b.committed, b.disbursed, b.remaining) == (
         10_000_000_00,
         500_000_00,
@@ -263,12 +266,12 @@ def test_disbursements_stay_within_the_line_and_the_allocation(fund):
     allocation.amount = 1_200_000_00  # a smaller allocation: the allocation's limit speaks first
     session.commit()
     with pytest.raises(FundError, match="allocation has only 200,000.00 COP left"):
-        service.disburse(po, line, amount=300_000_00, paid_on=today, payee="Clínica", reference="F-3")
-    service.void_disbursement(po, pay, "Factura duplicada")
+        disbursements.disburse(po, line, amount=300_000_00, paid_on=today, payee="Clínica", reference="F-3")
+    disbursements.void_disbursement(po, pay, "Factura duplicada")
     assert pay.voided_at is not None and pay.void_reason == "Factura duplicada"
-    assert service.balance(allocation).disbursed == 0 and session.get(DecisionLine, line.id).disbursed == 0
+    assert allocations.balance(allocation).disbursed == 0 and session.get(DecisionLine, line.id).disbursed == 0
     with pytest.raises(FundError, match="already voided"):
-        service.void_disbursement(po, pay, "otra vez")
+        disbursements.void_disbursement(po, pay, "otra vez")
 
 
 @pytest.mark.parametrize(
@@ -284,7 +287,7 @@ def test_bad_disbursements_are_refused(fund, field, kw, message):
     line = _approved(fund)
     args = {"amount": 100, "paid_on": fund["today"], "payee": "Clínica", "reference": "F-1", **kw}
     with pytest.raises(FundError, match=message) as err:
-        service.disburse(fund["users"]["po2"], line, **args)
+        disbursements.disburse(fund["users"]["po2"], line, **args)
     assert err.value.field == field
 
 
@@ -300,7 +303,7 @@ def _race(app, po_id: int, today, payments: list[tuple[int, str]], amount: int) 
             session.rollback()
             barrier.wait()
             try:
-                service.disburse(
+                disbursements.disburse(
                     user,
                     session.get(DecisionLine, line_id),
                     amount=amount,
@@ -341,13 +344,15 @@ def test_two_payments_race_for_the_last_of_the_line(app, fund):
 def test_allocations_and_caps(fund):
     admin, today = fund["users"]["admin"], fund["today"]
     with pytest.raises(FundError, match="regional level"):
-        service.save_allocation(
+        allocations.save_allocation(
             fund["users"]["cw"], None, country="PER", currency="PEN", amount=100, starts_on=today, ends_on=today
         )
     with pytest.raises(FundError, match="pays in PEN"):
-        service.save_allocation(admin, None, country="PER", currency="USD", amount=100, starts_on=today, ends_on=today)
+        allocations.save_allocation(
+            admin, None, country="PER", currency="USD", amount=100, starts_on=today, ends_on=today
+        )
     with pytest.raises(FundError, match="end is not before"):
-        service.save_allocation(
+        allocations.save_allocation(
             admin,
             None,
             country="PER",
@@ -356,7 +361,7 @@ def test_allocations_and_caps(fund):
             starts_on=today,
             ends_on=today - dt.timedelta(days=1),
         )
-    peru = service.save_allocation(
+    peru = allocations.save_allocation(
         admin,
         None,
         country="PER",
@@ -365,12 +370,14 @@ def test_allocations_and_caps(fund):
         starts_on=today,
         ends_on=today + dt.timedelta(days=90),
     )
-    assert service.balance(peru).remaining == 50_000_00
+    assert allocations.balance(peru).remaining == 50_000_00
     line = _approved(fund)
-    service.disburse(fund["users"]["po2"], line, amount=1_000_000_00, paid_on=today, payee="Clínica", reference="F-1")
+    disbursements.disburse(
+        fund["users"]["po2"], line, amount=1_000_000_00, paid_on=today, payee="Clínica", reference="F-1"
+    )
     colombia = session.get(FundAllocation, line.allocation_id)
     with pytest.raises(FundError, match="already paid from this allocation"):
-        service.save_allocation(
+        allocations.save_allocation(
             admin,
             colombia,
             country="COL",
@@ -379,9 +386,9 @@ def test_allocations_and_caps(fund):
             starts_on=colombia.starts_on,
             ends_on=colombia.ends_on,
         )
-    assert service.set_cap(admin, "legal", "COP", 1_000_00).amount == 1_000_00
+    assert allocations.set_cap(admin, "legal", "COP", 1_000_00).amount == 1_000_00
     with pytest.raises(FundError, match="more than zero"):
-        service.set_cap(admin, "legal", "COP", 0)
+        allocations.set_cap(admin, "legal", "COP", 0)
 
 
 # ---- oversight -----------------------------------------------------------------------------
@@ -393,7 +400,7 @@ def _decided(fund, n, outcome="approve", case="adult"):
         application = apply(fund, case=case, lines=[LineData("basic_needs", 1000, "COP")])
         approved = {application.lines[0].id: 1000} if outcome == "approve" else None
         out.append(
-            service.decide(
+            decisions.decide(
                 fund["users"]["po1"],
                 application,
                 outcome,
@@ -466,7 +473,7 @@ def test_reassessment_queue(fund):
     )
     person = child.beneficiary
     person.date_of_birth = today.replace(year=today.year - 18) + dt.timedelta(days=10)  # 18 in ten days
-    later = service.decide(
+    later = decisions.decide(
         fund["users"]["po1"], child, "approve", {child.lines[0].id: 1000}, period_ends_on=today + dt.timedelta(days=200)
     )
     session.commit()
@@ -493,7 +500,7 @@ def test_household_data_suggests_the_childs_care(fund, make):
 
     child_case = fund["cases"]["child"]
     # Registered alone: no adult in the household.
-    assert service.household_answers(child_case, fund["today"]) == {
+    assert applications.household_answers(child_case, fund["today"]) == {
         "separated_from_parents": "yes",
         "adult_relative_caring": "no",
     }
@@ -511,7 +518,7 @@ def test_household_data_suggests_the_childs_care(fund, make):
     nephew = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == nephew_uid))
     case = cases.open_case(fund["users"]["cw"], nephew)
     # A 17-year-old with an adult uncle: separated, not unaccompanied.
-    assert service.household_answers(case, fund["today"]) == {
+    assert applications.household_answers(case, fund["today"]) == {
         "separated_from_parents": "yes",
         "adult_relative_caring": "yes",
     }
@@ -524,7 +531,7 @@ def test_household_data_suggests_the_childs_care(fund, make):
         household=reception.HouseholdChoice(join_case_number=head.case_number, relationship="child"),
     )
     daughter = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == daughter_uid))
-    assert service.household_answers(cases.open_case(fund["users"]["cw"], daughter), fund["today"]) == {
+    assert applications.household_answers(cases.open_case(fund["users"]["cw"], daughter), fund["today"]) == {
         "separated_from_parents": "no",
         "adult_relative_caring": "no",
     }

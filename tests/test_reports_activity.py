@@ -142,7 +142,7 @@ def test_shelter_occupancy_today(ctx, make, officer):
 
 
 def test_fund_against_its_allocation(ctx, make, officer):
-    from msc.fund import service as fund
+    from msc.fund import applications, decisions, disbursements
     from msc.fund.models import FundAllocation
 
     cw = session.get(User, make.user("cw", "caseworker"))
@@ -162,16 +162,16 @@ def test_fund_against_its_allocation(ctx, make, officer):
         case = cases.open_case(
             cw, person(make, given_names=f"Caso{i}", family_names="León", date_of_birth=dt.date(1985, 4, 1 + i))
         )
-        application = fund.submit(
+        application = applications.submit(
             cw,
             case,
             "vulnerable",
             {"indicators": ["violence_survivor", "disability"]},
             None,
-            [fund.LineData("basic_needs", 500_00, "COP")],
+            [applications.LineData("basic_needs", 500_00, "COP")],
         )
         if i < 5:
-            decision = fund.decide(
+            decision = decisions.decide(
                 decider,
                 application,
                 "approve",
@@ -179,9 +179,11 @@ def test_fund_against_its_allocation(ctx, make, officer):
                 period_ends_on=today + dt.timedelta(days=10),
             )
             if i == 0:
-                fund.disburse(decider, decision.lines[0], amount=100_00, paid_on=today, payee="Tienda", reference="R-1")
+                disbursements.disburse(
+                    decider, decision.lines[0], amount=100_00, paid_on=today, payee="Tienda", reference="R-1"
+                )
         else:
-            fund.decide(decider, application, "reject", justification="No cumple los criterios.")
+            decisions.decide(decider, application, "reject", justification="No cumple los criterios.")
     session.commit()
     t = service.fund(scope_of(officer))
     assert t.rows == [("Colombia", f"{today.isoformat()} – {(today + dt.timedelta(days=30)).isoformat()}", "COP")]

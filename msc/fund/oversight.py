@@ -17,8 +17,9 @@ from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
 from msc.db import UTCDateTime, session, utcnow
 from msc.exports import suppress
-from msc.fund.models import Application, AuditFinding, AuditSample, Decision
-from msc.fund.service import FundError, in_force
+from msc.fund.common import FundError
+from msc.fund.decisions import in_force
+from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision
 from msc.security import audit
 from msc.security.policy import FUND_DECIDE, centre_ids_in_scope, role_allows
 
@@ -51,8 +52,6 @@ class RegisterFilter:
 def register(user, f: RegisterFilter, limit: int = 200) -> list[Decision]:
     """Every decision (replaced ones too, marked by what replaces them), newest first, filtered."""
     _auditor(user)
-    from msc.fund.models import CriteriaSet
-
     stmt = (
         sa.select(Decision)
         .join(Application, Application.id == Decision.application_id)

@@ -11,10 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.cases.models import Case
+from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
-from msc.fund import oversight, service, vocab
+from msc.fund import allocations, applications, criteria_sets, decisions, disbursements, oversight, vocab
+from msc.fund import criteria as crit
+from msc.fund.common import FundError, currency_of, money, parse_money
+from msc.fund.evaluator import Facts
 from msc.fund.forms import (
     LINES,
     AllocationForm,
@@ -37,10 +41,11 @@ from msc.fund.models import (
     Decision,
     DecisionLine,
     Disbursement,
+    FundAllocation,
 )
-from msc.fund.service import FundError
 from msc.i18n import local_today
 from msc.security import audit
+from msc.security.models import User
 from msc.security.policy import (
     FUND_APPLY,
     FUND_CRITERIA_DRAFT,
@@ -59,9 +64,14 @@ bp = Blueprint("fund", __name__)
 def _application(application_uid: str) -> Application:
     application = get_by_uid_or_404(Application, application_uid)
     check_scope(current_user, application.centre_id)
-    if application.beneficiary.data_key.wrapped is None or not service.may_read(current_user, application):
+    if application.beneficiary.is_erased or not applications.may_read(current_user, application):
         abort(404)
     return application
+
+
+def _balances() -> list[tuple[FundAllocation, allocations.Balance]]:
+    """The allocations in the user's scope, each with its balance."""
+    return [(a, allocations.balance(a)) for a in allocations.allocations_in_scope(current_user)]
 
 
 @bp.get("/")
@@ -74,14 +84,14 @@ def index():
         "fund/index.html",
         vocab=vocab,
         officer=officer,
-        awaiting=service.awaiting_decision(current_user) if current_user.role != "caseworker" else [],
+        awaiting=applications.awaiting_decision(current_user) if not can(current_user, FUND_APPLY) else [],
         queue=oversight.reassessment_queue(current_user, today) if officer else [],
-        balances=[(a, service.balance(a)) for a in service.allocations_in_scope(current_user)] if officer else [],
-        mine=service.submitted_by(current_user) if current_user.role == "caseworker" else [],
+        balances=_balances() if officer else [],
+        mine=applications.submitted_by(current_user) if can(current_user, FUND_APPLY) else [],
     )
 
 
-def _lines(form: ApplicationForm, currency: str) -> list[service.LineData]:
+def _lines(form: ApplicationForm, currency: str) -> list[applications.LineData]:
     lines = []
     for n in range(1, LINES + 1):
         category = getattr(form, f"line{n}_category").data
@@ -89,9 +99,9 @@ def _lines(form: ApplicationForm, currency: str) -> list[service.LineData]:
         if not category and not (amount or "").strip():
             continue
         lines.append(
-            service.LineData(
+            applications.LineData(
                 category or "",
-                service.parse_money(amount, f"line{n}_amount"),
+                parse_money(amount, f"line{n}_amount"),
                 currency,
                 getattr(form, f"line{n}_provider").data or None,
             )
@@ -105,14 +115,14 @@ def apply(case_uid: str):
     """Apply to the fund from a case: case type, the criteria questions, evidence, assistance lines."""
     case = get_by_uid_or_404(Case, case_uid)
     check_scope(current_user, case.centre_id)
-    currency = service.currency_of(case.beneficiary.centre.country)
+    currency = currency_of(case.beneficiary.centre.country)
     form = ApplicationForm()
     if request.method == "GET":  # what the household data says, for the caseworker to confirm
-        for name, value in service.household_answers(case, local_today(case.beneficiary.centre.country)).items():
+        for name, value in applications.household_answers(case, local_today(case.beneficiary.centre.country)).items():
             getattr(form, name).data = value
     if form.validate_on_submit():
         try:
-            application = service.submit(
+            application = applications.submit(
                 current_user, case, form.case_type.data, form.answers(), form.evidence.data, _lines(form, currency)
             )
         except FundError as err:
@@ -129,7 +139,7 @@ def apply(case_uid: str):
 
 
 def _application_page(application: Application, decision_form=None, pay_forms=None, status=200):
-    decision = service.current_decision(application)
+    decision = decisions.current_decision(application)
     history = list(
         session.scalars(sa.select(Decision).where(Decision.application_id == application.id).order_by(Decision.id))
     )
@@ -141,7 +151,7 @@ def _application_page(application: Application, decision_form=None, pay_forms=No
             .order_by(Disbursement.id)
         )
     )
-    service.read(current_user, application)
+    applications.read(current_user, application)
     return render_template(
         "fund/application.html",
         a=application,
@@ -150,9 +160,9 @@ def _application_page(application: Application, decision_form=None, pay_forms=No
         payments=payments,
         vocab=vocab,
         explanation=json.loads(application.explanation),
-        content=service.sees_content(current_user),
-        may_decide=can(current_user, FUND_DECIDE) and current_user.id != application.submitted_by_id,
-        may_pay=can(current_user, FUND_DISBURSE),
+        content=applications.sees_content(current_user),
+        may_decide=decisions.may_decide(current_user, application),
+        may_pay=disbursements.may_disburse(current_user, application),
         decision_form=decision_form or DecisionForm(),
         pay_forms=pay_forms or {},
         void_form=VoidForm(prefix="void"),
@@ -174,7 +184,7 @@ def _approved_amounts(application: Application) -> dict[int, int]:
     amounts = {}
     for line in application.lines:
         raw = request.form.get(f"approve-{line.id}", "")
-        amounts[line.id] = service.parse_money(raw, "outcome") if raw.strip() else 0
+        amounts[line.id] = parse_money(raw, "outcome") if raw.strip() else 0
     return amounts
 
 
@@ -187,7 +197,7 @@ def decide(application_uid: str):
     if form.validate_on_submit():
         try:
             amounts = _approved_amounts(application) if form.outcome.data == "approve" else None
-            service.decide(
+            decisions.decide(
                 current_user, application, form.outcome.data, amounts, form.justification.data, form.period_ends_on.data
             )
         except FundError as err:
@@ -207,10 +217,10 @@ def disburse(line_id: int):
     form = DisbursementForm(prefix=f"pay{line.id}")
     if form.validate_on_submit():
         try:
-            service.disburse(
+            disbursements.disburse(
                 current_user,
                 line,
-                amount=service.parse_money(form.amount.data),
+                amount=parse_money(form.amount.data),
                 paid_on=form.paid_on.data,
                 payee=form.payee.data,
                 reference=form.reference.data,
@@ -234,7 +244,7 @@ def void(disbursement_uid: str):
     try:
         if not form.validate_on_submit():
             raise FundError(_("This form expired. Please send it again."))
-        service.void_disbursement(current_user, payment, form.reason.data)
+        disbursements.void_disbursement(current_user, payment, form.reason.data)
     except FundError as err:
         flash(err.message, "error")
     else:
@@ -253,9 +263,6 @@ def register():
     rows = []
     if form.validate():
         against = {"yes": True, "no": False}.get(form.against.data or "")
-        from msc.centres.models import Centre
-        from msc.security.models import User
-
         centre_id = decider_id = None
         if form.centre.data:
             centre_id = (
@@ -338,7 +345,7 @@ def samples():
 def sample(sample_id: int):
     """The sampled decisions, their findings, and the findings per centre."""
     drawn = get_or_404(AuditSample, sample_id)
-    items = [i for i in drawn.items if service.may_read(current_user, i.decision.application)]
+    items = [i for i in drawn.items if applications.may_read(current_user, i.decision.application)]
     return render_template(
         "fund/sample.html",
         sample=drawn,
@@ -376,10 +383,10 @@ def _setup_page(allocation_form=None, cap_form=None, status=200):
         vocab=vocab,
         allocation_form=allocation_form or AllocationForm(),
         cap_form=cap_form or CapForm(),
-        balances=[(a, service.balance(a)) for a in service.allocations_in_scope(current_user)],
+        balances=_balances(),
         caps=list(session.scalars(sa.select(CategoryCap).order_by(CategoryCap.category, CategoryCap.currency))),
         versions=list(session.scalars(sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()))),
-        may_publish=can(current_user, FUND_CRITERIA_PUBLISH) and current_user.scope == "region",
+        may_publish=criteria_sets.may_publish(current_user),
     ), status
 
 
@@ -397,12 +404,12 @@ def allocation_new():
     form = AllocationForm()
     if form.validate_on_submit():
         try:
-            service.save_allocation(
+            allocations.save_allocation(
                 current_user,
                 None,
                 country=(form.country.data or "").upper(),
                 currency=(form.currency.data or "").upper(),
-                amount=service.parse_money(form.amount.data),
+                amount=parse_money(form.amount.data),
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
             )
@@ -421,11 +428,11 @@ def cap():
     form = CapForm()
     if form.validate_on_submit():
         try:
-            service.set_cap(
+            allocations.set_cap(
                 current_user,
                 form.category.data,
                 (form.currency.data or "").upper(),
-                service.parse_money(form.amount.data),
+                parse_money(form.amount.data),
             )
         except FundError as err:
             show_on_form(form, err)
@@ -440,11 +447,11 @@ def cap():
 def criteria_draft():
     """Draft a new version of the criteria, previewing it on sample answers before saving."""
     form = CriteriaForm()
-    current = service.published_for(local_today("COL")) or session.scalar(
+    current = criteria_sets.published_for(local_today("COL")) or session.scalar(
         sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()).limit(1)
     )
     if request.method == "GET" and current is not None:
-        form.definition.data = json.dumps(service.definition_of(current), indent=2, ensure_ascii=False)
+        form.definition.data = json.dumps(criteria_sets.definition_of(current), indent=2, ensure_ascii=False)
     preview = None
     if form.validate_on_submit():
         try:
@@ -455,7 +462,7 @@ def criteria_draft():
             if request.form.get("action") == "preview":
                 preview = _preview(form, definition)
             else:
-                draft = service.save_draft(current_user, None, definition, form.effective_on.data)
+                draft = criteria_sets.save_draft(current_user, None, definition, form.effective_on.data)
                 flash(_("Draft version %(v)d saved.", v=draft.version), "success")
                 return redirect(url_for("fund.setup"))
         except FundError as err:
@@ -464,14 +471,8 @@ def criteria_draft():
     return render_template("fund/criteria.html", form=form, preview=preview, vocab=vocab), status
 
 
-def _preview(form: CriteriaForm, definition: dict):
-    from msc.fund import criteria as crit
-    from msc.fund.evaluator import CriteriaInvalid, Facts
-
-    try:
-        crit.check_definition(definition)
-    except CriteriaInvalid as err:
-        raise FundError(_("These criteria cannot be used: %(why)s.", why=str(err)), field="definition") from None
+def _preview(form: CriteriaForm, definition: dict) -> tuple[str, list[tuple[str | None, bool | None]]]:
+    criteria_sets.checked(definition)
     try:
         answers = json.loads(form.preview_answers.data or "{}")
     except ValueError:
@@ -496,7 +497,7 @@ def criteria_status(version: int, action: str):
     try:
         if not VoidForm().validate_on_submit():
             raise FundError(_("This form expired. Please send it again."))
-        (service.publish if action == "publish" else service.retire)(current_user, criteria_set)
+        (criteria_sets.publish if action == "publish" else criteria_sets.retire)(current_user, criteria_set)
     except FundError as err:
         flash(err.message, "error")
     else:
@@ -507,10 +508,11 @@ def criteria_status(version: int, action: str):
     return redirect(url_for("fund.setup"))
 
 
+def home_section(user) -> dict:
+    """On the caseworker's home: their latest fund applications with the decision in force."""
+    return {"fund_applications": applications.submitted_by(user, limit=10) if can(user, FUND_APPLY) else []}
+
+
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {
-        "money": service.money,
-        "fund_vocab": vocab,
-        "fund_applications": lambda user: service.submitted_by(user, limit=10) if can(user, FUND_APPLY) else [],
-    }
+    return {"money": money, "fund_vocab": vocab}

@@ -2,6 +2,8 @@
 
 from flask_babel import lazy_gettext as _l
 
+from msc.fund.criteria import QUESTIONS
+
 CASE_TYPES = {
     "trafficking": _l("Victim of trafficking"),
     "uasc": _l("Unaccompanied or separated child"),
@@ -72,6 +74,5 @@ OPTIONS = {
 
 
 def options_of(question: str) -> list[tuple[str, str]]:
-    from msc.fund.criteria import QUESTIONS
-
+    """A question's options with their translated names, in the criteria's order."""
     return [(code, OPTIONS[code]) for code in QUESTIONS[question][1]]

@@ -464,8 +464,9 @@ def items(s: Scope) -> Table:
 
 
 def fund(s: Scope) -> Table:
+    from msc.fund.allocations import balance
+    from msc.fund.decisions import in_force
     from msc.fund.models import Application, Decision, FundAllocation
-    from msc.fund.service import balance, in_force
 
     countries = sorted({c.country for c in s.centres})
     allocations = session.scalars(

@@ -1,0 +1,242 @@
+"""Applications to the fund: what a caseworker sends from a case, its explained recommendation, who reads it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.vocab import age_band
+from msc.cases.models import Case
+from msc.db import session, utcnow
+from msc.fund import criteria as crit
+from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of, money
+from msc.fund.criteria_sets import definition_of, published_for
+from msc.fund.decisions import approved_so_far, current_decision
+from msc.fund.evaluator import Facts
+from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision
+from msc.i18n import local_today
+from msc.security import audit
+from msc.security.policy import (
+    BREAK_GLASS_FUND,
+    FUND_APPLY,
+    FUND_VIEW,
+    VIEW_SENSITIVE,
+    centre_ids_in_scope,
+    in_scope,
+    role_allows,
+)
+
+#: files break-the-glass does not open unless the role allows it
+GLASS_PROTECTED = ("trafficking", "uasc")
+
+
+@dataclass
+class LineData:
+    """One assistance line asked for: a category, an amount in minor units, its currency, the provider."""
+
+    category: str
+    amount: int
+    currency: str
+    provider: str | None = None
+
+
+def facts_for(case: Case, answers: dict, on: dt.date) -> Facts:
+    """What the evaluator is given: the answers, and the person's age on the day."""
+    person = case.beneficiary
+    return Facts(answers=answers, age=person.age_on(on), age_estimated=bool(person.dob_estimated))
+
+
+def _check_answers(definition: dict, case_type: str, answers: dict) -> dict:
+    asked = definition[case_type]["questions"]
+    clean: dict[str, object] = {}
+    for question in asked:
+        if question not in answers or answers[question] in (None, "", []):
+            continue
+        kind, options = crit.QUESTIONS[question]
+        value = answers[question]
+        if question == "age_in_doubt":
+            clean[question] = value in (True, "yes")
+            continue
+        values = value if isinstance(value, list) else [value]
+        if any(v not in options for v in values) or (kind == "single" and len(values) != 1):
+            raise FundError(_l("Choose the answers from the options given."), field=question)
+        clean[question] = values if kind == "multi" else values[0]
+    return clean
+
+
+def household_answers(case: Case, on: dt.date) -> dict:
+    """What the household data says of a child's care, for the caseworker to confirm: parents present
+    (not separated), another adult relative present (separated), no adult at all (unaccompanied)."""
+    person = case.beneficiary
+    if person.household_id is None:
+        return {"separated_from_parents": "yes", "adult_relative_caring": "no"}
+    members = [
+        m
+        for m in session.scalars(
+            sa.select(Beneficiary).where(Beneficiary.household_id == person.household_id, Beneficiary.id != person.id)
+        )
+        if (m.age_on(on) or 0) >= 18
+    ]
+    mine = person.relationship_to_head
+    parents = {"head", "spouse"} if mine == "child" else set()
+    if mine == "head":
+        parents = {"parent"}
+    relatives = {"head", "spouse", "parent", "sibling", "grandparent", "other_relative", "grandchild", "child"}
+    if any(m.relationship_to_head in parents for m in members):
+        return {"separated_from_parents": "no", "adult_relative_caring": "no"}
+    if any(m.relationship_to_head in relatives for m in members):
+        return {"separated_from_parents": "yes", "adult_relative_caring": "yes"}
+    return {"separated_from_parents": "yes", "adult_relative_caring": "no"}
+
+
+def _check_lines(case: Case, currency: str, lines: list[LineData]) -> None:
+    if not lines:
+        raise FundError(_l("Request at least one assistance line."), field="lines")
+    per_category: dict[str, int] = {}
+    for n, line in enumerate(lines, 1):
+        if line.category not in CATEGORIES:
+            raise FundError(_l("Line %(n)d: choose an assistance category.", n=n), field="lines")
+        if line.amount is None or line.amount <= 0:
+            raise FundError(_l("Line %(n)d: the amount must be more than zero.", n=n), field="lines")
+        if line.currency != currency:
+            raise FundError(
+                _l("Line %(n)d: the fund pays in %(currency)s in this country.", n=n, currency=currency), field="lines"
+            )
+        if line.provider and len(line.provider) > 200:
+            raise FundError(_l("Line %(n)d: the provider's name is too long.", n=n), field="lines")
+        per_category[line.category] = per_category.get(line.category, 0) + line.amount
+    for category, amount in per_category.items():
+        cap = session.get(CategoryCap, (category, currency))
+        if cap is None:
+            raise FundError(
+                _l(
+                    "No cap is set for %(category)s in %(currency)s: ask the fund's administrator.",
+                    category=category,
+                    currency=currency,
+                ),
+                field="lines",
+            )
+        left = cap.amount - approved_so_far(case, category)
+        if amount > left:
+            raise FundError(
+                _l(
+                    "%(category)s: %(amount)s asked, but the cap per case leaves %(left)s.",
+                    category=category,
+                    amount=money(amount, currency),
+                    left=money(left, currency),
+                ),
+                field="lines",
+            )
+
+
+def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None, lines: list[LineData]) -> Application:
+    """A caseworker applies from a case; the recommendation is computed and kept with what it used."""
+    if not role_allows(user, FUND_APPLY) or not in_scope(user, case.centre_id):
+        raise FundError(_l("Only the case's caseworkers can apply to the fund."))
+    if case.status == "closed":
+        raise FundError(_l("The case is closed: reopen it to apply."))
+    if case_type not in crit.CASE_TYPES:
+        raise FundError(_l("Choose the case type."), field="case_type")
+    country = case.beneficiary.centre.country
+    today = local_today(country)
+    criteria_set = published_for(today)
+    if criteria_set is None:
+        raise FundError(_l("No published criteria are in force: the fund cannot take applications."))
+    definition = definition_of(criteria_set)
+    answers = _check_answers(definition, case_type, answers)
+    evidence = (evidence or "").strip()
+    if len(evidence) > MAX_TEXT:
+        raise FundError(_l("The evidence notes are too long (at most %(n)d characters).", n=MAX_TEXT), field="evidence")
+    currency = currency_of(country)
+    _check_lines(case, currency, lines)
+    facts = facts_for(case, answers, today)
+    outcome, result = crit.recommend(definition, case_type, facts)
+    application = Application(
+        case_id=case.id,
+        case=case,
+        beneficiary_id=case.beneficiary_id,
+        beneficiary=case.beneficiary,
+        centre_id=case.centre_id,
+        country=country,
+        case_type=case_type,
+        criteria_set_id=criteria_set.id,
+        criteria_digest=criteria_set.digest,
+        recommendation=outcome,
+        uasc_kind=crit.uasc_kind(answers) if case_type == "uasc" and outcome == "eligible" else None,
+        explanation=json.dumps([[r.label, r.value] for r in result.labelled()]),
+        age_band=age_band(facts.age),
+        submitted_by_id=getattr(user, "id", None),
+        submitted_at=utcnow(),
+        submitted_on=today,
+    )
+    application.answers = answers
+    if evidence:
+        application.evidence = evidence
+    session.add(application)
+    session.flush()
+    for line in lines:
+        row = ApplicationLine(
+            application_id=application.id,
+            application=application,
+            category=line.category,
+            amount=line.amount,
+            currency=line.currency,
+        )
+        if line.provider:
+            row.provider = line.provider.strip()
+        session.add(row)
+    session.flush()
+    audit.record(
+        "fund.apply", object_type="fund_application", object_id=application.id, detail=f"{case_type}:{outcome}"
+    )
+    return application
+
+
+def may_read(user, application: Application) -> bool:
+    """The caseworker who applied or is assigned to the case; protection officers in scope; the DPO."""
+    # Break-the-glass reaches a trafficking or UASC file only for roles allowed to open those.
+    glass_reaches = application.case_type not in GLASS_PROTECTED or role_allows(user, BREAK_GLASS_FUND)
+    if not role_allows(user, FUND_VIEW) or not in_scope(
+        user, application.centre_id, application.beneficiary_id if glass_reaches else None
+    ):
+        return False
+    if role_allows(user, FUND_APPLY):  # those who apply (caseworkers) read their own and their cases' only
+        return application.submitted_by_id == user.id or user in application.case.caseworkers
+    return True
+
+
+def sees_content(user) -> bool:
+    """Answers, evidence, providers and payees: for those who see sensitive data (the DPO sees metadata)."""
+    return role_allows(user, VIEW_SENSITIVE)
+
+
+def read(user, application: Application) -> None:
+    """Every read of an application is audited."""
+    audit.record("fund.application.view", object_type="fund_application", object_id=application.id)
+
+
+def awaiting_decision(user, limit: int = 100) -> list[Application]:
+    """Applications in the user's scope with no decision yet, oldest first."""
+    stmt = sa.select(Application).where(~sa.exists().where(Decision.application_id == Application.id))
+    ids = centre_ids_in_scope(user)
+    if ids is not None:
+        stmt = stmt.where(Application.centre_id.in_(ids or [-1]))
+    return list(session.scalars(stmt.order_by(Application.submitted_at).limit(limit)))
+
+
+def submitted_by(user, limit: int = 20) -> list[tuple[Application, Decision | None]]:
+    """A caseworker's applications with the decision in force, newest first (for their home page)."""
+    apps = list(
+        session.scalars(
+            sa.select(Application)
+            .where(Application.submitted_by_id == user.id)
+            .order_by(Application.submitted_at.desc())
+            .limit(limit)
+        )
+    )
+    return [(a, current_decision(a)) for a in apps]

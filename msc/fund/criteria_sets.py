@@ -1,0 +1,117 @@
+"""Versions of the fund's criteria: drafts, publication and retirement; a published version never changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from msc.db import session, utcnow
+from msc.fund import criteria as crit
+from msc.fund.common import FundError
+from msc.fund.evaluator import CriteriaInvalid
+from msc.fund.models import CriteriaSet
+from msc.security import audit
+from msc.security.policy import FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, role_allows
+
+
+def definition_of(criteria_set: CriteriaSet) -> dict:
+    """A version's criteria as data (questions and rule per case type)."""
+    return json.loads(criteria_set.definition)
+
+
+def published_for(day: dt.date) -> CriteriaSet | None:
+    """The criteria in force on a day: the newest published version effective by then."""
+    return session.scalar(
+        sa.select(CriteriaSet)
+        .where(CriteriaSet.status == "published", CriteriaSet.effective_on <= day)
+        .order_by(CriteriaSet.version.desc())
+        .limit(1)
+    )
+
+
+def checked(definition: dict) -> dict:
+    """The definition, if the evaluator would run it; else a FundError saying why."""
+    try:
+        crit.check_definition(definition)
+    except CriteriaInvalid as err:
+        raise FundError(_l("These criteria cannot be used: %(why)s.", why=str(err)), field="definition") from None
+    return definition
+
+
+def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effective_on: dt.date | None) -> CriteriaSet:
+    """Create or change a draft; published and retired versions are never changed."""
+    if not role_allows(user, FUND_CRITERIA_DRAFT):
+        raise FundError(_l("You cannot draft criteria."))
+    if criteria_set is not None and criteria_set.status != "draft":
+        raise FundError(
+            _l(
+                "Version %(v)d is %(status)s and cannot be changed: draft a new version.",
+                v=criteria_set.version,
+                status=criteria_set.status,
+            )
+        )
+    if effective_on is None:
+        raise FundError(_l("Give the day the criteria take effect."), field="effective_on")
+    definition = checked(definition)
+    if criteria_set is None:
+        last = session.scalar(sa.select(sa.func.max(CriteriaSet.version))) or 0
+        criteria_set = CriteriaSet(version=last + 1, created_by_id=getattr(user, "id", None))
+        session.add(criteria_set)
+    criteria_set.effective_on = effective_on
+    criteria_set.definition = json.dumps(definition, sort_keys=True, separators=(",", ":"))
+    criteria_set.digest = crit.digest(definition)
+    session.flush()
+    audit.record("fund.criteria.draft", object_type="fund_criteria", object_id=criteria_set.id)
+    return criteria_set
+
+
+def may_publish(user) -> bool:
+    """Who publishes and retires criteria: those allowed to, at regional level."""
+    return role_allows(user, FUND_CRITERIA_PUBLISH) and getattr(user, "scope", None) == "region"
+
+
+def _regional_publisher(user) -> None:
+    if not may_publish(user):
+        raise FundError(_l("Only a protection officer at regional level can publish or retire criteria."))
+
+
+def publish(user, criteria_set: CriteriaSet) -> None:
+    """A draft becomes the criteria in force from its effective day; from then on it never changes."""
+    _regional_publisher(user)
+    if criteria_set.status != "draft":
+        raise FundError(_l("Only a draft can be published."))
+    checked(definition_of(criteria_set))
+    criteria_set.status, criteria_set.published_by_id, criteria_set.published_at = "published", user.id, utcnow()
+    audit.record(
+        "fund.criteria.publish", object_type="fund_criteria", object_id=criteria_set.id, detail=criteria_set.digest
+    )
+
+
+def retire(user, criteria_set: CriteriaSet) -> None:
+    """A published version stops being in force; it stays, unchanged, for the applications that used it."""
+    _regional_publisher(user)
+    if criteria_set.status != "published":
+        raise FundError(_l("Only a published version can be retired."))
+    criteria_set.status = "retired"
+    audit.record("fund.criteria.retire", object_type="fund_criteria", object_id=criteria_set.id)
+
+
+@sa.event.listens_for(CriteriaSet, "before_update")
+def _published_versions_never_change(_mapper, _connection, target: CriteriaSet) -> None:
+    """The database's last word on immutability: a published version's content cannot be written."""
+    state = sa.inspect(target)
+    was = state.attrs.status.history.deleted
+    previous = was[0] if was else target.status
+    if previous in ("published", "retired"):
+        for name in ("definition", "digest", "version", "effective_on"):
+            if state.attrs[name].history.has_changes():
+                raise FundError(
+                    _l(
+                        "Version %(v)d is %(status)s and cannot be changed: draft a new version.",
+                        v=target.version,
+                        status=previous,
+                    )
+                )

@@ -1,0 +1,206 @@
+"""Decisions on applications: four eyes, approvals within the lines asked, and a change of mind as a new decision."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from msc.cases.models import Case
+from msc.db import session, utcnow
+from msc.fund.common import MAX_TEXT, FundError, currency_of
+from msc.fund.models import Application, ApplicationLine, Decision, DecisionLine, Disbursement, FundAllocation
+from msc.i18n import local_today
+from msc.security import audit
+from msc.security.policy import FUND_DECIDE, in_scope, role_allows
+
+OUTCOMES = ("approve", "reject", "return")
+
+
+def in_force() -> sa.ColumnElement[bool]:
+    """The condition for decisions no other decision replaces."""
+    return Decision.id.not_in(sa.select(Decision.replaces_id).where(Decision.replaces_id.is_not(None)))
+
+
+def current_decision(application: Application) -> Decision | None:
+    """The decision in force: the newest one no other decision replaces."""
+    return session.scalar(
+        sa.select(Decision)
+        .where(Decision.application_id == application.id, in_force())
+        .order_by(Decision.id.desc())
+        .limit(1)
+    )
+
+
+def approved_so_far(case: Case, category: str) -> int:
+    """What the case's current decisions approve in a category (for the per-case cap)."""
+    return (
+        session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved), 0))
+            .join(Decision, Decision.id == DecisionLine.decision_id)
+            .join(ApplicationLine, ApplicationLine.id == DecisionLine.line_id)
+            .join(Application, Application.id == Decision.application_id)
+            .where(
+                Application.case_id == case.id,
+                ApplicationLine.category == category,
+                Decision.outcome == "approve",
+                in_force(),
+            )
+        )
+        or 0
+    )
+
+
+def allocation_for(country: str, currency: str, day: dt.date) -> FundAllocation | None:
+    """The allocation an approval draws on: the newest one for the country and currency covering the day."""
+    return session.scalar(
+        sa.select(FundAllocation)
+        .where(
+            FundAllocation.country == country,
+            FundAllocation.currency == currency,
+            FundAllocation.starts_on <= day,
+            FundAllocation.ends_on >= day,
+        )
+        .order_by(FundAllocation.id.desc())
+        .limit(1)
+    )
+
+
+def _decides_in_scope(user, application: Application) -> bool:
+    return role_allows(user, FUND_DECIDE) and in_scope(user, application.centre_id)
+
+
+def may_decide(user, application: Application) -> bool:
+    """Four eyes: whoever decides in the application's scope, unless they submitted it."""
+    return _decides_in_scope(user, application) and getattr(user, "id", None) != application.submitted_by_id
+
+
+def decide(
+    user,
+    application: Application,
+    outcome: str,
+    approved: dict[int, int] | None = None,
+    justification: str | None = None,
+    period_ends_on: dt.date | None = None,
+) -> Decision:
+    """Four eyes: a protection officer other than the one who submitted decides. A change of mind is a
+    new decision that replaces the one in force."""
+    if not may_decide(user, application):
+        if not _decides_in_scope(user, application):
+            raise FundError(_l("Only a protection officer can decide on fund applications."))
+        raise FundError(_l("You submitted this application: another protection officer must decide on it."))
+    if outcome not in OUTCOMES:
+        raise FundError(_l("Choose approve, reject or return for information."), field="outcome")
+    justification = (justification or "").strip()
+    if len(justification) > MAX_TEXT:
+        raise FundError(
+            _l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT), field="justification"
+        )
+    against = (outcome == "approve" and application.recommendation != "eligible") or (
+        outcome == "reject" and application.recommendation == "eligible"
+    )
+    if against and not justification:
+        raise FundError(_l("This decision goes against the recommendation: write why."), field="justification")
+    previous = current_decision(application)
+    today = local_today(application.country)
+    amounts: dict[int, int] = {}
+    allocation = None
+    if outcome == "approve":
+        approved = approved or {}
+        requested = {line.id: line for line in application.lines}
+        if set(approved) - set(requested):
+            raise FundError(_l("Approve amounts only for the lines requested."), field="approved")
+        for line_id, amount in approved.items():
+            if amount is None or amount < 0:
+                raise FundError(_l("An approved amount cannot be negative."), field="approved")
+            if amount > requested[line_id].amount:
+                raise FundError(
+                    _l("An approved amount can be lowered, never raised above what was requested."), field="approved"
+                )
+        amounts = {line_id: approved.get(line_id, 0) for line_id in requested}
+        if not any(amounts.values()):
+            raise FundError(_l("Approve an amount for at least one line, or reject the application."), field="approved")
+        if period_ends_on is None or period_ends_on <= today:
+            raise FundError(_l("Give the day the approved assistance ends (after today)."), field="period_ends_on")
+        allocation = allocation_for(application.country, currency_of(application.country), today)
+        if allocation is None:
+            raise FundError(
+                _l(
+                    "No fund allocation for %(country)s covers today: the fund's administrator must record one.",
+                    country=application.country,
+                )
+            )
+    if previous is not None:
+        paid = {dl.line_id: dl.disbursed for dl in previous.lines}
+        if any(amounts.get(line_id, 0) < done for line_id, done in paid.items() if done):
+            raise FundError(
+                _l(
+                    "Part of this assistance is already paid: a new decision cannot approve less "
+                    "than what was paid. Void the payments first."
+                ),
+                field="approved",
+            )
+    decision = Decision(
+        application_id=application.id,
+        application=application,
+        outcome=outcome,
+        against_recommendation=against,
+        replaces_id=previous.id if previous else None,
+        period_ends_on=period_ends_on if outcome == "approve" else None,
+        decided_by_id=user.id,
+        decided_at=utcnow(),
+        decided_on=today,
+    )
+    if justification:
+        decision.justification = justification
+    session.add(decision)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise FundError(_l("Someone else decided on this application at the same moment: reload it.")) from None
+    for line_id, amount in amounts.items():
+        assert allocation is not None  # an approval has found its allocation above; a rejection has no lines
+        carried = {dl.line_id: dl.disbursed for dl in previous.lines} if previous else {}
+        session.add(
+            DecisionLine(
+                decision_id=decision.id,
+                line_id=line_id,
+                allocation_id=allocation.id,
+                approved=amount,
+                disbursed=carried.get(line_id, 0),
+            )
+        )
+    if previous is not None:  # payments already made now count against the new decision's lines
+        _carry_disbursements(previous, decision)
+    session.flush()
+    audit.record(
+        "fund.decide",
+        object_type="fund_application",
+        object_id=application.id,
+        detail=f"{outcome}{':against' if against else ''}:{decision.id}",
+    )
+    return decision
+
+
+def _carry_disbursements(previous: Decision, decision: Decision) -> None:
+    session.flush()
+    new_lines = {
+        dl.line_id: dl.id
+        for dl in session.scalars(sa.select(DecisionLine).where(DecisionLine.decision_id == decision.id))
+    }
+    for old in previous.lines:
+        if old.disbursed and old.line_id in new_lines:
+            session.execute(
+                sa.update(Disbursement)
+                .where(Disbursement.decision_line_id == old.id)
+                .values(decision_line_id=new_lines[old.line_id])
+            )
+
+
+@sa.event.listens_for(Decision, "before_update")
+def _decisions_never_change(_mapper, _connection, target: Decision) -> None:
+    """A decision, once written, is never rewritten: a change of mind is a new decision."""
+    if sa.inspect(target).modified:
+        raise FundError(_l("A decision is never changed: record a new decision that replaces it."))
