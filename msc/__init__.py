@@ -50,14 +50,16 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    """Database, keys, CSRF, translations, rate limits and logins."""
+    """Database and the report counts kept by its writes, keys, CSRF, translations, rate limits and logins."""
     from msc import db
     from msc.crypto import keys
     from msc.extensions import babel, csrf, limiter, login_manager
     from msc.i18n import select_locale, select_timezone
+    from msc.reports import cube
     from msc.security.sessions import init_login
 
     db.init_app(app)
+    cube.register_listeners()  # once per process, however many apps (the tests build one per test)
     keys.init_app(app)
     csrf.init_app(app)
     babel.init_app(

@@ -1,6 +1,5 @@
 """Imports every model so that Base.metadata knows every table (used by migrations)."""
 
-import msc.reports.cube  # noqa: F401,E402  (keeps the report counts as rows are written)
 from msc.beneficiaries.models import (  # noqa: F401
     Beneficiary,
     BeneficiaryChange,

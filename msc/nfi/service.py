@@ -18,9 +18,9 @@ from msc.nfi import rules, stock
 from msc.nfi.models import Distribution, DistributionLine, NfiItem
 from msc.nfi.stock import NfiError
 from msc.nfi.vocab import ACK_METHODS, COLLECTED_BY, VOID_REASONS
-from msc.reports import cube
 from msc.security import audit
 from msc.security.policy import NFI_OVERRIDE, NFI_STOCK, active_centres_of, in_scope, role_allows
+from msc.signals import hand_over_voided
 
 MAX_SIGNATURE = 60_000
 #: an SVG path of straight strokes, as the signature pad writes it
@@ -251,7 +251,7 @@ def void(user, distribution: Distribution, reason: str, note: str | None = None)
     per_item: dict[int, int] = {}
     for line in distribution.lines:
         per_item[line.item_id] = per_item.get(line.item_id, 0) + line.quantity
-    cube.change(session, cube.current_facts(session, *distribution.lines), [])
+    hand_over_voided.send(distribution, session=session)
     session.execute(
         sa.update(DistributionLine)
         .where(DistributionLine.distribution_id == distribution.id)

@@ -19,10 +19,9 @@ from msc.partners.service import agreement_covers
 from msc.partners.vocab import DATA_CATEGORIES
 from msc.referrals.models import Disclosure, Referral, ReferralEvent
 from msc.referrals.vocab import URGENCIES
-from msc.reports import cube
 from msc.security import audit
 from msc.security.policy import REFERRAL_OVERRIDE, in_scope, role_allows
-from msc.signals import consent_withdrawn
+from msc.signals import consent_withdrawn, referral_status_moved
 
 #: who may move a referral from one status to another
 CASEWORKER_MOVES = {("draft", "sent"), ("draft", "cancelled"), ("sent", "cancelled"), ("accepted", "cancelled")}
@@ -49,7 +48,6 @@ def _move(user, referral: Referral, to: str) -> None:
     """Compare-and-set the status: of two people moving the same referral at once, one wins and the
     other is told, with nothing of theirs saved. Called before any other field changes."""
     referral_from = referral.status
-    before = cube.current_facts(session, referral)
     moved = rows_changed(
         sa.update(Referral)
         .where(Referral.id == referral.id, Referral.status == referral_from)
@@ -61,7 +59,7 @@ def _move(user, referral: Referral, to: str) -> None:
             _l("Someone else changed this referral a moment ago. Reload the page to see where it stands.")
         )
     so.attributes.set_committed_value(referral, "status", to)
-    cube.change(session, before, cube.current_facts(session, referral))
+    referral_status_moved.send(referral, session=session, from_status=referral_from, to_status=to)
     session.add(
         ReferralEvent(
             referral_id=referral.id, user_id=getattr(user, "id", None), from_status=referral_from, to_status=to

@@ -5,7 +5,9 @@ turns the row's state before and after into *facts* — (topic, centre, month, s
 nationality, k1, k2, k3) with a count and units — and keeps the difference with the session; the
 transaction adds them to `report_counts` when it commits (a rolled-back savepoint — a hand-over refused
 for stock — drops its own). The two writes that bypass the ORM (a referral's status, a voided
-hand-over) call `change` themselves.
+hand-over) announce themselves on `msc.signals`, and the counts move here (the writers know nothing of
+reports). Nothing listens until `register_listeners` runs (create_app does): importing this module
+changes no session.
 
 The same fact functions rebuild every count from the base tables (`flask --app msc reports check`
 compares, `rebuild` replaces), so the running counts can always be proven right. Sensitive needs are
@@ -18,6 +20,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,11 +32,12 @@ from msc.beneficiaries.vocab import SENSITIVE_NEEDS
 from msc.centres.models import Centre
 from msc.db import insert_for, utcnow
 from msc.i18n import COUNTRY_TIMEZONES
-from msc.nfi.models import DistributionLine
+from msc.nfi.models import Distribution, DistributionLine
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
 from msc.reports.models import KEY, CarriedCount, ReportCount
 from msc.security import audit
+from msc.signals import hand_over_voided, referral_status_moved
 
 Key = tuple  # (topic, centre_id, month, sex, age_band, nationality, k1, k2, k3)
 Deltas = dict  # Key -> [n, amount]
@@ -266,26 +270,49 @@ def _after_flush(sess: so.Session, _context) -> None:
     _defer(sess, deltas)
 
 
-def _remember_previous_values() -> None:
-    # A change to an attribute that was not loaded would otherwise forget the value it replaces.
-    for model, names in _TRACKED.items():
-        for name in names:
-            sa.event.listen(getattr(model, name), "set", lambda *a: None, active_history=True)
-
-
-_remember_previous_values()
-sa.event.listen(so.Session, "after_flush", _after_flush)
-sa.event.listen(so.Session, "before_commit", write_pending)
-sa.event.listen(so.Session, "after_soft_rollback", _after_rollback)
-sa.event.listen(so.Session, "after_transaction_end", _after_transaction_end)
-
-
 def change(sess: so.Session, before: list, after: list) -> None:
     """For writes that bypass the ORM: move a row's counts from its facts before to its facts after."""
     deltas: Deltas = {}
     _add(deltas, before, -1)
     _add(deltas, after, +1)
     _defer(sess, deltas)
+
+
+def _referral_status_moved(referral: Referral, *, session: so.Session, from_status: str, **_kw) -> None:
+    # The compare-and-set changed the status alone: the row as it was is the row with its old status.
+    was = SimpleNamespace(**{name: getattr(referral, name) for name in _TRACKED[Referral]})
+    was.status = from_status
+    look = Lookups.load(session.connection())
+    change(session, referral_facts(was, look), referral_facts(referral, look))
+
+
+def _hand_over_voided(distribution: Distribution, *, session: so.Session, **_kw) -> None:
+    # Sent before the lines are marked voided: they still show what they counted.
+    change(session, current_facts(session, *distribution.lines), [])
+
+
+def _keep_previous_value(target, value, oldvalue, initiator):
+    """Asked for with active_history: a change to an attribute that was not loaded would otherwise forget
+    the value it replaces."""
+
+
+def register_listeners() -> None:
+    """Start keeping the counts as rows are written: session and attribute events, the writers' signals.
+
+    SQLAlchemy's session-class events are process-wide and would run twice if listened for twice, so this
+    registers once per process whichever app asks first (create_app asks for every app)."""
+    if sa.event.contains(so.Session, "after_flush", _after_flush):
+        return
+    for model, names in _TRACKED.items():
+        for name in names:
+            sa.event.listen(getattr(model, name), "set", _keep_previous_value, active_history=True)
+    sa.event.listen(so.Session, "before_commit", write_pending)
+    sa.event.listen(so.Session, "after_soft_rollback", _after_rollback)
+    sa.event.listen(so.Session, "after_transaction_end", _after_transaction_end)
+    # blinker keeps one connection per receiver, however often it is connected
+    referral_status_moved.connect(_referral_status_moved)
+    hand_over_voided.connect(_hand_over_voided)
+    sa.event.listen(so.Session, "after_flush", _after_flush)  # last: it marks the whole set as registered
 
 
 def carry_sensitive(sess: so.Session, person: Beneficiary) -> None:

@@ -18,8 +18,19 @@ from msc.centres.models import Centre
 from msc.db import session
 from msc.errors import DomainError
 from msc.exports import SUPPRESSED, SuppressedTable, suppress, suppress_table
+from msc.feedback import vocab as feedback_vocab
+from msc.feedback.models import Feedback
+from msc.feedback.service import visible
+from msc.fund.allocations import balance
+from msc.fund.decisions import in_force
+from msc.fund.models import Application, Decision, FundAllocation
+from msc.nfi.models import NfiItem
+from msc.partners.vocab import SECTORS
+from msc.referrals import vocab as referral_vocab
 from msc.reports.models import ReportCount as RC
 from msc.security.policy import VIEW_SENSITIVE, centres_in_scope, role_allows
+from msc.shelters import service as shelter_service
+from msc.shelters.models import Shelter
 
 MAX_MONTHS = 36
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -347,9 +358,6 @@ REFERRAL_STATUSES = ("sent", "accepted", "completed", "declined", "cancelled", "
 
 
 def referrals_by_status(s: Scope) -> Table:
-    from msc.partners.vocab import SECTORS
-    from msc.referrals.vocab import STATUSES
-
     data = _sum(s, "referral", RC.k1, RC.k2, people=False)
     sectors = [k for k in SECTORS if any(key[0] == k for key in data)]
     return counts_table(
@@ -359,7 +367,7 @@ def referrals_by_status(s: Scope) -> Table:
         sectors,
         [(SECTORS[k],) for k in sectors],
         list(REFERRAL_STATUSES),
-        [STATUSES[k] for k in REFERRAL_STATUSES],
+        [referral_vocab.STATUSES[k] for k in REFERRAL_STATUSES],
         data,
         ["#sector", *(f"#indicator+referrals+{k}" for k in REFERRAL_STATUSES), "#indicator+referrals+total"],
         chart=True,
@@ -368,8 +376,6 @@ def referrals_by_status(s: Scope) -> Table:
 
 
 def referral_deadlines(s: Scope) -> Table:
-    from msc.partners.vocab import SECTORS
-
     timing = _sum(s, "referral", RC.k1, RC.k3, people=False)
     waiting = _sum(s, "referral", RC.k1, people=False, where=(RC.k2 == "sent", RC.k3 == ""))
     sectors = [k for k in SECTORS if any(key[0] == k for key in timing)]
@@ -410,9 +416,6 @@ def referral_deadlines(s: Scope) -> Table:
 
 
 def shelters(s: Scope) -> Table:
-    from msc.shelters import service as shelter_service
-    from msc.shelters.models import Shelter
-
     found = session.scalars(
         sa.select(Shelter).where(Shelter.centre_id.in_(s.centre_ids), Shelter.active.is_(True)).order_by(Shelter.name)
     ).all()
@@ -442,8 +445,6 @@ def shelters(s: Scope) -> Table:
 
 
 def items(s: Scope) -> Table:
-    from msc.nfi.models import NfiItem
-
     data = _sum(s, "nfi", RC.k1, RC.sex, measure=RC.amount)
     catalogue = {str(i.id): i for i in session.scalars(sa.select(NfiItem).order_by(NfiItem.code))}
     ids = [k for k in catalogue if any(key[0] == k for key in data)]
@@ -464,10 +465,6 @@ def items(s: Scope) -> Table:
 
 
 def fund(s: Scope) -> Table:
-    from msc.fund.allocations import balance
-    from msc.fund.decisions import in_force
-    from msc.fund.models import Application, Decision, FundAllocation
-
     countries = sorted({c.country for c in s.centres})
     allocations = session.scalars(
         sa.select(FundAllocation)
@@ -546,10 +543,6 @@ def _money(minor: int) -> str:
 
 
 def feedback(user, s: Scope) -> Table:
-    from msc.feedback.models import Feedback
-    from msc.feedback.service import visible
-    from msc.feedback.vocab import KINDS, STATUSES
-
     stmt = (
         visible(user, sa.select(Feedback.kind, Feedback.status, sa.func.count()))
         .where(
@@ -560,7 +553,7 @@ def feedback(user, s: Scope) -> Table:
         .group_by(Feedback.kind, Feedback.status)
     )
     data = {(k, st): n for k, st, n in session.execute(stmt)}
-    labels = {**KINDS, "survey": _l("Satisfaction survey")}
+    labels = {**feedback_vocab.KINDS, "survey": _l("Satisfaction survey")}
     kinds = [k for k in labels if any(key[0] == k for key in data)]
     return counts_table(
         "feedback",
@@ -568,10 +561,10 @@ def feedback(user, s: Scope) -> Table:
         [_l("Kind")],
         kinds,
         [(labels[k],) for k in kinds],
-        list(STATUSES),
-        list(STATUSES.values()),
+        list(feedback_vocab.STATUSES),
+        list(feedback_vocab.STATUSES.values()),
         data,
-        ["#indicator+feedback", *(f"#indicator+{k}" for k in STATUSES), "#indicator+total"],
+        ["#indicator+feedback", *(f"#indicator+{k}" for k in feedback_vocab.STATUSES), "#indicator+total"],
     )
 
 
