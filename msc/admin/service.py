@@ -11,7 +11,7 @@ from msc.partners.models import Organisation
 from msc.security import audit
 from msc.security import service as accounts
 from msc.security.models import User
-from msc.security.policy import FEEDBACK_FOCAL_POINT, ROLES, SCOPES
+from msc.security.policy import ROLES, SCOPES, Permission
 from msc.security.service import AccountError
 
 
@@ -66,7 +66,7 @@ def save_user(
         raise AccountError(_l("Choose the organisation this partner user works for."), field="organisation_id")
     if role != "partner":
         organisation_id = None
-    if psea_focal_point and FEEDBACK_FOCAL_POINT not in ROLES[role]:
+    if psea_focal_point and Permission.FEEDBACK_FOCAL_POINT not in ROLES[role]:
         raise AccountError(_l("Only protection officers can be PSEA focal points."), field="psea_focal_point")
     if scope == "country" and not country:
         raise AccountError(_l("Choose the country this user reaches."), field="country")

@@ -16,20 +16,20 @@ from msc.forms import ConfirmForm
 from msc.partners.models import Organisation
 from msc.security import service as accounts
 from msc.security.models import User
-from msc.security.policy import ADMIN_CENTRES, ADMIN_USERS, requires
+from msc.security.policy import Permission, requires
 
 bp = Blueprint("admin", __name__)
 
 
 @bp.get("/")
-@requires(ADMIN_USERS)
+@requires(Permission.ADMIN_USERS)
 def index():
     """The administrator's start page."""
     return render_template("admin/index.html")
 
 
 @bp.get("/centres")
-@requires(ADMIN_CENTRES)
+@requires(Permission.ADMIN_CENTRES)
 def centres():
     """Every centre, by country."""
     rows = session.scalars(sa.select(Centre).order_by(Centre.country, Centre.code))
@@ -38,7 +38,7 @@ def centres():
 
 @bp.route("/centres/new", methods=["GET", "POST"])
 @bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
-@requires(ADMIN_CENTRES)
+@requires(Permission.ADMIN_CENTRES)
 def centre_edit(centre_id: int | None = None):
     """Create or edit a centre."""
     centre = get_or_404(Centre, centre_id)
@@ -65,7 +65,7 @@ def centre_edit(centre_id: int | None = None):
 
 
 @bp.get("/users")
-@requires(ADMIN_USERS)
+@requires(Permission.ADMIN_USERS)
 def users():
     """Every account, with role, reach and status."""
     rows = session.scalars(sa.select(User).order_by(User.username))
@@ -76,7 +76,7 @@ def users():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@requires(ADMIN_USERS)
+@requires(Permission.ADMIN_USERS)
 def user_edit(user_id: int | None = None):
     """Create or edit an account."""
     user = get_or_404(User, user_id)
@@ -125,7 +125,7 @@ def _user_action(user_id: int, action) -> object:
 
 
 @bp.post("/users/<int:user_id>/deactivate")
-@requires(ADMIN_USERS)
+@requires(Permission.ADMIN_USERS)
 def user_deactivate(user_id: int):
     """Deactivate an account; its sessions end at once."""
 
@@ -137,7 +137,7 @@ def user_deactivate(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/activate")
-@requires(ADMIN_USERS)
+@requires(Permission.ADMIN_USERS)
 def user_activate(user_id: int):
     """Reactivate an account."""
 
@@ -149,7 +149,7 @@ def user_activate(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/reset-mfa")
-@requires(ADMIN_USERS)
+@requires(Permission.ADMIN_USERS)
 def user_reset_mfa(user_id: int):
     """Remove an account's second factor (lost phone)."""
 
@@ -161,7 +161,7 @@ def user_reset_mfa(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/unlock")
-@requires(ADMIN_USERS)
+@requires(Permission.ADMIN_USERS)
 def user_unlock(user_id: int):
     """Lift a lockout after failed logins."""
 

@@ -11,7 +11,7 @@ from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.db import session, utcnow
 from msc.errors import DomainError
 from msc.security import audit
-from msc.security.policy import EDIT, in_scope, role_allows
+from msc.security.policy import Permission, in_scope, role_allows
 
 MAX_TEXT = 1000
 CORRECTABLE = (*TRACKED_FIELDS, "needs")
@@ -22,7 +22,7 @@ class CorrectionError(DomainError):
 
 
 def _check(user, person: Beneficiary) -> None:
-    if not role_allows(user, EDIT) or not in_scope(user, person.centre_id, person.id):
+    if not role_allows(user, Permission.EDIT) or not in_scope(user, person.centre_id, person.id):
         raise CorrectionError(_l("Only staff who may edit this record handle its corrections."))
 
 

@@ -19,22 +19,7 @@ from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm
 from msc.security import audit
 from msc.security.emergency import running_grant
-from msc.security.policy import (
-    ADMIN_USERS,
-    CARD,
-    CONSENT,
-    EDIT,
-    PARTNER_PORTAL,
-    REGISTER,
-    SEARCH,
-    VIEW,
-    VIEW_SENSITIVE,
-    active_centres_of,
-    authenticated,
-    can,
-    check_scope,
-    requires,
-)
+from msc.security.policy import Permission, active_centres_of, authenticated, can, check_scope, requires
 
 bp = Blueprint("beneficiaries", __name__)
 
@@ -43,17 +28,17 @@ bp = Blueprint("beneficiaries", __name__)
 @authenticated
 def home():
     """The landing page: the search box for the desk, the admin index for admins."""
-    if can(current_user, SEARCH):
+    if can(current_user, Permission.SEARCH):
         return render_template("reception/search.html", form=SearchForm(), result=None)
-    if can(current_user, ADMIN_USERS):
+    if can(current_user, Permission.ADMIN_USERS):
         return redirect(url_for("admin.index"))
-    if can(current_user, PARTNER_PORTAL):
+    if can(current_user, Permission.PARTNER_PORTAL):
         return redirect(url_for("referrals.portal"))
     return render_template("reception/welcome.html")
 
 
 @bp.post("/search")
-@requires(SEARCH)
+@requires(Permission.SEARCH)
 def search():
     """Search first (POST: the terms never reach a URL or an access log)."""
     form = SearchForm()
@@ -70,7 +55,9 @@ def search():
         return render_template("reception/search.html", form=form, result=None), 422
     if result.exact is not None:
         return redirect(url_for("beneficiaries.profile", uid=result.exact.uid))
-    return render_template("reception/search.html", form=form, result=result, may_register=can(current_user, REGISTER))
+    return render_template(
+        "reception/search.html", form=form, result=result, may_register=can(current_user, Permission.REGISTER)
+    )
 
 
 def _person_data(form: PersonForm, needs: list[str]) -> service.PersonData:
@@ -107,7 +94,7 @@ def _consents(form: RegistrationForm) -> list[service.ConsentData]:
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@requires(REGISTER)
+@requires(Permission.REGISTER)
 def register():
     """Register a person (or a household member) with consent, after a duplicate check."""
     centres = active_centres_of(current_user)
@@ -152,12 +139,12 @@ def register():
 
 
 @bp.get("/b/<uid>")
-@requires(VIEW)
+@requires(Permission.VIEW)
 def profile(uid: str):
     """What the role may see of one person; every view is audited."""
     person = load_beneficiary(uid)
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id)
-    may_sensitive = can(current_user, VIEW_SENSITIVE)
+    may_sensitive = can(current_user, Permission.VIEW_SENSITIVE)
     history = list(
         session.scalars(
             sa.select(BeneficiaryChange)
@@ -167,7 +154,7 @@ def profile(uid: str):
         )
     )
     possible = []
-    if can(current_user, EDIT):
+    if can(current_user, Permission.EDIT):
         possible = duplicates.find(current_user, _as_person_data(person), person.date_of_birth, exclude_id=person.id)
     return render_template(
         "reception/profile.html",
@@ -196,12 +183,12 @@ def _as_person_data(person: Beneficiary) -> service.PersonData:
 
 
 @bp.route("/b/<uid>/edit", methods=["GET", "POST"])
-@requires(EDIT)
+@requires(Permission.EDIT)
 def edit(uid: str):
     """Correct a person's data; the history keeps who changed which fields when."""
     person = load_beneficiary(uid)
     correction = _pending_correction(person, request.args.get("correction"))
-    may_sensitive = can(current_user, VIEW_SENSITIVE)
+    may_sensitive = can(current_user, Permission.VIEW_SENSITIVE)
     form = PersonForm(show_sensitive=may_sensitive)
     if request.method == "GET":
         form.process(
@@ -246,7 +233,7 @@ def _pending_correction(person: Beneficiary, correction_uid: str | None):
 
 
 @bp.post("/b/<uid>/consent")
-@requires(CONSENT)
+@requires(Permission.CONSENT)
 def consent(uid: str):
     """Record a consent decision, or withdraw consent (takes effect at once)."""
     person = load_beneficiary(uid)
@@ -272,7 +259,7 @@ def consent(uid: str):
 
 
 @bp.post("/b/<uid>/not-duplicate/<other_uid>")
-@requires(EDIT)
+@requires(Permission.EDIT)
 def not_duplicate(uid: str, other_uid: str):
     """Remember that two records are different people."""
     person = load_beneficiary(uid)
@@ -284,7 +271,7 @@ def not_duplicate(uid: str, other_uid: str):
 
 
 @bp.get("/b/<uid>/card")
-@requires(CARD)
+@requires(Permission.CARD)
 def card(uid: str):
     """The printable beneficiary card: case number and a QR code of an opaque token, no personal data."""
     person = load_beneficiary(uid)

@@ -17,14 +17,7 @@ from msc.db import Listing, listing, session, utcnow
 from msc.errors import DomainError
 from msc.security import audit
 from msc.security.models import User
-from msc.security.policy import (
-    CASE_MANAGE,
-    CASE_SENSITIVE_NOTES,
-    in_scope,
-    role_allows,
-    roles_with,
-    scope_filter,
-)
+from msc.security.policy import Permission, in_scope, role_allows, roles_with, scope_filter
 
 #: allowed status changes (a closed case can be reopened)
 TRANSITIONS = {"open": {"active", "closed"}, "active": {"closed"}, "closed": {"open"}}
@@ -107,7 +100,9 @@ def set_risk(user, case: Case, level: str) -> None:
 def assignable_caseworkers(case: Case) -> list[User]:
     """Active caseworkers whose reach includes the case's centre."""
     users = session.scalars(
-        sa.select(User).where(User.role.in_(roles_with(CASE_MANAGE)), User.active.is_(True)).order_by(User.display_name)
+        sa.select(User)
+        .where(User.role.in_(roles_with(Permission.CASE_MANAGE)), User.active.is_(True))
+        .order_by(User.display_name)
     )
     return [u for u in users if in_scope(u, case.centre_id)]
 
@@ -237,7 +232,7 @@ def may_read_note(user, note: CaseNote) -> bool:
     uid = getattr(user, "id", None)
     if note.author_id == uid or any(c.id == uid for c in note.case.caseworkers):
         return True
-    return role_allows(user, CASE_SENSITIVE_NOTES) and in_scope(user, note.case.centre_id)
+    return role_allows(user, Permission.CASE_SENSITIVE_NOTES) and in_scope(user, note.case.centre_id)
 
 
 def visible_notes(user, case: Case) -> tuple[list[CaseNote], int]:

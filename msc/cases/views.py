@@ -27,7 +27,7 @@ from msc.db import session, utcnow
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm, options
 from msc.security import audit
-from msc.security.policy import CASE_MANAGE, CASE_VIEW, can, requires
+from msc.security.policy import Permission, can, requires
 
 bp = Blueprint("cases", __name__)
 
@@ -75,14 +75,14 @@ def _page(case: Case, forms: dict | None = None, status: int = 200):
         events=events,
         assessment=service.latest_assessment(case),
         today=utcnow().date(),
-        may_manage=can(current_user, CASE_MANAGE),
+        may_manage=can(current_user, Permission.CASE_MANAGE),
         **sections.context(sections.CASE, current_user, case),
         **forms,
     ), status
 
 
 @bp.get("/")
-@requires(CASE_VIEW)
+@requires(Permission.CASE_VIEW)
 def home():
     """My cases by risk, my tasks due today and overdue, children flagged at reception."""
     return render_template(
@@ -94,7 +94,7 @@ def home():
 
 
 @bp.get("/mine/<any(low, medium, high, critical):risk>")
-@requires(CASE_VIEW)
+@requires(Permission.CASE_VIEW)
 def mine(risk: str):
     """All my open and active cases at one risk level."""
     cases = list(session.scalars(service.my_cases(current_user, risk).options(*service.LEAN_CASE)))
@@ -102,7 +102,7 @@ def mine(risk: str):
 
 
 @bp.post("/open/<uid>")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def open_case(uid: str):
     """Open (or reopen) the case of a registered person."""
     person = load_beneficiary(uid)
@@ -117,7 +117,7 @@ def open_case(uid: str):
 
 
 @bp.get("/<case_uid>")
-@requires(CASE_VIEW)
+@requires(Permission.CASE_VIEW)
 def case(case_uid: str):
     """One case: status, risk, priority, caseworkers, assessment, notes, tasks, history."""
     found = load_case(case_uid)
@@ -142,7 +142,7 @@ def _post(case_uid: str, form_key: str, action):
 
 
 @bp.post("/<case_uid>/status")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def status(case_uid: str):
     """Change the status of a case."""
     return _post(
@@ -153,21 +153,21 @@ def status(case_uid: str):
 
 
 @bp.post("/<case_uid>/risk")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def risk(case_uid: str):
     """Set the risk level."""
     return _post(case_uid, "risk_form", lambda c, f: service.set_risk(current_user, c, f.risk_level.data))
 
 
 @bp.post("/<case_uid>/assign")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def assign(case_uid: str):
     """Set the caseworkers of a case."""
     return _post(case_uid, "assign_form", lambda c, f: service.assign(current_user, c, f.caseworkers.data or []))
 
 
 @bp.post("/<case_uid>/priority")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def priority(case_uid: str):
     """Override the derived priority with a reason, or go back to it."""
     return _post(
@@ -178,7 +178,7 @@ def priority(case_uid: str):
 
 
 @bp.post("/<case_uid>/notes")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def note(case_uid: str):
     """Add a case note."""
     return _post(
@@ -187,7 +187,7 @@ def note(case_uid: str):
 
 
 @bp.post("/<case_uid>/tasks")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def task(case_uid: str):
     """Add a follow-up task."""
     return _post(
@@ -198,7 +198,7 @@ def task(case_uid: str):
 
 
 @bp.post("/tasks/<task_uid>/done")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def task_done(task_uid: str):
     """Mark a task done."""
     found = session.scalar(sa.select(Task).where(Task.uid == task_uid))
@@ -217,7 +217,7 @@ def task_done(task_uid: str):
 
 
 @bp.route("/<case_uid>/assessment", methods=["GET", "POST"])
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def assessment(case_uid: str):
     """A structured needs assessment; the case takes the priority it gives."""
     found = load_case(case_uid)
@@ -247,7 +247,7 @@ def assessment(case_uid: str):
 
 def profile_section(user, person: Beneficiary) -> dict:
     """On a person's profile: their case, for those who may see cases."""
-    return {"profile_case": service.case_of(person) if can(user, CASE_VIEW) else None}
+    return {"profile_case": service.case_of(person) if can(user, Permission.CASE_VIEW) else None}
 
 
 @bp.app_context_processor

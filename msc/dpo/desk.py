@@ -14,11 +14,11 @@ from msc.dpo.forms import AuditSearchForm, ReviewForm
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
 from msc.security.emergency import BreakGlass
-from msc.security.policy import DPO_REVIEW, requires
+from msc.security.policy import Permission, requires
 
 
 @bp.get("/dpo/")
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def dashboard():
     """What needs the DPO's attention, and the state of the audit chain and the keys."""
     return render_template(
@@ -27,7 +27,7 @@ def dashboard():
 
 
 @bp.get("/dpo/audit")
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def audit_log():
     """Search the audit log by user, record, action and period."""
     form = AuditSearchForm(request.args, object_types=oversight.object_types())
@@ -48,7 +48,7 @@ def audit_log():
 
 
 @bp.post("/dpo/verify")
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def verify():
     """Walk the audit chain now."""
     if ConfirmForm().validate_on_submit():
@@ -61,14 +61,14 @@ def verify():
 
 
 @bp.get("/dpo/break-glass")
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def glass_queue():
     """Emergency accesses awaiting review, and the latest reviewed."""
     return render_template("dpo/glass_queue.html", waiting=glass.queue(), reviewed=glass.queue(reviewed=True, limit=50))
 
 
 @bp.route("/dpo/break-glass/<grant_uid>", methods=["GET", "POST"])
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def glass_review(grant_uid: str):
     """Review one emergency access: justified or not, with a note."""
     grant = get_by_uid_or_404(BreakGlass, grant_uid)

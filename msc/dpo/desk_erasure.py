@@ -19,13 +19,13 @@ from msc.dpo.blueprint import bp
 from msc.dpo.forms import EraseForm, PolicyForm, SubjectAccessForm
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
-from msc.security.policy import DPO_REVIEW, requires
+from msc.security.policy import Permission, requires
 
 # ---- erasure and retention ------------------------------------------------------------------
 
 
 @bp.route("/dpo/erase", methods=["GET", "POST"])
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def erase():
     """Erase one person's data on request: first what it will do, then, confirmed, for good."""
     form = EraseForm()
@@ -51,7 +51,7 @@ def _policy_form(**kw) -> PolicyForm:
 
 
 @bp.route("/dpo/retention", methods=["GET", "POST"])
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def retention():
     """Who the retention run would anonymise today (the dry run), then the run itself."""
     confirm = ConfirmForm()
@@ -75,7 +75,7 @@ def _retention_page(policy_form: PolicyForm, status: int):
 
 
 @bp.post("/dpo/retention/policy")
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def retention_policy():
     """Set a country's retention period."""
     form = _policy_form()
@@ -94,7 +94,7 @@ def retention_policy():
 
 
 @bp.route("/dpo/subject-access", methods=["GET", "POST"])
-@requires(DPO_REVIEW)
+@requires(Permission.DPO_REVIEW)
 def subject_access():
     """Everything held about one person, in their language, to print or as JSON (producing it is audited)."""
     form = SubjectAccessForm()

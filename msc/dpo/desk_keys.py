@@ -10,7 +10,7 @@ from msc.dpo import keys
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import RetireKeyForm
 from msc.forms import ConfirmForm
-from msc.security.policy import KEYS_ROTATE, requires
+from msc.security.policy import Permission, requires
 
 
 def _wants_json() -> bool:
@@ -18,7 +18,7 @@ def _wants_json() -> bool:
 
 
 @bp.get("/dpo/keys")
-@requires(KEYS_ROTATE)
+@requires(Permission.KEYS_ROTATE)
 def keys_page():
     """The keys in use, rotations under way with their progress, and old keys that can be retired."""
     return render_template(
@@ -27,7 +27,7 @@ def keys_page():
 
 
 @bp.post("/dpo/keys/<any(kek, index):kind>/start")
-@requires(KEYS_ROTATE)
+@requires(Permission.KEYS_ROTATE)
 def keys_start(kind: str):
     """Start a KEK or index-key rotation; the page then carries it on."""
     if ConfirmForm().validate_on_submit():
@@ -43,7 +43,7 @@ def keys_start(kind: str):
 
 
 @bp.post("/dpo/keys/<any(kek, index):kind>/step")
-@requires(KEYS_ROTATE)
+@requires(Permission.KEYS_ROTATE)
 def keys_step(kind: str):
     """Carry a rotation on for a couple of seconds; answer its progress (JSON for the page's script)."""
     if not ConfirmForm().validate_on_submit():
@@ -67,7 +67,7 @@ def keys_step(kind: str):
 
 
 @bp.post("/dpo/keys/retire")
-@requires(KEYS_ROTATE)
+@requires(Permission.KEYS_ROTATE)
 def keys_retire():
     """Remove an old key from the key ring once nothing needs it."""
     form = RetireKeyForm()

@@ -32,7 +32,7 @@ from msc.nfi.models import Distribution
 from msc.referrals.models import Referral
 from msc.reports import cube
 from msc.security import audit
-from msc.security.policy import DPO_REVIEW, role_allows
+from msc.security.policy import Permission, role_allows
 
 MAX_YEARS = 100
 
@@ -42,7 +42,7 @@ class ErasureError(DomainError):
 
 
 def _check(user) -> None:
-    if user is not None and not role_allows(user, DPO_REVIEW):
+    if user is not None and not role_allows(user, Permission.DPO_REVIEW):
         raise ErasureError(_l("Only the data protection officer erases personal data."))
 
 

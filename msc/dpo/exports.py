@@ -18,7 +18,7 @@ from msc.dpo.models import PersonalExport
 from msc.errors import DomainError
 from msc.exports import csv_text
 from msc.security import audit
-from msc.security.policy import DATA_EXPORT, centres_in_scope, role_allows
+from msc.security.policy import Permission, centres_in_scope, role_allows
 
 MIN_PURPOSE, MAX_PURPOSE = 10, 300
 MAX_ROWS = 20_000
@@ -47,7 +47,7 @@ def passphrase() -> str:
 def create(user, purpose: str | None, centre_id: int | None = None) -> tuple[PersonalExport, str]:
     """The people of the user's centres (or one of them) as an encrypted archive; returns it and its
     passphrase (to show once)."""
-    if not role_allows(user, DATA_EXPORT):
+    if not role_allows(user, Permission.DATA_EXPORT):
         raise ExportError(_l("Your role cannot export personal data."))
     purpose = " ".join((purpose or "").split())
     if len(purpose) < MIN_PURPOSE:

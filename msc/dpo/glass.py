@@ -15,7 +15,7 @@ from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError
 from msc.security import audit
 from msc.security.emergency import BreakGlass, running, running_grant
-from msc.security.policy import BREAK_GLASS, DPO_REVIEW, in_scope, role_allows
+from msc.security.policy import Permission, in_scope, role_allows
 
 MAX_TEXT = 1000
 MIN_EXPLANATION = 15
@@ -40,7 +40,7 @@ def _text(value: str | None, field: str, required: bool, minimum: int = 1, missi
 
 def open_record(user, case_number: str | None, reason: str | None, explanation: str | None) -> BreakGlass:
     """Open a record of another centre by its case number, with a coded reason and an explanation."""
-    if not role_allows(user, BREAK_GLASS):
+    if not role_allows(user, Permission.BREAK_GLASS):
         raise GlassError(_l("Your role cannot open records outside your centres."))
     if not (case_number or "").strip():
         raise GlassError(_l("Give the case number of the record."), field="case_number")
@@ -95,7 +95,7 @@ def end(user, grant: BreakGlass) -> None:
 
 def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> None:
     """The DPO's review: justified or not, with a note (required when not justified)."""
-    if not role_allows(user, DPO_REVIEW):
+    if not role_allows(user, Permission.DPO_REVIEW):
         raise GlassError(_l("Only the data protection officer reviews emergency access."))
     if outcome not in REVIEW_OUTCOMES:
         raise GlassError(_l("Choose the outcome of the review."), field="outcome")

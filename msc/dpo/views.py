@@ -18,13 +18,13 @@ from msc.dpo.models import PersonalExport
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
 from msc.security.emergency import BreakGlass
-from msc.security.policy import BREAK_GLASS, DATA_EXPORT, EDIT, centres_in_scope, requires
+from msc.security.policy import Permission, centres_in_scope, requires
 
 # ---- break-the-glass (staff) ----------------------------------------------------------------
 
 
 @bp.route("/access/break-glass", methods=["GET", "POST"])
-@requires(BREAK_GLASS)
+@requires(Permission.BREAK_GLASS)
 def break_glass():
     """Open a record of another centre, saying why; the access ends by itself."""
     form = GlassForm()
@@ -53,7 +53,7 @@ def break_glass():
 
 
 @bp.post("/access/break-glass/<grant_uid>/end")
-@requires(BREAK_GLASS)
+@requires(Permission.BREAK_GLASS)
 def end_glass(grant_uid: str):
     """End one's own emergency access now."""
     grant = get_by_uid_or_404(BreakGlass, grant_uid)
@@ -70,7 +70,7 @@ def end_glass(grant_uid: str):
 
 
 @bp.route("/b/<uid>/corrections", methods=["GET", "POST"])
-@requires(EDIT)
+@requires(Permission.EDIT)
 def corrections_page(uid: str):
     """A person's correction requests: record a new one; apply one through the edit form, or refuse it."""
     person = load_beneficiary(uid)
@@ -89,7 +89,7 @@ def corrections_page(uid: str):
 
 
 @bp.post("/corrections/<correction_uid>/refuse")
-@requires(EDIT)
+@requires(Permission.EDIT)
 def refuse_correction(correction_uid: str):
     """Refuse a correction, saying why."""
     request_row = get_by_uid_or_404(CorrectionRequest, correction_uid)
@@ -109,7 +109,7 @@ def refuse_correction(correction_uid: str):
 
 
 @bp.route("/exports/personal", methods=["GET", "POST"])
-@requires(DATA_EXPORT)
+@requires(Permission.DATA_EXPORT)
 def personal_export():
     """Export the people of one's centres for a stated purpose, as an encrypted archive."""
     form = PersonalExportForm(centres=centres_in_scope(current_user))
@@ -124,7 +124,7 @@ def personal_export():
 
 
 @bp.get("/exports/personal/<export_uid>.zip")
-@requires(DATA_EXPORT)
+@requires(Permission.DATA_EXPORT)
 def personal_export_file(export_uid: str):
     """The archive, once, for whoever made it."""
     data = exports.take(current_user, get_by_uid_or_404(PersonalExport, export_uid))

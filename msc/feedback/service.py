@@ -19,14 +19,7 @@ from msc.feedback.models import Feedback
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.models import User
-from msc.security.policy import (
-    FEEDBACK_FOCAL_POINT,
-    FEEDBACK_MANAGE,
-    FEEDBACK_RECORD,
-    centre_ids_in_scope,
-    in_scope,
-    role_allows,
-)
+from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
 
 SENSITIVE_KINDS = ("sea", "fraud", "misconduct", "data_breach")
 KINDS = ("thanks", "suggestion", "question", "complaint_service", *SENSITIVE_KINDS)
@@ -119,7 +112,7 @@ def submit(
     elif kind not in KINDS:
         raise FeedbackError(_l("Choose what kind of message it is."), field="kind")
     if channel == "desk":
-        if not role_allows(user, FEEDBACK_RECORD) or not in_scope(user, centre.id):
+        if not role_allows(user, Permission.FEEDBACK_RECORD) or not in_scope(user, centre.id):
             raise FeedbackError(_l("You cannot record feedback for this centre."))
     else:
         beneficiary_id = None
@@ -189,7 +182,7 @@ def lookup(code: str | None) -> Status | None:
 
 def is_focal_point(user) -> bool:
     """A protection officer designated as PSEA focal point."""
-    return role_allows(user, FEEDBACK_FOCAL_POINT) and bool(getattr(user, "psea_focal_point", False))
+    return role_allows(user, Permission.FEEDBACK_FOCAL_POINT) and bool(getattr(user, "psea_focal_point", False))
 
 
 def visible(user, stmt=None):
@@ -201,7 +194,7 @@ def visible(user, stmt=None):
         stmt = stmt.where(Feedback.centre_id.in_(ids or [-1]))
     if is_focal_point(user):
         return stmt.where(Feedback.sensitive.is_(True))
-    if role_allows(user, FEEDBACK_MANAGE):
+    if role_allows(user, Permission.FEEDBACK_MANAGE):
         return stmt.where(Feedback.sensitive.is_(False))
     return stmt.where(sa.false())
 

@@ -25,16 +25,7 @@ from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, Upd
 from msc.feedback.models import Feedback
 from msc.i18n import local_today
 from msc.security.models import User
-from msc.security.policy import (
-    FEEDBACK_MANAGE,
-    FEEDBACK_QUEUE,
-    FEEDBACK_RECORD,
-    active_centres_of,
-    check_scope,
-    public,
-    requires,
-    roles_with,
-)
+from msc.security.policy import Permission, active_centres_of, check_scope, public, requires, roles_with
 
 bp = Blueprint("feedback", __name__)
 
@@ -143,7 +134,7 @@ def status():
 
 
 @bp.get("/feedback/poster/<int:centre_id>")
-@requires(FEEDBACK_MANAGE)
+@requires(Permission.FEEDBACK_MANAGE)
 def poster(centre_id: int):
     """A printable poster with the QR code of the centre's public page."""
     centre = get_or_404(Centre, centre_id)
@@ -154,7 +145,7 @@ def poster(centre_id: int):
 
 
 @bp.route("/feedback/desk", methods=["GET", "POST"])
-@requires(FEEDBACK_RECORD)
+@requires(Permission.FEEDBACK_RECORD)
 def desk():
     """Record what someone says at the desk (linked to their record if they wish)."""
     centres = active_centres_of(current_user)
@@ -192,7 +183,7 @@ def desk():
 
 
 @bp.get("/feedback/")
-@requires(FEEDBACK_QUEUE)
+@requires(Permission.FEEDBACK_QUEUE)
 def queue():
     """The messages I must answer: focal points the sensitive ones, centre managers the others."""
     return render_template(
@@ -212,7 +203,7 @@ def _item(feedback_uid: str) -> Feedback:
 
 
 @bp.route("/feedback/items/<feedback_uid>", methods=["GET", "POST"])
-@requires(FEEDBACK_QUEUE)
+@requires(Permission.FEEDBACK_QUEUE)
 def item(feedback_uid: str):
     """Read a message, assign it, answer it, close it."""
     entry = _item(feedback_uid)
@@ -220,7 +211,7 @@ def item(feedback_uid: str):
     people = [
         u
         for u in session.scalars(
-            sa.select(User).where(User.active.is_(True), User.role.in_(roles_with(FEEDBACK_QUEUE)))
+            sa.select(User).where(User.active.is_(True), User.role.in_(roles_with(Permission.FEEDBACK_QUEUE)))
         )
         if service.may_see(u, entry)
     ]
@@ -246,7 +237,7 @@ def item(feedback_uid: str):
 
 
 @bp.get("/feedback/reports")
-@requires(FEEDBACK_QUEUE)
+@requires(Permission.FEEDBACK_QUEUE)
 def reports():
     """Satisfaction, messages by kind and status, and answers within the deadline (aggregates)."""
 

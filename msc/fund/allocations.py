@@ -14,11 +14,11 @@ from msc.fund.common import CATEGORIES, COUNTRY_CURRENCY, FundError, currency_of
 from msc.fund.decisions import in_force
 from msc.fund.models import CategoryCap, Decision, DecisionLine, FundAllocation
 from msc.security import audit
-from msc.security.policy import FUND_CRITERIA_DRAFT, centre_ids_in_scope, role_allows
+from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
 
 def _fund_administrator(user) -> None:
-    if not role_allows(user, FUND_CRITERIA_DRAFT) or getattr(user, "scope", None) != "region":
+    if not role_allows(user, Permission.FUND_CRITERIA_DRAFT) or getattr(user, "scope", None) != "region":
         raise FundError(_l("Only the fund's administrators at regional level set allocations and caps."))
 
 

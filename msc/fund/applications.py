@@ -21,15 +21,7 @@ from msc.fund.evaluator import Facts
 from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision
 from msc.i18n import local_today
 from msc.security import audit
-from msc.security.policy import (
-    BREAK_GLASS_FUND,
-    FUND_APPLY,
-    FUND_VIEW,
-    VIEW_SENSITIVE,
-    centre_ids_in_scope,
-    in_scope,
-    role_allows,
-)
+from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
 
 #: files break-the-glass does not open unless the role allows it
 GLASS_PROTECTED = ("trafficking", "uasc")
@@ -136,7 +128,7 @@ def _check_lines(case: Case, currency: str, lines: list[LineData]) -> None:
 
 def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None, lines: list[LineData]) -> Application:
     """A caseworker applies from a case; the recommendation is computed and kept with what it used."""
-    if not role_allows(user, FUND_APPLY) or not in_scope(user, case.centre_id):
+    if not role_allows(user, Permission.FUND_APPLY) or not in_scope(user, case.centre_id):
         raise FundError(_l("Only the case's caseworkers can apply to the fund."))
     if case.status == "closed":
         raise FundError(_l("The case is closed: reopen it to apply."))
@@ -200,19 +192,19 @@ def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None
 def may_read(user, application: Application) -> bool:
     """The caseworker who applied or is assigned to the case; protection officers in scope; the DPO."""
     # Break-the-glass reaches a trafficking or UASC file only for roles allowed to open those.
-    glass_reaches = application.case_type not in GLASS_PROTECTED or role_allows(user, BREAK_GLASS_FUND)
-    if not role_allows(user, FUND_VIEW) or not in_scope(
+    glass_reaches = application.case_type not in GLASS_PROTECTED or role_allows(user, Permission.BREAK_GLASS_FUND)
+    if not role_allows(user, Permission.FUND_VIEW) or not in_scope(
         user, application.centre_id, application.beneficiary_id if glass_reaches else None
     ):
         return False
-    if role_allows(user, FUND_APPLY):  # those who apply (caseworkers) read their own and their cases' only
+    if role_allows(user, Permission.FUND_APPLY):  # those who apply (caseworkers) read their own and their cases' only
         return application.submitted_by_id == user.id or user in application.case.caseworkers
     return True
 
 
 def sees_content(user) -> bool:
     """Answers, evidence, providers and payees: for those who see sensitive data (the DPO sees metadata)."""
-    return role_allows(user, VIEW_SENSITIVE)
+    return role_allows(user, Permission.VIEW_SENSITIVE)
 
 
 def read(user, application: Application) -> None:

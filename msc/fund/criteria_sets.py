@@ -14,7 +14,7 @@ from msc.fund.common import FundError
 from msc.fund.evaluator import CriteriaInvalid
 from msc.fund.models import CriteriaSet
 from msc.security import audit
-from msc.security.policy import FUND_CRITERIA_DRAFT, FUND_CRITERIA_PUBLISH, role_allows
+from msc.security.policy import Permission, role_allows
 
 
 def definition_of(criteria_set: CriteriaSet) -> dict:
@@ -43,7 +43,7 @@ def checked(definition: dict) -> dict:
 
 def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effective_on: dt.date | None) -> CriteriaSet:
     """Create or change a draft; published and retired versions are never changed."""
-    if not role_allows(user, FUND_CRITERIA_DRAFT):
+    if not role_allows(user, Permission.FUND_CRITERIA_DRAFT):
         raise FundError(_l("You cannot draft criteria."))
     if criteria_set is not None and criteria_set.status != "draft":
         raise FundError(
@@ -70,7 +70,7 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
 
 def may_publish(user) -> bool:
     """Who publishes and retires criteria: those allowed to, at regional level."""
-    return role_allows(user, FUND_CRITERIA_PUBLISH) and getattr(user, "scope", None) == "region"
+    return role_allows(user, Permission.FUND_CRITERIA_PUBLISH) and getattr(user, "scope", None) == "region"
 
 
 def _regional_publisher(user) -> None:

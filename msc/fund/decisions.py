@@ -13,7 +13,7 @@ from msc.fund.common import MAX_TEXT, FundError, currency_of
 from msc.fund.models import Application, ApplicationLine, Decision, DecisionLine, Disbursement, FundAllocation
 from msc.i18n import local_today
 from msc.security import audit
-from msc.security.policy import FUND_DECIDE, in_scope, role_allows
+from msc.security.policy import Permission, in_scope, role_allows
 
 OUTCOMES = ("approve", "reject", "return")
 
@@ -68,7 +68,7 @@ def allocation_for(country: str, currency: str, day: dt.date) -> FundAllocation 
 
 
 def _decides_in_scope(user, application: Application) -> bool:
-    return role_allows(user, FUND_DECIDE) and in_scope(user, application.centre_id)
+    return role_allows(user, Permission.FUND_DECIDE) and in_scope(user, application.centre_id)
 
 
 def may_decide(user, application: Application) -> bool:

@@ -13,12 +13,12 @@ from msc.fund.decisions import current_decision
 from msc.fund.models import Application, DecisionLine, Disbursement, FundAllocation
 from msc.i18n import local_today
 from msc.security import audit
-from msc.security.policy import FUND_DISBURSE, in_scope, role_allows
+from msc.security.policy import Permission, in_scope, role_allows
 
 
 def may_disburse(user, application: Application) -> bool:
     """Who records and voids disbursements on an application: those allowed to, in its scope."""
-    return role_allows(user, FUND_DISBURSE) and in_scope(user, application.centre_id)
+    return role_allows(user, Permission.FUND_DISBURSE) and in_scope(user, application.centre_id)
 
 
 def disburse(

@@ -21,13 +21,13 @@ from msc.fund.common import FundError
 from msc.fund.decisions import in_force
 from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision
 from msc.security import audit
-from msc.security.policy import FUND_DECIDE, centre_ids_in_scope, role_allows
+from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
 FINDINGS = ("agrees", "disagrees", "follow_up")
 
 
 def _auditor(user) -> None:
-    if not role_allows(user, FUND_DECIDE):
+    if not role_allows(user, Permission.FUND_DECIDE):
         raise FundError(_l("Only protection officers audit the fund."))
 
 

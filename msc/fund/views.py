@@ -46,17 +46,7 @@ from msc.fund.models import (
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.models import User
-from msc.security.policy import (
-    FUND_APPLY,
-    FUND_CRITERIA_DRAFT,
-    FUND_CRITERIA_PUBLISH,
-    FUND_DECIDE,
-    FUND_DISBURSE,
-    FUND_VIEW,
-    can,
-    check_scope,
-    requires,
-)
+from msc.security.policy import Permission, can, check_scope, requires
 
 bp = Blueprint("fund", __name__)
 
@@ -75,19 +65,19 @@ def _balances() -> list[tuple[FundAllocation, allocations.Balance]]:
 
 
 @bp.get("/")
-@requires(FUND_VIEW)
+@requires(Permission.FUND_VIEW)
 def index():
     """Protection officers: what awaits a decision, re-assessments, balances. Caseworkers: my applications."""
     today = local_today(current_user.centres[0].country if current_user.centres else current_user.country)
-    officer = can(current_user, FUND_DECIDE)
+    officer = can(current_user, Permission.FUND_DECIDE)
     return render_template(
         "fund/index.html",
         vocab=vocab,
         officer=officer,
-        awaiting=applications.awaiting_decision(current_user) if not can(current_user, FUND_APPLY) else [],
+        awaiting=applications.awaiting_decision(current_user) if not can(current_user, Permission.FUND_APPLY) else [],
         queue=oversight.reassessment_queue(current_user, today) if officer else [],
         balances=_balances() if officer else [],
-        mine=applications.submitted_by(current_user) if can(current_user, FUND_APPLY) else [],
+        mine=applications.submitted_by(current_user) if can(current_user, Permission.FUND_APPLY) else [],
     )
 
 
@@ -110,7 +100,7 @@ def _lines(form: ApplicationForm, currency: str) -> list[applications.LineData]:
 
 
 @bp.route("/apply/<case_uid>", methods=["GET", "POST"])
-@requires(FUND_APPLY)
+@requires(Permission.FUND_APPLY)
 def apply(case_uid: str):
     """Apply to the fund from a case: case type, the criteria questions, evidence, assistance lines."""
     case = get_by_uid_or_404(Case, case_uid)
@@ -174,7 +164,7 @@ def _application_page(application: Application, decision_form=None, pay_forms=No
 
 
 @bp.get("/applications/<application_uid>")
-@requires(FUND_VIEW)
+@requires(Permission.FUND_VIEW)
 def application(application_uid: str):
     """An application: the recommendation and its reasons, the lines, decisions and disbursements."""
     return _application_page(_application(application_uid))
@@ -189,7 +179,7 @@ def _approved_amounts(application: Application) -> dict[int, int]:
 
 
 @bp.post("/applications/<application_uid>/decide")
-@requires(FUND_DECIDE)
+@requires(Permission.FUND_DECIDE)
 def decide(application_uid: str):
     """Approve (all or part), reject, or return for information."""
     application = _application(application_uid)
@@ -209,7 +199,7 @@ def decide(application_uid: str):
 
 
 @bp.post("/lines/<int:line_id>/disburse")
-@requires(FUND_DISBURSE)
+@requires(Permission.FUND_DISBURSE)
 def disburse(line_id: int):
     """Record a payment or in-kind purchase against an approved line."""
     line = get_or_404(DecisionLine, line_id)
@@ -235,7 +225,7 @@ def disburse(line_id: int):
 
 
 @bp.post("/disbursements/<disbursement_uid>/void")
-@requires(FUND_DISBURSE)
+@requires(Permission.FUND_DISBURSE)
 def void(disbursement_uid: str):
     """Void a mistaken disbursement with its reason."""
     payment = get_by_uid_or_404(Disbursement, disbursement_uid)
@@ -256,7 +246,7 @@ def void(disbursement_uid: str):
 
 
 @bp.get("/register")
-@requires(FUND_DECIDE)
+@requires(Permission.FUND_DECIDE)
 def register():
     """Every decision, filterable; metadata only."""
     form = RegisterForm(request.args)
@@ -288,7 +278,7 @@ def register():
 
 
 @bp.get("/consistency")
-@requires(FUND_DECIDE)
+@requires(Permission.FUND_DECIDE)
 def consistency():
     """How each centre and country applies the criteria."""
     return render_template(
@@ -299,7 +289,7 @@ def consistency():
 
 
 @bp.get("/consistency.<any(csv, xlsx):fmt>")
-@requires(FUND_DECIDE)
+@requires(Permission.FUND_DECIDE)
 def consistency_export(fmt: str):
     """The consistency tables as a download (aggregates, small counts suppressed)."""
     rows = [("centre", *r.shown()) for r in oversight.consistency(current_user, "centre")] + [
@@ -322,7 +312,7 @@ def consistency_export(fmt: str):
 
 
 @bp.route("/samples", methods=["GET", "POST"])
-@requires(FUND_DECIDE)
+@requires(Permission.FUND_DECIDE)
 def samples():
     """Draw a reproducible sample of decisions to audit."""
     form = SampleForm()
@@ -341,7 +331,7 @@ def samples():
 
 
 @bp.get("/samples/<int:sample_id>")
-@requires(FUND_DECIDE)
+@requires(Permission.FUND_DECIDE)
 def sample(sample_id: int):
     """The sampled decisions, their findings, and the findings per centre."""
     drawn = get_or_404(AuditSample, sample_id)
@@ -357,7 +347,7 @@ def sample(sample_id: int):
 
 
 @bp.post("/findings/<finding_uid>")
-@requires(FUND_DECIDE)
+@requires(Permission.FUND_DECIDE)
 def finding(finding_uid: str):
     """Record the auditor's finding on a sampled decision."""
     item = get_by_uid_or_404(AuditFinding, finding_uid)
@@ -391,14 +381,14 @@ def _setup_page(allocation_form=None, cap_form=None, status=200):
 
 
 @bp.get("/setup")
-@requires(FUND_CRITERIA_DRAFT)
+@requires(Permission.FUND_CRITERIA_DRAFT)
 def setup():
     """Allocations and their balances, the caps per case, the criteria versions."""
     return _setup_page()
 
 
 @bp.post("/allocations")
-@requires(FUND_CRITERIA_DRAFT)
+@requires(Permission.FUND_CRITERIA_DRAFT)
 def allocation_new():
     """Record a country's allocation."""
     form = AllocationForm()
@@ -422,7 +412,7 @@ def allocation_new():
 
 
 @bp.post("/caps")
-@requires(FUND_CRITERIA_DRAFT)
+@requires(Permission.FUND_CRITERIA_DRAFT)
 def cap():
     """Set the most one case may receive in a category."""
     form = CapForm()
@@ -443,7 +433,7 @@ def cap():
 
 
 @bp.route("/criteria/new", methods=["GET", "POST"])
-@requires(FUND_CRITERIA_DRAFT)
+@requires(Permission.FUND_CRITERIA_DRAFT)
 def criteria_draft():
     """Draft a new version of the criteria, previewing it on sample answers before saving."""
     form = CriteriaForm()
@@ -488,7 +478,7 @@ def _preview(form: CriteriaForm, definition: dict) -> tuple[str, list[tuple[str 
 
 
 @bp.post("/criteria/<int:version>/<any(publish, retire):action>")
-@requires(FUND_CRITERIA_PUBLISH)
+@requires(Permission.FUND_CRITERIA_PUBLISH)
 def criteria_status(version: int, action: str):
     """Publish a draft, or retire a published version (protection officers at regional level)."""
     criteria_set = session.scalar(sa.select(CriteriaSet).where(CriteriaSet.version == version))
@@ -510,7 +500,7 @@ def criteria_status(version: int, action: str):
 
 def home_section(user) -> dict:
     """On the caseworker's home: their latest fund applications with the decision in force."""
-    return {"fund_applications": applications.submitted_by(user, limit=10) if can(user, FUND_APPLY) else []}
+    return {"fund_applications": applications.submitted_by(user, limit=10) if can(user, Permission.FUND_APPLY) else []}
 
 
 @bp.app_context_processor

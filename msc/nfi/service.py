@@ -19,7 +19,7 @@ from msc.nfi.models import Distribution, DistributionLine, NfiItem
 from msc.nfi.stock import NfiError
 from msc.nfi.vocab import ACK_METHODS, COLLECTED_BY, VOID_REASONS
 from msc.security import audit
-from msc.security.policy import NFI_OVERRIDE, NFI_STOCK, active_centres_of, in_scope, role_allows
+from msc.security.policy import Permission, active_centres_of, in_scope, role_allows
 from msc.signals import hand_over_voided
 
 MAX_SIGNATURE = 60_000
@@ -126,7 +126,7 @@ def hand_over(
             )
     overriding = False
     if outside:
-        if not role_allows(user, NFI_OVERRIDE):
+        if not role_allows(user, Permission.NFI_OVERRIDE):
             raise HandOverRefused(_l("Some items cannot be given today: see the reasons next to them."), problems)
         if not justification:
             raise HandOverRefused(
@@ -217,7 +217,7 @@ def may_void(user, distribution: Distribution) -> bool:
     """Centre managers void any hand-over; the clerk who recorded one may void it the same day."""
     if distribution.voided_at is not None or not in_scope(user, distribution.centre_id):
         return False
-    if role_allows(user, NFI_STOCK):
+    if role_allows(user, Permission.NFI_STOCK):
         return True
     return distribution.user_id == getattr(user, "id", None) and distribution.day == stock.centre_day(
         distribution.centre

@@ -32,17 +32,7 @@ from msc.nfi.forms import (
 from msc.nfi.models import Distribution, NfiItem
 from msc.nfi.stock import NfiError
 from msc.security import audit
-from msc.security.policy import (
-    NFI_CATALOGUE,
-    NFI_DISTRIBUTE,
-    NFI_REPORTS,
-    NFI_STOCK,
-    active_centres_of,
-    can,
-    centres_in_scope,
-    check_scope,
-    requires,
-)
+from msc.security.policy import Permission, active_centres_of, can, centres_in_scope, check_scope, requires
 
 bp = Blueprint("nfi", __name__)
 
@@ -55,14 +45,14 @@ def _status(ok: bool) -> int:
 
 
 @bp.get("/")
-@requires(NFI_DISTRIBUTE)
+@requires(Permission.NFI_DISTRIBUTE)
 def desk():
     """Scan a card (or search) to hand over items."""
     return render_template("nfi/desk.html", form=SearchForm(), result=None)
 
 
 @bp.post("/find")
-@requires(NFI_DISTRIBUTE)
+@requires(Permission.NFI_DISTRIBUTE)
 def find():
     """The scanned token or the typed search: one person goes straight to their hand-over screen."""
     form = SearchForm()
@@ -91,7 +81,7 @@ def _quantities(rows, prefix: str = "qty-") -> tuple[dict[str, str], dict[str, i
 
 
 @bp.route("/give/<uid>", methods=["GET", "POST"])
-@requires(NFI_DISTRIBUTE)
+@requires(Permission.NFI_DISTRIBUTE)
 def give(uid: str):
     """What the person and their household may receive today; record a hand-over."""
     person = load_beneficiary(uid)
@@ -143,7 +133,7 @@ def give(uid: str):
         row_errors=row_errors,
         on_hand=on_hand,
         recent=service.recent_for(person),
-        may_override=can(current_user, "nfi.override_rules"),
+        may_override=can(current_user, Permission.NFI_OVERRIDE),
         today=today,
     ), _status(ok)
 
@@ -157,7 +147,7 @@ def _distribution(handover_uid: str) -> Distribution:
 
 
 @bp.get("/handovers/<handover_uid>")
-@requires(NFI_DISTRIBUTE)
+@requires(Permission.NFI_DISTRIBUTE)
 def handover(handover_uid: str):
     """A hand-over as recorded: items, who collected, the acknowledgement; voiding it."""
     distribution = _distribution(handover_uid)
@@ -167,7 +157,7 @@ def handover(handover_uid: str):
 
 
 @bp.post("/handovers/<handover_uid>/void")
-@requires(NFI_DISTRIBUTE)
+@requires(Permission.NFI_DISTRIBUTE)
 def void(handover_uid: str):
     """Void a mistaken hand-over with its reason; the stock goes back."""
     distribution = _distribution(handover_uid)
@@ -195,7 +185,7 @@ def _centre(centre_id: int) -> Centre:
 
 
 @bp.get("/stock")
-@requires(NFI_STOCK)
+@requires(Permission.NFI_STOCK)
 def stock_index():
     """The stock of my centres; straight to it when there is one."""
     centres = active_centres_of(current_user)
@@ -206,7 +196,7 @@ def stock_index():
 
 
 @bp.get("/stock/<int:centre_id>")
-@requires(NFI_STOCK)
+@requires(Permission.NFI_STOCK)
 def stock_centre(centre_id: int):
     """Stock on hand of every item, with the low-stock warnings."""
     centre = _centre(centre_id)
@@ -242,7 +232,7 @@ def _sheet(centre: Centre, rows, prefix: str, form, action, template: str, **con
 
 
 @bp.route("/stock/<int:centre_id>/receive", methods=["GET", "POST"])
-@requires(NFI_STOCK)
+@requires(Permission.NFI_STOCK)
 def receive(centre_id: int):
     """Goods received under a delivery reference."""
     centre = _centre(centre_id)
@@ -266,7 +256,7 @@ def receive(centre_id: int):
 
 
 @bp.route("/stock/<int:centre_id>/transfer", methods=["GET", "POST"])
-@requires(NFI_STOCK)
+@requires(Permission.NFI_STOCK)
 def transfer(centre_id: int):
     """Send goods to another centre."""
     centre = _centre(centre_id)
@@ -291,7 +281,7 @@ def transfer(centre_id: int):
 
 
 @bp.route("/stock/<int:centre_id>/adjust", methods=["GET", "POST"])
-@requires(NFI_STOCK)
+@requires(Permission.NFI_STOCK)
 def adjust(centre_id: int):
     """Loss, damage, expiry, found goods or a correction."""
     centre = _centre(centre_id)
@@ -317,7 +307,7 @@ def adjust(centre_id: int):
 
 
 @bp.route("/stock/<int:centre_id>/count", methods=["GET", "POST"])
-@requires(NFI_STOCK)
+@requires(Permission.NFI_STOCK)
 def count(centre_id: int):
     """A physical count: the differences become adjustments (an empty row was not counted)."""
     centre = _centre(centre_id)
@@ -340,7 +330,7 @@ def count(centre_id: int):
 
 
 @bp.route("/stock/<int:centre_id>/thresholds", methods=["GET", "POST"])
-@requires(NFI_STOCK)
+@requires(Permission.NFI_STOCK)
 def thresholds(centre_id: int):
     """The low-stock threshold of each item at the centre."""
     centre = _centre(centre_id)
@@ -363,7 +353,7 @@ def thresholds(centre_id: int):
 
 
 @bp.get("/stock/<int:centre_id>/ledger")
-@requires(NFI_STOCK)
+@requires(Permission.NFI_STOCK)
 def ledger(centre_id: int):
     """Every movement of the centre's stock, newest first."""
     centre = _centre(centre_id)
@@ -398,7 +388,7 @@ def _report_period():
 
 
 @bp.get("/reports")
-@requires(NFI_REPORTS)
+@requires(Permission.NFI_REPORTS)
 def report():
     """Hand-overs by item, sex, age band, nationality and month; stock per period; low stock."""
     form, period = _report_period()
@@ -443,7 +433,7 @@ def _headers(table: str) -> list[str]:
 
 
 @bp.get("/reports/<table>.<fmt>")
-@requires(NFI_REPORTS)
+@requires(Permission.NFI_REPORTS)
 def export(table: str, fmt: str):
     """A report table as CSV or XLSX (aggregates only; small counts shown as <5)."""
     if table not in TABLES or fmt not in ("csv", "xlsx"):
@@ -464,7 +454,7 @@ def export(table: str, fmt: str):
 
 
 @bp.get("/items")
-@requires(NFI_CATALOGUE)
+@requires(Permission.NFI_CATALOGUE)
 def items():
     """The catalogue and each item's rules."""
     return render_template("nfi/items.html", items=catalogue.items())
@@ -472,7 +462,7 @@ def items():
 
 @bp.route("/items/new", methods=["GET", "POST"])
 @bp.route("/items/<int:item_id>/edit", methods=["GET", "POST"])
-@requires(NFI_CATALOGUE)
+@requires(Permission.NFI_CATALOGUE)
 def item_edit(item_id: int | None = None):
     """Create or change an item, its target group and its entitlement rule."""
     item = get_or_404(NfiItem, item_id) if item_id else None

@@ -11,13 +11,13 @@ from msc.errors import show_on_form
 from msc.partners import service, vocab
 from msc.partners.forms import DirectoryFilterForm, OrganisationForm, ServiceForm
 from msc.partners.models import Organisation, PartnerService
-from msc.security.policy import PARTNERS_MANAGE, PARTNERS_VIEW, active_centres_of, can, requires
+from msc.security.policy import Permission, active_centres_of, can, requires
 
 bp = Blueprint("partners", __name__)
 
 
 @bp.get("/")
-@requires(PARTNERS_VIEW)
+@requires(Permission.PARTNERS_VIEW)
 def directory():
     """Services that serve my centres, by sector, with each organisation's agreement status."""
     centres = active_centres_of(current_user)
@@ -31,18 +31,18 @@ def directory():
         services=services,
         vocab=vocab,
         today=utcnow().date(),
-        may_manage=can(current_user, PARTNERS_MANAGE),
+        may_manage=can(current_user, Permission.PARTNERS_MANAGE),
     )
 
 
 @bp.get("/organisations/<int:org_id>")
-@requires(PARTNERS_VIEW)
+@requires(Permission.PARTNERS_VIEW)
 def organisation(org_id: int):
     """One organisation: agreement, categories covered, and the services I can see."""
     org = get_or_404(Organisation, org_id)
     visible = {s.id for s in service.visible_services(current_user)}
     services = [s for s in org.services if s.id in visible]
-    may_manage = can(current_user, PARTNERS_MANAGE)
+    may_manage = can(current_user, Permission.PARTNERS_MANAGE)
     return render_template(
         "partners/organisation.html",
         org=org,
@@ -56,7 +56,7 @@ def organisation(org_id: int):
 
 @bp.route("/organisations/new", methods=["GET", "POST"])
 @bp.route("/organisations/<int:org_id>/edit", methods=["GET", "POST"])
-@requires(PARTNERS_MANAGE)
+@requires(Permission.PARTNERS_MANAGE)
 def organisation_edit(org_id: int | None = None):
     """Create or edit an organisation and its data-sharing agreement."""
     org = get_or_404(Organisation, org_id)
@@ -88,7 +88,7 @@ def organisation_edit(org_id: int | None = None):
 
 @bp.route("/organisations/<int:org_id>/services/new", methods=["GET", "POST"])
 @bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
-@requires(PARTNERS_MANAGE)
+@requires(Permission.PARTNERS_MANAGE)
 def service_edit(org_id: int | None = None, service_id: int | None = None):
     """Create or edit a service of an organisation."""
     svc = get_or_404(PartnerService, service_id)

@@ -20,7 +20,7 @@ from msc.partners.vocab import DATA_CATEGORIES
 from msc.referrals.models import Disclosure, Referral, ReferralEvent
 from msc.referrals.vocab import URGENCIES
 from msc.security import audit
-from msc.security.policy import REFERRAL_OVERRIDE, in_scope, role_allows
+from msc.security.policy import Permission, in_scope, role_allows
 from msc.signals import consent_withdrawn, referral_status_moved
 
 #: who may move a referral from one status to another
@@ -125,7 +125,7 @@ def create(user, case: Case, service_id: int | None, urgency: str, reason: str, 
 
 def override_agreement(user, referral: Referral, reason: str) -> None:
     """A protection officer allows a referral that no active agreement covers, with a written reason."""
-    if not role_allows(user, REFERRAL_OVERRIDE) or not in_scope(user, referral.centre_id):
+    if not role_allows(user, Permission.REFERRAL_OVERRIDE) or not in_scope(user, referral.centre_id):
         raise ReferralError(_l("Only a protection officer working for this centre can allow this."))
     if referral.status != "draft":
         raise ReferralError(_l("Only a draft referral can be allowed this way."))

@@ -19,14 +19,7 @@ from msc.partners import vocab as pvocab
 from msc.referrals import service, vocab
 from msc.referrals.forms import ReferralForm, TextForm
 from msc.referrals.models import Referral, ReferralEvent
-from msc.security.policy import (
-    CASE_MANAGE,
-    CASE_VIEW,
-    PARTNER_PORTAL,
-    REFERRAL_OVERRIDE,
-    can,
-    requires,
-)
+from msc.security.policy import Permission, can, requires
 
 bp = Blueprint("referrals", __name__)
 
@@ -44,7 +37,7 @@ def get_referral(uid: str) -> Referral:
 
 
 @bp.route("/cases/<case_uid>/referrals/new", methods=["GET", "POST"])
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def new(case_uid: str):
     """Refer the person to a partner's service, sharing name and contact unless more is chosen."""
     case = load_case(case_uid)
@@ -70,7 +63,7 @@ def new(case_uid: str):
 
 
 @bp.get("/referrals/<uid>")
-@requires(CASE_VIEW)
+@requires(Permission.CASE_VIEW)
 def detail(uid: str):
     """A referral as the caseworker sees it: what is shared, its history, what can be done next."""
     referral = get_referral(uid)
@@ -93,8 +86,8 @@ def detail(uid: str):
         now=now,
         needs_override=service.needs_override(referral, now.date()),
         form=TextForm(),
-        may_manage=can(current_user, CASE_MANAGE),
-        may_override=can(current_user, REFERRAL_OVERRIDE),
+        may_manage=can(current_user, Permission.CASE_MANAGE),
+        may_override=can(current_user, Permission.REFERRAL_OVERRIDE),
     )
 
 
@@ -113,28 +106,28 @@ def _act(uid: str, action, needs_text: bool = False):
 
 
 @bp.post("/referrals/<uid>/send")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def send(uid: str):
     """Send a draft (consent and the agreement are checked again)."""
     return _act(uid, lambda r: service.send(current_user, r))
 
 
 @bp.post("/referrals/<uid>/cancel")
-@requires(CASE_MANAGE)
+@requires(Permission.CASE_MANAGE)
 def cancel(uid: str):
     """Cancel a pending referral."""
     return _act(uid, lambda r: service.cancel(current_user, r))
 
 
 @bp.post("/referrals/<uid>/override")
-@requires(REFERRAL_OVERRIDE)
+@requires(Permission.REFERRAL_OVERRIDE)
 def override(uid: str):
     """A protection officer allows a referral no active agreement covers, with a written reason."""
     return _act(uid, lambda r, text: service.override_agreement(current_user, r, text), needs_text=True)
 
 
 @bp.get("/referrals/<uid>/slip")
-@requires(CASE_VIEW)
+@requires(Permission.CASE_VIEW)
 def slip(uid: str):
     """The printable referral slip: only the shared data, in the person's language."""
     referral = get_referral(uid)
@@ -156,7 +149,7 @@ def slip(uid: str):
 
 
 @bp.get("/portal/")
-@requires(PARTNER_PORTAL)
+@requires(Permission.PARTNER_PORTAL)
 def portal():
     """Referrals addressed to my organisation: waiting for us, or answered (never drafts or cancelled)."""
     view = "answered" if request.args.get("view") == "answered" else "pending"
@@ -182,7 +175,7 @@ def _partner_referral(uid: str) -> Referral:
 
 
 @bp.get("/portal/<uid>")
-@requires(PARTNER_PORTAL)
+@requires(Permission.PARTNER_PORTAL)
 def portal_referral(uid: str):
     """One referral with only the shared data; every view is recorded as a disclosure."""
     referral = _partner_referral(uid)
@@ -199,7 +192,7 @@ def portal_referral(uid: str):
 
 
 @bp.post("/portal/<uid>/<any(accepted, declined, no_show, completed):to>")
-@requires(PARTNER_PORTAL)
+@requires(Permission.PARTNER_PORTAL)
 def portal_answer(uid: str, to: str):
     """Accept, decline with a reason, record a no-show, or complete with an outcome."""
     referral = _partner_referral(uid)
@@ -217,7 +210,7 @@ def portal_answer(uid: str, to: str):
 
 def profile_section(user, person: Beneficiary) -> dict:
     """On a person's profile: every disclosure of their data, for those who may see cases."""
-    return {"disclosures": service.disclosures_of(person) if can(user, CASE_VIEW) else []}
+    return {"disclosures": service.disclosures_of(person) if can(user, Permission.CASE_VIEW) else []}
 
 
 def case_section(user, case: Case) -> dict:

@@ -28,7 +28,7 @@ from msc.nfi.models import NfiItem
 from msc.partners.vocab import SECTORS
 from msc.referrals import vocab as referral_vocab
 from msc.reports.models import ReportCount as RC
-from msc.security.policy import VIEW_SENSITIVE, centres_in_scope, role_allows
+from msc.security.policy import Permission, centres_in_scope, role_allows
 from msc.shelters import service as shelter_service
 from msc.shelters.models import Shelter
 
@@ -105,7 +105,7 @@ def scope(user, f: Filters) -> Scope:
     centres = centres_in_scope(user, f.centre_id, f.country)
     if not centres:
         raise ReportError(_l("Choose one of your centres or countries."), field="centre_id")
-    return Scope(f, centres, role_allows(user, VIEW_SENSITIVE))
+    return Scope(f, centres, role_allows(user, Permission.VIEW_SENSITIVE))
 
 
 # ---- tables ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from msc.i18n import local_today
 from msc.reports import service
 from msc.reports.forms import FilterForm
 from msc.security import audit
-from msc.security.policy import REPORTS, centres_in_scope, requires
+from msc.security.policy import Permission, centres_in_scope, requires
 
 bp = Blueprint("reports", __name__)
 
@@ -48,7 +48,7 @@ def _scope():
 
 
 @bp.get("/")
-@requires(REPORTS)
+@requires(Permission.REPORTS)
 def dashboard():
     """The dashboard of the user's centres, country or region."""
     form, scope = _scope()
@@ -57,7 +57,7 @@ def dashboard():
 
 
 @bp.get("/vulnerability")
-@requires(REPORTS)
+@requires(Permission.REPORTS)
 def vulnerability():
     """The share of people with each specific need by centre and entry point."""
     form, scope = _scope()
@@ -66,7 +66,7 @@ def vulnerability():
 
 
 @bp.get("/<table>.<fmt>")
-@requires(REPORTS)
+@requires(Permission.REPORTS)
 def export(table: str, fmt: str):
     """One table as CSV or XLSX: aggregates only, small counts hidden, HXL hashtags on the second row."""
     if table not in service.TABLES or fmt not in ("csv", "xlsx"):

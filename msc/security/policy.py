@@ -7,6 +7,7 @@ an endpoint that declares nothing is denied. enforce() runs before every request
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import NoReturn
 
 import sqlalchemy as sa
@@ -19,166 +20,146 @@ from msc.extensions import login_manager
 from msc.security import audit
 from msc.security.emergency import running_grant
 
-# Permissions
-SEARCH = "beneficiary.search"
-VIEW = "beneficiary.view"
-REGISTER = "beneficiary.register"
-EDIT = "beneficiary.edit"
-CONSENT = "beneficiary.consent"
-CARD = "beneficiary.card"
-VIEW_SENSITIVE = "beneficiary.view_sensitive"
-ADMIN_CENTRES = "admin.centres"
-ADMIN_USERS = "admin.users"
-CASE_VIEW = "case.view"
-CASE_MANAGE = "case.manage"
-PARTNERS_VIEW = "partners.view"
-PARTNERS_MANAGE = "partners.manage"
-REFERRAL_OVERRIDE = "referral.override_agreement"
-SHELTER_VIEW = "shelter.view"
-SHELTER_PLACE = "shelter.place"
-SHELTER_MANAGE = "shelter.manage"
-SHELTER_OVERRIDE = "shelter.override_full"
-PARTNER_PORTAL = "partner.portal"
-NFI_DISTRIBUTE = "nfi.distribute"
-NFI_OVERRIDE = "nfi.override_rules"
-NFI_STOCK = "nfi.stock"
-NFI_REPORTS = "nfi.reports"
-NFI_CATALOGUE = "nfi.catalogue"
-FUND_APPLY = "fund.apply"
-FUND_VIEW = "fund.view"
-FUND_DECIDE = "fund.decide"
-FUND_DISBURSE = "fund.disburse"
-FUND_CRITERIA_DRAFT = "fund.criteria_draft"
-FUND_CRITERIA_PUBLISH = "fund.criteria_publish"
-FEEDBACK_RECORD = "feedback.record"
-FEEDBACK_MANAGE = "feedback.manage"
-FEEDBACK_QUEUE = "feedback.queue"
-REPORTS = "reports.view"
-BREAK_GLASS = "access.break_glass"
-BREAK_GLASS_FUND = "access.break_glass_fund"
-DPO_REVIEW = "dpo.review"
-DATA_EXPORT = "data.export"
-KEYS_ROTATE = "keys.rotate"
-CASE_SENSITIVE_NOTES = "case.sensitive_notes"
-FEEDBACK_FOCAL_POINT = "feedback.focal_point"
 
-PERMISSIONS = (
-    SEARCH,
-    VIEW,
-    REGISTER,
-    EDIT,
-    CONSENT,
-    CARD,
-    VIEW_SENSITIVE,
-    ADMIN_CENTRES,
-    ADMIN_USERS,
-    CASE_VIEW,
-    CASE_MANAGE,
-    PARTNERS_VIEW,
-    PARTNERS_MANAGE,
-    REFERRAL_OVERRIDE,
-    PARTNER_PORTAL,
-    SHELTER_VIEW,
-    SHELTER_PLACE,
-    SHELTER_MANAGE,
-    SHELTER_OVERRIDE,
-    NFI_DISTRIBUTE,
-    NFI_OVERRIDE,
-    NFI_STOCK,
-    NFI_REPORTS,
-    NFI_CATALOGUE,
-    FUND_APPLY,
-    FUND_VIEW,
-    FUND_DECIDE,
-    FUND_DISBURSE,
-    FUND_CRITERIA_DRAFT,
-    FUND_CRITERIA_PUBLISH,
-    FEEDBACK_RECORD,
-    FEEDBACK_MANAGE,
-    FEEDBACK_QUEUE,
-    REPORTS,
-    BREAK_GLASS,
-    BREAK_GLASS_FUND,
-    DPO_REVIEW,
-    DATA_EXPORT,
-    KEYS_ROTATE,
-    CASE_SENSITIVE_NOTES,
-    FEEDBACK_FOCAL_POINT,
-)
+class Permission(StrEnum):
+    """What a role may do: routes declare one, services and templates ask for one."""
 
-ROLES: dict[str, frozenset[str]] = {
+    SEARCH = "beneficiary.search"
+    VIEW = "beneficiary.view"
+    REGISTER = "beneficiary.register"
+    EDIT = "beneficiary.edit"
+    CONSENT = "beneficiary.consent"
+    CARD = "beneficiary.card"
+    VIEW_SENSITIVE = "beneficiary.view_sensitive"
+    ADMIN_CENTRES = "admin.centres"
+    ADMIN_USERS = "admin.users"
+    CASE_VIEW = "case.view"
+    CASE_MANAGE = "case.manage"
+    PARTNERS_VIEW = "partners.view"
+    PARTNERS_MANAGE = "partners.manage"
+    REFERRAL_OVERRIDE = "referral.override_agreement"
+    SHELTER_VIEW = "shelter.view"
+    SHELTER_PLACE = "shelter.place"
+    SHELTER_MANAGE = "shelter.manage"
+    SHELTER_OVERRIDE = "shelter.override_full"
+    PARTNER_PORTAL = "partner.portal"
+    NFI_DISTRIBUTE = "nfi.distribute"
+    NFI_OVERRIDE = "nfi.override_rules"
+    NFI_STOCK = "nfi.stock"
+    NFI_REPORTS = "nfi.reports"
+    NFI_CATALOGUE = "nfi.catalogue"
+    FUND_APPLY = "fund.apply"
+    FUND_VIEW = "fund.view"
+    FUND_DECIDE = "fund.decide"
+    FUND_DISBURSE = "fund.disburse"
+    FUND_CRITERIA_DRAFT = "fund.criteria_draft"
+    FUND_CRITERIA_PUBLISH = "fund.criteria_publish"
+    FEEDBACK_RECORD = "feedback.record"
+    FEEDBACK_MANAGE = "feedback.manage"
+    FEEDBACK_QUEUE = "feedback.queue"
+    REPORTS = "reports.view"
+    BREAK_GLASS = "access.break_glass"
+    BREAK_GLASS_FUND = "access.break_glass_fund"
+    DPO_REVIEW = "dpo.review"
+    DATA_EXPORT = "data.export"
+    KEYS_ROTATE = "keys.rotate"
+    CASE_SENSITIVE_NOTES = "case.sensitive_notes"
+    FEEDBACK_FOCAL_POINT = "feedback.focal_point"
+
+
+PERMISSIONS = tuple(Permission)
+
+ROLES: dict[str, frozenset[Permission]] = {
     "reception": frozenset(
-        {SEARCH, VIEW, REGISTER, EDIT, CONSENT, CARD, PARTNERS_VIEW, NFI_DISTRIBUTE, FEEDBACK_RECORD, BREAK_GLASS}
+        {
+            Permission.SEARCH,
+            Permission.VIEW,
+            Permission.REGISTER,
+            Permission.EDIT,
+            Permission.CONSENT,
+            Permission.CARD,
+            Permission.PARTNERS_VIEW,
+            Permission.NFI_DISTRIBUTE,
+            Permission.FEEDBACK_RECORD,
+            Permission.BREAK_GLASS,
+        }
     ),
     "caseworker": frozenset(
         {
-            SEARCH,
-            VIEW,
-            REGISTER,
-            EDIT,
-            CONSENT,
-            CARD,
-            VIEW_SENSITIVE,
-            CASE_VIEW,
-            CASE_MANAGE,
-            PARTNERS_VIEW,
-            SHELTER_VIEW,
-            SHELTER_PLACE,
-            NFI_DISTRIBUTE,
-            FUND_APPLY,
-            FUND_VIEW,
-            FEEDBACK_RECORD,
-            BREAK_GLASS,
+            Permission.SEARCH,
+            Permission.VIEW,
+            Permission.REGISTER,
+            Permission.EDIT,
+            Permission.CONSENT,
+            Permission.CARD,
+            Permission.VIEW_SENSITIVE,
+            Permission.CASE_VIEW,
+            Permission.CASE_MANAGE,
+            Permission.PARTNERS_VIEW,
+            Permission.SHELTER_VIEW,
+            Permission.SHELTER_PLACE,
+            Permission.NFI_DISTRIBUTE,
+            Permission.FUND_APPLY,
+            Permission.FUND_VIEW,
+            Permission.FEEDBACK_RECORD,
+            Permission.BREAK_GLASS,
         }
     ),
     "protection_officer": frozenset(
         {
-            SEARCH,
-            VIEW,
-            VIEW_SENSITIVE,
-            CASE_VIEW,
-            PARTNERS_VIEW,
-            REFERRAL_OVERRIDE,
-            SHELTER_VIEW,
-            FUND_VIEW,
-            FUND_DECIDE,
-            FUND_DISBURSE,
-            FUND_CRITERIA_DRAFT,
-            FUND_CRITERIA_PUBLISH,
-            FEEDBACK_QUEUE,
-            REPORTS,
-            BREAK_GLASS,
-            BREAK_GLASS_FUND,
-            DATA_EXPORT,
-            CASE_SENSITIVE_NOTES,
-            FEEDBACK_FOCAL_POINT,
+            Permission.SEARCH,
+            Permission.VIEW,
+            Permission.VIEW_SENSITIVE,
+            Permission.CASE_VIEW,
+            Permission.PARTNERS_VIEW,
+            Permission.REFERRAL_OVERRIDE,
+            Permission.SHELTER_VIEW,
+            Permission.FUND_VIEW,
+            Permission.FUND_DECIDE,
+            Permission.FUND_DISBURSE,
+            Permission.FUND_CRITERIA_DRAFT,
+            Permission.FUND_CRITERIA_PUBLISH,
+            Permission.FEEDBACK_QUEUE,
+            Permission.REPORTS,
+            Permission.BREAK_GLASS,
+            Permission.BREAK_GLASS_FUND,
+            Permission.DATA_EXPORT,
+            Permission.CASE_SENSITIVE_NOTES,
+            Permission.FEEDBACK_FOCAL_POINT,
         }
     ),
     "centre_manager": frozenset(
         {
-            SEARCH,
-            VIEW,
-            PARTNERS_VIEW,
-            PARTNERS_MANAGE,
-            SHELTER_VIEW,
-            SHELTER_PLACE,
-            SHELTER_MANAGE,
-            SHELTER_OVERRIDE,
-            NFI_DISTRIBUTE,
-            NFI_OVERRIDE,
-            NFI_STOCK,
-            NFI_REPORTS,
-            FEEDBACK_RECORD,
-            FEEDBACK_MANAGE,
-            FEEDBACK_QUEUE,
-            REPORTS,
+            Permission.SEARCH,
+            Permission.VIEW,
+            Permission.PARTNERS_VIEW,
+            Permission.PARTNERS_MANAGE,
+            Permission.SHELTER_VIEW,
+            Permission.SHELTER_PLACE,
+            Permission.SHELTER_MANAGE,
+            Permission.SHELTER_OVERRIDE,
+            Permission.NFI_DISTRIBUTE,
+            Permission.NFI_OVERRIDE,
+            Permission.NFI_STOCK,
+            Permission.NFI_REPORTS,
+            Permission.FEEDBACK_RECORD,
+            Permission.FEEDBACK_MANAGE,
+            Permission.FEEDBACK_QUEUE,
+            Permission.REPORTS,
         }
     ),
-    "dpo": frozenset({PARTNERS_VIEW, FUND_VIEW, DPO_REVIEW, KEYS_ROTATE}),
+    "dpo": frozenset({Permission.PARTNERS_VIEW, Permission.FUND_VIEW, Permission.DPO_REVIEW, Permission.KEYS_ROTATE}),
     "admin": frozenset(
-        {ADMIN_CENTRES, ADMIN_USERS, PARTNERS_VIEW, PARTNERS_MANAGE, NFI_CATALOGUE, FUND_CRITERIA_DRAFT}
+        {
+            Permission.ADMIN_CENTRES,
+            Permission.ADMIN_USERS,
+            Permission.PARTNERS_VIEW,
+            Permission.PARTNERS_MANAGE,
+            Permission.NFI_CATALOGUE,
+            Permission.FUND_CRITERIA_DRAFT,
+        }
     ),
-    "partner": frozenset({PARTNER_PORTAL}),
+    "partner": frozenset({Permission.PARTNER_PORTAL}),
 }
 
 #: roles that must use TOTP
@@ -191,19 +172,19 @@ AUTHENTICATED = "authenticated"
 SCOPES = ("centre", "country", "region")
 
 
-def permissions_of(user) -> frozenset[str]:
+def permissions_of(user) -> frozenset[Permission]:
     """The permissions a user's role grants (none for anonymous or inactive users)."""
     if not getattr(user, "is_authenticated", False) or not user.active:
         return frozenset()
     return ROLES.get(user.role, frozenset())
 
 
-def can(user, permission: str) -> bool:
+def can(user, permission: Permission) -> bool:
     """Whether the logged-in user holds the permission."""
     return permission in permissions_of(user)
 
 
-def roles_with(permission: str) -> list[str]:
+def roles_with(permission: Permission) -> list[str]:
     """The roles that grant a permission (for queries that list the people who may act)."""
     return sorted(role for role, granted in ROLES.items() if permission in granted)
 
@@ -213,10 +194,10 @@ def may(permission: str) -> bool:
     is an error, not a silent no (a typo in a template would otherwise hide a button for everyone)."""
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission}")
-    return can(current_user, permission)
+    return can(current_user, Permission(permission))
 
 
-def role_allows(user, permission: str) -> bool:
+def role_allows(user, permission: Permission) -> bool:
     """Whether an active user's role grants the permission (for rules in services, which do not
     depend on a login session)."""
     return bool(getattr(user, "active", False)) and permission in ROLES.get(getattr(user, "role", ""), frozenset())
@@ -230,11 +211,9 @@ def _declare(marker: str) -> Callable:
     return decorator
 
 
-def requires(permission: str) -> Callable:
+def requires(permission: Permission) -> Callable:
     """Declare the permission an endpoint needs."""
-    if permission not in PERMISSIONS:
-        raise ValueError(f"unknown permission {permission}")
-    return _declare(permission)
+    return _declare(Permission(permission))
 
 
 public = _declare(PUBLIC)
@@ -264,7 +243,7 @@ def enforce() -> None:
         abort(login_manager.unauthorized())
     if needed == AUTHENTICATED:
         return
-    if not can(current_user, needed):
+    if not can(current_user, Permission(needed)):
         _deny(needed)
 
 

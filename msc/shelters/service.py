@@ -14,7 +14,7 @@ from msc.errors import DomainError
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
 from msc.security import audit
-from msc.security.policy import SHELTER_OVERRIDE, centre_ids_in_scope, in_scope, role_allows
+from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
 from msc.shelters.models import Placement, Shelter
 
 MODES = ("beds", "family_units")
@@ -149,7 +149,7 @@ def place(
     slot = "family" if shelter.mode == "family_units" else ("female" if person.sex == "female" else "male")
     full = occupancy(shelter).free(slot) <= 0
     if full:
-        if not role_allows(user, SHELTER_OVERRIDE):
+        if not role_allows(user, Permission.SHELTER_OVERRIDE):
             raise ShelterError(
                 _l("This shelter is full. A centre manager can place the person anyway with a written reason."),
                 field="shelter_id",

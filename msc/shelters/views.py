@@ -12,15 +12,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.db import get_by_uid_or_404, get_or_404, utcnow
 from msc.errors import show_on_form
 from msc.forms import ConfirmForm
-from msc.security.policy import (
-    SHELTER_MANAGE,
-    SHELTER_PLACE,
-    SHELTER_VIEW,
-    active_centres_of,
-    can,
-    check_scope,
-    requires,
-)
+from msc.security.policy import Permission, active_centres_of, can, check_scope, requires
 from msc.shelters import service
 from msc.shelters.forms import PlacementForm, ShelterForm
 from msc.shelters.models import Placement, Shelter
@@ -37,19 +29,19 @@ def _shelter(shelter_id: int) -> Shelter:
 
 
 @bp.get("/")
-@requires(SHELTER_VIEW)
+@requires(Permission.SHELTER_VIEW)
 def index():
     """Occupancy of the shelters of my centres."""
     shelters = service.visible_shelters(current_user)
     return render_template(
         "shelters/index.html",
         rows=[(s, service.occupancy(s)) for s in shelters],
-        may_manage=can(current_user, SHELTER_MANAGE),
+        may_manage=can(current_user, Permission.SHELTER_MANAGE),
     )
 
 
 @bp.get("/<int:shelter_id>")
-@requires(SHELTER_VIEW)
+@requires(Permission.SHELTER_VIEW)
 def detail(shelter_id: int):
     """Who is staying at a shelter now."""
     shelter = _shelter(shelter_id)
@@ -59,14 +51,14 @@ def detail(shelter_id: int):
         occ=service.occupancy(shelter),
         residents=service.residents(shelter),
         today=utcnow().date(),
-        may_place=can(current_user, SHELTER_PLACE),
-        may_manage=can(current_user, SHELTER_MANAGE),
+        may_place=can(current_user, Permission.SHELTER_PLACE),
+        may_manage=can(current_user, Permission.SHELTER_MANAGE),
     )
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @bp.route("/<int:shelter_id>/edit", methods=["GET", "POST"])
-@requires(SHELTER_MANAGE)
+@requires(Permission.SHELTER_MANAGE)
 def edit(shelter_id: int | None = None):
     """Create or edit a shelter and its capacity."""
     shelter = _shelter(shelter_id) if shelter_id else None
@@ -93,7 +85,7 @@ def edit(shelter_id: int | None = None):
 
 
 @bp.route("/place/<uid>", methods=["GET", "POST"])
-@requires(SHELTER_PLACE)
+@requires(Permission.SHELTER_PLACE)
 def place(uid: str):
     """Place a person at a shelter (from an accepted shelter referral, if there is one)."""
     person = load_beneficiary(uid)
@@ -130,7 +122,7 @@ def place(uid: str):
 
 
 @bp.post("/placements/<placement_uid>/check-out")
-@requires(SHELTER_PLACE)
+@requires(Permission.SHELTER_PLACE)
 def check_out(placement_uid: str):
     """The person leaves the shelter today."""
     placement = get_by_uid_or_404(Placement, placement_uid)
@@ -148,7 +140,7 @@ def check_out(placement_uid: str):
 
 def profile_section(user, person: Beneficiary) -> dict:
     """On a person's profile: where they are staying now, for those who may see shelters."""
-    return {"stay": service.current_placement(person) if can(user, SHELTER_VIEW) else None}
+    return {"stay": service.current_placement(person) if can(user, Permission.SHELTER_VIEW) else None}
 
 
 @bp.app_context_processor
