@@ -1,243 +1,26 @@
-"""MSC Case: case management for Migrant Support Centres."""
+"""MSC Case: case management for Migrant Support Centres.
+
+The package stays light to import: a migration, a benchmark or a test that imports `msc.crypto` does
+not load every feature. The application is assembled in msc/app.py, loaded when an app is built.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g, request
-from flask import session as flask_session
-from flask_babel import gettext as _
-
-from msc.settings import ROOT, load_config
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
-    """Build the application: configuration, extensions, blueprints, hooks, error pages, commands."""
-    app = Flask(
-        __name__,
-        template_folder=str(ROOT / "templates"),
-        instance_path=(overrides or {}).get("INSTANCE_PATH")
-        or os.environ.get("MSC_INSTANCE_PATH")
-        or str(ROOT / "instance"),
-    )
-    load_config(app, config_name or os.environ.get("MSC_CONFIG", "development"), overrides)
-    register_logging(app)
-    register_extensions(app)
-    register_blueprints(app)
-    register_page_sections(app)
-    register_request_hooks(app)
-    register_errorhandlers(app)
-    register_template_helpers(app)
-    register_commands(app)
-    return app
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application (msc/app.py): configuration, extensions, blueprints, hooks, errors, commands."""
+    from msc.app import build_app  # every feature loads here, when an app is built, not on `import msc`
+
+    return build_app(config_name, overrides)
 
 
 def freeze_startup_objects() -> None:
-    """Move what a long-lived process loaded at start (modules, mappers, metadata) out of the cyclic
-    collector's working set, so a full collection during a request no longer walks it. Measured on
-    the caseworker home at 100k people: p95 149 ms → 73 ms. Call once, after create_app(), in a
-    server process (wsgi.py) — not per app, or test apps would never be collected."""
-    import gc
+    """Keep what a server process loaded at start out of the cyclic collector's way (msc/app.py)."""
+    from msc.app import freeze_startup_objects as freeze
 
-    gc.freeze()
-
-
-def register_logging(app: Flask) -> None:
-    """Log to stderr; the log never carries personal data (only ids, actions and field names)."""
-    if not app.debug and not app.testing:
-        app.logger.setLevel(logging.INFO)
-
-
-def register_extensions(app: Flask) -> None:
-    """Database and the report counts kept by its writes, keys, CSRF, translations, rate limits and logins."""
-    from msc import db
-    from msc.crypto import keys
-    from msc.extensions import babel, csrf, limiter, login_manager
-    from msc.i18n import select_locale, select_timezone
-    from msc.reports import cube
-    from msc.security.sessions import init_login
-
-    db.init_app(app)
-    cube.register_listeners()  # once per process, however many apps (the tests build one per test)
-    keys.init_app(app)
-    csrf.init_app(app)
-    babel.init_app(
-        app,
-        locale_selector=select_locale,
-        timezone_selector=select_timezone,
-        default_translation_directories=str(ROOT / "msc" / "translations"),
-    )
-    limiter.init_app(app)
-    init_login(app, login_manager)
-
-
-def register_blueprints(app: Flask) -> None:
-    """One blueprint per feature."""
-    from msc.admin.views import bp as admin_bp
-    from msc.beneficiaries.views import bp as beneficiaries_bp
-    from msc.cases.views import bp as cases_bp
-    from msc.dpo import desk, desk_erasure, desk_keys, views  # noqa: F401 (their routes join the dpo blueprint)
-    from msc.dpo.blueprint import bp as dpo_bp
-    from msc.feedback.views import bp as feedback_bp
-    from msc.fund.views import bp as fund_bp
-    from msc.i18n import bp as i18n_bp
-    from msc.nfi.views import bp as nfi_bp
-    from msc.partners.views import bp as partners_bp
-    from msc.referrals.views import bp as referrals_bp
-    from msc.reports.views import bp as reports_bp
-    from msc.security.views import bp as auth_bp
-    from msc.shelters.views import bp as shelters_bp
-
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(i18n_bp)
-    app.register_blueprint(beneficiaries_bp)
-    app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(partners_bp, url_prefix="/partners")
-    app.register_blueprint(cases_bp, url_prefix="/cases")
-    app.register_blueprint(referrals_bp)
-    app.register_blueprint(shelters_bp, url_prefix="/shelters")
-    app.register_blueprint(nfi_bp, url_prefix="/nfi")
-    app.register_blueprint(fund_bp, url_prefix="/fund")
-    app.register_blueprint(feedback_bp)
-    app.register_blueprint(reports_bp, url_prefix="/reports")
-    app.register_blueprint(dpo_bp)
-
-
-def register_page_sections(app: Flask) -> None:
-    """What a feature shows on another feature's page (msc/sections.py): the page's view asks for it."""
-    from msc import sections
-    from msc.cases import views as cases
-    from msc.fund import views as fund
-    from msc.referrals import views as referrals
-    from msc.shelters import views as shelters
-
-    sections.add(app, sections.PROFILE, cases.profile_section)
-    sections.add(app, sections.PROFILE, shelters.profile_section)
-    sections.add(app, sections.PROFILE, referrals.profile_section)
-    sections.add(app, sections.CASE, referrals.case_section)
-    sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
-    sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
-
-
-def register_request_hooks(app: Flask) -> None:
-    """Access control before each request; one commit and the security headers after it."""
-    from msc.db import session
-    from msc.security.policy import enforce
-
-    app.before_request(enforce)
-
-    @app.after_request
-    def _commit_and_headers(response):
-        if "_msc_session" in g:
-            if should_commit(response.status_code):
-                session.commit()
-            else:
-                session.rollback()
-        return security_headers(app, response)
-
-
-def should_commit(status: int) -> bool:
-    """A request commits once, at its end: on success; on 403/404 (to keep the audit record of the
-    denial); or when a view that refused input still has something to keep (a failed login's
-    counter). A form sent back with errors (422) saves nothing of what it started."""
-    return status < 400 or status in (403, 404) or bool(g.get("commit_on_error"))
-
-
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-def security_headers(app: Flask, response):
-    """Headers every response carries; pages are never cached (they may hold personal data)."""
-    h = response.headers
-    h["Content-Security-Policy"] = CSP
-    h["X-Content-Type-Options"] = "nosniff"
-    h["X-Frame-Options"] = "DENY"
-    h["Referrer-Policy"] = "no-referrer"
-    h["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
-    if app.config.get("HSTS"):
-        h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint != "static":
-        h["Cache-Control"] = "no-store"
-        h["Pragma"] = "no-cache"
-    return response
-
-
-def register_errorhandlers(app: Flask) -> None:
-    """Every error is a translated page in the layout; never a stack trace."""
-    from flask import render_template
-    from flask_wtf.csrf import CSRFError
-    from werkzeug.exceptions import HTTPException
-
-    messages = {
-        400: lambda: _("The request could not be understood. Go back and try again."),
-        403: lambda: _("You do not have permission to do this."),
-        404: lambda: _("This page does not exist, or you cannot see it."),
-        405: lambda: _("This page cannot be used that way."),
-        413: lambda: _("What you sent is too large."),
-        429: lambda: _("Too many attempts. Wait a minute and try again."),
-        500: lambda: _("Something went wrong on our side. What you did was not saved; please try again."),
-    }
-
-    def render(code: int, message: str | None = None):
-        text = message or messages.get(code, messages[400])()
-        return render_template("errors/error.html", code=code, message=text), code
-
-    @app.errorhandler(CSRFError)
-    def _csrf(err):
-        return render(
-            400, _("This form expired or was sent twice. Your entries were not saved; please fill it in again.")
-        )
-
-    @app.errorhandler(HTTPException)
-    def _http(err):
-        if err.code in (301, 302, 303, 307, 308):
-            return err
-        return render(err.code if err.code in messages else 400)
-
-    @app.errorhandler(Exception)
-    def _unexpected(err):
-        # Type and endpoint only: an exception's text can carry values (SQL parameters, input).
-        app.logger.error("unhandled %s at %s", type(err).__name__, request.endpoint, exc_info=app.testing)
-        from msc.db import session
-
-        session.rollback()
-        return render(500)
-
-
-def register_template_helpers(app: Flask) -> None:
-    """Helpers every template may use: permissions, dates, countries, labels."""
-    from flask_babel import format_date, format_datetime, get_locale
-
-    from msc.beneficiaries import vocab
-    from msc.i18n import LANGUAGE_NAMES
-    from msc.security.policy import may
-
-    app.jinja_env.globals.update(
-        get_locale=get_locale,
-        format_date=format_date,
-        format_datetime=format_datetime,
-        country_name=vocab.country_name,
-        vocab_sex=lambda code: vocab.SEXES.get(code, code),
-        field_labels=vocab.field_labels,
-        change_label=vocab.change_label,
-        LANGUAGE_LABELS=vocab.LANGUAGES,
-    )
-
-    @app.context_processor
-    def _helpers():
-        return {
-            "can": may,
-            "LANGUAGE_NAMES": LANGUAGE_NAMES,
-            "current_lang": flask_session.get("lang"),
-        }
-
-
-def register_commands(app: Flask) -> None:
-    """The flask --app msc command groups."""
-    from msc.cli import register
-
-    register(app)
+    freeze()
