@@ -1,8 +1,11 @@
-"""Form pieces shared by every feature: clean text fields that refuse control characters."""
+"""Form pieces shared by every feature: clean text fields that refuse control characters, and the
+handling of a form that comes back (a rule's no on the form, the status of the page)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,6 +13,8 @@ from wtforms import SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from msc.errors import DomainError, show_on_form
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
@@ -56,3 +61,29 @@ class ConfirmForm(FlaskForm):
 
 
 LANGUAGE_OPTIONS = (("es", "Español"), ("pt_BR", "Português"), ("en", "English"))
+
+
+@contextmanager
+def rule_on_form(form) -> Iterator[None]:
+    """Run what a submitted form asks for; if a rule says no (a DomainError), its message goes on the
+    field it names, or on the form as a whole, and the rest of the block is skipped. Any other exception
+    goes on up.
+
+        if form.validate_on_submit():
+            with rule_on_form(form):
+                service.do(current_user, ...)
+                flash(_("Saved."), "success")
+                return redirect(url_for(...))
+        return render_template("x.html", form=form), form_status(form)
+    """
+    try:
+        yield
+    except DomainError as err:
+        show_on_form(form, err)
+
+
+def form_status(*forms) -> int:
+    """The status of a page showing these forms: 422 when any comes back with something wrong (a field's
+    error, a rule's no, an expired CSRF token), 200 otherwise. A 422 saves nothing of what the request
+    started (msc.should_commit)."""
+    return 422 if any(form.errors for form in forms) else 200

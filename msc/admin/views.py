@@ -11,8 +11,7 @@ from msc.admin import service
 from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, UserForm
 from msc.centres.models import Centre
 from msc.db import get_or_404, session, utcnow
-from msc.errors import show_on_form
-from msc.forms import ConfirmForm
+from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.partners.models import Organisation
 from msc.security import service as accounts
 from msc.security.models import User
@@ -44,7 +43,7 @@ def centre_edit(centre_id: int | None = None):
     centre = get_or_404(Centre, centre_id)
     form = CentreForm(obj=centre)
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             service.save_centre(
                 centre,
                 code=form.code.data,
@@ -54,14 +53,9 @@ def centre_edit(centre_id: int | None = None):
                 kind=form.kind.data,
                 active=form.active.data,
             )
-        except accounts.AccountError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Centre saved."), "success")
             return redirect(url_for("admin.centres"))
-    return render_template(
-        "admin/centre_form.html", form=form, centre=centre
-    ), 422 if form.errors or form.form_errors else 200
+    return render_template("admin/centre_form.html", form=form, centre=centre), form_status(form)
 
 
 @bp.get("/users")
@@ -88,7 +82,7 @@ def user_edit(user_id: int | None = None):
         form.country.data = user.country or ""
         form.psea_focal_point.data = user.psea_focal_point
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             service.save_user(
                 current_user,
                 user,
@@ -103,14 +97,9 @@ def user_edit(user_id: int | None = None):
                 organisation_id=form.organisation_id.data or None,
                 psea_focal_point=bool(form.psea_focal_point.data),
             )
-        except accounts.AccountError as err:
-            show_on_form(form, err)
-        else:
             flash(_("User saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template(
-        "admin/user_form.html", form=form, user=user, confirm=ConfirmForm()
-    ), 422 if form.errors or form.form_errors else 200
+    return render_template("admin/user_form.html", form=form, user=user, confirm=ConfirmForm()), form_status(form)
 
 
 def _user_action(user_id: int, action) -> object:

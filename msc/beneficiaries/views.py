@@ -16,7 +16,7 @@ from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, S
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
 from msc.db import session
 from msc.errors import RuleError, show_on_form
-from msc.forms import ConfirmForm
+from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security import audit
 from msc.security.emergency import running_grant
 from msc.security.policy import Permission, active_centres_of, authenticated, can, check_scope, requires
@@ -43,7 +43,7 @@ def search():
     """Search first (POST: the terms never reach a URL or an access log)."""
     form = SearchForm()
     if not form.validate_on_submit():
-        return render_template("reception/search.html", form=form, result=None), 422
+        return render_template("reception/search.html", form=form, result=None), form_status(form)
     try:
         page = int(form.page.data or 1)
     except ValueError:
@@ -51,8 +51,8 @@ def search():
     try:
         result = search_service.search(current_user, form.q.data, page=page)
     except RuleError as err:
-        form.q.errors = [err.message]
-        return render_template("reception/search.html", form=form, result=None), 422
+        form.q.errors = [err.message]  # the search's no goes on the box the terms were typed in
+        return render_template("reception/search.html", form=form, result=None), form_status(form)
     if result.exact is not None:
         return redirect(url_for("beneficiaries.profile", uid=result.exact.uid))
     return render_template(
@@ -132,7 +132,8 @@ def register():
         else:
             flash(_("Registered with case number %(case)s.", case=person.case_number), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid))
-    status = 422 if (form.errors or form.form_errors or candidates) else 200
+    # Possible duplicates come back to be looked at before saving: nothing of this attempt is kept.
+    status = 422 if candidates else form_status(form)
     return render_template(
         "reception/register.html", form=form, centres=centres, centre=centre, candidates=candidates, vocab=vocab
     ), status
@@ -220,9 +221,7 @@ def edit(uid: str):
                 corrections.applied(current_user, correction, changed)
             flash(_("Saved.") if changed else _("Nothing was changed."), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid))
-    return render_template(
-        "reception/edit.html", form=form, person=person, correction=correction
-    ), 422 if form.errors else 200
+    return render_template("reception/edit.html", form=form, person=person, correction=correction), form_status(form)
 
 
 def _pending_correction(person: Beneficiary, correction_uid: str | None):
@@ -248,14 +247,11 @@ def consent(uid: str):
             guardian_name=form.guardian_name.data or None,
             best_interests_note=form.best_interests_note.data or None,
         )
-        try:
+        with rule_on_form(form):
             service.record_consent(current_user, person, data)
-        except RuleError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Consent recorded."), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid) + "#consent")
-    return render_template("reception/consent.html", person=person, form=form), 422
+    return render_template("reception/consent.html", person=person, form=form), form_status(form)
 
 
 @bp.post("/b/<uid>/not-duplicate/<other_uid>")

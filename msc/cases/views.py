@@ -24,8 +24,7 @@ from msc.cases.forms import (
 )
 from msc.cases.models import Case, CaseEvent, Task
 from msc.db import session, utcnow
-from msc.errors import show_on_form
-from msc.forms import ConfirmForm, options
+from msc.forms import ConfirmForm, form_status, options, rule_on_form
 from msc.security import audit
 from msc.security.policy import Permission, can, requires
 
@@ -131,14 +130,11 @@ def _post(case_uid: str, form_key: str, action):
     forms = _forms(found)
     form = forms[form_key]
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             action(found, form)
-        except service.CaseError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Saved."), "success")
             return redirect(url_for("cases.case", case_uid=found.uid))
-    return _page(found, forms, 422)
+    return _page(found, forms, form_status(form))
 
 
 @bp.post("/<case_uid>/status")
@@ -233,16 +229,11 @@ def assessment(case_uid: str):
     form = assessment_form(formdata=request.form if request.method == "POST" else None, data=data)
     if request.method == "POST" and form.validate():
         sector = {k: form[f"sector_{k}"].data for k in vocab.SECTOR_NEEDS}
-        try:
+        with rule_on_form(form):
             service.assess(current_user, found, sector, form.specific.data or [])
-        except service.CaseError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Assessment saved."), "success")
             return redirect(url_for("cases.case", case_uid=found.uid))
-    return render_template(
-        "cases/assessment.html", case=found, form=form, vocab=vocab
-    ), 422 if request.method == "POST" else 200
+    return render_template("cases/assessment.html", case=found, form=form, vocab=vocab), form_status(form)
 
 
 def profile_section(user, person: Beneficiary) -> dict:

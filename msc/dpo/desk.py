@@ -11,8 +11,7 @@ from msc.db import get_by_uid_or_404
 from msc.dpo import glass, keys, oversight
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import AuditSearchForm, ReviewForm
-from msc.errors import show_on_form
-from msc.forms import ConfirmForm
+from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security.emergency import BreakGlass
 from msc.security.policy import Permission, requires
 
@@ -44,7 +43,7 @@ def audit_log():
             )
         )
     users = oversight.users_by_id(found.items) if found else {}
-    return render_template("dpo/audit.html", form=form, found=found, users=users), 200 if found else 422
+    return render_template("dpo/audit.html", form=form, found=found, users=users), form_status(form)
 
 
 @bp.post("/dpo/verify")
@@ -74,11 +73,8 @@ def glass_review(grant_uid: str):
     grant = get_by_uid_or_404(BreakGlass, grant_uid)
     form = ReviewForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             glass.review(current_user, grant, form.outcome.data, form.note.data)
-        except glass.GlassError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Review recorded."), "info")
             return redirect(url_for("dpo.glass_queue"))
-    return render_template("dpo/glass_review.html", grant=grant, form=form), 422 if form.errors else 200
+    return render_template("dpo/glass_review.html", grant=grant, form=form), form_status(form)

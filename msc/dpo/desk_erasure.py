@@ -17,8 +17,7 @@ from msc.db import session
 from msc.dpo import erasure, subject
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import EraseForm, PolicyForm, SubjectAccessForm
-from msc.errors import show_on_form
-from msc.forms import ConfirmForm
+from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security.policy import Permission, requires
 
 # ---- erasure and retention ------------------------------------------------------------------
@@ -31,18 +30,15 @@ def erase():
     form = EraseForm()
     person = held = None
     if form.validate_on_submit():
-        try:
-            person = erasure.find(form.case_number.data)
+        with rule_on_form(form):
+            found = erasure.find(form.case_number.data)
             erasure.check_reason(form.reason.data)
             if form.confirm.data:
-                erasure.erase(current_user, person, form.reason.data)
+                erasure.erase(current_user, found, form.reason.data)
                 flash(_("The person's data was erased for good. The figures remain."), "info")
                 return redirect(url_for("dpo.retention"))
-            held = erasure.held(person)
-        except erasure.ErasureError as err:
-            show_on_form(form, err)
-            person = None
-    return render_template("dpo/erase.html", form=form, person=person, held=held), 422 if form.errors else 200
+            person, held = found, erasure.held(found)
+    return render_template("dpo/erase.html", form=form, person=person, held=held), form_status(form)
 
 
 def _policy_form(**kw) -> PolicyForm:
@@ -59,10 +55,10 @@ def retention():
         done = erasure.run(current_user)
         flash(_("Retention run finished: %(n)d people anonymised.", n=done.erased), "info")
         return redirect(url_for("dpo.retention"))
-    return _retention_page(_policy_form(), 200)
+    return _retention_page(_policy_form())
 
 
-def _retention_page(policy_form: PolicyForm, status: int):
+def _retention_page(policy_form: PolicyForm):
     return render_template(
         "dpo/retention.html",
         due=erasure.due(),
@@ -71,7 +67,7 @@ def _retention_page(policy_form: PolicyForm, status: int):
         runs=erasure.runs(),
         policy_form=policy_form,
         confirm=ConfirmForm(),
-    ), status
+    ), form_status(policy_form)
 
 
 @bp.post("/dpo/retention/policy")
@@ -80,14 +76,11 @@ def retention_policy():
     """Set a country's retention period."""
     form = _policy_form()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             erasure.set_policy(current_user, form.country.data, form.years.data)
-        except erasure.ErasureError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Retention period saved."), "info")
             return redirect(url_for("dpo.retention"))
-    return _retention_page(form, 422)
+    return _retention_page(form)
 
 
 # ---- subject access -------------------------------------------------------------------------
@@ -99,11 +92,8 @@ def subject_access():
     """Everything held about one person, in their language, to print or as JSON (producing it is audited)."""
     form = SubjectAccessForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             person = erasure.find(form.case_number.data)
-        except erasure.ErasureError as err:
-            show_on_form(form, err)
-        else:
             report = subject.build(current_user, person)
             if form.fmt.data == "json":
                 body = json.dumps(report.as_json(), ensure_ascii=False, indent=2)
@@ -114,4 +104,4 @@ def subject_access():
                 )
             with force_locale(form.language.data):
                 return render_template("dpo/subject_access.html", report=report)
-    return render_template("dpo/subject_access_form.html", form=form), 422 if form.errors else 200
+    return render_template("dpo/subject_access_form.html", form=form), form_status(form)

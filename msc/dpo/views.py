@@ -15,8 +15,7 @@ from msc.dpo import exports, glass
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import CorrectionForm, GlassForm, PersonalExportForm, RefusalForm
 from msc.dpo.models import PersonalExport
-from msc.errors import show_on_form
-from msc.forms import ConfirmForm
+from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security.emergency import BreakGlass
 from msc.security.policy import Permission, centres_in_scope, requires
 
@@ -29,11 +28,8 @@ def break_glass():
     """Open a record of another centre, saying why; the access ends by itself."""
     form = GlassForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             grant = glass.open_record(current_user, form.case_number.data, form.reason.data, form.explanation.data)
-        except glass.GlassError as err:
-            show_on_form(form, err)
-        else:
             flash(
                 _(
                     "Emergency access open until %(time)s. It is recorded and reviewed by the data protection officer.",
@@ -42,14 +38,13 @@ def break_glass():
                 "info",
             )
             return redirect(url_for("beneficiaries.profile", uid=grant.beneficiary.uid))
-    status = 422 if form.errors else 200
     return render_template(
         "dpo/break_glass.html",
         form=form,
         running=glass.mine(current_user),
         minutes=glass.minutes(),
         end_form=ConfirmForm(),
-    ), status
+    ), form_status(form)
 
 
 @bp.post("/access/break-glass/<grant_uid>/end")
@@ -76,16 +71,13 @@ def corrections_page(uid: str):
     person = load_beneficiary(uid)
     form = CorrectionForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             corrections.record(current_user, person, form.fields.data or [], form.details.data)
-        except corrections.CorrectionError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Correction request recorded."), "info")
             return redirect(url_for("dpo.corrections_page", uid=uid))
     return render_template(
         "dpo/corrections.html", person=person, form=form, requests=corrections.of(person), refusal=RefusalForm()
-    ), 422 if form.errors else 200
+    ), form_status(form)
 
 
 @bp.post("/corrections/<correction_uid>/refuse")
@@ -114,13 +106,10 @@ def personal_export():
     """Export the people of one's centres for a stated purpose, as an encrypted archive."""
     form = PersonalExportForm(centres=centres_in_scope(current_user))
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             export, secret = exports.create(current_user, form.purpose.data, form.centre_id.data or None)
-        except exports.ExportError as err:
-            show_on_form(form, err)
-        else:
             return render_template("dpo/export_ready.html", export=export, secret=secret)
-    return render_template("dpo/export.html", form=form), 422 if form.errors else 200
+    return render_template("dpo/export.html", form=form), form_status(form)
 
 
 @bp.get("/exports/personal/<export_uid>.zip")

@@ -16,13 +16,13 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
-from msc.errors import show_on_form
 from msc.exports import suppress
 from msc.extensions import limiter
 from msc.feedback import reports as agg
 from msc.feedback import service, vocab
 from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, UpdateForm
 from msc.feedback.models import Feedback
+from msc.forms import form_status, rule_on_form
 from msc.i18n import local_today
 from msc.security.models import User
 from msc.security.policy import Permission, active_centres_of, check_scope, public, requires, roles_with
@@ -61,7 +61,7 @@ def public_page(code: str):
 
     return _public_form(form, send) or (
         render_template("feedback/public.html", form=form, centre=centre, vocab=vocab),
-        422 if request.method == "POST" else 200,
+        form_status(form),
     )
 
 
@@ -70,11 +70,9 @@ def _public_form(form, send):
     if request.method == "GET":
         form.started.data = _clock().dumps(time.time())
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             _not_a_robot(form)
             return send()
-        except service.FeedbackError as err:
-            show_on_form(form, err)
     if request.method == "POST":
         form.started.data = _clock().dumps(time.time())
     return None
@@ -114,7 +112,7 @@ def survey(code: str):
 
     return _public_form(form, send) or (
         render_template("feedback/survey.html", form=form, centre=centre),
-        422 if request.method == "POST" else 200,
+        form_status(form),
     )
 
 
@@ -154,7 +152,7 @@ def desk():
         form.centre_id.data = centres[0].id  # one centre: the page sends none to choose from
     if form.validate_on_submit():
         centre = next((c for c in centres if c.id == form.centre_id.data), None)
-        try:
+        with rule_on_form(form):
             person_id = None
             if form.case_number.data:
                 person = session.scalar(
@@ -175,11 +173,8 @@ def desk():
                 user=current_user,
                 beneficiary_id=person_id,
             )
-        except service.FeedbackError as err:
-            show_on_form(form, err)
-        else:
             return render_template("feedback/sent.html", centre=centre, code=sent.shown_code, desk=True)
-    return render_template("feedback/desk.html", form=form, vocab=vocab), 422 if request.method == "POST" else 200
+    return render_template("feedback/desk.html", form=form, vocab=vocab), form_status(form)
 
 
 @bp.get("/feedback/")
@@ -218,7 +213,7 @@ def item(feedback_uid: str):
     form = UpdateForm(status=entry.status, assignee_id=entry.assignee_id or 0)
     form.assignee_id.choices = [(0, "—")] + [(u.id, u.display_name) for u in people]
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             service.update(
                 current_user,
                 entry,
@@ -226,14 +221,9 @@ def item(feedback_uid: str):
                 assignee_id=form.assignee_id.data or None,
                 response=form.response.data,
             )
-        except service.FeedbackError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Saved."), "success")
             return redirect(url_for("feedback.item", feedback_uid=entry.uid))
-    return render_template(
-        "feedback/item.html", item=entry, form=form, vocab=vocab
-    ), 422 if request.method == "POST" else 200
+    return render_template("feedback/item.html", item=entry, form=form, vocab=vocab), form_status(form)
 
 
 @bp.get("/feedback/reports")

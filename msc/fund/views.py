@@ -13,8 +13,8 @@ from flask_login import current_user
 from msc.cases.models import Case
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
-from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
+from msc.forms import form_status, rule_on_form
 from msc.fund import allocations, applications, criteria_sets, decisions, disbursements, oversight, vocab
 from msc.fund import criteria as crit
 from msc.fund.common import FundError, currency_of, money, parse_money
@@ -111,13 +111,10 @@ def apply(case_uid: str):
         for name, value in applications.household_answers(case, local_today(case.beneficiary.centre.country)).items():
             getattr(form, name).data = value
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             application = applications.submit(
                 current_user, case, form.case_type.data, form.answers(), form.evidence.data, _lines(form, currency)
             )
-        except FundError as err:
-            show_on_form(form, err)
-        else:
             flash(
                 _("Application sent: %(outcome)s.", outcome=vocab.RECOMMENDATIONS[application.recommendation]),
                 "success",
@@ -125,7 +122,7 @@ def apply(case_uid: str):
             return redirect(url_for("fund.application", application_uid=application.uid))
     return render_template(
         "fund/apply.html", form=form, case=case, currency=currency, vocab=vocab, lines=range(1, LINES + 1)
-    ), 422 if request.method == "POST" else 200
+    ), form_status(form)
 
 
 def _application_page(application: Application, decision_form=None, pay_forms=None, status=200):
@@ -185,17 +182,14 @@ def decide(application_uid: str):
     application = _application(application_uid)
     form = DecisionForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             amounts = _approved_amounts(application) if form.outcome.data == "approve" else None
             decisions.decide(
                 current_user, application, form.outcome.data, amounts, form.justification.data, form.period_ends_on.data
             )
-        except FundError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Decision recorded."), "success")
             return redirect(url_for("fund.application", application_uid=application.uid))
-    return _application_page(application, decision_form=form, status=422)
+    return _application_page(application, decision_form=form, status=form_status(form))
 
 
 @bp.post("/lines/<int:line_id>/disburse")
@@ -206,7 +200,7 @@ def disburse(line_id: int):
     application = _application(line.decision.application.uid)
     form = DisbursementForm(prefix=f"pay{line.id}")
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             disbursements.disburse(
                 current_user,
                 line,
@@ -216,12 +210,9 @@ def disburse(line_id: int):
                 reference=form.reference.data,
                 kind=form.kind.data,
             )
-        except FundError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Disbursement recorded."), "success")
             return redirect(url_for("fund.application", application_uid=application.uid))
-    return _application_page(application, pay_forms={line.id: form}, status=422)
+    return _application_page(application, pay_forms={line.id: form}, status=form_status(form))
 
 
 @bp.post("/disbursements/<disbursement_uid>/void")
@@ -317,17 +308,14 @@ def samples():
     """Draw a reproducible sample of decisions to audit."""
     form = SampleForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             sample = oversight.draw_sample(
                 current_user, form.start.data, form.end.data, form.percent.data, form.seed.data
             )
-        except FundError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Sample drawn: %(n)d decisions.", n=len(sample.items)), "success")
             return redirect(url_for("fund.sample", sample_id=sample.id))
     drawn = list(session.scalars(sa.select(AuditSample).order_by(AuditSample.id.desc()).limit(20)))
-    return render_template("fund/samples.html", form=form, drawn=drawn), 422 if request.method == "POST" else 200
+    return render_template("fund/samples.html", form=form, drawn=drawn), form_status(form)
 
 
 @bp.get("/samples/<int:sample_id>")
@@ -393,7 +381,7 @@ def allocation_new():
     """Record a country's allocation."""
     form = AllocationForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             allocations.save_allocation(
                 current_user,
                 None,
@@ -403,12 +391,9 @@ def allocation_new():
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
             )
-        except FundError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Allocation saved."), "success")
             return redirect(url_for("fund.setup"))
-    return _setup_page(allocation_form=form, status=422)
+    return _setup_page(allocation_form=form, status=form_status(form))
 
 
 @bp.post("/caps")
@@ -417,19 +402,16 @@ def cap():
     """Set the most one case may receive in a category."""
     form = CapForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             allocations.set_cap(
                 current_user,
                 form.category.data,
                 (form.currency.data or "").upper(),
                 parse_money(form.amount.data),
             )
-        except FundError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Cap saved."), "success")
             return redirect(url_for("fund.setup"))
-    return _setup_page(cap_form=form, status=422)
+    return _setup_page(cap_form=form, status=form_status(form))
 
 
 @bp.route("/criteria/new", methods=["GET", "POST"])
@@ -444,7 +426,7 @@ def criteria_draft():
         form.definition.data = json.dumps(criteria_sets.definition_of(current), indent=2, ensure_ascii=False)
     preview = None
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             try:
                 definition = json.loads(form.definition.data or "")
             except ValueError:
@@ -455,10 +437,7 @@ def criteria_draft():
                 draft = criteria_sets.save_draft(current_user, None, definition, form.effective_on.data)
                 flash(_("Draft version %(v)d saved.", v=draft.version), "success")
                 return redirect(url_for("fund.setup"))
-        except FundError as err:
-            show_on_form(form, err)
-    status = 422 if request.method == "POST" and preview is None else 200
-    return render_template("fund/criteria.html", form=form, preview=preview, vocab=vocab), status
+    return render_template("fund/criteria.html", form=form, preview=preview, vocab=vocab), form_status(form)
 
 
 def _preview(form: CriteriaForm, definition: dict) -> tuple[str, list[tuple[str | None, bool | None]]]:

@@ -18,6 +18,7 @@ from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.errors import RuleError, show_on_form
 from msc.exports import csv_response, xlsx_response
+from msc.forms import form_status, rule_on_form
 from msc.nfi import catalogue, reports, rules, service, stock, vocab
 from msc.nfi.forms import (
     AdjustForm,
@@ -35,10 +36,6 @@ from msc.security import audit
 from msc.security.policy import Permission, active_centres_of, can, centres_in_scope, check_scope, requires
 
 bp = Blueprint("nfi", __name__)
-
-
-def _status(ok: bool) -> int:
-    return 422 if request.method == "POST" and not ok else 200
 
 
 # ---- the desk ------------------------------------------------------------------------------
@@ -65,7 +62,7 @@ def find():
         else:
             if result.exact is not None:
                 return redirect(url_for("nfi.give", uid=result.exact.uid))
-    return render_template("nfi/desk.html", form=form, result=result), 200 if result is not None else 422
+    return render_template("nfi/desk.html", form=form, result=result), form_status(form)
 
 
 def _quantities(rows, prefix: str = "qty-") -> tuple[dict[str, str], dict[str, int], dict[str, str]]:
@@ -98,9 +95,7 @@ def give(uid: str):
     keys = [v.key for v in view.all()]
     typed: dict[str, str] = {}
     row_errors: dict[str, str] = {}
-    ok = True
     if request.method == "POST":
-        ok = False
         typed, quantities, row_errors = _quantities(keys)
         if form.validate_on_submit() and not row_errors:
             ack = service.Acknowledgement(
@@ -135,7 +130,7 @@ def give(uid: str):
         recent=service.recent_for(person),
         may_override=can(current_user, Permission.NFI_OVERRIDE),
         today=today,
-    ), _status(ok)
+    ), form_status(form)
 
 
 def _distribution(handover_uid: str) -> Distribution:
@@ -163,16 +158,13 @@ def void(handover_uid: str):
     distribution = _distribution(handover_uid)
     form = VoidForm()
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             service.void(current_user, distribution, form.reason.data, form.note.data)
-        except NfiError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Hand-over voided; the items are back in stock."), "success")
             return redirect(url_for("nfi.handover", handover_uid=distribution.uid))
     return render_template(
         "nfi/handover.html", d=distribution, void_form=form, may_void=service.may_void(current_user, distribution)
-    ), 422
+    ), form_status(form)
 
 
 # ---- stock ---------------------------------------------------------------------------------
@@ -226,9 +218,7 @@ def _sheet(centre: Centre, rows, prefix: str, form, action, template: str, **con
                 return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
         elif errors:
             form.form_errors.append(_("Check the quantities marked below."))
-    return render_template(
-        template, form=form, centre=centre, typed=typed, errors=errors, **context
-    ), 422 if request.method == "POST" else 200
+    return render_template(template, form=form, centre=centre, typed=typed, errors=errors, **context), form_status(form)
 
 
 @bp.route("/stock/<int:centre_id>/receive", methods=["GET", "POST"])
@@ -288,7 +278,7 @@ def adjust(centre_id: int):
     items = stock.active_items()
     form = AdjustForm(items=items)
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             quantity = stock.parse_quantity(form.quantity.data, field="quantity")
             stock.adjust(
                 current_user,
@@ -298,12 +288,9 @@ def adjust(centre_id: int):
                 direction=form.direction.data,
                 quantity=quantity,
             )
-        except NfiError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Adjustment recorded."), "success")
             return redirect(url_for("nfi.stock_centre", centre_id=centre.id))
-    return render_template("nfi/adjust.html", form=form, centre=centre), _status(False)
+    return render_template("nfi/adjust.html", form=form, centre=centre), form_status(form)
 
 
 @bp.route("/stock/<int:centre_id>/count", methods=["GET", "POST"])
@@ -378,12 +365,10 @@ def _report_period():
         form.end.data = today
     period = None
     if form.validate():
-        try:
+        with rule_on_form(form):
             period = reports.period(
                 current_user, form.start.data, form.end.data, form.centre_id.data or None, form.country.data or None
             )
-        except NfiError as err:
-            show_on_form(form, err)
     return form, period
 
 
@@ -399,7 +384,7 @@ def report():
             "stock": reports.stock(period),
             "low": reports.low_stock(period.centre_ids),
         }
-    return render_template("nfi/reports.html", form=form, period=period, **data), 200 if period else 422
+    return render_template("nfi/reports.html", form=form, period=period, **data), form_status(form)
 
 
 def _headers(table: str) -> list[str]:
@@ -492,14 +477,11 @@ def item_edit(item_id: int | None = None):
             },
             sexes=form.sexes.data or [],
         )
-        try:
+        with rule_on_form(form):
             catalogue.save_item(current_user, item, data)
-        except NfiError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Item saved."), "success")
             return redirect(url_for("nfi.items"))
-    return render_template("nfi/item_form.html", form=form, item=item), _status(False)
+    return render_template("nfi/item_form.html", form=form, item=item), form_status(form)
 
 
 @bp.app_context_processor

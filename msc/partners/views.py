@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.db import get_or_404, utcnow
-from msc.errors import show_on_form
+from msc.forms import form_status, rule_on_form
 from msc.partners import service, vocab
 from msc.partners.forms import DirectoryFilterForm, OrganisationForm, ServiceForm
 from msc.partners.models import Organisation, PartnerService
@@ -64,7 +64,7 @@ def organisation_edit(org_id: int | None = None):
     if org is not None and not form.is_submitted():
         form.categories.data = org.category_codes
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             org = service.save_organisation(
                 current_user,
                 org,
@@ -76,14 +76,9 @@ def organisation_edit(org_id: int | None = None):
                 categories=form.categories.data or [],
                 active=form.active.data,
             )
-        except service.DirectoryError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Organisation saved."), "success")
             return redirect(url_for("partners.organisation", org_id=org.id))
-    return render_template(
-        "partners/organisation_form.html", form=form, org=org
-    ), 422 if form.errors or form.form_errors else 200
+    return render_template("partners/organisation_form.html", form=form, org=org), form_status(form)
 
 
 @bp.route("/organisations/<int:org_id>/services/new", methods=["GET", "POST"])
@@ -100,7 +95,7 @@ def service_edit(org_id: int | None = None, service_id: int | None = None):
         form.centre_ids.data = [c.id for c in svc.centres]
         form.languages.data = svc.language_codes
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             service.save_service(
                 current_user,
                 org,
@@ -115,11 +110,6 @@ def service_edit(org_id: int | None = None, service_id: int | None = None):
                 contact=form.contact.data,
                 active=form.active.data,
             )
-        except service.DirectoryError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Service saved."), "success")
             return redirect(url_for("partners.organisation", org_id=org.id))
-    return render_template(
-        "partners/service_form.html", form=form, org=org, svc=svc
-    ), 422 if form.errors or form.form_errors else 200
+    return render_template("partners/service_form.html", form=form, org=org, svc=svc), form_status(form)

@@ -13,7 +13,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.cases.access import load_case
 from msc.cases.models import Case
 from msc.db import session, utcnow
-from msc.errors import show_on_form
+from msc.forms import form_status, rule_on_form
 from msc.partners import service as directory
 from msc.partners import vocab as pvocab
 from msc.referrals import service, vocab
@@ -43,7 +43,7 @@ def new(case_uid: str):
     case = load_case(case_uid)
     form = ReferralForm(services=directory.visible_services(current_user))
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             referral = service.create(
                 current_user,
                 case,
@@ -52,14 +52,9 @@ def new(case_uid: str):
                 form.reason.data,
                 form.categories.data or [],
             )
-        except service.ReferralError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Referral saved as a draft. Check it, then send it."), "success")
             return redirect(url_for("referrals.detail", uid=referral.uid))
-    return render_template(
-        "referrals/new.html", case=case, form=form, pvocab=pvocab
-    ), 422 if request.method == "POST" else 200
+    return render_template("referrals/new.html", case=case, form=form, pvocab=pvocab), form_status(form)
 
 
 @bp.get("/referrals/<uid>")

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.beneficiaries.vocab import country_name
-from msc.errors import show_on_form
 from msc.exports import csv_response, xlsx_response
+from msc.forms import form_status, rule_on_form
 from msc.i18n import local_today
 from msc.reports import service
 from msc.reports.forms import FilterForm
@@ -40,10 +40,8 @@ def _scope():
             form.age_band.data or None,
             form.nationality.data or None,
         )
-        try:
+        with rule_on_form(form):
             scope = service.scope(current_user, filters)
-        except service.ReportError as err:
-            show_on_form(form, err)
     return form, scope
 
 
@@ -53,7 +51,7 @@ def dashboard():
     """The dashboard of the user's centres, country or region."""
     form, scope = _scope()
     tables = service.dashboard(current_user, scope) if scope else []
-    return render_template("reports/dashboard.html", form=form, scope=scope, tables=tables), 200 if scope else 422
+    return render_template("reports/dashboard.html", form=form, scope=scope, tables=tables), form_status(form)
 
 
 @bp.get("/vulnerability")
@@ -62,7 +60,7 @@ def vulnerability():
     """The share of people with each specific need by centre and entry point."""
     form, scope = _scope()
     tables = [service.vulnerability(scope)] if scope else []
-    return render_template("reports/vulnerability.html", form=form, scope=scope, tables=tables), 200 if scope else 422
+    return render_template("reports/vulnerability.html", form=form, scope=scope, tables=tables), form_status(form)
 
 
 @bp.get("/<table>.<fmt>")

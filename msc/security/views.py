@@ -10,6 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from msc.db import session, utcnow
 from msc.errors import show_on_form
 from msc.extensions import limiter
+from msc.forms import form_status, rule_on_form
 from msc.security import service
 from msc.security.forms import CodeForm, LanguageForm, LoginForm, PasswordChangeForm
 from msc.security.models import User
@@ -62,7 +63,7 @@ def login():
         except service.AccountError as err:
             g.commit_on_error = True  # keep the failure count and its audit record
             form.password.errors = [err.message]
-            return render_template("auth/login.html", form=form), 422
+            return render_template("auth/login.html", form=form), form_status(form)
         next_url = safe_next(form.next.data)
         if user.mfa_enabled or service.mfa_required(user):
             stage = "verify" if user.mfa_enabled else "enrol"
@@ -74,8 +75,7 @@ def login():
             }
             return redirect(url_for("auth.mfa_verify" if user.mfa_enabled else "auth.mfa_enrol"))
         return _finish_login(user, next_url)
-    status = 422 if form.errors else 200
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), form_status(form)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -112,7 +112,7 @@ def _code_step(stage: str, check, template: str):
     extra = {}
     if stage == "enrol":
         extra["secret"], extra["qr_svg"] = service.begin_mfa_enrolment(user)
-    return render_template(template, form=form, **extra), 422 if form.errors else 200
+    return render_template(template, form=form, **extra), form_status(form)
 
 
 @bp.post("/logout")
@@ -133,7 +133,6 @@ def account():
     user: User = current_user._get_current_object()
     lang_form = LanguageForm(prefix="lang", locale=user.locale)
     pw_form = PasswordChangeForm(prefix="pw")
-    status = 200
     if request.method == "POST":
         if "lang-locale" in request.form and lang_form.validate_on_submit():
             user.locale = lang_form.locale.data
@@ -141,17 +140,14 @@ def account():
             flash(_("Language saved."), "success")
             return redirect(url_for("auth.account"))
         if "pw-new_password" in request.form and pw_form.validate_on_submit():
-            try:
+            with rule_on_form(pw_form):
                 service.change_password(user, pw_form.current_password.data, pw_form.new_password.data)
-            except service.AccountError as err:
-                show_on_form(pw_form, err)
-                status = 422
-            else:
                 login_user(user)
                 flash(_("Password changed. Other sessions were logged out."), "success")
                 return redirect(url_for("auth.account"))
-        else:
-            status = 422
+    status = form_status(lang_form, pw_form)
+    if request.method == "POST" and "lang-locale" not in request.form and "pw-new_password" not in request.form:
+        status = 422  # a POST that fills in neither form is refused as well
     return render_template(
         "auth/account.html", user=user, lang_form=lang_form, pw_form=pw_form, mfa_required=service.mfa_required(user)
     ), status

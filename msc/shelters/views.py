@@ -10,8 +10,7 @@ from flask_login import current_user
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary
 from msc.db import get_by_uid_or_404, get_or_404, utcnow
-from msc.errors import show_on_form
-from msc.forms import ConfirmForm
+from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security.policy import Permission, active_centres_of, can, check_scope, requires
 from msc.shelters import service
 from msc.shelters.forms import PlacementForm, ShelterForm
@@ -64,7 +63,7 @@ def edit(shelter_id: int | None = None):
     shelter = _shelter(shelter_id) if shelter_id else None
     form = ShelterForm(obj=shelter, centres=active_centres_of(current_user))
     if form.validate_on_submit():
-        try:
+        with rule_on_form(form):
             shelter = service.save_shelter(
                 current_user,
                 shelter,
@@ -76,12 +75,9 @@ def edit(shelter_id: int | None = None):
                 family_units=form.family_units.data,
                 active=form.active.data,
             )
-        except service.ShelterError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Shelter saved."), "success")
             return redirect(url_for("shelters.detail", shelter_id=shelter.id))
-    return render_template("shelters/form.html", form=form, shelter=shelter), 422 if request.method == "POST" else 200
+    return render_template("shelters/form.html", form=form, shelter=shelter), form_status(form)
 
 
 @bp.route("/place/<uid>", methods=["GET", "POST"])
@@ -95,7 +91,7 @@ def place(uid: str):
         form.check_in_on.data = utcnow().date()
     if form.validate_on_submit():
         shelter = next((s for s in shelters if s.id == form.shelter_id.data), None)
-        try:
+        with rule_on_form(form):
             if shelter is None:
                 raise service.ShelterError(_("Choose one of your centres' shelters."), field="shelter_id")
             service.place(
@@ -107,9 +103,6 @@ def place(uid: str):
                 referral_id=form.referral_id.data or None,
                 override_reason=form.override_reason.data,
             )
-        except service.ShelterError as err:
-            show_on_form(form, err)
-        else:
             flash(_("Placed at %(shelter)s.", shelter=shelter.name), "success")
             return redirect(url_for("shelters.detail", shelter_id=shelter.id))
     return render_template(
@@ -118,7 +111,7 @@ def place(uid: str):
         person=person,
         occupancy={s.id: service.occupancy(s) for s in shelters},
         shelters=shelters,
-    ), 422 if request.method == "POST" else 200
+    ), form_status(form)
 
 
 @bp.post("/placements/<placement_uid>/check-out")
