@@ -85,5 +85,5 @@ def rule_on_form(form) -> Iterator[None]:
 def form_status(*forms) -> int:
     """The status of a page showing these forms: 422 when any comes back with something wrong (a field's
     error, a rule's no, an expired CSRF token), 200 otherwise. A 422 saves nothing of what the request
-    started (msc.should_commit)."""
+    started (should_commit in msc/app.py)."""
     return 422 if any(form.errors for form in forms) else 200
