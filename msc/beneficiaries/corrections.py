@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, CorrectionRequest
 from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.db import session, utcnow
-from msc.errors import DomainError
+from msc.errors import DomainError, checked_text
 from msc.security import audit
 from msc.security.policy import Permission, in_scope, role_allows
 
@@ -26,22 +26,19 @@ def _check(user, person: Beneficiary) -> None:
         raise CorrectionError(_l("Only staff who may edit this record handle its corrections."))
 
 
-def _text(value: str | None, field: str, message) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise CorrectionError(message, field=field)
-    if len(value) > MAX_TEXT:
-        raise CorrectionError(_l("Use at most %(n)d characters.", n=MAX_TEXT), field=field)
-    return value
-
-
 def record(user, person: Beneficiary, fields: list[str], details: str | None) -> CorrectionRequest:
     """Record what the person says is wrong and what it should say."""
     _check(user, person)
     chosen = [f for f in CORRECTABLE if f in set(fields or [])]
     if not chosen or set(fields) - set(CORRECTABLE):
         raise CorrectionError(_l("Choose the data the person says is wrong."), field="fields")
-    text = _text(details, "details", _l("Write what the person says the data should be."))
+    text = checked_text(
+        details,
+        field="details",
+        error=CorrectionError,
+        limit=MAX_TEXT,
+        missing=_l("Write what the person says the data should be."),
+    )
     request = CorrectionRequest(
         beneficiary=person, beneficiary_id=person.id, fields=",".join(chosen), recorded_by_id=getattr(user, "id", None)
     )
@@ -101,7 +98,13 @@ def applied(user, request: CorrectionRequest, changed: list[str]) -> None:
 
 def refuse(user, request: CorrectionRequest, reason: str | None) -> None:
     """The data was right (or cannot be changed): say why, for the person."""
-    text = _text(reason, "reason", _l("Write why the data is not corrected."))
+    text = checked_text(
+        reason,
+        field="reason",
+        error=CorrectionError,
+        limit=MAX_TEXT,
+        missing=_l("Write why the data is not corrected."),
+    )
     _decide(user, request, "refused")
     request.refusal = text
     audit.record(

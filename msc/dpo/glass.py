@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.service import by_case_number
 from msc.db import session, utcnow
 from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
-from msc.errors import DomainError
+from msc.errors import DomainError, checked_text
 from msc.security import audit
 from msc.security.emergency import BreakGlass, running, running_grant
 from msc.security.policy import Permission, in_scope, role_allows
@@ -29,15 +29,6 @@ def minutes() -> int:
     return int(current_app.config.get("BREAK_GLASS_MINUTES", 60))
 
 
-def _text(value: str | None, field: str, required: bool, minimum: int = 1, missing=None) -> str | None:
-    value = (value or "").strip()
-    if required and len(value) < minimum:
-        raise GlassError(missing or _l("Explain in a sentence or two why you need this record now."), field=field)
-    if len(value) > MAX_TEXT:
-        raise GlassError(_l("Use at most %(n)d characters.", n=MAX_TEXT), field=field)
-    return value or None
-
-
 def open_record(user, case_number: str | None, reason: str | None, explanation: str | None) -> BreakGlass:
     """Open a record of another centre by its case number, with a coded reason and an explanation."""
     if not role_allows(user, Permission.BREAK_GLASS):
@@ -46,7 +37,14 @@ def open_record(user, case_number: str | None, reason: str | None, explanation: 
         raise GlassError(_l("Give the case number of the record."), field="case_number")
     if reason not in GLASS_REASONS:
         raise GlassError(_l("Choose the reason."), field="reason")
-    text = _text(explanation, "explanation", True, MIN_EXPLANATION)
+    text = checked_text(
+        explanation,
+        field="explanation",
+        error=GlassError,
+        minimum=MIN_EXPLANATION,
+        limit=MAX_TEXT,
+        missing=_l("Explain in a sentence or two why you need this record now."),
+    )
     person = by_case_number(case_number)
     if person is None or person.is_erased:
         raise GlassError(_l("No record has that case number."), field="case_number")
@@ -99,7 +97,14 @@ def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> No
         raise GlassError(_l("Only the data protection officer reviews emergency access."))
     if outcome not in REVIEW_OUTCOMES:
         raise GlassError(_l("Choose the outcome of the review."), field="outcome")
-    text = _text(note, "note", outcome == "not_justified", missing=_l("Write why the access was not justified."))
+    text = checked_text(
+        note,
+        field="note",
+        error=GlassError,
+        required=outcome == "not_justified",
+        limit=MAX_TEXT,
+        missing=_l("Write why the access was not justified."),
+    )
     grant.outcome, grant.reviewed_by_id, grant.reviewed_at = outcome, user.id, utcnow()
     grant.review_note = text
     audit.record(

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from msc.centres.models import Centre
 from msc.crypto import DataKey, legacy_reference_hashes, reference_hash
 from msc.db import session, utcnow
-from msc.errors import DomainError
+from msc.errors import DomainError, checked_text
 from msc.feedback.models import Feedback
 from msc.i18n import local_today
 from msc.security import audit
@@ -50,14 +50,19 @@ class FeedbackError(DomainError):
     """A feedback rule said no."""
 
 
-def _clean(text: str | None, *, field: str, required: bool, limit: int) -> str:
-    text = (text or "").strip()
+def _clean(value: str | None, *, field: str, required: bool, limit: int) -> str:
+    """What a person wrote (checked_text in the public page's own words), refused when it is not plain text."""
+    text = checked_text(
+        value,
+        field=field,
+        error=FeedbackError,
+        required=required,
+        limit=limit,
+        missing=_l("Please write your message."),
+        too_long=_l("Please keep it shorter (at most %(n)d characters).", n=limit),
+    )
     if not text:
-        if required:
-            raise FeedbackError(_l("Please write your message."), field=field)
         return ""
-    if len(text) > limit:
-        raise FeedbackError(_l("Please keep it shorter (at most %(n)d characters).", n=limit), field=field)
     if "\x00" in text or any(ord(c) < 32 and c not in "\n\r\t" for c in text) or "\ufffd" in text:
         raise FeedbackError(_l("Please write plain text: some characters could not be read."), field=field)
     if CODE_LIKE.search(text):

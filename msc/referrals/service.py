@@ -13,7 +13,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
 from msc.cases.models import Case, case_assignments
 from msc.db import Listing, listing, rows_changed, session, utcnow
-from msc.errors import DomainError
+from msc.errors import DomainError, checked_text
 from msc.partners.models import PartnerService
 from msc.partners.service import agreement_covers
 from msc.partners.vocab import DATA_CATEGORIES
@@ -33,15 +33,6 @@ MAX_TEXT = 2000
 
 class ReferralError(DomainError):
     """A referral rule said no."""
-
-
-def _text(value: str | None, field: str, required: bool = True) -> str | None:
-    value = (value or "").strip()
-    if required and not value:
-        raise ReferralError(_l("This needs a few words."), field=field)
-    if len(value) > MAX_TEXT:
-        raise ReferralError(_l("Use at most %(n)d characters.", n=MAX_TEXT), field=field)
-    return value or None
 
 
 def _move(user, referral: Referral, to: str) -> None:
@@ -99,7 +90,7 @@ def create(user, case: Case, service_id: int | None, urgency: str, reason: str, 
         raise ReferralError(
             _l("A referral shares at least the person's name, and only data from the list."), field="categories"
         )
-    reason_text = _text(reason, "reason")
+    reason_text = checked_text(reason, field="reason", error=ReferralError, limit=MAX_TEXT)
     person = case.beneficiary
     _check_consent(person)
     referral = Referral(
@@ -129,7 +120,7 @@ def override_agreement(user, referral: Referral, reason: str) -> None:
         raise ReferralError(_l("Only a protection officer working for this centre can allow this."))
     if referral.status != "draft":
         raise ReferralError(_l("Only a draft referral can be allowed this way."))
-    referral.override_reason = _text(reason, "reason")
+    referral.override_reason = checked_text(reason, field="reason", error=ReferralError, limit=MAX_TEXT)
     referral.override_by_id = user.id
     audit.record("referral.agreement_override", object_type="referral", object_id=referral.id)
 
@@ -166,7 +157,11 @@ def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
         raise ReferralError(_l("This referral is not addressed to your organisation."))
     if (referral.status, to) not in PARTNER_MOVES:
         raise ReferralError(_l("This referral cannot go from its current status to that one."))
-    answer_text = _text(text, "answer") if to in ("declined", "completed") else None
+    answer_text = (
+        checked_text(text, field="answer", error=ReferralError, limit=MAX_TEXT)
+        if to in ("declined", "completed")
+        else None
+    )
     _move(user, referral, to)
     if answer_text:
         referral.answer = answer_text
