@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
-from msc.cases.models import Case, case_assignments
+from msc.cases.models import Case, CaseStatus, case_assignments
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError
 from msc.partners.models import PartnerService
@@ -87,7 +87,7 @@ def needs_override(referral: Referral, today: dt.date) -> bool:
 
 def create(user, case: Case, service_id: int | None, urgency: str, reason: str, categories: list[str]) -> Referral:
     """A draft referral; the rules on consent and agreements apply already."""
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         raise ReferralError(_l("This case is closed: reopen it to refer the person."))
     service = session.get(PartnerService, service_id) if service_id else None
     if service is None or not service.active or not service.organisation.active:

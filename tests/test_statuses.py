@@ -1,0 +1,63 @@
+"""Lifecycle statuses are StrEnums: their values are the strings the database has always held (no
+migration), rows store the plain string, and the transition tables and labels name only members."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import pytest
+import sqlalchemy as sa
+
+from msc.beneficiaries.models import Beneficiary
+from msc.cases import service as cases
+from msc.cases import vocab as case_vocab
+from msc.cases.models import Case, CaseStatus
+from msc.db import session
+from msc.security.models import User
+
+#: each enum, the column it fills, its default, and the values stored before there were enums: never to change
+STORED = [
+    (CaseStatus, Case.__table__.c.status, CaseStatus.OPEN, ["open", "active", "closed"]),
+]
+IDS = [row[0].__name__ for row in STORED]
+
+
+def _raw(table: str, row_id: int, column: str = "status"):
+    """A column as the database holds it, read without the ORM."""
+    session.flush()
+    return session.execute(sa.text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": row_id}).scalar_one()
+
+
+def _only_members(values, enum: type[StrEnum]) -> bool:
+    return all(type(v) is enum for v in values)
+
+
+@pytest.mark.parametrize("enum, column, default, values", STORED, ids=IDS)
+def test_values_are_the_strings_the_database_holds(enum, column, default, values):
+    assert [m.value for m in enum] == values
+    assert all(len(v) <= column.type.length for v in values)  # every value fits the column as it is
+    assert (column.default.arg if column.default is not None else None) is default
+
+
+@pytest.mark.parametrize("enum, column, default, values", STORED, ids=IDS)
+def test_members_reach_the_database_as_plain_strings(ctx, enum, column, default, values):
+    for member in enum:
+        stored = session.scalar(sa.select(sa.cast(sa.bindparam("v", member, type_=column.type), column.type)))
+        assert type(stored) is str and stored == member.value
+
+
+def test_case_statuses(ctx, make):
+    assert _only_members(cases.TRANSITIONS, CaseStatus) and set(cases.TRANSITIONS) == set(CaseStatus)
+    assert all(_only_members(targets, CaseStatus) for targets in cases.TRANSITIONS.values())
+    assert list(case_vocab.STATUSES) == list(CaseStatus)  # a label for every status, in their order
+
+    cw = session.get(User, make.user("cw", "caseworker"))
+    person = session.scalar(
+        sa.select(Beneficiary).where(Beneficiary.uid == make.person(given_names="Ana", family_names="Rojas"))
+    )
+    case = cases.open_case(cw, person)
+    assert _raw("cases", case.id) == "open"
+    cases.assess(cw, case, {"food": "some"}, [])
+    assert _raw("cases", case.id) == "active"
+    cases.change_status(cw, case, "closed", "needs_met")
+    assert _raw("cases", case.id) == "closed"
