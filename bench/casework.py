@@ -44,7 +44,7 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
     from msc.centres.models import Centre
     from msc.db import session, utcnow
     from msc.partners.models import Organisation, PartnerService
-    from msc.referrals.models import Referral
+    from msc.referrals.models import Referral, ReferralStatus
     from msc.security import service as accounts
 
     now = utcnow()
@@ -169,7 +169,7 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
                         created_at=sent,
                         sent_at=sent,
                         deadline_at=sent + dt.timedelta(hours=DEADLINE_HOURS[urgency]),
-                        answered_at=None if status == "sent" else sent + dt.timedelta(hours=5),
+                        answered_at=None if status == ReferralStatus.SENT else sent + dt.timedelta(hours=5),
                     )
                     r.reason = rng.choice(
                         [

@@ -13,11 +13,21 @@ from msc.cases import service as cases
 from msc.cases import vocab as case_vocab
 from msc.cases.models import Case, CaseStatus
 from msc.db import session
+from msc.referrals import service as referrals
+from msc.referrals import vocab as referral_vocab
+from msc.referrals.models import Referral, ReferralStatus
+from msc.reports import service as reports
 from msc.security.models import User
 
 #: each enum, the column it fills, its default, and the values stored before there were enums: never to change
 STORED = [
     (CaseStatus, Case.__table__.c.status, CaseStatus.OPEN, ["open", "active", "closed"]),
+    (
+        ReferralStatus,
+        Referral.__table__.c.status,
+        ReferralStatus.DRAFT,
+        ["draft", "sent", "accepted", "completed", "declined", "cancelled", "no_show"],
+    ),
 ]
 IDS = [row[0].__name__ for row in STORED]
 
@@ -61,3 +71,31 @@ def test_case_statuses(ctx, make):
     assert _raw("cases", case.id) == "active"
     cases.change_status(cw, case, "closed", "needs_met")
     assert _raw("cases", case.id) == "closed"
+
+
+def test_referral_statuses(ctx, make):
+    assert all(_only_members(move, ReferralStatus) for move in referrals.CASEWORKER_MOVES | referrals.PARTNER_MOVES)
+    for group in (
+        referrals.PENDING,
+        referrals.VISIBLE_TO_PARTNER,
+        referrals.PENDING_FOR_PARTNER,
+        referrals.ANSWERED_BY_PARTNER,
+        reports.REFERRAL_STATUSES,
+    ):
+        assert _only_members(group, ReferralStatus)
+    assert list(referral_vocab.STATUSES) == list(ReferralStatus)
+
+    partner_id = make.user("socio", "partner", centres=())
+    uid = make.referral(
+        make.user("cw", "caseworker"), make.partner()[1], partner_id, given_names="Rosa", family_names="Peña"
+    )
+    referral = session.scalar(sa.select(Referral).where(Referral.uid == uid))
+    assert _raw("referrals", referral.id) == "sent"
+    referrals.answer(session.get(User, partner_id), referral, ReferralStatus.ACCEPTED)
+    assert _raw("referrals", referral.id) == "accepted"
+    moves = session.execute(
+        sa.text("SELECT from_status, to_status FROM referral_events WHERE referral_id = :id ORDER BY id"),
+        {"id": referral.id},
+    ).all()
+    assert [tuple(m) for m in moves] == [(None, "draft"), ("draft", "sent"), ("sent", "accepted")]
+    assert all(type(s) is str for m in moves for s in m if s is not None)

@@ -17,17 +17,33 @@ from msc.errors import DomainError
 from msc.partners.models import PartnerService
 from msc.partners.service import agreement_covers
 from msc.partners.vocab import DATA_CATEGORIES
-from msc.referrals.models import Disclosure, Referral, ReferralEvent
+from msc.referrals.models import Disclosure, Referral, ReferralEvent, ReferralStatus
 from msc.referrals.vocab import URGENCIES
 from msc.security import audit
 from msc.security.policy import Permission, in_scope, role_allows
 from msc.signals import consent_withdrawn, referral_status_moved
 
 #: who may move a referral from one status to another
-CASEWORKER_MOVES = {("draft", "sent"), ("draft", "cancelled"), ("sent", "cancelled"), ("accepted", "cancelled")}
-PARTNER_MOVES = {("sent", "accepted"), ("sent", "declined"), ("accepted", "completed"), ("accepted", "no_show")}
-PENDING = ("draft", "sent", "accepted")
-VISIBLE_TO_PARTNER = ("sent", "accepted", "completed", "declined", "no_show")
+CASEWORKER_MOVES = {
+    (ReferralStatus.DRAFT, ReferralStatus.SENT),
+    (ReferralStatus.DRAFT, ReferralStatus.CANCELLED),
+    (ReferralStatus.SENT, ReferralStatus.CANCELLED),
+    (ReferralStatus.ACCEPTED, ReferralStatus.CANCELLED),
+}
+PARTNER_MOVES = {
+    (ReferralStatus.SENT, ReferralStatus.ACCEPTED),
+    (ReferralStatus.SENT, ReferralStatus.DECLINED),
+    (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED),
+    (ReferralStatus.ACCEPTED, ReferralStatus.NO_SHOW),
+}
+PENDING = (ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACCEPTED)
+VISIBLE_TO_PARTNER = (
+    ReferralStatus.SENT,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.COMPLETED,
+    ReferralStatus.DECLINED,
+    ReferralStatus.NO_SHOW,
+)
 MAX_TEXT = 2000
 
 
@@ -118,7 +134,9 @@ def create(user, case: Case, service_id: int | None, urgency: str, reason: str, 
     referral.reason = reason_text
     session.add(referral)
     session.flush()
-    session.add(ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), to_status="draft"))
+    session.add(
+        ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), to_status=ReferralStatus.DRAFT)
+    )
     audit.record("referral.create", object_type="referral", object_id=referral.id, detail=referral.shared)
     return referral
 
@@ -127,7 +145,7 @@ def override_agreement(user, referral: Referral, reason: str) -> None:
     """A protection officer allows a referral that no active agreement covers, with a written reason."""
     if not role_allows(user, Permission.REFERRAL_OVERRIDE) or not in_scope(user, referral.centre_id):
         raise ReferralError(_l("Only a protection officer working for this centre can allow this."))
-    if referral.status != "draft":
+    if referral.status != ReferralStatus.DRAFT:
         raise ReferralError(_l("Only a draft referral can be allowed this way."))
     referral.override_reason = _text(reason, "reason")
     referral.override_by_id = user.id
@@ -136,7 +154,7 @@ def override_agreement(user, referral: Referral, reason: str) -> None:
 
 def send(user, referral: Referral) -> None:
     """Send a draft: consent and the agreement (or an override) are checked again, the deadline set."""
-    if (referral.status, "sent") not in CASEWORKER_MOVES:
+    if (referral.status, ReferralStatus.SENT) not in CASEWORKER_MOVES:
         raise ReferralError(_l("Only a draft referral can be sent."))
     now = utcnow()
     _check_consent(referral.beneficiary)
@@ -149,15 +167,15 @@ def send(user, referral: Referral) -> None:
             )
         )
     hours = current_app.config["REFERRAL_DEADLINE_HOURS"][referral.urgency]
-    _move(user, referral, "sent")
+    _move(user, referral, ReferralStatus.SENT)
     referral.sent_at, referral.deadline_at = now, now + dt.timedelta(hours=hours)
 
 
 def cancel(user, referral: Referral) -> None:
     """The caseworker cancels a pending referral; the partner loses access."""
-    if (referral.status, "cancelled") not in CASEWORKER_MOVES:
+    if (referral.status, ReferralStatus.CANCELLED) not in CASEWORKER_MOVES:
         raise ReferralError(_l("This referral can no longer be cancelled."))
-    _move(user, referral, "cancelled")
+    _move(user, referral, ReferralStatus.CANCELLED)
 
 
 def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
@@ -166,7 +184,7 @@ def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
         raise ReferralError(_l("This referral is not addressed to your organisation."))
     if (referral.status, to) not in PARTNER_MOVES:
         raise ReferralError(_l("This referral cannot go from its current status to that one."))
-    answer_text = _text(text, "answer") if to in ("declined", "completed") else None
+    answer_text = _text(text, "answer") if to in (ReferralStatus.DECLINED, ReferralStatus.COMPLETED) else None
     _move(user, referral, to)
     if answer_text:
         referral.answer = answer_text
@@ -181,7 +199,7 @@ def _cancel_on_withdrawal(person: Beneficiary, user=None, purpose: str = "", **_
     for referral in session.scalars(
         sa.select(Referral).where(Referral.beneficiary_id == person.id, Referral.status.in_(PENDING))
     ):
-        _move(user, referral, "cancelled")
+        _move(user, referral, ReferralStatus.CANCELLED)
 
 
 # ---- the partner's view -------------------------------------------------------------------
@@ -191,8 +209,8 @@ LEAN = (
     so.joinedload(Referral.beneficiary).lazyload(Beneficiary.needs),
     so.joinedload(Referral.service).lazyload(PartnerService.centres),
 )
-PENDING_FOR_PARTNER = ("sent", "accepted")
-ANSWERED_BY_PARTNER = ("completed", "declined", "no_show")
+PENDING_FOR_PARTNER = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
+ANSWERED_BY_PARTNER = (ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.NO_SHOW)
 PORTAL_PAGE = 50
 
 
@@ -296,7 +314,7 @@ def waiting_and_overdue(user, now: dt.datetime) -> tuple[Listing, Listing]:
 
     my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
     # driven from my cases (index on case_id, status), not from every sent referral of the region
-    mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == "sent")
+    mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == ReferralStatus.SENT)
     soonest = mine.order_by(Referral.deadline_at)
     return (
         listing(soonest.where(Referral.deadline_at >= now), HOME_LIST, *LEAN),
