@@ -12,7 +12,11 @@ from msc.beneficiaries.models import Beneficiary
 from msc.cases import service as cases
 from msc.cases import vocab as case_vocab
 from msc.cases.models import Case, CaseStatus
+from msc.centres.models import Centre
 from msc.db import session
+from msc.feedback import service as feedback
+from msc.feedback import vocab as feedback_vocab
+from msc.feedback.models import Feedback, FeedbackStatus
 from msc.referrals import service as referrals
 from msc.referrals import vocab as referral_vocab
 from msc.referrals.models import Referral, ReferralStatus
@@ -27,6 +31,12 @@ STORED = [
         Referral.__table__.c.status,
         ReferralStatus.DRAFT,
         ["draft", "sent", "accepted", "completed", "declined", "cancelled", "no_show"],
+    ),
+    (
+        FeedbackStatus,
+        Feedback.__table__.c.status,
+        FeedbackStatus.RECEIVED,
+        ["received", "in_progress", "answered", "closed"],
     ),
 ]
 IDS = [row[0].__name__ for row in STORED]
@@ -99,3 +109,18 @@ def test_referral_statuses(ctx, make):
     ).all()
     assert [tuple(m) for m in moves] == [(None, "draft"), ("draft", "sent"), ("sent", "accepted")]
     assert all(type(s) is str for m in moves for s in m if s is not None)
+
+
+def test_feedback_statuses(ctx, make):
+    assert _only_members(feedback.STATUSES, FeedbackStatus) and set(feedback.STATUSES) == set(FeedbackStatus)
+    assert list(feedback_vocab.STATUSES) == list(FeedbackStatus)
+
+    boss = session.get(User, make.user("boss", "centre_manager"))
+    centre = session.scalar(sa.select(Centre).where(Centre.code == "COL-CUC"))
+    question = feedback.submit(centre, channel="self_service", kind="question", text="¿Hasta qué hora abren?").item
+    thanks = feedback.submit(centre, channel="self_service", kind="thanks", text="Gracias por todo.").item
+    assert _raw("feedback", question.id) == "received" and _raw("feedback", thanks.id) == "closed"
+    feedback.update(boss, question, status=FeedbackStatus.IN_PROGRESS)
+    assert _raw("feedback", question.id) == "in_progress"
+    feedback.update(boss, question, status=FeedbackStatus.ANSWERED, response="Hasta las 5 de la tarde.")
+    assert _raw("feedback", question.id) == "answered"
