@@ -8,7 +8,8 @@ from enum import StrEnum
 import pytest
 import sqlalchemy as sa
 
-from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries import corrections
+from msc.beneficiaries.models import Beneficiary, CorrectionRequest, CorrectionStatus
 from msc.cases import service as cases
 from msc.cases import vocab as case_vocab
 from msc.cases.models import Case, CaseStatus
@@ -37,6 +38,12 @@ STORED = [
         Feedback.__table__.c.status,
         FeedbackStatus.RECEIVED,
         ["received", "in_progress", "answered", "closed"],
+    ),
+    (
+        CorrectionStatus,
+        CorrectionRequest.__table__.c.status,
+        CorrectionStatus.PENDING,
+        ["pending", "applied", "refused"],
     ),
 ]
 IDS = [row[0].__name__ for row in STORED]
@@ -124,3 +131,16 @@ def test_feedback_statuses(ctx, make):
     assert _raw("feedback", question.id) == "in_progress"
     feedback.update(boss, question, status=FeedbackStatus.ANSWERED, response="Hasta las 5 de la tarde.")
     assert _raw("feedback", question.id) == "answered"
+
+
+def test_correction_statuses(ctx, make):
+    clerk = session.get(User, make.user("clerk", "reception"))
+    person = session.scalar(
+        sa.select(Beneficiary).where(Beneficiary.uid == make.person(given_names="Ines", family_names="Mora"))
+    )
+    first = corrections.record(clerk, person, ["given_names"], "Se llama Inés, con tilde.")
+    second = corrections.record(clerk, person, ["family_names"], "Mora Díaz")
+    assert _raw("correction_requests", first.id) == "pending"
+    corrections.applied(clerk, first, ["given_names"])
+    corrections.refuse(clerk, second, "El pasaporte dice Mora.")
+    assert _raw("correction_requests", first.id) == "applied" and _raw("correction_requests", second.id) == "refused"
