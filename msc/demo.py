@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from faker import Faker
 
 from msc.beneficiaries import service as reception
-from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.models import Beneficiary, ConsentStatus
 from msc.cases import service as cases
 from msc.cases.models import Case
 from msc.centres.models import Centre
@@ -429,7 +429,9 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, register
         consent = [
             reception.ConsentData(
                 purpose=p,
-                status="given" if p in ("registration", "referral") or rng.random() < 0.5 else "refused",
+                status=ConsentStatus.GIVEN
+                if p in ("registration", "referral") or rng.random() < 0.5
+                else ConsentStatus.REFUSED,
                 given_by="self" if age >= 18 else ("best_interests" if unaccompanied else "guardian"),
                 guardian_name=None if age >= 18 or unaccompanied else f"{fake.first_name()} {family}",
                 best_interests_note="Niño sin acompañante; registro para protección."

@@ -9,7 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from msc.beneficiaries import corrections
-from msc.beneficiaries.models import Beneficiary, CorrectionRequest, CorrectionStatus
+from msc.beneficiaries import service as reception
+from msc.beneficiaries import vocab as reception_vocab
+from msc.beneficiaries.models import Beneficiary, Consent, ConsentStatus, CorrectionRequest, CorrectionStatus
 from msc.cases import service as cases
 from msc.cases import vocab as case_vocab
 from msc.cases.models import Case, CaseStatus
@@ -45,6 +47,7 @@ STORED = [
         CorrectionStatus.PENDING,
         ["pending", "applied", "refused"],
     ),
+    (ConsentStatus, Consent.__table__.c.status, None, ["given", "refused", "withdrawn"]),
 ]
 IDS = [row[0].__name__ for row in STORED]
 
@@ -144,3 +147,24 @@ def test_correction_statuses(ctx, make):
     corrections.applied(clerk, first, ["given_names"])
     corrections.refuse(clerk, second, "El pasaporte dice Mora.")
     assert _raw("correction_requests", first.id) == "applied" and _raw("correction_requests", second.id) == "refused"
+
+
+def test_consent_statuses(ctx, make):
+    assert list(reception_vocab.CONSENT_STATUSES) == list(ConsentStatus)
+
+    clerk = session.get(User, make.user("clerk", "reception"))
+    consents = [
+        reception.ConsentData(purpose="registration", status=ConsentStatus.GIVEN),
+        reception.ConsentData(purpose="referral", status=ConsentStatus.GIVEN),
+        reception.ConsentData(purpose="photo", status=ConsentStatus.REFUSED),
+    ]
+    person = session.scalar(
+        sa.select(Beneficiary).where(
+            Beneficiary.uid == make.person(given_names="Ana", family_names="Rojas", consents=consents)
+        )
+    )
+    withdrawal = reception.record_consent(
+        clerk, person, reception.ConsentData(purpose="referral", status=ConsentStatus.WITHDRAWN)
+    )
+    assert sorted(_raw("consents", c.id) for c in person.consents) == ["given", "given", "refused", "withdrawn"]
+    assert _raw("consents", withdrawal.id) == "withdrawn" and not reception.has_consent(person, "referral")

@@ -141,6 +141,14 @@ class SpecificNeed(Base):
     code: so.Mapped[str] = so.mapped_column(sa.String(32), primary_key=True)
 
 
+class ConsentStatus(StrEnum):
+    """A consent decision for a purpose: given or refused, and a given consent can be withdrawn."""
+
+    GIVEN = "given"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
 class Consent(EncryptedRow, Base):
     """One consent decision for one purpose. Rows are never changed: a withdrawal is a new row."""
 
