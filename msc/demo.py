@@ -19,7 +19,7 @@ from msc.errors import RuleError
 from msc.feedback import service as feedback
 from msc.fund import allocations, applications, decisions, disbursements
 from msc.fund.common import currency_of
-from msc.fund.models import Application
+from msc.fund.models import Application, DecisionOutcome
 from msc.i18n import local_today
 from msc.nfi import service as nfi
 from msc.nfi import stock
@@ -334,7 +334,11 @@ def _fund(centres: dict) -> None:
     if first is not None:
         today = local_today("COL")
         decision = decisions.decide(
-            officer, first, "approve", {first.lines[0].id: 600_000_00}, period_ends_on=today + dt.timedelta(days=60)
+            officer,
+            first,
+            DecisionOutcome.APPROVE,
+            {first.lines[0].id: 600_000_00},
+            period_ends_on=today + dt.timedelta(days=60),
         )
         disbursements.disburse(
             officer,

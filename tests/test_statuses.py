@@ -3,6 +3,7 @@ migration), rows store the plain string, and the transition tables and labels na
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 import pytest
@@ -20,11 +21,15 @@ from msc.db import session
 from msc.feedback import service as feedback
 from msc.feedback import vocab as feedback_vocab
 from msc.feedback.models import Feedback, FeedbackStatus
+from msc.fund import criteria_sets, decisions
+from msc.fund import vocab as fund_vocab
+from msc.fund.models import CriteriaSet, CriteriaStatus, Decision, DecisionOutcome
 from msc.referrals import service as referrals
 from msc.referrals import vocab as referral_vocab
 from msc.referrals.models import Referral, ReferralStatus
 from msc.reports import service as reports
 from msc.security.models import User
+from tests.test_fund_service import apply, fund  # noqa: F401 (fund is a fixture)
 
 #: each enum, the column it fills, its default, and the values stored before there were enums: never to change
 STORED = [
@@ -48,6 +53,8 @@ STORED = [
         ["pending", "applied", "refused"],
     ),
     (ConsentStatus, Consent.__table__.c.status, None, ["given", "refused", "withdrawn"]),
+    (CriteriaStatus, CriteriaSet.__table__.c.status, CriteriaStatus.DRAFT, ["draft", "published", "retired"]),
+    (DecisionOutcome, Decision.__table__.c.outcome, None, ["approve", "reject", "return"]),
 ]
 IDS = [row[0].__name__ for row in STORED]
 
@@ -168,3 +175,31 @@ def test_consent_statuses(ctx, make):
     )
     assert sorted(_raw("consents", c.id) for c in person.consents) == ["given", "given", "refused", "withdrawn"]
     assert _raw("consents", withdrawal.id) == "withdrawn" and not reception.has_consent(person, "referral")
+
+
+def test_fund_criteria_statuses_and_decision_outcomes(fund):  # noqa: F811 (the fixture imported above)
+    assert _only_members(decisions.OUTCOMES, DecisionOutcome) and set(decisions.OUTCOMES) == set(DecisionOutcome)
+    assert list(fund_vocab.OUTCOMES) == list(DecisionOutcome)
+
+    users, today = fund["users"], fund["today"]
+    draft = criteria_sets.save_draft(
+        users["admin"], None, criteria_sets.definition_of(criteria_sets.published_for(today)), today
+    )
+    assert _raw("fund_criteria_sets", draft.id) == "draft"
+    criteria_sets.publish(users["regional"], draft)
+    assert _raw("fund_criteria_sets", draft.id) == "published"
+    criteria_sets.retire(users["regional"], draft)
+    assert _raw("fund_criteria_sets", draft.id) == "retired"
+
+    application = apply(fund)
+    medical = application.lines[0]
+    approval = decisions.decide(
+        users["po1"],
+        application,
+        DecisionOutcome.APPROVE,
+        {medical.id: 100},
+        period_ends_on=today + dt.timedelta(days=90),
+    )
+    returned = decisions.decide(users["po2"], application, DecisionOutcome.RETURN, justification="Falta el informe.")
+    assert _raw("fund_decisions", approval.id, "outcome") == "approve"
+    assert _raw("fund_decisions", returned.id, "outcome") == "return"

@@ -19,7 +19,7 @@ from msc.db import UTCDateTime, session, utcnow
 from msc.exports import suppress
 from msc.fund.common import FundError
 from msc.fund.decisions import in_force
-from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision
+from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision, DecisionOutcome
 from msc.security import audit
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
@@ -144,14 +144,14 @@ def consistency(
         groups.setdefault(a[0], []).append(a)
     out = []
     for name, members in sorted(groups.items()):
-        decided = [m for m in members if m.id in current and current[m.id].outcome != "return"]
+        decided = [m for m in members if m.id in current and current[m.id].outcome != DecisionOutcome.RETURN]
         days = [(first[m.id] - m.submitted_at).total_seconds() / 86400 for m in members if m.id in first]
         out.append(
             Consistency(
                 name,
                 len(members),
                 len(decided),
-                sum(1 for m in decided if current[m.id].outcome == "approve"),
+                sum(1 for m in decided if current[m.id].outcome == DecisionOutcome.APPROVE),
                 sum(1 for m in decided if current[m.id].against_recommendation),
                 statistics.median(days) if days else None,
             )
@@ -252,7 +252,7 @@ def reassessment_queue(user, today: dt.date, horizon_days: int = 30) -> list[Rea
                 user,
                 sa.select(Decision)
                 .join(Application, Application.id == Decision.application_id)
-                .where(in_force(), Decision.outcome == "approve"),
+                .where(in_force(), Decision.outcome == DecisionOutcome.APPROVE),
             )
         )
     )

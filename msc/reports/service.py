@@ -23,7 +23,7 @@ from msc.feedback.models import Feedback
 from msc.feedback.service import visible
 from msc.fund.allocations import balance
 from msc.fund.decisions import in_force
-from msc.fund.models import Application, Decision, FundAllocation
+from msc.fund.models import Application, Decision, DecisionOutcome, FundAllocation
 from msc.nfi.models import NfiItem
 from msc.partners.vocab import SECTORS
 from msc.referrals import vocab as referral_vocab
@@ -507,8 +507,8 @@ def fund(s: Scope) -> Table:
         cells.append(
             [
                 suppress(submitted.get(a.country)),
-                suppress(decided.get((a.country, "approve"))),
-                suppress(decided.get((a.country, "reject"))),
+                suppress(decided.get((a.country, DecisionOutcome.APPROVE))),
+                suppress(decided.get((a.country, DecisionOutcome.REJECT))),
                 _money(b.allocated),
                 _money(b.committed),
                 _money(b.disbursed),
