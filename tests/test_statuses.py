@@ -17,6 +17,8 @@ from msc.cases import service as cases
 from msc.cases import vocab as case_vocab
 from msc.cases.models import Case, CaseStatus
 from msc.centres.models import Centre
+from msc.crypto import rotation
+from msc.crypto.rotation import GenerationState, KekRotationState, KeyRotation
 from msc.db import session
 from msc.feedback import service as feedback
 from msc.feedback import vocab as feedback_vocab
@@ -55,6 +57,8 @@ STORED = [
     (ConsentStatus, Consent.__table__.c.status, None, ["given", "refused", "withdrawn"]),
     (CriteriaStatus, CriteriaSet.__table__.c.status, CriteriaStatus.DRAFT, ["draft", "published", "retired"]),
     (DecisionOutcome, Decision.__table__.c.outcome, None, ["approve", "reject", "return"]),
+    (KekRotationState, KeyRotation.__table__.c.state, None, ["running", "done"]),
+    (GenerationState, KeyRotation.__table__.c.state, None, ["building", "active", "retiring", "retired"]),
 ]
 IDS = [row[0].__name__ for row in STORED]
 
@@ -203,3 +207,24 @@ def test_fund_criteria_statuses_and_decision_outcomes(fund):  # noqa: F811 (the 
     returned = decisions.decide(users["po2"], application, DecisionOutcome.RETURN, justification="Falta el informe.")
     assert _raw("fund_decisions", approval.id, "outcome") == "approve"
     assert _raw("fund_decisions", returned.id, "outcome") == "return"
+
+
+def test_key_rotation_states(ctx):
+    # generation 1 was written by a migration, as a plain string: the members find it
+    first = session.execute(sa.text("SELECT id, state FROM key_rotations WHERE generation = 1")).one()
+    assert first.state == GenerationState.ACTIVE and rotation.index_state().search.generation == 1
+    assert rotation.running(rotation.INDEX) is None
+
+    building = rotation.start_index_rotation(None)
+    assert _raw("key_rotations", building.id, "state") == "building" and rotation.running(rotation.INDEX) is building
+    rotation.switch_generation(building)
+    assert _raw("key_rotations", building.id, "state") == "active"
+    assert _raw("key_rotations", first.id, "state") == "retiring"
+    rotation.generation_retired(building)
+    assert _raw("key_rotations", first.id, "state") == "retired" and rotation.running(rotation.INDEX) is None
+
+    kek = rotation.start_kek_rotation(None, new_kek=True)
+    assert _raw("key_rotations", kek.id, "state") == "running" and rotation.running(rotation.KEK) is kek
+    while kek.state != KekRotationState.DONE:
+        rotation.rewrap_batch(kek)
+    assert _raw("key_rotations", kek.id, "state") == "done" and rotation.running(rotation.KEK) is None
