@@ -20,6 +20,8 @@ from msc.centres.models import Centre
 from msc.crypto import rotation
 from msc.crypto.rotation import GenerationState, KekRotationState, KeyRotation
 from msc.db import session
+from msc.dpo import glass, oversight
+from msc.dpo import vocab as dpo_vocab
 from msc.feedback import service as feedback
 from msc.feedback import vocab as feedback_vocab
 from msc.feedback.models import Feedback, FeedbackStatus
@@ -30,6 +32,7 @@ from msc.referrals import service as referrals
 from msc.referrals import vocab as referral_vocab
 from msc.referrals.models import Referral, ReferralStatus
 from msc.reports import service as reports
+from msc.security.emergency import BreakGlass, ReviewOutcome
 from msc.security.models import User
 from tests.test_fund_service import apply, fund  # noqa: F401 (fund is a fixture)
 
@@ -59,6 +62,7 @@ STORED = [
     (DecisionOutcome, Decision.__table__.c.outcome, None, ["approve", "reject", "return"]),
     (KekRotationState, KeyRotation.__table__.c.state, None, ["running", "done"]),
     (GenerationState, KeyRotation.__table__.c.state, None, ["building", "active", "retiring", "retired"]),
+    (ReviewOutcome, BreakGlass.__table__.c.outcome, None, ["justified", "not_justified"]),
 ]
 IDS = [row[0].__name__ for row in STORED]
 
@@ -228,3 +232,25 @@ def test_key_rotation_states(ctx):
     while kek.state != KekRotationState.DONE:
         rotation.rewrap_batch(kek)
     assert _raw("key_rotations", kek.id, "state") == "done" and rotation.running(rotation.KEK) is None
+
+
+def test_break_glass_review_outcomes(ctx, make):
+    assert list(dpo_vocab.REVIEW_OUTCOMES) == list(ReviewOutcome)
+
+    cw = session.get(User, make.user("cw", "caseworker"))
+    dpo = session.get(User, make.user("dpo", "dpo", scope="region"))
+    far = [
+        session.scalar(
+            sa.select(Beneficiary).where(
+                Beneficiary.uid == make.person(centre="PER-TUM", given_names=name, family_names="Huamán")
+            )
+        )
+        for name in ("Rosa", "Luz")
+    ]
+    why = "Llegó herida a urgencias de Cúcuta; necesito su historia de alergias."
+    grants = [glass.open_record(cw, p.case_number, "medical_emergency", why) for p in far]
+    glass.review(dpo, grants[0], ReviewOutcome.JUSTIFIED, None)
+    glass.review(dpo, grants[1], ReviewOutcome.NOT_JUSTIFIED, "No había urgencia.")
+    assert _raw("break_glass", grants[0].id, "outcome") == "justified"
+    assert _raw("break_glass", grants[1].id, "outcome") == "not_justified"
+    assert oversight.summary().not_justified == 1

@@ -14,7 +14,7 @@ from msc.db import session, utcnow
 from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError
 from msc.security import audit
-from msc.security.emergency import BreakGlass, running, running_grant
+from msc.security.emergency import BreakGlass, ReviewOutcome, running, running_grant
 from msc.security.policy import Permission, in_scope, role_allows
 
 MAX_TEXT = 1000
@@ -99,7 +99,9 @@ def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> No
         raise GlassError(_l("Only the data protection officer reviews emergency access."))
     if outcome not in REVIEW_OUTCOMES:
         raise GlassError(_l("Choose the outcome of the review."), field="outcome")
-    text = _text(note, "note", outcome == "not_justified", missing=_l("Write why the access was not justified."))
+    text = _text(
+        note, "note", outcome == ReviewOutcome.NOT_JUSTIFIED, missing=_l("Write why the access was not justified.")
+    )
     grant.outcome, grant.reviewed_by_id, grant.reviewed_at = outcome, user.id, utcnow()
     grant.review_note = text
     audit.record(
