@@ -26,8 +26,10 @@ from msc.feedback import service as feedback
 from msc.feedback import vocab as feedback_vocab
 from msc.feedback.models import Feedback, FeedbackStatus
 from msc.fund import criteria_sets, decisions
+from msc.fund import oversight as fund_oversight
 from msc.fund import vocab as fund_vocab
-from msc.fund.models import CriteriaSet, CriteriaStatus, Decision, DecisionOutcome
+from msc.fund.common import FundError
+from msc.fund.models import AuditFinding, CriteriaSet, CriteriaStatus, Decision, DecisionOutcome, Finding
 from msc.referrals import service as referrals
 from msc.referrals import vocab as referral_vocab
 from msc.referrals.models import Referral, ReferralStatus
@@ -60,6 +62,7 @@ STORED = [
     (ConsentStatus, Consent.__table__.c.status, None, ["given", "refused", "withdrawn"]),
     (CriteriaStatus, CriteriaSet.__table__.c.status, CriteriaStatus.DRAFT, ["draft", "published", "retired"]),
     (DecisionOutcome, Decision.__table__.c.outcome, None, ["approve", "reject", "return"]),
+    (Finding, AuditFinding.__table__.c.finding, None, ["agrees", "disagrees", "follow_up"]),
     (KekRotationState, KeyRotation.__table__.c.state, None, ["running", "done"]),
     (GenerationState, KeyRotation.__table__.c.state, None, ["building", "active", "retiring", "retired"]),
     (ReviewOutcome, BreakGlass.__table__.c.outcome, None, ["justified", "not_justified"]),
@@ -211,6 +214,16 @@ def test_fund_criteria_statuses_and_decision_outcomes(fund):  # noqa: F811 (the 
     returned = decisions.decide(users["po2"], application, DecisionOutcome.RETURN, justification="Falta el informe.")
     assert _raw("fund_decisions", approval.id, "outcome") == "approve"
     assert _raw("fund_decisions", returned.id, "outcome") == "return"
+
+    assert _only_members(fund_oversight.FINDINGS, Finding) and set(fund_oversight.FINDINGS) == set(Finding)
+    assert list(fund_vocab.FINDINGS) == list(Finding)
+    auditor = users["regional"]
+    sample = fund_oversight.draw_sample(auditor, today - dt.timedelta(days=1), today + dt.timedelta(days=1), 100)
+    [item] = sample.items  # the decision in force
+    with pytest.raises(FundError, match="Write what you found"):
+        fund_oversight.record_finding(auditor, item, Finding.FOLLOW_UP, None)
+    fund_oversight.record_finding(auditor, item, Finding.FOLLOW_UP, "Pedir el informe médico.")
+    assert _raw("fund_audit_findings", item.id, "finding") == "follow_up"
 
 
 def test_key_rotation_states(ctx):

@@ -253,6 +253,14 @@ class AuditSample(Base):
     )
 
 
+class Finding(StrEnum):
+    """An auditor's finding on a sampled decision (none until recorded)."""
+
+    AGREES = "agrees"
+    DISAGREES = "disagrees"
+    FOLLOW_UP = "follow_up"
+
+
 class AuditFinding(EncryptedRow, Base):
     """One sampled decision and the auditor's finding on it (agrees, disagrees, follow_up)."""
 

@@ -19,11 +19,11 @@ from msc.db import UTCDateTime, session, utcnow
 from msc.exports import suppress
 from msc.fund.common import FundError
 from msc.fund.decisions import in_force
-from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision, DecisionOutcome
+from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision, DecisionOutcome, Finding
 from msc.security import audit
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
-FINDINGS = ("agrees", "disagrees", "follow_up")
+FINDINGS = tuple(Finding)
 
 
 def _auditor(user) -> None:
@@ -207,7 +207,7 @@ def record_finding(user, item: AuditFinding, finding: str, note: str | None) -> 
     if item.decision.decided_by_id == getattr(user, "id", None):
         raise FundError(_l("You made this decision: another protection officer must audit it."))
     note = (note or "").strip()
-    if finding != "agrees" and not note:
+    if finding != Finding.AGREES and not note:
         raise FundError(_l("Write what you found."), field="note")
     if len(note) > 4000:
         raise FundError(_l("The note is too long (at most %(n)d characters).", n=4000), field="note")
