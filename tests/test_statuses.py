@@ -1,5 +1,6 @@
 """Lifecycle statuses are StrEnums: their values are the strings the database has always held (no
-migration), rows store the plain string, and the transition tables and labels name only members."""
+migration), rows store the plain string, the transition tables name only members, and every member
+has its label."""
 
 from __future__ import annotations
 
@@ -69,15 +70,40 @@ STORED = [
 ]
 IDS = [row[0].__name__ for row in STORED]
 
+#: the transition tables and the lists of statuses the rules use, and the enum each names
+TABLES = {
+    "cases.TRANSITIONS": (
+        [*cases.TRANSITIONS, *(to for targets in cases.TRANSITIONS.values() for to in targets)],
+        CaseStatus,
+    ),
+    "referrals.CASEWORKER_MOVES": ([s for move in referrals.CASEWORKER_MOVES for s in move], ReferralStatus),
+    "referrals.PARTNER_MOVES": ([s for move in referrals.PARTNER_MOVES for s in move], ReferralStatus),
+    "referrals.PENDING": (referrals.PENDING, ReferralStatus),
+    "referrals.VISIBLE_TO_PARTNER": (referrals.VISIBLE_TO_PARTNER, ReferralStatus),
+    "referrals.PENDING_FOR_PARTNER": (referrals.PENDING_FOR_PARTNER, ReferralStatus),
+    "referrals.ANSWERED_BY_PARTNER": (referrals.ANSWERED_BY_PARTNER, ReferralStatus),
+    "reports.REFERRAL_STATUSES": (reports.REFERRAL_STATUSES, ReferralStatus),
+    "feedback.STATUSES": (feedback.STATUSES, FeedbackStatus),
+    "decisions.OUTCOMES": (decisions.OUTCOMES, DecisionOutcome),
+    "fund.oversight.FINDINGS": (fund_oversight.FINDINGS, Finding),
+}
+
+#: the translated labels of each enum (keyed by the plain strings, as the pages look them up)
+LABELS = {
+    "cases": (case_vocab.STATUSES, CaseStatus),
+    "referrals": (referral_vocab.STATUSES, ReferralStatus),
+    "feedback": (feedback_vocab.STATUSES, FeedbackStatus),
+    "consents": (reception_vocab.CONSENT_STATUSES, ConsentStatus),
+    "fund outcomes": (fund_vocab.OUTCOMES, DecisionOutcome),
+    "fund findings": (fund_vocab.FINDINGS, Finding),
+    "break-glass reviews": (dpo_vocab.REVIEW_OUTCOMES, ReviewOutcome),
+}
+
 
 def _raw(table: str, row_id: int, column: str = "status"):
     """A column as the database holds it, read without the ORM."""
     session.flush()
     return session.execute(sa.text(f"SELECT {column} FROM {table} WHERE id = :id"), {"id": row_id}).scalar_one()
-
-
-def _only_members(values, enum: type[StrEnum]) -> bool:
-    return all(type(v) is enum for v in values)
 
 
 @pytest.mark.parametrize("enum, column, default, values", STORED, ids=IDS)
@@ -94,11 +120,25 @@ def test_members_reach_the_database_as_plain_strings(ctx, enum, column, default,
         assert type(stored) is str and stored == member.value
 
 
-def test_case_statuses(ctx, make):
-    assert _only_members(cases.TRANSITIONS, CaseStatus) and set(cases.TRANSITIONS) == set(CaseStatus)
-    assert all(_only_members(targets, CaseStatus) for targets in cases.TRANSITIONS.values())
-    assert list(case_vocab.STATUSES) == list(CaseStatus)  # a label for every status, in their order
+@pytest.mark.parametrize("values, enum", TABLES.values(), ids=TABLES.keys())
+def test_transition_tables_name_only_members(values, enum: type[StrEnum]):
+    assert values and all(type(v) is enum for v in values)
 
+
+def test_every_status_is_in_the_tables_that_must_cover_them_all():
+    assert set(cases.TRANSITIONS) == set(CaseStatus)
+    assert {s for move in referrals.CASEWORKER_MOVES | referrals.PARTNER_MOVES for s in move} == set(ReferralStatus)
+    assert set(feedback.STATUSES) == set(FeedbackStatus)
+    assert set(decisions.OUTCOMES) == set(DecisionOutcome)
+    assert set(fund_oversight.FINDINGS) == set(Finding)
+
+
+@pytest.mark.parametrize("labels, enum", LABELS.values(), ids=LABELS.keys())
+def test_every_member_has_its_label_in_order(labels, enum):
+    assert list(labels) == list(enum)
+
+
+def test_a_case_stores_its_status_as_the_plain_string(ctx, make):
     cw = session.get(User, make.user("cw", "caseworker"))
     person = session.scalar(
         sa.select(Beneficiary).where(Beneficiary.uid == make.person(given_names="Ana", family_names="Rojas"))
@@ -111,18 +151,7 @@ def test_case_statuses(ctx, make):
     assert _raw("cases", case.id) == "closed"
 
 
-def test_referral_statuses(ctx, make):
-    assert all(_only_members(move, ReferralStatus) for move in referrals.CASEWORKER_MOVES | referrals.PARTNER_MOVES)
-    for group in (
-        referrals.PENDING,
-        referrals.VISIBLE_TO_PARTNER,
-        referrals.PENDING_FOR_PARTNER,
-        referrals.ANSWERED_BY_PARTNER,
-        reports.REFERRAL_STATUSES,
-    ):
-        assert _only_members(group, ReferralStatus)
-    assert list(referral_vocab.STATUSES) == list(ReferralStatus)
-
+def test_a_referral_and_its_history_store_plain_strings(ctx, make):
     partner_id = make.user("socio", "partner", centres=())
     uid = make.referral(
         make.user("cw", "caseworker"), make.partner()[1], partner_id, given_names="Rosa", family_names="Peña"
@@ -139,10 +168,7 @@ def test_referral_statuses(ctx, make):
     assert all(type(s) is str for m in moves for s in m if s is not None)
 
 
-def test_feedback_statuses(ctx, make):
-    assert _only_members(feedback.STATUSES, FeedbackStatus) and set(feedback.STATUSES) == set(FeedbackStatus)
-    assert list(feedback_vocab.STATUSES) == list(FeedbackStatus)
-
+def test_feedback_stores_its_status_as_the_plain_string(ctx, make):
     boss = session.get(User, make.user("boss", "centre_manager"))
     centre = session.scalar(sa.select(Centre).where(Centre.code == "COL-CUC"))
     question = feedback.submit(centre, channel="self_service", kind="question", text="¿Hasta qué hora abren?").item
@@ -154,7 +180,7 @@ def test_feedback_statuses(ctx, make):
     assert _raw("feedback", question.id) == "answered"
 
 
-def test_correction_statuses(ctx, make):
+def test_a_correction_request_stores_its_status_as_the_plain_string(ctx, make):
     clerk = session.get(User, make.user("clerk", "reception"))
     person = session.scalar(
         sa.select(Beneficiary).where(Beneficiary.uid == make.person(given_names="Ines", family_names="Mora"))
@@ -167,9 +193,7 @@ def test_correction_statuses(ctx, make):
     assert _raw("correction_requests", first.id) == "applied" and _raw("correction_requests", second.id) == "refused"
 
 
-def test_consent_statuses(ctx, make):
-    assert list(reception_vocab.CONSENT_STATUSES) == list(ConsentStatus)
-
+def test_consents_store_their_status_as_the_plain_string(ctx, make):
     clerk = session.get(User, make.user("clerk", "reception"))
     consents = [
         reception.ConsentData(purpose="registration", status=ConsentStatus.GIVEN),
@@ -188,10 +212,7 @@ def test_consent_statuses(ctx, make):
     assert _raw("consents", withdrawal.id) == "withdrawn" and not reception.has_consent(person, "referral")
 
 
-def test_fund_criteria_statuses_and_decision_outcomes(fund):  # noqa: F811 (the fixture imported above)
-    assert _only_members(decisions.OUTCOMES, DecisionOutcome) and set(decisions.OUTCOMES) == set(DecisionOutcome)
-    assert list(fund_vocab.OUTCOMES) == list(DecisionOutcome)
-
+def test_criteria_versions_decisions_and_findings_store_plain_strings(fund):  # noqa: F811 (the fixture above)
     users, today = fund["users"], fund["today"]
     draft = criteria_sets.save_draft(
         users["admin"], None, criteria_sets.definition_of(criteria_sets.published_for(today)), today
@@ -215,8 +236,6 @@ def test_fund_criteria_statuses_and_decision_outcomes(fund):  # noqa: F811 (the 
     assert _raw("fund_decisions", approval.id, "outcome") == "approve"
     assert _raw("fund_decisions", returned.id, "outcome") == "return"
 
-    assert _only_members(fund_oversight.FINDINGS, Finding) and set(fund_oversight.FINDINGS) == set(Finding)
-    assert list(fund_vocab.FINDINGS) == list(Finding)
     auditor = users["regional"]
     sample = fund_oversight.draw_sample(auditor, today - dt.timedelta(days=1), today + dt.timedelta(days=1), 100)
     [item] = sample.items  # the decision in force
@@ -226,7 +245,7 @@ def test_fund_criteria_statuses_and_decision_outcomes(fund):  # noqa: F811 (the 
     assert _raw("fund_audit_findings", item.id, "finding") == "follow_up"
 
 
-def test_key_rotation_states(ctx):
+def test_key_rotations_store_their_state_as_the_plain_string(ctx):
     # generation 1 was written by a migration, as a plain string: the members find it
     first = session.execute(sa.text("SELECT id, state FROM key_rotations WHERE generation = 1")).one()
     assert first.state == GenerationState.ACTIVE and rotation.index_state().search.generation == 1
@@ -247,9 +266,7 @@ def test_key_rotation_states(ctx):
     assert _raw("key_rotations", kek.id, "state") == "done" and rotation.running(rotation.KEK) is None
 
 
-def test_break_glass_review_outcomes(ctx, make):
-    assert list(dpo_vocab.REVIEW_OUTCOMES) == list(ReviewOutcome)
-
+def test_break_glass_reviews_store_their_outcome_as_the_plain_string(ctx, make):
     cw = session.get(User, make.user("cw", "caseworker"))
     dpo = session.get(User, make.user("dpo", "dpo", scope="region"))
     far = [
