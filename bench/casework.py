@@ -40,11 +40,11 @@ def _weighted(rng: random.Random, spread):
 def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_caseworkers: int, n_orgs: int) -> dict:
     """Caseworkers, partners, cases, tasks and referrals; returns the ids the measurements need."""
     from msc.beneficiaries.models import Beneficiary
-    from msc.cases.models import Case, Task, case_assignments
+    from msc.cases.models import Case, CaseStatus, Task, case_assignments
     from msc.centres.models import Centre
     from msc.db import session, utcnow
     from msc.partners.models import Organisation, PartnerService
-    from msc.referrals.models import Referral
+    from msc.referrals.models import Referral, ReferralStatus
     from msc.security import service as accounts
 
     now = utcnow()
@@ -101,7 +101,7 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
         t0 = time.perf_counter()
         case_rows, assign_rows = [], []
         for k, (bid, centre_id) in enumerate(chosen, start=1):
-            status = _weighted(rng, [("open", 20), ("active", 50), ("closed", 30)])
+            status = _weighted(rng, [(CaseStatus.OPEN, 20), (CaseStatus.ACTIVE, 50), (CaseStatus.CLOSED, 30)])
             opened = now - dt.timedelta(days=rng.randint(0, 365))
             case_rows.append(
                 {
@@ -112,8 +112,8 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
                     "status": status,
                     "risk_level": rng.choice(["low", "medium", "high", "critical"]),
                     "opened_at": opened,
-                    "closed_at": opened if status == "closed" else None,
-                    "close_reason": "needs_met" if status == "closed" else None,
+                    "closed_at": opened if status == CaseStatus.CLOSED else None,
+                    "close_reason": "needs_met" if status == CaseStatus.CLOSED else None,
                 }
             )
             assign_rows.append({"case_id": k, "user_id": rng.choice(workers[centre_id])})
@@ -130,7 +130,7 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
             cases = list(session.scalars(sa.select(Case).where(Case.id.between(start, start + batch - 1))))
             for case in cases:
                 owner = assign_rows[case.id - 1]["user_id"]
-                if case.status != "closed":
+                if case.status != CaseStatus.CLOSED:
                     for _ in range(2):
                         task = Task(
                             case=case,
@@ -169,7 +169,7 @@ def load_casework(app, rng: random.Random, n_cases: int, n_referrals: int, n_cas
                         created_at=sent,
                         sent_at=sent,
                         deadline_at=sent + dt.timedelta(hours=DEADLINE_HOURS[urgency]),
-                        answered_at=None if status == "sent" else sent + dt.timedelta(hours=5),
+                        answered_at=None if status == ReferralStatus.SENT else sent + dt.timedelta(hours=5),
                     )
                     r.reason = rng.choice(
                         [

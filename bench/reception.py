@@ -250,6 +250,7 @@ def create_plain_table(app) -> None:
 
 def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
     """Yield households until n people: (centre index, [(relationship, PersonData, consents, age), ...])."""
+    from msc.beneficiaries.models import ConsentStatus
     from msc.beneficiaries.service import ConsentData, PersonData
 
     centre_weights = [c[5] for c in CENTRES]
@@ -304,7 +305,9 @@ def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
             consents = [
                 ConsentData(
                     purpose=p,
-                    status="given" if p in ("registration", "referral") or rng.random() < 0.5 else "refused",
+                    status=ConsentStatus.GIVEN
+                    if p in ("registration", "referral") or rng.random() < 0.5
+                    else ConsentStatus.REFUSED,
                     given_by="self" if not child else ("best_interests" if unaccompanied else "guardian"),
                     guardian_name=f"{names.given(rng, 'female', portuguese)} {family}"
                     if child and not unaccompanied
@@ -1034,10 +1037,16 @@ def main() -> None:
     rng = random.Random(f"{args.seed}-{n_people}")
     print(f"\n== Registration, service layer: service.register() + commit, {args.registrations} fresh adults")
     reg_ms, reg_dups = [], 0
+    from msc.beneficiaries.models import ConsentStatus
     from msc.beneficiaries.service import ConsentData, HouseholdChoice
 
     consents = [
-        ConsentData(purpose=p, status="given" if p in ("registration", "referral", "followup_contact") else "refused")
+        ConsentData(
+            purpose=p,
+            status=ConsentStatus.GIVEN
+            if p in ("registration", "referral", "followup_contact")
+            else ConsentStatus.REFUSED,
+        )
         for p in CONSENT_PURPOSES
     ]
     for i in range(args.registrations + 10):

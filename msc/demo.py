@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from faker import Faker
 
 from msc.beneficiaries import service as reception
-from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.models import Beneficiary, ConsentStatus
 from msc.cases import service as cases
 from msc.cases.models import Case
 from msc.centres.models import Centre
@@ -19,7 +19,7 @@ from msc.errors import RuleError
 from msc.feedback import service as feedback
 from msc.fund import allocations, applications, decisions, disbursements
 from msc.fund.common import currency_of
-from msc.fund.models import Application
+from msc.fund.models import Application, DecisionOutcome
 from msc.i18n import local_today
 from msc.nfi import service as nfi
 from msc.nfi import stock
@@ -334,7 +334,11 @@ def _fund(centres: dict) -> None:
     if first is not None:
         today = local_today("COL")
         decision = decisions.decide(
-            officer, first, "approve", {first.lines[0].id: 600_000_00}, period_ends_on=today + dt.timedelta(days=60)
+            officer,
+            first,
+            DecisionOutcome.APPROVE,
+            {first.lines[0].id: 600_000_00},
+            period_ends_on=today + dt.timedelta(days=60),
         )
         disbursements.disburse(
             officer,
@@ -429,7 +433,9 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, register
         consent = [
             reception.ConsentData(
                 purpose=p,
-                status="given" if p in ("registration", "referral") or rng.random() < 0.5 else "refused",
+                status=ConsentStatus.GIVEN
+                if p in ("registration", "referral") or rng.random() < 0.5
+                else ConsentStatus.REFUSED,
                 given_by="self" if age >= 18 else ("best_interests" if unaccompanied else "guardian"),
                 guardian_name=None if age >= 18 or unaccompanied else f"{fake.first_name()} {family}",
                 best_interests_note="Niño sin acompañante; registro para protección."

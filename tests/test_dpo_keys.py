@@ -17,6 +17,7 @@ from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, NameVocabular
 from msc.crypto import keyring, legacy_reference_hashes, rotation
 from msc.crypto.fields import DataKey
 from msc.crypto.keys import FIRST_INDEX_KEY, EnvKeyProvider
+from msc.crypto.rotation import GenerationState, KekRotationState
 from msc.db import session
 from msc.dpo import erasure, keys
 from msc.security.models import AuditEvent, User
@@ -170,7 +171,7 @@ def test_an_interrupted_kek_rotation_is_carried_on_by_another_process(app, make,
         assert f"re-wrapped {total} data keys under {new}" in result.output
         with other.app_context():
             job = session.get(rotation.KeyRotation, job_id)
-            assert job.state == rotation.DONE and job.done == total
+            assert job.state == KekRotationState.DONE and job.done == total
             assert (
                 session.scalar(
                     sa.select(sa.func.count())
@@ -281,7 +282,7 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
     with app.app_context():
         job = rotation.running(rotation.INDEX)
         new_key = job.key_id
-        assert job.state == rotation.BUILDING and job.total == 3 and job.previous_key_id == FIRST_INDEX_KEY
+        assert job.state == GenerationState.BUILDING and job.total == 3 and job.previous_key_id == FIRST_INDEX_KEY
         assert new_key in json.loads(Path(app.config["KEYS_FILE"]).read_text())["index_keys"]
         state = rotation.index_state()
         assert state.search.generation == 1 and [g.generation for g in state.writes] == [1, job.generation]
@@ -325,7 +326,7 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
     assert phases[-1] == "done" and "cleaning" in phases and phases.index("cleaning") > 0
     with app.app_context():
         done = session.get(rotation.KeyRotation, job.id)
-        assert done.state == rotation.ACTIVE and done.done == 4 and done.finished_at is not None
+        assert done.state == GenerationState.ACTIVE and done.done == 4 and done.finished_at is not None
         assert rotation.index_state().search == rotation.IndexGeneration(done.generation, new_key)
         assert set(_generations()) == {done.generation}
         assert set(session.scalars(sa.select(NameVocabulary.generation).distinct())) == {done.generation}
@@ -506,7 +507,7 @@ def test_index_rotation_from_the_command_line(app, make):
                 .order_by(rotation.KeyRotation.generation)
             )
         )
-        assert [g.state for g in gens] == [rotation.RETIRED, rotation.RETIRED, rotation.ACTIVE]
+        assert [g.state for g in gens] == [GenerationState.RETIRED, GenerationState.RETIRED, GenerationState.ACTIVE]
         assert _all_found() == QUERIES
         middle = gens[1].key_id
     assert runner.invoke(args=["index", "retire", gens[2].key_id]).exit_code != 0  # in use

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, CorrectionRequest
+from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, CorrectionRequest, CorrectionStatus
 from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.db import session, utcnow
 from msc.errors import DomainError, checked_text
@@ -66,19 +66,19 @@ def of(person: Beneficiary) -> list[CorrectionRequest]:
 
 
 def pending(person: Beneficiary) -> list[CorrectionRequest]:
-    return [r for r in of(person) if r.status == "pending"]
+    return [r for r in of(person) if r.status == CorrectionStatus.PENDING]
 
 
 def _decide(user, request: CorrectionRequest, status: str) -> None:
     _check(user, request.beneficiary)
-    if request.status != "pending":
+    if request.status != CorrectionStatus.PENDING:
         raise CorrectionError(_l("This correction request was already handled."))
     request.status, request.decided_by_id, request.decided_at = status, getattr(user, "id", None), utcnow()
 
 
 def applied(user, request: CorrectionRequest, changed: list[str]) -> None:
     """The record was corrected through the edit form: the history says it was this request."""
-    _decide(user, request, "applied")
+    _decide(user, request, CorrectionStatus.APPLIED)
     session.add(
         BeneficiaryChange(
             beneficiary_id=request.beneficiary_id,
@@ -105,7 +105,7 @@ def refuse(user, request: CorrectionRequest, reason: str | None) -> None:
         limit=MAX_TEXT,
         missing=_l("Write why the data is not corrected."),
     )
-    _decide(user, request, "refused")
+    _decide(user, request, CorrectionStatus.REFUSED)
     request.refusal = text
     audit.record(
         "beneficiary.correction_refused",

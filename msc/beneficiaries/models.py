@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -140,6 +141,14 @@ class SpecificNeed(Base):
     code: so.Mapped[str] = so.mapped_column(sa.String(32), primary_key=True)
 
 
+class ConsentStatus(StrEnum):
+    """A consent decision for a purpose: given or refused, and a given consent can be withdrawn."""
+
+    GIVEN = "given"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+
+
 class Consent(EncryptedRow, Base):
     """One consent decision for one purpose. Rows are never changed: a withdrawal is a new row."""
 
@@ -234,6 +243,14 @@ class DuplicateDecision(Base):
     decided_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
 
+class CorrectionStatus(StrEnum):
+    """Where a correction request stands: pending until the record is corrected or the request refused."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    REFUSED = "refused"
+
+
 class CorrectionRequest(EncryptedRow, Base):
     """A person says some of their data is wrong: what they asked, and whether it was corrected."""
 
@@ -246,7 +263,7 @@ class CorrectionRequest(EncryptedRow, Base):
     fields: so.Mapped[str] = so.mapped_column(sa.String(200))
     details_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     #: pending, applied, refused
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="pending")
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=CorrectionStatus.PENDING)
     requested_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     recorded_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))

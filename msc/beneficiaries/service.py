@@ -18,6 +18,7 @@ from msc.beneficiaries.models import (
     Beneficiary,
     BeneficiaryChange,
     Consent,
+    ConsentStatus,
     DuplicateDecision,
     Household,
     SpecificNeed,
@@ -126,7 +127,7 @@ def validate_consents(consents: list[ConsentData], age: int) -> None:
     a guardian or a recorded best-interests decision."""
     by_purpose = {c.purpose: c for c in consents}
     reg = by_purpose.get("registration")
-    if reg is None or (reg.status != "given" and reg.legal_basis == "consent"):
+    if reg is None or (reg.status != ConsentStatus.GIVEN and reg.legal_basis == "consent"):
         raise RuleError(
             _l("Registration needs the person's consent, or another legal basis recorded (such as vital interest)."),
             field="consent_registration",
@@ -137,7 +138,7 @@ def validate_consents(consents: list[ConsentData], age: int) -> None:
 
 def check_who_consented(c: ConsentData, age: int) -> None:
     """A child's consent comes from a guardian (named) or a written best-interests decision."""
-    if c.status == "given":
+    if c.status == ConsentStatus.GIVEN:
         if age < ADULT_AGE and c.given_by == "self":
             raise RuleError(
                 _l(
@@ -356,9 +357,9 @@ def record_consent(user, person: Beneficiary, data: ConsentData) -> Consent:
     """Record a new decision for one purpose (consent given later, refused, or withdrawn)."""
     today = utcnow().date()
     age = person.age_on(today) or 0
-    if data.status == "withdrawn":
+    if data.status == ConsentStatus.WITHDRAWN:
         current = current_consents(person).get(data.purpose)
-        if current is None or current.status != "given":
+        if current is None or current.status != ConsentStatus.GIVEN:
             raise RuleError(_l("There is no consent given for this purpose to withdraw."), field="purpose")
     else:
         check_who_consented(data, age)
@@ -366,7 +367,7 @@ def record_consent(user, person: Beneficiary, data: ConsentData) -> Consent:
     session.flush()
     _log_change(user, person, "consent", [data.purpose])
     audit.record(f"consent.{data.status}", object_type="beneficiary", object_id=person.id, detail=data.purpose)
-    if data.status == "withdrawn":
+    if data.status == ConsentStatus.WITHDRAWN:
         consent_withdrawn.send(person, user=user, purpose=data.purpose)  # takes effect at once
     return consent
 
@@ -374,7 +375,7 @@ def record_consent(user, person: Beneficiary, data: ConsentData) -> Consent:
 def has_consent(person: Beneficiary, purpose: str) -> bool:
     """Whether the latest decision for the purpose is 'given' (withdrawal takes effect at once)."""
     current = current_consents(person).get(purpose)
-    return current is not None and current.status == "given"
+    return current is not None and current.status == ConsentStatus.GIVEN
 
 
 # ---- households and UASC -------------------------------------------------------------------

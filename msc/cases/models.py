@@ -4,6 +4,7 @@ beneficiary's own data key, so erasing the person erases their case too."""
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -22,6 +23,14 @@ case_assignments = sa.Table(
 )
 
 
+class CaseStatus(StrEnum):
+    """Where a case stands: open, active once assessed, closed (a closed case can be reopened)."""
+
+    OPEN = "open"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
 class Case(EncryptedRow, Base):
     """One case per person: status, risk, priority, the caseworkers assigned."""
 
@@ -34,7 +43,7 @@ class Case(EncryptedRow, Base):
     )
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
     #: open, active, closed
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="open", index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=CaseStatus.OPEN, index=True)
     #: low, medium, high, critical
     risk_level: so.Mapped[str] = so.mapped_column(sa.String(10), default="low", index=True)
     #: derived from the latest assessment

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.vocab import NEEDS
-from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments
+from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, CaseStatus, Task, case_assignments
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, RISK_ORDER, SECTOR_NEEDS, SEVERITIES
 from msc.db import Listing, listing, session, utcnow
 from msc.errors import DomainError
@@ -20,7 +20,11 @@ from msc.security.models import User
 from msc.security.policy import Permission, in_scope, role_allows, roles_with, scope_filter
 
 #: allowed status changes (a closed case can be reopened)
-TRANSITIONS = {"open": {"active", "closed"}, "active": {"closed"}, "closed": {"open"}}
+TRANSITIONS: dict[str, set[CaseStatus]] = {
+    CaseStatus.OPEN: {CaseStatus.ACTIVE, CaseStatus.CLOSED},
+    CaseStatus.ACTIVE: {CaseStatus.CLOSED},
+    CaseStatus.CLOSED: {CaseStatus.OPEN},
+}
 MAX_NOTE = 5000
 MAX_TASK = 300
 
@@ -49,9 +53,9 @@ def open_case(user, person: Beneficiary) -> Case:
     """Open a case for a person (reopening a closed one); the opener is assigned if a caseworker."""
     existing = case_of(person)
     if existing is not None:
-        if existing.status != "closed":
+        if existing.status != CaseStatus.CLOSED:
             raise CaseError(_l("This person already has an open case."))
-        change_status(user, existing, "open")
+        change_status(user, existing, CaseStatus.OPEN)
         return existing
     case = Case(
         beneficiary=person, beneficiary_id=person.id, centre_id=person.centre_id, opened_by_id=getattr(user, "id", None)
@@ -69,20 +73,20 @@ def change_status(user, case: Case, new: str, reason: str | None = None) -> None
     """Move a case along open → active → closed (closing needs a reason; closed cases may reopen)."""
     if new not in TRANSITIONS.get(case.status, set()):
         raise CaseError(_l("A case cannot go from this status to that one."), field="status")
-    if new == "closed":
+    if new == CaseStatus.CLOSED:
         if reason not in CLOSE_REASONS:
             raise CaseError(_l("Choose why the case is being closed."), field="reason")
         case.close_reason, case.closed_at = reason, utcnow()
     else:
         case.close_reason, case.closed_at = None, None
-    detail = f"{case.status}>{new}" + (f":{reason}" if new == "closed" else "")
+    detail = f"{case.status}>{new}" + (f":{reason}" if new == CaseStatus.CLOSED else "")
     case.status = new
     _event(user, case, "status", detail)
     audit.record("case.status", object_type="case", object_id=case.id, detail=detail)
 
 
 def _require_not_closed(case: Case) -> None:
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         raise CaseError(_l("This case is closed: reopen it first."))
 
 
@@ -174,8 +178,8 @@ def assess(user, case: Case, sector: dict[str, str], specific: list[str]) -> Ass
     assessment.answers = {"sector": sector, "specific": sorted(specific)}
     session.add(assessment)
     case.priority = priority.level
-    if case.status == "open":
-        change_status(user, case, "active")
+    if case.status == CaseStatus.OPEN:
+        change_status(user, case, CaseStatus.ACTIVE)
     session.flush()
     _event(user, case, "assessed", priority.level)
     audit.record("case.assess", object_type="case", object_id=case.id, detail=priority.level)
@@ -314,7 +318,7 @@ def my_cases(user, risk: str | None = None):
     stmt = (
         sa.select(Case)
         .join(case_assignments)
-        .where(case_assignments.c.user_id == user.id, Case.status != "closed")
+        .where(case_assignments.c.user_id == user.id, Case.status != CaseStatus.CLOSED)
         .order_by(Case.opened_at, Case.id)
     )
     return stmt.where(Case.risk_level == risk) if risk else stmt
@@ -331,7 +335,7 @@ def home(user, today: dt.date) -> Home:
         session.execute(
             sa.select(Case.risk_level, sa.func.count())
             .join(case_assignments)
-            .where(case_assignments.c.user_id == user.id, Case.status != "closed")
+            .where(case_assignments.c.user_id == user.id, Case.status != CaseStatus.CLOSED)
             .group_by(Case.risk_level)
         ).all()
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import cast
 
 import sqlalchemy as sa
@@ -39,10 +40,22 @@ BATCH = 500
 #: file within RELOAD_CHECK_SECONDS, so none still wraps new data keys under the old KEK
 RETIRE_AFTER_SECONDS = 10 * RELOAD_CHECK_SECONDS
 KEK, INDEX = "kek", "index"
-# states of a KEK rotation
-RUNNING, DONE = "running", "done"
-# states of an index generation
-BUILDING, ACTIVE, RETIRING, RETIRED = "building", "active", "retiring", "retired"
+
+
+class KekRotationState(StrEnum):
+    """Where a KEK rotation stands: re-wrapping the data keys, then done."""
+
+    RUNNING = "running"
+    DONE = "done"
+
+
+class GenerationState(StrEnum):
+    """Where a blind-index generation stands: building, active, retiring, retired (see above)."""
+
+    BUILDING = "building"
+    ACTIVE = "active"
+    RETIRING = "retiring"
+    RETIRED = "retired"
 
 
 class KeyRotation(Base):
@@ -58,6 +71,7 @@ class KeyRotation(Base):
     previous_key_id: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     #: index generations only: the number every index row of this key carries
     generation: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger, unique=True)
+    #: a KekRotationState, or for an index generation a GenerationState
     state: so.Mapped[str] = so.mapped_column(sa.String(16))
     #: work to do and done: data keys (KEK), people (index)
     total: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
@@ -74,7 +88,7 @@ class KeyRotation(Base):
 
     @property
     def percent(self) -> int:
-        if self.state == DONE or (self.kind == INDEX and self.state != BUILDING):
+        if self.state == KekRotationState.DONE or (self.kind == INDEX and self.state != GenerationState.BUILDING):
             return 100
         return min(100, int(100 * self.done / self.total)) if self.total else 0
 
@@ -108,11 +122,11 @@ def index_state() -> IndexState:
     process may switch generations at any moment)."""
     rows = session.execute(
         sa.select(KeyRotation.generation, KeyRotation.key_id, KeyRotation.state)
-        .where(KeyRotation.kind == INDEX, KeyRotation.state.in_((ACTIVE, BUILDING)))
+        .where(KeyRotation.kind == INDEX, KeyRotation.state.in_((GenerationState.ACTIVE, GenerationState.BUILDING)))
         .order_by(KeyRotation.generation)
     ).all()
     generations = [(IndexGeneration(cast(int, g), k), s) for g, k, s in rows]  # index rows have a generation
-    active = [gen for gen, s in generations if s == ACTIVE]
+    active = [gen for gen, s in generations if s == GenerationState.ACTIVE]
     search = active[0] if active else IndexGeneration(1, FIRST_INDEX_KEY)
     return IndexState(search, tuple(gen for gen, _ in generations) or (search,))
 
@@ -121,12 +135,14 @@ def running(kind: str) -> KeyRotation | None:
     """The rotation of this kind still under way: a KEK rotation re-wrapping, or an index generation
     building or retiring its predecessor."""
     if kind == KEK:
-        where = KeyRotation.state == RUNNING
+        where = KeyRotation.state == KekRotationState.RUNNING
     else:
         where = sa.or_(
-            KeyRotation.state == BUILDING,
+            KeyRotation.state == GenerationState.BUILDING,
             sa.and_(
-                KeyRotation.state == ACTIVE, KeyRotation.switched_at.is_not(None), KeyRotation.finished_at.is_(None)
+                KeyRotation.state == GenerationState.ACTIVE,
+                KeyRotation.switched_at.is_not(None),
+                KeyRotation.finished_at.is_(None),
             ),
         )
     return session.scalar(
@@ -161,7 +177,7 @@ def start_index_rotation(user_id: int | None) -> KeyRotation:
         key_id=key_id,
         previous_key_id=current.key_id,
         generation=last + 1,
-        state=BUILDING,
+        state=GenerationState.BUILDING,
         started_by_id=user_id,
         updated_at=utcnow(),
     )
@@ -172,19 +188,23 @@ def start_index_rotation(user_id: int | None) -> KeyRotation:
 
 def switch_generation(job: KeyRotation) -> None:
     """Make a fully built generation the one searches read; its predecessor starts retiring."""
-    old = session.scalar(sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == ACTIVE))
+    old = session.scalar(
+        sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == GenerationState.ACTIVE)
+    )
     if old is not None:
-        old.state = RETIRING
+        old.state = GenerationState.RETIRING
         old.updated_at = utcnow()
-    job.state = ACTIVE
+    job.state = GenerationState.ACTIVE
     job.switched_at = job.updated_at = utcnow()
     job.cursor = 0
 
 
 def generation_retired(job: KeyRotation) -> None:
     """The old generation's rows are gone: the rotation is over."""
-    for old in session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == RETIRING)):
-        old.state = RETIRED
+    for old in session.scalars(
+        sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == GenerationState.RETIRING)
+    ):
+        old.state = GenerationState.RETIRED
         old.finished_at = utcnow()
     job.finished_at = job.updated_at = utcnow()
 
@@ -194,7 +214,8 @@ def retirable_index_keys() -> list[str]:
     in_use = set(
         session.scalars(
             sa.select(KeyRotation.key_id).where(
-                KeyRotation.kind == INDEX, KeyRotation.state.in_((ACTIVE, BUILDING, RETIRING))
+                KeyRotation.kind == INDEX,
+                KeyRotation.state.in_((GenerationState.ACTIVE, GenerationState.BUILDING, GenerationState.RETIRING)),
             )
         )
     )
@@ -273,7 +294,7 @@ def start_kek_rotation(user_id: int | None, *, new_kek: bool) -> KeyRotation:
         kind=KEK,
         key_id=keyring().active_kek,
         previous_key_id=previous if new_kek else None,
-        state=RUNNING,
+        state=KekRotationState.RUNNING,
         total=total,
         started_by_id=user_id,
         updated_at=utcnow(),
@@ -305,7 +326,7 @@ def rewrap_batch(job: KeyRotation, limit: int | None = None) -> int:
     job.total = max(job.total, job.done)
     job.updated_at = utcnow()
     if not batch:
-        job.state = DONE
+        job.state = KekRotationState.DONE
         job.finished_at = utcnow()
     return len(batch)
 

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent
 from msc.beneficiaries.service import by_case_number
-from msc.cases.models import Case
+from msc.cases.models import Case, CaseStatus
 from msc.centres.models import Centre
 from msc.crypto import DataKey
 from msc.db import session, utcnow
@@ -168,7 +168,7 @@ def due(today: dt.date | None = None) -> list[Due]:
     last_closed = (
         sa.select(Case.beneficiary_id, sa.func.max(Case.closed_at).label("closed"))
         .group_by(Case.beneficiary_id)
-        .having(sa.func.sum(sa.case((Case.status != "closed", 1), else_=0)) == 0)
+        .having(sa.func.sum(sa.case((Case.status != CaseStatus.CLOSED, 1), else_=0)) == 0)
         .subquery()
     )
     rows = session.execute(

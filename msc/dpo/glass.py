@@ -14,7 +14,7 @@ from msc.db import session, utcnow
 from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError, checked_text
 from msc.security import audit
-from msc.security.emergency import BreakGlass, running, running_grant
+from msc.security.emergency import BreakGlass, ReviewOutcome, running, running_grant
 from msc.security.policy import Permission, in_scope, role_allows
 
 MAX_TEXT = 1000
@@ -101,7 +101,7 @@ def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> No
         note,
         field="note",
         error=GlassError,
-        required=outcome == "not_justified",
+        required=outcome == ReviewOutcome.NOT_JUSTIFIED,
         limit=MAX_TEXT,
         missing=_l("Write why the access was not justified."),
     )

@@ -17,7 +17,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.crypto import rotation
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.keys import FIRST_INDEX_KEY, KeyError_, keyring
-from msc.crypto.rotation import INDEX, KEK, KeyRotation, RotationError
+from msc.crypto.rotation import INDEX, KEK, GenerationState, KekRotationState, KeyRotation, RotationError
 from msc.db import session, utcnow
 from msc.errors import DomainError
 from msc.feedback.models import Feedback
@@ -138,8 +138,8 @@ def phase(job: KeyRotation | None) -> str | None:
     if job is None:
         return None
     if job.kind == KEK:
-        return "rewrapping" if job.state == rotation.RUNNING else "done"
-    if job.state == rotation.BUILDING:
+        return "rewrapping" if job.state == KekRotationState.RUNNING else "done"
+    if job.state == GenerationState.BUILDING:
         return "building"
     return "cleaning" if job.finished_at is None else "done"
 
@@ -222,7 +222,7 @@ def run_to_end(user, kind: str) -> KeyRotation | None:
 def _batch(job: KeyRotation, user_id: int | None) -> None:
     if job.kind == KEK:
         rotation.rewrap_batch(job)
-        if job.state == rotation.DONE:
+        if job.state == KekRotationState.DONE:
             audit.record(
                 "keys.rotate",
                 object_type="key_rotation",
@@ -232,7 +232,7 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
             )
         return
     gen = rotation.IndexGeneration(cast(int, job.generation), job.key_id)
-    if job.state == rotation.BUILDING:
+    if job.state == GenerationState.BUILDING:
         last, seen, _ = index.index_batch(gen, job.cursor, PEOPLE_BATCH)
         job.updated_at = utcnow()
         if last is not None:
@@ -251,7 +251,7 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
         )
         return
     for old in session.scalars(
-        sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == rotation.RETIRING)
+        sa.select(KeyRotation).where(KeyRotation.kind == INDEX, KeyRotation.state == GenerationState.RETIRING)
     ):
         cursor = index.drop_generation_batch(cast(int, old.generation), job.cursor, DROP_BATCH)
         if cursor is not None:

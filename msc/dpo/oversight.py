@@ -13,7 +13,7 @@ from msc.crypto.keys import keyring
 from msc.db import Listing, listing, session, utcnow
 from msc.dpo.models import AuditCheck
 from msc.security import audit
-from msc.security.emergency import BreakGlass
+from msc.security.emergency import BreakGlass, ReviewOutcome
 from msc.security.models import AuditEvent, User
 
 PAGE = 100
@@ -112,7 +112,7 @@ def summary(days: int = 30) -> Summary:
         session.scalar(
             sa.select(sa.func.count())
             .select_from(BreakGlass)
-            .where(BreakGlass.outcome == "not_justified", BreakGlass.reviewed_at >= since)
+            .where(BreakGlass.outcome == ReviewOutcome.NOT_JUSTIFIED, BreakGlass.reviewed_at >= since)
         )
         or 0
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -10,6 +11,15 @@ import sqlalchemy.orm as so
 from msc.centres.models import Centre
 from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
+
+
+class FeedbackStatus(StrEnum):
+    """Where a message stands, as the person sees it with their code."""
+
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    CLOSED = "closed"
 
 
 class Feedback(EncryptedRow, Base):
@@ -33,7 +43,7 @@ class Feedback(EncryptedRow, Base):
     #: sexual exploitation or abuse, fraud, staff misconduct, data breach: only focal points see these
     sensitive: so.Mapped[bool] = so.mapped_column(default=False, index=True)
     #: received, in_progress, answered, closed
-    status: so.Mapped[str] = so.mapped_column(sa.String(12), default="received")
+    status: so.Mapped[str] = so.mapped_column(sa.String(12), default=FeedbackStatus.RECEIVED)
     due_on: so.Mapped[dt.date | None]
     assignee_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     #: the person it concerns, when given at the desk (never for self-service)

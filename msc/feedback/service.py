@@ -15,7 +15,7 @@ from msc.centres.models import Centre
 from msc.crypto import DataKey, legacy_reference_hashes, reference_hash
 from msc.db import session, utcnow
 from msc.errors import DomainError, checked_text
-from msc.feedback.models import Feedback
+from msc.feedback.models import Feedback, FeedbackStatus
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.models import User
@@ -24,7 +24,7 @@ from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_
 SENSITIVE_KINDS = ("sea", "fraud", "misconduct", "data_breach")
 KINDS = ("thanks", "suggestion", "question", "complaint_service", *SENSITIVE_KINDS)
 CHANNELS = ("desk", "self_service", "survey")
-STATUSES = ("received", "in_progress", "answered", "closed")
+STATUSES = tuple(FeedbackStatus)
 SERVICES = ("nfi", "referral", "reception", "shelter", "other")
 #: days to answer, by kind (thanks need no answer)
 DEADLINE_DAYS = {
@@ -135,7 +135,7 @@ def submit(
         channel=channel,
         kind=kind,
         sensitive=kind in SENSITIVE_KINDS,
-        status="closed" if kind in ("thanks", "survey") else "received",
+        status=FeedbackStatus.CLOSED if kind in ("thanks", "survey") else FeedbackStatus.RECEIVED,
         due_on=today + dt.timedelta(days=days) if days else None,
         beneficiary_id=beneficiary_id,
         rating=rating,
@@ -178,7 +178,7 @@ def lookup(code: str | None) -> Status | None:
     if item.reference_hash != current:  # a code given out before codes had their own key: move it
         item.reference_hash, item.reference_legacy = current, False
         session.commit()
-    answered = item.status in ("answered", "closed") and item.response_ct is not None
+    answered = item.status in (FeedbackStatus.ANSWERED, FeedbackStatus.CLOSED) and item.response_ct is not None
     return Status(item.status, item.response if answered else None)
 
 
@@ -216,7 +216,7 @@ def queue(user, status: str | None = None, limit: int = 200) -> list[Feedback]:
     return list(
         session.scalars(
             stmt.order_by(
-                Feedback.status == "closed", Feedback.due_on.is_(None), Feedback.due_on, Feedback.id.desc()
+                Feedback.status == FeedbackStatus.CLOSED, Feedback.due_on.is_(None), Feedback.due_on, Feedback.id.desc()
             ).limit(limit)
         )
     )
@@ -235,7 +235,7 @@ def update(user, item: Feedback, *, status: str, assignee_id: int | None = None,
     if status not in STATUSES:
         raise FeedbackError(_l("Choose a status."), field="status")
     response = _clean(response, field="response", required=False, limit=MAX_TEXT)
-    if status == "answered" and not (response or item.response_ct):
+    if status == FeedbackStatus.ANSWERED and not (response or item.response_ct):
         raise FeedbackError(_l("Write the answer the person will read with their code."), field="response")
     if assignee_id is not None:
         assignee = session.get(User, assignee_id)
@@ -244,7 +244,7 @@ def update(user, item: Feedback, *, status: str, assignee_id: int | None = None,
         item.assignee_id = assignee_id
     if response:
         item.response = response
-    if status == "answered" and item.answered_on is None:
+    if status == FeedbackStatus.ANSWERED and item.answered_on is None:
         item.answered_on = local_today(item.centre.country)
     item.status = status
     audit.record("feedback.update", object_type="feedback", object_id=item.id, detail=status)

@@ -12,7 +12,7 @@ from msc.centres.models import Centre
 from msc.db import session
 from msc.fund.common import CATEGORIES, COUNTRY_CURRENCY, FundError, currency_of, money
 from msc.fund.decisions import in_force
-from msc.fund.models import CategoryCap, Decision, DecisionLine, FundAllocation
+from msc.fund.models import CategoryCap, Decision, DecisionLine, DecisionOutcome, FundAllocation
 from msc.security import audit
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
@@ -100,7 +100,7 @@ def balance(allocation: FundAllocation) -> Balance:
         session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved - DecisionLine.disbursed), 0))
             .join(Decision, Decision.id == DecisionLine.decision_id)
-            .where(DecisionLine.allocation_id == allocation.id, Decision.outcome == "approve", in_force())
+            .where(DecisionLine.allocation_id == allocation.id, Decision.outcome == DecisionOutcome.APPROVE, in_force())
         )
         or 0
     )

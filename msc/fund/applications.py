@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.vocab import age_band
-from msc.cases.models import Case
+from msc.cases.models import Case, CaseStatus
 from msc.db import session, utcnow
 from msc.fund import criteria as crit
 from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of, money
@@ -130,7 +130,7 @@ def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None
     """A caseworker applies from a case; the recommendation is computed and kept with what it used."""
     if not role_allows(user, Permission.FUND_APPLY) or not in_scope(user, case.centre_id):
         raise FundError(_l("Only the case's caseworkers can apply to the fund."))
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         raise FundError(_l("The case is closed: reopen it to apply."))
     if case_type not in crit.CASE_TYPES:
         raise FundError(_l("Choose the case type."), field="case_type")

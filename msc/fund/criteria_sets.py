@@ -12,7 +12,7 @@ from msc.db import session, utcnow
 from msc.fund import criteria as crit
 from msc.fund.common import FundError
 from msc.fund.evaluator import CriteriaInvalid
-from msc.fund.models import CriteriaSet
+from msc.fund.models import CriteriaSet, CriteriaStatus
 from msc.security import audit
 from msc.security.policy import Permission, role_allows
 
@@ -26,7 +26,7 @@ def published_for(day: dt.date) -> CriteriaSet | None:
     """The criteria in force on a day: the newest published version effective by then."""
     return session.scalar(
         sa.select(CriteriaSet)
-        .where(CriteriaSet.status == "published", CriteriaSet.effective_on <= day)
+        .where(CriteriaSet.status == CriteriaStatus.PUBLISHED, CriteriaSet.effective_on <= day)
         .order_by(CriteriaSet.version.desc())
         .limit(1)
     )
@@ -45,7 +45,7 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
     """Create or change a draft; published and retired versions are never changed."""
     if not role_allows(user, Permission.FUND_CRITERIA_DRAFT):
         raise FundError(_l("You cannot draft criteria."))
-    if criteria_set is not None and criteria_set.status != "draft":
+    if criteria_set is not None and criteria_set.status != CriteriaStatus.DRAFT:
         raise FundError(
             _l(
                 "Version %(v)d is %(status)s and cannot be changed: draft a new version.",
@@ -81,10 +81,11 @@ def _regional_publisher(user) -> None:
 def publish(user, criteria_set: CriteriaSet) -> None:
     """A draft becomes the criteria in force from its effective day; from then on it never changes."""
     _regional_publisher(user)
-    if criteria_set.status != "draft":
+    if criteria_set.status != CriteriaStatus.DRAFT:
         raise FundError(_l("Only a draft can be published."))
     checked(definition_of(criteria_set))
-    criteria_set.status, criteria_set.published_by_id, criteria_set.published_at = "published", user.id, utcnow()
+    criteria_set.status = CriteriaStatus.PUBLISHED
+    criteria_set.published_by_id, criteria_set.published_at = user.id, utcnow()
     audit.record(
         "fund.criteria.publish", object_type="fund_criteria", object_id=criteria_set.id, detail=criteria_set.digest
     )
@@ -93,9 +94,9 @@ def publish(user, criteria_set: CriteriaSet) -> None:
 def retire(user, criteria_set: CriteriaSet) -> None:
     """A published version stops being in force; it stays, unchanged, for the applications that used it."""
     _regional_publisher(user)
-    if criteria_set.status != "published":
+    if criteria_set.status != CriteriaStatus.PUBLISHED:
         raise FundError(_l("Only a published version can be retired."))
-    criteria_set.status = "retired"
+    criteria_set.status = CriteriaStatus.RETIRED
     audit.record("fund.criteria.retire", object_type="fund_criteria", object_id=criteria_set.id)
 
 
@@ -105,7 +106,7 @@ def _published_versions_never_change(_mapper, _connection, target: CriteriaSet) 
     state = sa.inspect(target)
     was = state.attrs.status.history.deleted
     previous = was[0] if was else target.status
-    if previous in ("published", "retired"):
+    if previous in (CriteriaStatus.PUBLISHED, CriteriaStatus.RETIRED):
         for name in ("definition", "digest", "version", "effective_on"):
             if state.attrs[name].history.has_changes():
                 raise FundError(

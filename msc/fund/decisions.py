@@ -10,12 +10,20 @@ from flask_babel import lazy_gettext as _l
 from msc.cases.models import Case
 from msc.db import session, utcnow
 from msc.fund.common import MAX_TEXT, FundError, currency_of
-from msc.fund.models import Application, ApplicationLine, Decision, DecisionLine, Disbursement, FundAllocation
+from msc.fund.models import (
+    Application,
+    ApplicationLine,
+    Decision,
+    DecisionLine,
+    DecisionOutcome,
+    Disbursement,
+    FundAllocation,
+)
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.policy import Permission, in_scope, role_allows
 
-OUTCOMES = ("approve", "reject", "return")
+OUTCOMES = tuple(DecisionOutcome)
 
 
 def in_force() -> sa.ColumnElement[bool]:
@@ -44,7 +52,7 @@ def approved_so_far(case: Case, category: str) -> int:
             .where(
                 Application.case_id == case.id,
                 ApplicationLine.category == category,
-                Decision.outcome == "approve",
+                Decision.outcome == DecisionOutcome.APPROVE,
                 in_force(),
             )
         )
@@ -97,8 +105,8 @@ def decide(
         raise FundError(
             _l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT), field="justification"
         )
-    against = (outcome == "approve" and application.recommendation != "eligible") or (
-        outcome == "reject" and application.recommendation == "eligible"
+    against = (outcome == DecisionOutcome.APPROVE and application.recommendation != "eligible") or (
+        outcome == DecisionOutcome.REJECT and application.recommendation == "eligible"
     )
     if against and not justification:
         raise FundError(_l("This decision goes against the recommendation: write why."), field="justification")
@@ -106,7 +114,7 @@ def decide(
     today = local_today(application.country)
     amounts: dict[int, int] = {}
     allocation = None
-    if outcome == "approve":
+    if outcome == DecisionOutcome.APPROVE:
         approved = approved or {}
         requested = {line.id: line for line in application.lines}
         if set(approved) - set(requested):
@@ -147,7 +155,7 @@ def decide(
         outcome=outcome,
         against_recommendation=against,
         replaces_id=previous.id if previous else None,
-        period_ends_on=period_ends_on if outcome == "approve" else None,
+        period_ends_on=period_ends_on if outcome == DecisionOutcome.APPROVE else None,
         decided_by_id=user.id,
         decided_at=utcnow(),
         decided_on=today,

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from msc.db import rows_changed, session, utcnow
 from msc.fund.common import FundError, money
 from msc.fund.decisions import current_decision
-from msc.fund.models import Application, DecisionLine, Disbursement, FundAllocation
+from msc.fund.models import Application, DecisionLine, DecisionOutcome, Disbursement, FundAllocation
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.policy import Permission, in_scope, role_allows
@@ -38,7 +38,7 @@ def disburse(
     if not may_disburse(user, application):
         raise FundError(_l("You cannot record disbursements."))
     in_force = current_decision(application)
-    if decision.outcome != "approve" or in_force is None or in_force.id != decision.id:
+    if decision.outcome != DecisionOutcome.APPROVE or in_force is None or in_force.id != decision.id:
         raise FundError(_l("This line is not approved by the decision in force."))
     if kind not in ("payment", "in_kind"):
         raise FundError(_l("Say whether it is a payment or an in-kind purchase."), field="kind")

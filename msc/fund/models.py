@@ -5,6 +5,7 @@ units (cents) of the row's currency."""
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -46,6 +47,14 @@ class CategoryCap(Base):
     amount: so.Mapped[int] = so.mapped_column(sa.BigInteger)
 
 
+class CriteriaStatus(StrEnum):
+    """A version of the criteria: a draft, then published (and never changed), then retired."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
 class CriteriaSet(Base):
     """A version of the eligibility criteria: draft, then published (immutable), then retired."""
 
@@ -55,7 +64,7 @@ class CriteriaSet(Base):
     version: so.Mapped[int] = so.mapped_column(unique=True)
     effective_on: so.Mapped[dt.date]
     #: draft, published, retired
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="draft")
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=CriteriaStatus.DRAFT)
     #: the criteria tree (msc.fund.criteria), canonical JSON
     definition: so.Mapped[str] = so.mapped_column(sa.Text)
     digest: so.Mapped[str] = so.mapped_column(sa.String(64))
@@ -132,6 +141,14 @@ class ApplicationLine(EncryptedRow, Base):
 
     def crypto_key(self) -> DataKey:
         return self.application.beneficiary.data_key
+
+
+class DecisionOutcome(StrEnum):
+    """What a protection officer decides on an application."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    RETURN = "return"
 
 
 class Decision(EncryptedRow, Base):
@@ -234,6 +251,14 @@ class AuditSample(Base):
     items: so.Mapped[list[AuditFinding]] = so.relationship(
         back_populates="sample", order_by="AuditFinding.id", lazy="selectin"
     )
+
+
+class Finding(StrEnum):
+    """An auditor's finding on a sampled decision (none until recorded)."""
+
+    AGREES = "agrees"
+    DISAGREES = "disagrees"
+    FOLLOW_UP = "follow_up"
 
 
 class AuditFinding(EncryptedRow, Base):

@@ -19,11 +19,11 @@ from msc.db import UTCDateTime, session, utcnow
 from msc.exports import suppress
 from msc.fund.common import FundError
 from msc.fund.decisions import in_force
-from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision
+from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision, DecisionOutcome, Finding
 from msc.security import audit
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
-FINDINGS = ("agrees", "disagrees", "follow_up")
+FINDINGS = tuple(Finding)
 
 
 def _auditor(user) -> None:
@@ -144,14 +144,14 @@ def consistency(
         groups.setdefault(a[0], []).append(a)
     out = []
     for name, members in sorted(groups.items()):
-        decided = [m for m in members if m.id in current and current[m.id].outcome != "return"]
+        decided = [m for m in members if m.id in current and current[m.id].outcome != DecisionOutcome.RETURN]
         days = [(first[m.id] - m.submitted_at).total_seconds() / 86400 for m in members if m.id in first]
         out.append(
             Consistency(
                 name,
                 len(members),
                 len(decided),
-                sum(1 for m in decided if current[m.id].outcome == "approve"),
+                sum(1 for m in decided if current[m.id].outcome == DecisionOutcome.APPROVE),
                 sum(1 for m in decided if current[m.id].against_recommendation),
                 statistics.median(days) if days else None,
             )
@@ -207,7 +207,7 @@ def record_finding(user, item: AuditFinding, finding: str, note: str | None) -> 
     if item.decision.decided_by_id == getattr(user, "id", None):
         raise FundError(_l("You made this decision: another protection officer must audit it."))
     note = (note or "").strip()
-    if finding != "agrees" and not note:
+    if finding != Finding.AGREES and not note:
         raise FundError(_l("Write what you found."), field="note")
     if len(note) > 4000:
         raise FundError(_l("The note is too long (at most %(n)d characters).", n=4000), field="note")
@@ -252,7 +252,7 @@ def reassessment_queue(user, today: dt.date, horizon_days: int = 30) -> list[Rea
                 user,
                 sa.select(Decision)
                 .join(Application, Application.id == Decision.application_id)
-                .where(in_force(), Decision.outcome == "approve"),
+                .where(in_force(), Decision.outcome == DecisionOutcome.APPROVE),
             )
         )
     )

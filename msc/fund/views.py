@@ -40,6 +40,7 @@ from msc.fund.models import (
     CriteriaSet,
     Decision,
     DecisionLine,
+    DecisionOutcome,
     Disbursement,
     FundAllocation,
 )
@@ -183,7 +184,7 @@ def decide(application_uid: str):
     form = DecisionForm()
     if form.validate_on_submit():
         with rule_on_form(form):
-            amounts = _approved_amounts(application) if form.outcome.data == "approve" else None
+            amounts = _approved_amounts(application) if form.outcome.data == DecisionOutcome.APPROVE else None
             decisions.decide(
                 current_user, application, form.outcome.data, amounts, form.justification.data, form.period_ends_on.data
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -13,6 +14,19 @@ from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
 from msc.partners.models import Organisation, PartnerService
 from msc.security.models import User
+
+
+class ReferralStatus(StrEnum):
+    """Where a referral stands: a draft, sent to the partner, then accepted (and completed or a no-show)
+    or declined by them, or cancelled by the caseworker."""
+
+    DRAFT = "draft"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
 
 
 class Referral(EncryptedRow, Base):
@@ -35,7 +49,7 @@ class Referral(EncryptedRow, Base):
     #: emergency, urgent, routine
     urgency: so.Mapped[str] = so.mapped_column(sa.String(10))
     #: draft, sent, accepted, completed, declined, cancelled, no_show
-    status: so.Mapped[str] = so.mapped_column(sa.String(10), default="draft", index=True)
+    status: so.Mapped[str] = so.mapped_column(sa.String(10), default=ReferralStatus.DRAFT, index=True)
     #: comma-separated data categories shared with the partner
     shared: so.Mapped[str] = so.mapped_column(sa.String(200))
     reason_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
@@ -68,7 +82,7 @@ class Referral(EncryptedRow, Base):
 
     def overdue(self, now: dt.datetime) -> bool:
         """Sent, unanswered, and past its deadline."""
-        return self.status == "sent" and self.deadline_at is not None and now > self.deadline_at
+        return self.status == ReferralStatus.SENT and self.deadline_at is not None and now > self.deadline_at
 
 
 class ReferralEvent(Base):

@@ -11,23 +11,39 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
-from msc.cases.models import Case, case_assignments
+from msc.cases.models import Case, CaseStatus, case_assignments
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.partners.models import PartnerService
 from msc.partners.service import agreement_covers
 from msc.partners.vocab import DATA_CATEGORIES
-from msc.referrals.models import Disclosure, Referral, ReferralEvent
+from msc.referrals.models import Disclosure, Referral, ReferralEvent, ReferralStatus
 from msc.referrals.vocab import URGENCIES
 from msc.security import audit
 from msc.security.policy import Permission, in_scope, role_allows
 from msc.signals import consent_withdrawn, referral_status_moved
 
 #: who may move a referral from one status to another
-CASEWORKER_MOVES = {("draft", "sent"), ("draft", "cancelled"), ("sent", "cancelled"), ("accepted", "cancelled")}
-PARTNER_MOVES = {("sent", "accepted"), ("sent", "declined"), ("accepted", "completed"), ("accepted", "no_show")}
-PENDING = ("draft", "sent", "accepted")
-VISIBLE_TO_PARTNER = ("sent", "accepted", "completed", "declined", "no_show")
+CASEWORKER_MOVES = {
+    (ReferralStatus.DRAFT, ReferralStatus.SENT),
+    (ReferralStatus.DRAFT, ReferralStatus.CANCELLED),
+    (ReferralStatus.SENT, ReferralStatus.CANCELLED),
+    (ReferralStatus.ACCEPTED, ReferralStatus.CANCELLED),
+}
+PARTNER_MOVES = {
+    (ReferralStatus.SENT, ReferralStatus.ACCEPTED),
+    (ReferralStatus.SENT, ReferralStatus.DECLINED),
+    (ReferralStatus.ACCEPTED, ReferralStatus.COMPLETED),
+    (ReferralStatus.ACCEPTED, ReferralStatus.NO_SHOW),
+}
+PENDING = (ReferralStatus.DRAFT, ReferralStatus.SENT, ReferralStatus.ACCEPTED)
+VISIBLE_TO_PARTNER = (
+    ReferralStatus.SENT,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.COMPLETED,
+    ReferralStatus.DECLINED,
+    ReferralStatus.NO_SHOW,
+)
 MAX_TEXT = 2000
 
 
@@ -78,7 +94,7 @@ def needs_override(referral: Referral, today: dt.date) -> bool:
 
 def create(user, case: Case, service_id: int | None, urgency: str, reason: str, categories: list[str]) -> Referral:
     """A draft referral; the rules on consent and agreements apply already."""
-    if case.status == "closed":
+    if case.status == CaseStatus.CLOSED:
         raise ReferralError(_l("This case is closed: reopen it to refer the person."))
     service = session.get(PartnerService, service_id) if service_id else None
     if service is None or not service.active or not service.organisation.active:
@@ -109,7 +125,9 @@ def create(user, case: Case, service_id: int | None, urgency: str, reason: str, 
     referral.reason = reason_text
     session.add(referral)
     session.flush()
-    session.add(ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), to_status="draft"))
+    session.add(
+        ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), to_status=ReferralStatus.DRAFT)
+    )
     audit.record("referral.create", object_type="referral", object_id=referral.id, detail=referral.shared)
     return referral
 
@@ -118,7 +136,7 @@ def override_agreement(user, referral: Referral, reason: str) -> None:
     """A protection officer allows a referral that no active agreement covers, with a written reason."""
     if not role_allows(user, Permission.REFERRAL_OVERRIDE) or not in_scope(user, referral.centre_id):
         raise ReferralError(_l("Only a protection officer working for this centre can allow this."))
-    if referral.status != "draft":
+    if referral.status != ReferralStatus.DRAFT:
         raise ReferralError(_l("Only a draft referral can be allowed this way."))
     referral.override_reason = checked_text(reason, field="reason", error=ReferralError, limit=MAX_TEXT)
     referral.override_by_id = user.id
@@ -127,7 +145,7 @@ def override_agreement(user, referral: Referral, reason: str) -> None:
 
 def send(user, referral: Referral) -> None:
     """Send a draft: consent and the agreement (or an override) are checked again, the deadline set."""
-    if (referral.status, "sent") not in CASEWORKER_MOVES:
+    if (referral.status, ReferralStatus.SENT) not in CASEWORKER_MOVES:
         raise ReferralError(_l("Only a draft referral can be sent."))
     now = utcnow()
     _check_consent(referral.beneficiary)
@@ -140,15 +158,15 @@ def send(user, referral: Referral) -> None:
             )
         )
     hours = current_app.config["REFERRAL_DEADLINE_HOURS"][referral.urgency]
-    _move(user, referral, "sent")
+    _move(user, referral, ReferralStatus.SENT)
     referral.sent_at, referral.deadline_at = now, now + dt.timedelta(hours=hours)
 
 
 def cancel(user, referral: Referral) -> None:
     """The caseworker cancels a pending referral; the partner loses access."""
-    if (referral.status, "cancelled") not in CASEWORKER_MOVES:
+    if (referral.status, ReferralStatus.CANCELLED) not in CASEWORKER_MOVES:
         raise ReferralError(_l("This referral can no longer be cancelled."))
-    _move(user, referral, "cancelled")
+    _move(user, referral, ReferralStatus.CANCELLED)
 
 
 def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
@@ -159,7 +177,7 @@ def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
         raise ReferralError(_l("This referral cannot go from its current status to that one."))
     answer_text = (
         checked_text(text, field="answer", error=ReferralError, limit=MAX_TEXT)
-        if to in ("declined", "completed")
+        if to in (ReferralStatus.DECLINED, ReferralStatus.COMPLETED)
         else None
     )
     _move(user, referral, to)
@@ -176,7 +194,7 @@ def _cancel_on_withdrawal(person: Beneficiary, user=None, purpose: str = "", **_
     for referral in session.scalars(
         sa.select(Referral).where(Referral.beneficiary_id == person.id, Referral.status.in_(PENDING))
     ):
-        _move(user, referral, "cancelled")
+        _move(user, referral, ReferralStatus.CANCELLED)
 
 
 # ---- the partner's view -------------------------------------------------------------------
@@ -186,8 +204,8 @@ LEAN = (
     so.joinedload(Referral.beneficiary).lazyload(Beneficiary.needs),
     so.joinedload(Referral.service).lazyload(PartnerService.centres),
 )
-PENDING_FOR_PARTNER = ("sent", "accepted")
-ANSWERED_BY_PARTNER = ("completed", "declined", "no_show")
+PENDING_FOR_PARTNER = (ReferralStatus.SENT, ReferralStatus.ACCEPTED)
+ANSWERED_BY_PARTNER = (ReferralStatus.COMPLETED, ReferralStatus.DECLINED, ReferralStatus.NO_SHOW)
 PORTAL_PAGE = 50
 
 
@@ -291,7 +309,7 @@ def waiting_and_overdue(user, now: dt.datetime) -> tuple[Listing, Listing]:
 
     my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
     # driven from my cases (index on case_id, status), not from every sent referral of the region
-    mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == "sent")
+    mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == ReferralStatus.SENT)
     soonest = mine.order_by(Referral.deadline_at)
     return (
         listing(soonest.where(Referral.deadline_at >= now), HOME_LIST, *LEAN),

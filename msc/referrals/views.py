@@ -18,7 +18,7 @@ from msc.partners import service as directory
 from msc.partners import vocab as pvocab
 from msc.referrals import service, vocab
 from msc.referrals.forms import ReferralForm, TextForm
-from msc.referrals.models import Referral, ReferralEvent
+from msc.referrals.models import Referral, ReferralEvent, ReferralStatus
 from msc.security.policy import Permission, can, requires
 
 bp = Blueprint("referrals", __name__)
@@ -126,7 +126,7 @@ def override(uid: str):
 def slip(uid: str):
     """The printable referral slip: only the shared data, in the person's language."""
     referral = get_referral(uid)
-    if referral.status == "draft":
+    if referral.status == ReferralStatus.DRAFT:
         abort(404)
     langs = [SLIP_LOCALES[c] for c in referral.beneficiary.language_codes if c in SLIP_LOCALES]
     with force_locale(langs[0] if langs else "es"):

@@ -23,10 +23,11 @@ from msc.feedback.models import Feedback
 from msc.feedback.service import visible
 from msc.fund.allocations import balance
 from msc.fund.decisions import in_force
-from msc.fund.models import Application, Decision, FundAllocation
+from msc.fund.models import Application, Decision, DecisionOutcome, FundAllocation
 from msc.nfi.models import NfiItem
 from msc.partners.vocab import SECTORS
 from msc.referrals import vocab as referral_vocab
+from msc.referrals.models import ReferralStatus
 from msc.reports.models import ReportCount as RC
 from msc.security.policy import Permission, centres_in_scope, role_allows
 from msc.shelters import service as shelter_service
@@ -354,7 +355,14 @@ def households(s: Scope) -> Table:
     )
 
 
-REFERRAL_STATUSES = ("sent", "accepted", "completed", "declined", "cancelled", "no_show")
+REFERRAL_STATUSES = (
+    ReferralStatus.SENT,
+    ReferralStatus.ACCEPTED,
+    ReferralStatus.COMPLETED,
+    ReferralStatus.DECLINED,
+    ReferralStatus.CANCELLED,
+    ReferralStatus.NO_SHOW,
+)
 
 
 def referrals_by_status(s: Scope) -> Table:
@@ -377,7 +385,7 @@ def referrals_by_status(s: Scope) -> Table:
 
 def referral_deadlines(s: Scope) -> Table:
     timing = _sum(s, "referral", RC.k1, RC.k3, people=False)
-    waiting = _sum(s, "referral", RC.k1, people=False, where=(RC.k2 == "sent", RC.k3 == ""))
+    waiting = _sum(s, "referral", RC.k1, people=False, where=(RC.k2 == ReferralStatus.SENT, RC.k3 == ""))
     sectors = [k for k in SECTORS if any(key[0] == k for key in timing)]
     rows, cells = [], []
     for k in sectors:
@@ -499,8 +507,8 @@ def fund(s: Scope) -> Table:
         cells.append(
             [
                 suppress(submitted.get(a.country)),
-                suppress(decided.get((a.country, "approve"))),
-                suppress(decided.get((a.country, "reject"))),
+                suppress(decided.get((a.country, DecisionOutcome.APPROVE))),
+                suppress(decided.get((a.country, DecisionOutcome.REJECT))),
                 _money(b.allocated),
                 _money(b.committed),
                 _money(b.disbursed),

@@ -5,6 +5,7 @@ and the lookup the access policy consults. Opening, ending and reviewing grants 
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -16,6 +17,13 @@ from msc.security.models import User
 
 if TYPE_CHECKING:
     from msc.beneficiaries.models import Beneficiary
+
+
+class ReviewOutcome(StrEnum):
+    """The DPO's review of an emergency access (none while it awaits review)."""
+
+    JUSTIFIED = "justified"
+    NOT_JUSTIFIED = "not_justified"
 
 
 class BreakGlass(EncryptedRow, Base):

@@ -12,7 +12,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.db import session, utcnow
 from msc.errors import DomainError
 from msc.partners.models import PartnerService
-from msc.referrals.models import Referral
+from msc.referrals.models import Referral, ReferralStatus
 from msc.security import audit
 from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
 from msc.shelters.models import Placement, Shelter
@@ -118,7 +118,9 @@ def shelter_referrals(person: Beneficiary) -> list[Referral]:
             sa.select(Referral)
             .join(PartnerService, PartnerService.id == Referral.service_id)
             .where(
-                Referral.beneficiary_id == person.id, Referral.status == "accepted", PartnerService.sector == "shelter"
+                Referral.beneficiary_id == person.id,
+                Referral.status == ReferralStatus.ACCEPTED,
+                PartnerService.sector == "shelter",
             )
         )
     )
