@@ -27,6 +27,7 @@ from msc.nfi.models import StockMovement
 from msc.partners import service as directory
 from msc.referrals import service as referrals
 from msc.security import service as accounts
+from msc.security.actor import SYSTEM
 from msc.security.models import User
 
 DEMO_PASSWORD = "msc-demo-Cucuta-26"
@@ -193,7 +194,7 @@ def _partners(centres: dict):
     first = None
     for name, kind, country, days, categories, services in DEMO_PARTNERS:
         org = directory.save_organisation(
-            _AnyScope(),
+            SYSTEM,
             None,
             name=name,
             kind=kind,
@@ -206,7 +207,7 @@ def _partners(centres: dict):
         first = first or org
         for service_name, sector, codes in services:
             directory.save_service(
-                _AnyScope(),
+                SYSTEM,
                 org,
                 None,
                 name=service_name,
@@ -259,17 +260,17 @@ def _nfi(rng: random.Random, centres: dict) -> None:
     items = {i.code: i for i in stock.active_items()}
     for n, centre in enumerate(centres.values()):
         stock.receive(
-            _AnyScope(),
+            SYSTEM,
             centre,
             reference=f"GR-2026-{n + 1:04d}",
             source="warehouse",
             received_on=stock.centre_day(centre),
             lines={i.id: rng.randrange(40, 200) for i in items.values()},
         )
-        stock.set_thresholds(_AnyScope(), centre, {i.id: 25 for i in items.values()})
+        stock.set_thresholds(SYSTEM, centre, {i.id: 25 for i in items.values()})
     cucuta = centres["COL-CUC"]
     stock.adjust(
-        _AnyScope(),
+        SYSTEM,
         cucuta,
         items["DIG"],
         reason="damage",
@@ -361,13 +362,6 @@ def _feedback(centres: dict) -> None:
         feedback.submit(cucuta, channel="survey", kind="survey", text="", rating=rating, service="nfi")
 
 
-class _AnyScope:
-    """The demo loader acts for every centre."""
-
-    id = None
-    scope = "region"
-
-
 def _emergency_access(centres: dict) -> None:
     """The demo caseworker opened a record of Tumbes in an emergency: the DPO has it to review."""
 
@@ -446,10 +440,10 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, register
             relationship = rng.choice(["spouse", "spouse", "sibling", "parent", "other_relative"])
         choice = reception.HouseholdChoice(join_case_number=head_case, relationship=relationship)
         try:
-            person = reception.register(_AnyScope(), centre, data, consent, choice, acknowledged=None)
+            person = reception.register(SYSTEM, centre, data, consent, choice, acknowledged=None)
         except reception.PossibleDuplicates as dup:
             person = reception.register(
-                _AnyScope(), centre, data, consent, choice, acknowledged={c.beneficiary.id for c in dup.candidates}
+                SYSTEM, centre, data, consent, choice, acknowledged={c.beneficiary.id for c in dup.candidates}
             )
         except RuleError:
             continue
