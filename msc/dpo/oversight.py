@@ -13,6 +13,7 @@ from msc.crypto.keys import keyring
 from msc.db import Listing, listing, session, utcnow
 from msc.dpo.models import AuditCheck
 from msc.security import audit
+from msc.security.actor import SYSTEM, Actor
 from msc.security.emergency import BreakGlass
 from msc.security.models import AuditEvent, User
 
@@ -128,11 +129,11 @@ def last_check() -> AuditCheck | None:
     return session.scalar(sa.select(AuditCheck).order_by(AuditCheck.id.desc()).limit(1))
 
 
-def check_chain(user=None) -> AuditCheck:
+def check_chain(user: Actor = SYSTEM) -> AuditCheck:
     """Walk the audit chain now and keep the result (the page and `flask audit verify` both do)."""
     result = audit.verify()
     found = AuditCheck(
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
         ok=result.ok,
         checked=result.checked,
         broken_seq=result.broken_seq,

@@ -21,6 +21,7 @@ from msc.fund.models import Application, Decision
 from msc.nfi.models import Distribution
 from msc.referrals.models import Disclosure, Referral
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.models import AuditEvent, User
 
 
@@ -56,7 +57,7 @@ def _iso(value) -> Any:
     return value
 
 
-def build(user, person: Beneficiary) -> Report:
+def build(user: Actor, person: Beneficiary) -> Report:
     """Gather the report (and audit that it was produced)."""
     record = {name: _iso(getattr(person, name)) for name in TRACKED_FIELDS}
     record.update(registered_at=_iso(person.registered_at), centre=person.centre.code, card_token=person.card_token)
@@ -164,9 +165,7 @@ def build(user, person: Beneficiary) -> Report:
         }
         for r in corrections_of(person)
     ]
-    audit.record(
-        "dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=getattr(user, "id", None)
-    )
+    audit.record("dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=user.id)
     return Report(
         person.case_number,
         utcnow().isoformat(timespec="seconds"),

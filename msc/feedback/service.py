@@ -18,6 +18,7 @@ from msc.errors import DomainError
 from msc.feedback.models import Feedback
 from msc.i18n import local_today
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.models import User
 from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
 
@@ -92,7 +93,7 @@ def submit(
     kind: str,
     text: str | None,
     contact: str | None = None,
-    user=None,
+    user: Actor | None = None,
     beneficiary_id: int | None = None,
     rating: int | None = None,
     service: str | None = None,
@@ -112,7 +113,7 @@ def submit(
     elif kind not in KINDS:
         raise FeedbackError(_l("Choose what kind of message it is."), field="kind")
     if channel == "desk":
-        if not role_allows(user, Permission.FEEDBACK_RECORD) or not in_scope(user, centre.id):
+        if user is None or not role_allows(user, Permission.FEEDBACK_RECORD) or not in_scope(user, centre.id):
             raise FeedbackError(_l("You cannot record feedback for this centre."))
     else:
         beneficiary_id = None
@@ -136,7 +137,7 @@ def submit(
         rating=rating,
         service=service if channel == "survey" else None,
         data_key=key,
-        recorded_by_id=getattr(user, "id", None),
+        recorded_by_id=user.id if user is not None else None,
         received_at=utcnow(),
         received_on=today,
     )
@@ -180,12 +181,12 @@ def lookup(code: str | None) -> Status | None:
 # ---- who sees what ---------------------------------------------------------------------------
 
 
-def is_focal_point(user) -> bool:
+def is_focal_point(user: Actor) -> bool:
     """A protection officer designated as PSEA focal point."""
-    return role_allows(user, Permission.FEEDBACK_FOCAL_POINT) and bool(getattr(user, "psea_focal_point", False))
+    return role_allows(user, Permission.FEEDBACK_FOCAL_POINT) and bool(user.psea_focal_point)
 
 
-def visible(user, stmt=None):
+def visible(user: Actor, stmt=None):
     """The feedback a user may see: focal points the sensitive items in their scope; centre managers the
     others of their centres; nobody else any. Centre staff never learn that sensitive items exist."""
     stmt = stmt if stmt is not None else sa.select(Feedback)
@@ -199,11 +200,11 @@ def visible(user, stmt=None):
     return stmt.where(sa.false())
 
 
-def may_see(user, item: Feedback) -> bool:
+def may_see(user: Actor, item: Feedback) -> bool:
     return session.scalar(visible(user, sa.select(Feedback.id)).where(Feedback.id == item.id)) is not None
 
 
-def queue(user, status: str | None = None, limit: int = 200) -> list[Feedback]:
+def queue(user: Actor, status: str | None = None, limit: int = 200) -> list[Feedback]:
     """Open items first by deadline, then the rest, newest first."""
     stmt = visible(user)
     if status in STATUSES:
@@ -217,13 +218,15 @@ def queue(user, status: str | None = None, limit: int = 200) -> list[Feedback]:
     )
 
 
-def read(user, item: Feedback) -> None:
+def read(user: Actor, item: Feedback) -> None:
     """Reads of sensitive complaints are audited (who, which, when)."""
     if item.sensitive:
         audit.record("feedback.sensitive.view", object_type="feedback", object_id=item.id)
 
 
-def update(user, item: Feedback, *, status: str, assignee_id: int | None = None, response: str | None = None) -> None:
+def update(
+    user: Actor, item: Feedback, *, status: str, assignee_id: int | None = None, response: str | None = None
+) -> None:
     """Move an item on; the response is what the person reads with their code."""
     if not may_see(user, item):
         raise FeedbackError(_l("You cannot handle this message."))

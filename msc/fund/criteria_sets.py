@@ -14,6 +14,7 @@ from msc.fund.common import FundError
 from msc.fund.evaluator import CriteriaInvalid
 from msc.fund.models import CriteriaSet
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, role_allows
 
 
@@ -41,7 +42,9 @@ def checked(definition: dict) -> dict:
     return definition
 
 
-def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effective_on: dt.date | None) -> CriteriaSet:
+def save_draft(
+    user: Actor, criteria_set: CriteriaSet | None, definition: dict, effective_on: dt.date | None
+) -> CriteriaSet:
     """Create or change a draft; published and retired versions are never changed."""
     if not role_allows(user, Permission.FUND_CRITERIA_DRAFT):
         raise FundError(_l("You cannot draft criteria."))
@@ -58,7 +61,7 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
     definition = checked(definition)
     if criteria_set is None:
         last = session.scalar(sa.select(sa.func.max(CriteriaSet.version))) or 0
-        criteria_set = CriteriaSet(version=last + 1, created_by_id=getattr(user, "id", None))
+        criteria_set = CriteriaSet(version=last + 1, created_by_id=user.id)
         session.add(criteria_set)
     criteria_set.effective_on = effective_on
     criteria_set.definition = json.dumps(definition, sort_keys=True, separators=(",", ":"))
@@ -68,17 +71,17 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
     return criteria_set
 
 
-def may_publish(user) -> bool:
+def may_publish(user: Actor) -> bool:
     """Who publishes and retires criteria: those allowed to, at regional level."""
-    return role_allows(user, Permission.FUND_CRITERIA_PUBLISH) and getattr(user, "scope", None) == "region"
+    return role_allows(user, Permission.FUND_CRITERIA_PUBLISH) and user.scope == "region"
 
 
-def _regional_publisher(user) -> None:
+def _regional_publisher(user: Actor) -> None:
     if not may_publish(user):
         raise FundError(_l("Only a protection officer at regional level can publish or retire criteria."))
 
 
-def publish(user, criteria_set: CriteriaSet) -> None:
+def publish(user: Actor, criteria_set: CriteriaSet) -> None:
     """A draft becomes the criteria in force from its effective day; from then on it never changes."""
     _regional_publisher(user)
     if criteria_set.status != "draft":
@@ -90,7 +93,7 @@ def publish(user, criteria_set: CriteriaSet) -> None:
     )
 
 
-def retire(user, criteria_set: CriteriaSet) -> None:
+def retire(user: Actor, criteria_set: CriteriaSet) -> None:
     """A published version stops being in force; it stays, unchanged, for the applications that used it."""
     _regional_publisher(user)
     if criteria_set.status != "published":

@@ -13,6 +13,7 @@ from msc.fund.common import MAX_TEXT, FundError, currency_of
 from msc.fund.models import Application, ApplicationLine, Decision, DecisionLine, Disbursement, FundAllocation
 from msc.i18n import local_today
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, in_scope, role_allows
 
 OUTCOMES = ("approve", "reject", "return")
@@ -67,17 +68,17 @@ def allocation_for(country: str, currency: str, day: dt.date) -> FundAllocation 
     )
 
 
-def _decides_in_scope(user, application: Application) -> bool:
+def _decides_in_scope(user: Actor, application: Application) -> bool:
     return role_allows(user, Permission.FUND_DECIDE) and in_scope(user, application.centre_id)
 
 
-def may_decide(user, application: Application) -> bool:
+def may_decide(user: Actor, application: Application) -> bool:
     """Four eyes: whoever decides in the application's scope, unless they submitted it."""
-    return _decides_in_scope(user, application) and getattr(user, "id", None) != application.submitted_by_id
+    return _decides_in_scope(user, application) and user.id != application.submitted_by_id
 
 
 def decide(
-    user,
+    user: Actor,
     application: Application,
     outcome: str,
     approved: dict[int, int] | None = None,

@@ -16,6 +16,7 @@ from msc.nfi.models import DistributionLine as L
 from msc.nfi.models import NfiItem, StockLevel
 from msc.nfi.models import StockMovement as M
 from msc.nfi.stock import Level, NfiError
+from msc.security.actor import Actor
 from msc.security.policy import centres_in_scope
 
 MAX_DAYS = 3 * 366
@@ -35,7 +36,7 @@ class Period:
 
 
 def period(
-    user, start: dt.date | None, end: dt.date | None, centre_id: int | None = None, country: str | None = None
+    user: Actor, start: dt.date | None, end: dt.date | None, centre_id: int | None = None, country: str | None = None
 ) -> Period:
     if start is None or end is None:
         raise NfiError(_l("Give the first and last day of the period."), field="start")

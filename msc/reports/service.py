@@ -28,6 +28,7 @@ from msc.nfi.models import NfiItem
 from msc.partners.vocab import SECTORS
 from msc.referrals import vocab as referral_vocab
 from msc.reports.models import ReportCount as RC
+from msc.security.actor import Actor
 from msc.security.policy import Permission, centres_in_scope, role_allows
 from msc.shelters import service as shelter_service
 from msc.shelters.models import Shelter
@@ -87,7 +88,7 @@ def months_between(start: str, end: str) -> list[str]:
     return out
 
 
-def scope(user, f: Filters) -> Scope:
+def scope(user: Actor, f: Filters) -> Scope:
     """Check the filters; refuse in words what cannot be shown."""
     for name in ("start", "end"):
         if not MONTH.match(getattr(f, name) or ""):
@@ -542,7 +543,7 @@ def _money(minor: int) -> str:
     return f"{minor / 100:,.2f}"
 
 
-def feedback(user, s: Scope) -> Table:
+def feedback(user: Actor, s: Scope) -> Table:
     stmt = (
         visible(user, sa.select(Feedback.kind, Feedback.status, sa.func.count()))
         .where(
@@ -604,7 +605,7 @@ def vulnerability(s: Scope) -> Table:
 
 
 #: the dashboard's tables, in the order of the monthly report
-_DASHBOARD: dict[str, Callable[[object, Scope], Table]] = {
+_DASHBOARD: dict[str, Callable[[Actor, Scope], Table]] = {
     "registrations": lambda user, s: registrations(s),
     "age_sex": lambda user, s: age_and_sex(s),
     "people": lambda user, s: people(s),
@@ -622,11 +623,11 @@ _TABLES = {**_DASHBOARD, "vulnerability": lambda user, s: vulnerability(s)}
 TABLES = tuple(_TABLES)
 
 
-def dashboard(user, s: Scope) -> list[Table]:
+def dashboard(user: Actor, s: Scope) -> list[Table]:
     """Every dashboard table, in the order of the monthly report."""
     return [build(user, s) for build in _DASHBOARD.values()]
 
 
-def table(user, s: Scope, slug: str) -> Table:
+def table(user: Actor, s: Scope, slug: str) -> Table:
     """One table by its name (for downloads)."""
     return _TABLES[slug](user, s)
