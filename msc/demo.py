@@ -26,9 +26,11 @@ from msc.nfi import stock
 from msc.nfi.models import StockMovement
 from msc.partners import service as directory
 from msc.referrals import service as referrals
+from msc.security import passwords
 from msc.security import service as accounts
 from msc.security.actor import SYSTEM
 from msc.security.models import User
+from msc.security.policy import MFA_REQUIRED
 
 DEMO_PASSWORD = "msc-demo-Cucuta-26"
 
@@ -55,7 +57,7 @@ DEMO_USERS = [
     ("recepcao", "reception", "centre", ["BRA-PAC"], "pt_BR", "Ana Recepção"),
 ]
 DEMO_USERS_TABLE = [
-    (u, role, ("MFA, " if role in accounts.MFA_REQUIRED else "") + ("/".join(c) if c else scope))
+    (u, role, ("MFA, " if role in MFA_REQUIRED else "") + ("/".join(c) if c else scope))
     for u, role, scope, c, _, _ in DEMO_USERS
 ]
 
@@ -163,7 +165,7 @@ def load(people: int = 300, seed: int = 2026) -> None:
             role=role,
             scope=scope,
             locale=locale,
-            password_hash=accounts.passwords.hash_password(DEMO_PASSWORD),
+            password_hash=passwords.hash_password(DEMO_PASSWORD),
         )
         user.centres = [centres[c] for c in codes]
     session.flush()

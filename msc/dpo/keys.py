@@ -66,7 +66,7 @@ def _refusal(err: RotationError) -> KeysError:
             ngettext(
                 "%(num)d data key is still wrapped by this key: finish the rotation first.",
                 "%(num)d data keys are still wrapped by this key: finish the rotation first.",
-                err.params["n"],
+                cast(int, err.params["n"]),
             )
         )
     return KeysError(MESSAGES[err.code])
