@@ -21,8 +21,8 @@ from msc.fund import allocations, applications, decisions, disbursements
 from msc.fund.common import currency_of
 from msc.fund.models import Application
 from msc.i18n import local_today
+from msc.nfi import rules, stock
 from msc.nfi import service as nfi
-from msc.nfi import stock
 from msc.nfi.models import StockMovement
 from msc.partners import service as directory
 from msc.referrals import service as referrals
@@ -285,7 +285,7 @@ def _nfi(rng: random.Random, centres: dict) -> None:
         )
     )
     for person in people[8:30]:
-        view = nfi.rules.desk_view(person, list(items.values()), stock.centre_day(cucuta))
+        view = rules.desk_view(person, list(items.values()), stock.centre_day(cucuta))
         wanted = {v.key: 1 for v in view.own + view.household if v.entitled and v.item.code in ("HYG", "DIG", "BABY")}
         if wanted:
             given = nfi.hand_over(manager, cucuta, person, wanted, nfi.Acknowledgement(method="thumbprint"))

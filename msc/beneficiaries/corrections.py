@@ -27,7 +27,7 @@ def _check(user: Actor, person: Beneficiary) -> None:
         raise CorrectionError(_l("Only staff who may edit this record handle its corrections."))
 
 
-def _text(value: str | None, field: str, message) -> str:
+def _text(value: str | None, field: str, message: object) -> str:
     value = (value or "").strip()
     if not value:
         raise CorrectionError(message, field=field)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -18,6 +19,9 @@ from msc.db import session
 from msc.errors import RuleError
 from msc.security.actor import Actor
 from msc.security.policy import in_scope, scope_filter
+
+if TYPE_CHECKING:
+    from msc.beneficiaries.service import PersonData
 
 REASONS = {
     "dob_name": _l("Same date of birth and a similar name"),
@@ -77,7 +81,7 @@ def check_document_unique(user: Actor, document_type: str, number: str | None, e
         )
 
 
-def find(user: Actor, data, dob: dt.date, exclude_id: int | None = None) -> list[Candidate]:
+def find(user: Actor, data: PersonData, dob: dt.date, exclude_id: int | None = None) -> list[Candidate]:
     """People in scope who may be this person, with the reasons, best first."""
 
     query_tokens = blind.name_tokens(f"{data.given_names} {data.family_names}")

@@ -129,7 +129,7 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
     return result
 
 
-def _direct(user: Actor, kind: str, where) -> SearchResult:
+def _direct(user: Actor, kind: str, where: sa.ColumnElement[bool]) -> SearchResult:
     person = session.scalar(sa.select(Beneficiary).where(where, scope_filter(user, Beneficiary.centre_id)))
     if person is not None or kind == "case_number":
         audit.record("beneficiary.search", detail=f"{kind}:{1 if person else 0}")
@@ -160,7 +160,7 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
 
 
 def _run(
-    sql: str, params: dict, user: Actor, exclude_id: int | None, id_column: str, order: str, limit: int
+    sql: str, params: dict[str, object], user: Actor, exclude_id: int | None, id_column: str, order: str, limit: int
 ) -> list[int]:
     """Limit a ranking to the user's centres (no join for regional reach), drop one person if
     asked, order and cut it, and run it."""
@@ -193,7 +193,7 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
         if len(top) >= limit:
             return top
     selects: list[str] = []
-    params: dict = {}
+    params: dict[str, object] = {}
     parts: list[int] = []
 
     def part(kind: int, q: int, weight: int, condition: str) -> None:
@@ -250,7 +250,7 @@ def _all_leading(user: Actor, gen: int, leads: list[int], limit: int, exclude_id
         for i in range(len(leads))
     ]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
-    params = {f"l{i}": h for i, h in enumerate(leads)}
+    params: dict[str, object] = {f"l{i}": h for i, h in enumerate(leads)}
     return _run(sql, params, user, exclude_id, "x.bid", "x.bid DESC", limit)
 
 

@@ -303,7 +303,7 @@ HOME_CASES = 25
 HOME_TASKS = 20
 
 
-def my_cases(user: Actor, risk: str | None = None):
+def my_cases(user: Actor, risk: str | None = None) -> sa.Select[Case]:
     """A statement for the user's open and active cases (of one risk level), oldest first."""
     stmt = (
         sa.select(Case)

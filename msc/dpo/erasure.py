@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -22,7 +23,7 @@ from msc.beneficiaries.service import by_case_number
 from msc.cases.models import Case
 from msc.centres.models import Centre
 from msc.crypto import DataKey
-from msc.db import session, utcnow
+from msc.db import Base, session, utcnow
 from msc.dpo.models import Erasure, RetentionPolicy, RetentionRun
 from msc.dpo.vocab import ERASURE_REASONS
 from msc.errors import DomainError
@@ -74,7 +75,7 @@ class Held:
 
 def held(person: Beneficiary) -> Held:
 
-    def count(model, column):
+    def count(model: type[Base], column: so.QueryableAttribute[int | None]) -> int:
         return session.scalar(sa.select(sa.func.count()).select_from(model).where(column == person.id)) or 0
 
     return Held(

@@ -30,7 +30,7 @@ def minutes() -> int:
     return int(current_app.config.get("BREAK_GLASS_MINUTES", 60))
 
 
-def _text(value: str | None, field: str, required: bool, minimum: int = 1, missing=None) -> str | None:
+def _text(value: str | None, field: str, required: bool, minimum: int = 1, missing: object = None) -> str | None:
     value = (value or "").strip()
     if required and len(value) < minimum:
         raise GlassError(missing or _l("Explain in a sentence or two why you need this record now."), field=field)

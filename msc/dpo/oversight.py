@@ -4,6 +4,7 @@ attention; the last walk of the chain. Metadata only: the log never holds person
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -71,7 +72,7 @@ def search(q: AuditQuery, limit: int = PAGE) -> Listing:
     return listing(stmt.order_by(AuditEvent.seq.desc()), limit)
 
 
-def users_by_id(events) -> dict[int, User]:
+def users_by_id(events: Iterable[AuditEvent]) -> dict[int, User]:
     ids = {e.user_id for e in events if e.user_id}
     return {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(ids or [-1])))}
 
@@ -87,7 +88,7 @@ class Summary:
     keys_by_kek: dict[str, int]
     destroyed_keys: int
     active_kek: str
-    rotations: list  # key rotations under way (KeyRotation rows)
+    rotations: list[rotation.KeyRotation]  # key rotations under way
 
 
 def summary(days: int = 30) -> Summary:

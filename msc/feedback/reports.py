@@ -17,7 +17,7 @@ from msc.feedback.service import visible
 from msc.security.actor import Actor
 
 
-def _month():
+def _month() -> sa.ColumnElement[str]:
     # Literal positions: PostgreSQL matches the GROUP BY expression to the selected one only when they
     # are written the same, and bound parameters would be numbered apart.
     return sa.func.substr(sa.cast(Feedback.received_on, sa.String), sa.literal_column("1"), sa.literal_column("7"))
@@ -26,7 +26,7 @@ def _month():
 @dataclass
 class Satisfaction:
     centre: str
-    service: str
+    service: str | None
     month: str
     answers: int
     total: int
@@ -37,7 +37,7 @@ class Satisfaction:
         return f"{self.total / self.answers:.1f}" if self.answers >= 5 else "—"
 
     @property
-    def shown_answers(self):
+    def shown_answers(self) -> int | str:
         return suppress(self.answers)
 
 

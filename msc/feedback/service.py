@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TypeVarTuple, overload
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -186,18 +187,30 @@ def is_focal_point(user: Actor) -> bool:
     return role_allows(user, Permission.FEEDBACK_FOCAL_POINT) and bool(user.psea_focal_point)
 
 
-def visible(user: Actor, stmt=None):
+#: the columns a statement over feedback selects
+_Columns = TypeVarTuple("_Columns")
+
+
+@overload
+def visible(user: Actor, stmt: None = None) -> sa.Select[Feedback]: ...
+
+
+@overload
+def visible(user: Actor, stmt: sa.Select[*_Columns]) -> sa.Select[*_Columns]: ...
+
+
+def visible(user: Actor, stmt: sa.Select[*_Columns] | None = None) -> sa.Select[*_Columns] | sa.Select[Feedback]:
     """The feedback a user may see: focal points the sensitive items in their scope; centre managers the
     others of their centres; nobody else any. Centre staff never learn that sensitive items exist."""
-    stmt = stmt if stmt is not None else sa.select(Feedback)
+    query = stmt if stmt is not None else sa.select(Feedback)
     ids = centre_ids_in_scope(user)
     if ids is not None:
-        stmt = stmt.where(Feedback.centre_id.in_(ids or [-1]))
+        query = query.where(Feedback.centre_id.in_(ids or [-1]))
     if is_focal_point(user):
-        return stmt.where(Feedback.sensitive.is_(True))
+        return query.where(Feedback.sensitive.is_(True))
     if role_allows(user, Permission.FEEDBACK_MANAGE):
-        return stmt.where(Feedback.sensitive.is_(False))
-    return stmt.where(sa.false())
+        return query.where(Feedback.sensitive.is_(False))
+    return query.where(sa.false())
 
 
 def may_see(user: Actor, item: Feedback) -> bool:

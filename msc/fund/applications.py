@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -38,13 +39,13 @@ class LineData:
     provider: str | None = None
 
 
-def facts_for(case: Case, answers: dict, on: dt.date) -> Facts:
+def facts_for(case: Case, answers: dict[str, Any], on: dt.date) -> Facts:
     """What the evaluator is given: the answers, and the person's age on the day."""
     person = case.beneficiary
     return Facts(answers=answers, age=person.age_on(on), age_estimated=bool(person.dob_estimated))
 
 
-def _check_answers(definition: dict, case_type: str, answers: dict) -> dict:
+def _check_answers(definition: dict[str, Any], case_type: str, answers: dict[str, Any]) -> dict[str, object]:
     asked = definition[case_type]["questions"]
     clean: dict[str, object] = {}
     for question in asked:
@@ -62,7 +63,7 @@ def _check_answers(definition: dict, case_type: str, answers: dict) -> dict:
     return clean
 
 
-def household_answers(case: Case, on: dt.date) -> dict:
+def household_answers(case: Case, on: dt.date) -> dict[str, str]:
     """What the household data says of a child's care, for the caseworker to confirm: parents present
     (not separated), another adult relative present (separated), no adult at all (unaccompanied)."""
     person = case.beneficiary
@@ -128,7 +129,7 @@ def _check_lines(case: Case, currency: str, lines: list[LineData]) -> None:
 
 
 def submit(
-    user: Actor, case: Case, case_type: str, answers: dict, evidence: str | None, lines: list[LineData]
+    user: Actor, case: Case, case_type: str, answers: dict[str, Any], evidence: str | None, lines: list[LineData]
 ) -> Application:
     """A caseworker applies from a case; the recommendation is computed and kept with what it used."""
     if not role_allows(user, Permission.FUND_APPLY) or not in_scope(user, case.centre_id):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.db import session, utcnow
@@ -18,9 +20,10 @@ from msc.security.actor import Actor
 from msc.security.policy import Permission, role_allows
 
 
-def definition_of(criteria_set: CriteriaSet) -> dict:
+def definition_of(criteria_set: CriteriaSet) -> dict[str, Any]:
     """A version's criteria as data (questions and rule per case type)."""
-    return json.loads(criteria_set.definition)
+    definition: dict[str, Any] = json.loads(criteria_set.definition)
+    return definition
 
 
 def published_for(day: dt.date) -> CriteriaSet | None:
@@ -33,7 +36,7 @@ def published_for(day: dt.date) -> CriteriaSet | None:
     )
 
 
-def checked(definition: dict) -> dict:
+def checked(definition: dict[str, Any]) -> dict[str, Any]:
     """The definition, if the evaluator would run it; else a FundError saying why."""
     try:
         crit.check_definition(definition)
@@ -43,7 +46,7 @@ def checked(definition: dict) -> dict:
 
 
 def save_draft(
-    user: Actor, criteria_set: CriteriaSet | None, definition: dict, effective_on: dt.date | None
+    user: Actor, criteria_set: CriteriaSet | None, definition: dict[str, Any], effective_on: dt.date | None
 ) -> CriteriaSet:
     """Create or change a draft; published and retired versions are never changed."""
     if not role_allows(user, Permission.FUND_CRITERIA_DRAFT):
@@ -103,7 +106,9 @@ def retire(user: Actor, criteria_set: CriteriaSet) -> None:
 
 
 @sa.event.listens_for(CriteriaSet, "before_update")
-def _published_versions_never_change(_mapper, _connection, target: CriteriaSet) -> None:
+def _published_versions_never_change(
+    _mapper: so.Mapper[CriteriaSet], _connection: sa.Connection, target: CriteriaSet
+) -> None:
     """The database's last word on immutability: a published version's content cannot be written."""
     state = sa.inspect(target)
     was = state.attrs.status.history.deleted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.cases.models import Case
@@ -201,7 +202,7 @@ def _carry_disbursements(previous: Decision, decision: Decision) -> None:
 
 
 @sa.event.listens_for(Decision, "before_update")
-def _decisions_never_change(_mapper, _connection, target: Decision) -> None:
+def _decisions_never_change(_mapper: so.Mapper[Decision], _connection: sa.Connection, target: Decision) -> None:
     """A decision, once written, is never rewritten: a change of mind is a new decision."""
     if sa.inspect(target).modified:
         raise FundError(_l("A decision is never changed: record a new decision that replaces it."))

@@ -9,6 +9,7 @@ import datetime as dt
 import random
 import statistics
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -26,13 +27,16 @@ from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
 FINDINGS = ("agrees", "disagrees", "follow_up")
 
+#: the columns of a statement over applications
+_Columns = TypeVarTuple("_Columns")
+
 
 def _auditor(user: Actor) -> None:
     if not role_allows(user, Permission.FUND_DECIDE):
         raise FundError(_l("Only protection officers audit the fund."))
 
 
-def _scoped(user: Actor, stmt):
+def _scoped(user: Actor, stmt: sa.Select[*_Columns]) -> sa.Select[*_Columns]:
     ids = centre_ids_in_scope(user)
     return stmt if ids is None else stmt.where(Application.centre_id.in_(ids or [-1]))
 
@@ -99,7 +103,7 @@ class Consistency:
     def against_rate(self) -> float | None:
         return self.against / self.decided if self.decided else None
 
-    def shown(self) -> tuple:
+    def shown(self) -> tuple[str | int, ...]:
         """Counts under 5 suppressed; rates only when the decisions behind them are 5 or more."""
         rates_ok = self.decided >= 5
         return (
@@ -140,7 +144,7 @@ def consistency(
         d.application_id: d
         for d in session.scalars(sa.select(Decision).where(Decision.application_id.in_(ids or [-1]), in_force()))
     }
-    groups: dict[str, list] = {}
+    groups: dict[str, list[sa.Row[str, int, dt.datetime]]] = {}
     for a in apps:
         groups.setdefault(a[0], []).append(a)
     out = []

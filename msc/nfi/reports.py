@@ -62,7 +62,7 @@ class DistributionRow:
     people: int
     units: int
 
-    def shown(self) -> tuple:
+    def shown(self) -> tuple[str | int, ...]:
         """The row as people may see it: small counts suppressed."""
         return (
             self.country,
@@ -114,7 +114,7 @@ class StockRow:
     closing: int
     level: Level
 
-    def shown(self) -> tuple:
+    def shown(self) -> tuple[str | int, ...]:
         return (
             self.country,
             self.centre,
@@ -135,7 +135,7 @@ class StockRow:
 def stock(p: Period) -> list[StockRow]:
     """Per centre and item: opening, received, transfers, handed over (net of voids), adjusted, closing."""
 
-    def total(condition):
+    def total(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, M.delta), else_=0)), 0)
 
     inside = sa.and_(M.day >= p.start, M.day <= p.end)

@@ -32,7 +32,7 @@ MAX_TEXT = 2000
 class HandOverRefused(NfiError):
     """Some rows of a hand-over break the rules or the stock: each row's reason, by row key."""
 
-    def __init__(self, message, rows: dict[str, str]):
+    def __init__(self, message: object, rows: dict[str, str]):
         super().__init__(message)
         self.rows = rows
 

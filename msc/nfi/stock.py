@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -32,7 +33,7 @@ class NfiError(DomainError):
     """An NFI rule said no."""
 
 
-def parse_quantity(raw, *, field: str | None = None, allow_zero: bool = False) -> int:
+def parse_quantity(raw: object, *, field: str | None = None, allow_zero: bool = False) -> int:
     """A whole, positive number of units from what was typed, or a translated reason."""
     text = str(raw if raw is not None else "").strip()
     if text == "":
@@ -69,7 +70,7 @@ def active_items() -> list[NfiItem]:
 # ---- the running sum ----------------------------------------------------------------------
 
 
-def _ensure_levels(centre_id: int, item_ids) -> None:
+def _ensure_levels(centre_id: int, item_ids: Iterable[int]) -> None:
     rows = [{"centre_id": centre_id, "item_id": i, "on_hand": 0, "low_threshold": 0} for i in sorted(set(item_ids))]
     if not rows:
         return
@@ -127,7 +128,7 @@ def take_or_refuse(centre_id: int, item: NfiItem, quantity: int, field: str | No
         )
 
 
-def record(centre: Centre, item_id: int, kind: str, delta: int, user: Actor, **links) -> StockMovement:
+def record(centre: Centre, item_id: int, kind: str, delta: int, user: Actor, **links: int | str) -> StockMovement:
     """Write one ledger row (the caller has changed the running sum in the same transaction)."""
     move = StockMovement(
         centre_id=centre.id,

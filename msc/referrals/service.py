@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -173,7 +174,7 @@ def answer(user: Actor, referral: Referral, to: str, text: str | None = None) ->
 
 
 @consent_withdrawn.connect
-def _cancel_on_withdrawal(person: Beneficiary, user: Actor = SYSTEM, purpose: str = "", **_kw) -> None:
+def _cancel_on_withdrawal(person: Beneficiary, user: Actor = SYSTEM, purpose: str = "", **_kw: object) -> None:
     """Withdrawing consent to referral cancels the person's pending referrals at once."""
     if purpose != "referral":
         return
@@ -242,10 +243,10 @@ def disclose(user: Actor, referral: Referral) -> None:
     audit.record("referral.disclosure", object_type="referral", object_id=referral.id, detail=referral.shared)
 
 
-def shared_view(referral: Referral, today: dt.date) -> dict:
+def shared_view(referral: Referral, today: dt.date) -> dict[str, Any]:
     """Only the shared categories of the person, as a partner (or the slip) shows them."""
     p = referral.beneficiary
-    out: dict = {"case_number": p.case_number}
+    out: dict[str, Any] = {"case_number": p.case_number}
     cats = set(referral.categories)
     if "identity" in cats:
         out["name"] = p.full_name
