@@ -395,18 +395,19 @@ def first_stock(app, centre_id: int) -> None:
     from msc.centres.models import Centre
     from msc.db import session
     from msc.nfi import stock
+    from msc.security.actor import SYSTEM
 
     with app.app_context():
         centre = session.get(Centre, centre_id)
         stock.receive(
-            R.Actor(None),
+            SYSTEM,
             centre,
             reference="B-FIRST",
             source="warehouse",
             received_on=stock.centre_day(centre),
             lines={i.id: 100_000 for i in stock.active_items()},
         )
-        stock.set_thresholds(R.Actor(None), centre, {i.id: 100 for i in stock.active_items()})
+        stock.set_thresholds(SYSTEM, centre, {i.id: 100 for i in stock.active_items()})
         session.commit()
 
 

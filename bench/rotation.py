@@ -49,11 +49,12 @@ def _run_steps(kind: str, until) -> tuple[float, int]:
     """Run rotation steps until `until(job)`; returns (seconds, steps)."""
     from msc.crypto import rotation
     from msc.dpo import keys
+    from msc.security.actor import SYSTEM
 
     t0, steps = time.perf_counter(), 0
     job = rotation.running(kind)
     while job is not None and not until(job):
-        job = keys.step(None, kind, seconds=0)  # one batch a step: stop exactly where asked
+        job = keys.step(SYSTEM, kind, seconds=0)  # one batch a step: stop exactly where asked
         steps += 1
     return time.perf_counter() - t0, steps
 
@@ -74,6 +75,7 @@ def main() -> None:
     from msc.crypto.keys import FileKeyProvider
     from msc.db import session
     from msc.dpo import keys
+    from msc.security.actor import SYSTEM
 
     work = Path(tempfile.mkdtemp(prefix="msc-bench-rotation-"))
     paths = reception.paths_for(work / "rotation.sqlite3")
@@ -110,13 +112,13 @@ def main() -> None:
 
         print("\n== KEK rotation (the DPO page's steps)")
         live = session.scalar(sa.select(sa.func.count()).select_from(DataKey).where(DataKey.wrapped.is_not(None)))
-        keys.start(None, rotation.KEK)
+        keys.start(SYSTEM, rotation.KEK)
         took, steps = _run_steps(rotation.KEK, lambda job: keys.phase(job) == "done")
         print(f"  re-wrapped {live:,} data keys in {took:.1f} s ({live / took:,.0f} keys/s, {steps} steps)")
         assert rotation.check().failed == []
 
         print("\n== Index-key rotation")
-        keys.start(None, rotation.INDEX)
+        keys.start(SYSTEM, rotation.INDEX)
         half = args.people // 2
         t_half, _ = _run_steps(rotation.INDEX, lambda j: j.done >= half)
         during, during_first = _searches(actor, queries)

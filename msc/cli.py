@@ -18,6 +18,7 @@ from msc.dpo.backup import BackupError, snapshot
 from msc.nfi import stock
 from msc.reports import cube
 from msc.security import service
+from msc.security.actor import SYSTEM
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 keys_cli = AppGroup("keys", help="Encryption keys: rotate, check, retire.")
@@ -58,10 +59,10 @@ def keys_rotate(new_kek: bool) -> None:
             if not new_kek and not rotation.outside_active():
                 click.echo(f"every data key is already under {keyring().active_kek}")
                 return
-            job = keys.start(None, rotation.KEK, new_kek=new_kek)
+            job = keys.start(SYSTEM, rotation.KEK, new_kek=new_kek)
             if new_kek:
                 click.echo(f"new KEK {job.key_id} is now active")
-        done = keys.run_to_end(None, rotation.KEK)
+        done = keys.run_to_end(SYSTEM, rotation.KEK)
     except keys.KeysError as err:
         raise click.ClickException(str(err)) from None
     if done is not None:
@@ -90,7 +91,7 @@ def keys_retire(kek_id: str) -> None:
 def _retire(kind: str, key_id: str) -> None:
 
     try:
-        keys.retire(None, kind, key_id)
+        keys.retire(SYSTEM, kind, key_id)
     except keys.KeysError as err:
         raise click.ClickException(str(err)) from None
     click.echo(f"retired {key_id}")
@@ -100,7 +101,7 @@ def _retire(kind: str, key_id: str) -> None:
 def audit_verify() -> None:
     """Walk the audit chain and report the first broken link (the result is kept for the DPO's page)."""
 
-    result = oversight.check_chain()
+    result = oversight.check_chain(SYSTEM)
     session.commit()
     if result.ok:
         click.echo(f"audit chain intact: {result.checked} records")
@@ -157,7 +158,7 @@ def dpo_retention(apply_: bool) -> None:
     if not apply_:
         click.echo(f"{len(due)} due (dry run: nothing changed; add --apply to anonymise them)")
         return
-    done = erasure.run(None)
+    done = erasure.run(SYSTEM)
     session.commit()
     click.echo(f"retention run {done.id}: {done.erased} anonymised")
 
@@ -196,9 +197,9 @@ def index_rotate() -> None:
     stay correct meanwhile), switch, remove the old entries. Carries on an interrupted rotation."""
 
     try:
-        job = rotation.running(rotation.INDEX) or keys.start(None, rotation.INDEX)
+        job = rotation.running(rotation.INDEX) or keys.start(SYSTEM, rotation.INDEX)
         while keys.phase(job) != "done":
-            job = keys.step(None, rotation.INDEX, seconds=10.0)
+            job = keys.step(SYSTEM, rotation.INDEX, seconds=10.0)
             click.echo(f"{keys.phase(job)}: {job.done} of {job.total} people")
     except keys.KeysError as err:
         raise click.ClickException(str(err)) from None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -14,6 +15,9 @@ from flask import Flask, current_app, g
 from werkzeug.local import LocalProxy
 
 from msc.settings import ROOT
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS_DIR = ROOT / "migrations"
 
@@ -85,7 +89,9 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def insert_for(bind):
+def insert_for(
+    bind: sa.Engine | sa.Connection,
+) -> Callable[[type[Base] | sa.TableClause], postgresql.Insert | sqlite.Insert]:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it the same way)."""
     from sqlalchemy.dialects import postgresql, sqlite
 

@@ -21,13 +21,16 @@ from msc.fund import allocations, applications, decisions, disbursements
 from msc.fund.common import currency_of
 from msc.fund.models import Application, DecisionOutcome
 from msc.i18n import local_today
+from msc.nfi import rules, stock
 from msc.nfi import service as nfi
-from msc.nfi import stock
 from msc.nfi.models import StockMovement
 from msc.partners import service as directory
 from msc.referrals import service as referrals
+from msc.security import passwords
 from msc.security import service as accounts
+from msc.security.actor import SYSTEM
 from msc.security.models import User
+from msc.security.policy import MFA_REQUIRED
 
 DEMO_PASSWORD = "msc-demo-Cucuta-26"
 
@@ -54,7 +57,7 @@ DEMO_USERS = [
     ("recepcao", "reception", "centre", ["BRA-PAC"], "pt_BR", "Ana Recepção"),
 ]
 DEMO_USERS_TABLE = [
-    (u, role, ("MFA, " if role in accounts.MFA_REQUIRED else "") + ("/".join(c) if c else scope))
+    (u, role, ("MFA, " if role in MFA_REQUIRED else "") + ("/".join(c) if c else scope))
     for u, role, scope, c, _, _ in DEMO_USERS
 ]
 
@@ -162,7 +165,7 @@ def load(people: int = 300, seed: int = 2026) -> None:
             role=role,
             scope=scope,
             locale=locale,
-            password_hash=accounts.passwords.hash_password(DEMO_PASSWORD),
+            password_hash=passwords.hash_password(DEMO_PASSWORD),
         )
         user.centres = [centres[c] for c in codes]
     session.flush()
@@ -193,7 +196,7 @@ def _partners(centres: dict):
     first = None
     for name, kind, country, days, categories, services in DEMO_PARTNERS:
         org = directory.save_organisation(
-            _AnyScope(),
+            SYSTEM,
             None,
             name=name,
             kind=kind,
@@ -206,7 +209,7 @@ def _partners(centres: dict):
         first = first or org
         for service_name, sector, codes in services:
             directory.save_service(
-                _AnyScope(),
+                SYSTEM,
                 org,
                 None,
                 name=service_name,
@@ -259,17 +262,17 @@ def _nfi(rng: random.Random, centres: dict) -> None:
     items = {i.code: i for i in stock.active_items()}
     for n, centre in enumerate(centres.values()):
         stock.receive(
-            _AnyScope(),
+            SYSTEM,
             centre,
             reference=f"GR-2026-{n + 1:04d}",
             source="warehouse",
             received_on=stock.centre_day(centre),
             lines={i.id: rng.randrange(40, 200) for i in items.values()},
         )
-        stock.set_thresholds(_AnyScope(), centre, {i.id: 25 for i in items.values()})
+        stock.set_thresholds(SYSTEM, centre, {i.id: 25 for i in items.values()})
     cucuta = centres["COL-CUC"]
     stock.adjust(
-        _AnyScope(),
+        SYSTEM,
         cucuta,
         items["DIG"],
         reason="damage",
@@ -282,7 +285,7 @@ def _nfi(rng: random.Random, centres: dict) -> None:
         )
     )
     for person in people[8:30]:
-        view = nfi.rules.desk_view(person, list(items.values()), stock.centre_day(cucuta))
+        view = rules.desk_view(person, list(items.values()), stock.centre_day(cucuta))
         wanted = {v.key: 1 for v in view.own + view.household if v.entitled and v.item.code in ("HYG", "DIG", "BABY")}
         if wanted:
             given = nfi.hand_over(manager, cucuta, person, wanted, nfi.Acknowledgement(method="thumbprint"))
@@ -365,13 +368,6 @@ def _feedback(centres: dict) -> None:
         feedback.submit(cucuta, channel="survey", kind="survey", text="", rating=rating, service="nfi")
 
 
-class _AnyScope:
-    """The demo loader acts for every centre."""
-
-    id = None
-    scope = "region"
-
-
 def _emergency_access(centres: dict) -> None:
     """The demo caseworker opened a record of Tumbes in an emergency: the DPO has it to review."""
 
@@ -452,10 +448,10 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, register
             relationship = rng.choice(["spouse", "spouse", "sibling", "parent", "other_relative"])
         choice = reception.HouseholdChoice(join_case_number=head_case, relationship=relationship)
         try:
-            person = reception.register(_AnyScope(), centre, data, consent, choice, acknowledged=None)
+            person = reception.register(SYSTEM, centre, data, consent, choice, acknowledged=None)
         except reception.PossibleDuplicates as dup:
             person = reception.register(
-                _AnyScope(), centre, data, consent, choice, acknowledged={c.beneficiary.id for c in dup.candidates}
+                SYSTEM, centre, data, consent, choice, acknowledged={c.beneficiary.id for c in dup.candidates}
             )
         except RuleError:
             continue

@@ -6,6 +6,7 @@ PostgreSQL (MSC_TEST_DATABASE_URL set): migrations run once, tables are emptied 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, settings
 
 from msc import create_app
 from msc import db as dbmod
+from msc.security.actor import SYSTEM, Actor
 
 # Property tests reuse one app per test function across examples (each example cleans what it needs).
 settings.register_profile(
@@ -30,6 +32,9 @@ settings.load_profile("msc")
 
 PG_URL = os.environ.get("MSC_TEST_DATABASE_URL")  # a server to create a throwaway database on
 PASSWORD = "correct horse battery staple"
+
+#: a centre manager across the region, with no account: for setting up records through the services
+REGIONAL_MANAGER: Actor = dataclasses.replace(SYSTEM, role="centre_manager")
 
 
 def _new_app(tmp: Path, url: str, keys_file: Path, **extra):
@@ -233,7 +238,7 @@ class Factory:
         with self._ctx():
             self.centre(centre, f"CAM {centre}", centre[:3])
             c = session.scalar(sa.select(Centre).where(Centre.code == centre))
-            user = session.get(User, user_id) if user_id else _System()
+            user = session.get(User, user_id) if user_id else SYSTEM
             consents = fields.pop("consents", None) or [
                 service.ConsentData(
                     purpose="registration",
@@ -279,7 +284,7 @@ class Factory:
             # until=False: no agreement at all
             until = until if until is not None else dt.date.today() + dt.timedelta(days=365)
             org = service.save_organisation(
-                _System(),
+                SYSTEM,
                 None,
                 name=name,
                 kind=kind,
@@ -290,7 +295,7 @@ class Factory:
                 active=True,
             )
             svc = service.save_service(
-                _System(),
+                SYSTEM,
                 org,
                 None,
                 name=f"{sector} service",
@@ -359,7 +364,7 @@ class Factory:
         with self._ctx():
             centre_id = self.centre(centre, f"CAM {centre}", centre[:3])
             shelter = service.save_shelter(
-                _System(),
+                SYSTEM,
                 None,
                 name=name,
                 centre_id=centre_id,
@@ -371,12 +376,6 @@ class Factory:
             )
             session.commit()
             return shelter.id
-
-
-class _System:
-    id = None
-    scope = "region"
-    centres = ()
 
 
 _HASHES: dict[str, str] = {}

@@ -12,6 +12,7 @@ from msc.db import session
 from msc.security import service
 from msc.security.models import User
 from msc.security.policy import AUTHENTICATED, PERMISSIONS, PUBLIC, ROLES, declared_permission
+from tests.conftest import REGIONAL_MANAGER
 
 NO_5XX = "no endpoint may answer 5xx"
 
@@ -66,7 +67,7 @@ def world(app, make):
 
         guest = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == here2))
         placement = shelters.place(
-            _Region(), guest, session.get(Shelter, shelter), check_in_on=dt.date.today(), planned_days=5
+            REGIONAL_MANAGER, guest, session.get(Shelter, shelter), check_in_on=dt.date.today(), planned_days=5
         ).uid
         session.commit()
         handover, there_handover, item_id, there_centre = _handovers(here, there)
@@ -114,7 +115,7 @@ def _handovers(here_uid: str, there_uid: str):
         centre = session.get(Centre, person.centre_id)
         item = nfi.item_by_code("HYG")
         stock.receive(
-            _Region(),
+            REGIONAL_MANAGER,
             centre,
             reference=f"GR-{uid[:6]}",
             source="warehouse",
@@ -122,7 +123,9 @@ def _handovers(here_uid: str, there_uid: str):
             lines={item.id: 10},
         )
         uids.append(
-            nfi.hand_over(_Region(), centre, person, {f"{uid}:HYG": 1}, nfi.Acknowledgement(method="thumbprint")).uid
+            nfi.hand_over(
+                REGIONAL_MANAGER, centre, person, {f"{uid}:HYG": 1}, nfi.Acknowledgement(method="thumbprint")
+            ).uid
         )
     session.commit()
     there_centre = session.scalar(sa.select(Centre.id).where(Centre.code == "PER-TUM"))
@@ -226,13 +229,6 @@ def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
     out.update({"sample": sample.id, "finding": sample.items[0].uid})
     session.commit()
     return out
-
-
-class _Region:
-    id = None
-    scope = "region"
-    role = "centre_manager"
-    active = True
 
 
 def _endpoints(app):

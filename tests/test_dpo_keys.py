@@ -20,6 +20,7 @@ from msc.crypto.keys import FIRST_INDEX_KEY, EnvKeyProvider
 from msc.crypto.rotation import GenerationState, KekRotationState
 from msc.db import session
 from msc.dpo import erasure, keys
+from msc.security.actor import SYSTEM
 from msc.security.models import AuditEvent, User
 from tests.test_access import login_as
 
@@ -32,11 +33,6 @@ QUERIES = {  # a query, and whom it must find first
     "V18555321": "María José Pérez García",
     "4145551234": "Luis González Rincón",
 }
-
-
-class _Region:
-    id = None
-    scope = "region"
 
 
 def _people(make) -> dict[str, str]:
@@ -60,7 +56,7 @@ def _people(make) -> dict[str, str]:
 
 
 def _first(query: str) -> str | None:
-    hits = search.search(_Region(), query).hits
+    hits = search.search(SYSTEM, query).hits
     return hits[0].person.full_name if hits else None
 
 
@@ -153,8 +149,8 @@ def test_an_interrupted_kek_rotation_is_carried_on_by_another_process(app, make,
     _people(make)
     monkeypatch.setattr(rotation, "BATCH", 1)
     with app.app_context():
-        job = keys.start(None, rotation.KEK)
-        keys.step(None, rotation.KEK, seconds=0)  # one committed batch, then the process "dies"
+        job = keys.start(SYSTEM, rotation.KEK)
+        keys.step(SYSTEM, rotation.KEK, seconds=0)  # one committed batch, then the process "dies"
         job_id, new, total = job.id, job.key_id, job.total
         assert job.done == 1 and job.percent < 100
     other = create_app(
@@ -199,7 +195,7 @@ def test_a_process_sees_a_kek_another_process_added(app, make):
         with other.app_context():
             keyring()  # loaded before the rotation
         with app.app_context():
-            keys.run_to_end(None, keys.start(None, rotation.KEK).kind)
+            keys.run_to_end(SYSTEM, keys.start(SYSTEM, rotation.KEK).kind)
             new = keyring().active_kek
         with other.app_context():
             person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
@@ -243,17 +239,17 @@ def test_keys_from_the_environment_rotate_to_the_kek_made_active_there(app, make
         }
         app.extensions["msc.keys"] = EnvKeyProvider(config).load()
         with pytest.raises(keys.KeysError, match="nothing to re-wrap"):
-            keys.start(None, rotation.KEK)
+            keys.start(SYSTEM, rotation.KEK)
         with pytest.raises(keys.KeysError, match="MSC_KEKS"):
-            keys.start(None, rotation.KEK, new_kek=True)
+            keys.start(SYSTEM, rotation.KEK, new_kek=True)
         with pytest.raises(keys.KeysError, match="MSC_INDEX_KEYS"):
-            keys.start(None, rotation.INDEX)
+            keys.start(SYSTEM, rotation.INDEX)
         # the operator made the new KEK active and restarted
         app.extensions["msc.keys"] = EnvKeyProvider({**config, "ACTIVE_KEK": "kek-env2"}).load()
-        job = keys.run_to_end(None, keys.start(None, rotation.KEK).kind)
+        job = keys.run_to_end(SYSTEM, keys.start(SYSTEM, rotation.KEK).kind)
         assert job.key_id == "kek-env2" and rotation.keys_by_kek() == {"kek-env2": job.total}
         with pytest.raises(keys.KeysError, match="environment"):
-            keys.retire(None, rotation.KEK, old)
+            keys.retire(SYSTEM, rotation.KEK, old)
 
 
 # ---- index key ------------------------------------------------------------------------------------
@@ -296,7 +292,7 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
         late = make.person(given_names="Yessica", family_names="Hernández", date_of_birth=dt.date(1999, 1, 1))
         ana = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uids["ana"]))
         reception.update(
-            _Region(),
+            SYSTEM,
             ana,
             reception.PersonData(
                 given_names="Ana Lucía",
@@ -350,7 +346,7 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
         with fresh.app_context():
             assert _all_found() == before
             assert _first("yesica ernandez") == "Yessica Hernández"
-            assert search.search(_Region(), "Rojas").hits[0].person.uid == uids["ana"]
+            assert search.search(SYSTEM, "Rojas").hits[0].person.uid == uids["ana"]
             late_person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == late))
             assert late_person.given_names == "Yessica"
     finally:
@@ -370,7 +366,7 @@ def test_an_edit_under_way_when_the_rotation_starts_is_in_the_new_generation(app
         with app.app_context():
             luis = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uids["luis"]))
             reception.update(
-                _Region(),
+                SYSTEM,
                 luis,
                 reception.PersonData(
                     given_names="Luis Alberto",
@@ -388,7 +384,7 @@ def test_an_edit_under_way_when_the_rotation_starts_is_in_the_new_generation(app
     def dpo():
         with app.app_context():
             edit_saved.wait(20)
-            keys.start(None, rotation.INDEX)
+            keys.start(SYSTEM, rotation.INDEX)
             started.set()
 
     threads = [threading.Thread(target=desk), threading.Thread(target=dpo)]
@@ -401,7 +397,7 @@ def test_an_edit_under_way_when_the_rotation_starts_is_in_the_new_generation(app
         t.join(30)
     assert started.is_set()
     with app.app_context():
-        keys.run_to_end(None, rotation.INDEX)
+        keys.run_to_end(SYSTEM, rotation.INDEX)
         assert rotation.index_state().search.key_id != FIRST_INDEX_KEY
         assert _first("zambrano") == "Luis Alberto Zambrano"
         assert _first("Gonsalez") is None  # the old name is gone from the index too
@@ -410,7 +406,7 @@ def test_an_edit_under_way_when_the_rotation_starts_is_in_the_new_generation(app
 def test_keys_left_under_an_older_kek_are_rewrapped_from_the_page(app, make, dpo):
     _people(make)
     with app.app_context():
-        keys.run_to_end(None, keys.start(None, rotation.KEK).kind)
+        keys.run_to_end(SYSTEM, keys.start(SYSTEM, rotation.KEK).kind)
         old = session.get(
             rotation.KeyRotation,
             rotation.running(rotation.KEK)
@@ -427,7 +423,7 @@ def test_keys_left_under_an_older_kek_are_rewrapped_from_the_page(app, make, dpo
     with app.app_context():
         job = rotation.running(rotation.KEK)
         assert job.previous_key_id is None and job.total == 1 and job.key_id == keyring().active_kek
-        keys.run_to_end(None, rotation.KEK)
+        keys.run_to_end(SYSTEM, rotation.KEK)
         assert set(rotation.keys_by_kek()) == {keyring().active_kek}
 
 
@@ -481,11 +477,11 @@ def test_feedback_codes_survive_index_key_rotation_and_old_codes_move_to_their_o
         legacy = legacy_reference_hashes(old_style.code)[0]
         old_style.item.reference_hash, old_style.item.reference_legacy = legacy, True
         session.commit()
-        keys.run_to_end(None, keys.start(None, rotation.INDEX).kind)
+        keys.run_to_end(SYSTEM, keys.start(SYSTEM, rotation.INDEX).kind)
         assert feedback.lookup(old_style.shown_code) == feedback.Status("received", None)
         moved = session.get(Feedback, old_style.item.id)
         assert moved.reference_legacy is False and moved.reference_hash != legacy
-        keys.retire(None, rotation.INDEX, FIRST_INDEX_KEY)
+        keys.retire(SYSTEM, rotation.INDEX, FIRST_INDEX_KEY)
         assert FIRST_INDEX_KEY not in keyring().index_keys
         assert feedback.lookup(sent.shown_code) == feedback.Status("received", None)
         assert feedback.lookup(old_style.shown_code) == feedback.Status("received", None)
@@ -527,7 +523,7 @@ def test_two_tabs_stepping_at_once_do_each_batch_once(app, make, monkeypatch):
         make.person(given_names=f"Persona{i}", family_names="Paralela", date_of_birth=dt.date(1980, 1, 1 + i))
     monkeypatch.setattr(keys, "PEOPLE_BATCH", 2)
     with app.app_context():
-        job_id = keys.start(None, rotation.INDEX).id
+        job_id = keys.start(SYSTEM, rotation.INDEX).id
     barrier = threading.Barrier(2, timeout=20)
     errors: list[BaseException] = []
 
@@ -536,7 +532,7 @@ def test_two_tabs_stepping_at_once_do_each_batch_once(app, make, monkeypatch):
             barrier.wait()
             try:
                 for _ in range(20):
-                    job = keys.step(None, rotation.INDEX, seconds=0)
+                    job = keys.step(SYSTEM, rotation.INDEX, seconds=0)
                     if keys.phase(job) == "done":
                         return
             except keys.KeysError:

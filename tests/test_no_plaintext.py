@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from msc.security.actor import SYSTEM
 from tests.conftest import PG_URL, csrf
 
 PEOPLE = [
@@ -151,7 +152,7 @@ def _hand_over_to_the_household(app, client, head_case):
         head = session.scalar(sa.select(Beneficiary).where(Beneficiary.case_number == head_case))
         centre = session.get(Centre, head.centre_id)
         stock.receive(
-            _Region(),
+            SYSTEM,
             centre,
             reference="GR-1",
             source="warehouse",
@@ -172,8 +173,3 @@ def _hand_over_to_the_household(app, client, head_case):
         },
     )
     assert res.status_code == 302, res.get_data(as_text=True)[:2000]
-
-
-class _Region:
-    id = None
-    scope = "region"

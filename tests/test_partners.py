@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from msc.db import session
 from msc.partners import service
 from msc.partners.models import Organisation
+from msc.security.actor import SYSTEM
 from msc.security.models import User
 from tests.conftest import csrf
 from tests.test_access import login_as
@@ -58,7 +59,7 @@ def test_organisation_rules(ctx, make, fields, field):
         active=True,
     )
     with pytest.raises(service.DirectoryError) as err:
-        service.save_organisation(None, None, **{**base, **fields})
+        service.save_organisation(SYSTEM, None, **{**base, **fields})
     assert err.value.field == field and err.value.message
 
 
@@ -66,7 +67,7 @@ def test_organisation_names_are_unique_ignoring_case(ctx, make):
     make.partner(name="Cruz Roja Colombiana")
     with pytest.raises(service.DirectoryError) as err:
         service.save_organisation(
-            None,
+            SYSTEM,
             None,
             name="cruz roja colombiana",
             kind="ngo",
@@ -84,7 +85,7 @@ def test_directory_shows_services_of_my_centres_and_my_countrys_unlinked_ones(ct
     make.partner(name="Albergue Tumbes", country="PER", centres=("PER-TUM",), sector="shelter")
     org_id = make.partner(name="Defensoría", country="COL", centres=("COL-IPI",), sector="legal")[0]
     unlinked = service.save_service(
-        _System(),
+        SYSTEM,
         session.get(Organisation, org_id),
         None,
         name="Orientación legal",
@@ -102,12 +103,7 @@ def test_directory_shows_services_of_my_centres_and_my_countrys_unlinked_ones(ct
     names = {s.organisation.name for s in service.visible_services(clerk)}
     assert names == {"Hospital Erasmo Meoz", "Defensoría"}
     assert [s.id for s in service.visible_services(clerk, sector="legal")] == [unlinked.id]
-    assert len(service.visible_services(_System())) == 4
-
-
-class _System:
-    id = None
-    scope = "region"
+    assert len(service.visible_services(SYSTEM)) == 4
 
 
 def test_centre_manager_links_only_their_centres(ctx, make):
@@ -146,7 +142,7 @@ def test_centre_manager_links_only_their_centres(ctx, make):
             active=True,
         )
     shared = service.save_service(
-        _System(),
+        SYSTEM,
         org,
         None,
         name="Compartido",

@@ -9,6 +9,7 @@ from msc.beneficiaries import search, service
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent, DuplicateDecision
 from msc.db import session
 from msc.errors import RuleError
+from msc.security.actor import SYSTEM
 
 
 def _get(uid):
@@ -179,17 +180,12 @@ def test_possible_duplicates_are_shown_with_reasons_and_the_answer_is_remembered
     from msc.beneficiaries import duplicates
 
     found = duplicates.find(
-        _System(),
+        SYSTEM,
         service.PersonData(given_names="Maria Jose", family_names="Perez Garcia", sex="female", nationality="VEN"),
         dt.date(1990, 5, 17),
         exclude_id=second.id,
     )
     assert first.id not in [c.beneficiary.id for c in found]
-
-
-class _System:
-    id = None
-    scope = "region"
 
 
 def test_different_people_with_same_birthday_are_not_duplicates(ctx, make):
@@ -216,7 +212,7 @@ def test_edit_keeps_a_history_of_changed_fields_without_values(ctx, make):
     assert set(changed) == {"given_names", "nationality", "phone"}
     row = session.scalar(sa.select(BeneficiaryChange).where(BeneficiaryChange.action == "edited"))
     assert row.user_id == clerk.id and "Ana" not in row.fields
-    assert search.search(_System(), "ana maria rojas").hits[0].person.id == p.id
+    assert search.search(SYSTEM, "ana maria rojas").hits[0].person.id == p.id
 
 
 def test_hidden_sensitive_needs_survive_an_edit_by_reception(ctx, make):
@@ -274,7 +270,7 @@ def people(ctx, make):
     make.person(given_names="José", family_names="Martínez", date_of_birth=dt.date(1970, 1, 1))
     for i, given in enumerate(["José", "José Luis", "José Ángel", "José Gregorio"]):
         make.person(given_names=given, family_names=f"Rodríguez {i}", date_of_birth=dt.date(1960 + i, 1, 1))
-    return _System()
+    return SYSTEM
 
 
 @pytest.mark.parametrize(
@@ -330,7 +326,7 @@ def test_search_stays_in_scope(ctx, make):
 @pytest.mark.parametrize("query", ["", "   ", "x" * 201, "ana\x00"])
 def test_bad_queries_are_refused_with_a_message(ctx, query):
     with pytest.raises(RuleError) as err:
-        search.search(_System(), query)
+        search.search(SYSTEM, query)
     assert err.value.message
 
 
@@ -345,9 +341,9 @@ def test_search_is_audited_without_its_terms(people):
 def test_search_pages_through_a_common_name(ctx, make):
     for i in range(14):
         make.person(given_names=f"Ana {chr(65 + i)}bc", family_names="García", date_of_birth=dt.date(1950 + i, 1, 1))
-    first = search.search(_System(), "garcia")
+    first = search.search(SYSTEM, "garcia")
     assert len(first.hits) == 10 and first.has_more
-    second = search.search(_System(), "garcia", page=2)
+    second = search.search(SYSTEM, "garcia", page=2)
     assert len(second.hits) == 4 and not second.has_more
     assert not {h.person.id for h in first.hits} & {h.person.id for h in second.hits}
 
@@ -356,7 +352,7 @@ def test_a_leading_name_outranks_a_middle_name(ctx, make):
     make.person(given_names="María", family_names="García López", date_of_birth=dt.date(1980, 1, 1))
     make.person(given_names="Ana María", family_names="Pérez García", date_of_birth=dt.date(1981, 1, 1))
     make.person(given_names="Rosa María", family_names="García", date_of_birth=dt.date(1982, 1, 1))
-    assert _names(search.search(_System(), "maria garcia"))[0] == "María García López"
+    assert _names(search.search(SYSTEM, "maria garcia"))[0] == "María García López"
 
 
 def test_the_exact_shortcut_returns_what_the_full_ranking_returns(ctx, make):
@@ -365,8 +361,8 @@ def test_the_exact_shortcut_returns_what_the_full_ranking_returns(ctx, make):
     make.person(given_names="Ana María", family_names="García", date_of_birth=dt.date(1990, 1, 1))
     make.person(given_names="Mario", family_names="Garcés", date_of_birth=dt.date(1991, 1, 1))
     parsed = search.parse("maria garcia")
-    shortcut = search.rank(_System(), parsed, limit=5)  # 7 people lead with both words: shortcut
-    full = search.rank(_System(), parsed, limit=50)  # fewer than 50 do: full ranking
+    shortcut = search.rank(SYSTEM, parsed, limit=5)  # 7 people lead with both words: shortcut
+    full = search.rank(SYSTEM, parsed, limit=50)  # fewer than 50 do: full ranking
     assert shortcut == full[:5] and len(full) >= 8
 
 
@@ -375,8 +371,8 @@ def test_index_rebuild_recreates_every_entry(app, make):
     with app.app_context():
         session.execute(sa.text("DELETE FROM blind_index_entries"))
         session.commit()
-        assert search.search(_System(), "yessica").hits == []
+        assert search.search(SYSTEM, "yessica").hits == []
     res = app.test_cli_runner().invoke(args=["index", "rebuild"])
     assert res.exit_code == 0 and "1 people" in res.output
     with app.app_context():
-        assert search.search(_System(), "yesica hernandez").hits[0].person.uid == uid
+        assert search.search(SYSTEM, "yesica hernandez").hits[0].person.uid == uid

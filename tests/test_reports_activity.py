@@ -22,17 +22,10 @@ from msc.referrals import service as referrals
 from msc.referrals.models import Referral
 from msc.reports import cube, service
 from msc.security.models import User
+from tests.conftest import REGIONAL_MANAGER
 
 THIS = cube.local_month("COL", utcnow())
 THUMB = nfi.Acknowledgement(method="thumbprint")
-
-
-class Anyone:
-    id = None
-    scope = "region"
-    role = "centre_manager"
-    active = True
-    centres = ()
 
 
 def person(make, **kw) -> Beneficiary:
@@ -133,7 +126,7 @@ def test_shelter_occupancy_today(ctx, make, officer):
     make.shelter(name="Albergue pequeño", female=2, male=2)
     for i in range(6):
         guest = person(make, given_names=f"Huésped{i}", family_names="Vera", date_of_birth=dt.date(1992, 3, 1 + i))
-        shelters.place(Anyone(), guest, home, check_in_on=local_today("COL"), planned_days=5)
+        shelters.place(REGIONAL_MANAGER, guest, home, check_in_on=local_today("COL"), planned_days=5)
     session.commit()
     t = service.shelters(scope_of(officer))
     rows = dict(zip((r[0] for r in t.rows), t.cells))

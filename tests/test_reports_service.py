@@ -13,6 +13,7 @@ from msc.db import session, utcnow
 from msc.exports import SUPPRESSED as S
 from msc.exports import WITHHELD as X
 from msc.reports import cube, service
+from msc.security.actor import SYSTEM
 from msc.security.models import User
 
 
@@ -220,7 +221,7 @@ def test_counts_follow_edits_and_equal_the_records(known):
         needs=["disability", "trafficking"],
         entry_point="Rumichaca",
     )
-    reception.update(None, person, data)
+    reception.update(SYSTEM, person, data)
     session.commit()
     assert cube.check(session) == []
     rows = {r[0]: c for r, c in zip(*(lambda t: (t.rows, t.cells))(service.needs(scope_of(known["region"]))))}

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session
+from msc.security.actor import SYSTEM
 from msc.security.models import User
 from msc.shelters import service
 from msc.shelters.models import Shelter
@@ -111,7 +112,7 @@ def test_shelter_rules(ctx, make):
     centre = make.centre("COL-CUC")
     with pytest.raises(service.ShelterError) as err:
         service.save_shelter(
-            None,
+            SYSTEM,
             None,
             name="X",
             centre_id=centre,

@@ -10,6 +10,7 @@ from msc.db import session
 from msc.partners.models import Organisation
 from msc.security import audit
 from msc.security import service as accounts
+from msc.security.actor import Actor
 from msc.security.models import User
 from msc.security.policy import ROLES, SCOPES, Permission
 from msc.security.service import AccountError
@@ -44,7 +45,7 @@ def save_centre(
 
 
 def save_user(
-    admin: User,
+    admin: Actor,
     user: User | None,
     *,
     username: str,
@@ -115,7 +116,7 @@ def _set_password(user: User, password: str) -> None:
         raise AccountError(err.message, field="password") from None
 
 
-def set_active(admin: User, user: User, active: bool) -> None:
+def set_active(admin: Actor, user: User, active: bool) -> None:
     """Deactivate (every session ends at once) or reactivate an account."""
     if user.id == admin.id:
         raise AccountError(_l("You cannot deactivate your own account."))

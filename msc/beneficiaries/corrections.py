@@ -11,6 +11,7 @@ from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.db import session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, in_scope, role_allows
 
 MAX_TEXT = 1000
@@ -21,12 +22,12 @@ class CorrectionError(DomainError):
     """A correction request that cannot be taken, said in words."""
 
 
-def _check(user, person: Beneficiary) -> None:
+def _check(user: Actor, person: Beneficiary) -> None:
     if not role_allows(user, Permission.EDIT) or not in_scope(user, person.centre_id, person.id):
         raise CorrectionError(_l("Only staff who may edit this record handle its corrections."))
 
 
-def record(user, person: Beneficiary, fields: list[str], details: str | None) -> CorrectionRequest:
+def record(user: Actor, person: Beneficiary, fields: list[str], details: str | None) -> CorrectionRequest:
     """Record what the person says is wrong and what it should say."""
     _check(user, person)
     chosen = [f for f in CORRECTABLE if f in set(fields or [])]
@@ -40,7 +41,7 @@ def record(user, person: Beneficiary, fields: list[str], details: str | None) ->
         missing=_l("Write what the person says the data should be."),
     )
     request = CorrectionRequest(
-        beneficiary=person, beneficiary_id=person.id, fields=",".join(chosen), recorded_by_id=getattr(user, "id", None)
+        beneficiary=person, beneficiary_id=person.id, fields=",".join(chosen), recorded_by_id=user.id
     )
     request.details = text
     session.add(request)
@@ -50,7 +51,7 @@ def record(user, person: Beneficiary, fields: list[str], details: str | None) ->
         object_type="beneficiary",
         object_id=person.id,
         detail=request.fields,
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
     )
     return request
 
@@ -69,20 +70,20 @@ def pending(person: Beneficiary) -> list[CorrectionRequest]:
     return [r for r in of(person) if r.status == CorrectionStatus.PENDING]
 
 
-def _decide(user, request: CorrectionRequest, status: str) -> None:
+def _decide(user: Actor, request: CorrectionRequest, status: str) -> None:
     _check(user, request.beneficiary)
     if request.status != CorrectionStatus.PENDING:
         raise CorrectionError(_l("This correction request was already handled."))
-    request.status, request.decided_by_id, request.decided_at = status, getattr(user, "id", None), utcnow()
+    request.status, request.decided_by_id, request.decided_at = status, user.id, utcnow()
 
 
-def applied(user, request: CorrectionRequest, changed: list[str]) -> None:
+def applied(user: Actor, request: CorrectionRequest, changed: list[str]) -> None:
     """The record was corrected through the edit form: the history says it was this request."""
     _decide(user, request, CorrectionStatus.APPLIED)
     session.add(
         BeneficiaryChange(
             beneficiary_id=request.beneficiary_id,
-            user_id=getattr(user, "id", None),
+            user_id=user.id,
             action="correction",
             fields=",".join(changed),
         )
@@ -92,11 +93,11 @@ def applied(user, request: CorrectionRequest, changed: list[str]) -> None:
         object_type="beneficiary",
         object_id=request.beneficiary_id,
         detail=",".join(changed),
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
     )
 
 
-def refuse(user, request: CorrectionRequest, reason: str | None) -> None:
+def refuse(user: Actor, request: CorrectionRequest, reason: str | None) -> None:
     """The data was right (or cannot be changed): say why, for the person."""
     text = checked_text(
         reason,
@@ -111,5 +112,5 @@ def refuse(user, request: CorrectionRequest, reason: str | None) -> None:
         "beneficiary.correction_refused",
         object_type="beneficiary",
         object_id=request.beneficiary_id,
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -16,7 +17,11 @@ from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
 from msc.db import session
 from msc.errors import RuleError
+from msc.security.actor import Actor
 from msc.security.policy import in_scope, scope_filter
+
+if TYPE_CHECKING:
+    from msc.beneficiaries.service import PersonData
 
 REASONS = {
     "dob_name": _l("Same date of birth and a similar name"),
@@ -37,7 +42,7 @@ class Candidate:
         return [str(REASONS[r]) for r in self.reasons]
 
 
-def _ids_with(kind: int, value: str, user) -> list[int]:
+def _ids_with(kind: int, value: str, user: Actor | None) -> list[int]:
     active = index_state().search
     h = blind_indexer(active.key_id).hash(kind, value)
     stmt = (
@@ -50,7 +55,7 @@ def _ids_with(kind: int, value: str, user) -> list[int]:
     return list(session.scalars(stmt.limit(200)))
 
 
-def check_document_unique(user, document_type: str, number: str | None, exclude_id: int | None = None) -> None:
+def check_document_unique(user: Actor, document_type: str, number: str | None, exclude_id: int | None = None) -> None:
     """A document number belongs to one record; say which (in scope) or that it is elsewhere."""
     norm = blind.normalise_document(number or "")
     if not norm:
@@ -76,7 +81,7 @@ def check_document_unique(user, document_type: str, number: str | None, exclude_
         )
 
 
-def find(user, data, dob: dt.date, exclude_id: int | None = None) -> list[Candidate]:
+def find(user: Actor, data: PersonData, dob: dt.date, exclude_id: int | None = None) -> list[Candidate]:
     """People in scope who may be this person, with the reasons, best first."""
 
     query_tokens = blind.name_tokens(f"{data.given_names} {data.family_names}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
@@ -101,15 +103,15 @@ def reindex(person: Beneficiary) -> None:
     _insert_entries([person], index_state().writes)
 
 
-def _insert_entries(people: list[Beneficiary], generations) -> None:
+def _insert_entries(people: list[Beneficiary], generations: Iterable[IndexGeneration]) -> None:
     """Insert these people's entries in these generations (the caller removed the old ones): one
     insert and one vocabulary insert per generation, whatever the number of people."""
     if not people:
         return
     for gen in generations:
         idx = blind_indexer(gen.key_id)
-        rows: list[dict] = []
-        vocabulary: set = set()
+        rows: list[dict[str, int]] = []
+        vocabulary: set[tuple[int, int]] = set()
         for person in people:
             rows.extend(
                 {"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}

@@ -23,6 +23,7 @@ from msc.crypto.rotation import index_state
 from msc.db import session
 from msc.errors import RuleError
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import centre_ids_in_scope, scope_filter
 
 CASE_RE = re.compile(r"^[A-Z]{3}-[A-Z0-9]{2,8}-\d{4}-\d{6}$")
@@ -108,7 +109,7 @@ def check_query(query: str | None) -> str:
     return query
 
 
-def search(user, query: str, page: int = 1) -> SearchResult:
+def search(user: Actor, query: str, page: int = 1) -> SearchResult:
     """Find people in the user's scope; never logs or stores the query itself."""
     query = check_query(query)
     page = max(1, min(page, 50))
@@ -128,7 +129,7 @@ def search(user, query: str, page: int = 1) -> SearchResult:
     return result
 
 
-def _direct(user, kind: str, where) -> SearchResult:
+def _direct(user: Actor, kind: str, where: sa.ColumnElement[bool]) -> SearchResult:
     person = session.scalar(sa.select(Beneficiary).where(where, scope_filter(user, Beneficiary.centre_id)))
     if person is not None or kind == "case_number":
         audit.record("beneficiary.search", detail=f"{kind}:{1 if person else 0}")
@@ -136,7 +137,7 @@ def _direct(user, kind: str, where) -> SearchResult:
     return SearchResult(kind, hits, 1, False, exact=person)
 
 
-def _ranked(user, parsed: ParsedQuery, page: int) -> SearchResult:
+def _ranked(user: Actor, parsed: ParsedQuery, page: int) -> SearchResult:
     page_size = current_app.config["SEARCH_PAGE_SIZE"]
     want = page * page_size
     candidate_ids = rank(user, parsed, limit=want + CONFIRM_SPARE)
@@ -158,7 +159,9 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
     return sa.text(sql).bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
 
 
-def _run(sql: str, params: dict, user, exclude_id: int | None, id_column: str, order: str, limit: int) -> list[int]:
+def _run(
+    sql: str, params: dict[str, object], user: Actor, exclude_id: int | None, id_column: str, order: str, limit: int
+) -> list[int]:
     """Limit a ranking to the user's centres (no join for regional reach), drop one person if
     asked, order and cut it, and run it."""
     ids = centre_ids_in_scope(user)
@@ -178,7 +181,7 @@ def _run(sql: str, params: dict, user, exclude_id: int | None, id_column: str, o
     return list(session.scalars(_statement(sql, expanding), params))
 
 
-def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -> list[int]:
+def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -> list[int]:
     """Beneficiary ids ranked on the blind index: per query word its best match (exact > phonetic >
     one typo) plus a point when it is the person's first given or first family name, summed over
     words, lifted by a matching date of birth, document or phone."""
@@ -190,7 +193,7 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
         if len(top) >= limit:
             return top
     selects: list[str] = []
-    params: dict = {}
+    params: dict[str, object] = {}
     parts: list[int] = []
 
     def part(kind: int, q: int, weight: int, condition: str) -> None:
@@ -238,7 +241,7 @@ def rank(user, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -
     return _run(sql, params, user, exclude_id, "g.bid", "g.score DESC, g.bid DESC", limit)
 
 
-def _all_leading(user, gen: int, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
+def _all_leading(user: Actor, gen: int, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
     """People whose first given and first family names are exactly the query's words: they score
     the most any ranking can give, so when there are enough of them they are the first page."""
     per_word = [
@@ -247,7 +250,7 @@ def _all_leading(user, gen: int, leads: list[int], limit: int, exclude_id: int |
         for i in range(len(leads))
     ]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
-    params = {f"l{i}": h for i, h in enumerate(leads)}
+    params: dict[str, object] = {f"l{i}": h for i, h in enumerate(leads)}
     return _run(sql, params, user, exclude_id, "x.bid", "x.bid DESC", limit)
 
 

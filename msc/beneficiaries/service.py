@@ -26,9 +26,11 @@ from msc.beneficiaries.models import (
 from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
 from msc.centres.models import CaseNumberCounter, Centre
 from msc.crypto import DataKey, blind
-from msc.db import session, utcnow
+from msc.db import session
+from msc.db import utcnow as utcnow  # re-exported: the reception pages read today's date here
 from msc.errors import RuleError
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import in_scope
 from msc.signals import consent_withdrawn
 
@@ -159,7 +161,7 @@ def check_who_consented(c: ConsentData, age: int) -> None:
 
 
 def register(
-    user,
+    user: Actor,
     centre: Centre,
     data: PersonData,
     consents: list[ConsentData],
@@ -183,7 +185,7 @@ def register(
         centre_id=centre.id,
         case_number=_next_case_number(centre, today.year),
         card_token=_new_card_token(),
-        registered_by_id=getattr(user, "id", None),
+        registered_by_id=user.id,
     )
     _apply(person, data, dob, estimated)
     if joined is None:
@@ -238,7 +240,7 @@ def by_case_number(text: str | None) -> Beneficiary | None:
     return session.scalar(sa.select(Beneficiary).where(Beneficiary.case_number == number))
 
 
-def _household_to_join(user, choice: HouseholdChoice) -> Household:
+def _household_to_join(user: Actor, choice: HouseholdChoice) -> Household:
     member = by_case_number(choice.join_case_number)
     if member is None or not in_scope(user, member.centre_id) or member.household is None:
         raise RuleError(_l("No household found for that case number."), field="household_case_number")
@@ -268,7 +270,7 @@ def _new_card_token() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
-def _add_consent(user, person: Beneficiary, c: ConsentData) -> Consent:
+def _add_consent(user: Actor, person: Beneficiary, c: ConsentData) -> Consent:
     consent = Consent(
         beneficiary=person,
         purpose=c.purpose,
@@ -276,7 +278,7 @@ def _add_consent(user, person: Beneficiary, c: ConsentData) -> Consent:
         legal_basis=c.legal_basis,
         method=c.method,
         given_by=c.given_by,
-        recorded_by_id=getattr(user, "id", None),
+        recorded_by_id=user.id,
     )
     consent.guardian_name = c.guardian_name if c.given_by == "guardian" else None
     consent.best_interests_note = c.best_interests_note if c.given_by == "best_interests" else None
@@ -302,7 +304,7 @@ TRACKED_FIELDS = (
 )
 
 
-def update(user, person: Beneficiary, data: PersonData) -> list[str]:
+def update(user: Actor, person: Beneficiary, data: PersonData) -> list[str]:
     """Save edits to a person; returns (and logs) the names of the fields that changed."""
     today = utcnow().date()
     if data.date_of_birth is None and data.estimated_age is None:
@@ -334,12 +336,8 @@ def keep_hidden_needs(person: Beneficiary, submitted: list[str], may_see_sensiti
     return sorted((set(submitted) - SENSITIVE_NEEDS) | set(person.sensitive_needs or []))
 
 
-def _log_change(user, person: Beneficiary, action: str, fields: list[str]) -> None:
-    session.add(
-        BeneficiaryChange(
-            beneficiary_id=person.id, user_id=getattr(user, "id", None), action=action, fields=",".join(fields)
-        )
-    )
+def _log_change(user: Actor, person: Beneficiary, action: str, fields: list[str]) -> None:
+    session.add(BeneficiaryChange(beneficiary_id=person.id, user_id=user.id, action=action, fields=",".join(fields)))
 
 
 # ---- consent --------------------------------------------------------------------------------
@@ -353,7 +351,7 @@ def current_consents(person: Beneficiary) -> dict[str, Consent]:
     return latest
 
 
-def record_consent(user, person: Beneficiary, data: ConsentData) -> Consent:
+def record_consent(user: Actor, person: Beneficiary, data: ConsentData) -> Consent:
     """Record a new decision for one purpose (consent given later, refused, or withdrawn)."""
     today = utcnow().date()
     age = person.age_on(today) or 0
@@ -394,7 +392,7 @@ def refresh_uasc_flags(household: Household) -> None:
 # ---- duplicates -----------------------------------------------------------------------------
 
 
-def remember_not_same(user, a_id: int, b_id: int) -> None:
+def remember_not_same(user: Actor, a_id: int, b_id: int) -> None:
     """Remember the clerk's answer that two records are different people."""
     first, second = sorted((a_id, b_id))
     exists = session.scalar(
@@ -403,5 +401,5 @@ def remember_not_same(user, a_id: int, b_id: int) -> None:
         )
     )
     if exists is None:
-        session.add(DuplicateDecision(first_id=first, second_id=second, decided_by_id=getattr(user, "id", None)))
+        session.add(DuplicateDecision(first_id=first, second_id=second, decided_by_id=user.id))
         audit.record("beneficiary.not_duplicate", object_type="beneficiary", object_id=a_id, detail=str(b_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -16,6 +17,7 @@ from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, RISK_ORDER, SECTOR_NEEDS
 from msc.db import Listing, listing, session, utcnow
 from msc.errors import DomainError
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.models import User
 from msc.security.policy import Permission, in_scope, role_allows, roles_with, scope_filter
 
@@ -33,15 +35,13 @@ class CaseError(DomainError):
     """A case rule said no."""
 
 
-def _event(user, case: Case, action: str, detail: str | None = None) -> None:
-    session.add(CaseEvent(case_id=case.id, user_id=getattr(user, "id", None), action=action, detail=detail))
+def _event(user: Actor, case: Case, action: str, detail: str | None = None) -> None:
+    session.add(CaseEvent(case_id=case.id, user_id=user.id, action=action, detail=detail))
 
 
-def may_access(user, case: Case) -> bool:
+def may_access(user: Actor, case: Case) -> bool:
     """A case is reachable within the user's centres, or by a caseworker assigned to it."""
-    return in_scope(user, case.centre_id, case.beneficiary_id) or any(
-        c.id == getattr(user, "id", None) for c in case.caseworkers
-    )
+    return in_scope(user, case.centre_id, case.beneficiary_id) or any(c.id == user.id for c in case.caseworkers)
 
 
 def case_of(person: Beneficiary) -> Case | None:
@@ -49,7 +49,7 @@ def case_of(person: Beneficiary) -> Case | None:
     return session.scalar(sa.select(Case).where(Case.beneficiary_id == person.id))
 
 
-def open_case(user, person: Beneficiary) -> Case:
+def open_case(user: Actor, person: Beneficiary) -> Case:
     """Open a case for a person (reopening a closed one); the opener is assigned if a caseworker."""
     existing = case_of(person)
     if existing is not None:
@@ -57,11 +57,9 @@ def open_case(user, person: Beneficiary) -> Case:
             raise CaseError(_l("This person already has an open case."))
         change_status(user, existing, CaseStatus.OPEN)
         return existing
-    case = Case(
-        beneficiary=person, beneficiary_id=person.id, centre_id=person.centre_id, opened_by_id=getattr(user, "id", None)
-    )
-    if getattr(user, "role", None) == "caseworker":
-        case.caseworkers = [user]
+    case = Case(beneficiary=person, beneficiary_id=person.id, centre_id=person.centre_id, opened_by_id=user.id)
+    if user.role == "caseworker":
+        case.caseworkers = [cast(User, user)]  # a caseworker acts through their account
     session.add(case)
     session.flush()
     _event(user, case, "opened")
@@ -69,7 +67,7 @@ def open_case(user, person: Beneficiary) -> Case:
     return case
 
 
-def change_status(user, case: Case, new: str, reason: str | None = None) -> None:
+def change_status(user: Actor, case: Case, new: str, reason: str | None = None) -> None:
     """Move a case along open → active → closed (closing needs a reason; closed cases may reopen)."""
     if new not in TRANSITIONS.get(case.status, set()):
         raise CaseError(_l("A case cannot go from this status to that one."), field="status")
@@ -90,7 +88,7 @@ def _require_not_closed(case: Case) -> None:
         raise CaseError(_l("This case is closed: reopen it first."))
 
 
-def set_risk(user, case: Case, level: str) -> None:
+def set_risk(user: Actor, case: Case, level: str) -> None:
     """Set the risk level (low, medium, high, critical)."""
     if level not in RISK_LEVELS:
         raise CaseError(_l("Choose a risk level from the list."), field="risk_level")
@@ -111,7 +109,7 @@ def assignable_caseworkers(case: Case) -> list[User]:
     return [u for u in users if in_scope(u, case.centre_id)]
 
 
-def assign(user, case: Case, caseworker_ids: list[int]) -> None:
+def assign(user: Actor, case: Case, caseworker_ids: list[int]) -> None:
     """Set the caseworkers of a case (at least one, all working for its centre)."""
     allowed = {u.id: u for u in assignable_caseworkers(case)}
     if not caseworker_ids:
@@ -164,7 +162,7 @@ def derive_priority(sector: dict[str, str], specific: list[str]) -> Priority:
     return Priority("low", [str(_l("No needs recorded"))])
 
 
-def assess(user, case: Case, sector: dict[str, str], specific: list[str]) -> Assessment:
+def assess(user: Actor, case: Case, sector: dict[str, str], specific: list[str]) -> Assessment:
     """Record an assessment; the case takes the derived priority."""
     _require_not_closed(case)
     if set(sector) - set(SECTOR_NEEDS) or set(sector.values()) - set(SEVERITIES):
@@ -172,9 +170,7 @@ def assess(user, case: Case, sector: dict[str, str], specific: list[str]) -> Ass
     if set(specific) - set(NEEDS):
         raise CaseError(_l("Choose specific needs from the list."))
     priority = derive_priority(sector, specific)
-    assessment = Assessment(
-        case=case, case_id=case.id, priority=priority.level, assessed_by_id=getattr(user, "id", None)
-    )
+    assessment = Assessment(case=case, case_id=case.id, priority=priority.level, assessed_by_id=user.id)
     assessment.answers = {"sector": sector, "specific": sorted(specific)}
     session.add(assessment)
     case.priority = priority.level
@@ -196,7 +192,7 @@ def latest_assessment(case: Case) -> Assessment | None:
     )
 
 
-def override_priority(user, case: Case, level: str | None, reason: str | None) -> None:
+def override_priority(user: Actor, case: Case, level: str | None, reason: str | None) -> None:
     """Override the derived priority (a reason is required), or go back to the derived one."""
     _require_not_closed(case)
     if level:
@@ -213,14 +209,14 @@ def override_priority(user, case: Case, level: str | None, reason: str | None) -
 # ---- notes ---------------------------------------------------------------------------------
 
 
-def add_note(user, case: Case, body: str, sensitive: bool) -> CaseNote:
+def add_note(user: Actor, case: Case, body: str, sensitive: bool) -> CaseNote:
     """Add an encrypted note (sensitive notes are for the few who must read them)."""
     body = (body or "").strip()
     if not body:
         raise CaseError(_l("Write the note."), field="body")
     if len(body) > MAX_NOTE:
         raise CaseError(_l("A note can have at most %(n)d characters.", n=MAX_NOTE), field="body")
-    note = CaseNote(case=case, case_id=case.id, author_id=getattr(user, "id", None), sensitive=sensitive)
+    note = CaseNote(case=case, case_id=case.id, author_id=user.id, sensitive=sensitive)
     note.body = body
     session.add(note)
     session.flush()
@@ -229,17 +225,17 @@ def add_note(user, case: Case, body: str, sensitive: bool) -> CaseNote:
     return note
 
 
-def may_read_note(user, note: CaseNote) -> bool:
+def may_read_note(user: Actor, note: CaseNote) -> bool:
     """Sensitive notes: the assigned caseworkers, protection officers in scope, and the author."""
     if not note.sensitive:
         return True
-    uid = getattr(user, "id", None)
+    uid = user.id
     if note.author_id == uid or any(c.id == uid for c in note.case.caseworkers):
         return True
     return role_allows(user, Permission.CASE_SENSITIVE_NOTES) and in_scope(user, note.case.centre_id)
 
 
-def visible_notes(user, case: Case) -> tuple[list[CaseNote], int]:
+def visible_notes(user: Actor, case: Case) -> tuple[list[CaseNote], int]:
     """The notes the user may read, newest first, and how many sensitive ones are withheld."""
     notes = list(
         session.scalars(
@@ -257,7 +253,7 @@ def visible_notes(user, case: Case) -> tuple[list[CaseNote], int]:
 # ---- tasks ---------------------------------------------------------------------------------
 
 
-def add_task(user, case: Case, title: str, due_on: dt.date | None, assignee_id: int | None) -> Task:
+def add_task(user: Actor, case: Case, title: str, due_on: dt.date | None, assignee_id: int | None) -> Task:
     """A follow-up task for one of the case's caseworkers, due on a day."""
     _require_not_closed(case)
     title = (title or "").strip()
@@ -271,9 +267,7 @@ def add_task(user, case: Case, title: str, due_on: dt.date | None, assignee_id: 
         raise CaseError(_l("The due date is in the past."), field="due_on")
     if assignee_id not in {u.id for u in assignable_caseworkers(case)}:
         raise CaseError(_l("Assign the task to a caseworker of this centre."), field="assignee")
-    task = Task(
-        case=case, case_id=case.id, due_on=due_on, assignee_id=assignee_id, created_by_id=getattr(user, "id", None)
-    )
+    task = Task(case=case, case_id=case.id, due_on=due_on, assignee_id=assignee_id, created_by_id=user.id)
     task.title = title
     session.add(task)
     session.flush()
@@ -282,11 +276,11 @@ def add_task(user, case: Case, title: str, due_on: dt.date | None, assignee_id: 
     return task
 
 
-def complete_task(user, task: Task) -> None:
+def complete_task(user: Actor, task: Task) -> None:
     """Mark a task done (once)."""
     if task.done_at is not None:
         raise CaseError(_l("This task is already done."))
-    task.done_at, task.done_by_id = utcnow(), getattr(user, "id", None)
+    task.done_at, task.done_by_id = utcnow(), user.id
     _event(user, task.case, "task_done", task.due_on.isoformat())
     audit.record("case.task_done", object_type="case", object_id=task.case_id)
 
@@ -313,7 +307,7 @@ HOME_CASES = 25
 HOME_TASKS = 20
 
 
-def my_cases(user, risk: str | None = None):
+def my_cases(user: Actor, risk: str | None = None) -> sa.Select[Case]:
     """A statement for the user's open and active cases (of one risk level), oldest first."""
     stmt = (
         sa.select(Case)
@@ -328,7 +322,7 @@ def my_cases(user, risk: str | None = None):
 LEAN_CASE = (so.lazyload(Case.caseworkers), so.joinedload(Case.beneficiary).lazyload(Beneficiary.needs))
 
 
-def home(user, today: dt.date) -> Home:
+def home(user: Actor, today: dt.date) -> Home:
     """My cases by risk, my tasks due today and overdue, possible UASC not yet assessed — the first
     rows of each with their totals, so the page stays a glance however large the caseload."""
     counts = dict(

@@ -19,7 +19,7 @@ def blind_indexer(key_id: str | None = None) -> BlindIndexer:
     """The blind indexer of an index key (by default the one searches read), its keys derived once per app."""
     if key_id is None:
         key_id = index_state().search.key_id
-    cache = current_app.extensions.setdefault("msc.blind", {})
+    cache: dict[str, BlindIndexer] = current_app.extensions.setdefault("msc.blind", {})
     if key_id not in cache:
         cache[key_id] = BlindIndexer(keyring().index_key(key_id), current_app.config["BLIND_INDEX_BITS"])
     return cache[key_id]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -99,7 +100,8 @@ class EncryptedRow:
         raise TypeError(f"{type(self).__name__} must say which data key it uses")
 
 
-_CODECS = {
+#: how a field's value becomes bytes to encrypt, and back
+_CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
     "str": (lambda v: str(v).encode(), lambda b: b.decode()),
     "date": (lambda v: v.isoformat().encode(), lambda b: dt.date.fromisoformat(b.decode())),
     "json": (lambda v: json.dumps(v, sort_keys=True).encode(), lambda b: json.loads(b)),

@@ -20,6 +20,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -90,8 +91,9 @@ class KeyRing:
     def _find(self, attribute: str, key_id: str, what: str) -> bytes:
         if key_id not in getattr(self, attribute):
             self.reload()
+        keys: dict[str, bytes] = getattr(self, attribute)
         try:
-            return getattr(self, attribute)[key_id]
+            return keys[key_id]
         except KeyError:
             raise KeyError_(f"{what} {key_id!r} is not configured") from None
 
@@ -213,7 +215,7 @@ class EnvKeyProvider(KeyProvider):
     """MSC_KEKS="id:base64,id2:base64", MSC_ACTIVE_KEK, MSC_INDEX_KEY (the first index key) and/or
     MSC_INDEX_KEYS="id:base64,..." (keys added for index-key rotations), MSC_AUDIT_KEY."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict[str, Any]):
         self.config = config
 
     def load(self) -> KeyRing:
@@ -255,6 +257,6 @@ def init_app(app: Flask) -> None:
 
 def keyring() -> KeyRing:
     """The current application's key ring (reloaded when another process changed its key file)."""
-    ring = current_app.extensions["msc.keys"]
+    ring: KeyRing = current_app.extensions["msc.keys"]
     ring.refresh()
     return ring

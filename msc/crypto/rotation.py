@@ -29,6 +29,7 @@ from msc.crypto.keys import (
     KEY_BYTES,
     RELOAD_CHECK_SECONDS,
     KeyError_,
+    KeyRing,
     keyring,
     new_index_key_id,
     new_kek_id,
@@ -97,7 +98,7 @@ class RotationError(KeyError_):
     """A rotation cannot start or go on. The message is for the command line; `code` and `params`
     let a page say the same in the reader's language."""
 
-    def __init__(self, code: str, message: str, **params):
+    def __init__(self, code: str, message: str, **params: object):
         super().__init__(message)
         self.code, self.params = code, params
 
@@ -241,7 +242,7 @@ def retire_index_key(key_id: str) -> None:
 # ---- KEK rotation -----------------------------------------------------------------------------
 
 
-def _fresh_ring():
+def _fresh_ring() -> KeyRing:
     """The key ring as the key file has it now (another process may have changed it a moment ago).
     Callers change the file under the audit chain's lock, so two changes never overwrite each other."""
     ring = keyring()
@@ -265,7 +266,7 @@ def add_new_kek() -> str:
     return kid
 
 
-def _outside_active():
+def _outside_active() -> sa.ColumnElement[bool]:
     return sa.and_(DataKey.kek_id != keyring().active_kek, DataKey.wrapped.is_not(None))
 
 

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -22,7 +23,7 @@ from msc.beneficiaries.service import by_case_number
 from msc.cases.models import Case, CaseStatus
 from msc.centres.models import Centre
 from msc.crypto import DataKey
-from msc.db import session, utcnow
+from msc.db import Base, session, utcnow
 from msc.dpo.models import Erasure, RetentionPolicy, RetentionRun
 from msc.dpo.vocab import ERASURE_REASONS
 from msc.errors import DomainError
@@ -32,6 +33,7 @@ from msc.nfi.models import Distribution
 from msc.referrals.models import Referral
 from msc.reports import cube
 from msc.security import audit
+from msc.security.actor import SYSTEM, Actor
 from msc.security.policy import Permission, role_allows
 
 MAX_YEARS = 100
@@ -41,8 +43,9 @@ class ErasureError(DomainError):
     """An erasure or a retention setting that cannot be taken, said in words."""
 
 
-def _check(user) -> None:
-    if user is not None and not role_allows(user, Permission.DPO_REVIEW):
+def _check(user: Actor) -> None:
+    # the system runs retention from the command line; of the staff, only the DPO erases
+    if user != SYSTEM and not role_allows(user, Permission.DPO_REVIEW):
         raise ErasureError(_l("Only the data protection officer erases personal data."))
 
 
@@ -72,7 +75,7 @@ class Held:
 
 def held(person: Beneficiary) -> Held:
 
-    def count(model, column):
+    def count(model: type[Base], column: so.QueryableAttribute[int | None]) -> int:
         return session.scalar(sa.select(sa.func.count()).select_from(model).where(column == person.id)) or 0
 
     return Held(
@@ -91,7 +94,7 @@ def check_reason(reason: str | None) -> None:
         raise ErasureError(_l("Choose why the data is erased."), field="reason")
 
 
-def erase(user, person: Beneficiary, reason: str | None, run: RetentionRun | None = None) -> Erasure:
+def erase(user: Actor, person: Beneficiary, reason: str | None, run: RetentionRun | None = None) -> Erasure:
     """Erase one person's data for good, recorded with its reason."""
     _check(user)
     check_reason(reason)
@@ -109,14 +112,10 @@ def erase(user, person: Beneficiary, reason: str | None, run: RetentionRun | Non
     for item in session.scalars(sa.select(Feedback).where(Feedback.beneficiary_id == person.id)):
         item.data_key.destroy()
     person.data_key.destroy()
-    record = Erasure(
-        beneficiary_id=person.id, reason=reason, run_id=run.id if run else None, user_id=getattr(user, "id", None)
-    )
+    record = Erasure(beneficiary_id=person.id, reason=reason, run_id=run.id if run else None, user_id=user.id)
     session.add(record)
     session.flush()
-    audit.record(
-        "dpo.erase", object_type="beneficiary", object_id=person.id, detail=reason, user_id=getattr(user, "id", None)
-    )
+    audit.record("dpo.erase", object_type="beneficiary", object_id=person.id, detail=reason, user_id=user.id)
     return record
 
 
@@ -132,7 +131,7 @@ def policies() -> dict[str, int]:
     return {p.country: p.years for p in session.scalars(sa.select(RetentionPolicy))}
 
 
-def set_policy(user, country: str | None, years: str | int | None) -> RetentionPolicy:
+def set_policy(user: Actor, country: str | None, years: str | int | None) -> RetentionPolicy:
     _check(user)
     country = (country or "").strip().upper()
     if not session.scalar(sa.select(Centre.id).where(Centre.country == country).limit(1)):
@@ -144,9 +143,9 @@ def set_policy(user, country: str | None, years: str | int | None) -> RetentionP
     if not 1 <= value <= MAX_YEARS:
         raise ErasureError(_l("Keep data between 1 and %(n)d years after the case closed.", n=MAX_YEARS), field="years")
     policy = session.get(RetentionPolicy, country) or RetentionPolicy(country=country, years=value)
-    policy.years, policy.updated_by_id, policy.updated_at = value, getattr(user, "id", None), utcnow()
+    policy.years, policy.updated_by_id, policy.updated_at = value, user.id, utcnow()
     session.add(policy)
-    audit.record("dpo.retention_policy", detail=f"{country}:{value}", user_id=getattr(user, "id", None))
+    audit.record("dpo.retention_policy", detail=f"{country}:{value}", user_id=user.id)
     return policy
 
 
@@ -194,11 +193,11 @@ def due(today: dt.date | None = None) -> list[Due]:
     return out
 
 
-def run(user, today: dt.date | None = None) -> RetentionRun:
+def run(user: Actor, today: dt.date | None = None) -> RetentionRun:
     """Anonymise everyone whose retention period has ended (what `due` lists), in one recorded run."""
     _check(user)
     found = due(today)
-    record = RetentionRun(user_id=getattr(user, "id", None), erased=0)
+    record = RetentionRun(user_id=user.id, erased=0)
     session.add(record)
     session.flush()
     for item in found:
@@ -209,7 +208,7 @@ def run(user, today: dt.date | None = None) -> RetentionRun:
         object_type="retention_run",
         object_id=record.id,
         detail=f"erased:{record.erased}",
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
     )
     return record
 

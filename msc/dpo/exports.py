@@ -18,6 +18,7 @@ from msc.dpo.models import PersonalExport
 from msc.errors import DomainError
 from msc.exports import csv_text
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, centres_in_scope, role_allows
 
 MIN_PURPOSE, MAX_PURPOSE = 10, 300
@@ -44,7 +45,7 @@ def passphrase() -> str:
     return "-".join("".join(secrets.choice(PASSPHRASE_ALPHABET) for _ in range(4)) for _ in range(5))
 
 
-def create(user, purpose: str | None, centre_id: int | None = None) -> tuple[PersonalExport, str]:
+def create(user: Actor, purpose: str | None, centre_id: int | None = None) -> tuple[PersonalExport, str]:
     """The people of the user's centres (or one of them) as an encrypted archive; returns it and its
     passphrase (to show once)."""
     if not role_allows(user, Permission.DATA_EXPORT):
@@ -103,9 +104,9 @@ def create(user, purpose: str | None, centre_id: int | None = None) -> tuple[Per
     return export, secret
 
 
-def take(user, export: PersonalExport) -> bytes | None:
+def take(user: Actor, export: PersonalExport) -> bytes | None:
     """The archive, once, for the user who made it; then it is gone."""
-    if export.user_id != getattr(user, "id", None) or export.archive is None:
+    if export.user_id != user.id or export.archive is None:
         return None
     data, export.archive, export.downloaded_at = export.archive, None, utcnow()
     audit.record("data.export_download", object_type="personal_export", object_id=export.id, user_id=user.id)

@@ -14,6 +14,7 @@ from msc.db import session, utcnow
 from msc.dpo.vocab import GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError, checked_text
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.emergency import BreakGlass, ReviewOutcome, running, running_grant
 from msc.security.policy import Permission, in_scope, role_allows
 
@@ -29,7 +30,7 @@ def minutes() -> int:
     return int(current_app.config.get("BREAK_GLASS_MINUTES", 60))
 
 
-def open_record(user, case_number: str | None, reason: str | None, explanation: str | None) -> BreakGlass:
+def open_record(user: Actor, case_number: str | None, reason: str | None, explanation: str | None) -> BreakGlass:
     """Open a record of another centre by its case number, with a coded reason and an explanation."""
     if not role_allows(user, Permission.BREAK_GLASS):
         raise GlassError(_l("Your role cannot open records outside your centres."))
@@ -76,9 +77,9 @@ def open_record(user, case_number: str | None, reason: str | None, explanation: 
     return grant
 
 
-def end(user, grant: BreakGlass) -> None:
+def end(user: Actor, grant: BreakGlass) -> None:
     """The user closes their access before it runs out."""
-    if grant.user_id != getattr(user, "id", None):
+    if grant.user_id != user.id:
         raise GlassError(_l("Only the person who opened this access can end it."))
     if grant.open_at(utcnow()):
         grant.ended_at = utcnow()
@@ -91,7 +92,7 @@ def end(user, grant: BreakGlass) -> None:
         )
 
 
-def review(user, grant: BreakGlass, outcome: str | None, note: str | None) -> None:
+def review(user: Actor, grant: BreakGlass, outcome: str | None, note: str | None) -> None:
     """The DPO's review: justified or not, with a note (required when not justified)."""
     if not role_allows(user, Permission.DPO_REVIEW):
         raise GlassError(_l("Only the data protection officer reviews emergency access."))
@@ -122,6 +123,8 @@ def queue(reviewed: bool = False, limit: int = 200) -> list[BreakGlass]:
     return list(session.scalars(stmt.limit(limit)))
 
 
-def mine(user) -> list[BreakGlass]:
+def mine(user: Actor) -> list[BreakGlass]:
     """The user's accesses still running."""
+    if user.id is None:  # the system opens no record in an emergency
+        return []
     return list(session.scalars(running(user.id).order_by(BreakGlass.expires_at)))

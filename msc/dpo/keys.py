@@ -22,6 +22,7 @@ from msc.db import session, utcnow
 from msc.errors import DomainError
 from msc.feedback.models import Feedback
 from msc.security import audit
+from msc.security.actor import Actor
 
 STEP_SECONDS = 2.0  # one step runs batches for about this long, then reports its progress
 PEOPLE_BATCH = 500  # people re-indexed per committed batch (each is decrypted)
@@ -65,7 +66,7 @@ def _refusal(err: RotationError) -> KeysError:
             ngettext(
                 "%(num)d data key is still wrapped by this key: finish the rotation first.",
                 "%(num)d data keys are still wrapped by this key: finish the rotation first.",
-                err.params["n"],
+                cast(int, err.params["n"]),
             )
         )
     return KeysError(MESSAGES[err.code])
@@ -147,7 +148,7 @@ def phase(job: KeyRotation | None) -> str | None:
 # ---- start --------------------------------------------------------------------------------------
 
 
-def start(user, kind: str, new_kek: bool | None = None) -> KeyRotation:
+def start(user: Actor, kind: str, new_kek: bool | None = None) -> KeyRotation:
     """Start a rotation: a new KEK (by default when the key file can take one; else the KEK the
     environment made active), or a new index key."""
     audit.take_chain_lock(session.connection())  # two clicks at once start one rotation, not two
@@ -156,9 +157,9 @@ def start(user, kind: str, new_kek: bool | None = None) -> KeyRotation:
             if new_kek is None:
                 source = keyring().source
                 new_kek = bool(source and source.can_write())
-            job = rotation.start_kek_rotation(getattr(user, "id", None), new_kek=new_kek)
+            job = rotation.start_kek_rotation(user.id, new_kek=new_kek)
         else:
-            job = rotation.start_index_rotation(getattr(user, "id", None))
+            job = rotation.start_index_rotation(user.id)
             job.total = session.scalar(sa.select(sa.func.count()).select_from(Beneficiary)) or 0
     except RotationError as err:
         raise _refusal(err) from None
@@ -167,7 +168,7 @@ def start(user, kind: str, new_kek: bool | None = None) -> KeyRotation:
         object_type="key_rotation",
         object_id=job.id,
         detail=f"{kind}:{job.key_id}",
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
     )
     session.commit()
     return job
@@ -176,12 +177,12 @@ def start(user, kind: str, new_kek: bool | None = None) -> KeyRotation:
 # ---- carry on -------------------------------------------------------------------------------------
 
 
-def step(user, kind: str, seconds: float | None = None) -> KeyRotation:
+def step(user: Actor, kind: str, seconds: float | None = None) -> KeyRotation:
     """Run committed batches of the rotation under way for about `seconds`; return it with its progress."""
     job = rotation.running(kind)
     if job is None:
         raise KeysError(MESSAGES["not_running"])
-    user_id = getattr(user, "id", None)
+    user_id = user.id
     deadline = time.monotonic() + (STEP_SECONDS if seconds is None else seconds)
     try:
         while True:
@@ -211,7 +212,7 @@ def _locked(job: KeyRotation) -> KeyRotation:
     ).one()
 
 
-def run_to_end(user, kind: str) -> KeyRotation | None:
+def run_to_end(user: Actor, kind: str) -> KeyRotation | None:
     """Carry a rotation on until it is done (the command line)."""
     job = rotation.running(kind)
     while job is not None and phase(job) != "done":
@@ -270,7 +271,7 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
 # ---- retire ---------------------------------------------------------------------------------------
 
 
-def retire(user, kind: str, key_id: str) -> None:
+def retire(user: Actor, kind: str, key_id: str) -> None:
     """Remove an old KEK or index key from the key ring once nothing needs it."""
     audit.take_chain_lock(session.connection())  # one change to the key file at a time
     try:
@@ -280,5 +281,5 @@ def retire(user, kind: str, key_id: str) -> None:
             rotation.retire_index_key(key_id)
     except RotationError as err:
         raise _refusal(err) from None
-    audit.record("keys.retire", object_type="key", detail=f"{kind}:{key_id}", user_id=getattr(user, "id", None))
+    audit.record("keys.retire", object_type="key", detail=f"{kind}:{key_id}", user_id=user.id)
     session.commit()

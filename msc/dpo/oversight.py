@@ -4,6 +4,7 @@ attention; the last walk of the chain. Metadata only: the log never holds person
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from msc.crypto.keys import keyring
 from msc.db import Listing, listing, session, utcnow
 from msc.dpo.models import AuditCheck
 from msc.security import audit
+from msc.security.actor import SYSTEM, Actor
 from msc.security.emergency import BreakGlass, ReviewOutcome
 from msc.security.models import AuditEvent, User
 
@@ -70,7 +72,7 @@ def search(q: AuditQuery, limit: int = PAGE) -> Listing:
     return listing(stmt.order_by(AuditEvent.seq.desc()), limit)
 
 
-def users_by_id(events) -> dict[int, User]:
+def users_by_id(events: Iterable[AuditEvent]) -> dict[int, User]:
     ids = {e.user_id for e in events if e.user_id}
     return {u.id: u for u in session.scalars(sa.select(User).where(User.id.in_(ids or [-1])))}
 
@@ -86,7 +88,7 @@ class Summary:
     keys_by_kek: dict[str, int]
     destroyed_keys: int
     active_kek: str
-    rotations: list  # key rotations under way (KeyRotation rows)
+    rotations: list[rotation.KeyRotation]  # key rotations under way
 
 
 def summary(days: int = 30) -> Summary:
@@ -128,11 +130,11 @@ def last_check() -> AuditCheck | None:
     return session.scalar(sa.select(AuditCheck).order_by(AuditCheck.id.desc()).limit(1))
 
 
-def check_chain(user=None) -> AuditCheck:
+def check_chain(user: Actor = SYSTEM) -> AuditCheck:
     """Walk the audit chain now and keep the result (the page and `flask audit verify` both do)."""
     result = audit.verify()
     found = AuditCheck(
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
         ok=result.ok,
         checked=result.checked,
         broken_seq=result.broken_seq,

@@ -21,6 +21,7 @@ from msc.fund.models import Application, Decision
 from msc.nfi.models import Distribution
 from msc.referrals.models import Disclosure, Referral
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.models import AuditEvent, User
 
 
@@ -32,31 +33,31 @@ class Report:
     produced_at: str
     record: dict[str, Any]
     needs: list[str]
-    household: list[dict]
-    consents: list[dict]
-    cases: list[dict]
-    notes: list[dict]
+    household: list[dict[str, Any]]
+    consents: list[dict[str, Any]]
+    cases: list[dict[str, Any]]
+    notes: list[dict[str, Any]]
     notes_withheld: int
-    referrals: list[dict]
-    disclosures: list[dict]
-    hand_overs: list[dict]
-    fund: list[dict]
-    feedback: list[dict]
-    trail: list[dict]
-    changes: list[dict] = field(default_factory=list)
-    corrections: list[dict] = field(default_factory=list)
+    referrals: list[dict[str, Any]]
+    disclosures: list[dict[str, Any]]
+    hand_overs: list[dict[str, Any]]
+    fund: list[dict[str, Any]]
+    feedback: list[dict[str, Any]]
+    trail: list[dict[str, Any]]
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    corrections: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _iso(value) -> Any:
+def _iso(value: object) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
 
 
-def build(user, person: Beneficiary) -> Report:
+def build(user: Actor, person: Beneficiary) -> Report:
     """Gather the report (and audit that it was produced)."""
     record = {name: _iso(getattr(person, name)) for name in TRACKED_FIELDS}
     record.update(registered_at=_iso(person.registered_at), centre=person.centre.code, card_token=person.card_token)
@@ -119,7 +120,7 @@ def build(user, person: Beneficiary) -> Report:
     applications = list(
         session.scalars(sa.select(Application).where(Application.beneficiary_id == person.id).order_by(Application.id))
     )
-    decided: dict[int, list[dict]] = {a.id: [] for a in applications}
+    decided: dict[int, list[dict[str, Any]]] = {a.id: [] for a in applications}
     for d in session.scalars(
         sa.select(Decision).where(Decision.application_id.in_(list(decided) or [-1])).order_by(Decision.id)
     ):
@@ -164,9 +165,7 @@ def build(user, person: Beneficiary) -> Report:
         }
         for r in corrections_of(person)
     ]
-    audit.record(
-        "dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=getattr(user, "id", None)
-    )
+    audit.record("dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=user.id)
     return Report(
         person.case_number,
         utcnow().isoformat(timespec="seconds"),

@@ -14,9 +14,10 @@ from msc.db import session
 from msc.exports import suppress
 from msc.feedback.models import Feedback
 from msc.feedback.service import visible
+from msc.security.actor import Actor
 
 
-def _month():
+def _month() -> sa.ColumnElement[str]:
     # Literal positions: PostgreSQL matches the GROUP BY expression to the selected one only when they
     # are written the same, and bound parameters would be numbered apart.
     return sa.func.substr(sa.cast(Feedback.received_on, sa.String), sa.literal_column("1"), sa.literal_column("7"))
@@ -25,7 +26,7 @@ def _month():
 @dataclass
 class Satisfaction:
     centre: str
-    service: str
+    service: str | None
     month: str
     answers: int
     total: int
@@ -36,11 +37,11 @@ class Satisfaction:
         return f"{self.total / self.answers:.1f}" if self.answers >= 5 else "—"
 
     @property
-    def shown_answers(self):
+    def shown_answers(self) -> int | str:
         return suppress(self.answers)
 
 
-def satisfaction(user, start: dt.date, end: dt.date) -> list[Satisfaction]:
+def satisfaction(user: Actor, start: dt.date, end: dt.date) -> list[Satisfaction]:
     stmt = visible(
         user,
         sa.select(Centre.code, Feedback.service, _month(), sa.func.count(), sa.func.sum(Feedback.rating)).join(
@@ -59,7 +60,7 @@ class KindStatus:
     count: int
 
 
-def by_kind_and_status(user, start: dt.date, end: dt.date) -> list[KindStatus]:
+def by_kind_and_status(user: Actor, start: dt.date, end: dt.date) -> list[KindStatus]:
     stmt = visible(
         user,
         sa.select(Centre.code, Feedback.kind, Feedback.status, sa.func.count()).join(
@@ -83,7 +84,7 @@ class Timeliness:
         return f"{self.in_time / self.due:.0%}" if self.due >= 5 else "—"
 
 
-def answered_in_time(user, start: dt.date, end: dt.date, today: dt.date) -> list[Timeliness]:
+def answered_in_time(user: Actor, start: dt.date, end: dt.date, today: dt.date) -> list[Timeliness]:
     """Of the messages whose deadline has passed (or that were answered), how many were answered in time."""
     in_time = sa.case((sa.and_(Feedback.answered_on.is_not(None), Feedback.answered_on <= Feedback.due_on), 1), else_=0)
     stmt = visible(

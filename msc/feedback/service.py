@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
+from typing import TypeVarTuple, overload
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from msc.errors import DomainError, checked_text
 from msc.feedback.models import Feedback, FeedbackStatus
 from msc.i18n import local_today
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.models import User
 from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
 
@@ -97,7 +99,7 @@ def submit(
     kind: str,
     text: str | None,
     contact: str | None = None,
-    user=None,
+    user: Actor | None = None,
     beneficiary_id: int | None = None,
     rating: int | None = None,
     service: str | None = None,
@@ -117,7 +119,7 @@ def submit(
     elif kind not in KINDS:
         raise FeedbackError(_l("Choose what kind of message it is."), field="kind")
     if channel == "desk":
-        if not role_allows(user, Permission.FEEDBACK_RECORD) or not in_scope(user, centre.id):
+        if user is None or not role_allows(user, Permission.FEEDBACK_RECORD) or not in_scope(user, centre.id):
             raise FeedbackError(_l("You cannot record feedback for this centre."))
     else:
         beneficiary_id = None
@@ -141,7 +143,7 @@ def submit(
         rating=rating,
         service=service if channel == "survey" else None,
         data_key=key,
-        recorded_by_id=getattr(user, "id", None),
+        recorded_by_id=user.id if user is not None else None,
         received_at=utcnow(),
         received_on=today,
     )
@@ -185,30 +187,42 @@ def lookup(code: str | None) -> Status | None:
 # ---- who sees what ---------------------------------------------------------------------------
 
 
-def is_focal_point(user) -> bool:
+def is_focal_point(user: Actor) -> bool:
     """A protection officer designated as PSEA focal point."""
-    return role_allows(user, Permission.FEEDBACK_FOCAL_POINT) and bool(getattr(user, "psea_focal_point", False))
+    return role_allows(user, Permission.FEEDBACK_FOCAL_POINT) and bool(user.psea_focal_point)
 
 
-def visible(user, stmt=None):
+#: the columns a statement over feedback selects
+_Columns = TypeVarTuple("_Columns")
+
+
+@overload
+def visible(user: Actor, stmt: None = None) -> sa.Select[Feedback]: ...
+
+
+@overload
+def visible(user: Actor, stmt: sa.Select[*_Columns]) -> sa.Select[*_Columns]: ...
+
+
+def visible(user: Actor, stmt: sa.Select[*_Columns] | None = None) -> sa.Select[*_Columns] | sa.Select[Feedback]:
     """The feedback a user may see: focal points the sensitive items in their scope; centre managers the
     others of their centres; nobody else any. Centre staff never learn that sensitive items exist."""
-    stmt = stmt if stmt is not None else sa.select(Feedback)
+    query = stmt if stmt is not None else sa.select(Feedback)
     ids = centre_ids_in_scope(user)
     if ids is not None:
-        stmt = stmt.where(Feedback.centre_id.in_(ids or [-1]))
+        query = query.where(Feedback.centre_id.in_(ids or [-1]))
     if is_focal_point(user):
-        return stmt.where(Feedback.sensitive.is_(True))
+        return query.where(Feedback.sensitive.is_(True))
     if role_allows(user, Permission.FEEDBACK_MANAGE):
-        return stmt.where(Feedback.sensitive.is_(False))
-    return stmt.where(sa.false())
+        return query.where(Feedback.sensitive.is_(False))
+    return query.where(sa.false())
 
 
-def may_see(user, item: Feedback) -> bool:
+def may_see(user: Actor, item: Feedback) -> bool:
     return session.scalar(visible(user, sa.select(Feedback.id)).where(Feedback.id == item.id)) is not None
 
 
-def queue(user, status: str | None = None, limit: int = 200) -> list[Feedback]:
+def queue(user: Actor, status: str | None = None, limit: int = 200) -> list[Feedback]:
     """Open items first by deadline, then the rest, newest first."""
     stmt = visible(user)
     if status in STATUSES:
@@ -222,13 +236,15 @@ def queue(user, status: str | None = None, limit: int = 200) -> list[Feedback]:
     )
 
 
-def read(user, item: Feedback) -> None:
+def read(user: Actor, item: Feedback) -> None:
     """Reads of sensitive complaints are audited (who, which, when)."""
     if item.sensitive:
         audit.record("feedback.sensitive.view", object_type="feedback", object_id=item.id)
 
 
-def update(user, item: Feedback, *, status: str, assignee_id: int | None = None, response: str | None = None) -> None:
+def update(
+    user: Actor, item: Feedback, *, status: str, assignee_id: int | None = None, response: str | None = None
+) -> None:
     """Move an item on; the response is what the person reads with their code."""
     if not may_see(user, item):
         raise FeedbackError(_l("You cannot handle this message."))

@@ -14,16 +14,17 @@ from msc.fund.common import CATEGORIES, COUNTRY_CURRENCY, FundError, currency_of
 from msc.fund.decisions import in_force
 from msc.fund.models import CategoryCap, Decision, DecisionLine, DecisionOutcome, FundAllocation
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
 
-def _fund_administrator(user) -> None:
-    if not role_allows(user, Permission.FUND_CRITERIA_DRAFT) or getattr(user, "scope", None) != "region":
+def _fund_administrator(user: Actor) -> None:
+    if not role_allows(user, Permission.FUND_CRITERIA_DRAFT) or user.scope != "region":
         raise FundError(_l("Only the fund's administrators at regional level set allocations and caps."))
 
 
 def save_allocation(
-    user,
+    user: Actor,
     allocation: FundAllocation | None,
     *,
     country: str,
@@ -62,7 +63,7 @@ def save_allocation(
     return allocation
 
 
-def set_cap(user, category: str, currency: str, amount: int) -> CategoryCap:
+def set_cap(user: Actor, category: str, currency: str, amount: int) -> CategoryCap:
     """The most one case may receive in a category, in a currency."""
     _fund_administrator(user)
     if category not in CATEGORIES:
@@ -108,7 +109,7 @@ def balance(allocation: FundAllocation) -> Balance:
     return Balance(allocation.amount, int(committed), allocation.disbursed)
 
 
-def allocations_in_scope(user) -> list[FundAllocation]:
+def allocations_in_scope(user: Actor) -> list[FundAllocation]:
     """The allocations of the countries the user reaches, by country, newest period first."""
     stmt = sa.select(FundAllocation).order_by(FundAllocation.country, FundAllocation.starts_on.desc())
     ids = centre_ids_in_scope(user)

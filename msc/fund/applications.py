@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -21,6 +22,7 @@ from msc.fund.evaluator import Facts
 from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision
 from msc.i18n import local_today
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
 
 #: files break-the-glass does not open unless the role allows it
@@ -37,13 +39,13 @@ class LineData:
     provider: str | None = None
 
 
-def facts_for(case: Case, answers: dict, on: dt.date) -> Facts:
+def facts_for(case: Case, answers: dict[str, Any], on: dt.date) -> Facts:
     """What the evaluator is given: the answers, and the person's age on the day."""
     person = case.beneficiary
     return Facts(answers=answers, age=person.age_on(on), age_estimated=bool(person.dob_estimated))
 
 
-def _check_answers(definition: dict, case_type: str, answers: dict) -> dict:
+def _check_answers(definition: dict[str, Any], case_type: str, answers: dict[str, Any]) -> dict[str, object]:
     asked = definition[case_type]["questions"]
     clean: dict[str, object] = {}
     for question in asked:
@@ -61,7 +63,7 @@ def _check_answers(definition: dict, case_type: str, answers: dict) -> dict:
     return clean
 
 
-def household_answers(case: Case, on: dt.date) -> dict:
+def household_answers(case: Case, on: dt.date) -> dict[str, str]:
     """What the household data says of a child's care, for the caseworker to confirm: parents present
     (not separated), another adult relative present (separated), no adult at all (unaccompanied)."""
     person = case.beneficiary
@@ -126,7 +128,9 @@ def _check_lines(case: Case, currency: str, lines: list[LineData]) -> None:
             )
 
 
-def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None, lines: list[LineData]) -> Application:
+def submit(
+    user: Actor, case: Case, case_type: str, answers: dict[str, Any], evidence: str | None, lines: list[LineData]
+) -> Application:
     """A caseworker applies from a case; the recommendation is computed and kept with what it used."""
     if not role_allows(user, Permission.FUND_APPLY) or not in_scope(user, case.centre_id):
         raise FundError(_l("Only the case's caseworkers can apply to the fund."))
@@ -162,7 +166,7 @@ def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None
         uasc_kind=crit.uasc_kind(answers) if case_type == "uasc" and outcome == "eligible" else None,
         explanation=json.dumps([[r.label, r.value] for r in result.labelled()]),
         age_band=age_band(facts.age),
-        submitted_by_id=getattr(user, "id", None),
+        submitted_by_id=user.id,
         submitted_at=utcnow(),
         submitted_on=today,
     )
@@ -189,7 +193,7 @@ def submit(user, case: Case, case_type: str, answers: dict, evidence: str | None
     return application
 
 
-def may_read(user, application: Application) -> bool:
+def may_read(user: Actor, application: Application) -> bool:
     """The caseworker who applied or is assigned to the case; protection officers in scope; the DPO."""
     # Break-the-glass reaches a trafficking or UASC file only for roles allowed to open those.
     glass_reaches = application.case_type not in GLASS_PROTECTED or role_allows(user, Permission.BREAK_GLASS_FUND)
@@ -202,17 +206,17 @@ def may_read(user, application: Application) -> bool:
     return True
 
 
-def sees_content(user) -> bool:
+def sees_content(user: Actor) -> bool:
     """Answers, evidence, providers and payees: for those who see sensitive data (the DPO sees metadata)."""
     return role_allows(user, Permission.VIEW_SENSITIVE)
 
 
-def read(user, application: Application) -> None:
+def read(user: Actor, application: Application) -> None:
     """Every read of an application is audited."""
     audit.record("fund.application.view", object_type="fund_application", object_id=application.id)
 
 
-def awaiting_decision(user, limit: int = 100) -> list[Application]:
+def awaiting_decision(user: Actor, limit: int = 100) -> list[Application]:
     """Applications in the user's scope with no decision yet, oldest first."""
     stmt = sa.select(Application).where(~sa.exists().where(Decision.application_id == Application.id))
     ids = centre_ids_in_scope(user)
@@ -221,7 +225,7 @@ def awaiting_decision(user, limit: int = 100) -> list[Application]:
     return list(session.scalars(stmt.order_by(Application.submitted_at).limit(limit)))
 
 
-def submitted_by(user, limit: int = 20) -> list[tuple[Application, Decision | None]]:
+def submitted_by(user: Actor, limit: int = 20) -> list[tuple[Application, Decision | None]]:
     """A caseworker's applications with the decision in force, newest first (for their home page)."""
     apps = list(
         session.scalars(

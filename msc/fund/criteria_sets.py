@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.db import session, utcnow
@@ -14,12 +16,14 @@ from msc.fund.common import FundError
 from msc.fund.evaluator import CriteriaInvalid
 from msc.fund.models import CriteriaSet, CriteriaStatus
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, role_allows
 
 
-def definition_of(criteria_set: CriteriaSet) -> dict:
+def definition_of(criteria_set: CriteriaSet) -> dict[str, Any]:
     """A version's criteria as data (questions and rule per case type)."""
-    return json.loads(criteria_set.definition)
+    definition: dict[str, Any] = json.loads(criteria_set.definition)
+    return definition
 
 
 def published_for(day: dt.date) -> CriteriaSet | None:
@@ -32,7 +36,7 @@ def published_for(day: dt.date) -> CriteriaSet | None:
     )
 
 
-def checked(definition: dict) -> dict:
+def checked(definition: dict[str, Any]) -> dict[str, Any]:
     """The definition, if the evaluator would run it; else a FundError saying why."""
     try:
         crit.check_definition(definition)
@@ -41,7 +45,9 @@ def checked(definition: dict) -> dict:
     return definition
 
 
-def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effective_on: dt.date | None) -> CriteriaSet:
+def save_draft(
+    user: Actor, criteria_set: CriteriaSet | None, definition: dict[str, Any], effective_on: dt.date | None
+) -> CriteriaSet:
     """Create or change a draft; published and retired versions are never changed."""
     if not role_allows(user, Permission.FUND_CRITERIA_DRAFT):
         raise FundError(_l("You cannot draft criteria."))
@@ -58,7 +64,7 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
     definition = checked(definition)
     if criteria_set is None:
         last = session.scalar(sa.select(sa.func.max(CriteriaSet.version))) or 0
-        criteria_set = CriteriaSet(version=last + 1, created_by_id=getattr(user, "id", None))
+        criteria_set = CriteriaSet(version=last + 1, created_by_id=user.id)
         session.add(criteria_set)
     criteria_set.effective_on = effective_on
     criteria_set.definition = json.dumps(definition, sort_keys=True, separators=(",", ":"))
@@ -68,17 +74,17 @@ def save_draft(user, criteria_set: CriteriaSet | None, definition: dict, effecti
     return criteria_set
 
 
-def may_publish(user) -> bool:
+def may_publish(user: Actor) -> bool:
     """Who publishes and retires criteria: those allowed to, at regional level."""
-    return role_allows(user, Permission.FUND_CRITERIA_PUBLISH) and getattr(user, "scope", None) == "region"
+    return role_allows(user, Permission.FUND_CRITERIA_PUBLISH) and user.scope == "region"
 
 
-def _regional_publisher(user) -> None:
+def _regional_publisher(user: Actor) -> None:
     if not may_publish(user):
         raise FundError(_l("Only a protection officer at regional level can publish or retire criteria."))
 
 
-def publish(user, criteria_set: CriteriaSet) -> None:
+def publish(user: Actor, criteria_set: CriteriaSet) -> None:
     """A draft becomes the criteria in force from its effective day; from then on it never changes."""
     _regional_publisher(user)
     if criteria_set.status != CriteriaStatus.DRAFT:
@@ -91,7 +97,7 @@ def publish(user, criteria_set: CriteriaSet) -> None:
     )
 
 
-def retire(user, criteria_set: CriteriaSet) -> None:
+def retire(user: Actor, criteria_set: CriteriaSet) -> None:
     """A published version stops being in force; it stays, unchanged, for the applications that used it."""
     _regional_publisher(user)
     if criteria_set.status != CriteriaStatus.PUBLISHED:
@@ -101,7 +107,9 @@ def retire(user, criteria_set: CriteriaSet) -> None:
 
 
 @sa.event.listens_for(CriteriaSet, "before_update")
-def _published_versions_never_change(_mapper, _connection, target: CriteriaSet) -> None:
+def _published_versions_never_change(
+    _mapper: so.Mapper[CriteriaSet], _connection: sa.Connection, target: CriteriaSet
+) -> None:
     """The database's last word on immutability: a published version's content cannot be written."""
     state = sa.inspect(target)
     was = state.attrs.status.history.deleted

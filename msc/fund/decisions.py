@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.cases.models import Case
@@ -21,6 +22,7 @@ from msc.fund.models import (
 )
 from msc.i18n import local_today
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, in_scope, role_allows
 
 OUTCOMES = tuple(DecisionOutcome)
@@ -75,17 +77,17 @@ def allocation_for(country: str, currency: str, day: dt.date) -> FundAllocation 
     )
 
 
-def _decides_in_scope(user, application: Application) -> bool:
+def _decides_in_scope(user: Actor, application: Application) -> bool:
     return role_allows(user, Permission.FUND_DECIDE) and in_scope(user, application.centre_id)
 
 
-def may_decide(user, application: Application) -> bool:
+def may_decide(user: Actor, application: Application) -> bool:
     """Four eyes: whoever decides in the application's scope, unless they submitted it."""
-    return _decides_in_scope(user, application) and getattr(user, "id", None) != application.submitted_by_id
+    return _decides_in_scope(user, application) and user.id != application.submitted_by_id
 
 
 def decide(
-    user,
+    user: Actor,
     application: Application,
     outcome: str,
     approved: dict[int, int] | None = None,
@@ -208,7 +210,7 @@ def _carry_disbursements(previous: Decision, decision: Decision) -> None:
 
 
 @sa.event.listens_for(Decision, "before_update")
-def _decisions_never_change(_mapper, _connection, target: Decision) -> None:
+def _decisions_never_change(_mapper: so.Mapper[Decision], _connection: sa.Connection, target: Decision) -> None:
     """A decision, once written, is never rewritten: a change of mind is a new decision."""
     if sa.inspect(target).modified:
         raise FundError(_l("A decision is never changed: record a new decision that replaces it."))

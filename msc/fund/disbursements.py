@@ -13,16 +13,17 @@ from msc.fund.decisions import current_decision
 from msc.fund.models import Application, DecisionLine, DecisionOutcome, Disbursement, FundAllocation
 from msc.i18n import local_today
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, in_scope, role_allows
 
 
-def may_disburse(user, application: Application) -> bool:
+def may_disburse(user: Actor, application: Application) -> bool:
     """Who records and voids disbursements on an application: those allowed to, in its scope."""
     return role_allows(user, Permission.FUND_DISBURSE) and in_scope(user, application.centre_id)
 
 
 def disburse(
-    user,
+    user: Actor,
     decision_line: DecisionLine,
     *,
     amount: int,
@@ -94,7 +95,7 @@ def disburse(
             amount=amount,
             paid_on=paid_on,
             reference=reference,
-            created_by_id=getattr(user, "id", None),
+            created_by_id=user.id,
             created_at=utcnow(),
         )
         payment.payee = (payee or "").strip()
@@ -105,7 +106,7 @@ def disburse(
     return payment
 
 
-def void_disbursement(user, payment: Disbursement, reason: str | None) -> None:
+def void_disbursement(user: Actor, payment: Disbursement, reason: str | None) -> None:
     """A mistaken payment is voided with its reason; the line and the allocation get the amount back."""
     if not may_disburse(user, payment.decision_line.decision.application):
         raise FundError(_l("You cannot record disbursements."))
@@ -117,7 +118,7 @@ def void_disbursement(user, payment: Disbursement, reason: str | None) -> None:
     claimed = rows_changed(
         sa.update(Disbursement)
         .where(Disbursement.id == payment.id, Disbursement.voided_at.is_(None))
-        .values(voided_at=utcnow(), voided_by_id=getattr(user, "id", None))
+        .values(voided_at=utcnow(), voided_by_id=user.id)
         .execution_options(synchronize_session=False)
     )
     if claimed != 1:

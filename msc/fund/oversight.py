@@ -9,6 +9,7 @@ import datetime as dt
 import random
 import statistics
 from dataclasses import dataclass
+from typing import TypeVarTuple
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -21,17 +22,21 @@ from msc.fund.common import FundError
 from msc.fund.decisions import in_force
 from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision, DecisionOutcome, Finding
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
 
 FINDINGS = tuple(Finding)
 
+#: the columns of a statement over applications
+_Columns = TypeVarTuple("_Columns")
 
-def _auditor(user) -> None:
+
+def _auditor(user: Actor) -> None:
     if not role_allows(user, Permission.FUND_DECIDE):
         raise FundError(_l("Only protection officers audit the fund."))
 
 
-def _scoped(user, stmt):
+def _scoped(user: Actor, stmt: sa.Select[*_Columns]) -> sa.Select[*_Columns]:
     ids = centre_ids_in_scope(user)
     return stmt if ids is None else stmt.where(Application.centre_id.in_(ids or [-1]))
 
@@ -49,7 +54,7 @@ class RegisterFilter:
     end: dt.date | None = None
 
 
-def register(user, f: RegisterFilter, limit: int = 200) -> list[Decision]:
+def register(user: Actor, f: RegisterFilter, limit: int = 200) -> list[Decision]:
     """Every decision (replaced ones too, marked by what replaces them), newest first, filtered."""
     _auditor(user)
     stmt = (
@@ -98,7 +103,7 @@ class Consistency:
     def against_rate(self) -> float | None:
         return self.against / self.decided if self.decided else None
 
-    def shown(self) -> tuple:
+    def shown(self) -> tuple[str | int, ...]:
         """Counts under 5 suppressed; rates only when the decisions behind them are 5 or more."""
         rates_ok = self.decided >= 5
         return (
@@ -113,7 +118,7 @@ class Consistency:
 
 
 def consistency(
-    user, by: str = "centre", start: dt.date | None = None, end: dt.date | None = None
+    user: Actor, by: str = "centre", start: dt.date | None = None, end: dt.date | None = None
 ) -> list[Consistency]:
     """Per centre (or country): applications, approval rate, share against the recommendation, median days
     from application to the first decision."""
@@ -139,7 +144,7 @@ def consistency(
         d.application_id: d
         for d in session.scalars(sa.select(Decision).where(Decision.application_id.in_(ids or [-1]), in_force()))
     }
-    groups: dict[str, list] = {}
+    groups: dict[str, list[sa.Row[str, int, dt.datetime]]] = {}
     for a in apps:
         groups.setdefault(a[0], []).append(a)
     out = []
@@ -159,7 +164,7 @@ def consistency(
     return out
 
 
-def draw_sample(user, start: dt.date, end: dt.date, percent: int, seed: int | None = None) -> AuditSample:
+def draw_sample(user: Actor, start: dt.date, end: dt.date, percent: int, seed: int | None = None) -> AuditSample:
     """A random sample of the decisions in force made in a period; the seed makes it reproducible."""
     _auditor(user)
     if not 1 <= (percent or 0) <= 100:
@@ -172,7 +177,7 @@ def draw_sample(user, start: dt.date, end: dt.date, percent: int, seed: int | No
         percent=percent,
         starts_on=start,
         ends_on=end,
-        drawn_by_id=getattr(user, "id", None),
+        drawn_by_id=user.id,
         drawn_at=utcnow(),
     )
     session.add(sample)
@@ -184,7 +189,7 @@ def draw_sample(user, start: dt.date, end: dt.date, percent: int, seed: int | No
     return sample
 
 
-def sampled_ids(user, start: dt.date, end: dt.date, percent: int, seed: int) -> list[int]:
+def sampled_ids(user: Actor, start: dt.date, end: dt.date, percent: int, seed: int) -> list[int]:
     """The decisions a seed picks: the same seed over the same decisions picks the same ones."""
     stmt = _scoped(
         user,
@@ -199,12 +204,12 @@ def sampled_ids(user, start: dt.date, end: dt.date, percent: int, seed: int) -> 
     return sorted(random.Random(seed).sample(population, size))
 
 
-def record_finding(user, item: AuditFinding, finding: str, note: str | None) -> None:
+def record_finding(user: Actor, item: AuditFinding, finding: str, note: str | None) -> None:
     """An auditor's finding on a sampled decision (not on one they decided themselves)."""
     _auditor(user)
     if finding not in FINDINGS:
         raise FundError(_l("Choose agrees, disagrees or needs follow-up."), field="finding")
-    if item.decision.decided_by_id == getattr(user, "id", None):
+    if item.decision.decided_by_id == user.id:
         raise FundError(_l("You made this decision: another protection officer must audit it."))
     note = (note or "").strip()
     if finding != Finding.AGREES and not note:
@@ -242,7 +247,7 @@ class Reassessment:
     due_on: dt.date
 
 
-def reassessment_queue(user, today: dt.date, horizon_days: int = 30) -> list[Reassessment]:
+def reassessment_queue(user: Actor, today: dt.date, horizon_days: int = 30) -> list[Reassessment]:
     """Approvals whose period ends within the horizon, and children in the fund who turn 18 within it."""
     _auditor(user)
     until = today + dt.timedelta(days=horizon_days)

@@ -13,6 +13,7 @@ from msc.nfi.models import NfiItem
 from msc.nfi.stock import NfiError
 from msc.nfi.vocab import CATEGORIES, LEVELS, UNITS
 from msc.security import audit
+from msc.security.actor import Actor
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
 SEXES = ("female", "male", "other")
@@ -42,7 +43,7 @@ def items() -> list[NfiItem]:
     return list(session.scalars(sa.select(NfiItem).order_by(NfiItem.code)))
 
 
-def save_item(user, item: NfiItem | None, data: ItemData) -> NfiItem:
+def save_item(user: Actor, item: NfiItem | None, data: ItemData) -> NfiItem:
     """Create or change an item and its rules."""
     code = (data.code or "").strip().upper()
     if not CODE_RE.match(code):

@@ -16,6 +16,7 @@ from msc.nfi.models import DistributionLine as L
 from msc.nfi.models import NfiItem, StockLevel
 from msc.nfi.models import StockMovement as M
 from msc.nfi.stock import Level, NfiError
+from msc.security.actor import Actor
 from msc.security.policy import centres_in_scope
 
 MAX_DAYS = 3 * 366
@@ -35,7 +36,7 @@ class Period:
 
 
 def period(
-    user, start: dt.date | None, end: dt.date | None, centre_id: int | None = None, country: str | None = None
+    user: Actor, start: dt.date | None, end: dt.date | None, centre_id: int | None = None, country: str | None = None
 ) -> Period:
     if start is None or end is None:
         raise NfiError(_l("Give the first and last day of the period."), field="start")
@@ -61,7 +62,7 @@ class DistributionRow:
     people: int
     units: int
 
-    def shown(self) -> tuple:
+    def shown(self) -> tuple[str | int, ...]:
         """The row as people may see it: small counts suppressed."""
         return (
             self.country,
@@ -113,7 +114,7 @@ class StockRow:
     closing: int
     level: Level
 
-    def shown(self) -> tuple:
+    def shown(self) -> tuple[str | int, ...]:
         return (
             self.country,
             self.centre,
@@ -134,7 +135,7 @@ class StockRow:
 def stock(p: Period) -> list[StockRow]:
     """Per centre and item: opening, received, transfers, handed over (net of voids), adjusted, closing."""
 
-    def total(condition):
+    def total(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, M.delta), else_=0)), 0)
 
     inside = sa.and_(M.day >= p.start, M.day <= p.end)

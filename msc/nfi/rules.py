@@ -58,6 +58,7 @@ def describe_group(item: NfiItem) -> str:
     sexes = set(item.sex_list)
     adult = item.age_min is not None and item.age_min >= 18
     child = item.age_max is not None and item.age_max < 18
+    who: str  # flask_babel has no type hints: its words are str
     if sexes == {"female"}:
         who = _("women") if adult else _("girls") if child else _("women and girls")
     elif sexes == {"male"}:
@@ -73,7 +74,8 @@ def describe_group(item: NfiItem) -> str:
         aged = _("under %(n)d years old", n=item.age_max + 1)
     else:
         return who
-    return _("%(who)s %(aged)s", who=who, aged=aged)
+    described: str = _("%(who)s %(aged)s", who=who, aged=aged)
+    return described
 
 
 def has_target(item: NfiItem) -> bool:
@@ -92,7 +94,7 @@ def in_target(item: NfiItem, person: Beneficiary, today: dt.date) -> bool | None
     return (item.age_min is None or age >= item.age_min) and (item.age_max is None or age <= item.age_max)
 
 
-def history(person_ids, household_id: int | None, items, since: dt.date) -> list[Received]:
+def history(person_ids: list[int], household_id: int | None, items: list[NfiItem], since: dt.date) -> list[Received]:
     """Hand-overs (not voided) of these items since a day, to these people or this household."""
     who: sa.ColumnElement[bool] = DistributionLine.beneficiary_id.in_(list(person_ids))
     if household_id is not None:
@@ -114,7 +116,7 @@ def history(person_ids, household_id: int | None, items, since: dt.date) -> list
     return [Received(*r) for r in rows]
 
 
-def window(items) -> int:
+def window(items: list[NfiItem]) -> int:
     """How many days back the rules of these items look."""
     return max([max(i.period_days, i.min_interval_days) for i in items] or [1])
 

@@ -19,6 +19,7 @@ from msc.nfi.models import Distribution, DistributionLine, NfiItem
 from msc.nfi.stock import NfiError
 from msc.nfi.vocab import ACK_METHODS, COLLECTED_BY, VOID_REASONS
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, active_centres_of, in_scope, role_allows
 from msc.signals import hand_over_voided
 
@@ -31,7 +32,7 @@ MAX_TEXT = 2000
 class HandOverRefused(NfiError):
     """Some rows of a hand-over break the rules or the stock: each row's reason, by row key."""
 
-    def __init__(self, message, rows: dict[str, str]):
+    def __init__(self, message: object, rows: dict[str, str]):
         super().__init__(message)
         self.rows = rows
 
@@ -71,7 +72,7 @@ def _check_acknowledgement(ack: Acknowledgement, person: Beneficiary) -> None:
             raise NfiError(_l("The name is too long (at most 200 characters)."), field=name)
 
 
-def desk_centres(user, person: Beneficiary) -> list[Centre]:
+def desk_centres(user: Actor, person: Beneficiary) -> list[Centre]:
     """The centres the user may hand over from, the person's own first when it is one of them."""
 
     centres = active_centres_of(user)
@@ -79,7 +80,7 @@ def desk_centres(user, person: Beneficiary) -> list[Centre]:
 
 
 def hand_over(
-    user,
+    user: Actor,
     centre: Centre,
     person: Beneficiary,
     quantities: dict[str, int],
@@ -159,7 +160,7 @@ def hand_over(
 
 
 def _write(
-    user,
+    user: Actor,
     centre: Centre,
     person: Beneficiary,
     quantities: dict[str, int],
@@ -178,7 +179,7 @@ def _write(
         ack_method=ack.method,
         overridden=justification is not None,
         day=today,
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
         at=utcnow(),
     )
     if ack.collected_by == "collector":
@@ -213,18 +214,16 @@ def _write(
     return distribution
 
 
-def may_void(user, distribution: Distribution) -> bool:
+def may_void(user: Actor, distribution: Distribution) -> bool:
     """Centre managers void any hand-over; the clerk who recorded one may void it the same day."""
     if distribution.voided_at is not None or not in_scope(user, distribution.centre_id):
         return False
     if role_allows(user, Permission.NFI_STOCK):
         return True
-    return distribution.user_id == getattr(user, "id", None) and distribution.day == stock.centre_day(
-        distribution.centre
-    )
+    return distribution.user_id == user.id and distribution.day == stock.centre_day(distribution.centre)
 
 
-def void(user, distribution: Distribution, reason: str, note: str | None = None) -> None:
+def void(user: Actor, distribution: Distribution, reason: str, note: str | None = None) -> None:
     """A mistake is voided, never deleted: the reason is kept and the stock goes back."""
     if distribution.voided_at is not None:
         raise NfiError(_l("This hand-over was already voided."))
@@ -240,7 +239,7 @@ def void(user, distribution: Distribution, reason: str, note: str | None = None)
     claimed = rows_changed(
         sa.update(Distribution)
         .where(Distribution.id == distribution.id, Distribution.voided_at.is_(None))
-        .values(voided_at=utcnow(), voided_by_id=getattr(user, "id", None), void_reason=reason)
+        .values(voided_at=utcnow(), voided_by_id=user.id, void_reason=reason)
         .execution_options(synchronize_session=False)
     )
     if claimed != 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from msc.i18n import local_today
 from msc.nfi.models import NfiItem, StockCount, StockLevel, StockMovement, StockReceipt, StockTransfer
 from msc.nfi.vocab import ADJUSTMENT_REASONS, ADJUSTMENT_SIGN, RECEIPT_SOURCES
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import in_scope
 
 MAX_QUANTITY = 1_000_000
@@ -31,7 +33,7 @@ class NfiError(DomainError):
     """An NFI rule said no."""
 
 
-def parse_quantity(raw, *, field: str | None = None, allow_zero: bool = False) -> int:
+def parse_quantity(raw: object, *, field: str | None = None, allow_zero: bool = False) -> int:
     """A whole, positive number of units from what was typed, or a translated reason."""
     text = str(raw if raw is not None else "").strip()
     if text == "":
@@ -68,7 +70,7 @@ def active_items() -> list[NfiItem]:
 # ---- the running sum ----------------------------------------------------------------------
 
 
-def _ensure_levels(centre_id: int, item_ids) -> None:
+def _ensure_levels(centre_id: int, item_ids: Iterable[int]) -> None:
     rows = [{"centre_id": centre_id, "item_id": i, "on_hand": 0, "low_threshold": 0} for i in sorted(set(item_ids))]
     if not rows:
         return
@@ -126,7 +128,7 @@ def take_or_refuse(centre_id: int, item: NfiItem, quantity: int, field: str | No
         )
 
 
-def record(centre: Centre, item_id: int, kind: str, delta: int, user, **links) -> StockMovement:
+def record(centre: Centre, item_id: int, kind: str, delta: int, user: Actor, **links: int | str) -> StockMovement:
     """Write one ledger row (the caller has changed the running sum in the same transaction)."""
     move = StockMovement(
         centre_id=centre.id,
@@ -134,7 +136,7 @@ def record(centre: Centre, item_id: int, kind: str, delta: int, user, **links) -
         kind=kind,
         delta=delta,
         day=centre_day(centre),
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
         at=utcnow(),
         **links,
     )
@@ -215,7 +217,7 @@ def mismatches(centre_id: int | None = None) -> list[tuple[int, int, int, int]]:
 # ---- movements a manager records ----------------------------------------------------------
 
 
-def _check_centre(user, centre: Centre) -> None:
+def _check_centre(user: Actor, centre: Centre) -> None:
     if not centre.active or not in_scope(user, centre.id):
         raise NfiError(_l("Choose one of your centres."))
 
@@ -237,7 +239,7 @@ def normalise_reference(reference: str | None) -> str:
 
 
 def receive(
-    user, centre: Centre, *, reference: str, source: str, received_on: dt.date | None, lines: dict[int, int]
+    user: Actor, centre: Centre, *, reference: str, source: str, received_on: dt.date | None, lines: dict[int, int]
 ) -> StockReceipt:
     """Goods arrive under a delivery reference; each item's stock goes up."""
     _check_centre(user, centre)
@@ -264,7 +266,7 @@ def receive(
         reference=reference,
         source=source,
         received_on=received_on,
-        user_id=getattr(user, "id", None),
+        user_id=user.id,
     )
     try:
         with session.begin_nested():
@@ -282,7 +284,7 @@ def receive(
     return receipt
 
 
-def transfer(user, from_centre: Centre, to_centre: Centre | None, lines: dict[int, int]) -> StockTransfer:
+def transfer(user: Actor, from_centre: Centre, to_centre: Centre | None, lines: dict[int, int]) -> StockTransfer:
     """Send goods to another centre: out of one stock and into the other, in one operation."""
     _check_centre(user, from_centre)
     if to_centre is None or not to_centre.active:
@@ -292,9 +294,7 @@ def transfer(user, from_centre: Centre, to_centre: Centre | None, lines: dict[in
     lines = _check_lines(lines)
     items = {i.id: i for i in session.scalars(sa.select(NfiItem).where(NfiItem.id.in_(lines)))}
     with session.begin_nested():
-        operation = StockTransfer(
-            from_centre_id=from_centre.id, to_centre_id=to_centre.id, user_id=getattr(user, "id", None)
-        )
+        operation = StockTransfer(from_centre_id=from_centre.id, to_centre_id=to_centre.id, user_id=user.id)
         session.add(operation)
         session.flush()
         for item_id, quantity in sorted(lines.items()):
@@ -311,7 +311,9 @@ def transfer(user, from_centre: Centre, to_centre: Centre | None, lines: dict[in
     return operation
 
 
-def adjust(user, centre: Centre, item: NfiItem | None, *, reason: str, direction: str, quantity: int) -> StockMovement:
+def adjust(
+    user: Actor, centre: Centre, item: NfiItem | None, *, reason: str, direction: str, quantity: int
+) -> StockMovement:
     """Loss, damage, expiry, found goods or a correction, with its reason."""
     _check_centre(user, centre)
     if item is None:
@@ -341,7 +343,7 @@ def adjust(user, centre: Centre, item: NfiItem | None, *, reason: str, direction
     return move
 
 
-def count(user, centre: Centre, counted: dict[int, int]) -> StockCount:
+def count(user: Actor, centre: Centre, counted: dict[int, int]) -> StockCount:
     """A physical count: each difference from the stock on hand becomes a count adjustment."""
     _check_centre(user, centre)
     if not counted:
@@ -352,7 +354,7 @@ def count(user, centre: Centre, counted: dict[int, int]) -> StockCount:
     if known != set(counted):
         raise NfiError(_l("Choose items from the catalogue."))
     _ensure_levels(centre.id, counted)
-    sheet = StockCount(centre_id=centre.id, items_counted=len(counted), user_id=getattr(user, "id", None))
+    sheet = StockCount(centre_id=centre.id, items_counted=len(counted), user_id=user.id)
     session.add(sheet)
     session.flush()
     for item_id, quantity in sorted(counted.items()):
@@ -380,7 +382,7 @@ def count(user, centre: Centre, counted: dict[int, int]) -> StockCount:
     return sheet
 
 
-def set_thresholds(user, centre: Centre, thresholds: dict[int, int]) -> None:
+def set_thresholds(user: Actor, centre: Centre, thresholds: dict[int, int]) -> None:
     """The manager's low-stock threshold per item."""
     _check_centre(user, centre)
     if any(q < 0 or q > MAX_QUANTITY for q in thresholds.values()):

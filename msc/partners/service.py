@@ -13,6 +13,7 @@ from msc.errors import DomainError
 from msc.partners.models import Organisation, PartnerService, service_centres
 from msc.partners.vocab import DATA_CATEGORIES, ORGANISATION_KINDS, SECTORS
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import centre_ids_in_scope
 
 
@@ -20,7 +21,7 @@ class DirectoryError(DomainError):
     """A directory rule said no."""
 
 
-def _user_countries(user) -> set[str] | None:
+def _user_countries(user: Actor) -> set[str] | None:
     ids = centre_ids_in_scope(user)
     if ids is None:
         return None
@@ -30,7 +31,7 @@ def _user_countries(user) -> set[str] | None:
     return countries
 
 
-def visible_services(user, sector: str | None = None, centre_id: int | None = None) -> list[PartnerService]:
+def visible_services(user: Actor, sector: str | None = None, centre_id: int | None = None) -> list[PartnerService]:
     """Active services serving the user's centres, or their countries when no centre is named."""
     stmt = (
         sa.select(PartnerService)
@@ -58,7 +59,7 @@ def visible_services(user, sector: str | None = None, centre_id: int | None = No
     return list(session.scalars(stmt))
 
 
-def may_edit_service(user, service: PartnerService) -> bool:
+def may_edit_service(user: Actor, service: PartnerService) -> bool:
     """Regional users edit any service; others only services whose centres are all theirs."""
     ids = centre_ids_in_scope(user)
     if ids is None:
@@ -67,7 +68,7 @@ def may_edit_service(user, service: PartnerService) -> bool:
 
 
 def save_organisation(
-    user,
+    user: Actor,
     org: Organisation | None,
     *,
     name: str,
@@ -109,7 +110,7 @@ def save_organisation(
 
 
 def save_service(
-    user,
+    user: Actor,
     org: Organisation,
     service: PartnerService | None,
     *,

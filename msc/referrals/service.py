@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -20,6 +21,7 @@ from msc.partners.vocab import DATA_CATEGORIES
 from msc.referrals.models import Disclosure, Referral, ReferralEvent, ReferralStatus
 from msc.referrals.vocab import URGENCIES
 from msc.security import audit
+from msc.security.actor import SYSTEM, Actor
 from msc.security.policy import Permission, in_scope, role_allows
 from msc.signals import consent_withdrawn, referral_status_moved
 
@@ -51,7 +53,7 @@ class ReferralError(DomainError):
     """A referral rule said no."""
 
 
-def _move(user, referral: Referral, to: str) -> None:
+def _move(user: Actor, referral: Referral, to: str) -> None:
     """Compare-and-set the status: of two people moving the same referral at once, one wins and the
     other is told, with nothing of theirs saved. Called before any other field changes."""
     referral_from = referral.status
@@ -67,11 +69,7 @@ def _move(user, referral: Referral, to: str) -> None:
         )
     so.attributes.set_committed_value(referral, "status", to)
     referral_status_moved.send(referral, session=session, from_status=referral_from, to_status=to)
-    session.add(
-        ReferralEvent(
-            referral_id=referral.id, user_id=getattr(user, "id", None), from_status=referral_from, to_status=to
-        )
-    )
+    session.add(ReferralEvent(referral_id=referral.id, user_id=user.id, from_status=referral_from, to_status=to))
     audit.record(f"referral.{to}", object_type="referral", object_id=referral.id, detail=f"{referral_from}>{to}")
 
 
@@ -92,7 +90,9 @@ def needs_override(referral: Referral, today: dt.date) -> bool:
     )
 
 
-def create(user, case: Case, service_id: int | None, urgency: str, reason: str, categories: list[str]) -> Referral:
+def create(
+    user: Actor, case: Case, service_id: int | None, urgency: str, reason: str, categories: list[str]
+) -> Referral:
     """A draft referral; the rules on consent and agreements apply already."""
     if case.status == CaseStatus.CLOSED:
         raise ReferralError(_l("This case is closed: reopen it to refer the person."))
@@ -119,20 +119,18 @@ def create(user, case: Case, service_id: int | None, urgency: str, reason: str, 
         service_id=service.id,
         organisation_id=service.organisation_id,
         urgency=urgency,
-        created_by_id=getattr(user, "id", None),
+        created_by_id=user.id,
         shared=",".join(c for c in DATA_CATEGORIES if c in chosen),
     )
     referral.reason = reason_text
     session.add(referral)
     session.flush()
-    session.add(
-        ReferralEvent(referral_id=referral.id, user_id=getattr(user, "id", None), to_status=ReferralStatus.DRAFT)
-    )
+    session.add(ReferralEvent(referral_id=referral.id, user_id=user.id, to_status=ReferralStatus.DRAFT))
     audit.record("referral.create", object_type="referral", object_id=referral.id, detail=referral.shared)
     return referral
 
 
-def override_agreement(user, referral: Referral, reason: str) -> None:
+def override_agreement(user: Actor, referral: Referral, reason: str) -> None:
     """A protection officer allows a referral that no active agreement covers, with a written reason."""
     if not role_allows(user, Permission.REFERRAL_OVERRIDE) or not in_scope(user, referral.centre_id):
         raise ReferralError(_l("Only a protection officer working for this centre can allow this."))
@@ -143,7 +141,7 @@ def override_agreement(user, referral: Referral, reason: str) -> None:
     audit.record("referral.agreement_override", object_type="referral", object_id=referral.id)
 
 
-def send(user, referral: Referral) -> None:
+def send(user: Actor, referral: Referral) -> None:
     """Send a draft: consent and the agreement (or an override) are checked again, the deadline set."""
     if (referral.status, ReferralStatus.SENT) not in CASEWORKER_MOVES:
         raise ReferralError(_l("Only a draft referral can be sent."))
@@ -162,16 +160,16 @@ def send(user, referral: Referral) -> None:
     referral.sent_at, referral.deadline_at = now, now + dt.timedelta(hours=hours)
 
 
-def cancel(user, referral: Referral) -> None:
+def cancel(user: Actor, referral: Referral) -> None:
     """The caseworker cancels a pending referral; the partner loses access."""
     if (referral.status, ReferralStatus.CANCELLED) not in CASEWORKER_MOVES:
         raise ReferralError(_l("This referral can no longer be cancelled."))
     _move(user, referral, ReferralStatus.CANCELLED)
 
 
-def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
+def answer(user: Actor, referral: Referral, to: str, text: str | None = None) -> None:
     """The partner accepts, declines (with a reason), records a no-show, or completes (with an outcome)."""
-    if getattr(user, "organisation_id", None) != referral.organisation_id:
+    if user.organisation_id != referral.organisation_id:
         raise ReferralError(_l("This referral is not addressed to your organisation."))
     if (referral.status, to) not in PARTNER_MOVES:
         raise ReferralError(_l("This referral cannot go from its current status to that one."))
@@ -187,7 +185,7 @@ def answer(user, referral: Referral, to: str, text: str | None = None) -> None:
 
 
 @consent_withdrawn.connect
-def _cancel_on_withdrawal(person: Beneficiary, user=None, purpose: str = "", **_kw) -> None:
+def _cancel_on_withdrawal(person: Beneficiary, user: Actor = SYSTEM, purpose: str = "", **_kw: object) -> None:
     """Withdrawing consent to referral cancels the person's pending referrals at once."""
     if purpose != "referral":
         return
@@ -209,10 +207,10 @@ ANSWERED_BY_PARTNER = (ReferralStatus.COMPLETED, ReferralStatus.DECLINED, Referr
 PORTAL_PAGE = 50
 
 
-def for_partner(user, view: str = "pending", page: int = 1) -> tuple[list[Referral], bool]:
+def for_partner(user: Actor, view: str = "pending", page: int = 1) -> tuple[list[Referral], bool]:
     """A page of the referrals addressed to the partner user's organisation: those waiting for them
     (soonest deadline first) or those already answered (newest first); never drafts or cancelled."""
-    if not getattr(user, "organisation_id", None):
+    if not user.organisation_id:
         return [], False
     statuses = ANSWERED_BY_PARTNER if view == "answered" else PENDING_FOR_PARTNER
     order = (Referral.sent_at.desc(), Referral.id.desc()) if view == "answered" else (Referral.deadline_at, Referral.id)
@@ -230,36 +228,36 @@ def for_partner(user, view: str = "pending", page: int = 1) -> tuple[list[Referr
     return rows[:PORTAL_PAGE], len(rows) > PORTAL_PAGE
 
 
-def partner_referral(user, uid: str) -> Referral | None:
+def partner_referral(user: Actor, uid: str) -> Referral | None:
     """One referral the partner may open, or None."""
     referral = session.scalar(sa.select(Referral).where(Referral.uid == uid))
     if (
         referral is None
-        or referral.organisation_id != getattr(user, "organisation_id", None)
+        or referral.organisation_id != user.organisation_id
         or referral.status not in VISIBLE_TO_PARTNER
     ):
         return None
     return referral
 
 
-def disclose(user, referral: Referral) -> None:
+def disclose(user: Actor, referral: Referral) -> None:
     """Record that the partner saw the shared data (every view counts)."""
     session.add(
         Disclosure(
             referral_id=referral.id,
             beneficiary_id=referral.beneficiary_id,
             organisation_id=referral.organisation_id,
-            user_id=getattr(user, "id", None),
+            user_id=user.id,
             categories=referral.shared,
         )
     )
     audit.record("referral.disclosure", object_type="referral", object_id=referral.id, detail=referral.shared)
 
 
-def shared_view(referral: Referral, today: dt.date) -> dict:
+def shared_view(referral: Referral, today: dt.date) -> dict[str, Any]:
     """Only the shared categories of the person, as a partner (or the slip) shows them."""
     p = referral.beneficiary
-    out: dict = {"case_number": p.case_number}
+    out: dict[str, Any] = {"case_number": p.case_number}
     cats = set(referral.categories)
     if "identity" in cats:
         out["name"] = p.full_name
@@ -304,7 +302,7 @@ def disclosures_of(person: Beneficiary) -> list[Disclosure]:
 HOME_LIST = 20
 
 
-def waiting_and_overdue(user, now: dt.datetime) -> tuple[Listing, Listing]:
+def waiting_and_overdue(user: Actor, now: dt.datetime) -> tuple[Listing, Listing]:
     """Sent referrals of my cases still within their deadline, and those past it (soonest first)."""
 
     my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)

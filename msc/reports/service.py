@@ -7,10 +7,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.vocab import AGE_BANDS, NATIONALITIES, NEEDS, SENSITIVE_NEEDS, SEXES, STATELESS, country_name
@@ -29,6 +31,7 @@ from msc.partners.vocab import SECTORS
 from msc.referrals import vocab as referral_vocab
 from msc.referrals.models import ReferralStatus
 from msc.reports.models import ReportCount as RC
+from msc.security.actor import Actor
 from msc.security.policy import Permission, centres_in_scope, role_allows
 from msc.shelters import service as shelter_service
 from msc.shelters.models import Shelter
@@ -36,6 +39,11 @@ from msc.shelters.models import Shelter
 MAX_MONTHS = 36
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 BANDS = (*AGE_BANDS, "unknown")
+
+#: a table's cell as shown: a count, or what stands for a hidden one ("<5", "x", "—") or a share
+Cell = int | str
+#: running counts by the values of their dimensions (one value, or a tuple of them when grouped by several)
+Counts = dict[Any, int]
 
 
 class ReportError(DomainError):
@@ -63,7 +71,7 @@ class Scope:
     centres: list[Centre]
     sensitive: bool
     #: what one page reads more than once
-    cache: dict = field(default_factory=dict, repr=False)
+    cache: dict[str, Counts] = field(default_factory=dict, repr=False)
 
     @property
     def centre_ids(self) -> list[int]:
@@ -88,7 +96,7 @@ def months_between(start: str, end: str) -> list[str]:
     return out
 
 
-def scope(user, f: Filters) -> Scope:
+def scope(user: Actor, f: Filters) -> Scope:
     """Check the filters; refuse in words what cannot be shown."""
     for name in ("start", "end"):
         if not MONTH.match(getattr(f, name) or ""):
@@ -118,13 +126,13 @@ class Table:
 
     slug: str
     title: object
-    row_header: list
-    columns: list
-    rows: list[tuple]
-    cells: list[list]
+    row_header: list[object]
+    columns: list[object]
+    rows: Sequence[tuple[object, ...]]
+    cells: list[list[Cell]]
     hxl: list[str]
-    row_totals: list | None = None
-    column_totals: list | None = None
+    row_totals: list[Cell] | None = None
+    column_totals: list[Cell] | None = None
     total: int | str | None = None
     chart: bool = False
     note: object = None
@@ -132,19 +140,23 @@ class Table:
     chart_columns: int | None = None
 
     @property
-    def header(self) -> list:
+    def header(self) -> list[object]:
         return [*self.row_header, *self.columns] + ([_l("Total")] if self.row_totals is not None else [])
 
-    def export_rows(self) -> list[list]:
+    def export_rows(self) -> list[list[Cell | None]]:
         """The table as downloaded: rows with their totals, then the totals row."""
-        out = []
+        out: list[list[Cell | None]] = []
         for i, (labels, cells) in enumerate(zip(self.rows, self.cells)):
-            out.append([*map(str, labels), *cells] + ([self.row_totals[i]] if self.row_totals is not None else []))
+            row: list[Cell | None] = [*map(str, labels), *cells]
+            if self.row_totals is not None:
+                row.append(self.row_totals[i])
+            out.append(row)
         if self.column_totals is not None:
             blanks = [""] * (len(self.row_header) - 1)
-            out.append(
-                [str(_l("Total")), *blanks, *self.column_totals] + ([self.total] if self.row_totals is not None else [])
-            )
+            totals: list[Cell | None] = [str(_l("Total")), *blanks, *self.column_totals]
+            if self.row_totals is not None:
+                totals.append(self.total)
+            out.append(totals)
         return out
 
     def bars(self) -> list[tuple[str, list[int], int, int | str]]:
@@ -165,18 +177,18 @@ class Table:
 
 
 def counts_table(
-    slug,
-    title,
-    row_header,
-    row_keys,
-    row_labels,
-    col_keys,
-    col_labels,
-    data: dict,
-    hxl,
-    chart=False,
-    column_totals=True,
-    note=None,
+    slug: str,
+    title: object,
+    row_header: list[object],
+    row_keys: Iterable[Hashable],
+    row_labels: Sequence[tuple[object, ...]],
+    col_keys: list[str],
+    col_labels: list[object],
+    data: Counts,
+    hxl: list[str],
+    chart: bool = False,
+    column_totals: bool = True,
+    note: object = None,
 ) -> Table:
     """An additive table of counts with row and column totals, suppressed so nothing can be derived."""
     matrix = [[int(data.get((r, c), 0)) for c in col_keys] for r in row_keys]
@@ -201,7 +213,14 @@ def counts_table(
     )
 
 
-def _sum(scope_: Scope, topic: str, *columns, people: bool = True, measure=RC.n, where=()):
+def _sum(
+    scope_: Scope,
+    topic: str,
+    *columns: so.QueryableAttribute[Any],
+    people: bool = True,
+    measure: so.QueryableAttribute[int] = RC.n,
+    where: Iterable[sa.ColumnElement[bool]] = (),
+) -> Counts:
     """Sums of the running counts grouped by `columns`, inside the scope and filters."""
     f = scope_.filters
     stmt = (
@@ -216,7 +235,7 @@ def _sum(scope_: Scope, topic: str, *columns, people: bool = True, measure=RC.n,
     return {tuple(row[:-1]) if len(columns) > 1 else row[0]: int(row[-1] or 0) for row in session.execute(stmt)}
 
 
-def _people(s: Scope) -> dict[tuple, int]:
+def _people(s: Scope) -> Counts:
     """The people counts of the scope by month, sex, age band and nationality (a few thousand rows at
     most): read once per page, then added up in each table's own way."""
     if "people" not in s.cache:
@@ -224,8 +243,8 @@ def _people(s: Scope) -> dict[tuple, int]:
     return s.cache["people"]
 
 
-def _tally(counts: dict[tuple, int], key: Callable) -> dict:
-    out: dict = {}
+def _tally(counts: Counts, key: Callable[..., Hashable]) -> Counts:
+    out: Counts = {}
     for dims, n in counts.items():
         k = key(*dims)
         out[k] = out.get(k, 0) + n
@@ -235,7 +254,7 @@ def _tally(counts: dict[tuple, int], key: Callable) -> dict:
 SEX_HXL = ["#affected+f", "#affected+m", "#affected+other"]
 
 
-def _sexes():
+def _sexes() -> tuple[list[str], list[object]]:
     return list(SEXES), [SEXES[s] for s in SEXES]
 
 
@@ -275,7 +294,7 @@ def age_and_sex(s: Scope) -> Table:
     )
 
 
-def _band_label(band: str):
+def _band_label(band: str) -> object:
     return _l("Age unknown") if band == "unknown" else band
 
 
@@ -330,7 +349,7 @@ def needs(s: Scope) -> Table:
     return table
 
 
-def share(count, whole: int) -> str:
+def share(count: Cell, whole: int) -> str:
     """A percentage of a shown count; nothing when the count is hidden or there is no whole."""
     if not isinstance(count, int) or not whole:
         return "—"
@@ -550,7 +569,7 @@ def _money(minor: int) -> str:
     return f"{minor / 100:,.2f}"
 
 
-def feedback(user, s: Scope) -> Table:
+def feedback(user: Actor, s: Scope) -> Table:
     stmt = (
         visible(user, sa.select(Feedback.kind, Feedback.status, sa.func.count()))
         .where(
@@ -612,7 +631,7 @@ def vulnerability(s: Scope) -> Table:
 
 
 #: the dashboard's tables, in the order of the monthly report
-_DASHBOARD: dict[str, Callable[[object, Scope], Table]] = {
+_DASHBOARD: dict[str, Callable[[Actor, Scope], Table]] = {
     "registrations": lambda user, s: registrations(s),
     "age_sex": lambda user, s: age_and_sex(s),
     "people": lambda user, s: people(s),
@@ -626,15 +645,18 @@ _DASHBOARD: dict[str, Callable[[object, Scope], Table]] = {
     "feedback": feedback,
 }
 #: every table that can be downloaded: the dashboard's and the vulnerability profile
-_TABLES = {**_DASHBOARD, "vulnerability": lambda user, s: vulnerability(s)}
+_TABLES: dict[str, Callable[[Actor, Scope], Table]] = {
+    **_DASHBOARD,
+    "vulnerability": lambda user, s: vulnerability(s),
+}
 TABLES = tuple(_TABLES)
 
 
-def dashboard(user, s: Scope) -> list[Table]:
+def dashboard(user: Actor, s: Scope) -> list[Table]:
     """Every dashboard table, in the order of the monthly report."""
     return [build(user, s) for build in _DASHBOARD.values()]
 
 
-def table(user, s: Scope, slug: str) -> Table:
+def table(user: Actor, s: Scope, slug: str) -> Table:
     """One table by its name (for downloads)."""
     return _TABLES[slug](user, s)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -40,7 +41,7 @@ def _mac(key: bytes, ev: AuditEvent) -> str:
     return hmac.new(key, _canonical(ev), hashlib.sha256).hexdigest()
 
 
-def take_chain_lock(conn) -> None:
+def take_chain_lock(conn: sa.Connection) -> None:
     """On PostgreSQL, wait for the chain's writer lock (held to the end of the transaction). Other
     shared counters written in the same transactions (the report counts) take it first too, so that
     two transactions never hold one lock each and wait for the other's."""
@@ -97,7 +98,7 @@ def verify() -> VerifyResult:
         return _walk(rows.scalars(), keyring().audit_key)
 
 
-def _walk(events, key: bytes) -> VerifyResult:
+def _walk(events: Iterable[AuditEvent], key: bytes) -> VerifyResult:
     prev, expected_seq, checked = GENESIS, 1, 0
     for ev in events:
         if ev.seq != expected_seq:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import abort, current_app, request
 from flask_login import current_user
 
@@ -18,6 +19,7 @@ from msc.centres.models import Centre
 from msc.db import session
 from msc.extensions import login_manager
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.emergency import running_grant
 
 
@@ -172,14 +174,14 @@ AUTHENTICATED = "authenticated"
 SCOPES = ("centre", "country", "region")
 
 
-def permissions_of(user) -> frozenset[Permission]:
+def permissions_of(user: Actor) -> frozenset[Permission]:
     """The permissions a user's role grants (none for anonymous or inactive users)."""
-    if not getattr(user, "is_authenticated", False) or not user.active:
+    if not user.is_authenticated or not user.active:
         return frozenset()
     return ROLES.get(user.role, frozenset())
 
 
-def can(user, permission: Permission) -> bool:
+def can(user: Actor, permission: Permission) -> bool:
     """Whether the logged-in user holds the permission."""
     return permission in permissions_of(user)
 
@@ -197,21 +199,25 @@ def may(permission: str) -> bool:
     return can(current_user, Permission(permission))
 
 
-def role_allows(user, permission: Permission) -> bool:
+def role_allows(user: Actor, permission: Permission) -> bool:
     """Whether an active user's role grants the permission (for rules in services, which do not
     depend on a login session)."""
-    return bool(getattr(user, "active", False)) and permission in ROLES.get(getattr(user, "role", ""), frozenset())
+    return bool(user.active) and permission in ROLES.get(user.role, frozenset())
 
 
-def _declare(marker: str) -> Callable:
-    def decorator(view: Callable) -> Callable:
+#: a view function, whose type a declaration keeps
+View = TypeVar("View", bound=Callable[..., object])
+
+
+def _declare(marker: str) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
         view.msc_permission = marker  # type: ignore[attr-defined]
         return view
 
     return decorator
 
 
-def requires(permission: Permission) -> Callable:
+def requires(permission: Permission) -> Callable[[View], View]:
     """Declare the permission an endpoint needs."""
     return _declare(Permission(permission))
 
@@ -255,7 +261,7 @@ def _deny(what: str) -> NoReturn:
 # ---- scope -------------------------------------------------------------------------------
 
 
-def centre_ids_in_scope(user) -> set[int] | None:
+def centre_ids_in_scope(user: Actor) -> set[int] | None:
     """Centre ids the user reaches; None means every centre (regional scope)."""
     if user.scope == "region":
         return None
@@ -264,7 +270,7 @@ def centre_ids_in_scope(user) -> set[int] | None:
     return {c.id for c in user.centres}
 
 
-def active_centres_of(user) -> list:
+def active_centres_of(user: Actor) -> list[Centre]:
     """The active centres the user reaches, by code (for forms that pick a centre)."""
     ids = centre_ids_in_scope(user)
     stmt = sa.select(Centre).where(Centre.active.is_(True)).order_by(Centre.code)
@@ -273,7 +279,7 @@ def active_centres_of(user) -> list:
     return list(session.scalars(stmt))
 
 
-def centres_in_scope(user, centre_id: int | None = None, country: str | None = None) -> list:
+def centres_in_scope(user: Actor, centre_id: int | None = None, country: str | None = None) -> list[Centre]:
     """The centres a report covers: one centre, a country's, or every one in the user's scope (active or
     not: a closed centre's figures still count), by country and code."""
     ids = centre_ids_in_scope(user)
@@ -287,7 +293,7 @@ def centres_in_scope(user, centre_id: int | None = None, country: str | None = N
     return list(session.scalars(stmt))
 
 
-def in_scope(user, centre_id: int, beneficiary_id: int | None = None) -> bool:
+def in_scope(user: Actor, centre_id: int, beneficiary_id: int | None = None) -> bool:
     """Whether a record of this centre is within the user's reach — or, for one person's records, opened
     by the user through break-the-glass access that is still running."""
     ids = centre_ids_in_scope(user)
@@ -295,16 +301,16 @@ def in_scope(user, centre_id: int, beneficiary_id: int | None = None) -> bool:
         return True
     if beneficiary_id is None:
         return False
-    return running_grant(getattr(user, "id", None), beneficiary_id) is not None
+    return running_grant(user.id, beneficiary_id) is not None
 
 
-def scope_filter(user, column):
+def scope_filter(user: Actor, column: so.QueryableAttribute[int]) -> sa.ColumnElement[bool]:
     """A WHERE clause limiting a query to the user's centres."""
     ids = centre_ids_in_scope(user)
     return sa.true() if ids is None else column.in_(ids or [-1])
 
 
-def check_scope(user, centre_id: int, beneficiary_id: int | None = None) -> None:
+def check_scope(user: Actor, centre_id: int, beneficiary_id: int | None = None) -> None:
     """404 (not 403: do not confirm that the record exists) for a record outside the user's scope."""
     if not in_scope(user, centre_id, beneficiary_id):
         audit.record("access.out_of_scope", detail=request.endpoint)

@@ -219,7 +219,7 @@ def set_password(user: User, new: str) -> None:
     audit.record("user.password_changed", object_type="user", object_id=user.id)
 
 
-def new_user(**fields) -> User:
+def new_user(**fields: object) -> User:
     """A user with its own data key (for its encrypted MFA secret)."""
     user = User(data_key=DataKey.generate(), **fields)
     session.add(user)

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
 from msc.security import service
+from msc.security.models import User
 
 
 def init_login(app: Flask, login_manager: LoginManager) -> None:
@@ -18,8 +19,8 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def _load(user_key: str):
+    @login_manager.user_loader  # type: ignore[untyped-decorator]  # Flask-Login has no type hints
+    def _load(user_key: str) -> User | None:
         user_id, sep, token = (user_key or "").partition(":")
         if not sep or not user_id.isdigit() or not token:
             return None

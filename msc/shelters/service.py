@@ -14,6 +14,7 @@ from msc.errors import DomainError
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral, ReferralStatus
 from msc.security import audit
+from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
 from msc.shelters.models import Placement, Shelter
 
@@ -61,7 +62,7 @@ def occupancy(shelter: Shelter) -> Occupancy:
     return Occupancy(dict(rows.all()), capacity_of(shelter))
 
 
-def visible_shelters(user) -> list[Shelter]:
+def visible_shelters(user: Actor) -> list[Shelter]:
     """Active shelters of the user's centres."""
     stmt = sa.select(Shelter).where(Shelter.active.is_(True)).order_by(Shelter.name)
     ids = centre_ids_in_scope(user)
@@ -71,7 +72,7 @@ def visible_shelters(user) -> list[Shelter]:
 
 
 def save_shelter(
-    user,
+    user: Actor,
     shelter: Shelter | None,
     *,
     name: str,
@@ -127,7 +128,7 @@ def shelter_referrals(person: Beneficiary) -> list[Referral]:
 
 
 def place(
-    user,
+    user: Actor,
     person: Beneficiary,
     shelter: Shelter,
     *,
@@ -169,7 +170,7 @@ def place(
         referral_id=referral_id,
         check_in_on=check_in_on,
         planned_days=planned_days,
-        created_by_id=getattr(user, "id", None),
+        created_by_id=user.id,
     )
     if full:
         placement.override_reason = (override_reason or "").strip()
@@ -183,7 +184,7 @@ def place(
     return placement
 
 
-def check_out(user, placement: Placement, on: dt.date | None = None) -> None:
+def check_out(user: Actor, placement: Placement, on: dt.date | None = None) -> None:
     """The person leaves; the place is free again."""
     if placement.check_out_on is not None:
         raise ShelterError(_l("This person has already checked out."))

@@ -8,6 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from msc.security.actor import SYSTEM
 from tests.browser.conftest import check_axe
 from tests.browser.test_reception_scenario import log_in, path_of, submit
 from tests.conftest import Factory
@@ -27,7 +28,7 @@ def desk(live_server):
     with live_server.app.app_context():
         centre = session.scalar(sa.select(Centre).where(Centre.code == "COL-CUC"))
         stock.receive(
-            _Region(),
+            SYSTEM,
             centre,
             reference="GR-2026-0001",
             source="warehouse",
@@ -37,11 +38,6 @@ def desk(live_server):
         session.commit()
         card = session.scalar(sa.select(Beneficiary.card_token).where(Beneficiary.uid == uid))
     return {"uid": uid, "card": card}
-
-
-class _Region:
-    id = None
-    scope = "region"
 
 
 def _sign(page) -> None:
