@@ -4,8 +4,9 @@ handling of a form that comes back (a rule's no on the form, the status of the p
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -32,7 +33,7 @@ def _strip(value):
 class CleanString(StringField):
     """A one-line text field: trimmed, no control characters."""
 
-    def __init__(self, label=None, validators=None, filters=(), **kw):
+    def __init__(self, label: Any = None, validators: Any = None, filters: Sequence[Any] = (), **kw: Any) -> None:
         super().__init__(label, [no_control_chars, *(validators or [])], filters=[_strip, *filters], **kw)
 
 

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length
 from msc.forms import LANGUAGE_OPTIONS, CleanString, options
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
     username = CleanString(
         _l("Username"),
         [DataRequired(_l("Enter your username.")), Length(max=64)],
@@ -22,7 +22,7 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class CodeForm(FlaskForm):
+class CodeForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
     code = CleanString(
         _l("6-digit code"),
         [DataRequired(_l("Enter the code from your app.")), Length(max=12)],
@@ -30,7 +30,7 @@ class CodeForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
     current_password = PasswordField(
         _l("Current password"),
         [DataRequired(_l("Enter your current password."))],
@@ -43,5 +43,5 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
     locale = SelectField(_l("Language"), choices=options(LANGUAGE_OPTIONS))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask import session as flask_session
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -23,12 +26,10 @@ PENDING_MINUTES = 5
 
 
 def _login_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["LOGIN_RATE_LIMIT"]
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
-def _finish_login(user: User, next_url: str | None):
+def _finish_login(user: User, next_url: str | None) -> ResponseReturnValue:
     service.start_session(user)
     login_user(user)
     flask_session.pop("pending", None)
@@ -50,7 +51,7 @@ def _pending_user(stage: str) -> User | None:
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(_login_limit, methods=["POST"])
-def login():
+def login() -> ResponseReturnValue:
     """Username and password; then a TOTP code, or enrolment for roles that need one."""
     if current_user.is_authenticated:
         return redirect(url_for("beneficiaries.home"))
@@ -81,7 +82,7 @@ def login():
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
 @limiter.limit(_login_limit, methods=["POST"])
-def mfa_verify():
+def mfa_verify() -> ResponseReturnValue:
     """The second step of login: a TOTP code that works once."""
     return _code_step("verify", service.verify_mfa, "auth/mfa_verify.html")
 
@@ -89,12 +90,12 @@ def mfa_verify():
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @public
 @limiter.limit(_login_limit, methods=["POST"])
-def mfa_enrol():
+def mfa_enrol() -> ResponseReturnValue:
     """First login of a role that needs MFA: scan the QR code, then confirm with a code."""
     return _code_step("enrol", service.confirm_mfa_enrolment, "auth/mfa_enrol.html")
 
 
-def _code_step(stage: str, check, template: str):
+def _code_step(stage: str, check: Callable[[User, str], None], template: str) -> ResponseReturnValue:
     """Ask for a TOTP code for the pending login; finish the login when `check` accepts it."""
     user = _pending_user(stage)
     if user is None:
@@ -117,7 +118,7 @@ def _code_step(stage: str, check, template: str):
 
 @bp.post("/logout")
 @authenticated
-def logout():
+def logout() -> ResponseReturnValue:
     """End this session on the server, then forget the cookie."""
     service.end_session(current_user._get_current_object())
     logout_user()
@@ -128,7 +129,7 @@ def logout():
 
 @bp.route("/account", methods=["GET", "POST"])
 @authenticated
-def account():
+def account() -> ResponseReturnValue:
     """The user's own page: language, password, second factor."""
     user: User = current_user._get_current_object()
     lang_form = LanguageForm(prefix="lang", locale=user.locale)
