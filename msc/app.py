@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from msc import db, sections
+from msc import db, sections, signals
 from msc.admin.views import bp as admin_bp
 from msc.beneficiaries import vocab
 from msc.beneficiaries.views import bp as beneficiaries_bp
@@ -33,6 +33,7 @@ from msc.i18n import LANGUAGE_NAMES, select_locale, select_timezone
 from msc.i18n import bp as i18n_bp
 from msc.nfi.views import bp as nfi_bp
 from msc.partners.views import bp as partners_bp
+from msc.referrals import service as referral_service
 from msc.referrals import views as referrals
 from msc.referrals.views import bp as referrals_bp
 from msc.reports import cube
@@ -59,6 +60,7 @@ def build_app(config_name: str | None = None, overrides: dict | None = None) -> 
     register_extensions(app)
     register_blueprints(app)
     register_page_sections(app)
+    register_signal_receivers(app)
     register_request_hooks(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -124,6 +126,12 @@ def register_page_sections(app: Flask) -> None:
     sections.add(app, sections.CASE, referrals.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
     sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
+
+
+def register_signal_receivers(app: Flask) -> None:
+    """What a feature does when another publishes an event (msc/signals.py). Blinker keeps one connection
+    per receiver, however many apps a process builds."""
+    signals.consent_withdrawn.connect(referral_service.cancel_on_withdrawal)
 
 
 def register_request_hooks(app: Flask) -> None:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from msc import create_app
+from msc import create_app, signals
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session
 from msc.nfi import service as nfi
@@ -135,3 +135,19 @@ def test_a_hand_over_voided_in_a_rolled_back_savepoint_leaves_the_counts(ctx, ma
     nfi.void(boss, given, "recorded_in_error")
     session.commit()
     assert not any(key[0] == "nfi" for key in cube.stored(session)) and cube.check(session) == []
+
+
+FRESH_RECEIVERS = """
+import msc.referrals.service
+from msc import signals
+
+print(len(signals.consent_withdrawn.receivers))
+"""
+
+
+def test_importing_a_service_connects_no_receiver_create_app_does_once(app):
+    """The referral service follows consent withdrawals only once create_app connects it, and only once."""
+    out = subprocess.run([sys.executable, "-c", FRESH_RECEIVERS], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
+    create_app("testing", {"INSTANCE_PATH": str(app.instance_path), "DATABASE_URL": app.config["DATABASE_URL"]})
+    assert list(signals.consent_withdrawn.receivers_for(object())) == [referrals.cancel_on_withdrawal]

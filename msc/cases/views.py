@@ -37,7 +37,7 @@ def _forms(case: Case) -> dict:
     task = TaskForm(prefix="task", people=people)
     if request.method == "GET":
         assign.caseworkers.data = [u.id for u in case.caseworkers]
-        task.assignee.data = getattr(current_user, "id", None)
+        task.assignee.data = current_user.id
     status = StatusForm(prefix="status")
     status.status.choices = options(
         [(s, vocab.STATUSES[s]) for s in vocab.STATUSES if s in service.TRANSITIONS[case.status]]

@@ -23,7 +23,7 @@ from msc.referrals.vocab import URGENCIES
 from msc.security import audit
 from msc.security.actor import SYSTEM, Actor
 from msc.security.policy import Permission, in_scope, role_allows
-from msc.signals import consent_withdrawn, referral_status_moved
+from msc.signals import referral_status_moved
 
 #: who may move a referral from one status to another
 CASEWORKER_MOVES = {
@@ -184,9 +184,9 @@ def answer(user: Actor, referral: Referral, to: str, text: str | None = None) ->
     referral.answered_at = referral.answered_at or utcnow()
 
 
-@consent_withdrawn.connect
-def _cancel_on_withdrawal(person: Beneficiary, user: Actor = SYSTEM, purpose: str = "", **_kw: object) -> None:
-    """Withdrawing consent to referral cancels the person's pending referrals at once."""
+def cancel_on_withdrawal(person: Beneficiary, user: Actor = SYSTEM, purpose: str = "", **_kw: object) -> None:
+    """Withdrawing consent to referral cancels the person's pending referrals at once (it follows the
+    consent_withdrawn signal, connected by create_app)."""
     if purpose != "referral":
         return
     for referral in session.scalars(
