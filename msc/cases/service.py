@@ -15,7 +15,7 @@ from msc.beneficiaries.vocab import NEEDS
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, CaseStatus, Task, case_assignments
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, RISK_ORDER, SECTOR_NEEDS, SEVERITIES
 from msc.db import Listing, listing, session, utcnow
-from msc.errors import DomainError
+from msc.errors import DomainError, checked_text
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.models import User
@@ -211,13 +211,16 @@ def override_priority(user: Actor, case: Case, level: str | None, reason: str | 
 
 def add_note(user: Actor, case: Case, body: str, sensitive: bool) -> CaseNote:
     """Add an encrypted note (sensitive notes are for the few who must read them)."""
-    body = (body or "").strip()
-    if not body:
-        raise CaseError(_l("Write the note."), field="body")
-    if len(body) > MAX_NOTE:
-        raise CaseError(_l("A note can have at most %(n)d characters.", n=MAX_NOTE), field="body")
+    text = checked_text(
+        body,
+        field="body",
+        error=CaseError,
+        limit=MAX_NOTE,
+        missing=_l("Write the note."),
+        too_long=_l("A note can have at most %(n)d characters.", n=MAX_NOTE),
+    )
     note = CaseNote(case=case, case_id=case.id, author_id=user.id, sensitive=sensitive)
-    note.body = body
+    note.body = text
     session.add(note)
     session.flush()
     _event(user, case, "note", "sensitive" if sensitive else None)
@@ -256,11 +259,7 @@ def visible_notes(user: Actor, case: Case) -> tuple[list[CaseNote], int]:
 def add_task(user: Actor, case: Case, title: str, due_on: dt.date | None, assignee_id: int | None) -> Task:
     """A follow-up task for one of the case's caseworkers, due on a day."""
     _require_not_closed(case)
-    title = (title or "").strip()
-    if not title:
-        raise CaseError(_l("Say what needs to be done."), field="title")
-    if len(title) > MAX_TASK:
-        raise CaseError(_l("Use at most %(n)d characters.", n=MAX_TASK), field="title")
+    what = checked_text(title, field="title", error=CaseError, limit=MAX_TASK, missing=_l("Say what needs to be done."))
     if due_on is None:
         raise CaseError(_l("Give a due date."), field="due_on")
     if due_on < utcnow().date() - dt.timedelta(days=1):
@@ -268,7 +267,7 @@ def add_task(user: Actor, case: Case, title: str, due_on: dt.date | None, assign
     if assignee_id not in {u.id for u in assignable_caseworkers(case)}:
         raise CaseError(_l("Assign the task to a caseworker of this centre."), field="assignee")
     task = Task(case=case, case_id=case.id, due_on=due_on, assignee_id=assignee_id, created_by_id=user.id)
-    task.title = title
+    task.title = what
     session.add(task)
     session.flush()
     _event(user, case, "task", due_on.isoformat())

@@ -14,6 +14,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.vocab import age_band
 from msc.cases.models import Case, CaseStatus
 from msc.db import session, utcnow
+from msc.errors import checked_text
 from msc.fund import criteria as crit
 from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of, money
 from msc.fund.criteria_sets import definition_of, published_for
@@ -145,9 +146,14 @@ def submit(
         raise FundError(_l("No published criteria are in force: the fund cannot take applications."))
     definition = definition_of(criteria_set)
     answers = _check_answers(definition, case_type, answers)
-    evidence = (evidence or "").strip()
-    if len(evidence) > MAX_TEXT:
-        raise FundError(_l("The evidence notes are too long (at most %(n)d characters).", n=MAX_TEXT), field="evidence")
+    notes = checked_text(
+        evidence,
+        field="evidence",
+        error=FundError,
+        required=False,
+        limit=MAX_TEXT,
+        too_long=_l("The evidence notes are too long (at most %(n)d characters).", n=MAX_TEXT),
+    )
     currency = currency_of(country)
     _check_lines(case, currency, lines)
     facts = facts_for(case, answers, today)
@@ -171,8 +177,8 @@ def submit(
         submitted_on=today,
     )
     application.answers = answers
-    if evidence:
-        application.evidence = evidence
+    if notes:
+        application.evidence = notes
     session.add(application)
     session.flush()
     for line in lines:

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from msc.cases.models import Case
 from msc.db import session, utcnow
+from msc.errors import checked_text
 from msc.fund.common import MAX_TEXT, FundError, currency_of
 from msc.fund.models import (
     Application,
@@ -102,11 +103,14 @@ def decide(
         raise FundError(_l("You submitted this application: another protection officer must decide on it."))
     if outcome not in OUTCOMES:
         raise FundError(_l("Choose approve, reject or return for information."), field="outcome")
-    justification = (justification or "").strip()
-    if len(justification) > MAX_TEXT:
-        raise FundError(
-            _l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT), field="justification"
-        )
+    justification = checked_text(
+        justification,
+        field="justification",
+        error=FundError,
+        required=False,
+        limit=MAX_TEXT,
+        too_long=_l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT),
+    )
     against = (outcome == DecisionOutcome.APPROVE and application.recommendation != "eligible") or (
         outcome == DecisionOutcome.REJECT and application.recommendation == "eligible"
     )

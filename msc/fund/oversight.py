@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
 from msc.db import UTCDateTime, session, utcnow
+from msc.errors import checked_text
 from msc.exports import suppress
 from msc.fund.common import FundError
 from msc.fund.decisions import in_force
@@ -211,11 +212,15 @@ def record_finding(user: Actor, item: AuditFinding, finding: str, note: str | No
         raise FundError(_l("Choose agrees, disagrees or needs follow-up."), field="finding")
     if item.decision.decided_by_id == user.id:
         raise FundError(_l("You made this decision: another protection officer must audit it."))
-    note = (note or "").strip()
-    if finding != Finding.AGREES and not note:
-        raise FundError(_l("Write what you found."), field="note")
-    if len(note) > 4000:
-        raise FundError(_l("The note is too long (at most %(n)d characters).", n=4000), field="note")
+    note = checked_text(
+        note,
+        field="note",
+        error=FundError,
+        required=finding != Finding.AGREES,
+        limit=4000,
+        missing=_l("Write what you found."),
+        too_long=_l("The note is too long (at most %(n)d characters).", n=4000),
+    )
     item.finding, item.auditor_id, item.recorded_at = finding, user.id, utcnow()
     if note:
         item.note = note

@@ -14,6 +14,7 @@ from msc.beneficiaries.models import Beneficiary, Household
 from msc.beneficiaries.vocab import age_band
 from msc.centres.models import Centre
 from msc.db import rows_changed, session, utcnow
+from msc.errors import checked_text
 from msc.nfi import rules, stock
 from msc.nfi.models import Distribution, DistributionLine, NfiItem
 from msc.nfi.stock import NfiError
@@ -99,11 +100,14 @@ def hand_over(
     if any(q < 0 for q in quantities.values()):
         raise NfiError(_l("The quantity cannot be negative."))
     _check_acknowledgement(ack, person)
-    justification = (justification or "").strip()
-    if len(justification) > MAX_TEXT:
-        raise NfiError(
-            _l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT), field="justification"
-        )
+    justification = checked_text(
+        justification,
+        field="justification",
+        error=NfiError,
+        required=False,
+        limit=MAX_TEXT,
+        too_long=_l("The justification is too long (at most %(n)d characters).", n=MAX_TEXT),
+    )
     # One desk at a time per person and household: the rules read what the other desk wrote.
     session.execute(sa.select(Beneficiary.id).where(Beneficiary.id == person.id).with_for_update())
     if person.household_id is not None:
@@ -231,11 +235,15 @@ def void(user: Actor, distribution: Distribution, reason: str, note: str | None 
         raise NfiError(_l("Only a centre manager can void a hand-over recorded by someone else or on another day."))
     if reason not in VOID_REASONS:
         raise NfiError(_l("Choose why the hand-over is voided."), field="reason")
-    note = (note or "").strip()
-    if reason == "other" and not note:
-        raise NfiError(_l("Write why the hand-over is voided."), field="note")
-    if len(note) > MAX_TEXT:
-        raise NfiError(_l("The note is too long (at most %(n)d characters).", n=MAX_TEXT), field="note")
+    note = checked_text(
+        note,
+        field="note",
+        error=NfiError,
+        required=reason == "other",
+        limit=MAX_TEXT,
+        missing=_l("Write why the hand-over is voided."),
+        too_long=_l("The note is too long (at most %(n)d characters).", n=MAX_TEXT),
+    )
     claimed = rows_changed(
         sa.update(Distribution)
         .where(Distribution.id == distribution.id, Distribution.voided_at.is_(None))
