@@ -89,7 +89,6 @@ def keys_retire(kek_id: str) -> None:
 
 
 def _retire(kind: str, key_id: str) -> None:
-
     try:
         keys.retire(SYSTEM, kind, key_id)
     except keys.KeysError as err:

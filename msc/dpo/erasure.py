@@ -74,6 +74,7 @@ class Held:
 
 
 def held(person: Beneficiary) -> Held:
+    """How many records of each kind an erasure of this person would touch (shown before it is confirmed)."""
 
     def count(model: type[Base], column: so.QueryableAttribute[int | None]) -> int:
         return session.scalar(sa.select(sa.func.count()).select_from(model).where(column == person.id)) or 0

@@ -486,5 +486,4 @@ def item_edit(item_id: int | None = None):
 
 @bp.app_context_processor
 def _helpers() -> dict:
-
     return {"nfi_vocab": vocab, "describe_group": rules.describe_group, "has_target": rules.has_target}
