@@ -14,7 +14,8 @@ from msc.db import session, utcnow
 from msc.dpo import erasure
 from msc.dpo.models import Erasure
 from msc.reports import cube
-from msc.reports import service as reports
+from msc.reports.people import needs
+from msc.reports.scope import Filters, scope
 from msc.security import audit
 from msc.security.models import AuditEvent, User
 from tests.test_access import login_as
@@ -58,7 +59,7 @@ def test_erasure_leaves_nothing_to_find_or_decrypt_and_keeps_the_figures(people)
     regional = User(
         username="x", display_name="x", role="protection_officer", scope="region", password_hash="x", active=True
     )
-    before = reports.needs(reports.scope(regional, reports.Filters(month, month)))
+    before = needs(scope(regional, Filters(month, month)))
     queries = (ana.case_number, "Ana María Rojas", "V12345678", "14/03/1988", ana.card_token)
     assert all(ana.uid in found for found in searches(cw, *queries))
     assert erasure.held(ana).cases == 1 and erasure.held(ana).consents == 1
@@ -83,7 +84,7 @@ def test_erasure_leaves_nothing_to_find_or_decrypt_and_keeps_the_figures(people)
     assert session.get(Case, case.id).beneficiary_id == ana.id  # the case stays, unreadable
     assert audit.verify().ok
     assert cube.check(session) == []
-    after = reports.needs(reports.scope(regional, reports.Filters(month, month)))
+    after = needs(scope(regional, Filters(month, month)))
     assert after.cells == before.cells  # the figures still add up, sensitive needs included
     assert people["luis"].given_names == "Luis"  # nobody else touched
 

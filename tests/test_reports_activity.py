@@ -20,7 +20,8 @@ from msc.nfi import stock
 from msc.nfi.stock import NfiError
 from msc.referrals import service as referrals
 from msc.referrals.models import Referral
-from msc.reports import cube, service
+from msc.reports import activity, cube
+from msc.reports.scope import Filters, scope
 from msc.security.models import User
 from tests.conftest import REGIONAL_MANAGER
 
@@ -37,7 +38,7 @@ def cucuta() -> Centre:
 
 
 def scope_of(user_id: int):
-    return service.scope(session.get(User, user_id), service.Filters(THIS, THIS))
+    return scope(session.get(User, user_id), Filters(THIS, THIS))
 
 
 @pytest.fixture
@@ -75,18 +76,18 @@ def test_referrals_by_sector_status_and_deadline(ctx, make, officer):
     session.commit()  # two stay sent, waiting
 
     s = scope_of(officer)
-    t = service.referrals_by_status(s)
+    t = activity.referrals_by_status(s)
     assert t.rows == [("Health",)]
     # 2 waiting (<5): the 5 declined are withheld with them, and the two column totals that would tell.
     assert t.cells == [[S, 7, 0, X, 0, 0]] and t.row_totals == [14]
     assert t.column_totals == [S, 7, 0, X, 0, 0] and t.total == 14
-    d = service.referral_deadlines(s)
+    d = activity.referral_deadlines(s)
     assert d.cells == [[12, 11, "91.7%", S]]
 
     referrals.answer(partner_user, made[0], "completed", "Atendida.")
     session.commit()
     # Two small counts in the row now hide each other: the 5 declined can be shown again.
-    assert service.referrals_by_status(scope_of(officer)).cells == [[S, 6, S, 5, 0, 0]]
+    assert activity.referrals_by_status(scope_of(officer)).cells == [[S, 6, S, 5, 0, 0]]
     assert cube.check(session) == []
 
 
@@ -111,7 +112,7 @@ def test_items_handed_out_leave_out_voids_and_refusals(ctx, make, officer):
         nfi.hand_over(boss, cucuta(), man, {f"{man.uid}:BLK": 1}, THUMB)  # no blankets: nothing recorded
     session.commit()
 
-    t = service.items(scope_of(officer))
+    t = activity.items(scope_of(officer))
     assert t.rows == [("Hygiene kit",)]
     assert t.cells == [[X, S, 0]] and t.row_totals == [6]
     assert t.column_totals == [X, S, 0] and t.total == 6
@@ -128,7 +129,7 @@ def test_shelter_occupancy_today(ctx, make, officer):
         guest = person(make, given_names=f"Huésped{i}", family_names="Vera", date_of_birth=dt.date(1992, 3, 1 + i))
         shelters.place(REGIONAL_MANAGER, guest, home, check_in_on=local_today("COL"), planned_days=5)
     session.commit()
-    t = service.shelters(scope_of(officer))
+    t = activity.shelters(scope_of(officer))
     rows = dict(zip((r[0] for r in t.rows), t.cells))
     assert rows["Casa de Paso"] == [10, 6, 4, "60.0%"]
     assert rows["Albergue pequeño"] == [4, 0, 4, "0.0%"]
@@ -178,7 +179,7 @@ def test_fund_against_its_allocation(ctx, make, officer):
         else:
             decisions.decide(decider, application, "reject", justification="No cumple los criterios.")
     session.commit()
-    t = service.fund(scope_of(officer))
+    t = activity.fund(scope_of(officer))
     assert t.rows == [("Colombia", f"{today.isoformat()} – {(today + dt.timedelta(days=30)).isoformat()}", "COP")]
     assert t.cells == [[6, 5, S, "10,000.00", "1,900.00", "100.00", "8,000.00"]]
 
@@ -192,12 +193,12 @@ def test_feedback_by_kind_and_status_only_what_the_user_may_see(ctx, make, offic
     feedback.submit(cucuta(), channel="self_service", kind="sea", text="Un funcionario pidió favores.")
     session.commit()
     manager = make.user("manager", "centre_manager")
-    t = service.feedback(session.get(User, manager), scope_of(manager))
+    t = activity.feedback(session.get(User, manager), scope_of(manager))
     assert t.rows == [("An idea to improve",)] and t.cells == [[6, 0, 0, 0]]
     focal = make.user("focal", "protection_officer", scope="region")
     session.get(User, focal).psea_focal_point = True
     session.commit()
-    seen = service.feedback(session.get(User, focal), scope_of(focal))
+    seen = activity.feedback(session.get(User, focal), scope_of(focal))
     assert len(seen.rows) == 1 and seen.cells == [[S, 0, 0, 0]]
 
 

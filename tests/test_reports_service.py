@@ -12,7 +12,8 @@ from msc.centres.models import Centre
 from msc.db import session, utcnow
 from msc.exports import SUPPRESSED as S
 from msc.exports import WITHHELD as X
-from msc.reports import cube, service
+from msc.reports import cube, people, service
+from msc.reports.scope import Filters, ReportError, scope
 from msc.security.actor import SYSTEM
 from msc.security.models import User
 
@@ -99,11 +100,11 @@ def known(ctx, make):
 
 
 def scope_of(user, **filters):
-    return service.scope(user, service.Filters(filters.pop("start", EARLIER), filters.pop("end", THIS), **filters))
+    return scope(user, Filters(filters.pop("start", EARLIER), filters.pop("end", THIS), **filters))
 
 
 def test_registrations_by_month_and_sex_with_both_suppressions(known):
-    t = service.registrations(scope_of(known["region"]))
+    t = people.registrations(scope_of(known["region"]))
     assert t.rows == [(EARLIER,), (MIDDLE,), (THIS,)]
     # 3 men two months ago (<5): the men of this month (5) are withheld so that the men's total 8 cannot
     # give the 3 away, and this month's total (14) so that the grand total 17 cannot.
@@ -112,14 +113,14 @@ def test_registrations_by_month_and_sex_with_both_suppressions(known):
 
 
 def test_age_and_sex(known):
-    t = service.age_and_sex(scope_of(known["region"]))
+    t = people.age_and_sex(scope_of(known["region"]))
     assert [r[0] for r in t.rows] == ["0-4", "5-11", "12-17", "18-59", "60+"]
     assert t.cells == [[0, 0, 0], [S, 0, 0], [0, 0, 0], [X, S, 0], [0, X, 0]]
     assert t.row_totals == [0, S, 0, 10, X] and t.column_totals == [9, 8, 0] and t.total == 17
 
 
 def test_people_by_nationality_age_and_sex(known):
-    t = service.people(scope_of(known["region"]))
+    t = people.people(scope_of(known["region"]))
     assert [r[1] for r in t.rows] == ["5-11", "18-59", "60+"]
     assert t.rows[0][0] == "Colombia" and t.rows[1][0] == "Venezuela"
     assert t.hxl[:3] == ["#country+code+nationality", "#age+range", "#affected+f"]
@@ -128,7 +129,7 @@ def test_people_by_nationality_age_and_sex(known):
 
 
 def test_needs_counts_and_shares_and_sensitive_needs_only_for_those_who_may_see_them(known):
-    t = service.needs(scope_of(known["region"]))
+    t = people.needs(scope_of(known["region"]))
     rows = {r[0]: c for r, c in zip(t.rows, t.cells)}
     assert rows["Single caregiver"] == [7, 0, 0, 7, "41.2%"]
     assert rows["Older person at risk"] == [0, 5, 0, 5, "29.4%"]
@@ -136,20 +137,20 @@ def test_needs_counts_and_shares_and_sensitive_needs_only_for_those_who_may_see_
     assert rows["Disability"] == [0, 0, 0, 0, "0.0%"]
     assert t.row_totals is None and t.column_totals is None
 
-    managed = service.needs(scope_of(known["manager"]))
+    managed = people.needs(scope_of(known["manager"]))
     rows = {r[0]: c for r, c in zip(managed.rows, managed.cells)}
     assert "Survivor of gender-based violence" not in rows and "Suspected victim of trafficking" not in rows
     assert rows["Single caregiver"] == [7, 0, 0, 7, "58.3%"]  # of the 12 people of Cúcuta
 
 
 def test_households_and_possible_uasc(known):
-    t = service.households(scope_of(known["region"]))
+    t = people.households(scope_of(known["region"]))
     assert [r[0].split(" · ")[0] for r in t.rows] == ["COL-CUC", "PER-TUM"]
     assert t.cells == [[11, 12, S], [5, 5, 0]]
 
 
 def test_vulnerability_profile_by_centre_and_entry_point(known):
-    t = service.vulnerability(scope_of(known["region"]))
+    t = people.vulnerability(scope_of(known["region"]))
     assert [r for r in t.rows] == [("COL-CUC", "Not recorded"), ("PER-TUM", "Puente Internacional")]
     columns = [str(c) for c in t.columns]
     cucuta, tumbes = (dict(zip(columns, row)) for row in t.cells)
@@ -157,25 +158,25 @@ def test_vulnerability_profile_by_centre_and_entry_point(known):
     assert cucuta["Survivor of gender-based violence"] == "—" and cucuta["Disability"] == "0.0%"
     assert tumbes["People registered"] == 5 and tumbes["Older person at risk"] == "100.0%"
     assert "Survivor of gender-based violence" not in [
-        str(c) for c in service.vulnerability(scope_of(known["manager"])).columns
+        str(c) for c in people.vulnerability(scope_of(known["manager"])).columns
     ]
 
 
 def test_filters_by_sex_age_band_and_nationality(known):
     # The 5 men of this month are withheld: with the men's total (8) they would give the 3 away.
-    assert service.registrations(scope_of(known["region"], sex="male")).row_totals == [S, 0, X]
-    assert service.age_and_sex(scope_of(known["region"], age_band="60+")).total == 5
-    only_colombians = service.people(scope_of(known["region"], nationality="COL"))
+    assert people.registrations(scope_of(known["region"], sex="male")).row_totals == [S, 0, X]
+    assert people.age_and_sex(scope_of(known["region"], age_band="60+")).total == 5
+    only_colombians = people.people(scope_of(known["region"], nationality="COL"))
     assert only_colombians.rows == [("Colombia", "5-11")] and only_colombians.cells == [[S, 0, 0]]
-    assert service.registrations(scope_of(known["region"], country="PER")).row_totals == [0, 0, 5]
+    assert people.registrations(scope_of(known["region"], country="PER")).row_totals == [0, 0, 5]
 
 
 def test_a_centre_manager_sees_only_the_centre_and_is_told_when_asking_for_another(known):
     s = scope_of(known["manager"])
     assert [c.code for c in s.centres] == ["COL-CUC"]
-    assert service.age_and_sex(s).row_totals[4] == 0  # the older men of Tumbes are not counted
+    assert people.age_and_sex(s).row_totals[4] == 0  # the older men of Tumbes are not counted
     tumbes = session.scalar(sa.select(Centre.id).where(Centre.code == "PER-TUM"))
-    with pytest.raises(service.ReportError, match="Choose one of your centres or countries"):
+    with pytest.raises(ReportError, match="Choose one of your centres or countries"):
         scope_of(known["manager"], centre_id=tumbes)
     assert [c.code for c in scope_of(known["peru"]).centres] == ["PER-TUM"]
 
@@ -193,18 +194,18 @@ def test_a_centre_manager_sees_only_the_centre_and_is_told_when_asking_for_anoth
     ],
 )
 def test_bad_filters_are_refused_in_words(known, filters, message):
-    with pytest.raises(service.ReportError, match=message):
+    with pytest.raises(ReportError, match=message):
         scope_of(known["region"], **filters)
 
 
 def test_export_rows_carry_totals_and_hxl_matches_the_header(known):
     s = scope_of(known["region"])
-    for t in service.dashboard(known["region"], s) + [service.vulnerability(s)]:
+    for t in service.dashboard(known["region"], s) + [people.vulnerability(s)]:
         assert len(t.hxl) == len(t.header), t.slug
         assert all(tag.startswith("#") for tag in t.hxl)
         for row in t.export_rows():
             assert len(row) == len(t.header), t.slug
-    registrations = service.registrations(s).export_rows()
+    registrations = people.registrations(s).export_rows()
     assert registrations[-1] == ["Total", 9, 8, 0, 17]
 
 
@@ -224,7 +225,7 @@ def test_counts_follow_edits_and_equal_the_records(known):
     reception.update(SYSTEM, person, data)
     session.commit()
     assert cube.check(session) == []
-    rows = {r[0]: c for r, c in zip(*(lambda t: (t.rows, t.cells))(service.needs(scope_of(known["region"]))))}
+    rows = {r[0]: c for r, c in zip(*(lambda t: (t.rows, t.cells))(people.needs(scope_of(known["region"]))))}
     assert rows["Suspected victim of trafficking"] == [0, 0, S, S, "—"]
     assert rows["Single caregiver"][:4] == [6, 0, 0, 6]
 

@@ -34,7 +34,7 @@ from msc.fund.models import AuditFinding, CriteriaSet, CriteriaStatus, Decision,
 from msc.referrals import service as referrals
 from msc.referrals import vocab as referral_vocab
 from msc.referrals.models import Referral, ReferralStatus
-from msc.reports import service as reports
+from msc.reports import activity as report_activity
 from msc.security.emergency import BreakGlass, ReviewOutcome
 from msc.security.models import User
 from tests.test_fund_service import apply, fund  # noqa: F401 (fund is a fixture)
@@ -82,7 +82,7 @@ TABLES = {
     "referrals.VISIBLE_TO_PARTNER": (referrals.VISIBLE_TO_PARTNER, ReferralStatus),
     "referrals.PENDING_FOR_PARTNER": (referrals.PENDING_FOR_PARTNER, ReferralStatus),
     "referrals.ANSWERED_BY_PARTNER": (referrals.ANSWERED_BY_PARTNER, ReferralStatus),
-    "reports.REFERRAL_STATUSES": (reports.REFERRAL_STATUSES, ReferralStatus),
+    "reports.REFERRAL_STATUSES": (report_activity.REFERRAL_STATUSES, ReferralStatus),
     "feedback.STATUSES": (feedback.STATUSES, FeedbackStatus),
     "decisions.OUTCOMES": (decisions.OUTCOMES, DecisionOutcome),
     "fund.oversight.FINDINGS": (fund_oversight.FINDINGS, Finding),

@@ -10,7 +10,8 @@ from msc.beneficiaries.vocab import country_name
 from msc.exports import csv_response, xlsx_response
 from msc.forms import form_status, rule_on_form
 from msc.i18n import local_today
-from msc.reports import service
+from msc.reports import people, service
+from msc.reports import scope as report_scope
 from msc.reports.forms import FilterForm
 from msc.security import audit
 from msc.security.policy import Permission, centres_in_scope, requires
@@ -31,7 +32,7 @@ def _scope():
         form.start.data = f"{year:04d}-{month:02d}"
     scope = None
     if form.validate():
-        filters = service.Filters(
+        filters = report_scope.Filters(
             (form.start.data or "").strip(),
             (form.end.data or "").strip(),
             form.centre_id.data or None,
@@ -41,7 +42,7 @@ def _scope():
             form.nationality.data or None,
         )
         with rule_on_form(form):
-            scope = service.scope(current_user, filters)
+            scope = report_scope.scope(current_user, filters)
     return form, scope
 
 
@@ -59,7 +60,7 @@ def dashboard():
 def vulnerability():
     """The share of people with each specific need by centre and entry point."""
     form, scope = _scope()
-    tables = [service.vulnerability(scope)] if scope else []
+    tables = [people.vulnerability(scope)] if scope else []
     return render_template("reports/vulnerability.html", form=form, scope=scope, tables=tables), form_status(form)
 
 
