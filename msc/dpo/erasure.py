@@ -45,7 +45,7 @@ class ErasureError(DomainError):
 
 def _check(user: Actor) -> None:
     # the system runs retention from the command line; of the staff, only the DPO erases
-    if user != SYSTEM and not role_allows(user, Permission.DPO_REVIEW):
+    if user is not SYSTEM and not role_allows(user, Permission.DPO_REVIEW):
         raise ErasureError(_l("Only the data protection officer erases personal data."))
 
 
