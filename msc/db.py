@@ -5,19 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, current_app, g
+from flask import Flask, abort, current_app, g
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.local import LocalProxy
 
 from msc.settings import ROOT
-
-if TYPE_CHECKING:
-    from sqlalchemy.dialects import postgresql, sqlite
 
 MIGRATIONS_DIR = ROOT / "migrations"
 
@@ -93,8 +91,6 @@ def insert_for(
     bind: sa.Engine | sa.Connection,
 ) -> Callable[[type[Base] | sa.TableClause], postgresql.Insert | sqlite.Insert]:
     """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL spell it the same way)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
@@ -151,8 +147,6 @@ def get_by_uid_or_404(model, uid: str):
     """The row with this opaque uid, or a 404 for the request."""
     row = session.scalar(sa.select(model).where(model.uid == uid))
     if row is None:
-        from flask import abort
-
         abort(404)
     return row
 
@@ -163,8 +157,6 @@ def get_or_404(model, ident):
         return None
     row = session.get(model, ident)
     if row is None:
-        from flask import abort
-
         abort(404)
     return row
 

@@ -114,7 +114,7 @@ def xlsx_response(
     filename: str, title: str, header: Sequence[str], rows: Iterable[Sequence], hxl: Sequence[str] | None = None
 ) -> Response:
     """An XLSX workbook of one sheet (the HXL row second, as in the CSV)."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # loaded when a workbook is asked for, not by every server process
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])

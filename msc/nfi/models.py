@@ -7,6 +7,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from flask_babel import get_locale
 
 from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
@@ -58,8 +59,6 @@ class NfiItem(Base):
     @property
     def name(self) -> str:
         """The item's name in the current language."""
-        from flask_babel import get_locale
-
         return self.name_in(str(get_locale() or "en"))
 
     def name_in(self, locale: str) -> str:

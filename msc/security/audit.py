@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import has_request_context
+from flask_login import current_user
 
 from msc.crypto import keyring
 from msc.db import session, utcnow
@@ -58,11 +59,8 @@ def record(
     user_id: int | None = None,
 ) -> AuditEvent:
     """Append one record to the chain (flushed with the current transaction)."""
-    if user_id is None and has_request_context():
-        from flask_login import current_user
-
-        if current_user and current_user.is_authenticated:
-            user_id = current_user.id
+    if user_id is None and has_request_context() and current_user and current_user.is_authenticated:
+        user_id = current_user.id
     take_chain_lock(session.connection())
     last = session.execute(sa.select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)).first()
     ev = AuditEvent(

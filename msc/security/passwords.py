@@ -55,7 +55,7 @@ _LOCAL_WORDS = {
 
 @lru_cache(maxsize=1)
 def _blocklist() -> frozenset[str]:
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # large: loaded at the first password check, not at start
 
     return frozenset(FREQUENCY_LISTS["passwords"]) | _LOCAL_WORDS
 
