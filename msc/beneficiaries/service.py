@@ -26,8 +26,7 @@ from msc.beneficiaries.models import (
 from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
 from msc.centres.models import CaseNumberCounter, Centre
 from msc.crypto import DataKey, blind
-from msc.db import session
-from msc.db import utcnow as utcnow  # re-exported: the reception pages read today's date here
+from msc.db import session, utcnow
 from msc.errors import RuleError
 from msc.security import audit
 from msc.security.actor import Actor

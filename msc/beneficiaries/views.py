@@ -14,7 +14,7 @@ from msc.beneficiaries import search as search_service
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
-from msc.db import session
+from msc.db import session, utcnow
 from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security import audit
@@ -169,7 +169,7 @@ def profile(uid: str):
         **sections.context(sections.PROFILE, current_user, person),
         dup_form=ConfirmForm(),
         vocab=vocab,
-        today=service.utcnow().date(),
+        today=utcnow().date(),
     )
 
 
@@ -199,7 +199,7 @@ def edit(uid: str):
                 "family_names": person.family_names,
                 "sex": person.sex,
                 "date_of_birth": None if person.dob_estimated else person.date_of_birth,
-                "estimated_age": person.age_on(service.utcnow().date()) if person.dob_estimated else None,
+                "estimated_age": person.age_on(utcnow().date()) if person.dob_estimated else None,
                 "nationality": person.nationality,
                 "document_type": person.document_type,
                 "document_number": person.document_number,
