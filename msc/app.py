@@ -10,6 +10,8 @@ from flask import Flask, g, render_template, request
 from flask import session as flask_session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -38,6 +40,7 @@ from msc.referrals import views as referrals
 from msc.referrals.views import bp as referrals_bp
 from msc.reports import cube
 from msc.reports.views import bp as reports_bp
+from msc.security import throttle
 from msc.security.policy import enforce, may
 from msc.security.sessions import init_login
 from msc.security.views import bp as auth_bp
@@ -205,6 +208,8 @@ def register_errorhandlers(app: Flask) -> None:
     def _http(err):
         if err.code in (301, 302, 303, 307, 308):
             return err
+        if isinstance(err, RateLimitExceeded):
+            g.commit_on_error = throttle.rate_limited(request.endpoint, get_remote_address())
         return render(err.code if err.code in messages else 400)
 
     @app.errorhandler(Exception)
