@@ -12,7 +12,7 @@ import segno
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _nl
+from flask_babel import ngettext
 
 from msc.crypto import DataKey
 from msc.db import rows_changed, session, utcnow
@@ -49,18 +49,21 @@ class Throttled(AccountError):
         self.retry_after = retry_after
 
 
-def _wait_message(seconds: int) -> object:
+def _wait_message(seconds: int) -> str:
+    """The wait in words: seconds up to a minute and a half, whole minutes (rounded up) after that."""
     if seconds <= 90:
-        return _nl(
+        text = ngettext(
             "Too many attempts: try again in %(num)d second.",
             "Too many attempts: try again in %(num)d seconds.",
             seconds,
         )
-    return _nl(
-        "Too many attempts: try again in %(num)d minute.",
-        "Too many attempts: try again in %(num)d minutes.",
-        math.ceil(seconds / 60),
-    )
+    else:
+        text = ngettext(
+            "Too many attempts: try again in %(num)d minute.",
+            "Too many attempts: try again in %(num)d minutes.",
+            math.ceil(seconds / 60),
+        )
+    return str(text)
 
 
 def _refuse_if_throttled(keys: throttle.Keys, user_id: int | None, *, field: str | None = None) -> None:
