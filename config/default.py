@@ -40,6 +40,10 @@ LOGIN_BACKOFF_SOURCE_FORGET_MINUTES = 60
 LOGIN_HARD_LOCK_FAILURES = 100
 # Minutes between the password and the code step of a login (the challenge is kept on the server).
 LOGIN_CHALLENGE_MINUTES = 5
+# Reverse proxies in front of the app that set X-Forwarded-For (0: none). The client address they pass
+# on is the one rate limits and the login back-off count; without this, behind a proxy every client
+# would share the proxy's address.
+PROXY_FIX_X_FOR = 0
 RATELIMIT_ENABLED = True
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = False

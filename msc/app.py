@@ -14,6 +14,7 @@ from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from msc import db, sections, signals
 from msc.admin.views import bp as admin_bp
@@ -98,6 +99,9 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(ROOT / "msc" / "translations"),
     )
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # behind reverse proxies: the client address (rate limits, login back-off) is the one they pass on
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
     limiter.init_app(app)
     init_login(app, login_manager)
 

@@ -424,3 +424,34 @@ def test_requests_refused_by_the_rate_limiter_are_audited(app):
             assert audit.verify().ok
     finally:
         limited.extensions["msc.engine"].dispose()
+
+
+def test_behind_a_proxy_each_client_address_is_counted_apart(app, make):
+    """With PROXY_FIX_X_FOR set, a guesser behind the proxy slows down only itself, not every client."""
+    from msc import create_app
+
+    make.user("clerk", "reception")
+
+    def flood_then_login(application) -> int:
+        guesser, desk = application.test_client(), application.test_client()
+        guesser.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.9"
+        desk.environ_base["HTTP_X_FORWARDED_FOR"] = "198.51.100.7"
+        for i in range(7):
+            _login(guesser, f"name{i}", "not the password!")  # a new name each time: only the address counts
+        return _login(desk, "clerk").status_code
+
+    proxied = create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": app.instance_path,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "KEYS_FILE": app.config["KEYS_FILE"],
+            "BABEL_DEFAULT_LOCALE": "en",
+            "PROXY_FIX_X_FOR": 1,
+        },
+    )
+    try:
+        assert flood_then_login(proxied) == 302
+    finally:
+        proxied.extensions["msc.engine"].dispose()
+    assert flood_then_login(app) == 429  # without it, everyone behind the proxy shares one address
