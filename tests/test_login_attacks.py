@@ -194,6 +194,10 @@ def test_after_an_admin_reset_the_user_enrols_again(app, make):
     client = app.test_client()
     assert _login(client, "officer").headers["Location"] == "/login/enrol"
     secret = re.search(r'<code class="secret">([A-Z2-7]+)</code>', client.get("/login/enrol").get_data(True)).group(1)
+    cookie = app.session_interface.get_signing_serializer(app).loads(
+        client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    )
+    assert set(cookie) <= {"login_challenge", "csrf_token", "_flashes", "_fresh"} and secret not in str(cookie)
     assert _code(client, pyotp.TOTP(secret).now(), "/login/enrol").status_code == 302 and _logged_in(client)
 
 
