@@ -27,8 +27,23 @@ SESSION_COOKIE_SECURE = True
 
 # Login protection.
 LOGIN_RATE_LIMIT = "10 per minute"
-LOCKOUT_THRESHOLD = 5
-LOCKOUT_MINUTES = 15
+# Back-off after failed logins (wrong password, wrong code, unknown username), counted per account name
+# and per client address: this many failures in a row are free, then each doubles the wait (1 s, 2 s,
+# 4 s…) up to a short cap per account name (so nobody keeps its owner out for long) and a long one per
+# address (the guesser waits). An account name locks after LOGIN_HARD_LOCK_FAILURES failures in a row
+# (NIST SP 800-63B: at most 100) until an administrator unlocks it. Quiet spells forget the counts.
+LOGIN_BACKOFF_FREE = 5
+LOGIN_BACKOFF_ACCOUNT_MAX_SECONDS = 60
+LOGIN_BACKOFF_SOURCE_MAX_SECONDS = 15 * 60
+LOGIN_BACKOFF_ACCOUNT_FORGET_HOURS = 24
+LOGIN_BACKOFF_SOURCE_FORGET_MINUTES = 60
+LOGIN_HARD_LOCK_FAILURES = 100
+# Minutes between the password and the code step of a login (the challenge is kept on the server).
+LOGIN_CHALLENGE_MINUTES = 5
+# Reverse proxies in front of the app that set X-Forwarded-For (0: none). The client address they pass
+# on is the one rate limits and the login back-off count; without this, behind a proxy every client
+# would share the proxy's address.
+PROXY_FIX_X_FOR = 0
 RATELIMIT_ENABLED = True
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = False

@@ -10,8 +10,11 @@ from flask import Flask, g, render_template, request
 from flask import session as flask_session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from msc import db, sections, signals
 from msc.admin.views import bp as admin_bp
@@ -38,6 +41,7 @@ from msc.referrals import views as referrals
 from msc.referrals.views import bp as referrals_bp
 from msc.reports import cube
 from msc.reports.views import bp as reports_bp
+from msc.security import throttle
 from msc.security.policy import enforce, may
 from msc.security.sessions import init_login
 from msc.security.views import bp as auth_bp
@@ -95,6 +99,9 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(ROOT / "msc" / "translations"),
     )
+    if app.config.get("PROXY_FIX_X_FOR"):
+        # behind reverse proxies: the client address (rate limits, login back-off) is the one they pass on
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
     limiter.init_app(app)
     init_login(app, login_manager)
 
@@ -205,6 +212,8 @@ def register_errorhandlers(app: Flask) -> None:
     def _http(err):
         if err.code in (301, 302, 303, 307, 308):
             return err
+        if isinstance(err, RateLimitExceeded):
+            g.commit_on_error = throttle.rate_limited(request.endpoint, get_remote_address())
         return render(err.code if err.code in messages else 400)
 
     @app.errorhandler(Exception)

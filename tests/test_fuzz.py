@@ -92,7 +92,7 @@ def test_search_never_fails_with_5xx(desk, q, page):
 def test_login_never_fails_with_5xx(app, username, password, next_):
     app.config["WTF_CSRF_ENABLED"] = False
     res = app.test_client().post("/login", data={"username": username, "password": password, "next": next_})
-    assert res.status_code in (200, 302, 400, 422), res.status_code
+    assert res.status_code in (200, 302, 400, 422, 429), res.status_code  # 429: the failures before slow it down
     if res.status_code == 302:
         assert res.headers["Location"].startswith("/")
 

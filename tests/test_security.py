@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from msc.db import session, utcnow
 from msc.security import passwords
-from msc.security.models import AuditEvent, User, UserSession
+from msc.security.models import AuditEvent, LoginThrottle, User, UserSession
 from tests.conftest import PASSWORD, csrf
 
 
@@ -61,16 +61,17 @@ def test_wrong_password_says_so_and_keeps_the_username(make, auth):
     assert "wrong password here" not in html
 
 
-def test_account_locks_after_repeated_failures(app, make, auth):
+def test_repeated_failures_slow_down_rather_than_lock(app, make, auth):
+    """(The attacks on the back-off are in tests/test_login_attacks.py.)"""
     make.user("clerk", "reception")
-    for _ in range(app.config["LOCKOUT_THRESHOLD"]):
-        auth.login("clerk", "not the password!")
-    res = auth.login("clerk")  # even the right password is refused while locked
-    assert res.status_code == 422 and "locked" in res.get_data(as_text=True)
-    assert "login.lockout" in _actions(app)
+    for _ in range(app.config["LOGIN_BACKOFF_FREE"] + 1):
+        assert auth.login("clerk", "not the password!").status_code == 422
+    res = auth.login("clerk")  # even the right password is refused inside the wait
+    assert res.status_code == 429 and "Too many attempts: try again in 1 second." in res.get_data(as_text=True)
+    assert res.headers["Retry-After"] == "1"
+    assert "login.throttled" in _actions(app) and "login.lockout" not in _actions(app)
     with app.app_context():
-        user = session.scalar(sa.select(User).where(User.username == "clerk"))
-        user.locked_until = utcnow() - dt.timedelta(seconds=1)
+        session.execute(sa.update(LoginThrottle).values(blocked_until=utcnow() - dt.timedelta(seconds=1)))
         session.commit()
     assert auth.login("clerk").status_code == 302
 
@@ -94,7 +95,6 @@ def test_login_is_rate_limited(app, make):
             "RATELIMIT_ENABLED": True,
             "BABEL_DEFAULT_LOCALE": "en",
             "LOGIN_RATE_LIMIT": "3 per minute",
-            "LOCKOUT_THRESHOLD": 100,
         },
     )
     c = limited.test_client()

@@ -127,7 +127,6 @@ def set_active(admin: Actor, user: User, active: bool) -> None:
 
 
 def unlock(user: User) -> None:
-    """Lift a lockout after failed logins."""
-    user.locked_until = None
-    user.failed_logins = 0
+    """Lift the lock (and any wait) that failed logins put on the account."""
+    accounts.unlock(user)
     audit.record("user.unlock", object_type="user", object_id=user.id)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from msc.admin import service
 from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, UserForm
 from msc.centres.models import Centre
-from msc.db import get_or_404, session, utcnow
+from msc.db import get_or_404, session
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.partners.models import Organisation
 from msc.security import service as accounts
@@ -62,9 +62,14 @@ def centre_edit(centre_id: int | None = None):
 @requires(Permission.ADMIN_USERS)
 def users():
     """Every account, with role, reach and status."""
-    rows = session.scalars(sa.select(User).order_by(User.username))
+    rows = list(session.scalars(sa.select(User).order_by(User.username)))
     return render_template(
-        "admin/users.html", users=rows, roles=ROLE_LABELS, scopes=SCOPE_LABELS, now=utcnow(), confirm=ConfirmForm()
+        "admin/users.html",
+        users=rows,
+        locked=accounts.locked_usernames(rows),
+        roles=ROLE_LABELS,
+        scopes=SCOPE_LABELS,
+        confirm=ConfirmForm(),
     )
 
 

@@ -32,6 +32,14 @@ def reference_hash(code: str) -> str:
     return _code_mac(_derived(keyring().audit_key, b"msc-reference-code"), code)
 
 
+def throttle_hash(kind: str, value: str) -> str:
+    """The keyed hash under which login failures are counted for an account name or a client address
+    (`kind`), so the table of failures holds neither. Its key is derived from the audit key, which no
+    rotation changes."""
+    key = _derived(keyring().audit_key, b"msc-login-throttle")
+    return hmac.new(key, kind.encode() + b"\x1f" + value.encode(), hashlib.sha256).hexdigest()
+
+
 def legacy_reference_hashes(code: str) -> list[str]:
     """The hashes codes had before they got their own key (under each index key still in the ring)."""
     return [_code_mac(k, code) for _, k in sorted(keyring().index_keys.items())]
@@ -58,4 +66,5 @@ __all__ = [
     "legacy_reference_hashes",
     "new_uid",
     "reference_hash",
+    "throttle_hash",
 ]

@@ -49,8 +49,6 @@ class User(EncryptedRow, Base):
     mfa_pending_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     #: the last TOTP time step accepted: a code works once
     mfa_last_step: so.Mapped[int | None] = so.mapped_column(sa.BigInteger)
-    failed_logins: so.Mapped[int] = so.mapped_column(default=0)
-    locked_until: so.Mapped[dt.datetime | None]
     password_changed_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
@@ -105,6 +103,48 @@ class UserSession(Base):
     revoked_reason: so.Mapped[str | None] = so.mapped_column(sa.String(20))
 
     user: so.Mapped[User] = so.relationship()
+
+
+class LoginChallenge(Base):
+    """A login half done: the password was right, the second factor is still to come. The cookie holds
+    only a random token; this row says whose login it is and what comes next, so a cookie signed with a
+    leaked secret key reaches nothing. Works once and for a few minutes."""
+
+    __tablename__ = "login_challenges"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: SHA-256 of the token held in the signed cookie
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: verify (a code from the enrolled app) or enrol (no second factor yet)
+    stage: so.Mapped[str] = so.mapped_column(sa.String(8))
+    #: where to go after the login (a path of this site, already checked)
+    next_url: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    expires_at: so.Mapped[dt.datetime] = so.mapped_column(index=True)
+    consumed_at: so.Mapped[dt.datetime | None]
+
+    user: so.Mapped[User] = so.relationship()
+
+
+class LoginThrottle(Base):
+    """Failed logins (wrong password, wrong code, unknown username) counted under a keyed hash of an
+    account name or of a client address: the wait they impose, and an account's hard lock."""
+
+    __tablename__ = "login_throttles"
+
+    #: HMAC of "account" + the lower-cased username (whether or not the account exists), or of
+    #: "source" + the client address, under a key derived from the audit key
+    key_hash: so.Mapped[str] = so.mapped_column(sa.String(64), primary_key=True)
+    #: account or source
+    kind: so.Mapped[str] = so.mapped_column(sa.String(8))
+    #: failures in a row (an account's since its last login; forgotten after a quiet spell)
+    failures: so.Mapped[int] = so.mapped_column(default=0)
+    last_failure_at: so.Mapped[dt.datetime] = so.mapped_column(index=True)
+    #: no attempt is checked before this
+    blocked_until: so.Mapped[dt.datetime | None]
+    #: an account's hard lock after too many failures in a row; an administrator lifts it
+    locked_at: so.Mapped[dt.datetime | None]
 
 
 class AuditEvent(Base):

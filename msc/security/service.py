@@ -1,9 +1,10 @@
-"""Account rules: authentication with lockout, server-side sessions, TOTP, password changes."""
+"""Account rules: authentication with back-off, login challenges, server-side sessions, TOTP, password changes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import secrets
 
 import pyotp
@@ -11,12 +12,13 @@ import segno
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from msc.crypto import DataKey
 from msc.db import rows_changed, session, utcnow
 from msc.errors import DomainError
-from msc.security import audit, passwords
-from msc.security.models import User, UserSession
+from msc.security import audit, passwords, throttle
+from msc.security.models import LoginChallenge, User, UserSession
 from msc.security.policy import MFA_REQUIRED
 
 _DUMMY_HASH = None
@@ -39,34 +41,100 @@ def find_user(username: str) -> User | None:
     return session.scalar(sa.select(User).where(sa.func.lower(User.username) == username.strip().lower()))
 
 
-def authenticate(username: str, password: str) -> User:
-    """Check a username and password, counting failures and locking the account after too many."""
-    bad = AccountError(_l("Wrong username or password."))
+class Throttled(AccountError):
+    """Too many failed attempts: this one was refused without being checked."""
+
+    def __init__(self, message: object, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _wait_message(seconds: int) -> str:
+    """The wait in words: seconds up to a minute and a half, whole minutes (rounded up) after that."""
+    if seconds <= 90:
+        text = ngettext(
+            "Too many attempts: try again in %(num)d second.",
+            "Too many attempts: try again in %(num)d seconds.",
+            seconds,
+        )
+    else:
+        text = ngettext(
+            "Too many attempts: try again in %(num)d minute.",
+            "Too many attempts: try again in %(num)d minutes.",
+            math.ceil(seconds / 60),
+        )
+    return str(text)
+
+
+def _refuse_if_throttled(keys: throttle.Keys, user_id: int | None, *, field: str | None = None) -> None:
+    """Refuse an attempt inside its wait (or under a lock) with the same words whoever it names."""
+    verdict = throttle.check(keys)
+    if not verdict.refused:
+        return
+    audit.record(
+        "login.throttled",
+        object_type="user" if user_id else None,
+        object_id=user_id,
+        user_id=user_id,
+        detail="locked" if verdict.locked else f"wait {verdict.wait_seconds}s",
+    )
+    if verdict.locked:
+        err = Throttled(_l("Too many failed attempts: this account is locked. Ask an administrator to unlock it."), 0)
+    else:
+        err = Throttled(_wait_message(verdict.wait_seconds), verdict.wait_seconds)
+    err.field = field
+    raise err
+
+
+def _failed(keys: throttle.Keys, action: str, user: User | None, detail: str | None = None) -> None:
+    """Count a failed attempt (an unknown name counts like a known one) and audit it."""
+    user_id = user.id if user is not None else None
+    if throttle.fail(keys):
+        audit.record(
+            "login.lockout",
+            object_type="user" if user_id else None,
+            object_id=user_id,
+            user_id=user_id,
+            detail=None if user_id else "unknown user",
+        )
+    audit.record(action, object_type="user" if user_id else None, object_id=user_id, user_id=user_id, detail=detail)
+
+
+def authenticate(username: str, password: str, source: str) -> User:
+    """Check a username and password from a client address. Failures slow down later attempts under
+    the name and the address (msc.security.throttle); an unknown name is treated exactly like a known
+    one: same checks, same time (a password hash is verified either way), same words."""
+    keys = throttle.keys_for(username, source)
     user = find_user(username)
+    _refuse_if_throttled(keys, user.id if user is not None else None, field="password")
+    bad = AccountError(_l("Wrong username or password."), field="password")
     if user is None:
         passwords.verify_password(_dummy_hash(), password)  # same time as a real check
-        audit.record("login.failed", detail="unknown user")
+        _failed(keys, "login.failed", None, "unknown user")
         raise bad
-    now = utcnow()
-    if user.locked_until and user.locked_until > now:
-        audit.record("login.locked", object_type="user", object_id=user.id, user_id=user.id)
-        raise AccountError(
-            _l("This account is locked after too many failed attempts. Try again later or ask an administrator.")
-        )
     if not passwords.verify_password(user.password_hash, password) or not user.active:
-        user.failed_logins += 1
-        detail = "inactive" if user.active is False else None
-        if user.failed_logins >= current_app.config["LOCKOUT_THRESHOLD"]:
-            user.locked_until = now + dt.timedelta(minutes=current_app.config["LOCKOUT_MINUTES"])
-            user.failed_logins = 0
-            audit.record("login.lockout", object_type="user", object_id=user.id, user_id=user.id)
-        audit.record("login.failed", object_type="user", object_id=user.id, user_id=user.id, detail=detail)
+        _failed(keys, "login.failed", user, "inactive" if user.active is False else None)
         raise bad
-    user.failed_logins = 0
-    user.locked_until = None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
+    if not needs_second_step(user):
+        throttle.succeed(keys)
     return user
+
+
+def needs_second_step(user: User) -> bool:
+    """Whether the login goes on to a code: the user has a second factor, or their role needs one."""
+    return user.mfa_enabled or mfa_required(user)
+
+
+def unlock(user: User) -> None:
+    """Lift the lock (and any wait) that failed logins put on the user's name."""
+    throttle.unlock(user.username)
+
+
+def locked_usernames(users: list[User]) -> set[str]:
+    """The usernames among these users that are locked after too many failures in a row."""
+    return throttle.locked_names([u.username for u in users])
 
 
 def mfa_required(user: User) -> bool:
@@ -135,13 +203,97 @@ def revoke_all_sessions(user: User, reason: str) -> int:
     )
 
 
+# ---- the code step of a login ------------------------------------------------------------
+
+
+def start_challenge(user: User, next_url: str | None) -> str:
+    """Remember on the server that the user got the password right and what comes next (a code from
+    their app, or enrolling one); the returned token is all the cookie carries."""
+    now = utcnow()
+    session.execute(sa.delete(LoginChallenge).where(LoginChallenge.expires_at < now))
+    token = secrets.token_urlsafe(32)
+    session.add(
+        LoginChallenge(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            stage="verify" if user.mfa_enabled else "enrol",
+            next_url=next_url,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=current_app.config["LOGIN_CHALLENGE_MINUTES"]),
+        )
+    )
+    session.flush()
+    return token
+
+
+def pending_login(token: object, stage: str) -> LoginChallenge | None:
+    """The live, unused login challenge behind a cookie's token at this stage, or None."""
+    if not isinstance(token, str) or not token:
+        return None
+    row = session.scalar(
+        sa.select(LoginChallenge).where(
+            LoginChallenge.token_hash == _token_hash(token),
+            LoginChallenge.stage == stage,
+            LoginChallenge.consumed_at.is_(None),
+            LoginChallenge.expires_at > utcnow(),
+        )
+    )
+    if row is None or not row.user.active:
+        return None
+    if stage == "enrol" and row.user.mfa_enabled:
+        return None  # enrolled meanwhile: the enrolment page is closed to this login
+    return row
+
+
+def end_challenge(token: object) -> None:
+    """Make a cookie's login challenge unusable (logout, a new login, a finished one)."""
+    if isinstance(token, str) and token:
+        session.execute(
+            sa.update(LoginChallenge)
+            .where(LoginChallenge.token_hash == _token_hash(token), LoginChallenge.consumed_at.is_(None))
+            .values(consumed_at=utcnow())
+        )
+
+
+def complete_challenge(challenge: LoginChallenge, code: str, source: str) -> User:
+    """Check the code of a pending login from a client address (a code from the user's app, or the first
+    one from the app being enrolled); the challenge works once. Wrong codes count with wrong passwords."""
+    user = challenge.user
+    keys = throttle.keys_for(user.username, source)
+    _refuse_if_throttled(keys, user.id, field="code")
+    if challenge.stage == "enrol":
+        confirm_mfa_enrolment(user, code, keys)
+    else:
+        verify_mfa(user, code, keys)
+    claimed = rows_changed(
+        sa.update(LoginChallenge)
+        .where(LoginChallenge.id == challenge.id, LoginChallenge.consumed_at.is_(None))
+        .values(consumed_at=utcnow())
+    )
+    if not claimed:
+        raise AccountError(_l("Please log in again."), field="code")
+    throttle.succeed(keys)
+    return user
+
+
 # ---- TOTP --------------------------------------------------------------------------------
 
 ISSUER = "MSC Case"
 
 
+def _refuse_second_enrolment(user: User) -> None:
+    if user.mfa_enabled:
+        audit.record("mfa.enrol_refused", object_type="user", object_id=user.id, user_id=user.id)
+        raise AccountError(
+            _l("This account already has a second factor. To set up a new one, ask an administrator to reset it."),
+            field="code",
+        )
+
+
 def begin_mfa_enrolment(user: User) -> tuple[str, str]:
-    """The pending TOTP secret (made once, encrypted on the user row) and its QR code as inline SVG."""
+    """The pending TOTP secret (made once, encrypted on the user row) and its QR code as inline SVG.
+    Only for a user with no second factor (never enrolled, or reset by an administrator)."""
+    _refuse_second_enrolment(user)
     secret = user.mfa_pending_secret
     if not secret:
         secret = pyotp.random_base32()
@@ -168,21 +320,24 @@ def _accept_code(user: User, secret: str, code: str) -> bool:
     return False
 
 
-def confirm_mfa_enrolment(user: User, code: str) -> None:
-    """Turn the pending secret into the user's second factor once a code from it is shown."""
+def confirm_mfa_enrolment(user: User, code: str, keys: throttle.Keys) -> None:
+    """Turn the pending secret into the user's second factor once a code from it is shown. Never
+    replaces a second factor the user already has."""
+    _refuse_second_enrolment(user)
     secret = user.mfa_pending_secret
     if not secret or not _accept_code(user, secret, code):
+        _failed(keys, "login.mfa_failed", user, "enrol")
         raise AccountError(_l("That code is not right. Check the time on your phone and try a new code."), field="code")
     user.mfa_secret = secret
     user.mfa_pending_secret = None
     audit.record("mfa.enrolled", object_type="user", object_id=user.id, user_id=user.id)
 
 
-def verify_mfa(user: User, code: str) -> None:
-    """Check a login code; each code is accepted once."""
+def verify_mfa(user: User, code: str, keys: throttle.Keys) -> None:
+    """Check a login code; each code is accepted once. A wrong code counts as a failed login."""
     secret = user.mfa_secret
     if not secret or not _accept_code(user, secret, code):
-        audit.record("login.mfa_failed", object_type="user", object_id=user.id, user_id=user.id)
+        _failed(keys, "login.mfa_failed", user)
         raise AccountError(_l("That code is not right, or it was already used. Wait for the next code."), field="code")
 
 

@@ -1,16 +1,14 @@
-"""Login with lockout and TOTP, logout, and the user's own account page."""
+"""Login with back-off and TOTP, logout, and the user's own account page."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask import session as flask_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
-from msc.db import session, utcnow
 from msc.errors import show_on_form
 from msc.extensions import limiter
 from msc.forms import form_status, rule_on_form
@@ -22,30 +20,40 @@ from msc.urls import safe_next
 
 bp = Blueprint("auth", __name__)
 
-PENDING_MINUTES = 5
+#: the cookie key of a half-done login: a random token naming a server-side login challenge
+CHALLENGE = "login_challenge"
 
 
 def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
 
 
+def _source() -> str:
+    """The client address failures are counted under (the one the rate limiter counts too)."""
+    return get_remote_address()
+
+
+def _refused(err: service.AccountError) -> int:
+    """The status of a page that refused an attempt: 429 inside a back-off wait, 422 otherwise. The
+    failure count and its audit record are kept either way."""
+    g.commit_on_error = True
+    return 429 if isinstance(err, service.Throttled) else 422
+
+
+def _with_retry_after(response: ResponseReturnValue, err: service.AccountError | None) -> ResponseReturnValue:
+    if isinstance(err, service.Throttled) and err.retry_after:
+        page = make_response(response)
+        page.headers["Retry-After"] = str(err.retry_after)
+        return page
+    return response
+
+
 def _finish_login(user: User, next_url: str | None) -> ResponseReturnValue:
     service.start_session(user)
     login_user(user)
-    flask_session.pop("pending", None)
+    flask_session.pop(CHALLENGE, None)
     flask_session["lang"] = user.locale
     return redirect(safe_next(next_url) or url_for("beneficiaries.home"))
-
-
-def _pending_user(stage: str) -> User | None:
-    pending = flask_session.get("pending")
-    if not pending or pending.get("stage") != stage:
-        return None
-    if utcnow().timestamp() - pending.get("at", 0) > PENDING_MINUTES * 60:
-        flask_session.pop("pending", None)
-        return None
-    user = session.get(User, pending.get("user_id"))
-    return user if user is not None and user.active else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,21 +67,16 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         form.next.data = safe_next(request.args.get("next")) or ""
     if form.validate_on_submit():
+        service.end_challenge(flask_session.pop(CHALLENGE, None))
         try:
-            user = service.authenticate(form.username.data, form.password.data)
+            user = service.authenticate(form.username.data, form.password.data, _source())
         except service.AccountError as err:
-            g.commit_on_error = True  # keep the failure count and its audit record
+            status = _refused(err)
             form.password.errors = [err.message]
-            return render_template("auth/login.html", form=form), form_status(form)
+            return _with_retry_after((render_template("auth/login.html", form=form), status), err)
         next_url = safe_next(form.next.data)
-        if user.mfa_enabled or service.mfa_required(user):
-            stage = "verify" if user.mfa_enabled else "enrol"
-            flask_session["pending"] = {
-                "user_id": user.id,
-                "stage": stage,
-                "at": utcnow().timestamp(),
-                "next": next_url,
-            }
+        if service.needs_second_step(user):
+            flask_session[CHALLENGE] = service.start_challenge(user, next_url)
             return redirect(url_for("auth.mfa_verify" if user.mfa_enabled else "auth.mfa_enrol"))
         return _finish_login(user, next_url)
     return render_template("auth/login.html", form=form), form_status(form)
@@ -84,36 +87,48 @@ def login() -> ResponseReturnValue:
 @limiter.limit(_login_limit, methods=["POST"])
 def mfa_verify() -> ResponseReturnValue:
     """The second step of login: a TOTP code that works once."""
-    return _code_step("verify", service.verify_mfa, "auth/mfa_verify.html")
+    return _code_step("verify", "auth/mfa_verify.html")
 
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @public
 @limiter.limit(_login_limit, methods=["POST"])
 def mfa_enrol() -> ResponseReturnValue:
-    """First login of a role that needs MFA: scan the QR code, then confirm with a code."""
-    return _code_step("enrol", service.confirm_mfa_enrolment, "auth/mfa_enrol.html")
+    """First login of a role that needs MFA (or after an administrator reset the second factor): scan the
+    QR code, then confirm with a code."""
+    return _code_step("enrol", "auth/mfa_enrol.html")
 
 
-def _code_step(stage: str, check: Callable[[User, str], None], template: str) -> ResponseReturnValue:
-    """Ask for a TOTP code for the pending login; finish the login when `check` accepts it."""
-    user = _pending_user(stage)
-    if user is None:
-        flash(_("Please log in again."), "info")
-        return redirect(url_for("auth.login"))
+def _log_in_again() -> ResponseReturnValue:
+    flask_session.pop(CHALLENGE, None)
+    flash(_("Please log in again."), "info")
+    return redirect(url_for("auth.login"))
+
+
+def _code_step(stage: str, template: str) -> ResponseReturnValue:
+    """Ask for a TOTP code for the login challenge the cookie names; finish the login when it is right."""
+    challenge = service.pending_login(flask_session.get(CHALLENGE), stage)
+    if challenge is None:
+        return _log_in_again()
     form = CodeForm()
+    status, refusal = 422, None
     if form.validate_on_submit():
         try:
-            check(user, form.code.data)
+            user = service.complete_challenge(challenge, form.code.data, _source())
         except service.AccountError as err:
-            g.commit_on_error = True  # keep the audit record of the failed code
+            status, refusal = _refused(err), err
             show_on_form(form, err)
         else:
-            return _finish_login(user, flask_session["pending"].get("next"))
+            return _finish_login(user, challenge.next_url)
     extra = {}
     if stage == "enrol":
-        extra["secret"], extra["qr_svg"] = service.begin_mfa_enrolment(user)
-    return render_template(template, form=form, **extra), form_status(form)
+        try:
+            extra["secret"], extra["qr_svg"] = service.begin_mfa_enrolment(challenge.user)
+        except service.AccountError:
+            g.commit_on_error = True  # keep the audit record of the refusal
+            return _log_in_again()
+    page = render_template(template, form=form, **extra)
+    return _with_retry_after((page, status if refusal else form_status(form)), refusal)
 
 
 @bp.post("/logout")
@@ -122,7 +137,7 @@ def logout() -> ResponseReturnValue:
     """End this session on the server, then forget the cookie."""
     service.end_session(current_user._get_current_object())
     logout_user()
-    flask_session.pop("pending", None)
+    service.end_challenge(flask_session.pop(CHALLENGE, None))
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
 
