@@ -46,9 +46,8 @@ def break_glass():
             if grant.status == GlassStatus.PENDING:
                 flash(
                     _(
-                        "You have used today's %(n)d emergency accesses: a protection officer must approve this one "
-                        "first. It will appear here, open, once approved.",
-                        n=glass.daily_quota(),
+                        "You have used your emergency accesses for today: a protection officer must approve this one "
+                        "first. It will appear here, open, once approved."
                     ),
                     "info",
                 )
