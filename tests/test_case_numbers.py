@@ -98,3 +98,28 @@ def test_consecutive_registrations_are_not_neighbours(ctx, make):
         guess_body = body[:-1] + nxt
         guess = f"COL-CUC-{guess_body[:4]}-{guess_body[4:]}-{casenumber.check_character(guess_body)}"
         assert service.by_case_number(guess) is None
+
+
+def test_the_migration_renumbers_counted_numbers_and_keeps_them_as_aliases(app, make):
+    """Numbers issued before were counted: going up from 0016 gives every person a random number and keeps
+    the old one, which still finds the person within one's reach; going down gives the old ones back."""
+    from msc import db as dbmod
+
+    uid = make.person(given_names="Ana", family_names="Rojas")
+    dbmod.downgrade(app, "0016")
+    with app.app_context():
+        old = session.scalar(sa.text("SELECT case_number FROM beneficiaries"))
+        assert casenumber.LEGACY_RE.match(old)
+    dbmod.upgrade(app)
+    with app.app_context():
+        person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+        assert person.legacy_case_number == old and person.case_number != old
+        assert casenumber.parse(person.case_number) == casenumber.CaseNumber(person.case_number)
+        assert service.by_case_number(old.lower()).id == person.id
+        new = person.case_number
+    dbmod.downgrade(app, "0016")
+    with app.app_context():
+        assert session.scalar(sa.text("SELECT case_number FROM beneficiaries")) == old
+    dbmod.upgrade(app)
+    with app.app_context():
+        assert session.scalar(sa.select(Beneficiary.case_number)) != new  # drawn again, still random

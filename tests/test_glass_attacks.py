@@ -306,3 +306,16 @@ def test_the_system_actor_cannot_open_records(ctx, make, brazil):
     p = _people(brazil)[0]
     with pytest.raises(glass.GlassError, match="Your role cannot"):
         glass.open_record(SYSTEM, glass.Proof(p.case_number, p.date_of_birth), "other", BOILERPLATE)
+
+
+def test_a_burst_across_the_region_alerts_the_dpo(app, make, brazil):
+    """Several clerks each staying under their own limits, together probing the region."""
+    app.config.update(BREAK_GLASS_REGION_BURST_COUNT=3, BREAK_GLASS_BURST_COUNT=99)
+    with app.app_context():
+        number = _people(brazil)[0].case_number
+        for i in range(3):
+            clerk = session.get(User, make.user(f"clerk{i}", "reception"))
+            with pytest.raises(glass.GlassError, match="No record matches"):
+                glass.open_record(clerk, glass.Proof(number, dt.date(2000, 1, 1)), "other", BOILERPLATE)
+        session.commit()
+        assert [a.user for a in glass.alerts()] == [None] and glass.alerts()[0].count == 3
