@@ -82,6 +82,7 @@ def fresh_database(args) -> tuple[str, Path, callable]:
 
 def people(app, n: int, rng: random.Random) -> tuple[int, int, list[int], list[str]]:
     """Centres, a centre manager, and n people (each the head of a household of their own)."""
+    from msc.beneficiaries import casenumber
     from msc.beneficiaries.models import Beneficiary, Household
     from msc.centres.models import Centre
     from msc.crypto import DataKey
@@ -111,7 +112,7 @@ def people(app, n: int, rng: random.Random) -> tuple[int, int, list[int], list[s
             household = Household(centre_id=cuc.id)
             key = DataKey.generate()
             person = Beneficiary(
-                case_number=f"COL-CUC-2026-{i + 1:06d}",
+                case_number=casenumber.new("COL-CUC"),
                 card_token=f"{i:016d}",
                 centre_id=cuc.id,
                 data_key=key,

@@ -326,9 +326,9 @@ def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
 
 def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
     """Load n people in batches through the real encryption path; returns (seconds, index rows)."""
-    from msc.beneficiaries import index, service
+    from msc.beneficiaries import casenumber, index, service
     from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent, Household
-    from msc.centres.models import CaseNumberCounter, Centre
+    from msc.centres.models import Centre
     from msc.crypto import DataKey, blind, blind_indexer
     from msc.crypto.rotation import index_state
     from msc.db import session
@@ -343,8 +343,6 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
     actor = Actor(user_id)
     engine = app.extensions["msc.engine"]
     today = dt.date.today()
-    year = today.year
-    counters = [0] * len(CENTRES)
     index_rows = 0
     with app.app_context():
         centre_ids = [session.scalar(sa.select(Centre.id).where(Centre.code == c[0])) for c in CENTRES]
@@ -382,14 +380,13 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
                 has_adult = any(age >= 18 for *_, age in members)
                 for rel, data, consents, age in members:
                     dob, estimated = data.birth_date(today)
-                    counters[ci] += 1
                     key = DataKey.generate()
                     key.id = take(DataKey)
                     person = Beneficiary(
                         id=take(Beneficiary),
                         data_key=key,
                         centre_id=centre_ids[ci],
-                        case_number=f"{codes[ci]}-{year}-{counters[ci]:06d}",
+                        case_number=casenumber.new(codes[ci]),
                         card_token=service._new_card_token(),
                         registered_by_id=user_id,
                         household=hh,
@@ -431,11 +428,6 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
             )
             last_report = now
 
-    with app.app_context():
-        for ci, cid in enumerate(centre_ids):
-            if counters[ci]:
-                session.add(CaseNumberCounter(centre_id=cid, year=year, last=counters[ci]))
-        session.commit()
     elapsed = time.perf_counter() - started
     sa.event.remove(engine, "connect", big_cache)
     engine.dispose()

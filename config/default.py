@@ -85,6 +85,17 @@ FEEDBACK_MIN_SECONDS = 3
 
 # Break-the-glass: minutes an emergency access to another centre's record lasts before it ends by itself
 BREAK_GLASS_MINUTES = 60
+# accesses a user opens at once per rolling 24 hours; past them a protection officer approves each first
+BREAK_GLASS_DAILY_QUOTA = 3
+# proofs (case number and date of birth, or card) that did not match a user may make per rolling 24 hours
+BREAK_GLASS_FAILED_PROOFS = 5
+# requests to open a record, per user (Flask-Limiter notation)
+BREAK_GLASS_RATE_LIMIT = "10 per minute"
+# a burst the DPO is alerted to: this many requests or failed proofs by one user (or, across the region,
+# BREAK_GLASS_REGION_BURST_COUNT) within BREAK_GLASS_BURST_MINUTES
+BREAK_GLASS_BURST_COUNT = 5
+BREAK_GLASS_REGION_BURST_COUNT = 15
+BREAK_GLASS_BURST_MINUTES = 10
 
 # Retention: years a person's data is kept after their last case closed, for countries with no policy set
 RETENTION_YEARS = 5

@@ -379,7 +379,7 @@ def _emergency_access(centres: dict) -> None:
         return
     grant = glass.open_record(
         caseworker,
-        person.case_number,
+        glass.Proof(case_number=person.case_number, date_of_birth=person.date_of_birth),
         "transfer",
         "Llegó a Cúcuta desde Tumbes y necesito su registro de salud para continuar la atención.",
     )

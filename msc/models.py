@@ -12,7 +12,7 @@ from msc.beneficiaries.models import (  # noqa: F401
     SpecificNeed,
 )
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_assignments  # noqa: F401
-from msc.centres.models import CaseNumberCounter, Centre  # noqa: F401
+from msc.centres.models import Centre  # noqa: F401
 from msc.crypto.fields import DataKey  # noqa: F401
 from msc.crypto.rotation import KeyRotation  # noqa: F401
 from msc.dpo.models import (  # noqa: F401

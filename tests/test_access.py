@@ -141,7 +141,7 @@ def _glass(caseworker_id: int, there_uid: str) -> str:
     caseworker = session.get(User, caseworker_id)
     grant = glass.open_record(
         caseworker,
-        person.case_number,
+        glass.Proof(person.case_number, person.date_of_birth),
         "transfer",
         "Traslado desde Tumbes: necesito su registro para continuar la atención.",
     )

@@ -34,53 +34,63 @@ def user(make, name="cw", role="caseworker", **kw) -> User:
     return session.get(User, make.user(name, role, **kw))
 
 
+def proof(p: Beneficiary) -> glass.Proof:
+    """What the person at the desk shows: their case number and date of birth."""
+    return glass.Proof(p.case_number, p.date_of_birth)
+
+
 def test_opening_needs_a_reason_and_an_explanation_and_reaches_only_that_person(ctx, make, tumbes_person):
     cw, rosa = user(make), person(tumbes_person)
     other = person(
         make.person(centre="PER-TUM", given_names="Otra", family_names="Persona", date_of_birth=dt.date(1990, 1, 1))
     )
-    for case_number, reason, text, message in [
-        ("", "medical_emergency", WHY, "Give the case number"),
-        (rosa.case_number, None, WHY, "Choose the reason"),
-        (rosa.case_number, "medical_emergency", "urgente", "Explain in a sentence or two"),
-        ("COL-XXX-2026-999999", "medical_emergency", WHY, "No record has that case number"),
+    for given, reason, text, message in [
+        (glass.Proof(""), "medical_emergency", WHY, "Give the case number and the date of birth"),
+        (glass.Proof(rosa.case_number), "medical_emergency", WHY, "Give the person's date of birth"),
+        (glass.Proof("COL-XXX-2026-999999", rosa.date_of_birth), "medical_emergency", WHY, "use the card's token"),
+        (proof(rosa), None, WHY, "Choose the reason"),
+        (proof(rosa), "medical_emergency", "urgente", "Explain in a sentence or two"),
     ]:
         with pytest.raises(glass.GlassError, match=message):
-            glass.open_record(cw, case_number, reason, text)
-    assert not in_scope(cw, rosa.centre_id, rosa.id)
-    grant = glass.open_record(cw, rosa.case_number.lower(), "medical_emergency", WHY)
+            glass.open_record(cw, given, reason, text)
+    assert not in_scope(cw, rosa.centre_id, rosa.id, emergency_read=True)
+    grant = glass.open_record(cw, glass.Proof(rosa.case_number.lower(), rosa.date_of_birth), "medical_emergency", WHY)
     session.commit()
-    assert in_scope(cw, rosa.centre_id, rosa.id) and not in_scope(cw, other.centre_id, other.id)
+    assert in_scope(cw, rosa.centre_id, rosa.id, emergency_read=True)
+    assert not in_scope(cw, other.centre_id, other.id, emergency_read=True)
+    assert not in_scope(cw, rosa.centre_id, rosa.id)  # a grant never counts where a read does not ask for it
     assert grant.explanation == WHY and grant.explanation_ct and WHY.encode() not in grant.explanation_ct
     assert (grant.expires_at - grant.started_at) == dt.timedelta(minutes=60)
     event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "access.break_glass")).one()
     assert event.object_id == str(rosa.id) and event.detail.startswith("medical_emergency:")
-    assert glass.open_record(cw, rosa.case_number, "medical_emergency", WHY).id == grant.id  # one at a time
+    assert glass.open_record(cw, proof(rosa), "medical_emergency", WHY).id == grant.id  # one at a time
+    by_card = glass.open_record(cw, glass.Proof(card_token=other.card_token.lower().replace("-", "")), "other", WHY)
+    assert by_card.beneficiary_id == other.id
 
 
 def test_a_record_already_in_reach_and_roles_without_the_right_are_refused(ctx, make, tumbes_person):
     rosa = person(tumbes_person)
     peru = user(make, "po_peru", "protection_officer", scope="country", country="PER")
     with pytest.raises(glass.GlassError, match="already within your reach"):
-        glass.open_record(peru, rosa.case_number, "transfer", WHY)
+        glass.open_record(peru, proof(rosa), "transfer", WHY)
     for role in ("centre_manager", "dpo", "admin", "partner"):
         with pytest.raises(glass.GlassError, match="cannot open records outside"):
-            glass.open_record(user(make, f"u_{role}", role), rosa.case_number, "transfer", WHY)
+            glass.open_record(user(make, f"u_{role}", role), proof(rosa), "transfer", WHY)
 
 
 def test_access_ends_by_itself_and_can_be_ended_early(ctx, make, tumbes_person):
     cw, rosa = user(make), person(tumbes_person)
-    grant = glass.open_record(cw, rosa.case_number, "child_at_risk", WHY)
+    grant = glass.open_record(cw, proof(rosa), "child_at_risk", WHY)
     session.commit()
     grant.expires_at = utcnow() - dt.timedelta(seconds=1)
     session.commit()
-    assert not in_scope(cw, rosa.centre_id, rosa.id) and glass.mine(cw) == []
-    again = glass.open_record(cw, rosa.case_number, "child_at_risk", WHY)
+    assert not in_scope(cw, rosa.centre_id, rosa.id, emergency_read=True) and glass.mine(cw) == []
+    again = glass.open_record(cw, proof(rosa), "child_at_risk", WHY)
     with pytest.raises(glass.GlassError, match="Only the person who opened"):
         glass.end(user(make, "cw2"), again)
     glass.end(cw, again)
     session.commit()
-    assert not in_scope(cw, rosa.centre_id, rosa.id)
+    assert not in_scope(cw, rosa.centre_id, rosa.id, emergency_read=True)
     assert (
         session.scalar(
             sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "access.break_glass_end")
@@ -99,19 +109,19 @@ def test_trafficking_and_uasc_fund_files_stay_closed_unless_the_role_allows(ctx,
         po = user(make, f"po_{case_type}", "protection_officer", scope="country", country="COL")
         app = Application(case_type=case_type, centre_id=rosa.centre_id, beneficiary_id=rosa.id, submitted_by_id=None)
         for who in (cw, po):
-            glass.open_record(who, rosa.case_number, "transfer", WHY)
+            glass.open_record(who, proof(rosa), "transfer", WHY)
         session.commit()
         # The caseworker still needs to be the applicant or assigned; the officer reaches by role.
         assert applications.may_read(po, app) is True
         if case_type == "trafficking":
-            assert in_scope(cw, rosa.centre_id, rosa.id)
+            assert in_scope(cw, rosa.centre_id, rosa.id, emergency_read=True)
             assert not applications.may_read(cw, app)
 
 
 def test_the_dpo_reviews_with_a_note_when_not_justified(ctx, make, tumbes_person):
     cw, rosa = user(make), person(tumbes_person)
     dpo = user(make, "dpo", "dpo", scope="region")
-    grant = glass.open_record(cw, rosa.case_number, "other", WHY)
+    grant = glass.open_record(cw, proof(rosa), "other", WHY)
     session.commit()
     assert glass.queue() == [grant]
     with pytest.raises(glass.GlassError, match="Choose the outcome"):
@@ -128,7 +138,7 @@ def test_the_dpo_reviews_with_a_note_when_not_justified(ctx, make, tumbes_person
 
 def test_audit_search_and_chain_check(ctx, make, tumbes_person):
     cw, rosa = user(make), person(tumbes_person)
-    glass.open_record(cw, rosa.case_number, "transfer", WHY)
+    glass.open_record(cw, proof(rosa), "transfer", WHY)
     session.commit()
     found = oversight.search(oversight.AuditQuery(user="cw", action="access."))
     assert [e.action for e in found.items] == ["access.break_glass"]
@@ -152,17 +162,15 @@ def test_http_break_glass_then_profile_then_end(app, make, tumbes_person):
     with app.app_context():
         number = person(tumbes_person).case_number
     assert client.get(f"/b/{tumbes_person}").status_code == 404
-    res = client.post(
-        "/access/break-glass", data={"case_number": number, "reason": "medical_emergency", "explanation": "corto"}
-    )
+    asked = {"case_number": number, "date_of_birth": "1987-08-08", "reason": "medical_emergency"}
+    res = client.post("/access/break-glass", data={**asked, "explanation": "corto"})
     assert res.status_code == 422 and "Explain in a sentence or two" in res.get_data(as_text=True)
     assert 'value="' + number + '"' in res.get_data(as_text=True)
-    res = client.post(
-        "/access/break-glass", data={"case_number": number, "reason": "medical_emergency", "explanation": WHY}
-    )
+    res = client.post("/access/break-glass", data={**asked, "explanation": WHY})
     assert res.status_code == 302 and res.headers["Location"].endswith(f"/b/{tumbes_person}")
     page = client.get(f"/b/{tumbes_person}").get_data(as_text=True)
     assert "Emergency access to a record of another centre" in page and "Rosa" in page
+    assert "Read only" in page and "Medical emergency" in page
     with app.app_context():
         grant_uid = session.scalar(sa.select(BreakGlass.uid))
     assert client.post(f"/access/break-glass/{grant_uid}/end").status_code == 302
@@ -172,7 +180,7 @@ def test_http_break_glass_then_profile_then_end(app, make, tumbes_person):
 def test_http_dpo_pages(app, make, tumbes_person):
     app.config["WTF_CSRF_ENABLED"] = False
     with app.app_context():
-        glass.open_record(user(make), person(tumbes_person).case_number, "transfer", WHY)
+        glass.open_record(user(make), proof(person(tumbes_person)), "transfer", WHY)
         session.commit()
         grant_uid = session.scalar(sa.select(BreakGlass.uid))
     client = app.test_client()

@@ -52,6 +52,7 @@ nasty = st.one_of(
             "null",
             "𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
             "COL-CUC-2026-000001",
+            "col-cuc 7k3m q9xd z",
             "1,2,3",
             "abc,",
             "female",

@@ -278,7 +278,7 @@ def test_break_glass_reviews_store_their_outcome_as_the_plain_string(ctx, make):
         for name in ("Rosa", "Luz")
     ]
     why = "Llegó herida a urgencias de Cúcuta; necesito su historia de alergias."
-    grants = [glass.open_record(cw, p.case_number, "medical_emergency", why) for p in far]
+    grants = [glass.open_record(cw, glass.Proof(card_token=p.card_token), "medical_emergency", why) for p in far]
     glass.review(dpo, grants[0], ReviewOutcome.JUSTIFIED, None)
     glass.review(dpo, grants[1], ReviewOutcome.NOT_JUSTIFIED, "No había urgencia.")
     assert _raw("break_glass", grants[0].id, "outcome") == "justified"

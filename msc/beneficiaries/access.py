@@ -1,6 +1,6 @@
 """Load-and-authorise: the one place a page loads a person by their opaque id and decides whether the
 logged-in user may reach them. The route has already checked the permission (@requires); this adds the
-record: unknown, erased, or outside the user's reach (their centres, or a running emergency access) all
+record: unknown, erased, or outside the user's reach (their centres, or for a read a running emergency access) all
 answer 404, so a page never confirms that a record exists, and a reach outside scope is audited."""
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from msc.db import session
 from msc.security.policy import check_scope
 
 
-def load_beneficiary(uid: str) -> Beneficiary:
-    """The person with this opaque id, if the logged-in user may reach them; 404 otherwise."""
+def load_beneficiary(uid: str, *, emergency_read: bool = False) -> Beneficiary:
+    """The person with this opaque id, if the logged-in user may reach them; 404 otherwise. A running
+    emergency access counts only for a page that reads and says so (`emergency_read`): every page that
+    changes, prints or hands out something answers 404 to it."""
     person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
     if person is None:
         abort(404)
-    check_scope(current_user, person.centre_id, person.id)
+    check_scope(current_user, person.centre_id, person.id, emergency_read=emergency_read)
     if person.is_erased:
         abort(404)
     return person

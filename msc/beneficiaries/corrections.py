@@ -23,7 +23,7 @@ class CorrectionError(DomainError):
 
 
 def _check(user: Actor, person: Beneficiary) -> None:
-    if not role_allows(user, Permission.EDIT) or not in_scope(user, person.centre_id, person.id):
+    if not role_allows(user, Permission.EDIT) or not in_scope(user, person.centre_id):
         raise CorrectionError(_l("Only staff who may edit this record handle its corrections."))
 
 

@@ -40,8 +40,10 @@ class Beneficiary(EncryptedRow, Base):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     #: opaque id used in URLs and in the encryption's associated data
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    #: human-readable, never derived from personal data: COL-CUC-2026-000123
+    #: human-readable, random, never derived from personal data: COL-CUC-7K3M-Q9XD-4 (see casenumber)
     case_number: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
+    #: the counted number issued before 2026-12 (COL-CUC-2026-000123), still on paper files
+    legacy_case_number: so.Mapped[str | None] = so.mapped_column(sa.String(32), unique=True)
     #: random token printed as a QR code on the beneficiary card
     card_token: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)

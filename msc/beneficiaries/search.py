@@ -14,6 +14,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from msc.beneficiaries import casenumber
 from msc.beneficiaries.matching import W_EXACT, W_LEAD, W_PHONETIC, W_TYPO, lead_score, name_score
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.models import BlindIndexEntry as E
@@ -26,7 +27,6 @@ from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import centre_ids_in_scope, scope_filter
 
-CASE_RE = re.compile(r"^[A-Z]{3}-[A-Z0-9]{2,8}-\d{4}-\d{6}$")
 CARD_RE = re.compile(r"^[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}$")
 DMY_RE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 YMD_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -114,19 +114,37 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
     query = check_query(query)
     page = max(1, min(page, 50))
     compact = query.upper().replace(" ", "")
-    if CASE_RE.match(compact):
-        return _direct(user, "case_number", Beneficiary.case_number == compact)
     if CARD_RE.match(compact) and not compact.replace("-", "").isdigit():
-        token = compact.replace("-", "")
-        found = _direct(user, "card", Beneficiary.card_token == "-".join(token[i : i + 4] for i in range(0, 16, 4)))
+        found = _direct(user, "card", Beneficiary.card_token == card_token(compact))
         if found.exact is not None:
             return found
+    number = _case_number(query)
+    if number is not None:
+        column = Beneficiary.legacy_case_number if number.legacy else Beneficiary.case_number
+        return _direct(user, "case_number", column == number.text)
     parsed = parse(query)
     if not (parsed.names or parsed.dob or parsed.numbers):
         raise RuleError(_l("Nothing to search for: type at least one name, number or date."), field="q")
     result = _ranked(user, parsed, page)
     audit.record("beneficiary.search", detail=f"{parsed.kind}:{len(result.hits)}")
     return result
+
+
+def card_token(text: str) -> str:
+    """A card token as stored (four groups of four), from what was typed or scanned."""
+    token = text.upper().replace(" ", "").replace("-", "")
+    return "-".join(token[i : i + 4] for i in range(0, 16, 4))
+
+
+def _case_number(query: str) -> casenumber.CaseNumber | None:
+    """The case number the query is, if it is one; a mistyped one is refused in words when it clearly
+    meant to be a case number (a centre code and a dash first), else the query is searched as words."""
+    try:
+        return casenumber.parse(query)
+    except casenumber.CaseNumberError:
+        if casenumber.looks_like(query):
+            raise
+        return None
 
 
 def _direct(user: Actor, kind: str, where: sa.ColumnElement[bool]) -> SearchResult:

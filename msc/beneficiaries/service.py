@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from msc.beneficiaries import duplicates
+from msc.beneficiaries import casenumber, duplicates
 from msc.beneficiaries.index import reindex
 from msc.beneficiaries.models import (
     Beneficiary,
@@ -24,7 +24,7 @@ from msc.beneficiaries.models import (
     SpecificNeed,
 )
 from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
-from msc.centres.models import CaseNumberCounter, Centre
+from msc.centres.models import Centre
 from msc.crypto import DataKey, blind
 from msc.db import session, utcnow
 from msc.errors import RuleError
@@ -182,7 +182,7 @@ def register(
         data_key=DataKey.generate(),
         centre=centre,
         centre_id=centre.id,
-        case_number=_next_case_number(centre, today.year),
+        case_number=_new_case_number(centre),
         card_token=_new_card_token(),
         registered_by_id=user.id,
     )
@@ -231,16 +231,22 @@ def _apply(person: Beneficiary, data: PersonData, dob: dt.date, estimated: bool)
     person.sensitive_needs = sensitive or None
 
 
-def by_case_number(text: str | None) -> Beneficiary | None:
-    """The record with this case number, as typed (spaces around and letter case do not matter)."""
-    number = (text or "").strip().upper()
-    if not number:
+def by_case_number(text: str | None, *, legacy: bool = True) -> Beneficiary | None:
+    """The record with this case number, as typed (letter case, spaces, dashes and O/I/L for 0/1 do not
+    matter); with `legacy`, an old counted number finds the record too. A mistyped character raises
+    CaseNumberError before anything is looked up."""
+    number = casenumber.parse(text)
+    if number is None or (number.legacy and not legacy):
         return None
-    return session.scalar(sa.select(Beneficiary).where(Beneficiary.case_number == number))
+    column = Beneficiary.legacy_case_number if number.legacy else Beneficiary.case_number
+    return session.scalar(sa.select(Beneficiary).where(column == number.text))
 
 
 def _household_to_join(user: Actor, choice: HouseholdChoice) -> Household:
-    member = by_case_number(choice.join_case_number)
+    try:
+        member = by_case_number(choice.join_case_number)
+    except casenumber.CaseNumberError as err:
+        raise RuleError(err.message, field="household_case_number") from err
     if member is None or not in_scope(user, member.centre_id) or member.household is None:
         raise RuleError(_l("No household found for that case number."), field="household_case_number")
     if choice.relationship == "head":
@@ -250,18 +256,13 @@ def _household_to_join(user: Actor, choice: HouseholdChoice) -> Household:
     return member.household
 
 
-def _next_case_number(centre: Centre, year: int) -> str:
-    counter = session.scalar(
-        sa.select(CaseNumberCounter)
-        .where(CaseNumberCounter.centre_id == centre.id, CaseNumberCounter.year == year)
-        .with_for_update()
-    )
-    if counter is None:
-        counter = CaseNumberCounter(centre_id=centre.id, year=year, last=0)
-        session.add(counter)
-    counter.last += 1
-    session.flush()
-    return f"{centre.code}-{year}-{counter.last:06d}"
+def _new_case_number(centre: Centre) -> str:
+    """A random case number not yet taken (40 random bits: a clash is rare, and tried again)."""
+    for _ in range(8):
+        number = casenumber.new(centre.code)
+        if session.scalar(sa.select(Beneficiary.id).where(Beneficiary.case_number == number)) is None:
+            return number
+    raise RuntimeError("no free case number found")  # pragma: no cover - 8 clashes of 40 random bits
 
 
 def _new_card_token() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import segno
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -18,8 +18,8 @@ from msc.db import session, utcnow
 from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security import audit
-from msc.security.emergency import running_grant
-from msc.security.policy import Permission, active_centres_of, authenticated, can, check_scope, requires
+from msc.security.emergency import REASONS, running_grant
+from msc.security.policy import Permission, active_centres_of, authenticated, can, check_scope, in_scope, requires
 
 bp = Blueprint("beneficiaries", __name__)
 
@@ -142,8 +142,11 @@ def register():
 @bp.get("/b/<uid>")
 @requires(Permission.VIEW)
 def profile(uid: str):
-    """What the role may see of one person; every view is audited."""
-    person = load_beneficiary(uid)
+    """What the role may see of one person; every view is audited. Reached through an emergency access,
+    the page is read-only and shows only what the access's reason needs."""
+    person = load_beneficiary(uid, emergency_read=True)
+    if not in_scope(current_user, person.centre_id):
+        return _emergency_view(person)
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id)
     may_sensitive = can(current_user, Permission.VIEW_SENSITIVE)
     history = list(
@@ -161,13 +164,31 @@ def profile(uid: str):
         "reception/profile.html",
         person=person,
         may_sensitive=may_sensitive,
-        glass=running_grant(current_user.id, person.id),
         consents=service.current_consents(person),
         history=history,
         possible=possible,
         consent_form=ConsentForm(prefix="consent"),
         **sections.context(sections.PROFILE, current_user, person),
         dup_form=ConfirmForm(),
+        vocab=vocab,
+        today=utcnow().date(),
+    )
+
+
+def _emergency_view(person: Beneficiary):
+    """The read-only page of an emergency access: the parts its reason needs, no button that changes,
+    prints or hands out anything (and those routes refuse the access anyway)."""
+    grant = running_grant(current_user.id, person.id)
+    if grant is None:  # pragma: no cover - load_beneficiary let the person through on this grant
+        abort(404)
+    audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id, detail=f"emergency:{grant.uid}")
+    return render_template(
+        "reception/emergency.html",
+        person=person,
+        grant=grant,
+        sections=grant.sections,
+        reasons=REASONS,
+        end_form=ConfirmForm(),
         vocab=vocab,
         today=utcnow().date(),
     )

@@ -40,8 +40,9 @@ def _event(user: Actor, case: Case, action: str, detail: str | None = None) -> N
 
 
 def may_access(user: Actor, case: Case) -> bool:
-    """A case is reachable within the user's centres, or by a caseworker assigned to it."""
-    return in_scope(user, case.centre_id, case.beneficiary_id) or any(c.id == user.id for c in case.caseworkers)
+    """A case is reachable within the user's centres, or by a caseworker assigned to it (an emergency
+    access does not open a case: its page shows what the reason needs on the person's profile)."""
+    return in_scope(user, case.centre_id) or any(c.id == user.id for c in case.caseworkers)
 
 
 def case_of(person: Beneficiary) -> Case | None:

@@ -1,4 +1,4 @@
-"""The Centre model and its case-number counter."""
+"""The Centre model."""
 
 from __future__ import annotations
 
@@ -37,13 +37,3 @@ class Centre(Base):
 
     def __repr__(self) -> str:
         return f"<Centre {self.code}>"
-
-
-class CaseNumberCounter(Base):
-    """The last case number issued per centre and year."""
-
-    __tablename__ = "case_number_counters"
-
-    centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), primary_key=True)
-    year: so.Mapped[int] = so.mapped_column(primary_key=True)
-    last: so.Mapped[int] = so.mapped_column(default=0)

@@ -7,7 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc.db import get_by_uid_or_404
+from msc.db import get_by_uid_or_404, utcnow
 from msc.dpo import glass, keys, oversight
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import AuditSearchForm, ReviewForm
@@ -19,9 +19,16 @@ from msc.security.policy import Permission, requires
 @bp.get("/dpo/")
 @requires(Permission.DPO_REVIEW)
 def dashboard():
-    """What needs the DPO's attention, and the state of the audit chain and the keys."""
+    """What needs the DPO's attention (first of all every emergency access not yet reviewed, and any
+    burst of them), and the state of the audit chain and the keys."""
     return render_template(
-        "dpo/dashboard.html", summary=oversight.summary(), verify_form=ConfirmForm(), keys_phase=keys.phase
+        "dpo/dashboard.html",
+        summary=oversight.summary(),
+        verify_form=ConfirmForm(),
+        keys_phase=keys.phase,
+        alerts=glass.alerts(),
+        latest=glass.latest(),
+        failed_today=glass.failed_since(None, utcnow() - glass.DAY),
     )
 
 

@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from msc.beneficiaries.casenumber import CaseNumberError
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent
 from msc.beneficiaries.service import by_case_number
 from msc.cases.models import Case, CaseStatus
@@ -53,7 +54,10 @@ def find(case_number: str | None) -> Beneficiary:
     """The person with this case number who still has data to erase."""
     if not (case_number or "").strip():
         raise ErasureError(_l("Give the case number of the record."), field="case_number")
-    person = by_case_number(case_number)
+    try:
+        person = by_case_number(case_number)
+    except CaseNumberError as err:
+        raise ErasureError(err.message, field="case_number") from err
     if person is None:
         raise ErasureError(_l("No record has that case number."), field="case_number")
     if person.is_erased:

@@ -9,15 +9,26 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from msc.beneficiaries.corrections import CORRECTABLE
 from msc.beneficiaries.vocab import FIELD_LABELS
-from msc.dpo.vocab import ERASURE_REASONS, GLASS_REASONS, REVIEW_OUTCOMES
+from msc.dpo.vocab import ERASURE_REASONS, GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
 
 class GlassForm(FlaskForm):
     # Required fields are checked by the service, which says what is missing in words.
-    case_number = CleanString(_l("Case number"), [Optional()])
+    case_number = CleanString(_l("Case number"), [Optional(), Length(max=40)], render_kw={"autocomplete": "off"})
+    date_of_birth = DateField(_l("Date of birth"), [Optional()])
+    card_token = CleanString(
+        _l("Or the token printed on the card"), [Optional(), Length(max=40)], render_kw={"autocomplete": "off"}
+    )
     reason = RadioField(_l("Reason"), choices=options(GLASS_REASONS), validators=[Optional()], validate_choice=False)
     explanation = CleanText(_l("Why you need this record now"), [Optional()])
+
+
+class DecisionForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"), choices=options(GLASS_DECISIONS), validators=[Optional()], validate_choice=False
+    )
+    note = CleanText(_l("Note"), [Optional()])
 
 
 class ReviewForm(FlaskForm):

@@ -25,7 +25,7 @@ WATCHED = {
     "failed_logins": ("login.failed", "login.mfa_failed"),
     "lockouts": ("login.lockout",),
     "denials": ("access.denied", "access.out_of_scope"),
-    "break_glass": ("access.break_glass",),
+    "break_glass": ("access.break_glass", "access.break_glass_request"),
     "consent_withdrawals": ("consent.withdrawn",),
     "key_rotations": ("keys.rotate", "keys.index_rotate", "keys.retire"),
 }

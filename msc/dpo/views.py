@@ -3,37 +3,59 @@ personal-data exports. The DPO's own pages are in desk, desk_erasure and desk_ke
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.beneficiaries import corrections
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import CorrectionRequest
-from msc.db import get_by_uid_or_404
+from msc.db import get_by_uid_or_404, utcnow
 from msc.dpo import exports, glass
 from msc.dpo.blueprint import bp
-from msc.dpo.forms import CorrectionForm, GlassForm, PersonalExportForm, RefusalForm
+from msc.dpo.forms import CorrectionForm, DecisionForm, GlassForm, PersonalExportForm, RefusalForm
 from msc.dpo.models import PersonalExport
+from msc.extensions import limiter
 from msc.forms import ConfirmForm, form_status, rule_on_form
-from msc.security.emergency import BreakGlass
+from msc.security.emergency import BreakGlass, GlassStatus
 from msc.security.policy import Permission, centres_in_scope, requires
 
 # ---- break-the-glass (staff) ----------------------------------------------------------------
 
 
+def _glass_limit() -> str:
+    return str(current_app.config.get("BREAK_GLASS_RATE_LIMIT", "10 per minute"))
+
+
+def _per_user() -> str:
+    return f"user:{current_user.get_id()}"
+
+
 @bp.route("/access/break-glass", methods=["GET", "POST"])
 @requires(Permission.BREAK_GLASS)
+@limiter.limit(_glass_limit, methods=["POST"], key_func=_per_user)
 def break_glass():
-    """Open a record of another centre, saying why; the access ends by itself."""
+    """Open a record of another centre, showing the person is present or known and saying why; the access
+    ends by itself. Past the daily quota the request waits for a protection officer."""
     form = GlassForm()
     if form.validate_on_submit():
+        g.commit_on_error = True  # keep the audit record of a proof that did not match
         with rule_on_form(form):
-            grant = glass.open_record(current_user, form.case_number.data, form.reason.data, form.explanation.data)
+            proof = glass.Proof(form.case_number.data, form.date_of_birth.data, form.card_token.data)
+            grant = glass.open_record(current_user, proof, form.reason.data, form.explanation.data)
+            if grant.status == GlassStatus.PENDING:
+                flash(
+                    _(
+                        "You have used your emergency accesses for today: a protection officer must approve this one "
+                        "first. It will appear here, open, once approved."
+                    ),
+                    "info",
+                )
+                return redirect(url_for("dpo.break_glass"))
             flash(
                 _(
                     "Emergency access open until %(time)s. It is recorded and reviewed by the data protection officer.",
-                    time=grant.expires_at.strftime("%H:%M UTC"),
+                    time=grant.expires_at.strftime("%H:%M UTC") if grant.expires_at else "",
                 ),
                 "info",
             )
@@ -42,7 +64,9 @@ def break_glass():
         "dpo/break_glass.html",
         form=form,
         running=glass.mine(current_user),
+        waiting=glass.waiting(current_user),
         minutes=glass.minutes(),
+        quota=glass.daily_quota(),
         end_form=ConfirmForm(),
     ), form_status(form)
 
@@ -59,6 +83,36 @@ def end_glass(grant_uid: str):
         except glass.GlassError as err:
             flash(str(err), "error")
     return redirect(url_for("dpo.break_glass"))
+
+
+@bp.get("/access/break-glass/requests")
+@requires(Permission.BREAK_GLASS_APPROVE)
+def glass_requests():
+    """Emergency accesses asked past the requester's daily quota, waiting for a protection officer."""
+    return render_template("dpo/glass_requests.html", waiting=glass.awaiting_approval(current_user))
+
+
+@bp.route("/access/break-glass/requests/<grant_uid>", methods=["GET", "POST"])
+@requires(Permission.BREAK_GLASS_APPROVE)
+def glass_decide(grant_uid: str):
+    """Approve (the access starts now) or refuse one request, with a note; never one's own."""
+    grant = get_by_uid_or_404(BreakGlass, grant_uid)
+    if grant.user_id != current_user.id and not glass.may_approve(current_user, grant):
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        with rule_on_form(form):
+            glass.decide(current_user, grant, form.decision.data, form.note.data)
+            flash(_("Decision recorded."), "info")
+            return redirect(url_for("dpo.glass_requests"))
+    return render_template(
+        "dpo/glass_decide.html",
+        grant=grant,
+        form=form,
+        pending=grant.status == GlassStatus.PENDING,
+        granted_today=glass.granted_since(grant.user_id, utcnow() - glass.DAY),
+        failed_today=glass.failed_since(grant.user_id, utcnow() - glass.DAY),
+    ), form_status(form)
 
 
 # ---- correction requests (the desk) ---------------------------------------------------------

@@ -2,12 +2,11 @@
 
 from flask_babel import lazy_gettext as _l
 
-GLASS_REASONS = {
-    "medical_emergency": _l("Medical emergency"),
-    "child_at_risk": _l("Child at risk"),
-    "transfer": _l("Transfer between centres"),
-    "other": _l("Other (explain)"),
-}
+from msc.security.emergency import REASONS as GLASS_REASONS
+
+__all__ = ["ERASURE_REASONS", "GLASS_DECISIONS", "GLASS_REASONS", "REVIEW_OUTCOMES"]
+
+GLASS_DECISIONS = {"approve": _l("Approve: open the access now"), "refuse": _l("Refuse")}
 REVIEW_OUTCOMES = {"justified": _l("Justified"), "not_justified": _l("Not justified")}
 ERASURE_REASONS = {
     "subject_request": _l("The person asked for their data to be erased"),

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.service import by_case_number
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.exports import suppress
@@ -25,7 +25,7 @@ from msc.feedback.models import Feedback
 from msc.forms import form_status, rule_on_form
 from msc.i18n import local_today
 from msc.security.models import User
-from msc.security.policy import Permission, active_centres_of, check_scope, public, requires, roles_with
+from msc.security.policy import Permission, active_centres_of, check_scope, in_scope, public, requires, roles_with
 
 bp = Blueprint("feedback", __name__)
 
@@ -155,12 +155,10 @@ def desk():
         with rule_on_form(form):
             person_id = None
             if form.case_number.data:
-                person = session.scalar(
-                    sa.select(Beneficiary).where(Beneficiary.case_number == form.case_number.data.strip().upper())
-                )
-                if person is None:
+                person = by_case_number(form.case_number.data)
+                # one answer for a number that does not exist and one outside the user's reach
+                if person is None or person.is_erased or not in_scope(current_user, person.centre_id):
                     raise service.FeedbackError(_("No one has this case number."), field="case_number")
-                check_scope(current_user, person.centre_id)
                 person_id = person.id
             if centre is None:
                 raise service.FeedbackError(_("Choose one of your centres."), field="centre_id")

@@ -204,7 +204,7 @@ def may_read(user: Actor, application: Application) -> bool:
     # Break-the-glass reaches a trafficking or UASC file only for roles allowed to open those.
     glass_reaches = application.case_type not in GLASS_PROTECTED or role_allows(user, Permission.BREAK_GLASS_FUND)
     if not role_allows(user, Permission.FUND_VIEW) or not in_scope(
-        user, application.centre_id, application.beneficiary_id if glass_reaches else None
+        user, application.centre_id, application.beneficiary_id if glass_reaches else None, emergency_read=True
     ):
         return False
     if role_allows(user, Permission.FUND_APPLY):  # those who apply (caseworkers) read their own and their cases' only

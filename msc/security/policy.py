@@ -62,6 +62,7 @@ class Permission(StrEnum):
     REPORTS = "reports.view"
     BREAK_GLASS = "access.break_glass"
     BREAK_GLASS_FUND = "access.break_glass_fund"
+    BREAK_GLASS_APPROVE = "access.break_glass_approve"
     DPO_REVIEW = "dpo.review"
     DATA_EXPORT = "data.export"
     KEYS_ROTATE = "keys.rotate"
@@ -125,6 +126,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.REPORTS,
             Permission.BREAK_GLASS,
             Permission.BREAK_GLASS_FUND,
+            Permission.BREAK_GLASS_APPROVE,
             Permission.DATA_EXPORT,
             Permission.CASE_SENSITIVE_NOTES,
             Permission.FEEDBACK_FOCAL_POINT,
@@ -293,13 +295,14 @@ def centres_in_scope(user: Actor, centre_id: int | None = None, country: str | N
     return list(session.scalars(stmt))
 
 
-def in_scope(user: Actor, centre_id: int, beneficiary_id: int | None = None) -> bool:
-    """Whether a record of this centre is within the user's reach — or, for one person's records, opened
-    by the user through break-the-glass access that is still running."""
+def in_scope(user: Actor, centre_id: int, beneficiary_id: int | None = None, *, emergency_read: bool = False) -> bool:
+    """Whether a record of this centre is within the user's reach. An emergency (break-the-glass) access
+    the user holds on one person counts only where a read asks for it (`emergency_read`, with the
+    person's id): never to change, print, hand over, place or apply for anything."""
     ids = centre_ids_in_scope(user)
     if ids is None or centre_id in ids:
         return True
-    if beneficiary_id is None:
+    if beneficiary_id is None or not emergency_read:
         return False
     return running_grant(user.id, beneficiary_id) is not None
 
@@ -310,8 +313,10 @@ def scope_filter(user: Actor, column: so.QueryableAttribute[int]) -> sa.ColumnEl
     return sa.true() if ids is None else column.in_(ids or [-1])
 
 
-def check_scope(user: Actor, centre_id: int, beneficiary_id: int | None = None) -> None:
+def check_scope(
+    user: Actor, centre_id: int, beneficiary_id: int | None = None, *, emergency_read: bool = False
+) -> None:
     """404 (not 403: do not confirm that the record exists) for a record outside the user's scope."""
-    if not in_scope(user, centre_id, beneficiary_id):
+    if not in_scope(user, centre_id, beneficiary_id, emergency_read=emergency_read):
         audit.record("access.out_of_scope", detail=request.endpoint)
         abort(404)

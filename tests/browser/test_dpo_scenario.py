@@ -1,6 +1,9 @@
-"""Break the glass, then the review: a caseworker in Cúcuta cannot find a person registered in Tumbes,
-opens the record in an emergency with a reason, ends the access; the data protection officer finds it
-in the review queue and records that it was not justified, with a note."""
+"""Break the glass, then the approval and the review: a caseworker in Cúcuta cannot find a person
+registered in Tumbes; on a phone at the desk she opens the record in an emergency with the person's case
+number and date of birth (a wrong date is refused in words) and a reason, reads it, ends the access. Her
+next request is past the day's quota and waits: a protection officer approves it with a note. The data
+protection officer sees the accesses and the burst alert on the home page, and records that one was not
+justified, with a note."""
 
 from __future__ import annotations
 
@@ -10,13 +13,15 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from tests.browser.conftest import check_axe, log_in_as
+from tests.browser.conftest import check_axe, check_no_horizontal_scroll, log_in_as
 from tests.browser.test_reception_scenario import path_of
 from tests.conftest import Factory
 
 pytestmark = pytest.mark.browser
 
 DPO_SECRET = pyotp.random_base32()
+PO_SECRET = pyotp.random_base32()
+PHONE = {"width": 360, "height": 740}
 
 
 @pytest.fixture
@@ -24,19 +29,31 @@ def glass_world(live_server):
     from msc.beneficiaries.models import Beneficiary
     from msc.db import session
 
+    live_server.app.config.update(BREAK_GLASS_DAILY_QUOTA=1, BREAK_GLASS_BURST_COUNT=3)
     make = Factory(live_server.app)
     uid = make.person(
         centre="PER-TUM", given_names="Yesenia", family_names="Torres Ramos", date_of_birth=dt.date(1994, 10, 3)
     )
+    second = make.person(
+        centre="PER-TUM", given_names="Julio", family_names="Quispe Mamani", date_of_birth=dt.date(1979, 4, 12)
+    )
     make.user("gestora", "caseworker", centres=("COL-CUC",), locale="es")
+    make.user("oficial", "protection_officer", scope="country", country="COL", locale="es", mfa_secret=PO_SECRET)
     make.user("dpo", "dpo", scope="region", locale="es", mfa_secret=DPO_SECRET)
     with live_server.app.app_context():
         number = session.scalar(sa.select(Beneficiary.case_number).where(Beneficiary.uid == uid))
-    return {"uid": uid, "number": number}
+        card = session.scalar(sa.select(Beneficiary.card_token).where(Beneficiary.uid == second))
+    return {"uid": uid, "number": number, "second": second, "card": card}
 
 
-def test_break_the_glass_then_the_dpo_review(browser, visit, live_server, glass_world):
+def _open(page, button="Abrir el registro"):
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+
+
+def test_break_the_glass_then_the_approval_and_the_dpo_review(browser, visit, live_server, glass_world):
     page = visit.page
+    page.set_viewport_size(PHONE)  # the desk's phone
     log_in_as(visit, "gestora")
     page.locator("#q").fill(glass_world["number"])
     with page.expect_navigation():
@@ -45,31 +62,72 @@ def test_break_the_glass_then_the_dpo_review(browser, visit, live_server, glass_
         page.get_by_role("link", name="Acceso de emergencia").click()
     visit.note_url()
     check_axe(page, "emergency access")
-    page.locator("#case_number").fill(glass_world["number"])
+    check_no_horizontal_scroll(page, "emergency access")
+    page.locator("#case_number").fill(glass_world["number"].lower().replace("-", " "))  # as read aloud
+    page.locator("#date_of_birth").fill("1994-03-10")  # day and month swapped: not her date of birth
     page.get_by_label("Emergencia médica").check()
     page.locator("#explanation").fill("corto")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Abrir el registro").click()
+    _open(page)
     assert "Explique en una o dos frases" in page.locator(".error-summary").inner_text()
-    assert page.locator("#case_number").input_value() == glass_world["number"]
     page.locator("#explanation").fill("Llegó a urgencias en Cúcuta; necesito sus alergias registradas en Tumbes.")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Abrir el registro").click()
+    _open(page)
+    assert (
+        "Ningún registro coincide con este número de caso y fecha de nacimiento"
+        in page.locator(".error-summary").inner_text()
+    )
+    check_no_horizontal_scroll(page, "emergency access (refused)")
+    page.locator("#date_of_birth").fill("1994-10-03")
+    _open(page)
     visit.note_url()
     assert path_of(page.url) == f"/b/{glass_world['uid']}"
     assert "Yesenia" in page.locator("h1").inner_text()
     assert "Acceso de emergencia a un registro de otro centro" in page.content()
+    assert "Solo lectura" in page.content() and page.get_by_role("link", name="Editar").count() == 0
     check_axe(page, "profile opened in an emergency")
+    check_no_horizontal_scroll(page, "profile opened in an emergency")
     with page.expect_navigation():
         page.get_by_role("button", name="Terminar ahora").first.click()
     assert "Acceso de emergencia terminado." in page.content()
     assert visit.goto(f"/b/{glass_world['uid']}").status == 404
 
+    # a second person the same day, by the card: past the quota, it waits for a protection officer
+    visit.goto("/access/break-glass")
+    page.locator("#card_token").fill(glass_world["card"])
+    page.get_by_label("Traslado entre centros").check()
+    page.locator("#explanation").fill("Lo trasladan hoy desde Tumbes y necesito su registro para la atención.")
+    _open(page)
+    assert "Ya usó sus accesos de emergencia de hoy" in page.content()
+    assert "Sus solicitudes a la espera de un oficial de protección" in page.content()
+    assert visit.goto(f"/b/{glass_world['second']}").status == 404
+
+    log_in_as(visit, "oficial", PO_SECRET)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Aprobar accesos de emergencia").click()
+    visit.note_url()
+    check_axe(page, "emergency accesses to approve")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Decidir").first.click()
+    assert "Lo trasladan hoy desde Tumbes" in page.content() and "Julio" not in page.content()
+    check_axe(page, "approve an emergency access")
+    page.get_by_label("Aprobar: abrir el acceso ahora").check()
+    _open(page, "Registrar la decisión")
+    assert "Escriba una nota sobre su decisión" in page.locator(".error-summary").inner_text()
+    page.locator("#note").fill("Llamé a la gestora: el traslado es hoy.")
+    _open(page, "Registrar la decisión")
+    assert "Decisión registrada." in page.content()
+
+    log_in_as(visit, "gestora")
+    assert visit.goto(f"/b/{glass_world['second']}").status == 200
+    assert "Julio" in page.locator("h1").inner_text()
+
+    page.set_viewport_size({"width": 1024, "height": 768})
     log_in_as(visit, "dpo", DPO_SECRET)  # with the authenticator code
     with page.expect_navigation():
         page.get_by_role("link", name="Protección de datos").click()
     check_axe(page, "DPO dashboard")
-    assert "1 por revisar" in page.content()
+    alert = page.get_by_role("alert")
+    assert "Alerta: una ráfaga de accesos de emergencia" in alert.inner_text() and "gestora" in alert.inner_text()
+    assert "Accesos de emergencia aún sin revisar" in page.content() and "2 por revisar" in page.content()
     with page.expect_navigation():
         page.get_by_role("link", name="Accesos de emergencia por revisar").click()
     with page.expect_navigation():
