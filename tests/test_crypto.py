@@ -42,7 +42,13 @@ def test_a_ciphertext_written_before_padding_still_opens():
 def test_tampered_padding_or_version_is_rejected():
     key = envelope.new_data_key()
     aad = envelope.field_aad("t", "c", "r")
-    for bad in (b"Maria" + b"\x00" * 11, b"Maria\x80" + b"\x00" * 5, b"Maria\x80\x01" + b"\x00" * 9, b"Maria\x80" + b"\x00" * 26):
+    no_marker, short, junk, oversized = (
+        b"Maria" + b"\x00" * 11,
+        b"Maria\x80" + b"\x00" * 5,
+        b"Maria\x80\x01" + b"\x00" * 9,
+        b"Maria\x80" + b"\x00" * 26,
+    )
+    for bad in (no_marker, short, junk, oversized):
         blob = envelope._seal(key, bad, aad, envelope.PADDED)  # authenticates, but its padding is malformed
         with pytest.raises(DecryptionError, match="padding"):
             envelope.decrypt_field(key, blob, aad)
