@@ -32,6 +32,12 @@ def reference_hash(code: str) -> str:
     return _code_mac(_derived(keyring().audit_key, b"msc-reference-code"), code)
 
 
+def audit_witness_key() -> bytes:
+    """The key that signs the lines of the audit chain's witness, derived from the audit key: someone who
+    can write the database (or the witness file) but holds no key cannot forge a line."""
+    return _derived(keyring().audit_key, b"msc-audit-witness")
+
+
 def legacy_reference_hashes(code: str) -> list[str]:
     """The hashes codes had before they got their own key (under each index key still in the ring)."""
     return [_code_mac(k, code) for _, k in sorted(keyring().index_keys.items())]
@@ -53,6 +59,7 @@ __all__ = [
     "EncryptedField",
     "EncryptedRow",
     "KeyRing",
+    "audit_witness_key",
     "blind_indexer",
     "keyring",
     "legacy_reference_hashes",
