@@ -1,4 +1,4 @@
-"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo ..."""
+"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo|exports ..."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from msc.crypto import rotation
 from msc.crypto.keys import keyring
 from msc.db import session
 from msc.dpo import erasure, keys, oversight
+from msc.dpo import exports as personal_exports
 from msc.dpo.backup import BackupError, snapshot
 from msc.nfi import stock
 from msc.reports import cube
@@ -29,6 +30,7 @@ index_cli = AppGroup("index", help="Blind indexes for search.")
 nfi_cli = AppGroup("nfi", help="Non-food items: stock checks.")
 reports_cli = AppGroup("reports", help="Dashboards: prove or rebuild their running counts.")
 dpo_cli = AppGroup("dpo", help="Data protection: retention runs.")
+exports_cli = AppGroup("exports", help="Personal-data export archives.")
 
 
 @db_cli.command("upgrade")
@@ -194,6 +196,15 @@ def dpo_retention(apply_: bool) -> None:
     click.echo(f"retention run {done.id}: {done.erased} anonymised")
 
 
+@exports_cli.command("purge")
+def exports_purge() -> None:
+    """Delete the export archives that expired unread (EXPORT_TTL_HOURS); the timer runs it each minute."""
+
+    n = personal_exports.purge()
+    session.commit()
+    click.echo(f"{n} expired export archives deleted")
+
+
 @click.command("backup")
 @with_appcontext
 @click.option(
@@ -293,5 +304,6 @@ def demo_logins() -> None:
 
 def register(app: Flask) -> None:
     """Add every command group to the app."""
-    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli, dpo_cli, backup):
+    groups = (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli, dpo_cli, exports_cli)
+    for group in (*groups, backup):
         app.cli.add_command(group)
