@@ -207,3 +207,13 @@ def test_the_head_goes_to_syslog(app):
     with app.app_context():
         head = session.scalar(sa.select(AuditEvent).where(AuditEvent.seq == 3))
     assert "msc-audit: msc-audit-head v1" in message and f"seq=3 mac={head.mac} sig=" in message
+
+
+def test_verify_says_when_there_is_nothing_to_compare_with(app):
+    _fill(app, 3)
+    _witness(app).unlink()
+    res = _verify(app)
+    assert res.exit_code == 0 and "holds no head yet" in res.output
+    app.config["AUDIT_WITNESS_FILE"] = ""
+    res = _verify(app)
+    assert res.exit_code == 0 and "no witness file to compare with" in res.output

@@ -117,14 +117,15 @@ def verify(extra_witnesses: Iterable[Path] = ()) -> VerifyResult:
     with session.execute(stmt) as rows:  # closes the server-side cursor even when we stop early
         result = _walk(rows.scalars(), keyring().audit_key, seen.seen)
     last = session.scalar(sa.select(sa.func.max(AuditEvent.seq))) or 0
-    return _compare(
-        result,
-        last,
-        seen,
-        note=None
-        if path or extra
-        else "no witness file: deleting the newest records cannot be detected (set AUDIT_WITNESS_FILE)",
-    )
+    note = None
+    if not path and not extra:
+        note = (
+            "no witness file to compare with (AUDIT_WITNESS_FILE): deleting the newest records is found only "
+            "against witness lines given with --witness (e.g. taken from the syslog collector)"
+        )
+    elif not seen.seen and last:
+        note = f"the witness {path} holds no head yet: deleting the newest records is not found before it does"
+    return _compare(result, last, seen, note)
 
 
 def _compare(result: VerifyResult, last: int, seen: witness.Witness, note: str | None) -> VerifyResult:
