@@ -191,7 +191,16 @@ def due(db_session: so.Session | None = None, *, now: bool = False) -> None:
         info.setdefault(PENDING, "due")
 
 
-@sa.event.listens_for(so.Session, "after_commit")
+def register_listeners() -> None:
+    """Write the head after commits that added audit records. Session-class events are process-wide, so
+    this registers once per process whichever app asks first (create_app asks for every app); importing
+    this module hooks nothing."""
+    if sa.event.contains(so.Session, "after_commit", _after_commit):
+        return
+    sa.event.listen(so.Session, "after_commit", _after_commit)
+    sa.event.listen(so.Session, "after_rollback", _after_rollback)
+
+
 def _after_commit(db_session: so.Session) -> None:
     pending = db_session.info.pop(PENDING, None)
     if pending is None or not has_app_context() or not configured():
@@ -206,7 +215,6 @@ def _after_commit(db_session: so.Session) -> None:
         log.exception("could not write the audit chain's head to its witness")
 
 
-@sa.event.listens_for(so.Session, "after_rollback")
 def _after_rollback(db_session: so.Session) -> None:
     db_session.info.pop(PENDING, None)
 
