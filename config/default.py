@@ -99,3 +99,16 @@ BREAK_GLASS_BURST_MINUTES = 10
 
 # Retention: years a person's data is kept after their last case closed, for countries with no policy set
 RETENTION_YEARS = 5
+
+# Audit chain witness: the chain's head (newest sequence number and MAC), written outside the database
+# so that deleting the newest records is detected (README "Audit log"). A file opened in append mode
+# only (None: instance/audit-witness.log outside production; "" : none; production should put it on
+# another volume) and/or syslog ("/dev/log", or "host:port" over UDP; off by default). Production
+# refuses to start with neither. The head is written after a commit that added audit records once the
+# last witness is older than AUDIT_WITNESS_SECONDS, at every chain check, and by `flask audit anchor`.
+AUDIT_WITNESS_FILE = None
+AUDIT_WITNESS_SYSLOG = None
+AUDIT_WITNESS_SECONDS = 60
+
+# Personal-data exports: hours an archive waits to be downloaded before it is deleted
+EXPORT_TTL_HOURS = 24

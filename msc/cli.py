@@ -1,4 +1,4 @@
-"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo ..."""
+"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo|exports ..."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from msc.crypto import rotation
 from msc.crypto.keys import keyring
 from msc.db import session
 from msc.dpo import erasure, keys, oversight
+from msc.dpo import exports as personal_exports
 from msc.dpo.backup import BackupError, snapshot
 from msc.nfi import stock
 from msc.reports import cube
-from msc.security import service
+from msc.security import service, witness
 from msc.security.actor import SYSTEM
 
 db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
@@ -29,6 +30,7 @@ index_cli = AppGroup("index", help="Blind indexes for search.")
 nfi_cli = AppGroup("nfi", help="Non-food items: stock checks.")
 reports_cli = AppGroup("reports", help="Dashboards: prove or rebuild their running counts.")
 dpo_cli = AppGroup("dpo", help="Data protection: retention runs.")
+exports_cli = AppGroup("exports", help="Personal-data export archives.")
 
 
 @db_cli.command("upgrade")
@@ -97,18 +99,50 @@ def _retire(kind: str, key_id: str) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Walk the audit chain and report the first broken link (the result is kept for the DPO's page)."""
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Also compare with witness lines kept elsewhere (e.g. taken from the remote log collector).",
+)
+def audit_verify(witnesses: tuple[Path, ...]) -> None:
+    """Walk the audit chain, compare it with the head its witness saw, report what is broken or missing
+    (the result is kept for the DPO's page), then write the head to the witness."""
 
-    result = oversight.check_chain(SYSTEM)
-    session.commit()
+    _check, result = oversight.check_chain(SYSTEM, witnesses)
+    session.commit()  # writes the head (with this check's own record) to the witness
+    if result.note:
+        click.echo(f"note: {result.note}")
     if result.ok:
-        click.echo(f"audit chain intact: {result.checked} records")
+        seen = f"; the witness saw record {result.witnessed.seq} on {result.witnessed.at}" if result.witnessed else ""
+        click.echo(f"audit chain intact: {result.checked} records{seen}")
         return
+    for seq, problem in result.problems:
+        click.echo(f"record {seq}: {problem}" if seq is not None else problem, err=True)
+    where = f"at record {result.broken_seq}" if result.broken_seq is not None else "per its witness"
     raise click.ClickException(
-        f"audit chain broken at record {result.broken_seq}: {result.reason} "
-        f"({result.checked} records verified before it)"
+        f"audit chain broken {where}: {result.reason} ({result.checked} records verified in order)"
     )
+
+
+@audit_cli.command("anchor")
+def audit_anchor() -> None:
+    """Write the chain's head (newest sequence number and MAC) to the witness file and/or syslog; a timer
+    runs it each minute (config/deploy/). A file whose last line holds the same head is left as it is."""
+
+    if not witness.configured():
+        raise click.ClickException("no witness configured: set AUDIT_WITNESS_FILE and/or AUDIT_WITNESS_SYSLOG")
+    try:
+        head, where = witness.anchor(repeat=False)
+    except witness.WitnessError as err:
+        raise click.ClickException(str(err)) from None
+    if head is None:
+        click.echo("the audit log is empty: nothing to witness")
+    elif where:
+        click.echo(f"record {head.seq} witnessed in {', '.join(where)}")
+    else:
+        click.echo(f"record {head.seq} was already witnessed")
 
 
 @nfi_cli.command("check")
@@ -160,6 +194,15 @@ def dpo_retention(apply_: bool) -> None:
     done = erasure.run(SYSTEM)
     session.commit()
     click.echo(f"retention run {done.id}: {done.erased} anonymised")
+
+
+@exports_cli.command("purge")
+def exports_purge() -> None:
+    """Delete the export archives that expired unread (EXPORT_TTL_HOURS); the timer runs it each minute."""
+
+    n = personal_exports.purge()
+    session.commit()
+    click.echo(f"{n} expired export archives deleted")
 
 
 @click.command("backup")
@@ -261,5 +304,6 @@ def demo_logins() -> None:
 
 def register(app: Flask) -> None:
     """Add every command group to the app."""
-    for group in (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli, dpo_cli, backup):
+    groups = (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli, dpo_cli, exports_cli)
+    for group in (*groups, backup):
         app.cli.add_command(group)

@@ -35,6 +35,8 @@ def load_config(app: Flask, name: str, overrides: dict | None = None) -> None:
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'msc.sqlite3'}"
     if not app.config.get("SECRET_KEY") and app.config.get("GENERATE_KEYS"):
         app.config["SECRET_KEY"] = _instance_secret(app)
+    if app.config.get("AUDIT_WITNESS_FILE") is None and name != "production":
+        app.config["AUDIT_WITNESS_FILE"] = str(Path(app.instance_path) / "audit-witness.log")
     if name == "production":
         check_production(app.config)
 
@@ -61,6 +63,8 @@ def check_production(config: dict) -> None:
                 missing.append(f"MSC_{name} (or MSC_KEYS_FILE)")
         if not (config.get("INDEX_KEY") or config.get("INDEX_KEYS")):
             missing.append("MSC_INDEX_KEY (or MSC_KEYS_FILE)")
+    if not (config.get("AUDIT_WITNESS_FILE") or config.get("AUDIT_WITNESS_SYSLOG")):
+        missing.append("MSC_AUDIT_WITNESS_FILE (on another volume) or MSC_AUDIT_WITNESS_SYSLOG")
     if missing:
         raise ConfigurationError("production needs: " + ", ".join(missing))
     if config.get("DEBUG"):

@@ -165,7 +165,7 @@ def _export(officer_id: int) -> str:
     """An encrypted personal-data export waiting to be downloaded."""
     from msc.dpo import exports
 
-    export, _secret = exports.create(session.get(User, officer_id), "Lista para la jornada de salud del sábado.")
+    export, _secret = exports.create(session.get(User, officer_id), "internal_audit")
     session.commit()
     return export.uid
 

@@ -16,8 +16,16 @@ def test_production_refuses_to_start_without_secrets(monkeypatch, tmp_path):
 
 def test_production_refuses_debug():
     with pytest.raises(ConfigurationError) as err:
-        check_production({"SECRET_KEY": "x", "KEYS_FILE": "/k.json", "DEBUG": True})
+        check_production({"SECRET_KEY": "x", "KEYS_FILE": "/k.json", "AUDIT_WITNESS_FILE": "/w.log", "DEBUG": True})
     assert "debug" in str(err.value)
+
+
+def test_production_refuses_to_start_without_a_witness_of_the_audit_chain():
+    with pytest.raises(ConfigurationError) as err:
+        check_production({"SECRET_KEY": "x", "KEYS_FILE": "/k.json"})
+    assert "MSC_AUDIT_WITNESS_FILE" in str(err.value) and "MSC_AUDIT_WITNESS_SYSLOG" in str(err.value)
+    check_production({"SECRET_KEY": "x", "KEYS_FILE": "/k.json", "AUDIT_WITNESS_SYSLOG": "/dev/log"})
+    check_production({"SECRET_KEY": "x", "KEYS_FILE": "/k.json", "AUDIT_WITNESS_FILE": "/var/w/a.log"})
 
 
 def test_production_starts_with_keys_from_the_environment(monkeypatch, tmp_path):
@@ -31,8 +39,10 @@ def test_production_starts_with_keys_from_the_environment(monkeypatch, tmp_path)
     monkeypatch.setenv("MSC_INDEX_KEY", key())
     monkeypatch.setenv("MSC_AUDIT_KEY", key())
     monkeypatch.setenv("MSC_DATABASE_URL", f"sqlite:///{tmp_path}/p.sqlite3")
+    monkeypatch.setenv("MSC_AUDIT_WITNESS_FILE", str(tmp_path / "witness" / "audit-witness.log"))
     app = create_app("production", {"INSTANCE_PATH": str(tmp_path)})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["HSTS"] and not app.debug
+    assert app.config["AUDIT_WITNESS_FILE"].endswith("witness/audit-witness.log")
     assert app.extensions["msc.keys"].active_kek == "k1"
     app.extensions["msc.engine"].dispose()
 
@@ -42,6 +52,7 @@ def test_development_generates_keys_and_says_so(tmp_path, caplog):
     assert (tmp_path / "keys.json").exists() and (tmp_path / "secret_key").exists()
     assert oct((tmp_path / "keys.json").stat().st_mode)[-3:] == "600"
     assert "generated development keys" in caplog.text
+    assert app.config["AUDIT_WITNESS_FILE"] == str(tmp_path / "audit-witness.log")
     app.extensions["msc.engine"].dispose()
 
 

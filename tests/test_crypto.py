@@ -16,7 +16,49 @@ def test_same_plaintext_twice_gives_different_ciphertexts():
     b = envelope.encrypt_field(key, b"Maria", aad)
     assert a != b
     assert envelope.decrypt_field(key, a, aad) == envelope.decrypt_field(key, b, aad) == b"Maria"
-    assert len(a) == 1 + 12 + 5 + 16  # version, 96-bit nonce, ciphertext, tag
+    assert len(a) == 1 + 12 + 16 + 16  # version, 96-bit nonce, ciphertext padded to 16 bytes, tag
+
+
+def test_names_of_different_lengths_in_one_bucket_give_equal_ciphertext_lengths():
+    key = envelope.new_data_key()
+    aad = envelope.field_aad("beneficiaries", "given_names_ct", "abc")
+    short, longer = envelope.encrypt_field(key, b"Ana", aad), envelope.encrypt_field(key, "María José".encode(), aad)
+    assert len(short) == len(longer)
+    assert envelope.decrypt_field(key, longer, aad) == "María José".encode()
+    lengths = {n: len(envelope.encrypt_field(key, b"x" * n, aad)) - 29 for n in (0, 15, 16, 31, 200, 255, 256, 600)}
+    assert lengths == {0: 16, 15: 16, 16: 32, 31: 32, 200: 256, 255: 256, 256: 512, 600: 768}
+    for n in (0, 1, 15, 16, 63, 64, 255, 256, 511, 512):
+        assert envelope.decrypt_field(key, envelope.encrypt_field(key, b"\x00" * n, aad), aad) == b"\x00" * n
+
+
+def test_a_ciphertext_written_before_padding_still_opens():
+    key = envelope.new_data_key()
+    aad = envelope.field_aad("beneficiaries", "given_names_ct", "abc")
+    old = envelope._seal(key, b"Maria", aad)  # version 1: how values were written before padding
+    assert old[:1] == b"\x01" and len(old) == 1 + 12 + 5 + 16
+    assert envelope.decrypt_field(key, old, aad) == b"Maria"
+
+
+def test_tampered_padding_or_version_is_rejected():
+    key = envelope.new_data_key()
+    aad = envelope.field_aad("t", "c", "r")
+    no_marker, short, junk, oversized = (
+        b"Maria" + b"\x00" * 11,
+        b"Maria\x80" + b"\x00" * 5,
+        b"Maria\x80\x01" + b"\x00" * 9,
+        b"Maria\x80" + b"\x00" * 26,
+    )
+    for bad in (no_marker, short, junk, oversized):
+        blob = envelope._seal(key, bad, aad, envelope.PADDED)  # authenticates, but its padding is malformed
+        with pytest.raises(DecryptionError, match="padding"):
+            envelope.decrypt_field(key, blob, aad)
+    good = envelope.encrypt_field(key, b"Maria", aad)
+    for version in (b"\x01", b"\x03"):  # a padded value passed off as unpadded (or unknown) fails
+        with pytest.raises(DecryptionError):
+            envelope.decrypt_field(key, version + good[1:], aad)
+    old = envelope._seal(key, b"Maria\x80" + b"\x00" * 10, aad)
+    with pytest.raises(DecryptionError):  # and an old value cannot be passed off as padded
+        envelope.decrypt_field(key, b"\x02" + old[1:], aad)
 
 
 def test_tampered_ciphertext_fails():

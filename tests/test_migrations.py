@@ -41,3 +41,32 @@ def test_migrations_go_down_and_up_over_real_data(app, make):
 
         assert session.scalar(sa.text("SELECT COUNT(*) FROM users")) == 1
         assert session.scalar(sa.text("SELECT COUNT(*) FROM cases")) == 1
+
+
+def test_exports_made_before_get_a_coded_purpose_and_an_expiry(app, make):
+    """Revision 0019: the free-text purpose of earlier exports is not carried over (their audit record
+    keeps it); they become "other" and expire 24 hours after they were made."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    uid = make.user("po", "protection_officer")
+    dbmod.downgrade(app, "0016")
+    made = dt.datetime(2026, 11, 30, 8, 0)
+    with app.extensions["msc.engine"].begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO personal_exports (uid, user_id, purpose, rows, created_at, archive) "
+                "VALUES ('a1', :u, 'Lista de la familia Rojas para el juzgado', 3, :t, :z)"
+            ),
+            {"u": uid, "t": made, "z": b"zip"},
+        )
+    dbmod.upgrade(app)
+    with app.app_context():
+        from msc.db import session
+        from msc.dpo.models import PersonalExport
+
+        export = session.scalar(sa.select(PersonalExport).where(PersonalExport.uid == "a1"))
+        assert export.purpose_code == "other" and export.purpose_note is None and export.archive == b"zip"
+        assert export.expires_at == made.replace(tzinfo=dt.UTC) + dt.timedelta(hours=24)
+        assert "Rojas" not in repr(session.execute(sa.text("SELECT * FROM personal_exports")).all())

@@ -40,6 +40,12 @@ def throttle_hash(kind: str, value: str) -> str:
     return hmac.new(key, kind.encode() + b"\x1f" + value.encode(), hashlib.sha256).hexdigest()
 
 
+def audit_witness_key() -> bytes:
+    """The key that signs the lines of the audit chain's witness, derived from the audit key: someone who
+    can write the database (or the witness file) but holds no key cannot forge a line."""
+    return _derived(keyring().audit_key, b"msc-audit-witness")
+
+
 def legacy_reference_hashes(code: str) -> list[str]:
     """The hashes codes had before they got their own key (under each index key still in the ring)."""
     return [_code_mac(k, code) for _, k in sorted(keyring().index_keys.items())]
@@ -61,6 +67,7 @@ __all__ = [
     "EncryptedField",
     "EncryptedRow",
     "KeyRing",
+    "audit_witness_key",
     "blind_indexer",
     "keyring",
     "legacy_reference_hashes",

@@ -9,7 +9,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from msc.beneficiaries.corrections import CORRECTABLE
 from msc.beneficiaries.vocab import FIELD_LABELS
-from msc.dpo.vocab import ERASURE_REASONS, GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
+from msc.dpo.vocab import ERASURE_REASONS, EXPORT_PURPOSES, GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
 
@@ -96,7 +96,10 @@ class RefusalForm(FlaskForm):
 
 
 class PersonalExportForm(FlaskForm):
-    purpose = CleanText(_l("Purpose of this export"), [Optional()])
+    purpose = RadioField(
+        _l("Purpose of this export"), choices=options(EXPORT_PURPOSES), validators=[Optional()], validate_choice=False
+    )
+    purpose_note = CleanText(_l("The purpose in your words"), [Optional()])
     centre_id = SelectField(_l("Centre"), coerce=int, validators=[Optional()], validate_choice=False)
 
     def __init__(self, *a, centres=(), **kw):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -13,7 +14,7 @@ from msc.crypto import rotation
 from msc.crypto.keys import keyring
 from msc.db import Listing, listing, session, utcnow
 from msc.dpo.models import AuditCheck
-from msc.security import audit
+from msc.security import audit, witness
 from msc.security.actor import SYSTEM, Actor
 from msc.security.emergency import BreakGlass, ReviewOutcome
 from msc.security.models import AuditEvent, User
@@ -130,9 +131,10 @@ def last_check() -> AuditCheck | None:
     return session.scalar(sa.select(AuditCheck).order_by(AuditCheck.id.desc()).limit(1))
 
 
-def check_chain(user: Actor = SYSTEM) -> AuditCheck:
-    """Walk the audit chain now and keep the result (the page and `flask audit verify` both do)."""
-    result = audit.verify()
+def check_chain(user: Actor = SYSTEM, extra_witnesses: Iterable[Path] = ()) -> tuple[AuditCheck, audit.VerifyResult]:
+    """Walk the audit chain now, compare it with its witness, and keep the result (the page and `flask
+    audit verify` both do); once this commits, the head is written to the witness."""
+    result = audit.verify(extra_witnesses)
     found = AuditCheck(
         user_id=user.id,
         ok=result.ok,
@@ -142,4 +144,5 @@ def check_chain(user: Actor = SYSTEM) -> AuditCheck:
     )
     session.add(found)
     audit.record("audit.verify", detail=f"{'ok' if result.ok else 'broken'}:{result.checked}")
-    return found
+    witness.due(now=True)
+    return found, result

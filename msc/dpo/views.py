@@ -15,6 +15,7 @@ from msc.dpo import exports, glass
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import CorrectionForm, DecisionForm, GlassForm, PersonalExportForm, RefusalForm
 from msc.dpo.models import PersonalExport
+from msc.dpo.vocab import EXPORT_PURPOSES
 from msc.extensions import limiter
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security.emergency import BreakGlass, GlassStatus
@@ -157,20 +158,34 @@ def refuse_correction(correction_uid: str):
 @bp.route("/exports/personal", methods=["GET", "POST"])
 @requires(Permission.DATA_EXPORT)
 def personal_export():
-    """Export the people of one's centres for a stated purpose, as an encrypted archive."""
+    """Export the people of one's centres for a stated purpose, as an encrypted archive; one's latest
+    exports and whether they wait to be downloaded (archives that expired unread are deleted here)."""
+    exports.purge()
     form = PersonalExportForm(centres=centres_in_scope(current_user))
     if form.validate_on_submit():
         with rule_on_form(form):
-            export, secret = exports.create(current_user, form.purpose.data, form.centre_id.data or None)
+            export, secret = exports.create(
+                current_user, form.purpose.data, form.purpose_note.data, form.centre_id.data or None
+            )
             return render_template("dpo/export_ready.html", export=export, secret=secret)
-    return render_template("dpo/export.html", form=form), form_status(form)
+    return _export_page(form), form_status(form)
+
+
+def _export_page(form: PersonalExportForm, gone: str | None = None) -> str:
+    return render_template(
+        "dpo/export.html", form=form, mine=exports.mine(current_user), gone=gone, purposes=EXPORT_PURPOSES
+    )
 
 
 @bp.get("/exports/personal/<export_uid>.zip")
 @requires(Permission.DATA_EXPORT)
 def personal_export_file(export_uid: str):
-    """The archive, once, for whoever made it."""
-    data = exports.take(current_user, get_by_uid_or_404(PersonalExport, export_uid))
+    """The archive, once, for whoever made it, until it expires."""
+    try:
+        data = exports.take(current_user, get_by_uid_or_404(PersonalExport, export_uid))
+    except exports.ExportError as err:
+        g.commit_on_error = True  # the expired archive stays deleted
+        return _export_page(PersonalExportForm(centres=centres_in_scope(current_user)), gone=str(err.message)), 410
     if data is None:
         abort(404)
     return Response(

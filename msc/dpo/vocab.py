@@ -14,3 +14,11 @@ ERASURE_REASONS = {
     "unlawful": _l("The data was held without a lawful basis"),
     "duplicate": _l("A record created in error"),
 }
+#: why personal data is exported (the audit record keeps the code; any words are kept encrypted)
+EXPORT_PURPOSES = {
+    "subject_access": _l("Subject access request"),
+    "authority_order": _l("Court or authority order"),
+    "partner_transfer": _l("Transfer to a partner under a data-sharing agreement"),
+    "internal_audit": _l("Internal audit"),
+    "other": _l("Other (explain)"),
+}

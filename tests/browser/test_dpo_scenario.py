@@ -176,3 +176,66 @@ def test_the_dpo_rotates_the_index_key_and_watches_it_finish(browser, visit, liv
     assert "Clave idx-0 retirada" in page.content()
     assert page.get_by_role("button", name="Retirar idx-0").count() == 0
     assert all(url.startswith(live_server.url) for url in visit.all_urls()), "no third-party request"
+
+
+def test_an_export_with_its_purpose_then_it_expires_unread(browser, visit, live_server):
+    """A protection officer exports the people of Cúcuta for a purpose of their own, in words kept
+    encrypted; the archive waits on the exports page, and once it has expired it is refused and gone.
+    The DPO's chain check then finds the newest audit records missing when they are deleted."""
+    from msc.db import session
+    from msc.dpo.models import PersonalExport
+    from msc.security.models import AuditEvent
+
+    make = Factory(live_server.app)
+    make.person(given_names="Yesenia", family_names="Torres Ramos", date_of_birth=dt.date(1994, 10, 3))
+    secret = pyotp.random_base32()
+    make.user("proteccion", "protection_officer", centres=("COL-CUC",), locale="es", mfa_secret=secret)
+    make.user("dpo", "dpo", scope="region", locale="es", mfa_secret=DPO_SECRET)
+    page = visit.page
+    log_in_as(visit, "proteccion", secret)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Exportar datos personales").click()
+    visit.note_url()
+    check_axe(page, "personal-data export")
+    page.get_by_label("Otro (explique)").check()
+    page.locator("#purpose_note").fill("corto")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preparar el archivo cifrado").click()
+    assert "Indique en una frase la finalidad" in page.locator(".error-summary").inner_text()
+    assert page.locator("#purpose_note").input_value() == "corto"
+    words = "Lista para la jornada de vacunación acordada con la secretaría de salud de Cúcuta."
+    page.locator("#purpose_note").fill(words)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preparar el archivo cifrado").click()
+    assert "Si nadie lo descarga antes del" in page.content()
+    visit.goto("/exports/personal")
+    mine = page.get_by_role("region", name="Sus últimas exportaciones")
+    assert "Otro (explique)" in mine.inner_text() and "Descargar (una sola vez)" in mine.inner_text()
+    check_axe(page, "personal-data export with the latest exports")
+    with live_server.app.app_context():
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+        session.execute(sa.update(PersonalExport).values(expires_at=past))
+        session.commit()
+    with page.expect_navigation():
+        mine.get_by_role("link", name="Descargar (una sola vez)").click()
+    visit.note_url()
+    assert "Este archivo venció sin descargarse y se borró" in page.content()
+    assert "Venció sin descargarse: borrado" in page.locator("#mine-title + table").inner_text()
+    with live_server.app.app_context():
+        assert session.scalar(sa.select(PersonalExport.archive)) is None
+        details = session.scalars(sa.select(AuditEvent.detail).where(AuditEvent.action == "data.export")).all()
+        assert details == ["1 rows; COL-CUC; purpose: other"]
+
+    log_in_as(visit, "dpo", DPO_SECRET)
+    visit.goto("/dpo/")
+    res = live_server.app.test_cli_runner().invoke(args=["audit", "anchor"])  # the minute's timer
+    assert res.exit_code == 0, res.output
+    with live_server.app.app_context():
+        newest = session.scalar(sa.select(sa.func.max(AuditEvent.seq)))
+        session.execute(sa.delete(AuditEvent).where(AuditEvent.seq > newest - 3))  # the attack
+        session.commit()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Verificar la cadena ahora").click()
+    assert f"La cadena de auditoría está rota en el registro {newest - 2}." in page.content()
+    assert f"records {newest - 2}–{newest} are missing" in page.content()
+    assert all(url.startswith(live_server.url) for url in visit.all_urls()), "no third-party request"
