@@ -209,7 +209,7 @@ class FileKeyProvider(KeyProvider):
             secrets.token_bytes(KEY_BYTES),
             source=self,
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.save(ring)
         return ring
 
