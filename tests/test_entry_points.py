@@ -344,3 +344,19 @@ def test_the_migration_turns_common_free_text_into_entry_points_and_drops_the_re
         back = dict(conn.execute(sa.text("SELECT uid, entry_point FROM beneficiaries")).all())
     assert [back[u] for u in uids] == ["Puente Simón Bolívar"] * 5 + [None] * 3
     dbmod.upgrade(app)
+
+
+def test_a_desk_serving_two_countries_sees_each_name_with_its_country_and_cannot_mix_them(app, client, make, auth):
+    colombia = make.entry_point("Puente Internacional de Rumichaca", "COL")
+    peru = make.entry_point("CEBAF Tumbes", "PER")
+    make.centre("PER-TUM", "CAM Tumbes", "PER")
+    make.user("clerk", "reception", centres=("COL-CUC", "PER-TUM"))
+    auth.login("clerk")
+    page = client.get("/register").get_data(as_text=True)
+    assert "Puente Internacional de Rumichaca (Colombia)" in page and "CEBAF Tumbes (Peru)" in page
+    with app.app_context():
+        cucuta = session.scalar(sa.text("SELECT id FROM centres WHERE code = 'COL-CUC'"))
+    res = client.post("/register", data=form_for(client, centre_id=str(cucuta), entry_point=peru))
+    assert res.status_code == 422 and "entry points of the centre&#39;s country" in res.get_data(as_text=True)
+    res = client.post("/register", data=form_for(client, centre_id=str(cucuta), entry_point=colombia))
+    assert res.status_code == 302
