@@ -51,12 +51,14 @@ CENTRES = [
     ("CHL-ARI", "CAM Arica", "CHL", "Arica", "border_entry", 0.05),
 ]
 ENTRY_POINTS = {
-    "COL": "Puente Simón Bolívar",
-    "ECU": "Puente Internacional Huaquillas",
+    "COL": "Puente Internacional Simón Bolívar",
+    "ECU": "Puente Internacional de Huaquillas",
     "PER": "CEBAF Tumbes",
-    "BRA": "Pacaraima, BR-174",
-    "CHL": "Chacalluta",
+    "BRA": "Pacaraima (BR-174)",
+    "CHL": "Complejo Fronterizo Chacalluta",
 }
+#: the id each country's entry point gets in a fresh database (setup gives them these ids), as forms send it
+ENTRY_POINT_IDS = {country: str(i) for i, country in enumerate(ENTRY_POINTS, start=1)}
 NEEDS_WEIGHTS = [
     ("pregnant_lactating", 0.06),
     ("disability", 0.04),
@@ -213,11 +215,13 @@ class Actor:
 
 def setup(app) -> int:
     """Centres and the reception user (regional scope, every centre assigned); returns the user id."""
-    from msc.centres.models import Centre
+    from msc.centres.models import Centre, EntryPoint
     from msc.db import session
     from msc.security import service as accounts
 
     with app.app_context():
+        for country, name in ENTRY_POINTS.items():
+            session.add(EntryPoint(id=int(ENTRY_POINT_IDS[country]), country=country, name=name))
         centres = []
         for code, name, country, municipality, kind, _ in CENTRES:
             c = Centre(code=code, name=name, country=country, municipality=municipality, kind=kind)
@@ -297,7 +301,7 @@ def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
                 if adult and rng.random() < 0.7
                 else None,
                 arrival_date=today - dt.timedelta(days=rng.randint(0, 400)),
-                entry_point=ENTRY_POINTS.get(country),
+                entry_point=ENTRY_POINT_IDS.get(country),
                 languages=["pt" if portuguese else "es"],
                 needs=needs + ([] if has_doc else ["no_documents"]),
             )
@@ -709,7 +713,7 @@ def fresh_person(rng: random.Random, names: NameModel, today: dt.date, tag: int)
         document_number=f"B{tag:03d}{rng.randint(10_000_000, 99_999_999)}",
         phone=f"+58 41{rng.randint(2, 6)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
         arrival_date=today - dt.timedelta(days=rng.randint(0, 30)),
-        entry_point="Puente Simón Bolívar",
+        entry_point="other",  # valid at any centre
         languages=["es"],
         needs=[],
     )

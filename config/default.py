@@ -3,8 +3,18 @@
 # Database: SQLite under instance/ unless MSC_DATABASE_URL names another.
 DATABASE_URL = None  # None: sqlite:///<instance>/msc.sqlite3
 
-# Flask secret (signs the session cookie); production refuses to start without one.
+# Flask secret (signs the session cookie); production refuses to start without one, or with one
+# shorter than 32 bytes or that looks like an example (see msc.settings.secret_key_problem).
 SECRET_KEY = None
+
+# The address people use to reach the app, scheme and host only (https://msc.example.org). Links and
+# QR codes the app prints (the feedback poster) are built on it, never on the request's Host header,
+# and requests naming another host are refused (400). Production refuses to start without it.
+PUBLIC_URL = None
+# Other host names requests may carry (an internal name a health check uses): a list, or "a,b".
+EXTRA_TRUSTED_HOSTS = None
+# Set from PUBLIC_URL and EXTRA_TRUSTED_HOSTS when left None (Flask's host check).
+TRUSTED_HOSTS = None
 
 # Keys: a JSON key file outside the database, or MSC_KEKS / MSC_ACTIVE_KEK / MSC_INDEX_KEY /
 # MSC_AUDIT_KEY in the environment (MSC_INDEX_KEYS="id:base64,..." adds index keys for a rotation).

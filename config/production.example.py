@@ -1,13 +1,16 @@
 """Production example: copy to config/production.py or set everything through MSC_* variables.
 
-Nothing secret lives here. Production refuses to start without MSC_SECRET_KEY and encryption keys
-(MSC_KEYS_FILE, or MSC_KEKS + MSC_ACTIVE_KEK + MSC_INDEX_KEY + MSC_AUDIT_KEY), without a witness of
-the audit chain (MSC_AUDIT_WITNESS_FILE on another volume and/or MSC_AUDIT_WITNESS_SYSLOG), or with
-debug on.
+Nothing secret lives here. Production refuses to start without MSC_SECRET_KEY (at least 32 random
+bytes: `python -c "import secrets; print(secrets.token_urlsafe(32))"`), without encryption keys
+(MSC_KEYS_FILE, mode 0600, or MSC_KEKS + MSC_ACTIVE_KEK + MSC_INDEX_KEY + MSC_AUDIT_KEY), without
+MSC_PUBLIC_URL, without a witness of the audit chain (MSC_AUDIT_WITNESS_FILE on another volume
+and/or MSC_AUDIT_WITNESS_SYSLOG), with debug on or with cookies that may travel over plain HTTP.
 """
 
 DATABASE_URL = None  # e.g. MSC_DATABASE_URL=postgresql+psycopg://msc@db/msc
 GENERATE_KEYS = False
+PUBLIC_URL = None  # e.g. MSC_PUBLIC_URL=https://msc.example.org (required; other Host headers get a 400)
+EXTRA_TRUSTED_HOSTS = None  # e.g. MSC_EXTRA_TRUSTED_HOSTS=msc-internal,10.0.0.5 for a health check
 SESSION_COOKIE_SECURE = True
 HSTS = True
 RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/0"

@@ -6,14 +6,14 @@ import gc
 import logging
 import os
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask import session as flask_session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from msc import db, sections, signals
@@ -201,6 +201,10 @@ def register_errorhandlers(app: Flask) -> None:
 
     def render(code: int, message: str | None = None):
         text = message or messages.get(code, messages[400])()
+        if isinstance(request.routing_exception, SecurityError):
+            # A Host the app does not serve (TRUSTED_HOSTS): no URL can be built for it, so no layout,
+            # and nothing of the request is echoed back.
+            return Response(text, status=code, mimetype="text/plain")
         return render_template("errors/error.html", code=code, message=text), code
 
     @app.errorhandler(CSRFError)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -15,7 +18,7 @@ from flask import Flask, abort, current_app, g
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.local import LocalProxy
 
-from msc.settings import ROOT
+from msc.settings import ROOT, private_dir
 
 MIGRATIONS_DIR = ROOT / "migrations"
 
@@ -64,6 +67,7 @@ class Base(so.DeclarativeBase):
 def make_engine(url: str) -> sa.Engine:
     """An engine with the pragmas SQLite needs (WAL, foreign keys) or a pooled PostgreSQL one."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
 
         @sa.event.listens_for(engine, "connect")
@@ -85,6 +89,26 @@ def make_engine(url: str) -> sa.Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file readable by its owner only (0600), before SQLite creates it with the
+    process umask (often 0644); SQLite gives its -wal, -shm and -journal files the database file's
+    mode. An existing file readable by others is tightened to 0600."""
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = os.path.abspath(database)
+    if not os.path.exists(os.path.dirname(path)):
+        private_dir(Path(os.path.dirname(path)))
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for companion in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        try:
+            if stat.S_IMODE(os.stat(companion).st_mode) & 0o077:
+                os.chmod(companion, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def insert_for(

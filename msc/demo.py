@@ -12,7 +12,7 @@ from msc.beneficiaries import service as reception
 from msc.beneficiaries.models import Beneficiary, ConsentStatus
 from msc.cases import service as cases
 from msc.cases.models import Case
-from msc.centres.models import Centre
+from msc.centres.models import Centre, EntryPoint
 from msc.db import session, utcnow
 from msc.dpo import glass
 from msc.errors import RuleError
@@ -73,12 +73,30 @@ NEEDS_WEIGHTS = [
     ("trafficking", 0.01),
     ("lgbtiq", 0.02),
 ]
-ENTRY_POINTS = {
-    "COL": "Puente Simón Bolívar",
-    "ECU": "Puente Internacional Huaquillas",
-    "PER": "CEBAF Tumbes",
-    "BRA": "Pacaraima, BR-174",
-    "CHL": "Chacalluta",
+# country, name, kind: real entry points on the route (administrators keep the list: /admin/entry-points)
+ENTRY_POINTS = [
+    ("COL", "Puente Internacional Simón Bolívar", "border_crossing"),
+    ("COL", "Puente Internacional Francisco de Paula Santander", "border_crossing"),
+    ("COL", "Puente Internacional de Rumichaca", "border_crossing"),
+    ("COL", "Aeropuerto Internacional El Dorado", "airport"),
+    ("ECU", "Puente Internacional de Rumichaca", "border_crossing"),
+    ("ECU", "Puente Internacional de Huaquillas", "border_crossing"),
+    ("ECU", "Terminal Terrestre Quitumbe", "bus_terminal"),
+    ("PER", "CEBAF Tumbes", "border_crossing"),
+    ("PER", "Aeropuerto Internacional Jorge Chávez", "airport"),
+    ("BRA", "Pacaraima (BR-174)", "border_crossing"),
+    ("BRA", "Terminal Rodoviário de Boa Vista", "bus_terminal"),
+    ("CHL", "Complejo Fronterizo Chacalluta", "border_crossing"),
+    ("CHL", "Colchane", "border_crossing"),
+]
+#: where the people a centre registers came in (the centres of a receiving city: "other")
+CENTRE_ENTRY_POINT = {
+    "COL-CUC": "Puente Internacional Simón Bolívar",
+    "COL-IPI": "Puente Internacional de Rumichaca",
+    "ECU-HUA": "Puente Internacional de Huaquillas",
+    "PER-TUM": "CEBAF Tumbes",
+    "BRA-PAC": "Pacaraima (BR-174)",
+    "CHL-ARI": "Complejo Fronterizo Chacalluta",
 }
 
 
@@ -157,7 +175,16 @@ def load(people: int = 300, seed: int = 2026) -> None:
         centre = Centre(code=code, name=name, country=country, municipality=municipality, kind=kind)
         session.add(centre)
         centres[code] = centre
+    places = {}
+    for country, name, kind in ENTRY_POINTS:
+        place = EntryPoint(country=country, name=name, kind=kind)
+        session.add(place)
+        places[(country, name)] = place
     session.flush()
+    entry_codes = {}  # centre code -> the entry point its people came through, as the form sends it
+    for centre in centres.values():
+        came_through = places.get((centre.country, CENTRE_ENTRY_POINT.get(centre.code, "")))
+        entry_codes[centre.code] = str(came_through.id) if came_through else "other"
     for username, role, scope, codes, locale, name in DEMO_USERS:
         user = accounts.new_user(
             username=username,
@@ -181,7 +208,8 @@ def load(people: int = 300, seed: int = 2026) -> None:
     while made < people:
         centre = rng.choice(list(centres.values()))
         registered_at = utcnow() - dt.timedelta(days=arrivals.randint(0, 175), minutes=arrivals.randint(0, 600))
-        made += _household(rng, fakers, centre, clerk_br if centre.country == "BRA" else clerk, registered_at)
+        clerk_here = clerk_br if centre.country == "BRA" else clerk
+        made += _household(rng, fakers, centre, clerk_here, registered_at, entry_codes[centre.code])
     _casework(rng, centres["COL-CUC"], first_partner)
     _nfi(rng, centres)
     _fund(centres)
@@ -386,7 +414,9 @@ def _emergency_access(centres: dict) -> None:
     glass.end(caseworker, grant)
 
 
-def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, registered_at: dt.datetime) -> int:
+def _household(
+    rng: random.Random, fakers: dict, centre: Centre, clerk, registered_at: dt.datetime, entry_point: str
+) -> int:
     fake = fakers["pt"] if centre.country == "BRA" and rng.random() < 0.3 else fakers["es"]
     family = f"{fake.last_name()} {fake.last_name()}"
     today = dt.date.today()
@@ -422,7 +452,7 @@ def _household(rng: random.Random, fakers: dict, centre: Centre, clerk, register
             if adult and rng.random() < 0.7
             else None,
             arrival_date=today - dt.timedelta(days=rng.randint(0, 400)),
-            entry_point=ENTRY_POINTS.get(centre.country),
+            entry_point=entry_point,
             languages=["es"] + (["pt"] if rng.random() < 0.1 else []),
             needs=needs + (["no_documents"] if not has_doc and "no_documents" not in needs else []),
         )

@@ -228,6 +228,21 @@ class Factory:
             session.commit()
             return user.id
 
+    def entry_point(
+        self, name="Puente Internacional Simón Bolívar", country="COL", kind="border_crossing", active=True
+    ):
+        """An entry point of a country; returns what a form sends for it (its id as text)."""
+        from msc.centres.models import EntryPoint
+        from msc.db import session
+
+        with self._ctx():
+            place = session.scalar(sa.select(EntryPoint).where(EntryPoint.country == country, EntryPoint.name == name))
+            if place is None:
+                place = EntryPoint(country=country, name=name, kind=kind, active=active)
+                session.add(place)
+                session.commit()
+            return str(place.id)
+
     def person(self, user_id=None, centre="COL-CUC", acknowledge=True, **fields):
         """Register a person as `user_id` (or as the system) and return its uid."""
         from msc.beneficiaries import service

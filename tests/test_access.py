@@ -78,6 +78,7 @@ def world(app, make):
         fund["export"] = _export(users["protection_officer"])
     return {
         **fund,
+        "entry_point": make.entry_point(),
         "handover": handover,
         "there_handover": there_handover,
         "item": item_id,
@@ -280,6 +281,7 @@ def _url(app, rule, world, uid_key="here"):
             "correction_uid": world["correction"],
             "export_uid": world["export"],
             "kind": "kek",
+            "entry_point_id": world["entry_point"],
         }[arg]
     with app.test_request_context():
         from flask import url_for

@@ -219,3 +219,67 @@ def test_reports_are_aggregates_and_sensitive_counts_stay_with_focal_points(app,
     focal = _focal(app, make)
     html = focal.get("/feedback/reports").get_data(as_text=True)
     assert "Someone asked for money or favours" in html and "A question" not in html
+
+
+# ---- the poster's link and QR code never follow the request's Host header -------------------------
+
+
+def _poster(app, make, host, extra=None):
+    """The poster page asked for with this Host, once PUBLIC_URL is configured (after logging in)."""
+    from msc.settings import trusted_hosts
+
+    centre_id = make.centre("COL-CUC")
+    boss = app.test_client()
+    login_as(app, boss, make.user("boss", "centre_manager"))
+    app.config.update(PUBLIC_URL="https://msc.example.org", EXTRA_TRUSTED_HOSTS=extra)
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(app.config)
+    return boss.get(f"/feedback/poster/{centre_id}", headers={"Host": host})
+
+
+def test_a_forged_host_header_is_refused_when_the_public_url_is_set(app, make):
+    """Attack: a Host header naming the attacker's site, hoping the poster prints a link (and a QR code)
+    to it. With PUBLIC_URL set (production requires it) the request is refused: a 400 page, no trace."""
+    res = _poster(app, make, "evil.example")
+    page = res.get_data(as_text=True)
+    assert res.status_code == 400
+    assert "evil.example" not in page and "Traceback" not in page and "<svg" not in page
+
+
+def test_the_poster_links_to_the_public_url_whatever_trusted_host_was_used(app, make):
+    """Reached through another trusted name (an internal one, here the test client's), the poster still
+    prints the public address."""
+    import segno
+
+    res = _poster(app, make, "localhost", extra=["localhost"])
+    page = res.get_data(as_text=True)
+    assert res.status_code == 200
+    assert "https://msc.example.org/f/COL-CUC" in page and "//localhost" not in page
+    expected_qr = segno.make("https://msc.example.org/f/COL-CUC", error="m").svg_inline(
+        scale=8, border=2, dark="#000", light="#fff"
+    )
+    assert expected_qr in page
+
+
+def test_a_forged_host_header_is_refused_in_production(monkeypatch, tmp_path):
+    """The production configuration itself: the app starts with its hosts from PUBLIC_URL, and a request
+    for another host is a 400 before any view runs."""
+    from msc import create_app
+    from msc.crypto.keys import FileKeyProvider
+
+    keys = tmp_path / "keys.json"
+    FileKeyProvider(keys).generate()
+    for name, value in {
+        "MSC_SECRET_KEY": "kQ7v1xN3c0Zr9TjW5mYbL2pHsE8dFgA4uVwXo6iKyRt",
+        "MSC_KEYS_FILE": str(keys),
+        "MSC_PUBLIC_URL": "https://msc.example.org",
+        "MSC_DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite3",
+        "MSC_RATELIMIT_STORAGE_URI": "memory://",
+        "MSC_AUDIT_WITNESS_FILE": str(tmp_path / "witness" / "audit-witness.log"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    app = create_app("production", {"INSTANCE_PATH": str(tmp_path)})
+    client = app.test_client()
+    forged = client.get("/login", headers={"Host": "evil.example"}, base_url="https://evil.example")
+    assert forged.status_code == 400 and "evil.example" not in forged.get_data(as_text=True)
+    assert "Traceback" not in forged.get_data(as_text=True)
+    app.extensions["msc.engine"].dispose()

@@ -62,6 +62,7 @@ def _needles(p):
 def test_distinctive_people_leave_no_plaintext_in_db_wal_or_log(app, make, auth, client, caplog, tmp_path):
     caplog.set_level(logging.DEBUG)
     make.user("clerk", "reception")
+    crossing = make.entry_point("Puente Simón Bolívar")
     auth.login("clerk")
     head_case = None
     for p in PEOPLE:
@@ -88,7 +89,7 @@ def test_distinctive_people_leave_no_plaintext_in_db_wal_or_log(app, make, auth,
             "given_by": "guardian" if p["guardian"] else "self",
             "guardian_name": p["guardian"] or "",
             "needs": ["trafficking", "disability"],
-            "entry_point": "Puente Simón Bolívar",
+            "entry_point": crossing,
             "acknowledged": "",
         }
         res = client.post("/register", data=data)

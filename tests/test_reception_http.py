@@ -38,7 +38,7 @@ def form_for(client, **overrides):
         "given_by": "self",
         "languages": ["es"],
         "arrival_date": "2026-01-10",
-        "entry_point": "Puente Simón Bolívar",
+        "entry_point": "other",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}

@@ -232,7 +232,7 @@ def test_counts_stay_right_when_a_record_was_expired_before_the_change(ctx, make
     session.commit()
     assert cube.check(session) == []
     session.expire(p)
-    p.entry_point = "Rumichaca"
+    p.entry_point_other = True
     p.registered_at = p.registered_at - dt.timedelta(days=70)
     session.commit()
     assert cube.check(session) == []

@@ -89,7 +89,7 @@ def known(ctx, make):
             sex="male",
             date_of_birth=dt.date(1950, 3, 1 + i),
             needs=["older_at_risk"],
-            entry_point=" Puente  Internacional ",
+            entry_point=make.entry_point("CEBAF Tumbes", "PER"),
         )
     users = {
         "region": make.user("po_region", "protection_officer", scope="region"),
@@ -151,7 +151,7 @@ def test_households_and_possible_uasc(known):
 
 def test_vulnerability_profile_by_centre_and_entry_point(known):
     t = people.vulnerability(scope_of(known["region"]))
-    assert [r for r in t.rows] == [("COL-CUC", "Not recorded"), ("PER-TUM", "Puente Internacional")]
+    assert [r for r in t.rows] == [("COL-CUC", "Not recorded"), ("PER-TUM", "CEBAF Tumbes")]
     columns = [str(c) for c in t.columns]
     cucuta, tumbes = (dict(zip(columns, row)) for row in t.cells)
     assert cucuta["People registered"] == 12 and cucuta["Single caregiver"] == "58.3%"
@@ -220,7 +220,7 @@ def test_counts_follow_edits_and_equal_the_records(known):
         nationality="ECU",
         date_of_birth=person.date_of_birth,
         needs=["disability", "trafficking"],
-        entry_point="Rumichaca",
+        entry_point="other",
     )
     reception.update(SYSTEM, person, data)
     session.commit()

@@ -1,4 +1,4 @@
-"""Admin forms: centres and users."""
+"""Admin forms: centres, entry points and users."""
 
 from __future__ import annotations
 
@@ -46,6 +46,32 @@ class CentreForm(FlaskForm):
     municipality = CleanString(_l("Municipality"), [DataRequired(_l("Enter the municipality.")), Length(max=120)])
     kind = SelectField(_l("Kind"), choices=options(KIND_LABELS))
     active = BooleanField(_l("Active"), default=True)
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.country.choices = options(country_choices())
+
+
+ENTRY_KIND_LABELS = {
+    "border_crossing": _l("Border crossing"),
+    "airport": _l("Airport"),
+    "bus_terminal": _l("Bus terminal"),
+    "port": _l("Port"),
+    "other": _l("Other place"),
+}
+
+
+class EntryPointForm(FlaskForm):
+    name = CleanString(
+        _l("Name"),
+        [
+            DataRequired(_l("Enter the name of the place.")),
+            Length(max=120, message=_l("Use at most %(max)d characters.")),
+        ],
+    )
+    country = SelectField(_l("Country"))
+    kind = SelectField(_l("Kind"), choices=options(ENTRY_KIND_LABELS), default="border_crossing")
+    active = BooleanField(_l("Offered at registration"), default=True)
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)

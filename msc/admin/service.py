@@ -1,12 +1,14 @@
-"""Admin rules: centres and user accounts."""
+"""Admin rules: centres, entry points and user accounts."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from msc.centres.models import Centre
+from msc.beneficiaries.models import Beneficiary
+from msc.centres.models import Centre, EntryPoint, EntryPointKind
 from msc.db import session
+from msc.errors import RuleError
 from msc.partners.models import Organisation
 from msc.security import audit
 from msc.security import service as accounts
@@ -42,6 +44,51 @@ def save_centre(
     session.flush()
     audit.record("centre.save", object_type="centre", object_id=centre.id)
     return centre
+
+
+def people_through(place: EntryPoint) -> int:
+    """How many records name this entry point."""
+    return session.scalar(sa.select(sa.func.count()).where(Beneficiary.entry_point_id == place.id)) or 0
+
+
+def save_entry_point(place: EntryPoint | None, *, country: str, name: str, kind: str, active: bool) -> EntryPoint:
+    """Add or change an entry point. Names are unique within a country (whatever the letter case); one
+    that records name keeps its country (deactivate it and add another instead)."""
+    name = " ".join(name.split())
+    if not name:
+        raise RuleError(_l("Enter the name of the place."), field="name")
+    if kind not in EntryPointKind.__members__:
+        raise RuleError(_l("Choose the kind of place."), field="kind")
+    clash = session.scalar(
+        sa.select(EntryPoint).where(EntryPoint.country == country, sa.func.lower(EntryPoint.name) == name.lower())
+    )
+    if clash is not None and clash is not place:
+        raise RuleError(_l("This country already has an entry point with this name."), field="name")
+    if place is None:
+        place = EntryPoint(country=country)
+        session.add(place)
+    elif place.country != country and people_through(place):
+        raise RuleError(
+            _l(
+                "People's records name this entry point, so its country cannot change: deactivate it and add a new one."
+            ),
+            field="country",
+        )
+    place.country, place.name, place.kind, place.active = country, name, kind, active
+    session.flush()
+    audit.record(
+        "entry_point.save", object_type="entry_point", object_id=place.id, detail="active" if active else "inactive"
+    )
+    return place
+
+
+def delete_entry_point(place: EntryPoint) -> None:
+    """Delete an entry point no record names; one in use can only be deactivated."""
+    if people_through(place):
+        raise RuleError(_l("People's records name this entry point: deactivate it instead of deleting it."))
+    audit.record("entry_point.delete", object_type="entry_point", object_id=place.id)
+    session.delete(place)
+    session.flush()
 
 
 def save_user(

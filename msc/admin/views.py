@@ -1,16 +1,26 @@
-"""Admin pages: centres and users."""
+"""Admin pages: centres, entry points and users."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc.admin import service
-from msc.admin.forms import KIND_LABELS, ROLE_LABELS, SCOPE_LABELS, CentreForm, UserForm
-from msc.centres.models import Centre
+from msc.admin.forms import (
+    ENTRY_KIND_LABELS,
+    KIND_LABELS,
+    ROLE_LABELS,
+    SCOPE_LABELS,
+    CentreForm,
+    EntryPointForm,
+    UserForm,
+)
+from msc.beneficiaries.models import Beneficiary
+from msc.centres.models import Centre, EntryPoint
 from msc.db import get_or_404, session
+from msc.errors import RuleError
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.partners.models import Organisation
 from msc.security import service as accounts
@@ -56,6 +66,72 @@ def centre_edit(centre_id: int | None = None):
             flash(_("Centre saved."), "success")
             return redirect(url_for("admin.centres"))
     return render_template("admin/centre_form.html", form=form, centre=centre), form_status(form)
+
+
+@bp.get("/entry-points")
+@requires(Permission.ADMIN_CENTRES)
+def entry_points():
+    """The entry points of every country (or of one), with how many records name each."""
+    country = request.args.get("country", "")[:3].upper()
+    stmt = sa.select(EntryPoint).order_by(EntryPoint.country, EntryPoint.active.desc(), EntryPoint.name)
+    if country:
+        stmt = stmt.where(EntryPoint.country == country)
+    used = dict(
+        session.execute(
+            sa.select(Beneficiary.entry_point_id, sa.func.count())
+            .where(Beneficiary.entry_point_id.is_not(None))
+            .group_by(Beneficiary.entry_point_id)
+        ).all()
+    )
+    countries = sorted(
+        set(session.scalars(sa.select(Centre.country))) | set(session.scalars(sa.select(EntryPoint.country)))
+    )
+    return render_template(
+        "admin/entry_points.html",
+        places=session.scalars(stmt),
+        used=used,
+        kinds=ENTRY_KIND_LABELS,
+        countries=countries,
+        country=country,
+    )
+
+
+@bp.route("/entry-points/new", methods=["GET", "POST"])
+@bp.route("/entry-points/<int:entry_point_id>", methods=["GET", "POST"])
+@requires(Permission.ADMIN_CENTRES)
+def entry_point_edit(entry_point_id: int | None = None):
+    """Add an entry point, or rename, reclassify, deactivate or reactivate one."""
+    place = get_or_404(EntryPoint, entry_point_id)
+    form = EntryPointForm(obj=place)
+    if place is None and not form.is_submitted() and request.args.get("country"):
+        form.country.data = request.args["country"][:3].upper()
+    if form.validate_on_submit():
+        with rule_on_form(form):
+            place = service.save_entry_point(
+                place, country=form.country.data, name=form.name.data, kind=form.kind.data, active=form.active.data
+            )
+            flash(_("Entry point saved."), "success")
+            return redirect(url_for("admin.entry_points", country=place.country))
+    in_use = service.people_through(place) if place is not None else 0
+    return render_template("admin/entry_point_form.html", form=form, place=place, in_use=in_use), form_status(form)
+
+
+@bp.post("/entry-points/<int:entry_point_id>/delete")
+@requires(Permission.ADMIN_CENTRES)
+def entry_point_delete(entry_point_id: int):
+    """Delete an entry point that no record names (one in use can only be deactivated)."""
+    place = get_or_404(EntryPoint, entry_point_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    country = place.country
+    try:
+        service.delete_entry_point(place)
+    except RuleError as err:
+        flash(err.message, "error")
+        return redirect(url_for("admin.entry_point_edit", entry_point_id=place.id))
+    flash(_("Entry point deleted."), "success")
+    return redirect(url_for("admin.entry_points", country=country))
 
 
 @bp.get("/users")

@@ -82,9 +82,8 @@ class PersonForm(FlaskForm):
         [Optional(), not_future, not_ancient],
         render_kw={"max": dt.date.today().isoformat()},
     )
-    entry_point = CleanString(
-        _l("Entry point"), [Optional(), Length(max=120, message=_l("Use at most %(max)d characters."))]
-    )
+    #: the choices are the entry points of the centre's country (set_entry_points); the service checks
+    entry_point = SelectField(_l("Entry point"), choices=[], validate_choice=False, default="")
     languages = MultiCheckboxField(_l("Languages spoken"), choices=_choices(vocab.LANGUAGES))
     needs = MultiCheckboxField(_l("Specific needs"))
 
@@ -93,6 +92,18 @@ class PersonForm(FlaskForm):
         self.nationality.choices = options([("", _l("Choose…"))] + vocab.nationality_choices())
         self.needs.choices = options(
             [(code, label) for code, (label, sensitive) in vocab.NEEDS.items() if show_sensitive or not sensitive]
+        )
+
+    def set_entry_points(self, places, several_countries: bool = False) -> None:
+        """Offer these entry points (EntryPoint rows), then "Other"; with centres in several countries
+        each name says its country."""
+        self.entry_point.choices = options(
+            [("", _l("Not recorded"))]
+            + [
+                (str(p.id), f"{p.name} ({vocab.country_name(p.country)})" if several_countries else p.name)
+                for p in places
+            ]
+            + [("other", _l("Other (not on the list)"))]
         )
 
     def validate(self, extra_validators=None) -> bool:

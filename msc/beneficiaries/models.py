@@ -8,7 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from msc.centres.models import Centre
+from msc.centres.models import Centre, EntryPoint
 from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
 from msc.security.models import User
@@ -30,6 +30,10 @@ class Household(Base):
     def head(self) -> Beneficiary | None:
         """The head of household, if recorded."""
         return next((m for m in self.members if m.relationship_to_head == "head"), None)
+
+
+#: what a form sends for "entered somewhere not on the list"
+OTHER_ENTRY_POINT = "other"
 
 
 class Beneficiary(EncryptedRow, Base):
@@ -73,7 +77,10 @@ class Beneficiary(EncryptedRow, Base):
     nationality: so.Mapped[str] = so.mapped_column(sa.String(3), index=True)
     #: passport, national_id, birth_certificate, residence_permit, other, none
     document_type: so.Mapped[str] = so.mapped_column(sa.String(24), default="none")
-    entry_point: so.Mapped[str | None] = so.mapped_column(sa.String(120))
+    #: where the person entered the country (a listed entry point), or nothing
+    entry_point_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("entry_points.id"), index=True)
+    #: entered somewhere not on the list (no free text is kept: it could hold anything)
+    entry_point_other: so.Mapped[bool] = so.mapped_column(default=False)
     #: comma-separated language codes
     languages: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
     #: a child registered with no adult in the household, for a caseworker to assess
@@ -83,6 +90,7 @@ class Beneficiary(EncryptedRow, Base):
     updated_at: so.Mapped[dt.datetime | None]
 
     centre: so.Mapped[Centre] = so.relationship(lazy="joined")
+    entry_point_place: so.Mapped[EntryPoint | None] = so.relationship()
     data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
     household: so.Mapped[Household | None] = so.relationship(back_populates="members")
     needs: so.Mapped[list[SpecificNeed]] = so.relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -117,6 +125,14 @@ class Beneficiary(EncryptedRow, Base):
         if dob is None:
             return None if self.birth_year is None else day.year - self.birth_year
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+    @property
+    def entry_point(self) -> str | None:
+        """The entry point as the forms and the change history see it: a listed one's id (as text),
+        "other", or None when not recorded."""
+        if self.entry_point_id is not None:
+            return str(self.entry_point_id)
+        return OTHER_ENTRY_POINT if self.entry_point_other else None
 
     @property
     def need_codes(self) -> list[str]:

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries import casenumber, duplicates
 from msc.beneficiaries.index import reindex
 from msc.beneficiaries.models import (
+    OTHER_ENTRY_POINT,
     Beneficiary,
     BeneficiaryChange,
     Consent,
@@ -24,7 +25,7 @@ from msc.beneficiaries.models import (
     SpecificNeed,
 )
 from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
-from msc.centres.models import Centre
+from msc.centres.models import Centre, EntryPoint
 from msc.crypto import DataKey, blind
 from msc.db import session, utcnow
 from msc.errors import RuleError
@@ -60,6 +61,7 @@ class PersonData:
     document_number: str | None = None
     phone: str | None = None
     arrival_date: dt.date | None = None
+    #: a listed entry point's id (as the form sends it), "other", or None (not recorded)
     entry_point: str | None = None
     languages: list[str] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
@@ -172,6 +174,7 @@ def register(
     dob, estimated = validate_person(data, today)
     age = _age(dob, today)
     validate_consents(consents, age)
+    entry = entry_point_of(centre.country, data.entry_point)
     joined = _household_to_join(user, household) if household.join_case_number else None
     duplicates.check_document_unique(user, data.document_type, data.document_number)
     candidates = [c for c in duplicates.find(user, data, dob) if c.beneficiary.id not in (acknowledged or set())]
@@ -186,7 +189,7 @@ def register(
         card_token=_new_card_token(),
         registered_by_id=user.id,
     )
-    _apply(person, data, dob, estimated)
+    _apply(person, data, dob, estimated, entry)
     if joined is None:
         person.household = Household(centre_id=centre.id)
         person.relationship_to_head = "head"
@@ -210,7 +213,35 @@ def _age(dob: dt.date, today: dt.date) -> int:
     return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
 
 
-def _apply(person: Beneficiary, data: PersonData, dob: dt.date, estimated: bool) -> None:
+def entry_point_choices(countries: list[str], keep_id: int | None = None) -> list[EntryPoint]:
+    """The entry points a form offers: the active ones of these countries (the centre's), by country
+    and name, and the one a record already names even if it was deactivated since."""
+    where = sa.and_(EntryPoint.country.in_(countries), EntryPoint.active.is_(True))
+    if keep_id is not None:
+        where = sa.or_(where, EntryPoint.id == keep_id)
+    return list(session.scalars(sa.select(EntryPoint).where(where).order_by(EntryPoint.country, EntryPoint.name)))
+
+
+def entry_point_of(country: str, code: str | None, keep_id: int | None = None) -> tuple[int | None, bool]:
+    """(entry point id, other) for what a form sent: an active entry point of the centre's country
+    (or the one the record already has), "other", or nothing. Anything else is refused."""
+    code = (code or "").strip()
+    if not code:
+        return None, False
+    if code == OTHER_ENTRY_POINT:
+        return None, True
+    place = session.get(EntryPoint, int(code)) if code.isascii() and code.isdigit() and len(code) < 10 else None
+    if place is not None and (place.id == keep_id or (place.active and place.country == country)):
+        return place.id, False
+    raise RuleError(
+        _l("Choose one of the entry points of the centre's country, or “Other”."),
+        field="entry_point",
+    )
+
+
+def _apply(
+    person: Beneficiary, data: PersonData, dob: dt.date, estimated: bool, entry: tuple[int | None, bool]
+) -> None:
     person.given_names = data.given_names
     person.family_names = data.family_names
     person.date_of_birth = dob
@@ -223,7 +254,7 @@ def _apply(person: Beneficiary, data: PersonData, dob: dt.date, estimated: bool)
     person.document_number = data.document_number or None
     person.phone = data.phone or None
     person.arrival_date = data.arrival_date
-    person.entry_point = data.entry_point or None
+    person.entry_point_id, person.entry_point_other = entry
     person.languages = ",".join(sorted(set(data.languages)))
     plain_needs = sorted(set(data.needs) - SENSITIVE_NEEDS)
     sensitive = sorted(set(data.needs) & SENSITIVE_NEEDS)
@@ -311,10 +342,11 @@ def update(user: Actor, person: Beneficiary, data: PersonData) -> list[str]:
         data.date_of_birth = person.date_of_birth if not person.dob_estimated else None
         data.estimated_age = None if data.date_of_birth else person.age_on(today)
     dob, estimated = validate_person(data, today)
+    entry = entry_point_of(person.centre.country, data.entry_point, keep_id=person.entry_point_id)
     duplicates.check_document_unique(user, data.document_type, data.document_number, exclude_id=person.id)
     before = {name: getattr(person, name) for name in TRACKED_FIELDS}
     before_needs = set(person.need_codes) | set(person.sensitive_needs or [])
-    _apply(person, data, dob, estimated)
+    _apply(person, data, dob, estimated, entry)
     changed = [name for name in TRACKED_FIELDS if getattr(person, name) != before[name]]
     if set(data.needs) != before_needs:
         changed.append("needs")

@@ -102,6 +102,8 @@ def register():
         flash(_("You are not assigned to a centre, so you cannot register people."), "error")
         return redirect(url_for("beneficiaries.home"))
     form = RegistrationForm()
+    countries = sorted({c.country for c in centres})
+    form.set_entry_points(service.entry_point_choices(countries), several_countries=len(countries) > 1)
     if request.method == "GET" and request.args.get("household"):
         member = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == request.args["household"]))
         if member is not None:
@@ -212,6 +214,7 @@ def edit(uid: str):
     correction = _pending_correction(person, request.args.get("correction"))
     may_sensitive = can(current_user, Permission.VIEW_SENSITIVE)
     form = PersonForm(show_sensitive=may_sensitive)
+    form.set_entry_points(service.entry_point_choices([person.centre.country], keep_id=person.entry_point_id))
     if request.method == "GET":
         form.process(
             obj=None,
@@ -226,7 +229,7 @@ def edit(uid: str):
                 "document_number": person.document_number,
                 "phone": person.phone,
                 "arrival_date": person.arrival_date,
-                "entry_point": person.entry_point,
+                "entry_point": person.entry_point or "",
                 "languages": person.language_codes,
                 "needs": person.need_codes + (list(person.sensitive_needs or []) if may_sensitive else []),
             },

@@ -191,7 +191,10 @@ class FileKeyProvider(KeyProvider):
             "audit_key": _b64(ring.audit_key),
         }
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
+        # 0600 from the moment it exists: never a window in which others could read the keys
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(data, indent=2))
         os.chmod(tmp, 0o600)
         tmp.replace(self.path)
         self._stamp = self._stat()
@@ -206,7 +209,7 @@ class FileKeyProvider(KeyProvider):
             secrets.token_bytes(KEY_BYTES),
             source=self,
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.save(ring)
         return ring
 

@@ -26,6 +26,7 @@ from msc.forms import form_status, rule_on_form
 from msc.i18n import local_today
 from msc.security.models import User
 from msc.security.policy import Permission, active_centres_of, check_scope, in_scope, public, requires, roles_with
+from msc.urls import external_url
 
 bp = Blueprint("feedback", __name__)
 
@@ -137,7 +138,7 @@ def poster(centre_id: int):
     """A printable poster with the QR code of the centre's public page."""
     centre = get_or_404(Centre, centre_id)
     check_scope(current_user, centre.id)
-    link = url_for("feedback.public_page", code=centre.code, _external=True)
+    link = external_url("feedback.public_page", code=centre.code)
     qr = segno.make(link, error="m").svg_inline(scale=8, border=2, dark="#000", light="#fff")
     return render_template("feedback/poster.html", centre=centre, link=link, qr_svg=qr)
 

@@ -51,9 +51,11 @@ def local_month(country: str | None, when: dt.datetime | None) -> str:
     return when.astimezone(ZoneInfo(COUNTRY_TIMEZONES.get(country or "", "UTC"))).strftime("%Y-%m")
 
 
-def entry_point_key(text: str | None) -> str:
-    """The entry point as typed, with spaces tidied (reports group by it)."""
-    return " ".join((text or "").split())[:60]
+def entry_point_key(place_id: int | None, other: bool) -> str:
+    """What the counts group people by: the listed entry point's id, "other", or "" (not recorded)."""
+    if place_id is not None:
+        return str(place_id)
+    return "other" if other else ""
 
 
 @dataclass
@@ -78,7 +80,7 @@ def person_facts(v: Any, needs: Iterable[str], look: Lookups) -> list[tuple[Key,
     """A person counts once under "people" and once under "need" for each specific need."""
     month = local_month(look.countries.get(v.centre_id), v.registered_at)
     dims = (v.centre_id, month, v.sex or "", v.age_band or "unknown", v.nationality or "")
-    entry = entry_point_key(v.entry_point)
+    entry = entry_point_key(v.entry_point_id, v.entry_point_other)
     facts = [(("people", *dims, entry, "uasc" if v.possible_uasc else "", ""), 1, 0)]
     facts += [(("need", *dims, entry, code, ""), 1, 0) for code in sorted(set(needs))]
     return facts
@@ -143,7 +145,8 @@ _PERSON = (
     "sex",
     "age_band",
     "nationality",
-    "entry_point",
+    "entry_point_id",
+    "entry_point_other",
     "possible_uasc",
     "sensitive_needs_ct",
     "needs",
@@ -353,7 +356,8 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
         b.sex,
         b.age_band,
         b.nationality,
-        b.entry_point,
+        b.entry_point_id,
+        b.entry_point_other,
         b.possible_uasc,
         b.sensitive_needs_ct.is_not(None).label("has_sensitive"),
     )

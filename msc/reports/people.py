@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.vocab import NEEDS, SENSITIVE_NEEDS, country_name
+from msc.centres.models import EntryPoint
+from msc.db import session
 from msc.exports import suppress
 from msc.reports.models import ReportCount as RC
 from msc.reports.scope import BANDS, Scope, months_between
@@ -120,17 +123,29 @@ def households(s: Scope) -> Table:
     )
 
 
+def entry_point_names(keys: set[str]) -> dict[str, str]:
+    """The label of each entry-point key the counts hold: the listed entry point's name, "Other" or
+    "Not recorded"."""
+    ids = [int(k) for k in keys if k.isdigit()]
+    names: dict[str, str] = {"": _l("Not recorded"), "other": _l("Other (not on the list)")}
+    if ids:
+        rows = session.execute(sa.select(EntryPoint.id, EntryPoint.name).where(EntryPoint.id.in_(ids)))
+        names.update({str(place_id): name for place_id, name in rows})
+    return names
+
+
 def vulnerability(s: Scope) -> Table:
     """The share of people with each specific need by centre and entry point (the route)."""
     codes = need_codes(s)
     persons = sum_counts(s, "people", RC.centre_id, RC.k1)
     counted = sum_counts(s, "need", RC.centre_id, RC.k1, RC.k2, where=(RC.k2.in_(codes),))
     centres = {c.id: c for c in s.centres}
-    keys = sorted(persons, key=lambda k: (centres[k[0]].code, k[1]))
+    places = entry_point_names({entry for _centre, entry in persons})
+    keys = sorted(persons, key=lambda k: (centres[k[0]].code, k[1] == "other", str(places.get(k[1], k[1]))))
     rows, cells = [], []
     for centre_id, entry in keys:
         whole = persons[(centre_id, entry)]
-        rows.append((centres[centre_id].code, entry or _l("Not recorded")))
+        rows.append((centres[centre_id].code, places.get(entry, entry)))
         shown_whole = suppress(whole)
         cells.append(
             [

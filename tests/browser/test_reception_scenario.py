@@ -209,3 +209,31 @@ def test_search_and_registration_fit_the_screen(visit, live_server, viewport):
     assert page.locator(".error-summary").is_visible()
     check_no_horizontal_scroll(page, "registration (with errors)")
     check_axe(page, "registration (with errors)")
+
+
+def test_registration_on_a_phone_chooses_the_entry_point_from_the_countrys_list(visit, live_server):
+    """At 360 px, in Spanish: the entry point is a list (the centre's country's crossings, then "Otro"),
+    never a text box; the registration form still fits with the longest name chosen; the choice is saved
+    and the profile names the crossing."""
+    from tests.conftest import Factory
+
+    make = Factory(live_server.app)
+    crossing = make.entry_point("Puente Internacional Francisco de Paula Santander", "COL")
+    make.entry_point("CEBAF Tumbes", "PER")  # another country's: not offered at a Colombian centre
+    page = visit.page
+    page.set_viewport_size(PHONE)
+    log_in(visit, live_server)
+    visit.goto("/register")
+    select = page.locator("select#entry_point")
+    assert select.count() == 1 and page.locator("input[name=entry_point]").count() == 0
+    offered = select.locator("option").all_inner_texts()
+    assert offered[1:] == ["Puente Internacional Francisco de Paula Santander", "Otro (no está en la lista)"], offered
+    fill_person(page, "Yuleidy", "Carrasquel Mora", "1988-11-30", "female")
+    page.locator("#nationality").select_option("VEN")
+    select.select_option(crossing)
+    check_no_horizontal_scroll(page, "registration (entry point chosen)")
+    submit(visit, SAVE)
+    assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), page.locator("main").inner_text()
+    facts = page.locator("dl.facts").inner_text()
+    assert "Punto de entrada" in facts and "Puente Internacional Francisco de Paula Santander" in facts
+    check_axe(page, "profile (entry point)")
