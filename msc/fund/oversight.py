@@ -1,13 +1,15 @@
 """What protection officers use to audit the fund: the decision register, the consistency of centres
 and countries, a reproducible random sample of decisions with findings, and the re-assessment queue.
 Everything here is metadata and aggregates: no answers, evidence or names are decrypted (the queue reads
-the date of birth of children in the fund, to know when they turn 18)."""
+the date of birth of children in the fund, to know when they turn 18, and the register filtered by case
+type reads each application's case type, which is encrypted under the person's key)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVarTuple
 
@@ -21,7 +23,16 @@ from msc.errors import checked_text
 from msc.exports import suppress
 from msc.fund.common import FundError
 from msc.fund.decisions import in_force
-from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision, DecisionOutcome, Finding
+from msc.fund.models import (
+    Application,
+    AuditFinding,
+    AuditSample,
+    CriteriaSet,
+    Decision,
+    DecisionOutcome,
+    Finding,
+    preload_people,
+)
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
@@ -67,7 +78,6 @@ def register(user: Actor, f: RegisterFilter, limit: int = 200) -> list[Decision]
     conditions = {
         "country": Application.country == f.country,
         "centre_id": Application.centre_id == f.centre_id,
-        "case_type": Application.case_type == f.case_type,
         "outcome": Decision.outcome == f.outcome,
         "criteria_version": CriteriaSet.version == f.criteria_version,
         "against_recommendation": Decision.against_recommendation.is_(bool(f.against_recommendation)),
@@ -80,8 +90,30 @@ def register(user: Actor, f: RegisterFilter, limit: int = 200) -> list[Decision]
         stmt = stmt.where(Decision.decided_on >= f.start)
     if f.end:
         stmt = stmt.where(Decision.decided_on <= f.end)
-    rows = list(session.scalars(stmt.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)))
+    stmt = stmt.order_by(Decision.decided_at.desc(), Decision.id.desc())
+    if f.case_type is None:
+        rows = list(session.scalars(stmt.limit(limit)))
+        preload_people([d.application for d in rows])
+    else:  # the case type is encrypted under each person's key: read here, a batch of decisions at a time
+        rows = _first_matching(stmt, lambda d: d.application.case_type == f.case_type, limit)
     audit.record("fund.register.view", detail=f"{len(rows)} decisions")
+    return rows
+
+
+_BATCH = 200
+
+
+def _first_matching(stmt: sa.Select[Decision], keep: Callable[[Decision], bool], limit: int) -> list[Decision]:
+    """The first `limit` decisions of a statement that `keep` keeps, read in batches."""
+    rows: list[Decision] = []
+    offset = 0
+    while len(rows) < limit:
+        batch = list(session.scalars(stmt.offset(offset).limit(_BATCH)))
+        preload_people([d.application for d in batch])
+        rows += [d for d in batch if keep(d)][: limit - len(rows)]
+        if len(batch) < _BATCH:
+            break
+        offset += _BATCH
     return rows
 
 
@@ -266,6 +298,7 @@ def reassessment_queue(user: Actor, today: dt.date, horizon_days: int = 30) -> l
             )
         )
     )
+    preload_people([d.application for d in approvals])
     out = []
     for d in approvals:
         if d.period_ends_on and d.period_ends_on <= until:
