@@ -24,7 +24,7 @@ Downgrade decrypts back what the keys can still read. Irreversible for data: an 
 application gets an empty case type (and erased people no possible-UASC mark nor UASC need).
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-02 10:00:00.000000
 """
 
@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0019"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
