@@ -395,9 +395,9 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
                         registered_by_id=user_id,
                         household=hh,
                         relationship_to_head=rel,
-                        possible_uasc=not has_adult and age < 18,
                     )
                     service._apply(person, data, dob, estimated)
+                    person.possible_uasc = not has_adult and age < 18  # encrypted under the person's key
                     for c in consents:
                         service._add_consent(actor, person, c).id = take(Consent)
                     session.add(person)

@@ -150,7 +150,7 @@ def load(app, ids: dict, people: int, lines: int, referrals: int) -> dict[str, f
             "beneficiaries",
             f"""INSERT INTO beneficiaries (uid, case_number, card_token, centre_id, data_key_id,
                 household_id, relationship_to_head, sex, birth_year, age_band, dob_estimated, nationality,
-                document_type, entry_point_other, languages, possible_uasc, registered_at)
+                document_type, entry_point_other, languages, registered_at)
             SELECT md5('b' || g), 'B-' || g, 'T-' || g, {c0} + h % 20, {ids["key"]}, h + 1,
                 CASE WHEN g <= {households} THEN 'head' ELSE 'child' END,
                 CASE WHEN r1 < 0.01 THEN 'other' WHEN r1 < 0.505 THEN 'female' ELSE 'male' END, 2000,
@@ -158,9 +158,9 @@ def load(app, ids: dict, people: int, lines: int, referrals: int) -> dict[str, f
                      WHEN r2 < 0.93 THEN '18-59' ELSE '60+' END, false,
                 CASE WHEN r3 < 0.80 THEN 'VEN' WHEN r3 < 0.88 THEN 'COL' WHEN r3 < 0.93 THEN 'HTI'
                      WHEN r3 < 0.97 THEN 'ECU' ELSE 'PER' END,
-                'none', r4 < 0.3, 'es', r5 < 0.005, {when}
-            FROM (SELECT g, g % {households} AS h, random() AS r1, random() AS r2, random() AS r3, random() AS r4,
-                  random() AS r5 FROM generate_series(1, {people}) g) s""",
+                'none', r4 < 0.3, 'es', {when}
+            FROM (SELECT g, g % {households} AS h, random() AS r1, random() AS r2, random() AS r3, random() AS r4
+                  FROM generate_series(1, {people}) g) s""",
         ),
         (
             "specific needs",

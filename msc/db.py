@@ -195,10 +195,13 @@ def alembic_config(app: Flask) -> AlembicConfig:
 
 
 def upgrade(app: Flask, revision: str = "head") -> None:
-    """Apply migrations up to revision: the only way a schema is built."""
-    command.upgrade(alembic_config(app), revision)
+    """Apply migrations up to revision: the only way a schema is built (in the app's context: a data step
+    may encrypt with its keys)."""
+    with app.app_context():
+        command.upgrade(alembic_config(app), revision)
 
 
 def downgrade(app: Flask, revision: str) -> None:
     """Undo migrations down to revision."""
-    command.downgrade(alembic_config(app), revision)
+    with app.app_context():
+        command.downgrade(alembic_config(app), revision)

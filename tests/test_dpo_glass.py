@@ -3,6 +3,7 @@ time, always audited, ended early at will, trafficking and UASC fund files kept 
 allows it, and the DPO's review; the DPO's audit search and chain check."""
 
 import datetime as dt
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -107,7 +108,9 @@ def test_trafficking_and_uasc_fund_files_stay_closed_unless_the_role_allows(ctx,
     for case_type in ("trafficking", "vulnerable"):
         cw = user(make, f"cw_{case_type}")
         po = user(make, f"po_{case_type}", "protection_officer", scope="country", country="COL")
-        app = Application(case_type=case_type, centre_id=rosa.centre_id, beneficiary_id=rosa.id, submitted_by_id=None)
+        app = Application(centre_id=rosa.centre_id, submitted_by_id=None)
+        app.link_to(SimpleNamespace(beneficiary=rosa, beneficiary_id=rosa.id, id=0))
+        app.record_facts(case_type, None, [])
         for who in (cw, po):
             glass.open_record(who, proof(rosa), "transfer", WHY)
         session.commit()

@@ -8,6 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from msc.beneficiaries.vocab import SENSITIVE_NEEDS
 from msc.centres.models import Centre, EntryPoint
 from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
@@ -62,8 +63,11 @@ class Beneficiary(EncryptedRow, Base):
     document_number_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     phone_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     arrival_date_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
-    #: trafficking, GBV, LGBTIQ+: never stored in clear, never indexed
+    #: the needs kept encrypted (trafficking, GBV, LGBTIQ+, unaccompanied or separated child): never in
+    #: clear, never indexed, every person's list padded to the same length (an empty one too)
     sensitive_needs_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    #: a child registered with no adult in the household, for a caseworker to assess (encrypted, padded)
+    possible_uasc_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
 
     # Non-identifying fields, in clear for reporting.
     #: female, male, other
@@ -83,8 +87,6 @@ class Beneficiary(EncryptedRow, Base):
     entry_point_other: so.Mapped[bool] = so.mapped_column(default=False)
     #: comma-separated language codes
     languages: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
-    #: a child registered with no adult in the household, for a caseworker to assess
-    possible_uasc: so.Mapped[bool] = so.mapped_column(default=False, index=True)
     registered_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow, index=True)
     registered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     updated_at: so.Mapped[dt.datetime | None]
@@ -104,7 +106,9 @@ class Beneficiary(EncryptedRow, Base):
     document_number = EncryptedField("document_number_ct")
     phone = EncryptedField("phone_ct")
     arrival_date = EncryptedField("arrival_date_ct", codec="date")
-    sensitive_needs = EncryptedField("sensitive_needs_ct", codec="json")
+    #: every need kept encrypted (PROTECTED_NEEDS); `sensitive_needs` are those of them few may see
+    protected_needs = EncryptedField("sensitive_needs_ct", codec="json", pad=64)
+    possible_uasc = EncryptedField("possible_uasc_ct", codec="json", pad=64)
 
     def crypto_key(self) -> DataKey:
         return self.data_key
@@ -136,8 +140,15 @@ class Beneficiary(EncryptedRow, Base):
 
     @property
     def need_codes(self) -> list[str]:
-        """Codes of the non-sensitive specific needs."""
-        return sorted(n.code for n in self.needs)
+        """Codes of the specific needs everyone who sees the record may see (an encrypted UASC need too)."""
+        shown = [code for code in self.protected_needs or [] if code not in SENSITIVE_NEEDS]
+        return sorted({n.code for n in self.needs} | set(shown))
+
+    @property
+    def sensitive_needs(self) -> list[str] | None:
+        """Codes of the sensitive needs (for those allowed to see them); None when nothing can be read."""
+        protected = self.protected_needs
+        return None if protected is None else sorted(code for code in protected if code in SENSITIVE_NEEDS)
 
     @property
     def language_codes(self) -> list[str]:

@@ -24,7 +24,7 @@ from msc.beneficiaries.models import (
     Household,
     SpecificNeed,
 )
-from msc.beneficiaries.vocab import SENSITIVE_NEEDS, age_band
+from msc.beneficiaries.vocab import PROTECTED_NEEDS, SENSITIVE_NEEDS, age_band
 from msc.centres.models import Centre, EntryPoint
 from msc.crypto import DataKey, blind
 from msc.db import session, utcnow
@@ -256,10 +256,10 @@ def _apply(
     person.arrival_date = data.arrival_date
     person.entry_point_id, person.entry_point_other = entry
     person.languages = ",".join(sorted(set(data.languages)))
-    plain_needs = sorted(set(data.needs) - SENSITIVE_NEEDS)
-    sensitive = sorted(set(data.needs) & SENSITIVE_NEEDS)
+    plain_needs = sorted(set(data.needs) - PROTECTED_NEEDS)
     person.needs = [SpecificNeed(code=code) for code in plain_needs]
-    person.sensitive_needs = sensitive or None
+    # always written, an empty list too: every person's blob has the same length
+    person.protected_needs = sorted(set(data.needs) & PROTECTED_NEEDS)
 
 
 def by_case_number(text: str | None, *, legacy: bool = True) -> Beneficiary | None:
@@ -412,13 +412,17 @@ def has_consent(person: Beneficiary, purpose: str) -> bool:
 
 
 def refresh_uasc_flags(household: Household) -> None:
-    """Flag every child of a household with no adult in it as possible UASC (and unflag otherwise)."""
+    """Flag every child of a household with no adult in it as possible UASC (and unflag otherwise). The flag
+    is encrypted under each member's key (every member holds one, true or false): an erased member's
+    is gone with their key and stays so."""
     session.flush()
     today = utcnow().date()
     members = list(household.members)
     has_adult = any((m.age_on(today) or 0) >= ADULT_AGE for m in members)
     for m in members:
-        m.possible_uasc = not has_adult and (m.age_on(today) or 0) < ADULT_AGE
+        flag = not has_adult and (m.age_on(today) or 0) < ADULT_AGE
+        if not m.is_erased and (m.possible_uasc_ct is None or m.possible_uasc != flag):
+            m.possible_uasc = flag
 
 
 # ---- duplicates -----------------------------------------------------------------------------

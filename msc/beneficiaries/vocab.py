@@ -92,6 +92,9 @@ NEEDS = {
     "no_documents": (_l("No documents"), False),
 }
 SENSITIVE_NEEDS = frozenset(code for code, (_, sensitive) in NEEDS.items() if sensitive)
+#: needs stored only encrypted: the sensitive ones, and an unaccompanied or separated child, which everyone
+#: who sees the record may see but a copy of the database must not tell
+PROTECTED_NEEDS = SENSITIVE_NEEDS | {"uasc"}
 
 RELATIONSHIPS = {
     "head": _l("Head of household"),

@@ -21,6 +21,9 @@ from msc.security.actor import Actor
 from msc.security.models import User
 from msc.security.policy import Permission, in_scope, role_allows, roles_with, scope_filter
 
+#: the age from which a person is an adult
+ADULT_AGE = 18
+
 #: allowed status changes (a closed case can be reopened)
 TRANSITIONS: dict[str, set[CaseStatus]] = {
     CaseStatus.OPEN: {CaseStatus.ACTIVE, CaseStatus.CLOSED},
@@ -348,13 +351,40 @@ def home(user: Actor, today: dt.date) -> Home:
     task_options = (so.selectinload(Task.case).options(*LEAN_CASE),)
     due_today = listing(open_tasks.where(Task.due_on == today), HOME_TASKS, *task_options)
     overdue = listing(open_tasks.where(Task.due_on < today), HOME_TASKS, *task_options)
+    return Home(by_risk, due_today, overdue, uasc_waiting(user, today))
+
+
+UASC_WAITING = 50
+_UASC_BATCH = 200
+
+
+def uasc_waiting(user: Actor, today: dt.date, limit: int = UASC_WAITING) -> list[Beneficiary]:
+    """Possible unaccompanied or separated children in the user's scope with no assessment yet, oldest
+    registration first. The mark is encrypted under each person's key: the database picks the unassessed
+    people who may be children in a household with no one surely adult (by year of birth), and the mark
+    itself is read here, a batch at a time, until the list is full."""
     assessed = sa.select(Assessment.id).join(Case).where(Case.beneficiary_id == Beneficiary.id)
-    uasc = list(
-        session.scalars(
-            sa.select(Beneficiary)
-            .where(Beneficiary.possible_uasc.is_(True), scope_filter(user, Beneficiary.centre_id), ~sa.exists(assessed))
-            .order_by(Beneficiary.registered_at)
-            .limit(50)
-        )
+    member = so.aliased(Beneficiary)
+    surely_adult = sa.exists().where(
+        member.household_id == Beneficiary.household_id, member.birth_year < today.year - ADULT_AGE
     )
-    return Home(by_risk, due_today, overdue, uasc)
+    stmt = (
+        sa.select(Beneficiary)
+        .where(
+            scope_filter(user, Beneficiary.centre_id),
+            sa.or_(Beneficiary.birth_year.is_(None), Beneficiary.birth_year >= today.year - ADULT_AGE),
+            ~surely_adult,
+            ~sa.exists(assessed),
+        )
+        .order_by(Beneficiary.registered_at, Beneficiary.id)
+        .options(so.lazyload(Beneficiary.needs))
+    )
+    found: list[Beneficiary] = []
+    offset = 0
+    while len(found) < limit:
+        batch = list(session.scalars(stmt.offset(offset).limit(_UASC_BATCH)))
+        found += [b for b in batch if b.possible_uasc][: limit - len(found)]
+        if len(batch) < _UASC_BATCH:
+            break
+        offset += _UASC_BATCH
+    return found

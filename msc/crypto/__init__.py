@@ -10,8 +10,9 @@ from flask import current_app
 
 from msc.crypto.blind import BlindIndexer
 from msc.crypto.envelope import DecryptionError
-from msc.crypto.fields import DataKey, DataKeyDestroyed, EncryptedField, EncryptedRow, new_uid
+from msc.crypto.fields import DataKey, DataKeyDestroyed, Detached, EncryptedField, EncryptedRow, detached_key, new_uid
 from msc.crypto.keys import KeyRing, keyring
+from msc.crypto.links import LinkField, link_tag
 from msc.crypto.rotation import index_state
 
 
@@ -64,13 +65,17 @@ __all__ = [
     "DataKey",
     "DataKeyDestroyed",
     "DecryptionError",
+    "Detached",
     "EncryptedField",
     "EncryptedRow",
     "KeyRing",
+    "LinkField",
     "audit_witness_key",
     "blind_indexer",
+    "detached_key",
     "keyring",
     "legacy_reference_hashes",
+    "link_tag",
     "new_uid",
     "reference_hash",
     "throttle_hash",

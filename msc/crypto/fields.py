@@ -108,12 +108,30 @@ _CODECS: dict[str, tuple[Callable[[Any], bytes], Callable[[bytes], Any]]] = {
 }
 
 
-class EncryptedField:
-    """A descriptor that encrypts on assignment and decrypts on read, bound to table, column, row."""
+def _padded(encode: Callable[[Any], bytes], block: int) -> Callable[[Any], bytes]:
+    """JSON filled with spaces to a whole number of blocks, so that the ciphertext's length says nothing of
+    the value ("true" or "false", one category or another); JSON readers ignore the trailing spaces."""
 
-    def __init__(self, column: str, codec: str = "str"):
+    def encode_padded(value: Any) -> bytes:
+        raw = encode(value)
+        return raw.ljust(-(-(len(raw) + 1) // block) * block, b" ")
+
+    return encode_padded
+
+
+class EncryptedField:
+    """A descriptor that encrypts on assignment and decrypts on read, bound to table, column, row.
+
+    `pad` (json only) fills every value to a whole number of blocks of that many bytes: for facts whose
+    very length would tell them apart."""
+
+    def __init__(self, column: str, codec: str = "str", pad: int = 0):
         self.column = column
         self.encode, self.decode = _CODECS[codec]
+        if pad:
+            if codec != "json":
+                raise ValueError("only JSON values are padded")
+            self.encode = _padded(self.encode, pad)
 
     def __set_name__(self, owner: Any, name: str) -> None:
         self.name = name
@@ -149,3 +167,21 @@ class EncryptedField:
             return
         key = obj.crypto_key().plaintext()
         setattr(obj, self.column, envelope.encrypt_field(key, self.encode(value), self._aad(obj)))
+
+
+class Detached:
+    """A row known only by its table, uid and data key: its encrypted fields are read (or written) through
+    the models' EncryptedField without loading it — bulk recounts and data migrations."""
+
+    def __init__(self, table: str, uid: str, key: DataKey):
+        self.__tablename__ = table
+        self.uid = uid
+        self._key = key
+
+    def crypto_key(self) -> DataKey:
+        return self._key
+
+
+def detached_key(uid: str, kek_id: str, wrapped: bytes | None) -> DataKey:
+    """A data key from its row's values, not attached to any session (see Detached)."""
+    return DataKey(uid=uid, kek_id=kek_id, wrapped=wrapped)

@@ -29,7 +29,7 @@ from msc.dpo.models import Erasure, RetentionPolicy, RetentionRun
 from msc.dpo.vocab import ERASURE_REASONS
 from msc.errors import DomainError
 from msc.feedback.models import Feedback
-from msc.fund.models import Application
+from msc.fund.models import Application, subject_tag
 from msc.nfi.models import Distribution
 from msc.referrals.models import Referral
 from msc.reports import cube
@@ -88,7 +88,7 @@ def held(person: Beneficiary) -> Held:
         count(Case, Case.beneficiary_id),
         count(Referral, Referral.beneficiary_id),
         count(Distribution, Distribution.beneficiary_id),
-        count(Application, Application.beneficiary_id),
+        session.scalar(sa.select(sa.func.count()).where(Application.subject_tag == subject_tag(person))) or 0,
         count(Feedback, Feedback.beneficiary_id),
     )
 

@@ -17,7 +17,7 @@ from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.cases.models import Case, CaseNote
 from msc.db import session, utcnow
 from msc.feedback.models import Feedback
-from msc.fund.models import Application, Decision
+from msc.fund.models import Application, Decision, subject_tag
 from msc.nfi.models import Distribution
 from msc.referrals.models import Disclosure, Referral
 from msc.security import audit
@@ -118,7 +118,9 @@ def build(user: Actor, person: Beneficiary) -> Report:
         )
     ]
     applications = list(
-        session.scalars(sa.select(Application).where(Application.beneficiary_id == person.id).order_by(Application.id))
+        session.scalars(
+            sa.select(Application).where(Application.subject_tag == subject_tag(person)).order_by(Application.id)
+        )
     )
     decided: dict[int, list[dict[str, Any]]] = {a.id: [] for a in applications}
     for d in session.scalars(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,7 @@ from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of, money
 from msc.fund.criteria_sets import definition_of, published_for
 from msc.fund.decisions import approved_so_far, current_decision
 from msc.fund.evaluator import Facts
-from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision
+from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision, preload_people
 from msc.i18n import local_today
 from msc.security import audit
 from msc.security.actor import Actor
@@ -159,22 +158,21 @@ def submit(
     facts = facts_for(case, answers, today)
     outcome, result = crit.recommend(definition, case_type, facts)
     application = Application(
-        case_id=case.id,
-        case=case,
-        beneficiary_id=case.beneficiary_id,
-        beneficiary=case.beneficiary,
         centre_id=case.centre_id,
         country=country,
-        case_type=case_type,
         criteria_set_id=criteria_set.id,
         criteria_digest=criteria_set.digest,
         recommendation=outcome,
-        uasc_kind=crit.uasc_kind(answers) if case_type == "uasc" and outcome == "eligible" else None,
-        explanation=json.dumps([[r.label, r.value] for r in result.labelled()]),
         age_band=age_band(facts.age),
         submitted_by_id=user.id,
         submitted_at=utcnow(),
         submitted_on=today,
+    )
+    application.link_to(case)
+    application.record_facts(
+        case_type,
+        crit.uasc_kind(answers) if case_type == "uasc" and outcome == "eligible" else None,
+        [[r.label, r.value] for r in result.labelled()],
     )
     application.answers = answers
     if notes:
@@ -194,8 +192,8 @@ def submit(
         session.add(row)
     session.flush()
     audit.record(
-        "fund.apply", object_type="fund_application", object_id=application.id, detail=f"{case_type}:{outcome}"
-    )
+        "fund.apply", object_type="fund_application", object_id=application.id, detail=outcome
+    )  # never the case type: the audit log is read without the person's key
     return application
 
 
@@ -228,7 +226,9 @@ def awaiting_decision(user: Actor, limit: int = 100) -> list[Application]:
     ids = centre_ids_in_scope(user)
     if ids is not None:
         stmt = stmt.where(Application.centre_id.in_(ids or [-1]))
-    return list(session.scalars(stmt.order_by(Application.submitted_at).limit(limit)))
+    rows = list(session.scalars(stmt.order_by(Application.submitted_at).limit(limit)))
+    preload_people(rows)
+    return rows
 
 
 def submitted_by(user: Actor, limit: int = 20) -> list[tuple[Application, Decision | None]]:
@@ -241,4 +241,5 @@ def submitted_by(user: Actor, limit: int = 20) -> list[tuple[Application, Decisi
             .limit(limit)
         )
     )
+    preload_people(apps)
     return [(a, current_decision(a)) for a in apps]

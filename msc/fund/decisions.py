@@ -20,6 +20,7 @@ from msc.fund.models import (
     DecisionOutcome,
     Disbursement,
     FundAllocation,
+    subject_tag,
 )
 from msc.i18n import local_today
 from msc.security import audit
@@ -53,7 +54,7 @@ def approved_so_far(case: Case, category: str) -> int:
             .join(ApplicationLine, ApplicationLine.id == DecisionLine.line_id)
             .join(Application, Application.id == Decision.application_id)
             .where(
-                Application.case_id == case.id,
+                Application.subject_tag == subject_tag(case.beneficiary),  # one case per person
                 ApplicationLine.category == category,
                 Decision.outcome == DecisionOutcome.APPROVE,
                 in_force(),

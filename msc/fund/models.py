@@ -13,9 +13,55 @@ import sqlalchemy.orm as so
 from msc.beneficiaries.models import Beneficiary
 from msc.cases.models import Case
 from msc.centres.models import Centre
-from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
+from msc.crypto import DataKey, Detached, EncryptedField, EncryptedRow, LinkField, link_tag, new_uid
 from msc.db import Base, utcnow
 from msc.security.models import User
+
+#: the block an application's facts are padded to: every case type's encrypts to the same length
+FACTS_BLOCK = 512
+
+
+def subject_tag(person: Beneficiary) -> str:
+    """The tag of a person's applications (a keyed hash of their record's uid: it names no one)."""
+    return link_tag("fund-subject", person.uid)
+
+
+def preload_people(applications: list[Application]) -> None:
+    """Read the people and cases of many applications in two queries, not two per application."""
+    pending = [a for a in applications if "_msc_linked" not in a.__dict__]
+    if not pending:
+        return
+    sess = so.object_session(pending[0])
+    assert sess is not None
+    ids = [a.subject for a in pending]
+    people = {
+        p.id: p for p in sess.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_({i["beneficiary"] for i in ids})))
+    }
+    cases = {c.id: c for c in sess.scalars(sa.select(Case).where(Case.id.in_({i["case"] for i in ids})))}
+    for a, i in zip(pending, ids):
+        a.__dict__["_msc_linked"] = (people[i["beneficiary"]], cases[i["case"]])
+
+
+def case_types(sess: so.Session, rows: list[tuple[str, bytes, bytes | None]]) -> list[str | None]:
+    """The case type of applications given by (uid, subject_ct, facts_ct), without loading them: each is
+    decrypted under its person's key, the keys read in one query (the register's filter by case type)."""
+    links = []
+    for uid, subject_blob, _ in rows:
+        row = Detached(Application.__tablename__, uid, None)  # type: ignore[arg-type]  # the link needs no data key
+        setattr(row, "subject_ct", subject_blob)  # noqa: B010  (a detached row takes the columns it is given)
+        links.append(Application.subject.__get__(row)["beneficiary"])
+    keys = dict(
+        sess.execute(
+            sa.select(Beneficiary.id, DataKey)
+            .join(DataKey, DataKey.id == Beneficiary.data_key_id)
+            .where(Beneficiary.id.in_(set(links)))
+        ).all()
+    )
+    out: list[str | None] = []
+    for (uid, _, facts_blob), person in zip(rows, links):
+        facts = Application.facts.read(Detached(Application.__tablename__, uid, keys[person]), facts_blob)
+        out.append((facts or {}).get("case_type"))
+    return out
 
 
 class FundAllocation(Base):
@@ -81,20 +127,20 @@ class Application(EncryptedRow, Base):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
-    case_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    beneficiary_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
+    #: whose application it is — the person and their case — encrypted under the link key, so that a copy of
+    #: the database does not tell who is in the fund; `subject_tag` finds one person's applications
+    subject_ct: so.Mapped[bytes] = so.mapped_column(sa.LargeBinary)
+    subject_tag: so.Mapped[str] = so.mapped_column(sa.String(64), index=True)
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
     country: so.Mapped[str] = so.mapped_column(sa.String(3), index=True)
-    #: trafficking, uasc, vulnerable
-    case_type: so.Mapped[str] = so.mapped_column(sa.String(12))
-    #: unaccompanied or separated, for an eligible child
-    uasc_kind: so.Mapped[str | None] = so.mapped_column(sa.String(14))
+    #: what the application says of the person, encrypted under their key and padded to one length: the
+    #: case type (trafficking, uasc, vulnerable), unaccompanied or separated for an eligible child, and each
+    #: criterion's label and result (the labels name the case type), no answers
+    facts_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     criteria_set_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("fund_criteria_sets.id"))
     criteria_digest: so.Mapped[str] = so.mapped_column(sa.String(64))
     #: eligible, not_eligible, needs_information
     recommendation: so.Mapped[str] = so.mapped_column(sa.String(18))
-    #: each criterion's label and result, no answers: [[label, true|false|null], ...]
-    explanation: so.Mapped[str] = so.mapped_column(sa.Text, default="[]")
     #: the answers as they were, and the evidence notes (encrypted)
     answers_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     evidence_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
@@ -105,8 +151,6 @@ class Application(EncryptedRow, Base):
     #: the day in the country of the application (periods in reports and registers are local days)
     submitted_on: so.Mapped[dt.date] = so.mapped_column(index=True)
 
-    case: so.Mapped[Case] = so.relationship()
-    beneficiary: so.Mapped[Beneficiary] = so.relationship(lazy="joined")
     centre: so.Mapped[Centre] = so.relationship(lazy="joined")
     criteria_set: so.Mapped[CriteriaSet] = so.relationship(lazy="joined")
     lines: so.Mapped[list[ApplicationLine]] = so.relationship(
@@ -115,9 +159,61 @@ class Application(EncryptedRow, Base):
 
     answers = EncryptedField("answers_ct", codec="json")
     evidence = EncryptedField("evidence_ct")
+    facts = EncryptedField("facts_ct", codec="json", pad=FACTS_BLOCK)
+    subject = LinkField("subject_ct")
 
     def crypto_key(self) -> DataKey:
         return self.beneficiary.data_key
+
+    def link_to(self, case: Case) -> None:
+        """Say whose application this is (before anything is encrypted under their key)."""
+        self.subject = {"beneficiary": case.beneficiary_id, "case": case.id}
+        self.subject_tag = subject_tag(case.beneficiary)
+        self.__dict__["_msc_linked"] = (case.beneficiary, case)
+
+    def _linked(self) -> tuple[Beneficiary, Case]:
+        linked = self.__dict__.get("_msc_linked")
+        if linked is None:
+            ids = self.subject
+            sess = so.object_session(self)
+            if sess is None:
+                raise LookupError("an application's person is read through its session")
+            linked = (sess.get_one(Beneficiary, ids["beneficiary"]), sess.get_one(Case, ids["case"]))
+            self.__dict__["_msc_linked"] = linked
+        return linked
+
+    @property
+    def beneficiary(self) -> Beneficiary:
+        """The person the application is for (read through the link key)."""
+        return self._linked()[0]
+
+    @property
+    def case(self) -> Case:
+        """The case it was sent from."""
+        return self._linked()[1]
+
+    @property
+    def beneficiary_id(self) -> int:
+        return self.beneficiary.id
+
+    def record_facts(self, case_type: str, uasc_kind: str | None, explanation: list[list[object]]) -> None:
+        """Keep the case type, the kind of child and the explained recommendation (encrypted, padded)."""
+        self.facts = {"case_type": case_type, "uasc_kind": uasc_kind, "explanation": explanation}
+
+    @property
+    def case_type(self) -> str | None:
+        """trafficking, uasc or vulnerable (None once the person's data was erased)."""
+        return (self.facts or {}).get("case_type")
+
+    @property
+    def uasc_kind(self) -> str | None:
+        """unaccompanied or separated, for an eligible child."""
+        return (self.facts or {}).get("uasc_kind")
+
+    @property
+    def explanation(self) -> list[list[object]]:
+        """Each criterion's label and result: [[label, true|false|null], ...]."""
+        return list((self.facts or {}).get("explanation") or [])
 
 
 class ApplicationLine(EncryptedRow, Base):

@@ -1,7 +1,8 @@
 """What protection officers use to audit the fund: the decision register, the consistency of centres
 and countries, a reproducible random sample of decisions with findings, and the re-assessment queue.
 Everything here is metadata and aggregates: no answers, evidence or names are decrypted (the queue reads
-the date of birth of children in the fund, to know when they turn 18)."""
+the date of birth of children in the fund, to know when they turn 18, and the register filtered by case
+type reads each application's case type, which is encrypted under the person's key)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,17 @@ from msc.errors import checked_text
 from msc.exports import suppress
 from msc.fund.common import FundError
 from msc.fund.decisions import in_force
-from msc.fund.models import Application, AuditFinding, AuditSample, CriteriaSet, Decision, DecisionOutcome, Finding
+from msc.fund.models import (
+    Application,
+    AuditFinding,
+    AuditSample,
+    CriteriaSet,
+    Decision,
+    DecisionOutcome,
+    Finding,
+    case_types,
+    preload_people,
+)
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
@@ -67,7 +78,6 @@ def register(user: Actor, f: RegisterFilter, limit: int = 200) -> list[Decision]
     conditions = {
         "country": Application.country == f.country,
         "centre_id": Application.centre_id == f.centre_id,
-        "case_type": Application.case_type == f.case_type,
         "outcome": Decision.outcome == f.outcome,
         "criteria_version": CriteriaSet.version == f.criteria_version,
         "against_recommendation": Decision.against_recommendation.is_(bool(f.against_recommendation)),
@@ -80,8 +90,36 @@ def register(user: Actor, f: RegisterFilter, limit: int = 200) -> list[Decision]
         stmt = stmt.where(Decision.decided_on >= f.start)
     if f.end:
         stmt = stmt.where(Decision.decided_on <= f.end)
-    rows = list(session.scalars(stmt.order_by(Decision.decided_at.desc(), Decision.id.desc()).limit(limit)))
+    stmt = stmt.order_by(Decision.decided_at.desc(), Decision.id.desc())
+    if f.case_type is None:
+        rows = list(session.scalars(stmt.limit(limit)))
+        preload_people([d.application for d in rows])
+    else:
+        rows = _of_case_type(stmt, f.case_type, limit)
     audit.record("fund.register.view", detail=f"{len(rows)} decisions")
+    return rows
+
+
+_BATCH = 500
+
+
+def _of_case_type(stmt: sa.Select[Decision], case_type: str, limit: int) -> list[Decision]:
+    """The first `limit` decisions of a statement whose application is of a case type. The case type is
+    encrypted under each person's key: the statement's rows are read a batch at a time as (uid, link, facts)
+    and decrypted; only the decisions kept are loaded."""
+    light = stmt.with_only_columns(Decision.id, Application.uid, Application.subject_ct, Application.facts_ct)
+    kept: list[int] = []
+    offset = 0
+    while len(kept) < limit:
+        batch = session.execute(light.offset(offset).limit(_BATCH)).all()
+        types = case_types(session, [(uid, subject, facts) for _, uid, subject, facts in batch])
+        kept += [row[0] for row, kind in zip(batch, types) if kind == case_type][: limit - len(kept)]
+        if len(batch) < _BATCH:
+            break
+        offset += _BATCH
+    found = {d.id: d for d in session.scalars(sa.select(Decision).where(Decision.id.in_(kept or [-1])))}
+    rows = [found[i] for i in kept]
+    preload_people([d.application for d in rows])
     return rows
 
 
@@ -266,6 +304,7 @@ def reassessment_queue(user: Actor, today: dt.date, horizon_days: int = 30) -> l
             )
         )
     )
+    preload_people([d.application for d in approvals])
     out = []
     for d in approvals:
         if d.period_ends_on and d.period_ends_on <= until:

@@ -147,7 +147,7 @@ def _application_page(application: Application, decision_form=None, pay_forms=No
         history=history,
         payments=payments,
         vocab=vocab,
-        explanation=json.loads(application.explanation),
+        explanation=application.explanation,
         content=applications.sees_content(current_user),
         may_decide=decisions.may_decide(current_user, application),
         may_pay=disbursements.may_disburse(current_user, application),

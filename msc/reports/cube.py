@@ -10,8 +10,9 @@ reports). Nothing listens until `register_listeners` runs (create_app does): imp
 changes no session.
 
 The same fact functions rebuild every count from the base tables (`flask --app msc reports check`
-compares, `rebuild` replaces), so the running counts can always be proven right. Sensitive needs are
-decrypted here, by the writer that already holds the person's key: the counts hold no person.
+compares, `rebuild` replaces), so the running counts can always be proven right. The encrypted facts of a
+person — sensitive needs, an unaccompanied or separated child — are decrypted here, by the writer that
+already holds the person's key: the counts hold no person, and no table holds those facts in clear.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from msc.beneficiaries.models import Beneficiary, Household, SpecificNeed
-from msc.beneficiaries.vocab import SENSITIVE_NEEDS
+from msc.beneficiaries.vocab import PROTECTED_NEEDS
 from msc.centres.models import Centre
+from msc.crypto import DataKey, Detached, detached_key
 from msc.db import insert_for, utcnow
 from msc.i18n import COUNTRY_TIMEZONES
 from msc.nfi.models import Distribution, DistributionLine
@@ -76,12 +78,13 @@ class Lookups:
 # ---- facts from plain values ---------------------------------------------------------------
 
 
-def person_facts(v: Any, needs: Iterable[str], look: Lookups) -> list[tuple[Key, int, int]]:
-    """A person counts once under "people" and once under "need" for each specific need."""
+def person_facts(v: Any, needs: Iterable[str], uasc: bool, look: Lookups) -> list[tuple[Key, int, int]]:
+    """A person counts once under "people" (marked when a possible unaccompanied or separated child) and
+    once under "need" for each specific need."""
     month = local_month(look.countries.get(v.centre_id), v.registered_at)
     dims = (v.centre_id, month, v.sex or "", v.age_band or "unknown", v.nationality or "")
     entry = entry_point_key(v.entry_point_id, v.entry_point_other)
-    facts = [(("people", *dims, entry, "uasc" if v.possible_uasc else "", ""), 1, 0)]
+    facts = [(("people", *dims, entry, "uasc" if uasc else "", ""), 1, 0)]
     facts += [(("need", *dims, entry, code, ""), 1, 0) for code in sorted(set(needs))]
     return facts
 
@@ -147,7 +150,7 @@ _PERSON = (
     "nationality",
     "entry_point_id",
     "entry_point_other",
-    "possible_uasc",
+    "possible_uasc_ct",
     "sensitive_needs_ct",
     "needs",
 )
@@ -167,15 +170,20 @@ def _needs_of(person: Beneficiary, before: bool) -> list[str]:
     else:
         plain = [n.code for n in person.needs]
         blob = person.sensitive_needs_ct
-    sensitive = Beneficiary.sensitive_needs.read(person, blob) or []
-    return plain + [code for code in sensitive if code in SENSITIVE_NEEDS]
+    protected = Beneficiary.protected_needs.read(person, blob) or []
+    return plain + [code for code in protected if code in PROTECTED_NEEDS]
+
+
+def _uasc_of(person: Beneficiary, before: bool) -> bool:
+    blob = _Before(person).possible_uasc_ct if before else person.possible_uasc_ct
+    return bool(Beneficiary.possible_uasc.read(person, blob))
 
 
 def facts_of(obj, look: Lookups, before: bool = False) -> list[tuple[Key, int, int]]:
     """The facts a row contributes, now or as it was loaded."""
     v = _Before(obj) if before else obj
     if isinstance(obj, Beneficiary):
-        return person_facts(v, _needs_of(obj, before), look)
+        return person_facts(v, _needs_of(obj, before), _uasc_of(obj, before), look)
     if isinstance(obj, Household):
         return household_facts(v, look)
     if isinstance(obj, Referral):
@@ -319,15 +327,18 @@ def register_listeners() -> None:
 
 
 def carry_sensitive(sess: so.Session, person: Beneficiary) -> None:
-    """Before a person's key is destroyed: keep their sensitive needs among the carried counts, which a
+    """Before a person's key is destroyed: keep what only their key could tell — their encrypted needs, and
+    whether they were a possible unaccompanied or separated child — among the carried counts, which a
     recount adds to what the records show (the running counts themselves do not change)."""
-    facts = [
-        f
-        for f in person_facts(person, person.sensitive_needs or [], Lookups.load(sess.connection()))
-        if f[0][0] == "need" and f[0][7] in SENSITIVE_NEEDS
-    ]
+    look = Lookups.load(sess.connection())
+    protected = person.protected_needs or []
+    uasc = bool(person.possible_uasc)
+    facts = [f for f in person_facts(person, protected, uasc, look) if f[0][0] == "need"]
     deltas: Deltas = {}
     _add(deltas, facts, +1)
+    if uasc:  # a recount will find them unmarked: move them back under the mark
+        _add(deltas, person_facts(person, (), True, look)[:1], +1)
+        _add(deltas, person_facts(person, (), False, look)[:1], -1)
     apply(sess.connection(), deltas, CarriedCount)
 
 
@@ -341,16 +352,18 @@ def current_facts(sess: so.Session, *objs) -> list:
 
 
 def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
-    """Every count, from the base tables (sensitive needs decrypted person by person)."""
+    """Every count, from the base tables (the encrypted needs and marks decrypted person by person, each
+    under its own key, without loading the records)."""
     conn = sess.connection()
     look = Lookups.load(conn)
     counts: Deltas = {}
     needs: dict[int, list[str]] = defaultdict(list)
     for person_id, code in conn.execute(sa.select(SpecificNeed.beneficiary_id, SpecificNeed.code)):
         needs[person_id].append(code)
-    b = Beneficiary.__table__.c
+    b, k = Beneficiary.__table__.c, DataKey.__table__.c
     people = sa.select(
         b.id,
+        b.uid,
         b.centre_id,
         b.registered_at,
         b.sex,
@@ -358,30 +371,27 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
         b.nationality,
         b.entry_point_id,
         b.entry_point_other,
-        b.possible_uasc,
-        b.sensitive_needs_ct.is_not(None).label("has_sensitive"),
-    )
-    with_sensitive = []
-    for row in conn.execute(people.execution_options(yield_per=batch)):
-        if row.has_sensitive:
-            with_sensitive.append(row.id)
-        else:
-            _add(counts, person_facts(row, needs.get(row.id, ()), look), +1)
-    for start in range(0, len(with_sensitive), batch):
-        for person in sess.scalars(
-            sa.select(Beneficiary).where(Beneficiary.id.in_(with_sensitive[start : start + batch]))
-        ):
-            _add(counts, person_facts(person, needs.get(person.id, []) + list(person.sensitive_needs or []), look), +1)
+        b.possible_uasc_ct,
+        b.sensitive_needs_ct,
+        k.uid.label("key_uid"),
+        k.kek_id,
+        k.wrapped,
+    ).join_from(Beneficiary.__table__, DataKey.__table__, k.id == b.data_key_id)
+    for p in conn.execute(people.execution_options(yield_per=batch)):
+        person = Detached(Beneficiary.__tablename__, p.uid, detached_key(p.key_uid, p.kek_id, p.wrapped))
+        protected = Beneficiary.protected_needs.read(person, p.sensitive_needs_ct) or []
+        uasc = bool(Beneficiary.possible_uasc.read(person, p.possible_uasc_ct))
+        _add(counts, person_facts(p, [*needs.get(p.id, ()), *protected], uasc, look), +1)
     h = Household.__table__.c
-    for row in conn.execute(sa.select(h.centre_id, h.created_at).execution_options(yield_per=batch)):
-        _add(counts, household_facts(row, look), +1)
+    for home in conn.execute(sa.select(h.centre_id, h.created_at).execution_options(yield_per=batch)):
+        _add(counts, household_facts(home, look), +1)
     r = Referral.__table__.c
-    for row in conn.execute(
+    for sent in conn.execute(
         sa.select(r.centre_id, r.sent_at, r.status, r.deadline_at, r.answered_at, r.service_id)
         .where(r.sent_at.is_not(None))
         .execution_options(yield_per=batch)
     ):
-        _add(counts, referral_facts(row, look), +1)
+        _add(counts, referral_facts(sent, look), +1)
     line = DistributionLine.__table__.c
     grouped = (
         sa.select(
