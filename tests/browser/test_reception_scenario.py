@@ -17,7 +17,8 @@ pytestmark = pytest.mark.browser
 
 HEAD = {"given": "Marisol", "family": "Quintero Bastidas", "dob": "1991-04-23"}
 CHILD = {"given": "Santiago", "dob": "2017-08-02", "guardian": "Marisol Quintero Bastidas"}
-CASE_NUMBER = re.compile(r"COL-CUC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]")  # random, with a check character
+#: random characters of Crockford's base 32 and a check character
+CASE_NUMBER = re.compile(r"COL-CUC-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]")
 
 PHONE = {"width": 360, "height": 740}
 DESK_TABLET = {"width": 1024, "height": 768}
