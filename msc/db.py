@@ -21,6 +21,8 @@ from werkzeug.local import LocalProxy
 from msc.settings import ROOT, private_dir
 
 MIGRATIONS_DIR = ROOT / "migrations"
+#: execution option of a connection opened only to read (SQLite: a plain snapshot, no write lock)
+READ_ONLY = "msc_read_only"
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -84,8 +86,9 @@ def make_engine(url: str) -> sa.Engine:
         def _begin(conn):
             # Nearly every request writes (audit, session); taking the write lock at BEGIN makes
             # concurrent desks wait their turn (busy_timeout) instead of failing when a read
-            # snapshot cannot be upgraded to a write.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # snapshot cannot be upgraded to a write. A connection opened only to read (READ_ONLY)
+            # takes a plain snapshot: under WAL it never waits for a writer.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

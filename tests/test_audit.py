@@ -1,6 +1,7 @@
 """The audit log is append-only and tamper-evident; its head is witnessed outside the database."""
 
 import socket
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -217,3 +218,20 @@ def test_verify_says_when_there_is_nothing_to_compare_with(app):
     app.config["AUDIT_WITNESS_FILE"] = ""
     res = _verify(app)
     assert res.exit_code == 0 and "no witness file to compare with" in res.output
+
+
+def test_reading_the_head_for_the_witness_never_waits_for_a_writer(app):
+    """The head is read on a connection of its own after a commit; on SQLite that read must not take the
+    write lock, or a commit made while another transaction writes (the demo load, a second desk) would
+    wait for the busy timeout and the head would not be written."""
+    from msc.security import witness
+
+    _fill(app, 3)
+    engine = app.extensions["msc.engine"]
+    with engine.connect() as writer, app.app_context():
+        writer.execute(sa.text("UPDATE audit_events SET action = action WHERE seq = 1"))  # holds the write lock
+        started = time.monotonic()
+        head = witness.current_head(engine)
+        assert time.monotonic() - started < 2
+        writer.rollback()
+    assert head is not None and head.seq == 3

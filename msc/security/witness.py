@@ -32,7 +32,7 @@ import sqlalchemy.orm as so
 from flask import current_app, has_app_context
 
 from msc.crypto import audit_witness_key
-from msc.db import session, utcnow
+from msc.db import READ_ONLY, session, utcnow
 from msc.security.models import AuditEvent
 
 MARK = "msc-audit-head v1"
@@ -100,7 +100,7 @@ def current_head(bind: sa.Engine | sa.Connection | None = None) -> Head | None:
         row = session.execute(stmt).first()
     elif isinstance(bind, sa.Engine):
         with bind.connect() as conn:
-            row = conn.execute(stmt).first()
+            row = conn.execution_options(**{READ_ONLY: True}).execute(stmt).first()
     else:
         row = bind.execute(stmt).first()
     return Head(row.seq, row.mac) if row else None
