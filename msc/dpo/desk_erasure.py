@@ -95,6 +95,9 @@ def subject_access():
         with rule_on_form(form):
             person = erasure.find(form.case_number.data)
             report = subject.build(current_user, person)
+            # The record that the report was produced is kept even if showing it fails afterwards
+            # (building it only reads, and writes that audit record).
+            session.commit()
             if form.fmt.data == "json":
                 body = json.dumps(report.as_json(), ensure_ascii=False, indent=2)
                 return Response(
