@@ -286,8 +286,13 @@ def test_the_printable_report_of_someone_who_received_items_is_shown_and_audited
     login_as(app, client, make.user("dpo", "dpo", scope="region"))
     res = client.post("/dpo/subject-access", data={"case_number": number, "language": language, "fmt": "html"})
     assert res.status_code == 200, res.get_data(as_text=True)[:300]
-    assert "1 ×" in res.get_data(as_text=True)
+    page = res.get_data(as_text=True)
+    assert "1 ×" in page
     assert _reports_audited(app) == 1
+    # Labels in the person's language, not the codes the database keeps.
+    for code in ("False", "True", "registered_at", "card_token", "followup_contact", "registration —", "dob_estimated"):
+        assert code not in page, code
+    assert {"es": "Fecha de registro", "pt_BR": "Data do cadastro", "en": "Date of registration"}[language] in page
 
 
 def test_the_report_is_audited_even_when_showing_it_fails(app, make, monkeypatch):
