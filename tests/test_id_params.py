@@ -86,3 +86,23 @@ WORLD_KEY = {
     "sample_id": "sample",
     "entry_point_id": "entry_point",
 }
+
+
+@pytest.mark.parametrize(
+    ("language", "message"), [("es", "cifras 0 a 9"), ("pt_BR", "algarismos 0 a 9"), ("en", "digits 0 to 9")]
+)
+def test_a_record_number_in_other_digits_is_a_form_error_not_record_1(app, make, language, message):
+    client = app.test_client()
+    login_as(app, client, make.user("dpo", "dpo", scope="region", locale=language))
+    res = client.get("/dpo/audit?object_id=%D9%A1")  # "١", which int() would read as 1
+    assert res.status_code == 422 and message in res.get_data(as_text=True)
+    assert client.get("/dpo/audit?object_id=99999999999999999999").status_code == 422
+    assert client.get("/dpo/audit?object_id=1").status_code == 200
+
+
+def test_a_huge_centre_filter_on_the_directory_is_left_unapplied(app, make):
+    make.partner(name="Hospital Erasmo Meoz", centres=("COL-CUC",))
+    client = app.test_client()
+    login_as(app, client, make.user("cw", "caseworker"))
+    res = client.get("/partners/?centre=99999999999999999999")
+    assert res.status_code == 200 and "Hospital Erasmo Meoz" in res.get_data(as_text=True)
