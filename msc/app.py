@@ -48,6 +48,7 @@ from msc.security.views import bp as auth_bp
 from msc.settings import ROOT, load_config
 from msc.shelters import views as shelters
 from msc.shelters.views import bp as shelters_bp
+from msc.urls import IdConverter
 
 
 def build_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
@@ -62,6 +63,8 @@ def build_app(config_name: str | None = None, overrides: dict | None = None) -> 
     load_config(app, config_name or os.environ.get("MSC_CONFIG", "development"), overrides)
     register_logging(app)
     register_extensions(app)
+    # Every `<int:id>` of every route: ASCII digits the database can hold, or 404.
+    app.url_map.converters["int"] = IdConverter
     register_blueprints(app)
     register_page_sections(app)
     register_signal_receivers(app)

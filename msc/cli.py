@@ -39,6 +39,9 @@ def db_upgrade(revision: str) -> None:
     """Apply migrations."""
 
     dbmod.upgrade(current_app, revision)
+    if revision == "head" and (key_id := rotation.start_on_key_file()) is not None:
+        session.commit()
+        click.echo(f"new database: the blind index starts on index key {key_id}")
     click.echo("database is up to date")
 
 

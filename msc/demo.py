@@ -13,6 +13,7 @@ from msc.beneficiaries.models import Beneficiary, ConsentStatus
 from msc.cases import service as cases
 from msc.cases.models import Case
 from msc.centres.models import Centre, EntryPoint
+from msc.crypto import rotation
 from msc.db import session, utcnow
 from msc.dpo import glass
 from msc.errors import RuleError
@@ -169,6 +170,7 @@ def already_loaded() -> bool:
 
 def load(people: int = 300, seed: int = 2026) -> None:
     """Create centres, users and about `people` beneficiaries in households."""
+    rotation.start_on_key_file()  # a key file whose first index key was retired: start on its newest
     rng = random.Random(seed)
     centres = {}
     for code, name, country, municipality, kind in CENTRES:

@@ -10,12 +10,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField, TextAreaField
+from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from msc.errors import DomainError, show_on_form
+from msc.urls import parse_id
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
@@ -48,6 +49,18 @@ def options(pairs) -> list[SelectChoice]:
     """Select/radio/checkbox options from (value, label) pairs or a {value: label} mapping."""
     items = pairs.items() if isinstance(pairs, dict) else pairs
     return [SelectChoice(value, label) for value, label in items]
+
+
+class IdField(IntegerField):
+    """A record number typed by hand: ASCII digits the database can hold (msc.urls.parse_id), or a
+    clear error on the field; never "١" read as 1 nor a number the database driver overflows on."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or valuelist[0] in ("", None):
+            return
+        self.data = parse_id(str(valuelist[0]).strip())
+        if self.data is None:
+            raise ValueError(_l("Type a record number in digits 0 to 9."))
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -245,3 +245,68 @@ def test_the_dpo_cannot_read_case_notes_and_staff_cannot_rotate_keys(app, make):
     for method, url in (("GET", "/dpo/keys"), ("POST", "/dpo/keys/kek/start"), ("POST", "/dpo/keys/index/step")):
         with staff.open(url, method=method) as res:
             assert res.status_code == 403
+
+
+def _person_with_a_hand_over(app, make) -> str:
+    from msc.centres.models import Centre
+    from msc.nfi import service as nfi
+    from msc.nfi import stock
+    from tests.conftest import REGIONAL_MANAGER
+
+    uid = make.person(given_names="Rosa", family_names="Peña")
+    with app.app_context():
+        person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+        centre = session.get(Centre, person.centre_id)
+        item = nfi.item_by_code("HYG")
+        stock.receive(
+            REGIONAL_MANAGER,
+            centre,
+            reference="GR-1",
+            source="warehouse",
+            received_on=stock.centre_day(centre),
+            lines={item.id: 5},
+        )
+        nfi.hand_over(REGIONAL_MANAGER, centre, person, {f"{uid}:HYG": 1}, nfi.Acknowledgement(method="thumbprint"))
+        session.commit()
+        return person.case_number
+
+
+def _reports_audited(app) -> int:
+    with app.app_context():
+        return session.scalar(
+            sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "dpo.subject_access")
+        )
+
+
+@pytest.mark.parametrize("language", ["es", "pt_BR", "en"])
+def test_the_printable_report_of_someone_who_received_items_is_shown_and_audited(app, make, language):
+    app.config["WTF_CSRF_ENABLED"] = False
+    number = _person_with_a_hand_over(app, make)
+    client = app.test_client()
+    login_as(app, client, make.user("dpo", "dpo", scope="region"))
+    res = client.post("/dpo/subject-access", data={"case_number": number, "language": language, "fmt": "html"})
+    assert res.status_code == 200, res.get_data(as_text=True)[:300]
+    page = res.get_data(as_text=True)
+    assert "1 ×" in page
+    assert _reports_audited(app) == 1
+    # Labels in the person's language, not the codes the database keeps.
+    for code in ("False", "True", "registered_at", "card_token", "followup_contact", "registration —", "dob_estimated"):
+        assert code not in page, code
+    assert {"es": "Fecha de registro", "pt_BR": "Data do cadastro", "en": "Date of registration"}[language] in page
+
+
+def test_the_report_is_audited_even_when_showing_it_fails(app, make, monkeypatch):
+    from msc.dpo import desk_erasure
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    number = _person_with_a_hand_over(app, make)
+    client = app.test_client()
+    login_as(app, client, make.user("dpo", "dpo", scope="region"))
+
+    def broken(*a, **kw):
+        raise RuntimeError("a template that cannot be shown")
+
+    monkeypatch.setattr(desk_erasure, "render_template", broken)
+    res = client.post("/dpo/subject-access", data={"case_number": number, "language": "es", "fmt": "html"})
+    assert res.status_code == 500
+    assert _reports_audited(app) == 1

@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from msc.beneficiaries.vocab import country_choices
 from msc.forms import LANGUAGE_OPTIONS, CleanString, MultiCheckboxField, options
+from msc.urls import coerce_id
 
 ROLE_LABELS = {
     "reception": _l("Reception"),
@@ -95,9 +96,9 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), choices=options(ROLE_LABELS))
     scope = SelectField(_l("Reach"), choices=options(SCOPE_LABELS), default="centre")
     country = SelectField(_l("Country (for country reach)"), validators=[Optional()])
-    centres = MultiCheckboxField(_l("Centres"), coerce=int)
+    centres = MultiCheckboxField(_l("Centres"), coerce=coerce_id)
     locale = SelectField(_l("Language"), choices=options(LANGUAGE_OPTIONS))
-    organisation_id = SelectField(_l("Organisation (partner users only)"), coerce=int, validators=[Optional()])
+    organisation_id = SelectField(_l("Organisation (partner users only)"), coerce=coerce_id, validators=[Optional()])
     password = PasswordField(
         _l("Initial password (at least 12 characters)"),
         [Optional(), Length(max=256)],

@@ -20,6 +20,7 @@ from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security import audit
 from msc.security.emergency import REASONS, running_grant
 from msc.security.policy import Permission, active_centres_of, authenticated, can, check_scope, in_scope, requires
+from msc.urls import parse_id
 
 bp = Blueprint("beneficiaries", __name__)
 
@@ -113,11 +114,11 @@ def register():
             form.relationship.data = "child"
             form.nationality.data = member.nationality
             form.family_names.data = member.family_names
-    centre_id = request.form.get("centre_id", type=int) or centres[0].id
+    centre_id = parse_id(request.form.get("centre_id")) or centres[0].id
     centre = next((c for c in centres if c.id == centre_id), centres[0])
     candidates = []
     if form.validate_on_submit():
-        acknowledged = {int(x) for x in (form.acknowledged.data or "").split(",") if x.isdigit()}
+        acknowledged = {n for x in (form.acknowledged.data or "").split(",") if (n := parse_id(x)) is not None}
         choice = service.HouseholdChoice(
             join_case_number=form.household_case_number.data if form.household_mode.data == "join" else None,
             relationship=form.relationship.data if form.household_mode.data == "join" else "head",

@@ -10,6 +10,7 @@ from wtforms.validators import InputRequired, Optional
 from msc.beneficiaries.vocab import NEEDS
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, SECTOR_NEEDS, SEVERITIES, STATUSES
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
+from msc.urls import coerce_id
 
 
 class StatusForm(FlaskForm):
@@ -24,7 +25,7 @@ class RiskForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    caseworkers = MultiCheckboxField(_l("Caseworkers"), coerce=int)
+    caseworkers = MultiCheckboxField(_l("Caseworkers"), coerce=coerce_id)
 
     def __init__(self, *a, people=(), **kw):
         super().__init__(*a, **kw)
@@ -46,7 +47,7 @@ class NoteForm(FlaskForm):
 class TaskForm(FlaskForm):
     title = CleanString(_l("What needs to be done"), [InputRequired(_l("Say what needs to be done."))])
     due_on = DateField(_l("Due date"), [InputRequired(_l("Give a due date."))])
-    assignee = SelectField(_l("Assigned to"), coerce=int, validators=[Optional()])
+    assignee = SelectField(_l("Assigned to"), coerce=coerce_id, validators=[Optional()])
 
     def __init__(self, *a, people=(), **kw):
         super().__init__(*a, **kw)

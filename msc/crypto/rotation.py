@@ -132,6 +132,52 @@ def index_state() -> IndexState:
     return IndexState(search, tuple(gen for gen, _ in generations) or (search,))
 
 
+def start_on_key_file() -> str | None:
+    """On a new database (nothing indexed yet) whose active index generation names a key the key file
+    no longer holds (the first key, idx-0, retired before this database existed), searches and writes
+    start on the key file's newest index key instead. Returns that key's id, or None when nothing was
+    to change. A database that already holds index rows is never re-pointed: its rows were made with
+    the missing key and only a restored key file (or a rebuild) can make them searchable again."""
+    ring = keyring()
+    generations = list(
+        session.scalars(sa.select(KeyRotation).where(KeyRotation.kind == INDEX).order_by(KeyRotation.generation))
+    )
+    active = [g for g in generations if g.state == GenerationState.ACTIVE]
+    if active and active[0].key_id in ring.index_keys:
+        return None
+    if not generations and FIRST_INDEX_KEY in ring.index_keys:
+        return None
+    if len(generations) > 1 or _anything_indexed():
+        return None
+    newest = list(ring.index_keys)[-1]  # the key file keeps its keys in the order they were added
+    if active:
+        active[0].key_id = newest
+        active[0].updated_at = utcnow()
+    else:
+        session.add(
+            KeyRotation(
+                kind=INDEX,
+                key_id=newest,
+                generation=1,
+                state=GenerationState.ACTIVE,
+                total=0,
+                done=0,
+                cursor=0,
+                started_at=utcnow(),
+            )
+        )
+    session.flush()
+    return newest
+
+
+def _anything_indexed() -> bool:
+    """Whether any blind-index row exists (the tables are named, not imported: they belong to a higher layer)."""
+    for table in ("blind_index_entries", "name_vocabulary"):
+        if session.execute(sa.select(sa.literal(1)).select_from(sa.table(table)).limit(1)).first() is not None:
+            return True
+    return False
+
+
 def running(kind: str) -> KeyRotation | None:
     """The rotation of this kind still under way: a KEK rotation re-wrapping, or an index generation
     building or retiring its predecessor."""

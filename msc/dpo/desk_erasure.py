@@ -11,6 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc.beneficiaries import vocab
 from msc.beneficiaries.vocab import country_name
 from msc.centres.models import Centre
 from msc.db import session
@@ -95,6 +96,9 @@ def subject_access():
         with rule_on_form(form):
             person = erasure.find(form.case_number.data)
             report = subject.build(current_user, person)
+            # The record that the report was produced is kept even if showing it fails afterwards
+            # (building it only reads, and writes that audit record).
+            session.commit()
             if form.fmt.data == "json":
                 body = json.dumps(report.as_json(), ensure_ascii=False, indent=2)
                 return Response(
@@ -103,5 +107,5 @@ def subject_access():
                     headers={"Content-Disposition": f'attachment; filename="subject-access-{report.case_number}.json"'},
                 )
             with force_locale(form.language.data):
-                return render_template("dpo/subject_access.html", report=report)
+                return render_template("dpo/subject_access.html", report=report, vocab=vocab)
     return render_template("dpo/subject_access_form.html", form=form), form_status(form)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from msc.beneficiaries.corrections import CORRECTABLE
 from msc.beneficiaries.vocab import FIELD_LABELS
 from msc.dpo.vocab import ERASURE_REASONS, EXPORT_PURPOSES, GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
-from msc.forms import CleanString, CleanText, MultiCheckboxField, options
+from msc.forms import CleanString, CleanText, IdField, MultiCheckboxField, options
+from msc.urls import coerce_id
 
 
 class GlassForm(FlaskForm):
@@ -45,7 +46,7 @@ class AuditSearchForm(FlaskForm):
     user = StringField(_l("User name"), [Optional()])
     action = StringField(_l("Action (or its beginning)"), [Optional()])
     object_type = SelectField(_l("Record"), validators=[Optional()], validate_choice=False)
-    object_id = IntegerField(_l("Record number"), [Optional()])
+    object_id = IdField(_l("Record number"), [Optional()])
     start = DateField(_l("From"), [Optional()])
     end = DateField(_l("To"), [Optional()])
 
@@ -100,7 +101,7 @@ class PersonalExportForm(FlaskForm):
         _l("Purpose of this export"), choices=options(EXPORT_PURPOSES), validators=[Optional()], validate_choice=False
     )
     purpose_note = CleanText(_l("The purpose in your words"), [Optional()])
-    centre_id = SelectField(_l("Centre"), coerce=int, validators=[Optional()], validate_choice=False)
+    centre_id = SelectField(_l("Centre"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
 
     def __init__(self, *a, centres=(), **kw):
         super().__init__(*a, **kw)

@@ -9,6 +9,7 @@ from wtforms.validators import Length, Optional
 
 from msc.feedback import vocab
 from msc.forms import CleanString, CleanText, options
+from msc.urls import coerce_id
 
 
 class PublicForm(FlaskForm):
@@ -25,7 +26,7 @@ class StatusForm(FlaskForm):
 
 
 class DeskForm(FlaskForm):
-    centre_id = SelectField(_l("Centre"), coerce=int)
+    centre_id = SelectField(_l("Centre"), coerce=coerce_id)
     kind = RadioField(_l("Kind"), choices=options(vocab.KINDS))
     case_number = CleanString(_l("Case number of the person (optional)"), [Optional(), Length(max=32)])
     text = CleanText(_l("What the person said"), [Length(max=4000)])
@@ -38,7 +39,7 @@ class DeskForm(FlaskForm):
 
 class UpdateForm(FlaskForm):
     status = SelectField(_l("Status"), choices=options(vocab.STATUSES))
-    assignee_id = SelectField(_l("Assigned to"), coerce=int, validate_choice=False)
+    assignee_id = SelectField(_l("Assigned to"), coerce=coerce_id, validate_choice=False)
     response = CleanText(_l("Answer (the person reads it with their code)"), [Optional(), Length(max=4000)])
 
 

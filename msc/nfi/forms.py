@@ -20,10 +20,11 @@ from msc.nfi.vocab import (
     UNITS,
     VOID_REASONS,
 )
+from msc.urls import coerce_id
 
 
 class HandOverForm(FlaskForm):
-    centre_id = SelectField(_l("Handed over at"), coerce=int)
+    centre_id = SelectField(_l("Handed over at"), coerce=coerce_id)
     collected_by = RadioField(_l("Collected by"), choices=options(COLLECTED_BY), default="self")
     collector_name = CleanString(_l("Name of the person collecting"), [Optional(), Length(max=200)])
     ack_method = RadioField(_l("How the hand-over is acknowledged"), choices=options(ACK_METHODS), default="signature")
@@ -55,7 +56,7 @@ class ReceiptForm(FlaskForm):
 
 
 class TransferForm(FlaskForm):
-    to_centre_id = SelectField(_l("To centre"), coerce=int)
+    to_centre_id = SelectField(_l("To centre"), coerce=coerce_id)
 
     def __init__(self, *a, centres=(), **kw):
         super().__init__(*a, **kw)
@@ -63,7 +64,7 @@ class TransferForm(FlaskForm):
 
 
 class AdjustForm(FlaskForm):
-    item_id = SelectField(_l("Item"), coerce=int)
+    item_id = SelectField(_l("Item"), coerce=coerce_id)
     reason = SelectField(_l("Reason"), choices=options(ADJUSTMENT_REASONS))
     direction = RadioField(
         _l("Change"), choices=options({"remove": _l("Remove from stock"), "add": _l("Add to stock")}), default="remove"
@@ -86,7 +87,7 @@ class ReportForm(FlaskForm):
     start = DateField(_l("From"), [Optional()])
     end = DateField(_l("To"), [Optional()])
     # Checked against the user's scope by the report service, which says so in words.
-    centre_id = SelectField(_l("Centre"), coerce=int, validators=[Optional()], validate_choice=False)
+    centre_id = SelectField(_l("Centre"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
     country = SelectField(_l("Country"), validators=[Optional()], validate_choice=False)
 
     def __init__(self, *a, centres=(), countries=(), **kw):

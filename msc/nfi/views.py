@@ -34,6 +34,7 @@ from msc.nfi.models import Distribution, NfiItem
 from msc.nfi.stock import NfiError
 from msc.security import audit
 from msc.security.policy import Permission, active_centres_of, can, centres_in_scope, check_scope, requires
+from msc.urls import parse_id
 
 bp = Blueprint("nfi", __name__)
 
@@ -344,7 +345,7 @@ def thresholds(centre_id: int):
 def ledger(centre_id: int):
     """Every movement of the centre's stock, newest first."""
     centre = _centre(centre_id)
-    before = request.args.get("before", type=int)
+    before = parse_id(request.args.get("before"))
     rows = stock.movements(centre.id, before_id=before, limit=51)
     return render_template("nfi/ledger.html", centre=centre, rows=rows[:50], more=len(rows) > 50)
 

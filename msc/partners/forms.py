@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from msc.beneficiaries.vocab import LANGUAGES, country_choices
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 from msc.partners.vocab import DATA_CATEGORIES, ORGANISATION_KINDS, SECTORS
+from msc.urls import coerce_id
 
 MAX = _l("Use at most %(max)d characters.")
 
@@ -33,7 +34,7 @@ class ServiceForm(FlaskForm):
         _l("Service"), [DataRequired(_l("Enter the name of the service.")), Length(max=160, message=MAX)]
     )
     sector = SelectField(_l("Sector"), choices=options(SECTORS))
-    centre_ids = MultiCheckboxField(_l("Centres served"), coerce=int)
+    centre_ids = MultiCheckboxField(_l("Centres served"), coerce=coerce_id)
     municipalities = CleanString(_l("Other municipalities served"), [Optional(), Length(max=300, message=MAX)])
     eligibility = CleanText(_l("Who is eligible"), [Optional(), Length(max=500, message=MAX)])
     languages = MultiCheckboxField(_l("Languages"), choices=options(LANGUAGES))

@@ -12,6 +12,7 @@ from msc.partners import service, vocab
 from msc.partners.forms import DirectoryFilterForm, OrganisationForm, ServiceForm
 from msc.partners.models import Organisation, PartnerService
 from msc.security.policy import Permission, active_centres_of, can, requires
+from msc.urls import parse_id
 
 bp = Blueprint("partners", __name__)
 
@@ -23,7 +24,7 @@ def directory():
     centres = active_centres_of(current_user)
     form = DirectoryFilterForm(request.args, centres=centres)
     sector = form.sector.data if form.sector.data in vocab.SECTORS else None
-    centre_id = int(form.centre.data) if (form.centre.data or "").isdigit() else None
+    centre_id = parse_id(form.centre.data)
     services = service.visible_services(current_user, sector=sector, centre_id=centre_id)
     return render_template(
         "partners/directory.html",

@@ -10,10 +10,11 @@ from wtforms.validators import Optional
 from msc.forms import CleanText, MultiCheckboxField, options
 from msc.partners.vocab import DATA_CATEGORIES, SECTORS
 from msc.referrals.vocab import DEFAULT_CATEGORIES, URGENCIES
+from msc.urls import coerce_id
 
 
 class ReferralForm(FlaskForm):
-    service_id = SelectField(_l("Service"), coerce=int, validators=[Optional()])
+    service_id = SelectField(_l("Service"), coerce=coerce_id, validators=[Optional()])
     urgency = SelectField(_l("Urgency"), choices=options(URGENCIES), default="routine")
     reason = CleanText(_l("Reason for the referral"))
     categories = MultiCheckboxField(

@@ -20,6 +20,7 @@ from msc.referrals import service, vocab
 from msc.referrals.forms import ReferralForm, TextForm
 from msc.referrals.models import Referral, ReferralEvent, ReferralStatus
 from msc.security.policy import Permission, can, requires
+from msc.urls import parse_id
 
 bp = Blueprint("referrals", __name__)
 
@@ -148,7 +149,7 @@ def slip(uid: str):
 def portal():
     """Referrals addressed to my organisation: waiting for us, or answered (never drafts or cancelled)."""
     view = "answered" if request.args.get("view") == "answered" else "pending"
-    page = request.args.get("page", 1, type=int) or 1
+    page = min(parse_id(request.args.get("page")) or 1, 100_000)
     referrals, has_more = service.for_partner(current_user, view, page)
     return render_template(
         "referrals/portal.html",

@@ -9,6 +9,7 @@ from wtforms.validators import Optional
 
 from msc.beneficiaries.vocab import AGE_BANDS, SEXES, nationality_choices
 from msc.forms import options
+from msc.urls import coerce_id
 
 
 class FilterForm(FlaskForm):
@@ -19,7 +20,7 @@ class FilterForm(FlaskForm):
     start = StringField(_l("From (month)"), render_kw={"type": "month", "placeholder": "2026-01"})
     end = StringField(_l("To (month)"), render_kw={"type": "month", "placeholder": "2026-12"})
     # Checked against the user's scope by the report service.
-    centre_id = SelectField(_l("Centre"), coerce=int, validators=[Optional()], validate_choice=False)
+    centre_id = SelectField(_l("Centre"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
     country = SelectField(_l("Country"), validators=[Optional()], validate_choice=False)
     sex = SelectField(_l("Sex"), validators=[Optional()], validate_choice=False)
     age_band = SelectField(_l("Age band"), validators=[Optional()], validate_choice=False)

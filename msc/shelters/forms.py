@@ -8,13 +8,14 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from msc.forms import CleanString, CleanText, options
+from msc.urls import coerce_id
 
 MODES = {"beds": _l("Beds, counted for women and for men"), "family_units": _l("Rooms or units for families")}
 
 
 class ShelterForm(FlaskForm):
     name = CleanString(_l("Name"), [DataRequired(_l("Enter the shelter's name.")), Length(max=160)])
-    centre_id = SelectField(_l("Centre"), coerce=int)
+    centre_id = SelectField(_l("Centre"), coerce=coerce_id)
     mode = SelectField(_l("How places are counted"), choices=options(MODES))
     beds_female = IntegerField(_l("Beds for women and girls"), [Optional(), NumberRange(0, 5000)], default=0)
     beds_male = IntegerField(_l("Beds for men and boys"), [Optional(), NumberRange(0, 5000)], default=0)
@@ -27,10 +28,10 @@ class ShelterForm(FlaskForm):
 
 
 class PlacementForm(FlaskForm):
-    shelter_id = SelectField(_l("Shelter"), coerce=int)
+    shelter_id = SelectField(_l("Shelter"), coerce=coerce_id)
     check_in_on = DateField(_l("Check-in"), [Optional()])
     planned_days = IntegerField(_l("Planned stay (nights)"), [Optional()], default=7)
-    referral_id = SelectField(_l("From the accepted shelter referral"), coerce=int, validators=[Optional()])
+    referral_id = SelectField(_l("From the accepted shelter referral"), coerce=coerce_id, validators=[Optional()])
     override_reason = CleanText(
         _l("If the shelter is full: why the person must stay here anyway"), [Optional(), Length(max=2000)]
     )
