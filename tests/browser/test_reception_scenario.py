@@ -12,6 +12,7 @@ from urllib.parse import unquote_plus, urlsplit
 import pytest
 
 from tests.browser.conftest import check_axe, check_no_horizontal_scroll
+from tests.browser.qr import scan
 
 pytestmark = pytest.mark.browser
 
@@ -156,10 +157,17 @@ def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
     assert HEAD["given"] not in card.inner_text() and HEAD["family"] not in card.inner_text()
     check_axe(page, "beneficiary card")
     assert page.locator("header.top").is_visible()
+    token = card.locator(".token").inner_text().strip()
+    assert scan(qr) == [token], "the card's QR code cannot be read on screen"
     page.emulate_media(media="print")
     try:
         assert page.locator("header.top").is_hidden(), "the navigation would be printed on the card"
         assert card.is_visible() and qr.locator("svg").is_visible()
+        # printed, the code is 28 mm across with its quiet zone: read it at screen and at scanner resolution
+        box = qr.locator("svg").bounding_box()
+        assert box and abs(box["width"] - 28 * 96 / 25.4) < 1 and abs(box["height"] - box["width"]) < 1, box
+        assert scan(qr) == [token], "the printed card's QR code cannot be read"
+        assert scan(qr, scale=300 / 96) == [token], "a 300 dpi desk scanner cannot read the printed card"
     finally:
         page.emulate_media(media="screen")
 
