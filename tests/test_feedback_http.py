@@ -13,6 +13,7 @@ from msc.feedback.models import Feedback
 from msc.security.models import User
 from tests.conftest import _new_app, csrf
 from tests.test_access import login_as
+from tests.test_qr import assert_scalable_qr
 
 CODE = re.compile(r'id="reference-code">([2-9A-Z]{5}-[2-9A-Z]{5})<')
 
@@ -172,6 +173,7 @@ def test_desk_form_and_poster(app, make, client):
     login_as(app, boss, make.user("boss", "centre_manager"))
     poster = boss.get(f"/feedback/poster/{centre_id}").get_data(as_text=True)
     assert "<svg" in poster and "/f/COL-CUC" in poster
+    assert_scalable_qr(poster)
     assert client.get(f"/feedback/poster/{centre_id}").status_code == 403
 
 
@@ -248,16 +250,13 @@ def test_a_forged_host_header_is_refused_when_the_public_url_is_set(app, make):
 def test_the_poster_links_to_the_public_url_whatever_trusted_host_was_used(app, make):
     """Reached through another trusted name (an internal one, here the test client's), the poster still
     prints the public address."""
-    import segno
+    from msc.qr import qr_svg
 
     res = _poster(app, make, "localhost", extra=["localhost"])
     page = res.get_data(as_text=True)
     assert res.status_code == 200
     assert "https://msc.example.org/f/COL-CUC" in page and "//localhost" not in page
-    expected_qr = segno.make("https://msc.example.org/f/COL-CUC", error="m").svg_inline(
-        scale=8, border=2, dark="#000", light="#fff"
-    )
-    assert expected_qr in page
+    assert qr_svg("https://msc.example.org/f/COL-CUC") in page
 
 
 def test_a_forged_host_header_is_refused_in_production(monkeypatch, tmp_path):

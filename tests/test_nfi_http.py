@@ -348,3 +348,20 @@ def test_the_ledger_pages(app, make, client):
     assert f"before={oldest_shown}" in first
     older = client.get(f"/nfi/stock/{centre_id}/ledger?before={oldest_shown}").get_data(as_text=True)
     assert older.count("<tr>") == 1 + 10  # the header row and the ten oldest movements
+
+
+def test_both_scan_boxes_offer_the_camera_from_a_script_of_our_own(app, make, client):
+    """The search page and the NFI desk load scan.js (served by the app, allowed by script-src 'self')
+    and point it at their box; the box itself still takes a typed or wedge-scanned token."""
+    login_as(app, client, make.user("clerk", "reception"))
+    for path in ("/", "/nfi/"):
+        res = client.get(path)
+        page = res.get_data(as_text=True)
+        assert 'data-scan="#q"' in page and 'id="q"' in page, path
+        assert '<script src="/static/js/scan.js">' in page, path
+        assert "script-src 'self'" in res.headers["Content-Security-Policy"]
+    script = client.get("/static/js/scan.js")
+    try:
+        assert script.status_code == 200 and "BarcodeDetector" in script.get_data(as_text=True)
+    finally:
+        script.close()

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session
 from tests.conftest import csrf
+from tests.test_qr import assert_scalable_qr
 
 
 @pytest.fixture
@@ -274,6 +275,7 @@ def test_card_has_case_number_and_qr_without_personal_data(app, client, clerk, m
     p = _person(app)
     html = client.get(f"/b/{uid}/card").get_data(as_text=True)
     assert p.case_number in html and "<svg" in html and p.card_token in html
+    assert_scalable_qr(html)
     assert "Rojas" not in html and "3001234567" not in html
 
 

@@ -10,6 +10,7 @@ from msc.db import session, utcnow
 from msc.security import passwords
 from msc.security.models import AuditEvent, LoginThrottle, User, UserSession
 from tests.conftest import PASSWORD, csrf
+from tests.test_qr import assert_scalable_qr
 
 
 def _actions(app):
@@ -125,6 +126,7 @@ def test_mfa_role_must_enrol_then_a_code_works_once(app, make, auth, client):
     assert res.headers["Location"] == "/login/enrol"
     page = client.get("/login/enrol").get_data(as_text=True)
     assert "<svg" in page
+    assert_scalable_qr(page)
     with app.app_context():
         secret = session.scalar(sa.select(User).where(User.username == "officer")).mfa_pending_secret
     assert secret and secret in page

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,6 +16,7 @@ from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
 from msc.db import session, utcnow
 from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm, form_status, rule_on_form
+from msc.qr import qr_svg
 from msc.security import audit
 from msc.security.emergency import REASONS, running_grant
 from msc.security.policy import Permission, active_centres_of, authenticated, can, check_scope, in_scope, requires
@@ -297,5 +297,4 @@ def card(uid: str):
     """The printable beneficiary card: case number and a QR code of an opaque token, no personal data."""
     person = load_beneficiary(uid)
     audit.record("beneficiary.card", object_type="beneficiary", object_id=person.id)
-    qr = segno.make(person.card_token, error="m").svg_inline(scale=6, border=2, dark="#000", light="#fff")
-    return render_template("reception/card.html", person=person, qr_svg=qr)
+    return render_template("reception/card.html", person=person, qr_svg=qr_svg(person.card_token))

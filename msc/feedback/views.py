@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import segno
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -24,6 +23,7 @@ from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, Upd
 from msc.feedback.models import Feedback
 from msc.forms import form_status, rule_on_form
 from msc.i18n import local_today
+from msc.qr import qr_svg
 from msc.security.models import User
 from msc.security.policy import Permission, active_centres_of, check_scope, in_scope, public, requires, roles_with
 from msc.urls import external_url
@@ -139,8 +139,7 @@ def poster(centre_id: int):
     centre = get_or_404(Centre, centre_id)
     check_scope(current_user, centre.id)
     link = external_url("feedback.public_page", code=centre.code)
-    qr = segno.make(link, error="m").svg_inline(scale=8, border=2, dark="#000", light="#fff")
-    return render_template("feedback/poster.html", centre=centre, link=link, qr_svg=qr)
+    return render_template("feedback/poster.html", centre=centre, link=link, qr_svg=qr_svg(link))
 
 
 @bp.route("/feedback/desk", methods=["GET", "POST"])

@@ -8,7 +8,6 @@ import math
 import secrets
 
 import pyotp
-import segno
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -17,6 +16,7 @@ from flask_babel import ngettext
 from msc.crypto import DataKey
 from msc.db import rows_changed, session, utcnow
 from msc.errors import DomainError
+from msc.qr import qr_svg
 from msc.security import audit, passwords, throttle
 from msc.security.models import LoginChallenge, User, UserSession
 from msc.security.policy import MFA_REQUIRED
@@ -299,8 +299,7 @@ def begin_mfa_enrolment(user: User) -> tuple[str, str]:
         secret = pyotp.random_base32()
         user.mfa_pending_secret = secret
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
-    return secret, svg
+    return secret, qr_svg(uri)
 
 
 def _accept_code(user: User, secret: str, code: str) -> bool:

@@ -7,8 +7,10 @@ import re
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 
-from tests.browser.conftest import PASSWORD, check_axe, check_no_horizontal_scroll
+from tests.browser.conftest import PASSWORD, check_axe, check_no_horizontal_scroll, log_in_as
+from tests.browser.qr import scan
 from tests.browser.test_reception_scenario import path_of
 from tests.conftest import Factory
 
@@ -85,3 +87,21 @@ def test_anonymous_complaint_from_a_phone_answered_by_the_focal_point(browser, l
         check_no_horizontal_scroll(page, "answer")
     finally:
         phone.close()
+
+
+def test_the_printed_poster_scans_to_the_public_page(visit, live_server):
+    """The poster's QR code, at its printed size, reads back as the centre's public address."""
+    from msc.centres.models import Centre
+    from msc.db import session
+
+    Factory(live_server.app).user("jefa", "centre_manager", centres=("COL-CUC",), locale="es")
+    with live_server.app.app_context():
+        centre_id = session.scalar(sa.select(Centre.id).where(Centre.code == "COL-CUC"))
+    log_in_as(visit, "jefa")
+    visit.goto(f"/feedback/poster/{centre_id}")
+    qr = visit.page.locator(".poster .qr")
+    expected = [f"{live_server.url}/f/COL-CUC"]
+    assert scan(qr) == expected, "the poster's QR code cannot be read on screen"
+    visit.page.emulate_media(media="print")
+    assert scan(qr) == expected and scan(qr, scale=300 / 96) == expected, "the printed poster cannot be read"
+    assert visit.page_errors == [], visit.page_errors

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.browser.conftest import PASSWORD, check_axe, check_no_horizontal_scroll
+from tests.browser.qr import scan
 from tests.browser.test_reception_scenario import PHONE, path_of
 from tests.conftest import Factory
 
@@ -45,6 +46,8 @@ def test_officer_enrols_then_logs_in_with_a_code_on_a_phone(visit, live_server):
     assert page.locator("h1").inner_text() == "Configure su segundo factor"
     check_axe(page, "second factor set-up")
     secret = page.locator("code.secret").inner_text().strip()
+    read = scan(page.locator("figure.qr"))  # the authenticator app reads the same key from the QR code
+    assert len(read) == 1 and read[0].startswith("otpauth://totp/") and f"secret={secret}" in read[0], read
     _submit(visit, "#code", "000000")
     assert "Ese código no es correcto" in page.locator("#code-error").inner_text()
     _submit(visit, "#code", pyotp.TOTP(secret).now())

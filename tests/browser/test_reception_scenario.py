@@ -6,12 +6,14 @@ Selectors use ids, names and hrefs rather than visible text, so the scenario hol
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import unquote_plus, urlsplit
 
 import pytest
 
 from tests.browser.conftest import check_axe, check_no_horizontal_scroll
+from tests.browser.qr import scan
 
 pytestmark = pytest.mark.browser
 
@@ -156,10 +158,17 @@ def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
     assert HEAD["given"] not in card.inner_text() and HEAD["family"] not in card.inner_text()
     check_axe(page, "beneficiary card")
     assert page.locator("header.top").is_visible()
+    token = card.locator(".token").inner_text().strip()
+    assert scan(qr) == [token], "the card's QR code cannot be read on screen"
     page.emulate_media(media="print")
     try:
         assert page.locator("header.top").is_hidden(), "the navigation would be printed on the card"
         assert card.is_visible() and qr.locator("svg").is_visible()
+        # printed, the code is 28 mm across with its quiet zone: read it at screen and at scanner resolution
+        box = qr.locator("svg").bounding_box()
+        assert box and abs(box["width"] - 28 * 96 / 25.4) < 1 and abs(box["height"] - box["width"]) < 1, box
+        assert scan(qr) == [token], "the printed card's QR code cannot be read"
+        assert scan(qr, scale=300 / 96) == [token], "a 300 dpi desk scanner cannot read the printed card"
     finally:
         page.emulate_media(media="screen")
 
@@ -238,3 +247,88 @@ def test_registration_on_a_phone_chooses_the_entry_point_from_the_countrys_list(
     facts = page.locator("dl.facts").inner_text()
     assert "Punto de entrada" in facts and "Puente Internacional Francisco de Paula Santander" in facts
     check_axe(page, "profile (entry point)")
+
+
+#: A browser that has BarcodeDetector and a camera (Chromium on Linux has no BarcodeDetector): the
+#: camera is a black canvas; the detector sees nothing until the card is held up (__cardShown), then
+#: the card. With __denyCamera set the camera cannot be opened.
+FAKE_CAMERA = """
+window.__detections = 0;
+window.BarcodeDetector = class {
+  static getSupportedFormats() { return Promise.resolve(["qr_code", "ean_13"]); }
+  constructor(options) { window.__formats = options.formats; }
+  detect(source) {
+    window.__detections += 1;
+    const seen = window.__cardShown && source instanceof HTMLVideoElement && source.srcObject;
+    return Promise.resolve(seen ? [{format: "qr_code", rawValue: TOKEN}] : []);
+  }
+};
+navigator.mediaDevices.getUserMedia = (constraints) => {
+  if (window.__denyCamera) { return Promise.reject(new DOMException("denied", "NotAllowedError")); }
+  const canvas = document.createElement("canvas");
+  canvas.width = 64; canvas.height = 48;
+  canvas.getContext("2d").fillRect(0, 0, 64, 48);
+  window.__constraints = constraints;
+  return Promise.resolve(canvas.captureStream(5));
+};
+"""
+
+
+def test_the_desk_scans_a_card_with_the_camera_where_the_browser_can(visit, live_server):
+    """Without BarcodeDetector the search page is as it was: a keyboard-wedge scanner types the token
+    and Enter. With it (and a camera), a button reads the card, fills the box and sends the search."""
+    import sqlalchemy as sa
+
+    from msc.beneficiaries.models import Beneficiary
+    from msc.db import session
+    from tests.conftest import Factory
+
+    uid = Factory(live_server.app).person(given_names="Yelitza", family_names="Rangel Ochoa")
+    with live_server.app.app_context():
+        token = session.scalar(sa.select(Beneficiary.card_token).where(Beneficiary.uid == uid))
+    page = visit.page
+    page.set_viewport_size(PHONE)
+
+    # -- no BarcodeDetector: no camera button; the wedge scanner (keys, then Enter) finds the card
+    page.add_init_script("delete window.BarcodeDetector;")
+    log_in(visit, live_server)
+    assert page.locator("form.search .scan-start").count() == 0
+    page.locator("#q").press_sequentially(token)
+    with page.expect_navigation():
+        page.locator("#q").press("Enter")
+    visit.note_url()
+    assert path_of(page.url) == f"/b/{uid}", page.locator("main").inner_text()
+
+    # -- the browser can scan: the button, in Spanish, fits the phone and passes axe
+    page.add_init_script(FAKE_CAMERA.replace("TOKEN", json.dumps(token)))
+    visit.goto("/")
+    start = page.locator("form.search button.scan-start")
+    assert start.is_visible() and start.inner_text() == "Escanear con la cámara"
+    assert start.get_attribute("type") == "button"  # never sends the form by itself
+    assert page.locator("form.search .scan-panel").is_hidden()
+    check_axe(page, "search (camera scanning)")
+    check_no_horizontal_scroll(page, "search (camera scanning)")
+
+    # -- the camera cannot be opened: a message, the box keeps focus, nothing is sent
+    page.evaluate("window.__denyCamera = true")
+    start.click()
+    status = page.locator("form.search .scan-status")
+    assert status.inner_text() == "No se pudo abrir la cámara. Escriba el código o use el lector."
+    assert path_of(page.url) == "/" and page.evaluate("document.activeElement.id") == "q"
+    assert start.is_visible()
+
+    # -- it can: the video shows, the card is read, the box filled and the search POSTed
+    page.evaluate("window.__denyCamera = false")
+    start.click()
+    page.locator("form.search .scan-panel video").wait_for(state="visible")
+    check_no_horizontal_scroll(page, "search (camera open)")
+    page.wait_for_function("window.__detections > 0")  # looking, and finding nothing yet
+    assert path_of(page.url) == "/" and page.locator("#q").input_value() == ""
+    assert page.evaluate("window.__formats") == ["qr_code"]
+    with page.expect_request(lambda r: path_of(r.url) == "/search") as scanned, page.expect_navigation():
+        page.evaluate("window.__cardShown = true")
+    visit.note_url()
+    assert scanned.value.method == "POST" and token in (scanned.value.post_data or "").replace("%2D", "-")
+    assert path_of(page.url) == f"/b/{uid}", page.locator("main").inner_text()
+    assert visit.page_errors == [], visit.page_errors
+    assert not any(token in u for u in visit.all_urls())
