@@ -251,6 +251,6 @@ def test_hashes_are_keyed_truncated_and_per_kind():
 
 
 def test_phone_and_document_normalisation():
-    assert blind.normalise_phone("+57 300 123 4567") == blind.normalise_phone("3001234567")
+    assert blind.normalise_phone("+57 300 123 4567", "COL") == blind.normalise_phone("3001234567", "COL")
     assert blind.normalise_document("v-12.345.678") == "V12345678"
-    assert blind.normalise_phone("12") == ""
+    assert blind.normalise_phone("12", "COL") == ""

@@ -42,13 +42,18 @@ class Candidate:
         return [str(REASONS[r]) for r in self.reasons]
 
 
-def _ids_with(kind: int, value: str, user: Actor | None) -> list[int]:
+def _ids_with(kind: int, value: str | set[str], user: Actor | None) -> list[int]:
     active = index_state().search
-    h = blind_indexer(active.key_id).hash(kind, value)
+    idx = blind_indexer(active.key_id)
+    hashes = sorted({idx.hash(kind, v) for v in ({value} if isinstance(value, str) else value)})
     stmt = (
         sa.select(BlindIndexEntry.beneficiary_id)
         .join(Beneficiary, Beneficiary.id == BlindIndexEntry.beneficiary_id)
-        .where(BlindIndexEntry.generation == active.generation, BlindIndexEntry.kind == kind, BlindIndexEntry.hash == h)
+        .where(
+            BlindIndexEntry.generation == active.generation,
+            BlindIndexEntry.kind == kind,
+            BlindIndexEntry.hash.in_(hashes),
+        )
     )
     if user is not None:
         stmt = stmt.where(scope_filter(user, Beneficiary.centre_id))
@@ -81,8 +86,11 @@ def check_document_unique(user: Actor, document_type: str, number: str | None, e
         )
 
 
-def find(user: Actor, data: PersonData, dob: dt.date, exclude_id: int | None = None) -> list[Candidate]:
-    """People in scope who may be this person, with the reasons, best first."""
+def find(
+    user: Actor, data: PersonData, dob: dt.date, exclude_id: int | None = None, country: str | None = None
+) -> list[Candidate]:
+    """People in scope who may be this person, with the reasons, best first. The phone is read as
+    people write it in `country` (the registering centre's)."""
 
     query_tokens = blind.name_tokens(f"{data.given_names} {data.family_names}")
     family_tokens = blind.name_tokens(data.family_names)
@@ -91,9 +99,10 @@ def find(user: Actor, data: PersonData, dob: dt.date, exclude_id: int | None = N
 
     for pid in _ids_with(blind.DOB, dob.isoformat(), user):
         found.setdefault(pid, set()).add("dob?")
-    phone = blind.normalise_phone(data.phone or "")
+    phone = blind.normalise_phone(data.phone or "", country)
     if phone:
-        for pid in _ids_with(blind.PHONE, phone, user):
+        # entries written before phones were read by numbering plan carry the legacy key
+        for pid in _ids_with(blind.PHONE, {phone, blind.legacy_phone_key(data.phone or "")} - {""}, user):
             found.setdefault(pid, set()).add("phone?")
     # the name reason needs the first given name and every family name: rank on those words only
     for pid in rank(user, ParsedQuery(names=first_given + family_tokens), limit=10, exclude_id=exclude_id):
@@ -123,7 +132,7 @@ def find(user: Actor, data: PersonData, dob: dt.date, exclude_id: int | None = N
         elif family_tokens and family_matched == len(family_tokens) and given_matched == len(first_given):
             # same family names and same first given name, spelt alike or sounding alike
             reasons.append("phonetic")
-        if phone and person.phone and blind.normalise_phone(person.phone) == phone:
+        if phone and person.phone and blind.normalise_phone(person.phone, person.centre.country) == phone:
             reasons.append("phone")
         if reasons:
             candidates.append((len(reasons), total, Candidate(person, reasons)))

@@ -17,15 +17,16 @@ from msc.security import audit
 
 def index_entries(person: Beneficiary, idx: BlindIndexer) -> set[tuple[int, int]]:
     """Every (kind, hash) entry for a person under one index key: name tokens three ways, date of
-    birth, document, phone."""
+    birth, document, phone (read by the numbering plan of the person's centre's country)."""
     entries = idx.name_entries(person.given_names or "", person.family_names or "")
     entries |= idx.lead_entries(person.given_names or "", person.family_names or "")
     if person.date_of_birth:
         entries.add((blind.DOB, idx.hash(blind.DOB, person.date_of_birth.isoformat())))
     if person.document_number:
         entries.add((blind.DOCUMENT, idx.hash(blind.DOCUMENT, blind.normalise_document(person.document_number))))
-    if person.phone and blind.normalise_phone(person.phone):
-        entries.add((blind.PHONE, idx.hash(blind.PHONE, blind.normalise_phone(person.phone))))
+    phone = blind.normalise_phone(person.phone or "", person.centre.country if person.centre else None)
+    if phone:
+        entries.add((blind.PHONE, idx.hash(blind.PHONE, phone)))
     return entries
 
 

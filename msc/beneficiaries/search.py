@@ -19,6 +19,7 @@ from msc.beneficiaries.matching import W_EXACT, W_LEAD, W_PHONETIC, W_TYPO, lead
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.models import BlindIndexEntry as E
 from msc.beneficiaries.models import NameVocabulary as V
+from msc.centres.models import Centre
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
 from msc.db import session
@@ -30,6 +31,8 @@ from msc.security.policy import centre_ids_in_scope, scope_filter
 CARD_RE = re.compile(r"^[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}-?[A-HJ-NP-Z2-9]{4}$")
 DMY_RE = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 YMD_RE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# one piece of a phone typed in groups: "+57", "(11)", "300", "91234-5678"
+PHONE_PIECE_RE = re.compile(r"^\+?[\d().\-]*\d[\d().\-]*$")
 MAX_QUERY = 200
 CONFIRM_SPARE = 5  # candidates decrypted beyond the page, for the few chance matches confirm() drops
 MAX_NAME_TOKENS = 6
@@ -45,6 +48,8 @@ class ParsedQuery:
     names: list[str] = field(default_factory=list)
     dob: dt.date | None = None
     numbers: list[str] = field(default_factory=list)
+    #: the countries whose numbering plans read a phone in the query (the searcher's centres')
+    countries: list[str] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
@@ -82,10 +87,33 @@ def _as_date(token: str) -> dt.date | None:
     return None
 
 
-def parse(query: str) -> ParsedQuery:
+def _phone_runs(tokens: list[str]) -> list[str]:
+    """The tokens, with a run of number pieces that together make a phone ("+57 300 123 4567",
+    "(11) 91234-5678") joined into one token."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) > 1 and blind.is_phone_like(" ".join(run)):
+            out.append(" ".join(run))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for token in tokens:
+        if PHONE_PIECE_RE.match(token) and _as_date(token) is None:
+            run.append(token)
+        else:
+            flush()
+            out.append(token)
+    flush()
+    return out
+
+
+def parse(query: str, countries: list[str] | None = None) -> ParsedQuery:
     """Split a query: dates, numbers (documents and phones) and name words."""
-    parsed = ParsedQuery()
-    for token in query.split():
+    parsed = ParsedQuery(countries=countries or [])
+    for token in _phone_runs(query.split()):
         day = _as_date(token)
         if day is not None:
             parsed.dob = day
@@ -122,12 +150,22 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
     if number is not None:
         column = Beneficiary.legacy_case_number if number.legacy else Beneficiary.case_number
         return _direct(user, "case_number", column == number.text)
-    parsed = parse(query)
+    parsed = parse(query, _countries_of(user))
     if not (parsed.names or parsed.dob or parsed.numbers):
         raise RuleError(_l("Nothing to search for: type at least one name, number or date."), field="q")
     result = _ranked(user, parsed, page)
     audit.record("beneficiary.search", detail=f"{parsed.kind}:{len(result.hits)}")
     return result
+
+
+def _countries_of(user: Actor) -> list[str]:
+    """The countries of the centres the user reaches: a phone typed without its country code is
+    read by each of their numbering plans."""
+    ids = centre_ids_in_scope(user)
+    stmt = sa.select(Centre.country).distinct().order_by(Centre.country)
+    if ids is not None:
+        stmt = stmt.where(Centre.id.in_(sorted(ids) or [-1]))
+    return list(session.scalars(stmt))
 
 
 def card_token(text: str) -> str:
@@ -240,9 +278,7 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
     docs = sorted(
         {idx.hash(blind.DOCUMENT, blind.normalise_document(n)) for n in parsed.numbers if blind.normalise_document(n)}
     )
-    phones = sorted(
-        {idx.hash(blind.PHONE, blind.normalise_phone(n)) for n in parsed.numbers if blind.normalise_phone(n)}
-    )
+    phones = sorted({idx.hash(blind.PHONE, key) for n in parsed.numbers for key in phone_keys(parsed, n)})
     if docs:
         params["docs"] = docs
         part(blind.DOCUMENT, Q_DOCUMENT, W_DOCUMENT, "hash IN :docs")
@@ -257,6 +293,11 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
         f"SELECT g.bid FROM (SELECT bid, {score} AS score FROM ({' UNION ALL '.join(selects)}) AS m GROUP BY bid) AS g"
     )
     return _run(sql, params, user, exclude_id, "g.bid", "g.score DESC, g.bid DESC", limit)
+
+
+def phone_keys(parsed: ParsedQuery, number: str) -> set[str]:
+    """The index keys a number of the query may be stored under (legacy last-digit keys included)."""
+    return blind.phone_keys(number, parsed.countries) if blind.is_phone_like(number) else set()
 
 
 def _all_leading(user: Actor, gen: int, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
@@ -281,7 +322,7 @@ def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
         )
     }
     docs = {blind.normalise_document(n) for n in parsed.numbers} - {""}
-    phones = {blind.normalise_phone(n) for n in parsed.numbers} - {""}
+    phones = {blind.normalise_phone(n, c) for n in parsed.numbers for c in [*parsed.countries, None]} - {""}
     hits: list[tuple[int, int, Hit]] = []
     for order, pid in enumerate(candidate_ids):
         person = people.get(pid)
@@ -297,7 +338,7 @@ def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
             score += W_DOB
         if docs and person.document_number and blind.normalise_document(person.document_number) in docs:
             score += W_DOCUMENT
-        if phones and person.phone and blind.normalise_phone(person.phone) in phones:
+        if phones and person.phone and blind.normalise_phone(person.phone, person.centre.country) in phones:
             score += W_PHONE
         if score == 0:
             continue

@@ -120,7 +120,7 @@ def validate_person(data: PersonData, today: dt.date) -> tuple[dt.date, bool]:
         raise RuleError(_l("Choose the type of document for this number."), field="document_type")
     if data.document_number and not blind.normalise_document(data.document_number):
         raise RuleError(_l("The document number needs letters or digits."), field="document_number")
-    if data.phone and not blind.normalise_phone(data.phone):
+    if data.phone and not blind.is_phone_like(data.phone):
         raise RuleError(_l("Enter a phone number with at least 7 digits."), field="phone")
     return dob, estimated
 
@@ -177,7 +177,8 @@ def register(
     entry = entry_point_of(centre.country, data.entry_point)
     joined = _household_to_join(user, household) if household.join_case_number else None
     duplicates.check_document_unique(user, data.document_type, data.document_number)
-    candidates = [c for c in duplicates.find(user, data, dob) if c.beneficiary.id not in (acknowledged or set())]
+    found = duplicates.find(user, data, dob, country=centre.country)
+    candidates = [c for c in found if c.beneficiary.id not in (acknowledged or set())]
     if candidates:
         raise PossibleDuplicates(candidates)
 

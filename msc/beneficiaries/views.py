@@ -162,7 +162,13 @@ def profile(uid: str):
     )
     possible = []
     if can(current_user, Permission.EDIT):
-        possible = duplicates.find(current_user, _as_person_data(person), person.date_of_birth, exclude_id=person.id)
+        possible = duplicates.find(
+            current_user,
+            _as_person_data(person),
+            person.date_of_birth,
+            exclude_id=person.id,
+            country=person.centre.country,
+        )
     return render_template(
         "reception/profile.html",
         person=person,

@@ -16,8 +16,10 @@ import hashlib
 import hmac
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
+import phonenumbers
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -38,7 +40,16 @@ KIND_NAMES = {
 PARTICLES = frozenset({"de", "del", "la", "las", "los", "da", "das", "do", "dos", "y", "e"})
 MIN_TYPO_TOKEN = 4  # shorter tokens get no one-deletion neighbourhood: too many chance matches
 MAX_TOKEN = 40
-PHONE_DIGITS = 8  # the local part survives with or without country and area codes
+PHONE_DIGITS = 8  # the legacy phone key: the last digits, with or without country and area codes
+MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 7, 17  # a phone as typed, trunk zero and country code included
+
+#: a centre's country (alpha-3, as stored) to the region phone numbering plans are kept under
+PHONE_REGIONS = {
+    "VEN": "VE", "COL": "CO", "ECU": "EC", "PER": "PE", "BRA": "BR", "CHL": "CL", "BOL": "BO",
+    "ARG": "AR", "HTI": "HT", "CUB": "CU", "DOM": "DO", "PAN": "PA", "GUY": "GY", "SUR": "SR",
+    "TTO": "TT", "URY": "UY", "PRY": "PY", "MEX": "MX", "NIC": "NI", "HND": "HN", "GTM": "GT",
+    "SLV": "SV", "CRI": "CR",
+}  # fmt: skip
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -110,9 +121,53 @@ def normalise_document(value: str) -> str:
     return re.sub(r"[^0-9A-Z]", "", strip_accents(value).upper())
 
 
-def normalise_phone(value: str) -> str:
-    """Phones compare on their last digits, with or without country and area codes."""
-    digits = re.sub(r"\D", "", value)
+def phone_digits(value: str) -> str:
+    """The digits of a phone as typed (spaces, dashes, dots and brackets dropped)."""
+    return re.sub(r"\D", "", value)
+
+
+def is_phone_like(value: str) -> bool:
+    """Enough digits to be a phone number."""
+    return MIN_PHONE_DIGITS <= len(phone_digits(value)) <= MAX_PHONE_DIGITS
+
+
+def normalise_phone(value: str, country: str | None) -> str:
+    """A phone as one comparable key: its national significant number ("3001234567": area or mobile
+    code and subscriber number, without country code or trunk zero), read as people write it in the
+    centre's country (alpha-3): with or without the country code (after +, 00 or nothing), with a
+    trunk zero, spaces, dashes, dots or brackets. The country code is left out of the key on
+    purpose: a Venezuelan number typed at a Colombian desk without its +58 still finds its person
+    (two countries' identical national numbers meet by chance only). A number the numbering plan
+    cannot place keeps its bare digits. Empty when it is no phone at all."""
+    digits = phone_digits(value)
+    if not MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS:
+        return ""
+    international = value.strip().startswith("+") or digits.startswith("00")
+    text = "+" + digits.removeprefix("00") if international else digits
+    region = PHONE_REGIONS.get(country or "")
+    try:
+        number = phonenumbers.parse(text, None if international else region)
+    except phonenumbers.NumberParseException:
+        return digits
+    if not phonenumbers.is_possible_number(number):
+        return digits
+    return str(number.national_number)  # a trunk zero read as a leading zero is dropped too
+
+
+def phone_keys(value: str, countries: Iterable[str | None]) -> set[str]:
+    """Every key a typed phone may have been stored under, for a searcher who reaches centres in
+    these countries: one per country, plus the legacy last-digits key entries written before
+    phones were read by numbering plan carry (until `flask index rebuild` rewrites them)."""
+    keys = {normalise_phone(value, country) for country in countries} | {normalise_phone(value, None)}
+    keys.discard("")
+    legacy = legacy_phone_key(value)
+    return keys | {legacy} if legacy else keys
+
+
+def legacy_phone_key(value: str) -> str:
+    """The key phones were indexed under before: their last digits (it finds people indexed
+    before a rebuild; the decrypted phone confirms)."""
+    digits = phone_digits(value)
     return digits[-PHONE_DIGITS:] if len(digits) >= 7 else ""
 
 

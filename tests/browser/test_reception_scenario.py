@@ -332,3 +332,21 @@ def test_the_desk_scans_a_card_with_the_camera_where_the_browser_can(visit, live
     assert path_of(page.url) == f"/b/{uid}", page.locator("main").inner_text()
     assert visit.page_errors == [], visit.page_errors
     assert not any(token in u for u in visit.all_urls())
+
+
+@pytest.mark.parametrize("typed", ["+57 300 123 4567", "300 123 4567", "(300) 123-4567"])
+def test_a_phone_typed_with_spaces_finds_the_person_on_a_phone(visit, live_server, typed):
+    """At 360 px, in Spanish: a phone read out in groups, with or without +57, finds who registered
+    it written together."""
+    from tests.conftest import Factory
+
+    uid = Factory(live_server.app).person(given_names="Yolanda", family_names="Quintero", phone="3001234567")
+    page = visit.page
+    page.set_viewport_size(PHONE)
+    log_in(visit, live_server)
+    page.locator("#q").fill(typed)
+    submit(visit, "form.search button[type=submit]")
+    assert path_of(page.url) == "/search"
+    assert page.locator(f"main a[href$='/b/{uid}']").count() >= 1, page.locator("main").inner_text()
+    check_no_horizontal_scroll(page, "search results (phone)")
+    assert not any("300" in unquote_plus(u) for u in visit.all_urls())
