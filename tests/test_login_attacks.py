@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import statistics
 import time
 
 import pyotp
@@ -280,11 +279,12 @@ def test_the_password_hasher_runs_for_unknown_usernames_too(app, make, monkeypat
             session.rollback()
             return took
 
-    known = [timed("clerk", f"10.1.0.{i}") for i in range(3)]
-    assert len(calls) == 3
-    unknown = [timed(f"ghost{i}", f"10.2.0.{i}") for i in range(3)]
-    assert len(calls) == 6 and all(c.startswith("$argon2id$") for c in calls)
-    assert statistics.median(unknown) > 0.5 * statistics.median(known)
+    known, unknown = [], []
+    for i in range(4):  # interleaved, so a busy machine slows both alike
+        known.append(timed("clerk", f"10.1.0.{i}"))
+        unknown.append(timed(f"ghost{i}", f"10.2.0.{i}"))
+    assert len(calls) == 8 and all(c.startswith("$argon2id$") for c in calls)
+    assert min(unknown) > 0.5 * min(known)  # the fastest of each: the least disturbed by other work
 
 
 # ---- keeping staff locked out -------------------------------------------------------------------
