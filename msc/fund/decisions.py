@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from msc.cases.models import Case
+from msc.cases.models import Case, case_assignments
 from msc.db import session, utcnow
 from msc.errors import checked_text
 from msc.fund.common import MAX_TEXT, FundError, currency_of
@@ -83,9 +83,41 @@ def _decides_in_scope(user: Actor, application: Application) -> bool:
     return role_allows(user, Permission.FUND_DECIDE) and in_scope(user, application.centre_id)
 
 
+def involvement(user: Actor, application: Application) -> str | None:
+    """How the user is involved in the application's case, if at all: "submitted" (this application),
+    "assigned" (to the case) or "earlier" (submitted another application for the same person)."""
+    if user.id is None:
+        return None
+    if user.id == application.submitted_by_id:
+        return "submitted"
+    if user.id in {c.id for c in application.case.caseworkers}:
+        return "assigned"
+    earlier = session.scalar(
+        sa.select(Application.id)
+        .where(
+            Application.subject_tag == application.subject_tag,
+            Application.submitted_by_id == user.id,
+            Application.id != application.id,
+        )
+        .limit(1)
+    )
+    return "earlier" if earlier is not None else None
+
+
+def involved_in(user: Actor) -> sa.ColumnElement[bool]:
+    """The condition for applications the user is involved in (for a queue that leaves them out): those of a
+    person for whom the user submitted an application, or whose case the user is assigned to."""
+    submitted = sa.select(Application.subject_tag).where(Application.submitted_by_id == user.id).scalar_subquery()
+    assigned = session.scalars(
+        sa.select(Case).join(case_assignments).where(case_assignments.c.user_id == user.id)
+    ).all()
+    tags = [subject_tag(case.beneficiary) for case in assigned]
+    return sa.or_(Application.subject_tag.in_(submitted), Application.subject_tag.in_(tags or ["-"]))
+
+
 def may_decide(user: Actor, application: Application) -> bool:
-    """Four eyes: whoever decides in the application's scope, unless they submitted it."""
-    return _decides_in_scope(user, application) and user.id != application.submitted_by_id
+    """Four eyes: whoever decides in the application's scope, unless they are involved in the case."""
+    return _decides_in_scope(user, application) and involvement(user, application) is None
 
 
 def decide(
@@ -96,11 +128,24 @@ def decide(
     justification: str | None = None,
     period_ends_on: dt.date | None = None,
 ) -> Decision:
-    """Four eyes: a protection officer other than the one who submitted decides. A change of mind is a
+    """Four eyes: a protection officer not involved in the case (neither its submitter, nor assigned to the
+    case, nor the submitter of an earlier application for the person) decides. A change of mind is a
     new decision that replaces the one in force."""
     if not may_decide(user, application):
         if not _decides_in_scope(user, application):
             raise FundError(_l("Only a protection officer can decide on fund applications."))
+        involved = involvement(user, application)
+        if involved == "assigned":
+            raise FundError(
+                _l("You are assigned to this case: a protection officer not involved in it must decide on it.")
+            )
+        if involved == "earlier":
+            raise FundError(
+                _l(
+                    "You submitted an earlier application for this person: a protection officer not involved "
+                    "in the case must decide on it."
+                )
+            )
         raise FundError(_l("You submitted this application: another protection officer must decide on it."))
     if outcome not in OUTCOMES:
         raise FundError(_l("Choose approve, reject or return for information."), field="outcome")
