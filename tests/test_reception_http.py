@@ -1,6 +1,7 @@
 """Reception routes over HTTP: search, register, duplicates, profile, edit, consent, card."""
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -137,6 +138,21 @@ def test_bad_registration_input_is_explained(client, clerk, overrides, message):
     res = client.post("/register", data=form_for(client, **overrides))
     assert res.status_code == 422
     assert message in res.get_data(as_text=True)
+
+
+def test_consent_is_recorded_never_assumed(app, client, clerk):
+    """No consent choice is pre-set: a registration without one comes back as typed, with the message on
+    that purpose's row, and nothing is saved."""
+    page = client.get("/register").get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="consent_[a-z_]+"[^>]*>', page)
+    assert len(radios) == 10 and not any("checked" in r for r in radios), radios
+    for purpose in ("consent_registration", "consent_photo"):
+        res = client.post("/register", data=form_for(client, **{purpose: None}))
+        html = res.get_data(as_text=True)
+        assert res.status_code == 422 and 'value="María José"' in html
+        row = re.search(rf'<fieldset class="field choices inline has-error" id="{purpose}".*?</fieldset>', html, re.S)
+        assert row and "gave or refused consent for this purpose" in row.group(0)
+        assert _person(app) is None
 
 
 def test_child_registered_alone_needs_best_interests_and_is_flagged(app, client, clerk):
