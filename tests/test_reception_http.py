@@ -87,6 +87,9 @@ def test_register_a_family(app, client, clerk):
     # the member form is prefilled with the household
     prefilled = client.get(f"/register?household={head.uid}").get_data(as_text=True)
     assert head.case_number in prefilled
+    # a child joining: consent from the head of household, their guardian, pre-filled
+    assert re.search(r'<option selected value="guardian">', prefilled), "the guardian is not pre-filled"
+    assert re.search(r'id="guardian_name"[^>]*value="María José Pérez García"', prefilled)
     res = client.post(
         "/register",
         data=form_for(
@@ -168,6 +171,9 @@ def test_child_registered_alone_needs_best_interests_and_is_flagged(app, client,
     assert res.status_code == 302
     page = client.get(res.headers["Location"]).get_data(as_text=True)
     assert "Possible unaccompanied or separated child" in page
+    # a child heading a household is no one's guardian: nothing is pre-filled for a sibling joining
+    prefilled = client.get(f"/register?household={_person(app).uid}").get_data(as_text=True)
+    assert '<option selected value="guardian">' not in prefilled and 'value="Brayan Salas"' not in prefilled
 
 
 def test_duplicate_warning_then_confirmed_registration(app, client, clerk, make):
