@@ -167,7 +167,7 @@ def test_an_officer_involved_in_the_case_cannot_decide(app, make):
     res = po.post(
         f"/fund/applications/{uid}/decide", data={"csrf_token": token, "outcome": "reject", "justification": "No."}
     )
-    assert res.status_code == 422 and "You are assigned to this case" in res.get_data(as_text=True)
+    assert res.status_code == 422 and "You work or worked on this case" in res.get_data(as_text=True)
     with app.app_context():
         assert session.scalar(sa.select(sa.func.count(Decision.id))) == 0
     # A protection officer not involved is offered the decision.

@@ -218,8 +218,9 @@ def test_four_eyes_and_partial_approval(fund):
 
 
 def test_nobody_involved_in_the_case_decides(fund, make):
-    """Attack: a protection officer assigned to the case, or who submitted an earlier application for the
-    same person, decides on the application. Refused in words, and the queue does not offer it to them."""
+    """Attack: a protection officer who was assigned to the case (and taken off it), or who submitted an
+    earlier application for the same person, decides on the application. Refused in words, and the queue
+    does not offer it to them."""
     from msc.cases import service as cases
 
     users = fund["users"]
@@ -227,6 +228,7 @@ def test_nobody_involved_in_the_case_decides(fund, make):
     earlier = session.get(User, make.user("cw3", "caseworker"))
     adult = fund["cases"]["adult"]
     cases.assign(users["cw"], adult, [users["cw"].id, assigned.id])
+    cases.assign(users["cw"], adult, [users["cw"].id])  # taken off the case before deciding: still involved
     first = applications.submit(
         earlier, adult, "trafficking", TRAFFICKING, None, [LineData("medical", 100_000_00, "COP", None)]
     )
@@ -237,7 +239,7 @@ def test_nobody_involved_in_the_case_decides(fund, make):
     for user in (assigned, earlier):
         user.role = "protection_officer"  # both now decide in the centre
     session.flush()
-    for user, words in ((assigned, "assigned to this case"), (earlier, "earlier application for this person")):
+    for user, words in ((assigned, "work or worked on this case"), (earlier, "earlier application for this person")):
         assert not decisions.may_decide(user, application)
         assert application not in applications.awaiting_decision(user)
         with pytest.raises(FundError, match=words):
