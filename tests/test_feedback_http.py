@@ -175,6 +175,11 @@ def test_desk_form_and_poster(app, make, client):
     assert "<svg" in poster and "/f/COL-CUC" in poster
     assert_scalable_qr(poster)
     assert client.get(f"/feedback/poster/{centre_id}").status_code == 403
+    # the centre manager reaches the poster from the feedback page; a protection officer is not offered it
+    assert f'href="/feedback/poster/{centre_id}"' in boss.get("/feedback/").get_data(as_text=True)
+    officer = app.test_client()
+    login_as(app, officer, make.user("po", "protection_officer"))
+    assert "/feedback/poster/" not in officer.get("/feedback/").get_data(as_text=True)
 
 
 def test_survey_after_a_service(app, make, client):

@@ -140,6 +140,42 @@ def test_apply_decide_disburse_and_audit(app, make):
     assert _client(app, users["reception"]).get("/fund/").status_code == 403
 
 
+def test_an_officer_involved_in_the_case_cannot_decide(app, make):
+    """Attack: a caseworker assigned to the case becomes a protection officer and decides on its application
+    through the page, and by posting the form directly. Refused with the reason; not offered in the queue."""
+    from msc.cases import service as cases
+    from msc.cases.models import Case
+    from msc.fund import applications
+    from msc.fund.applications import LineData
+    from msc.security.models import User
+
+    users, case_uid, today = _world(app, make)
+    insider = make.user("cw2", "caseworker")
+    with app.app_context():
+        cw = session.get(User, users["caseworker"])
+        case = session.scalar(sa.select(Case).where(Case.uid == case_uid))
+        cases.assign(cw, case, [cw.id, insider])
+        answers = {"separated_from_parents": "yes", "adult_relative_caring": "no"}
+        uid = applications.submit(cw, case, "uasc", answers, None, [LineData("shelter", 100_000_00, "COP")]).uid
+        session.get(User, insider).role = "protection_officer"
+        session.commit()
+    po = _client(app, insider)
+    assert uid not in po.get("/fund/").get_data(as_text=True)
+    page = po.get(f"/fund/applications/{uid}").get_data(as_text=True)
+    assert "Record the decision" not in page and "You are involved in this case" in page
+    token = csrf(po, f"/fund/applications/{uid}")
+    res = po.post(
+        f"/fund/applications/{uid}/decide", data={"csrf_token": token, "outcome": "reject", "justification": "No."}
+    )
+    assert res.status_code == 422 and "You work or worked on this case" in res.get_data(as_text=True)
+    with app.app_context():
+        assert session.scalar(sa.select(sa.func.count(Decision.id))) == 0
+    # A protection officer not involved is offered the decision.
+    other = _client(app, users["protection_officer"])
+    assert uid in other.get("/fund/").get_data(as_text=True)
+    assert "Record the decision" in other.get(f"/fund/applications/{uid}").get_data(as_text=True)
+
+
 def test_void_sample_and_finding(app, make):
     users, case_uid, today = _world(app, make)
     cw = _client(app, users["caseworker"])

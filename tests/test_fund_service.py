@@ -217,6 +217,40 @@ def test_four_eyes_and_partial_approval(fund):
     session.rollback()
 
 
+def test_nobody_involved_in_the_case_decides(fund, make):
+    """Attack: a protection officer who was assigned to the case (and taken off it), or who submitted an
+    earlier application for the same person, decides on the application. Refused in words, and the queue
+    does not offer it to them."""
+    from msc.cases import service as cases
+
+    users = fund["users"]
+    assigned = session.get(User, make.user("cw2", "caseworker"))
+    earlier = session.get(User, make.user("cw3", "caseworker"))
+    adult = fund["cases"]["adult"]
+    cases.assign(users["cw"], adult, [users["cw"].id, assigned.id])
+    cases.assign(users["cw"], adult, [users["cw"].id])  # taken off the case before deciding: still involved
+    first = applications.submit(
+        earlier, adult, "trafficking", TRAFFICKING, None, [LineData("medical", 100_000_00, "COP", None)]
+    )
+    decisions.decide(users["po1"], first, "reject", justification="Otra fuente ya lo cubre.")
+    application = apply(fund)
+    other = apply(fund, "child")  # a person neither of them is involved with
+    session.commit()
+    for user in (assigned, earlier):
+        user.role = "protection_officer"  # both now decide in the centre
+    session.flush()
+    for user, words in ((assigned, "work or worked on this case"), (earlier, "earlier application for this person")):
+        assert not decisions.may_decide(user, application)
+        assert application not in applications.awaiting_decision(user)
+        with pytest.raises(FundError, match=words):
+            decisions.decide(user, application, "reject", justification="No.")
+        assert decisions.may_decide(user, other) and other in applications.awaiting_decision(user)
+    assert decisions.may_decide(users["po1"], application)
+    assert application in applications.awaiting_decision(users["po1"])
+    assert decisions.current_decision(application) is None
+    decisions.decide(assigned, other, "reject", justification="Otra fuente ya lo cubre.")
+
+
 def test_deciding_against_a_not_eligible_recommendation_needs_a_reason(fund):
     application = apply(fund, answers={"act": ["recruitment"], "purpose": ["none"], "means": ["none"]})
     assert application.recommendation == "not_eligible"

@@ -76,3 +76,19 @@ def test_dates_are_localised(app, make, auth, client):
     uid = make.person(given_names="Ana", family_names="Rojas", date_of_birth=dt.date(1990, 5, 17))
     auth.login("clerk")
     assert "17 may 1990" in client.get(f"/b/{uid}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_main_menu_items_read_differently(locale):
+    """No item of the main menu reads the same as another, or as the start of another, in any language:
+    "Register" and "Record feedback" once both read "Registrar" at the desk."""
+    import re
+
+    labels = re.findall(r'\{\{ _\("([^"]+)"\) \}\}</a></li>', (ROOT / "templates" / "base.html").read_text())
+    assert "Register a person" in labels and "Take feedback" in labels
+    path = ROOT / "msc" / "translations" / locale / "LC_MESSAGES" / "messages.po"
+    catalog = read_po(io.BytesIO(path.read_bytes()))
+    shown = [catalog.get(label).string.casefold() for label in labels]
+    clashes = [(a, b) for i, a in enumerate(shown) for b in shown[i + 1 :] if a == b or f"{b} ".startswith(f"{a} ")]
+    clashes += [(a, b) for i, a in enumerate(shown) for b in shown[i + 1 :] if f"{a} ".startswith(f"{b} ") and a != b]
+    assert clashes == []

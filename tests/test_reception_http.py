@@ -1,6 +1,7 @@
 """Reception routes over HTTP: search, register, duplicates, profile, edit, consent, card."""
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -87,6 +88,9 @@ def test_register_a_family(app, client, clerk):
     # the member form is prefilled with the household
     prefilled = client.get(f"/register?household={head.uid}").get_data(as_text=True)
     assert head.case_number in prefilled
+    # a child joining: consent from the head of household, their guardian, pre-filled
+    assert re.search(r'<option selected value="guardian">', prefilled), "the guardian is not pre-filled"
+    assert re.search(r'id="guardian_name"[^>]*value="María José Pérez García"', prefilled)
     res = client.post(
         "/register",
         data=form_for(
@@ -140,6 +144,21 @@ def test_bad_registration_input_is_explained(client, clerk, overrides, message):
     assert message in res.get_data(as_text=True)
 
 
+def test_consent_is_recorded_never_assumed(app, client, clerk):
+    """No consent choice is pre-set: a registration without one comes back as typed, with the message on
+    that purpose's row, and nothing is saved."""
+    page = client.get("/register").get_data(as_text=True)
+    radios = re.findall(r'<input[^>]*name="consent_[a-z_]+"[^>]*>', page)
+    assert len(radios) == 10 and not any("checked" in r for r in radios), radios
+    for purpose in ("consent_registration", "consent_photo"):
+        res = client.post("/register", data=form_for(client, **{purpose: None}))
+        html = res.get_data(as_text=True)
+        assert res.status_code == 422 and 'value="María José"' in html
+        row = re.search(rf'<fieldset class="field choices inline has-error" id="{purpose}".*?</fieldset>', html, re.S)
+        assert row and "gave or refused consent for this purpose" in row.group(0)
+        assert _person(app) is None
+
+
 def test_child_registered_alone_needs_best_interests_and_is_flagged(app, client, clerk):
     kid = {"given_names": "Brayan", "family_names": "Salas", "date_of_birth": "2014-03-03", "sex": "male"}
     res = client.post("/register", data=form_for(client, **kid))
@@ -153,6 +172,9 @@ def test_child_registered_alone_needs_best_interests_and_is_flagged(app, client,
     assert res.status_code == 302
     page = client.get(res.headers["Location"]).get_data(as_text=True)
     assert "Possible unaccompanied or separated child" in page
+    # a child heading a household is no one's guardian: nothing is pre-filled for a sibling joining
+    prefilled = client.get(f"/register?household={_person(app).uid}").get_data(as_text=True)
+    assert '<option selected value="guardian">' not in prefilled and 'value="Brayan Salas"' not in prefilled
 
 
 def test_duplicate_warning_then_confirmed_registration(app, client, clerk, make):

@@ -14,6 +14,7 @@ from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
 _choices = options
 GIVEN_REFUSED = (("given", _l("Given")), ("refused", _l("Refused")))
+CHOOSE = _l("Record whether the person gave or refused consent for this purpose.")
 
 
 def not_future(form, field) -> None:
@@ -143,17 +144,24 @@ class RegistrationForm(PersonForm):
         _l("Relationship to the head of household"), choices=_choices(vocab.RELATIONSHIPS), default="head"
     )
 
-    consent_registration = SelectField(vocab.CONSENT_PURPOSES["registration"], choices=options(GIVEN_REFUSED))
-    consent_referral = SelectField(
-        vocab.CONSENT_PURPOSES["referral"], choices=options(GIVEN_REFUSED), default="refused"
+    # Consent is recorded, never assumed: no choice is pre-set, the clerk chooses given or refused per purpose.
+    consent_registration = RadioField(
+        vocab.CONSENT_PURPOSES["registration"], choices=options(GIVEN_REFUSED), validators=[InputRequired(CHOOSE)]
     )
-    consent_government_sharing = SelectField(
-        vocab.CONSENT_PURPOSES["government_sharing"], choices=options(GIVEN_REFUSED), default="refused"
+    consent_referral = RadioField(
+        vocab.CONSENT_PURPOSES["referral"], choices=options(GIVEN_REFUSED), validators=[InputRequired(CHOOSE)]
     )
-    consent_followup_contact = SelectField(
-        vocab.CONSENT_PURPOSES["followup_contact"], choices=options(GIVEN_REFUSED), default="refused"
+    consent_government_sharing = RadioField(
+        vocab.CONSENT_PURPOSES["government_sharing"],
+        choices=options(GIVEN_REFUSED),
+        validators=[InputRequired(CHOOSE)],
     )
-    consent_photo = SelectField(vocab.CONSENT_PURPOSES["photo"], choices=options(GIVEN_REFUSED), default="refused")
+    consent_followup_contact = RadioField(
+        vocab.CONSENT_PURPOSES["followup_contact"], choices=options(GIVEN_REFUSED), validators=[InputRequired(CHOOSE)]
+    )
+    consent_photo = RadioField(
+        vocab.CONSENT_PURPOSES["photo"], choices=options(GIVEN_REFUSED), validators=[InputRequired(CHOOSE)]
+    )
     legal_basis = SelectField(_l("Legal basis"), choices=_choices(vocab.LEGAL_BASES), default="consent")
     method = SelectField(_l("How consent was taken"), choices=_choices(vocab.CONSENT_METHODS), default="verbal")
     given_by = SelectField(_l("Who gave consent"), choices=_choices(vocab.CONSENT_GIVEN_BY), default="self")

@@ -158,6 +158,16 @@ def check_who_consented(c: ConsentData, age: int) -> None:
             )
 
 
+def household_guardian(member: Beneficiary, today: dt.date) -> Beneficiary | None:
+    """Who gives consent for a child joining this member's household: its head, when an adult (the
+    registration form starts from them; the clerk changes it when someone else is the guardian)."""
+    head = member.household.head if member.household is not None else None
+    if head is None or head.is_erased:
+        return None
+    age = head.age_on(today)
+    return head if age is not None and age >= ADULT_AGE else None
+
+
 # ---- registration ---------------------------------------------------------------------------
 
 

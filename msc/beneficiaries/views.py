@@ -16,6 +16,7 @@ from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
 from msc.db import session, utcnow
 from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm, form_status, rule_on_form
+from msc.i18n import local_today
 from msc.qr import qr_svg
 from msc.security import audit
 from msc.security.emergency import REASONS, running_grant
@@ -114,6 +115,10 @@ def register():
             form.relationship.data = "child"
             form.nationality.data = member.nationality
             form.family_names.data = member.family_names
+            guardian = service.household_guardian(member, local_today(member.centre.country))
+            if guardian is not None:  # a child joining the household: consent from its head, their guardian
+                form.given_by.data = "guardian"
+                form.guardian_name.data = guardian.full_name
     centre_id = parse_id(request.form.get("centre_id")) or centres[0].id
     centre = next((c for c in centres if c.id == centre_id), centres[0])
     candidates = []

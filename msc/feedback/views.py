@@ -25,7 +25,16 @@ from msc.forms import form_status, rule_on_form
 from msc.i18n import local_today
 from msc.qr import qr_svg
 from msc.security.models import User
-from msc.security.policy import Permission, active_centres_of, check_scope, in_scope, public, requires, roles_with
+from msc.security.policy import (
+    Permission,
+    active_centres_of,
+    can,
+    check_scope,
+    in_scope,
+    public,
+    requires,
+    roles_with,
+)
 from msc.urls import external_url
 
 bp = Blueprint("feedback", __name__)
@@ -185,6 +194,7 @@ def queue():
         vocab=vocab,
         today=None,
         focal=service.is_focal_point(current_user),
+        posters=active_centres_of(current_user) if can(current_user, Permission.FEEDBACK_MANAGE) else [],
     )
 
 

@@ -17,7 +17,7 @@ from msc.errors import checked_text
 from msc.fund import criteria as crit
 from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of, money
 from msc.fund.criteria_sets import definition_of, published_for
-from msc.fund.decisions import approved_so_far, current_decision
+from msc.fund.decisions import approved_so_far, current_decision, involved_in
 from msc.fund.evaluator import Facts
 from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision, preload_people
 from msc.i18n import local_today
@@ -221,8 +221,11 @@ def read(user: Actor, application: Application) -> None:
 
 
 def awaiting_decision(user: Actor, limit: int = 100) -> list[Application]:
-    """Applications in the user's scope with no decision yet, oldest first."""
-    stmt = sa.select(Application).where(~sa.exists().where(Decision.application_id == Application.id))
+    """Applications in the user's scope with no decision yet, oldest first; not those of a case the user is
+    involved in (four eyes: another protection officer decides them)."""
+    stmt = sa.select(Application).where(
+        ~sa.exists().where(Decision.application_id == Application.id), sa.not_(involved_in(user))
+    )
     ids = centre_ids_in_scope(user)
     if ids is not None:
         stmt = stmt.where(Application.centre_id.in_(ids or [-1]))

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
-from msc.cases.models import Case
+from msc.cases.models import Case, CaseEvent, case_assignments
 from msc.db import session, utcnow
 from msc.errors import checked_text
 from msc.fund.common import MAX_TEXT, FundError, currency_of
@@ -83,9 +83,52 @@ def _decides_in_scope(user: Actor, application: Application) -> bool:
     return role_allows(user, Permission.FUND_DECIDE) and in_scope(user, application.centre_id)
 
 
+def _cases_worked_on(user_id: int) -> sa.CompoundSelect[tuple[int]]:
+    """The cases a user works or worked on: assigned now, assigned before (the case's history keeps it),
+    or opened by them."""
+    return sa.union(
+        sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user_id),
+        sa.select(CaseEvent.case_id).where(CaseEvent.action == "assigned", CaseEvent.detail == str(user_id)),
+        sa.select(Case.id).where(Case.opened_by_id == user_id),
+    )
+
+
+def involvement(user: Actor, application: Application) -> str | None:
+    """How the user is involved in the application's case, if at all: "submitted" (this application),
+    "assigned" (works or worked on the case) or "earlier" (submitted another application for the person)."""
+    if user.id is None:
+        return None
+    if user.id == application.submitted_by_id:
+        return "submitted"
+    worked_on = _cases_worked_on(user.id).subquery()
+    if session.scalar(sa.select(worked_on).where(worked_on.c[0] == application.case.id).limit(1)) is not None:
+        return "assigned"
+    earlier = session.scalar(
+        sa.select(Application.id)
+        .where(
+            Application.subject_tag == application.subject_tag,
+            Application.submitted_by_id == user.id,
+            Application.id != application.id,
+        )
+        .limit(1)
+    )
+    return "earlier" if earlier is not None else None
+
+
+def involved_in(user: Actor) -> sa.ColumnElement[bool]:
+    """The condition for applications the user is involved in (for a queue that leaves them out): those of a
+    person for whom the user submitted an application, or whose case the user works or worked on."""
+    if user.id is None:  # the system submits nothing and works on no case
+        return sa.false()
+    submitted = sa.select(Application.subject_tag).where(Application.submitted_by_id == user.id).scalar_subquery()
+    cases = session.scalars(sa.select(Case).where(Case.id.in_(_cases_worked_on(user.id)))).all()
+    tags = [subject_tag(case.beneficiary) for case in cases]
+    return sa.or_(Application.subject_tag.in_(submitted), Application.subject_tag.in_(tags or ["-"]))
+
+
 def may_decide(user: Actor, application: Application) -> bool:
-    """Four eyes: whoever decides in the application's scope, unless they submitted it."""
-    return _decides_in_scope(user, application) and user.id != application.submitted_by_id
+    """Four eyes: whoever decides in the application's scope, unless they are involved in the case."""
+    return _decides_in_scope(user, application) and involvement(user, application) is None
 
 
 def decide(
@@ -96,11 +139,27 @@ def decide(
     justification: str | None = None,
     period_ends_on: dt.date | None = None,
 ) -> Decision:
-    """Four eyes: a protection officer other than the one who submitted decides. A change of mind is a
+    """Four eyes: a protection officer not involved in the case (neither its submitter, nor assigned to the
+    case, nor the submitter of an earlier application for the person) decides. A change of mind is a
     new decision that replaces the one in force."""
     if not may_decide(user, application):
         if not _decides_in_scope(user, application):
             raise FundError(_l("Only a protection officer can decide on fund applications."))
+        involved = involvement(user, application)
+        if involved == "assigned":
+            raise FundError(
+                _l(
+                    "You work or worked on this case (assigned to it, or you opened it): a protection officer "
+                    "not involved in it must decide on it."
+                )
+            )
+        if involved == "earlier":
+            raise FundError(
+                _l(
+                    "You submitted an earlier application for this person: a protection officer not involved "
+                    "in the case must decide on it."
+                )
+            )
         raise FundError(_l("You submitted this application: another protection officer must decide on it."))
     if outcome not in OUTCOMES:
         raise FundError(_l("Choose approve, reject or return for information."), field="outcome")

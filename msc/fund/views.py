@@ -150,6 +150,7 @@ def _application_page(application: Application, decision_form=None, pay_forms=No
         explanation=application.explanation,
         content=applications.sees_content(current_user),
         may_decide=decisions.may_decide(current_user, application),
+        involved=can(current_user, Permission.FUND_DECIDE) and decisions.involvement(current_user, application),
         may_pay=disbursements.may_disburse(current_user, application),
         decision_form=decision_form or DecisionForm(),
         pay_forms=pay_forms or {},

@@ -105,3 +105,25 @@ def test_the_printed_poster_scans_to_the_public_page(visit, live_server):
     visit.page.emulate_media(media="print")
     assert scan(qr) == expected and scan(qr, scale=300 / 96) == expected, "the printed poster cannot be read"
     assert visit.page_errors == [], visit.page_errors
+
+
+def test_the_centre_manager_prints_the_poster_from_the_feedback_page(browser, live_server):
+    """In Spanish: from the menu's feedback page, the centre manager reaches the centre's poster and its QR."""
+    Factory(live_server.app).user("jefa", "centre_manager", centres=("COL-CUC",), locale="es")
+    staff = browser.new_context(locale="es-CO", bypass_csp=True, service_workers="block")
+    desk = staff.new_page()
+    try:
+        desk.goto(f"{live_server.url}/login")
+        desk.locator("#username").fill("jefa")
+        desk.locator("#password").fill(PASSWORD)
+        with desk.expect_navigation():
+            desk.locator("#password").press("Enter")
+        with desk.expect_navigation():
+            desk.locator("header.top nav a[href$='/feedback/']").click()
+        with desk.expect_navigation():
+            desk.get_by_role("link", name="Afiche de COL-CUC").click()
+        assert re.fullmatch(r"/feedback/poster/\d+", path_of(desk.url))
+        assert desk.locator("svg").count() >= 1 and "/f/COL-CUC" in desk.content()
+        check_axe(desk, "feedback poster")
+    finally:
+        staff.close()

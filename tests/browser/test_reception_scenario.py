@@ -57,6 +57,14 @@ def fill_person(page, given: str, family: str | None, dob: str, sex: str) -> Non
 
 
 SAVE = "form.register > button[type=submit]"
+PURPOSES = ("registration", "referral", "government_sharing", "followup_contact", "photo")
+
+
+def record_consent(page, given=("registration", "referral")) -> None:
+    """Consent is never pre-set: the clerk clicks given or refused on each purpose's row."""
+    for purpose in PURPOSES:
+        assert page.locator(f"input[name=consent_{purpose}]:checked").count() == 0, f"{purpose} is pre-set"
+        page.locator(f"input[name=consent_{purpose}][value={'given' if purpose in given else 'refused'}]").check()
 
 
 def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
@@ -92,8 +100,8 @@ def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
     fill_person(page, HEAD["given"], HEAD["family"], HEAD["dob"], "female")
     page.locator("#nationality").select_option("VEN")
     assert page.locator("input[name=household_mode][value=new]").is_checked()
-    assert page.locator("#consent_registration").input_value() == "given"
     assert page.locator("#given_by").input_value() == "self"
+    record_consent(page)
     submit(visit, SAVE)
     assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), (
         f"head not registered: {page.url}\n" + page.locator("main").inner_text()
@@ -114,8 +122,10 @@ def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
     assert page.locator("#family_names").input_value() == HEAD["family"]
     check_axe(page, "registration (household member)")
     fill_person(page, CHILD["given"], None, CHILD["dob"], "male")
-    page.locator("#given_by").select_option("guardian")
-    page.locator("#guardian_name").fill(CHILD["guardian"])
+    # his mother heads the household: she is the guardian who consents, already filled in
+    assert page.locator("#given_by").input_value() == "guardian"
+    assert page.locator("#guardian_name").input_value() == CHILD["guardian"]
+    record_consent(page)
     submit(visit, SAVE)
     # sharing his mother's family names does not make him a possible duplicate of her
     assert page.locator("section.duplicates").count() == 0, page.locator("section.duplicates").inner_text()
@@ -134,6 +144,7 @@ def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
     submit(visit, "header.top nav a[href$='/register']")
     fill_person(page, HEAD["given"], HEAD["family"], HEAD["dob"], "female")
     page.locator("#nationality").select_option("VEN")
+    record_consent(page)
     submit(visit, SAVE)
     assert path_of(page.url) == "/register"
     warning = page.locator("section.duplicates")
@@ -241,6 +252,7 @@ def test_registration_on_a_phone_chooses_the_entry_point_from_the_countrys_list(
     fill_person(page, "Yuleidy", "Carrasquel Mora", "1988-11-30", "female")
     page.locator("#nationality").select_option("VEN")
     select.select_option(crossing)
+    record_consent(page)
     check_no_horizontal_scroll(page, "registration (entry point chosen)")
     submit(visit, SAVE)
     assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), page.locator("main").inner_text()
