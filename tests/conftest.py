@@ -49,6 +49,21 @@ def _new_app(tmp: Path, url: str, keys_file: Path, **extra):
     return create_app("testing", overrides)
 
 
+def limited_app(app, **config):
+    """Another app on `app`'s database and keys, with the rate limiter on and the limits given."""
+    return create_app(
+        "testing",
+        {
+            "INSTANCE_PATH": app.instance_path,
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "KEYS_FILE": app.config["KEYS_FILE"],
+            "RATELIMIT_ENABLED": True,
+            "BABEL_DEFAULT_LOCALE": "en",
+            **config,
+        },
+    )
+
+
 @pytest.fixture(scope="session")
 def keys_file(tmp_path_factory) -> Path:
     from msc.crypto.keys import FileKeyProvider

@@ -16,6 +16,7 @@ from msc.dpo import erasure, glass
 from msc.security.actor import SYSTEM
 from msc.security.emergency import BreakGlass, GlassStatus
 from msc.security.models import AuditEvent, User
+from tests.conftest import limited_app
 from tests.test_access import login_as
 
 BOILERPLATE = "Emergencia médica, necesito ver el registro ahora."
@@ -281,20 +282,7 @@ def test_a_wrong_check_character_is_said_before_any_lookup_and_costs_no_attempt(
 
 
 def test_requests_are_rate_limited(app, make, brazil):
-    from msc import create_app
-
-    limited = create_app(
-        "testing",
-        {
-            "INSTANCE_PATH": app.instance_path,
-            "DATABASE_URL": app.config["DATABASE_URL"],
-            "KEYS_FILE": app.config["KEYS_FILE"],
-            "RATELIMIT_ENABLED": True,
-            "BABEL_DEFAULT_LOCALE": "en",
-            "WTF_CSRF_ENABLED": False,
-            "BREAK_GLASS_RATE_LIMIT": "2 per minute",
-        },
-    )
+    limited = limited_app(app, WTF_CSRF_ENABLED=False, BREAK_GLASS_RATE_LIMIT="2 per minute")
     client = limited.test_client()
     login_as(limited, client, make.user("recepcion", "reception"))
     codes = [_form(client, case_number="BRA-PAC-0000-0000-0", date_of_birth="1980-01-01").status_code for _ in range(3)]

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from msc.db import session, utcnow
 from msc.security import passwords, service, throttle
 from msc.security.models import AuditEvent, LoginChallenge, LoginThrottle, User
-from tests.conftest import PASSWORD, csrf
+from tests.conftest import PASSWORD, csrf, limited_app
 from tests.test_access import login_as
 
 DPO_SECRET = pyotp.random_base32()
@@ -392,19 +392,7 @@ def test_counts_are_forgotten_after_a_quiet_spell(app, make, clock):
 
 
 def test_requests_refused_by_the_rate_limiter_are_audited(app):
-    from msc import create_app
-
-    limited = create_app(
-        "testing",
-        {
-            "INSTANCE_PATH": app.instance_path,
-            "DATABASE_URL": app.config["DATABASE_URL"],
-            "KEYS_FILE": app.config["KEYS_FILE"],
-            "RATELIMIT_ENABLED": True,
-            "BABEL_DEFAULT_LOCALE": "en",
-            "LOGIN_RATE_LIMIT": "2 per minute",
-        },
-    )
+    limited = limited_app(app, LOGIN_RATE_LIMIT="2 per minute")
     try:
         c = limited.test_client()
         token = csrf(c, "/login")

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from msc.db import session, utcnow
 from msc.security import passwords
 from msc.security.models import AuditEvent, LoginThrottle, User, UserSession
-from tests.conftest import PASSWORD, csrf
+from tests.conftest import PASSWORD, csrf, limited_app
 from tests.test_qr import assert_scalable_qr
 
 
@@ -85,19 +85,7 @@ def test_unknown_user_failure_is_audited_without_the_name(app, auth):
 
 
 def test_login_is_rate_limited(app, make):
-    from msc import create_app
-
-    limited = create_app(
-        "testing",
-        {
-            "INSTANCE_PATH": app.instance_path,
-            "DATABASE_URL": app.config["DATABASE_URL"],
-            "KEYS_FILE": app.config["KEYS_FILE"],
-            "RATELIMIT_ENABLED": True,
-            "BABEL_DEFAULT_LOCALE": "en",
-            "LOGIN_RATE_LIMIT": "3 per minute",
-        },
-    )
+    limited = limited_app(app, LOGIN_RATE_LIMIT="3 per minute")
     c = limited.test_client()
     token = csrf(c, "/login")
     codes = [
