@@ -92,7 +92,9 @@ def live_server(db_url, tmp_path, keys_file):
         make = Factory(app)
         make.centre("COL-CUC", "CAM Cúcuta", "COL")
         make.user(RECEPTION_USER, "reception", centres=("COL-CUC",), locale="es")
-        server = make_server("127.0.0.1", 0, app, threaded=False, request_handler=_QuietHandler)
+        # A thread per connection, as a real server has: Chromium opens connections ahead of use, and a
+        # single-threaded server waiting on an idle one leaves the page's real request unanswered.
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
         server.errors = []
 
         def _log(type: str, message: str, *args) -> None:  # noqa: A002 - werkzeug's signature
