@@ -172,6 +172,14 @@ def test_shelter_check_in_and_fund_payment_default_to_the_same_day(desk, app, ma
     assert _field_value(fund_page, f"pay{decision_line}-paid_on") == DAY.isoformat()
 
 
+def test_the_registration_form_ends_its_dates_today_at_the_desk(desk, app, make):
+    clerk = make.user("clerk", "reception", centres=(desk.centre,))
+    page = _client(app, clerk).get("/register").get_data(as_text=True)
+    for name in ("date_of_birth", "arrival_date"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+        assert tag and f'max="{DAY.isoformat()}"' in tag.group(0)
+
+
 def test_times_are_shown_in_the_viewers_zone(desk, app, make):
     """The partner portal, the audit log and the emergency-access queue show the centre's time, not UTC."""
     cw = make.user("cw", "caseworker", centres=(desk.centre,))
