@@ -61,7 +61,9 @@ RATELIMIT_HEADERS_ENABLED = False
 # Languages.
 LANGUAGES = ["es", "pt_BR", "en"]
 BABEL_DEFAULT_LOCALE = "es"
-BABEL_DEFAULT_TIMEZONE = "UTC"
+# The zone of people with no centre and no country (regional staff), and of visitors; everyone else sees
+# the time of their centre (msc.clock).
+BABEL_DEFAULT_TIMEZONE = "America/Bogota"
 
 # Forms.
 WTF_CSRF_ENABLED = True

@@ -8,6 +8,7 @@ import random
 import sqlalchemy as sa
 from faker import Faker
 
+from msc import clock
 from msc.beneficiaries import service as reception
 from msc.beneficiaries.models import Beneficiary, ConsentStatus
 from msc.cases import service as cases
@@ -21,7 +22,6 @@ from msc.feedback import service as feedback
 from msc.fund import allocations, applications, decisions, disbursements
 from msc.fund.common import currency_of
 from msc.fund.models import Application, DecisionOutcome
-from msc.i18n import local_today
 from msc.nfi import rules, stock
 from msc.nfi import service as nfi
 from msc.nfi.models import StockMovement
@@ -222,9 +222,9 @@ def load(people: int = 300, seed: int = 2026) -> None:
 def _partners(centres: dict):
     """The demo directory; returns the first organisation (the demo partner user works there)."""
 
-    today = dt.date.today()
     first = None
     for name, kind, country, days, categories, services in DEMO_PARTNERS:
+        today = clock.today(country)
         org = directory.save_organisation(
             SYSTEM,
             None,
@@ -264,15 +264,16 @@ def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
         for b in session.scalars(
             sa.select(Beneficiary).where(Beneficiary.centre_id == centre.id).order_by(Beneficiary.id)
         )
-        if (b.age_on(dt.date.today()) or 0) >= 18
+        if (b.age_on(clock.today_at(centre)) or 0) >= 18
     ]
     health = next(s for s in partner_org.services if s.sector == "health")
     for i, person in enumerate(adults[:8]):
         case = cases.open_case(caseworker, person)
         cases.assess(caseworker, case, {"health": rng.choice(["some", "severe"]), "shelter": "some"}, person.need_codes)
-        cases.add_task(
-            caseworker, case, "Llamar para seguimiento", dt.date.today() + dt.timedelta(days=i - 1), caseworker.id
-        )
+        today = clock.today_at(centre)
+        due = today + dt.timedelta(days=i - 1)
+        task = cases.add_task(caseworker, case, "Llamar para seguimiento", max(due, today), caseworker.id)
+        task.due_on = due  # the first is left over from yesterday (a new task cannot be due in the past)
         if reception.has_consent(person, "referral") and i % 2 == 0:
             referral = referrals.create(
                 caseworker,
@@ -332,7 +333,7 @@ def _fund(centres: dict) -> None:
 
     admin, officer, caseworker = (_account(u) for u in ("admin", "proteccion", "gestora"))
     for country in sorted({c.country for c in centres.values()}):
-        today = local_today(country)
+        today = clock.today(country)
         allocations.save_allocation(
             admin,
             None,
@@ -365,7 +366,7 @@ def _fund(centres: dict) -> None:
         )
     first = session.scalar(sa.select(Application).order_by(Application.id))
     if first is not None:
-        today = local_today("COL")
+        today = clock.today("COL")
         decision = decisions.decide(
             officer,
             first,
@@ -421,7 +422,7 @@ def _household(
 ) -> int:
     fake = fakers["pt"] if centre.country == "BRA" and rng.random() < 0.3 else fakers["es"]
     family = f"{fake.last_name()} {fake.last_name()}"
-    today = dt.date.today()
+    today = clock.today_at(centre)
     size = rng.choices([1, 2, 3, 4, 5], weights=[35, 20, 20, 15, 10])[0]
     nationality = rng.choices(["VEN", "COL", "HTI", "ECU", "PER"], weights=[80, 8, 5, 4, 3])[0]
     head_case = None

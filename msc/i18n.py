@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, current_app, has_request_context, redirect, request, url_for
 from flask import session as flask_session
 from flask_login import current_user
 
+from msc import clock
 from msc.db import session
 from msc.security.policy import public
 from msc.urls import safe_next
@@ -16,31 +14,6 @@ from msc.urls import safe_next
 bp = Blueprint("i18n", __name__)
 
 LANGUAGE_NAMES = {"es": "Español", "pt_BR": "Português", "en": "English"}
-
-#: the clock at the desk: times are stored in UTC and shown in the centre's country's time
-COUNTRY_TIMEZONES = {
-    "COL": "America/Bogota",
-    "ECU": "America/Guayaquil",
-    "PER": "America/Lima",
-    "BRA": "America/Boa_Vista",
-    "CHL": "America/Santiago",
-    "VEN": "America/Caracas",
-    "BOL": "America/La_Paz",
-    "ARG": "America/Argentina/Buenos_Aires",
-    "PAN": "America/Panama",
-    "CRI": "America/Costa_Rica",
-    "MEX": "America/Mexico_City",
-    "DOM": "America/Santo_Domingo",
-    "TTO": "America/Port_of_Spain",
-    "GUY": "America/Guyana",
-    "URY": "America/Montevideo",
-    "PRY": "America/Asuncion",
-}
-
-
-def local_today(country: str | None) -> dt.date:
-    """Today at a centre of this country (the desk's calendar day, not UTC's)."""
-    return dt.datetime.now(ZoneInfo(COUNTRY_TIMEZONES.get(country or "", "UTC"))).date()
 
 
 def select_locale() -> str:
@@ -58,11 +31,10 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
-    """The time zone of the user's (first) centre, or of their country; UTC otherwise."""
+    """The zone every time is shown in: the viewer's centre's (msc.clock.viewer_zone), else the default zone."""
     if not has_request_context() or not (current_user and current_user.is_authenticated):
-        return None
-    country = current_user.centres[0].country if current_user.centres else current_user.country
-    return COUNTRY_TIMEZONES.get(country or "")
+        return clock.default_zone().key
+    return clock.viewer_zone(current_user).key
 
 
 @bp.post("/language")

@@ -306,13 +306,14 @@ class Factory:
         """An organisation with one service for the given centres; returns (organisation id, service id)."""
         import datetime as dt
 
+        from msc import clock
         from msc.db import session
         from msc.partners import service
 
         with self._ctx():
             ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres]
             # until=False: no agreement at all
-            until = until if until is not None else dt.date.today() + dt.timedelta(days=365)
+            until = until if until is not None else clock.today(country) + dt.timedelta(days=365)
             org = service.save_organisation(
                 SYSTEM,
                 None,
@@ -343,8 +344,8 @@ class Factory:
 
     def case(self, person_uid, caseworker_id):
         """Open a case for a person with one task; returns (case uid, task uid)."""
-        import datetime as dt
 
+        from msc import clock
         from msc.beneficiaries.models import Beneficiary
         from msc.cases import service
         from msc.db import session
@@ -354,7 +355,7 @@ class Factory:
             cw = session.get(User, caseworker_id)
             person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == person_uid))
             case = service.open_case(cw, person)
-            task = service.add_task(cw, case, "Llamar", dt.date.today(), cw.id)
+            task = service.add_task(cw, case, "Llamar", clock.today_at(person.centre), cw.id)
             session.commit()
             return case.uid, task.uid
 

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Blueprint, render_template_string
 
+from msc import clock
 from msc.db import session
 from msc.security import service
 from msc.security.models import User
@@ -67,7 +68,7 @@ def world(app, make):
 
         guest = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == here2))
         placement = shelters.place(
-            REGIONAL_MANAGER, guest, session.get(Shelter, shelter), check_in_on=dt.date.today(), planned_days=5
+            REGIONAL_MANAGER, guest, session.get(Shelter, shelter), check_in_on=clock.today("COL"), planned_days=5
         ).uid
         session.commit()
         handover, there_handover, item_id, there_centre = _handovers(here, there)
@@ -186,15 +187,15 @@ def _feedback() -> dict:
 
 def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
     """An approved, partly paid application at each centre, and an audit sample."""
+    from msc import clock
     from msc.cases.models import Case
     from msc.fund import applications, decisions, disbursements, oversight
     from msc.fund.models import FundAllocation
-    from msc.i18n import local_today
 
     out = {}
     for key, uid, country, currency in (("", case_uid, "COL", "COP"), ("there_", there_case, "PER", "PEN")):
         case = session.scalar(sa.select(Case).where(Case.uid == uid))
-        today = local_today(country)
+        today = clock.today(country)
         session.add(
             FundAllocation(
                 country=country,
@@ -225,7 +226,7 @@ def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
         payment = disbursements.disburse(officer, line, amount=100_00, paid_on=today, payee="Tienda", reference="R-1")
         out.update({f"{key}application": application.uid, f"{key}line": line.id, f"{key}payment": payment.uid})
     sample = oversight.draw_sample(
-        officer, local_today("COL") - dt.timedelta(days=1), local_today("COL") + dt.timedelta(days=1), 100, seed=1
+        officer, clock.today("COL") - dt.timedelta(days=1), clock.today("COL") + dt.timedelta(days=1), 100, seed=1
     )
     out.update({"sample": sample.id, "finding": sample.items[0].uid})
     session.commit()

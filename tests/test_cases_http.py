@@ -5,12 +5,13 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.cases.models import Case, CaseNote, Task
 from msc.db import session
 from tests.conftest import csrf
 from tests.test_access import login_as
 
-TODAY = dt.date.today()
+TODAY = clock.today("COL")
 
 
 @pytest.fixture

@@ -5,13 +5,14 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.cases import service
 from msc.cases.models import CaseEvent, CaseNote
 from msc.db import session
 from msc.security.models import User
 
-TODAY = dt.date.today()
+TODAY = clock.today("COL")
 
 
 def _person(make, **kw):

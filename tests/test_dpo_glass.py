@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session, utcnow
 from msc.dpo import glass, oversight
@@ -147,7 +148,7 @@ def test_audit_search_and_chain_check(ctx, make, tumbes_person):
     assert [e.action for e in found.items] == ["access.break_glass"]
     by_record = oversight.search(oversight.AuditQuery(object_type="beneficiary", object_id=rosa.id))
     assert {e.action for e in by_record.items} >= {"beneficiary.create", "access.break_glass"}
-    tomorrow = dt.date.today() + dt.timedelta(days=2)
+    tomorrow = clock.today("COL") + dt.timedelta(days=2)
     assert oversight.search(oversight.AuditQuery(start=tomorrow)).total == 0
     check, _ = oversight.check_chain()
     session.commit()

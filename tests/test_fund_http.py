@@ -6,16 +6,16 @@ import io
 
 import sqlalchemy as sa
 
+from msc import clock
 from msc.db import session
 from msc.fund.models import Application, Decision, DecisionLine, FundAllocation
-from msc.i18n import local_today
 from msc.security.models import AuditEvent
 from tests.conftest import csrf
 from tests.test_access import login_as
 
 
 def _world(app, make):
-    today = local_today("COL")
+    today = clock.today("COL")
     child = make.person(
         given_names="Mía",
         family_names="Rojas",
@@ -274,7 +274,7 @@ def test_set_up_allocations_caps_and_criteria(app, make):
     from msc.fund.criteria import VERSION_1
     from msc.fund.models import CategoryCap, CriteriaSet
 
-    today = local_today("COL")
+    today = clock.today("COL")
     admin = _client(app, make.user("root", "admin", scope="region", mfa_secret=pyotp.random_base32()))
     token = csrf(admin, "/fund/setup")
     alloc = {

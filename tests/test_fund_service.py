@@ -8,6 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.cases.models import Case
 from msc.db import session
 from msc.fund import allocations, applications, criteria_sets, decisions, disbursements
@@ -15,14 +16,13 @@ from msc.fund import criteria as crit
 from msc.fund.applications import LineData
 from msc.fund.common import FundError
 from msc.fund.models import CriteriaSet, DecisionLine, FundAllocation
-from msc.i18n import local_today
 from msc.security.models import User
 
 TRAFFICKING = {"act": ["recruitment"], "purpose": ["forced_labour"], "means": ["deception"]}
 
 
 def years_ago(n: int) -> dt.date:
-    today = local_today("COL")
+    today = clock.today("COL")
     return today.replace(year=today.year - n)
 
 
@@ -49,7 +49,7 @@ def fund(ctx, make):
         "admin": make.user("admin", "admin", scope="region"),
     }
     cases = {k: make.case(uid, cw)[0] for k, uid in people.items()}
-    today = local_today("COL")
+    today = clock.today("COL")
     session.add(
         FundAllocation(
             country="COL",

@@ -6,11 +6,11 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries import service as reception
 from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
 from msc.db import session
-from msc.i18n import local_today
 from msc.nfi import reports, rules, service, stock
 from msc.nfi.models import Distribution, DistributionLine, StockMovement
 from msc.nfi.stock import NfiError
@@ -20,7 +20,7 @@ THUMB = service.Acknowledgement(method="thumbprint")
 
 
 def years_ago(n: int, days: int = 0) -> dt.date:
-    today = local_today("COL")  # the desk's day in Cúcuta, not UTC's
+    today = clock.today("COL")  # the desk's day in Cúcuta, not UTC's
     return today.replace(year=today.year - n) - dt.timedelta(days=days)
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.db import session
 from msc.partners import service
 from msc.partners.models import Organisation
@@ -13,7 +14,7 @@ from msc.security.models import User
 from tests.conftest import csrf
 from tests.test_access import login_as
 
-TODAY = dt.date.today()
+TODAY = clock.today("COL")
 
 
 def _user(make, username, role, **kw):

@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session
 from tests.conftest import csrf
@@ -96,7 +97,7 @@ def test_register_a_family(app, client, clerk):
         data=form_for(
             client,
             given_names="Sofía",
-            date_of_birth=(dt.date.today() - dt.timedelta(days=365 * 6)).isoformat(),
+            date_of_birth=(clock.today("COL") - dt.timedelta(days=365 * 6)).isoformat(),
             household_mode="join",
             household_case_number=head.case_number,
             relationship="child",

@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries import search, service
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent, DuplicateDecision
 from msc.db import session
@@ -43,17 +44,17 @@ def test_registration_gives_case_number_card_token_and_household(ctx, make):
 
 def test_estimated_age_sets_an_estimated_date_of_birth(ctx, make):
     p = _get(make.person(given_names="Pedro", family_names="Lara", date_of_birth=None, estimated_age=40))
-    assert p.dob_estimated and p.age_on(dt.date.today()) in (39, 40)
+    assert p.dob_estimated and p.age_on(clock.today("COL")) in (39, 40)
 
 
 @pytest.mark.parametrize(
     "fields,field",
     [
-        ({"date_of_birth": dt.date.today() + dt.timedelta(days=2)}, "date_of_birth"),
+        ({"date_of_birth": clock.today("COL") + dt.timedelta(days=2)}, "date_of_birth"),
         ({"date_of_birth": None, "estimated_age": 130}, "estimated_age"),
         ({"date_of_birth": dt.date(1890, 1, 1)}, "date_of_birth"),
         ({"date_of_birth": None}, "date_of_birth"),
-        ({"arrival_date": dt.date.today() + dt.timedelta(days=1)}, "arrival_date"),
+        ({"arrival_date": clock.today("COL") + dt.timedelta(days=1)}, "arrival_date"),
         ({"document_type": "passport"}, "document_number"),
         ({"document_number": "123456"}, "document_type"),
         ({"phone": "12"}, "phone"),
@@ -78,7 +79,7 @@ def test_a_child_needs_a_guardian_or_a_best_interests_decision(ctx, make):
     child = {
         "given_names": "Luisa",
         "family_names": "Mora",
-        "date_of_birth": dt.date.today().replace(year=dt.date.today().year - 10),
+        "date_of_birth": clock.today("COL").replace(year=clock.today("COL").year - 10),
     }
     with pytest.raises(RuleError) as err:
         make.person(**child)
@@ -93,7 +94,7 @@ def test_a_child_needs_a_guardian_or_a_best_interests_decision(ctx, make):
 
 
 def test_child_alone_is_flagged_possible_uasc_until_an_adult_joins(ctx, make):
-    ten = dt.date.today().replace(year=dt.date.today().year - 10)
+    ten = clock.today("COL").replace(year=clock.today("COL").year - 10)
     child = _get(
         make.person(
             given_names="Luisa",
@@ -244,7 +245,7 @@ def test_consent_withdrawal_takes_effect_at_once_and_keeps_history(ctx, make):
 
 
 def test_guardian_name_is_encrypted(ctx, make):
-    ten = dt.date.today().replace(year=dt.date.today().year - 10)
+    ten = clock.today("COL").replace(year=clock.today("COL").year - 10)
     make.person(
         given_names="Luisa", family_names="Mora", date_of_birth=ten, given_by="guardian", guardian_name="Carmen Zuleta"
     )

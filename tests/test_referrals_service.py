@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries import service as reception
 from msc.beneficiaries.models import Beneficiary
 from msc.cases import service as cases
@@ -13,7 +14,7 @@ from msc.referrals import service
 from msc.referrals.models import ReferralEvent
 from msc.security.models import User
 
-TODAY = dt.date.today()
+TODAY = clock.today("COL")
 
 
 def _consents(referral="given"):

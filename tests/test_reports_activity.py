@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries import service as reception
 from msc.beneficiaries.models import Beneficiary
 from msc.cases import service as cases
@@ -14,7 +15,6 @@ from msc.centres.models import Centre
 from msc.db import session, utcnow
 from msc.exports import SUPPRESSED as S
 from msc.exports import WITHHELD as X
-from msc.i18n import local_today
 from msc.nfi import service as nfi
 from msc.nfi import stock
 from msc.nfi.stock import NfiError
@@ -127,7 +127,7 @@ def test_shelter_occupancy_today(ctx, make, officer):
     make.shelter(name="Albergue pequeño", female=2, male=2)
     for i in range(6):
         guest = person(make, given_names=f"Huésped{i}", family_names="Vera", date_of_birth=dt.date(1992, 3, 1 + i))
-        shelters.place(REGIONAL_MANAGER, guest, home, check_in_on=local_today("COL"), planned_days=5)
+        shelters.place(REGIONAL_MANAGER, guest, home, check_in_on=clock.today("COL"), planned_days=5)
     session.commit()
     t = activity.shelters(scope_of(officer))
     rows = dict(zip((r[0] for r in t.rows), t.cells))
@@ -140,7 +140,7 @@ def test_fund_against_its_allocation(ctx, make, officer):
     from msc.fund.models import FundAllocation
 
     cw = session.get(User, make.user("cw", "caseworker"))
-    today = local_today("COL")
+    today = clock.today("COL")
     session.add(
         FundAllocation(
             country="COL",
@@ -208,7 +208,7 @@ def test_counts_follow_a_person_who_changes_centre_and_household(ctx, make):
         make,
         given_names="Tomás",
         family_names="Ríos",
-        date_of_birth=dt.date.today().replace(year=dt.date.today().year - 8),
+        date_of_birth=clock.today("COL").replace(year=clock.today("COL").year - 8),
         given_by="guardian",
         guardian_name="Marta Ríos",
     )

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries import service as reception
 from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre
@@ -30,7 +31,7 @@ MIDDLE = shift(THIS, -1)
 
 
 def child_dob(age: int) -> dt.date:
-    today = dt.date.today()
+    today = clock.today("COL")
     return today.replace(year=today.year - age) - dt.timedelta(days=30)
 
 

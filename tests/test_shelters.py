@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session
 from msc.security.actor import SYSTEM
@@ -14,7 +15,7 @@ from msc.shelters.models import Shelter
 from tests.conftest import csrf
 from tests.test_access import login_as
 
-TODAY = dt.date.today()
+TODAY = clock.today("COL")
 
 
 def _person(make, **kw):

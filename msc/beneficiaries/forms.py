@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from msc import clock
 from msc.beneficiaries import vocab
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
 
@@ -18,14 +20,14 @@ CHOOSE = _l("Record whether the person gave or refused consent for this purpose.
 
 
 def not_future(form, field) -> None:
-    """Refuse dates after today."""
-    if field.data and field.data > dt.date.today():
+    """Refuse dates after today (the form's day: at the centre, see PersonForm)."""
+    if field.data and field.data > form.today:
         raise ValidationError(_l("This date cannot be in the future."))
 
 
 def not_ancient(form, field) -> None:
     """Refuse dates more than 120 years ago."""
-    if field.data and field.data.year < dt.date.today().year - 120:
+    if field.data and field.data.year < form.today.year - 120:
         raise ValidationError(_l("This date is more than 120 years ago."))
 
 
@@ -58,9 +60,7 @@ class PersonForm(FlaskForm):
         render_kw={"autocomplete": "off"},
     )
     sex = RadioField(_l("Sex"), choices=_choices(vocab.SEXES), validators=[InputRequired(_l("Choose the sex."))])
-    date_of_birth = DateField(
-        _l("Date of birth"), [Optional(), not_future, not_ancient], render_kw={"max": dt.date.today().isoformat()}
-    )
+    date_of_birth = DateField(_l("Date of birth"), [Optional(), not_future, not_ancient])
     estimated_age = IntegerField(
         _l("Or estimated age in years, if the date is not known"),
         [Optional(), NumberRange(0, 120, message=_l("The age must be between 0 and 120."))],
@@ -81,15 +81,18 @@ class PersonForm(FlaskForm):
     arrival_date = DateField(
         _l("Date of arrival in the country"),
         [Optional(), not_future, not_ancient],
-        render_kw={"max": dt.date.today().isoformat()},
     )
     #: the choices are the entry points of the centre's country (set_entry_points); the service checks
     entry_point = SelectField(_l("Entry point"), choices=[], validate_choice=False, default="")
     languages = MultiCheckboxField(_l("Languages spoken"), choices=_choices(vocab.LANGUAGES))
     needs = MultiCheckboxField(_l("Specific needs"))
 
-    def __init__(self, *args, show_sensitive: bool = True, **kwargs):
+    def __init__(self, *args, show_sensitive: bool = True, today: dt.date | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        #: "today" for the date fields: the record's centre's day when the view knows it, else the viewer's
+        self.today = today or clock.viewer_today(current_user)
+        for dated in (self.date_of_birth, self.arrival_date):
+            dated.render_kw = {**(dated.render_kw or {}), "max": self.today.isoformat()}
         self.nationality.choices = options([("", _l("Choose…"))] + vocab.nationality_choices())
         self.needs.choices = options(
             [(code, label) for code, (label, sensitive) in vocab.NEEDS.items() if show_sensitive or not sensitive]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.beneficiaries import casenumber, duplicates
 from msc.beneficiaries.index import reindex
 from msc.beneficiaries.models import (
@@ -180,7 +181,7 @@ def register(
     acknowledged: set[int] | None = None,
 ) -> Beneficiary:
     """Register a person with consent; refuse on a rule, or stop on possible duplicates not yet seen."""
-    today = utcnow().date()
+    today = clock.today_at(centre)
     dob, estimated = validate_person(data, today)
     age = _age(dob, today)
     validate_consents(consents, age)
@@ -258,7 +259,7 @@ def _apply(
     person.date_of_birth = dob
     person.dob_estimated = estimated
     person.birth_year = dob.year
-    person.age_band = age_band(_age(dob, (person.registered_at or utcnow()).date()))
+    person.age_band = age_band(_age(dob, clock.day_of(person.registered_at or utcnow(), person.centre.country)))
     person.sex = data.sex
     person.nationality = data.nationality
     person.document_type = data.document_type
@@ -348,7 +349,7 @@ TRACKED_FIELDS = (
 
 def update(user: Actor, person: Beneficiary, data: PersonData) -> list[str]:
     """Save edits to a person; returns (and logs) the names of the fields that changed."""
-    today = utcnow().date()
+    today = clock.today_at(person.centre)
     if data.date_of_birth is None and data.estimated_age is None:
         data.date_of_birth = person.date_of_birth if not person.dob_estimated else None
         data.estimated_age = None if data.date_of_birth else person.age_on(today)
@@ -396,7 +397,7 @@ def current_consents(person: Beneficiary) -> dict[str, Consent]:
 
 def record_consent(user: Actor, person: Beneficiary, data: ConsentData) -> Consent:
     """Record a new decision for one purpose (consent given later, refused, or withdrawn)."""
-    today = utcnow().date()
+    today = clock.today_at(person.centre)
     age = person.age_on(today) or 0
     if data.status == ConsentStatus.WITHDRAWN:
         current = current_consents(person).get(data.purpose)
@@ -427,8 +428,8 @@ def refresh_uasc_flags(household: Household) -> None:
     is encrypted under each member's key (every member holds one, true or false): an erased member's
     is gone with their key and stays so."""
     session.flush()
-    today = utcnow().date()
     members = list(household.members)
+    today = clock.today_at(members[0].centre if members else None)
     has_adult = any((m.age_on(today) or 0) >= ADULT_AGE for m in members)
     for m in members:
         flag = not has_adult and (m.age_on(today) or 0) < ADULT_AGE

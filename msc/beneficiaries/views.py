@@ -7,16 +7,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc import sections
+from msc import clock, sections
 from msc.beneficiaries import corrections, duplicates, service, vocab
 from msc.beneficiaries import search as search_service
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
-from msc.db import session, utcnow
+from msc.db import session
 from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm, form_status, rule_on_form
-from msc.i18n import local_today
 from msc.qr import qr_svg
 from msc.security import audit
 from msc.security.emergency import REASONS, running_grant
@@ -115,7 +114,7 @@ def register():
             form.relationship.data = "child"
             form.nationality.data = member.nationality
             form.family_names.data = member.family_names
-            guardian = service.household_guardian(member, local_today(member.centre.country))
+            guardian = service.household_guardian(member, clock.today(member.centre.country))
             if guardian is not None:  # a child joining the household: consent from its head, their guardian
                 form.given_by.data = "guardian"
                 form.guardian_name.data = guardian.full_name
@@ -185,7 +184,7 @@ def profile(uid: str):
         **sections.context(sections.PROFILE, current_user, person),
         dup_form=ConfirmForm(),
         vocab=vocab,
-        today=utcnow().date(),
+        today=clock.today_at(person.centre),
     )
 
 
@@ -204,7 +203,7 @@ def _emergency_view(person: Beneficiary):
         reasons=REASONS,
         end_form=ConfirmForm(),
         vocab=vocab,
-        today=utcnow().date(),
+        today=clock.today_at(person.centre),
     )
 
 
@@ -225,7 +224,7 @@ def edit(uid: str):
     person = load_beneficiary(uid)
     correction = _pending_correction(person, request.args.get("correction"))
     may_sensitive = can(current_user, Permission.VIEW_SENSITIVE)
-    form = PersonForm(show_sensitive=may_sensitive)
+    form = PersonForm(show_sensitive=may_sensitive, today=clock.today_at(person.centre))
     form.set_entry_points(service.entry_point_choices([person.centre.country], keep_id=person.entry_point_id))
     if request.method == "GET":
         form.process(
@@ -235,7 +234,7 @@ def edit(uid: str):
                 "family_names": person.family_names,
                 "sex": person.sex,
                 "date_of_birth": None if person.dob_estimated else person.date_of_birth,
-                "estimated_age": person.age_on(utcnow().date()) if person.dob_estimated else None,
+                "estimated_age": person.age_on(form.today) if person.dob_estimated else None,
                 "nationality": person.nationality,
                 "document_type": person.document_type,
                 "document_number": person.document_number,

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.vocab import NEEDS
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, CaseStatus, Task, case_assignments
@@ -266,7 +267,7 @@ def add_task(user: Actor, case: Case, title: str, due_on: dt.date | None, assign
     what = checked_text(title, field="title", error=CaseError, limit=MAX_TASK, missing=_l("Say what needs to be done."))
     if due_on is None:
         raise CaseError(_l("Give a due date."), field="due_on")
-    if due_on < utcnow().date() - dt.timedelta(days=1):
+    if due_on < clock.today_at(case.beneficiary.centre):
         raise CaseError(_l("The due date is in the past."), field="due_on")
     if assignee_id not in {u.id for u in assignable_caseworkers(case)}:
         raise CaseError(_l("Assign the task to a caseworker of this centre."), field="assignee")

@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc import sections
+from msc import clock, sections
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.vocab import NEEDS, RELATIONSHIPS
@@ -23,7 +23,7 @@ from msc.cases.forms import (
     assessment_form,
 )
 from msc.cases.models import Case, CaseEvent, Task
-from msc.db import session, utcnow
+from msc.db import session
 from msc.forms import ConfirmForm, form_status, options, rule_on_form
 from msc.security import audit
 from msc.security.policy import Permission, can, requires
@@ -73,7 +73,7 @@ def _page(case: Case, forms: dict | None = None, status: int = 200):
         tasks=service.open_tasks(case),
         events=events,
         assessment=service.latest_assessment(case),
-        today=utcnow().date(),
+        today=clock.today_at(case.beneficiary.centre),
         may_manage=can(current_user, Permission.CASE_MANAGE),
         **sections.context(sections.CASE, current_user, case),
         **forms,
@@ -86,7 +86,7 @@ def home():
     """My cases by risk, my tasks due today and overdue, children flagged at reception."""
     return render_template(
         "cases/home.html",
-        home=service.home(current_user, utcnow().date()),
+        home=service.home(current_user, clock.viewer_today(current_user)),
         vocab=vocab,
         **sections.context(sections.CASEWORKER_HOME, current_user),
     )

@@ -13,7 +13,6 @@ active by a rotation in another process) and reloads it.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import os
 import secrets
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+
+from msc.db import utcnow
 
 KEY_BYTES = 32
 #: the id of the index key of a key file or environment written before index keys had ids
@@ -50,12 +51,12 @@ def _unb64(text: str, what: str) -> bytes:
 
 def new_kek_id() -> str:
     """A readable, unique KEK id such as kek-20261123-1a2b."""
-    return f"kek-{dt.datetime.now(dt.UTC):%Y%m%d}-{secrets.token_hex(2)}"
+    return f"kek-{utcnow():%Y%m%d}-{secrets.token_hex(2)}"
 
 
 def new_index_key_id() -> str:
     """A readable, unique index-key id such as idx-20261130-1a2b."""
-    return f"idx-{dt.datetime.now(dt.UTC):%Y%m%d}-{secrets.token_hex(2)}"
+    return f"idx-{utcnow():%Y%m%d}-{secrets.token_hex(2)}"
 
 
 def _pairs(text: str, what: str) -> dict[str, bytes]:

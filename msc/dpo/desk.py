@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc import clock
 from msc.db import get_by_uid_or_404, utcnow
 from msc.dpo import glass, keys, oversight
 from msc.dpo.blueprint import bp
@@ -47,6 +48,7 @@ def audit_log():
                 form.object_id.data,
                 form.start.data,
                 form.end.data,
+                clock.viewer_country(current_user),
             )
         )
     users = oversight.users_by_id(found.items) if found else {}
@@ -86,4 +88,9 @@ def glass_review(grant_uid: str):
             glass.review(current_user, grant, form.outcome.data, form.note.data)
             flash(_("Review recorded."), "info")
             return redirect(url_for("dpo.glass_queue"))
-    return render_template("dpo/glass_review.html", grant=grant, form=form), form_status(form)
+    return render_template(
+        "dpo/glass_review.html",
+        grant=grant,
+        form=form,
+        requested_on=clock.day_of(grant.requested_at, clock.viewer_country(current_user)),
+    ), form_status(form)

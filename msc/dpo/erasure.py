@@ -18,6 +18,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.beneficiaries.casenumber import CaseNumberError
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent
 from msc.beneficiaries.service import by_case_number
@@ -165,8 +166,8 @@ class Due:
 
 
 def due(today: dt.date | None = None) -> list[Due]:
-    """Who a retention run would anonymise today (the dry run)."""
-    today = today or utcnow().date()
+    """Who a retention run would anonymise today (the dry run): due on or before today at the person's centre
+    (or on `today`, when given)."""
     years = policies()
     fallback = default_years()
     last_closed = (
@@ -187,13 +188,13 @@ def due(today: dt.date | None = None) -> list[Due]:
     for person, country, closed in rows:
         if closed is None:
             continue
-        closed_on = closed.date()
+        closed_on = clock.day_of(closed, country)
         kept = years.get(country, fallback)
         try:
             due_on = closed_on.replace(year=closed_on.year + kept)
         except ValueError:  # 29 February
             due_on = closed_on.replace(year=closed_on.year + kept, day=28)
-        if due_on <= today:
+        if due_on <= (today or clock.today(country)):
             out.append(Due(person, country, closed_on, due_on))
     return out
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.crypto import DataKey
 from msc.db import session, utcnow
@@ -90,7 +91,7 @@ def create(
                 p.sex,
                 p.nationality,
                 p.phone or "",
-                p.registered_at.date().isoformat(),
+                clock.day_of(p.registered_at, p.centre.country).isoformat(),
             ]
             for p in people
         ),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from msc import clock
 from msc.crypto import rotation
 from msc.crypto.keys import keyring
 from msc.db import Listing, listing, session, utcnow
@@ -40,6 +41,8 @@ class AuditQuery:
     object_id: int | None = None
     start: dt.date | None = None
     end: dt.date | None = None
+    #: whose calendar the start and end days are (the viewer's country; None: the default zone)
+    country: str | None = None
 
 
 def object_types() -> list[str]:
@@ -67,9 +70,9 @@ def search(q: AuditQuery, limit: int = PAGE) -> Listing:
     if q.object_id is not None:
         stmt = stmt.where(AuditEvent.object_id == str(q.object_id))
     if q.start:
-        stmt = stmt.where(AuditEvent.at >= dt.datetime.combine(q.start, dt.time(), dt.UTC))
+        stmt = stmt.where(AuditEvent.at >= clock.start_of(q.start, q.country))
     if q.end:
-        stmt = stmt.where(AuditEvent.at < dt.datetime.combine(q.end + dt.timedelta(days=1), dt.time(), dt.UTC))
+        stmt = stmt.where(AuditEvent.at < clock.start_of(q.end + dt.timedelta(days=1), q.country))
     return listing(stmt.order_by(AuditEvent.seq.desc()), limit)
 
 

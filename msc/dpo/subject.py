@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from msc import clock
 from msc.beneficiaries.corrections import of as corrections_of
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent
 from msc.beneficiaries.service import TRACKED_FIELDS
@@ -51,16 +52,25 @@ class Report:
         return asdict(self)
 
 
-def _iso(value: object) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
+def _iso(value: object, zone: dt.tzinfo) -> Any:
+    """Dates as they are; moments at the person's centre's clock, with the offset (unambiguous, and the
+    time the person lived it)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(zone).isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
         return value.isoformat()
     return value
 
 
 def build(user: Actor, person: Beneficiary) -> Report:
     """Gather the report (and audit that it was produced)."""
-    record = {name: _iso(getattr(person, name)) for name in TRACKED_FIELDS}
-    record.update(registered_at=_iso(person.registered_at), centre=person.centre.code, card_token=person.card_token)
+    zone = clock.zone(person.centre.country)
+
+    def iso(value: object) -> Any:
+        return _iso(value, zone)
+
+    record = {name: iso(getattr(person, name)) for name in TRACKED_FIELDS}
+    record.update(registered_at=iso(person.registered_at), centre=person.centre.code, card_token=person.card_token)
     needs = sorted(set(person.need_codes) | set(person.sensitive_needs or []))
     household = []
     if person.household is not None:
@@ -77,7 +87,7 @@ def build(user: Actor, person: Beneficiary) -> Report:
             "method": c.method,
             "given_by": c.given_by,
             "guardian": c.guardian_name,
-            "recorded_at": _iso(c.recorded_at),
+            "recorded_at": iso(c.recorded_at),
         }
         for c in session.scalars(sa.select(Consent).where(Consent.beneficiary_id == person.id).order_by(Consent.id))
     ]
@@ -89,26 +99,26 @@ def build(user: Actor, person: Beneficiary) -> Report:
         if note.sensitive:
             withheld += 1
         else:
-            notes.append({"at": _iso(note.created_at), "text": note.body})
+            notes.append({"at": iso(note.created_at), "text": note.body})
     referrals = [
         {
             "service": r.service.name,
             "organisation": r.organisation.name,
             "status": r.status,
-            "sent_at": _iso(r.sent_at),
+            "sent_at": iso(r.sent_at),
             "shared": r.categories,
         }
         for r in session.scalars(sa.select(Referral).where(Referral.beneficiary_id == person.id).order_by(Referral.id))
     ]
     disclosures = [
-        {"organisation": d.organisation.name, "categories": d.categories.split(","), "at": _iso(d.at)}
+        {"organisation": d.organisation.name, "categories": d.categories.split(","), "at": iso(d.at)}
         for d in session.scalars(
             sa.select(Disclosure).where(Disclosure.beneficiary_id == person.id).order_by(Disclosure.id)
         )
     ]
     hand_overs = [
         {
-            "day": _iso(d.day),
+            "day": iso(d.day),
             "centre": d.centre.code,
             "voided": d.voided_at is not None,
             "items": [{"item": line.item.code, "quantity": line.quantity} for line in d.lines],
@@ -126,10 +136,10 @@ def build(user: Actor, person: Beneficiary) -> Report:
     for d in session.scalars(
         sa.select(Decision).where(Decision.application_id.in_(list(decided) or [-1])).order_by(Decision.id)
     ):
-        decided[d.application_id].append({"outcome": d.outcome, "on": _iso(d.decided_on)})
+        decided[d.application_id].append({"outcome": d.outcome, "on": iso(d.decided_on)})
     fund = [
         {
-            "submitted_on": _iso(a.submitted_on),
+            "submitted_on": iso(a.submitted_on),
             "case_type": a.case_type,
             "recommendation": a.recommendation,
             "decisions": decided[a.id],
@@ -137,7 +147,7 @@ def build(user: Actor, person: Beneficiary) -> Report:
         for a in applications
     ]
     feedback = [
-        {"kind": f.kind, "status": f.status, "received_on": _iso(f.received_on)}
+        {"kind": f.kind, "status": f.status, "received_on": iso(f.received_on)}
         for f in session.scalars(sa.select(Feedback).where(Feedback.beneficiary_id == person.id))
     ]
     events = session.execute(
@@ -146,9 +156,9 @@ def build(user: Actor, person: Beneficiary) -> Report:
         .where(AuditEvent.object_type == "beneficiary", AuditEvent.object_id == str(person.id))
         .order_by(AuditEvent.seq)
     ).all()
-    trail = [{"at": _iso(e.at), "user": name or "", "role": role or "", "action": e.action} for e, name, role in events]
+    trail = [{"at": iso(e.at), "user": name or "", "role": role or "", "action": e.action} for e, name, role in events]
     changes = [
-        {"at": _iso(c.at), "action": c.action, "fields": c.fields}
+        {"at": iso(c.at), "action": c.action, "fields": c.fields}
         for c in session.scalars(
             sa.select(BeneficiaryChange)
             .where(BeneficiaryChange.beneficiary_id == person.id)
@@ -158,11 +168,11 @@ def build(user: Actor, person: Beneficiary) -> Report:
 
     corrections = [
         {
-            "requested_at": _iso(r.requested_at),
+            "requested_at": iso(r.requested_at),
             "fields": r.field_names,
             "asked": r.details,
             "status": r.status,
-            "decided_at": _iso(r.decided_at),
+            "decided_at": iso(r.decided_at),
             "refusal": r.refusal,
         }
         for r in corrections_of(person)
@@ -170,16 +180,16 @@ def build(user: Actor, person: Beneficiary) -> Report:
     audit.record("dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=user.id)
     return Report(
         person.case_number,
-        utcnow().isoformat(timespec="seconds"),
+        iso(utcnow()),
         record,
         needs,
         household,
         consents,
         [
             {
-                "opened_at": _iso(c.opened_at),
+                "opened_at": iso(c.opened_at),
                 "status": c.status,
-                "closed_at": _iso(c.closed_at),
+                "closed_at": iso(c.closed_at),
                 "close_reason": c.close_reason,
             }
             for c in cases

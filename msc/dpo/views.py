@@ -4,6 +4,7 @@ personal-data exports. The DPO's own pages are in desk, desk_erasure and desk_ke
 from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, g, redirect, render_template, url_for
+from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -56,7 +57,7 @@ def break_glass():
             flash(
                 _(
                     "Emergency access open until %(time)s. It is recorded and reviewed by the data protection officer.",
-                    time=grant.expires_at.strftime("%H:%M UTC") if grant.expires_at else "",
+                    time=format_time(grant.expires_at, "HH:mm") if grant.expires_at else "",
                 ),
                 "info",
             )

@@ -12,12 +12,12 @@ from typing import TypeVarTuple, overload
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.centres.models import Centre
 from msc.crypto import DataKey, legacy_reference_hashes, reference_hash
 from msc.db import session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.feedback.models import Feedback, FeedbackStatus
-from msc.i18n import local_today
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.models import User
@@ -125,7 +125,7 @@ def submit(
         beneficiary_id = None
     text = _clean(text, field="text", required=channel != "survey", limit=MAX_TEXT)
     contact = _clean(contact, field="contact", required=False, limit=MAX_CONTACT)
-    today = local_today(centre.country)
+    today = clock.today(centre.country)
     days = DEADLINE_DAYS.get(kind)
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
     key = DataKey.generate()
@@ -261,6 +261,6 @@ def update(
     if response:
         item.response = response
     if status == FeedbackStatus.ANSWERED and item.answered_on is None:
-        item.answered_on = local_today(item.centre.country)
+        item.answered_on = clock.today(item.centre.country)
     item.status = status
     audit.record("feedback.update", object_type="feedback", object_id=item.id, detail=status)

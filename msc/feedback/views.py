@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from msc import clock
 from msc.beneficiaries.service import by_case_number
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
@@ -22,7 +23,6 @@ from msc.feedback import service, vocab
 from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, UpdateForm
 from msc.feedback.models import Feedback
 from msc.forms import form_status, rule_on_form
-from msc.i18n import local_today
 from msc.qr import qr_svg
 from msc.security.models import User
 from msc.security.policy import (
@@ -239,7 +239,7 @@ def item(feedback_uid: str):
 def reports():
     """Satisfaction, messages by kind and status, and answers within the deadline (aggregates)."""
 
-    today = local_today(current_user.centres[0].country if current_user.centres else current_user.country)
+    today = clock.viewer_today(current_user)
     try:
         start = (
             dt.date.fromisoformat(request.args.get("start", ""))

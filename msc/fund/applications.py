@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.vocab import age_band
 from msc.cases.models import Case, CaseStatus
@@ -20,7 +21,6 @@ from msc.fund.criteria_sets import definition_of, published_for
 from msc.fund.decisions import approved_so_far, current_decision, involved_in
 from msc.fund.evaluator import Facts
 from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision, preload_people
-from msc.i18n import local_today
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows
@@ -139,7 +139,7 @@ def submit(
     if case_type not in crit.CASE_TYPES:
         raise FundError(_l("Choose the case type."), field="case_type")
     country = case.beneficiary.centre.country
-    today = local_today(country)
+    today = clock.today(country)
     criteria_set = published_for(today)
     if criteria_set is None:
         raise FundError(_l("No published criteria are in force: the fund cannot take applications."))

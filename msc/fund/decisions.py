@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.cases.models import Case, CaseEvent, case_assignments
 from msc.db import session, utcnow
 from msc.errors import checked_text
@@ -22,7 +23,6 @@ from msc.fund.models import (
     FundAllocation,
     subject_tag,
 )
-from msc.i18n import local_today
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, in_scope, role_allows
@@ -177,7 +177,7 @@ def decide(
     if against and not justification:
         raise FundError(_l("This decision goes against the recommendation: write why."), field="justification")
     previous = current_decision(application)
-    today = local_today(application.country)
+    today = clock.today(application.country)
     amounts: dict[int, int] = {}
     allocation = None
     if outcome == DecisionOutcome.APPROVE:

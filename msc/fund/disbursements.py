@@ -7,11 +7,11 @@ import datetime as dt
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.db import rows_changed, session, utcnow
 from msc.fund.common import FundError, money
 from msc.fund.decisions import current_decision
 from msc.fund.models import Application, DecisionLine, DecisionOutcome, Disbursement, FundAllocation
-from msc.i18n import local_today
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, in_scope, role_allows
@@ -45,7 +45,7 @@ def disburse(
         raise FundError(_l("Say whether it is a payment or an in-kind purchase."), field="kind")
     if amount is None or amount <= 0:
         raise FundError(_l("The amount must be more than zero."), field="amount")
-    today = local_today(application.country)
+    today = clock.today(application.country)
     if paid_on is None or paid_on > today or paid_on < today - dt.timedelta(days=90):
         raise FundError(_l("Give the day it was paid (today or in the last 90 days)."), field="paid_on")
     if not (payee or "").strip():

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc import clock
 from msc.cases.models import Case
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
@@ -44,7 +45,6 @@ from msc.fund.models import (
     Disbursement,
     FundAllocation,
 )
-from msc.i18n import local_today
 from msc.security import audit
 from msc.security.models import User
 from msc.security.policy import Permission, can, check_scope, requires
@@ -69,7 +69,7 @@ def _balances() -> list[tuple[FundAllocation, allocations.Balance]]:
 @requires(Permission.FUND_VIEW)
 def index():
     """Protection officers: what awaits a decision, re-assessments, balances. Caseworkers: my applications."""
-    today = local_today(current_user.centres[0].country if current_user.centres else current_user.country)
+    today = clock.viewer_today(current_user)
     officer = can(current_user, Permission.FUND_DECIDE)
     return render_template(
         "fund/index.html",
@@ -109,7 +109,7 @@ def apply(case_uid: str):
     currency = currency_of(case.beneficiary.centre.country)
     form = ApplicationForm()
     if request.method == "GET":  # what the household data says, for the caseworker to confirm
-        for name, value in applications.household_answers(case, local_today(case.beneficiary.centre.country)).items():
+        for name, value in applications.household_answers(case, clock.today(case.beneficiary.centre.country)).items():
             getattr(form, name).data = value
     if form.validate_on_submit():
         with rule_on_form(form):
@@ -155,9 +155,9 @@ def _application_page(application: Application, decision_form=None, pay_forms=No
         decision_form=decision_form or DecisionForm(),
         pay_forms=pay_forms or {},
         void_form=VoidForm(prefix="void"),
-        today=local_today(application.country),
+        today=clock.today(application.country),
         pay_form=lambda dl: DisbursementForm(
-            prefix=f"pay{dl.id}", formdata=None, paid_on=local_today(application.country)
+            prefix=f"pay{dl.id}", formdata=None, paid_on=clock.today(application.country)
         ),
     ), status
 
@@ -421,7 +421,7 @@ def cap():
 def criteria_draft():
     """Draft a new version of the criteria, previewing it on sample answers before saving."""
     form = CriteriaForm()
-    current = criteria_sets.published_for(local_today("COL")) or session.scalar(
+    current = criteria_sets.published_for(clock.viewer_today(current_user)) or session.scalar(
         sa.select(CriteriaSet).order_by(CriteriaSet.version.desc()).limit(1)
     )
     if request.method == "GET" and current is not None:

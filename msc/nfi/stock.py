@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.centres.models import Centre
 from msc.db import insert_for, rows_changed, session, utcnow
 from msc.errors import DomainError
-from msc.i18n import local_today
 from msc.nfi.models import NfiItem, StockCount, StockLevel, StockMovement, StockReceipt, StockTransfer
 from msc.nfi.vocab import ADJUSTMENT_REASONS, ADJUSTMENT_SIGN, RECEIPT_SOURCES
 from msc.security import audit
@@ -59,7 +59,7 @@ def parse_quantity(raw: object, *, field: str | None = None, allow_zero: bool = 
 
 def centre_day(centre: Centre) -> dt.date:
     """Today at the centre."""
-    return local_today(centre.country)
+    return clock.today(centre.country)
 
 
 def active_items() -> list[NfiItem]:

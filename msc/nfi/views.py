@@ -3,13 +3,12 @@ adjustments, counts, thresholds, ledger), reports and exports, and the catalogue
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc import clock
 from msc.beneficiaries import search as search_service
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.forms import SearchForm
@@ -359,7 +358,7 @@ def _report_period():
     centres = centres_in_scope(current_user)
     countries = sorted({(c.country, country_name(c.country)) for c in centres}, key=lambda pair: pair[1])
     form = ReportForm(request.args, centres=centres, countries=countries)
-    today = dt.date.today()
+    today = clock.viewer_today(current_user)
     if not form.start.data and not form.start.raw_data:
         form.start.data = today.replace(day=1)
     if not form.end.data and not form.end.raw_data:

@@ -6,7 +6,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc.db import get_or_404, utcnow
+from msc import clock
+from msc.db import get_or_404
 from msc.forms import form_status, rule_on_form
 from msc.partners import service, vocab
 from msc.partners.forms import DirectoryFilterForm, OrganisationForm, ServiceForm
@@ -31,7 +32,7 @@ def directory():
         form=form,
         services=services,
         vocab=vocab,
-        today=utcnow().date(),
+        today=clock.viewer_today(current_user),
         may_manage=can(current_user, Permission.PARTNERS_MANAGE),
     )
 
@@ -49,7 +50,7 @@ def organisation(org_id: int):
         org=org,
         services=services,
         vocab=vocab,
-        today=utcnow().date(),
+        today=clock.viewer_today(current_user),
         may_manage=may_manage,
         editable={s.id for s in services if may_manage and service.may_edit_service(current_user, s)},
     )

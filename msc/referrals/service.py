@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
 from msc.cases.models import Case, CaseStatus, case_assignments
@@ -147,7 +148,7 @@ def send(user: Actor, referral: Referral) -> None:
         raise ReferralError(_l("Only a draft referral can be sent."))
     now = utcnow()
     _check_consent(referral.beneficiary)
-    if needs_override(referral, now.date()):
+    if needs_override(referral, clock.today_at(referral.beneficiary.centre)):
         raise ReferralError(
             _l(
                 "%(org)s has no active data-sharing agreement covering this data. A protection "

@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc import clock
 from msc.beneficiaries import vocab as bvocab
 from msc.beneficiaries.models import Beneficiary
 from msc.cases.access import load_case
@@ -78,9 +79,9 @@ def detail(uid: str):
         vocab=vocab,
         pvocab=pvocab,
         bvocab=bvocab,
-        shared=service.shared_view(referral, now.date()),
+        shared=service.shared_view(referral, clock.today_at(referral.beneficiary.centre)),
         now=now,
-        needs_override=service.needs_override(referral, now.date()),
+        needs_override=service.needs_override(referral, clock.today_at(referral.beneficiary.centre)),
         form=TextForm(),
         may_manage=can(current_user, Permission.CASE_MANAGE),
         may_override=can(current_user, Permission.REFERRAL_OVERRIDE),
@@ -137,7 +138,7 @@ def slip(uid: str):
             vocab=vocab,
             pvocab=pvocab,
             bvocab=bvocab,
-            shared=service.shared_view(referral, utcnow().date()),
+            shared=service.shared_view(referral, clock.today_at(referral.beneficiary.centre)),
         )
 
 
@@ -182,7 +183,7 @@ def portal_referral(uid: str):
         vocab=vocab,
         pvocab=pvocab,
         bvocab=bvocab,
-        shared=service.shared_view(referral, utcnow().date()),
+        shared=service.shared_view(referral, clock.today_at(referral.beneficiary.centre)),
         form=TextForm(),
     )
 

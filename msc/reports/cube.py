@@ -23,17 +23,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary, Household, SpecificNeed
 from msc.beneficiaries.vocab import PROTECTED_NEEDS
 from msc.centres.models import Centre
 from msc.crypto import DataKey, Detached, detached_key
 from msc.db import insert_for, utcnow
-from msc.i18n import COUNTRY_TIMEZONES
 from msc.nfi.models import Distribution, DistributionLine
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
@@ -47,10 +46,7 @@ Deltas = dict  # Key -> [n, amount]
 
 def local_month(country: str | None, when: dt.datetime | None) -> str:
     """YYYY-MM of a UTC moment in the centre's country's calendar."""
-    when = when or utcnow()
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(ZoneInfo(COUNTRY_TIMEZONES.get(country or "", "UTC"))).strftime("%Y-%m")
+    return clock.day_of(when or utcnow(), country).strftime("%Y-%m")
 
 
 def entry_point_key(place_id: int | None, other: bool) -> str:

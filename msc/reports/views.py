@@ -6,10 +6,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc import clock
 from msc.beneficiaries.vocab import country_name
 from msc.exports import csv_response, xlsx_response
 from msc.forms import form_status, rule_on_form
-from msc.i18n import local_today
 from msc.reports import people, service
 from msc.reports import scope as report_scope
 from msc.reports.forms import FilterForm
@@ -24,7 +24,7 @@ def _scope():
     centres = centres_in_scope(current_user)
     countries = sorted({(c.country, country_name(c.country)) for c in centres}, key=lambda pair: pair[1])
     form = FilterForm(request.args, centres=centres, countries=countries)
-    today = local_today(centres[0].country if centres else None)
+    today = clock.viewer_today(current_user)
     if not form.end.raw_data:
         form.end.data = today.strftime("%Y-%m")
     if not form.start.raw_data:

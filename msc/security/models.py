@@ -12,6 +12,9 @@ from msc.centres.models import Centre
 from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
 
+#: the partner organisations' table, named here without importing the partners package (a higher layer)
+_organisations = sa.table("partner_organisations", sa.column("id"), sa.column("country"))
+
 user_centres = sa.Table(
     "user_centres",
     Base.metadata,
@@ -54,6 +57,11 @@ class User(EncryptedRow, Base):
 
     data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
     centres: so.Mapped[list[Centre]] = so.relationship(secondary=user_centres, lazy="selectin", order_by=Centre.code)
+    #: a partner user's organisation's country: the clock the portal shows (loaded when first read)
+    organisation_country: so.Mapped[str | None] = so.column_property(
+        sa.select(_organisations.c.country).where(_organisations.c.id == organisation_id).scalar_subquery(),
+        deferred=True,
+    )
 
     mfa_secret = EncryptedField("mfa_secret_ct")
     mfa_pending_secret = EncryptedField("mfa_pending_ct")

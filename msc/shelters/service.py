@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from msc import clock
 from msc.beneficiaries.models import Beneficiary
-from msc.db import session, utcnow
+from msc.db import session
 from msc.errors import DomainError
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral, ReferralStatus
@@ -140,7 +141,7 @@ def place(
     """Place a person; a full shelter takes them only with an override and a written reason."""
     if not shelter.active or not in_scope(user, shelter.centre_id):
         raise ShelterError(_l("Choose one of your centres' shelters."), field="shelter_id")
-    today = utcnow().date()
+    today = clock.today_at(shelter.centre)
     if check_in_on is None or check_in_on > today + dt.timedelta(days=1) or check_in_on < today - dt.timedelta(days=30):
         raise ShelterError(_l("Give the check-in date (today, or a recent day)."), field="check_in_on")
     if not planned_days or not 1 <= planned_days <= MAX_STAY_DAYS:
@@ -188,7 +189,7 @@ def check_out(user: Actor, placement: Placement, on: dt.date | None = None) -> N
     """The person leaves; the place is free again."""
     if placement.check_out_on is not None:
         raise ShelterError(_l("This person has already checked out."))
-    on = on or utcnow().date()
+    on = on or clock.today_at(placement.shelter.centre)
     if on < placement.check_in_on:
         raise ShelterError(_l("The check-out cannot be before the check-in."))
     placement.check_out_on = on

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from msc import clock
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary
-from msc.db import get_by_uid_or_404, get_or_404, utcnow
+from msc.db import get_by_uid_or_404, get_or_404
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.security.policy import Permission, active_centres_of, can, check_scope, requires
 from msc.shelters import service
@@ -49,7 +50,7 @@ def detail(shelter_id: int):
         shelter=shelter,
         occ=service.occupancy(shelter),
         residents=service.residents(shelter),
-        today=utcnow().date(),
+        today=clock.today_at(shelter.centre),
         may_place=can(current_user, Permission.SHELTER_PLACE),
         may_manage=can(current_user, Permission.SHELTER_MANAGE),
     )
@@ -88,7 +89,7 @@ def place(uid: str):
     shelters = service.visible_shelters(current_user)
     form = PlacementForm(shelters=shelters, referrals=service.shelter_referrals(person))
     if request.method == "GET":
-        form.check_in_on.data = utcnow().date()
+        form.check_in_on.data = clock.today_at(person.centre)
     if form.validate_on_submit():
         shelter = next((s for s in shelters if s.id == form.shelter_id.data), None)
         with rule_on_form(form):

@@ -25,12 +25,12 @@ def _log_in(visit, username: str) -> None:
 
 @pytest.fixture
 def fund_world(live_server):
+    from msc import clock
     from msc.db import session
     from msc.fund.models import FundAllocation
-    from msc.i18n import local_today
 
     make = Factory(live_server.app)
-    today = local_today("COL")
+    today = clock.today("COL")
     cw = make.user("gestora", "caseworker", centres=("COL-CUC",), locale="es")
     make.user("proteccion", "protection_officer", centres=("COL-CUC",), locale="es", mfa_secret=SECRET)
     child = make.person(
