@@ -255,6 +255,7 @@ def index_rebuild() -> None:
     changed how entries are computed; to change the index key use `index rotate`)."""
 
     count = index.rebuild_index()
+    dbmod.refresh_statistics()
     click.echo(f"rebuilt the index of {count} people")
 
 
@@ -313,6 +314,7 @@ def demo_load(people: int) -> None:
         return
     demo.load(people)
     session.commit()
+    dbmod.refresh_statistics()
     click.echo(f"loaded demo centres, users and {people} beneficiaries")
 
 
