@@ -193,9 +193,9 @@ def refresh_statistics() -> None:
     fit the data at once rather than after autovacuum's next round (or never, where it is switched off).
     Commits what the session holds first."""
     session.commit()
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        with bind.connect() as conn:
+    engine: sa.Engine = current_app.extensions["msc.engine"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
