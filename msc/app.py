@@ -190,7 +190,9 @@ def security_headers(app: Flask, response):
     h["Content-Security-Policy"] = CSP
     h["X-Content-Type-Options"] = "nosniff"
     h["X-Frame-Options"] = "DENY"
-    h["Referrer-Policy"] = "no-referrer"
+    # same-origin: no address ever leaves for another site, and the app's own form posts carry the
+    # Referer that the CSRF check demands over HTTPS (with no-referrer, every POST in production failed)
+    h["Referrer-Policy"] = "same-origin"
     h["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
     if app.config.get("HSTS"):
         h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
