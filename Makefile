@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app msc
 AXE    := .cache/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint setup setup-test translations browser-deps serve clean bench
+.PHONY: run test lint setup setup-test translations browser-deps serve clean bench prod-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ run: setup
 
 test: setup-test
 	$(BIN)/pytest
+
+# The production runbook followed by a script against local PostgreSQL and Redis (README, "Production runbook").
+prod-check: setup
+	$(BIN)/python config/deploy/prod_check.py
 
 bench: setup
 	$(BIN)/python -m bench.reception

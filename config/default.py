@@ -87,6 +87,15 @@ BLIND_INDEX_BITS = {
 # Referrals: hours a partner has to answer, by urgency.
 REFERRAL_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "routine": 168}
 
+# Operations log: "text" (development) or "json" (one object a line: request id, route, status, duration,
+# a pseudonym of the account; never a path, a query or a value). LOG_REQUESTS adds a line per request.
+LOG_FORMAT = "text"
+LOG_REQUESTS = False
+# Error reporting (Sentry or compatible): off unless a DSN is set; only the error's type and place are sent.
+SENTRY_DSN = None
+SENTRY_TRANSPORT = None
+RELEASE = None
+
 DEBUG = False
 TESTING = False
 HSTS = False

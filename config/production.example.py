@@ -1,6 +1,6 @@
 """Production example: copy to config/production.py or set everything through MSC_* variables.
 
-Nothing secret lives here. Production refuses to start without MSC_SECRET_KEY (at least 32 random
+Nothing secret lives here. Production refuses to start without MSC_DATABASE_URL, MSC_SECRET_KEY (at least 32 random
 bytes: `python -c "import secrets; print(secrets.token_urlsafe(32))"`), without encryption keys
 (MSC_KEYS_FILE, mode 0600, or MSC_KEKS + MSC_ACTIVE_KEK + MSC_INDEX_KEY + MSC_AUDIT_KEY), without
 MSC_PUBLIC_URL, without a witness of the audit chain (MSC_AUDIT_WITNESS_FILE on another volume
@@ -15,5 +15,9 @@ SESSION_COOKIE_SECURE = True
 HSTS = True
 RATELIMIT_STORAGE_URI = "redis://127.0.0.1:6379/0"
 DEBUG = False
+LOG_FORMAT = "json"
+LOG_REQUESTS = True
+SENTRY_DSN = None  # e.g. MSC_SENTRY_DSN=https://key@sentry.example.org/3 (only the error's type and place are sent)
+PROXY_FIX_X_FOR = 1  # nginx in front (config/deploy/nginx.conf); 0 if clients reach gunicorn directly
 AUDIT_WITNESS_FILE = None  # e.g. MSC_AUDIT_WITNESS_FILE=/var/log/msc-witness/audit-witness.log (another volume)
 AUDIT_WITNESS_SYSLOG = None  # e.g. MSC_AUDIT_WITNESS_SYSLOG=/dev/log (journald/rsyslog forward it off the server)

@@ -35,6 +35,9 @@ from msc.fund.views import bp as fund_bp
 from msc.i18n import LANGUAGE_NAMES, select_locale, select_timezone
 from msc.i18n import bp as i18n_bp
 from msc.nfi.views import bp as nfi_bp
+from msc.ops import errors as ops_errors
+from msc.ops import health as ops_health
+from msc.ops import logs as ops_logs
 from msc.partners.views import bp as partners_bp
 from msc.referrals import service as referral_service
 from msc.referrals import views as referrals
@@ -63,6 +66,7 @@ def build_app(config_name: str | None = None, overrides: dict | None = None) -> 
     load_config(app, config_name or os.environ.get("MSC_CONFIG", "development"), overrides)
     register_logging(app)
     register_extensions(app)
+    register_operations(app)
     # Every `<int:id>` of every route: ASCII digits the database can hold, or 404.
     app.url_map.converters["int"] = IdConverter
     register_blueprints(app)
@@ -87,6 +91,13 @@ def register_logging(app: Flask) -> None:
     """Log to stderr; the log never carries personal data (only ids, actions and field names)."""
     if not app.debug and not app.testing:
         app.logger.setLevel(logging.INFO)
+
+
+def register_operations(app: Flask) -> None:
+    """Health checks for the load balancer, the operations log, error reporting (msc/ops)."""
+    app.register_blueprint(ops_health.bp)
+    ops_logs.init_app(app)
+    ops_errors.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:
@@ -179,7 +190,9 @@ def security_headers(app: Flask, response):
     h["Content-Security-Policy"] = CSP
     h["X-Content-Type-Options"] = "nosniff"
     h["X-Frame-Options"] = "DENY"
-    h["Referrer-Policy"] = "no-referrer"
+    # same-origin: no address ever leaves for another site, and the app's own form posts carry the
+    # Referer that the CSRF check demands over HTTPS (with no-referrer, every POST in production failed)
+    h["Referrer-Policy"] = "same-origin"
     h["Permissions-Policy"] = "camera=(self), geolocation=(), microphone=()"
     if app.config.get("HSTS"):
         h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
@@ -228,6 +241,7 @@ def register_errorhandlers(app: Flask) -> None:
     def _unexpected(err):
         # Type and endpoint only: an exception's text can carry values (SQL parameters, input).
         app.logger.error("unhandled %s at %s", type(err).__name__, request.endpoint, exc_info=app.testing)
+        ops_errors.report(err)
 
         session.rollback()
         return render(500)

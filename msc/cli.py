@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -11,7 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from msc import db as dbmod
 from msc.beneficiaries import index
 from msc.crypto import rotation
-from msc.crypto.keys import keyring
+from msc.crypto.keys import KeyError_, create_key_file, keyring
 from msc.db import session
 from msc.dpo import erasure, keys, oversight
 from msc.dpo import exports as personal_exports
@@ -21,16 +22,27 @@ from msc.reports import cube
 from msc.security import service, witness
 from msc.security.actor import SYSTEM
 
-db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
-keys_cli = AppGroup("keys", help="Encryption keys: rotate, check, retire.")
-audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
-users_cli = AppGroup("users", help="User accounts.")
-demo_cli = AppGroup("demo", help="Demo data for trying MSC Case.")
-index_cli = AppGroup("index", help="Blind indexes for search.")
-nfi_cli = AppGroup("nfi", help="Non-food items: stock checks.")
-reports_cli = AppGroup("reports", help="Dashboards: prove or rebuild their running counts.")
-dpo_cli = AppGroup("dpo", help="Data protection: retention runs.")
-exports_cli = AppGroup("exports", help="Personal-data export archives.")
+
+class Commands(AppGroup):
+    """A command group whose commands say in one line what is wrong with the keys (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyError_ as err:
+            raise click.ClickException(str(err)) from None
+
+
+db_cli = Commands("db", help="Database schema (Alembic migrations).")
+keys_cli = Commands("keys", help="Encryption keys: init, rotate, check, retire.")
+audit_cli = Commands("audit", help="The tamper-evident audit log.")
+users_cli = Commands("users", help="User accounts.")
+demo_cli = Commands("demo", help="Demo data for trying MSC Case.")
+index_cli = Commands("index", help="Blind indexes for search.")
+nfi_cli = Commands("nfi", help="Non-food items: stock checks.")
+reports_cli = Commands("reports", help="Dashboards: prove or rebuild their running counts.")
+dpo_cli = Commands("dpo", help="Data protection: retention runs.")
+exports_cli = Commands("exports", help="Personal-data export archives.")
 
 
 @db_cli.command("upgrade")
@@ -51,6 +63,16 @@ def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION (e.g. base)."""
 
     dbmod.downgrade(current_app, revision)
+
+
+@keys_cli.command("init")
+def keys_init() -> None:
+    """Create the installation's key file at MSC_KEYS_FILE (mode 0600; an existing file is never touched)."""
+    try:
+        path = create_key_file(current_app)
+    except KeyError_ as err:
+        raise click.ClickException(str(err)) from None
+    click.echo(f"key file written to {path} (mode 0600): back it up apart from the database, offline")
 
 
 @keys_cli.command("rotate")
@@ -233,6 +255,7 @@ def index_rebuild() -> None:
     changed how entries are computed; to change the index key use `index rotate`)."""
 
     count = index.rebuild_index()
+    dbmod.refresh_statistics()
     click.echo(f"rebuilt the index of {count} people")
 
 
@@ -291,6 +314,7 @@ def demo_load(people: int) -> None:
         return
     demo.load(people)
     session.commit()
+    dbmod.refresh_statistics()
     click.echo(f"loaded demo centres, users and {people} beneficiaries")
 
 

@@ -188,6 +188,17 @@ def get_or_404(model, ident):
     return row
 
 
+def refresh_statistics() -> None:
+    """After a bulk write (demo load, index rebuild): PostgreSQL's planner statistics, so the search's plans
+    fit the data at once rather than after autovacuum's next round (or never, where it is switched off).
+    Commits what the session holds first."""
+    session.commit()
+    engine: sa.Engine = current_app.extensions["msc.engine"]
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+
+
 def alembic_config(app: Flask) -> AlembicConfig:
     """Alembic settings pointing at migrations/ and at this app's engine."""
     cfg = AlembicConfig()

@@ -9,6 +9,7 @@ import stat
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import click
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,11 @@ def load_config(app: Flask, name: str, overrides: dict | None = None) -> None:
     if overrides:
         app.config.update(overrides)
     app.config["ENV_NAME"] = name
-    if not app.config.get("DATABASE_URL"):
+    keys_file = app.config.get("KEYS_FILE")
+    if keys_file and not Path(keys_file).exists() and click.get_current_context(silent=True) is not None:
+        # a command run before the key file exists (`flask keys init` makes it); a server never starts so
+        app.config["KEYS_FILE_PENDING"] = True
+    if not app.config.get("DATABASE_URL") and name != "production":  # production never falls back to SQLite
         private_dir(Path(app.instance_path))
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'msc.sqlite3'}"
     if app.config.get("PUBLIC_URL") and app.config.get("TRUSTED_HOSTS") is None:
@@ -118,6 +123,8 @@ def check_production(config: dict) -> None:
     """Refuse to run in production without secrets, keys and a public URL, or with unsafe settings;
     say what to change."""
     missing = []
+    if not config.get("DATABASE_URL"):
+        missing.append("MSC_DATABASE_URL (the PostgreSQL database, e.g. postgresql+psycopg://msc@db/msc)")
     if not config.get("SECRET_KEY"):
         missing.append("MSC_SECRET_KEY")
     has_file = bool(config.get("KEYS_FILE"))
@@ -147,7 +154,7 @@ def check_production(config: dict) -> None:
             problems.append(f"{name} is off: cookies must only travel over HTTPS (set MSC_{name}=true)")
     if bad_url := _public_url_problem(str(config["PUBLIC_URL"])):
         problems.append(f"MSC_PUBLIC_URL {bad_url}")
-    if has_file:
+    if has_file and not config.get("KEYS_FILE_PENDING"):
         problems += _key_file_problems(Path(config["KEYS_FILE"]))
     if problems:
         raise ConfigurationError("production refuses to start: " + "; ".join(problems))

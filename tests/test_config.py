@@ -23,6 +23,7 @@ def test_production_refuses_debug():
             {
                 "SECRET_KEY": STRONG,
                 "KEYS_FILE": "/k.json",
+                "DATABASE_URL": "postgresql+psycopg://msc@db/msc",
                 "AUDIT_WITNESS_FILE": "/w.log",
                 "PUBLIC_URL": PUBLIC,
                 "DEBUG": True,
@@ -36,7 +37,7 @@ def test_production_refuses_to_start_without_a_witness_of_the_audit_chain(tmp_pa
 
     keys = tmp_path / "keys.json"
     FileKeyProvider(keys).generate()
-    base = {"SECRET_KEY": STRONG, "KEYS_FILE": str(keys), "PUBLIC_URL": PUBLIC}
+    base = {"SECRET_KEY": STRONG, "KEYS_FILE": str(keys), "PUBLIC_URL": PUBLIC, "DATABASE_URL": "sqlite://"}
     with pytest.raises(ConfigurationError) as err:
         check_production(base)
     assert "MSC_AUDIT_WITNESS_FILE" in str(err.value) and "MSC_AUDIT_WITNESS_SYSLOG" in str(err.value)

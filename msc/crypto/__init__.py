@@ -41,6 +41,13 @@ def throttle_hash(kind: str, value: str) -> str:
     return hmac.new(key, kind.encode() + b"\x1f" + value.encode(), hashlib.sha256).hexdigest()
 
 
+def log_pseudonym(user_id: int) -> str:
+    """The name a staff account goes by in the operations log: stable, so one account's requests can be
+    followed, but keyed (derived from the audit key), so the log alone does not say whose they are."""
+    key = _derived(keyring().audit_key, b"msc-log-pseudonym")
+    return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def audit_witness_key() -> bytes:
     """The key that signs the lines of the audit chain's witness, derived from the audit key: someone who
     can write the database (or the witness file) but holds no key cannot forge a line."""

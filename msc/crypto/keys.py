@@ -182,8 +182,9 @@ class FileKeyProvider(KeyProvider):
     def can_write(self) -> bool:
         return True
 
-    def save(self, ring: KeyRing) -> None:
-        data = {
+    @staticmethod
+    def _document(ring: KeyRing) -> dict[str, Any]:
+        return {
             "keks": {kid: _b64(k) for kid, k in ring.keks.items()},
             "active_kek": ring.active_kek,
             "index_keys": {kid: _b64(k) for kid, k in ring.index_keys.items()},
@@ -191,6 +192,9 @@ class FileKeyProvider(KeyProvider):
             **({"index_key": _b64(ring.index_keys[FIRST_INDEX_KEY])} if FIRST_INDEX_KEY in ring.index_keys else {}),
             "audit_key": _b64(ring.audit_key),
         }
+
+    def save(self, ring: KeyRing) -> None:
+        data = self._document(ring)
         tmp = self.path.with_suffix(".tmp")
         # 0600 from the moment it exists: never a window in which others could read the keys
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -202,17 +206,38 @@ class FileKeyProvider(KeyProvider):
 
     def generate(self) -> KeyRing:
         """Write a brand-new key file (development only)."""
+        ring = self._new_ring()
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.save(ring)
+        return ring
+
+    def create(self) -> KeyRing:
+        """Write the first key file of an installation (`flask keys init`): mode 0600 from the moment it
+        exists, and never over an existing file — replacing a key file loses every record it encrypts."""
+        if self.path.exists():
+            raise KeyError_(f"the key file {self.path} already exists: it is never overwritten")
+        if not self.path.parent.is_dir():
+            raise KeyError_(f"the folder {self.path.parent} does not exist: create it first (mode 0700)")
+        ring = self._new_ring()
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise KeyError_(f"the key file {self.path} already exists: it is never overwritten") from None
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(self._document(ring), indent=2))
+        os.chmod(self.path, 0o600)
+        self._stamp = self._stat()
+        return ring
+
+    def _new_ring(self) -> KeyRing:
         kid = new_kek_id()
-        ring = KeyRing(
+        return KeyRing(
             {kid: secrets.token_bytes(KEY_BYTES)},
             kid,
             {FIRST_INDEX_KEY: secrets.token_bytes(KEY_BYTES)},
             secrets.token_bytes(KEY_BYTES),
             source=self,
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.save(ring)
-        return ring
 
 
 class EnvKeyProvider(KeyProvider):
@@ -249,18 +274,37 @@ def provider_for(app: Flask) -> KeyProvider:
 
 
 def init_app(app: Flask) -> None:
-    """Load the key ring (generating a development one on first run, and saying so)."""
+    """Load the key ring (generating a development one on first run, and saying so). A command run before
+    the key file exists (`flask keys init` itself) starts without one; anything needing a key then says so."""
     provider = provider_for(app)
+    ring: KeyRing | None
     if isinstance(provider, FileKeyProvider) and not provider.path.exists() and app.config.get("GENERATE_KEYS"):
         ring = provider.generate()
         app.logger.warning("generated development keys at %s: keep this file out of backups", provider.path)
+    elif isinstance(provider, FileKeyProvider) and not provider.path.exists() and app.config.get("KEYS_FILE_PENDING"):
+        ring = None
     else:
         ring = provider.load()
     app.extensions["msc.keys"] = ring
+    app.extensions["msc.key_provider"] = provider
 
 
 def keyring() -> KeyRing:
     """The current application's key ring (reloaded when another process changed its key file)."""
-    ring: KeyRing = current_app.extensions["msc.keys"]
+    ring: KeyRing | None = current_app.extensions["msc.keys"]
+    if ring is None:
+        provider: FileKeyProvider = current_app.extensions["msc.key_provider"]  # only a key file can be pending
+        if not provider.path.exists():
+            raise KeyError_(f"the key file {provider.path} does not exist yet: create it with `flask keys init`")
+        ring = current_app.extensions["msc.keys"] = provider.load()
     ring.refresh()
     return ring
+
+
+def create_key_file(app: Flask) -> Path:
+    """`flask keys init`: the installation's key file, where MSC_KEYS_FILE says (never overwritten)."""
+    provider = app.extensions.get("msc.key_provider")
+    if not isinstance(provider, FileKeyProvider) or not app.config.get("KEYS_FILE"):
+        raise KeyError_("set MSC_KEYS_FILE to where the key file goes (outside the database's volume and backups)")
+    app.extensions["msc.keys"] = provider.create()
+    return provider.path

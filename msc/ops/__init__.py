@@ -1,0 +1,1 @@
+"""Running MSC Case in production: health checks, the structured operations log, error reporting."""
