@@ -29,7 +29,7 @@ STATUSES = {
     "received": _l("Received"),
     "in_progress": _l("Being looked at"),
     "answered": pgettext("one feedback message", "Answered"),
-    "closed": _l("Closed"),
+    "closed": pgettext("one feedback message", "Closed"),
 }
 SERVICES = {
     "nfi": _l("Items handed out"),
