@@ -45,6 +45,7 @@ from msc.referrals.views import bp as referrals_bp
 from msc.reports import cube
 from msc.reports.views import bp as reports_bp
 from msc.security import throttle, witness
+from msc.security import vocab as security_vocab
 from msc.security.policy import enforce, may
 from msc.security.sessions import init_login
 from msc.security.views import bp as auth_bp
@@ -259,6 +260,9 @@ def register_template_helpers(app: Flask) -> None:
         field_labels=vocab.field_labels,
         change_label=vocab.change_label,
         LANGUAGE_LABELS=vocab.LANGUAGES,
+        role_label=security_vocab.role_label,
+        record_type_label=security_vocab.record_type_label,
+        action_label=security_vocab.action_label,
     )
 
     @app.context_processor

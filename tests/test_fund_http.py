@@ -116,7 +116,7 @@ def test_apply_decide_disburse_and_audit(app, make):
     page = po.get(f"/fund/applications/{uid}").get_data(as_text=True)
     assert "FAC-001" in page and "400,000.00 COP" in page and "600,000.00 COP left" in page
     # The caseworker sees the outcome on their home page.
-    assert "Approve" in cw.get("/cases/").get_data(as_text=True)
+    assert "Approved" in cw.get("/cases/").get_data(as_text=True)
     # The audit pages show it.
     register = po.get("/fund/register?outcome=approve&centre=col-cuc&decider=po1").get_data(as_text=True)
     assert "Unaccompanied or separated child" in register and "COL-CUC" in register

@@ -11,17 +11,11 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from msc.beneficiaries.vocab import country_choices
 from msc.forms import LANGUAGE_OPTIONS, CleanString, MultiCheckboxField, options
+from msc.security.vocab import ROLE_LABELS
 from msc.urls import coerce_id
 
-ROLE_LABELS = {
-    "reception": _l("Reception"),
-    "caseworker": _l("Caseworker"),
-    "protection_officer": _l("Protection officer"),
-    "centre_manager": _l("Centre manager"),
-    "dpo": _l("Data protection officer"),
-    "admin": _l("Administrator"),
-    "partner": _l("Partner organisation"),
-}
+__all__ = ["ROLE_LABELS"]
+
 SCOPE_LABELS = {"centre": _l("Assigned centres"), "country": _l("A whole country"), "region": _l("The whole region")}
 KIND_LABELS = {
     "border_entry": _l("Border entry point"),

@@ -5,6 +5,9 @@ from __future__ import annotations
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+# Named pgettext so that pybabel's default keywords extract each word with its context.
+from flask_babel import lazy_pgettext as pgettext
+
 SEXES = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other / prefers not to say")}
 
 #: alpha-3 stored, alpha-2 to let Babel name the country in the reader's language
@@ -114,6 +117,12 @@ CONSENT_PURPOSES = {
     "government_sharing": _l("Sharing with government"),
     "followup_contact": _l("Follow-up contact"),
     "photo": _l("Photo"),
+}
+#: where a correction request stands
+CORRECTION_STATUSES = {
+    "pending": pgettext("correction request", "Waiting for a decision"),
+    "applied": pgettext("correction request", "Corrected"),
+    "refused": pgettext("correction request", "Refused"),
 }
 CONSENT_STATUSES = {"given": _l("Given"), "refused": _l("Refused"), "withdrawn": _l("Withdrawn")}
 LEGAL_BASES = {

@@ -2,7 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 
-STATUSES = {"open": _l("Open"), "active": _l("Active"), "closed": _l("Closed")}
+# Named pgettext so that pybabel's default keywords extract each word with its context.
+from flask_babel import lazy_pgettext as pgettext
+
+STATUSES = {"open": pgettext("case status", "Open"), "active": _l("Active"), "closed": _l("Closed")}
 RISK_LEVELS = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High"), "critical": _l("Critical")}
 RISK_ORDER = ["critical", "high", "medium", "low"]
 CLOSE_REASONS = {

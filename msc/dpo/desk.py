@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from msc import clock
@@ -62,7 +63,14 @@ def verify():
     if ConfirmForm().validate_on_submit():
         result, _detail = oversight.check_chain(current_user)  # the check as kept for the dashboard
         if result.ok:
-            flash(_("The audit chain is intact: %(n)d records checked.", n=result.checked), "info")
+            flash(
+                ngettext(
+                    "The audit chain is intact: %(num)d record checked.",
+                    "The audit chain is intact: %(num)d records checked.",
+                    result.checked,
+                ),
+                "info",
+            )
         elif result.broken_seq is None:
             flash(_("The audit chain's witness does not match: %(reason)s", reason=result.reason), "error")
         else:

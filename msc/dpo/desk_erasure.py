@@ -7,15 +7,14 @@ import json
 
 import sqlalchemy as sa
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc.beneficiaries import vocab
 from msc.beneficiaries.vocab import country_name
 from msc.centres.models import Centre
 from msc.db import session
-from msc.dpo import erasure, subject
+from msc.dpo import erasure, subject, subject_words
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import EraseForm, PolicyForm, SubjectAccessForm
 from msc.forms import ConfirmForm, form_status, rule_on_form
@@ -54,7 +53,14 @@ def retention():
     confirm = ConfirmForm()
     if request.method == "POST" and confirm.validate_on_submit():
         done = erasure.run(current_user)
-        flash(_("Retention run finished: %(n)d people anonymised.", n=done.erased), "info")
+        flash(
+            ngettext(
+                "Retention run finished: %(num)d person anonymised.",
+                "Retention run finished: %(num)d people anonymised.",
+                done.erased,
+            ),
+            "info",
+        )
         return redirect(url_for("dpo.retention"))
     return _retention_page(_policy_form())
 
@@ -96,16 +102,17 @@ def subject_access():
         with rule_on_form(form):
             person = erasure.find(form.case_number.data)
             report = subject.build(current_user, person)
+            words = subject_words.in_words(report, form.language.data)
             # The record that the report was produced is kept even if showing it fails afterwards
             # (building it only reads, and writes that audit record).
             session.commit()
             if form.fmt.data == "json":
-                body = json.dumps(report.as_json(), ensure_ascii=False, indent=2)
+                body = json.dumps(words.as_json(), ensure_ascii=False, indent=2)
                 return Response(
                     body,
                     mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="subject-access-{report.case_number}.json"'},
                 )
             with force_locale(form.language.data):
-                return render_template("dpo/subject_access.html", report=report, vocab=vocab)
+                return render_template("dpo/subject_access.html", words=words)
     return render_template("dpo/subject_access_form.html", form=form), form_status(form)

@@ -11,6 +11,7 @@ from msc.beneficiaries.corrections import CORRECTABLE
 from msc.beneficiaries.vocab import FIELD_LABELS
 from msc.dpo.vocab import ERASURE_REASONS, EXPORT_PURPOSES, GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.forms import CleanString, CleanText, IdField, MultiCheckboxField, options
+from msc.security import vocab as security_vocab
 from msc.urls import coerce_id
 
 
@@ -44,15 +45,20 @@ class AuditSearchForm(FlaskForm):
         csrf = False
 
     user = StringField(_l("User name"), [Optional()])
-    action = StringField(_l("Action (or its beginning)"), [Optional()])
-    object_type = SelectField(_l("Record"), validators=[Optional()], validate_choice=False)
+    #: a link may still carry the beginning of an action ("access."), hence no choice validation
+    action = SelectField(_l("Action"), validators=[Optional()], validate_choice=False)
+    object_type = SelectField(_l("Kind of record"), validators=[Optional()], validate_choice=False)
     object_id = IdField(_l("Record number"), [Optional()])
     start = DateField(_l("From"), [Optional()])
     end = DateField(_l("To"), [Optional()])
 
     def __init__(self, *a, object_types=(), **kw):
         super().__init__(*a, **kw)
-        self.object_type.choices = options([("", _l("Any record"))] + [(t, t) for t in object_types])
+        self.object_type.choices = options(
+            [("", _l("Any record"))] + [(t, security_vocab.record_type_label(t)) for t in object_types]
+        )
+        actions = sorted(security_vocab.AUDIT_ACTIONS.items(), key=lambda pair: str(pair[1]))
+        self.action.choices = options([("", _l("Any action")), *actions])
 
 
 class EraseForm(FlaskForm):

@@ -2,6 +2,9 @@
 
 from flask_babel import lazy_gettext as _l
 
+# Named pgettext so that pybabel's default keywords extract each word with its context.
+from flask_babel import lazy_pgettext as pgettext
+
 KINDS = {
     "thanks": _l("Thank you"),
     "suggestion": _l("An idea to improve"),
@@ -25,8 +28,8 @@ ICONS = {
 STATUSES = {
     "received": _l("Received"),
     "in_progress": _l("Being looked at"),
-    "answered": _l("Answered"),
-    "closed": _l("Closed"),
+    "answered": pgettext("one feedback message", "Answered"),
+    "closed": pgettext("one feedback message", "Closed"),
 }
 SERVICES = {
     "nfi": _l("Items handed out"),

@@ -8,6 +8,7 @@ import json
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from msc import clock
@@ -314,7 +315,10 @@ def samples():
             sample = oversight.draw_sample(
                 current_user, form.start.data, form.end.data, form.percent.data, form.seed.data
             )
-            flash(_("Sample drawn: %(n)d decisions.", n=len(sample.items)), "success")
+            flash(
+                ngettext("Sample drawn: %(num)d decision.", "Sample drawn: %(num)d decisions.", len(sample.items)),
+                "success",
+            )
             return redirect(url_for("fund.sample", sample_id=sample.id))
     drawn = list(session.scalars(sa.select(AuditSample).order_by(AuditSample.id.desc()).limit(20)))
     return render_template("fund/samples.html", form=form, drawn=drawn), form_status(form)

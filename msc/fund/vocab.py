@@ -2,6 +2,9 @@
 
 from flask_babel import lazy_gettext as _l
 
+# Named pgettext so that pybabel's default keywords extract each word with its context.
+from flask_babel import lazy_pgettext as pgettext
+
 from msc.fund.criteria import QUESTIONS
 
 CASE_TYPES = {
@@ -15,7 +18,24 @@ RECOMMENDATIONS = {
     "not_eligible": _l("Not eligible"),
     "needs_information": _l("Needs information"),
 }
+#: what an officer chooses (verbs, on the decision form)
 OUTCOMES = {"approve": _l("Approve"), "reject": _l("Reject"), "return": _l("Return for information")}
+#: where an application stands once decided (states, wherever a decision is shown)
+DECISION_STATES = {
+    "approve": pgettext("fund application", "Approved"),
+    "reject": pgettext("fund application", "Rejected"),
+    "return": pgettext("fund application", "Returned for information"),
+}
+#: the questions of the criteria, as the application form asks them
+QUESTION_LABELS = {
+    "act": _l("Act"),
+    "purpose": _l("Purpose"),
+    "means": _l("Means"),
+    "age_in_doubt": _l("The age is in doubt (no document, or the person may be younger)"),
+    "separated_from_parents": _l("Separated from both parents or the previous caregiver?"),
+    "adult_relative_caring": _l("Is another adult relative caring for the child?"),
+    "indicators": _l("Vulnerability indicators"),
+}
 CATEGORIES = {
     "medical": _l("Medical"),
     "mhpss": _l("Mental health and psychosocial support"),

@@ -71,7 +71,7 @@ def describe_group(item: NfiItem) -> str:
     elif low is not None:
         aged = _("aged %(low)d or over", low=item.age_min)
     elif item.age_max is not None:
-        aged = _("under %(n)d years old", n=item.age_max + 1)
+        aged = ngettext("under %(num)d year old", "under %(num)d years old", item.age_max + 1)
     else:
         return who
     described: str = _("%(who)s %(aged)s", who=who, aged=aged)

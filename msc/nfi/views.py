@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from msc import clock
@@ -302,7 +303,11 @@ def count(centre_id: int):
 
     def record(counted, typed):
         sheet = stock.count(current_user, centre, {i: q for i, q in counted.items() if typed[str(i)].strip()})
-        return _("Count recorded: %(n)d differences adjusted.", n=sheet.differences)
+        return ngettext(
+            "Count recorded: %(num)d difference adjusted.",
+            "Count recorded: %(num)d differences adjusted.",
+            sheet.differences,
+        )
 
     return _sheet(
         centre,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from msc import clock
@@ -16,10 +15,9 @@ from msc.security.policy import Permission, active_centres_of, can, check_scope,
 from msc.shelters import service
 from msc.shelters.forms import PlacementForm, ShelterForm
 from msc.shelters.models import Placement, Shelter
+from msc.shelters.vocab import SLOT_LABELS
 
 bp = Blueprint("shelters", __name__)
-
-SLOT_LABELS = {"female": _l("Women and girls"), "male": _l("Men and boys"), "family": _l("Families")}
 
 
 def _shelter(shelter_id: int) -> Shelter:

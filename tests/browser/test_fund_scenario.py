@@ -102,7 +102,7 @@ def test_apply_approve_part_disburse_and_audit(browser, visit, live_server, fund
     # The decision register shows it.
     visit.goto("/fund/register")
     rows = page.locator("table tbody tr").all_inner_texts()
-    assert any("COL-CUC" in r and "Aprobar" in r and "Proteccion" in r and "Yuleisy" not in r for r in rows), rows
+    assert any("COL-CUC" in r and "Aprobada" in r and "Proteccion" in r and "Yuleisy" not in r for r in rows), rows
     check_axe(page, "decision register")
     from msc.db import session
     from msc.fund.models import Disbursement
