@@ -87,10 +87,12 @@ AXE_RUN = """async () => {
 #: the header's menu on one line (a wide screen) or folded under its button (a phone), never wrapped
 MENU_LINES = """() => {
   const nav = [...document.querySelectorAll('header nav')].find(n => n.getClientRects().length);
-  if (!nav) return 0;
+  if (!nav) return [0, 0, ''];
   const tops = new Set([...nav.querySelectorAll('li')].filter(li => li.getClientRects().length)
     .map(li => Math.round(li.getBoundingClientRect().top)));
-  return tops.size;
+  const items = [...nav.querySelectorAll('li')]
+    .map(li => li.textContent.trim() + ' ' + Math.round(li.getBoundingClientRect().width));
+  return [tops.size, Math.round(nav.getBoundingClientRect().width), items.join(', ')];
 }"""
 
 #: on paper (an A4 page's width at 96 dpi less its margins) every table shows whole, none cut at its edge
@@ -204,9 +206,9 @@ def _findings(page, width: int) -> list[str]:
         ("English number", sorted({m.group(0) for m in ENGLISH_NUMBER.finditer(text)})),
     ):
         found += [f"{kind}: {value}" for value in values]
-    lines = page.evaluate(MENU_LINES)
+    lines, room, items = page.evaluate(MENU_LINES)
     if width >= 1024 and lines > 1:
-        found.append(f"the menu wraps onto {lines} lines at {width} px")
+        found.append(f"the menu wraps onto {lines} lines at {width} px ({room} px: {items})")
     if width == WIDTHS[0]:  # axe once per page, on the phone where the layout is tightest (it is the slow part)
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             page.add_script_tag(path=str(AXE_JS))
