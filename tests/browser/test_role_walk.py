@@ -102,6 +102,11 @@ PRINT_CUT = """() => [...document.querySelectorAll('main table')]
   .map(t => (t.querySelector('caption') || t.parentElement.closest('section') || t).innerText.split('\\n')[0])"""
 PRINT_WIDTH = 680
 
+#: on a wide screen every table fits its column: none scrolls inside its box
+SCROLLING_TABLES = """() => [...document.querySelectorAll('main .table-wrap')]
+  .filter(w => w.scrollWidth > w.clientWidth + 1)
+  .map(w => (w.querySelector('caption') || w.closest('section') || w).innerText.split('\\n')[0])"""
+
 WIDE = """() => [...document.querySelectorAll('body *')]
   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
   .slice(0, 4).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
@@ -206,6 +211,8 @@ def _findings(page, width: int) -> list[str]:
         ("English number", sorted({m.group(0) for m in ENGLISH_NUMBER.finditer(text)})),
     ):
         found += [f"{kind}: {value}" for value in values]
+    if width >= 1024:
+        found += [f"a table overflows its column at {width} px: {name}" for name in page.evaluate(SCROLLING_TABLES)]
     lines, room, items = page.evaluate(MENU_LINES)
     if width >= 1024 and lines > 1:
         found.append(f"the menu wraps onto {lines} lines at {width} px ({room} px: {items})")
