@@ -182,7 +182,7 @@ def _log_in(page, base: str, username: str, secret: str | None) -> None:
     assert "/login" not in urlsplit(page.url).path, f"{username} could not log in"
 
 
-def _menu(page, base: str) -> list[str]:
+def _menu(page) -> list[str]:
     """The paths the header's navigation links to (the menu is the same on every page)."""
     hrefs = page.eval_on_selector_all("header nav a[href]", "links => links.map(a => a.getAttribute('href'))")
     return list(dict.fromkeys(h for h in hrefs if h.startswith("/")))
@@ -190,11 +190,10 @@ def _menu(page, base: str) -> list[str]:
 
 def _first_row_link(page) -> str | None:
     """The first link inside a table row of a list page (one level deeper, cheaply)."""
-    href = page.evaluate(
+    return page.evaluate(
         "() => { const a = document.querySelector('main table tbody a[href^=\"/\"]'); "
         "return a ? a.getAttribute('href') : null; }"
     )
-    return href
 
 
 def _findings(page, width: int) -> list[str]:
@@ -272,11 +271,10 @@ def test_every_menu_page_fits_and_reads_as_spanish(browser, walk_server, role):
                 signed_in = context.storage_state()
             else:
                 page.goto(base + "/")
-            pages = [urlsplit(page.url).path, *_menu(page, base)]
+            pages = [urlsplit(page.url).path, *_menu(page)]
             pages += [extra.format(**places) for extra in EXTRA.get(role, ())]
             seen: set[str] = set()
             queue = list(dict.fromkeys(pages))
-            deeper = True
             while queue:
                 path = queue.pop(0)
                 if path in seen:
@@ -292,7 +290,7 @@ def test_every_menu_page_fits_and_reads_as_spanish(browser, walk_server, role):
                 for finding in found:
                     if not _known(path, finding):
                         problems.append(f"{width} {path}: {finding}")
-                if deeper and path in pages:
+                if path in pages:  # one level deeper: the first row of a list page
                     row = _first_row_link(page)
                     if row and row not in seen:
                         queue.append(row)
@@ -300,4 +298,5 @@ def test_every_menu_page_fits_and_reads_as_spanish(browser, walk_server, role):
         finally:
             context.close()
     problems += [f"server log: {e}" for e in server_errors]
+    server_errors.clear()  # reported once, for the role that met them
     assert not problems, f"{role} ({username}) found {len(problems)} problem(s):\n" + "\n".join(problems)
