@@ -196,7 +196,16 @@ def _first_row_link(page) -> str | None:
     )
 
 
-def _findings(page, width: int) -> list[str]:
+#: pages axe has checked already (by their path's shape): the menus share many pages, and axe is the slow part
+_AXE_DONE: set[str] = set()
+
+
+def _shape(path: str) -> str:
+    """The path with its record ids left out, so that one page of a kind stands for the others."""
+    return re.sub(r"/(?:[0-9a-f]{32}|\d+)(?=/|$)", "/*", path)
+
+
+def _findings(page, width: int, path: str) -> list[str]:
     """What is wrong with the page on screen now."""
     found = []
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
@@ -215,7 +224,8 @@ def _findings(page, width: int) -> list[str]:
     lines, room, items = page.evaluate(MENU_LINES)
     if width >= 1024 and lines > 1:
         found.append(f"the menu wraps onto {lines} lines at {width} px ({room} px: {items})")
-    if width == WIDTHS[0]:  # axe once per page, on the phone where the layout is tightest (it is the slow part)
+    if width == WIDTHS[0] and _shape(path) not in _AXE_DONE:  # axe once per page, on the phone (the tightest)
+        _AXE_DONE.add(_shape(path))
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):
             page.add_script_tag(path=str(AXE_JS))
         found += [f"axe: {v}" for v in page.evaluate(AXE_RUN)]
@@ -284,7 +294,7 @@ def test_every_menu_page_fits_and_reads_as_spanish(browser, walk_server, role):
                 if response is None or response.status >= 400:
                     problems.append(f"{width} {path}: answered {response.status if response else 'nothing'}")
                     continue
-                found = _findings(page, width)
+                found = _findings(page, width, path)
                 if width == WIDTHS[-1] and path.startswith(PRINTED):
                     found += _print_findings(page, width)
                 for finding in found:
