@@ -20,8 +20,9 @@ def test_no_template_or_stylesheet_loads_anything_from_another_host():
 
 #: pages whose script only enhances them: the signature pad, beside thumbprint and witness; the key
 #: rotation that carries itself on, beside its "Continue the rotation" button; camera scanning of a
-#: card (only where the browser has BarcodeDetector), beside the box a wedge scanner or a hand types in
-ENHANCED = {"nfi/give.html", "dpo/keys.html", "reception/search.html", "nfi/desk.html"}
+#: card (only where the browser has BarcodeDetector), beside the box a wedge scanner or a hand types in; the
+#: fund application's questions shown as the case type changes, beside its two steps on the server
+ENHANCED = {"nfi/give.html", "dpo/keys.html", "reception/search.html", "nfi/desk.html", "fund/apply.html"}
 
 
 def test_no_page_needs_javascript():

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 
 import sqlalchemy as sa
 
@@ -62,6 +63,7 @@ def test_apply_decide_disburse_and_audit(app, make):
     form = {
         "csrf_token": csrf(cw, path),
         "case_type": "uasc",
+        "asked": "uasc",
         "separated_from_parents": "yes",
         "adult_relative_caring": "no",
         "evidence": "Llegó sola; la madre está en Caracas.",
@@ -185,6 +187,7 @@ def test_void_sample_and_finding(app, make):
         data={
             "csrf_token": csrf(cw, path),
             "case_type": "uasc",
+            "asked": "uasc",
             "separated_from_parents": "yes",
             "adult_relative_caring": "yes",
             "line1_category": "basic_needs",
@@ -327,3 +330,47 @@ def test_set_up_allocations_caps_and_criteria(app, make):
     assert res.status_code == 302
     with app.app_context():
         assert session.scalar(sa.select(CriteriaSet.status).where(CriteriaSet.version == 2)) == "published"
+
+
+def test_apply_in_two_steps_without_javascript(app, make):
+    """Choose the case type, then answer: the first send brings back only that type's questions, keeps what
+    was typed and shows no error for questions not asked yet; a new choice asks its questions again."""
+    users, case_uid, _ = _world(app, make)
+    cw = _client(app, users["caseworker"])
+    path = f"/fund/apply/{case_uid}"
+    first = cw.get(path).get_data(as_text=True)
+    assert 'id="fund-answers" hidden' in first and 'id="fund-send" hidden' in first
+    token = csrf(cw, path)
+    res = cw.post(path, data={"csrf_token": token, "asked": "", "case_type": "trafficking", "evidence": "Lo trajeron"})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200 and "Please check the form" not in html and 'class="error"' not in html
+    assert 'name="asked" type="hidden" value="trafficking"' in html and "Lo trajeron" in html
+    assert '<fieldset class="group" data-case-types="trafficking">' in html  # shown
+    assert 'data-case-types="uasc" hidden' in html and 'data-case-types="vulnerable" hidden' in html
+    assert 'data-case-types="trafficking uasc">' in html  # the age question both ask
+    with app.app_context():
+        assert session.scalar(sa.select(sa.func.count(Application.id))) == 0
+    # Changing the type on the second step asks the new type's questions, still without errors.
+    res = cw.post(
+        path, data={"csrf_token": token, "asked": "trafficking", "case_type": "vulnerable", "act": ["recruitment"]}
+    )
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200 and 'class="error"' not in html
+    assert '<fieldset class="group" data-case-types="vulnerable">' in html and re.search(
+        r'<input checked[^>]*value="recruitment"', html
+    )
+    # Sending the answered page checks it; with the type missing it says so.
+    res = cw.post(path, data={"csrf_token": token, "asked": "vulnerable"})
+    assert res.status_code == 422 and "Please check the form" in res.get_data(as_text=True)
+    res = cw.post(
+        path,
+        data={
+            "csrf_token": token,
+            "asked": "vulnerable",
+            "case_type": "vulnerable",
+            "indicators": ["violence_survivor", "no_shelter"],
+            "line1_category": "basic_needs",
+            "line1_amount": "100000",
+        },
+    )
+    assert res.status_code == 302

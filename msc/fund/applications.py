@@ -63,6 +63,14 @@ def _check_answers(definition: dict[str, Any], case_type: str, answers: dict[str
     return clean
 
 
+def questions_by_type(on: dt.date) -> dict[str, list[str]]:
+    """The questions each case type asks under the criteria in force on a day (the first version's when none
+    is published yet: the page still shows them, and sending says the fund cannot take applications)."""
+    criteria_set = published_for(on)
+    definition = definition_of(criteria_set) if criteria_set is not None else crit.VERSION_1
+    return {case_type: list(definition[case_type]["questions"]) for case_type in crit.CASE_TYPES}
+
+
 def household_answers(case: Case, on: dt.date) -> dict[str, str]:
     """What the household data says of a child's care, for the caseworker to confirm: parents present
     (not separated), another adult relative present (separated), no adult at all (unaccompanied)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from msc.forms import CleanString, CleanText, MultiCheckboxField, options
@@ -15,6 +15,8 @@ LINES = 3
 
 class ApplicationForm(FlaskForm):
     case_type = RadioField(_l("Case type"), choices=options(vocab.CASE_TYPES))
+    #: the case type whose questions the page showed: the answers are checked only when it is the one chosen
+    asked = HiddenField()
     act = MultiCheckboxField(_l("Act"), choices=options(vocab.options_of("act")))
     purpose = MultiCheckboxField(_l("Purpose"), choices=options(vocab.options_of("purpose")))
     means = MultiCheckboxField(_l("Means"), choices=options(vocab.options_of("means")))

@@ -104,14 +104,22 @@ def _lines(form: ApplicationForm, currency: str) -> list[applications.LineData]:
 @bp.route("/apply/<case_uid>", methods=["GET", "POST"])
 @requires(Permission.FUND_APPLY)
 def apply(case_uid: str):
-    """Apply to the fund from a case: case type, the criteria questions, evidence, assistance lines."""
+    """Apply to the fund from a case in two steps: choose the case type, then answer its questions, the
+    evidence and the assistance lines. With JavaScript both steps are one page; without it the first send
+    brings back the chosen type's questions, with nothing checked yet and nothing typed lost."""
     case = get_by_uid_or_404(Case, case_uid)
     check_scope(current_user, case.centre_id)
-    currency = currency_of(case.beneficiary.centre.country)
+    country = case.beneficiary.centre.country
+    currency = currency_of(country)
+    questions = applications.questions_by_type(clock.today(country))
     form = ApplicationForm()
     if request.method == "GET":  # what the household data says, for the caseworker to confirm
         for name, value in applications.household_answers(case, clock.today(case.beneficiary.centre.country)).items():
             getattr(form, name).data = value
+    chosen = form.case_type.data if form.case_type.data in questions else None
+    if request.method == "POST" and chosen and form.asked.data != chosen:
+        form.asked.data = chosen  # the chosen type's questions were not on the page yet: ask them now
+        return _apply_page(form, case, currency, questions, chosen)
     if form.validate_on_submit():
         with rule_on_form(form):
             application = applications.submit(
@@ -122,8 +130,30 @@ def apply(case_uid: str):
                 "success",
             )
             return redirect(url_for("fund.application", application_uid=application.uid))
+    return _apply_page(form, case, currency, questions, form.asked.data if form.asked.data in questions else None)
+
+
+def _apply_page(form: ApplicationForm, case: Case, currency: str, questions: dict[str, list[str]], asked: str | None):
+    """The application page: each case type's own questions in its fieldset, the questions several types
+    share after them, marked with the types that ask them (the script shows those of the type chosen)."""
+    counts: dict[str, int] = {}
+    for names in questions.values():
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    own = {t: [form[n] for n in names if n in form and counts[n] == 1] for t, names in questions.items()}
+    shared = [
+        (form[n], [t for t, names in questions.items() if n in names]) for n, c in counts.items() if c > 1 and n in form
+    ]
     return render_template(
-        "fund/apply.html", form=form, case=case, currency=currency, vocab=vocab, lines=range(1, LINES + 1)
+        "fund/apply.html",
+        form=form,
+        case=case,
+        currency=currency,
+        vocab=vocab,
+        lines=range(1, LINES + 1),
+        own=own,
+        shared=shared,
+        asked=asked,
     ), form_status(form)
 
 

@@ -119,7 +119,7 @@ def test_the_centre_manager_prints_the_poster_from_the_feedback_page(browser, li
         with desk.expect_navigation():
             desk.locator("#password").press("Enter")
         with desk.expect_navigation():
-            desk.locator("header.top nav a[href$='/feedback/']").click()
+            desk.locator("header.top .menu-wide a[href$='/feedback/']").click()
         with desk.expect_navigation():
             desk.get_by_role("link", name="Afiche de COL-CUC").click()
         assert re.fullmatch(r"/feedback/poster/\d+", path_of(desk.url))

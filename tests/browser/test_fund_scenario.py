@@ -65,7 +65,12 @@ def test_apply_approve_part_disburse_and_audit(browser, visit, live_server, fund
         page.locator(f"a[href$='/fund/apply/{fund_world['case']}']").click()
     visit.note_url()
     check_axe(page, "fund application form")
+    assert not page.locator("#act").is_visible() and not page.locator("#fund-send").is_visible()
+    page.locator("#case_type-0").check()  # trafficking: its questions appear, and only them
+    assert page.locator("#act").is_visible() and not page.locator("#indicators").is_visible()
     page.locator("#case_type-1").check()  # unaccompanied or separated child
+    assert not page.locator("#act").is_visible() and page.locator("#age_in_doubt").is_visible()
+    assert page.locator("#fund-send").is_visible() and not page.locator("#fund-choose").is_visible()
     page.locator("#separated_from_parents-0").check()  # yes
     page.locator("#adult_relative_caring-1").check()  # no
     page.locator("#evidence").fill("Viaja sola; la madre sigue en Maracaibo.")
@@ -74,7 +79,7 @@ def test_apply_approve_part_disburse_and_audit(browser, visit, live_server, fund
     page.locator("#line1_provider").fill("Hogar de paso Luz")
     page.locator("#line2_category").select_option("medical")
     page.locator("#line2_amount").fill("300000")
-    submit(visit, "form button.primary")
+    submit(visit, "#fund-send")
     assert path_of(page.url).startswith("/fund/applications/")
     application_url = page.url
     assert "Elegible" in page.locator("dl.facts").inner_text()
@@ -109,3 +114,27 @@ def test_apply_approve_part_disburse_and_audit(browser, visit, live_server, fund
 
     with live_server.app.app_context():
         assert session.scalar(sa.select(sa.func.sum(Disbursement.amount))) == 400_000_00
+
+
+def test_apply_without_javascript_in_two_steps(browser, live_server, fund_world):
+    """On a phone without JavaScript: choose the case type, send, answer only that type's questions."""
+    from tests.browser.conftest import TIMEOUT_MS, Visit
+
+    context = browser.new_context(locale="es-CO", java_script_enabled=False, viewport={"width": 360, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        visit = Visit(page=context.new_page(), base_url=live_server.url)
+        page = visit.page
+        log_in_as(visit, "gestora")
+        visit.goto(f"/fund/apply/{fund_world['case']}")
+        assert page.locator("#case_type").is_visible() and not page.locator("#act").is_visible()
+        assert not page.locator("#evidence").is_visible() and not page.locator("#fund-send").is_visible()
+        page.locator("#case_type-0").check()  # trafficking
+        submit(visit, "#fund-choose")
+        assert page.locator("#act").is_visible() and page.locator("#age_in_doubt").is_visible()
+        assert not page.locator("#indicators").is_visible() and not page.locator("#separated_from_parents").is_visible()
+        assert page.locator(".error-summary").count() == 0 and page.locator("#fund-send").is_visible()
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
+    finally:
+        context.close()

@@ -141,7 +141,7 @@ def test_reception_registers_a_family_and_prints_a_card(visit, live_server):
     check_axe(page, "profile (household member)")
 
     # -- the same person again: the duplicate warning stops the registration and says why
-    submit(visit, "header.top nav a[href$='/register']")
+    submit(visit, "header.top .menu-wide a[href$='/register']")
     fill_person(page, HEAD["given"], HEAD["family"], HEAD["dob"], "female")
     page.locator("#nationality").select_option("VEN")
     record_consent(page)
