@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from msc import db, sections, signals
+from msc import db, numbers, sections, signals
 from msc.admin.views import bp as admin_bp
 from msc.beneficiaries import vocab
 from msc.beneficiaries.views import bp as beneficiaries_bp
@@ -249,7 +249,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Helpers every template may use: permissions, dates, countries, labels."""
+    """Helpers every template may use: permissions, dates, countries, labels, and the filters that write
+    numbers in the reader's language (msc/numbers.py: money, number, decimal, percent, cell)."""
+
+    numbers.register(app)
 
     app.jinja_env.globals.update(
         get_locale=get_locale,

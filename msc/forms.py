@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField
+from wtforms import IntegerField, SelectMultipleField, StringField, TextAreaField, validators
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -25,6 +26,29 @@ def no_control_chars(form, field) -> None:
     """Refuse control and bidirectional-override characters (they hide what a value really is)."""
     if field.data and _CONTROL.search(field.data):
         raise ValidationError(_l("Remove the invisible or control characters from this field."))
+
+
+class Length(validators.Length):
+    """The most characters a text field takes, checked on the server: too long, the form comes back with
+    the field as typed and a message saying the most and how many there are. No `maxlength` attribute is
+    rendered (WTForms would add one): a browser cuts what is typed or pasted beyond it without a word."""
+
+    def __init__(self, min: int = -1, max: int = -1, message: Any = None) -> None:
+        super().__init__(min, max, message)
+        self.field_flags: dict[str, Any] = {"minlength": min} if min != -1 else {}
+
+    def __call__(self, form, field) -> None:
+        length = len(field.data or "")
+        if self.max != -1 and length > self.max:
+            raise ValidationError(
+                ngettext(
+                    "Use at most %(num)d character: this has %(count)d.",
+                    "Use at most %(num)d characters: this has %(count)d.",
+                    self.max,
+                    count=length,
+                )
+            )
+        super().__call__(form, field)
 
 
 def _strip(value):

@@ -71,18 +71,22 @@ def test_apply_decide_disburse_and_audit(app, make):
         "line1_amount": "tres mil",
         "line1_provider": "Hogar Luz",
         "line2_category": "medical",
-        "line2_amount": "800.000",
+        "line2_amount": "800,000",
         "line2_provider": "",
     }
     res = cw.post(path, data=form)
     html = res.get_data(as_text=True)
-    assert res.status_code == 422 and "Give the amount as a number" in html and 'value="tres mil"' in html
+    assert res.status_code == 422 and "for example 1,500.50" in html and 'value="tres mil"' in html
+    # "800.000" on an English page is not guessed to be eight hundred thousand: it is refused, as typed
+    res = cw.post(path, data=form | {"line1_amount": "1000", "line2_amount": "800.000"})
+    html = res.get_data(as_text=True)
+    assert res.status_code == 422 and "at most two decimals" in html and 'value="800.000"' in html
     res = cw.post(path, data=form | {"line1_amount": "0"})
     assert res.status_code == 422 and "more than zero" in res.get_data(as_text=True)
-    res = cw.post(path, data=form | {"line1_amount": "1.200.000,50"})
+    res = cw.post(path, data=form | {"line1_amount": "1,200,000.50"})
     assert res.status_code == 302
     page = cw.get(res.headers["Location"]).get_data(as_text=True)
-    assert "Eligible" in page and "unaccompanied" in page and "1,200,000.50 COP" in page
+    assert "Eligible" in page and "unaccompanied" in page and "COP1,200,000.50" in page
     assert "Under 18 (an estimated or doubtful age counts as under 18)" in page and "met" in page
     assert "Record the decision" not in page  # caseworkers do not decide
     with app.app_context():
@@ -97,10 +101,10 @@ def test_apply_decide_disburse_and_audit(app, make):
         "csrf_token": token,
         "outcome": "approve",
         "period_ends_on": (today + dt.timedelta(days=60)).isoformat(),
-        f"approve-{shelter_line}": "1.000.000",
+        f"approve-{shelter_line}": "1,000,000",
         f"approve-{medical_line}": "",
     }
-    res = po.post(f"/fund/applications/{uid}/decide", data=decide | {f"approve-{shelter_line}": "9.000.000"})
+    res = po.post(f"/fund/applications/{uid}/decide", data=decide | {f"approve-{shelter_line}": "9,000,000"})
     assert res.status_code == 422 and "never raised above" in res.get_data(as_text=True)
     assert po.post(f"/fund/applications/{uid}/decide", data=decide).status_code == 302
     with app.app_context():
@@ -112,11 +116,11 @@ def test_apply_decide_disburse_and_audit(app, make):
         f"pay{line_id}-payee": "Hogar Luz",
         f"pay{line_id}-reference": "FAC-001",
     }
-    res = po.post(f"/fund/lines/{line_id}/disburse", data=pay | {f"pay{line_id}-amount": "1.500.000"})
+    res = po.post(f"/fund/lines/{line_id}/disburse", data=pay | {f"pay{line_id}-amount": "1,500,000"})
     assert res.status_code == 422 and "more than is left on this approved line" in res.get_data(as_text=True)
-    assert po.post(f"/fund/lines/{line_id}/disburse", data=pay | {f"pay{line_id}-amount": "400.000"}).status_code == 302
+    assert po.post(f"/fund/lines/{line_id}/disburse", data=pay | {f"pay{line_id}-amount": "400,000"}).status_code == 302
     page = po.get(f"/fund/applications/{uid}").get_data(as_text=True)
-    assert "FAC-001" in page and "400,000.00 COP" in page and "600,000.00 COP left" in page
+    assert "FAC-001" in page and "COP400,000" in page and "COP600,000 left" in page
     # The caseworker sees the outcome on their home page.
     assert "Approved" in cw.get("/cases/").get_data(as_text=True)
     # The audit pages show it.
@@ -129,7 +133,7 @@ def test_apply_decide_disburse_and_audit(app, make):
     rows = list(csv.reader(io.StringIO(po.get("/fund/consistency.csv").get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[1][:4] == ["centre", "COL-CUC", "<5", "<5"] and "Mía" not in str(rows)
     index = po.get("/fund/").get_data(as_text=True)
-    assert "5,000,000.00 COP" in index and "4,000,000.00 COP" in index  # allocated; remaining after 1M approved
+    assert "COP5,000,000" in index and "COP4,000,000" in index  # allocated; remaining after 1M approved
     # The DPO reads the metadata, not the evidence; every read is audited.
     dpo = _client(app, users["dpo"])
     page = dpo.get(f"/fund/applications/{uid}").get_data(as_text=True)
@@ -293,7 +297,7 @@ def test_set_up_allocations_caps_and_criteria(app, make):
     res = admin.post("/fund/allocations", data=alloc | {"amount": "-5"})
     assert res.status_code == 422 and "cannot be negative" in res.get_data(as_text=True)
     assert admin.post("/fund/allocations", data=alloc).status_code == 302
-    assert "250,000.00 PEN" in admin.get("/fund/setup").get_data(as_text=True)
+    assert "PEN250,000.00" in admin.get("/fund/setup").get_data(as_text=True)
     assert (
         admin.post(
             "/fund/caps", data={"csrf_token": token, "category": "legal", "currency": "PEN", "amount": "3000"}

@@ -16,6 +16,7 @@ from msc.fund import criteria as crit
 from msc.fund.applications import LineData
 from msc.fund.common import FundError
 from msc.fund.models import CriteriaSet, DecisionLine, FundAllocation
+from msc.numbers import Share
 from msc.security.models import User
 
 TRAFFICKING = {"act": ["recruitment"], "purpose": ["forced_labour"], "means": ["deception"]}
@@ -290,7 +291,7 @@ def test_disbursements_stay_within_the_line_and_the_allocation(fund):
     pay = disbursements.disburse(
         po, line, amount=1_000_000_00, paid_on=today, payee="Clínica San José", reference="F-1"
     )
-    with pytest.raises(FundError, match="more than is left on this approved line: 500,000.00 COP"):
+    with pytest.raises(FundError, match="more than is left on this approved line: COP500,000"):
         disbursements.disburse(po, line, amount=600_000_00, paid_on=today, payee="Clínica", reference="F-2")
     b = allocations.balance(allocation)
     assert (b.allocated, b.committed, b.disbursed, b.remaining) == (
@@ -301,7 +302,7 @@ def test_disbursements_stay_within_the_line_and_the_allocation(fund):
     )
     allocation.amount = 1_200_000_00  # a smaller allocation: the allocation's limit speaks first
     session.commit()
-    with pytest.raises(FundError, match="allocation has only 200,000.00 COP left"):
+    with pytest.raises(FundError, match="allocation has only COP200,000 left"):
         disbursements.disburse(po, line, amount=300_000_00, paid_on=today, payee="Clínica", reference="F-3")
     disbursements.void_disbursement(po, pay, "Factura duplicada")
     assert pay.voided_at is not None and pay.void_reason == "Factura duplicada"
@@ -368,7 +369,7 @@ def test_two_payments_race_for_the_last_of_the_line(app, fund):
     po_id, today = fund["users"]["po2"].id, fund["today"]
     session.commit()  # the test's own transaction must not hold the database while the two desks race
     outcomes = _race(app, po_id, today, [(line_id, "F-A"), (line_id, "F-B")], 700_000_00)
-    assert outcomes == ["That is more than is left on this approved line: 300,000.00 COP.", "ok"], outcomes
+    assert outcomes == ["That is more than is left on this approved line: COP300,000.", "ok"], outcomes
     line = session.get(DecisionLine, line_id)
     assert line.disbursed == 700_000_00
     assert session.get(FundAllocation, line.allocation_id).disbursed == 700_000_00
@@ -464,7 +465,7 @@ def test_register_and_consistency(fund):
         oversight.register(fund["users"]["cw"], oversight.RegisterFilter())
     [row] = oversight.consistency(po2)
     assert (row.key, row.applications, row.decided, row.approved, row.against) == ("COL-CUC", 6, 6, 4, 2)
-    assert row.shown()[:6] == ("COL-CUC", 6, 6, "<5", "67%", "33%")
+    assert row.shown()[:6] == ("COL-CUC", 6, 6, "<5", Share(4, 6, 0), Share(2, 6, 0))
     [country] = oversight.consistency(po2, by="country")
     assert country.key == "COL" and country.median_days is not None and country.median_days < 1
 
@@ -524,7 +525,7 @@ def test_two_payments_race_for_the_last_of_the_allocation(app, fund):
     po_id, today = fund["users"]["po2"].id, fund["today"]
     session.commit()
     outcomes = _race(app, po_id, today, [(line_id, f"F-{n}") for n, line_id in enumerate(lines)], 800_000_00)
-    assert outcomes == ["The country's allocation has only 200,000.00 COP left.", "ok"], outcomes
+    assert outcomes == ["The country's allocation has only COP200,000 left.", "ok"], outcomes
     assert session.get(FundAllocation, allocation.id).disbursed == 800_000_00
     assert sorted(session.get(DecisionLine, i).disbursed for i in lines) == [0, 800_000_00]
 

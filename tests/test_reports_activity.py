@@ -18,6 +18,7 @@ from msc.exports import WITHHELD as X
 from msc.nfi import service as nfi
 from msc.nfi import stock
 from msc.nfi.stock import NfiError
+from msc.numbers import Money, Share
 from msc.referrals import service as referrals
 from msc.referrals.models import Referral
 from msc.reports import activity, cube
@@ -82,7 +83,7 @@ def test_referrals_by_sector_status_and_deadline(ctx, make, officer):
     assert t.cells == [[S, 7, 0, X, 0, 0]] and t.row_totals == [14]
     assert t.column_totals == [S, 7, 0, X, 0, 0] and t.total == 14
     d = activity.referral_deadlines(s)
-    assert d.cells == [[12, 11, "91.7%", S]]
+    assert d.cells == [[12, 11, Share(11, 12), S]]
 
     referrals.answer(partner_user, made[0], "completed", "Atendida.")
     session.commit()
@@ -131,8 +132,8 @@ def test_shelter_occupancy_today(ctx, make, officer):
     session.commit()
     t = activity.shelters(scope_of(officer))
     rows = dict(zip((r[0] for r in t.rows), t.cells))
-    assert rows["Casa de Paso"] == [10, 6, 4, "60.0%"]
-    assert rows["Albergue pequeño"] == [4, 0, 4, "0.0%"]
+    assert rows["Casa de Paso"] == [10, 6, 4, Share(6, 10)]
+    assert rows["Albergue pequeño"] == [4, 0, 4, Share(0, 4)]
 
 
 def test_fund_against_its_allocation(ctx, make, officer):
@@ -181,7 +182,7 @@ def test_fund_against_its_allocation(ctx, make, officer):
     session.commit()
     t = activity.fund(scope_of(officer))
     assert t.rows == [("Colombia", f"{today.isoformat()} – {(today + dt.timedelta(days=30)).isoformat()}", "COP")]
-    assert t.cells == [[6, 5, S, "10,000.00", "1,900.00", "100.00", "8,000.00"]]
+    assert t.cells == [[6, 5, S, *(Money(n, "COP") for n in (10_000_00, 1_900_00, 100_00, 8_000_00))]]
 
 
 def test_feedback_by_kind_and_status_only_what_the_user_may_see(ctx, make, officer):

@@ -13,6 +13,7 @@ from msc.centres.models import Centre
 from msc.db import session, utcnow
 from msc.exports import SUPPRESSED as S
 from msc.exports import WITHHELD as X
+from msc.numbers import Share
 from msc.reports import cube, people, service
 from msc.reports.scope import Filters, ReportError, scope
 from msc.security.actor import SYSTEM
@@ -132,16 +133,16 @@ def test_people_by_nationality_age_and_sex(known):
 def test_needs_counts_and_shares_and_sensitive_needs_only_for_those_who_may_see_them(known):
     t = people.needs(scope_of(known["region"]))
     rows = {r[0]: c for r, c in zip(t.rows, t.cells)}
-    assert rows["Single caregiver"] == [7, 0, 0, 7, "41.2%"]
-    assert rows["Older person at risk"] == [0, 5, 0, 5, "29.4%"]
+    assert rows["Single caregiver"] == [7, 0, 0, 7, Share(7, 17)]
+    assert rows["Older person at risk"] == [0, 5, 0, 5, Share(5, 17)]
     assert rows["Survivor of gender-based violence"] == [S, 0, 0, S, "—"]
-    assert rows["Disability"] == [0, 0, 0, 0, "0.0%"]
+    assert rows["Disability"] == [0, 0, 0, 0, Share(0, 17)]
     assert t.row_totals is None and t.column_totals is None
 
     managed = people.needs(scope_of(known["manager"]))
     rows = {r[0]: c for r, c in zip(managed.rows, managed.cells)}
     assert "Survivor of gender-based violence" not in rows and "Suspected victim of trafficking" not in rows
-    assert rows["Single caregiver"] == [7, 0, 0, 7, "58.3%"]  # of the 12 people of Cúcuta
+    assert rows["Single caregiver"] == [7, 0, 0, 7, Share(7, 12)]  # of the 12 people of Cúcuta
 
 
 def test_households_and_possible_uasc(known):
@@ -155,9 +156,9 @@ def test_vulnerability_profile_by_centre_and_entry_point(known):
     assert [r for r in t.rows] == [("COL-CUC", "Not recorded"), ("PER-TUM", "CEBAF Tumbes")]
     columns = [str(c) for c in t.columns]
     cucuta, tumbes = (dict(zip(columns, row)) for row in t.cells)
-    assert cucuta["People registered"] == 12 and cucuta["Single caregiver"] == "58.3%"
-    assert cucuta["Survivor of gender-based violence"] == "—" and cucuta["Disability"] == "0.0%"
-    assert tumbes["People registered"] == 5 and tumbes["Older person at risk"] == "100.0%"
+    assert cucuta["People registered"] == 12 and cucuta["Single caregiver"] == Share(7, 12)
+    assert cucuta["Survivor of gender-based violence"] == "—" and cucuta["Disability"] == Share(0, 12)
+    assert tumbes["People registered"] == 5 and tumbes["Older person at risk"] == Share(5, 5)
     assert "Survivor of gender-based violence" not in [
         str(c) for c in people.vulnerability(scope_of(known["manager"])).columns
     ]

@@ -7,10 +7,10 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Optional, Regexp
 
 from msc.beneficiaries.vocab import country_choices
-from msc.forms import LANGUAGE_OPTIONS, CleanString, MultiCheckboxField, options
+from msc.forms import LANGUAGE_OPTIONS, CleanString, Length, MultiCheckboxField, options
 from msc.security.vocab import ROLE_LABELS
 from msc.urls import coerce_id
 
@@ -29,6 +29,7 @@ class CentreForm(FlaskForm):
         _l("Code"),
         [
             DataRequired(_l("Enter a code.")),
+            Length(max=12),
             Regexp(
                 r"^[A-Z]{3}-[A-Z0-9]{2,8}$",
                 message=_l("Use the country code, a hyphen and 2 to 8 letters or digits, such as COL-CUC."),
@@ -61,7 +62,7 @@ class EntryPointForm(FlaskForm):
         _l("Name"),
         [
             DataRequired(_l("Enter the name of the place.")),
-            Length(max=120, message=_l("Use at most %(max)d characters.")),
+            Length(max=120),
         ],
     )
     country = SelectField(_l("Country"))

@@ -8,11 +8,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
 from msc import clock
 from msc.beneficiaries import vocab
-from msc.forms import CleanString, CleanText, MultiCheckboxField, options
+from msc.forms import CleanString, CleanText, Length, MultiCheckboxField, options
 
 _choices = options
 GIVEN_REFUSED = (("given", _l("Given")), ("refused", _l("Refused")))
@@ -39,7 +39,7 @@ class SearchForm(FlaskForm):
         _l("Name, case number, card, document, phone or date of birth"),
         [
             DataRequired(_l("Type a name, case number, document, phone or date of birth to search.")),
-            Length(max=200, message=_l("The search is too long: use at most %(max)d characters.")),
+            Length(max=200),
         ],
         render_kw={"autocomplete": "off", "autofocus": True, "spellcheck": "false"},
     )
@@ -51,12 +51,12 @@ class PersonForm(FlaskForm):
 
     given_names = CleanString(
         _l("Given names"),
-        [DataRequired(_l("Enter the given names.")), Length(max=100, message=_l("Use at most %(max)d characters."))],
+        [DataRequired(_l("Enter the given names.")), Length(max=100)],
         render_kw={"autocomplete": "off"},
     )
     family_names = CleanString(
         _l("Family names"),
-        [DataRequired(_l("Enter the family names.")), Length(max=100, message=_l("Use at most %(max)d characters."))],
+        [DataRequired(_l("Enter the family names.")), Length(max=100)],
         render_kw={"autocomplete": "off"},
     )
     sex = RadioField(_l("Sex"), choices=_choices(vocab.SEXES), validators=[InputRequired(_l("Choose the sex."))])
@@ -70,12 +70,12 @@ class PersonForm(FlaskForm):
     document_type = SelectField(_l("Document type"), choices=_choices(vocab.DOCUMENT_TYPES), default="none")
     document_number = CleanString(
         _l("Document number"),
-        [Optional(), Length(max=40, message=_l("Use at most %(max)d characters."))],
+        [Optional(), Length(max=40)],
         render_kw={"autocomplete": "off"},
     )
     phone = CleanString(
         _l("Phone"),
-        [Optional(), Length(max=30, message=_l("Use at most %(max)d characters."))],
+        [Optional(), Length(max=30)],
         render_kw={"inputmode": "tel", "autocomplete": "off"},
     )
     arrival_date = DateField(
@@ -170,11 +170,9 @@ class RegistrationForm(PersonForm):
     given_by = SelectField(_l("Who gave consent"), choices=_choices(vocab.CONSENT_GIVEN_BY), default="self")
     guardian_name = CleanString(
         _l("Name of the parent or guardian"),
-        [Optional(), Length(max=120, message=_l("Use at most %(max)d characters."))],
+        [Optional(), Length(max=120)],
     )
-    best_interests_note = CleanText(
-        _l("Best-interests decision"), [Optional(), Length(max=2000, message=_l("Use at most %(max)d characters."))]
-    )
+    best_interests_note = CleanText(_l("Best-interests decision"), [Optional(), Length(max=2000)])
     acknowledged = HiddenField()
 
     def validate(self, extra_validators=None) -> bool:

@@ -8,8 +8,9 @@ from wtforms import BooleanField, DateField, RadioField, SelectField
 from wtforms.validators import InputRequired, Optional
 
 from msc.beneficiaries.vocab import NEEDS
+from msc.cases.service import MAX_NOTE, MAX_TASK
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, SECTOR_NEEDS, SEVERITIES, STATUSES
-from msc.forms import CleanString, CleanText, MultiCheckboxField, options
+from msc.forms import CleanString, CleanText, Length, MultiCheckboxField, options
 from msc.urls import coerce_id
 
 
@@ -36,16 +37,18 @@ class PriorityForm(FlaskForm):
     priority = SelectField(
         _l("Priority"), choices=options([("", _l("As assessed")), *RISK_LEVELS.items()]), validators=[Optional()]
     )
-    reason = CleanText(_l("Why the priority differs from the assessment"), [Optional()])
+    reason = CleanText(_l("Why the priority differs from the assessment"), [Optional(), Length(max=1000)])
 
 
 class NoteForm(FlaskForm):
-    body = CleanText(_l("Case note"), [InputRequired(_l("Write the note."))])
+    body = CleanText(_l("Case note"), [InputRequired(_l("Write the note.")), Length(max=MAX_NOTE)])
     sensitive = BooleanField(_l("Sensitive: only the assigned caseworkers, protection officers and I can read it"))
 
 
 class TaskForm(FlaskForm):
-    title = CleanString(_l("What needs to be done"), [InputRequired(_l("Say what needs to be done."))])
+    title = CleanString(
+        _l("What needs to be done"), [InputRequired(_l("Say what needs to be done.")), Length(max=MAX_TASK)]
+    )
     due_on = DateField(_l("Due date"), [InputRequired(_l("Give a due date."))])
     assignee = SelectField(_l("Assigned to"), coerce=coerce_id, validators=[Optional()])
 

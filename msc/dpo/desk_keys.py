@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from msc import numbers
 from msc.dpo import keys
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import RetireKeyForm
@@ -59,6 +60,7 @@ def keys_step(kind: str):
         return {
             "phase": keys.phase(job),
             "percent": job.percent,
+            "percent_text": numbers.percent(job.percent / 100),
             "done": job.done,
             "total": job.total,
             "label": render_template("dpo/_rotation_progress.html", job=job, job_phase=keys.phase(job)),

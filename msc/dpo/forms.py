@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, Optional
 
+from msc.beneficiaries import corrections
 from msc.beneficiaries.corrections import CORRECTABLE
 from msc.beneficiaries.vocab import FIELD_LABELS
+from msc.dpo import exports, glass
 from msc.dpo.vocab import ERASURE_REASONS, EXPORT_PURPOSES, GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
-from msc.forms import CleanString, CleanText, IdField, MultiCheckboxField, options
+from msc.forms import CleanString, CleanText, IdField, Length, MultiCheckboxField, options
 from msc.security import vocab as security_vocab
 from msc.urls import coerce_id
 
@@ -23,28 +25,28 @@ class GlassForm(FlaskForm):
         _l("Or the token printed on the card"), [Optional(), Length(max=40)], render_kw={"autocomplete": "off"}
     )
     reason = RadioField(_l("Reason"), choices=options(GLASS_REASONS), validators=[Optional()], validate_choice=False)
-    explanation = CleanText(_l("Why you need this record now"), [Optional()])
+    explanation = CleanText(_l("Why you need this record now"), [Optional(), Length(max=glass.MAX_TEXT)])
 
 
 class DecisionForm(FlaskForm):
     decision = RadioField(
         _l("Decision"), choices=options(GLASS_DECISIONS), validators=[Optional()], validate_choice=False
     )
-    note = CleanText(_l("Note"), [Optional()])
+    note = CleanText(_l("Note"), [Optional(), Length(max=glass.MAX_TEXT)])
 
 
 class ReviewForm(FlaskForm):
     outcome = RadioField(
         _l("Outcome"), choices=options(REVIEW_OUTCOMES), validators=[Optional()], validate_choice=False
     )
-    note = CleanText(_l("Note"), [Optional()])
+    note = CleanText(_l("Note"), [Optional(), Length(max=glass.MAX_TEXT)])
 
 
 class AuditSearchForm(FlaskForm):
     class Meta:
         csrf = False
 
-    user = StringField(_l("User name"), [Optional()])
+    user = StringField(_l("User name"), [Optional(), Length(max=64)])
     #: a link may still carry the beginning of an action ("access."), hence no choice validation
     action = SelectField(_l("Action"), validators=[Optional()], validate_choice=False)
     object_type = SelectField(_l("Kind of record"), validators=[Optional()], validate_choice=False)
@@ -62,7 +64,7 @@ class AuditSearchForm(FlaskForm):
 
 
 class EraseForm(FlaskForm):
-    case_number = CleanString(_l("Case number"), [Optional()])
+    case_number = CleanString(_l("Case number"), [Optional(), Length(max=40)])
     reason = RadioField(
         _l("Why the data is erased"), choices=options(ERASURE_REASONS), validators=[Optional()], validate_choice=False
     )
@@ -71,7 +73,7 @@ class EraseForm(FlaskForm):
 
 class PolicyForm(FlaskForm):
     country = SelectField(_l("Country"), validators=[Optional()], validate_choice=False)
-    years = CleanString(_l("Years kept after the last case closed"), [Optional()])
+    years = CleanString(_l("Years kept after the last case closed"), [Optional(), Length(max=10)])
 
     def __init__(self, *a, countries=(), **kw):
         super().__init__(*a, **kw)
@@ -79,7 +81,7 @@ class PolicyForm(FlaskForm):
 
 
 class SubjectAccessForm(FlaskForm):
-    case_number = CleanString(_l("Case number"), [Optional()])
+    case_number = CleanString(_l("Case number"), [Optional(), Length(max=40)])
     language = SelectField(
         _l("Language of the report"), choices=options([("es", "Español"), ("pt_BR", "Português"), ("en", "English")])
     )
@@ -90,7 +92,7 @@ class SubjectAccessForm(FlaskForm):
 
 class CorrectionForm(FlaskForm):
     fields = MultiCheckboxField(_l("Data the person says is wrong"), validators=[Optional()], validate_choice=False)
-    details = CleanText(_l("What the person says it should be"), [Optional()])
+    details = CleanText(_l("What the person says it should be"), [Optional(), Length(max=corrections.MAX_TEXT)])
 
     def __init__(self, *a, **kw):
         super().__init__(*a, **kw)
@@ -99,14 +101,14 @@ class CorrectionForm(FlaskForm):
 
 
 class RefusalForm(FlaskForm):
-    reason = CleanText(_l("Why the data is not corrected"), [Optional()])
+    reason = CleanText(_l("Why the data is not corrected"), [Optional(), Length(max=corrections.MAX_TEXT)])
 
 
 class PersonalExportForm(FlaskForm):
     purpose = RadioField(
         _l("Purpose of this export"), choices=options(EXPORT_PURPOSES), validators=[Optional()], validate_choice=False
     )
-    purpose_note = CleanText(_l("The purpose in your words"), [Optional()])
+    purpose_note = CleanText(_l("The purpose in your words"), [Optional(), Length(max=exports.MAX_PURPOSE)])
     centre_id = SelectField(_l("Centre"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
 
     def __init__(self, *a, centres=(), **kw):

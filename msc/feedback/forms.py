@@ -5,17 +5,18 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from msc.feedback import vocab
-from msc.forms import CleanString, CleanText, options
+from msc.feedback.service import MAX_CONTACT, MAX_TEXT
+from msc.forms import CleanString, CleanText, Length, options
 from msc.urls import coerce_id
 
 
 class PublicForm(FlaskForm):
     kind = RadioField(_l("What do you want to tell us?"), choices=options(vocab.KINDS))
-    text = CleanText(_l("Your message"), [Length(max=4000)])
-    contact = CleanString(_l("Phone or e-mail, only if you want an answer"), [Optional(), Length(max=400)])
+    text = CleanText(_l("Your message"), [Length(max=MAX_TEXT)])
+    contact = CleanString(_l("Phone or e-mail, only if you want an answer"), [Optional(), Length(max=MAX_CONTACT)])
     #: left empty by people; filled by robots (hidden from people and screen readers)
     website = StringField(_l("Leave this empty"), [Optional(), Length(max=200)])
     started = HiddenField()
@@ -29,8 +30,8 @@ class DeskForm(FlaskForm):
     centre_id = SelectField(_l("Centre"), coerce=coerce_id)
     kind = RadioField(_l("Kind"), choices=options(vocab.KINDS))
     case_number = CleanString(_l("Case number of the person (optional)"), [Optional(), Length(max=32)])
-    text = CleanText(_l("What the person said"), [Length(max=4000)])
-    contact = CleanString(_l("Contact, if the person wants an answer"), [Optional(), Length(max=400)])
+    text = CleanText(_l("What the person said"), [Length(max=MAX_TEXT)])
+    contact = CleanString(_l("Contact, if the person wants an answer"), [Optional(), Length(max=MAX_CONTACT)])
 
     def __init__(self, *a, centres=(), **kw):
         super().__init__(*a, **kw)
@@ -40,7 +41,7 @@ class DeskForm(FlaskForm):
 class UpdateForm(FlaskForm):
     status = SelectField(_l("Status"), choices=options(vocab.STATUSES))
     assignee_id = SelectField(_l("Assigned to"), coerce=coerce_id, validate_choice=False)
-    response = CleanText(_l("Answer (the person reads it with their code)"), [Optional(), Length(max=4000)])
+    response = CleanText(_l("Answer (the person reads it with their code)"), [Optional(), Length(max=MAX_TEXT)])
 
 
 class SurveyForm(FlaskForm):
@@ -51,6 +52,6 @@ class SurveyForm(FlaskForm):
         ),
     )
     service = SelectField(_l("Which service?"), choices=options(vocab.SERVICES))
-    text = CleanText(_l("Anything to add? (optional)"), [Optional(), Length(max=4000)])
+    text = CleanText(_l("Anything to add? (optional)"), [Optional(), Length(max=MAX_TEXT)])
     website = StringField(_l("Leave this empty"), [Optional(), Length(max=200)])
     started = HiddenField()

@@ -14,6 +14,7 @@ from msc.db import session
 from msc.exports import suppress
 from msc.feedback.models import Feedback
 from msc.feedback.service import visible
+from msc.numbers import Measure, Share
 from msc.security.actor import Actor
 
 
@@ -32,9 +33,9 @@ class Satisfaction:
     total: int
 
     @property
-    def average(self) -> str:
+    def average(self) -> Measure | str:
         """The mean rating, shown only from 5 answers."""
-        return f"{self.total / self.answers:.1f}" if self.answers >= 5 else "—"
+        return Measure(self.total / self.answers) if self.answers >= 5 else "—"
 
     @property
     def shown_answers(self) -> int | str:
@@ -80,8 +81,8 @@ class Timeliness:
     in_time: int
 
     @property
-    def share(self) -> str:
-        return f"{self.in_time / self.due:.0%}" if self.due >= 5 else "—"
+    def share(self) -> Share | str:
+        return Share(self.in_time, self.due, digits=0) if self.due >= 5 else "—"
 
 
 def answered_in_time(user: Actor, start: dt.date, end: dt.date, today: dt.date) -> list[Timeliness]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import NumberRange, Optional
 
-from msc.forms import CleanString, CleanText, MultiCheckboxField, options
+from msc.forms import CleanString, CleanText, Length, MultiCheckboxField, options
 from msc.fund import vocab
 
 LINES = 3

@@ -33,6 +33,7 @@ from msc.fund.models import (
     case_types,
     preload_people,
 )
+from msc.numbers import Measure, Share
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows
@@ -142,17 +143,18 @@ class Consistency:
     def against_rate(self) -> float | None:
         return self.against / self.decided if self.decided else None
 
-    def shown(self) -> tuple[str | int, ...]:
-        """Counts under 5 suppressed; rates only when the decisions behind them are 5 or more."""
+    def shown(self) -> tuple[str | int | Share | Measure, ...]:
+        """Counts under 5 suppressed; rates only when the decisions behind them are 5 or more. The page
+        writes them with the `cell` filter, the download with msc.numbers.machine."""
         rates_ok = self.decided >= 5
         return (
             self.key,
             suppress(self.applications),
             suppress(self.decided),
             suppress(self.approved),
-            f"{self.approval_rate:.0%}" if rates_ok else "—",
-            f"{self.against_rate:.0%}" if rates_ok else "—",
-            f"{self.median_days:.1f}" if rates_ok and self.median_days is not None else "—",
+            Share(self.approved, self.decided, digits=0) if rates_ok else "—",
+            Share(self.against, self.decided, digits=0) if rates_ok else "—",
+            Measure(self.median_days) if rates_ok and self.median_days is not None else "—",
         )
 
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from msc import clock
+from msc import clock, numbers
 from msc.cases.models import Case
 from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
@@ -19,7 +19,7 @@ from msc.exports import csv_response, xlsx_response
 from msc.forms import form_status, rule_on_form
 from msc.fund import allocations, applications, criteria_sets, decisions, disbursements, oversight, vocab
 from msc.fund import criteria as crit
-from msc.fund.common import FundError, currency_of, money, parse_money
+from msc.fund.common import FundError, currency_of, parse_money
 from msc.fund.evaluator import Facts
 from msc.fund.forms import (
     LINES,
@@ -316,8 +316,8 @@ def consistency():
 @requires(Permission.FUND_DECIDE)
 def consistency_export(fmt: str):
     """The consistency tables as a download (aggregates, small counts suppressed)."""
-    rows = [("centre", *r.shown()) for r in oversight.consistency(current_user, "centre")] + [
-        ("country", *r.shown()) for r in oversight.consistency(current_user, "country")
+    rows = [("centre", *map(numbers.machine, r.shown())) for r in oversight.consistency(current_user, "centre")] + [
+        ("country", *map(numbers.machine, r.shown())) for r in oversight.consistency(current_user, "country")
     ]
     header = [
         _("Level"),
@@ -520,4 +520,4 @@ def home_section(user) -> dict:
 
 @bp.app_context_processor
 def _helpers() -> dict:
-    return {"money": money, "fund_vocab": vocab}
+    return {"fund_vocab": vocab}

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional
 
 from msc.beneficiaries.vocab import SEXES
-from msc.forms import CleanString, CleanText, MultiCheckboxField, options
+from msc.forms import CleanString, CleanText, Length, MultiCheckboxField, options
 from msc.nfi.vocab import (
     ACK_METHODS,
     ADJUSTMENT_REASONS,

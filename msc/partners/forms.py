@@ -5,21 +5,19 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Optional
 
 from msc.beneficiaries.vocab import LANGUAGES, country_choices
-from msc.forms import CleanString, CleanText, MultiCheckboxField, options
+from msc.forms import CleanString, CleanText, Length, MultiCheckboxField, options
 from msc.partners.vocab import DATA_CATEGORIES, ORGANISATION_KINDS, SECTORS
 from msc.urls import coerce_id
 
-MAX = _l("Use at most %(max)d characters.")
-
 
 class OrganisationForm(FlaskForm):
-    name = CleanString(_l("Name"), [DataRequired(_l("Enter the organisation's name.")), Length(max=160, message=MAX)])
+    name = CleanString(_l("Name"), [DataRequired(_l("Enter the organisation's name.")), Length(max=160)])
     kind = SelectField(_l("Kind of organisation"), choices=options(ORGANISATION_KINDS))
     country = SelectField(_l("Country"))
-    contact = CleanString(_l("Contact point (office, phone or e-mail)"), [Optional(), Length(max=300, message=MAX)])
+    contact = CleanString(_l("Contact point (office, phone or e-mail)"), [Optional(), Length(max=300)])
     agreement_until = DateField(_l("Data-sharing agreement valid until"), [Optional()])
     categories = MultiCheckboxField(_l("Data the agreement covers"), choices=options(DATA_CATEGORIES))
     active = BooleanField(_l("Active"), default=True)
@@ -30,16 +28,14 @@ class OrganisationForm(FlaskForm):
 
 
 class ServiceForm(FlaskForm):
-    name = CleanString(
-        _l("Service"), [DataRequired(_l("Enter the name of the service.")), Length(max=160, message=MAX)]
-    )
+    name = CleanString(_l("Service"), [DataRequired(_l("Enter the name of the service.")), Length(max=160)])
     sector = SelectField(_l("Sector"), choices=options(SECTORS))
     centre_ids = MultiCheckboxField(_l("Centres served"), coerce=coerce_id)
-    municipalities = CleanString(_l("Other municipalities served"), [Optional(), Length(max=300, message=MAX)])
-    eligibility = CleanText(_l("Who is eligible"), [Optional(), Length(max=500, message=MAX)])
+    municipalities = CleanString(_l("Other municipalities served"), [Optional(), Length(max=300)])
+    eligibility = CleanText(_l("Who is eligible"), [Optional(), Length(max=500)])
     languages = MultiCheckboxField(_l("Languages"), choices=options(LANGUAGES))
-    opening_hours = CleanString(_l("Opening hours"), [Optional(), Length(max=200, message=MAX)])
-    contact = CleanString(_l("Contact for referrals"), [Optional(), Length(max=300, message=MAX)])
+    opening_hours = CleanString(_l("Opening hours"), [Optional(), Length(max=200)])
+    contact = CleanString(_l("Contact for referrals"), [Optional(), Length(max=300)])
     active = BooleanField(_l("Active"), default=True)
 
     def __init__(self, *a, centres=(), **kw):

@@ -7,8 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import Optional
 
-from msc.forms import CleanText, MultiCheckboxField, options
+from msc.forms import CleanText, Length, MultiCheckboxField, options
 from msc.partners.vocab import DATA_CATEGORIES, SECTORS
+from msc.referrals.service import MAX_TEXT
 from msc.referrals.vocab import DEFAULT_CATEGORIES, URGENCIES
 from msc.urls import coerce_id
 
@@ -16,7 +17,7 @@ from msc.urls import coerce_id
 class ReferralForm(FlaskForm):
     service_id = SelectField(_l("Service"), coerce=coerce_id, validators=[Optional()])
     urgency = SelectField(_l("Urgency"), choices=options(URGENCIES), default="routine")
-    reason = CleanText(_l("Reason for the referral"))
+    reason = CleanText(_l("Reason for the referral"), [Length(max=MAX_TEXT)])
     categories = MultiCheckboxField(
         _l("Data to share"), choices=options(DATA_CATEGORIES), default=list(DEFAULT_CATEGORIES)
     )
@@ -31,4 +32,4 @@ class ReferralForm(FlaskForm):
 class TextForm(FlaskForm):
     """One free-text answer: a reason, an outcome."""
 
-    text = CleanText(_l("Write it here"))
+    text = CleanText(_l("Write it here"), [Length(max=MAX_TEXT)])

@@ -15,6 +15,7 @@ from msc.fund.allocations import balance
 from msc.fund.decisions import in_force
 from msc.fund.models import Application, Decision, DecisionOutcome, FundAllocation
 from msc.nfi.models import NfiItem
+from msc.numbers import Money
 from msc.partners.vocab import SECTORS
 from msc.referrals import vocab as referral_vocab
 from msc.referrals.models import ReferralStatus
@@ -179,10 +180,10 @@ def fund(s: Scope) -> Table:
                 suppress(submitted.get(a.country)),
                 suppress(decided.get((a.country, DecisionOutcome.APPROVE))),
                 suppress(decided.get((a.country, DecisionOutcome.REJECT))),
-                _money(b.allocated),
-                _money(b.committed),
-                _money(b.disbursed),
-                _money(b.remaining),
+                Money(b.allocated, a.currency),
+                Money(b.committed, a.currency),
+                Money(b.disbursed, a.currency),
+                Money(b.remaining, a.currency),
             ]
         )
     return Table(
@@ -214,10 +215,6 @@ def fund(s: Scope) -> Table:
         ],
         note=_l("Applications and decisions of the period at the chosen centres; amounts for the whole allocation."),
     )
-
-
-def _money(minor: int) -> str:
-    return f"{minor / 100:,.2f}"
 
 
 def feedback(user: Actor, s: Scope) -> Table:

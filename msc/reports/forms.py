@@ -8,7 +8,7 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
 from msc.beneficiaries.vocab import AGE_BANDS, SEXES, nationality_choices
-from msc.forms import options
+from msc.forms import Length, options
 from msc.urls import coerce_id
 
 
@@ -17,8 +17,8 @@ class FilterForm(FlaskForm):
         csrf = False
 
     # Months are checked by the report service, which says what is wrong in words.
-    start = StringField(_l("From (month)"), render_kw={"type": "month", "placeholder": "2026-01"})
-    end = StringField(_l("To (month)"), render_kw={"type": "month", "placeholder": "2026-12"})
+    start = StringField(_l("From (month)"), [Length(max=20)], render_kw={"type": "month", "placeholder": "2026-01"})
+    end = StringField(_l("To (month)"), [Length(max=20)], render_kw={"type": "month", "placeholder": "2026-12"})
     # Checked against the user's scope by the report service.
     centre_id = SelectField(_l("Centre"), coerce=coerce_id, validators=[Optional()], validate_choice=False)
     country = SelectField(_l("Country"), validators=[Optional()], validate_choice=False)

@@ -13,11 +13,13 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries.vocab import SEXES
 from msc.db import session
 from msc.exports import SuppressedTable, suppress_table
+from msc.numbers import Money, Share, machine
 from msc.reports.models import ReportCount as RC
 from msc.reports.scope import Counts, Scope
 
-#: a table's cell as shown: a count, or what stands for a hidden one ("<5", "x", "—") or a share
-Cell = int | str
+#: a table's cell: a count, a share or an amount (written in the reader's language by the `cell` filter,
+#: as plain numbers in downloads), or what stands for a hidden one ("<5", "x", "—")
+Cell = int | str | Share | Money
 
 
 @dataclass
@@ -29,10 +31,10 @@ class Table:
     row_header: list[object]
     columns: list[object]
     rows: Sequence[tuple[object, ...]]
-    cells: list[list[Cell]]
+    cells: Sequence[Sequence[Cell]]
     hxl: list[str]
-    row_totals: list[Cell] | None = None
-    column_totals: list[Cell] | None = None
+    row_totals: Sequence[Cell] | None = None
+    column_totals: Sequence[Cell] | None = None
     total: int | str | None = None
     chart: bool = False
     note: object = None
@@ -43,23 +45,23 @@ class Table:
     def header(self) -> list[object]:
         return [*self.row_header, *self.columns] + ([_l("Total")] if self.row_totals is not None else [])
 
-    def export_rows(self) -> list[list[Cell | None]]:
+    def export_rows(self) -> list[list[object]]:
         """The table as downloaded: rows with their totals, then the totals row."""
-        out: list[list[Cell | None]] = []
+        out: list[list[object]] = []
         for i, (labels, cells) in enumerate(zip(self.rows, self.cells)):
             row: list[Cell | None] = [*map(str, labels), *cells]
             if self.row_totals is not None:
                 row.append(self.row_totals[i])
-            out.append(row)
+            out.append([machine(v) for v in row])
         if self.column_totals is not None:
             blanks = [""] * (len(self.row_header) - 1)
             totals: list[Cell | None] = [str(_l("Total")), *blanks, *self.column_totals]
             if self.row_totals is not None:
                 totals.append(self.total)
-            out.append(totals)
+            out.append([machine(v) for v in totals])
         return out
 
-    def bars(self) -> list[tuple[str, list[int], int, int | str]]:
+    def bars(self) -> list[tuple[str, list[int], int, Cell]]:
         """For the chart: each row's shown cells, what its shown total holds beyond them (the hidden
         cells together, which the table already tells), and the total as shown."""
         width = self.chart_columns or len(self.columns)
@@ -158,8 +160,8 @@ def sex_columns() -> tuple[list[str], list[object]]:
     return list(SEXES), [SEXES[s] for s in SEXES]
 
 
-def share(count: Cell, whole: int) -> str:
+def share(count: Cell, whole: int) -> Cell:
     """A percentage of a shown count; nothing when the count is hidden or there is no whole."""
     if not isinstance(count, int) or not whole:
         return "—"
-    return f"{100 * count / whole:.1f}%"
+    return Share(count, whole)

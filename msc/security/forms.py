@@ -3,9 +3,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired
 
-from msc.forms import LANGUAGE_OPTIONS, CleanString, options
+from msc.forms import LANGUAGE_OPTIONS, CleanString, Length, options
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
@@ -33,7 +33,7 @@ class CodeForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
 class PasswordChangeForm(FlaskForm):  # type: ignore[misc]  # Flask-WTF has no type hints
     current_password = PasswordField(
         _l("Current password"),
-        [DataRequired(_l("Enter your current password."))],
+        [DataRequired(_l("Enter your current password.")), Length(max=256)],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(

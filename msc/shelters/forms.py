@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, NumberRange, Optional
 
-from msc.forms import CleanString, CleanText, options
+from msc.forms import CleanString, CleanText, Length, options
 from msc.urls import coerce_id
 
 MODES = {"beds": _l("Beds, counted for women and for men"), "family_units": _l("Rooms or units for families")}

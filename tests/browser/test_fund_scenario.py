@@ -103,7 +103,7 @@ def test_apply_approve_part_disburse_and_audit(browser, visit, live_server, fund
     with page.expect_navigation():
         card.locator("button[type=submit]").click()
     visit.note_url()
-    assert "FAC-2026-0042" in page.content() and "600,000.00 COP" in page.content()
+    assert "FAC-2026-0042" in page.content() and "600.000\u00a0COP" in (page.locator("main").text_content() or "")
     # The decision register shows it.
     visit.goto("/fund/register")
     rows = page.locator("table tbody tr").all_inner_texts()

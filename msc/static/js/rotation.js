@@ -19,7 +19,7 @@
         .then(function (data) {
           if (data.error) { label.textContent = data.error; button.disabled = false; return; }
           bar.value = data.percent;
-          bar.textContent = data.percent + "%";
+          bar.textContent = data.percent_text;
           label.textContent = data.label;
           if (data.phase === "done") { window.location.reload(); } else { step(); }
         })
