@@ -30,7 +30,7 @@ from msc.db import session, utcnow
 from msc.forms import ConfirmForm, form_status, options, rule_on_form
 from msc.sections import Row, Section
 from msc.security import audit
-from msc.security.policy import Permission, can, requires
+from msc.security.policy import Permission, can, requires, role_allows
 
 bp = Blueprint("cases", __name__)
 
@@ -251,7 +251,7 @@ HOME_ROWS = 5
 
 def home_sections(user, today: dt.date) -> list[Section]:
     """On a caseworker's landing page: tasks due and late, their cases by risk, possible children alone."""
-    if not can(user, Permission.CASE_MANAGE):
+    if not role_allows(user, Permission.CASE_MANAGE):
         return []
     overdue, due_today = service.tasks_due(user, today, HOME_ROWS)
     summary = [

@@ -20,7 +20,7 @@ from msc.dpo.vocab import GLASS_REASONS
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.sections import Row, Section
 from msc.security.emergency import BreakGlass
-from msc.security.policy import Permission, can, requires
+from msc.security.policy import Permission, requires, role_allows
 
 
 @bp.get("/dpo/")
@@ -147,7 +147,7 @@ def _chain_row(check: AuditCheck | None) -> list[Row]:
 def home_sections(user, today: dt.date) -> list[Section]:
     """On the DPO's landing page: any burst of emergency accesses, the accesses waiting for review, the last
     check of the audit chain, who is due for anonymisation, and the latest downloads and exports."""
-    if not can(user, Permission.DPO_REVIEW):
+    if not role_allows(user, Permission.DPO_REVIEW):
         return []
     found = []
     alerts = glass.alerts()

@@ -35,6 +35,7 @@ from msc.security.policy import (
     in_scope,
     public,
     requires,
+    role_allows,
     roles_with,
 )
 from msc.urls import external_url
@@ -273,7 +274,7 @@ def home_sections(user, today: dt.date) -> list[Section]:
     """On the landing page: a centre manager's feedback to answer and how much of it is late; a PSEA focal
     point's sensitive complaints. Each sees only the items the queue shows them."""
     focal = service.is_focal_point(user)
-    if not (focal or can(user, Permission.FEEDBACK_MANAGE)):
+    if not (focal or role_allows(user, Permission.FEEDBACK_MANAGE)):
         return []
     waiting = service.waiting(user, HOME_ROWS)
     rows = [

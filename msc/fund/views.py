@@ -50,7 +50,7 @@ from msc.i18n import local_today
 from msc.sections import Row, Section
 from msc.security import audit
 from msc.security.models import User
-from msc.security.policy import Permission, can, check_scope, requires
+from msc.security.policy import Permission, can, check_scope, requires, role_allows
 
 bp = Blueprint("fund", __name__)
 
@@ -494,7 +494,7 @@ HOME_ROWS = 5
 def home_sections(user, today: dt.date) -> list[Section]:
     """On a protection officer's landing page: applications awaiting their decision, audit samples with
     findings to record, and approvals to re-assess in the next 30 days, all in their scope."""
-    if not can(user, Permission.FUND_DECIDE):
+    if not role_allows(user, Permission.FUND_DECIDE):
         return []
     awaiting = applications.awaiting_decision(user, HOME_ROWS)
     total = applications.awaiting_count(user)

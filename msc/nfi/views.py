@@ -35,7 +35,7 @@ from msc.nfi.models import Distribution, NfiItem
 from msc.nfi.stock import NfiError
 from msc.sections import Row, Section
 from msc.security import audit
-from msc.security.policy import Permission, active_centres_of, can, centres_in_scope, check_scope, requires
+from msc.security.policy import Permission, active_centres_of, can, centres_in_scope, check_scope, requires, role_allows
 from msc.urls import parse_id
 
 bp = Blueprint("nfi", __name__)
@@ -498,7 +498,7 @@ HOME_ROWS = 5
 
 def home_sections(user, today: dt.date) -> list[Section]:
     """On a centre manager's landing page: the items out of stock or running low at their centres."""
-    if not can(user, Permission.NFI_STOCK):
+    if not role_allows(user, Permission.NFI_STOCK):
         return []
     low = reports.low_stock_in_scope(user)
     rows = [

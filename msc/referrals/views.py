@@ -22,7 +22,7 @@ from msc.referrals import service, vocab
 from msc.referrals.forms import ReferralForm, TextForm
 from msc.referrals.models import Referral, ReferralEvent, ReferralStatus
 from msc.sections import Row, Section
-from msc.security.policy import Permission, can, requires
+from msc.security.policy import Permission, can, requires, role_allows
 from msc.urls import parse_id
 
 bp = Blueprint("referrals", __name__)
@@ -235,7 +235,7 @@ def home_sections(user, today: dt.date) -> list[Section]:
     theirs, and for a centre's manager how many referrals of the centre are past their deadline."""
     now = utcnow()
     found = []
-    if can(user, Permission.CASE_MANAGE):
+    if role_allows(user, Permission.CASE_MANAGE):
         waiting, overdue = service.waiting_and_overdue(user, now, HOME_ROWS)
         rows = [
             Row(r.beneficiary.case_number, url_for("referrals.detail", uid=r.uid), r.organisation.name, _("overdue"))
@@ -261,7 +261,7 @@ def home_sections(user, today: dt.date) -> list[Section]:
                 order=20,
             )
         )
-    if can(user, Permission.PARTNER_PORTAL):
+    if role_allows(user, Permission.PARTNER_PORTAL):
         waiting = service.waiting_for_partner(user, HOME_ROWS)
         found.append(
             Section(
@@ -283,7 +283,7 @@ def home_sections(user, today: dt.date) -> list[Section]:
                 order=10,
             )
         )
-    if can(user, Permission.PARTNERS_MANAGE):
+    if role_allows(user, Permission.PARTNERS_MANAGE):
         late = service.overdue_in_scope(user, now)
         text = ngettext(
             "%(num)d referral past its answer deadline", "%(num)d referrals past their answer deadline", late

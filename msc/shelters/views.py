@@ -15,7 +15,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.db import get_by_uid_or_404, get_or_404, utcnow
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.sections import Row, Section
-from msc.security.policy import Permission, active_centres_of, can, check_scope, requires
+from msc.security.policy import Permission, active_centres_of, can, check_scope, requires, role_allows
 from msc.shelters import service
 from msc.shelters.forms import PlacementForm, ShelterForm
 from msc.shelters.models import Placement, Shelter
@@ -147,7 +147,7 @@ def _helpers() -> dict:
 
 def home_sections(user, today: dt.date) -> list[Section]:
     """On a centre manager's landing page: how full each shelter of their centres is tonight."""
-    if not can(user, Permission.SHELTER_MANAGE):
+    if not role_allows(user, Permission.SHELTER_MANAGE):
         return []
     rows = []
     for shelter in service.visible_shelters(user):
