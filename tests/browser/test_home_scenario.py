@@ -74,3 +74,39 @@ def test_a_caseworker_lands_on_the_task_due_today_and_the_referral_waiting(visit
         ).click()
     assert page.url.endswith(f"/referrals/{caseload['referral']}")
     check_no_horizontal_scroll(page, "referral")
+
+
+def test_the_centre_manager_and_the_dpo_homes_fit_a_phone(visit, live_server):
+    import pyotp
+
+    from msc.centres.models import Centre
+    from msc.db import session
+    from msc.feedback import service as feedback
+    from msc.security import audit
+
+    secret = pyotp.random_base32()
+    make = Factory(live_server.app)
+    make.user("jefa", "centre_manager", centres=("COL-CUC",), locale="es")
+    make.user("dpo", "dpo", scope="region", locale="es", mfa_secret=secret)
+    make.shelter()
+    with live_server.app.app_context():
+        centre = session.scalar(sa.select(Centre).where(Centre.code == "COL-CUC"))
+        feedback.submit(centre, channel="self_service", kind="complaint_service", text="La fila es muy larga.")
+        audit.record("access.break_glass_burst", object_type="region", detail="region:9")
+        session.commit()
+    page = visit.page
+    page.set_viewport_size(PHONE)
+    log_in_as(visit, "jefa")
+    for key in ("stock", "feedback", "occupancy", "late"):
+        assert page.locator(f"section[aria-labelledby='home-{key}']").count() == 1
+    assert "Casa de Paso Cúcuta" in page.locator("section[aria-labelledby='home-occupancy']").inner_text()
+    check_axe(page, "centre manager home")
+    check_no_horizontal_scroll(page, "centre manager home")
+
+    log_in_as(visit, "dpo", secret)
+    assert page.locator("section[role='alert']").count() == 1
+    assert "aparecerán" not in page.content()
+    for key in ("reviews", "chain", "retention", "exports"):
+        assert page.locator(f"section[aria-labelledby='home-{key}']").count() == 1
+    check_axe(page, "DPO home")
+    check_no_horizontal_scroll(page, "DPO home")
