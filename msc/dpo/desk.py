@@ -158,7 +158,7 @@ def home_sections(user, today: dt.date) -> list[Section]:
                 _("Alert: a burst of emergency accesses"),
                 [_alert_row(a) for a in alerts[:HOME_ROWS]],
                 link=url_for("dpo.dashboard"),
-                link_text=_("Data protection"),
+                link_text=_("Open the dashboard"),
                 order=0,
                 alert=True,
             )
