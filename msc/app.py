@@ -25,15 +25,18 @@ from msc.cases.views import bp as cases_bp
 from msc.cli import register as register_cli
 from msc.crypto import keys
 from msc.db import session
-from msc.dpo import desk, desk_erasure, desk_keys  # noqa: F401 (their routes join the dpo blueprint)
+from msc.dpo import desk as dpo_desk
+from msc.dpo import desk_erasure, desk_keys  # noqa: F401 (their routes join the dpo blueprint)
 from msc.dpo import views as dpo_views  # noqa: F401 (its routes join the dpo blueprint)
 from msc.dpo.blueprint import bp as dpo_bp
 from msc.extensions import babel, csrf, limiter, login_manager
+from msc.feedback import views as feedback
 from msc.feedback.views import bp as feedback_bp
 from msc.fund import views as fund
 from msc.fund.views import bp as fund_bp
 from msc.i18n import LANGUAGE_NAMES, select_locale, select_timezone
 from msc.i18n import bp as i18n_bp
+from msc.nfi import views as nfi
 from msc.nfi.views import bp as nfi_bp
 from msc.ops import errors as ops_errors
 from msc.ops import health as ops_health
@@ -149,6 +152,8 @@ def register_page_sections(app: Flask) -> None:
     sections.add(app, sections.CASE, referrals.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
     sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
+    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk):
+        sections.add(app, sections.HOME, feature.home_sections)
 
 
 def register_signal_receivers(app: Flask) -> None:

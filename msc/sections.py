@@ -9,6 +9,7 @@ view, not the template, runs every query, and the layers hold.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
@@ -19,8 +20,10 @@ PROFILE = "profile"
 CASE = "case"
 #: the caseworker's home page; providers take (user,)
 CASEWORKER_HOME = "caseworker_home"
+#: everyone's landing page, the work of their role; providers take (user, today) and return a list of Section
+HOME = "home"
 
-Provider = Callable[..., dict[str, Any]]
+Provider = Callable[..., Any]
 
 
 def add(app: Flask, page: str, provider: Provider) -> None:
@@ -34,3 +37,51 @@ def context(page: str, *args: Any) -> dict[str, Any]:
     for provider in current_app.extensions.get("msc.sections", {}).get(page, []):
         found.update(provider(*args))
     return found
+
+
+# ---- the landing page ---------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of a home section: a text, the page it opens, a note after it, and a word that flags it
+    (overdue, out of stock, full)."""
+
+    text: str
+    url: str | None = None
+    note: str = ""
+    flag: str = ""
+
+
+@dataclass
+class Section:
+    """One part of a person's home: a short list or a count, what it says when empty, and the full page."""
+
+    #: the id of its heading, unique on the page; sections of several features with one key become one
+    key: str
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    #: a sentence under the heading (a count, in words)
+    summary: str = ""
+    #: what the section says when it has no rows
+    empty: str = ""
+    #: the full page, and the words of its link
+    link: str | None = None
+    link_text: str = ""
+    #: place on the page, smallest first
+    order: int = 50
+    #: shown as an alert (a burst of emergency accesses)
+    alert: bool = False
+
+
+def home(*args: Any) -> list[Section]:
+    """Every section the registered features show on the landing page, in order. Sections that share a
+    key (what is late at a centre, from several features) are shown as one, rows in the order given."""
+    merged: dict[str, Section] = {}
+    for provider in current_app.extensions.get("msc.sections", {}).get(HOME, []):
+        for section in provider(*args):
+            if section.key in merged:
+                merged[section.key].rows += section.rows
+            else:
+                merged[section.key] = section
+    return sorted(merged.values(), key=lambda s: s.order)

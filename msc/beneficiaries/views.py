@@ -28,21 +28,24 @@ bp = Blueprint("beneficiaries", __name__)
 @bp.get("/")
 @authenticated
 def home():
-    """The landing page: the search box for the desk, the admin index for admins."""
-    if can(current_user, Permission.SEARCH):
-        return render_template("reception/search.html", form=SearchForm(), result=None)
+    """The landing page, each role's work: what every feature shows the user today (their tasks, what waits
+    for them, their centre), the admin index for admins, and the search box for the desk."""
     if can(current_user, Permission.ADMIN_USERS):
         return redirect(url_for("admin.index"))
-    if can(current_user, Permission.PARTNER_PORTAL):
-        return redirect(url_for("referrals.portal"))
-    return render_template("reception/welcome.html")
+    today = clock.viewer_today(current_user)
+    found = sections.home(current_user, today)
+    if not found and can(current_user, Permission.SEARCH):
+        return render_template("reception/search.html", form=SearchForm(), result=None)
+    return render_template("home.html", sections=found, today=today)
 
 
-@bp.post("/search")
+@bp.route("/search", methods=["GET", "POST"])
 @requires(Permission.SEARCH)
 def search():
-    """Search first (POST: the terms never reach a URL or an access log)."""
+    """Search first (POST: the terms never reach a URL or an access log; GET: the empty box)."""
     form = SearchForm()
+    if request.method == "GET":
+        return render_template("reception/search.html", form=form, result=None)
     if not form.validate_on_submit():
         return render_template("reception/search.html", form=form, result=None), form_status(form)
     try:

@@ -329,14 +329,7 @@ LEAN_CASE = (so.lazyload(Case.caseworkers), so.joinedload(Case.beneficiary).lazy
 def home(user: Actor, today: dt.date) -> Home:
     """My cases by risk, my tasks due today and overdue, possible UASC not yet assessed — the first
     rows of each with their totals, so the page stays a glance however large the caseload."""
-    counts = dict(
-        session.execute(
-            sa.select(Case.risk_level, sa.func.count())
-            .join(case_assignments)
-            .where(case_assignments.c.user_id == user.id, Case.status != CaseStatus.CLOSED)
-            .group_by(Case.risk_level)
-        ).all()
-    )
+    counts = cases_by_risk(user)
     by_risk = {
         level: Listing(
             list(session.scalars(my_cases(user, level).limit(HOME_CASES).options(*LEAN_CASE)))
@@ -346,13 +339,32 @@ def home(user: Actor, today: dt.date) -> Home:
         )
         for level in RISK_ORDER
     }
+    overdue, due_today = tasks_due(user, today)
+    return Home(by_risk, due_today, overdue, uasc_waiting(user, today))
+
+
+def cases_by_risk(user: Actor) -> dict[str, int]:
+    """How many open and active cases the user holds at each risk level (levels with none left out)."""
+    return {
+        level: count
+        for level, count in session.execute(
+            sa.select(Case.risk_level, sa.func.count())
+            .join(case_assignments)
+            .where(case_assignments.c.user_id == user.id, Case.status != CaseStatus.CLOSED)
+            .group_by(Case.risk_level)
+        )
+    }
+
+
+def tasks_due(user: Actor, today: dt.date, limit: int | None = None) -> tuple[Listing, Listing]:
+    """The user's open tasks past their day, and those due today (soonest first, then as added)."""
     open_tasks = (
         sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None)).order_by(Task.due_on, Task.id)
     )
     task_options = (so.selectinload(Task.case).options(*LEAN_CASE),)
-    due_today = listing(open_tasks.where(Task.due_on == today), HOME_TASKS, *task_options)
-    overdue = listing(open_tasks.where(Task.due_on < today), HOME_TASKS, *task_options)
-    return Home(by_risk, due_today, overdue, uasc_waiting(user, today))
+    limit = limit or HOME_TASKS
+    overdue = listing(open_tasks.where(Task.due_on < today), limit, *task_options)
+    return overdue, listing(open_tasks.where(Task.due_on == today), limit, *task_options)
 
 
 UASC_WAITING = 50

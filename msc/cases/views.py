@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -25,8 +28,9 @@ from msc.cases.forms import (
 from msc.cases.models import Case, CaseEvent, Task
 from msc.db import session
 from msc.forms import ConfirmForm, form_status, options, rule_on_form
+from msc.sections import Row, Section
 from msc.security import audit
-from msc.security.policy import Permission, can, requires
+from msc.security.policy import Permission, can, requires, role_allows
 
 bp = Blueprint("cases", __name__)
 
@@ -239,6 +243,77 @@ def assessment(case_uid: str):
 def profile_section(user, person: Beneficiary) -> dict:
     """On a person's profile: their case, for those who may see cases."""
     return {"profile_case": service.case_of(person) if can(user, Permission.CASE_VIEW) else None}
+
+
+#: rows a section of the landing page shows before its link to the full page
+HOME_ROWS = 5
+
+
+def home_sections(user, today: dt.date) -> list[Section]:
+    """On a caseworker's landing page: tasks due and late, their cases by risk, possible children alone."""
+    if not role_allows(user, Permission.CASE_MANAGE):
+        return []
+    overdue, due_today = service.tasks_due(user, today, HOME_ROWS)
+    summary = [
+        ngettext("%(num)d task overdue", "%(num)d tasks overdue", overdue.total) if overdue.total else "",
+        ngettext("%(num)d task due today", "%(num)d tasks due today", due_today.total),
+    ]
+    tasks = [
+        Row(
+            t.case.beneficiary.case_number,
+            url_for("cases.case", case_uid=t.case.uid),
+            _("%(title)s, due %(date)s", title=t.title, date=format_date(t.due_on)) if late else t.title,
+            _("overdue") if late else "",
+        )
+        for listing, late in ((overdue, True), (due_today, False))
+        for t in listing.items
+    ]
+    counts = service.cases_by_risk(user)
+    by_risk = [
+        Row(
+            str(vocab.RISK_LEVELS[level]),
+            url_for("cases.mine", risk=level),
+            ngettext("%(num)d case", "%(num)d cases", counts[level]),
+        )
+        for level in vocab.RISK_ORDER
+        if counts.get(level)
+    ]
+    children = service.uasc_waiting(user, today, HOME_ROWS + 1)
+    return [
+        Section(
+            "tasks",
+            _("Tasks due"),
+            tasks,
+            " · ".join(s for s in summary if s),
+            _("Nothing due today."),
+            url_for("cases.home"),
+            _("All my tasks"),
+            order=10,
+        ),
+        Section(
+            "cases",
+            _("My cases"),
+            by_risk,
+            ngettext("%(num)d open case", "%(num)d open cases", sum(counts.values())),
+            _("You have no open cases."),
+            url_for("cases.home"),
+            _("All my cases"),
+            order=30,
+        ),
+        Section(
+            "uasc",
+            _("Possible unaccompanied or separated children to assess"),
+            [
+                Row(b.case_number, url_for("beneficiaries.profile", uid=b.uid), b.centre.name)
+                for b in children[:HOME_ROWS]
+            ],
+            _("More are waiting: see them all on My cases.") if len(children) > HOME_ROWS else "",
+            _("Nothing waiting."),
+            url_for("cases.home"),
+            _("All children to assess"),
+            order=40,
+        ),
+    ]
 
 
 @bp.app_context_processor

@@ -3,19 +3,25 @@ emergency accesses."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from msc import clock
 from msc.db import get_by_uid_or_404, utcnow
-from msc.dpo import glass, keys, oversight
+from msc.dpo import erasure, glass, keys, oversight
 from msc.dpo.blueprint import bp
 from msc.dpo.forms import AuditSearchForm, ReviewForm
+from msc.dpo.models import AuditCheck
+from msc.dpo.vocab import GLASS_REASONS
 from msc.forms import ConfirmForm, form_status, rule_on_form
+from msc.sections import Row, Section
 from msc.security.emergency import BreakGlass
-from msc.security.policy import Permission, requires
+from msc.security.policy import Permission, requires, role_allows
 
 
 @bp.get("/dpo/")
@@ -102,3 +108,150 @@ def glass_review(grant_uid: str):
         form=form,
         requested_on=clock.day_of(grant.requested_at, clock.viewer_country(current_user)),
     ), form_status(form)
+
+
+# ---- the DPO's landing page ----------------------------------------------------------------
+
+#: rows a section of the landing page shows before its link to the full page
+HOME_ROWS = 5
+#: how far back the landing page counts downloads and exports
+EXPORT_DAYS = 30
+#: what each export's audit action downloaded
+EXPORT_KINDS = {
+    "data.export": _l("Personal data"),
+    "fund.export": _l("Protection fund"),
+    "nfi.export": _l("NFI reports"),
+    "reports.export": _l("Dashboard"),
+}
+
+
+def _alert_row(a: glass.Alert) -> Row:
+    when = format_datetime(a.at)
+    if a.user is None:
+        text = _("%(n)d requests or attempts that did not match across the region in a few minutes.", n=a.count)
+        return Row(when, url_for("dpo.audit_log", action="access.break_glass"), text)
+    text = _(
+        "%(who)s made %(n)d requests or attempts that did not match in a few minutes.",
+        who=f"{a.user.display_name} ({a.user.username})",
+        n=a.count,
+    )
+    return Row(when, url_for("dpo.audit_log", user=a.user.username, action="access."), text)
+
+
+def _chain_row(check: AuditCheck | None) -> list[Row]:
+    if check is None:
+        return []
+    when = format_datetime(check.at)
+    if check.ok:
+        text = ngettext(
+            "Intact on %(when)s: %(num)d record checked.",
+            "Intact on %(when)s: %(num)d records checked.",
+            check.checked,
+            when=when,
+        )
+    elif check.broken_seq is None:
+        text = _("The witness does not match on %(when)s: %(reason)s", when=when, reason=check.reason)
+    else:
+        text = _(
+            "Broken at record %(seq)s on %(when)s: %(reason)s", seq=check.broken_seq, when=when, reason=check.reason
+        )
+    return [Row(text, flag="" if check.ok else _("broken"))]
+
+
+def home_sections(user, today: dt.date) -> list[Section]:
+    """On the DPO's landing page: any burst of emergency accesses, the accesses waiting for review, the last
+    check of the audit chain, who is due for anonymisation, and the latest downloads and exports."""
+    if not role_allows(user, Permission.DPO_REVIEW):
+        return []
+    found = []
+    alerts = glass.alerts()
+    if alerts:
+        found.append(
+            Section(
+                "alerts",
+                _("Alert: a burst of emergency accesses"),
+                [_alert_row(a) for a in alerts[:HOME_ROWS]],
+                link=url_for("dpo.dashboard"),
+                link_text=_("Open the dashboard"),
+                order=0,
+                alert=True,
+            )
+        )
+    waiting = glass.awaiting_review(HOME_ROWS)
+    due = erasure.due(today)
+    exports = oversight.recent_exports(EXPORT_DAYS, HOME_ROWS)
+    users = oversight.users_by_id(exports.items)
+    found += [
+        Section(
+            "reviews",
+            _("Emergency accesses to review"),
+            [
+                Row(
+                    format_datetime(g.requested_at),
+                    url_for("dpo.glass_review", grant_uid=g.uid),
+                    f"{g.user.username} · {GLASS_REASONS[g.reason]}",
+                )
+                for g in waiting.items
+            ],
+            ngettext("%(num)d waiting for review", "%(num)d waiting for review", waiting.total),
+            _("Nothing waiting."),
+            url_for("dpo.glass_queue"),
+            _("All emergency accesses"),
+            order=10,
+        ),
+        Section(
+            "chain",
+            _("Audit chain"),
+            _chain_row(oversight.last_check()),
+            empty=_("Never checked yet."),
+            link=url_for("dpo.dashboard"),
+            link_text=_("Check the chain now"),
+            order=20,
+        ),
+        Section(
+            "retention",
+            _("Retention"),
+            [
+                Row(
+                    ngettext("%(num)d person due for anonymisation", "%(num)d people due for anonymisation", len(due)),
+                    url_for("dpo.retention"),
+                )
+            ]
+            if due
+            else [],
+            empty=_("Nobody is due for anonymisation."),
+            link=url_for("dpo.retention"),
+            link_text=_("Retention"),
+            order=30,
+        ),
+        Section(
+            "exports",
+            _("Downloads and exports"),
+            [
+                Row(
+                    format_datetime(e.at),
+                    url_for("dpo.audit_log", action=e.action),
+                    " · ".join(
+                        x
+                        for x in (
+                            str(EXPORT_KINDS.get(e.action, e.action)),
+                            users[e.user_id].username if e.user_id in users else "",
+                        )
+                        if x
+                    ),
+                )
+                for e in exports.items
+            ],
+            ngettext(
+                "%(num)d in the last %(days)d days",
+                "%(num)d in the last %(days)d days",
+                exports.total,
+                days=EXPORT_DAYS,
+            ),
+            _("None in the last %(days)d days.", days=EXPORT_DAYS),
+            url_for("dpo.audit_log"),
+            _("Search the audit log"),
+            order=40,
+        ),
+    ]
+    return found

@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries import casenumber
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.search import card_token
-from msc.db import session, utcnow
+from msc.db import Listing, listing, session, utcnow
 from msc.dpo.vocab import GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError, checked_text
 from msc.security import audit
@@ -390,6 +390,12 @@ def queue(reviewed: bool = False, limit: int = 200) -> list[BreakGlass]:
     else:
         stmt = stmt.where(BreakGlass.outcome.is_(None)).order_by(BreakGlass.requested_at)
     return list(session.scalars(stmt.limit(limit)))
+
+
+def awaiting_review(limit: int = 5) -> Listing:
+    """The first accesses and requests awaiting review (oldest first), and how many there are."""
+    stmt = sa.select(BreakGlass).where(BreakGlass.outcome.is_(None))
+    return listing(stmt.order_by(BreakGlass.requested_at, BreakGlass.id), limit)
 
 
 def latest(limit: int = 20) -> list[BreakGlass]:

@@ -130,6 +130,13 @@ def summary(days: int = 30) -> Summary:
     )
 
 
+def recent_exports(days: int = 30, limit: int = 5) -> Listing:
+    """Downloads and exports of the last days (the audit events that record them), newest first."""
+    since = utcnow() - dt.timedelta(days=days)
+    stmt = sa.select(AuditEvent).where(AuditEvent.at >= since, AuditEvent.action.endswith(".export"))
+    return listing(stmt.order_by(AuditEvent.seq.desc()), limit)
+
+
 def last_check() -> AuditCheck | None:
     return session.scalar(sa.select(AuditCheck).order_by(AuditCheck.id.desc()).limit(1))
 

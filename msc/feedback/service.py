@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from msc import clock
 from msc.centres.models import Centre
 from msc.crypto import DataKey, legacy_reference_hashes, reference_hash
-from msc.db import session, utcnow
+from msc.db import Listing, listing, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.feedback.models import Feedback, FeedbackStatus
 from msc.security import audit
@@ -234,6 +234,22 @@ def queue(user: Actor, status: str | None = None, limit: int = 200) -> list[Feed
             ).limit(limit)
         )
     )
+
+
+#: waiting for someone at the centre to act
+OPEN = (FeedbackStatus.RECEIVED, FeedbackStatus.IN_PROGRESS)
+
+
+def waiting(user: Actor, limit: int = 5) -> Listing:
+    """The open items the user must answer (received or in progress), soonest deadline first."""
+    stmt = visible(user).where(Feedback.status.in_(OPEN))
+    return listing(stmt.order_by(Feedback.due_on.is_(None), Feedback.due_on, Feedback.id), limit)
+
+
+def overdue_count(user: Actor, today: dt.date) -> int:
+    """How many of the open items the user must answer are past their deadline."""
+    stmt = visible(user, sa.select(sa.func.count()).select_from(Feedback))
+    return session.scalar(stmt.where(Feedback.status.in_(OPEN), Feedback.due_on < today)) or 0
 
 
 def read(user: Actor, item: Feedback) -> None:

@@ -8,6 +8,7 @@ import time
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -24,6 +25,7 @@ from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, Upd
 from msc.feedback.models import Feedback
 from msc.forms import form_status, rule_on_form
 from msc.qr import qr_svg
+from msc.sections import Row, Section
 from msc.security.models import User
 from msc.security.policy import (
     Permission,
@@ -33,6 +35,7 @@ from msc.security.policy import (
     in_scope,
     public,
     requires,
+    role_allows,
     roles_with,
 )
 from msc.urls import external_url
@@ -261,3 +264,43 @@ def reports():
         kinds=agg.by_kind_and_status(current_user, start, end),
         timeliness=agg.answered_in_time(current_user, start, end, today),
     )
+
+
+#: rows a section of the landing page shows before its link to the full page
+HOME_ROWS = 5
+
+
+def home_sections(user, today: dt.date) -> list[Section]:
+    """On the landing page: a centre manager's feedback to answer and how much of it is late; a PSEA focal
+    point's sensitive complaints. Each sees only the items the queue shows them."""
+    focal = service.is_focal_point(user)
+    if not (focal or role_allows(user, Permission.FEEDBACK_MANAGE)):
+        return []
+    waiting = service.waiting(user, HOME_ROWS)
+    rows = [
+        Row(
+            str(vocab.KINDS.get(i.kind, _("Survey"))),
+            url_for("feedback.item", feedback_uid=i.uid),
+            f"{i.centre.code} · " + (_("answer by %(date)s", date=format_date(i.due_on)) if i.due_on else ""),
+            _("overdue") if i.due_on is not None and i.due_on < today else "",
+        )
+        for i in waiting.items
+    ]
+    found = [
+        Section(
+            "psea" if focal else "feedback",
+            _("Sensitive complaints (PSEA)") if focal else _("Feedback to answer"),
+            rows,
+            ngettext("%(num)d waiting for an answer", "%(num)d waiting for an answer", waiting.total),
+            _("Nothing waiting."),
+            url_for("feedback.queue"),
+            _("All feedback"),
+            order=30,
+        )
+    ]
+    if not focal:
+        late = service.overdue_count(user, today)
+        text = ngettext("%(num)d message past its answer deadline", "%(num)d messages past their answer deadline", late)
+        late_rows = [Row(text, url_for("feedback.queue"))] if late else []
+        found.append(Section("late", _("What is late"), late_rows, empty=_("Nothing late."), order=60))
+    return found

@@ -228,18 +228,27 @@ def read(user: Actor, application: Application) -> None:
     audit.record("fund.application.view", object_type="fund_application", object_id=application.id)
 
 
-def awaiting_decision(user: Actor, limit: int = 100) -> list[Application]:
-    """Applications in the user's scope with no decision yet, oldest first; not those of a case the user is
-    involved in (four eyes: another protection officer decides them)."""
+def _awaiting(user: Actor) -> sa.Select[Application]:
     stmt = sa.select(Application).where(
         ~sa.exists().where(Decision.application_id == Application.id), sa.not_(involved_in(user))
     )
     ids = centre_ids_in_scope(user)
     if ids is not None:
         stmt = stmt.where(Application.centre_id.in_(ids or [-1]))
-    rows = list(session.scalars(stmt.order_by(Application.submitted_at).limit(limit)))
+    return stmt.order_by(Application.submitted_at, Application.id)
+
+
+def awaiting_decision(user: Actor, limit: int = 100) -> list[Application]:
+    """Applications in the user's scope with no decision yet, oldest first; not those of a case the user is
+    involved in (four eyes: another protection officer decides them)."""
+    rows = list(session.scalars(_awaiting(user).limit(limit)))
     preload_people(rows)
     return rows
+
+
+def awaiting_count(user: Actor) -> int:
+    """How many applications awaiting_decision would list without a limit."""
+    return session.scalar(sa.select(sa.func.count()).select_from(_awaiting(user).order_by(None).subquery())) or 0
 
 
 def submitted_by(user: Actor, limit: int = 20) -> list[tuple[Application, Decision | None]]:

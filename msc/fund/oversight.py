@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVarTuple
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.models import Beneficiary
@@ -323,3 +324,26 @@ def reassessment_queue(user: Actor, today: dt.date, horizon_days: int = 30) -> l
                 if eighteen <= until:
                     out.append(Reassessment(d, "turns_18", eighteen))
     return sorted(out, key=lambda r: (r.due_on, r.decision.id))
+
+
+def open_samples(user: Actor, limit: int = 5) -> list[tuple[AuditSample, int]]:
+    """Samples with sampled decisions in the user's scope still without a finding, newest first, each with how
+    many the user may record (not the decisions they made themselves)."""
+    _auditor(user)
+    stmt = _scoped(
+        user,
+        sa.select(AuditFinding.sample_id, sa.func.count())
+        .join(Decision, Decision.id == AuditFinding.decision_id)
+        .join(Application, Application.id == Decision.application_id)
+        .where(AuditFinding.finding.is_(None), Decision.decided_by_id != user.id)
+        .group_by(AuditFinding.sample_id),
+    )
+    counts: dict[int, int] = {sample_id: n for sample_id, n in session.execute(stmt)}
+    samples = session.scalars(
+        sa.select(AuditSample)
+        .where(AuditSample.id.in_(counts or [-1]))
+        .order_by(AuditSample.id.desc())
+        .limit(limit)
+        .options(so.lazyload(AuditSample.items))
+    )
+    return [(s, counts[s.id]) for s in samples]

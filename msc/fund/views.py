@@ -3,12 +3,13 @@ audit (register, consistency, samples and findings)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from msc import clock, numbers
@@ -46,9 +47,10 @@ from msc.fund.models import (
     Disbursement,
     FundAllocation,
 )
+from msc.sections import Row, Section
 from msc.security import audit
 from msc.security.models import User
-from msc.security.policy import Permission, can, check_scope, requires
+from msc.security.policy import Permission, can, check_scope, requires, role_allows
 
 bp = Blueprint("fund", __name__)
 
@@ -516,6 +518,79 @@ def criteria_status(version: int, action: str):
 def home_section(user) -> dict:
     """On the caseworker's home: their latest fund applications with the decision in force."""
     return {"fund_applications": applications.submitted_by(user, limit=10) if can(user, Permission.FUND_APPLY) else []}
+
+
+#: rows a section of the landing page shows before its link to the full page
+HOME_ROWS = 5
+
+
+def home_sections(user, today: dt.date) -> list[Section]:
+    """On a protection officer's landing page: applications awaiting their decision, audit samples with
+    findings to record, and approvals to re-assess in the next 30 days, all in their scope."""
+    if not role_allows(user, Permission.FUND_DECIDE):
+        return []
+    awaiting = applications.awaiting_decision(user, HOME_ROWS)
+    total = applications.awaiting_count(user)
+    samples = oversight.open_samples(user, HOME_ROWS)
+    queue = oversight.reassessment_queue(user, today)
+    why = {"period_ends": _("The approved period ends"), "turns_18": _("The child turns 18")}
+    return [
+        Section(
+            "decisions",
+            _("Decisions waiting"),
+            [
+                Row(
+                    _("Sent on %(date)s", date=format_date(a.submitted_at)),
+                    url_for("fund.application", application_uid=a.uid),
+                    a.centre.code,
+                )
+                for a in awaiting
+            ],
+            ngettext("%(num)d application awaits a decision", "%(num)d applications await a decision", total),
+            _("Nothing awaits a decision."),
+            url_for("fund.index"),
+            _("Protection fund"),
+            order=10,
+        ),
+        Section(
+            "samples",
+            _("Audit samples"),
+            [
+                Row(
+                    _(
+                        "Decisions from %(start)s to %(end)s",
+                        start=format_date(s.starts_on),
+                        end=format_date(s.ends_on),
+                    ),
+                    url_for("fund.sample", sample_id=s.id),
+                    ngettext("%(num)d finding to record", "%(num)d findings to record", n),
+                )
+                for s, n in samples
+            ],
+            empty=_("No finding to record."),
+            link=url_for("fund.samples"),
+            link_text=_("All audit samples"),
+            order=20,
+        ),
+        Section(
+            "reassessments",
+            _("Re-assessments"),
+            [
+                Row(
+                    format_date(r.due_on),
+                    url_for("fund.application", application_uid=r.decision.application.uid),
+                    f"{why[r.reason]} · {r.decision.application.centre.code}",
+                    _("due") if r.due_on <= today else "",
+                )
+                for r in queue[:HOME_ROWS]
+            ],
+            ngettext("%(num)d due in the next 30 days", "%(num)d due in the next 30 days", len(queue)),
+            _("Nothing to re-assess in the next 30 days."),
+            url_for("fund.index"),
+            _("Protection fund"),
+            order=40,
+        ),
+    ]
 
 
 @bp.app_context_processor

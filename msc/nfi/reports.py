@@ -17,7 +17,7 @@ from msc.nfi.models import NfiItem, StockLevel
 from msc.nfi.models import StockMovement as M
 from msc.nfi.stock import Level, NfiError
 from msc.security.actor import Actor
-from msc.security.policy import centres_in_scope
+from msc.security.policy import active_centres_of, centres_in_scope
 
 MAX_DAYS = 3 * 366
 
@@ -204,3 +204,8 @@ def low_stock(centre_ids: list[int]) -> list[tuple[Centre, Level]]:
     )
     found = [(c, Level(i, held, low)) for c, i, held, low in session.execute(stmt)]
     return [(c, lv) for c, lv in found if lv.status != "ok"]
+
+
+def low_stock_in_scope(user: Actor) -> list[tuple[Centre, Level]]:
+    """Items out of stock or running low in the active centres the user reaches."""
+    return low_stock([c.id for c in active_centres_of(user)])

@@ -3,6 +3,8 @@ adjustments, counts, thresholds, ledger), reports and exports, and the catalogue
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -32,8 +34,9 @@ from msc.nfi.forms import (
 )
 from msc.nfi.models import Distribution, NfiItem
 from msc.nfi.stock import NfiError
+from msc.sections import Row, Section
 from msc.security import audit
-from msc.security.policy import Permission, active_centres_of, can, centres_in_scope, check_scope, requires
+from msc.security.policy import Permission, active_centres_of, can, centres_in_scope, check_scope, requires, role_allows
 from msc.urls import parse_id
 
 bp = Blueprint("nfi", __name__)
@@ -492,3 +495,35 @@ def item_edit(item_id: int | None = None):
 @bp.app_context_processor
 def _helpers() -> dict:
     return {"nfi_vocab": vocab, "describe_group": rules.describe_group, "has_target": rules.has_target}
+
+
+#: rows a section of the landing page shows before its link to the full page
+HOME_ROWS = 5
+
+
+def home_sections(user, today: dt.date) -> list[Section]:
+    """On a centre manager's landing page: the items out of stock or running low at their centres."""
+    if not role_allows(user, Permission.NFI_STOCK):
+        return []
+    low = reports.low_stock_in_scope(user)
+    rows = [
+        Row(
+            level.item.name,
+            url_for("nfi.stock_centre", centre_id=centre.id),
+            f"{centre.code} · " + ngettext("%(num)d left", "%(num)d left", level.on_hand),
+            _("out of stock") if level.status == "out" else "",
+        )
+        for centre, level in low[:HOME_ROWS]
+    ]
+    return [
+        Section(
+            "stock",
+            _("Low stock"),
+            rows,
+            ngettext("%(num)d item running low", "%(num)d items running low", len(low)),
+            _("Nothing running low."),
+            url_for("nfi.stock_index"),
+            _("All stock"),
+            order=10,
+        )
+    ]

@@ -23,7 +23,7 @@ from msc.referrals.models import Disclosure, Referral, ReferralEvent, ReferralSt
 from msc.referrals.vocab import URGENCIES
 from msc.security import audit
 from msc.security.actor import SYSTEM, Actor
-from msc.security.policy import Permission, in_scope, role_allows
+from msc.security.policy import Permission, in_scope, role_allows, scope_filter
 from msc.signals import referral_status_moved
 
 #: who may move a referral from one status to another
@@ -303,7 +303,7 @@ def disclosures_of(person: Beneficiary) -> list[Disclosure]:
 HOME_LIST = 20
 
 
-def waiting_and_overdue(user: Actor, now: dt.datetime) -> tuple[Listing, Listing]:
+def waiting_and_overdue(user: Actor, now: dt.datetime, limit: int = HOME_LIST) -> tuple[Listing, Listing]:
     """Sent referrals of my cases still within their deadline, and those past it (soonest first)."""
 
     my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
@@ -311,6 +311,34 @@ def waiting_and_overdue(user: Actor, now: dt.datetime) -> tuple[Listing, Listing
     mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == ReferralStatus.SENT)
     soonest = mine.order_by(Referral.deadline_at)
     return (
-        listing(soonest.where(Referral.deadline_at >= now), HOME_LIST, *LEAN),
-        listing(soonest.where(Referral.deadline_at < now), HOME_LIST, *LEAN),
+        listing(soonest.where(Referral.deadline_at >= now), limit, *LEAN),
+        listing(soonest.where(Referral.deadline_at < now), limit, *LEAN),
+    )
+
+
+def waiting_for_partner(user: Actor, limit: int = HOME_LIST) -> Listing:
+    """The referrals waiting for the partner user's organisation (sent or accepted), soonest deadline first."""
+    if not user.organisation_id:
+        return Listing([], 0)
+    stmt = (
+        sa.select(Referral)
+        .where(Referral.organisation_id == user.organisation_id, Referral.status.in_(PENDING_FOR_PARTNER))
+        .order_by(Referral.deadline_at, Referral.id)
+    )
+    return listing(stmt, limit, *LEAN)
+
+
+def overdue_in_scope(user: Actor, now: dt.datetime) -> int:
+    """How many referrals sent from the user's centres are past their deadline without an answer."""
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Referral)
+            .where(
+                scope_filter(user, Referral.centre_id),
+                Referral.status == ReferralStatus.SENT,
+                Referral.deadline_at < now,
+            )
+        )
+        or 0
     )

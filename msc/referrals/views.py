@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,7 +22,8 @@ from msc.partners import vocab as pvocab
 from msc.referrals import service, vocab
 from msc.referrals.forms import ReferralForm, TextForm
 from msc.referrals.models import Referral, ReferralEvent, ReferralStatus
-from msc.security.policy import Permission, can, requires
+from msc.sections import Row, Section
+from msc.security.policy import Permission, can, requires, role_allows
 from msc.urls import parse_id
 
 bp = Blueprint("referrals", __name__)
@@ -218,6 +221,77 @@ def case_section(user, case: Case) -> dict:
 def home_section(user) -> dict:
     """On the caseworker's home: referrals waiting for an answer, and those past their deadline."""
     return {"referrals_waiting": service.waiting_and_overdue(user, utcnow())}
+
+
+#: rows a section of the landing page shows before its link to the full page
+HOME_ROWS = 5
+
+
+def _by(referral: Referral) -> str:
+    return _("answer expected by %(date)s", date=format_datetime(referral.deadline_at)) if referral.deadline_at else ""
+
+
+def home_sections(user, today: dt.date) -> list[Section]:
+    """On the landing page: a caseworker's referrals waiting for an answer, a partner's referrals waiting for
+    theirs, and for a centre's manager how many referrals of the centre are past their deadline."""
+    now = utcnow()
+    found = []
+    if role_allows(user, Permission.CASE_MANAGE):
+        waiting, overdue = service.waiting_and_overdue(user, now, HOME_ROWS)
+        rows = [
+            Row(r.beneficiary.case_number, url_for("referrals.detail", uid=r.uid), r.organisation.name, _("overdue"))
+            for r in overdue.items
+        ] + [
+            Row(r.beneficiary.case_number, url_for("referrals.detail", uid=r.uid), f"{r.organisation.name} · {_by(r)}")
+            for r in waiting.items
+        ]
+        summary = ngettext(
+            "%(num)d waiting for an answer", "%(num)d waiting for an answer", waiting.total + overdue.total
+        )
+        if overdue.total:
+            summary += " · " + ngettext("%(num)d past its deadline", "%(num)d past their deadline", overdue.total)
+        found.append(
+            Section(
+                "referrals",
+                _("Referrals waiting for an answer"),
+                rows,
+                summary,
+                _("Nothing waiting."),
+                url_for("cases.home"),
+                _("All referrals waiting"),
+                order=20,
+            )
+        )
+    if role_allows(user, Permission.PARTNER_PORTAL):
+        waiting = service.waiting_for_partner(user, HOME_ROWS)
+        found.append(
+            Section(
+                "referrals",
+                _("Referrals waiting for your answer"),
+                [
+                    Row(
+                        r.beneficiary.case_number,
+                        url_for("referrals.portal_referral", uid=r.uid),
+                        f"{r.service.name} · {_by(r)}",
+                        _("overdue") if r.overdue(now) else "",
+                    )
+                    for r in waiting.items
+                ],
+                ngettext("%(num)d waiting for your answer", "%(num)d waiting for your answer", waiting.total),
+                _("Nothing waiting."),
+                url_for("referrals.portal"),
+                _("All referrals"),
+                order=10,
+            )
+        )
+    if role_allows(user, Permission.PARTNERS_MANAGE):
+        late = service.overdue_in_scope(user, now)
+        text = ngettext(
+            "%(num)d referral past its answer deadline", "%(num)d referrals past their answer deadline", late
+        )
+        rows = [Row(text)]
+        found.append(Section("late", _("What is late"), rows if late else [], empty=_("Nothing late."), order=60))
+    return found
 
 
 @bp.app_context_processor

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from msc import clock
@@ -11,7 +14,8 @@ from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary
 from msc.db import get_by_uid_or_404, get_or_404
 from msc.forms import ConfirmForm, form_status, rule_on_form
-from msc.security.policy import Permission, active_centres_of, can, check_scope, requires
+from msc.sections import Row, Section
+from msc.security.policy import Permission, active_centres_of, can, check_scope, requires, role_allows
 from msc.shelters import service
 from msc.shelters.forms import PlacementForm, ShelterForm
 from msc.shelters.models import Placement, Shelter
@@ -138,3 +142,35 @@ def profile_section(user, person: Beneficiary) -> dict:
 @bp.app_context_processor
 def _helpers() -> dict:
     return {"SLOT_LABELS": SLOT_LABELS}
+
+
+def home_sections(user, today: dt.date) -> list[Section]:
+    """On a centre manager's landing page: how full each shelter of their centres is tonight."""
+    if not role_allows(user, Permission.SHELTER_MANAGE):
+        return []
+    rows = []
+    for shelter in service.visible_shelters(user):
+        held = service.occupancy(shelter)
+        places = held.total_capacity
+        taken = ngettext(
+            "%(taken)d of %(num)d place taken", "%(taken)d of %(num)d places taken", places, taken=held.total_taken
+        )
+        rows.append(
+            Row(
+                shelter.name,
+                url_for("shelters.detail", shelter_id=shelter.id),
+                taken,
+                _("full") if held.total_taken >= places else "",
+            )
+        )
+    return [
+        Section(
+            "occupancy",
+            _("Occupancy"),
+            rows,
+            empty=_("No shelter at your centre."),
+            link=url_for("shelters.index"),
+            link_text=_("All shelters"),
+            order=40,
+        )
+    ]

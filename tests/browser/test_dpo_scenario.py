@@ -55,6 +55,8 @@ def test_break_the_glass_then_the_approval_and_the_dpo_review(browser, visit, li
     page = visit.page
     page.set_viewport_size(PHONE)  # the desk's phone
     log_in_as(visit, "gestora")
+    with page.expect_navigation():  # a caseworker lands on their work; the search is in the menu
+        page.get_by_role("link", name="Buscar", exact=True).click()
     page.locator("#q").fill(glass_world["number"])
     with page.expect_navigation():
         page.locator("#q").press("Enter")
