@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response
 
 DEVICE_COOKIE = "msc_fb_device"
 KIOSK_COOKIE = "msc_fb_kiosk"
