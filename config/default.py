@@ -100,8 +100,14 @@ DEBUG = False
 TESTING = False
 HSTS = False
 
-# Public feedback page: sends per address, and the least time a person takes to write (spam without captchas)
+# Public feedback pages (msc/feedback/kiosk.py): sends per device (a random id in a cookie; a sender without
+# one counts with its address), the ceiling per address (people sharing a centre's Wi-Fi), and per kiosk
+# (a tablet a centre manager made the centre's kiosk: neither limit above applies to it), and how long a
+# kiosk stays one; plus the least time a person takes to write (spam without captchas)
 FEEDBACK_RATE_LIMIT = "5 per hour"
+FEEDBACK_ADDRESS_LIMIT = "60 per hour"
+FEEDBACK_KIOSK_RATE_LIMIT = "120 per hour"
+FEEDBACK_KIOSK_DAYS = 365
 FEEDBACK_MIN_SECONDS = 3
 
 # Break-the-glass: minutes an emergency access to another centre's record lasts before it ends by itself

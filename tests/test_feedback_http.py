@@ -287,3 +287,113 @@ def test_a_forged_host_header_is_refused_in_production(monkeypatch, tmp_path):
     assert forged.status_code == 400 and "evil.example" not in forged.get_data(as_text=True)
     assert "Traceback" not in forged.get_data(as_text=True)
     app.extensions["msc.engine"].dispose()
+
+
+def _limited(tmp_path, db_url, keys_file, **limits):
+    import shutil
+
+    from tests.conftest import Factory
+
+    own_keys = tmp_path / "limited-keys.json"
+    shutil.copyfile(keys_file, own_keys)
+    app = _new_app(tmp_path, db_url, own_keys, RATELIMIT_ENABLED=True, **limits)
+    Factory(app).centre("COL-CUC")
+    Factory(app).centre("COL-IPI", "CAM Ipiales", "COL")
+    return app
+
+
+def test_one_flooder_does_not_silence_the_others(tmp_path, db_url, keys_file):
+    """Each device has its own allowance; an address's ceiling is shared; another address is untouched."""
+    app = _limited(tmp_path, db_url, keys_file, FEEDBACK_RATE_LIMIT="2 per hour", FEEDBACK_ADDRESS_LIMIT="5 per hour")
+    try:
+        flooder, neighbour, third = (app.test_client() for _ in range(3))
+        assert [_send(app, flooder, "suggestion", f"Idea {n}.").status_code for n in range(4)] == [200, 200, 429, 429]
+        # someone else on the same Wi-Fi still gets through, up to the address's ceiling
+        assert [_send(app, neighbour, "question", f"Pregunta {n}.").status_code for n in range(2)] == [200, 200]
+        assert [_send(app, third, "question", f"Otra {n}.").status_code for n in range(2)] == [200, 429]
+        elsewhere = app.test_client()
+        elsewhere.environ_base["REMOTE_ADDR"] = "10.20.30.40"
+        assert _send(app, elsewhere, "question", "Otra cosa.").status_code == 200
+        # a sender that keeps no cookie is counted with its whole address
+        bare = app.test_client()
+        bare.environ_base["REMOTE_ADDR"] = "10.20.30.41"
+        codes = []
+        for n in range(3):
+            token = csrf(bare, "/f/COL-CUC")
+            bare.delete_cookie("msc_fb_device")
+            codes.append(
+                bare.post(
+                    "/f/COL-CUC",
+                    data={
+                        "csrf_token": token,
+                        "kind": "suggestion",
+                        "text": f"Sin cookie {n}.",
+                        "website": "",
+                        "started": _started(app),
+                    },
+                ).status_code
+            )
+        assert codes == [200, 200, 429]
+    finally:
+        app.extensions["msc.engine"].dispose()
+
+
+def test_a_centre_kiosk_is_not_stopped_by_the_people_who_use_it(tmp_path, db_url, keys_file):
+    from tests.conftest import Factory
+
+    app = _limited(
+        tmp_path,
+        db_url,
+        keys_file,
+        FEEDBACK_RATE_LIMIT="2 per hour",
+        FEEDBACK_ADDRESS_LIMIT="3 per hour",
+        FEEDBACK_KIOSK_RATE_LIMIT="6 per hour",
+    )
+    try:
+        boss_id = Factory(app).user("boss", "centre_manager", centres=("COL-CUC",))
+        tablet = app.test_client()
+        login_as(app, tablet, boss_id)
+        with app.app_context():
+            from msc.centres.models import Centre
+
+            centre_id = session.scalar(sa.select(Centre.id).where(Centre.code == "COL-CUC"))
+        res = tablet.post(f"/feedback/kiosk/{centre_id}", data={"csrf_token": csrf(tablet, "/feedback/")})
+        assert res.status_code == 302 and res.headers["Location"].endswith("/f/COL-CUC")
+        assert tablet.get("/feedback/").status_code == 302  # the tablet holds no staff session any more
+        with app.app_context():
+            from msc.security.models import AuditEvent
+
+            made = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "feedback.kiosk_made")).all()
+            assert [(e.user_id, e.object_id) for e in made] == [(boss_id, str(centre_id))]
+        # people queue at the kiosk: past the device's and the address's limits, up to the kiosk's own
+        codes = [_send(app, tablet, "suggestion", f"En el kiosco {n}.").status_code for n in range(7)]
+        assert codes == [200] * 6 + [429]
+        # at another centre's page the kiosk is an ordinary device
+        other = [_send(app, tablet, "question", f"Ipiales {n}.", centre="COL-IPI").status_code for n in range(3)]
+        assert other[-1] == 429
+        # a forged kiosk cookie is an ordinary device too
+        forged = app.test_client()
+        forged.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+        forged.set_cookie("msc_fb_kiosk", "eyJjZW50cmUiOiJDT0wtQ1VDIiwia2lvc2siOiJ4In0.forged.sig")
+        assert [_send(app, forged, "suggestion", f"Falso {n}.").status_code for n in range(3)] == [200, 200, 429]
+    finally:
+        app.extensions["msc.engine"].dispose()
+
+
+def test_only_a_centre_manager_of_the_centre_makes_a_kiosk(app, make, client):
+    make.centre("COL-CUC")
+    make.centre("COL-IPI", "CAM Ipiales", "COL")
+    with app.app_context():
+        from msc.centres.models import Centre
+
+        ids = dict(session.execute(sa.select(Centre.code, Centre.id)).all())
+    login_as(app, client, make.user("clerk", "reception", centres=("COL-CUC",)))
+    assert (
+        client.post(f"/feedback/kiosk/{ids['COL-CUC']}", data={"csrf_token": csrf(client, "/account")}).status_code
+        == 403
+    )
+    boss = app.test_client()
+    login_as(app, boss, make.user("boss", "centre_manager", centres=("COL-CUC",)))
+    token = csrf(boss, "/feedback/")
+    assert boss.post(f"/feedback/kiosk/{ids['COL-IPI']}", data={"csrf_token": token}).status_code == 404
+    assert "msc_fb_kiosk" not in [c.key for c in boss._cookies.values()]

@@ -280,3 +280,8 @@ def update(
         item.answered_on = clock.today(item.centre.country)
     item.status = status
     audit.record("feedback.update", object_type="feedback", object_id=item.id, detail=status)
+
+
+def kiosk_made(user: Actor, centre: Centre) -> None:
+    """A centre manager made a device the centre's feedback kiosk (audited: who, for which centre)."""
+    audit.record("feedback.kiosk_made", object_type="centre", object_id=centre.id, user_id=user.id)

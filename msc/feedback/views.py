@@ -7,10 +7,10 @@ import datetime as dt
 import time
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from msc import clock
@@ -19,8 +19,8 @@ from msc.centres.models import Centre
 from msc.db import get_by_uid_or_404, get_or_404, session
 from msc.exports import suppress
 from msc.extensions import limiter
+from msc.feedback import kiosk, service, vocab
 from msc.feedback import reports as agg
-from msc.feedback import service, vocab
 from msc.feedback.forms import DeskForm, PublicForm, StatusForm, SurveyForm, UpdateForm
 from msc.feedback.models import Feedback
 from msc.forms import form_status, rule_on_form
@@ -38,13 +38,28 @@ from msc.security.policy import (
     role_allows,
     roles_with,
 )
+from msc.security.service import end_session
 from msc.urls import external_url
 
 bp = Blueprint("feedback", __name__)
 
 
-def _limit() -> str:
-    return current_app.config["FEEDBACK_RATE_LIMIT"]
+def _public_limits(view):
+    """The public pages' sending limits (msc/feedback/kiosk.py): per device; per address, counting only
+    messages that were sent (a device refused for its own flood takes nothing from its neighbours); per kiosk."""
+    view = limiter.limit(kiosk.kiosk_limit, key_func=kiosk.kiosk_key, methods=["POST"], exempt_when=kiosk.not_on_kiosk)(
+        view
+    )
+    view = limiter.limit(
+        kiosk.address_limit,
+        key_func=kiosk.address_key,
+        methods=["POST"],
+        exempt_when=kiosk.on_kiosk,
+        deduct_when=lambda response: response.status_code < 400,
+    )(view)
+    return limiter.limit(kiosk.device_limit, key_func=kiosk.device_key, methods=["POST"], exempt_when=kiosk.on_kiosk)(
+        view
+    )
 
 
 def _clock() -> URLSafeSerializer:
@@ -60,7 +75,7 @@ def _public_centre(code: str) -> Centre:
 
 @bp.route("/f/<code>", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit, methods=["POST"])
+@_public_limits
 def public_page(code: str):
     """Tell the centre something, anonymously; a contact only if an answer is wanted."""
     centre = _public_centre(code)
@@ -72,10 +87,11 @@ def public_page(code: str):
         )
         return render_template("feedback/sent.html", centre=centre, code=sent.shown_code)
 
-    return _public_form(form, send) or (
-        render_template("feedback/public.html", form=form, centre=centre, vocab=vocab),
+    page = _public_form(form, send) or (
+        render_template("feedback/public.html", form=form, centre=centre, vocab=vocab, on_kiosk=kiosk.on_kiosk()),
         form_status(form),
     )
+    return kiosk.give_device_id(make_response(page))
 
 
 def _public_form(form, send):
@@ -104,7 +120,7 @@ def _not_a_robot(form) -> None:
 
 @bp.route("/f/<code>/survey", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit, methods=["POST"])
+@_public_limits
 def survey(code: str):
     """Rate a service just received (a hand-over, a referral's outcome): 1 to 5, a comment if wished."""
     centre = _public_centre(code)
@@ -123,15 +139,16 @@ def survey(code: str):
         )
         return render_template("feedback/thanks.html", centre=centre)
 
-    return _public_form(form, send) or (
+    page = _public_form(form, send) or (
         render_template("feedback/survey.html", form=form, centre=centre),
         form_status(form),
     )
+    return kiosk.give_device_id(make_response(page))
 
 
 @bp.route("/f/status", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit, methods=["POST"])
+@_public_limits
 def status():
     """What a reference code says: the status, and the answer once there is one. Nothing else."""
     form = StatusForm()
@@ -152,6 +169,22 @@ def poster(centre_id: int):
     check_scope(current_user, centre.id)
     link = external_url("feedback.public_page", code=centre.code)
     return render_template("feedback/poster.html", centre=centre, link=link, qr_svg=qr_svg(link))
+
+
+@bp.post("/feedback/kiosk/<int:centre_id>")
+@requires(Permission.FEEDBACK_MANAGE)
+def make_kiosk(centre_id: int):
+    """Make this device the centre's feedback kiosk: it leaves the staff session (a kiosk is used by
+    anyone) and opens the centre's public page, which it may send to more often than one person's phone."""
+    centre = get_or_404(Centre, centre_id)
+    check_scope(current_user, centre.id)
+    service.kiosk_made(current_user, centre)
+    end_session(current_user._get_current_object())
+    logout_user()
+    flash(
+        _("This device is now the feedback kiosk of %(centre)s. Nobody is logged in on it.", centre=centre.code), "info"
+    )
+    return kiosk.make_kiosk(redirect(url_for("feedback.public_page", code=centre.code)), centre.code)
 
 
 @bp.route("/feedback/desk", methods=["GET", "POST"])
