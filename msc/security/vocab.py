@@ -89,6 +89,7 @@ AUDIT_ACTIONS = {
     "dpo.subject_access": _l("Subject-access report produced"),
     "entry_point.delete": _l("Entry point deleted"),
     "entry_point.save": _l("Entry point saved"),
+    "feedback.kiosk_made": _l("Device made a feedback kiosk"),
     "feedback.received": _l("Feedback received"),
     "feedback.sensitive.view": _l("Sensitive feedback read"),
     "feedback.update": _l("Feedback updated"),
