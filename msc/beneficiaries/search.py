@@ -45,7 +45,7 @@ Q_LEAD, Q_DOB, Q_DOCUMENT = 50, 100, 101  # query-part ids beside the name words
 class ParsedQuery:
     """A query split into what it can mean."""
 
-    names: list[str] = field(default_factory=list)
+    names: list[blind.NameWord] = field(default_factory=list)
     dob: dt.date | None = None
     numbers: list[str] = field(default_factory=list)
     #: the countries whose numbering plans read a phone in the query (the searcher's centres')
@@ -119,8 +119,8 @@ def parse(query: str, countries: list[str] | None = None) -> ParsedQuery:
             parsed.dob = day
         elif sum(ch.isdigit() for ch in token) >= 4:
             parsed.numbers.append(token)
-        elif blind.name_tokens(token):
-            parsed.names.extend(blind.name_tokens(token))
+        else:
+            parsed.names.extend(blind.name_words(token, query=True))
     parsed.names = parsed.names[:MAX_NAME_TOKENS]
     return parsed
 
@@ -243,9 +243,9 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
     words, lifted by a matching date of birth, document or phone."""
     active = index_state().search
     idx, gen = blind_indexer(active.key_id), int(active.generation)
-    hashes = [idx.query_token(token) for token in parsed.names]
+    hashes = [idx.query_word(word) for word in parsed.names]
     if hashes and not parsed.dob and not parsed.numbers:
-        top = _all_leading(user, gen, [lead for *_, lead in hashes], limit, exclude_id)
+        top = _all_leading(user, gen, [h.leads for h in hashes], limit, exclude_id)
         if len(top) >= limit:
             return top
     selects: list[str] = []
@@ -260,18 +260,30 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
         if q not in parts:
             parts.append(q)
 
-    for i, (exact, typos, phon, lead) in enumerate(hashes):
-        params.update({f"e{i}": exact, f"p{i}": phon, f"t{i}": typos, f"l{i}": lead})
-        part(blind.NAME, i, W_EXACT, f"hash = :e{i}")
-        part(blind.NAME_PHONETIC, i, W_PHONETIC, f"hash = :p{i}")
+    for i, h in enumerate(hashes):
+        params.update({f"e{i}": h.exact, f"t{i}": h.typos, f"l{i}": h.leads})
+        part(blind.NAME, i, W_EXACT, f"hash IN :e{i}")
+        if h.sound is not None:
+            params[f"p{i}"] = h.sound
+            part(blind.NAME_PHONETIC, i, W_PHONETIC, f"hash = :p{i}")
+        if h.skeletons:
+            # a Latin spelling and a name written without its vowels, met through the vocabulary
+            params[f"k{i}"] = h.skeletons
+            part(
+                blind.NAME,
+                i,
+                W_PHONETIC,
+                f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
+                f"WHERE generation = {gen} AND typo_hash IN :k{i} AND token_hash NOT IN :e{i})",
+            )
         part(
             blind.NAME,
             i,
             W_TYPO,
             f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
-            f"WHERE generation = {gen} AND typo_hash IN :t{i} AND token_hash <> :e{i})",
+            f"WHERE generation = {gen} AND typo_hash IN :t{i} AND token_hash NOT IN :e{i})",
         )
-        part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash = :l{i}")
+        part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash IN :l{i}")
     if parsed.dob:
         params["dob"] = idx.hash(blind.DOB, parsed.dob.isoformat())
         part(blind.DOB, Q_DOB, W_DOB, "hash = :dob")
@@ -300,16 +312,16 @@ def phone_keys(parsed: ParsedQuery, number: str) -> set[str]:
     return blind.phone_keys(number, parsed.countries) if blind.is_phone_like(number) else set()
 
 
-def _all_leading(user: Actor, gen: int, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
+def _all_leading(user: Actor, gen: int, leads: list[list[int]], limit: int, exclude_id: int | None) -> list[int]:
     """People whose first given and first family names are exactly the query's words: they score
     the most any ranking can give, so when there are enough of them they are the first page."""
     per_word = [
         f"SELECT beneficiary_id AS bid FROM {_ENTRIES} WHERE generation = {gen} AND "
-        f"kind = {blind.NAME_LEAD} AND hash = :l{i}"
+        f"kind = {blind.NAME_LEAD} AND hash IN :l{i}"
         for i in range(len(leads))
     ]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
-    params: dict[str, object] = {f"l{i}": h for i, h in enumerate(leads)}
+    params: dict[str, object] = {f"l{i}": hashes for i, hashes in enumerate(leads)}
     return _run(sql, params, user, exclude_id, "x.bid", "x.bid DESC", limit)
 
 
