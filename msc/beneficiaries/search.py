@@ -72,6 +72,10 @@ class SearchResult:
     page: int
     has_more: bool
     exact: Beneficiary | None = None  # a case number or card token: open the record directly
+    #: a name search whose page holds only equally good matches, with more after it: among so many
+    #: namesakes the person may be further on, so the desk is offered to narrow it (date of birth,
+    #: second surname) in one step
+    crowded: bool = False
 
 
 def _as_date(token: str) -> dt.date | None:
@@ -135,6 +139,24 @@ def check_query(query: str | None) -> str:
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in query):
         raise RuleError(_l("Remove the invisible or control characters from the search."), field="q")
     return query
+
+
+def narrowed(query: str | None, narrowing: str | None) -> str:
+    """The query with what narrows it among namesakes added: a date of birth or more name words (a
+    second surname, a second given name); a number or a case number narrows nothing here."""
+    query = check_query(query)
+    narrowing = (narrowing or "").strip()
+    if not narrowing:
+        raise RuleError(_l("Type the date of birth or the second surname to narrow the search."), field="narrow")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in narrowing):
+        raise RuleError(_l("Remove the invisible or control characters from the search."), field="narrow")
+    extra = parse(narrowing)
+    if extra.numbers or not (extra.dob or extra.names):
+        raise RuleError(_l("To narrow the search, type a date of birth (day/month/year) or a surname."), field="narrow")
+    combined = f"{query} {narrowing}"
+    if len(combined) > MAX_QUERY:
+        raise RuleError(_l("The search is too long: use at most %(n)d characters.", n=MAX_QUERY), field="narrow")
+    return combined
 
 
 def search(user: Actor, query: str, page: int = 1) -> SearchResult:
@@ -201,7 +223,9 @@ def _ranked(user: Actor, parsed: ParsedQuery, page: int) -> SearchResult:
         return SearchResult(parsed.kind, [], page, False)
     confirmed = confirm(parsed, candidate_ids)
     start = (page - 1) * page_size
-    return SearchResult(parsed.kind, confirmed[start:want], page, len(confirmed) > want)
+    hits, has_more = confirmed[start:want], len(confirmed) > want
+    crowded = bool(parsed.names) and has_more and len(hits) == page_size and len({h.score for h in hits}) == 1
+    return SearchResult(parsed.kind, hits, page, has_more, crowded=crowded)
 
 
 # The ranking runs on every search and registration, so its SQL is written out as text: building a
