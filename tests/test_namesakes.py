@@ -93,3 +93,13 @@ def test_over_http_a_bad_narrowing_comes_back_with_the_page_and_a_reason(namesak
 def test_over_http_a_page_that_is_not_crowded_offers_no_narrowing(namesakes, client, clerk):
     status, html = _post(client, q="maria garcia rojas")
     assert status == 200 and 'name="narrow"' not in html
+
+
+def test_two_name_words_that_happen_to_read_as_a_case_number_are_searched_as_names(ctx, make):
+    """ "maria hernandeez" is MAR-IAH-ERNA-NDEE-Z with a valid check character, by chance."""
+    from msc.beneficiaries import casenumber
+
+    assert casenumber.parse("maria hernandeez") is not None
+    uid = make.person(given_names="María", family_names="Hernández Ruiz")
+    result = search.search(SYSTEM, "maria hernandeez")
+    assert result.exact is None and result.hits[0].person.uid == uid

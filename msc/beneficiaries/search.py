@@ -171,7 +171,10 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
     number = _case_number(query)
     if number is not None:
         column = Beneficiary.legacy_case_number if number.legacy else Beneficiary.case_number
-        return _direct(user, "case_number", column == number.text)
+        # two name words of 14 to 20 letters read as a case number when their last letter happens to
+        # be the check character (one in 32): without a digit and without a record, they are names
+        if any(ch.isdigit() for ch in query) or _in_scope(user, column == number.text):
+            return _direct(user, "case_number", column == number.text)
     parsed = parse(query, _countries_of(user))
     if not (parsed.names or parsed.dob or parsed.numbers):
         raise RuleError(_l("Nothing to search for: type at least one name, number or date."), field="q")
@@ -205,6 +208,11 @@ def _case_number(query: str) -> casenumber.CaseNumber | None:
         if casenumber.looks_like(query):
             raise
         return None
+
+
+def _in_scope(user: Actor, where: sa.ColumnElement[bool]) -> bool:
+    stmt = sa.select(Beneficiary.id).where(where, scope_filter(user, Beneficiary.centre_id))
+    return session.scalar(stmt) is not None
 
 
 def _direct(user: Actor, kind: str, where: sa.ColumnElement[bool]) -> SearchResult:
