@@ -123,6 +123,7 @@ def main() -> None:
     n = len(people)
     first_page = within_100 = offered = 0
     by_dob = by_second = first_by_dob = first_by_second = 0
+    narrowed_first_dob = narrowed_first_second = 0  # of the people narrowing found, first on the page
     missed_not_offered: list[str] = []
     t0 = time.perf_counter()
     for pid, given, family, dob in people:
@@ -149,10 +150,12 @@ def main() -> None:
         ids, _, _ = _search(app, actor, _narrowed(query, f"{dob:%d/%m/%Y}"))
         by_dob += pid in ids
         first_by_dob += bool(ids) and ids[0] == pid
+        narrowed_first_dob += bool(ids) and ids[0] == pid
         if seconds:
             ids, _, _ = _search(app, actor, _narrowed(query, seconds[0]))
         by_second += pid in ids
         first_by_second += bool(ids) and ids[0] == pid
+        narrowed_first_second += bool(ids) and ids[0] == pid
     elapsed = time.perf_counter() - t0
 
     def pct(k: int) -> str:
@@ -165,6 +168,10 @@ def main() -> None:
     print(f"  RECALL within one narrowing step, date of birth:  {pct(by_dob)}   (first: {pct(first_by_dob)})")
     print(f"  RECALL within one narrowing step, second surname: {pct(by_second)}   (first: {pct(first_by_second)})")
     print("    (second surname: the date of birth for a person with one surname)")
+    print(
+        f"  of the {offered} narrowed, first on the page: by date of birth {narrowed_first_dob}, "
+        f"by second surname {narrowed_first_second}"
+    )
     if missed_not_offered:
         print(f"  missed and not offered narrowing: {', '.join(missed_not_offered)}")
 
