@@ -34,9 +34,10 @@ def token_score(query: NameWord, words: list[NameWord]) -> int:
         return EXACT
     if query.sound and any(word.sound == query.sound for word in words):
         return PHONETIC
-    skeletons = query.skeletons
-    if skeletons and any((query.vowelless or word.vowelless) and skeletons & word.skeletons for word in words):
-        return PHONETIC
+    if query.vowelless or any(word.vowelless for word in words):
+        skeletons = query.skeletons
+        if any((query.vowelless or word.vowelless) and skeletons & word.skeletons for word in words):
+            return PHONETIC
     long_forms = [t for t in forms if len(t) >= MIN_TYPO_TOKEN]
     if any(len(q) >= MIN_TYPO_TOKEN and within_one_edit(q, t) for q in query.forms for t in long_forms):
         return TYPO

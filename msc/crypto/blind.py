@@ -88,6 +88,9 @@ _INVISIBLE = dict.fromkeys(
 )
 # Letters written differently in Arabic, Persian and Urdu for the same name: one spelling each.
 _ARABIC_VARIANTS = str.maketrans({"ى": "ي", "ی": "ي", "ې": "ي", "ک": "ك", "ة": "ه", "ۀ": "ه", "ہ": "ه", "ھ": "ه"})
+_FIRST_VOWELLESS, _FIRST_HAN = chr(_VOWELLESS[0][0]), chr(_HAN[0][0])
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_LATIN_WORD = re.compile(r"[^\W_]+")
 _HAN_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _HAN)
 _HAN_RUNS = re.compile(f"[{_HAN_CLASS}]+|[^{_HAN_CLASS}]+")
 _ARABIC_ARTICLE = "ال"
@@ -145,13 +148,17 @@ def _word(text: str, part: bool = False, extra: str = "") -> NameWord | None:
         return None
     # the sound key reads ç and ñ before transliteration drops their marks
     sound = phonetic_key(latin_spelling(text.lower().replace("ç", "s").replace("ñ", "ny")))
-    return NameWord(tuple(dict.fromkeys(forms)), sound, any(_in(ch, _VOWELLESS) for ch in text), part)
+    vowelless = max(text) >= _FIRST_VOWELLESS and any(_in(ch, _VOWELLESS) for ch in text)
+    return NameWord(tuple(dict.fromkeys(forms)), sound, vowelless, part)
 
 
 def _chunks(text: str) -> list[str]:
     """Runs of letters, marks and digits, in any script; everything else separates words."""
+    text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
+    if max(text, default=" ") < "\u0300":  # Latin letters, accented ones composed: no marks to keep
+        return _LATIN_WORD.findall(text)
     out, cur = [], []
-    for ch in unicodedata.normalize("NFC", text.translate(_INVISIBLE)):
+    for ch in text:
         if unicodedata.category(ch)[0] in _WORD_CHARS:
             cur.append(ch)
         elif cur:
@@ -182,25 +189,32 @@ def _han_words(run: str, query: bool) -> list[NameWord]:
 def name_words(text: str, query: bool = False) -> list[NameWord]:
     """The words of a name, in any script, without particles and bare numbers. `query` splits a run of
     Chinese characters as a query is matched, rather than as a name is indexed."""
-    words: list[NameWord] = []
-    for chunk in _chunks(text or ""):
-        if chunk.isdigit() or latin_spelling(chunk).isdigit():
-            continue
-        if any(_in(ch, _HAN) for ch in chunk):
-            for run in _HAN_RUNS.findall(chunk):
-                if _in(run[0], _HAN):
-                    words += _han_words(run, query)
-                elif (word := _word(run)) is not None:
-                    words.append(word)
-            continue
-        if fold(chunk) in PARTICLES:
-            continue
-        # an Arabic name often carries the article ("الزهراء"): the word without it is a spelling too
-        article = chunk.startswith(_ARABIC_ARTICLE) and len(chunk) > len(_ARABIC_ARTICLE) + 1
-        word = _word(chunk, extra=chunk[len(_ARABIC_ARTICLE) :] if article else "")
-        if word is not None:
-            words.append(word)
-    return words
+    text = text or ""
+    if text.isascii():  # most names at the desk: nothing to transliterate
+        tokens = (t[:MAX_TOKEN] for t in _ASCII_WORD.findall(text.lower()) if t not in PARTICLES and not t.isdigit())
+        return [NameWord((t,), phonetic_key(t)) for t in tokens]
+    return [word for chunk in _chunks(text) for word in _chunk_words(chunk, query)]
+
+
+@lru_cache(maxsize=8192)  # as phonetic_key: a desk meets the same names again and again
+def _chunk_words(chunk: str, query: bool) -> tuple[NameWord, ...]:
+    """The words one run of letters stands for: none (a particle, a number), one, or several (Chinese)."""
+    if chunk.isdigit() or latin_spelling(chunk).isdigit():
+        return ()
+    if max(chunk) >= _FIRST_HAN and any(_in(ch, _HAN) for ch in chunk):
+        words: list[NameWord] = []
+        for run in _HAN_RUNS.findall(chunk):
+            if _in(run[0], _HAN):
+                words += _han_words(run, query)
+            elif (word := _word(run)) is not None:
+                words.append(word)
+        return tuple(words)
+    if fold(chunk) in PARTICLES:
+        return ()
+    # an Arabic name often carries the article ("الزهراء"): the word without it is a spelling too
+    article = chunk.startswith(_ARABIC_ARTICLE) and len(chunk) > len(_ARABIC_ARTICLE) + 1
+    word = _word(chunk, extra=chunk[len(_ARABIC_ARTICLE) :] if article else "")
+    return (word,) if word is not None else ()
 
 
 def name_tokens(text: str) -> list[str]:
