@@ -396,7 +396,7 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
                         household=hh,
                         relationship_to_head=rel,
                     )
-                    service._apply(person, data, dob, estimated)
+                    service._apply(person, data, dob, estimated, (None, False))
                     person.possible_uasc = not has_adult and age < 18  # encrypted under the person's key
                     for c in consents:
                         service._add_consent(actor, person, c).id = take(Consent)
@@ -993,7 +993,7 @@ def main() -> None:
             ok = pid in ids
             # Not on the first page, but ten others match the query at least as well: the query is
             # ambiguous (a common name), the blind index did not miss the person.
-            q_tokens = blind.name_tokens(typo_q if kind != "exact" else q)
+            q_tokens = blind.name_words(typo_q if kind != "exact" else q)
             own = name_score(q_tokens, full)[0] + lead_score(q_tokens, given, family)
             if kind == "typo_dob":
                 own += 3  # W_DOB

@@ -73,12 +73,14 @@ MAX_CONTENT_LENGTH = 1 * 1024 * 1024
 # Search.
 SEARCH_PAGE_SIZE = 10
 # Bits kept of each blind-index HMAC, per kind: a value shares its hash with a few others by chance.
-# (name_typo hashes are kept in the name vocabulary, which is linked to no person.)
+# (name_typo and name_skeleton* hashes are kept in the name vocabulary, which is linked to no person.)
 BLIND_INDEX_BITS = {
     "name": 20,
     "name_phonetic": 20,
     "name_typo": 20,
     "name_lead": 20,
+    "name_skeleton": 20,
+    "name_skeleton_full": 20,
     "dob": 14,
     "document": 16,
     "phone": 16,

@@ -90,7 +90,8 @@ def test_a_name_with_a_spaced_phone_ranks_that_person_first(ctx, make):
 
 def test_a_date_and_a_phone_in_one_query_stay_apart():
     parsed = search.parse("Ana 17/05/1990 300 123 4567", ["COL"])
-    assert parsed.names == ["ana"] and parsed.dob == dt.date(1990, 5, 17) and parsed.numbers == ["300 123 4567"]
+    assert [w.forms for w in parsed.names] == [("ana",)]
+    assert parsed.dob == dt.date(1990, 5, 17) and parsed.numbers == ["300 123 4567"]
     parsed = search.parse("1990-05-17 300 123", ["COL"])  # a date beside a short number: no phone made of it
     assert parsed.dob == dt.date(1990, 5, 17) and parsed.numbers == []
     assert search.parse("V-12.345.678", ["COL"]).numbers == ["V-12.345.678"]

@@ -92,9 +92,10 @@ def find(
     """People in scope who may be this person, with the reasons, best first. The phone is read as
     people write it in `country` (the registering centre's)."""
 
-    query_tokens = blind.name_tokens(f"{data.given_names} {data.family_names}")
-    family_tokens = blind.name_tokens(data.family_names)
-    first_given = blind.name_tokens(data.given_names)[:1]
+    query_tokens = blind.name_words(f"{data.given_names} {data.family_names}")
+    # the characters of a Chinese name are indexed beside it; the name reason asks for the whole
+    family_tokens = [word for word in blind.name_words(data.family_names) if not word.part]
+    first_given = blind.name_words(data.given_names)[:1]
     found: dict[int, set[str]] = {}
 
     for pid in _ids_with(blind.DOB, dob.isoformat(), user):

@@ -44,6 +44,12 @@ class SearchForm(FlaskForm):
         render_kw={"autocomplete": "off", "autofocus": True, "spellcheck": "false"},
     )
     page = HiddenField(default="1")
+    #: offered when a page holds only equally good matches: what tells the person apart from namesakes
+    narrow = CleanString(
+        _l("Date of birth or second surname"),
+        [Optional(), Length(max=60, message=_l("Use at most %(max)d characters."))],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
 
 
 class PersonForm(FlaskForm):

@@ -1,8 +1,8 @@
-"""Comparing decrypted names with a query, the same three ways the blind index matches them."""
+"""Comparing decrypted names with a query, the same ways the blind index matches them."""
 
 from __future__ import annotations
 
-from msc.crypto.blind import MIN_TYPO_TOKEN, name_tokens, phonetic_key
+from msc.crypto.blind import MIN_TYPO_TOKEN, NameWord, name_words
 
 # Weights of a query word's best match, and the bonus when it is a person's leading name.
 W_EXACT, W_PHONETIC, W_TYPO, W_LEAD = 3, 2, 1, 1
@@ -26,26 +26,32 @@ def within_one_edit(a: str, b: str) -> bool:
     return any(a == b[:i] + b[i + 1 :] for i in range(len(b)))
 
 
-def token_score(query: str, tokens: list[str], phonetics: list[str]) -> int:
-    """The best match of one query token against a person's name tokens."""
-    if query in tokens:
+def token_score(query: NameWord, words: list[NameWord]) -> int:
+    """The best match of one query word against a person's name words: a spelling in common, the
+    same sound, the same consonant skeleton across a script that leaves vowels out, or one typo."""
+    forms = {form for word in words for form in word.forms}
+    if forms.intersection(query.forms):
         return EXACT
-    if phonetic_key(query) in phonetics:
+    if query.sound and any(word.sound == query.sound for word in words):
         return PHONETIC
-    if len(query) >= MIN_TYPO_TOKEN and any(len(t) >= MIN_TYPO_TOKEN and within_one_edit(query, t) for t in tokens):
+    if query.vowelless or any(word.vowelless for word in words):
+        skeletons = query.skeletons
+        if any((query.vowelless or word.vowelless) and skeletons & word.skeletons for word in words):
+            return PHONETIC
+    long_forms = [t for t in forms if len(t) >= MIN_TYPO_TOKEN]
+    if any(len(q) >= MIN_TYPO_TOKEN and within_one_edit(q, t) for q in query.forms for t in long_forms):
         return TYPO
     return 0
 
 
-def name_score(query_tokens: list[str], full_name: str) -> tuple[int, int]:
-    """(sum of best matches, how many query tokens matched) of a query against a decrypted name."""
-    tokens = name_tokens(full_name)
-    phonetics = [phonetic_key(t) for t in tokens]
-    scores = [token_score(q, tokens, phonetics) for q in query_tokens]
+def name_score(query_words: list[NameWord], full_name: str) -> tuple[int, int]:
+    """(sum of best matches, how many query words matched) of a query against a decrypted name."""
+    words = name_words(full_name)
+    scores = [token_score(q, words) for q in query_words]
     return sum(scores), sum(1 for s in scores if s)
 
 
-def lead_score(query_tokens: list[str], given_names: str, family_names: str) -> int:
+def lead_score(query_words: list[NameWord], given_names: str, family_names: str) -> int:
     """One point per query word that is the person's first given name or first family name."""
-    leads = {tokens[0] for tokens in (name_tokens(given_names), name_tokens(family_names)) if tokens}
-    return W_LEAD * sum(1 for q in query_tokens if q in leads)
+    leads = {form for words in (name_words(given_names), name_words(family_names)) if words for form in words[0].forms}
+    return W_LEAD * sum(1 for q in query_words if leads.intersection(q.forms))

@@ -45,7 +45,7 @@ Q_LEAD, Q_DOB, Q_DOCUMENT = 50, 100, 101  # query-part ids beside the name words
 class ParsedQuery:
     """A query split into what it can mean."""
 
-    names: list[str] = field(default_factory=list)
+    names: list[blind.NameWord] = field(default_factory=list)
     dob: dt.date | None = None
     numbers: list[str] = field(default_factory=list)
     #: the countries whose numbering plans read a phone in the query (the searcher's centres')
@@ -72,6 +72,10 @@ class SearchResult:
     page: int
     has_more: bool
     exact: Beneficiary | None = None  # a case number or card token: open the record directly
+    #: a name search whose page holds only equally good matches, with more after it: among so many
+    #: namesakes the person may be further on, so the desk is offered to narrow it (date of birth,
+    #: second surname) in one step
+    crowded: bool = False
 
 
 def _as_date(token: str) -> dt.date | None:
@@ -119,8 +123,8 @@ def parse(query: str, countries: list[str] | None = None) -> ParsedQuery:
             parsed.dob = day
         elif sum(ch.isdigit() for ch in token) >= 4:
             parsed.numbers.append(token)
-        elif blind.name_tokens(token):
-            parsed.names.extend(blind.name_tokens(token))
+        else:
+            parsed.names.extend(blind.name_words(token, query=True))
     parsed.names = parsed.names[:MAX_NAME_TOKENS]
     return parsed
 
@@ -137,6 +141,24 @@ def check_query(query: str | None) -> str:
     return query
 
 
+def narrowed(query: str | None, narrowing: str | None) -> str:
+    """The query with what narrows it among namesakes added: a date of birth or more name words (a
+    second surname, a second given name); a number or a case number narrows nothing here."""
+    query = check_query(query)
+    narrowing = (narrowing or "").strip()
+    if not narrowing:
+        raise RuleError(_l("Type the date of birth or the second surname to narrow the search."), field="narrow")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in narrowing):
+        raise RuleError(_l("Remove the invisible or control characters from the search."), field="narrow")
+    extra = parse(narrowing)
+    if extra.numbers or not (extra.dob or extra.names):
+        raise RuleError(_l("To narrow the search, type a date of birth (day/month/year) or a surname."), field="narrow")
+    combined = f"{query} {narrowing}"
+    if len(combined) > MAX_QUERY:
+        raise RuleError(_l("The search is too long: use at most %(n)d characters.", n=MAX_QUERY), field="narrow")
+    return combined
+
+
 def search(user: Actor, query: str, page: int = 1) -> SearchResult:
     """Find people in the user's scope; never logs or stores the query itself."""
     query = check_query(query)
@@ -149,7 +171,10 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
     number = _case_number(query)
     if number is not None:
         column = Beneficiary.legacy_case_number if number.legacy else Beneficiary.case_number
-        return _direct(user, "case_number", column == number.text)
+        # two name words of 14 to 20 letters read as a case number when their last letter happens to
+        # be the check character (one in 32): without a digit and without a record, they are names
+        if any(ch.isdigit() for ch in query) or _in_scope(user, column == number.text):
+            return _direct(user, "case_number", column == number.text)
     parsed = parse(query, _countries_of(user))
     if not (parsed.names or parsed.dob or parsed.numbers):
         raise RuleError(_l("Nothing to search for: type at least one name, number or date."), field="q")
@@ -185,6 +210,11 @@ def _case_number(query: str) -> casenumber.CaseNumber | None:
         return None
 
 
+def _in_scope(user: Actor, where: sa.ColumnElement[bool]) -> bool:
+    stmt = sa.select(Beneficiary.id).where(where, scope_filter(user, Beneficiary.centre_id))
+    return session.scalar(stmt) is not None
+
+
 def _direct(user: Actor, kind: str, where: sa.ColumnElement[bool]) -> SearchResult:
     person = session.scalar(sa.select(Beneficiary).where(where, scope_filter(user, Beneficiary.centre_id)))
     if person is not None or kind == "case_number":
@@ -201,7 +231,9 @@ def _ranked(user: Actor, parsed: ParsedQuery, page: int) -> SearchResult:
         return SearchResult(parsed.kind, [], page, False)
     confirmed = confirm(parsed, candidate_ids)
     start = (page - 1) * page_size
-    return SearchResult(parsed.kind, confirmed[start:want], page, len(confirmed) > want)
+    hits, has_more = confirmed[start:want], len(confirmed) > want
+    crowded = bool(parsed.names) and has_more and len(hits) == page_size and len({h.score for h in hits}) == 1
+    return SearchResult(parsed.kind, hits, page, has_more, crowded=crowded)
 
 
 # The ranking runs on every search and registration, so its SQL is written out as text: building a
@@ -243,9 +275,9 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
     words, lifted by a matching date of birth, document or phone."""
     active = index_state().search
     idx, gen = blind_indexer(active.key_id), int(active.generation)
-    hashes = [idx.query_token(token) for token in parsed.names]
+    hashes = [idx.query_word(word) for word in parsed.names]
     if hashes and not parsed.dob and not parsed.numbers:
-        top = _all_leading(user, gen, [lead for *_, lead in hashes], limit, exclude_id)
+        top = _all_leading(user, gen, [h.leads for h in hashes], limit, exclude_id)
         if len(top) >= limit:
             return top
     selects: list[str] = []
@@ -260,18 +292,30 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
         if q not in parts:
             parts.append(q)
 
-    for i, (exact, typos, phon, lead) in enumerate(hashes):
-        params.update({f"e{i}": exact, f"p{i}": phon, f"t{i}": typos, f"l{i}": lead})
-        part(blind.NAME, i, W_EXACT, f"hash = :e{i}")
-        part(blind.NAME_PHONETIC, i, W_PHONETIC, f"hash = :p{i}")
+    for i, h in enumerate(hashes):
+        params.update({f"e{i}": h.exact, f"t{i}": h.typos, f"l{i}": h.leads})
+        part(blind.NAME, i, W_EXACT, f"hash IN :e{i}")
+        if h.sound is not None:
+            params[f"p{i}"] = h.sound
+            part(blind.NAME_PHONETIC, i, W_PHONETIC, f"hash = :p{i}")
+        if h.skeletons:
+            # a Latin spelling and a name written without its vowels, met through the vocabulary
+            params[f"k{i}"] = h.skeletons
+            part(
+                blind.NAME,
+                i,
+                W_PHONETIC,
+                f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
+                f"WHERE generation = {gen} AND typo_hash IN :k{i} AND token_hash NOT IN :e{i})",
+            )
         part(
             blind.NAME,
             i,
             W_TYPO,
             f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
-            f"WHERE generation = {gen} AND typo_hash IN :t{i} AND token_hash <> :e{i})",
+            f"WHERE generation = {gen} AND typo_hash IN :t{i} AND token_hash NOT IN :e{i})",
         )
-        part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash = :l{i}")
+        part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash IN :l{i}")
     if parsed.dob:
         params["dob"] = idx.hash(blind.DOB, parsed.dob.isoformat())
         part(blind.DOB, Q_DOB, W_DOB, "hash = :dob")
@@ -300,16 +344,16 @@ def phone_keys(parsed: ParsedQuery, number: str) -> set[str]:
     return blind.phone_keys(number, parsed.countries) if blind.is_phone_like(number) else set()
 
 
-def _all_leading(user: Actor, gen: int, leads: list[int], limit: int, exclude_id: int | None) -> list[int]:
+def _all_leading(user: Actor, gen: int, leads: list[list[int]], limit: int, exclude_id: int | None) -> list[int]:
     """People whose first given and first family names are exactly the query's words: they score
     the most any ranking can give, so when there are enough of them they are the first page."""
     per_word = [
         f"SELECT beneficiary_id AS bid FROM {_ENTRIES} WHERE generation = {gen} AND "
-        f"kind = {blind.NAME_LEAD} AND hash = :l{i}"
+        f"kind = {blind.NAME_LEAD} AND hash IN :l{i}"
         for i in range(len(leads))
     ]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
-    params: dict[str, object] = {f"l{i}": h for i, h in enumerate(leads)}
+    params: dict[str, object] = {f"l{i}": hashes for i, hashes in enumerate(leads)}
     return _run(sql, params, user, exclude_id, "x.bid", "x.bid DESC", limit)
 
 

@@ -52,6 +52,14 @@ def search():
         page = int(form.page.data or 1)
     except ValueError:
         page = 1
+    status = 200
+    if form.narrow.data:
+        # narrowing a crowded page: its words join the query in the box, and the search starts again
+        try:
+            form.q.data, page = search_service.narrowed(form.q.data, form.narrow.data), 1
+            form.narrow.data = ""
+        except RuleError as err:
+            form.narrow.errors, status = [err.message], 422  # the crowded page again, with the reason
     try:
         result = search_service.search(current_user, form.q.data, page=page)
     except RuleError as err:
@@ -59,9 +67,10 @@ def search():
         return render_template("reception/search.html", form=form, result=None), form_status(form)
     if result.exact is not None:
         return redirect(url_for("beneficiaries.profile", uid=result.exact.uid))
-    return render_template(
+    html = render_template(
         "reception/search.html", form=form, result=result, may_register=can(current_user, Permission.REGISTER)
     )
+    return html, status
 
 
 def _person_data(form: PersonForm, needs: list[str]) -> service.PersonData:

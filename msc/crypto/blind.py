@@ -1,13 +1,16 @@
 """Blind indexes: keyed, truncated HMACs of normalised values, so the database can match without seeing.
 
-Names are folded (accents, case, hyphens, particles), then each token is indexed for its person
-exactly, by a phonetic key suited to Spanish and Portuguese spelling, and (for the first given
-and first family name) as a leading name. One typo, insertion, omission or transposition is
+Names are folded (accents, case, hyphens, particles) in whatever script they are written, and each
+word is indexed in its own script and as a Latin transliteration, so a clerk typing "Mohammed" finds
+"محمد" and the other way round. Each spelling is indexed for its person exactly, by a phonetic key
+suited to Spanish and Portuguese spelling, and (for the first given and first family name) as a
+leading name. One typo, insertion, omission or transposition is
 caught through a name vocabulary that is linked to nobody: for every distinct token it maps the
 hashes of its one-deletion neighbourhood to the token's exact hash, so a query first finds the
-neighbouring words, then the people who carry them. Each kind of hash has its own key, derived
-with HKDF from the index root key. Every hash is truncated so that unrelated values share it by
-chance; candidates are decrypted and confirmed afterwards.
+neighbouring words, then the people who carry them. The vocabulary also maps consonant skeletons
+to Latin spellings, which is how a Latin spelling meets a word written without its vowels. Each
+kind of hash has its own key, derived with HKDF from the index root key. Every hash is truncated so
+that unrelated values share it by chance; candidates are decrypted and confirmed afterwards.
 """
 
 from __future__ import annotations
@@ -17,16 +20,21 @@ import hmac
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
+from anyascii import anyascii
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 # Entry kinds, stored as small integers. NAME_LEAD holds the first given name and the first family
 # name: the names a person goes by, which should outrank a query word found in a middle name.
 # NAME_TYPO hashes live only in the name vocabulary, never beside a person.
+# NAME_SKELETON and NAME_SKELETON_FULL are vocabulary keys too: the consonant skeleton of a word written in
+# a script that leaves vowels out (Arabic, Persian, Hebrew, Devanagari…), and of one written in full.
 NAME, NAME_PHONETIC, NAME_TYPO, DOB, DOCUMENT, PHONE, NAME_LEAD = 1, 2, 3, 4, 5, 6, 7
+NAME_SKELETON, NAME_SKELETON_FULL = 8, 9
 KIND_NAMES = {
     NAME: "name",
     NAME_PHONETIC: "name_phonetic",
@@ -35,6 +43,8 @@ KIND_NAMES = {
     DOCUMENT: "document",
     PHONE: "phone",
     NAME_LEAD: "name_lead",
+    NAME_SKELETON: "name_skeleton",
+    NAME_SKELETON_FULL: "name_skeleton_full",
 }
 
 PARTICLES = frozenset({"de", "del", "la", "las", "los", "da", "das", "do", "dos", "y", "e"})
@@ -64,9 +74,162 @@ def fold(text: str) -> str:
     return _NON_ALNUM.sub(" ", strip_accents(text).lower()).strip()
 
 
+# Letters of scripts that leave short vowels unwritten (Arabic, Persian, Urdu, Hebrew, Syriac, Thaana)
+# or whose Latin transliteration keeps or drops an inherent vowel unpredictably (the Brahmic scripts of
+# South Asia: Devanagari for Nepali and Hindi, Bengali, Gurmukhi…): their words also match a Latin
+# spelling by consonant skeleton ("mhmd" is "Mohammed").
+_VOWELLESS = ((0x0590, 0x08FF), (0x0900, 0x0DFF), (0xFB1D, 0xFDFF), (0xFE70, 0xFEFF))
+# Chinese characters: a Chinese name is written without spaces, one syllable per character.
+_HAN = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x3134F))
+# Invisible joiners and direction marks, the Arabic tatweel (a stretching stroke), and the vowel points
+# Arabic and Hebrew write only sometimes: not part of how a name is matched.
+_INVISIBLE = dict.fromkeys(
+    [*map(ord, "\u200b\u200c\u200d\u200e\u200f\u061c\ufeff\u0640\u0670"), *range(0x064B, 0x0660), *range(0x5B0, 0x5C8)]
+)
+# Letters written differently in Arabic, Persian and Urdu for the same name: one spelling each.
+_ARABIC_VARIANTS = str.maketrans({"ى": "ي", "ی": "ي", "ې": "ي", "ک": "ك", "ة": "ه", "ۀ": "ه", "ہ": "ه", "ھ": "ه"})
+_FIRST_VOWELLESS, _FIRST_HAN = chr(_VOWELLESS[0][0]), chr(_HAN[0][0])
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_LATIN_WORD = re.compile(r"[^\W_]+")
+_HAN_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _HAN)
+_HAN_RUNS = re.compile(f"[{_HAN_CLASS}]+|[^{_HAN_CLASS}]+")
+_ARABIC_ARTICLE = "ال"
+_WORD_CHARS = frozenset("LMN")
+
+
+def _in(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    code = ord(ch)
+    return any(lo <= code <= hi for lo, hi in ranges)
+
+
+@dataclass(frozen=True)
+class NameWord:
+    """One word of a name, as it is matched: its folded spellings (the word in its own script, when that
+    is not Latin, and its Latin transliteration), its sound-alike key, and whether its script leaves
+    vowels out. `part` marks the single characters of a Chinese name, indexed beside the whole."""
+
+    forms: tuple[str, ...]
+    sound: str
+    vowelless: bool = False
+    part: bool = False
+
+    @property
+    def latin(self) -> tuple[str, ...]:
+        """The Latin spellings."""
+        return tuple(f for f in self.forms if f.isascii())
+
+    @property
+    def skeletons(self) -> set[str]:
+        """The consonant skeletons of the Latin spellings."""
+        return {k for k in map(consonant_skeleton, self.latin) if k}
+
+
+def latin_spelling(text: str) -> str:
+    """A Latin transliteration, folded, without the apostrophes transliterations use for sounds
+    Latin has no letter for ("Наталья" -> natalya, "محمد" -> mhmd)."""
+    return _NON_ALNUM.sub("", anyascii(text).lower())
+
+
+def _own_script(text: str) -> str:
+    """A word in its own script, folded: compatibility forms, vowel points and accents dropped, case
+    folded, and the letters that Arabic-script languages write differently made one."""
+    return strip_accents(text).casefold().translate(_ARABIC_VARIANTS)
+
+
+def _word(text: str, part: bool = False, extra: str = "") -> NameWord | None:
+    latin = latin_spelling(text)[:MAX_TOKEN]
+    own = _own_script(text)[:MAX_TOKEN]
+    forms = [own] if own != latin and not own.isascii() else []
+    if extra:
+        forms += [f for f in (_own_script(extra)[:MAX_TOKEN], latin_spelling(extra)[:MAX_TOKEN]) if f]
+    if latin:
+        forms.append(latin)
+    if not forms:
+        return None
+    # the sound key reads ç and ñ before transliteration drops their marks
+    sound = phonetic_key(latin_spelling(text.lower().replace("ç", "s").replace("ñ", "ny")))
+    vowelless = max(text) >= _FIRST_VOWELLESS and any(_in(ch, _VOWELLESS) for ch in text)
+    return NameWord(tuple(dict.fromkeys(forms)), sound, vowelless, part)
+
+
+def _chunks(text: str) -> list[str]:
+    """Runs of letters, marks and digits, in any script; everything else separates words."""
+    text = unicodedata.normalize("NFC", text.translate(_INVISIBLE))
+    if max(text, default=" ") < "\u0300":  # Latin letters, accented ones composed: no marks to keep
+        return _LATIN_WORD.findall(text)
+    out, cur = [], []
+    for ch in text:
+        if unicodedata.category(ch)[0] in _WORD_CHARS:
+            cur.append(ch)
+        elif cur:
+            out.append("".join(cur))
+            cur = []
+    if cur:
+        out.append("".join(cur))
+    return out
+
+
+def _han_words(run: str, query: bool) -> list[NameWord]:
+    """A run of Chinese characters. Indexed: the whole run, its given-name part (all but the first
+    character, when three or more: a family name and given name typed together) and each character,
+    each with its pinyin syllables joined ("小明" -> 小明/xiaoming, 小/xiao, 明/ming). Queried: the first
+    character (usually the family name) and the rest as one word ("王小明" -> 王/wang, 小明/xiaoming)."""
+    words: list[NameWord | None]
+    if query:
+        words = [_word(run)] if len(run) == 1 else [_word(run[0]), _word(run[1:])]
+    else:
+        words = [_word(run)]
+        if len(run) >= 3:
+            words.append(_word(run[1:], part=True))
+        if len(run) >= 2:
+            words += [_word(ch, part=True) for ch in run]
+    return [w for w in words if w is not None]
+
+
+def name_words(text: str, query: bool = False) -> list[NameWord]:
+    """The words of a name, in any script, without particles and bare numbers. `query` splits a run of
+    Chinese characters as a query is matched, rather than as a name is indexed."""
+    text = text or ""
+    if text.isascii():  # most names at the desk: nothing to transliterate
+        tokens = (t[:MAX_TOKEN] for t in _ASCII_WORD.findall(text.lower()) if t not in PARTICLES and not t.isdigit())
+        return [NameWord((t,), phonetic_key(t)) for t in tokens]
+    return [word for chunk in _chunks(text) for word in _chunk_words(chunk, query)]
+
+
+@lru_cache(maxsize=8192)  # as phonetic_key: a desk meets the same names again and again
+def _chunk_words(chunk: str, query: bool) -> tuple[NameWord, ...]:
+    """The words one run of letters stands for: none (a particle, a number), one, or several (Chinese)."""
+    if chunk.isdigit() or latin_spelling(chunk).isdigit():
+        return ()
+    if max(chunk) >= _FIRST_HAN and any(_in(ch, _HAN) for ch in chunk):
+        words: list[NameWord] = []
+        for run in _HAN_RUNS.findall(chunk):
+            if _in(run[0], _HAN):
+                words += _han_words(run, query)
+            elif (word := _word(run)) is not None:
+                words.append(word)
+        return tuple(words)
+    if fold(chunk) in PARTICLES:
+        return ()
+    # an Arabic name often carries the article ("الزهراء"): the word without it is a spelling too
+    article = chunk.startswith(_ARABIC_ARTICLE) and len(chunk) > len(_ARABIC_ARTICLE) + 1
+    word = _word(chunk, extra=chunk[len(_ARABIC_ARTICLE) :] if article else "")
+    return (word,) if word is not None else ()
+
+
 def name_tokens(text: str) -> list[str]:
-    """Folded name tokens without particles: "María José Pérez de la Cruz" -> maria jose perez cruz."""
-    return [t[:MAX_TOKEN] for t in fold(text).split() if t not in PARTICLES and not t.isdigit()]
+    """Folded name tokens without particles, every spelling of every word: "María José Pérez de la Cruz"
+    -> maria jose perez cruz; "Владимир" -> владимир vladimir."""
+    return [form for word in name_words(text) for form in word.forms]
+
+
+def consonant_skeleton(latin: str) -> str:
+    """A Latin spelling's consonants, the way a script that leaves vowels out writes them: vowels, w and
+    y dropped, doubles collapsed, a final h dropped, sh read as s, c and q as k ("Mohammed" and "mhmd"
+    -> mhmd; "Fatima" and "ftmh" -> ftm)."""
+    s = latin.replace("sh", "s").replace("ph", "f").replace("q", "k").replace("c", "k")
+    s = re.sub(r"(.)\1+", r"\1", re.sub(r"[aeiouwy]", "", s))
+    return s[:-1] if len(s) > 1 and s.endswith("h") else s
 
 
 _PHONETIC_RULES: list[tuple[re.Pattern[str], str]] = [
@@ -176,7 +339,8 @@ class BlindIndexer:
 
     def __init__(self, root_key: bytes, bits: dict[str, int]):
         self._keys = {kind: _derive(root_key, name) for kind, name in KIND_NAMES.items()}
-        self._bits = {kind: int(bits[name]) for kind, name in KIND_NAMES.items()}
+        # the skeleton keys live in the vocabulary: a setting that predates them gives them its width
+        self._bits = {kind: int(bits.get(name) or bits["name_typo"]) for kind, name in KIND_NAMES.items()}
 
     def hash(self, kind: int, value: str) -> int:
         """The truncated HMAC-SHA256 of value for this kind, as a non-negative integer."""
@@ -184,47 +348,66 @@ class BlindIndexer:
         return int.from_bytes(digest[:8], "big") >> (64 - self._bits[kind])
 
     def name_entries(self, *names: str) -> set[tuple[int, int]]:
-        """A person's (kind, hash) entries for every token of the given names: exact and phonetic."""
+        """A person's (kind, hash) entries for every spelling of every word of the given names: exact
+        and phonetic."""
         entries: set[tuple[int, int]] = set()
         for name in names:
-            for raw in re.split(r"[\s\-]+", name or ""):
-                for token in name_tokens(raw):
-                    entries.add((NAME, self.hash(NAME, token)))
-                    entries.add((NAME_PHONETIC, self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token)))))
+            for word in name_words(name):
+                entries.update((NAME, self.hash(NAME, form)) for form in word.forms)
+                if word.sound:
+                    entries.add((NAME_PHONETIC, self.hash(NAME_PHONETIC, word.sound)))
         return entries
 
     def vocabulary_entries(self, *names: str) -> set[tuple[int, int]]:
-        """(typo hash, exact hash) pairs: each token's one-deletion neighbourhood, pointing at the token."""
+        """(neighbour hash, exact hash) pairs: each spelling's one-deletion neighbourhood, and the
+        consonant skeleton of its Latin spelling, pointing at the spelling."""
         pairs: set[tuple[int, int]] = set()
         for name in names:
-            for token in name_tokens(name or ""):
-                exact = self.hash(NAME, token)
-                pairs.update((self.hash(NAME_TYPO, t), exact) for t in typo_neighbourhood(token))
+            for word in name_words(name):
+                for form in word.forms:
+                    exact = self.hash(NAME, form)
+                    pairs.update((self.hash(NAME_TYPO, t), exact) for t in typo_neighbourhood(form))
+                kind = NAME_SKELETON if word.vowelless else NAME_SKELETON_FULL
+                pairs.update(
+                    (self.hash(kind, consonant_skeleton(form)), self.hash(NAME, form))
+                    for form in word.latin
+                    if consonant_skeleton(form)
+                )
         return pairs
 
     def lead_entries(self, given_names: str, family_names: str) -> set[tuple[int, int]]:
-        """(kind, hash) entries for the first given name and the first family name."""
+        """(kind, hash) entries for every spelling of the first given name and the first family name."""
         return {
-            (NAME_LEAD, self.hash(NAME_LEAD, tokens[0]))
-            for tokens in (name_tokens(given_names or ""), name_tokens(family_names or ""))
-            if tokens
+            (NAME_LEAD, self.hash(NAME_LEAD, form))
+            for words in (name_words(given_names or ""), name_words(family_names or ""))
+            if words
+            for form in words[0].forms
         }
 
-    def query_token(self, raw: str) -> tuple[int, list[int], int, int]:
-        """Hashes for one query token: exact, its typo neighbourhood (to look up in the vocabulary),
-        phonetic, leading name."""
-        token = name_tokens(raw)[0]
-        return (
-            self.hash(NAME, token),
-            sorted({self.hash(NAME_TYPO, t) for t in typo_neighbourhood(token)}),
-            self.hash(NAME_PHONETIC, phonetic_key(_raw_token(raw, token))),
-            self.hash(NAME_LEAD, token),
+    def query_word(self, word: NameWord) -> QueryHashes:
+        """Hashes for one query word: its spellings exactly, their typo neighbourhoods and its consonant
+        skeleton (to look up in the vocabulary), its sound, and its spellings as a leading name. A word
+        in a script that leaves vowels out meets any word of the same skeleton; a word written in full
+        meets only those written without vowels (else "Mario" would meet "Maria")."""
+        kinds = (NAME_SKELETON, NAME_SKELETON_FULL) if word.vowelless else (NAME_SKELETON,)
+        return QueryHashes(
+            exact=sorted({self.hash(NAME, f) for f in word.forms}),
+            typos=sorted({self.hash(NAME_TYPO, t) for f in word.forms for t in typo_neighbourhood(f)}),
+            skeletons=sorted({self.hash(kind, k) for kind in kinds for k in word.skeletons}),
+            sound=self.hash(NAME_PHONETIC, word.sound) if word.sound else None,
+            leads=sorted({self.hash(NAME_LEAD, f) for f in word.forms}),
         )
 
 
-def _raw_token(raw: str, token: str) -> str:
-    """The raw spelling (with ç and ñ) when the raw text is one token, else the folded token."""
-    return raw if len(name_tokens(raw)) == 1 else token
+@dataclass(frozen=True)
+class QueryHashes:
+    """What one query word is looked up by."""
+
+    exact: list[int]
+    typos: list[int]
+    skeletons: list[int]
+    sound: int | None
+    leads: list[int]
 
 
 @lru_cache(maxsize=32)
