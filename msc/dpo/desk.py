@@ -128,12 +128,17 @@ EXPORT_KINDS = {
 def _alert_row(a: glass.Alert) -> Row:
     when = format_datetime(a.at)
     if a.user is None:
-        text = _("%(n)d requests or attempts that did not match across the region in a few minutes.", n=a.count)
+        text = ngettext(
+            "%(num)d request or attempt that did not match across the region in a few minutes.",
+            "%(num)d requests or attempts that did not match across the region in a few minutes.",
+            a.count,
+        )
         return Row(when, url_for("dpo.audit_log", action="access.break_glass"), text)
-    text = _(
-        "%(who)s made %(n)d requests or attempts that did not match in a few minutes.",
+    text = ngettext(
+        "%(who)s made %(num)d request or attempt that did not match in a few minutes.",
+        "%(who)s made %(num)d requests or attempts that did not match in a few minutes.",
+        a.count,
         who=f"{a.user.display_name} ({a.user.username})",
-        n=a.count,
     )
     return Row(when, url_for("dpo.audit_log", user=a.user.username, action="access."), text)
 
@@ -248,7 +253,7 @@ def home_sections(user, today: dt.date) -> list[Section]:
                 exports.total,
                 days=EXPORT_DAYS,
             ),
-            _("None in the last %(days)d days.", days=EXPORT_DAYS),
+            ngettext("None in the last %(num)d day.", "None in the last %(num)d days.", EXPORT_DAYS),
             url_for("dpo.audit_log"),
             _("Search the audit log"),
             order=40,
