@@ -78,6 +78,10 @@ def test_refer_accept_complete_and_see_the_disclosure(browser, visit, live_serve
         partner.locator("#password").fill(PASSWORD)
         with partner.expect_navigation():
             partner.locator("#password").press("Enter")
+        assert path_of(partner.url) == "/"  # the partner lands on the referrals waiting for an answer
+        check_axe(partner, "partner home")
+        with partner.expect_navigation():
+            partner.locator("header.top .menu-wide a[href$='/portal/']").click()
         assert path_of(partner.url) == "/portal/"
         check_axe(partner, "partner portal")
         with partner.expect_navigation():
