@@ -13,7 +13,7 @@ from msc.beneficiaries import search as search_service
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
-from msc.db import session, utcnow
+from msc.db import read_mostly, session, utcnow
 from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.i18n import local_today
@@ -40,6 +40,7 @@ def home():
 
 
 @bp.post("/search")
+@read_mostly
 @requires(Permission.SEARCH)
 def search():
     """Search first (POST: the terms never reach a URL or an access log)."""
@@ -148,6 +149,7 @@ def register():
 
 
 @bp.get("/b/<uid>")
+@read_mostly
 @requires(Permission.VIEW)
 def profile(uid: str):
     """What the role may see of one person; every view is audited. Reached through an emergency access,
