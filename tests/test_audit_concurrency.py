@@ -177,3 +177,44 @@ def test_a_profile_rendering_slowly_does_not_hold_the_chain(app, make, auth, cli
     actions = [action for _, action, _ in _chain(app)[before:]]
     assert actions == ["test.quick", "beneficiary.view"]
     assert _verified(app).ok
+
+
+def test_an_edit_under_way_does_not_hold_the_chain_nor_another_edit(app, make):
+    """On PostgreSQL a desk saving an edit (its audit record made, its index entries written) holds no
+    lock another desk's edit or audit record waits for: only the index's generations, shared."""
+    from msc.beneficiaries import service
+    from msc.beneficiaries.models import Beneficiary
+    from msc.security.actor import SYSTEM
+
+    if app.extensions["msc.engine"].dialect.name == "sqlite":
+        pytest.skip("on SQLite a writing transaction holds the database's write lock from its start")
+    uids = [make.person(given_names=name, family_names="Rojas") for name in ("Ana", "Eva")]
+
+    def rename(uid: str, given_names: str) -> None:
+        person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+        data = service.PersonData(
+            given_names=given_names,
+            family_names="Rojas",
+            sex=person.sex,
+            nationality=person.nationality,
+            date_of_birth=person.date_of_birth,
+        )
+        service.update(SYSTEM, person, data)
+
+    def slow(paused, release):
+        with app.app_context():
+            rename(uids[0], "Ana Lucia")
+            paused.set()
+            assert release.wait(WAIT)
+            session.commit()
+
+    def quick():
+        rename(uids[1], "Eva Maria")
+        session.commit()
+
+    before = len(_chain(app))
+    finished, errors = _while_one_waits(app, slow, quick)
+    assert not errors, errors
+    assert finished, "the second edit waited for the first one's commit"
+    assert [action for _, action, _ in _chain(app)[before:]] == ["beneficiary.update", "beneficiary.update"]
+    assert _verified(app).ok
