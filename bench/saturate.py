@@ -129,19 +129,22 @@ class LockSampler(threading.Thread):
         return f"chain lock held in {held:.0%} of {len(self.samples)} samples, {waiting:.1f} waiting on average"
 
 
-def run(
-    ports: list[int], desks: int, seconds: float, user: str, uids: list[str], work: Callable, url: str | None = None
-) -> tuple:
-    """Desks logged in across the servers, all working at once for a while: requests/s, p50, p95 (ms),
-    failures, and what a lock sampler saw (PostgreSQL, when `url` is given)."""
+def log_in(ports: list[int], desks: int, user: str) -> list[Client]:
+    """One logged-in client per desk, spread over the servers."""
     clients = []
     for i in range(desks):
         client = Client(ports[i % len(ports)])
         client.login(user)
         client.token = csrf(client.send("GET", "/")[1])  # type: ignore[attr-defined]
         clients.append(client)
+    return clients
+
+
+def run(clients: list[Client], seconds: float, uids: list[str], work: Callable, url: str | None = None) -> tuple:
+    """The desks all working at once for a while: requests/s, p50, p95 (ms), failures, and what a lock
+    sampler saw (PostgreSQL, when `url` is given)."""
     tally = Tally()
-    start = threading.Barrier(desks + 1)
+    start = threading.Barrier(len(clients) + 1)
     stop_at: list[float] = []
 
     def desk(client: Client, seed: int) -> None:
@@ -201,9 +204,10 @@ def main() -> None:
         try:
             label = f"{args.instances} x {workers} worker(s)" if args.instances > 1 else f"{workers} worker(s)"
             pages = [] if args.skip_baseline else [("trivial page (/account)", desk_trivial)]
+            clients = log_in(ports, args.desks, args.user)
             for name, work in [*pages, ("search -> profile", desk_casework)]:
                 url = os.environ["MSC_DATABASE_URL"] if args.sample_locks else None
-                rps, p50, p95, failed, locks = run(ports, args.desks, args.seconds, args.user, uids, work, url)
+                rps, p50, p95, failed, locks = run(clients, args.seconds, uids, work, url)
                 print(
                     f"{label}, {args.desks} desks, {name}: {rps:.1f} requests/s, p50 {p50:.0f} ms, "
                     f"p95 {p95:.0f} ms, {failed} failed" + (f"; {locks}" if locks else ""),

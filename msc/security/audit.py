@@ -132,7 +132,7 @@ def _before_commit(db_session: so.Session) -> None:
 
 def _reads_the_log(state: so.ORMExecuteState) -> bool:
     stmt = state.statement
-    if not isinstance(stmt, sa.sql.visitors.ExternallyTraversible):  # pragma: no cover - every statement is
+    if not isinstance(stmt, sa.sql.visitors.ExternallyTraversible):  # pragma: no cover - ORM statements are
         return False
     name = AuditEvent.__tablename__  # (ORM statements hold annotated copies of the table)
     return any(isinstance(el, sa.Table) and el.name == name for el in sa.sql.visitors.iterate(stmt))
