@@ -47,7 +47,7 @@ from msc.referrals import views as referrals
 from msc.referrals.views import bp as referrals_bp
 from msc.reports import cube
 from msc.reports.views import bp as reports_bp
-from msc.security import throttle, witness
+from msc.security import audit, throttle, witness
 from msc.security import vocab as security_vocab
 from msc.security.policy import enforce, may
 from msc.security.sessions import init_login
@@ -109,6 +109,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     cube.register_listeners()  # once per process, however many apps (the tests build one per test)
+    audit.register_listeners()  # the audit records join the chain at commit, after the counts (once too)
     witness.register_listeners()  # the audit chain's head, written after commits (once per process too)
     keys.init_app(app)
     csrf.init_app(app)

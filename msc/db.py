@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from flask import Flask, abort, current_app, g
+from flask import Flask, abort, current_app, g, has_request_context, request
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.local import LocalProxy
 
@@ -23,6 +23,11 @@ from msc.settings import ROOT, private_dir
 MIGRATIONS_DIR = ROOT / "migrations"
 #: execution option of a connection opened only to read (SQLite: a plain snapshot, no write lock)
 READ_ONLY = "msc_read_only"
+#: execution option of a read-mostly request's connection (SQLite: a plain snapshot until it first writes)
+READ_MOSTLY = "msc_read_mostly"
+#: connection.info key (SQLite): this transaction began with a plain snapshot and has not written yet
+_DEFERRED = "msc.deferred"
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -84,14 +89,52 @@ def make_engine(url: str) -> sa.Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn):
-            # Nearly every request writes (audit, session); taking the write lock at BEGIN makes
-            # concurrent desks wait their turn (busy_timeout) instead of failing when a read
-            # snapshot cannot be upgraded to a write. A connection opened only to read (READ_ONLY)
-            # takes a plain snapshot: under WAL it never waits for a writer.
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+            # A request that writes takes the write lock at BEGIN: concurrent desks wait their turn
+            # (busy_timeout) instead of failing when a read snapshot cannot be upgraded to a write,
+            # and what it decides on what it read stays true until it commits. A connection opened
+            # only to read (READ_ONLY) takes a plain snapshot: under WAL it never waits for a writer.
+            # A read-mostly request (READ_MOSTLY: a profile, a search) reads on a plain snapshot too
+            # and takes the write lock only when it first writes (its audit records, at commit).
+            options = conn.get_execution_options()
+            deferred = bool(options.get(READ_ONLY) or options.get(READ_MOSTLY))
+            conn.info[_DEFERRED] = bool(options.get(READ_MOSTLY))
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+        @sa.event.listens_for(engine, "before_cursor_execute")
+        def _before_write(conn, cursor, statement, parameters, context, executemany):
+            if conn.info.get(_DEFERRED) and statement.lstrip()[:7].upper().startswith(_WRITES):
+                _take_write_lock(conn)
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def write_lock(conn: sa.Connection) -> None:
+    """On SQLite, make sure the transaction holds the database's write lock, with an up-to-date view
+    (a read-mostly transaction takes it here, before it reads what it is about to extend)."""
+    if conn.info.get(_DEFERRED):
+        _take_write_lock(conn)
+
+
+def _take_write_lock(conn: sa.Connection) -> None:
+    # A read-mostly transaction has written nothing yet: end its snapshot and start again holding the
+    # write lock (an older snapshot cannot be upgraded once another desk has committed). Its writes
+    # are records of what it did (audit, last seen), never decisions on what it read before.
+    conn.info[_DEFERRED] = False
+    if conn.in_nested_transaction():  # pragma: no cover - no read-mostly view opens a savepoint
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None  # a live connection in a transaction
+    raw.execute("COMMIT")
+    raw.execute("BEGIN IMMEDIATE")
+
+
+def read_mostly(view: Callable) -> Callable:
+    """Mark a view whose request only reads, apart from records of what it did (its audit records, the
+    session's last-seen time): on SQLite it reads without the write lock and takes it only to write
+    them, at its end. Not for a view that writes what it decided on what it read."""
+    view.msc_read_mostly = True  # type: ignore[attr-defined]
+    return view
 
 
 def _private_sqlite_file(url: str) -> None:
@@ -139,8 +182,17 @@ def init_app(app: Flask) -> None:
 def get_session() -> so.Session:
     """The session of the current application context, created on first use."""
     if "_msc_session" not in g:
-        g._msc_session = current_app.extensions["msc.sessionmaker"]()
+        s = current_app.extensions["msc.sessionmaker"]()
+        if _read_mostly_request():
+            s.connection(execution_options={READ_MOSTLY: True})
+        g._msc_session = s
     return g._msc_session
+
+
+def _read_mostly_request() -> bool:
+    if not has_request_context() or request.endpoint is None:
+        return False
+    return bool(getattr(current_app.view_functions.get(request.endpoint), "msc_read_mostly", False))
 
 
 session: so.Session = LocalProxy(get_session)  # type: ignore[assignment]

@@ -354,8 +354,8 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
 
 
 def test_an_edit_under_way_when_the_rotation_starts_is_in_the_new_generation(app, make):
-    """A desk saving an edit holds the audit chain's lock from before it reads which generations to
-    write; the rotation starts under the same lock, so it waits for the edit, and its batches then
+    """A desk saving an edit holds the generations lock (shared) from before it reads which generations
+    to write; the rotation starts holding it alone, so it waits for the edit, and its batches then
     index the edited record (real parallel connections)."""
     import threading
 

@@ -11,8 +11,9 @@ from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, NameVocabular
 from msc.crypto import blind, blind_indexer
 from msc.crypto.blind import BlindIndexer
 from msc.crypto.rotation import IndexGeneration, index_state
-from msc.db import insert_for, session
-from msc.security import audit
+from msc.db import insert_for, session, write_lock
+
+_GENERATIONS_LOCK = 727_402  # advisory lock id: which generations writes keep, read by every change
 
 
 def index_entries(person: Beneficiary, idx: BlindIndexer) -> set[tuple[int, int]]:
@@ -91,14 +92,26 @@ def drop_generation_batch(generation: int, after_id: int, limit: int) -> int | N
     return None
 
 
+def take_generations_lock(conn: sa.Connection, *, exclusive: bool = False) -> None:
+    """Hold, to the end of the transaction, the lock on which generations writes keep: every change to a
+    person's entries holds it shared (changes do not wait for each other); the start of an index-key
+    rotation holds it alone. Taken before the audit chain's writer lock, never after it. On SQLite the
+    database's write lock, which a writing transaction holds from its start, does the same."""
+    if conn.dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        conn.execute(sa.text(f"SELECT {function}(:k)"), {"k": _GENERATIONS_LOCK})
+    else:
+        write_lock(conn)
+
+
 def reindex(person: Beneficiary) -> None:
     """Replace a person's blind-index entries in every generation writes keep, and make sure the
     vocabulary knows their words.
 
-    The audit chain's writer lock comes first (every writing request takes it; an index-key rotation
-    starts under it): which generations to write is read after it, so a change either commits before
-    a rotation starts (and the rotation's batches index it) or sees the new generation and writes it."""
-    audit.take_chain_lock(session.connection())
+    The generations lock comes first (shared: an index-key rotation starts holding it alone): which
+    generations to write is read after it, so a change either commits before a rotation starts (and
+    the rotation's batches index it) or sees the new generation and writes it."""
+    take_generations_lock(session.connection())
     # entries of a generation no longer written (one retiring) go too
     session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
     _insert_entries([person], index_state().writes)

@@ -13,7 +13,7 @@ from msc.beneficiaries import search as search_service
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
-from msc.db import session
+from msc.db import read_mostly, session
 from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.qr import qr_svg
@@ -40,6 +40,7 @@ def home():
 
 
 @bp.route("/search", methods=["GET", "POST"])
+@read_mostly
 @requires(Permission.SEARCH)
 def search():
     """Search first (POST: the terms never reach a URL or an access log; GET: the empty box)."""
@@ -159,6 +160,7 @@ def register():
 
 
 @bp.get("/b/<uid>")
+@read_mostly
 @requires(Permission.VIEW)
 def profile(uid: str):
     """What the role may see of one person; every view is audited. Reached through an emergency access,

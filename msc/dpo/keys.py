@@ -151,7 +151,10 @@ def phase(job: KeyRotation | None) -> str | None:
 def start(user: Actor, kind: str, new_kek: bool | None = None) -> KeyRotation:
     """Start a rotation: a new KEK (by default when the key file can take one; else the KEK the
     environment made active), or a new index key."""
-    audit.take_chain_lock(session.connection())  # two clicks at once start one rotation, not two
+    # two clicks at once start one rotation, not two; no change to a person's entries is under way
+    # (index.reindex), and none starts before this one commits
+    index.take_generations_lock(session.connection(), exclusive=True)
+    audit.take_chain_lock(session.connection())
     try:
         if kind == KEK:
             if new_kek is None:

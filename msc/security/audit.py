@@ -5,6 +5,16 @@ reordering a record breaks the chain from that point on; `flask audit verify` fi
 Deleting the newest records leaves a shorter chain that still holds together: the head is also
 written to a witness outside the database (msc/security/witness.py), and the check compares the chain
 with what the witness saw. Records never contain personal data: ids, actions and field names only.
+
+A record joins the chain at the end of its transaction. `record` keeps it waiting in the session; when
+the transaction commits (or first reads the log back) the waiting records are appended in one short
+step: take the chain's writer lock, read the head, link and insert them — and the COMMIT follows at
+once. The lock is held from the append to the COMMIT only, never while a page renders or a search
+runs, so requests on many workers and servers extend the chain one after the other without queueing
+behind each other's work. The records are written in the business change's own transaction: they
+exist exactly when it commits (a rolled-back transaction or savepoint takes its records with it). A
+record's `at` is when it was recorded, so two records close in time may sit in the chain in the order
+their transactions committed.
 """
 
 from __future__ import annotations
@@ -16,16 +26,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import has_request_context
 from flask_login import current_user
 
 from msc.crypto import keyring
-from msc.db import session, utcnow
+from msc.db import session, utcnow, write_lock
 from msc.security import witness
 from msc.security.models import AuditEvent
 
 GENESIS = "0" * 64
 _PG_LOCK = 727_401  # advisory lock id: one writer extends the chain at a time
+#: session.info keys: the records waiting to join the chain, each with the transaction (or savepoint) it
+#: was made in; and "appending now" (the append reads the head itself)
+_PENDING = "msc.audit_pending"
+_APPENDING = "msc.audit_appending"
 
 
 def _canonical(ev: AuditEvent) -> bytes:
@@ -47,11 +62,14 @@ def _mac(key: bytes, ev: AuditEvent) -> str:
 
 
 def take_chain_lock(conn: sa.Connection) -> None:
-    """On PostgreSQL, wait for the chain's writer lock (held to the end of the transaction). Other
-    shared counters written in the same transactions (the report counts) take it first too, so that
-    two transactions never hold one lock each and wait for the other's."""
+    """Wait for the chain's writer lock, held to the end of the transaction: on PostgreSQL an advisory
+    lock; on SQLite the database's write lock (a read-mostly transaction takes it now). Other shared
+    counters written at commit (the report counts) take it first too, so that two transactions never
+    hold one lock each and wait for the other's."""
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+    else:
+        write_lock(conn)
 
 
 def record(
@@ -62,26 +80,100 @@ def record(
     detail: str | None = None,
     user_id: int | None = None,
 ) -> AuditEvent:
-    """Append one record to the chain (flushed with the current transaction)."""
+    """Add one record to the transaction: it joins the chain when the transaction commits (its `seq` and
+    MACs are set then), and is gone if the transaction rolls back."""
     if user_id is None and has_request_context() and current_user and current_user.is_authenticated:
         user_id = current_user.id
-    take_chain_lock(session.connection())
-    last = session.execute(sa.select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)).first()
     ev = AuditEvent(
-        seq=(last.seq + 1) if last else 1,
         at=utcnow(),
         user_id=user_id,
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         detail=detail[:500] if detail else None,
-        prev_mac=last.mac if last else GENESIS,
     )
-    ev.mac = _mac(keyring().audit_key, ev)
-    session.add(ev)
-    session.flush()
+    session.connection()  # inside a transaction, so a rollback finds what it takes back
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((transaction, ev))
     witness.due()
     return ev
+
+
+def append_pending(db_session: so.Session) -> list[AuditEvent]:
+    """Append the records waiting in the session to the chain, in one short step under the writer lock
+    (which the transaction then keeps until it ends: call it last). Says what it appended."""
+    pending = db_session.info.pop(_PENDING, None)
+    if not pending:
+        return []
+    events = [ev for _transaction, ev in pending]
+    db_session.info[_APPENDING] = True
+    try:
+        db_session.flush()  # the business rows first: they need no lock
+        conn = db_session.connection()
+        take_chain_lock(conn)
+        head = sa.select(AuditEvent.seq, AuditEvent.mac).order_by(AuditEvent.seq.desc()).limit(1)
+        last = conn.execute(head).first()
+        seq, prev = (last.seq, last.mac) if last else (0, GENESIS)
+        key = keyring().audit_key
+        for ev in events:
+            seq += 1
+            ev.seq, ev.prev_mac = seq, prev
+            ev.mac = prev = _mac(key, ev)
+        db_session.add_all(events)
+        db_session.flush()
+    finally:
+        db_session.info.pop(_APPENDING, None)
+    return events
+
+
+def _before_commit(db_session: so.Session) -> None:
+    append_pending(db_session)
+
+
+def _reads_the_log(state: so.ORMExecuteState) -> bool:
+    stmt = state.statement
+    if not isinstance(stmt, sa.sql.visitors.ExternallyTraversible):  # pragma: no cover - ORM statements are
+        return False
+    name = AuditEvent.__tablename__  # (ORM statements hold annotated copies of the table)
+    return any(isinstance(el, sa.Table) and el.name == name for el in sa.sql.visitors.iterate(stmt))
+
+
+def _before_execute(state: so.ORMExecuteState) -> None:
+    # Like autoflush: a query of the log in the transaction that recorded something sees it.
+    info = state.session.info
+    if info.get(_PENDING) and not info.get(_APPENDING) and _reads_the_log(state):
+        append_pending(state.session)
+
+
+def _within(transaction: so.SessionTransaction | None, ancestor: so.SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+def _after_soft_rollback(db_session: so.Session, previous_transaction: so.SessionTransaction) -> None:
+    pending = db_session.info.get(_PENDING)
+    if pending:
+        db_session.info[_PENDING] = [(t, ev) for t, ev in pending if not _within(t, previous_transaction)]
+
+
+def _after_transaction_end(db_session: so.Session, transaction: so.SessionTransaction) -> None:
+    if transaction.parent is None:  # committed (appended already), rolled back or closed: nothing waits
+        db_session.info.pop(_PENDING, None)
+
+
+def register_listeners() -> None:
+    """Append the waiting records when a transaction commits, or first reads the log; drop them with a
+    rollback. Session-class events are process-wide: this registers once per process, after the report
+    counts' (create_app asks for every app), so the chain is the last thing a commit writes."""
+    if sa.event.contains(so.Session, "before_commit", _before_commit):
+        return
+    sa.event.listen(so.Session, "do_orm_execute", _before_execute)
+    sa.event.listen(so.Session, "after_soft_rollback", _after_soft_rollback)
+    sa.event.listen(so.Session, "after_transaction_end", _after_transaction_end)
+    sa.event.listen(so.Session, "before_commit", _before_commit)
 
 
 @dataclass
