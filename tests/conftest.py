@@ -387,6 +387,31 @@ class Factory:
             session.commit()
             return referral.uid
 
+    def hand_over(self, person_uid, code="HYG", received=5):
+        """Receive `received` units of an item at the person's centre and hand one to the person (thumbprint)."""
+        from msc.beneficiaries.models import Beneficiary
+        from msc.centres.models import Centre
+        from msc.db import session
+        from msc.nfi import service as nfi
+        from msc.nfi import stock
+
+        with self._ctx():
+            person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == person_uid))
+            centre = session.get(Centre, person.centre_id)
+            item = nfi.item_by_code(code)
+            stock.receive(
+                REGIONAL_MANAGER,
+                centre,
+                reference="GR-1",
+                source="warehouse",
+                received_on=stock.centre_day(centre),
+                lines={item.id: received},
+            )
+            nfi.hand_over(
+                REGIONAL_MANAGER, centre, person, {f"{person_uid}:{code}": 1}, nfi.Acknowledgement(method="thumbprint")
+            )
+            session.commit()
+
     def shelter(self, name="Casa de Paso Cúcuta", centre="COL-CUC", female=2, male=2, mode="beds", units=0):
         """A shelter of a centre; returns its id."""
         from msc.db import session

@@ -250,27 +250,10 @@ def test_the_dpo_cannot_read_case_notes_and_staff_cannot_rotate_keys(app, make):
 
 
 def _person_with_a_hand_over(app, make) -> str:
-    from msc.centres.models import Centre
-    from msc.nfi import service as nfi
-    from msc.nfi import stock
-    from tests.conftest import REGIONAL_MANAGER
-
     uid = make.person(given_names="Rosa", family_names="Peña")
+    make.hand_over(uid)
     with app.app_context():
-        person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
-        centre = session.get(Centre, person.centre_id)
-        item = nfi.item_by_code("HYG")
-        stock.receive(
-            REGIONAL_MANAGER,
-            centre,
-            reference="GR-1",
-            source="warehouse",
-            received_on=stock.centre_day(centre),
-            lines={item.id: 5},
-        )
-        nfi.hand_over(REGIONAL_MANAGER, centre, person, {f"{uid}:HYG": 1}, nfi.Acknowledgement(method="thumbprint"))
-        session.commit()
-        return person.case_number
+        return session.scalar(sa.select(Beneficiary.case_number).where(Beneficiary.uid == uid))
 
 
 def _reports_audited(app) -> int:

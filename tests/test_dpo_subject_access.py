@@ -39,8 +39,6 @@ def everything(app, make) -> str:
     from msc.feedback import service as feedback
     from msc.fund import applications, decisions, disbursements
     from msc.fund.models import FundAllocation
-    from msc.nfi import service as nfi
-    from msc.nfi import stock
     from msc.referrals import service as referrals
     from msc.shelters import service as shelters
     from msc.shelters.models import Shelter
@@ -70,16 +68,7 @@ def everything(app, make) -> str:
         cases.add_note(cw, case, NOTE, sensitive=False)
         referral = referrals.create(cw, case, service_id, "urgent", "Valoración médica", ["identity", "contact"])
         referrals.send(cw, referral)
-        item = nfi.item_by_code("HYG")
-        stock.receive(
-            REGIONAL_MANAGER,
-            centre,
-            reference="GR-1",
-            source="warehouse",
-            received_on=stock.centre_day(centre),
-            lines={item.id: 5},
-        )
-        nfi.hand_over(REGIONAL_MANAGER, centre, person, {f"{uid}:HYG": 1}, nfi.Acknowledgement(method="thumbprint"))
+        make.hand_over(uid)
         shelters.place(REGIONAL_MANAGER, person, session.get(Shelter, shelter_id), check_in_on=TODAY, planned_days=5)
         corrections.record(cw, person, ["family_names"], CORRECTION)
         feedback.submit(centre, channel="desk", kind="suggestion", text=FEEDBACK, user=cw, beneficiary_id=person.id)
