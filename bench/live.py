@@ -89,10 +89,10 @@ def main() -> None:
                 " WHERE c.code = 'COL-CUC' LIMIT 1"
             )
         ).scalar()
-    token = csrf(client.send("GET", "/")[1])
+    token = csrf(client.send("GET", "/search")[1])
     rows = [
         ("trivial authenticated page (/account), baseline", timed(client, args.n, "GET", "/account")),
-        ("caseworker home (/)", timed(client, args.n, "GET", "/")),
+        ("caseworker home (/: tasks, referrals, cases by risk, possible UASC)", timed(client, args.n, "GET", "/")),
         ("cases list (/cases/)", timed(client, args.n, "GET", "/cases/")),
         ("profile (/b/<uid>)", timed(client, args.n, "GET", f"/b/{uid}")),
         (
