@@ -290,6 +290,8 @@ def test_a_forged_host_header_is_refused_in_production(monkeypatch, tmp_path):
 
 
 def _limited(tmp_path, db_url, keys_file, **limits):
+    """Another app on the test's database with the rate limiter on (the test also takes the `app` fixture,
+    whose teardown empties a PostgreSQL database for the next test)."""
     import shutil
 
     from tests.conftest import Factory
@@ -302,7 +304,7 @@ def _limited(tmp_path, db_url, keys_file, **limits):
     return app
 
 
-def test_one_flooder_does_not_silence_the_others(tmp_path, db_url, keys_file):
+def test_one_flooder_does_not_silence_the_others(app, tmp_path, db_url, keys_file):
     """Each device has its own allowance; an address's ceiling is shared; another address is untouched."""
     app = _limited(tmp_path, db_url, keys_file, FEEDBACK_RATE_LIMIT="2 per hour", FEEDBACK_ADDRESS_LIMIT="5 per hour")
     try:
@@ -338,7 +340,7 @@ def test_one_flooder_does_not_silence_the_others(tmp_path, db_url, keys_file):
         app.extensions["msc.engine"].dispose()
 
 
-def test_a_centre_kiosk_is_not_stopped_by_the_people_who_use_it(tmp_path, db_url, keys_file):
+def test_a_centre_kiosk_is_not_stopped_by_the_people_who_use_it(app, tmp_path, db_url, keys_file):
     from tests.conftest import Factory
 
     app = _limited(
