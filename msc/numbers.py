@@ -57,11 +57,12 @@ def _locale() -> Locale:
     return get_locale() or Locale.parse("es")
 
 
-def money(minor: int, currency: str) -> str:
-    """Minor units as the reader writes money: 20000000000 COP -> "200.000.000 COP" in Spanish. The
-    currency's own decimals (none for COP and CLP), unless the amount has cents: those are never hidden."""
+def money(minor: int, currency: str, locale: str | Locale | None = None) -> str:
+    """Minor units as the reader writes money: 20000000000 COP -> "200.000.000 COP" in Spanish (the page's
+    language unless `locale` names another). The currency's own decimals (none for COP and CLP), unless the
+    amount has cents: those are never hidden."""
     amount = Decimal(minor) / 100
-    return format_currency(amount, currency, locale=_locale(), currency_digits=not minor % 100)
+    return format_currency(amount, currency, locale=locale or _locale(), currency_digits=not minor % 100)
 
 
 def number(value: int | float | Decimal, signed: bool = False) -> str:

@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_currency
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
-from msc import clock
+from msc import clock, numbers
 from msc.beneficiaries import vocab as person_vocab
 from msc.beneficiaries.vocab import country_name, field_labels
 from msc.cases import vocab as case_vocab
@@ -81,7 +80,7 @@ class _Say:
         """An amount held in minor units, written as money."""
         if minor is None:
             return NOTHING
-        return format_currency(minor / 100, currency, locale=self.language)
+        return numbers.money(minor, currency, locale=self.language)
 
     @staticmethod
     def label(labels: dict, code: Any) -> str:

@@ -10,9 +10,10 @@ from flask_babel import lazy_gettext as _l
 
 from msc.centres.models import Centre
 from msc.db import session
-from msc.fund.common import CATEGORIES, COUNTRY_CURRENCY, FundError, currency_of, money
+from msc.fund.common import CATEGORIES, COUNTRY_CURRENCY, FundError, currency_of
 from msc.fund.decisions import in_force
 from msc.fund.models import CategoryCap, Decision, DecisionLine, DecisionOutcome, FundAllocation
+from msc.numbers import money
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, role_allows

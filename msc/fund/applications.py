@@ -16,11 +16,12 @@ from msc.cases.models import Case, CaseStatus
 from msc.db import session, utcnow
 from msc.errors import checked_text
 from msc.fund import criteria as crit
-from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of, money
+from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of
 from msc.fund.criteria_sets import definition_of, published_for
 from msc.fund.decisions import approved_so_far, current_decision, involved_in
 from msc.fund.evaluator import Facts
 from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision, preload_people
+from msc.numbers import money
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, centre_ids_in_scope, in_scope, role_allows

@@ -20,11 +20,6 @@ def currency_of(country: str) -> str:
     return COUNTRY_CURRENCY.get(country, "USD")
 
 
-def money(amount: int, currency: str) -> str:
-    """Minor units as the reader writes money (msc.numbers.money): 150000 COP -> "1.500 COP" in Spanish."""
-    return numbers.money(amount, currency)
-
-
 def parse_money(text: str | None, field: str = "amount") -> int:
     """An amount typed in the reader's language as minor units, or the fund's translated no
     (msc.numbers.parse_amount: "1.500,50" in Spanish, "1,500.50" in English; never a guess)."""

@@ -9,9 +9,10 @@ from flask_babel import lazy_gettext as _l
 
 from msc import clock
 from msc.db import rows_changed, session, utcnow
-from msc.fund.common import FundError, money
+from msc.fund.common import FundError
 from msc.fund.decisions import current_decision
 from msc.fund.models import Application, DecisionLine, DecisionOutcome, Disbursement, FundAllocation
+from msc.numbers import money
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import Permission, in_scope, role_allows
