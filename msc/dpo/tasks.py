@@ -89,6 +89,7 @@ def retention(ctx: Context) -> Outcome:
         "rewrapped": _l("%(num)d data keys re-wrapped under the new key-encryption key."),
         "reindexed": _l("%(num)d people indexed under the new index key."),
         "refused": _l("The rotation stopped: see the keys page."),
+        **keys.MESSAGES,  # why a rotation stopped, in the reader's language
     },
 )
 def rotate(ctx: Context) -> Outcome:
@@ -98,7 +99,7 @@ def rotate(ctx: Context) -> Outcome:
     while job is not None and keys.phase(job) != "done":
         try:
             job = keys.step(ctx.user, kind)
-        except keys.KeysError:
-            raise JobFailed("refused") from None
+        except keys.KeysError as err:
+            raise JobFailed(err.code or "refused") from None
         ctx.progress(job.done, job.total)
     return Outcome("rewrapped" if kind == rotation.KEK else "reindexed", job.done if job is not None else 0)

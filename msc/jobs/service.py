@@ -8,6 +8,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from msc import numbers
 from msc.db import session, utcnow
 from msc.jobs import registry, runner
 from msc.jobs.models import Job, JobState
@@ -92,3 +93,17 @@ def _sentence(job: Job) -> object:
             return _("%(done)d of %(total)d done.", done=job.done, total=job.total)
         return _("Running.")
     return _("Done.")
+
+
+def status_json(job: Job) -> dict[str, object]:
+    """A job's state for a script: state, finished, progress, and the sentence the page shows."""
+    return {
+        "id": job.id,
+        "state": job.state,
+        "finished": job.finished,
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "percent_text": numbers.percent(job.percent / 100) if job.percent is not None else "",
+        "label": f"{state_label(job)}: {summary(job)}",
+    }

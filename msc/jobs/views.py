@@ -11,7 +11,6 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from msc import numbers
 from msc.db import get_or_404, read_mostly, session
 from msc.forms import ConfirmForm
 from msc.jobs import runner, service
@@ -60,21 +59,7 @@ def detail(job_id: int):
 def status(job_id: int):
     """Where a job stands, for the pages' script that follows it."""
     job = get_or_404(Job, job_id)
-    return status_json(job)
-
-
-def status_json(job: Job) -> dict:
-    """A job's state for a script: state, finished, percent, and the sentence the page shows."""
-    return {
-        "id": job.id,
-        "state": job.state,
-        "finished": job.finished,
-        "done": job.done,
-        "total": job.total,
-        "percent": job.percent,
-        "percent_text": numbers.percent(job.percent / 100) if job.percent is not None else "",
-        "label": f"{service.state_label(job)}: {service.summary(job)}",
-    }
+    return service.status_json(job)
 
 
 @bp.post("/run/<name>")
