@@ -131,7 +131,7 @@ def test_kek_rotation_from_the_page_runs_as_a_job_then_the_old_key_is_retired(ap
     assert seen == sorted(seen) and sorted(set(seen)) == [(i, live) for i in range(1, live + 1)]
     with dpo.get(f"/jobs/{done_job.id}/status") as res:
         body = res.get_json()
-    assert body["finished"] and body["percent"] == 100 and "data keys re-wrapped" in body["label"]
+    assert body["finished"] and body["percent"] == 100 and "Data keys re-wrapped" in body["label"]
     with dpo.get("/dpo/keys") as page:
         text = page.get_data(as_text=True)
         assert "re-wrapped under" in text and 'http-equiv="refresh"' not in text

@@ -38,7 +38,7 @@ def anchor(ctx: Context) -> Outcome:
     "audit.verify",
     _l("Audit chain check"),
     outcomes={
-        "intact": _l("Audit chain intact: %(num)d records verified."),
+        "intact": _l("Audit chain intact. Records verified: %(num)d."),
         "broken": _l("The audit chain is broken at record %(num)d: see the DPO's dashboard."),
         "broken_witness": _l("The audit chain does not match its witness: see the DPO's dashboard."),
     },
@@ -59,7 +59,7 @@ def verify(ctx: Context) -> Outcome:
 @task(
     "exports.purge",
     _l("Expiry of export archives"),
-    outcomes={"purged": _l("%(num)d expired export archives deleted.")},
+    outcomes={"purged": _l("Expired export archives deleted: %(num)d.")},
     routine=True,
 )
 def purge_exports(ctx: Context) -> Outcome:
@@ -72,7 +72,7 @@ def purge_exports(ctx: Context) -> Outcome:
 @task(
     "dpo.retention",
     _l("Retention run"),
-    outcomes={"anonymised": _l("%(num)d people anonymised (their retention period had ended).")},
+    outcomes={"anonymised": _l("People anonymised because their retention period had ended: %(num)d.")},
     enabled_by="RETENTION_AUTO",
 )
 def retention(ctx: Context) -> Outcome:
@@ -86,8 +86,8 @@ def retention(ctx: Context) -> Outcome:
     "keys.rotate",
     _l("Key rotation"),
     outcomes={
-        "rewrapped": _l("%(num)d data keys re-wrapped under the new key-encryption key."),
-        "reindexed": _l("%(num)d people indexed under the new index key."),
+        "rewrapped": _l("Data keys re-wrapped under the new key-encryption key: %(num)d."),
+        "reindexed": _l("People indexed under the new index key: %(num)d."),
         "refused": _l("The rotation stopped: see the keys page."),
         **keys.MESSAGES,  # why a rotation stopped, in the reader's language
     },

@@ -90,7 +90,7 @@ def _sentence(job: Job) -> object:
         return _("Waiting for the worker.")
     if job.state == JobState.RUNNING:
         if job.total:
-            return _("%(done)d of %(total)d done.", done=job.done, total=job.total)
+            return _("Progress: %(done)d of %(total)d.", done=job.done, total=job.total)
         return _("Running.")
     return _("Done.")
 

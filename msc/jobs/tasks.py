@@ -20,7 +20,7 @@ ROUTINE_KEEP = dt.timedelta(days=1)
 @task(
     "jobs.prune",
     _l("Forget old jobs"),
-    outcomes={"pruned": _l("%(num)d old jobs forgotten.")},
+    outcomes={"pruned": _l("Old jobs forgotten: %(num)d.")},
     routine=True,
 )
 def prune(ctx: Context) -> Outcome:

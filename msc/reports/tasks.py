@@ -14,7 +14,7 @@ from msc.reports import cube
     _l("Report counts check"),
     outcomes={
         "ok": _l("Every report count equals the records."),
-        "differ": _l("%(num)d report counts differ from the records: run flask --app msc reports rebuild."),
+        "differ": _l("Report counts that differ from the records: %(num)d. Run flask --app msc reports rebuild."),
     },
     run_now=True,
 )
