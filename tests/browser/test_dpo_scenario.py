@@ -173,6 +173,7 @@ def test_the_dpo_rotates_the_index_key_and_watches_it_finish(browser, visit, liv
     monkeypatch.setattr(keys, "DROP_BATCH", 1)
     monkeypatch.setattr(keys, "STEP_SECONDS", 0)
     page = visit.page
+    page.set_viewport_size(PHONE)  # the DPO's phone
     log_in_as(visit, "dpo", DPO_SECRET)
     visit.goto("/dpo/")
     with page.expect_navigation():
@@ -187,6 +188,12 @@ def test_the_dpo_rotates_the_index_key_and_watches_it_finish(browser, visit, liv
     visit.note_url()
     assert page.locator(".rotation progress").first.get_attribute("value") == "100"
     check_axe(page, "keys after a rotation")
+    # the jobs page says who ran it and that it finished
+    visit.goto("/jobs/")
+    row = page.locator("tr", has_text="Rotación de clave")
+    assert "Hecho" in row.first.inner_text() and "dpo" in row.first.inner_text()
+    check_axe(page, "jobs")
+    visit.goto("/dpo/keys")
     with page.expect_navigation():
         page.get_by_role("button", name="Retirar idx-0").click()
     assert "Clave idx-0 retirada" in page.content()
