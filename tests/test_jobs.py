@@ -411,3 +411,20 @@ def test_a_failed_job_shows_on_the_home_of_admins_and_the_dpo_only(app, make, re
             assert ("jobs_failed" in found) == (role in ("admin", "dpo")), role
         rows = found_rows = {s.key: s for s in sections.home(session.get(User, users["dpo"]), dt.date(2026, 12, 2))}
         assert "ValueError" in rows["jobs_failed"].rows[0].note and found_rows["jobs_failed"].alert
+
+
+def test_a_feature_adds_a_scheduled_task_with_one_line(app, caplog):
+    """A schedule may name a task before its feature registers it (nothing runs, one warning); once
+    registered, the same line queues it."""
+    app.config["JOBS_SCHEDULE"] = {"test.remind": "daily at 07:00"}
+    at = dt.datetime(2026, 12, 2, 13, 0, tzinfo=dt.UTC)  # 08:00 in Bogotá
+    with app.app_context():
+        assert schedule.tick(at) == [] and "test.remind" in caplog.text
+
+        @task("test.remind", "Remind")
+        def _remind(ctx):
+            return None
+
+        [job_id] = schedule.tick(at)
+        assert session.get(Job, job_id).slot == "test.remind@2026-12-02"
+        assert schedule.tick(at + dt.timedelta(hours=1)) == []

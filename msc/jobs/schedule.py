@@ -31,6 +31,8 @@ from msc.ops import errors
 
 log = logging.getLogger("msc.jobs")
 
+#: names of the schedule that no feature registers, already logged
+_UNKNOWN: set[str] = set()
 _EVERY = re.compile(r"^every (?:(\d+) )?minutes?$")
 _DAILY = re.compile(r"^daily at ([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -98,7 +100,9 @@ def tick(now: dt.datetime | None = None) -> list[int]:
     queued = []
     for name, rule in entries(config).items():
         if not registry.known(name):
-            log.warning("the schedule names %s, which no feature registers", name)
+            if name not in _UNKNOWN:  # once per process, not at every tick
+                _UNKNOWN.add(name)
+                log.warning("the schedule names %s, which no feature registers", name)
             continue
         task = registry.get(name)
         if task.enabled_by and not config.get(task.enabled_by):
