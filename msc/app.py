@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 
+import click
 from flask import Flask, Response, g, render_template, request
 from flask import session as flask_session
 from flask_babel import format_date, format_datetime, get_locale
@@ -178,8 +179,6 @@ def register_jobs(app: Flask) -> None:
     except job_schedule.ScheduleError as err:
         raise ConfigurationError(f"JOBS_SCHEDULE: {err}") from None
     if app.config["JOBS_SCHEDULE_IN_SERVER"] and app.config["JOBS_BACKEND"] == "thread" and not app.testing:
-        import click
-
         command = click.get_current_context(silent=True)
         if command is not None and command.info_name == "run":
             job_schedule.start_thread(app)
