@@ -428,3 +428,16 @@ def test_a_feature_adds_a_scheduled_task_with_one_line(app, caplog):
         [job_id] = schedule.tick(at)
         assert session.get(Job, job_id).slot == "test.remind@2026-12-02"
         assert schedule.tick(at + dt.timedelta(hours=1)) == []
+
+
+def test_a_backend_that_cannot_take_the_job_leaves_it_queued_for_the_schedule(app, reported):
+    class Down:
+        def submit(self, ids):
+            raise ConnectionError("redis down")
+
+    app.extensions["msc.jobs.backend"] = Down()
+    with app.app_context():
+        job_id = runner.enqueue("test.count").id
+        session.commit()  # the commit stands
+        assert session.get(Job, job_id).state == JobState.QUEUED
+    assert [type(e).__name__ for e in reported] == ["ConnectionError"]
