@@ -202,6 +202,11 @@ def main() -> None:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         shutil.rmtree(home, ignore_errors=True)
+        from redis import Redis
+        from rq import Queue
+
+        with Redis.from_url(args.redis) as redis:
+            Queue(f"msc-prodcheck-{os.getpid()}", connection=redis).delete(delete_jobs=True)
     print(f"prod-check passed in {time.monotonic() - started:.0f} s")
 
 
