@@ -141,3 +141,38 @@ AUDIT_WITNESS_SECONDS = 60
 
 # Personal-data exports: hours an archive waits to be downloaded before it is deleted
 EXPORT_TTL_HOURS = 24
+
+# Jobs (msc/jobs): what must not run inside a request. JOBS_BACKEND "rq" (Redis: `flask worker` runs
+# them; production's default), "thread" (a thread of the process that queued the job; the embedded
+# default) or "inline" (the tests: nothing runs until asked). The Redis is JOBS_REDIS_URL, else the rate
+# limiter's RATELIMIT_STORAGE_URI when that is Redis; production refuses the rq backend without one.
+JOBS_BACKEND = "thread"
+JOBS_REDIS_URL = None
+JOBS_QUEUE = "msc"
+JOBS_TIMEOUT_SECONDS = 6 * 3600
+# The schedule: task name -> "every minute", "every N minutes" (UTC) or "daily at HH:MM" (in
+# BABEL_DEFAULT_TIMEZONE). `flask worker` runs it (and `flask run` with the thread backend in development).
+# Adding a scheduled task is one line here once a feature registers it, e.g. "referrals.remind": "daily at 07:00".
+# MSC_JOBS_SCHEDULE='{"audit.anchor": "every minute", ...}' replaces the whole table.
+JOBS_SCHEDULE = {
+    "audit.anchor": "every minute",
+    "exports.purge": "every minute",
+    "jobs.prune": "every 60 minutes",
+    "dpo.retention": "daily at 02:00",
+    "reports.check": "daily at 03:00",
+    "audit.verify": "daily at 03:30",
+}
+# Seconds between two looks at the schedule; between two looks for queued jobs (without Redis)
+JOBS_TICK_SECONDS = 5
+JOBS_POLL_SECONDS = 1
+# A job queued this long ago and never started is handed to the backend again (Redis lost it)
+JOBS_REQUEUE_SECONDS = 300
+# A running job that has not reported progress for this long lost its worker: it is marked failed
+JOBS_LOST_MINUTES = 120
+# Finished jobs are forgotten after this many days (each minute's routine runs after one)
+JOBS_KEEP_DAYS = 90
+# `flask run` runs the schedule in a thread (development, thread backend only; never gunicorn nor tests)
+JOBS_SCHEDULE_IN_SERVER = False
+# The retention run: anonymise, each night, the people whose retention period ended (msc/dpo/erasure.py).
+# On in production, where the retention periods are the DPO's policy; off elsewhere (demo data stays).
+RETENTION_AUTO = False

@@ -3,3 +3,4 @@
 GENERATE_KEYS = True
 SESSION_COOKIE_SECURE = False
 SECRET_KEY = None  # generated into instance/secret_key on first run
+JOBS_SCHEDULE_IN_SERVER = True  # `make run`: the schedule runs in the server's process (witness, purge)

@@ -21,3 +21,6 @@ SENTRY_DSN = None  # e.g. MSC_SENTRY_DSN=https://key@sentry.example.org/3 (only 
 PROXY_FIX_X_FOR = 1  # nginx in front (config/deploy/nginx.conf); 0 if clients reach gunicorn directly
 AUDIT_WITNESS_FILE = None  # e.g. MSC_AUDIT_WITNESS_FILE=/var/log/msc-witness/audit-witness.log (another volume)
 AUDIT_WITNESS_SYSLOG = None  # e.g. MSC_AUDIT_WITNESS_SYSLOG=/dev/log (journald/rsyslog forward it off the server)
+JOBS_BACKEND = "rq"  # `flask worker` (config/deploy/msc-worker.service) runs the jobs and the schedule
+JOBS_REDIS_URL = None  # e.g. MSC_JOBS_REDIS_URL=redis://127.0.0.1:6379/1 (default: RATELIMIT_STORAGE_URI)
+RETENTION_AUTO = True  # each night, anonymise whoever's retention period ended (MSC_RETENTION_AUTO=false: by hand)

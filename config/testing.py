@@ -5,3 +5,4 @@ GENERATE_KEYS = True
 SESSION_COOKIE_SECURE = False
 RATELIMIT_ENABLED = False
 SECRET_KEY = "testing-only-secret-key"
+JOBS_BACKEND = "inline"  # a test runs the queued jobs when it wants (msc.jobs.runner.run_queued)

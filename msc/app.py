@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 
+import click
 from flask import Flask, Response, g, render_template, request
 from flask import session as flask_session
 from flask_babel import format_date, format_datetime, get_locale
@@ -27,6 +28,7 @@ from msc.crypto import keys
 from msc.db import session
 from msc.dpo import desk as dpo_desk
 from msc.dpo import desk_erasure, desk_keys  # noqa: F401 (their routes join the dpo blueprint)
+from msc.dpo import tasks as dpo_tasks  # noqa: F401 (its jobs register themselves)
 from msc.dpo import views as dpo_views  # noqa: F401 (its routes join the dpo blueprint)
 from msc.dpo.blueprint import bp as dpo_bp
 from msc.extensions import babel, csrf, limiter, login_manager
@@ -36,6 +38,12 @@ from msc.fund import views as fund
 from msc.fund.views import bp as fund_bp
 from msc.i18n import LANGUAGE_NAMES, select_locale, select_timezone
 from msc.i18n import bp as i18n_bp
+from msc.jobs import runner as job_runner
+from msc.jobs import schedule as job_schedule
+from msc.jobs import tasks as job_tasks  # noqa: F401 (the runner's own task registers itself)
+from msc.jobs import views as jobs
+from msc.jobs.views import bp as jobs_bp
+from msc.jobs.worker import worker as worker_command
 from msc.nfi import views as nfi
 from msc.nfi.views import bp as nfi_bp
 from msc.ops import errors as ops_errors
@@ -46,13 +54,14 @@ from msc.referrals import service as referral_service
 from msc.referrals import views as referrals
 from msc.referrals.views import bp as referrals_bp
 from msc.reports import cube
+from msc.reports import tasks as reports_tasks  # noqa: F401 (its job registers itself)
 from msc.reports.views import bp as reports_bp
 from msc.security import audit, throttle, witness
 from msc.security import vocab as security_vocab
 from msc.security.policy import enforce, may
 from msc.security.sessions import init_login
 from msc.security.views import bp as auth_bp
-from msc.settings import ROOT, load_config
+from msc.settings import ROOT, ConfigurationError, load_config
 from msc.shelters import views as shelters
 from msc.shelters.views import bp as shelters_bp
 from msc.urls import IdConverter
@@ -80,6 +89,7 @@ def build_app(config_name: str | None = None, overrides: dict | None = None) -> 
     register_errorhandlers(app)
     register_template_helpers(app)
     register_commands(app)
+    register_jobs(app)
     return app
 
 
@@ -142,6 +152,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp)
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(dpo_bp)
+    app.register_blueprint(jobs_bp, url_prefix="/jobs")
 
 
 def register_page_sections(app: Flask) -> None:
@@ -153,8 +164,24 @@ def register_page_sections(app: Flask) -> None:
     sections.add(app, sections.CASE, referrals.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
     sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
-    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk):
+    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk, jobs):
         sections.add(app, sections.HOME, feature.home_sections)
+
+
+def register_jobs(app: Flask) -> None:
+    """The job runner (msc/jobs): jobs reach their backend once the transaction that queued them commits;
+    the schedule is checked now. `flask run` with the thread backend in development (JOBS_SCHEDULE_IN_SERVER)
+    runs the schedule in a thread, so the demo's audit chain is witnessed; gunicorn and the tests never do
+    (the worker service runs it in production)."""
+    job_runner.register_listeners()
+    try:
+        job_schedule.entries(app.config)
+    except job_schedule.ScheduleError as err:
+        raise ConfigurationError(f"JOBS_SCHEDULE: {err}") from None
+    if app.config["JOBS_SCHEDULE_IN_SERVER"] and app.config["JOBS_BACKEND"] == "thread" and not app.testing:
+        command = click.get_current_context(silent=True)
+        if command is not None and command.info_name == "run":
+            job_schedule.start_thread(app)
 
 
 def register_signal_receivers(app: Flask) -> None:
@@ -284,6 +311,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """The flask --app msc command groups."""
+    """The flask --app msc command groups, and `flask worker` (the job runner)."""
 
     register_cli(app)
+    app.cli.add_command(worker_command)

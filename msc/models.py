@@ -35,6 +35,7 @@ from msc.fund.models import (  # noqa: F401
     Disbursement,
     FundAllocation,
 )
+from msc.jobs.models import Job  # noqa: F401
 from msc.nfi.models import (  # noqa: F401
     Distribution,
     DistributionLine,

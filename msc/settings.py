@@ -47,6 +47,8 @@ def load_config(app: Flask, name: str, overrides: dict | None = None) -> None:
         app.config["SECRET_KEY"] = _instance_secret(app)
     if app.config.get("AUDIT_WITNESS_FILE") is None and name != "production":
         app.config["AUDIT_WITNESS_FILE"] = str(Path(app.instance_path) / "audit-witness.log")
+    if app.config.get("JOBS_BACKEND") not in JOBS_BACKENDS:
+        raise ConfigurationError(f"JOBS_BACKEND must be one of {', '.join(JOBS_BACKENDS)}")
     if name == "production":
         check_production(app.config)
 
@@ -156,8 +158,25 @@ def check_production(config: dict) -> None:
         problems.append(f"MSC_PUBLIC_URL {bad_url}")
     if has_file and not config.get("KEYS_FILE_PENDING"):
         problems += _key_file_problems(Path(config["KEYS_FILE"]))
+    if config.get("JOBS_BACKEND") == "rq" and not jobs_redis_url(config):
+        problems.append(
+            "the job runner (JOBS_BACKEND=rq) has no Redis: set MSC_JOBS_REDIS_URL (e.g. redis://127.0.0.1:6379/1) "
+            "or a redis:// MSC_RATELIMIT_STORAGE_URI"
+        )
     if problems:
         raise ConfigurationError("production refuses to start: " + "; ".join(problems))
+
+
+JOBS_BACKENDS = ("rq", "thread", "inline")
+
+
+def jobs_redis_url(config: dict) -> str | None:
+    """The Redis of the job queue: JOBS_REDIS_URL, else the rate limiter's storage when that is Redis."""
+    url = config.get("JOBS_REDIS_URL")
+    if url:
+        return str(url)
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    return storage if storage.startswith(("redis://", "rediss://", "unix://")) else None
 
 
 def _key_file_problems(path: Path) -> list[str]:

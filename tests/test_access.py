@@ -77,6 +77,7 @@ def world(app, make):
         fund["grant"] = _glass(users["caseworker"], there)
         fund["correction"] = _correction(users["reception"], here)
         fund["export"] = _export(users["protection_officer"])
+        fund["job"] = _job()
     return {
         **fund,
         "entry_point": make.entry_point(),
@@ -170,6 +171,14 @@ def _export(officer_id: int) -> str:
     export, _secret = exports.create(session.get(User, officer_id), "internal_audit")
     session.commit()
     return export.uid
+
+
+def _job() -> int:
+    from msc.jobs import runner
+
+    job = runner.enqueue("audit.verify")
+    session.commit()
+    return job.id
 
 
 def _feedback() -> dict:
@@ -283,6 +292,8 @@ def _url(app, rule, world, uid_key="here"):
             "export_uid": world["export"],
             "kind": "kek",
             "entry_point_id": world["entry_point"],
+            "job_id": world["job"],
+            "name": "audit.verify",
         }[arg]
     with app.test_request_context():
         from flask import url_for

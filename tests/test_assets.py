@@ -18,11 +18,18 @@ def test_no_template_or_stylesheet_loads_anything_from_another_host():
     assert offenders == []
 
 
-#: pages whose script only enhances them: the signature pad, beside thumbprint and witness; the key
-#: rotation that carries itself on, beside its "Continue the rotation" button; camera scanning of a
+#: pages whose script only enhances them: the signature pad, beside thumbprint and witness; a job's
+#: progress (the keys page's rotation, a job's page), which refreshes itself without it; camera scanning of a
 #: card (only where the browser has BarcodeDetector), beside the box a wedge scanner or a hand types in; the
 #: fund application's questions shown as the case type changes, beside its two steps on the server
-ENHANCED = {"nfi/give.html", "dpo/keys.html", "reception/search.html", "nfi/desk.html", "fund/apply.html"}
+ENHANCED = {
+    "nfi/give.html",
+    "dpo/keys.html",
+    "jobs/detail.html",
+    "reception/search.html",
+    "nfi/desk.html",
+    "fund/apply.html",
+}
 
 
 def test_no_page_needs_javascript():

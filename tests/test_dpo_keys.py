@@ -20,6 +20,9 @@ from msc.crypto.keys import FIRST_INDEX_KEY, EnvKeyProvider
 from msc.crypto.rotation import GenerationState, KekRotationState
 from msc.db import session
 from msc.dpo import erasure, keys
+from msc.jobs import runner
+from msc.jobs.models import Job
+from msc.jobs.registry import Context
 from msc.security.actor import SYSTEM
 from msc.security.models import AuditEvent, User
 from tests.test_access import login_as
@@ -74,7 +77,25 @@ def dpo(app, make, client):
 # ---- KEK ------------------------------------------------------------------------------------------
 
 
-def test_kek_rotation_from_the_page_in_steps_then_the_old_key_is_retired(app, make, dpo, monkeypatch):
+def _run_rotation_job(app, monkeypatch, each_step=None) -> tuple[Job, list[tuple[int, int | None]]]:
+    """Run the queued rotation job as the worker would, recording its progress (and checking each step)."""
+    seen: list[tuple[int, int | None]] = []
+    report = Context.progress
+
+    def progress(ctx, done, total=None):
+        report(ctx, done, total)
+        seen.append((done, total))
+        if each_step is not None:
+            each_step()
+
+    monkeypatch.setattr(Context, "progress", progress)
+    with app.app_context():
+        [job_id] = session.scalars(sa.select(Job.id).where(Job.kind == "keys.rotate", Job.state == "queued")).all()
+        runner.run_queued()
+        return session.get(Job, job_id), seen
+
+
+def test_kek_rotation_from_the_page_runs_as_a_job_then_the_old_key_is_retired(app, make, dpo, monkeypatch):
     uids = _people(make)
     monkeypatch.setattr(rotation, "BATCH", 1)
     monkeypatch.setattr(keys, "STEP_SECONDS", 0)  # one batch a step, to watch the progress
@@ -92,27 +113,28 @@ def test_kek_rotation_from_the_page_in_steps_then_the_old_key_is_retired(app, ma
         job = rotation.running(rotation.KEK)
         assert new != old and job.key_id == new and job.previous_key_id == old and job.total == live
         assert new in json.loads(Path(app.config["KEYS_FILE"]).read_text())["keks"]
-    with dpo.get("/dpo/keys") as page:
+    with dpo.get("/dpo/keys") as page:  # the job waits for the worker; the page follows it
         text = page.get_data(as_text=True)
-        assert f"0 of {live}" in text and "<progress" in text and "Continue the rotation" in text
+        assert "Waiting for the worker" in text and "data-job-status" in text and "jobs.js" in text
+        assert 'http-equiv="refresh"' in text and "Continue the rotation" not in text
+    with dpo.post("/dpo/keys/kek/step", headers=JSON) as res:  # a second click: the same job
+        queued = res.get_json()
+        assert queued["state"] == "queued" and not queued["finished"]
 
     # the old key cannot go while data keys still need it: said in words
     with dpo.post("/dpo/keys/retire", data={"kind": "kek", "key_id": old}, follow_redirects=True) as res:
         assert f"{live} data keys are still wrapped by this key" in res.get_data(as_text=True)
 
-    with dpo.post("/dpo/keys/kek/step") as res:  # without JavaScript: the button runs one step
-        assert res.status_code == 302 and res.headers["Location"].endswith("/dpo/keys")
+    done_job, seen = _run_rotation_job(app, monkeypatch)
+    assert done_job.id == queued["id"] and done_job.state == "done" and done_job.outcome_count == live
+    # one batch a step, each one reported (the last step finds nothing left and says it is done)
+    assert seen == sorted(seen) and sorted(set(seen)) == [(i, live) for i in range(1, live + 1)]
+    with dpo.get(f"/jobs/{done_job.id}/status") as res:
+        body = res.get_json()
+    assert body["finished"] and body["percent"] == 100 and "Data keys re-wrapped" in body["label"]
     with dpo.get("/dpo/keys") as page:
-        assert f"1 of {live}" in page.get_data(as_text=True)
-    percents = []
-    for _ in range(live + 2):
-        with dpo.post("/dpo/keys/kek/step", headers=JSON) as res:
-            body = res.get_json()
-        percents.append(body["percent"])
-        if body["phase"] == "done":
-            break
-    assert percents == sorted(percents) and percents[0] < 100 and percents[-1] == 100
-    assert body["done"] == live and "re-wrapped under" in body["label"]
+        text = page.get_data(as_text=True)
+        assert "re-wrapped under" in text and 'http-equiv="refresh"' not in text
     with app.app_context():
         assert rotation.keys_by_kek() == {new: live}
         assert rotation.check().failed == []
@@ -283,9 +305,11 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
         state = rotation.index_state()
         assert state.search.generation == 1 and [g.generation for g in state.writes] == [1, job.generation]
 
-    with dpo.post("/dpo/keys/index/step", headers=JSON) as res:  # one person in the new generation
-        body = res.get_json()
-    assert body["phase"] == "building" and body["done"] == 1 and "Searches still use idx-0" in body["label"]
+    with app.app_context():  # one person in the new generation (the command line's step, beside the job)
+        step = keys.step(SYSTEM, rotation.INDEX, seconds=0)
+        assert keys.phase(step) == "building" and step.done == 1
+    with dpo.get("/dpo/keys") as page:
+        assert "Waiting for the worker" in page.get_data(as_text=True)  # the job follows on from the step
     with app.app_context():
         assert _all_found() == before
         # a registration and an edit meanwhile go into both generations
@@ -307,18 +331,15 @@ def test_index_rotation_keeps_searches_right_throughout(app, make, dpo, monkeypa
         assert set(gens) == {1, job.generation}
         assert _first("yesica ernandez") == "Yessica Hernández" and _first("lucia mena") == "Ana Lucía Rojas Mena"
 
-    with dpo.get("/dpo/keys") as page:
-        assert "Recomputing the search index" in page.get_data(as_text=True)
     phases = []
-    for _ in range(30):
-        with dpo.post("/dpo/keys/index/step", headers=JSON) as res:
-            body = res.get_json()
-        phases.append(body["phase"])
-        with app.app_context():
-            assert _all_found() == before  # at every step, on either side of the switch
-            assert _first("lucia mena") == "Ana Lucía Rojas Mena"
-        if body["phase"] == "done":
-            break
+
+    def each_step():  # inside the job, after each committed batch
+        phases.append(keys.phase(session.get(rotation.KeyRotation, job.id)))
+        assert _all_found() == before  # at every step, on either side of the switch
+        assert _first("lucia mena") == "Ana Lucía Rojas Mena"
+
+    finished, _seen = _run_rotation_job(app, monkeypatch, each_step)
+    assert finished.state == "done" and finished.outcome == "reindexed"
     assert phases[-1] == "done" and "cleaning" in phases and phases.index("cleaning") > 0
     with app.app_context():
         done = session.get(rotation.KeyRotation, job.id)
@@ -434,8 +455,14 @@ def test_a_data_key_that_does_not_open_stops_the_rotation_in_words(app, make, dp
         key.uid = "0" * 32  # its wrapping no longer matches
         session.commit()
     dpo.post("/dpo/keys/kek/start").close()
-    with dpo.post("/dpo/keys/kek/step", headers=JSON) as res:
-        assert res.status_code == 409 and "flask --app msc keys check" in res.get_json()["error"]
+    with app.app_context():
+        runner.run_queued()
+        assert session.scalar(sa.select(Job.outcome).where(Job.kind == "keys.rotate")) == "broken"
+    with dpo.get("/dpo/keys") as page:
+        text = page.get_data(as_text=True)
+        assert "flask --app msc keys check" in text and "Continue the rotation" in text
+    with dpo.post("/dpo/keys/kek/step", headers=JSON) as res:  # carried on by a new job
+        assert res.status_code == 200 and res.get_json()["state"] == "queued"
 
 
 def test_erasure_during_an_index_rotation_leaves_nothing_in_either_generation(app, make):

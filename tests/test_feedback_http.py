@@ -278,6 +278,7 @@ def test_a_forged_host_header_is_refused_in_production(monkeypatch, tmp_path):
         "MSC_PUBLIC_URL": "https://msc.example.org",
         "MSC_DATABASE_URL": f"sqlite:///{tmp_path}/p.sqlite3",
         "MSC_RATELIMIT_STORAGE_URI": "memory://",
+        "MSC_JOBS_REDIS_URL": "redis://127.0.0.1:6379/9",
         "MSC_AUDIT_WITNESS_FILE": str(tmp_path / "witness" / "audit-witness.log"),
     }.items():
         monkeypatch.setenv(name, value)

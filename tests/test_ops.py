@@ -243,6 +243,7 @@ def _production(tmp_path) -> dict:
         "MSC_DATABASE_URL": f"sqlite:///{tmp_path}/msc.sqlite3",
         "MSC_AUDIT_WITNESS_FILE": str(tmp_path / "witness" / "audit.log"),
         "MSC_RATELIMIT_STORAGE_URI": "memory://",
+        "MSC_JOBS_REDIS_URL": "redis://127.0.0.1:6379/9",  # the job queue (only named: nothing is queued here)
     }
 
 

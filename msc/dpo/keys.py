@@ -1,6 +1,7 @@
-"""Key rotation as the DPO runs it: start a KEK or index-key rotation, carry it on a few seconds at a
-time (the page shows how far it got; closing it loses nothing), retire the old key when nothing
-needs it. The command line (`flask keys rotate`, `flask index rotate`) drives the same steps."""
+"""Key rotation as the DPO runs it: start a KEK or index-key rotation, which a job carries on to its end
+in the worker (the page shows how far it got; closing it loses nothing; an interrupted rotation is
+carried on by a new job), retire the old key when nothing needs it. The command line (`flask keys
+rotate`, `flask index rotate`) drives the same steps in its own process."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from msc.crypto.rotation import INDEX, KEK, GenerationState, KekRotationState, K
 from msc.db import session, utcnow
 from msc.errors import DomainError
 from msc.feedback.models import Feedback
+from msc.jobs import runner
+from msc.jobs.models import Job, JobState
 from msc.security import audit
 from msc.security.actor import Actor
 
@@ -57,7 +60,13 @@ MESSAGES = {
 
 
 class KeysError(DomainError):
-    """A key operation said no; the message says why in the reader's language."""
+    """A key operation said no; the message says why in the reader's language (`code`: which of MESSAGES)."""
+
+    code: str | None = None
+
+
+#: the task that carries a rotation on (msc/dpo/tasks.py)
+ROTATE_TASK = "keys.rotate"
 
 
 def _refusal(err: RotationError) -> KeysError:
@@ -69,7 +78,9 @@ def _refusal(err: RotationError) -> KeysError:
                 cast(int, err.params["n"]),
             )
         )
-    return KeysError(MESSAGES[err.code])
+    refused = KeysError(MESSAGES[err.code])
+    refused.code = err.code
+    return refused
 
 
 @dataclass
@@ -201,7 +212,9 @@ def step(user: Actor, kind: str, seconds: float | None = None) -> KeyRotation:
         raise _refusal(err) from None
     except (DecryptionError, KeyError_):
         session.rollback()
-        raise KeysError(MESSAGES["broken"]) from None
+        broken = KeysError(MESSAGES["broken"])
+        broken.code = "broken"
+        raise broken from None
     return job
 
 
@@ -268,6 +281,34 @@ def _batch(job: KeyRotation, user_id: int | None) -> None:
         object_id=job.id,
         detail=f"{job.done} people indexed under {job.key_id}; {job.previous_key_id} retired",
         user_id=user_id,
+    )
+
+
+# ---- in the worker --------------------------------------------------------------------------------
+
+
+def carry_on(user: Actor, kind: str) -> Job:
+    """The job that carries the rotation under way on in the worker: the one queued or running, else a
+    new one (it starts when the caller commits)."""
+    if rotation.running(kind) is None:
+        raise KeysError(MESSAGES["not_running"])
+    return active_job(kind) or runner.enqueue(ROTATE_TASK, user, kind)
+
+
+def active_job(kind: str) -> Job | None:
+    """The job queued or running for a rotation of this kind."""
+    return session.scalar(
+        sa.select(Job)
+        .where(Job.kind == ROTATE_TASK, Job.argument == kind, Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
+
+
+def last_job(kind: str) -> Job | None:
+    """The latest job of a rotation of this kind, whatever its state."""
+    return session.scalar(
+        sa.select(Job).where(Job.kind == ROTATE_TASK, Job.argument == kind).order_by(Job.id.desc()).limit(1)
     )
 
 

@@ -68,6 +68,7 @@ class Permission(StrEnum):
     KEYS_ROTATE = "keys.rotate"
     CASE_SENSITIVE_NOTES = "case.sensitive_notes"
     FEEDBACK_FOCAL_POINT = "feedback.focal_point"
+    JOBS = "jobs.view"
 
 
 PERMISSIONS = tuple(Permission)
@@ -152,7 +153,9 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.REPORTS,
         }
     ),
-    "dpo": frozenset({Permission.PARTNERS_VIEW, Permission.FUND_VIEW, Permission.DPO_REVIEW, Permission.KEYS_ROTATE}),
+    "dpo": frozenset(
+        {Permission.PARTNERS_VIEW, Permission.FUND_VIEW, Permission.DPO_REVIEW, Permission.KEYS_ROTATE, Permission.JOBS}
+    ),
     "admin": frozenset(
         {
             Permission.ADMIN_CENTRES,
@@ -161,6 +164,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.PARTNERS_MANAGE,
             Permission.NFI_CATALOGUE,
             Permission.FUND_CRITERIA_DRAFT,
+            Permission.JOBS,
         }
     ),
     "partner": frozenset({Permission.PARTNER_PORTAL}),
