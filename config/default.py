@@ -88,6 +88,8 @@ BLIND_INDEX_BITS = {
 
 # Referrals: hours a partner has to answer, by urgency.
 REFERRAL_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "routine": 168}
+# Days (calendar days at the referral's centre) between two reminders of a referral still past its deadline.
+REFERRAL_REMINDER_DAYS = 3
 
 # Operations log: "text" (development) or "json" (one object a line: request id, route, status, duration,
 # a pseudonym of the account; never a path, a query or a value). LOG_REQUESTS adds a line per request.

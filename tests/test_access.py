@@ -77,6 +77,7 @@ def world(app, make):
         fund["grant"] = _glass(users["caseworker"], there)
         fund["correction"] = _correction(users["reception"], here)
         fund["export"] = _export(users["protection_officer"])
+        fund.update(_reminders(referral, there_referral))
     return {
         **fund,
         "entry_point": make.entry_point(),
@@ -170,6 +171,24 @@ def _export(officer_id: int) -> str:
     export, _secret = exports.create(session.get(User, officer_id), "internal_audit")
     session.commit()
     return export.uid
+
+
+def _reminders(referral_uid: str, there_referral_uid: str) -> dict:
+    """The daily run, four days on: a reminder of each referral, to the caseworker who sent it."""
+    from msc.db import utcnow
+    from msc.referrals import reminders
+    from msc.referrals.models import Referral, ReferralReminder
+
+    reminders.send_due(utcnow() + dt.timedelta(days=4))
+    session.commit()
+    out = {}
+    for key, uid in (("reminder", referral_uid), ("there_reminder", there_referral_uid)):
+        out[key] = session.scalar(
+            sa.select(ReferralReminder.uid)
+            .join(Referral, Referral.id == ReferralReminder.referral_id)
+            .where(Referral.uid == uid)
+        )
+    return out
 
 
 def _feedback() -> dict:
@@ -283,6 +302,7 @@ def _url(app, rule, world, uid_key="here"):
             "export_uid": world["export"],
             "kind": "kek",
             "entry_point_id": world["entry_point"],
+            "reminder_uid": world["there_reminder" if far else "reminder"],
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -353,6 +373,7 @@ def test_records_of_another_centre_answer_404(app, world):
             "line_id",
             "disbursement_uid",
             "feedback_uid",
+            "reminder_uid",
         } & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")
