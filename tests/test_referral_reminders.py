@@ -333,3 +333,30 @@ def test_the_command_reminds_once_a_day(app, make):
     assert res.exit_code == 0 and "0 referral reminders made" in res.output
     with app.app_context():
         assert len(_reminders(uid)) == 1
+
+
+def test_two_runs_at_once_make_one_reminder(app, make):
+    import threading
+
+    cw = make.user("cw", "caseworker")
+    _org, svc = make.partner()
+    uid = make.referral(cw, svc, given_names="Rosa", family_names="Peña")
+    with app.app_context():
+        _due_on_day(uid)
+    barrier = threading.Barrier(2, timeout=20)
+    made: list[int] = []
+
+    def run() -> None:
+        with app.app_context():
+            barrier.wait()
+            made.append(reminders.send_due(at(DAY, 11)))
+            session.commit()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(made) == [0, 1]
+    with app.app_context():
+        assert len(_reminders(uid)) == 1
