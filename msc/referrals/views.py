@@ -74,12 +74,17 @@ def detail(uid: str):
             .order_by(ReferralEvent.at, ReferralEvent.id)
         )
     )
+    reminded = _("reminder that the referral is past its deadline, to the partner and to the staff following the case")
+    history = sorted(
+        [(e.at, e.user.display_name if e.user else None, vocab.STATUSES[e.to_status]) for e in events]
+        + [(m.made_at, None, reminded) for m in reminders.of_referral(referral)],
+        key=lambda line: line[0],
+    )
     now = utcnow()
     return render_template(
         "referrals/detail.html",
         r=referral,
-        events=events,
-        reminders=reminders.of_referral(referral),
+        history=history,
         vocab=vocab,
         pvocab=pvocab,
         bvocab=bvocab,
@@ -174,7 +179,7 @@ def portal():
     return render_template(
         "referrals/portal.html",
         referrals=referrals,
-        reminded=reminders.reminded_for_partner(current_user, referrals) if view == "pending" else {},
+        reminded=_reminded_days(current_user, referrals) if view == "pending" else {},
         has_more=has_more,
         view=view,
         page=max(1, page),
@@ -182,6 +187,12 @@ def portal():
         pvocab=pvocab,
         now=utcnow(),
     )
+
+
+def _reminded_days(user, referrals: list[Referral]) -> dict[int, dt.date]:
+    """Of the partner's referrals shown, those it was reminded about: the day (the viewer's) of the newest reminder."""
+    country = clock.viewer_country(user)
+    return {rid: clock.day_of(at, country) for rid, at in reminders.reminded_for_partner(user, referrals).items()}
 
 
 def _partner_referral(uid: str) -> Referral:
@@ -200,7 +211,7 @@ def portal_referral(uid: str):
     return render_template(
         "referrals/portal_referral.html",
         r=referral,
-        reminded=reminders.reminded_for_partner(current_user, [referral]),
+        reminded=_reminded_days(current_user, [referral]),
         vocab=vocab,
         pvocab=pvocab,
         bvocab=bvocab,
