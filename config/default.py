@@ -88,6 +88,8 @@ BLIND_INDEX_BITS = {
 
 # Referrals: hours a partner has to answer, by urgency.
 REFERRAL_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "routine": 168}
+# Days (calendar days at the referral's centre) between two reminders of a referral still past its deadline.
+REFERRAL_REMINDER_DAYS = 3
 
 # Operations log: "text" (development) or "json" (one object a line: request id, route, status, duration,
 # a pseudonym of the account; never a path, a query or a value). LOG_REQUESTS adds a line per request.
@@ -152,7 +154,7 @@ JOBS_QUEUE = "msc"
 JOBS_TIMEOUT_SECONDS = 6 * 3600
 # The schedule: task name -> "every minute", "every N minutes" (UTC) or "daily at HH:MM" (in
 # BABEL_DEFAULT_TIMEZONE). `flask worker` runs it (and `flask run` with the thread backend in development).
-# Adding a scheduled task is one line here once a feature registers it, e.g. "referrals.remind": "daily at 07:00".
+# Adding a scheduled task is one line here once a feature registers it (@task in the feature's tasks.py).
 # MSC_JOBS_SCHEDULE='{"audit.anchor": "every minute", ...}' replaces the whole table.
 JOBS_SCHEDULE = {
     "audit.anchor": "every minute",
@@ -161,6 +163,7 @@ JOBS_SCHEDULE = {
     "dpo.retention": "daily at 02:00",
     "reports.check": "daily at 03:00",
     "audit.verify": "daily at 03:30",
+    "referrals.remind": "daily at 06:00",
 }
 # Seconds between two looks at the schedule; between two looks for queued jobs (without Redis)
 JOBS_TICK_SECONDS = 5

@@ -51,6 +51,7 @@ from msc.ops import health as ops_health
 from msc.ops import logs as ops_logs
 from msc.partners.views import bp as partners_bp
 from msc.referrals import service as referral_service
+from msc.referrals import tasks as referrals_tasks  # noqa: F401 (its job registers itself)
 from msc.referrals import views as referrals
 from msc.referrals.views import bp as referrals_bp
 from msc.reports import cube

@@ -1,4 +1,4 @@
-"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo|exports ..."""
+"""Command-line tools: flask --app msc db|keys|audit|users|demo|index|nfi|reports|dpo|exports|referrals ..."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from msc import db as dbmod
 from msc.beneficiaries import index
 from msc.crypto import rotation
 from msc.crypto.keys import KeyError_, create_key_file, keyring
-from msc.db import session
+from msc.db import session, utcnow
 from msc.dpo import erasure, keys, oversight
 from msc.dpo import exports as personal_exports
 from msc.dpo.backup import BackupError, snapshot
 from msc.nfi import stock
+from msc.referrals import reminders
 from msc.reports import cube
 from msc.security import service, witness
 from msc.security.actor import SYSTEM
@@ -43,6 +44,7 @@ nfi_cli = Commands("nfi", help="Non-food items: stock checks.")
 reports_cli = Commands("reports", help="Dashboards: prove or rebuild their running counts.")
 dpo_cli = Commands("dpo", help="Data protection: retention runs.")
 exports_cli = Commands("exports", help="Personal-data export archives.")
+referrals_cli = Commands("referrals", help="Referrals: reminders of those past their deadline.")
 
 
 @db_cli.command("upgrade")
@@ -230,6 +232,17 @@ def exports_purge() -> None:
     click.echo(f"{n} expired export archives deleted")
 
 
+@referrals_cli.command("remind")
+def referrals_remind() -> None:
+    """Remind the staff following a case and the partner of every referral past its deadline without an
+    answer (in the application: nothing is e-mailed). Run it daily; running it again the same day reminds
+    nobody twice, and a referral still late is reminded of again after REFERRAL_REMINDER_DAYS days."""
+
+    made = reminders.send_due(utcnow())
+    session.commit()
+    click.echo(f"{made} referral reminders made")
+
+
 @click.command("backup")
 @with_appcontext
 @click.option(
@@ -331,6 +344,18 @@ def demo_logins() -> None:
 
 def register(app: Flask) -> None:
     """Add every command group to the app."""
-    groups = (db_cli, keys_cli, audit_cli, index_cli, users_cli, demo_cli, nfi_cli, reports_cli, dpo_cli, exports_cli)
+    groups = (
+        db_cli,
+        keys_cli,
+        audit_cli,
+        index_cli,
+        users_cli,
+        demo_cli,
+        nfi_cli,
+        reports_cli,
+        dpo_cli,
+        exports_cli,
+        referrals_cli,
+    )
     for group in (*groups, backup):
         app.cli.add_command(group)

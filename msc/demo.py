@@ -26,6 +26,7 @@ from msc.nfi import rules, stock
 from msc.nfi import service as nfi
 from msc.nfi.models import StockMovement
 from msc.partners import service as directory
+from msc.referrals import reminders
 from msc.referrals import service as referrals
 from msc.security import passwords
 from msc.security import service as accounts
@@ -256,7 +257,8 @@ def _partners(centres: dict):
 
 
 def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
-    """A few open cases for the demo caseworker, with tasks, and referrals sent to the demo partner."""
+    """A few open cases for the demo caseworker, with tasks, and referrals sent to the demo partner (one past
+    its deadline since two days, and reminded of)."""
 
     caseworker = _account("gestora")
     adults = [
@@ -267,6 +269,7 @@ def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
         if (b.age_on(clock.today_at(centre)) or 0) >= 18
     ]
     health = next(s for s in partner_org.services if s.sector == "health")
+    sent = 0
     for i, person in enumerate(adults[:8]):
         case = cases.open_case(caseworker, person)
         cases.assess(caseworker, case, {"health": rng.choice(["some", "severe"]), "shelter": "some"}, person.need_codes)
@@ -284,6 +287,11 @@ def _casework(rng: random.Random, centre: Centre, partner_org) -> None:
                 ["identity", "contact"],
             )
             referrals.send(caseworker, referral)
+            if not sent and referral.sent_at and referral.deadline_at:  # the first was sent days ago, unanswered
+                late = referral.deadline_at - referral.sent_at + dt.timedelta(days=2)
+                referral.sent_at, referral.deadline_at = referral.sent_at - late, referral.deadline_at - late
+            sent += 1
+    reminders.send_due(utcnow())  # the daily run: the late referral is reminded of
 
 
 def _nfi(rng: random.Random, centres: dict) -> None:

@@ -47,7 +47,7 @@ from msc.nfi.models import (  # noqa: F401
     StockTransfer,
 )
 from msc.partners.models import Organisation, PartnerService, service_centres  # noqa: F401
-from msc.referrals.models import Disclosure, Referral, ReferralEvent  # noqa: F401
+from msc.referrals.models import Disclosure, Referral, ReferralEvent, ReferralReminder, ReminderRecipient  # noqa: F401
 from msc.reports.models import CarriedCount, ReportCount  # noqa: F401
 from msc.security.emergency import BreakGlass  # noqa: F401
 from msc.security.models import AuditEvent, User, UserSession, user_centres  # noqa: F401

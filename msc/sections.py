@@ -44,13 +44,16 @@ def context(page: str, *args: Any) -> dict[str, Any]:
 
 @dataclass
 class Row:
-    """One line of a home section: a text, the page it opens, a note after it, and a word that flags it
-    (overdue, out of stock, full)."""
+    """One line of a home section: a text, the page it opens, a note after it, a word that flags it
+    (overdue, out of stock, full), and a button that acts on it (a POST with the CSRF token: dismiss)."""
 
     text: str
     url: str | None = None
     note: str = ""
     flag: str = ""
+    #: where the button posts, and its words
+    action: str | None = None
+    action_text: str = ""
 
 
 @dataclass

@@ -78,6 +78,7 @@ def world(app, make):
         fund["correction"] = _correction(users["reception"], here)
         fund["export"] = _export(users["protection_officer"])
         fund["job"] = _job()
+        fund.update(_reminders(referral, there_referral))
     return {
         **fund,
         "entry_point": make.entry_point(),
@@ -179,6 +180,24 @@ def _job() -> int:
     job = runner.enqueue("audit.verify")
     session.commit()
     return job.id
+
+
+def _reminders(referral_uid: str, there_referral_uid: str) -> dict:
+    """The daily run, four days on: a reminder of each referral, to the caseworker who sent it."""
+    from msc.db import utcnow
+    from msc.referrals import reminders
+    from msc.referrals.models import Referral, ReferralReminder
+
+    reminders.send_due(utcnow() + dt.timedelta(days=4))
+    session.commit()
+    out = {}
+    for key, uid in (("reminder", referral_uid), ("there_reminder", there_referral_uid)):
+        out[key] = session.scalar(
+            sa.select(ReferralReminder.uid)
+            .join(Referral, Referral.id == ReferralReminder.referral_id)
+            .where(Referral.uid == uid)
+        )
+    return out
 
 
 def _feedback() -> dict:
@@ -294,6 +313,7 @@ def _url(app, rule, world, uid_key="here"):
             "entry_point_id": world["entry_point"],
             "job_id": world["job"],
             "name": "audit.verify",
+            "reminder_uid": world["there_reminder" if far else "reminder"],
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -364,6 +384,7 @@ def test_records_of_another_centre_answer_404(app, world):
             "line_id",
             "disbursement_uid",
             "feedback_uid",
+            "reminder_uid",
         } & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")

@@ -115,3 +115,40 @@ class Disclosure(Base):
 
     organisation: so.Mapped[Organisation] = so.relationship(lazy="joined")
     referral: so.Mapped[Referral] = so.relationship()
+
+
+class ReferralReminder(Base):
+    """A reminder that a sent referral is past its deadline without an answer, made by the daily run; it is
+    addressed to the partner organisation (it shows on their list until they answer) and to the staff
+    following the case (its recipients, who dismiss it). It holds no personal data: it points to the referral."""
+
+    __tablename__ = "referral_reminders"
+    __table_args__ = (sa.UniqueConstraint("referral_id", "round"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    referral_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    #: 1 for the referral's first reminder, then 2, 3… (one a round: two runs never make the same one)
+    round: so.Mapped[int]
+    made_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+    referral: so.Mapped[Referral] = so.relationship()
+    recipients: so.Mapped[list[ReminderRecipient]] = so.relationship(
+        back_populates="reminder", cascade="all, delete-orphan"
+    )
+
+
+class ReminderRecipient(Base):
+    """A member of staff a reminder is addressed to, and when they dismissed it."""
+
+    __tablename__ = "referral_reminder_recipients"
+
+    reminder_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("referral_reminders.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    dismissed_at: so.Mapped[dt.datetime | None]
+
+    reminder: so.Mapped[ReferralReminder] = so.relationship(back_populates="recipients")

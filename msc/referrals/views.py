@@ -6,7 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, format_datetime, ngettext
+from flask_babel import force_locale, format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,12 +16,12 @@ from msc.beneficiaries.models import Beneficiary
 from msc.cases.access import load_case
 from msc.cases.models import Case
 from msc.db import session, utcnow
-from msc.forms import form_status, rule_on_form
+from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.partners import service as directory
 from msc.partners import vocab as pvocab
-from msc.referrals import service, vocab
+from msc.referrals import reminders, service, vocab
 from msc.referrals.forms import ReferralForm, TextForm
-from msc.referrals.models import Referral, ReferralEvent, ReferralStatus
+from msc.referrals.models import Referral, ReferralEvent, ReferralReminder, ReferralStatus
 from msc.sections import Row, Section
 from msc.security.policy import Permission, can, requires, role_allows
 from msc.urls import parse_id
@@ -74,11 +74,17 @@ def detail(uid: str):
             .order_by(ReferralEvent.at, ReferralEvent.id)
         )
     )
+    reminded = _("reminder that the referral is past its deadline, to the partner and to the staff following the case")
+    history = sorted(
+        [(e.at, e.user.display_name if e.user else None, vocab.STATUSES[e.to_status]) for e in events]
+        + [(m.made_at, None, reminded) for m in reminders.of_referral(referral)],
+        key=lambda line: line[0],
+    )
     now = utcnow()
     return render_template(
         "referrals/detail.html",
         r=referral,
-        events=events,
+        history=history,
         vocab=vocab,
         pvocab=pvocab,
         bvocab=bvocab,
@@ -145,6 +151,21 @@ def slip(uid: str):
         )
 
 
+@bp.post("/referrals/reminders/<reminder_uid>/dismiss")
+@requires(Permission.CASE_MANAGE)
+def dismiss_reminder(reminder_uid: str):
+    """Dismiss a reminder addressed to me: it leaves my home (another person's reminder is not found)."""
+    found = reminders.addressed_to(current_user, reminder_uid)
+    if found is None:
+        abort(404)
+    get_referral(found.reminder.referral.uid)  # the case still within my reach, or 404
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    reminders.dismiss(current_user, found, utcnow())
+    flash(_("Reminder dismissed."), "success")
+    return redirect(url_for("cases.home") if request.args.get("back") == "cases" else url_for("beneficiaries.home"))
+
+
 # ---- the partner portal -----------------------------------------------------------------
 
 
@@ -158,6 +179,7 @@ def portal():
     return render_template(
         "referrals/portal.html",
         referrals=referrals,
+        reminded=_reminded_days(current_user, referrals) if view == "pending" else {},
         has_more=has_more,
         view=view,
         page=max(1, page),
@@ -165,6 +187,12 @@ def portal():
         pvocab=pvocab,
         now=utcnow(),
     )
+
+
+def _reminded_days(user, referrals: list[Referral]) -> dict[int, dt.date]:
+    """Of the partner's referrals shown, those it was reminded about: the day (the viewer's) of the newest reminder."""
+    country = clock.viewer_country(user)
+    return {rid: clock.day_of(at, country) for rid, at in reminders.reminded_for_partner(user, referrals).items()}
 
 
 def _partner_referral(uid: str) -> Referral:
@@ -183,6 +211,7 @@ def portal_referral(uid: str):
     return render_template(
         "referrals/portal_referral.html",
         r=referral,
+        reminded=_reminded_days(current_user, [referral]),
         vocab=vocab,
         pvocab=pvocab,
         bvocab=bvocab,
@@ -219,8 +248,13 @@ def case_section(user, case: Case) -> dict:
 
 
 def home_section(user) -> dict:
-    """On the caseworker's home: referrals waiting for an answer, and those past their deadline."""
-    return {"referrals_waiting": service.waiting_and_overdue(user, utcnow())}
+    """On the caseworker's home: reminders addressed to them, referrals waiting for an answer, and those past
+    their deadline."""
+    now = utcnow()
+    return {
+        "referrals_waiting": service.waiting_and_overdue(user, now),
+        "referral_reminders": [_reminder_row(user, r, back="cases") for r in reminders.standing_for(user, now)],
+    }
 
 
 #: rows a section of the landing page shows before its link to the full page
@@ -231,6 +265,25 @@ def _by(referral: Referral) -> str:
     return _("answer expected by %(date)s", date=format_datetime(referral.deadline_at)) if referral.deadline_at else ""
 
 
+def _reminder_row(user, reminder: ReferralReminder, back: str = "home") -> Row:
+    """A reminder as a line of the home: what is late since when (the viewer's calendar day), the referral's
+    page, and the button that dismisses it."""
+    r = reminder.referral
+    since = clock.day_of(r.deadline_at, clock.viewer_country(user)) if r.deadline_at else None
+    return Row(
+        _(
+            "Reminder: referral to %(organisation)s past its deadline since %(date)s",
+            organisation=r.organisation.name,
+            date=format_date(since) if since else "",
+        ),
+        url_for("referrals.detail", uid=r.uid),
+        r.beneficiary.case_number,
+        _("overdue"),
+        url_for("referrals.dismiss_reminder", reminder_uid=reminder.uid, back=back if back != "home" else None),
+        _("Dismiss"),
+    )
+
+
 def home_sections(user, today: dt.date) -> list[Section]:
     """On the landing page: a caseworker's referrals waiting for an answer, a partner's referrals waiting for
     theirs, and for a centre's manager how many referrals of the centre are past their deadline."""
@@ -238,13 +291,26 @@ def home_sections(user, today: dt.date) -> list[Section]:
     found = []
     if role_allows(user, Permission.CASE_MANAGE):
         waiting, overdue = service.waiting_and_overdue(user, now, HOME_ROWS)
-        rows = [
-            Row(r.beneficiary.case_number, url_for("referrals.detail", uid=r.uid), r.organisation.name, _("overdue"))
-            for r in overdue.items
-        ] + [
-            Row(r.beneficiary.case_number, url_for("referrals.detail", uid=r.uid), f"{r.organisation.name} · {_by(r)}")
-            for r in waiting.items
-        ]
+        standing = reminders.standing_for(user, now, HOME_ROWS)
+        reminded = {m.referral_id for m in standing}
+        rows = (
+            [_reminder_row(user, m) for m in standing]
+            + [
+                Row(
+                    r.beneficiary.case_number, url_for("referrals.detail", uid=r.uid), r.organisation.name, _("overdue")
+                )
+                for r in overdue.items
+                if r.id not in reminded
+            ]
+            + [
+                Row(
+                    r.beneficiary.case_number,
+                    url_for("referrals.detail", uid=r.uid),
+                    f"{r.organisation.name} · {_by(r)}",
+                )
+                for r in waiting.items
+            ]
+        )
         summary = ngettext(
             "%(num)d waiting for an answer", "%(num)d waiting for an answer", waiting.total + overdue.total
         )
@@ -264,6 +330,7 @@ def home_sections(user, today: dt.date) -> list[Section]:
         )
     if role_allows(user, Permission.PARTNER_PORTAL):
         waiting = service.waiting_for_partner(user, HOME_ROWS)
+        partner_reminded = reminders.reminded_for_partner(user, waiting.items)
         found.append(
             Section(
                 "referrals",
@@ -273,7 +340,7 @@ def home_sections(user, today: dt.date) -> list[Section]:
                         r.beneficiary.case_number,
                         url_for("referrals.portal_referral", uid=r.uid),
                         f"{r.service.name} · {_by(r)}",
-                        _("overdue") if r.overdue(now) else "",
+                        _("reminder sent") if r.id in partner_reminded else _("overdue") if r.overdue(now) else "",
                     )
                     for r in waiting.items
                 ],

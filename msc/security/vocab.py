@@ -140,6 +140,8 @@ AUDIT_ACTIONS = {
     "referral.disclosure": _l("Data shared with a partner"),
     "referral.draft": _l("Referral saved as draft"),
     "referral.no_show": _l("Person did not attend the referral"),
+    "referral.reminder": _l("Reminder of a referral past its deadline"),
+    "referral.reminder_dismissed": _l("Reminder of a referral dismissed"),
     "referral.sent": _l("Referral sent"),
     "reports.export": _l("Report exported"),
     "security.rate_limited": _l("Too many requests slowed down"),
