@@ -106,7 +106,7 @@ def ensure_database(database_url: str) -> None:
 def prepare_plan(env: dict[str, str], desks: int, plan_file: Path) -> dict:
     """Run the plan's setup in a process of its own, with the server's environment."""
     code = (
-        "import json, sys; from bench.locustfile import setup_plan; "
+        "import json, sys; from bench.load_plan import setup_plan; "
         f"json.dump(setup_plan(desks={desks}), open({str(plan_file)!r}, 'w'))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
@@ -151,7 +151,7 @@ def serve(env: dict[str, str], port: int, workers: int, log: Path) -> Server:
     out = log.open("w")
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "60"]
-        + ["--forwarded-allow-ips", "127.0.0.1", "wsgi:app"],
+        + ["--forwarded-allow-ips", "127.0.0.1", "--no-control-socket", "wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=out,
@@ -216,7 +216,7 @@ def locust(
         "MSC_LOAD_WAIT": wait,
         "MSC_LOAD_SAMPLES": str(samples_file),
     }
-    spawn_rate = max(5.0, users / 15)  # the desks log in over at most 15 s
+    spawn_rate = max(5.0, users / 30)  # the desks log in over at most 30 s, as a morning does
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
         [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "--only-summary"]
@@ -239,33 +239,46 @@ def locust(
     return samples, float(meta.get("ramp_end", 0.0)), cpu
 
 
+def start(env: dict[str, str], workers: int, instances: int, base_port: int, out_dir: Path) -> list[Server]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [serve(env, base_port + i, workers, out_dir / f"server-{base_port + i}.log") for i in range(instances)]
+
+
+def stop_all(servers: list[Server]) -> None:
+    for s in servers:
+        s.stop()
+
+
+def warm_up(env: dict[str, str], plan_file: Path, servers: list[Server], out_dir: Path) -> None:
+    """Every page once in every worker before measuring (templates compiled, connections open)."""
+    warm = out_dir / "warm-up"
+    warm.mkdir(parents=True, exist_ok=True)
+    locust(env, plan_file, [s.port for s in servers], 8 * len(servers), 20, "none", warm)
+
+
 def measure(
     label: str,
     env: dict[str, str],
     plan_file: Path,
-    workers: int,
-    instances: int,
+    servers: list[Server],
     users: int,
     seconds: float,
     wait: str,
-    base_port: int,
     out_root: Path,
 ) -> Run:
+    """One locust run against running servers; their request lines of that run; the workers' memory after."""
     out_dir = out_root / label.replace(" ", "_").replace("/", "-")
     out_dir.mkdir(parents=True, exist_ok=True)
-    ports = [base_port + i for i in range(instances)]
-    servers = [serve(env, port, workers, out_dir / f"server-{port}.log") for port in ports]
-    try:
-        samples, ramp_end, cpu = locust(env, plan_file, ports, users, seconds, wait, out_dir)
-        rss = [mb for s in servers for mb in s.rss_mb()]
-    finally:
-        for s in servers:
-            s.stop()
+    offsets = [s.log.stat().st_size for s in servers]
+    samples, ramp_end, cpu = locust(env, plan_file, [s.port for s in servers], users, seconds, wait, out_dir)
+    rss = [mb for s in servers for mb in s.rss_mb()]
     lines = []
-    for s in servers:
-        for line in s.log.read_text().splitlines():
-            if line.startswith("{") and '"message": "request"' in line:
-                lines.append(json.loads(line))
+    for s, offset in zip(servers, offsets, strict=True):
+        with s.log.open() as f:
+            f.seek(offset)
+            for line in f:
+                if line.startswith("{") and '"message": "request"' in line:
+                    lines.append(json.loads(line))
     return Run(label, users, seconds, samples, ramp_end, cpu, rss, lines)
 
 
@@ -345,7 +358,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=3000, help="with --prepare demo")
     parser.add_argument("--workers", type=int, default=4, help="workers for the realistic steps")
     parser.add_argument("--steps", type=int, nargs="+", default=[100, 200, 300, 400, 500, 600, 800])
-    parser.add_argument("--step-seconds", type=float, default=90)
+    parser.add_argument("--step-seconds", type=float, default=100)
     parser.add_argument("--saturate-workers", type=int, nargs="*", default=[1, 2, 4])
     parser.add_argument("--saturate-users", type=int, default=24)
     parser.add_argument("--saturate-seconds", type=float, default=40)
@@ -378,16 +391,20 @@ def main() -> None:
         print(f"\n== Realistic desks (one action every 5-15 s), {args.workers} workers, {args.step_seconds:.0f} s each")
         served = 0
         last = None
-        for users in args.steps:
-            run = measure(
-                f"realistic {users}", env, plan_file, args.workers, 1, users, args.step_seconds, "realistic",
-                args.port, out_root,
-            )  # fmt: skip
-            s = print_run(run)
-            if s["p95"] >= TARGET_P95_MS or s["errors"]:
-                print_actions(run)
-                break
-            served, last = users, run
+        servers = start(env, args.workers, 1, args.port, out_root / "realistic")
+        try:
+            warm_up(env, plan_file, servers, out_root / "realistic")
+            for users in args.steps:
+                run = measure(
+                    f"realistic {users}", env, plan_file, servers, users, args.step_seconds, "realistic", out_root
+                )
+                s = print_run(run)
+                if s["p95"] >= TARGET_P95_MS or s["errors"]:
+                    print_actions(run)
+                    break
+                served, last = users, run
+        finally:
+            stop_all(servers)
         print(f"realistic: {served} desks served with p95 < {TARGET_P95_MS:.0f} ms and no error", flush=True)
         if last is not None:
             print_actions(last)
@@ -398,10 +415,14 @@ def main() -> None:
         configs = [(w, 1) for w in args.saturate_workers] + ([] if args.skip_instances else [(2, 2)])
         for workers, instances in configs:
             label = f"saturated {instances}x{workers}" if instances > 1 else f"saturated {workers}w"
-            run = measure(
-                label, env, plan_file, workers, instances, args.saturate_users, args.saturate_seconds, "none",
-                args.port, out_root,
-            )  # fmt: skip
+            servers = start(env, workers, instances, args.port, out_root / label.replace(" ", "_"))
+            try:
+                warm_up(env, plan_file, servers, out_root / label.replace(" ", "_"))
+                run = measure(
+                    label, env, plan_file, servers, args.saturate_users, args.saturate_seconds, "none", out_root
+                )
+            finally:
+                stop_all(servers)
             print_run(run)
             if workers == 2 and instances == 1:
                 print_actions(run)

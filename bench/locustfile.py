@@ -8,6 +8,7 @@ them and runs this file; see bench/README.md, "Under a region's load").
 - hand-over desks (1 in 10): find a person, open what they may receive today, hand over what they may;
 - centre managers (1 in 20): the dashboard and the vulnerability table.
 
+Realistic desks think 5-15 s before each action (a page, a search, a form sent); saturated ones never.
 Each simulated user has its own address (X-Forwarded-For, from the benchmarking range 198.18.0.0/15; the
 servers trust one proxy), so the rate limits count desks as in production; ten users share an account.
 The plan (accounts, names, cases) comes from bench.load_plan, in the file MSC_LOAD_PLAN names.
@@ -26,11 +27,13 @@ import os
 import random
 import re
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from locust import between, constant, events, task
-from locust.contrib.fasthttp import FastHttpUser
+from locust.contrib.fasthttp import ErrorResponse, FastHttpUser
+from locust.exception import StopUser
 
 PLAN: dict[str, Any] = (
     json.loads(Path(os.environ["MSC_LOAD_PLAN"]).read_text()) if os.environ.get("MSC_LOAD_PLAN") else {}
@@ -42,6 +45,7 @@ _CSRF = re.compile(r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"
 _PROFILE = re.compile(r'href="/b/([A-Za-z0-9_-]+)"')
 _GIVE = re.compile(r"/nfi/give/([A-Za-z0-9_-]+)")
 _ACK = re.compile(r'name="acknowledged" type="hidden" value="([^"]*)"')
+_ERRORS = re.compile(r'class="[^"]*error[^"]*"[^>]*>([^<]+)<')
 _ENTITLED = re.compile(r'<tr class="entitled[^"]*">.*?name="(qty-[^"]+)"', re.S)
 
 _addresses = itertools.count()
@@ -76,42 +80,91 @@ class Desk(FastHttpUser):
         accounts = PLAN[self.role]
         self.account = accounts[(i // PLAN["per_account"]) % len(accounts)]
         self.centre = PLAN["centres"][self.account["centre"]]
-        self.rng = random.Random(n)
+        self.rng = random.Random(f"{n}-{time.time_ns()}")  # new people each run: new document numbers
         self.iteration = 0
         self.token = ""
         self.location = ""
+        self.last_page = "/"
+        self.cookies: dict[str, str] = {}
+        self.client.client.cookiejar = None  # the cookies are Secure and the link is not: kept by hand
+
+    def keep_cookies(self, res: Any) -> None:
+        for name, value in res.headers.items():
+            if name.lower() == "set-cookie":
+                key, val = value.split(";")[0].split("=", 1)
+                self.cookies[key] = val
 
     def headers(self) -> dict[str, str]:
-        return {"X-Forwarded-For": self.address, "X-Forwarded-Proto": "https", "Accept-Language": "es"}
+        headers = {"X-Forwarded-For": self.address, "X-Forwarded-Proto": "https", "Accept-Language": "es"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return headers
 
-    def call(self, method: str, path: str, name: str, data: dict | None = None, expect: tuple = (200,)) -> str:
-        """One request; a status outside `expect` counts as a failure (a 429 from a rate limit too)."""
-        with self.client.request(
-            method, path, name=name, data=data, headers=self.headers(), allow_redirects=False, catch_response=True
-        ) as res:
-            if res.status_code not in expect:
-                res.failure(f"{res.status_code}")
-                raise _Stop
-            self.location = res.headers.get("Location") or ""
-            return res.text or ""
+    def send(self, method: str, path: str, data: dict | None = None) -> tuple[int, str]:
+        """One request, not followed, not counted: the status and the page."""
+        headers = self.headers()
+        if method == "POST":  # what a browser sends under Referrer-Policy: same-origin (checked over HTTPS)
+            headers["Referer"] = f"https://{urllib.parse.urlsplit(self.host).netloc}{self.last_page}"
+        else:
+            self.last_page = path
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode(data, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        agent = self.client.client
+        codes, agent.redirect_response_codes = agent.redirect_response_codes, frozenset()
+        try:
+            res = self.client._send_request_safe_mode(
+                method, self.client._build_url(path), payload=body, headers=headers
+            )
+        finally:
+            agent.redirect_response_codes = codes
+        if isinstance(res, ErrorResponse):  # no answer: refused, reset, timed out
+            raise res.error
+        self.keep_cookies(res)
+        self.location = res.headers.get("Location") or ""
+        return res.status_code, res.text or ""
 
-    def follow(self, method: str, path: str, name: str, data: dict | None = None, expect: tuple = (200,)) -> str:
-        """A request and, when it redirects, the page it leads to, timed as one action."""
-        started = time.perf_counter()
-        with self.client.request(
-            method, path, name=name, data=data, headers=self.headers(), allow_redirects=True, catch_response=True
-        ) as res:
-            if res.status_code not in expect:
-                res.failure(f"{res.status_code}")
-                raise _Stop
-            res.request_meta["response_time"] = (time.perf_counter() - started) * 1000
-            return res.text or ""
+    def act(self, method: str, path: str, name: str, data: dict | None = None, expect: tuple = (200,)) -> str:
+        """One action as a person sees it: the request and the page a redirect leads to, timed and counted
+        as one. A final status outside `expect` is a failure (a 429 from a rate limit too)."""
+        began, started = time.time(), time.perf_counter()
+        text, error = "", None
+        try:
+            status, text = self.send(method, path, data)
+            for _ in range(3):
+                if status not in (301, 302, 303) or 302 in expect:
+                    break
+                target = urllib.parse.urlsplit(self.location)
+                status, text = self.send("GET", target.path + (f"?{target.query}" if target.query else ""))
+            if status not in expect:
+                error = AssertionError(f"HTTP {status}")
+        except Exception as err:  # a refused or broken connection: counted, and the action ends
+            error = err
+        self.environment.events.request.fire(
+            request_type=method,
+            name=name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=len(text),
+            exception=error,
+            context={},
+            response=None,
+            start_time=began,
+            url=path,
+        )
+        if error is not None:
+            raise _Stop
+        return text
 
     def on_start(self) -> None:
-        page = self.call("GET", "/login", "(login page)")
-        form = {"csrf_token": csrf(page), "username": self.account["username"], "password": PLAN["password"]}
-        self.call("POST", "/login", "login", {**form, "next": ""}, expect=(302,))
-        self.token = csrf(self.call("GET", "/account", "(account)"))
+        """Log in once; a desk that cannot stops (the failure is counted)."""
+        try:
+            page = self.act("GET", "/login", "(login page)")
+            form = {"csrf_token": csrf(page), "username": self.account["username"], "password": PLAN["password"]}
+            self.act("POST", "/login", "login", {**form, "next": ""}, expect=(302,))
+            self.token = csrf(self.act("GET", "/account", "(account)"))
+        except _Stop:
+            raise StopUser() from None
 
     def person(self) -> tuple[str, list[str]]:
         i = self.rng.randrange(len(self.centre["uids"]))
@@ -131,17 +184,20 @@ class ReceptionDesk(Desk):
         try:
             self.iteration += 1
             uid, (given, family) = self.person()
-            page = self.follow("POST", "/search", "search", {"csrf_token": self.token, "q": f"{given} {family}"})
+            page = self.act("POST", "/search", "search", {"csrf_token": self.token, "q": f"{given} {family}"})
             found = _PROFILE.findall(page)
-            self.follow("GET", f"/b/{self.rng.choice(found) if found else uid}", "profile")
+            self.wait()
+            self.act("GET", f"/b/{self.rng.choice(found) if found else uid}", "profile")
             if self.iteration % 5 == 0:
+                self.wait()
                 self.register(given, family)
         except _Stop:
             pass
 
     def register(self, given: str, family: str) -> None:
         """The registration form, as a clerk fills it; a second send when it shows possible duplicates."""
-        token = csrf(self.call("GET", "/register", "register form"))
+        token = csrf(self.act("GET", "/register", "register form"))
+        self.wait()  # the form filled in
         if self.rng.random() < 0.5:  # a namesake of someone already here, or a relative
             given = self.rng.choice(self.centre["names"])[0]
         else:
@@ -176,21 +232,22 @@ class ReceptionDesk(Desk):
             "best_interests_note": "",
             "acknowledged": "",
         }
-        page = self.call("POST", "/register", "register", form, expect=(302, 422))
+        page = self.act("POST", "/register", "register", form, expect=(302, 422))
         if "acknowledged" in page:  # 422: possible duplicates, looked at, then registered anyway
             found = _ACK.search(page)
             if not found or not found.group(1):
+                problems = "; ".join(p.strip() for p in _ERRORS.findall(page))[:200]
                 self.environment.events.request.fire(
                     request_type="POST",
                     name="register (refused)",
                     response_time=0,
                     response_length=0,
-                    exception=AssertionError("refused without duplicates"),
+                    exception=AssertionError(f"refused without duplicates: {problems}"),
                     context={},
                 )
                 return
             again = {**form, "acknowledged": found.group(1)}
-            self.call("POST", "/register", "register (duplicates acknowledged)", again, expect=(302,))
+            self.act("POST", "/register", "register (duplicates acknowledged)", again, expect=(302,))
 
 
 class Caseworker(Desk):
@@ -200,13 +257,15 @@ class Caseworker(Desk):
     @task
     def visit(self) -> None:
         try:
-            self.follow("GET", "/cases/", "caseworker home")
+            self.act("GET", "/cases/", "caseworker home")
             if not self.account["cases"]:
                 return
             case = self.rng.choice(self.account["cases"])
-            page = self.follow("GET", f"/cases/{case}", "case")
+            self.wait()
+            page = self.act("GET", f"/cases/{case}", "case")
+            self.wait()
             note = {"note-csrf_token": csrf(page), "note-body": "Llamada de seguimiento; sin novedades."}
-            self.follow("POST", f"/cases/{case}/notes", "case note", note)
+            self.act("POST", f"/cases/{case}/notes", "case note", note)
         except _Stop:
             pass
 
@@ -220,16 +279,18 @@ class HandOverDesk(Desk):
         try:
             uid, (given, family) = self.person()
             query = {"csrf_token": self.token, "q": f"{given} {family}"}
-            page = self.call("POST", "/nfi/find", "hand-over search", query, expect=(200, 302))
+            page = self.act("POST", "/nfi/find", "hand-over search", query, expect=(200, 302))
             found = _GIVE.findall(self.location or page)
             uid = self.rng.choice(found) if found else uid
-            page = self.follow("GET", f"/nfi/give/{uid}", "hand-over form")
+            self.wait()
+            page = self.act("GET", f"/nfi/give/{uid}", "hand-over form")
             rows = _ENTITLED.findall(page)[:2]
             if not rows:
                 return
             data = {"csrf_token": csrf(page), "collected_by": "self", "ack_method": "thumbprint"}
             data.update({row: "1" for row in rows})
-            self.follow("POST", f"/nfi/give/{uid}", "hand-over", data)
+            self.wait()
+            self.act("POST", f"/nfi/give/{uid}", "hand-over", data)
         except _Stop:
             pass
 
@@ -241,8 +302,9 @@ class Manager(Desk):
     @task
     def visit(self) -> None:
         try:
-            self.follow("GET", "/reports/", "dashboard")
-            self.follow("GET", "/reports/vulnerability", "vulnerability table")
+            self.act("GET", "/reports/", "dashboard")
+            self.wait()
+            self.act("GET", "/reports/vulnerability", "vulnerability table")
         except _Stop:
             pass
 
@@ -254,7 +316,7 @@ def _keep(request_type: str, name: str, response_time: float, exception: Any = N
 
 @events.spawning_complete.add_listener
 def _spawned(user_count: int, **_kw: Any) -> None:
-    _started["ramp_end"] = time.time() + 3.0  # the last desks' logins
+    _started["ramp_end"] = time.time() + 10.0  # the last desks log in
 
 
 @events.quitting.add_listener
