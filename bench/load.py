@@ -331,6 +331,13 @@ def print_cpu(run: Run) -> None:
     by: dict[str, list[dict]] = defaultdict(list)
     for line in run.server_lines:
         by[f"{line['method']} {line.get('endpoint')}"].append(line)
+    total = sum(line.get("cpu_ms") or 0.0 for line in run.server_lines) / 1000
+    steady = run.steady()
+    span = (max(s["t"] for s in steady) - min(s["t"] for s in run.samples)) if steady else run.seconds
+    print(
+        f"  server workers: {total:.0f} CPU-s over {span:.0f} s of the run, {total / span:.2f} cores on average "
+        f"(PostgreSQL's and locust's CPU not counted); {len(run.server_lines)} requests"
+    )
     print(f"  server CPU per request type ({run.label}; cpu_ms from the request log):")
     print(f"    {'endpoint':<40} {'n':>6} {'cpu ms mean':>12} {'cpu p95':>8} {'ms mean':>8} {'ms p95':>7}")
     for key in sorted(by, key=lambda k: -len(by[k])):
@@ -401,6 +408,7 @@ def main() -> None:
                 s = print_run(run)
                 if s["p95"] >= TARGET_P95_MS or s["errors"]:
                     print_actions(run)
+                    print_cpu(run)
                     break
                 served, last = users, run
         finally:
