@@ -175,6 +175,26 @@ def serve(env: dict[str, str], port: int, workers: int, log: Path) -> Server:
     raise SystemExit(f"the server on port {port} did not start:\n{log.read_text()[-3000:]}")
 
 
+def pg_cpu(database_url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the database (this machine's /proc)."""
+    import psycopg
+
+    parts = urllib.parse.urlsplit(database_url)
+    name = parts.path.lstrip("/")
+    admin = urllib.parse.urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
 # ---- locust --------------------------------------------------------------------------------------
 
 
@@ -188,6 +208,7 @@ class Run:
     locust_cpu_s: float
     rss_mb: list[float]
     server_lines: list[dict]
+    pg_cpu_s: float = 0.0
 
     def steady(self) -> list[dict]:
         """The requests sent after the last desk logged in (the login wave is reported on its own)."""
@@ -270,7 +291,11 @@ def measure(
     out_dir = out_root / label.replace(" ", "_").replace("/", "-")
     out_dir.mkdir(parents=True, exist_ok=True)
     offsets = [s.log.stat().st_size for s in servers]
+    database_url = env["MSC_DATABASE_URL"]
+    pg_before = pg_cpu(database_url)
     samples, ramp_end, cpu = locust(env, plan_file, [s.port for s in servers], users, seconds, wait, out_dir)
+    pg_after = pg_cpu(database_url)
+    pg_used = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
     rss = [mb for s in servers for mb in s.rss_mb()]
     lines = []
     for s, offset in zip(servers, offsets, strict=True):
@@ -279,7 +304,7 @@ def measure(
             for line in f:
                 if line.startswith("{") and '"message": "request"' in line:
                     lines.append(json.loads(line))
-    return Run(label, users, seconds, samples, ramp_end, cpu, rss, lines)
+    return Run(label, users, seconds, samples, ramp_end, cpu, rss, lines, pg_used)
 
 
 # ---- reports -------------------------------------------------------------------------------------
@@ -308,7 +333,8 @@ def print_run(run: Run) -> dict[str, float]:
     print(
         f"{run.label}: {run.users} desks, {s['rps']:.1f} requests/s, actions p50 {s['p50']:.0f} ms, "
         f"p95 {s['p95']:.0f} ms, {int(s['errors'])} errors; {int(s['logins'])} logins (p95 "
-        f"{s['login_p95']:.0f} ms); locust used {run.locust_cpu_s:.0f} CPU-s in {run.seconds:.0f} s; "
+        f"{s['login_p95']:.0f} ms); locust used {run.locust_cpu_s:.0f} CPU-s and PostgreSQL {run.pg_cpu_s:.0f} "
+        f"in {run.seconds:.0f} s; "
         f"worker RSS MB: {rss}; load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
@@ -334,9 +360,12 @@ def print_cpu(run: Run) -> None:
     total = sum(line.get("cpu_ms") or 0.0 for line in run.server_lines) / 1000
     steady = run.steady()
     span = (max(s["t"] for s in steady) - min(s["t"] for s in run.samples)) if steady else run.seconds
+    cores = (total + run.pg_cpu_s) / span
+    realistic = cores > 0 and run.label.startswith("realistic")
     print(
-        f"  server workers: {total:.0f} CPU-s over {span:.0f} s of the run, {total / span:.2f} cores on average "
-        f"(PostgreSQL's and locust's CPU not counted); {len(run.server_lines)} requests"
+        f"  server workers: {total:.0f} CPU-s and PostgreSQL's backends {run.pg_cpu_s:.0f} CPU-s over {span:.0f} s "
+        f"of the run: {cores:.2f} cores on average for {run.users} desks, {len(run.server_lines)} requests"
+        + (f"; 2 cores at 70 % would serve about {1.4 / cores * run.users:.0f} such desks" if realistic else "")
     )
     print(f"  server CPU per request type ({run.label}; cpu_ms from the request log):")
     print(f"    {'endpoint':<40} {'n':>6} {'cpu ms mean':>12} {'cpu p95':>8} {'ms mean':>8} {'ms p95':>7}")
@@ -369,6 +398,7 @@ def main() -> None:
     parser.add_argument("--saturate-workers", type=int, nargs="*", default=[1, 2, 4])
     parser.add_argument("--saturate-users", type=int, default=24)
     parser.add_argument("--saturate-seconds", type=float, default=40)
+    parser.add_argument("--all-steps", action="store_true", help="run every step even past the target")
     parser.add_argument("--skip-realistic", action="store_true")
     parser.add_argument("--skip-saturated", action="store_true")
     parser.add_argument("--skip-instances", action="store_true", help="no run of two servers on one database")
@@ -409,6 +439,8 @@ def main() -> None:
                 if s["p95"] >= TARGET_P95_MS or s["errors"]:
                     print_actions(run)
                     print_cpu(run)
+                    if args.all_steps:
+                        continue
                     break
                 served, last = users, run
         finally:
