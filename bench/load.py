@@ -361,11 +361,10 @@ def print_cpu(run: Run) -> None:
     steady = run.steady()
     span = (max(s["t"] for s in steady) - min(s["t"] for s in run.samples)) if steady else run.seconds
     cores = (total + run.pg_cpu_s) / span
-    realistic = cores > 0 and run.label.startswith("realistic")
+    per_request = (total + run.pg_cpu_s) / len(run.server_lines) * 1000 if run.server_lines else 0.0
     print(
         f"  server workers: {total:.0f} CPU-s and PostgreSQL's backends {run.pg_cpu_s:.0f} CPU-s over {span:.0f} s "
-        f"of the run: {cores:.2f} cores on average for {run.users} desks, {len(run.server_lines)} requests"
-        + (f"; 2 cores at 70 % would serve about {1.4 / cores * run.users:.0f} such desks" if realistic else "")
+        f"of the run: {cores:.2f} cores on average, {len(run.server_lines)} requests, {per_request:.0f} CPU-ms each"
     )
     print(f"  server CPU per request type ({run.label}; cpu_ms from the request log):")
     print(f"    {'endpoint':<40} {'n':>6} {'cpu ms mean':>12} {'cpu p95':>8} {'ms mean':>8} {'ms p95':>7}")
@@ -378,6 +377,26 @@ def print_cpu(run: Run) -> None:
         print(
             f"    {key:<40} {len(rows):>6} {statistics.fmean(cpu):>12.1f} {pct(cpu, 95):>8.1f}"
             f" {statistics.fmean(wall):>8.1f} {pct(wall, 95):>7.1f}"
+        )
+
+
+def estimate(runs: list[Run]) -> None:
+    """What the CPU says: the requests a desk sends when nothing queues (the first step's rate, per desk) times
+    the CPU a request costs (the servers' workers and PostgreSQL's backends, each step's own figure)."""
+    first = runs[0]
+    span = max(s["t"] for s in first.samples) - min(s["t"] for s in first.samples)
+    rate = len(first.server_lines) / span / first.users
+    for run in runs:
+        if not run.server_lines:
+            continue
+        cpu = (sum(line.get("cpu_ms") or 0.0 for line in run.server_lines) / 1000 + run.pg_cpu_s) / len(
+            run.server_lines
+        )
+        print(
+            f"CPU-bound estimate from {run.label}: {cpu * 1000:.0f} CPU-ms a request (workers + PostgreSQL), "
+            f"{rate:.3f} requests/s a desk ({first.label}): 2 cores at 70 % serve about {1.4 / (cpu * rate):.0f} "
+            "desks (locust, the rest of the machine and the network stack not counted)",
+            flush=True,
         )
 
 
@@ -428,6 +447,7 @@ def main() -> None:
         print(f"\n== Realistic desks (one action every 5-15 s), {args.workers} workers, {args.step_seconds:.0f} s each")
         served = 0
         last = None
+        runs: list[Run] = []
         servers = start(env, args.workers, 1, args.port, out_root / "realistic")
         try:
             warm_up(env, plan_file, servers, out_root / "realistic")
@@ -436,6 +456,7 @@ def main() -> None:
                     f"realistic {users}", env, plan_file, servers, users, args.step_seconds, "realistic", out_root
                 )
                 s = print_run(run)
+                runs.append(run)
                 if s["p95"] >= TARGET_P95_MS or s["errors"]:
                     print_actions(run)
                     print_cpu(run)
@@ -446,6 +467,8 @@ def main() -> None:
         finally:
             stop_all(servers)
         print(f"realistic: {served} desks served with p95 < {TARGET_P95_MS:.0f} ms and no error", flush=True)
+        if runs:
+            estimate(runs)
         if last is not None:
             print_actions(last)
             print_cpu(last)

@@ -81,7 +81,7 @@ class Desk(FastHttpUser):
         self.account = accounts[(i // PLAN["per_account"]) % len(accounts)]
         self.centre = PLAN["centres"][self.account["centre"]]
         self.rng = random.Random(f"{n}-{time.time_ns()}")  # new people each run: new document numbers
-        self.iteration = 0
+        self.iteration = self.rng.randrange(5)  # the desks do not all register on the same round
         self.token = ""
         self.location = ""
         self.last_page = "/"
