@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app msc
 AXE    := .cache/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint setup setup-test translations browser-deps serve clean bench prod-check
+.PHONY: run test lint setup setup-test translations browser-deps serve clean bench bench-load prod-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,12 @@ prod-check: setup
 
 bench: setup
 	$(BIN)/python -m bench.reception
+
+# Locust desks against gunicorn on PostgreSQL and Redis (bench/README.md, "Under a region's load").
+# BENCH_LOAD_ARGS: e.g. --database-url postgresql+psycopg://postgres@127.0.0.1:5432/msc_load --prepare demo
+bench-load: setup
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m bench.load $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) .cache instance .mypy_cache .ruff_cache

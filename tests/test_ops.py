@@ -122,6 +122,23 @@ def test_each_request_logs_its_route_status_duration_and_a_pseudonym_never_a_nam
     assert all(set(line) >= {"time", "level", "logger", "message"} for line in lines)
 
 
+def test_each_request_line_carries_the_cpu_time_the_request_took(app, client, json_log, monkeypatch):
+    """cpu_ms: the process time spent between the request's start and its line (exact for sync workers)."""
+    import itertools
+
+    from msc.ops import logs
+
+    ticks = itertools.chain([10.0], itertools.repeat(10.0375))  # the start of the request, then later
+    monkeypatch.setattr(logs.time, "process_time", lambda: next(ticks))
+    client.get("/login")
+    (line,) = [line for line in json_log() if line["message"] == "request"]
+    assert line["cpu_ms"] == 37.5 and line["endpoint"] == "auth.login"
+    monkeypatch.undo()
+    client.get("/login")
+    real = json_log()[-1]
+    assert isinstance(real["cpu_ms"], float) and 0 <= real["cpu_ms"] <= real["duration_ms"] + 5
+
+
 def test_the_request_id_comes_from_the_proxy_when_it_looks_like_one(client, json_log):
     res = client.get("/login", headers={"X-Request-ID": "nginx-4f9a1c2b7d"})
     assert res.headers["X-Request-ID"] == "nginx-4f9a1c2b7d"

@@ -1,5 +1,5 @@
 """The operations log: one JSON object a line on stderr (LOG_FORMAT = "json"), and one line per request
-with its id, route, status and duration and a pseudonym of the staff account. Never a path, a query
+with its id, route, status, duration, CPU time and a pseudonym of the staff account. Never a path, a query
 string, a form value or a name: a route is the rule (/b/<uid>), not the address that was asked for."""
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def init_app(app: Flask) -> None:
         given = request.headers.get(REQUEST_ID_HEADER, "")
         g.request_id = given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         g.request_started = time.perf_counter()
+        g.request_cpu_started = time.process_time()
 
     # registered before the hook that commits, so it runs after it (Flask runs them in reverse)
     @app.after_request
@@ -68,14 +69,19 @@ def init_app(app: Flask) -> None:
 
 def request_fields(status: int) -> dict[str, object]:
     """What the request line says: method, route (the rule, never the address), endpoint, status,
-    milliseconds, and the account's pseudonym."""
+    milliseconds, CPU milliseconds, and the account's pseudonym.
+
+    cpu_ms is the process's CPU time (user and system) while the request ran: exact under gunicorn's sync
+    workers, which serve one request at a time in a process; with threads it counts the others' too."""
     started = g.get("request_started")
+    cpu_started = g.get("request_cpu_started")
     fields: dict[str, object] = {
         "method": request.method,
         "route": request.url_rule.rule if request.url_rule is not None else None,
         "endpoint": request.endpoint,
         "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
+        "cpu_ms": round((time.process_time() - cpu_started) * 1000, 1) if cpu_started is not None else None,
     }
     try:
         if current_user and current_user.is_authenticated:
