@@ -250,25 +250,30 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
 
 
 def _run(sql: str, params: dict[str, object], user: Actor, exclude_id: int | None, order: str, limit: int) -> list[int]:
-    """Cut a ranking (`sql` gives `bid` and the `order` columns, best first) to the user's centres, drop
-    one person if asked, and keep the first `limit`.
+    """Cut a ranking (`sql` gives `bid` and the `order` columns) to the user's centres, drop one person
+    if asked, and keep the best `limit`.
 
-    Each candidate's centre is read by its key as the ranking streams out, until the page is full: a
-    join let PostgreSQL's planner look up every candidate before ranking them (or walk the whole
-    table of people backwards), which cost more than the ranking itself for a common name."""
+    On PostgreSQL the ranking is sorted first and each candidate's centre read by its key as the rows
+    stream out, until the page is full: with a join, the planner looked up every candidate (or walked
+    the whole table of people backwards) before ranking them, which cost more than the ranking itself
+    for a common name. SQLite sorts again after such a filter, so there the join stays."""
     ids = centre_ids_in_scope(user)
     where = []
     if exclude_id is not None:
         where.append("r.bid <> :exclude")
         params["exclude"] = exclude_id
+    statement = f"SELECT r.bid FROM ({sql}) AS r"
     if ids is not None:
-        where.append(f"(SELECT b.centre_id FROM {_PEOPLE} AS b WHERE b.id = r.bid) IN :centres")
         params["centres"] = sorted(ids) or [-1]
-    outer = f"r.{order.replace(', ', ', r.')}"
-    statement = f"SELECT r.bid FROM ({sql} ORDER BY {order}) AS r"
+        if session.get_bind().dialect.name == "postgresql":
+            statement = f"SELECT r.bid FROM ({sql} ORDER BY {order}) AS r"
+            where.append(f"(SELECT b.centre_id FROM {_PEOPLE} AS b WHERE b.id = r.bid) IN :centres")
+        else:
+            statement += f" JOIN {_PEOPLE} AS b ON b.id = r.bid"
+            where.append("b.centre_id IN :centres")
     if where:
         statement += " WHERE " + " AND ".join(where)
-    statement += f" ORDER BY {outer} LIMIT :limit"
+    statement += f" ORDER BY r.{order.replace(', ', ', r.')} LIMIT :limit"
     params["limit"] = limit
     expanding = tuple(k for k, v in params.items() if isinstance(v, list))
     return list(session.scalars(_statement(statement, expanding), params))
