@@ -12,6 +12,9 @@ Start the server first (a throwaway key file and database; the demo data):
     gunicorn -w 2 -b 127.0.0.1:5101 wsgi:app
 
 then: python -m bench.live --port 5101 --database-url "$MSC_DATABASE_URL"
+
+With --keys-file (the server's), it also times the search box for real people of the database (as
+bench.people loads them): two words, one typo, a common surname alone, a document, a phone.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import re
 import statistics
 import time
 import urllib.parse
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -73,12 +77,101 @@ def timed(client: Client, n: int, method: str, path: str, data: dict[str, str] |
     return statistics.median(took) * 1000, took[int(0.95 * n) - 1] * 1000
 
 
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of the values, in milliseconds."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, -(-len(ordered) * p // 100) - 1))] * 1000
+
+
+def search_queries(database_url: str, keys_file: str, username: str, n: int, seed: int) -> dict[str, list[str]]:
+    """What the desk types, from n random people the user reaches (decrypted with the server's key file):
+    given name and first surname; the same with one typo; their document; their phone as stored."""
+    import random
+
+    from bench.people import build_app
+    from bench.reception import first_tokens, mutate
+    from msc.beneficiaries.models import Beneficiary
+    from msc.db import session
+    from msc.security.models import User
+    from msc.security.policy import scope_filter
+
+    rng = random.Random(seed)
+    app = build_app(database_url, Path(keys_file))
+    with app.app_context():
+        user = session.scalar(sa.select(User).where(User.username == username))
+        ids = list(session.scalars(sa.select(Beneficiary.id).where(scope_filter(user, Beneficiary.centre_id))))
+        people = session.scalars(
+            sa.select(Beneficiary).where(Beneficiary.id.in_(rng.sample(ids, min(len(ids), 8 * n))))
+        )
+        out: dict[str, list[str]] = {"two": [], "typo": [], "document": [], "phone": []}
+        for person in people:
+            g_raw, f_raw, g, f = first_tokens(person.given_names, person.family_names)
+            if len(out["two"]) < n:
+                out["two"].append(f"{g_raw} {f_raw}")
+                which = rng.randrange(2)
+                typo = mutate((g, f)[which], rng)[0]
+                out["typo"].append(f"{typo} {f}" if which == 0 else f"{g} {typo}")
+            if person.document_number and len(out["document"]) < n:
+                out["document"].append(person.document_number)
+            if person.phone and len(out["phone"]) < n:
+                out["phone"].append(person.phone)
+        session.rollback()
+    app.extensions["msc.engine"].dispose()
+    return out
+
+
+def search_speed(client: Client, token: str, queries: dict[str, list[str]], common: str = "García") -> None:
+    """The search box against the trivial page, request after request in turn (so both see the same machine):
+    p50 and p95 of each kind of query, and its p95 over the trivial page's p95."""
+    import os
+
+    n = len(queries["two"])
+    kinds = [
+        ("two-word name (given name + first surname)", lambda i: queries["two"][i]),
+        ("one typo in one of the two words", lambda i: queries["typo"][i]),
+        (f"common surname alone ({common!r})", lambda i: common),
+        ("document number", lambda i: queries["document"][i % len(queries["document"])]),
+        ("phone as stored (with spaces)", lambda i: queries["phone"][i % len(queries["phone"])]),
+    ]
+    baseline: list[float] = []
+    took: dict[str, list[float]] = {name: [] for name, _ in kinds}
+    load = os.getloadavg()[0]
+    for i in range(-5, n):  # five rounds of warm-up
+        status, _, ms = client.send("GET", "/account")
+        assert status == 200, status
+        if i >= 0:
+            baseline.append(ms)
+        for name, query in kinds:
+            status, _, ms = client.send("POST", "/search", {"csrf_token": token, "q": query(max(i, 0))})
+            assert status in (200, 302), (name, status)
+            if i >= 0:
+                took[name].append(ms)
+    base95 = percentile(baseline, 95)
+    print(f"search through the server, {n} rounds (load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)")
+    print(f"  trivial page (/account), baseline: p50 {percentile(baseline, 50):.1f} ms, p95 {base95:.1f} ms")
+    for name, _ in kinds:
+        p95 = percentile(took[name], 95)
+        print(f"  {name}: p50 {percentile(took[name], 50):.1f} ms, p95 {p95:.1f} ms = {p95 / base95:.2f}x the baseline")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5101)
     parser.add_argument("--database-url", required=True, help="the server's database, to pick a person")
     parser.add_argument("-n", type=int, default=40)
+    parser.add_argument("--keys-file", help="the server's key file: also time searches for real people in it")
+    parser.add_argument("--search-only", action="store_true", help="with --keys-file: only the searches")
+    parser.add_argument("--search-rounds", type=int, default=200, help="queries of each kind (default 200)")
+    parser.add_argument("--search-user", default="gestora", help="who searches (default gestora)")
+    parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    if args.keys_file:
+        queries = search_queries(args.database_url, args.keys_file, args.search_user, args.search_rounds, args.seed)
+        searcher = Client(args.port)
+        searcher.login(args.search_user)
+        search_speed(searcher, csrf(searcher.send("GET", "/search")[1]), queries)
+        if args.search_only:
+            return
     client = Client(args.port)
     logins = [client.login("gestora") for _ in range(10)]
     client.login("gestora")

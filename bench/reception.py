@@ -252,13 +252,15 @@ def create_plain_table(app) -> None:
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS ix_{PLAIN_TABLE}_token ON {PLAIN_TABLE} (token)")
 
 
-def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date):
-    """Yield households until n people: (centre index, [(relationship, PersonData, consents, age), ...])."""
+def households_of(n: int, rng: random.Random, names: NameModel, today: dt.date, documents: range | None = None):
+    """Yield households until n people: (centre index, [(relationship, PersonData, consents, age), ...]).
+    Document numbers are drawn without repeats from `documents` (loaders of several batches give each
+    batch its own range)."""
     from msc.beneficiaries.models import ConsentStatus
     from msc.beneficiaries.service import ConsentData, PersonData
 
     centre_weights = [c[5] for c in CENTRES]
-    doc_numbers = iter(rng.sample(range(10_000_000, 32_000_000), n))
+    doc_numbers = iter(rng.sample(documents or range(10_000_000, 32_000_000), n))
     made = 0
     while made < n:
         ci = rng.choices(range(len(CENTRES)), weights=centre_weights)[0]

@@ -175,7 +175,9 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
         # be the check character (one in 32): without a digit and without a record, they are names
         if any(ch.isdigit() for ch in query) or _in_scope(user, column == number.text):
             return _direct(user, "case_number", column == number.text)
-    parsed = parse(query, _countries_of(user))
+    parsed = parse(query)
+    if parsed.numbers:  # a phone is read by the numbering plans of the user's countries (names need none)
+        parsed.countries = _countries_of(user)
     if not (parsed.names or parsed.dob or parsed.numbers):
         raise RuleError(_l("Nothing to search for: type at least one name, number or date."), field="q")
     result = _ranked(user, parsed, page)
@@ -247,26 +249,34 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
     return sa.text(sql).bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
 
 
-def _run(
-    sql: str, params: dict[str, object], user: Actor, exclude_id: int | None, id_column: str, order: str, limit: int
-) -> list[int]:
-    """Limit a ranking to the user's centres (no join for regional reach), drop one person if
-    asked, order and cut it, and run it."""
+def _run(sql: str, params: dict[str, object], user: Actor, exclude_id: int | None, order: str, limit: int) -> list[int]:
+    """Cut a ranking (`sql` gives `bid` and the `order` columns) to the user's centres, drop one person
+    if asked, and keep the best `limit`.
+
+    On PostgreSQL the ranking is sorted first and each candidate's centre read by its key as the rows
+    stream out, until the page is full: with a join, the planner looked up every candidate (or walked
+    the whole table of people backwards) before ranking them, which cost more than the ranking itself
+    for a common name. SQLite sorts again after such a filter, so there the join stays."""
     ids = centre_ids_in_scope(user)
     where = []
-    if ids is not None:
-        sql += f" JOIN {_PEOPLE} AS b ON b.id = {id_column}"
-        where.append("b.centre_id IN :centres")
-        params["centres"] = sorted(ids) or [-1]
     if exclude_id is not None:
-        where.append(f"{id_column} <> :exclude")
+        where.append("r.bid <> :exclude")
         params["exclude"] = exclude_id
+    statement = f"SELECT r.bid FROM ({sql}) AS r"
+    if ids is not None:
+        params["centres"] = sorted(ids) or [-1]
+        if session.get_bind().dialect.name == "postgresql":
+            statement = f"SELECT r.bid FROM ({sql} ORDER BY {order}) AS r"
+            where.append(f"(SELECT b.centre_id FROM {_PEOPLE} AS b WHERE b.id = r.bid) IN :centres")
+        else:
+            statement += f" JOIN {_PEOPLE} AS b ON b.id = r.bid"
+            where.append("b.centre_id IN :centres")
     if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += f" ORDER BY {order} LIMIT :limit"
+        statement += " WHERE " + " AND ".join(where)
+    statement += f" ORDER BY r.{order.replace(', ', ', r.')} LIMIT :limit"
     params["limit"] = limit
     expanding = tuple(k for k, v in params.items() if isinstance(v, list))
-    return list(session.scalars(_statement(sql, expanding), params))
+    return list(session.scalars(_statement(statement, expanding), params))
 
 
 def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -> list[int]:
@@ -333,10 +343,8 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
         return []
     # one grouping: each query part scores its best match for the person, or nothing
     score = " + ".join(f"COALESCE(MAX(CASE WHEN q = {q} THEN w END), 0)" for q in parts)
-    sql = (
-        f"SELECT g.bid FROM (SELECT bid, {score} AS score FROM ({' UNION ALL '.join(selects)}) AS m GROUP BY bid) AS g"
-    )
-    return _run(sql, params, user, exclude_id, "g.bid", "g.score DESC, g.bid DESC", limit)
+    sql = f"SELECT bid, {score} AS score FROM ({' UNION ALL '.join(selects)}) AS m GROUP BY bid"
+    return _run(sql, params, user, exclude_id, "score DESC, bid DESC", limit)
 
 
 def phone_keys(parsed: ParsedQuery, number: str) -> set[str]:
@@ -354,7 +362,7 @@ def _all_leading(user: Actor, gen: int, leads: list[list[int]], limit: int, excl
     ]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
     params: dict[str, object] = {f"l{i}": hashes for i, hashes in enumerate(leads)}
-    return _run(sql, params, user, exclude_id, "x.bid", "x.bid DESC", limit)
+    return _run(sql, params, user, exclude_id, "bid DESC", limit)
 
 
 def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
