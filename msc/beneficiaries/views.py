@@ -178,15 +178,8 @@ def profile(uid: str):
             .limit(50)
         )
     )
-    possible = []
-    if can(current_user, Permission.EDIT):
-        possible = duplicates.find(
-            current_user,
-            _as_person_data(person),
-            person.date_of_birth,
-            exclude_id=person.id,
-            country=person.centre.country,
-        )
+    # the pairs found at registration, at the last edit or the last check (not a search on every open)
+    possible = duplicates.stored(current_user, person.id) if can(current_user, Permission.EDIT) else []
     return render_template(
         "reception/profile.html",
         person=person,
@@ -218,16 +211,6 @@ def _emergency_view(person: Beneficiary):
         end_form=ConfirmForm(),
         vocab=vocab,
         today=clock.today_at(person.centre),
-    )
-
-
-def _as_person_data(person: Beneficiary) -> service.PersonData:
-    return service.PersonData(
-        given_names=person.given_names or "",
-        family_names=person.family_names or "",
-        sex=person.sex,
-        nationality=person.nationality,
-        phone=person.phone,
     )
 
 
@@ -313,6 +296,20 @@ def not_duplicate(uid: str, other_uid: str):
         service.remember_not_same(current_user, person.id, other.id)
         flash(_("Noted: these are different people."), "success")
     return redirect(url_for("beneficiaries.profile", uid=person.uid))
+
+
+@bp.post("/b/<uid>/duplicates")
+@requires(Permission.EDIT)
+def check_duplicates(uid: str):
+    """Search again for people who may be this person, and keep what is found."""
+    person = load_beneficiary(uid)
+    if ConfirmForm().validate_on_submit():
+        found = service.check_duplicates_again(current_user, person)
+        if found:
+            flash(_("Checked again: the possible duplicates are listed below."), "success")
+        else:
+            flash(_("Checked again: no possible duplicates found."), "success")
+    return redirect(url_for("beneficiaries.profile", uid=person.uid) + "#possible")
 
 
 @bp.get("/b/<uid>/card")
