@@ -116,11 +116,36 @@ def figures(took: list[float], headers: list[str]) -> Figures:
     return out
 
 
+#: the gunicorn master whose workers' CPU time is read around each measurement (--server-pid)
+SERVER_PID: int | None = None
+
+
+def server_cpu_ms() -> float:
+    """CPU time (user + system) the server's workers have used so far, from /proc (Linux): a figure the
+    other processes on a busy machine disturb far less than wall-clock time. SQLite runs inside the
+    workers and counts; PostgreSQL's own processes do not."""
+    if SERVER_PID is None:
+        return 0.0
+    ticks = 0
+    for task in os.listdir(f"/proc/{SERVER_PID}/task"):
+        with open(f"/proc/{SERVER_PID}/task/{task}/children") as f:
+            for child in f.read().split():
+                with open(f"/proc/{child}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def timed(client: Client, n: int, method: str, path: str, data: dict[str, str] | None = None) -> tuple[float, float]:
-    """Median and p95 in milliseconds (with the Server-Timing medians as `.breakdown`)."""
+    """Median and p95 in milliseconds (with the Server-Timing medians as `.breakdown`, and the server's
+    mean CPU milliseconds per request as `.breakdown["cpu_mean"]` with --server-pid)."""
     client.timings.clear()
+    cpu = server_cpu_ms()
     took = [client.send(method, path, data)[2] for _ in range(n)]
-    return figures(took, list(client.timings))
+    out = figures(took, list(client.timings))
+    if SERVER_PID is not None:
+        out.breakdown["cpu_mean"] = (server_cpu_ms() - cpu) / n
+    return out
 
 
 SEGMENTS = ("session", "sql", "decrypt", "render", "audit", "commit", "app")
@@ -128,12 +153,13 @@ SEGMENTS = ("session", "sql", "decrypt", "render", "audit", "commit", "app")
 
 def describe(parts: dict[str, float]) -> str:
     """One line of segment medians: where the server's time went."""
-    if not parts:
-        return "(no Server-Timing: start the server with MSC_SERVER_TIMING=true)"
+    cpu = f"server CPU {parts['cpu_mean']:.1f} ms per request (mean); " if "cpu_mean" in parts else ""
+    if not set(parts) - {"cpu_mean"}:
+        return cpu + "(no Server-Timing: start the server with MSC_SERVER_TIMING=true)"
     shown = [f"{name} {parts[name]:.1f}" for name in SEGMENTS if name in parts]
     if "sql" in parts:
         shown[[s.split()[0] for s in shown].index("sql")] += f" ({parts.get('sql_n', 0):.0f} q)"
-    return "server ms: " + ", ".join(shown) + f"; total {parts.get('total', 0):.1f}"
+    return cpu + "server ms (medians): " + ", ".join(shown) + f"; total {parts.get('total', 0):.1f}"
 
 
 REGISTRATION = {
@@ -178,6 +204,7 @@ def register(client: Client, given: str, family: str, born: str) -> tuple[float,
 
 def registrations(client: Client, n: int, common: bool, rng: random.Random) -> dict[str, object]:
     forms, per_request, per_person, headers, stopped = [], [], [], [], 0
+    cpu_person: list[float] = []  # the server's CPU per person: the form and the POSTs
     letters = "bcdfghjklmnprstvz"
     for _ in range(n):
         if common:
@@ -186,15 +213,20 @@ def registrations(client: Client, n: int, common: bool, rng: random.Random) -> d
             given = "".join(rng.choice(letters) + rng.choice("aeiou") for _ in range(3)).title()
             family = "".join(rng.choice(letters) + rng.choice("aeiou") for _ in range(4)).title()
         born = f"{rng.randint(1960, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        cpu = server_cpu_ms()
         form_took, posts, timings, dup = register(client, given, family, born)
+        cpu_person.append(server_cpu_ms() - cpu)
         forms.append(form_took)
         per_request.extend(posts)
         per_person.append(sum(posts))
         headers.extend(timings)
         stopped += dup
+    request = figures(per_request, headers)
+    if SERVER_PID is not None:
+        request.breakdown["cpu_mean"] = statistics.mean(cpu_person)  # per person (form and POSTs) here
     return {
         "form": figures(forms, []),
-        "request": figures(per_request, headers),
+        "request": request,
         "person": figures(per_person, []),
         "stopped": stopped,
         "n": n,
@@ -207,7 +239,10 @@ def main() -> None:
     parser.add_argument("--database-url", required=True, help="the server's database, to pick a person")
     parser.add_argument("-n", type=int, default=40)
     parser.add_argument("--registrations", type=int, default=0, help="people to register per kind of name")
+    parser.add_argument("--server-pid", type=int, help="the gunicorn master: also read its workers' CPU time")
     args = parser.parse_args()
+    global SERVER_PID
+    SERVER_PID = args.server_pid
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at start; n={args.n}")
     client = Client(args.port)
     logins = [client.login("gestora") for _ in range(10)]
@@ -245,7 +280,7 @@ def main() -> None:
         if isinstance(fig, Figures):
             print(f"    {describe(fig.breakdown)}")
     if args.registrations:
-        rng = random.Random(2026)
+        rng = random.Random()  # names never registered before in this database
         desk = Client(args.port)
         desk.login("recepcion")
         for common, label in ((False, "new name"), (True, '"María García", random date of birth')):
@@ -258,6 +293,9 @@ def main() -> None:
                 f" p95 {request[1]:.1f} ms ({request[1] / base_p95:.2f}x /account);"
                 f" per person (the POSTs) median {person[0]:.1f} ms, p95 {person[1]:.1f} ms"
             )
+            cpu = request.breakdown.pop("cpu_mean", None)
+            if cpu is not None:
+                print(f"    server CPU per person (the form and the POSTs), mean {cpu:.1f} ms")
             print(f"    {describe(request.breakdown)}")
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 

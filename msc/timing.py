@@ -55,7 +55,7 @@ class Timing:
         top = self._stack[-1]  # still running (the request itself, at least)
         exclusive[top[0]] = exclusive.get(top[0], 0.0) + now - top[2]
         parts = []
-        for name in ORDER:
+        for name in (*ORDER, *sorted(set(exclusive) - set(ORDER))):  # then any segment a profiling run adds
             if name not in exclusive:
                 continue
             desc = []

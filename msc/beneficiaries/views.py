@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,13 +13,14 @@ from msc.beneficiaries import corrections, duplicates, service, vocab
 from msc.beneficiaries import search as search_service
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
-from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
+from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent, Household
 from msc.db import read_mostly, session
 from msc.errors import RuleError, show_on_form
 from msc.forms import ConfirmForm, form_status, rule_on_form
 from msc.qr import qr_svg
 from msc.security import audit
 from msc.security.emergency import REASONS, running_grant
+from msc.security.models import User
 from msc.security.policy import Permission, active_centres_of, authenticated, can, check_scope, in_scope, requires
 from msc.urls import parse_id
 
@@ -159,13 +161,22 @@ def register():
     ), status
 
 
+#: what the profile reads of a person, loaded with them: the consents with who recorded them (without that
+#: user's centres), the household with its members (without their needs). Each lazy load is a round trip
+#: to the database: on PostgreSQL these three fewer are worth more than their SQL.
+PROFILE_LOADS = (
+    so.selectinload(Beneficiary.consents).joinedload(Consent.recorded_by).lazyload(User.centres),
+    so.joinedload(Beneficiary.household).selectinload(Household.members).lazyload(Beneficiary.needs),
+)
+
+
 @bp.get("/b/<uid>")
 @read_mostly
 @requires(Permission.VIEW)
 def profile(uid: str):
     """What the role may see of one person; every view is audited. Reached through an emergency access,
     the page is read-only and shows only what the access's reason needs."""
-    person = load_beneficiary(uid, emergency_read=True)
+    person = load_beneficiary(uid, emergency_read=True, options=PROFILE_LOADS)
     if not in_scope(current_user, person.centre_id):
         return _emergency_view(person)
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id)
