@@ -205,6 +205,7 @@ def register(
     if joined is None:
         person.household = Household(centre_id=centre.id)
         person.relationship_to_head = "head"
+        person.possible_uasc = age < ADULT_AGE  # alone in a new household: written with the row, not after it
     else:
         person.household = joined
         person.relationship_to_head = household.relationship
