@@ -5,6 +5,10 @@ inside the audit append, ...), the time counts for the nested one only, so the s
 total; the rest of the request is `app` (the view's own Python, forms, flashing and so on). A segment
 that holds others is also reported with its inclusive time (`desc`). When timing is off, `segment()`
 costs one context-variable read.
+
+`sql` is the time inside the driver's execute. PostgreSQL answers a statement whole there; SQLite steps to
+the first row only, and the rest of a large result is computed while it is fetched, which counts where the
+rows are read (usually `app`).
 """
 
 from __future__ import annotations
