@@ -15,12 +15,22 @@ then: python -m bench.live --port 5101 --database-url "$MSC_DATABASE_URL"
 
 With --keys-file (the server's), it also times the search box for real people of the database (as
 bench.people loads them): two words, one typo, a common surname alone, a document, a phone.
+
+With MSC_SERVER_TIMING=true in the server's environment, each page's line carries the medians of its
+Server-Timing segments (SQL time and statement count, decryption, rendering, the audit append, the
+session and user load, the commit, the view's own Python, the server's total). Registrations
+(`--registrations N`, as the reception clerk `recepcion`) are timed per request and per person: the form,
+the first POST, and when it stops on possible duplicates the POST that confirms (both POSTs make the
+person's figure). New names register at once; "María García" with a random date of birth stops on the
+duplicate step wherever such people exist.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
+import random
 import re
 import statistics
 import time
@@ -38,6 +48,7 @@ class Client:
     def __init__(self, port: int) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port)
         self.cookies: dict[str, str] = {}
+        self.timings: list[str] = []  # the Server-Timing header of each response, when the server sends it
 
     def send(self, method: str, path: str, data: dict[str, str] | None = None) -> tuple[int, str, float]:
         body = urllib.parse.urlencode(data) if data else None
@@ -50,6 +61,8 @@ class Client:
         text = res.read().decode()
         took = time.perf_counter() - started
         for name, value in res.getheaders():
+            if name.lower() == "server-timing":
+                self.timings.append(value)
             if name.lower() == "set-cookie":
                 key, val = value.split(";")[0].split("=", 1)
                 self.cookies[key] = val
@@ -71,10 +84,157 @@ def csrf(page: str) -> str:
     return found.group(1)
 
 
+class Figures(tuple):
+    """(median, p95) in milliseconds; `.breakdown` holds the medians of the Server-Timing segments."""
+
+    breakdown: dict[str, float]
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(0.95 * len(ordered)) - 1)]
+
+
+def segments(header: str) -> dict[str, float]:
+    """A Server-Timing value as {segment: ms}, with `sql_n` the statement count."""
+    found: dict[str, float] = {}
+    for part in header.split(", "):
+        m = re.match(r'(\w+);dur=([\d.]+)(?:;desc="(\d+)x)?', part)
+        if m:
+            found[m.group(1)] = float(m.group(2))
+            if m.group(1) == "sql" and m.group(3):
+                found["sql_n"] = float(m.group(3))
+    return found
+
+
+def breakdown(headers: list[str]) -> dict[str, float]:
+    """The median of each segment over the requests (0 where a request had none of it)."""
+    parsed = [segments(h) for h in headers]
+    names = {name for p in parsed for name in p}
+    return {name: statistics.median(p.get(name, 0.0) for p in parsed) for name in names} if parsed else {}
+
+
+def figures(took: list[float], headers: list[str]) -> Figures:
+    out = Figures((statistics.median(took) * 1000, p95(took) * 1000))
+    out.breakdown = breakdown(headers)
+    return out
+
+
+#: the gunicorn master whose workers' CPU time is read around each measurement (--server-pid)
+SERVER_PID: int | None = None
+
+
+def server_cpu_ms() -> float:
+    """CPU time (user + system) the server's workers have used so far, from /proc (Linux): a figure the
+    other processes on a busy machine disturb far less than wall-clock time. SQLite runs inside the
+    workers and counts; PostgreSQL's own processes do not."""
+    if SERVER_PID is None:
+        return 0.0
+    ticks = 0
+    for task in os.listdir(f"/proc/{SERVER_PID}/task"):
+        with open(f"/proc/{SERVER_PID}/task/{task}/children") as f:
+            for child in f.read().split():
+                with open(f"/proc/{child}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def timed(client: Client, n: int, method: str, path: str, data: dict[str, str] | None = None) -> tuple[float, float]:
-    """Median and p95 in milliseconds."""
-    took = sorted(client.send(method, path, data)[2] for _ in range(n))
-    return statistics.median(took) * 1000, took[int(0.95 * n) - 1] * 1000
+    """Median and p95 in milliseconds (with the Server-Timing medians as `.breakdown`, and the server's
+    mean CPU milliseconds per request as `.breakdown["cpu_mean"]` with --server-pid)."""
+    client.timings.clear()
+    cpu = server_cpu_ms()
+    took = [client.send(method, path, data)[2] for _ in range(n)]
+    out = figures(took, list(client.timings))
+    if SERVER_PID is not None:
+        out.breakdown["cpu_mean"] = (server_cpu_ms() - cpu) / n
+    return out
+
+
+SEGMENTS = ("session", "sql", "decrypt", "render", "audit", "commit", "app")
+
+
+def describe(parts: dict[str, float]) -> str:
+    """One line of segment medians: where the server's time went."""
+    cpu = f"server CPU {parts['cpu_mean']:.1f} ms per request (mean); " if "cpu_mean" in parts else ""
+    if not set(parts) - {"cpu_mean"}:
+        return cpu + "(no Server-Timing: start the server with MSC_SERVER_TIMING=true)"
+    shown = [f"{name} {parts[name]:.1f}" for name in SEGMENTS if name in parts]
+    if "sql" in parts:
+        shown[[s.split()[0] for s in shown].index("sql")] += f" ({parts.get('sql_n', 0):.0f} q)"
+    return cpu + "server ms (medians): " + ", ".join(shown) + f"; total {parts.get('total', 0):.1f}"
+
+
+REGISTRATION = {
+    "sex": "female",
+    "nationality": "VEN",
+    "document_type": "none",
+    "household_mode": "new",
+    "relationship": "head",
+    "consent_registration": "given",
+    "consent_referral": "given",
+    "consent_government_sharing": "refused",
+    "consent_followup_contact": "given",
+    "consent_photo": "refused",
+    "legal_basis": "consent",
+    "method": "verbal",
+    "given_by": "self",
+    "languages": "es",
+    "arrival_date": "2026-01-10",
+    "entry_point": "other",
+}
+
+
+def register(client: Client, given: str, family: str, born: str) -> tuple[float, list[float], list[str], bool]:
+    """One person through the desk's flow: the form, the POST, and the confirming POST when the first
+    stops on possible duplicates. (form ms, [POST ms], [their Server-Timing], stopped on duplicates)."""
+    client.timings.clear()
+    _, page, form_took = client.send("GET", "/register")
+    data = {**REGISTRATION, "csrf_token": csrf(page), "given_names": given, "family_names": family}
+    data["date_of_birth"] = born
+    client.timings.clear()
+    status, page, took = client.send("POST", "/register", data)
+    posts, stopped = [took], status == 422
+    if stopped:
+        found = re.search(r'name="acknowledged" type="hidden" value="([^"]*)"', page)
+        assert found, "the duplicate step has no acknowledged field"
+        data["acknowledged"] = found.group(1)
+        status, page, took = client.send("POST", "/register", data)
+        posts.append(took)
+    assert status == 302, (status, page[:500])
+    return form_took, posts, list(client.timings), stopped
+
+
+def registrations(client: Client, n: int, common: bool, rng: random.Random) -> dict[str, object]:
+    forms, per_request, per_person, headers, stopped = [], [], [], [], 0
+    cpu_person: list[float] = []  # the server's CPU per person: the form and the POSTs
+    letters = "bcdfghjklmnprstvz"
+    for _ in range(n):
+        if common:
+            given, family = "María", "García"
+        else:
+            given = "".join(rng.choice(letters) + rng.choice("aeiou") for _ in range(3)).title()
+            family = "".join(rng.choice(letters) + rng.choice("aeiou") for _ in range(4)).title()
+        born = f"{rng.randint(1960, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        cpu = server_cpu_ms()
+        form_took, posts, timings, dup = register(client, given, family, born)
+        cpu_person.append(server_cpu_ms() - cpu)
+        forms.append(form_took)
+        per_request.extend(posts)
+        per_person.append(sum(posts))
+        headers.extend(timings)
+        stopped += dup
+    request = figures(per_request, headers)
+    if SERVER_PID is not None:
+        request.breakdown["cpu_mean"] = statistics.mean(cpu_person)  # per person (form and POSTs) here
+    return {
+        "form": figures(forms, []),
+        "request": request,
+        "person": figures(per_person, []),
+        "stopped": stopped,
+        "n": n,
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -164,7 +324,12 @@ def main() -> None:
     parser.add_argument("--search-rounds", type=int, default=200, help="queries of each kind (default 200)")
     parser.add_argument("--search-user", default="gestora", help="who searches (default gestora)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--registrations", type=int, default=0, help="people to register per kind of name")
+    parser.add_argument("--server-pid", type=int, help="the gunicorn master: also read its workers' CPU time")
     args = parser.parse_args()
+    global SERVER_PID
+    SERVER_PID = args.server_pid
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at start; n={args.n}")
     if args.keys_file:
         queries = search_queries(args.database_url, args.keys_file, args.search_user, args.search_rounds, args.seed)
         searcher = Client(args.port)
@@ -199,8 +364,33 @@ def main() -> None:
     ]
     login_ms = statistics.median(logins) * 1000
     print(f"login, password step (argon2 and the back-off's bookkeeping): median {login_ms:.1f} ms")
-    for name, (median, p95) in rows:
-        print(f"{name}: median {median:.1f} ms, p95 {p95:.1f} ms")
+    base_p95 = rows[0][1][1]
+    home_p95 = next((fig[1] for name, fig in rows if name.startswith("caseworker home")), base_p95)
+    for name, fig in rows:
+        median, p95_ms = fig
+        ratio = f"{p95_ms / base_p95:.2f}x /account, {p95_ms / home_p95:.2f}x home"
+        print(f"{name}: median {median:.1f} ms, p95 {p95_ms:.1f} ms ({ratio} at p95)")
+        if isinstance(fig, Figures):
+            print(f"    {describe(fig.breakdown)}")
+    if args.registrations:
+        rng = random.Random()  # names never registered before in this database
+        desk = Client(args.port)
+        desk.login("recepcion")
+        for common, label in ((False, "new name"), (True, '"María García", random date of birth')):
+            got = registrations(desk, args.registrations, common, rng)
+            form, request, person = got["form"], got["request"], got["person"]
+            assert isinstance(form, Figures) and isinstance(request, Figures) and isinstance(person, Figures)
+            print(
+                f"registration, {label} ({got['n']} people, {got['stopped']} stopped on possible duplicates):"
+                f" form (GET) p95 {form[1]:.1f} ms; per request (POST) median {request[0]:.1f} ms,"
+                f" p95 {request[1]:.1f} ms ({request[1] / base_p95:.2f}x /account);"
+                f" per person (the POSTs) median {person[0]:.1f} ms, p95 {person[1]:.1f} ms"
+            )
+            cpu = request.breakdown.pop("cpu_mean", None)
+            if cpu is not None:
+                print(f"    server CPU per person (the form and the POSTs), mean {cpu:.1f} ms")
+            print(f"    {describe(request.breakdown)}")
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 
 
 if __name__ == "__main__":

@@ -392,6 +392,7 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
                         id=take(Beneficiary),
                         data_key=key,
                         centre_id=centre_ids[ci],
+                        centre=session.get(Centre, centre_ids[ci]),  # the age band is reckoned in its country
                         case_number=casenumber.new(codes[ci]),
                         card_token=service._new_card_token(),
                         registered_by_id=user_id,

@@ -17,7 +17,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from msc import db, numbers, sections, signals
+from msc import db, numbers, sections, signals, timing
 from msc.admin.views import bp as admin_bp
 from msc.beneficiaries import vocab
 from msc.beneficiaries.views import bp as beneficiaries_bp
@@ -86,6 +86,7 @@ def build_app(config_name: str | None = None, overrides: dict | None = None) -> 
     register_blueprints(app)
     register_page_sections(app)
     register_signal_receivers(app)
+    timing.init_app(app)  # (SERVER_TIMING) its header is written after the commit below
     register_request_hooks(app)
     register_errorhandlers(app)
     register_template_helpers(app)
@@ -200,7 +201,8 @@ def register_request_hooks(app: Flask) -> None:
     def _commit_and_headers(response):
         if "_msc_session" in g:
             if should_commit(response.status_code):
-                session.commit()
+                with timing.segment("commit"):
+                    session.commit()
             else:
                 session.rollback()
         return security_headers(app, response)

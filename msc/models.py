@@ -6,6 +6,7 @@ from msc.beneficiaries.models import (  # noqa: F401
     BlindIndexEntry,
     Consent,
     CorrectionRequest,
+    DuplicateCandidate,
     DuplicateDecision,
     Household,
     NameVocabulary,

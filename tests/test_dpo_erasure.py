@@ -89,6 +89,18 @@ def test_erasure_leaves_nothing_to_find_or_decrypt_and_keeps_the_figures(people)
     assert people["luis"].given_names == "Luis"  # nobody else touched
 
 
+def test_erasure_removes_the_kept_duplicate_pairs(people, make):
+    from msc.beneficiaries.models import DuplicateCandidate
+
+    ana, dpo = people["ana"], people["dpo"]
+    make.person(given_names="Ana Maria", family_names="Rojas Pena", date_of_birth=dt.date(1988, 3, 14))
+    session.commit()
+    pairs = sa.select(sa.func.count()).select_from(DuplicateCandidate)
+    assert session.scalar(pairs.where(DuplicateCandidate.first_id == ana.id)) == 1
+    erasure.erase(dpo, ana, "duplicate")
+    assert session.scalar(pairs) == 0
+
+
 def test_erasure_is_refused_in_words(people):
     ana, dpo, cw = people["ana"], people["dpo"], people["cw"]
     with pytest.raises(erasure.ErasureError, match="Only the data protection officer"):

@@ -318,6 +318,31 @@ def test_not_duplicate_is_remembered_from_the_profile(app, client, clerk, make):
     assert "Possible duplicates" not in client.get(f"/b/{b}").get_data(as_text=True)
 
 
+def test_the_profile_reads_the_kept_pairs_and_checks_again_on_demand(app, client, clerk, make):
+    from msc.beneficiaries.models import DuplicateCandidate, DuplicateDecision
+
+    a = make.person(given_names="Ana María", family_names="Rojas Peña")
+    b = make.person(given_names="Ana Maria", family_names="Rojas Pena", date_of_birth=dt.date(1991, 1, 1))
+    with app.app_context():  # a record from before pairs were kept, and no answer given
+        session.execute(sa.delete(DuplicateDecision))
+        session.execute(sa.delete(DuplicateCandidate))
+        session.commit()
+    page = client.get(f"/b/{a}").get_data(as_text=True)
+    assert "Possible duplicates" not in page and "Check for duplicates" in page
+    token = csrf(client, f"/b/{a}")
+    assert client.post(f"/b/{a}/duplicates").status_code == 400  # no CSRF token, nothing searched
+    res = client.post(f"/b/{a}/duplicates", data={"csrf_token": token})
+    assert res.status_code == 302 and res.headers["Location"].endswith(f"/b/{a}#possible")
+    for uid, other in ((a, "Ana Maria Rojas Pena"), (b, "Ana María Rojas Peña")):
+        page = client.get(f"/b/{uid}").get_data(as_text=True)
+        assert "Possible duplicates" in page and other in page and "Check again" in page
+    with app.app_context():
+        assert session.scalar(sa.select(sa.func.count()).select_from(DuplicateCandidate)) == 1
+        from msc.security.models import AuditEvent
+
+        assert session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "beneficiary.duplicate_check"))
+
+
 def test_pages_with_personal_data_are_not_cached(client, clerk, make):
     uid = make.person(given_names="Ana", family_names="Rojas")
     assert client.get(f"/b/{uid}").headers["Cache-Control"] == "no-store"

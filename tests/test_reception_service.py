@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from msc import clock
 from msc.beneficiaries import search, service
-from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent, DuplicateDecision
+from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent, DuplicateCandidate, DuplicateDecision
 from msc.db import session
 from msc.errors import RuleError
 from msc.security.actor import SYSTEM
@@ -187,6 +187,62 @@ def test_possible_duplicates_are_shown_with_reasons_and_the_answer_is_remembered
         exclude_id=second.id,
     )
     assert first.id not in [c.beneficiary.id for c in found]
+
+
+def _stored(person_id):
+    from msc.beneficiaries import duplicates
+
+    return {c.beneficiary.id: c.reasons for c in duplicates.stored(SYSTEM, person_id)}
+
+
+def test_pairs_found_at_registration_are_kept_for_both_people_with_ids_and_codes_only(ctx, make):
+    first = _get(make.person(given_names="María José", family_names="Pérez García", phone="3001112233"))
+    assert _stored(first.id) == {}
+    second = _get(make.person(given_names="Maria Jose", family_names="Perez Garcia", phone="300 111 2233"))
+    # acknowledged at registration: kept, and hidden by the answer
+    assert _stored(first.id) == _stored(second.id) == {}
+    session.execute(sa.delete(DuplicateDecision))
+    assert _stored(first.id) == {second.id: ["dob_name", "phone"]}
+    assert _stored(second.id) == {first.id: ["dob_name", "phone"]}
+    [row] = session.scalars(sa.select(DuplicateCandidate))
+    assert (row.first_id, row.second_id, row.reasons) == (first.id, second.id, "dob_name,phone")
+
+
+def test_an_edit_of_the_matched_fields_finds_the_pairs_again(ctx, make):
+    clerk = _user(make)
+    ana = _get(make.person(given_names="Ana", family_names="Rojas"))
+    other = _get(make.person(given_names="Pedro", family_names="Salazar", date_of_birth=dt.date(1960, 1, 1)))
+    assert _stored(other.id) == {}
+
+    def edit(given, family, born):
+        data = service.PersonData(
+            given_names=given, family_names=family, sex="female", nationality="VEN", date_of_birth=born
+        )
+        return service.update(clerk, other, data)
+
+    edit("Ana", "Rojas", dt.date(1990, 5, 17))
+    assert _stored(other.id) == {ana.id: ["dob_name"]} and _stored(ana.id) == {other.id: ["dob_name"]}
+    edit("Pedro", "Salazar", dt.date(1960, 1, 1))
+    assert _stored(other.id) == _stored(ana.id) == {}
+
+
+def test_checking_again_keeps_what_is_found_and_is_audited(ctx, make):
+    from msc.security.models import AuditEvent
+
+    clerk = _user(make)
+    ana = _get(make.person(given_names="Ana", family_names="Rojas"))
+    other = _get(make.person(given_names="Ana", family_names="Rojas", phone="3001234567"))
+    session.execute(sa.delete(DuplicateDecision))
+    session.execute(sa.delete(DuplicateCandidate))  # a record registered before pairs were kept
+    assert _stored(other.id) == {}
+    found = service.check_duplicates_again(clerk, other)
+    assert [c.beneficiary.id for c in found] == [ana.id]
+    assert _stored(other.id) == {ana.id: ["dob_name"]}
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "beneficiary.duplicate_check"))
+    assert event.object_id == str(other.id) and event.user_id == clerk.id
+    service.remember_not_same(clerk, ana.id, other.id)
+    assert _stored(other.id) == _stored(ana.id) == {}
+    assert service.check_duplicates_again(clerk, other) == []
 
 
 def test_different_people_with_same_birthday_are_not_duplicates(ctx, make):

@@ -5,20 +5,29 @@ answer 404, so a page never confirms that a record exists, and a reach outside s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
 from msc.beneficiaries.models import Beneficiary
 from msc.db import session
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.base import ExecutableOption
 from msc.security.policy import check_scope
 
 
-def load_beneficiary(uid: str, *, emergency_read: bool = False) -> Beneficiary:
+def load_beneficiary(
+    uid: str, *, emergency_read: bool = False, options: Sequence[ExecutableOption] = ()
+) -> Beneficiary:
     """The person with this opaque id, if the logged-in user may reach them; 404 otherwise. A running
     emergency access counts only for a page that reads and says so (`emergency_read`): every page that
-    changes, prints or hands out something answers 404 to it."""
-    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+    changes, prints or hands out something answers 404 to it. `options`: what the page will read of the
+    person, loaded with them (fewer round trips to the database)."""
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid).options(*options))
     if person is None:
         abort(404)
     check_scope(current_user, person.centre_id, person.id, emergency_read=emergency_read)

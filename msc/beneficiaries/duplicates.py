@@ -1,4 +1,6 @@
-"""Possible duplicates: before saving, show who may already be registered and why."""
+"""Possible duplicates: before saving, show who may already be registered and why. The pairs found when a
+person is registered or edited (or checked again on demand) are kept, so that opening a profile reads them
+instead of searching again."""
 
 from __future__ import annotations
 
@@ -11,11 +13,11 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.matching import name_score
-from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateDecision
+from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateCandidate, DuplicateDecision
 from msc.beneficiaries.search import ParsedQuery, rank
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
-from msc.db import session
+from msc.db import session, utcnow
 from msc.errors import RuleError
 from msc.security.actor import Actor
 from msc.security.policy import in_scope, scope_filter
@@ -29,6 +31,8 @@ REASONS = {
     "phone": _l("Same phone number"),
 }
 MAX_CANDIDATES = 5
+#: the fields the search for duplicates reads: editing another leaves the stored pairs as they are
+MATCHED_FIELDS = frozenset({"given_names", "family_names", "date_of_birth", "dob_estimated", "phone"})
 
 
 @dataclass
@@ -153,3 +157,69 @@ def _decided_pairs(person_id: int | None, others: list[int]) -> set[int]:
         )
     )
     return {b if a == person_id else a for a, b in rows}
+
+
+# ---- the pairs kept --------------------------------------------------------------------------
+
+
+def _pairs_of(person_id: int) -> sa.Select[DuplicateCandidate]:
+    return sa.select(DuplicateCandidate).where(
+        sa.or_(DuplicateCandidate.first_id == person_id, DuplicateCandidate.second_id == person_id)
+    )
+
+
+def _other(row: DuplicateCandidate, person_id: int) -> int:
+    return row.second_id if row.first_id == person_id else row.first_id
+
+
+def store(user: Actor, person_id: int, found: list[Candidate], *, new: bool = False) -> None:
+    """Keep the pairs just found for a person (both profiles show a pair). The search saw only the user's
+    reach: pairs with people beyond it stay as they were; pairs within it that were not found again go.
+    `new`: the person was just registered and has no pairs yet."""
+    found_reasons = {c.beneficiary.id: ",".join(c.reasons) for c in found if c.beneficiary.id != person_id}
+    rows = [] if new else list(session.scalars(_pairs_of(person_id)))
+    within = set()
+    if rows:
+        others = [_other(r, person_id) for r in rows]
+        within = set(
+            session.scalars(
+                sa.select(Beneficiary.id).where(Beneficiary.id.in_(others), scope_filter(user, Beneficiary.centre_id))
+            )
+        )
+    for row in rows:
+        other = _other(row, person_id)
+        if other in found_reasons:
+            row.reasons, row.found_at = found_reasons.pop(other), utcnow()
+        elif other in within:
+            session.delete(row)
+    for other, reasons in found_reasons.items():
+        first, second = sorted((person_id, other))
+        session.add(DuplicateCandidate(first_id=first, second_id=second, reasons=reasons))
+
+
+def stored(user: Actor, person_id: int) -> list[Candidate]:
+    """The kept pairs of a person, in the user's reach and not answered 'not the same person', best first."""
+    reasons = {_other(row, person_id): row.reasons.split(",") for row in session.scalars(_pairs_of(person_id))}
+    if not reasons:
+        return []
+    decided = _decided_pairs(person_id, list(reasons))
+    ids = [pid for pid in reasons if pid not in decided]
+    if not ids:
+        return []
+    people = session.scalars(
+        sa.select(Beneficiary)
+        .where(Beneficiary.id.in_(ids), scope_filter(user, Beneficiary.centre_id))
+        .options(so.lazyload(Beneficiary.needs))
+    )
+    candidates = [Candidate(p, [r for r in reasons[p.id] if r in REASONS]) for p in people if not p.is_erased]
+    candidates.sort(key=lambda c: (-len(c.reasons), -c.beneficiary.id))
+    return candidates[:MAX_CANDIDATES]
+
+
+def forget(person_id: int) -> None:
+    """Remove every kept pair of a person (their data is being erased)."""
+    session.execute(
+        sa.delete(DuplicateCandidate).where(
+            sa.or_(DuplicateCandidate.first_id == person_id, DuplicateCandidate.second_id == person_id)
+        )
+    )

@@ -272,6 +272,25 @@ class DuplicateDecision(Base):
     decided_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
 
+class DuplicateCandidate(Base):
+    """Two records that may be the same person, found when one of them was registered, edited or checked
+    again: the pair's ids and the reason codes only, shown on both profiles until a clerk answers."""
+
+    __tablename__ = "duplicate_candidates"
+    __table_args__ = (
+        sa.UniqueConstraint("first_id", "second_id", name="uq_duplicate_candidate_pair"),
+        sa.Index("ix_duplicate_candidates_second", "second_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: the lower beneficiary id of the pair
+    first_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"))
+    second_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"))
+    #: reason codes (duplicates.REASONS), comma-separated
+    reasons: so.Mapped[str] = so.mapped_column(sa.String(60))
+    found_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+
+
 class CorrectionStatus(StrEnum):
     """Where a correction request stands: pending until the record is corrected or the request refused."""
 

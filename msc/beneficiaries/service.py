@@ -205,6 +205,7 @@ def register(
     if joined is None:
         person.household = Household(centre_id=centre.id)
         person.relationship_to_head = "head"
+        person.possible_uasc = age < ADULT_AGE  # alone in a new household: written with the row, not after it
     else:
         person.household = joined
         person.relationship_to_head = household.relationship
@@ -213,6 +214,8 @@ def register(
     for c in consents:
         _add_consent(user, person, c)
     reindex(person)
+    # the pairs found above are kept (the acknowledged ones too: the answer below hides them)
+    duplicates.store(user, person.id, found, new=True)
     for other_id in acknowledged or set():
         remember_not_same(user, person.id, other_id)
     refresh_uasc_flags(person.household)
@@ -366,6 +369,8 @@ def update(user: Actor, person: Beneficiary, data: PersonData) -> list[str]:
         return []
     person.updated_at = utcnow()
     reindex(person)
+    if duplicates.MATCHED_FIELDS.intersection(changed):
+        _find_duplicates_of(user, person)
     if person.household is not None:
         refresh_uasc_flags(person.household)
     _log_change(user, person, "edited", changed)
@@ -438,6 +443,37 @@ def refresh_uasc_flags(household: Household) -> None:
 
 
 # ---- duplicates -----------------------------------------------------------------------------
+
+
+def _find_duplicates_of(user: Actor, person: Beneficiary) -> list[duplicates.Candidate]:
+    found = duplicates.find(
+        user,
+        PersonData(
+            given_names=person.given_names or "",
+            family_names=person.family_names or "",
+            sex=person.sex,
+            nationality=person.nationality,
+            phone=person.phone,
+        ),
+        person.date_of_birth,
+        exclude_id=person.id,
+        country=person.centre.country,
+    )
+    duplicates.store(user, person.id, found)
+    return found
+
+
+def check_duplicates_again(user: Actor, person: Beneficiary) -> list[duplicates.Candidate]:
+    """Search again for people who may be this person (within the user's reach) and keep what is found."""
+    found = _find_duplicates_of(user, person)
+    audit.record(
+        "beneficiary.duplicate_check",
+        object_type="beneficiary",
+        object_id=person.id,
+        detail=str(len(found)),
+        user_id=user.id,
+    )
+    return found
 
 
 def remember_not_same(user: Actor, a_id: int, b_id: int) -> None:

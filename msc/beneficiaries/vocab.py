@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -55,9 +57,15 @@ def country_choices() -> list[tuple[str, str]]:
 
 
 def nationality_choices() -> list[tuple[str, str]]:
-    """(code, name) pairs sorted by name in the current language, stateless last."""
+    """(code, name) pairs sorted by name in the current language, stateless last (sorted once per
+    language: every registration and edit form offers them)."""
+    return list(_nationality_choices(str(get_locale())))
+
+
+@functools.lru_cache(maxsize=16)
+def _nationality_choices(locale: str) -> tuple[tuple[str, str], ...]:
     pairs = sorted(((code, country_name(code)) for code in NATIONALITIES), key=lambda p: p[1])
-    return pairs + [(STATELESS, country_name(STATELESS))]
+    return (*pairs, (STATELESS, country_name(STATELESS)))
 
 
 DOCUMENT_TYPES = {

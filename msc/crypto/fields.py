@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from msc import timing
 from msc.crypto import envelope
 from msc.crypto.keys import keyring
 from msc.db import Base, utcnow
@@ -155,11 +156,12 @@ class EncryptedField:
         """Decrypt a value this field held for this row (the current one, or one it held before a change)."""
         if blob is None:
             return None
-        try:
-            key = obj.crypto_key().plaintext()
-        except DataKeyDestroyed:
-            return None
-        return self.decode(envelope.decrypt_field(key, blob, self._aad(obj)))
+        with timing.segment("decrypt"):
+            try:
+                key = obj.crypto_key().plaintext()
+            except DataKeyDestroyed:
+                return None
+            return self.decode(envelope.decrypt_field(key, blob, self._aad(obj)))
 
     def __set__(self, obj: Any, value: Any) -> None:
         if value is None or value == "":

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
+from msc.beneficiaries import duplicates
 from msc.beneficiaries.casenumber import CaseNumberError
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, Consent
 from msc.beneficiaries.service import by_case_number
@@ -113,6 +114,7 @@ def erase(user: Actor, person: Beneficiary, reason: str | None, run: RetentionRu
 
     cube.carry_sensitive(session, person)
     session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
+    duplicates.forget(person.id)
     person.case_number = f"ERASED-{secrets.token_hex(10).upper()}"
     person.card_token = secrets.token_hex(10)
     for item in session.scalars(sa.select(Feedback).where(Feedback.beneficiary_id == person.id)):

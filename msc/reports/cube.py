@@ -258,18 +258,33 @@ def _after_rollback(sess: so.Session, previous_transaction) -> None:
 def _after_transaction_end(sess: so.Session, transaction) -> None:
     if transaction.parent is None:  # committed (written already), rolled back or closed: nothing waits
         sess.info.pop(_PENDING, None)
+        sess.info.pop(_LOOKUPS, None)
+
+
+#: session.info key: the Lookups read in this transaction (a write of several flushes reads them once)
+_LOOKUPS = "msc.cube_lookups"
+
+
+def _lookups(sess: so.Session) -> Lookups:
+    look = sess.info.get(_LOOKUPS)
+    if look is None:
+        look = sess.info[_LOOKUPS] = Lookups.load(sess.connection())
+    return look
 
 
 def _after_flush(sess: so.Session, _context) -> None:
     deltas: Deltas = {}
     look = None
-    for obj in (*sess.new, *sess.dirty, *sess.deleted):
+    changed = (*sess.new, *sess.dirty, *sess.deleted)
+    if any(isinstance(obj, (Centre, PartnerService)) for obj in changed):
+        sess.info.pop(_LOOKUPS, None)  # a centre or a service written in this transaction: read them again
+    for obj in changed:
         if type(obj) not in _TRACKED:
             continue
         new, gone = obj in sess.new, obj in sess.deleted
         if not new and not gone and not _changed(obj):
             continue
-        look = look or Lookups.load(sess.connection())
+        look = look or _lookups(sess)
         if not new:
             _add(deltas, facts_of(obj, look, before=True), -1)
         if not gone:

@@ -30,6 +30,7 @@ import sqlalchemy.orm as so
 from flask import has_request_context
 from flask_login import current_user
 
+from msc import timing
 from msc.crypto import keyring
 from msc.db import session, utcnow, write_lock
 from msc.security import witness
@@ -127,7 +128,8 @@ def append_pending(db_session: so.Session) -> list[AuditEvent]:
 
 
 def _before_commit(db_session: so.Session) -> None:
-    append_pending(db_session)
+    with timing.segment("audit"):
+        append_pending(db_session)
 
 
 def _reads_the_log(state: so.ORMExecuteState) -> bool:

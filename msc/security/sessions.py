@@ -6,6 +6,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
+from msc import timing
 from msc.security import service
 from msc.security.models import User
 
@@ -24,4 +25,5 @@ def init_login(app: Flask, login_manager: LoginManager) -> None:
         user_id, sep, token = (user_key or "").partition(":")
         if not sep or not user_id.isdigit() or not token:
             return None
-        return service.load_session(int(user_id), token)
+        with timing.segment("session"):
+            return service.load_session(int(user_id), token)

@@ -63,6 +63,7 @@ AUDIT_ACTIONS = {
     "beneficiary.correction_refused": _l("Correction refused"),
     "beneficiary.correction_requested": _l("Correction requested"),
     "beneficiary.create": _l("Person registered"),
+    "beneficiary.duplicate_check": _l("Checked again for duplicates"),
     "beneficiary.not_duplicate": _l("Marked as not a duplicate"),
     "beneficiary.search": _l("Search for a person"),
     "beneficiary.update": _l("Record edited"),
