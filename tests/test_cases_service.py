@@ -162,3 +162,40 @@ def test_home_lists_possible_uasc_until_assessed(ctx, make):
     service.assess(cw, c, {}, ["uasc"])
     assert service.home(cw, TODAY).uasc_waiting == []
     assert c.priority == "critical"
+
+
+def test_a_child_leaves_the_uasc_list_when_an_adult_joins_the_household(ctx, make):
+    """The household remembers whether it has an adult; the list reads only households without one."""
+    from msc.beneficiaries import service as people
+    from msc.beneficiaries.models import Household
+
+    cw = _user(make, "cw", "caseworker")
+    child = _person(
+        make,
+        given_names="Brayan",
+        family_names="Salas",
+        date_of_birth=TODAY.replace(year=TODAY.year - 12),
+        given_by="best_interests",
+        best_interests_note="Llegó solo.",
+    )
+    adult = _person(make, given_names="Ana", family_names="Rojas")
+    assert session.get(Household, child.household_id).no_adult
+    assert not session.get(Household, adult.household_id).no_adult
+    assert [b.id for b in service.home(cw, TODAY).uasc_waiting] == [child.id]
+
+    make.person(
+        given_names="Marta",
+        family_names="Salas",
+        household=people.HouseholdChoice(join_case_number=child.case_number, relationship="parent"),
+    )
+    session.expire_all()
+    assert not session.get(Household, child.household_id).no_adult
+    assert service.home(cw, TODAY).uasc_waiting == []
+
+    # a bulk load that wrote households directly is set right from the years of birth
+    session.execute(sa.update(Household).values(no_adult=True))
+    assert people.mark_households_without_adult(TODAY) == 0
+    session.execute(sa.update(Household).values(no_adult=False))
+    session.execute(sa.update(Beneficiary).where(Beneficiary.id != child.id).values(household_id=None))
+    assert people.mark_households_without_adult(TODAY) == 2  # the child's, and the adult's now empty one
+    assert session.get(Household, child.household_id).no_adult

@@ -24,6 +24,16 @@ class Household(Base):
     uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), index=True)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    #: no member was an adult when the household last changed (set with the members' possible-UASC marks).
+    #: Only narrows the caseworker's list of children waiting for an assessment to a few households; it says
+    #: nothing the members' years of birth, in clear, do not already say. A member may have come of age since.
+    no_adult: so.Mapped[bool] = so.mapped_column(default=True, server_default=sa.true())
+
+    __table_args__ = (
+        sa.Index(
+            "ix_households_no_adult", "id", sqlite_where=sa.text("no_adult"), postgresql_where=sa.text("no_adult")
+        ),
+    )
 
     members: so.Mapped[list[Beneficiary]] = so.relationship(back_populates="household", order_by="Beneficiary.id")
 

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
@@ -436,10 +437,20 @@ def refresh_uasc_flags(household: Household) -> None:
     members = list(household.members)
     today = clock.today_at(members[0].centre if members else None)
     has_adult = any((m.age_on(today) or 0) >= ADULT_AGE for m in members)
+    household.no_adult = not has_adult
     for m in members:
         flag = not has_adult and (m.age_on(today) or 0) < ADULT_AGE
         if not m.is_erased and (m.possible_uasc_ct is None or m.possible_uasc != flag):
             m.possible_uasc = flag
+
+
+def mark_households_without_adult(today: dt.date) -> int:
+    """Set every household's `no_adult` from its members' years of birth (a bulk load that wrote households
+    directly; registration and edits keep it as they go). Says how many have no member surely adult."""
+    member = so.aliased(Beneficiary)
+    surely_adult = sa.exists().where(member.household_id == Household.id, member.birth_year < today.year - ADULT_AGE)
+    session.execute(sa.update(Household).values(no_adult=~surely_adult))
+    return session.scalar(sa.select(sa.func.count()).select_from(Household).where(Household.no_adult)) or 0
 
 
 # ---- duplicates -----------------------------------------------------------------------------

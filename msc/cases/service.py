@@ -11,7 +11,7 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
-from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.models import Beneficiary, Household
 from msc.beneficiaries.vocab import NEEDS
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, CaseStatus, Task, case_assignments
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, RISK_ORDER, SECTOR_NEEDS, SEVERITIES
@@ -374,8 +374,9 @@ _UASC_BATCH = 200
 def uasc_waiting(user: Actor, today: dt.date, limit: int = UASC_WAITING) -> list[Beneficiary]:
     """Possible unaccompanied or separated children in the user's scope with no assessment yet, oldest
     registration first. The mark is encrypted under each person's key: the database picks the unassessed
-    people who may be children in a household with no one surely adult (by year of birth), and the mark
-    itself is read here, a batch at a time, until the list is full."""
+    people who may be children in a household with no one surely adult (by year of birth), among the
+    households that had no adult when they last changed (a partial index: a few hundred of them where the
+    whole table would be read), and the mark itself is read here, a batch at a time, until the list is full."""
     assessed = sa.select(Assessment.id).join(Case).where(Case.beneficiary_id == Beneficiary.id)
     member = so.aliased(Beneficiary)
     surely_adult = sa.exists().where(
@@ -386,6 +387,10 @@ def uasc_waiting(user: Actor, today: dt.date, limit: int = UASC_WAITING) -> list
         .where(
             scope_filter(user, Beneficiary.centre_id),
             sa.or_(Beneficiary.birth_year.is_(None), Beneficiary.birth_year >= today.year - ADULT_AGE),
+            sa.or_(
+                Beneficiary.household_id.is_(None),
+                Beneficiary.household_id.in_(sa.select(Household.id).where(Household.no_adult)),
+            ),
             ~surely_adult,
             ~sa.exists(assessed),
         )
