@@ -186,10 +186,12 @@ class Worker:
             household_id = bases["households"] + first + n_households
             # registered over the last two years, the household together
             registered = now - dt.timedelta(days=rng.randint(0, 730), minutes=rng.randint(0, 600))
-            rows["households"].append(
-                cols["households"].row(Namespace(id=household_id, centre_id=centre.id, created_at=registered))
-            )
             has_adult = any(age >= 18 for *_, age in members)
+            rows["households"].append(
+                cols["households"].row(
+                    Namespace(id=household_id, centre_id=centre.id, created_at=registered, no_adult=not has_adult)
+                )
+            )
             for rel, data, consents, age in members:
                 number = first + made
                 made += 1

@@ -382,8 +382,8 @@ def load(app, n: int, user_id: int, seed: int) -> tuple[float, int]:
                     exhausted = True
                     break
                 ci, members = item
-                hh = Household(id=take(Household), centre_id=centre_ids[ci])
                 has_adult = any(age >= 18 for *_, age in members)
+                hh = Household(id=take(Household), centre_id=centre_ids[ci], no_adult=not has_adult)
                 for rel, data, consents, age in members:
                     dob, estimated = data.birth_date(today)
                     key = DataKey.generate()

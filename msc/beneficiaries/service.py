@@ -204,7 +204,7 @@ def register(
     )
     _apply(person, data, dob, estimated, entry)
     if joined is None:
-        person.household = Household(centre_id=centre.id)
+        person.household = Household(centre_id=centre.id, no_adult=age < ADULT_AGE)
         person.relationship_to_head = "head"
         person.possible_uasc = age < ADULT_AGE  # alone in a new household: written with the row, not after it
     else:

@@ -5,8 +5,8 @@ households that may have no adult (a partial index), where the whole people tabl
 home. Set here from the members' years of birth (in clear already): no member born before this year
 minus 18. Registration and edits keep it from then on.
 
-Revision ID: 0024
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-02 19:00:00.000000
 """
 
@@ -15,8 +15,8 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0024"
-down_revision = "0023"
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
