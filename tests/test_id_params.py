@@ -85,6 +85,7 @@ WORLD_KEY = {
     "item_id": "item",
     "sample_id": "sample",
     "entry_point_id": "entry_point",
+    "job_id": "job",
 }
 
 
