@@ -367,6 +367,16 @@ def tasks_due(user: Actor, today: dt.date, limit: int | None = None) -> tuple[Li
     return overdue, listing(open_tasks.where(Task.due_on == today), limit, *task_options)
 
 
+def _without_adult() -> sa.CompoundSelect[tuple[int]]:
+    """The people of the households that had no adult when they last changed, and those of no household:
+    two index reads joined as a list of ids (an OR of the two makes PostgreSQL read the whole table)."""
+    member = so.aliased(Beneficiary)
+    return sa.union_all(
+        sa.select(member.id).join(Household, Household.id == member.household_id).where(Household.no_adult),
+        sa.select(member.id).where(member.household_id.is_(None)),
+    )
+
+
 UASC_WAITING = 50
 _UASC_BATCH = 200
 
@@ -387,10 +397,7 @@ def uasc_waiting(user: Actor, today: dt.date, limit: int = UASC_WAITING) -> list
         .where(
             scope_filter(user, Beneficiary.centre_id),
             sa.or_(Beneficiary.birth_year.is_(None), Beneficiary.birth_year >= today.year - ADULT_AGE),
-            sa.or_(
-                Beneficiary.household_id.is_(None),
-                Beneficiary.household_id.in_(sa.select(Household.id).where(Household.no_adult)),
-            ),
+            Beneficiary.id.in_(_without_adult()),
             ~surely_adult,
             ~sa.exists(assessed),
         )
