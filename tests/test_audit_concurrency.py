@@ -2,6 +2,7 @@
 holds the chain's writer lock only from its append to its COMMIT. Real parallel connections (PostgreSQL
 when MSC_TEST_DATABASE_URL is set, else SQLite in WAL mode)."""
 
+import datetime as dt
 import threading
 
 import pytest
@@ -90,7 +91,7 @@ def test_a_record_is_read_back_in_its_own_transaction(app):
     assert _chain(app) == []
 
 
-def _while_one_waits(app, first, second) -> tuple[bool, list[BaseException]]:
+def _while_one_waits(app, first, second, patience: float = 10) -> tuple[bool, list[BaseException]]:
     """Run `first` on one connection up to the point it waits (its records made, not committed), then
     `second` on another: says whether `second` finished while `first` was still waiting."""
     paused, release = threading.Event(), threading.Event()
@@ -115,7 +116,7 @@ def _while_one_waits(app, first, second) -> tuple[bool, list[BaseException]]:
     assert paused.wait(WAIT)
     b = threading.Thread(target=quick)
     b.start()
-    b.join(10)
+    b.join(patience)
     finished = not b.is_alive()
     release.set()
     a.join(WAIT)
@@ -188,13 +189,17 @@ def test_an_edit_under_way_does_not_hold_the_chain_nor_another_edit(app, make):
 
     if app.extensions["msc.engine"].dialect.name == "sqlite":
         pytest.skip("on SQLite a writing transaction holds the database's write lock from its start")
-    uids = [make.person(given_names=name, family_names="Rojas") for name in ("Ana", "Eva")]
+    # two people who are not a possible duplicate of each other (a pair's row is theirs to share)
+    uids = [
+        make.person(given_names="Ana", family_names="Rojas"),
+        make.person(given_names="Eva", family_names="Montes", date_of_birth=dt.date(1971, 2, 3)),
+    ]
 
     def rename(uid: str, given_names: str) -> None:
         person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
         data = service.PersonData(
             given_names=given_names,
-            family_names="Rojas",
+            family_names=person.family_names,
             sex=person.sex,
             nationality=person.nationality,
             date_of_birth=person.date_of_birth,
@@ -218,3 +223,45 @@ def test_an_edit_under_way_does_not_hold_the_chain_nor_another_edit(app, make):
     assert finished, "the second edit waited for the first one's commit"
     assert [action for _, action, _ in _chain(app)[before:]] == ["beneficiary.update", "beneficiary.update"]
     assert _verified(app).ok
+
+
+def test_two_desks_editing_both_people_of_a_possible_duplicate_at_once_both_save(app, make):
+    """The pair's row is shared: the second edit waits for the first one's commit, then saves; neither fails
+    because the other updated or removed the pair first."""
+    from msc.beneficiaries import service
+    from msc.beneficiaries.models import Beneficiary, DuplicateCandidate
+    from msc.security.actor import SYSTEM
+
+    if app.extensions["msc.engine"].dialect.name == "sqlite":
+        pytest.skip("on SQLite a writing transaction holds the database's write lock from its start")
+    uids = [make.person(given_names=name, family_names="Rojas", acknowledge=True) for name in ("Ana", "Ana")]
+
+    def edit(uid: str, phone: str) -> None:
+        person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+        data = service.PersonData(
+            given_names="Ana",
+            family_names="Rojas",
+            sex=person.sex,
+            nationality=person.nationality,
+            date_of_birth=person.date_of_birth,
+            phone=phone,
+        )
+        service.update(SYSTEM, person, data)
+
+    def slow(paused, release):
+        with app.app_context():
+            edit(uids[0], "+57 300 111 2233")
+            paused.set()
+            assert release.wait(WAIT)
+            session.commit()
+
+    def quick():
+        edit(uids[1], "+57 300 444 5566")
+        session.commit()
+
+    _finished, errors = _while_one_waits(app, slow, quick, patience=1)
+    assert not errors, errors
+    with app.app_context():
+        phones = [session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid)).phone for uid in uids]
+        assert [p.replace(" ", "")[-4:] for p in phones] == ["2233", "5566"]
+        assert session.scalar(sa.select(sa.func.count()).select_from(DuplicateCandidate)) <= 1

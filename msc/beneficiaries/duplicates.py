@@ -17,7 +17,7 @@ from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateCand
 from msc.beneficiaries.search import ParsedQuery, rank
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
-from msc.db import session, utcnow
+from msc.db import insert_for, session, utcnow
 from msc.errors import RuleError
 from msc.security.actor import Actor
 from msc.security.policy import in_scope, scope_filter
@@ -177,24 +177,42 @@ def store(user: Actor, person_id: int, found: list[Candidate], *, new: bool = Fa
     reach: pairs with people beyond it stay as they were; pairs within it that were not found again go.
     `new`: the person was just registered and has no pairs yet."""
     found_reasons = {c.beneficiary.id: ",".join(c.reasons) for c in found if c.beneficiary.id != person_id}
-    rows = [] if new else list(session.scalars(_pairs_of(person_id)))
+    pair = (DuplicateCandidate.first_id, DuplicateCandidate.second_id)
+    kept = (
+        []
+        if new
+        else [b if a == person_id else a for a, b in session.execute(_pairs_of(person_id).with_only_columns(*pair))]
+    )
     within = set()
-    if rows:
-        others = [_other(r, person_id) for r in rows]
+    if kept:
         within = set(
             session.scalars(
-                sa.select(Beneficiary.id).where(Beneficiary.id.in_(others), scope_filter(user, Beneficiary.centre_id))
+                sa.select(Beneficiary.id).where(Beneficiary.id.in_(kept), scope_filter(user, Beneficiary.centre_id))
             )
         )
-    for row in rows:
-        other = _other(row, person_id)
-        if other in found_reasons:
-            row.reasons, row.found_at = found_reasons.pop(other), utcnow()
-        elif other in within:
-            session.delete(row)
-    for other, reasons in found_reasons.items():
-        first, second = sorted((person_id, other))
-        session.add(DuplicateCandidate(first_id=first, second_id=second, reasons=reasons))
+    # Core statements, not the unit of work: two desks editing the two people of a pair at once may both
+    # touch its row, and neither must fail because the other already updated, removed or added it.
+    gone = [other for other in kept if other not in found_reasons and other in within]
+    if gone:
+        session.execute(sa.delete(DuplicateCandidate).where(sa.or_(*(_pair(person_id, o) for o in gone))))
+    if found_reasons:
+        now = utcnow()
+        values = [
+            {"first_id": min(person_id, o), "second_id": max(person_id, o), "reasons": r, "found_at": now}
+            for o, r in sorted(found_reasons.items())
+        ]  # in the pairs' order, so two desks lock shared pairs in the same order
+        stmt = insert_for(session.connection())(DuplicateCandidate).values(values)
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["first_id", "second_id"],
+                set_={"reasons": stmt.excluded.reasons, "found_at": stmt.excluded.found_at},
+            )
+        )
+
+
+def _pair(person_id: int, other: int) -> sa.ColumnElement[bool]:
+    first, second = sorted((person_id, other))
+    return sa.and_(DuplicateCandidate.first_id == first, DuplicateCandidate.second_id == second)
 
 
 def stored(user: Actor, person_id: int) -> list[Candidate]:
