@@ -39,6 +39,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.desk_form import NEW_HEAD_CONSENTED
+
 PASSWORD = "msc-demo-Cucuta-26"
 
 
@@ -170,16 +172,7 @@ REGISTRATION = {
     "sex": "female",
     "nationality": "VEN",
     "document_type": "none",
-    "household_mode": "new",
-    "relationship": "head",
-    "consent_registration": "given",
-    "consent_referral": "given",
-    "consent_government_sharing": "refused",
-    "consent_followup_contact": "given",
-    "consent_photo": "refused",
-    "legal_basis": "consent",
-    "method": "verbal",
-    "given_by": "self",
+    **NEW_HEAD_CONSENTED,
     "languages": "es",
     "arrival_date": "2026-01-10",
     "entry_point": "other",

@@ -35,6 +35,8 @@ from locust import between, constant, events, task
 from locust.contrib.fasthttp import ErrorResponse, FastHttpUser
 from locust.exception import StopUser
 
+from bench.desk_form import NEW_HEAD_CONSENTED
+
 PLAN: dict[str, Any] = (
     json.loads(Path(os.environ["MSC_LOAD_PLAN"]).read_text()) if os.environ.get("MSC_LOAD_PLAN") else {}
 )
@@ -217,19 +219,7 @@ class ReceptionDesk(Desk):
             "arrival_date": (today - dt.timedelta(days=self.rng.randint(0, 20))).isoformat(),
             "entry_point": "other",
             "languages": "es",
-            "household_mode": "new",
-            "household_case_number": "",
-            "relationship": "head",
-            "consent_registration": "given",
-            "consent_referral": "given",
-            "consent_government_sharing": "refused",
-            "consent_followup_contact": "given",
-            "consent_photo": "refused",
-            "legal_basis": "consent",
-            "method": "verbal",
-            "given_by": "self",
-            "guardian_name": "",
-            "best_interests_note": "",
+            **NEW_HEAD_CONSENTED,
             "acknowledged": "",
         }
         page = self.act("POST", "/register", "register", form, expect=(302, 422))

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.desk_form import NEW_HEAD_CONSENTED
+
 BATCH = 2_000
 PASSWORD = "bench-Reception-desk-2026-xyz"
 USERNAME = "bench_reception"
@@ -738,19 +740,7 @@ def register_form(data, token: str, centre_id: int, acknowledged: str = "") -> d
         "arrival_date": data.arrival_date.isoformat(),
         "entry_point": data.entry_point,
         "languages": data.languages,
-        "household_mode": "new",
-        "household_case_number": "",
-        "relationship": "head",
-        "consent_registration": "given",
-        "consent_referral": "given",
-        "consent_government_sharing": "refused",
-        "consent_followup_contact": "given",
-        "consent_photo": "refused",
-        "legal_basis": "consent",
-        "method": "verbal",
-        "given_by": "self",
-        "guardian_name": "",
-        "best_interests_note": "",
+        **NEW_HEAD_CONSENTED,
         "acknowledged": acknowledged,
     }
 

@@ -146,9 +146,9 @@ def test_tasks_due_and_done_and_the_home_page(ctx, make, case):
     assert len(service.open_tasks(c)) == 2
 
 
-def test_home_lists_possible_uasc_until_assessed(ctx, make):
-    cw = _user(make, "cw", "caseworker")
-    child = _person(
+def _child_alone(make):
+    """A 12-year-old registered alone (a new household of one), consent in their best interests."""
+    return _person(
         make,
         given_names="Brayan",
         family_names="Salas",
@@ -156,6 +156,11 @@ def test_home_lists_possible_uasc_until_assessed(ctx, make):
         given_by="best_interests",
         best_interests_note="Llegó solo.",
     )
+
+
+def test_home_lists_possible_uasc_until_assessed(ctx, make):
+    cw = _user(make, "cw", "caseworker")
+    child = _child_alone(make)
     assert [b.id for b in service.home(cw, TODAY).uasc_waiting] == [child.id]
     c = service.open_case(cw, child)
     assert service.home(cw, TODAY).uasc_waiting  # a case alone is not an assessment
@@ -170,14 +175,7 @@ def test_a_child_leaves_the_uasc_list_when_an_adult_joins_the_household(ctx, mak
     from msc.beneficiaries.models import Household
 
     cw = _user(make, "cw", "caseworker")
-    child = _person(
-        make,
-        given_names="Brayan",
-        family_names="Salas",
-        date_of_birth=TODAY.replace(year=TODAY.year - 12),
-        given_by="best_interests",
-        best_interests_note="Llegó solo.",
-    )
+    child = _child_alone(make)
     adult = _person(make, given_names="Ana", family_names="Rojas")
     assert session.get(Household, child.household_id).no_adult
     assert not session.get(Household, adult.household_id).no_adult
