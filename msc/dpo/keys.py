@@ -297,19 +297,16 @@ def carry_on(user: Actor, kind: str) -> Job:
 
 def active_job(kind: str) -> Job | None:
     """The job queued or running for a rotation of this kind."""
-    return session.scalar(
-        sa.select(Job)
-        .where(Job.kind == ROTATE_TASK, Job.argument == kind, Job.state.in_((JobState.QUEUED, JobState.RUNNING)))
-        .order_by(Job.id.desc())
-        .limit(1)
-    )
+    return session.scalar(_latest_job(kind).where(Job.state.in_((JobState.QUEUED, JobState.RUNNING))))
 
 
 def last_job(kind: str) -> Job | None:
     """The latest job of a rotation of this kind, whatever its state."""
-    return session.scalar(
-        sa.select(Job).where(Job.kind == ROTATE_TASK, Job.argument == kind).order_by(Job.id.desc()).limit(1)
-    )
+    return session.scalar(_latest_job(kind))
+
+
+def _latest_job(kind: str) -> sa.Select[Job]:
+    return sa.select(Job).where(Job.kind == ROTATE_TASK, Job.argument == kind).order_by(Job.id.desc()).limit(1)
 
 
 # ---- retire ---------------------------------------------------------------------------------------
