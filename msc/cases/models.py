@@ -23,6 +23,11 @@ case_assignments = sa.Table(
 )
 
 
+def assigned_case_ids(user_id: int | None) -> sa.Select[tuple[int]]:
+    """The ids of the cases a user is assigned to now (a subquery: `Referral.case_id.in_(...)`)."""
+    return sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user_id)
+
+
 class CaseStatus(StrEnum):
     """Where a case stands: open, active once assessed, closed (a closed case can be reopened)."""
 

@@ -9,7 +9,7 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
-from msc.cases.models import Case, CaseEvent, case_assignments
+from msc.cases.models import Case, CaseEvent, assigned_case_ids
 from msc.db import session, utcnow
 from msc.errors import checked_text
 from msc.fund.common import MAX_TEXT, FundError, currency_of
@@ -87,7 +87,7 @@ def _cases_worked_on(user_id: int) -> sa.CompoundSelect[tuple[int]]:
     """The cases a user works or worked on: assigned now, assigned before (the case's history keeps it),
     or opened by them."""
     return sa.union(
-        sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user_id),
+        assigned_case_ids(user_id),
         sa.select(CaseEvent.case_id).where(CaseEvent.action == "assigned", CaseEvent.detail == str(user_id)),
         sa.select(Case.id).where(Case.opened_by_id == user_id),
     )

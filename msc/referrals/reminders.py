@@ -20,7 +20,7 @@ from flask import current_app
 
 from msc import clock
 from msc.beneficiaries.models import Beneficiary
-from msc.cases.models import case_assignments
+from msc.cases.models import assigned_case_ids
 from msc.cases.service import may_access
 from msc.centres.models import Centre
 from msc.db import session, write_lock
@@ -116,7 +116,7 @@ def send_due(now: dt.datetime) -> int:
 
 def _within_reach(user: Actor) -> sa.ColumnElement[bool]:
     """The referrals of cases the user reaches (msc.cases.service.may_access, as a WHERE clause)."""
-    mine = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
+    mine = assigned_case_ids(user.id)
     return sa.or_(scope_filter(user, Referral.centre_id), Referral.case_id.in_(mine))
 
 

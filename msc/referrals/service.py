@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
-from msc.cases.models import Case, CaseStatus, case_assignments
+from msc.cases.models import Case, CaseStatus, assigned_case_ids
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.partners.models import PartnerService
@@ -306,7 +306,7 @@ HOME_LIST = 20
 def waiting_and_overdue(user: Actor, now: dt.datetime, limit: int = HOME_LIST) -> tuple[Listing, Listing]:
     """Sent referrals of my cases still within their deadline, and those past it (soonest first)."""
 
-    my_cases = sa.select(case_assignments.c.case_id).where(case_assignments.c.user_id == user.id)
+    my_cases = assigned_case_ids(user.id)
     # driven from my cases (index on case_id, status), not from every sent referral of the region
     mine = sa.select(Referral).where(Referral.case_id.in_(my_cases), Referral.status == ReferralStatus.SENT)
     soonest = mine.order_by(Referral.deadline_at)
