@@ -12,13 +12,15 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 from flask_babel import force_locale
 
+from msc import clock
 from msc.db import session
 from msc.security.models import User
 from tests.conftest import REGIONAL_MANAGER
 from tests.test_access import login_as
 from tests.test_words import KEY, visible_text
 
-TODAY = dt.date.today()
+# the desks' calendar day in Colombia, not the machine's (UTC is a day ahead in its evening)
+TODAY = clock.today("COL")
 BEST_INTERESTS = "Niña sin acompañante en la frontera: registrarla es lo que la protege."
 TASK = "Llamar a la Defensoría de la niñez"
 NOTE = "Llegó con su tía; come y duerme bien."

@@ -125,6 +125,7 @@ CONSENT_PURPOSES = {
     "government_sharing": _l("Sharing with government"),
     "followup_contact": _l("Follow-up contact"),
     "photo": _l("Photo"),
+    "continuity": _l("Continuity of care between IOM centres along the route"),
 }
 #: where a correction request stands
 CORRECTION_STATUSES = {
