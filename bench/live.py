@@ -288,23 +288,32 @@ def search_speed(client: Client, token: str, queries: dict[str, list[str]], comm
     ]
     baseline: list[float] = []
     took: dict[str, list[float]] = {name: [] for name, _ in kinds}
+    headers: dict[str, list[str]] = {name: [] for name in ["/account", *took]}
     load = os.getloadavg()[0]
     for i in range(-5, n):  # five rounds of warm-up
+        client.timings.clear()
         status, _, ms = client.send("GET", "/account")
         assert status == 200, status
         if i >= 0:
             baseline.append(ms)
+            headers["/account"].extend(client.timings)
         for name, query in kinds:
+            client.timings.clear()
             status, _, ms = client.send("POST", "/search", {"csrf_token": token, "q": query(max(i, 0))})
             assert status in (200, 302), (name, status)
             if i >= 0:
                 took[name].append(ms)
+                headers[name].extend(client.timings)
     base95 = percentile(baseline, 95)
     print(f"search through the server, {n} rounds (load average {load:.2f} before, {os.getloadavg()[0]:.2f} after)")
     print(f"  trivial page (/account), baseline: p50 {percentile(baseline, 50):.1f} ms, p95 {base95:.1f} ms")
+    if headers["/account"]:
+        print(f"      {describe(breakdown(headers['/account']))}")
     for name, _ in kinds:
         p95 = percentile(took[name], 95)
         print(f"  {name}: p50 {percentile(took[name], 50):.1f} ms, p95 {p95:.1f} ms = {p95 / base95:.2f}x the baseline")
+        if headers[name]:
+            print(f"      {describe(breakdown(headers[name]))}")
 
 
 def main() -> None:

@@ -95,6 +95,10 @@ REFERRAL_DEADLINE_HOURS = {"emergency": 24, "urgent": 72, "routine": 168}
 # Days (calendar days at the referral's centre) between two reminders of a referral still past its deadline.
 REFERRAL_REMINDER_DAYS = 3
 
+# An application says when the person was assisted at another centre (in any country) for the same
+# category by a decision whose period has not ended, or ended at most this many days before.
+FUND_ASSISTED_ELSEWHERE_DAYS = 90
+
 # Operations log: "text" (development) or "json" (one object a line: request id, route, status, duration,
 # a pseudonym of the account; never a path, a query or a value). LOG_REQUESTS adds a line per request.
 LOG_FORMAT = "text"

@@ -93,7 +93,8 @@ def test_a_copy_of_the_database_does_not_tell_who_is_a_victim_a_child_alone_or_i
             continue
         for row in conn.execute(sa.text(f'SELECT * FROM "{table}"')).mappings():
             for name, value in row.items():
-                if isinstance(value, str):
+                # a password hash's random salt in base64 may happen to spell "gbv"; it says nothing of anyone
+                if isinstance(value, str) and name != "password_hash":
                     assert not any(w in value.lower() for w in WORDS), (table, name, value)
             if table.startswith("fund_"):  # nor holds anyone's id, uid or case number
                 values = {str(v) for v in row.values() if v is not None}
@@ -144,8 +145,8 @@ def test_the_lists_and_queues_that_need_the_facts_read_them_through_the_keys(sce
         "uasc",
         "trafficking",
     ]
-    assert decisions.approved_so_far(scene["cases"]["child"], "basic_needs") == 1000
-    assert decisions.approved_so_far(scene["cases"]["adult"], "basic_needs") == 0
+    assert decisions.approved_so_far(scene["cases"]["child"], "basic_needs", "COP") == 1000
+    assert decisions.approved_so_far(scene["cases"]["adult"], "basic_needs", "COP") == 0
     report = subject.build(session.get(User, make.user("dpo", "dpo", scope="region")), mia)
     assert [a["case_type"] for a in report.fund] == ["uasc"] and "uasc" in report.needs
     assert erasure.held(mia).applications == 1 and erasure.held(rosa).applications == 1

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
@@ -18,9 +19,18 @@ from msc.errors import checked_text
 from msc.fund import criteria as crit
 from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of
 from msc.fund.criteria_sets import definition_of, published_for
-from msc.fund.decisions import approved_so_far, current_decision, involved_in
+from msc.fund.decisions import approved_so_far, current_decision, in_force, involved_in
 from msc.fund.evaluator import Facts
-from msc.fund.models import Application, ApplicationLine, CategoryCap, Decision, preload_people
+from msc.fund.models import (
+    Application,
+    ApplicationLine,
+    CategoryCap,
+    Decision,
+    DecisionLine,
+    DecisionOutcome,
+    preload_people,
+    subject_tag,
+)
 from msc.numbers import money
 from msc.security import audit
 from msc.security.actor import Actor
@@ -38,6 +48,42 @@ class LineData:
     amount: int
     currency: str
     provider: str | None = None
+
+
+@dataclass
+class Elsewhere:
+    """Assistance the fund gave the person at another centre (in this country or another) in one category."""
+
+    category: str
+    country: str
+    decided_on: dt.date
+    period_ends_on: dt.date | None
+
+
+def assisted_elsewhere(person: Beneficiary, centre_id: int, categories: set[str], on: dt.date) -> list[Elsewhere]:
+    """Approvals in force for the person at other centres in these categories, whose period has not ended or
+    ended at most FUND_ASSISTED_ELSEWHERE_DAYS before `on`, newest first: the same criteria everywhere means
+    one person is not assisted twice for the same need along the route."""
+    if not categories:
+        return []
+    since = on - dt.timedelta(days=current_app.config["FUND_ASSISTED_ELSEWHERE_DAYS"])
+    rows = session.execute(
+        sa.select(ApplicationLine.category, Application.country, Decision.decided_on, Decision.period_ends_on)
+        .join(DecisionLine, DecisionLine.line_id == ApplicationLine.id)
+        .join(Decision, Decision.id == DecisionLine.decision_id)
+        .join(Application, Application.id == ApplicationLine.application_id)
+        .where(
+            Application.subject_tag == subject_tag(person),
+            Application.centre_id != centre_id,
+            ApplicationLine.category.in_(sorted(categories)),
+            DecisionLine.approved > 0,
+            Decision.outcome == DecisionOutcome.APPROVE,
+            in_force(),
+            sa.or_(Decision.period_ends_on.is_(None), Decision.period_ends_on >= since),
+        )
+        .order_by(Decision.decided_on.desc(), ApplicationLine.category)
+    )
+    return [Elsewhere(*row) for row in rows]
 
 
 def facts_for(case: Case, answers: dict[str, Any], on: dt.date) -> Facts:
@@ -124,7 +170,7 @@ def _check_lines(case: Case, currency: str, lines: list[LineData]) -> None:
                 ),
                 field="lines",
             )
-        left = cap.amount - approved_so_far(case, category)
+        left = cap.amount - approved_so_far(case, category, currency)
         if amount > left:
             raise FundError(
                 _l(
@@ -182,6 +228,7 @@ def submit(
         case_type,
         crit.uasc_kind(answers) if case_type == "uasc" and outcome == "eligible" else None,
         [[r.label, r.value] for r in result.labelled()],
+        elsewhere=assisted_elsewhere(case.beneficiary, case.centre_id, {line.category for line in lines}, today),
     )
     application.answers = answers
     if notes:
@@ -264,3 +311,28 @@ def submitted_by(user: Actor, limit: int = 20) -> list[tuple[Application, Decisi
     )
     preload_people(apps)
     return [(a, current_decision(a)) for a in apps]
+
+
+@dataclass
+class Earlier:
+    """One of the person's other applications, as a protection officer sees it beside this one."""
+
+    application: Application
+    decision: Decision | None
+    #: whether the reader may open it (in their scope); otherwise only this summary is shown
+    may_open: bool
+
+
+def earlier_applications(user: Actor, application: Application) -> list[Earlier]:
+    """The person's other applications in every country, newest first, with the decision in force: for
+    those who decide (protection officers), so that the same criteria are applied along the route."""
+    if not role_allows(user, Permission.FUND_DECIDE):
+        return []
+    others = list(
+        session.scalars(
+            sa.select(Application)
+            .where(Application.subject_tag == application.subject_tag, Application.id != application.id)
+            .order_by(Application.submitted_at.desc(), Application.id.desc())
+        )
+    )
+    return [Earlier(other, current_decision(other), may_read(user, other)) for other in others]

@@ -45,8 +45,9 @@ def current_decision(application: Application) -> Decision | None:
     )
 
 
-def approved_so_far(case: Case, category: str) -> int:
-    """What the case's current decisions approve in a category (for the per-case cap)."""
+def approved_so_far(case: Case, category: str, currency: str) -> int:
+    """What the case's current decisions approve in a category and currency (for the per-case cap, which is
+    per currency: what a person had in another country's currency is told apart, as assistance elsewhere)."""
     return (
         session.scalar(
             sa.select(sa.func.coalesce(sa.func.sum(DecisionLine.approved), 0))
@@ -56,6 +57,7 @@ def approved_so_far(case: Case, category: str) -> int:
             .where(
                 Application.subject_tag == subject_tag(case.beneficiary),  # one case per person
                 ApplicationLine.category == category,
+                ApplicationLine.currency == currency,
                 Decision.outcome == DecisionOutcome.APPROVE,
                 in_force(),
             )

@@ -5,7 +5,9 @@ units (cents) of the row's currency."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -196,9 +198,24 @@ class Application(EncryptedRow, Base):
     def beneficiary_id(self) -> int:
         return self.beneficiary.id
 
-    def record_facts(self, case_type: str, uasc_kind: str | None, explanation: list[list[object]]) -> None:
-        """Keep the case type, the kind of child and the explained recommendation (encrypted, padded)."""
-        self.facts = {"case_type": case_type, "uasc_kind": uasc_kind, "explanation": explanation}
+    def record_facts(
+        self,
+        case_type: str,
+        uasc_kind: str | None,
+        explanation: list[list[object]],
+        elsewhere: Sequence[Any] = (),
+    ) -> None:
+        """Keep the case type, the kind of child, the explained recommendation and the assistance given at
+        other centres in the same categories (encrypted, padded)."""
+        self.facts = {
+            "case_type": case_type,
+            "uasc_kind": uasc_kind,
+            "explanation": explanation,
+            "elsewhere": [
+                [e.category, e.country, e.decided_on.isoformat(), e.period_ends_on and e.period_ends_on.isoformat()]
+                for e in elsewhere
+            ],
+        }
 
     @property
     def case_type(self) -> str | None:
@@ -209,6 +226,15 @@ class Application(EncryptedRow, Base):
     def uasc_kind(self) -> str | None:
         """unaccompanied or separated, for an eligible child."""
         return (self.facts or {}).get("uasc_kind")
+
+    @property
+    def assisted_elsewhere(self) -> list[tuple[str, str, dt.date, dt.date | None]]:
+        """(category, country, decided on, period ends on) of the assistance the person had at other centres in
+        the categories asked, when the application was sent."""
+        return [
+            (c, country, dt.date.fromisoformat(d), dt.date.fromisoformat(e) if e else None)
+            for c, country, d, e in (self.facts or {}).get("elsewhere") or []
+        ]
 
     @property
     def explanation(self) -> list[list[object]]:

@@ -185,6 +185,7 @@ def _application_page(application: Application, decision_form=None, pay_forms=No
         may_decide=decisions.may_decide(current_user, application),
         involved=can(current_user, Permission.FUND_DECIDE) and decisions.involvement(current_user, application),
         may_pay=disbursements.may_disburse(current_user, application),
+        earlier=applications.earlier_applications(current_user, application),
         decision_form=decision_form or DecisionForm(),
         pay_forms=pay_forms or {},
         void_form=VoidForm(prefix="void"),
