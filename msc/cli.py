@@ -11,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from msc import db as dbmod
 from msc.beneficiaries import index
-from msc.crypto import rotation
+from msc.crypto import repad, rotation
 from msc.crypto.keys import KeyError_, create_key_file, keyring
 from msc.db import session, utcnow
 from msc.dpo import erasure, keys, oversight
@@ -35,7 +35,7 @@ class Commands(AppGroup):
 
 
 db_cli = Commands("db", help="Database schema (Alembic migrations).")
-keys_cli = Commands("keys", help="Encryption keys: init, rotate, check, retire.")
+keys_cli = Commands("keys", help="Encryption keys: init, rotate, check, repad, retire.")
 audit_cli = Commands("audit", help="The tamper-evident audit log.")
 users_cli = Commands("users", help="User accounts.")
 demo_cli = Commands("demo", help="Demo data for trying MSC Case.")
@@ -108,6 +108,17 @@ def keys_check() -> None:
     click.echo(f"checked {result.checked}, destroyed {result.destroyed}, failed {len(result.failed)}")
     if result.failed:
         raise click.ClickException(f"data keys that do not open: {result.failed[:20]}")
+
+
+@keys_cli.command("repad")
+def keys_repad() -> None:
+    """Pad the values encrypted before padding existed (their length tells a value's length): each is
+    decrypted and written again, unchanged. Safe to run again; carries on where it stopped."""
+
+    done = repad.repad()
+    for column, n in sorted(done.by_column.items()):
+        click.echo(f"{column}: {n} values padded")
+    click.echo(f"padded {done.total} values; {done.unreadable} under destroyed keys left as they are")
 
 
 @keys_cli.command("retire")

@@ -254,3 +254,78 @@ def test_phone_and_document_normalisation():
     assert blind.normalise_phone("+57 300 123 4567", "COL") == blind.normalise_phone("3001234567", "COL")
     assert blind.normalise_document("v-12.345.678") == "V12345678"
     assert blind.normalise_phone("12", "COL") == ""
+
+
+def _unpadded(column_of: dict, key: bytes, table: str, uid: str) -> dict:
+    """Values encrypted as they were before padding existed (ciphertext version 1)."""
+    return {
+        column: envelope._seal(key, value.encode(), envelope.field_aad(table, column, uid))
+        for column, value in column_of.items()
+    }
+
+
+def test_names_encrypted_before_padding_stop_telling_their_length_after_repad(app, make):
+    """The attack: a copy of a database that held people before padding existed reads how long each
+    name is from its ciphertext. `flask keys repad` pads those values without changing them; a person
+    erased since (key destroyed) is left as is, and a second run finds nothing to do."""
+    from msc.beneficiaries.models import Beneficiary
+    from msc.crypto import repad
+    from msc.db import session
+    from msc.dpo import erasure
+    from msc.security.models import User
+
+    people = {
+        "Al": make.person(given_names="Al", family_names="Li"),
+        "Maximiliano": make.person(given_names="Maximiliano", family_names="Fernández Quispe"),
+    }
+    gone = make.person(given_names="Lucía", family_names="Mendoza")
+    user_id = make.user("oficial", "protection_officer", scope="region", mfa_secret="JBSWY3DPEHPK3PXP")
+    with app.app_context():
+        rows = {n: session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == u)) for n, u in people.items()}
+        for p in [*rows.values(), session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == gone))]:
+            old = _unpadded(
+                {"given_names_ct": p.given_names, "family_names_ct": p.family_names},
+                p.data_key.plaintext(),
+                "beneficiaries",
+                p.uid,
+            )
+            session.execute(sa.update(Beneficiary).where(Beneficiary.id == p.id).values(old))
+        user = session.get(User, user_id)
+        old = _unpadded({"mfa_secret_ct": user.mfa_secret}, user.crypto_key().plaintext(), "users", user.uid)
+        session.execute(sa.update(User).where(User.id == user_id).values(old))
+        session.commit()
+        erasure.erase(
+            session.get(User, make.user("dpo", "dpo", scope="region")),
+            session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == gone)),
+            "duplicate",
+        )
+        session.commit()
+
+        def lengths() -> dict:
+            return dict(
+                session.execute(
+                    sa.select(Beneficiary.uid, sa.func.length(Beneficiary.given_names_ct)).where(
+                        Beneficiary.uid.in_(people.values())
+                    )
+                ).all()
+            )
+
+        before = lengths()
+        assert before[people["Maximiliano"]] - before[people["Al"]] == len("Maximiliano") - len("Al")
+        assert repad.remaining() >= 5
+
+    res = app.test_cli_runner().invoke(args=["keys", "repad"])
+    assert res.exit_code == 0, res.output
+    assert "beneficiaries.given_names_ct: 2 values padded" in res.output and "users.mfa_secret_ct: 1" in res.output
+    with app.app_context():
+        session.expire_all()
+        after = lengths()
+        assert len(set(after.values())) == 1  # one bucket: the copy no longer tells the names apart
+        for name, uid in people.items():
+            p = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+            assert p.given_names == name and p.given_names_ct[:1] == envelope.PADDED
+        assert session.get(User, user_id).mfa_secret == "JBSWY3DPEHPK3PXP"
+        left = repad.remaining()
+    assert "destroyed keys left as they are" in res.output and left == int(res.output.split("; ")[1].split()[0])
+    again = app.test_cli_runner().invoke(args=["keys", "repad"])
+    assert again.exit_code == 0 and "padded 0 values" in again.output

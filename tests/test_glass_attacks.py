@@ -6,6 +6,7 @@ stock and place people in shelters."""
 
 import datetime as dt
 import logging
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -307,3 +308,61 @@ def test_a_burst_across_the_region_alerts_the_dpo(app, make, brazil):
                 glass.open_record(clerk, glass.Proof(number, dt.date(2000, 1, 1)), "other", BOILERPLATE)
         session.commit()
         assert [a.user for a in glass.alerts()] == [None] and glass.alerts()[0].count == 3
+
+
+def _race(app, jobs) -> list[str]:
+    """Run each job in its own thread and app context, all released at once (real parallel connections
+    on PostgreSQL when MSC_TEST_DATABASE_URL is set); collect the outcomes."""
+    barrier = threading.Barrier(len(jobs), timeout=20)
+    outcomes: list[str] = []
+
+    def run(job):
+        with app.app_context():
+            act = job()
+            session.rollback()  # each request has read its user and proof; no transaction is open yet
+            barrier.wait()
+            try:
+                outcomes.append(act().status)
+            except glass.GlassError as err:
+                outcomes.append(f"refused: {err.message}")
+            session.commit()  # a refusal keeps its audit record, as the page does
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return outcomes
+
+
+def _opening(user_id: int, person_uid: str, date_of_birth: dt.date | None = None):
+    def prepare():
+        user = session.get(User, user_id)
+        p = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == person_uid))
+        proof = glass.Proof(p.case_number, date_of_birth or p.date_of_birth)
+        return lambda: glass.open_record(user, proof, "transfer", BOILERPLATE)
+
+    return prepare
+
+
+def test_parallel_requests_cannot_open_more_than_the_quota(app, make, brazil):
+    """The attack: one user sends several requests at the same moment, each with a right proof, so that
+    each counts the accesses already granted before any of the others is written."""
+    app.config["BREAK_GLASS_DAILY_QUOTA"] = 1
+    clerk_id = make.user("recepcion", "reception")
+    outcomes = _race(app, [_opening(clerk_id, uid) for uid in brazil[:4]])
+    assert sorted(outcomes) == ["granted", "pending", "pending", "pending"], outcomes
+    with app.app_context():
+        assert glass.granted_since(clerk_id, dt.datetime.now(dt.UTC) - glass.DAY) == 1
+
+
+def test_parallel_wrong_proofs_cannot_exceed_the_daily_allowance(app, make, brazil):
+    """The attack: guesses at dates of birth sent at the same moment, each counting the failures made
+    before any of the others is written."""
+    app.config["BREAK_GLASS_FAILED_PROOFS"] = 1
+    clerk_id = make.user("recepcion", "reception")
+    outcomes = _race(app, [_opening(clerk_id, uid, dt.date(2001, 2, 3)) for uid in brazil[:4]])
+    assert sum(o.startswith("refused: No record matches") for o in outcomes) == 1, outcomes
+    assert sum(o.startswith("refused: Too many attempts") for o in outcomes) == 3, outcomes
+    with app.app_context():
+        assert _count(glass.FAILED, user_id=clerk_id) == 1

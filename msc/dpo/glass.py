@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries import casenumber
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.search import card_token
-from msc.db import Listing, listing, session, utcnow
+from msc.db import Listing, listing, session, utcnow, write_lock
 from msc.dpo.vocab import GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError, checked_text
 from msc.security import audit
@@ -94,6 +94,7 @@ def open_record(user: Actor, proof: Proof, reason: str | None, explanation: str 
         limit=MAX_TEXT,
         missing=_l("Explain in a sentence or two why you need this record now."),
     )
+    _one_request_at_a_time(user.id)
     now = utcnow()
     if failed_since(user.id, now - DAY) >= failed_allowance():
         audit.record("access.break_glass_blocked", detail="failed_proofs", user_id=user.id)
@@ -138,6 +139,14 @@ def open_record(user: Actor, proof: Proof, reason: str | None, explanation: str 
     )
     watch(user.id)
     return grant
+
+
+def _one_request_at_a_time(user_id: int) -> None:
+    """Hold the requester's row to the end of the transaction, so that their requests are counted one
+    after the other: requests sent at the same moment cannot each see the quota, or the allowance of
+    failed proofs, before the others are written (PostgreSQL; SQLite's write lock does it already)."""
+    write_lock(session.connection())
+    session.execute(sa.select(User.id).where(User.id == user_id).with_for_update())
 
 
 def _checked_proof(proof: Proof) -> casenumber.CaseNumber | None:
