@@ -111,3 +111,24 @@ def test_the_account_page_refuses_a_post_that_fills_in_neither_form(make, auth, 
     assert client.post("/account", data={"pw-csrf_token": token, "lang-csrf_token": token}).status_code == 422
     res = client.post("/account", data={"pw-current_password": PASSWORD, "pw-new_password": "", "pw-csrf_token": token})
     assert res.status_code == 422  # the new password is missing
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        {"name": "text1", "id": "f", "class_": "text"},
+        {"checked": True, "readonly": False, "name": "text1", "abc": "hello"},
+        {"data_attr": "user.name", "aria_describedby": "x-hint x-error", "for_": "x"},
+        {"value": '"><script>alert(1)</script>', "title": "Peña & Niño's <b>", "required": True},
+        {"value": 0, "size": 10, "placeholder": None, "maxlength": False},
+    ],
+)
+def test_the_attribute_writer_writes_what_wtforms_writes(attributes):
+    import wtforms.widgets.core
+
+    from msc.forms import html_params, wtforms_html_params
+
+    assert html_params(**attributes) == wtforms_html_params(**attributes)
+    assert type(html_params(**attributes)) is type(wtforms_html_params(**attributes))
+    # and it is the one WTForms' widgets and labels write with
+    assert wtforms.widgets.core.html_params is html_params is wtforms.widgets.html_params
