@@ -167,6 +167,9 @@ def register():
 PROFILE_LOADS = (
     so.selectinload(Beneficiary.consents).joinedload(Consent.recorded_by).lazyload(User.centres),
     so.joinedload(Beneficiary.household).selectinload(Household.members).lazyload(Beneficiary.needs),
+    # in the person's own row: two round trips fewer on PostgreSQL
+    so.joinedload(Beneficiary.needs),
+    so.joinedload(Beneficiary.entry_point_place),
 )
 
 
