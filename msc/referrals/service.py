@@ -14,6 +14,7 @@ from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
 from msc.cases.models import Case, CaseStatus, assigned_case_ids
+from msc.cases.service import withheld_before
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.partners.models import PartnerService
@@ -281,14 +282,12 @@ def shared_view(referral: Referral, today: dt.date) -> dict[str, Any]:
 
 
 def of_case(case: Case) -> list[Referral]:
-    """A case's referrals, newest first."""
-    return list(
-        session.scalars(
-            sa.select(Referral)
-            .where(Referral.case_id == case.id)
-            .order_by(Referral.created_at.desc(), Referral.id.desc())
-        )
-    )
+    """A case's referrals, newest first (of those its centre received, when the person's record moved)."""
+    stmt = sa.select(Referral).where(Referral.case_id == case.id)
+    cutoff = withheld_before(case, "referrals")
+    if cutoff is not None:
+        stmt = stmt.where(Referral.created_at >= cutoff)
+    return list(session.scalars(stmt.order_by(Referral.created_at.desc(), Referral.id.desc())))
 
 
 def disclosures_of(person: Beneficiary) -> list[Disclosure]:
