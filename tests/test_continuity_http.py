@@ -60,7 +60,7 @@ def centre_of(app, uid: str) -> str:
         return session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid)).centre.code
 
 
-def test_at_the_desk_the_record_moves_and_the_profile_shows_the_route(app, desks):
+def test_at_the_desk_the_record_moves_and_the_profile_shows_the_route(app, make, desks):
     desk = client_of(app, desks["tumbes"])
     page = desk.get("/continuity/ask")
     assert page.status_code == 200 and 'name="case_number"' in page.get_data(as_text=True)
@@ -71,6 +71,9 @@ def test_at_the_desk_the_record_moves_and_the_profile_shows_the_route(app, desks
     page = desk.get(f"/b/{desks['rosa']}").get_data(as_text=True)
     assert "Route" in page and "CAM Cúcuta" in page and "record moved here" in page
     assert number not in res.headers["Location"] and "Rosa" not in res.headers["Location"]
+    manager = client_of(app, make.user("mgr_tum", "centre_manager", centres=("PER-TUM",)))
+    home = manager.get("/").get_data(as_text=True)
+    assert "Records that arrived from other centres" in home and number in home
 
 
 def test_at_the_desk_no_record_and_no_consent_answer_the_same(app, desks):
@@ -182,3 +185,36 @@ def test_a_centre_that_never_served_the_person_gets_404_on_every_url_of_theirs(a
         assert res.status_code in (403, 404), (rule.endpoint, method, res.status_code)
         checked += 1
     assert checked > 10
+
+
+@pytest.mark.parametrize("sent_along", [False, True])
+def test_a_referral_stays_readable_where_it_was_made_and_reaches_the_new_centre_only_if_sent(
+    app, make, desks, sent_along
+):
+    _org, svc = make.partner()
+    referral_uid = make.referral(
+        desks["cucuta"], svc, given_names="Eva", family_names="Quispe", date_of_birth=dt.date(1979, 9, 9)
+    )
+    with app.app_context():
+        from msc.referrals.models import Referral
+        from msc.security.models import User
+
+        referral = session.scalar(sa.select(Referral).where(Referral.uid == referral_uid))
+        eva = referral.beneficiary
+        registry.record_consent(
+            session.get(User, desks["cucuta"]),
+            eva,
+            registry.ConsentData(purpose="continuity", status="given", given_by="self"),
+        )
+        session.commit()
+        eva_uid = eva.uid
+    client_of(app, desks["tumbes"]).post("/continuity/ask", data={"record": eva_uid})
+    with app.app_context():
+        transfer_uid = session.scalar(sa.select(Transfer.uid))
+    holder = client_of(app, desks["cucuta"])
+    sections = ["referrals"] if sent_along else []
+    holder.post(f"/continuity/r/{transfer_uid}", data={"decision": "accept", "sections": sections})
+    assert centre_of(app, eva_uid) == "PER-TUM"
+    assert holder.get(f"/referrals/{referral_uid}").status_code == 200  # the centre that made it reads it
+    tumbes_cw = client_of(app, make.user("cw_tum", "caseworker", centres=("PER-TUM",)))
+    assert tumbes_cw.get(f"/referrals/{referral_uid}").status_code == (200 if sent_along else 404)

@@ -378,6 +378,24 @@ def to_answer(user: Actor, limit: int = 200) -> Listing:
     return listing(stmt.order_by(Transfer.requested_at, Transfer.id), limit)
 
 
+def arrived(user: Actor, since: dt.datetime, limit: int = 5) -> Listing:
+    """Records that moved to the user's centres since a moment and are still there, newest first (for the
+    centre's manager and caseworkers: a case that arrived has no caseworker yet)."""
+    stmt = (
+        sa.select(Transfer)
+        .join(Beneficiary, Beneficiary.id == Transfer.beneficiary_id)
+        .where(
+            Transfer.status.in_((TransferStatus.ACCEPTED, TransferStatus.MOVED)),
+            Transfer.decided_at >= since,
+            Beneficiary.centre_id == Transfer.to_centre_id,
+        )
+    )
+    reach = centre_ids_in_scope(user)
+    if reach is not None:
+        stmt = stmt.where(Transfer.to_centre_id.in_(reach or [-1]))
+    return listing(stmt.order_by(Transfer.decided_at.desc(), Transfer.id.desc()), limit)
+
+
 def asked_by(user: Actor, limit: int = 100) -> list[Transfer]:
     """The requests of the user's centres, newest first (their status, and what to do next)."""
     reach = centre_ids_in_scope(user)

@@ -15,7 +15,7 @@ from msc.continuity import service
 from msc.continuity.forms import AnswerForm, AskForm, RequestForm
 from msc.continuity.models import Transfer
 from msc.continuity.vocab import FOR_ASKER, NEXT_STEPS, REFUSAL_REASONS, SECTIONS, STATUSES
-from msc.db import get_by_uid_or_404
+from msc.db import get_by_uid_or_404, utcnow
 from msc.extensions import limiter
 from msc.forms import form_status, rule_on_form
 from msc.sections import Row, Section
@@ -154,6 +154,32 @@ def case_section(user, case) -> dict:
 
 
 HOME_ROWS = 5
+#: how long a record that arrived shows on the home of its new centre
+ARRIVED_DAYS = 14
+
+
+def _arrived(user) -> list[Section]:
+    """Records that moved to the user's centres lately: their case waits for a caseworker there."""
+    came = service.arrived(user, utcnow() - dt.timedelta(days=ARRIVED_DAYS), HOME_ROWS)
+    if not came.total:
+        return []
+    rows = [
+        Row(t.beneficiary.case_number, url_for("beneficiaries.profile", uid=t.beneficiary.uid), t.from_centre.name)
+        for t in came.items
+    ]
+    return [
+        Section(
+            key="continuity_arrived",
+            title=_("Records that arrived from other centres"),
+            rows=rows,
+            summary=ngettext(
+                "%(num)d in the last two weeks; a case arrives without a caseworker",
+                "%(num)d in the last two weeks; cases arrive without a caseworker",
+                came.total,
+            ),
+            order=31,
+        )
+    ]
 
 
 def home_sections(user, today: dt.date) -> list[Section]:
@@ -161,9 +187,12 @@ def home_sections(user, today: dt.date) -> list[Section]:
     officer)."""
     if not role_allows(user, Permission.CONTINUITY_DECIDE):
         return []
-    found = service.to_answer(user, HOME_ROWS)
-    if not found.total:
-        return []
+    found = []
+    if user.role != "protection_officer":
+        found += _arrived(user)
+    waiting = service.to_answer(user, HOME_ROWS)
+    if not waiting.total:
+        return found
     rows = [
         Row(
             t.beneficiary.case_number,
@@ -171,16 +200,17 @@ def home_sections(user, today: dt.date) -> list[Section]:
             t.to_centre.name,
             _("escalated") if t.status == "escalated" else "",
         )
-        for t in found.items
+        for t in waiting.items
     ]
     return [
+        *found,
         Section(
             key="continuity",
             title=_("Requests for records from other centres"),
             rows=rows,
-            summary=ngettext("%(num)d waiting for an answer", "%(num)d waiting for an answer", found.total),
+            summary=ngettext("%(num)d waiting for an answer", "%(num)d waiting for an answer", waiting.total),
             link=url_for("continuity.requests"),
             link_text=_("All requests"),
             order=30,
-        )
+        ),
     ]

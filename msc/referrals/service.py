@@ -14,7 +14,7 @@ from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
 from msc.cases.models import Case, CaseStatus, assigned_case_ids
-from msc.cases.service import withheld_before
+from msc.cases.service import may_access, withheld_before
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.partners.models import PartnerService
@@ -240,6 +240,18 @@ def partner_referral(user: Actor, uid: str) -> Referral | None:
     ):
         return None
     return referral
+
+
+def reachable(user: Actor, referral: Referral, *, read: bool = False) -> bool:
+    """A referral is within reach through its case (msc.cases.service.may_access), except one made before the
+    person's record moved to the case's centre without its referrals; for a read, the centre that made it
+    keeps reaching it after the record moved on (msc/continuity)."""
+    if read and in_scope(user, referral.centre_id):
+        return True
+    if not may_access(user, referral.case):
+        return False
+    cutoff = withheld_before(referral.case, "referrals")
+    return cutoff is None or referral.created_at >= cutoff
 
 
 def disclose(user: Actor, referral: Referral) -> None:
