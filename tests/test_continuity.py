@@ -4,9 +4,11 @@ one winner when two centres ask at once; escalation after 48 hours; the route on
 centre's read-only view."""
 
 import datetime as dt
+import threading
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from msc.beneficiaries import service as registry
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
@@ -21,6 +23,7 @@ from msc.db import session, utcnow
 from msc.referrals import service as referrals
 from msc.security.models import AuditEvent, User
 from msc.security.policy import in_scope
+from tests.conftest import PG_URL
 
 DOB = dt.date(1988, 4, 12)
 
@@ -274,12 +277,20 @@ def test_two_centres_asking_at_once_one_wins_and_the_other_is_told_in_words(rout
     assert moved_to(rosa.uid) == "PER-TUM"
     session.refresh(second)
     assert second.status == TransferStatus.SUPERSEDED
-    # the answer that was on its way when the first one won: the conditional UPDATE changes nothing
-    second.status = TransferStatus.PENDING
-    with pytest.raises(service.ContinuityError, match="moved to another centre a moment ago"):
+    # an answer on its way when the first one won (its copy says pending) reads the request as it stands now
+    set_committed_value(second, "status", TransferStatus.PENDING.value)
+    with pytest.raises(service.ContinuityError, match="already answered"):
         service.accept(cucuta, second, [])
-    assert second.status == TransferStatus.SUPERSEDED
-    session.commit()
+    # and the move itself is conditional: a request that found the record where it no longer is moves nothing
+    stale = Transfer(
+        beneficiary=person(rosa.uid),
+        beneficiary_id=rosa.id,
+        from_centre_id=centre("COL-CUC").id,
+        to_centre_id=centre("COL-IPI").id,
+        how="request",
+    )
+    assert service._move(cucuta, stale, []) is False
+    session.rollback()
     assert moved_to(rosa.uid) == "PER-TUM"
     assert len(stays.route_of(rosa.id)) == 2
 
@@ -367,3 +378,50 @@ def test_the_route_counts_what_each_centre_provided(route, make):
     stops = service.route(person(rosa.uid))
     assert [(s.stay.centre.code, s.counts.get("handovers")) for s in stops] == [("COL-CUC", 1), ("PER-TUM", 0)]
     assert [t.status for t in service.of_person(person(rosa.uid))] == ["moved"]
+
+
+@pytest.mark.skipif(not PG_URL, reason="two connections answering at the same moment: PostgreSQL")
+def test_two_answers_for_one_person_at_the_same_moment_one_wins_without_a_deadlock(app, make):
+    make.centre("COL-CUC", "CAM Cúcuta", "COL")
+    holder = make.user("cw_cuc", "caseworker")
+    manager = make.user("mgr_cuc", "centre_manager")
+    tumbes = make.user("desk_tum", "reception", centres=("PER-TUM",))
+    ipiales = make.user("desk_ipi", "reception", centres=("COL-IPI",))
+    uid = make.person(given_names="Rosa", family_names="Peña", date_of_birth=DOB, consents=consents())
+    with app.app_context():
+        uids = [
+            service.request_record(session.get(User, asker), centre(code), uid).uid
+            for asker, code in ((tumbes, "PER-TUM"), (ipiales, "COL-IPI"))
+        ]
+        session.commit()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def answer(transfer_uid: str, user_id: int) -> None:
+        with app.app_context():
+            transfer = session.scalar(sa.select(Transfer).where(Transfer.uid == transfer_uid))
+            user_row = session.get(User, user_id)
+            barrier.wait()
+            try:
+                service.accept(user_row, transfer, [])
+                session.commit()
+                outcomes[transfer_uid] = "accepted"
+            except service.ContinuityError as err:
+                session.commit()  # as the page does: a request found superseded stays so
+                outcomes[transfer_uid] = err.message
+
+    threads = [threading.Thread(target=answer, args=pair) for pair in zip(uids, (holder, manager), strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert len(outcomes) == 2 and list(outcomes.values()).count("accepted") == 1
+    loser = next(v for v in outcomes.values() if v != "accepted")
+    assert loser in (str(service.MOVED_ELSEWHERE), "This request was already answered.")
+    with app.app_context():
+        winner = next(k for k, v in outcomes.items() if v == "accepted")
+        won = session.scalar(sa.select(Transfer).where(Transfer.uid == winner))
+        assert person(uid).centre_id == won.to_centre_id
+        assert len(stays.route_of(person(uid).id)) == 2
+        statuses = sorted(session.scalars(sa.select(Transfer.status)))
+        assert statuses == ["accepted", "superseded"]

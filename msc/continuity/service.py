@@ -115,6 +115,9 @@ def at_desk(user: Actor, centre: Centre, proof: proofs.Proof) -> Transfer:
             )
         )
     person = proofs.matching(proof, number)
+    if person is not None:
+        _lock(person.id)
+        session.refresh(person)
     if person is None or not person.centre.active or not has_consent(person, PURPOSE):
         audit.record(FAILED, detail="desk", user_id=user.id)
         raise ContinuityError(NO_MATCH, field="case_number")
@@ -223,6 +226,8 @@ def may_see(user: Actor, transfer: Transfer) -> bool:
 def accept(user: Actor, transfer: Transfer, sections: Collection[str]) -> None:
     """The holding centre accepts: the record moves, with identity and household and the chosen sections.
     Without the person's consent to continuity nothing moves, and the answer says to record it first."""
+    _lock(transfer.beneficiary_id)
+    session.refresh(transfer)
     _check_answerable(user, transfer)
     chosen = sorted(set(sections))
     if set(chosen) - set(SECTIONS):
@@ -254,6 +259,8 @@ def accept(user: Actor, transfer: Transfer, sections: Collection[str]) -> None:
 def refuse(user: Actor, transfer: Transfer, reason: str | None, note: str | None) -> None:
     """The holding centre (or a protection officer) refuses, with a coded reason the asking centre reads
     with what to do next, and a note (required for another reason) that stays with the holding centre."""
+    _lock(transfer.beneficiary_id)
+    session.refresh(transfer)
     _check_answerable(user, transfer)
     if reason not in REFUSAL_REASONS:
         raise ContinuityError(_l("Choose the reason for the refusal."), field="reason")
@@ -277,6 +284,13 @@ def refuse(user: Actor, transfer: Transfer, reason: str | None, note: str | None
         detail=f"{transfer.uid}:{reason}",
         user_id=user.id,
     )
+
+
+def _lock(beneficiary_id: int) -> None:
+    """Take the person's row before anything else (every answer and move does, in this order), so that two
+    answers or moves for one person wait for each other instead of crossing (PostgreSQL; SQLite writes one
+    at a time anyway). The caller then reads the request or the person as they stand now."""
+    session.execute(sa.select(Beneficiary.id).where(Beneficiary.id == beneficiary_id).with_for_update())
 
 
 def _check_answerable(user: Actor, transfer: Transfer) -> None:
