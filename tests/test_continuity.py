@@ -425,3 +425,39 @@ def test_two_answers_for_one_person_at_the_same_moment_one_wins_without_a_deadlo
         assert len(stays.route_of(person(uid).id)) == 2
         statuses = sorted(session.scalars(sa.select(Transfer.status)))
         assert statuses == ["accepted", "superseded"]
+
+
+@pytest.mark.skipif(not PG_URL, reason="two connections asking at the same moment: PostgreSQL")
+def test_two_desks_showing_one_card_at_the_same_moment_one_wins(app, make):
+    make.centre("COL-CUC", "CAM Cúcuta", "COL")
+    desks = [
+        (make.user("desk_tum", "reception", centres=("PER-TUM",)), "PER-TUM"),
+        (make.user("desk_ipi", "reception", centres=("COL-IPI",)), "COL-IPI"),
+    ]
+    uid = make.person(given_names="Rosa", family_names="Peña", date_of_birth=DOB, consents=consents())
+    with app.app_context():
+        card = person(uid).card_token
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def ask(user_id: int, code: str) -> None:
+        with app.app_context():
+            user_row, here = session.get(User, user_id), centre(code)
+            barrier.wait()
+            try:
+                service.at_desk(user_row, here, Proof(card_token=card))
+                session.commit()
+                outcomes[code] = "moved"
+            except service.ContinuityError as err:
+                session.rollback()
+                outcomes[code] = err.message
+
+    threads = [threading.Thread(target=ask, args=desk) for desk in desks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes.values()) == sorted(["moved", str(service.MOVED_ELSEWHERE)])
+    with app.app_context():
+        winner = next(k for k, v in outcomes.items() if v == "moved")
+        assert moved_to(uid) == winner and len(stays.route_of(person(uid).id)) == 2

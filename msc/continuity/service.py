@@ -116,8 +116,11 @@ def at_desk(user: Actor, centre: Centre, proof: proofs.Proof) -> Transfer:
         )
     person = proofs.matching(proof, number)
     if person is not None:
+        seen = person.centre_id
         _lock(person.id)
         session.refresh(person)
+        if person.centre_id != seen:  # another desk moved it while this one asked: that one won
+            raise ContinuityError(MOVED_ELSEWHERE, field="case_number")
     if person is None or not person.centre.active or not has_consent(person, PURPOSE):
         audit.record(FAILED, detail="desk", user_id=user.id)
         raise ContinuityError(NO_MATCH, field="case_number")
