@@ -75,13 +75,6 @@ def route_of(beneficiary_id: int) -> list[Stay]:
     )
 
 
-def current(beneficiary_id: int) -> Stay | None:
-    """The stay still open (the centre that serves the person now)."""
-    return session.scalar(
-        sa.select(Stay).where(Stay.beneficiary_id == beneficiary_id, Stay.left_on.is_(None)).order_by(Stay.id.desc())
-    )
-
-
 def served_by(centre_ids: Collection[int], beneficiary_id: int) -> bool:
     """Whether one of these centres served the person before (a stay there that has ended)."""
     if not centre_ids:

@@ -218,14 +218,6 @@ def may_answer(user: Actor, transfer: Transfer) -> bool:
     return covers
 
 
-def may_see(user: Actor, transfer: Transfer) -> bool:
-    """Who may open a request's page: those who answer it, and the asking centre's staff (its status)."""
-    if may_answer(user, transfer):
-        return True
-    reach = centre_ids_in_scope(user)
-    return role_allows(user, Permission.CONTINUITY_ASK) and (reach is None or transfer.to_centre_id in reach)
-
-
 def accept(user: Actor, transfer: Transfer, sections: Collection[str]) -> None:
     """The holding centre accepts: the record moves, with identity and household and the chosen sections.
     Without the person's consent to continuity nothing moves, and the answer says to record it first."""
