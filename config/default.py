@@ -130,6 +130,10 @@ BREAK_GLASS_DAILY_QUOTA = 3
 BREAK_GLASS_FAILED_PROOFS = 5
 # requests to open a record, per user (Flask-Limiter notation)
 BREAK_GLASS_RATE_LIMIT = "10 per minute"
+# Continuity at the desk (msc/continuity): proofs that did not move a record a user may make per rolling
+# 24 hours, and the rate of asking, per user
+CONTINUITY_FAILED_PROOFS = 5
+CONTINUITY_RATE_LIMIT = "10 per minute"
 # a burst the DPO is alerted to: this many requests or failed proofs by one user (or, across the region,
 # BREAK_GLASS_REGION_BURST_COUNT) within BREAK_GLASS_BURST_MINUTES
 BREAK_GLASS_BURST_COUNT = 5
@@ -172,6 +176,7 @@ JOBS_SCHEDULE = {
     "reports.check": "daily at 03:00",
     "audit.verify": "daily at 03:30",
     "referrals.remind": "daily at 06:00",
+    "continuity.escalate": "every 60 minutes",
 }
 # Seconds between two looks at the schedule; between two looks for queued jobs (without Redis)
 JOBS_TICK_SECONDS = 5

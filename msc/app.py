@@ -24,6 +24,9 @@ from msc.beneficiaries.views import bp as beneficiaries_bp
 from msc.cases import views as cases
 from msc.cases.views import bp as cases_bp
 from msc.cli import register as register_cli
+from msc.continuity import tasks as continuity_tasks  # noqa: F401 (its job registers itself)
+from msc.continuity import views as continuity
+from msc.continuity.views import bp as continuity_bp
 from msc.crypto import keys
 from msc.db import session
 from msc.dpo import desk as dpo_desk
@@ -155,6 +158,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(dpo_bp)
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
+    app.register_blueprint(continuity_bp, url_prefix="/continuity")
 
 
 def register_page_sections(app: Flask) -> None:
@@ -163,10 +167,12 @@ def register_page_sections(app: Flask) -> None:
     sections.add(app, sections.PROFILE, cases.profile_section)
     sections.add(app, sections.PROFILE, shelters.profile_section)
     sections.add(app, sections.PROFILE, referrals.profile_section)
+    sections.add(app, sections.PROFILE, continuity.profile_section)
     sections.add(app, sections.CASE, referrals.case_section)
+    sections.add(app, sections.CASE, continuity.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
     sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
-    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk, jobs):
+    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk, jobs, continuity):
         sections.add(app, sections.HOME, feature.home_sections)
 
 

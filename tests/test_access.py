@@ -79,6 +79,7 @@ def world(app, make):
         fund["export"] = _export(users["protection_officer"])
         fund["job"] = _job()
         fund.update(_reminders(referral, there_referral))
+        fund.update(_transfers(here, there, users["caseworker"]))
     return {
         **fund,
         "entry_point": make.entry_point(),
@@ -200,6 +201,21 @@ def _reminders(referral_uid: str, there_referral_uid: str) -> dict:
     return out
 
 
+def _transfers(here_uid: str, there_uid: str, caseworker_id: int) -> dict:
+    """A request from Tumbes for the record held in Cúcuta, and one from Cúcuta for the record held in Tumbes."""
+    from msc.centres.models import Centre
+    from msc.continuity import service as continuity
+
+    def centre(code):
+        return session.scalar(sa.select(Centre).where(Centre.code == code))
+
+    tumbes = session.get(User, session.scalar(sa.select(User.id).where(User.username == "cw_tumbes")))
+    here = continuity.request_record(tumbes, centre("PER-TUM"), here_uid)
+    there = continuity.request_record(session.get(User, caseworker_id), centre("COL-CUC"), there_uid)
+    session.commit()
+    return {"transfer": here.uid, "there_transfer": there.uid}
+
+
 def _feedback() -> dict:
     """A suggestion left at each centre's public page."""
     from msc.centres.models import Centre
@@ -314,6 +330,7 @@ def _url(app, rule, world, uid_key="here"):
             "job_id": world["job"],
             "name": "audit.verify",
             "reminder_uid": world["there_reminder" if far else "reminder"],
+            "transfer_uid": world["there_transfer" if far else "transfer"],
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -385,6 +402,7 @@ def test_records_of_another_centre_answer_404(app, world):
             "disbursement_uid",
             "feedback_uid",
             "reminder_uid",
+            "transfer_uid",
         } & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")

@@ -52,7 +52,10 @@ def _past_deadlines(app) -> None:
 
 def test_caseworker_sees_their_tasks_cases_referrals_and_children_not_another_centres(app, world):  # noqa: F811
     found = _home(app, world["users"]["caseworker"])
-    assert list(found) == ["tasks", "referrals", "cases", "uasc"]
+    assert list(found) == ["tasks", "referrals", "cases", "continuity", "uasc"]
+    # Tumbes asks for the record of Cúcuta (not the other way round: that one is for Tumbes to answer)
+    assert _case_number(app, world["here"]) in _texts(found["continuity"])
+    assert _case_number(app, world["there"]) not in _texts(found["continuity"])
     here_case = _case_number(app, world["here2"])
     assert here_case in _texts(found["tasks"]) and "Llamar" in _texts(found["tasks"])
     assert _referral_number(app, world["referral"]) in _texts(found["referrals"])
@@ -85,7 +88,8 @@ def test_centre_manager_sees_the_centre_today_and_nothing_of_another_centre(app,
         session.commit()
     _past_deadlines(app)
     found = _home(app, world["users"]["centre_manager"])
-    assert set(found) == {"stock", "feedback", "occupancy", "late"}
+    assert set(found) == {"stock", "feedback", "occupancy", "late", "continuity"}
+    assert _case_number(app, world["there"]) not in _texts(found["continuity"])
     assert "COL-CUC" in _texts(found["stock"]) and "PER-TUM" not in _texts(found["stock"])
     assert "COL-CUC" in _texts(found["feedback"]) and "PER-TUM" not in _texts(found["feedback"])
     assert "Casa de Paso" in _texts(found["occupancy"]) and "Tumbes" not in _texts(found["occupancy"])

@@ -185,7 +185,14 @@ def test_two_schedulers_queue_each_slot_once(app):
             kinds = sorted(session.scalars(sa.select(Job.kind)))
             assert second == [] and len(first) == len(kinds)
             # retention is off outside production (RETENTION_AUTO)
-            assert kinds == ["audit.anchor", "audit.verify", "exports.purge", "jobs.prune", "reports.check"]
+            assert kinds == [
+                "audit.anchor",
+                "audit.verify",
+                "continuity.escalate",
+                "exports.purge",
+                "jobs.prune",
+                "reports.check",
+            ]
             later = schedule.tick(at + dt.timedelta(minutes=1))
             assert sorted(session.get(Job, i).kind for i in later) == ["audit.anchor", "exports.purge"]
     finally:

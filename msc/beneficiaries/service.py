@@ -27,6 +27,7 @@ from msc.beneficiaries.models import (
     SpecificNeed,
 )
 from msc.beneficiaries.vocab import PROTECTED_NEEDS, SENSITIVE_NEEDS, age_band
+from msc.centres import stays
 from msc.centres.models import Centre, EntryPoint
 from msc.crypto import DataKey, blind
 from msc.db import session, utcnow
@@ -220,6 +221,7 @@ def register(
     for other_id in acknowledged or set():
         remember_not_same(user, person.id, other_id)
     refresh_uasc_flags(person.household)
+    stays.arrive(person.id, centre.id, today, stays.REGISTERED)
     _log_change(user, person, "registered", [])
     audit.record("beneficiary.create", object_type="beneficiary", object_id=person.id)
     return person

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -179,7 +179,7 @@ PROFILE_LOADS = (
 def profile(uid: str):
     """What the role may see of one person; every view is audited. Reached through an emergency access,
     the page is read-only and shows only what the access's reason needs."""
-    person = load_beneficiary(uid, emergency_read=True, options=PROFILE_LOADS)
+    person = load_beneficiary(uid, emergency_read=True, former_read=True, options=PROFILE_LOADS)
     if not in_scope(current_user, person.centre_id):
         return _emergency_view(person)
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id)
@@ -213,14 +213,34 @@ def _emergency_view(person: Beneficiary):
     """The read-only page of an emergency access: the parts its reason needs, no button that changes,
     prints or hands out anything (and those routes refuse the access anyway)."""
     grant = running_grant(current_user.id, person.id)
-    if grant is None:  # pragma: no cover - load_beneficiary let the person through on this grant
-        abort(404)
+    if grant is None:
+        return _former_view(person)
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id, detail=f"emergency:{grant.uid}")
     return render_template(
         "reception/emergency.html",
         person=person,
         grant=grant,
         sections=grant.sections,
+        reasons=REASONS,
+        end_form=ConfirmForm(),
+        vocab=vocab,
+        today=clock.today_at(person.centre),
+    )
+
+
+#: what a centre that served the person before their record moved on still reads of the profile
+FORMER_SECTIONS = frozenset({"identity", "languages", "needs", "household"})
+
+
+def _former_view(person: Beneficiary):
+    """The read-only page for a centre that served the person before their record moved to another centre
+    (load_beneficiary let the person through on that alone)."""
+    audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id, detail="former_centre")
+    return render_template(
+        "reception/emergency.html",
+        person=person,
+        grant=None,
+        sections=FORMER_SECTIONS,
         reasons=REASONS,
         end_form=ConfirmForm(),
         vocab=vocab,

@@ -162,6 +162,11 @@ FIELD_LABELS = {
     "languages": _l("Languages spoken"),
     "needs": _l("Specific needs"),
     **{purpose: label for purpose, label in CONSENT_PURPOSES.items()},
+    # what came along with a record that moved to another centre (msc/continuity)
+    "assessment": _l("Assessment"),
+    "notes": _l("Case notes"),
+    "referrals": _l("Referrals"),
+    "fund": _l("Regional fund history"),
 }
 CHANGE_LABELS = {
     "registered": _l("registered"),
@@ -169,6 +174,9 @@ CHANGE_LABELS = {
     "consent": _l("consent decision"),
     "household": _l("household changed"),
     "correction": _l("corrected at the person's request"),
+    "transfer_requested": _l("another centre asked for the record"),
+    "transfer_refused": _l("a centre's request for the record refused"),
+    "moved": _l("record moved to another centre"),
 }
 
 

@@ -15,6 +15,7 @@ from msc.beneficiaries.models import Beneficiary, Household
 from msc.beneficiaries.vocab import NEEDS
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, CaseStatus, Task, case_assignments
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, RISK_ORDER, SECTOR_NEEDS, SEVERITIES
+from msc.centres import stays
 from msc.db import Listing, listing, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.security import audit
@@ -188,13 +189,24 @@ def assess(user: Actor, case: Case, sector: dict[str, str], specific: list[str])
 
 
 def latest_assessment(case: Case) -> Assessment | None:
-    """The most recent assessment of a case."""
-    return session.scalar(
-        sa.select(Assessment)
-        .where(Assessment.case_id == case.id)
-        .order_by(Assessment.assessed_at.desc(), Assessment.id.desc())
-        .limit(1)
-    )
+    """The most recent assessment of a case (of those its centre received, when the record moved)."""
+    stmt = sa.select(Assessment).where(Assessment.case_id == case.id)
+    cutoff = withheld_before(case, "assessment")
+    if cutoff is not None:
+        stmt = stmt.where(Assessment.assessed_at >= cutoff)
+    return session.scalar(stmt.order_by(Assessment.assessed_at.desc(), Assessment.id.desc()).limit(1))
+
+
+def withheld_before(case: Case, section: str) -> dt.datetime | None:
+    """What of a case (assessment, notes, referrals) written before this moment stays with the centres that
+    wrote it: the latest move of the person's record that did not send the section along (msc/continuity).
+    None when nothing is withheld."""
+    moments = [
+        s.arrived_at
+        for s in stays.route_of(case.beneficiary_id)
+        if s.how == stays.MOVED and section not in s.shared_sections
+    ]
+    return max(moments, default=None)
 
 
 def override_priority(user: Actor, case: Case, level: str | None, reason: str | None) -> None:
@@ -245,13 +257,11 @@ def may_read_note(user: Actor, note: CaseNote) -> bool:
 
 def visible_notes(user: Actor, case: Case) -> tuple[list[CaseNote], int]:
     """The notes the user may read, newest first, and how many sensitive ones are withheld."""
-    notes = list(
-        session.scalars(
-            sa.select(CaseNote)
-            .where(CaseNote.case_id == case.id)
-            .order_by(CaseNote.created_at.desc(), CaseNote.id.desc())
-        )
-    )
+    stmt = sa.select(CaseNote).where(CaseNote.case_id == case.id)
+    cutoff = withheld_before(case, "notes")
+    if cutoff is not None:  # the notes of the centres before a move that did not send them along
+        stmt = stmt.where(CaseNote.created_at >= cutoff)
+    notes = list(session.scalars(stmt.order_by(CaseNote.created_at.desc(), CaseNote.id.desc())))
     readable = [n for n in notes if may_read_note(user, n)]
     if any(n.sensitive for n in readable):
         audit.record("case.note.read_sensitive", object_type="case", object_id=case.id)

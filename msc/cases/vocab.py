@@ -39,6 +39,7 @@ EVENT_LABELS = {
     "note": _l("note added"),
     "task": _l("task added"),
     "task_done": _l("task done"),
+    "moved": _l("moved with the person's record to another centre"),
 }
 
 

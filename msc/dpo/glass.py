@@ -21,8 +21,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries import casenumber
-from msc.beneficiaries.models import Beneficiary
-from msc.beneficiaries.search import card_token
+from msc.beneficiaries import proof as proofs
+from msc.beneficiaries.proof import Proof as Proof  # the form of a proof, for this feature's callers
 from msc.db import Listing, listing, session, utcnow, write_lock
 from msc.dpo.vocab import GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError, checked_text
@@ -45,15 +45,6 @@ BURST = "access.break_glass_burst"
 
 class GlassError(DomainError):
     """A break-the-glass request, approval or review that cannot be taken, said in words."""
-
-
-@dataclass
-class Proof:
-    """What shows the person is present or known: the case number and the date of birth, or the card."""
-
-    case_number: str | None = None
-    date_of_birth: dt.date | None = None
-    card_token: str | None = None
 
 
 def _setting(name: str, default: int) -> int:
@@ -104,7 +95,7 @@ def open_record(user: Actor, proof: Proof, reason: str | None, explanation: str 
                 "A protection officer can help."
             )
         )
-    person = _matching(proof, number)
+    person = proofs.matching(proof, number)
     if person is None:
         audit.record(FAILED, detail="no_match", user_id=user.id)
         watch(user.id)
@@ -150,42 +141,11 @@ def _one_request_at_a_time(user_id: int) -> None:
 
 
 def _checked_proof(proof: Proof) -> casenumber.CaseNumber | None:
-    """What the proof says, checked without looking anything up; the case number as stored (None for a
-    card)."""
-    if (proof.card_token or "").strip():
-        return None
-    if not (proof.case_number or "").strip():
-        raise GlassError(
-            _l("Give the case number and the date of birth, or the token printed on the card."), field="case_number"
-        )
+    """What the proof says (msc.beneficiaries.proof), its refusal said as this feature's error."""
     try:
-        number = casenumber.parse(proof.case_number)
-    except casenumber.CaseNumberError as err:
-        raise GlassError(err.message, field="case_number") from err
-    if number is None or number.legacy:
-        raise GlassError(
-            _l("This is not a case number of today's form (such as COL-CUC-7K3M-Q9XD-4): use the card's token."),
-            field="case_number",
-        )
-    if proof.date_of_birth is None:
-        raise GlassError(
-            _l("Give the person's date of birth, as the person or their papers say."), field="date_of_birth"
-        )
-    return number
-
-
-def _matching(proof: Proof, number: casenumber.CaseNumber | None) -> Beneficiary | None:
-    """The person the proof fits, or None: no such number or card, an erased person, another date of birth."""
-    if number is None:
-        where = Beneficiary.card_token == card_token(proof.card_token or "")
-    else:
-        where = Beneficiary.case_number == number.text
-    person = session.scalar(sa.select(Beneficiary).where(where))
-    if person is None or person.is_erased:
-        return None
-    if number is not None and (person.date_of_birth is None or person.date_of_birth != proof.date_of_birth):
-        return None
-    return person
+        return proofs.checked(proof)
+    except proofs.ProofError as err:
+        raise GlassError(err.message, field=err.field) from err
 
 
 def _current(user_id: int, beneficiary_id: int) -> BreakGlass | None:

@@ -14,6 +14,7 @@ from msc import clock
 from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import has_consent
 from msc.cases.models import Case, CaseStatus, assigned_case_ids
+from msc.cases.service import may_access, withheld_before
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.partners.models import PartnerService
@@ -241,6 +242,18 @@ def partner_referral(user: Actor, uid: str) -> Referral | None:
     return referral
 
 
+def reachable(user: Actor, referral: Referral, *, read: bool = False) -> bool:
+    """A referral is within reach through its case (msc.cases.service.may_access), except one made before the
+    person's record moved to the case's centre without its referrals; for a read, the centre that made it
+    keeps reaching it after the record moved on (msc/continuity)."""
+    if read and in_scope(user, referral.centre_id):
+        return True
+    if not may_access(user, referral.case):
+        return False
+    cutoff = withheld_before(referral.case, "referrals")
+    return cutoff is None or referral.created_at >= cutoff
+
+
 def disclose(user: Actor, referral: Referral) -> None:
     """Record that the partner saw the shared data (every view counts)."""
     session.add(
@@ -281,14 +294,12 @@ def shared_view(referral: Referral, today: dt.date) -> dict[str, Any]:
 
 
 def of_case(case: Case) -> list[Referral]:
-    """A case's referrals, newest first."""
-    return list(
-        session.scalars(
-            sa.select(Referral)
-            .where(Referral.case_id == case.id)
-            .order_by(Referral.created_at.desc(), Referral.id.desc())
-        )
-    )
+    """A case's referrals, newest first (of those its centre received, when the person's record moved)."""
+    stmt = sa.select(Referral).where(Referral.case_id == case.id)
+    cutoff = withheld_before(case, "referrals")
+    if cutoff is not None:
+        stmt = stmt.where(Referral.created_at >= cutoff)
+    return list(session.scalars(stmt.order_by(Referral.created_at.desc(), Referral.id.desc())))
 
 
 def disclosures_of(person: Beneficiary) -> list[Disclosure]:

@@ -23,6 +23,7 @@ from msc.referrals import reminders, service, vocab
 from msc.referrals.forms import ReferralForm, TextForm
 from msc.referrals.models import Referral, ReferralEvent, ReferralReminder, ReferralStatus
 from msc.sections import Row, Section
+from msc.security import audit
 from msc.security.policy import Permission, can, requires, role_allows
 from msc.urls import parse_id
 
@@ -32,12 +33,15 @@ bp = Blueprint("referrals", __name__)
 SLIP_LOCALES = {"es": "es", "pt": "pt_BR", "en": "en"}
 
 
-def get_referral(uid: str) -> Referral:
-    """A referral of a case the user may reach, or 404."""
+def get_referral(uid: str, *, read: bool = False) -> Referral:
+    """A referral the user may reach (service.reachable: through its case; for a read, from the centre that
+    made it too), or 404."""
     referral = session.scalar(sa.select(Referral).where(Referral.uid == uid))
-    if referral is None:
+    if referral is None or referral.beneficiary.is_erased:
         abort(404)
-    load_case(referral.case.uid)
+    if not service.reachable(current_user, referral, read=read):
+        audit.record("access.out_of_scope", detail=request.endpoint)
+        abort(404)
     return referral
 
 
@@ -66,7 +70,7 @@ def new(case_uid: str):
 @requires(Permission.CASE_VIEW)
 def detail(uid: str):
     """A referral as the caseworker sees it: what is shared, its history, what can be done next."""
-    referral = get_referral(uid)
+    referral = get_referral(uid, read=True)
     events = list(
         session.scalars(
             sa.select(ReferralEvent)

@@ -15,6 +15,7 @@ import sqlalchemy.orm as so
 from flask import abort, current_app, request
 from flask_login import current_user
 
+from msc.centres import stays
 from msc.centres.models import Centre
 from msc.db import session
 from msc.extensions import login_manager
@@ -69,6 +70,8 @@ class Permission(StrEnum):
     CASE_SENSITIVE_NOTES = "case.sensitive_notes"
     FEEDBACK_FOCAL_POINT = "feedback.focal_point"
     JOBS = "jobs.view"
+    CONTINUITY_ASK = "continuity.ask"
+    CONTINUITY_DECIDE = "continuity.decide"
 
 
 PERMISSIONS = tuple(Permission)
@@ -86,6 +89,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.NFI_DISTRIBUTE,
             Permission.FEEDBACK_RECORD,
             Permission.BREAK_GLASS,
+            Permission.CONTINUITY_ASK,
         }
     ),
     "caseworker": frozenset(
@@ -107,6 +111,8 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.FUND_VIEW,
             Permission.FEEDBACK_RECORD,
             Permission.BREAK_GLASS,
+            Permission.CONTINUITY_ASK,
+            Permission.CONTINUITY_DECIDE,
         }
     ),
     "protection_officer": frozenset(
@@ -131,6 +137,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.DATA_EXPORT,
             Permission.CASE_SENSITIVE_NOTES,
             Permission.FEEDBACK_FOCAL_POINT,
+            Permission.CONTINUITY_DECIDE,
         }
     ),
     "centre_manager": frozenset(
@@ -151,6 +158,8 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.FEEDBACK_MANAGE,
             Permission.FEEDBACK_QUEUE,
             Permission.REPORTS,
+            Permission.CONTINUITY_ASK,
+            Permission.CONTINUITY_DECIDE,
         }
     ),
     "dpo": frozenset(
@@ -300,16 +309,35 @@ def centres_in_scope(user: Actor, centre_id: int | None = None, country: str | N
     return list(session.scalars(stmt))
 
 
-def in_scope(user: Actor, centre_id: int, beneficiary_id: int | None = None, *, emergency_read: bool = False) -> bool:
+def in_scope(
+    user: Actor,
+    centre_id: int,
+    beneficiary_id: int | None = None,
+    *,
+    emergency_read: bool = False,
+    former_read: bool = False,
+) -> bool:
     """Whether a record of this centre is within the user's reach. An emergency (break-the-glass) access
     the user holds on one person counts only where a read asks for it (`emergency_read`, with the
-    person's id): never to change, print, hand over, place or apply for anything."""
+    person's id): never to change, print, hand over, place or apply for anything. So does a centre that
+    served the person before their record moved on (`former_read`: the profile, read-only)."""
     ids = centre_ids_in_scope(user)
     if ids is None or centre_id in ids:
         return True
-    if beneficiary_id is None or not emergency_read:
+    if beneficiary_id is None:
+        return False
+    if former_read and served_before(user, beneficiary_id):
+        return True
+    if not emergency_read:
         return False
     return running_grant(user.id, beneficiary_id) is not None
+
+
+def served_before(user: Actor, beneficiary_id: int) -> bool:
+    """Whether one of the user's centres served the person before their record moved to another centre:
+    its staff keep a read-only view of the profile (what they wrote keeps their own centre)."""
+    ids = centre_ids_in_scope(user)
+    return ids is not None and stays.served_by(ids, beneficiary_id)
 
 
 def scope_filter(user: Actor, column: so.QueryableAttribute[int]) -> sa.ColumnElement[bool]:
@@ -319,9 +347,14 @@ def scope_filter(user: Actor, column: so.QueryableAttribute[int]) -> sa.ColumnEl
 
 
 def check_scope(
-    user: Actor, centre_id: int, beneficiary_id: int | None = None, *, emergency_read: bool = False
+    user: Actor,
+    centre_id: int,
+    beneficiary_id: int | None = None,
+    *,
+    emergency_read: bool = False,
+    former_read: bool = False,
 ) -> None:
     """404 (not 403: do not confirm that the record exists) for a record outside the user's scope."""
-    if not in_scope(user, centre_id, beneficiary_id, emergency_read=emergency_read):
+    if not in_scope(user, centre_id, beneficiary_id, emergency_read=emergency_read, former_read=former_read):
         audit.record("access.out_of_scope", detail=request.endpoint)
         abort(404)
