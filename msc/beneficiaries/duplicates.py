@@ -12,8 +12,10 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
+from msc.beneficiaries import regional
 from msc.beneficiaries.matching import name_score
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateCandidate, DuplicateDecision
+from msc.beneficiaries.regional import Hint
 from msc.beneficiaries.search import ParsedQuery, rank
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
@@ -90,21 +92,59 @@ def check_document_unique(user: Actor, document_type: str, number: str | None, e
         )
 
 
+@dataclass
+class Sought:
+    """The person being registered, as the duplicate check compares others with them."""
+
+    query_tokens: list[blind.NameWord]
+    #: the characters of a Chinese name are indexed beside it; the name reason asks for the whole
+    family_tokens: list[blind.NameWord]
+    first_given: list[blind.NameWord]
+    dob: dt.date
+    #: the phone as read by the numbering plan of the registering centre's country
+    phone: str
+
+    @classmethod
+    def of(cls, data: PersonData, dob: dt.date, country: str | None) -> Sought:
+        """What is compared, from the form's data."""
+        return cls(
+            query_tokens=blind.name_words(f"{data.given_names} {data.family_names}"),
+            family_tokens=[word for word in blind.name_words(data.family_names) if not word.part],
+            first_given=blind.name_words(data.given_names)[:1],
+            dob=dob,
+            phone=blind.normalise_phone(data.phone or "", country),
+        )
+
+    def reasons(self, person: Beneficiary) -> tuple[int, list[str]]:
+        """The name score and the reasons a (decrypted) person may be the one sought."""
+        reasons = []
+        total, matched = name_score(self.query_tokens, person.full_name)
+        _, family_matched = name_score(self.family_tokens, person.family_names or "")
+        _, given_matched = name_score(self.first_given, person.given_names or "")
+        if person.date_of_birth == self.dob and matched >= 1:
+            reasons.append("dob_name")
+        elif (
+            self.family_tokens and family_matched == len(self.family_tokens) and given_matched == len(self.first_given)
+        ):
+            # same family names and same first given name, spelt alike or sounding alike
+            reasons.append("phonetic")
+        if self.phone and person.phone and blind.normalise_phone(person.phone, person.centre.country) == self.phone:
+            reasons.append("phone")
+        return total, reasons
+
+
 def find(
     user: Actor, data: PersonData, dob: dt.date, exclude_id: int | None = None, country: str | None = None
 ) -> list[Candidate]:
     """People in scope who may be this person, with the reasons, best first. The phone is read as
     people write it in `country` (the registering centre's)."""
 
-    query_tokens = blind.name_words(f"{data.given_names} {data.family_names}")
-    # the characters of a Chinese name are indexed beside it; the name reason asks for the whole
-    family_tokens = [word for word in blind.name_words(data.family_names) if not word.part]
-    first_given = blind.name_words(data.given_names)[:1]
+    sought = Sought.of(data, dob, country)
+    first_given, family_tokens, phone = sought.first_given, sought.family_tokens, sought.phone
     found: dict[int, set[str]] = {}
 
     for pid in _ids_with(blind.DOB, dob.isoformat(), user):
         found.setdefault(pid, set()).add("dob?")
-    phone = blind.normalise_phone(data.phone or "", country)
     if phone:
         # entries written before phones were read by numbering plan carry the legacy key
         for pid in _ids_with(blind.PHONE, {phone, blind.legacy_phone_key(data.phone or "")} - {""}, user):
@@ -128,23 +168,48 @@ def find(
         person = people.get(pid)
         if person is None or person.is_erased:
             continue
-        reasons = []
-        total, matched = name_score(query_tokens, person.full_name)
-        _, family_matched = name_score(family_tokens, person.family_names or "")
-        _, given_matched = name_score(first_given, person.given_names or "")
-        if person.date_of_birth == dob and matched >= 1:
-            reasons.append("dob_name")
-        elif family_tokens and family_matched == len(family_tokens) and given_matched == len(first_given):
-            # same family names and same first given name, spelt alike or sounding alike
-            reasons.append("phonetic")
-        if phone and person.phone and blind.normalise_phone(person.phone, person.centre.country) == phone:
-            reasons.append("phone")
+        total, reasons = sought.reasons(person)
         if reasons:
             candidates.append((len(reasons), total, Candidate(person, reasons)))
     decided = _decided_pairs(exclude_id, [c.beneficiary.id for _, _, c in candidates])
     candidates = [t for t in candidates if t[2].beneficiary.id not in decided]
     candidates.sort(key=lambda t: (-t[0], -t[1], -t[2].beneficiary.id))
     return [c for _, _, c in candidates[:MAX_CANDIDATES]]
+
+
+def regional_hints(user: Actor, data: PersonData, dob: dt.date, country: str | None = None) -> list[Hint]:
+    """Records beyond the user's reach that may be this person, as hints (regional.py): the whole
+    region's blind index ranks the name lifted by the date of birth and the phone, among people whose
+    consent to continuity is in force; only the best few are decrypted, to confirm the reasons as
+    `find` does. Nothing of them leaves the server but the hints."""
+    sought = Sought.of(data, dob, country)
+    numbers = [data.phone] if sought.phone and data.phone else []
+    query = ParsedQuery(
+        names=sought.first_given + sought.family_tokens,
+        dob=dob,
+        numbers=numbers,
+        countries=[country] if country else [],
+    )
+    ids = rank(user, query, limit=regional.MAX_HINTS, beyond=True)
+    if not ids:
+        return []
+    people = {
+        p.id: p
+        for p in session.scalars(
+            sa.select(Beneficiary).where(Beneficiary.id.in_(ids)).options(so.lazyload(Beneficiary.needs))
+        )
+    }
+    ranked = []
+    for order, pid in enumerate(ids):
+        person = people.get(pid)
+        if person is None or person.is_erased or in_scope(user, person.centre_id):
+            continue
+        total, reasons = sought.reasons(person)
+        hint = regional.hint_for(person, reasons)
+        if hint is not None:
+            ranked.append((-len(reasons), -total, order, hint))
+    ranked.sort(key=lambda t: t[:3])
+    return [t[3] for t in ranked]
 
 
 def _decided_pairs(person_id: int | None, others: list[int]) -> set[int]:
