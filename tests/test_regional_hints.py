@@ -171,8 +171,9 @@ def test_search_beyond_reach_by_name_dob_phone_document_and_card(ctx, make, rout
     for query, reasons in cases.items():
         result = search.search(desk, query)
         assert result.hits == [] and [(h.person_id, h.reasons) for h in result.hints] == [(walker.id, reasons)], query
-    # the case number is a proof of presence, not a search beyond reach
+    # the case number is a proof of presence, not a search beyond reach; a next page does not ask again
     assert search.search(desk, walker.case_number).hints == []
+    assert search.search(desk, "María Pérez", page=2).hints == []
     session.commit()
     details = [e.detail for e in _hint_events()]
     assert details == ["search:1"] * len(cases)

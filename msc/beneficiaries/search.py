@@ -189,8 +189,9 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
         raise RuleError(_l("Nothing to search for: type at least one name, number or date."), field="q")
     result = _ranked(user, parsed, page)
     audit.record("beneficiary.search", detail=f"{parsed.kind}:{len(result.hits)}")
-    result.hints = regional_hints(user, parsed)
-    regional.record_shown("search", result.hints)
+    if page == 1:  # the first page of results says it once; "More results" does not ask again
+        result.hints = regional_hints(user, parsed)
+        regional.record_shown("search", result.hints)
     return result
 
 
