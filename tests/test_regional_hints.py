@@ -171,6 +171,8 @@ def test_search_beyond_reach_by_name_dob_phone_document_and_card(ctx, make, rout
     for query, reasons in cases.items():
         result = search.search(desk, query)
         assert result.hits == [] and [(h.person_id, h.reasons) for h in result.hints] == [(walker.id, reasons)], query
+    # one name word alone, or a name only partly alike, recognises nobody
+    assert search.search(desk, "García").hints == [] and search.search(desk, "María Ramírez").hints == []
     # the case number is a proof of presence, not a search beyond reach; a next page does not ask again
     assert search.search(desk, walker.case_number).hints == []
     assert search.search(desk, "María Pérez", page=2).hints == []

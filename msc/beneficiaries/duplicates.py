@@ -22,7 +22,7 @@ from msc.crypto.rotation import index_state
 from msc.db import insert_for, session, utcnow
 from msc.errors import RuleError
 from msc.security.actor import Actor
-from msc.security.policy import in_scope, scope_filter
+from msc.security.policy import centre_ids_in_scope, in_scope, scope_filter
 
 if TYPE_CHECKING:
     from msc.beneficiaries.service import PersonData
@@ -48,7 +48,9 @@ class Candidate:
         return [str(REASONS[r]) for r in self.reasons]
 
 
-def _ids_with(kind: int, value: str | set[str], user: Actor | None) -> list[int]:
+def _ids_with(kind: int, value: str | set[str], user: Actor | None, *, beyond: bool = False) -> list[int]:
+    """People whose index holds this value: in the user's reach (or anywhere without a user); `beyond`:
+    out of the user's reach, and only those whose consent to continuity is in force."""
     active = index_state().search
     idx = blind_indexer(active.key_id)
     hashes = sorted({idx.hash(kind, v) for v in ({value} if isinstance(value, str) else value)})
@@ -61,7 +63,11 @@ def _ids_with(kind: int, value: str | set[str], user: Actor | None) -> list[int]
             BlindIndexEntry.hash.in_(hashes),
         )
     )
-    if user is not None:
+    if beyond and user is not None:
+        stmt = stmt.where(
+            sa.not_(scope_filter(user, Beneficiary.centre_id)), regional.continuity_in_force(Beneficiary.id)
+        )
+    elif user is not None:
         stmt = stmt.where(scope_filter(user, Beneficiary.centre_id))
     return list(session.scalars(stmt.limit(200)))
 
@@ -178,36 +184,48 @@ def find(
 
 
 def regional_hints(user: Actor, data: PersonData, dob: dt.date, country: str | None = None) -> list[Hint]:
-    """Records beyond the user's reach that may be this person, as hints (regional.py): the whole
-    region's blind index ranks the name lifted by the date of birth and the phone, among people whose
-    consent to continuity is in force; only the best few are decrypted, to confirm the reasons as
-    `find` does. Nothing of them leaves the server but the hints."""
+    """Records beyond the user's reach that may be this person, as hints (regional.py), looked for as
+    `find` looks in reach — the same date of birth, the same phone, the name ranked — but only among
+    people whose consent to continuity is in force. At most MAX_HINTS are decrypted, to confirm the
+    reasons on the server; nothing of them leaves it but the hints."""
+    if centre_ids_in_scope(user) is None:
+        return []  # the whole region is in reach: nothing is beyond it
     sought = Sought.of(data, dob, country)
-    numbers = [data.phone] if sought.phone and data.phone else []
-    query = ParsedQuery(
-        names=sought.first_given + sought.family_tokens,
-        dob=dob,
-        numbers=numbers,
-        countries=[country] if country else [],
-    )
-    ids = rank(user, query, limit=regional.MAX_HINTS, beyond=True)
-    if not ids:
+    dob_ids = set(_ids_with(blind.DOB, dob.isoformat(), user, beyond=True))
+    phone_ids: set[int] = set()
+    if sought.phone:
+        keys = {sought.phone, blind.legacy_phone_key(data.phone or "")} - {""}
+        phone_ids = set(_ids_with(blind.PHONE, keys, user, beyond=True))
+    # the name ranked on the same words as `find`, so a common name takes the same quick path
+    named = rank(user, ParsedQuery(names=sought.first_given + sought.family_tokens), regional.MAX_HINTS, beyond=True)
+    order = {pid: i for i, pid in enumerate(named)}
+    found = dob_ids | phone_ids | set(named)
+    # the most signals first; among equals the same date of birth, the same phone, then the name's rank
+    best = sorted(
+        found,
+        key=lambda p: (
+            -((p in dob_ids) + (p in phone_ids) + (p in order)),
+            p not in dob_ids,
+            p not in phone_ids,
+            order.get(p, len(order)),
+            -p,
+        ),
+    )[: regional.MAX_HINTS]
+    if not best:
         return []
-    people = {
-        p.id: p
-        for p in session.scalars(
-            sa.select(Beneficiary).where(Beneficiary.id.in_(ids)).options(so.lazyload(Beneficiary.needs))
-        )
-    }
+    people = session.scalars(
+        sa.select(Beneficiary)
+        .where(Beneficiary.id.in_(best))
+        .options(so.lazyload(Beneficiary.needs), so.selectinload(Beneficiary.consents))
+    )
     ranked = []
-    for order, pid in enumerate(ids):
-        person = people.get(pid)
-        if person is None or person.is_erased or in_scope(user, person.centre_id):
+    for person in people:
+        if person.is_erased or in_scope(user, person.centre_id):
             continue
         total, reasons = sought.reasons(person)
         hint = regional.hint_for(person, reasons)
         if hint is not None:
-            ranked.append((-len(reasons), -total, order, hint))
+            ranked.append((-len(reasons), -total, best.index(person.id), hint))
     ranked.sort(key=lambda t: t[:3])
     return [t[3] for t in ranked]
 

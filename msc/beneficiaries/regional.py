@@ -17,11 +17,13 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import format_date, get_locale
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
-from msc.beneficiaries.models import Beneficiary, ConsentStatus
+from msc.beneficiaries.models import Beneficiary, Consent, ConsentStatus
 from msc.beneficiaries.vocab import country_name
 from msc.security import audit
 
@@ -95,6 +97,19 @@ def shareable(person: Beneficiary) -> bool:
         if consent.purpose == CONTINUITY:
             latest = consent
     return latest is not None and latest.status == ConsentStatus.GIVEN
+
+
+def continuity_in_force(person_id: so.QueryableAttribute[int]) -> sa.ColumnElement[bool]:
+    """A WHERE clause: the person's latest decision on continuity of care is 'given' (one index seek;
+    search.py writes the same condition as text for its ranking)."""
+    latest = (
+        sa.select(Consent.status)
+        .where(Consent.beneficiary_id == person_id, Consent.purpose == CONTINUITY)
+        .order_by(Consent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return latest == ConsentStatus.GIVEN.value
 
 
 def hint_for(person: Beneficiary, reasons: Iterable[str]) -> Hint | None:

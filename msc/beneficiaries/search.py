@@ -213,7 +213,10 @@ def regional_hints(user: Actor, parsed: ParsedQuery) -> list[regional.Hint]:
 def _matched(parsed: ParsedQuery, person: Beneficiary) -> list[str]:
     """What of the query a (decrypted) person matches, as regional reason codes."""
     reasons = []
-    if parsed.names and name_score(parsed.names, person.full_name)[1] > 0:
+    # a similar name is a reason when every word typed matches and there are at least two: one common
+    # word alone ("garcia") recognises nobody, and must not list who else in the region carries it
+    whole = [word for word in parsed.names if not word.part]
+    if len(whole) >= 2 and name_score(whole, person.full_name)[1] == len(whole):
         reasons.append("name")
     if parsed.dob and person.date_of_birth == parsed.dob:
         reasons.append("dob")
@@ -293,7 +296,8 @@ def _ranked(user: Actor, parsed: ParsedQuery, page: int) -> SearchResult:
 # dozen select() constructs per query cost more Python time than SQLite spends answering it.
 # Only our own constants and bound parameters go into it, never text typed by a user.
 _ENTRIES, _VOCABULARY, _PEOPLE = E.__tablename__, V.__tablename__, Beneficiary.__tablename__
-#: the person's latest decision on continuity of care is "given" (as service.has_consent reads it)
+#: the person's latest decision on continuity of care is "given" (as service.has_consent reads it;
+#: regional.continuity_in_force is the same condition for select())
 _CONTINUITY_IN_FORCE = (
     f"(SELECT c.status FROM {Consent.__tablename__} AS c WHERE c.beneficiary_id = r.bid "
     f"AND c.purpose = '{regional.CONTINUITY}' ORDER BY c.id DESC LIMIT 1) = '{ConsentStatus.GIVEN.value}'"
