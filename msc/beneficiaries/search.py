@@ -199,6 +199,8 @@ def regional_hints(user: Actor, parsed: ParsedQuery) -> list[regional.Hint]:
     """Records beyond the user's reach that match the query, as hints: ranked on the whole region's
     blind index among people whose consent to continuity is in force; only the best few are decrypted
     to confirm why they match."""
+    if centre_ids_in_scope(user) is None:
+        return []  # the whole region is in reach: nothing is beyond it
     ids = rank(user, parsed, limit=regional.MAX_HINTS, beyond=True)
     if not ids:
         return []
