@@ -16,7 +16,7 @@ from msc.beneficiaries import regional
 from msc.beneficiaries.matching import name_score
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateCandidate, DuplicateDecision
 from msc.beneficiaries.regional import Hint
-from msc.beneficiaries.search import ParsedQuery, rank
+from msc.beneficiaries.search import ParsedQuery, alike, rank
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
 from msc.db import insert_for, session, utcnow
@@ -196,8 +196,9 @@ def regional_hints(user: Actor, data: PersonData, dob: dt.date, country: str | N
     if sought.phone:
         keys = {sought.phone, blind.legacy_phone_key(data.phone or "")} - {""}
         phone_ids = set(_ids_with(blind.PHONE, keys, user, beyond=True))
-    # the name ranked on the same words as `find`, so a common name takes the same quick path
-    named = rank(user, ParsedQuery(names=sought.first_given + sought.family_tokens), regional.MAX_HINTS, beyond=True)
+    # the name: every family name and the first given name spelt or sounding alike (what the 'phonetic'
+    # reason asks); a name with a typo beyond reach is found through the same date of birth
+    named = alike(user, sought.first_given + sought.family_tokens, regional.MAX_HINTS, beyond=True)
     order = {pid: i for i, pid in enumerate(named)}
     found = dob_ids | phone_ids | set(named)
     # the most signals first; among equals the same date of birth, the same phone, then the name's rank

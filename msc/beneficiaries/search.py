@@ -447,6 +447,37 @@ def _all_leading(
     return _run(sql, params, user, exclude_id, "bid DESC", limit, beyond)
 
 
+def alike(user: Actor, words: list[blind.NameWord], limit: int, *, beyond: bool = False) -> list[int]:
+    """People whose names hold every one of these words spelt alike or sounding alike (no typo
+    neighbourhood), the latest registered first; `beyond` as for `rank`. One intersection of short
+    index lists: the regional duplicate check asks only this of the name, so a second full ranking
+    does not double the cost of every registration."""
+    if not words:
+        return []
+    active = index_state().search
+    idx, gen = blind_indexer(active.key_id), int(active.generation)
+    per_word: list[str] = []
+    params: dict[str, object] = {}
+    for i, word in enumerate(words):
+        h = idx.query_word(word)
+        params[f"e{i}"] = h.exact
+        spelt = (
+            f"SELECT beneficiary_id AS bid FROM {_ENTRIES} "
+            f"WHERE generation = {gen} AND kind = {blind.NAME} AND hash IN :e{i}"
+        )
+        if h.sound is not None:
+            params[f"p{i}"] = h.sound
+            sounding = (
+                f"SELECT beneficiary_id AS bid FROM {_ENTRIES} "
+                f"WHERE generation = {gen} AND kind = {blind.NAME_PHONETIC} AND hash = :p{i}"
+            )
+            per_word.append(f"SELECT w.bid FROM ({spelt} UNION {sounding}) AS w")
+        else:
+            per_word.append(f"SELECT w.bid FROM ({spelt}) AS w")
+    sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
+    return _run(sql, params, user, None, "bid DESC", limit, beyond)
+
+
 def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
     """Decrypt the candidates, drop chance matches of the truncated hashes, and re-rank."""
     people = {
