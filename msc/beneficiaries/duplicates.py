@@ -185,8 +185,8 @@ def find(
 
 def regional_hints(user: Actor, data: PersonData, dob: dt.date, country: str | None = None) -> list[Hint]:
     """Records beyond the user's reach that may be this person, as hints (regional.py), looked for as
-    `find` looks in reach — the same date of birth, the same phone, the name ranked — but only among
-    people whose consent to continuity is in force. At most MAX_HINTS are decrypted, to confirm the
+    `find` looks in reach — the same date of birth, the same phone, the name alike (search.alike) — but
+    only among people whose consent to continuity is in force. At most MAX_HINTS are decrypted, to confirm the
     reasons on the server; nothing of them leaves it but the hints."""
     if centre_ids_in_scope(user) is None:
         return []  # the whole region is in reach: nothing is beyond it
