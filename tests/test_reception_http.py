@@ -151,7 +151,7 @@ def test_consent_is_recorded_never_assumed(app, client, clerk):
     that purpose's row, and nothing is saved."""
     page = client.get("/register").get_data(as_text=True)
     radios = re.findall(r'<input[^>]*name="consent_[a-z_]+"[^>]*>', page)
-    assert len(radios) == 10 and not any("checked" in r for r in radios), radios
+    assert len(radios) == 12 and not any("checked" in r for r in radios), radios
     for purpose in ("consent_registration", "consent_photo"):
         res = client.post("/register", data=form_for(client, **{purpose: None}))
         html = res.get_data(as_text=True)

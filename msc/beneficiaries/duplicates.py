@@ -12,15 +12,17 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
+from msc.beneficiaries import regional
 from msc.beneficiaries.matching import name_score
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateCandidate, DuplicateDecision
-from msc.beneficiaries.search import ParsedQuery, rank
+from msc.beneficiaries.regional import Hint
+from msc.beneficiaries.search import ParsedQuery, alike, rank
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import index_state
 from msc.db import insert_for, session, utcnow
 from msc.errors import RuleError
 from msc.security.actor import Actor
-from msc.security.policy import in_scope, scope_filter
+from msc.security.policy import centre_ids_in_scope, in_scope, scope_filter
 
 if TYPE_CHECKING:
     from msc.beneficiaries.service import PersonData
@@ -46,7 +48,9 @@ class Candidate:
         return [str(REASONS[r]) for r in self.reasons]
 
 
-def _ids_with(kind: int, value: str | set[str], user: Actor | None) -> list[int]:
+def _ids_with(kind: int, value: str | set[str], user: Actor | None, *, beyond: bool = False) -> list[int]:
+    """People whose index holds this value: in the user's reach (or anywhere without a user); `beyond`:
+    out of the user's reach, and only those whose consent to continuity is in force."""
     active = index_state().search
     idx = blind_indexer(active.key_id)
     hashes = sorted({idx.hash(kind, v) for v in ({value} if isinstance(value, str) else value)})
@@ -59,7 +63,11 @@ def _ids_with(kind: int, value: str | set[str], user: Actor | None) -> list[int]
             BlindIndexEntry.hash.in_(hashes),
         )
     )
-    if user is not None:
+    if beyond and user is not None:
+        stmt = stmt.where(
+            sa.not_(scope_filter(user, Beneficiary.centre_id)), regional.continuity_in_force(Beneficiary.id)
+        )
+    elif user is not None:
         stmt = stmt.where(scope_filter(user, Beneficiary.centre_id))
     return list(session.scalars(stmt.limit(200)))
 
@@ -90,21 +98,59 @@ def check_document_unique(user: Actor, document_type: str, number: str | None, e
         )
 
 
+@dataclass
+class Sought:
+    """The person being registered, as the duplicate check compares others with them."""
+
+    query_tokens: list[blind.NameWord]
+    #: the characters of a Chinese name are indexed beside it; the name reason asks for the whole
+    family_tokens: list[blind.NameWord]
+    first_given: list[blind.NameWord]
+    dob: dt.date
+    #: the phone as read by the numbering plan of the registering centre's country
+    phone: str
+
+    @classmethod
+    def of(cls, data: PersonData, dob: dt.date, country: str | None) -> Sought:
+        """What is compared, from the form's data."""
+        return cls(
+            query_tokens=blind.name_words(f"{data.given_names} {data.family_names}"),
+            family_tokens=[word for word in blind.name_words(data.family_names) if not word.part],
+            first_given=blind.name_words(data.given_names)[:1],
+            dob=dob,
+            phone=blind.normalise_phone(data.phone or "", country),
+        )
+
+    def reasons(self, person: Beneficiary) -> tuple[int, list[str]]:
+        """The name score and the reasons a (decrypted) person may be the one sought."""
+        reasons = []
+        total, matched = name_score(self.query_tokens, person.full_name)
+        _, family_matched = name_score(self.family_tokens, person.family_names or "")
+        _, given_matched = name_score(self.first_given, person.given_names or "")
+        if person.date_of_birth == self.dob and matched >= 1:
+            reasons.append("dob_name")
+        elif (
+            self.family_tokens and family_matched == len(self.family_tokens) and given_matched == len(self.first_given)
+        ):
+            # same family names and same first given name, spelt alike or sounding alike
+            reasons.append("phonetic")
+        if self.phone and person.phone and blind.normalise_phone(person.phone, person.centre.country) == self.phone:
+            reasons.append("phone")
+        return total, reasons
+
+
 def find(
     user: Actor, data: PersonData, dob: dt.date, exclude_id: int | None = None, country: str | None = None
 ) -> list[Candidate]:
     """People in scope who may be this person, with the reasons, best first. The phone is read as
     people write it in `country` (the registering centre's)."""
 
-    query_tokens = blind.name_words(f"{data.given_names} {data.family_names}")
-    # the characters of a Chinese name are indexed beside it; the name reason asks for the whole
-    family_tokens = [word for word in blind.name_words(data.family_names) if not word.part]
-    first_given = blind.name_words(data.given_names)[:1]
+    sought = Sought.of(data, dob, country)
+    first_given, family_tokens, phone = sought.first_given, sought.family_tokens, sought.phone
     found: dict[int, set[str]] = {}
 
     for pid in _ids_with(blind.DOB, dob.isoformat(), user):
         found.setdefault(pid, set()).add("dob?")
-    phone = blind.normalise_phone(data.phone or "", country)
     if phone:
         # entries written before phones were read by numbering plan carry the legacy key
         for pid in _ids_with(blind.PHONE, {phone, blind.legacy_phone_key(data.phone or "")} - {""}, user):
@@ -128,23 +174,61 @@ def find(
         person = people.get(pid)
         if person is None or person.is_erased:
             continue
-        reasons = []
-        total, matched = name_score(query_tokens, person.full_name)
-        _, family_matched = name_score(family_tokens, person.family_names or "")
-        _, given_matched = name_score(first_given, person.given_names or "")
-        if person.date_of_birth == dob and matched >= 1:
-            reasons.append("dob_name")
-        elif family_tokens and family_matched == len(family_tokens) and given_matched == len(first_given):
-            # same family names and same first given name, spelt alike or sounding alike
-            reasons.append("phonetic")
-        if phone and person.phone and blind.normalise_phone(person.phone, person.centre.country) == phone:
-            reasons.append("phone")
+        total, reasons = sought.reasons(person)
         if reasons:
             candidates.append((len(reasons), total, Candidate(person, reasons)))
     decided = _decided_pairs(exclude_id, [c.beneficiary.id for _, _, c in candidates])
     candidates = [t for t in candidates if t[2].beneficiary.id not in decided]
     candidates.sort(key=lambda t: (-t[0], -t[1], -t[2].beneficiary.id))
     return [c for _, _, c in candidates[:MAX_CANDIDATES]]
+
+
+def regional_hints(user: Actor, data: PersonData, dob: dt.date, country: str | None = None) -> list[Hint]:
+    """Records beyond the user's reach that may be this person, as hints (regional.py), looked for as
+    `find` looks in reach — the same date of birth, the same phone, the name alike (search.alike) — but
+    only among people whose consent to continuity is in force. At most MAX_HINTS are decrypted, to confirm the
+    reasons on the server; nothing of them leaves it but the hints."""
+    if centre_ids_in_scope(user) is None:
+        return []  # the whole region is in reach: nothing is beyond it
+    sought = Sought.of(data, dob, country)
+    dob_ids = set(_ids_with(blind.DOB, dob.isoformat(), user, beyond=True))
+    phone_ids: set[int] = set()
+    if sought.phone:
+        keys = {sought.phone, blind.legacy_phone_key(data.phone or "")} - {""}
+        phone_ids = set(_ids_with(blind.PHONE, keys, user, beyond=True))
+    # the name: every family name and the first given name spelt or sounding alike (what the 'phonetic'
+    # reason asks); a name with a typo beyond reach is found through the same date of birth
+    named = alike(user, sought.first_given + sought.family_tokens, regional.MAX_HINTS, beyond=True)
+    order = {pid: i for i, pid in enumerate(named)}
+    found = dob_ids | phone_ids | set(named)
+    # the most signals first; among equals the same date of birth, the same phone, then the name's rank
+    best = sorted(
+        found,
+        key=lambda p: (
+            -((p in dob_ids) + (p in phone_ids) + (p in order)),
+            p not in dob_ids,
+            p not in phone_ids,
+            order.get(p, len(order)),
+            -p,
+        ),
+    )[: regional.MAX_HINTS]
+    if not best:
+        return []
+    people = session.scalars(
+        sa.select(Beneficiary)
+        .where(Beneficiary.id.in_(best))
+        .options(so.lazyload(Beneficiary.needs), so.selectinload(Beneficiary.consents))
+    )
+    ranked = []
+    for person in people:
+        if person.is_erased or in_scope(user, person.centre_id):
+            continue
+        total, reasons = sought.reasons(person)
+        hint = regional.hint_for(person, reasons)
+        if hint is not None:
+            ranked.append((-len(reasons), -total, best.index(person.id), hint))
+    ranked.sort(key=lambda t: t[:3])
+    return [t[3] for t in ranked]
 
 
 def _decided_pairs(person_id: int | None, others: list[int]) -> set[int]:

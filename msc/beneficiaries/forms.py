@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
 from msc import clock
 from msc.beneficiaries import vocab
@@ -171,6 +171,13 @@ class RegistrationForm(PersonForm):
     consent_photo = RadioField(
         vocab.CONSENT_PURPOSES["photo"], choices=options(GIVEN_REFUSED), validators=[InputRequired(CHOOSE)]
     )
+    #: asked like the others, but a form without it (not asked) records nothing for it
+    consent_continuity = RadioField(
+        vocab.CONSENT_PURPOSES["continuity"],
+        choices=options(GIVEN_REFUSED),
+        validate_choice=False,
+        validators=[Optional(), AnyOf(("given", "refused"), message=_l("Choose given or refused."))],
+    )
     legal_basis = SelectField(_l("Legal basis"), choices=_choices(vocab.LEGAL_BASES), default="consent")
     method = SelectField(_l("How consent was taken"), choices=_choices(vocab.CONSENT_METHODS), default="verbal")
     given_by = SelectField(_l("Who gave consent"), choices=_choices(vocab.CONSENT_GIVEN_BY), default="self")
@@ -180,6 +187,8 @@ class RegistrationForm(PersonForm):
     )
     best_interests_note = CleanText(_l("Best-interests decision"), [Optional(), Length(max=2000)])
     acknowledged = HiddenField()
+    #: the desk has seen the hints of records beyond its reach (no value of theirs: only "1")
+    hints_seen = HiddenField()
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -192,6 +201,8 @@ class RegistrationForm(PersonForm):
         return ok
 
     CONSENT_FIELDS = ("registration", "referral", "government_sharing", "followup_contact", "photo")
+    #: asked, not required: recorded only when the desk chose given or refused
+    OPTIONAL_CONSENT_FIELDS = ("continuity",)
 
 
 class ConsentForm(FlaskForm):

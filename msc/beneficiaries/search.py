@@ -14,9 +14,9 @@ import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from msc.beneficiaries import casenumber
+from msc.beneficiaries import casenumber, regional
 from msc.beneficiaries.matching import W_EXACT, W_LEAD, W_PHONETIC, W_TYPO, lead_score, name_score
-from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.models import Beneficiary, Consent, ConsentStatus
 from msc.beneficiaries.models import BlindIndexEntry as E
 from msc.beneficiaries.models import NameVocabulary as V
 from msc.centres.models import Centre
@@ -76,6 +76,8 @@ class SearchResult:
     #: namesakes the person may be further on, so the desk is offered to narrow it (date of birth,
     #: second surname) in one step
     crowded: bool = False
+    #: records beyond the user's reach that may be the person sought (regional.py): shown apart
+    hints: list[regional.Hint] = field(default_factory=list)
 
 
 def _as_date(token: str) -> dt.date | None:
@@ -168,6 +170,11 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
         found = _direct(user, "card", Beneficiary.card_token == card_token(compact))
         if found.exact is not None:
             return found
+        hint = _card_hint(user, card_token(compact))
+        if hint is not None:
+            found.hints = [hint]
+            regional.record_shown("search", found.hints)
+            return found
     number = _case_number(query)
     if number is not None:
         column = Beneficiary.legacy_case_number if number.legacy else Beneficiary.case_number
@@ -182,7 +189,56 @@ def search(user: Actor, query: str, page: int = 1) -> SearchResult:
         raise RuleError(_l("Nothing to search for: type at least one name, number or date."), field="q")
     result = _ranked(user, parsed, page)
     audit.record("beneficiary.search", detail=f"{parsed.kind}:{len(result.hits)}")
+    if page == 1:  # the first page of results says it once; "More results" does not ask again
+        result.hints = regional_hints(user, parsed)
+        regional.record_shown("search", result.hints)
     return result
+
+
+def regional_hints(user: Actor, parsed: ParsedQuery) -> list[regional.Hint]:
+    """Records beyond the user's reach that match the query, as hints: ranked on the whole region's
+    blind index among people whose consent to continuity is in force; only the best few are decrypted
+    to confirm why they match."""
+    if centre_ids_in_scope(user) is None:
+        return []  # the whole region is in reach: nothing is beyond it
+    ids = rank(user, parsed, limit=regional.MAX_HINTS, beyond=True)
+    if not ids:
+        return []
+    hints = []
+    for hit in confirm(parsed, ids):
+        hint = regional.hint_for(hit.person, _matched(parsed, hit.person))
+        if hint is not None:
+            hints.append(hint)
+    return hints
+
+
+def _matched(parsed: ParsedQuery, person: Beneficiary) -> list[str]:
+    """What of the query a (decrypted) person matches, as regional reason codes."""
+    reasons = []
+    # a similar name is a reason when every word typed matches and there are at least two: one common
+    # word alone ("garcia") recognises nobody, and must not list who else in the region carries it
+    whole = [word for word in parsed.names if not word.part]
+    if len(whole) >= 2 and name_score(whole, person.full_name)[1] == len(whole):
+        reasons.append("name")
+    if parsed.dob and person.date_of_birth == parsed.dob:
+        reasons.append("dob")
+    docs = {blind.normalise_document(n) for n in parsed.numbers} - {""}
+    if docs and person.document_number and blind.normalise_document(person.document_number) in docs:
+        reasons.append("document")
+    phones = {blind.normalise_phone(n, c) for n in parsed.numbers for c in [*parsed.countries, None]} - {""}
+    if phones and person.phone and blind.normalise_phone(person.phone, person.centre.country) in phones:
+        reasons.append("phone")
+    return reasons
+
+
+def _card_hint(user: Actor, token: str) -> regional.Hint | None:
+    """A card presented at a centre beyond the one that issued it: a hint when the record may be shared."""
+    person = session.scalar(
+        sa.select(Beneficiary).where(
+            Beneficiary.card_token == token, sa.not_(scope_filter(user, Beneficiary.centre_id))
+        )
+    )
+    return regional.hint_for(person, ["card"]) if person is not None else None
 
 
 def _countries_of(user: Actor) -> list[str]:
@@ -242,6 +298,12 @@ def _ranked(user: Actor, parsed: ParsedQuery, page: int) -> SearchResult:
 # dozen select() constructs per query cost more Python time than SQLite spends answering it.
 # Only our own constants and bound parameters go into it, never text typed by a user.
 _ENTRIES, _VOCABULARY, _PEOPLE = E.__tablename__, V.__tablename__, Beneficiary.__tablename__
+#: the person's latest decision on continuity of care is "given" (as service.has_consent reads it;
+#: regional.continuity_in_force is the same condition for select())
+_CONTINUITY_IN_FORCE = (
+    f"(SELECT c.status FROM {Consent.__tablename__} AS c WHERE c.beneficiary_id = r.bid "
+    f"AND c.purpose = '{regional.CONTINUITY}' ORDER BY c.id DESC LIMIT 1) = '{ConsentStatus.GIVEN.value}'"
+)
 
 
 @lru_cache(maxsize=512)
@@ -249,15 +311,27 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
     return sa.text(sql).bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
 
 
-def _run(sql: str, params: dict[str, object], user: Actor, exclude_id: int | None, order: str, limit: int) -> list[int]:
+def _run(
+    sql: str,
+    params: dict[str, object],
+    user: Actor,
+    exclude_id: int | None,
+    order: str,
+    limit: int,
+    beyond: bool = False,
+) -> list[int]:
     """Cut a ranking (`sql` gives `bid` and the `order` columns) to the user's centres, drop one person
-    if asked, and keep the best `limit`.
+    if asked, and keep the best `limit`. `beyond`: cut it instead to the centres out of the user's reach,
+    and to the people there whose consent to continuity is in force (the regional hints: without that
+    consent nobody learns that a record exists).
 
     On PostgreSQL the ranking is sorted first and each candidate's centre read by its key as the rows
     stream out, until the page is full: with a join, the planner looked up every candidate (or walked
     the whole table of people backwards) before ranking them, which cost more than the ranking itself
     for a common name. SQLite sorts again after such a filter, so there the join stays."""
     ids = centre_ids_in_scope(user)
+    if beyond and ids is None:
+        return []  # the whole region is in reach: nothing is beyond it
     where = []
     if exclude_id is not None:
         where.append("r.bid <> :exclude")
@@ -265,12 +339,15 @@ def _run(sql: str, params: dict[str, object], user: Actor, exclude_id: int | Non
     statement = f"SELECT r.bid FROM ({sql}) AS r"
     if ids is not None:
         params["centres"] = sorted(ids) or [-1]
+        within = "NOT IN" if beyond else "IN"
         if session.get_bind().dialect.name == "postgresql":
             statement = f"SELECT r.bid FROM ({sql} ORDER BY {order}) AS r"
-            where.append(f"(SELECT b.centre_id FROM {_PEOPLE} AS b WHERE b.id = r.bid) IN :centres")
+            where.append(f"(SELECT b.centre_id FROM {_PEOPLE} AS b WHERE b.id = r.bid) {within} :centres")
         else:
             statement += f" JOIN {_PEOPLE} AS b ON b.id = r.bid"
-            where.append("b.centre_id IN :centres")
+            where.append(f"b.centre_id {within} :centres")
+    if beyond:
+        where.append(_CONTINUITY_IN_FORCE)
     if where:
         statement += " WHERE " + " AND ".join(where)
     statement += f" ORDER BY r.{order.replace(', ', ', r.')} LIMIT :limit"
@@ -279,15 +356,18 @@ def _run(sql: str, params: dict[str, object], user: Actor, exclude_id: int | Non
     return list(session.scalars(_statement(statement, expanding), params))
 
 
-def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = None) -> list[int]:
+def rank(
+    user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = None, *, beyond: bool = False
+) -> list[int]:
     """Beneficiary ids ranked on the blind index: per query word its best match (exact > phonetic >
     one typo) plus a point when it is the person's first given or first family name, summed over
-    words, lifted by a matching date of birth, document or phone."""
+    words, lifted by a matching date of birth, document or phone. `beyond`: among the people out of
+    the user's reach whose consent to continuity is in force, instead of those in it."""
     active = index_state().search
     idx, gen = blind_indexer(active.key_id), int(active.generation)
     hashes = [idx.query_word(word) for word in parsed.names]
     if hashes and not parsed.dob and not parsed.numbers:
-        top = _all_leading(user, gen, [h.leads for h in hashes], limit, exclude_id)
+        top = _all_leading(user, gen, [h.leads for h in hashes], limit, exclude_id, beyond)
         if len(top) >= limit:
             return top
     selects: list[str] = []
@@ -344,7 +424,7 @@ def rank(user: Actor, parsed: ParsedQuery, limit: int, exclude_id: int | None = 
     # one grouping: each query part scores its best match for the person, or nothing
     score = " + ".join(f"COALESCE(MAX(CASE WHEN q = {q} THEN w END), 0)" for q in parts)
     sql = f"SELECT bid, {score} AS score FROM ({' UNION ALL '.join(selects)}) AS m GROUP BY bid"
-    return _run(sql, params, user, exclude_id, "score DESC, bid DESC", limit)
+    return _run(sql, params, user, exclude_id, "score DESC, bid DESC", limit, beyond)
 
 
 def phone_keys(parsed: ParsedQuery, number: str) -> set[str]:
@@ -352,7 +432,9 @@ def phone_keys(parsed: ParsedQuery, number: str) -> set[str]:
     return blind.phone_keys(number, parsed.countries) if blind.is_phone_like(number) else set()
 
 
-def _all_leading(user: Actor, gen: int, leads: list[list[int]], limit: int, exclude_id: int | None) -> list[int]:
+def _all_leading(
+    user: Actor, gen: int, leads: list[list[int]], limit: int, exclude_id: int | None, beyond: bool = False
+) -> list[int]:
     """People whose first given and first family names are exactly the query's words: they score
     the most any ranking can give, so when there are enough of them they are the first page."""
     per_word = [
@@ -362,7 +444,38 @@ def _all_leading(user: Actor, gen: int, leads: list[list[int]], limit: int, excl
     ]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
     params: dict[str, object] = {f"l{i}": hashes for i, hashes in enumerate(leads)}
-    return _run(sql, params, user, exclude_id, "bid DESC", limit)
+    return _run(sql, params, user, exclude_id, "bid DESC", limit, beyond)
+
+
+def alike(user: Actor, words: list[blind.NameWord], limit: int, *, beyond: bool = False) -> list[int]:
+    """People whose names hold every one of these words spelt alike or sounding alike (no typo
+    neighbourhood), the latest registered first; `beyond` as for `rank`. One intersection of short
+    index lists: the regional duplicate check asks only this of the name, so a second full ranking
+    does not double the cost of every registration."""
+    if not words:
+        return []
+    active = index_state().search
+    idx, gen = blind_indexer(active.key_id), int(active.generation)
+    per_word: list[str] = []
+    params: dict[str, object] = {}
+    for i, word in enumerate(words):
+        h = idx.query_word(word)
+        params[f"e{i}"] = h.exact
+        spelt = (
+            f"SELECT beneficiary_id AS bid FROM {_ENTRIES} "
+            f"WHERE generation = {gen} AND kind = {blind.NAME} AND hash IN :e{i}"
+        )
+        if h.sound is not None:
+            params[f"p{i}"] = h.sound
+            sounding = (
+                f"SELECT beneficiary_id AS bid FROM {_ENTRIES} "
+                f"WHERE generation = {gen} AND kind = {blind.NAME_PHONETIC} AND hash = :p{i}"
+            )
+            per_word.append(f"SELECT w.bid FROM ({spelt} UNION {sounding}) AS w")
+        else:
+            per_word.append(f"SELECT w.bid FROM ({spelt}) AS w")
+    sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
+    return _run(sql, params, user, None, "bid DESC", limit, beyond)
 
 
 def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:

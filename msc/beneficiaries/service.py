@@ -14,7 +14,7 @@ import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
-from msc.beneficiaries import casenumber, duplicates
+from msc.beneficiaries import casenumber, duplicates, regional
 from msc.beneficiaries.index import reindex
 from msc.beneficiaries.models import (
     OTHER_ENTRY_POINT,
@@ -26,6 +26,7 @@ from msc.beneficiaries.models import (
     Household,
     SpecificNeed,
 )
+from msc.beneficiaries.regional import Hint
 from msc.beneficiaries.vocab import PROTECTED_NEEDS, SENSITIVE_NEEDS, age_band
 from msc.centres import stays
 from msc.centres.models import Centre, EntryPoint
@@ -43,11 +44,13 @@ CARD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by hand
 
 
 class PossibleDuplicates(Exception):
-    """The person may already be registered; the clerk must look before saving."""
+    """The person may already be registered; the clerk must look before saving. `hints`: records
+    beyond the user's reach that may be the person (regional.py), shown without saying whose."""
 
-    def __init__(self, candidates: list[duplicates.Candidate]):
+    def __init__(self, candidates: list[duplicates.Candidate], hints: list[Hint] | None = None):
         super().__init__("possible duplicates")
         self.candidates = candidates
+        self.hints = hints or []
 
 
 @dataclass
@@ -181,8 +184,11 @@ def register(
     consents: list[ConsentData],
     household: HouseholdChoice,
     acknowledged: set[int] | None = None,
+    hints_seen: bool = False,
 ) -> Beneficiary:
-    """Register a person with consent; refuse on a rule, or stop on possible duplicates not yet seen."""
+    """Register a person with consent; refuse on a rule, or stop on possible duplicates not yet seen.
+    Records beyond the user's reach that may be the person stop it once, as hints (`hints_seen`: the
+    desk has seen them and goes on): they never block the registration."""
     today = clock.today_at(centre)
     dob, estimated = validate_person(data, today)
     age = _age(dob, today)
@@ -192,8 +198,10 @@ def register(
     duplicates.check_document_unique(user, data.document_type, data.document_number)
     found = duplicates.find(user, data, dob, country=centre.country)
     candidates = [c for c in found if c.beneficiary.id not in (acknowledged or set())]
-    if candidates:
-        raise PossibleDuplicates(candidates)
+    hints = [] if hints_seen else duplicates.regional_hints(user, data, dob, country=centre.country)
+    if candidates or hints:
+        regional.record_shown("registration", hints)
+        raise PossibleDuplicates(candidates, hints)
 
     person = Beneficiary(
         data_key=DataKey.generate(),

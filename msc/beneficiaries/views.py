@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -95,6 +95,7 @@ def _person_data(form: PersonForm, needs: list[str]) -> service.PersonData:
 
 
 def _consents(form: RegistrationForm) -> list[service.ConsentData]:
+    asked = [p for p in RegistrationForm.OPTIONAL_CONSENT_FIELDS if getattr(form, f"consent_{p}").data]
     return [
         service.ConsentData(
             purpose=p,
@@ -105,7 +106,7 @@ def _consents(form: RegistrationForm) -> list[service.ConsentData]:
             guardian_name=form.guardian_name.data or None,
             best_interests_note=form.best_interests_note.data or None,
         )
-        for p in RegistrationForm.CONSENT_FIELDS
+        for p in (*RegistrationForm.CONSENT_FIELDS, *asked)
     ]
 
 
@@ -135,7 +136,7 @@ def register():
                 form.guardian_name.data = guardian.full_name
     centre_id = parse_id(request.form.get("centre_id")) or centres[0].id
     centre = next((c for c in centres if c.id == centre_id), centres[0])
-    candidates = []
+    candidates, hints = [], []
     if form.validate_on_submit():
         acknowledged = {n for x in (form.acknowledged.data or "").split(",") if (n := parse_id(x)) is not None}
         choice = service.HouseholdChoice(
@@ -144,20 +145,35 @@ def register():
         )
         try:
             person = service.register(
-                current_user, centre, _person_data(form, form.needs.data or []), _consents(form), choice, acknowledged
+                current_user,
+                centre,
+                _person_data(form, form.needs.data or []),
+                _consents(form),
+                choice,
+                acknowledged,
+                hints_seen=form.hints_seen.data == "1",
             )
         except RuleError as err:
             show_on_form(form, err)
         except service.PossibleDuplicates as dup:
-            candidates = dup.candidates
+            candidates, hints = dup.candidates, dup.hints
             form.acknowledged.data = ",".join(str(c.beneficiary.id) for c in candidates)
+            if hints:
+                form.hints_seen.data = "1"
+                g.commit_on_error = True  # keep the audit record of the hints shown (nothing else was written)
         else:
             flash(_("Registered with case number %(case)s.", case=person.case_number), "success")
             return redirect(url_for("beneficiaries.profile", uid=person.uid))
     # Possible duplicates come back to be looked at before saving: nothing of this attempt is kept.
-    status = 422 if candidates else form_status(form)
+    status = 422 if candidates or hints else form_status(form)
     return render_template(
-        "reception/register.html", form=form, centres=centres, centre=centre, candidates=candidates, vocab=vocab
+        "reception/register.html",
+        form=form,
+        centres=centres,
+        centre=centre,
+        candidates=candidates,
+        hints=hints,
+        vocab=vocab,
     ), status
 
 

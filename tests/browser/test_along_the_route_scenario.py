@@ -1,0 +1,57 @@
+"""Along the route, on phones: a woman registered at Cúcuta with consent to continuity of care is
+recognised at the Pacaraima desk (in Portuguese) as a possible earlier registration — the country and
+the month, never her name, case number or centre."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import check_axe, check_no_horizontal_scroll, log_in_as
+from tests.browser.test_reception_scenario import PHONE, SAVE, fill_person, log_in, path_of, record_consent, submit
+from tests.conftest import Factory
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_desk_down_the_route_recognises_an_earlier_registration(visit, live_server):
+    page = visit.page
+    page.set_viewport_size(PHONE)
+    make = Factory(live_server.app)
+    make.centre("BRA-PAC", "CAM Pacaraima", "BRA")
+    make.user("recepcao_pac", "reception", centres=("BRA-PAC",), locale="pt_BR")
+
+    # -- Cúcuta, in Spanish: registered with consent to continuity
+    log_in(visit, live_server)
+    visit.goto("/register")
+    fill_person(page, "Yulimar", "Contreras Briceño", "1994-08-21", "female")
+    page.locator("#nationality").select_option("VEN")
+    record_consent(page)
+    continuity = page.locator("#consent_continuity")
+    assert "Continuidad de la atención" in continuity.inner_text()
+    continuity.locator("input[value=given]").check()
+    submit(visit, SAVE)
+    assert re.fullmatch(r"/b/[^/]+", path_of(page.url)), page.locator("main").inner_text()
+    uid = path_of(page.url).rsplit("/", 1)[1]
+    case_number = page.locator("h1 small").inner_text().strip()
+
+    # -- Pacaraima, in Portuguese: the name searched finds nobody in reach, and a hint
+    pages_before, requests_before = len(visit.page_urls), len(visit.requests)
+    log_in_as(visit, "recepcao_pac")
+    assert page.locator("html").get_attribute("lang") == "pt-BR"
+    page.locator("#q").fill("yulimar contreras")
+    submit(visit, "form.search button[type=submit]")
+    hints = page.locator("#regional-hints")
+    assert hints.is_visible(), page.locator("main").inner_text()
+    text = hints.inner_text()
+    assert "Possível cadastro anterior em outro centro (Colômbia," in text and "nome parecido" in text
+    main = page.locator("main").inner_html()
+    for secret in ("Contreras Briceño", "Yulimar", case_number, uid, "Cúcuta"):
+        assert secret not in main, secret
+    # the Cúcuta desk opened the record; nothing this desk reached names it
+    since = visit.page_urls[pages_before:] + [url for _, url in visit.requests[requests_before:]]
+    assert since and not any(uid in u for u in since)
+    check_no_horizontal_scroll(page, "search results with a regional hint")
+    check_axe(page, "search results with a regional hint")
+    assert visit.page_errors == [], visit.page_errors
