@@ -78,7 +78,7 @@ def test_registration_beyond_reach_shows_a_hint_and_does_not_block(ctx, make, ro
     assert dup.value.candidates == []  # nothing in reach
     [hint] = dup.value.hints
     month = clock.day_of(walker.registered_at, "COL").replace(day=1)
-    assert hint == regional.Hint(walker.id, "COL", month, ("dob_name",))
+    assert hint == regional.Hint(walker.id, "COL", month, ("dob_name",), walker.uid)
     # the desk saw it and goes on: a new record, no pair kept with the record beyond reach
     person = _register(desk, "BRA-PAC", _data(), hints_seen=True)
     session.commit()
@@ -252,7 +252,7 @@ def test_registration_page_shows_the_hint_and_goes_on(app, client, make, auth, r
     months = ["janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
               "novembro", "dezembro"]  # fmt: skip
     assert f"{months[month.month - 1]} de {month.year}" in section
-    assert '<span class="hint-actions" hidden></span>' in section
+    assert "Pedir este cadastro" in section and "/continuity/ask?record=" in section
     for secret in secrets[:-1]:
         assert secret not in html, secret
     assert f"/b/{walker.uid}" not in html and 'name="hints_seen" type="hidden" value="1"' in html
@@ -339,3 +339,33 @@ def test_a_childs_continuity_consent_comes_from_a_guardian(ctx, make, route):
     with pytest.raises(RuleError) as err:
         make.person(consents=by_self, **child)
     assert err.value.field == "given_by"
+
+
+def test_asking_for_a_hinted_record_sends_a_request_that_only_this_desk_can_send(app, client, make, auth, route):
+    """The hint's link carries the record sealed for the user it was shown to: it leads to a request to the
+    centre that holds the record, and the same link in another user's hands asks for nothing."""
+    from msc.continuity.models import Transfer
+
+    with app.app_context():
+        walker = _walker(make)
+        walker_id, secrets = walker.id, _secrets_of(walker)
+    auth.login("desk_pac")
+    html = client.post("/search", data={"q": "maria perez", "csrf_token": csrf(client, "/")}).get_data(as_text=True)
+    link = re.search(r'href="(/continuity/ask\?record=[^"]+)"', _section(html)).group(1).replace("&amp;", "&")
+    page = client.get(link).get_data(as_text=True)
+    for secret in secrets:
+        assert secret not in page and secret not in link, secret
+    token = re.search(r'name="record" type="hidden" value="([^"]+)"', page).group(1)
+    res = client.post("/continuity/ask", data={"record": token, "csrf_token": csrf(client, link)})
+    assert res.status_code == 302
+    with app.app_context():
+        [asked] = session.scalars(sa.select(Transfer).where(Transfer.beneficiary_id == walker_id)).all()
+        assert asked.status == "pending" and asked.requested_by.username == "desk_pac"
+    # another desk of the same centre with the same link: the same answer, and no request
+    make.user("desk_pac2", "reception", centres=("BRA-PAC",), locale="pt_BR")
+    auth.logout()
+    auth.login("desk_pac2")
+    res = client.post("/continuity/ask", data={"record": token, "csrf_token": csrf(client, link)})
+    assert res.status_code == 302
+    with app.app_context():
+        assert session.scalar(sa.select(sa.func.count()).select_from(Transfer)) == 1

@@ -25,10 +25,13 @@ from flask_babel import lazy_gettext as _l
 from msc import clock
 from msc.beneficiaries.models import Beneficiary, Consent, ConsentStatus
 from msc.beneficiaries.vocab import country_name
+from msc.crypto.links import open_reference, seal_reference
 from msc.security import audit
 
 #: the consent purpose that lets a record be recognised beyond its centre
 CONTINUITY = "continuity"
+#: what a hint's sealed reference is for (msc.crypto.links)
+HINT_REFERENCE = "regional-hint"
 #: at most this many hints, as at most this many people are decrypted to confirm them
 MAX_HINTS = 5
 
@@ -56,6 +59,13 @@ class Hint:
     registered_month: dt.date
     #: codes of REASONS, best first
     reasons: tuple[str, ...]
+    #: the record's uid, for the server only: the page carries it sealed (`reference`)
+    person_uid: str = ""
+
+    def reference(self, holder: int) -> str:
+        """What the page's "ask for this record" link carries: the uid sealed for this user
+        (msc.crypto.links), so that neither the page nor the URL holds anything of the record."""
+        return seal_reference(HINT_REFERENCE, self.person_uid, holder)
 
     @property
     def country_name(self) -> str:
@@ -118,10 +128,15 @@ def hint_for(person: Beneficiary, reasons: Iterable[str]) -> Hint | None:
     if not codes or not shareable(person):
         return None
     registered = clock.day_of(person.registered_at, person.centre.country)
-    return Hint(person.id, person.centre.country, registered.replace(day=1), codes)
+    return Hint(person.id, person.centre.country, registered.replace(day=1), codes, person.uid)
 
 
 def record_shown(where: str, hints: list[Hint]) -> None:
     """Audit that hints were shown: where and how many, nothing of whom."""
     if hints:
         audit.record("beneficiary.regional_hint", detail=f"{where}:{len(hints)}")
+
+
+def referenced_uid(token: str, holder: int) -> str | None:
+    """The uid behind a hint's reference shown to this user, or None."""
+    return open_reference(HINT_REFERENCE, token, holder)

@@ -30,7 +30,7 @@ class AskForm(FlaskForm):
 
 class RequestForm(FlaskForm):
     centre = SelectField(_l("Your centre"), coerce=_centre_id, validators=[Optional()], validate_choice=False)
-    record = HiddenField(validators=[Optional(), Length(max=32)])
+    record = HiddenField(validators=[Optional(), Length(max=200)])
 
 
 class AnswerForm(FlaskForm):

@@ -11,6 +11,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from msc.beneficiaries import proof as proofs
+from msc.beneficiaries import regional
 from msc.continuity import service
 from msc.continuity.forms import AnswerForm, AskForm, RequestForm
 from msc.continuity.models import Transfer
@@ -66,7 +67,9 @@ def _request_page(record: str):
     if form.validate_on_submit():
         with rule_on_form(form):
             centre = service.asking_centre(current_user, form.centre.data)
-            service.request_record(current_user, centre, form.record.data)
+            # a hint's link carries the record sealed for this user; a request may also name the uid itself
+            record = form.record.data or ""
+            service.request_record(current_user, centre, regional.referenced_uid(record, current_user.id) or record)
             flash(str(service.REQUEST_SENT), "info")
             return redirect(url_for("continuity.asked"))
     return render_template("continuity/request.html", form=form), form_status(form)

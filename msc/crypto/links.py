@@ -8,6 +8,8 @@ links (their rows stay for the fund's accounts), it makes everything the links l
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -67,3 +69,23 @@ class LinkField:
         if len(raw) >= _LINK_BYTES:
             raise ValueError("a link is a few ids")
         setattr(obj, self.column, envelope.encrypt_field(self._key(), raw.ljust(_LINK_BYTES, b" "), self._aad(obj)))
+
+
+def seal_reference(purpose: str, value: str, holder: int) -> str:
+    """An opaque reference to a record, for one user's page and what it leads to: the value (a uid) encrypted
+    under a key derived from the audit key, bound to the purpose and to the user it was shown to. The page
+    and the URL carry this, never the uid."""
+    key = _derive(keyring().audit_key, b"msc-reference")
+    blob = envelope.encrypt_field(key, value.encode(), f"{purpose}|{holder}".encode())
+    return base64.urlsafe_b64encode(blob).decode().rstrip("=")
+
+
+def open_reference(purpose: str, token: str, holder: int) -> str | None:
+    """The value behind a reference sealed for this purpose and this user, or None (altered, another
+    user's, or not a reference at all)."""
+    key = _derive(keyring().audit_key, b"msc-reference")
+    try:
+        blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        return envelope.decrypt_field(key, blob, f"{purpose}|{holder}".encode()).decode()
+    except (ValueError, binascii.Error, envelope.DecryptionError, UnicodeDecodeError):
+        return None
