@@ -55,3 +55,23 @@ def test_a_desk_down_the_route_recognises_an_earlier_registration(visit, live_se
     check_no_horizontal_scroll(page, "search results with a regional hint")
     check_axe(page, "search results with a regional hint")
     assert visit.page_errors == [], visit.page_errors
+
+    # -- the person shows her card at the Pacaraima desk: with her consent to continuity the record comes here
+    with live_server.app.app_context():
+        import sqlalchemy as sa
+
+        from msc.beneficiaries.models import Beneficiary
+        from msc.db import session
+
+        token = session.scalar(sa.select(Beneficiary.card_token).where(Beneficiary.uid == uid))
+    visit.goto("/continuity/ask")
+    page.locator("#card_token").fill(token)  # what the card's QR code or the text under it gives
+    submit(visit, "main form button[type=submit]")
+    assert path_of(page.url) == f"/b/{uid}", page.locator("main").inner_text()
+    assert "Yulimar" in page.locator("h1").inner_text()
+    route = page.locator("section[aria-labelledby=route]")
+    rows = route.locator("tbody tr").all_inner_texts()
+    assert len(rows) == 2 and "COL-CUC" in rows[0] and "BRA-PAC" in rows[1], rows
+    check_no_horizontal_scroll(page, "profile of a record that arrived")
+    check_axe(page, "profile of a record that arrived")
+    assert visit.page_errors == [], visit.page_errors
