@@ -459,37 +459,24 @@ def route(person: Beneficiary) -> list[Stop]:
     """The person's stays, first to last, with counts of what each centre provided (never the content)."""
     found = stays.route_of(person.id)
     per_centre: dict[int, dict[str, int]] = {}
-
-    def add(kind: str, rows: sa.Executable) -> None:
-        for centre_id, count in session.execute(rows):
-            per_centre.setdefault(centre_id, dict.fromkeys(PROVIDED, 0))[kind] = count
-
-    add(
-        "handovers",
-        sa.select(Distribution.centre_id, sa.func.count())
+    counted = sa.union_all(  # one round trip for the four counts
+        sa.select(sa.literal("handovers"), Distribution.centre_id, sa.func.count())
         .where(Distribution.beneficiary_id == person.id, Distribution.voided_at.is_(None))
         .group_by(Distribution.centre_id),
-    )
-    add(
-        "shelter",
-        sa.select(Shelter.centre_id, sa.func.count())
+        sa.select(sa.literal("shelter"), Shelter.centre_id, sa.func.count())
         .select_from(Placement)
         .join(Shelter, Shelter.id == Placement.shelter_id)
         .where(Placement.beneficiary_id == person.id)
         .group_by(Shelter.centre_id),
-    )
-    add(
-        "referrals",
-        sa.select(Referral.centre_id, sa.func.count())
+        sa.select(sa.literal("referrals"), Referral.centre_id, sa.func.count())
         .where(Referral.beneficiary_id == person.id)
         .group_by(Referral.centre_id),
-    )
-    add(
-        "fund",
-        sa.select(Application.centre_id, sa.func.count())
+        sa.select(sa.literal("fund"), Application.centre_id, sa.func.count())
         .where(Application.subject_tag == subject_tag(person))
         .group_by(Application.centre_id),
     )
+    for kind, centre_id, count in session.execute(counted):
+        per_centre.setdefault(centre_id, dict.fromkeys(PROVIDED, 0))[kind] = count
     last = {s.centre_id: s.id for s in found}
     return [
         Stop(s, per_centre.get(s.centre_id, dict.fromkeys(PROVIDED, 0)) if last[s.centre_id] == s.id else {})
