@@ -169,6 +169,9 @@ CHANGE_LABELS = {
     "consent": _l("consent decision"),
     "household": _l("household changed"),
     "correction": _l("corrected at the person's request"),
+    "merged_from": _l("another record of the same person merged into this one"),
+    "merged_into": _l("merged into another record of the same person"),
+    "merge_undone": _l("merge of records undone"),
 }
 
 
