@@ -316,6 +316,7 @@ def test_the_manager_merges_from_the_profile_and_undoes_it(app, make):
     login_as(app, client, manager)
     page = client.get(f"/b/{keep_uid}").get_data(as_text=True)
     assert f"/b/{keep_uid}/merge/{absorb_uid}" in page and "Merge these records" in page
+    assert "Not the same person" not in page  # a desk's answer, not the manager's (no permission to edit)
     confirm = client.get(f"/b/{keep_uid}/merge/{absorb_uid}")
     assert confirm.status_code == 200 and "Why these records are the same person" in confirm.get_data(as_text=True)
     token = csrf(client, f"/b/{keep_uid}/merge/{absorb_uid}")
