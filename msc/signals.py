@@ -15,3 +15,9 @@ referral_status_moved = _signals.signal("referral-status-moved")
 #: sent with the hand-over once it is claimed as voided and before its lines are marked voided by an UPDATE
 #: that bypasses the ORM (so the lines still show what they counted); kwargs: session
 hand_over_voided = _signals.signal("hand-over-voided")
+
+#: sent with a person around UPDATEs that bypass the ORM and change what the person counts for (a merge
+#: of two records moves needs and marks one record merged): before them with counted=False (what the
+#: person counted for goes), after them, once the person is read again, with counted=True; kwargs: session,
+#: counted
+person_recounted = _signals.signal("person-recounted")

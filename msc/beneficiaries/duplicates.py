@@ -61,6 +61,7 @@ def _ids_with(kind: int, value: str | set[str], user: Actor | None, *, beyond: b
             BlindIndexEntry.generation == active.generation,
             BlindIndexEntry.kind == kind,
             BlindIndexEntry.hash.in_(hashes),
+            Beneficiary.merged_into_id.is_(None),
         )
     )
     if beyond and user is not None:
@@ -310,7 +311,7 @@ def stored(user: Actor, person_id: int) -> list[Candidate]:
         return []
     people = session.scalars(
         sa.select(Beneficiary)
-        .where(Beneficiary.id.in_(ids), scope_filter(user, Beneficiary.centre_id))
+        .where(Beneficiary.id.in_(ids), Beneficiary.merged_into_id.is_(None), scope_filter(user, Beneficiary.centre_id))
         .options(so.lazyload(Beneficiary.needs))
     )
     candidates = [Candidate(p, [r for r in reasons[p.id] if r in REASONS]) for p in people if not p.is_erased]

@@ -7,7 +7,7 @@ import datetime as dt
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, RadioField, SelectField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
 from msc import clock
@@ -215,3 +215,11 @@ class ConsentForm(FlaskForm):
     given_by = SelectField(_l("Who gave consent"), choices=_choices(vocab.CONSENT_GIVEN_BY), default="self")
     guardian_name = CleanString(_l("Name of the parent or guardian"), [Optional(), Length(max=120)])
     best_interests_note = CleanText(_l("Best-interests decision"), [Optional(), Length(max=2000)])
+
+
+class MergeForm(FlaskForm):
+    """Merge another record of the same person into this one: why, and, for a pair once answered "not the
+    same person", the manager's word that they are."""
+
+    reason = CleanText(_l("Why these records are the same person"), [Optional(), Length(max=500)])
+    confirm_different = BooleanField(_l("I have checked: they are the same person, although marked as different"))

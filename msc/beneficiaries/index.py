@@ -59,12 +59,13 @@ def index_batch(generation: IndexGeneration | None, after_id: int, limit: int) -
     )
     if not people:
         return None, 0, 0
-    living = [person for person in people if not person.is_erased]
+    # erased people have nothing to index; a record merged into another is found through the kept one
+    living = [person for person in people if not person.is_erased and person.merged_into_id is None]
     generations = (generation,) if generation is not None else index_state().writes
     session.execute(
         sa.delete(BlindIndexEntry).where(
             BlindIndexEntry.generation.in_([gen.generation for gen in generations]),
-            BlindIndexEntry.beneficiary_id.in_([person.id for person in living]),
+            BlindIndexEntry.beneficiary_id.in_([person.id for person in people]),
         )
     )
     _insert_entries(living, generations)
@@ -114,7 +115,8 @@ def reindex(person: Beneficiary) -> None:
     take_generations_lock(session.connection())
     # entries of a generation no longer written (one retiring) go too
     session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.beneficiary_id == person.id))
-    _insert_entries([person], index_state().writes)
+    if person.merged_into_id is None:  # a merged record is found through the kept one, never by its own data
+        _insert_entries([person], index_state().writes)
 
 
 def _insert_entries(people: list[Beneficiary], generations: Iterable[IndexGeneration]) -> None:

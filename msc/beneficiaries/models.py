@@ -100,6 +100,9 @@ class Beneficiary(EncryptedRow, Base):
     registered_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow, index=True)
     registered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     updated_at: so.Mapped[dt.datetime | None]
+    #: the record this one was merged into (the same person registered twice): kept, never searched, listed
+    #: or counted again, until the merge is undone (msc.beneficiaries.merge)
+    merged_into_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("beneficiaries.id"), index=True)
 
     centre: so.Mapped[Centre] = so.relationship(lazy="joined")
     entry_point_place: so.Mapped[EntryPoint | None] = so.relationship()
@@ -341,3 +344,34 @@ class CorrectionRequest(EncryptedRow, Base):
     @property
     def field_names(self) -> list[str]:
         return [f for f in self.fields.split(",") if f]
+
+
+class BeneficiaryMerge(EncryptedRow, Base):
+    """Two records of one person made one by a centre manager: which record was kept, which was merged
+    into it, why (encrypted under the kept person's key), and exactly which rows moved, so that the merge
+    can be undone while the kept record has not changed since."""
+
+    __tablename__ = "beneficiary_merges"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    kept_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
+    absorbed_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), index=True)
+    merged_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    merged_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    #: the kept record's history entry for the merge: a newer entry means it changed since
+    change_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("beneficiary_changes.id"))
+    reason_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    #: what moved, as JSON of row ids and keys by table (ids only, never a value)
+    moved: so.Mapped[str] = so.mapped_column(sa.Text, default="{}")
+    undone_at: so.Mapped[dt.datetime | None]
+    undone_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+
+    kept: so.Mapped[Beneficiary] = so.relationship(foreign_keys=[kept_id])
+    absorbed: so.Mapped[Beneficiary] = so.relationship(foreign_keys=[absorbed_id])
+    merged_by: so.Mapped[User | None] = so.relationship(foreign_keys=[merged_by_id])
+
+    reason = EncryptedField("reason_ct")
+
+    def crypto_key(self) -> DataKey:
+        return self.kept.data_key

@@ -275,6 +275,13 @@ def _in_scope(user: Actor, where: sa.ColumnElement[bool]) -> bool:
 
 def _direct(user: Actor, kind: str, where: sa.ColumnElement[bool]) -> SearchResult:
     person = session.scalar(sa.select(Beneficiary).where(where, scope_filter(user, Beneficiary.centre_id)))
+    if person is not None and person.merged_into_id is not None:
+        # the number of a record merged into another (on paper files still) finds the kept record
+        person = session.scalar(
+            sa.select(Beneficiary).where(
+                Beneficiary.id == person.merged_into_id, scope_filter(user, Beneficiary.centre_id)
+            )
+        )
     if person is not None or kind == "case_number":
         audit.record("beneficiary.search", detail=f"{kind}:{1 if person else 0}")
     hits = [Hit(person, 100)] if person else []
@@ -491,7 +498,7 @@ def confirm(parsed: ParsedQuery, candidate_ids: list[int]) -> list[Hit]:
     hits: list[tuple[int, int, Hit]] = []
     for order, pid in enumerate(candidate_ids):
         person = people.get(pid)
-        if person is None or person.is_erased:
+        if person is None or person.is_erased or person.merged_into_id is not None:
             continue
         score = 0
         if parsed.names:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from msc import clock, sections
-from msc.beneficiaries import corrections, duplicates, service, vocab
+from msc.beneficiaries import corrections, duplicates, merge, service, vocab
 from msc.beneficiaries import search as search_service
 from msc.beneficiaries.access import load_beneficiary
-from msc.beneficiaries.forms import ConsentForm, PersonForm, RegistrationForm, SearchForm
+from msc.beneficiaries.forms import ConsentForm, MergeForm, PersonForm, RegistrationForm, SearchForm
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent, Household
 from msc.db import read_mostly, session
 from msc.errors import RuleError, show_on_form
@@ -195,7 +195,9 @@ PROFILE_LOADS = (
 def profile(uid: str):
     """What the role may see of one person; every view is audited. Reached through an emergency access,
     the page is read-only and shows only what the access's reason needs."""
-    person = load_beneficiary(uid, emergency_read=True, former_read=True, options=PROFILE_LOADS)
+    person = load_beneficiary(uid, emergency_read=True, former_read=True, options=PROFILE_LOADS, merged=True)
+    if person.merged_into_id is not None:
+        return _merged_away(person)
     if not in_scope(current_user, person.centre_id):
         return _emergency_view(person)
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id)
@@ -209,7 +211,9 @@ def profile(uid: str):
         )
     )
     # the pairs found at registration, at the last edit or the last check (not a search on every open)
-    possible = duplicates.stored(current_user, person.id) if can(current_user, Permission.EDIT) else []
+    may_merge = can(current_user, Permission.MERGE)
+    possible = duplicates.stored(current_user, person.id) if can(current_user, Permission.EDIT) or may_merge else []
+    merged_from = merge.latest_merge_into(person) if may_merge else None
     return render_template(
         "reception/profile.html",
         person=person,
@@ -220,9 +224,22 @@ def profile(uid: str):
         consent_form=ConsentForm(prefix="consent"),
         **sections.context(sections.PROFILE, current_user, person),
         dup_form=ConfirmForm(),
+        may_merge=may_merge,
+        merged_from=merged_from,
+        undo_refusal=merge.undo_refusal(merged_from) if merged_from else None,
         vocab=vocab,
         today=clock.today_at(person.centre),
     )
+
+
+def _merged_away(person: Beneficiary):
+    """A record merged into another: those who reach the kept record are sent to it, with a word."""
+    kept = session.get(Beneficiary, person.merged_into_id)
+    if kept is None or not in_scope(current_user, kept.centre_id):
+        abort(404)
+    audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id, detail="merged")
+    flash(_("Case %(old)s was merged into case %(case)s.", old=person.case_number, case=kept.case_number), "info")
+    return redirect(url_for("beneficiaries.profile", uid=kept.uid))
 
 
 def _emergency_view(person: Beneficiary):
@@ -369,3 +386,51 @@ def card(uid: str):
     person = load_beneficiary(uid)
     audit.record("beneficiary.card", object_type="beneficiary", object_id=person.id)
     return render_template("reception/card.html", person=person, qr_svg=qr_svg(person.card_token))
+
+
+@bp.route("/b/<uid>/merge/<other_uid>", methods=["GET", "POST"])
+@requires(Permission.MERGE)
+def merge_records(uid: str, other_uid: str):
+    """Merge another record of the same person (`other_uid`) into this one: both side by side, what is
+    kept, a reason; the POST merges."""
+    person = load_beneficiary(uid)
+    other = load_beneficiary(other_uid)
+    form = MergeForm()
+    if form.validate_on_submit():
+        with rule_on_form(form):
+            merge.merge(
+                current_user, person, other, form.reason.data, confirm_different=bool(form.confirm_different.data)
+            )
+            flash(_("Case %(old)s was merged into this record.", old=other.case_number), "success")
+            return redirect(url_for("beneficiaries.profile", uid=person.uid))
+    audit.record("beneficiary.view", object_type="beneficiary", object_id=other.id, detail="merge")
+    return render_template(
+        "reception/merge.html",
+        person=person,
+        other=other,
+        form=form,
+        marked_different=merge.marked_different(person, other),
+        vocab=vocab,
+        today=clock.today_at(person.centre),
+    ), form_status(form)
+
+
+@bp.post("/b/<uid>/unmerge")
+@requires(Permission.MERGE)
+def unmerge_records(uid: str):
+    """Undo the last merge into this record, while nothing changed since."""
+    person = load_beneficiary(uid)
+    record = merge.latest_merge_into(person)
+    if record is None:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            merge.unmerge(current_user, record)
+        except RuleError as err:
+            flash(err.message, "error")
+        else:
+            flash(
+                _("The merge was undone: case %(old)s is a record of its own again.", old=record.absorbed.case_number),
+                "success",
+            )
+    return redirect(url_for("beneficiaries.profile", uid=person.uid))

@@ -177,6 +177,9 @@ CHANGE_LABELS = {
     "transfer_requested": _l("another centre asked for the record"),
     "transfer_refused": _l("a centre's request for the record refused"),
     "moved": _l("record moved to another centre"),
+    "merged_from": _l("another record of the same person merged into this one"),
+    "merged_into": _l("merged into another record of the same person"),
+    "merge_undone": _l("merge of records undone"),
 }
 
 

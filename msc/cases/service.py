@@ -406,6 +406,7 @@ def uasc_waiting(user: Actor, today: dt.date, limit: int = UASC_WAITING) -> list
         sa.select(Beneficiary)
         .where(
             scope_filter(user, Beneficiary.centre_id),
+            Beneficiary.merged_into_id.is_(None),  # a record merged into another is listed through the kept one
             sa.or_(Beneficiary.birth_year.is_(None), Beneficiary.birth_year >= today.year - ADULT_AGE),
             Beneficiary.id.in_(_without_adult()),
             ~surely_adult,

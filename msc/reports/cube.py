@@ -38,7 +38,7 @@ from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
 from msc.reports.models import KEY, CarriedCount, ReportCount
 from msc.security import audit
-from msc.signals import hand_over_voided, referral_status_moved
+from msc.signals import hand_over_voided, person_recounted, referral_status_moved
 
 Key = tuple  # (topic, centre_id, month, sex, age_band, nationality, k1, k2, k3)
 Deltas = dict  # Key -> [n, amount]
@@ -76,7 +76,10 @@ class Lookups:
 
 def person_facts(v: Any, needs: Iterable[str], uasc: bool, look: Lookups) -> list[tuple[Key, int, int]]:
     """A person counts once under "people" (marked when a possible unaccompanied or separated child) and
-    once under "need" for each specific need."""
+    once under "need" for each specific need. A record merged into another counts no more: the person is
+    counted through the kept record."""
+    if getattr(v, "merged_into_id", None) is not None:
+        return []
     month = local_month(look.countries.get(v.centre_id), v.registered_at)
     dims = (v.centre_id, month, v.sex or "", v.age_band or "unknown", v.nationality or "")
     entry = entry_point_key(v.entry_point_id, v.entry_point_other)
@@ -149,6 +152,7 @@ _PERSON = (
     "possible_uasc_ct",
     "sensitive_needs_ct",
     "needs",
+    "merged_into_id",
 )
 _TRACKED = {
     Beneficiary: _PERSON,
@@ -313,6 +317,12 @@ def _hand_over_voided(distribution: Distribution, *, session: so.Session, **_kw)
     change(session, current_facts(session, *distribution.lines), [])
 
 
+def _person_recounted(person: Beneficiary, *, session: so.Session, counted: bool, **_kw) -> None:
+    # The person as the session reads them now: before the UPDATEs their facts go, after them they come back.
+    facts = current_facts(session, person)
+    change(session, [] if counted else facts, facts if counted else [])
+
+
 def _keep_previous_value(target, value, oldvalue, initiator):
     """Asked for with active_history: a change to an attribute that was not loaded would otherwise forget
     the value it replaces."""
@@ -334,6 +344,7 @@ def register_listeners() -> None:
     # blinker keeps one connection per receiver, however often it is connected
     referral_status_moved.connect(_referral_status_moved)
     hand_over_voided.connect(_hand_over_voided)
+    person_recounted.connect(_person_recounted)
     sa.event.listen(so.Session, "after_flush", _after_flush)  # last: it marks the whole set as registered
 
 
@@ -384,6 +395,7 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
         b.entry_point_other,
         b.possible_uasc_ct,
         b.sensitive_needs_ct,
+        b.merged_into_id,
         k.uid.label("key_uid"),
         k.kek_id,
         k.wrapped,

@@ -33,6 +33,7 @@ class Permission(StrEnum):
     EDIT = "beneficiary.edit"
     CONSENT = "beneficiary.consent"
     CARD = "beneficiary.card"
+    MERGE = "beneficiary.merge"
     VIEW_SENSITIVE = "beneficiary.view_sensitive"
     ADMIN_CENTRES = "admin.centres"
     ADMIN_USERS = "admin.users"
@@ -144,6 +145,7 @@ ROLES: dict[str, frozenset[Permission]] = {
         {
             Permission.SEARCH,
             Permission.VIEW,
+            Permission.MERGE,
             Permission.PARTNERS_VIEW,
             Permission.PARTNERS_MANAGE,
             Permission.SHELTER_VIEW,
