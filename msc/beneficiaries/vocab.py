@@ -177,6 +177,10 @@ CHANGE_LABELS = {
     "transfer_requested": _l("another centre asked for the record"),
     "transfer_refused": _l("a centre's request for the record refused"),
     "moved": _l("record moved to another centre"),
+    "onward_planned": _l("onward movement planned"),
+    "onward_arrived": _l("arrival confirmed at the receiving centre"),
+    "onward_cancelled": _l("onward movement cancelled"),
+    "onward_not_arrived": _l("onward movement not arrived in time"),
 }
 
 

@@ -72,6 +72,9 @@ class Permission(StrEnum):
     JOBS = "jobs.view"
     CONTINUITY_ASK = "continuity.ask"
     CONTINUITY_DECIDE = "continuity.decide"
+    ONWARD_PLAN = "onward.plan"
+    ONWARD_RECEIVE = "onward.receive"
+    ONWARD_FLAGS = "onward.flags"
 
 
 PERMISSIONS = tuple(Permission)
@@ -90,6 +93,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.FEEDBACK_RECORD,
             Permission.BREAK_GLASS,
             Permission.CONTINUITY_ASK,
+            Permission.ONWARD_RECEIVE,
         }
     ),
     "caseworker": frozenset(
@@ -113,6 +117,8 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.BREAK_GLASS,
             Permission.CONTINUITY_ASK,
             Permission.CONTINUITY_DECIDE,
+            Permission.ONWARD_PLAN,
+            Permission.ONWARD_RECEIVE,
         }
     ),
     "protection_officer": frozenset(
@@ -138,6 +144,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.CASE_SENSITIVE_NOTES,
             Permission.FEEDBACK_FOCAL_POINT,
             Permission.CONTINUITY_DECIDE,
+            Permission.ONWARD_FLAGS,
         }
     ),
     "centre_manager": frozenset(
@@ -160,6 +167,9 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.REPORTS,
             Permission.CONTINUITY_ASK,
             Permission.CONTINUITY_DECIDE,
+            Permission.ONWARD_PLAN,
+            Permission.ONWARD_RECEIVE,
+            Permission.ONWARD_FLAGS,
         }
     ),
     "dpo": frozenset(
