@@ -366,3 +366,15 @@ def test_the_daily_job_flags_and_is_on_the_schedule(ctx, route):
     runner.run_queued()
     job = session.get(Job, job_id)
     assert (job.state, job.outcome, job.outcome_count) == ("done", "flagged", 1)
+
+
+def test_an_erased_person_is_expected_nowhere_and_never_flagged(route, make):
+    from msc.dpo import erasure
+
+    movement = plan_to_tumbes(route)
+    erasure.erase(user(make, "dpo", "dpo", centres=(), scope="region"), route["rosa"], "subject_request")
+    session.commit()
+    assert onward.expected(route["tumbes"]).total == 0
+    assert onward.flag_overdue(utcnow() + dt.timedelta(days=3)).flagged == 0
+    assert not onward.may_see(route["tumbes"], movement)
+    assert "erased" in refused(onward.confirm, route["tumbes"], movement)[0]

@@ -44,6 +44,7 @@ from msc.continuity.models import Transfer, TransferStatus
 from msc.continuity.onward_models import OnwardMovement, OnwardStatus
 from msc.continuity.onward_vocab import CANCEL_REASONS, ESCORTS, OTHER_CITY, PROVISIONS, TRANSPORT
 from msc.continuity.service import PURPOSE, _move
+from msc.crypto import DataKey
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.security import audit
@@ -424,6 +425,8 @@ def flag_overdue(now: dt.datetime) -> Overdue:
     )
     for movement in session.scalars(stmt.order_by(OnwardMovement.id)).all():
         person = movement.beneficiary
+        if person.is_erased:
+            continue
         if person.centre_id != movement.from_centre_id:
             _settle(movement, OnwardStatus.SUPERSEDED, None)
             found.superseded += 1
@@ -475,10 +478,12 @@ def expected(user: Actor, limit: int = 200) -> Listing:
     stmt = (
         sa.select(OnwardMovement)
         .join(Beneficiary, Beneficiary.id == OnwardMovement.beneficiary_id)
+        .join(DataKey, DataKey.id == Beneficiary.data_key_id)
         .where(
             OnwardMovement.status == OnwardStatus.PLANNED,
             OnwardMovement.to_centre_id.is_not(None),
             Beneficiary.centre_id == OnwardMovement.from_centre_id,
+            DataKey.destroyed_at.is_(None),  # an erased person is expected nowhere
         )
     )
     if not role_allows(user, Permission.ONWARD_RECEIVE):
