@@ -134,6 +134,9 @@ BREAK_GLASS_RATE_LIMIT = "10 per minute"
 # 24 hours, and the rate of asking, per user
 CONTINUITY_FAILED_PROOFS = 5
 CONTINUITY_RATE_LIMIT = "10 per minute"
+# Onward movements (msc/continuity/onward.py): days after the planned date without a confirmed arrival
+# before the daily run flags a journey as not arrived (a protection flag for a child or a case in protection)
+ONWARD_OVERDUE_DAYS = 3
 # a burst the DPO is alerted to: this many requests or failed proofs by one user (or, across the region,
 # BREAK_GLASS_REGION_BURST_COUNT) within BREAK_GLASS_BURST_MINUTES
 BREAK_GLASS_BURST_COUNT = 5
@@ -177,6 +180,7 @@ JOBS_SCHEDULE = {
     "audit.verify": "daily at 03:30",
     "referrals.remind": "daily at 06:00",
     "continuity.escalate": "every 60 minutes",
+    "continuity.onward_overdue": "daily at 06:30",
 }
 # Seconds between two looks at the schedule; between two looks for queued jobs (without Redis)
 JOBS_TICK_SECONDS = 5

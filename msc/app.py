@@ -24,8 +24,10 @@ from msc.beneficiaries.views import bp as beneficiaries_bp
 from msc.cases import views as cases
 from msc.cases.views import bp as cases_bp
 from msc.cli import register as register_cli
+from msc.continuity import onward_views as onward
 from msc.continuity import tasks as continuity_tasks  # noqa: F401 (its job registers itself)
 from msc.continuity import views as continuity
+from msc.continuity.onward_views import bp as onward_bp
 from msc.continuity.views import bp as continuity_bp
 from msc.crypto import keys
 from msc.db import session
@@ -159,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dpo_bp)
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(continuity_bp, url_prefix="/continuity")
+    app.register_blueprint(onward_bp, url_prefix="/continuity/onward")
 
 
 def register_page_sections(app: Flask) -> None:
@@ -168,11 +171,12 @@ def register_page_sections(app: Flask) -> None:
     sections.add(app, sections.PROFILE, shelters.profile_section)
     sections.add(app, sections.PROFILE, referrals.profile_section)
     sections.add(app, sections.PROFILE, continuity.profile_section)
+    sections.add(app, sections.PROFILE, onward.profile_section)
     sections.add(app, sections.CASE, referrals.case_section)
     sections.add(app, sections.CASE, continuity.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
     sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
-    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk, jobs, continuity):
+    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk, jobs, continuity, onward):
         sections.add(app, sections.HOME, feature.home_sections)
 
 

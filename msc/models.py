@@ -16,6 +16,7 @@ from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, Task, case_a
 from msc.centres.models import Centre  # noqa: F401
 from msc.centres.stays import Stay  # noqa: F401
 from msc.continuity.models import Transfer  # noqa: F401
+from msc.continuity.onward_models import OnwardMovement  # noqa: F401
 from msc.crypto.fields import DataKey  # noqa: F401
 from msc.crypto.rotation import KeyRotation  # noqa: F401
 from msc.dpo.models import (  # noqa: F401

@@ -80,6 +80,7 @@ def world(app, make):
         fund["job"] = _job()
         fund.update(_reminders(referral, there_referral))
         fund.update(_transfers(here, there, users["caseworker"]))
+        fund.update(_onward(here, there, users["caseworker"]))
     return {
         **fund,
         "entry_point": make.entry_point(),
@@ -216,6 +217,28 @@ def _transfers(here_uid: str, there_uid: str, caseworker_id: int) -> dict:
     return {"transfer": here.uid, "there_transfer": there.uid}
 
 
+def _onward(here_uid: str, there_uid: str, caseworker_id: int) -> dict:
+    """A journey planned in Cúcuta for the person registered there, and one planned in Tumbes (to a city
+    that is not a centre: neither person consents to continuity)."""
+    from msc.beneficiaries.models import Beneficiary
+    from msc.continuity import onward
+
+    def person(uid):
+        return session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+
+    tumbes = session.get(User, session.scalar(sa.select(User.id).where(User.username == "cw_tumbes")))
+    out = {}
+    for key, uid, planner in (
+        ("movement", here_uid, session.get(User, caseworker_id)),
+        ("there_movement", there_uid, tumbes),
+    ):
+        found = person(uid)
+        journey = onward.Journey("other", "Lima", planned_on=clock.today_at(found.centre), transport="bus")
+        out[key] = onward.plan(planner, found, journey).uid
+    session.commit()
+    return out
+
+
 def _feedback() -> dict:
     """A suggestion left at each centre's public page."""
     from msc.centres.models import Centre
@@ -331,6 +354,7 @@ def _url(app, rule, world, uid_key="here"):
             "name": "audit.verify",
             "reminder_uid": world["there_reminder" if far else "reminder"],
             "transfer_uid": world["there_transfer" if far else "transfer"],
+            "movement_uid": world["there_movement" if far else "movement"],
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -403,6 +427,7 @@ def test_records_of_another_centre_answer_404(app, world):
             "feedback_uid",
             "reminder_uid",
             "transfer_uid",
+            "movement_uid",
         } & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")

@@ -180,6 +180,10 @@ CHANGE_LABELS = {
     "merged_from": _l("another record of the same person merged into this one"),
     "merged_into": _l("merged into another record of the same person"),
     "merge_undone": _l("merge of records undone"),
+    "onward_planned": _l("onward movement planned"),
+    "onward_arrived": _l("arrival confirmed at the receiving centre"),
+    "onward_cancelled": _l("onward movement cancelled"),
+    "onward_not_arrived": _l("onward movement not arrived in time"),
 }
 
 

@@ -73,6 +73,9 @@ class Permission(StrEnum):
     JOBS = "jobs.view"
     CONTINUITY_ASK = "continuity.ask"
     CONTINUITY_DECIDE = "continuity.decide"
+    ONWARD_PLAN = "onward.plan"
+    ONWARD_RECEIVE = "onward.receive"
+    ONWARD_FLAGS = "onward.flags"
 
 
 PERMISSIONS = tuple(Permission)
@@ -91,6 +94,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.FEEDBACK_RECORD,
             Permission.BREAK_GLASS,
             Permission.CONTINUITY_ASK,
+            Permission.ONWARD_RECEIVE,
         }
     ),
     "caseworker": frozenset(
@@ -114,6 +118,8 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.BREAK_GLASS,
             Permission.CONTINUITY_ASK,
             Permission.CONTINUITY_DECIDE,
+            Permission.ONWARD_PLAN,
+            Permission.ONWARD_RECEIVE,
         }
     ),
     "protection_officer": frozenset(
@@ -139,6 +145,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.CASE_SENSITIVE_NOTES,
             Permission.FEEDBACK_FOCAL_POINT,
             Permission.CONTINUITY_DECIDE,
+            Permission.ONWARD_FLAGS,
         }
     ),
     "centre_manager": frozenset(
@@ -162,6 +169,9 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.REPORTS,
             Permission.CONTINUITY_ASK,
             Permission.CONTINUITY_DECIDE,
+            Permission.ONWARD_PLAN,
+            Permission.ONWARD_RECEIVE,
+            Permission.ONWARD_FLAGS,
         }
     ),
     "dpo": frozenset(
