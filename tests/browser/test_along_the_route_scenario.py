@@ -1,6 +1,8 @@
-"""Along the route, on phones: a woman registered at Cúcuta with consent to continuity of care is
-recognised at the Pacaraima desk (in Portuguese) as a possible earlier registration — the country and
-the month, never her name, case number or centre."""
+"""Along the route, on phones: a woman registered at Cúcuta (in Spanish) with consent to continuity of care
+is recognised at the Pacaraima desk (in Portuguese) as a possible earlier registration — the country and the
+month, never her name, case number or centre; she shows her card and her record comes to Pacaraima, its
+route naming both centres; a caseworker plans her journey on to Boa Vista, which expects her and confirms her
+arrival, and the route names all three."""
 
 from __future__ import annotations
 
@@ -74,4 +76,40 @@ def test_a_desk_down_the_route_recognises_an_earlier_registration(visit, live_se
     assert len(rows) == 2 and "COL-CUC" in rows[0] and "BRA-PAC" in rows[1], rows
     check_no_horizontal_scroll(page, "profile of a record that arrived")
     check_axe(page, "profile of a record that arrived")
+    assert visit.page_errors == [], visit.page_errors
+
+    # -- a caseworker at Pacaraima plans her journey on to Boa Vista; Boa Vista expects her and confirms
+    import datetime as dt
+
+    boa_vista = make.centre("BRA-BVB", "Centro de Apoio Boa Vista", "BRA")
+    make.user("gestora_pac", "caseworker", centres=("BRA-PAC",), locale="pt_BR")
+    make.user("recepcao_bvb", "reception", centres=("BRA-BVB",), locale="pt_BR")
+    log_in_as(visit, "gestora_pac")
+    visit.goto(f"/b/{uid}")
+    with page.expect_navigation():
+        page.locator("section[aria-labelledby=onward] a[href$='/plan']").click()
+    visit.note_url()
+    page.locator("#destination").select_option(f"centre:{boa_vista}")
+    page.locator("#planned_on").fill((dt.date.today() + dt.timedelta(days=2)).isoformat())
+    page.locator("input[name=transport][value=bus]").check()
+    page.locator("input[name=provided][value=food]").check()
+    check_no_horizontal_scroll(page, "plan of an onward movement")
+    check_axe(page, "plan of an onward movement")
+    submit(visit, "main form button.primary")
+    assert path_of(page.url) == f"/b/{uid}", page.locator("main").inner_text()
+    assert "Boa Vista" in page.locator("section[aria-labelledby=onward]").inner_text()
+
+    log_in_as(visit, "recepcao_bvb")
+    visit.goto("/continuity/onward/expected")
+    expected = page.locator("main table")
+    assert "Yulimar Contreras Briceño" in expected.inner_text() and "Pacaraima" in expected.inner_text()
+    check_no_horizontal_scroll(page, "expected arrivals")
+    check_axe(page, "expected arrivals")
+    with page.expect_navigation():
+        expected.locator("a").first.click()
+    visit.note_url()
+    submit(visit, "form[action$='/arrived'] button[type=submit]")
+    assert path_of(page.url) == f"/b/{uid}", page.locator("main").inner_text()
+    rows = page.locator("section[aria-labelledby=route] tbody tr").all_inner_texts()
+    assert [r.split("(")[1][:7] for r in rows] == ["COL-CUC", "BRA-PAC", "BRA-BVB"], rows
     assert visit.page_errors == [], visit.page_errors
