@@ -15,15 +15,9 @@ from msc.continuity import onward
 from msc.continuity.onward_models import OnwardMovement
 from msc.db import session, utcnow
 from tests.test_access import login_as
+from tests.test_continuity_http import _consents
 
 ADULT = dt.date(1988, 4, 12)
-
-
-def _consents(continuity=True):
-    given = [registry.ConsentData(purpose="registration", status="given", given_by="self")]
-    if continuity:
-        given.append(registry.ConsentData(purpose="continuity", status="given", given_by="self"))
-    return given
 
 
 @pytest.fixture

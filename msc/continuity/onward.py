@@ -10,7 +10,7 @@ protection and do-no-harm.
 - The receiving centre sees its expected arrivals with only what recognising the person at the desk
   needs: names, age, sex, planned date, the sending centre and its country. No case number, date of
   birth, needs or case content reach it before the arrival is confirmed.
-- Confirming the arrival moves the record with the continuity move (msc.continuity.service._move): a
+- Confirming the arrival moves the record with the continuity move (msc.continuity.service.move_now): a
   Transfer of `how` "onward", moved at once, identity and household only, the stay recorded; the sending
   centre keeps its read-only view as after any move. The movement is claimed with a conditional UPDATE,
   so of two confirmations (or a confirmation and a cancellation) one wins and the other is told in words.
@@ -40,10 +40,10 @@ from msc import clock
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
 from msc.beneficiaries.service import has_consent
 from msc.centres.models import Centre
-from msc.continuity.models import Transfer, TransferStatus
+from msc.continuity.models import Transfer
 from msc.continuity.onward_models import OnwardMovement, OnwardStatus
 from msc.continuity.onward_vocab import CANCEL_REASONS, ESCORTS, OTHER_CITY, PROVISIONS, TRANSPORT
-from msc.continuity.service import PURPOSE, _move
+from msc.continuity.service import PURPOSE, move_now
 from msc.crypto import DataKey
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError, checked_text
@@ -302,26 +302,13 @@ def confirm(user: Actor, movement: OnwardMovement) -> Transfer:
         _check_planned(movement)  # says what happened first
         raise OnwardError(_ANSWERED)
     assert movement.to_centre_id is not None
-    transfer = Transfer(
-        beneficiary=person,
-        beneficiary_id=person.id,
-        from_centre_id=movement.from_centre_id,
-        to_centre_id=movement.to_centre_id,
-        requested_by_id=movement.planned_by_id,
-        requested_at=now,
-        how="onward",
-        status=TransferStatus.MOVED,
-        decided_by_id=user.id,
-        decided_at=now,
-        sections="",
+    transfer = move_now(
+        user, person, movement.from_centre_id, movement.to_centre_id, "onward", movement.planned_by_id, now
     )
-    session.add(transfer)
-    session.flush()
-    movement.transfer_id = transfer.id
-    if not _move(user, transfer, ()):
-        transfer.status = TransferStatus.SUPERSEDED
+    if transfer is None:
         movement.status = OnwardStatus.SUPERSEDED
         raise OnwardError(MOVED_ELSEWHERE)
+    movement.transfer_id = transfer.id
     _history(user, person, "onward_arrived")
     audit.record("onward.arrived", object_type="beneficiary", object_id=person.id, detail=movement.uid, user_id=user.id)
     return transfer

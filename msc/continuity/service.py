@@ -129,14 +129,32 @@ def at_desk(user: Actor, centre: Centre, proof: proofs.Proof) -> Transfer:
         raise ContinuityError(
             _l("This record is already within your reach: open it from the search."), field="case_number"
         )
+    transfer = move_now(user, person, person.centre_id, centre.id, "desk", user.id, now)
+    if transfer is None:
+        raise ContinuityError(MOVED_ELSEWHERE, field="case_number")
+    return transfer
+
+
+def move_now(
+    user: Actor,
+    person: Beneficiary,
+    from_centre_id: int,
+    to_centre_id: int,
+    how: str,
+    requested_by_id: int | None,
+    now: dt.datetime,
+) -> Transfer | None:
+    """Move a record with nothing asked of its holder (the person at the desk, an arrival confirmed): the
+    transfer as done, then the move; None when another centre moved the record first (the transfer stays,
+    superseded)."""
     transfer = Transfer(
         beneficiary=person,
         beneficiary_id=person.id,
-        from_centre_id=person.centre_id,
-        to_centre_id=centre.id,
-        requested_by_id=user.id,
+        from_centre_id=from_centre_id,
+        to_centre_id=to_centre_id,
+        requested_by_id=requested_by_id,
         requested_at=now,
-        how="desk",
+        how=how,
         status=TransferStatus.MOVED,
         decided_by_id=user.id,
         decided_at=now,
@@ -146,7 +164,7 @@ def at_desk(user: Actor, centre: Centre, proof: proofs.Proof) -> Transfer:
     session.flush()
     if not _move(user, transfer, ()):
         transfer.status = TransferStatus.SUPERSEDED
-        raise ContinuityError(MOVED_ELSEWHERE, field="case_number")
+        return None
     return transfer
 
 
