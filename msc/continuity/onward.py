@@ -403,7 +403,8 @@ def flag_overdue(now: dt.datetime) -> Overdue:
     another centre meanwhile is settled as superseded instead (the person arrived somewhere)."""
     found = Overdue()
     days = overdue_days()
-    latest = now.date() - dt.timedelta(days=days - 1)  # a day of slack for time zones; checked per centre below
+    # a day of slack for the centres' time zones; each movement is checked at its centre below
+    latest = clock.day_of(now, None) - dt.timedelta(days=days - 1)
     stmt = sa.select(OnwardMovement).where(
         OnwardMovement.status == OnwardStatus.PLANNED,
         OnwardMovement.to_centre_id.is_not(None),
