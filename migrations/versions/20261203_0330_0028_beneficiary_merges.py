@@ -29,7 +29,12 @@ def upgrade() -> None:
         batch.create_foreign_key(
             "fk_beneficiaries_merged_into_id_beneficiaries", "beneficiaries", ["merged_into_id"], ["id"]
         )
-        batch.create_index("ix_beneficiaries_merged_into_id", ["merged_into_id"])
+        batch.create_index(
+            "ix_beneficiaries_merged_into_id",
+            ["merged_into_id"],
+            sqlite_where=sa.text("merged_into_id IS NOT NULL"),
+            postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+        )
     op.create_table(
         "beneficiary_merges",
         sa.Column("id", sa.Integer(), primary_key=True),

@@ -51,6 +51,16 @@ class Beneficiary(EncryptedRow, Base):
     """A person registered at a centre. Identifying fields are encrypted under the person's own key."""
 
     __tablename__ = "beneficiaries"
+    __table_args__ = (
+        # the few records merged into another: partial, so that the planner never reads "not merged" (every
+        # record) through it
+        sa.Index(
+            "ix_beneficiaries_merged_into_id",
+            "merged_into_id",
+            sqlite_where=sa.text("merged_into_id IS NOT NULL"),
+            postgresql_where=sa.text("merged_into_id IS NOT NULL"),
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     #: opaque id used in URLs and in the encryption's associated data
@@ -102,7 +112,7 @@ class Beneficiary(EncryptedRow, Base):
     updated_at: so.Mapped[dt.datetime | None]
     #: the record this one was merged into (the same person registered twice): kept, never searched, listed
     #: or counted again, until the merge is undone (msc.beneficiaries.merge)
-    merged_into_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("beneficiaries.id"), index=True)
+    merged_into_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("beneficiaries.id"))
 
     centre: so.Mapped[Centre] = so.relationship(lazy="joined")
     entry_point_place: so.Mapped[EntryPoint | None] = so.relationship()
