@@ -201,7 +201,13 @@ def regional_hints(user: Actor, parsed: ParsedQuery) -> list[regional.Hint]:
     to confirm why they match."""
     if centre_ids_in_scope(user) is None:
         return []  # the whole region is in reach: nothing is beyond it
-    ids = rank(user, parsed, limit=regional.MAX_HINTS, beyond=True)
+    if parsed.names and not parsed.dob and not parsed.numbers:
+        # a name alone is a reason only when every word matches (see _matched): the people holding every word
+        # spelt or sounding alike, one intersection, rather than a second full ranking on every search
+        whole = [word for word in parsed.names if not word.part]
+        ids = alike(user, whole, regional.MAX_HINTS, beyond=True) if len(whole) >= 2 else []
+    else:
+        ids = rank(user, parsed, limit=regional.MAX_HINTS, beyond=True)
     if not ids:
         return []
     hints = []
