@@ -41,6 +41,13 @@ def test_migrations_go_down_and_up_over_real_data(app, make):
 
         assert session.scalar(sa.text("SELECT COUNT(*) FROM users")) == 1
         assert session.scalar(sa.text("SELECT COUNT(*) FROM cases")) == 1
+        # revision 0026: the person's route starts at their centre on the day they were registered
+        from msc.beneficiaries.models import Beneficiary
+        from msc.centres import stays
+
+        person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+        [stay] = stays.route_of(person.id)
+        assert stay.centre_id == person.centre_id and stay.arrived_on == person.registered_at.date()
 
 
 def test_exports_made_before_get_a_coded_purpose_and_an_expiry(app, make):

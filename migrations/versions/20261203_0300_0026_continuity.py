@@ -45,10 +45,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_stays_person_left", "stays", ["beneficiary_id", "left_on"])
     op.create_index(op.f("ix_stays_centre_id"), "stays", ["centre_id"])
-    # one stay per person already registered: their centre, from the day of their registration
+    # one stay per person already registered: their centre, from the day of their registration (SQLite's
+    # CAST AS DATE would keep only the year: DATE() gives the day as a date column holds it)
+    day = "DATE(registered_at)" if op.get_bind().dialect.name == "sqlite" else "CAST(registered_at AS DATE)"
     op.execute(
         "INSERT INTO stays (beneficiary_id, centre_id, arrived_on, arrived_at, how, shared) "
-        "SELECT id, centre_id, CAST(registered_at AS DATE), registered_at, 'registered', '' FROM beneficiaries"
+        f"SELECT id, centre_id, {day}, registered_at, 'registered', '' FROM beneficiaries"
     )
     op.create_table(
         "transfers",
