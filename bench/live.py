@@ -147,7 +147,11 @@ def timed(client: Client, n: int, method: str, path: str, data: dict[str, str] |
     mean CPU milliseconds per request as `.breakdown["cpu_mean"]` with --server-pid)."""
     client.timings.clear()
     cpu = server_cpu_ms()
-    took = [client.send(method, path, data)[2] for _ in range(n)]
+    answers = [client.send(method, path, data) for _ in range(n)]
+    failed = [status for status, _, _ in answers if status >= 500]
+    # a figure of error pages is no figure: say so rather than time them
+    assert not failed, f"{method} {path} answered {len(failed)} of {n} times with a server error ({failed[0]})"
+    took = [ms for _, _, ms in answers]
     out = figures(took, list(client.timings))
     if SERVER_PID is not None:
         out.breakdown["cpu_mean"] = (server_cpu_ms() - cpu) / n
