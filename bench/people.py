@@ -20,6 +20,7 @@ import os
 import random
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace as Namespace
 from typing import Any
@@ -30,7 +31,9 @@ from bench import reception
 
 CHUNK = 5_000  # people per task (and per transaction)
 DOCUMENTS_PER_CHUNK = 3 * CHUNK  # each chunk draws its document numbers from its own range
-CONSENTS_EACH = len(reception.CONSENT_PURPOSES)
+#: the five decisions of bench.reception, and continuity of care between centres for CONTINUITY_SHARE of people
+CONSENTS_EACH = len(reception.CONSENT_PURPOSES) + 1
+CONTINUITY_SHARE = 0.3
 LOADED_TABLES = ("households", "data_keys", "beneficiaries", "consents", "specific_needs", "blind_index_entries")
 #: primary keys kept during the load (numbered in order, they grow at the end of their index; others
 #: reference them); every other index and constraint of the loaded tables is built after the load
@@ -206,6 +209,7 @@ class Worker:
                     data_key_id=key.id,
                     centre=centre,
                     centre_id=centre.id,
+                    registered_centre_id=centre.id,
                     case_number=casenumber.new(code),
                     card_token=service._new_card_token(),
                     registered_by_id=self.clerk_br if centre.country == "BRA" else self.clerk,
@@ -218,6 +222,8 @@ class Worker:
                 person.possible_uasc = not has_adult and age < 18
                 rows["data_keys"].append(cols["data_keys"].row(key))
                 rows["beneficiaries"].append(cols["beneficiaries"].row(person))
+                if (number * 7919) % 1000 < CONTINUITY_SHARE * 1000:  # a fixed 30 %, whatever the seed
+                    consents = [*consents, replace(consents[0], purpose="continuity")]
                 for j, c in enumerate(consents):  # as service._add_consent records them
                     consent = self.Consent()
                     consent.__dict__.update(

@@ -51,6 +51,7 @@ def test_the_dashboard_shows_every_table_with_its_chart_and_no_person(app, make,
         "People registered by age and sex",
         "Specific needs by sex",
         "Households and possible unaccompanied or separated children",
+        "Along the route: people served, arrivals and departures",
         "Referrals by sector and status",
         "Referrals answered within the deadline",
         "Shelter occupancy today",
@@ -97,6 +98,16 @@ def test_csv_download_has_the_hxl_row_second_suppression_and_is_audited(app, mak
     with app.app_context():
         event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "reports.export")).all()[-1]
         assert event.detail.startswith("age_sex.csv:") and "COL-CUC" in event.detail
+
+
+def test_csv_download_of_the_route_table(app, make, people):
+    client = client_for(app, make, "protection_officer", scope="region")
+    res = client.get(f"/reports/route.csv?start={THIS}&end={THIS}")
+    assert res.status_code == 200
+    rows = rows_of(res)
+    assert rows[1][:5] == ["#adm2+code", "#date+month", "#affected+served", "#affected+arrived", "#affected+departed"]
+    cucuta = next(r for r in rows[2:] if r[0].startswith("COL-CUC"))
+    assert cucuta[1:] == [THIS, "6", "0", "0"]
 
 
 def test_xlsx_download_of_the_vulnerability_profile(app, make, people):

@@ -73,7 +73,8 @@ def _carry(conn, erased: list) -> None:
 
             registered = dt.datetime.fromisoformat(registered)
         v = SimpleNamespace(
-            **{**row._mapping, "registered_at": registered, "entry_point_other": bool(row.entry_point_other)}
+            **{**row._mapping, "registered_at": registered, "entry_point_other": bool(row.entry_point_other)},
+            registered_centre_id=row.centre_id,  # the counting code of today; no record had moved yet
         )
         if need:
             cube._add(deltas, [f for f in cube.person_facts(v, ["uasc"], False, look) if f[0][0] == "need"], +1)

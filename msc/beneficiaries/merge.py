@@ -76,6 +76,8 @@ SPECIAL = frozenset(
         ("duplicate_decisions", "first_id"),
         ("duplicate_decisions", "second_id"),
         ("erasures", "beneficiary_id"),
+        # the months each record was served in stay with it: "people served" counted what the desks saw
+        ("served_months", "beneficiary_id"),
     }
 )
 

@@ -47,6 +47,11 @@ class Household(Base):
 OTHER_ENTRY_POINT = "other"
 
 
+def _holding_centre(context) -> int:
+    """A new record is registered where it is held."""
+    return context.get_current_parameters()["centre_id"]
+
+
 class Beneficiary(EncryptedRow, Base):
     """A person registered at a centre. Identifying fields are encrypted under the person's own key."""
 
@@ -108,13 +113,16 @@ class Beneficiary(EncryptedRow, Base):
     #: comma-separated language codes
     languages: so.Mapped[str] = so.mapped_column(sa.String(120), default="")
     registered_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow, index=True)
+    #: the centre that registered the person: "people registered" counts them there, wherever their record
+    #: moves along the route (centre_id is the centre that holds it now)
+    registered_centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), default=_holding_centre)
     registered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     updated_at: so.Mapped[dt.datetime | None]
     #: the record this one was merged into (the same person registered twice): kept, never searched, listed
     #: or counted again, until the merge is undone (msc.beneficiaries.merge)
     merged_into_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("beneficiaries.id"))
 
-    centre: so.Mapped[Centre] = so.relationship(lazy="joined")
+    centre: so.Mapped[Centre] = so.relationship(lazy="joined", foreign_keys=[centre_id])
     entry_point_place: so.Mapped[EntryPoint | None] = so.relationship()
     data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
     household: so.Mapped[Household | None] = so.relationship(back_populates="members")

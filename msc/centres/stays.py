@@ -49,12 +49,11 @@ class Stay(Base):
 def arrive(beneficiary_id: int, centre_id: int, on: dt.date, how: str, shared: Collection[str] = ()) -> Stay:
     """Open a stay: the person is served at this centre from today (the previous stay, if any, ends)."""
     now = utcnow()
-    session.execute(
-        sa.update(Stay)
-        .where(Stay.beneficiary_id == beneficiary_id, Stay.left_on.is_(None))
-        .values(left_on=on)
-        .execution_options(synchronize_session=False)
-    )
+    # through the session, not a bulk UPDATE: the dashboards count the departure from the row's change
+    for open_stay in session.scalars(
+        sa.select(Stay).where(Stay.beneficiary_id == beneficiary_id, Stay.left_on.is_(None))
+    ):
+        open_stay.left_on = on
     stay = Stay(
         beneficiary_id=beneficiary_id,
         centre_id=centre_id,

@@ -1,7 +1,7 @@
 """The dashboards' counts, kept correct by the writes themselves.
 
-Every flush that adds, changes or removes a person, a household, a referral or a hand-over line
-turns the row's state before and after into *facts* — (topic, centre, month, sex, age band,
+Every flush that adds, changes or removes a person, a household, a referral, a hand-over line or a stay
+at a centre turns the row's state before and after into *facts* — (topic, centre, month, sex, age band,
 nationality, k1, k2, k3) with a count and units — and keeps the difference with the session; the
 transaction adds them to `report_counts` when it commits (a rolled-back savepoint — a hand-over refused
 for stock — drops its own). The two writes that bypass the ORM (a referral's status, a voided
@@ -10,7 +10,11 @@ reports). Nothing listens until `register_listeners` runs (create_app does): imp
 changes no session.
 
 The same fact functions rebuild every count from the base tables (`flask --app msc reports check`
-compares, `rebuild` replaces), so the running counts can always be proven right. The encrypted facts of a
+compares, `rebuild` replaces), so the running counts can always be proven right.
+
+"People served" counts each person once a month at every centre that served them (registered them, received
+their record, handed them items, placed them in a shelter, referred them): the writes leave a mark per person,
+centre and month in `served_months`, and a mark that is new adds one to the count. The encrypted facts of a
 person — sensitive needs, an unaccompanied or separated child — are decrypted here, by the writer that
 already holds the person's key: the counts hold no person, and no table holds those facts in clear.
 """
@@ -31,13 +35,15 @@ from msc import clock
 from msc.beneficiaries.models import Beneficiary, Household, SpecificNeed
 from msc.beneficiaries.vocab import PROTECTED_NEEDS
 from msc.centres.models import Centre
+from msc.centres.stays import Stay
 from msc.crypto import DataKey, Detached, detached_key
 from msc.db import insert_for, utcnow
 from msc.nfi.models import Distribution, DistributionLine
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
-from msc.reports.models import KEY, CarriedCount, ReportCount
+from msc.reports.models import KEY, CarriedCount, ReportCount, ServedMonth
 from msc.security import audit
+from msc.shelters.models import Placement, Shelter
 from msc.signals import hand_over_voided, person_recounted, referral_status_moved
 
 Key = tuple  # (topic, centre_id, month, sex, age_band, nationality, k1, k2, k3)
@@ -62,12 +68,15 @@ class Lookups:
 
     countries: Mapping[int, str]
     sectors: Mapping[int, str]
+    #: the centre of each shelter
+    shelters: Mapping[int, int]
 
     @classmethod
     def load(cls, conn) -> Lookups:
         return cls(
             dict(conn.execute(sa.select(Centre.id, Centre.country)).all()),
             dict(conn.execute(sa.select(PartnerService.id, PartnerService.sector)).all()),
+            dict(conn.execute(sa.select(Shelter.id, Shelter.centre_id)).all()),
         )
 
 
@@ -76,12 +85,14 @@ class Lookups:
 
 def person_facts(v: Any, needs: Iterable[str], uasc: bool, look: Lookups) -> list[tuple[Key, int, int]]:
     """A person counts once under "people" (marked when a possible unaccompanied or separated child) and
-    once under "need" for each specific need. A record merged into another counts no more: the person is
-    counted through the kept record."""
+    once under "need" for each specific need, at the centre that registered them (wherever their record
+    moves afterwards). A record merged into another counts no more: the person is counted through the kept
+    record."""
     if getattr(v, "merged_into_id", None) is not None:
         return []
-    month = local_month(look.countries.get(v.centre_id), v.registered_at)
-    dims = (v.centre_id, month, v.sex or "", v.age_band or "unknown", v.nationality or "")
+    centre_id = v.registered_centre_id
+    month = local_month(look.countries.get(centre_id), v.registered_at)
+    dims = (centre_id, month, v.sex or "", v.age_band or "unknown", v.nationality or "")
     entry = entry_point_key(v.entry_point_id, v.entry_point_other)
     facts = [(("people", *dims, entry, "uasc" if uasc else "", ""), 1, 0)]
     facts += [(("need", *dims, entry, code, ""), 1, 0) for code in sorted(set(needs))]
@@ -91,6 +102,45 @@ def person_facts(v: Any, needs: Iterable[str], uasc: bool, look: Lookups) -> lis
 def household_facts(v: Any, look: Lookups) -> list[tuple[Key, int, int]]:
     month = local_month(look.countries.get(v.centre_id), v.created_at)
     return [(("household", v.centre_id, month, "", "", "", "", "", ""), 1, 0)]
+
+
+def stay_facts(v: Any) -> list[tuple[Key, int, int]]:
+    """A stay counts as an arrival at its centre in the month it began (k1: registered there, or the record
+    moved there), and as a departure in the month it ended (the record moved on)."""
+    facts = [(("arrival", v.centre_id, v.arrived_on.strftime("%Y-%m"), "", "", "", v.how, "", ""), 1, 0)]
+    if v.left_on is not None:
+        facts.append((("departure", v.centre_id, v.left_on.strftime("%Y-%m"), "", "", "", "", "", ""), 1, 0))
+    return facts
+
+
+def served_fact(centre_id: int, month: str) -> Key:
+    return ("served", centre_id, month, "", "", "", "", "", "")
+
+
+#: the first element of a pending visit (VISIT, centre_id, month, beneficiary_id): not a count, a mark to leave
+VISIT = "visit"
+
+
+def visit_of(obj, look: Lookups) -> tuple | None:
+    """The visit a new or changed row records — a centre served a person in a month — or None."""
+    if isinstance(obj, Stay):
+        return (VISIT, obj.centre_id, obj.arrived_on.strftime("%Y-%m"), obj.beneficiary_id)
+    if isinstance(obj, Distribution):
+        return (VISIT, obj.centre_id, obj.day.strftime("%Y-%m"), obj.beneficiary_id)
+    if isinstance(obj, Placement):
+        return (VISIT, look.shelters[obj.shelter_id], obj.check_in_on.strftime("%Y-%m"), obj.beneficiary_id)
+    if isinstance(obj, Referral) and obj.sent_at is not None:
+        return (VISIT, obj.centre_id, local_month(look.countries.get(obj.centre_id), obj.sent_at), obj.beneficiary_id)
+    return None
+
+
+def _is_visit(obj, new: bool) -> bool:
+    """A stay, hand-over or shelter place just written, or a referral just sent."""
+    if isinstance(obj, (Stay, Distribution, Placement)):
+        return new
+    if isinstance(obj, Referral):
+        return obj.sent_at is not None and (new or _Before(obj).sent_at is None)
+    return False
 
 
 def referral_timing(v: Any) -> str:
@@ -142,7 +192,7 @@ class _Before:
 
 
 _PERSON = (
-    "centre_id",
+    "registered_centre_id",
     "registered_at",
     "sex",
     "age_band",
@@ -159,6 +209,7 @@ _TRACKED = {
     Household: ("centre_id", "created_at"),
     Referral: ("centre_id", "sent_at", "status", "deadline_at", "answered_at", "service_id"),
     DistributionLine: ("centre_id", "month", "sex", "age_band", "nationality", "item_id", "quantity", "voided"),
+    Stay: ("centre_id", "arrived_on", "left_on", "how"),
 }
 
 
@@ -188,6 +239,8 @@ def facts_of(obj, look: Lookups, before: bool = False) -> list[tuple[Key, int, i
         return household_facts(v, look)
     if isinstance(obj, Referral):
         return referral_facts(v, look)
+    if isinstance(obj, Stay):
+        return stay_facts(v)
     return line_facts(v)
 
 
@@ -242,7 +295,23 @@ def write_pending(sess: so.Session) -> None:
     for _transaction, deltas in pending:
         for key, (n, amount) in deltas.items():
             _add(merged, [(key, n, amount)], +1)
-    apply(sess.connection(), merged)
+    conn = sess.connection()
+    visits = sorted(key for key in merged if key[0] == VISIT)
+    if visits:
+        # under the same lock as the counts: a mark and the count it adds to are written together
+        audit.take_chain_lock(conn)
+        for key in visits:
+            del merged[key]
+            _, centre_id, month, person_id = key
+            if leave_mark(conn, centre_id, month, person_id):
+                _add(merged, [(served_fact(centre_id, month), 1, 0)], +1)
+    apply(conn, merged)
+
+
+def leave_mark(conn, centre_id: int, month: str, person_id: int) -> bool:
+    """Record that a centre served a person in a month; True if it is the first time that month."""
+    stmt = insert_for(conn)(ServedMonth).values(centre_id=centre_id, month=month, beneficiary_id=person_id)
+    return conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1
 
 
 def _within(transaction, ancestor) -> bool:
@@ -280,12 +349,15 @@ def _after_flush(sess: so.Session, _context) -> None:
     deltas: Deltas = {}
     look = None
     changed = (*sess.new, *sess.dirty, *sess.deleted)
-    if any(isinstance(obj, (Centre, PartnerService)) for obj in changed):
-        sess.info.pop(_LOOKUPS, None)  # a centre or a service written in this transaction: read them again
+    if any(isinstance(obj, (Centre, PartnerService, Shelter)) for obj in changed):
+        sess.info.pop(_LOOKUPS, None)  # a centre, service or shelter written in this transaction: read them again
     for obj in changed:
+        new, gone = obj in sess.new, obj in sess.deleted
+        if not gone and _is_visit(obj, new):
+            look = look or _lookups(sess)
+            _add(deltas, [(visit_of(obj, look), 1, 0)], +1)
         if type(obj) not in _TRACKED:
             continue
-        new, gone = obj in sess.new, obj in sess.deleted
         if not new and not gone and not _changed(obj):
             continue
         look = look or _lookups(sess)
@@ -386,7 +458,7 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
     people = sa.select(
         b.id,
         b.uid,
-        b.centre_id,
+        b.registered_centre_id,
         b.registered_at,
         b.sex,
         b.age_band,
@@ -434,10 +506,54 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
         cell = counts.setdefault(("nfi", centre_id, month, sex, band, nationality, str(item_id), "", ""), [0, 0])
         cell[0] += int(n)
         cell[1] += int(units)
+    st = Stay.__table__.c
+    by_day = sa.select(st.centre_id, st.arrived_on, st.left_on, st.how, sa.func.count()).group_by(
+        st.centre_id, st.arrived_on, st.left_on, st.how
+    )
+    for centre_id, arrived_on, left_on, how, n in conn.execute(by_day):
+        stay = SimpleNamespace(centre_id=centre_id, arrived_on=arrived_on, left_on=left_on, how=how)
+        _add(counts, [(key, int(n), 0) for key, _n, _amount in stay_facts(stay)], +1)
+    served = ServedMonth.__table__.c
+    for centre_id, month, n in conn.execute(
+        sa.select(served.centre_id, served.month, sa.func.count()).group_by(served.centre_id, served.month)
+    ):
+        _add(counts, [(served_fact(centre_id, month), int(n), 0)], +1)
     carried = CarriedCount.__table__.c
     for row in conn.execute(sa.select(*(carried[k] for k in KEY), carried.n, carried.amount)):
         _add(counts, [(tuple(row[: len(KEY)]), int(row.n), int(row.amount))], +1)
     return {k: v for k, v in counts.items() if v[0] or v[1]}
+
+
+def visits_from_records(conn, batch: int = 5000) -> Iterable[tuple[int, str, int]]:
+    """Every (centre, month, person) the records show a centre served: stays begun, hand-overs, shelter
+    places, referrals sent."""
+    look = Lookups.load(conn)
+    st, d, p, r = Stay.__table__.c, Distribution.__table__.c, Placement.__table__.c, Referral.__table__.c
+    dated = (
+        sa.select(st.centre_id, st.arrived_on, st.beneficiary_id),
+        sa.select(d.centre_id, d.day, d.beneficiary_id),
+        sa.select(p.shelter_id, p.check_in_on, p.beneficiary_id),
+    )
+    for i, stmt in enumerate(dated):
+        for place, day, person_id in conn.execute(stmt.execution_options(yield_per=batch)):
+            yield (look.shelters[place] if i == 2 else place), day.strftime("%Y-%m"), person_id
+    sent = sa.select(r.centre_id, r.sent_at, r.beneficiary_id).where(r.sent_at.is_not(None))
+    for centre_id, sent_at, person_id in conn.execute(sent.execution_options(yield_per=batch)):
+        yield centre_id, local_month(look.countries.get(centre_id), sent_at), person_id
+
+
+def rebuild_marks(conn, batch: int = 5000) -> None:
+    """Leave again every mark of a centre serving a person in a month, from the records."""
+    conn.execute(sa.delete(ServedMonth))
+    stmt = insert_for(conn)(ServedMonth).on_conflict_do_nothing()
+    chunk: set[tuple[int, str, int]] = set()
+    for visit in visits_from_records(conn, batch):
+        chunk.add(visit)
+        if len(chunk) >= batch:
+            conn.execute(stmt, [dict(centre_id=c, month=m, beneficiary_id=b) for c, m, b in sorted(chunk)])
+            chunk.clear()
+    if chunk:
+        conn.execute(stmt, [dict(centre_id=c, month=m, beneficiary_id=b) for c, m, b in sorted(chunk)])
 
 
 def stored(sess: so.Session) -> Deltas:
@@ -461,8 +577,9 @@ def check(sess: so.Session) -> list[tuple[Key, list, list]]:
 def rebuild(sess: so.Session) -> int:
     """Replace every count with the base tables' (after a migration or a restore); returns the rows."""
     write_pending(sess)
-    counts = recompute(sess)
     conn = sess.connection()
+    rebuild_marks(conn)
+    counts = recompute(sess)
     conn.execute(sa.delete(ReportCount))
     rows = [dict(zip(KEY, key), n=n, amount=amount) for key, (n, amount) in sorted(counts.items())]
     for start in range(0, len(rows), 5000):

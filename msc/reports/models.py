@@ -51,3 +51,18 @@ class CarriedCount(_Count, Base):
 
     __tablename__ = "report_carried"
     __table_args__ = (sa.UniqueConstraint(*KEY, name="uq_report_carried_key"),)
+
+
+class ServedMonth(Base):
+    """A centre served a person in a month: registered them, received their record, handed them items, placed
+    them in a shelter or referred them. One row per person, centre and month — what lets "people served" count
+    each person once a month at every centre along their route; the dashboards read the running count."""
+
+    __tablename__ = "served_months"
+
+    centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), primary_key=True)
+    #: YYYY-MM in the centre's own calendar
+    month: so.Mapped[str] = so.mapped_column(sa.String(7), primary_key=True)
+    beneficiary_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

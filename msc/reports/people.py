@@ -123,6 +123,41 @@ def households(s: Scope) -> Table:
     )
 
 
+def along_the_route(s: Scope) -> Table:
+    """Per centre and month: the people it served (each once a month, at every centre that served them), the
+    records that arrived from another centre and those that moved on to another."""
+    served = sum_counts(s, "served", RC.centre_id, RC.month, people=False)
+    arrived = sum_counts(s, "arrival", RC.centre_id, RC.month, people=False, where=(RC.k1 == "moved",))
+    left = sum_counts(s, "departure", RC.centre_id, RC.month, people=False)
+    rows = [
+        (c, month)
+        for c in s.centres
+        for month in months_between(s.filters.start, s.filters.end)
+        if served.get((c.id, month)) or arrived.get((c.id, month)) or left.get((c.id, month))
+    ]
+    return Table(
+        "route",
+        _l("Along the route: people served, arrivals and departures"),
+        [_l("Centre"), _l("Month")],
+        [_l("People served"), _l("Records arrived from another centre"), _l("Records moved on to another centre")],
+        [(f"{c.code} · {c.name}", month) for c, month in rows],
+        [
+            [
+                suppress(served.get((c.id, month))),
+                suppress(arrived.get((c.id, month))),
+                suppress(left.get((c.id, month))),
+            ]
+            for c, month in rows
+        ],
+        ["#adm2+code", "#date+month", "#affected+served", "#affected+arrived", "#affected+departed"],
+        note=_l(
+            "A person counts once a month at every centre that served them: registered them, received their "
+            "record, handed them items, placed them in a shelter or referred them. People registered count only "
+            "at the first centre. These figures do not depend on the sex, age or nationality chosen."
+        ),
+    )
+
+
 def entry_point_names(keys: set[str]) -> dict[str, str]:
     """The label of each entry-point key the counts hold: the listed entry point's name, "Other" or
     "Not recorded"."""

@@ -7,7 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from msc.reports.activity import feedback, fund, items, referral_deadlines, referrals_by_status, shelters
-from msc.reports.people import age_and_sex, households, needs, people, registrations, vulnerability
+from msc.reports.people import (
+    age_and_sex,
+    along_the_route,
+    households,
+    needs,
+    people,
+    registrations,
+    vulnerability,
+)
 from msc.reports.scope import Scope
 from msc.reports.tables import Table
 from msc.security.actor import Actor
@@ -19,6 +27,7 @@ _DASHBOARD: dict[str, Callable[[Actor, Scope], Table]] = {
     "people": lambda user, s: people(s),
     "needs": lambda user, s: needs(s),
     "households": lambda user, s: households(s),
+    "route": lambda user, s: along_the_route(s),
     "referrals": lambda user, s: referrals_by_status(s),
     "deadlines": lambda user, s: referral_deadlines(s),
     "shelters": lambda user, s: shelters(s),
