@@ -168,6 +168,7 @@ def register_page_sections(app: Flask) -> None:
     """What a feature shows on another feature's page (msc/sections.py): the page's view asks for it."""
 
     sections.add(app, sections.PROFILE, cases.profile_section)
+    sections.add(app, sections.FORMER_PROFILE, cases.former_section)
     sections.add(app, sections.PROFILE, shelters.profile_section)
     sections.add(app, sections.PROFILE, referrals.profile_section)
     sections.add(app, sections.PROFILE, continuity.profile_section)

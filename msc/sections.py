@@ -16,6 +16,8 @@ from flask import Flask, current_app
 
 #: a person's profile page; providers take (user, beneficiary)
 PROFILE = "profile"
+#: the read-only profile of a centre the person's record moved on from; providers take (user, beneficiary)
+FORMER_PROFILE = "former_profile"
 #: a case's page; providers take (user, case)
 CASE = "case"
 #: the caseworker's home page; providers take (user,)

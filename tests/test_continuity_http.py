@@ -164,6 +164,41 @@ def test_the_previous_centre_reads_the_profile_and_nothing_else(app, desks):
     assert before.get(f"/cases/{desks['case']}").status_code == 404
 
 
+def test_the_previous_centre_reads_the_notes_it_wrote_and_not_those_written_after(app, make, desks):
+    from msc.cases import service as cases
+    from msc.cases.models import Case
+    from msc.security.models import User
+
+    before = client_of(app, desks["cucuta"])
+    for body, sensitive in (
+        ("Acompañada a Medicina Legal el martes.", {}),
+        ("Relato de la ruta, reservado.", {"note-sensitive": "y"}),
+    ):
+        res = before.post(f"/cases/{desks['case']}/notes", data={"note-body": body, **sensitive})
+        assert res.status_code == 302
+    desk = client_of(app, desks["tumbes"])
+    number = desks["numbers"][desks["rosa"]]
+    desk.post("/continuity/ask", data={"case_number": number, "date_of_birth": DOB.isoformat()})
+    with app.app_context():
+        case = session.scalar(sa.select(Case).where(Case.uid == desks["case"]))
+        tumbes_cw = session.get(User, make.user("cw_tum", "caseworker", centres=("PER-TUM",)))
+        cases.add_note(tumbes_cw, case, "Escrita en Tumbes después del traslado.", False)
+        session.commit()
+    text = html.unescape(before.get(f"/b/{desks['rosa']}").get_data(as_text=True))
+    assert "Case notes written while your centre held the record" in text
+    assert "Acompañada a Medicina Legal el martes." in text
+    assert "Relato de la ruta, reservado." in text  # its author reads it
+    assert "Escrita en Tumbes" not in text
+    # a colleague of the same centre who did not write the confidential note does not read it there
+    other = client_of(app, make.user("cw_cuc2", "caseworker"))
+    text = html.unescape(other.get(f"/b/{desks['rosa']}").get_data(as_text=True))
+    assert "Acompañada a Medicina Legal el martes." in text and "Relato de la ruta" not in text
+    # a desk of the previous centre (no case access) reads no notes
+    clerk = client_of(app, make.user("desk_cuc", "reception"))
+    text = clerk.get(f"/b/{desks['rosa']}").get_data(as_text=True)
+    assert "Your centre served them before" in text and "Medicina Legal" not in text
+
+
 def test_a_centre_that_never_served_the_person_gets_404_on_every_url_of_theirs(app, desks):
     desk = client_of(app, desks["tumbes"])
     number = desks["numbers"][desks["rosa"]]

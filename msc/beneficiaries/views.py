@@ -278,6 +278,7 @@ def _former_view(person: Beneficiary):
         end_form=ConfirmForm(),
         vocab=vocab,
         today=clock.today_at(person.centre),
+        **sections.context(sections.FORMER_PROFILE, current_user, person),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import cast
 
@@ -266,6 +267,25 @@ def visible_notes(user: Actor, case: Case) -> tuple[list[CaseNote], int]:
     if any(n.sensitive for n in readable):
         audit.record("case.note.read_sensitive", object_type="case", object_id=case.id)
     return readable, len(notes) - len(readable)
+
+
+def written_while_held(user: Actor, case: Case, centre_ids: Collection[int]) -> list[CaseNote]:
+    """The case's notes written while one of these centres held the person's record, newest first, those the
+    user may read: a centre the record moved on from keeps reading what it wrote."""
+    route = stays.route_of(case.beneficiary_id)
+    periods = [
+        sa.and_(
+            CaseNote.created_at >= stay.arrived_at,
+            *([CaseNote.created_at < route[i + 1].arrived_at] if i + 1 < len(route) else []),
+        )
+        for i, stay in enumerate(route)
+        if stay.centre_id in centre_ids
+    ]
+    if not periods:
+        return []
+    stmt = sa.select(CaseNote).where(CaseNote.case_id == case.id, sa.or_(*periods))
+    notes = session.scalars(stmt.order_by(CaseNote.created_at.desc(), CaseNote.id.desc()))
+    return [n for n in notes if may_read_note(user, n)]
 
 
 # ---- tasks ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from msc.db import session
 from msc.forms import ConfirmForm, form_status, options, rule_on_form
 from msc.sections import Row, Section
 from msc.security import audit
-from msc.security.policy import Permission, can, requires, role_allows
+from msc.security.policy import Permission, can, centre_ids_in_scope, requires, role_allows
 
 bp = Blueprint("cases", __name__)
 
@@ -243,6 +243,15 @@ def assessment(case_uid: str):
 def profile_section(user, person: Beneficiary) -> dict:
     """On a person's profile: their case, for those who may see cases."""
     return {"profile_case": service.case_of(person) if can(user, Permission.CASE_VIEW) else None}
+
+
+def former_section(user, person: Beneficiary) -> dict:
+    """On the read-only profile of a centre the person's record moved on from: the case notes written while
+    that centre held it."""
+    case = service.case_of(person) if can(user, Permission.CASE_VIEW) else None
+    if case is None:
+        return {"former_notes": None}
+    return {"former_notes": service.written_while_held(user, case, centre_ids_in_scope(user) or [])}
 
 
 #: rows a section of the landing page shows before its link to the full page
