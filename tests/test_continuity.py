@@ -461,3 +461,17 @@ def test_two_desks_showing_one_card_at_the_same_moment_one_wins(app, make):
     with app.app_context():
         winner = next(k for k, v in outcomes.items() if v == "moved")
         assert moved_to(uid) == winner and len(stays.route_of(person(uid).id)) == 2
+
+
+def test_the_subject_access_report_names_every_centre_that_held_the_record(route, make):
+    from msc.dpo import subject
+
+    rosa = route["rosa"]
+    service.at_desk(route["tumbes"], centre("PER-TUM"), Proof(rosa.case_number, DOB))
+    session.commit()
+    dpo = user(make, "dpo_region", "dpo", centres=(), scope="region")
+    report = subject.build(dpo, person(rosa.uid))
+    assert [(s["centre"], s["country"], s["how"], s["left_on"] is None) for s in report.route] == [
+        ("CAM Cúcuta", "COL", "registered", False),
+        ("CAM Tumbes", "PER", "moved", True),
+    ]

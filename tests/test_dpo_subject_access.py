@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from babel.dates import format_date
 from babel.numbers import format_currency
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 
 from msc import clock
 from msc.db import session
@@ -139,6 +139,9 @@ def _expected(app, language: str) -> dict[str, str]:
             "fund approved": format_currency(400, "COP", locale=language),
             "fund paid": format_currency(100, "COP", locale=language),
             "fund category": str(fund.CATEGORIES["basic_needs"]),
+            "route": gettext("Centres that served you"),
+            "route how": gettext("Registered there"),
+            "route still": gettext("Still served there"),
         }
 
 

@@ -15,6 +15,7 @@ from msc.beneficiaries.corrections import of as corrections_of
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, Consent
 from msc.beneficiaries.service import TRACKED_FIELDS
 from msc.cases.models import Case, CaseNote, Task
+from msc.centres import stays
 from msc.db import session, utcnow
 from msc.feedback.models import Feedback
 from msc.fund.models import Application, Decision, subject_tag
@@ -49,6 +50,8 @@ class Report:
     corrections: list[dict[str, Any]] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
     shelter: list[dict[str, Any]] = field(default_factory=list)
+    #: the centres that held the record along the route, first to last
+    route: list[dict[str, Any]] = field(default_factory=list)
     #: the country of the person's centre: dates are shown on its clock
     country: str | None = None
 
@@ -203,6 +206,16 @@ def build(user: Actor, person: Beneficiary) -> Report:
             sa.select(Placement).where(Placement.beneficiary_id == person.id).order_by(Placement.check_in_on)
         )
     ]
+    route = [
+        {
+            "centre": s.centre.name,
+            "country": s.centre.country,
+            "how": s.how,
+            "arrived_on": s.arrived_on,
+            "left_on": s.left_on,
+        }
+        for s in stays.route_of(person.id)
+    ]
     audit.record("dpo.subject_access", object_type="beneficiary", object_id=person.id, user_id=user.id)
     return Report(
         person.case_number,
@@ -234,6 +247,7 @@ def build(user: Actor, person: Beneficiary) -> Report:
         corrections,
         tasks,
         shelter,
+        route,
         person.centre.country,
     )
 

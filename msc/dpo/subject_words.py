@@ -122,6 +122,7 @@ def in_words(report: Report, language: str) -> Words:
                         for m in report.household
                     ],
                 ),
+                _route(report, say),
                 _consents(report, say),
                 _cases(report, say),
                 Section(
@@ -304,6 +305,23 @@ def _items(report: Report, say: _Say) -> Section:
             ]
         )
     return Section(_("Items received"), entries)
+
+
+def _route(report: Report, say: _Say) -> Section:
+    how = {"registered": _("Registered there"), "moved": _("Your record moved there")}
+    return Section(
+        _("Centres that served you"),
+        [
+            [
+                (_("Centre"), s["centre"]),
+                (_("Country"), country_name(s["country"])),
+                (_("How"), how.get(s["how"], s["how"])),
+                (_("Arrived on"), say.when(s["arrived_on"])),
+                (_("Left on"), say.when(s["left_on"]) if s["left_on"] else _("Still served there")),
+            ]
+            for s in report.route
+        ],
+    )
 
 
 def _shelter(report: Report, say: _Say) -> Section:
