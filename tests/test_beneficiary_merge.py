@@ -159,6 +159,36 @@ def test_search_finds_the_kept_record_never_the_absorbed_and_its_number_leads_to
         assert duplicates.stored(user, _person(keep_uid).id) == []
 
 
+def test_the_absorbed_card_or_number_proves_the_person_and_leads_to_the_kept_record(app, make):
+    """At a desk of another centre (continuity) or in an emergency access, the proof the person carries from
+    before the merge still works, and it opens the record that is kept — never the absorbed one. An export
+    lists the person once."""
+    from msc.beneficiaries import proof
+    from msc.dpo import exports
+
+    manager = _manager(make)
+    dob = dt.date(1987, 9, 30)
+    keep_uid, absorb_uid = _twins(
+        app,
+        make,
+        dict(given_names="Dayana", family_names="Mora", date_of_birth=dob),
+        dict(given_names="Dayana", family_names="Mora", date_of_birth=dob),
+    )
+    with app.app_context():
+        absorbed = _person(absorb_uid)
+        number, token = absorbed.case_number, absorbed.card_token
+        merge.merge(session.get(User, manager), _person(keep_uid), absorbed, "Misma persona.")
+        session.commit()
+        by_number = proof.Proof(number, dob)
+        assert proof.matching(by_number, proof.checked(by_number)).uid == keep_uid
+        by_card = proof.Proof(card_token=token)
+        assert proof.matching(by_card, proof.checked(by_card)).uid == keep_uid
+        wrong_day = proof.Proof(number, dob.replace(day=29))
+        assert proof.matching(wrong_day, proof.checked(wrong_day)) is None
+        export, _secret = exports.create(session.get(User, make.user("po", "protection_officer")), "internal_audit")
+        assert export.rows == 1
+
+
 def test_the_needs_move_and_the_counts_agree_with_the_recount(app, make):
     manager = _manager(make)
     keep_uid, absorb_uid = _twins(

@@ -68,4 +68,14 @@ def matching(proof: Proof, number: casenumber.CaseNumber | None) -> Beneficiary 
         return None
     if number is not None and (person.date_of_birth is None or person.date_of_birth != proof.date_of_birth):
         return None
-    return person
+    return _kept(person)
+
+
+def _kept(person: Beneficiary) -> Beneficiary | None:
+    """A record merged into another leads to the one kept (the person's card or number from before the merge
+    still proves who they are); None if that one was erased."""
+    for _hop in range(8):
+        if person.merged_into_id is None:
+            return None if person.is_erased else person
+        person = session.get_one(Beneficiary, person.merged_into_id)
+    return None

@@ -73,7 +73,11 @@ def create(
         session.scalars(
             sa.select(Beneficiary)
             .join(DataKey, DataKey.id == Beneficiary.data_key_id)
-            .where(Beneficiary.centre_id.in_([c.id for c in centres]), DataKey.wrapped.is_not(None))
+            .where(
+                Beneficiary.centre_id.in_([c.id for c in centres]),
+                DataKey.wrapped.is_not(None),
+                Beneficiary.merged_into_id.is_(None),  # a merged record's person is exported through the kept one
+            )
             .order_by(Beneficiary.case_number)
             .limit(MAX_ROWS + 1)
         )
