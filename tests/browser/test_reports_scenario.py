@@ -47,6 +47,10 @@ def test_a_centre_manager_reads_filters_downloads_and_prints_the_dashboard(brows
     assert registrations.locator("svg").count() == 1
     assert registrations.locator("tbody tr", has_text="18-59").locator("td").all_inner_texts() == ["x", "<5", "0", "9"]
     check_axe(page, "dashboard")
+    # along the route: the nine people the centre registered this month are people it served
+    route = page.locator("section", has=page.locator("#t-route"))
+    assert "A lo largo de la ruta: personas atendidas, llegadas y salidas" in route.inner_text()
+    assert route.locator("tbody tr", has_text="COL-CUC").locator("td").all_inner_texts()[-3:] == ["9", "0", "0"]
 
     page.locator("#sex").select_option("female")
     with page.expect_navigation():
