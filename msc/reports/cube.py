@@ -311,7 +311,9 @@ def write_pending(sess: so.Session) -> None:
 def leave_mark(conn, centre_id: int, month: str, person_id: int) -> bool:
     """Record that a centre served a person in a month; True if it is the first time that month."""
     stmt = insert_for(conn)(ServedMonth).values(centre_id=centre_id, month=month, beneficiary_id=person_id)
-    return conn.execute(stmt.on_conflict_do_nothing()).rowcount == 1
+    # the row comes back only when it was written (psycopg gives no row count for ON CONFLICT DO NOTHING)
+    written = conn.execute(stmt.on_conflict_do_nothing().returning(ServedMonth.beneficiary_id)).first()
+    return written is not None
 
 
 def _within(transaction, ancestor) -> bool:
