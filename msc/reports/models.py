@@ -16,7 +16,7 @@ class _Count:
     non-identifying dimensions. Never a row per person: a count per combination."""
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    #: people, need, household, referral, nfi
+    #: people, need, household, referral, nfi, served, arrival, departure
     topic: so.Mapped[str] = so.mapped_column(sa.String(12))
     centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"))
     #: YYYY-MM in the centre's own calendar
@@ -24,7 +24,7 @@ class _Count:
     sex: so.Mapped[str] = so.mapped_column(sa.String(8), default="")
     age_band: so.Mapped[str] = so.mapped_column(sa.String(8), default="")
     nationality: so.Mapped[str] = so.mapped_column(sa.String(3), default="")
-    #: people and needs: entry point; referrals: sector; items: item id
+    #: people and needs: entry point; referrals: sector; items: item id; arrivals: registered or moved
     k1: so.Mapped[str] = so.mapped_column(sa.String(60), default="")
     #: people: "uasc" for a possible unaccompanied or separated child; needs: the need; referrals: status
     k2: so.Mapped[str] = so.mapped_column(sa.String(32), default="")
