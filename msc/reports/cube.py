@@ -22,6 +22,7 @@ already holds the person's key: the counts hold no person, and no table holds th
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -68,15 +69,12 @@ class Lookups:
 
     countries: Mapping[int, str]
     sectors: Mapping[int, str]
-    #: the centre of each shelter
-    shelters: Mapping[int, int]
 
     @classmethod
     def load(cls, conn) -> Lookups:
         return cls(
             dict(conn.execute(sa.select(Centre.id, Centre.country)).all()),
             dict(conn.execute(sa.select(PartnerService.id, PartnerService.sector)).all()),
-            dict(conn.execute(sa.select(Shelter.id, Shelter.centre_id)).all()),
         )
 
 
@@ -121,26 +119,20 @@ def served_fact(centre_id: int, month: str) -> Key:
 VISIT = "visit"
 
 
-def visit_of(obj, look: Lookups) -> tuple | None:
-    """The visit a new or changed row records — a centre served a person in a month — or None."""
-    if isinstance(obj, Stay):
+def _visit(sess: so.Session, obj, new: bool) -> tuple | None:
+    """The visit a row just flushed records — a stay begun, a hand-over, a shelter place, a referral sent:
+    a centre served a person in a month — or None."""
+    if new and isinstance(obj, Stay):
         return (VISIT, obj.centre_id, obj.arrived_on.strftime("%Y-%m"), obj.beneficiary_id)
-    if isinstance(obj, Distribution):
+    if new and isinstance(obj, Distribution):
         return (VISIT, obj.centre_id, obj.day.strftime("%Y-%m"), obj.beneficiary_id)
-    if isinstance(obj, Placement):
-        return (VISIT, look.shelters[obj.shelter_id], obj.check_in_on.strftime("%Y-%m"), obj.beneficiary_id)
-    if isinstance(obj, Referral) and obj.sent_at is not None:
-        return (VISIT, obj.centre_id, local_month(look.countries.get(obj.centre_id), obj.sent_at), obj.beneficiary_id)
+    if new and isinstance(obj, Placement):
+        centre_id = sess.connection().scalar(sa.select(Shelter.centre_id).where(Shelter.id == obj.shelter_id))
+        return (VISIT, centre_id, obj.check_in_on.strftime("%Y-%m"), obj.beneficiary_id)
+    if isinstance(obj, Referral) and obj.sent_at is not None and (new or _Before(obj).sent_at is None):
+        country = _lookups(sess).countries.get(obj.centre_id)
+        return (VISIT, obj.centre_id, local_month(country, obj.sent_at), obj.beneficiary_id)
     return None
-
-
-def _is_visit(obj, new: bool) -> bool:
-    """A stay, hand-over or shelter place just written, or a referral just sent."""
-    if isinstance(obj, (Stay, Distribution, Placement)):
-        return new
-    if isinstance(obj, Referral):
-        return obj.sent_at is not None and (new or _Before(obj).sent_at is None)
-    return False
 
 
 def referral_timing(v: Any) -> str:
@@ -351,13 +343,12 @@ def _after_flush(sess: so.Session, _context) -> None:
     deltas: Deltas = {}
     look = None
     changed = (*sess.new, *sess.dirty, *sess.deleted)
-    if any(isinstance(obj, (Centre, PartnerService, Shelter)) for obj in changed):
-        sess.info.pop(_LOOKUPS, None)  # a centre, service or shelter written in this transaction: read them again
+    if any(isinstance(obj, (Centre, PartnerService)) for obj in changed):
+        sess.info.pop(_LOOKUPS, None)  # a centre or a service written in this transaction: read them again
     for obj in changed:
         new, gone = obj in sess.new, obj in sess.deleted
-        if not gone and _is_visit(obj, new):
-            look = look or _lookups(sess)
-            _add(deltas, [(visit_of(obj, look), 1, 0)], +1)
+        if not gone and (visit := _visit(sess, obj, new)) is not None:
+            _add(deltas, [(visit, 1, 0)], +1)
         if type(obj) not in _TRACKED:
             continue
         if not new and not gone and not _changed(obj):
@@ -529,16 +520,19 @@ def recompute(sess: so.Session, batch: int = 5000) -> Deltas:
 def visits_from_records(conn, batch: int = 5000) -> Iterable[tuple[int, str, int]]:
     """Every (centre, month, person) the records show a centre served: stays begun, hand-overs, shelter
     places, referrals sent."""
-    look = Lookups.load(conn)
     st, d, p, r = Stay.__table__.c, Distribution.__table__.c, Placement.__table__.c, Referral.__table__.c
+    shelter = Shelter.__table__.c
     dated = (
         sa.select(st.centre_id, st.arrived_on, st.beneficiary_id),
         sa.select(d.centre_id, d.day, d.beneficiary_id),
-        sa.select(p.shelter_id, p.check_in_on, p.beneficiary_id),
+        sa.select(shelter.centre_id, p.check_in_on, p.beneficiary_id).join_from(
+            Placement.__table__, Shelter.__table__, shelter.id == p.shelter_id
+        ),
     )
-    for i, stmt in enumerate(dated):
-        for place, day, person_id in conn.execute(stmt.execution_options(yield_per=batch)):
-            yield (look.shelters[place] if i == 2 else place), day.strftime("%Y-%m"), person_id
+    for stmt in dated:
+        for centre_id, day, person_id in conn.execute(stmt.execution_options(yield_per=batch)):
+            yield centre_id, day.strftime("%Y-%m"), person_id
+    look = Lookups.load(conn)
     sent = sa.select(r.centre_id, r.sent_at, r.beneficiary_id).where(r.sent_at.is_not(None))
     for centre_id, sent_at, person_id in conn.execute(sent.execution_options(yield_per=batch)):
         yield centre_id, local_month(look.countries.get(centre_id), sent_at), person_id
@@ -548,13 +542,8 @@ def rebuild_marks(conn, batch: int = 5000) -> None:
     """Leave again every mark of a centre serving a person in a month, from the records."""
     conn.execute(sa.delete(ServedMonth))
     stmt = insert_for(conn)(ServedMonth).on_conflict_do_nothing()
-    chunk: set[tuple[int, str, int]] = set()
-    for visit in visits_from_records(conn, batch):
-        chunk.add(visit)
-        if len(chunk) >= batch:
-            conn.execute(stmt, [dict(centre_id=c, month=m, beneficiary_id=b) for c, m, b in sorted(chunk)])
-            chunk.clear()
-    if chunk:
+    visits = visits_from_records(conn, batch)
+    while chunk := set(itertools.islice(visits, batch)):
         conn.execute(stmt, [dict(centre_id=c, month=m, beneficiary_id=b) for c, m, b in sorted(chunk)])
 
 
