@@ -83,6 +83,8 @@ BLIND_INDEX_BITS = {
     "name_phonetic": 20,
     "name_typo": 20,
     "name_lead": 20,
+    # a pair's holders are the first cut of the regional hints: wider, so that chance collisions stay rare
+    "name_pair": 24,
     "name_skeleton": 20,
     "name_skeleton_full": 20,
     "dob": 14,

@@ -578,3 +578,28 @@ def test_two_tabs_stepping_at_once_do_each_batch_once(app, make, monkeypatch):
         assert keys.phase(job) == "done" and job.done == 8
         assert set(_generations()) == {job.generation}
         assert _all_found() == QUERIES and _first("paralela persona3") == "Persona3 Paralela"
+
+
+def test_searches_read_the_generation_once_per_transaction(ctx, make):
+    """A registration searches up to five times: the generation they read is read once in a transaction,
+    and read again in the next one (a switch to another generation commits)."""
+    make.person(given_names="Ana", family_names="Rojas")
+    engine = session.get_bind()
+    asked: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM key_rotations" in statement:
+            asked.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        session.commit()
+        first = rotation.searched_generation()
+        assert rotation.searched_generation() is first and len(asked) == 1
+        assert search.search(SYSTEM, "Ana Rojas").hits and len(asked) == 1
+        row = session.scalar(sa.select(rotation.KeyRotation).where(rotation.KeyRotation.kind == rotation.INDEX))
+        row.layout = 1
+        session.commit()
+        assert rotation.searched_generation().layout == 1 and len(asked) == 3  # the row above, then once again
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)

@@ -77,3 +77,26 @@ def test_exports_made_before_get_a_coded_purpose_and_an_expiry(app, make):
         assert export.purpose_code == "other" and export.purpose_note is None and export.archive == b"zip"
         assert export.expires_at == made.replace(tzinfo=dt.UTC) + dt.timedelta(hours=24)
         assert "Rojas" not in repr(session.execute(sa.text("SELECT * FROM personal_exports")).all())
+
+
+def test_an_index_built_before_the_pairs_says_so_until_rebuilt(app, make):
+    """Revision 0031: the generations of a database that holds index rows say layout 1 (their entries have
+    no pairs of name words, so searches match names word by word); `index rebuild` brings them to layout 2.
+    A database with nothing indexed yet starts at layout 2."""
+    from msc.crypto import rotation
+
+    dbmod.downgrade(app, "0030")
+    dbmod.upgrade(app)
+    with app.app_context():
+        assert rotation.index_state().search.layout == 2
+    make.person(given_names="Ana", family_names="Rojas")
+    dbmod.downgrade(app, "0030")
+    dbmod.upgrade(app)
+    with app.app_context():
+        from msc.beneficiaries import index
+        from msc.crypto import blind, rotation
+
+        search_generation = rotation.index_state().search
+        assert (search_generation.generation, search_generation.key_id, search_generation.layout) == (1, "idx-0", 1)
+        index.rebuild_index()
+        assert rotation.index_state().search.layout == blind.LAYOUT

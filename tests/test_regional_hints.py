@@ -369,3 +369,103 @@ def test_asking_for_a_hinted_record_sends_a_request_that_only_this_desk_can_send
     assert res.status_code == 302
     with app.app_context():
         assert session.scalar(sa.select(sa.func.count()).select_from(Transfer)) == 1
+
+
+# ---- the pairs of name words (index layout 2) -------------------------------------------------------
+
+PAIR_NAMES = [
+    ("María José", "Pérez García"),
+    ("Maria", "Peres Garsia"),  # sounds as the first
+    ("José María", "García"),
+    ("Mariela", "Pérez López"),
+    ("Ana", "García Pérez"),
+    ("Наталья", "Иванова"),
+    ("Natalya", "Ivanova"),
+    ("محمد", "الزهراء"),
+    ("王小明", ""),
+    ("Juan", "Muñoz Muñoz"),
+    ("Yusuf", "Muñoz"),
+]
+PAIR_QUERIES = [
+    "maria garcia",
+    "garcia maria",
+    "perez garcia",
+    "maria jose perez",
+    "peres garsia",
+    "mariela lopez",
+    "natalya ivanova",
+    "наталья иванова",
+    "محمد زهراء",
+    "王 小明",
+    "juan munoz",
+    "munyoz juan",
+    "ana lopez",
+]
+
+
+def _alike_both_ways(user, words):
+    """`alike` on the pairs and on the intersection of every word's holders (a layout-1 generation)."""
+    from msc.crypto import blind, rotation
+
+    state = rotation.index_state()
+    assert state.search.layout == 2  # a new database: every entry was written with the pairs
+    asked: list[str] = []
+    original_statement = search._statement
+    search._statement = lambda sql, expanding: asked.append(sql) or original_statement(sql, expanding)
+    try:
+        paired = search.alike(user, words, 100, beyond=True)
+    finally:
+        search._statement = original_statement
+    # the pairs alone: no list of a single word's holders is read
+    assert f"kind = {blind.NAME_PAIR} AND" in asked[-1] and f"kind = {blind.NAME} AND" not in asked[-1], asked
+    older = rotation.IndexGeneration(state.search.generation, state.search.key_id, 1)
+    original = search.searched_generation
+    search.searched_generation = lambda: older
+    try:
+        intersected = search.alike(user, words, 100, beyond=True)
+    finally:
+        search.searched_generation = original
+    return paired, intersected
+
+
+def test_the_pairs_find_whom_the_intersection_of_the_words_finds(ctx, make, route):
+    """Every pair of a person's name words is one index entry: a name of two or more words beyond reach is
+    one short look-up per pair, and finds exactly the people holding every word spelt or sounding alike."""
+    from msc.crypto import blind
+
+    for given, family in PAIR_NAMES:
+        _walker(make, given_names=given, family_names=family)
+    desk = session.get(User, route["pacaraima"])
+    found_any = 0
+    for query in PAIR_QUERIES:
+        words = [w for w in blind.name_words(query, query=True) if not w.part]
+        paired, intersected = _alike_both_ways(desk, words)
+        assert paired == intersected, query
+        found_any += bool(paired)
+    assert found_any >= 10
+    maria = [w for w in blind.name_words("maria garcia", query=True)]
+    assert len(search.alike(desk, maria, 100, beyond=True)) == 3  # María José, Maria Garsia, José María
+
+
+def test_a_generation_of_the_older_layout_is_searched_without_pairs_until_rebuilt(ctx, make, route):
+    """After the upgrade that adds the pairs, the people indexed before hold none: their generation says
+    layout 1, names are matched word by word, and `index rebuild` writes the pairs and says layout 2."""
+    from msc.beneficiaries import index
+    from msc.beneficiaries.models import BlindIndexEntry
+    from msc.crypto import blind, rotation
+
+    walker = _walker(make)
+    session.execute(sa.delete(BlindIndexEntry).where(BlindIndexEntry.kind == blind.NAME_PAIR))
+    gen = rotation.index_state().search.generation
+    row = session.scalar(sa.select(rotation.KeyRotation).where(rotation.KeyRotation.generation == gen))
+    row.layout = 1  # as revision 0031 marks a database that held index rows
+    session.commit()
+    desk = session.get(User, route["pacaraima"])
+    words = blind.name_words("maria garcia", query=True)
+    assert rotation.index_state().search.layout == 1
+    assert search.alike(desk, words, 5, beyond=True) == [walker.id]
+    index.rebuild_index()
+    assert rotation.index_state().search.layout == blind.LAYOUT == 2
+    pairs = session.scalar(sa.select(sa.func.count()).where(BlindIndexEntry.kind == blind.NAME_PAIR))
+    assert pairs == 6  # maria, jose, perez, garcia: six pairs of four words
+    assert search.alike(desk, words, 5, beyond=True) == [walker.id]

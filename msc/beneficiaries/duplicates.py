@@ -18,7 +18,7 @@ from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, DuplicateCand
 from msc.beneficiaries.regional import Hint
 from msc.beneficiaries.search import ParsedQuery, alike, rank
 from msc.crypto import blind, blind_indexer
-from msc.crypto.rotation import index_state
+from msc.crypto.rotation import searched_generation
 from msc.db import insert_for, session, utcnow
 from msc.errors import RuleError
 from msc.security.actor import Actor
@@ -51,7 +51,7 @@ class Candidate:
 def _ids_with(kind: int, value: str | set[str], user: Actor | None, *, beyond: bool = False) -> list[int]:
     """People whose index holds this value: in the user's reach (or anywhere without a user); `beyond`:
     out of the user's reach, and only those whose consent to continuity is in force."""
-    active = index_state().search
+    active = searched_generation()
     idx = blind_indexer(active.key_id)
     hashes = sorted({idx.hash(kind, v) for v in ({value} if isinstance(value, str) else value)})
     stmt = (

@@ -10,17 +10,19 @@ import sqlalchemy.orm as so
 from msc.beneficiaries.models import Beneficiary, BlindIndexEntry, NameVocabulary
 from msc.crypto import blind, blind_indexer
 from msc.crypto.blind import BlindIndexer
-from msc.crypto.rotation import IndexGeneration, index_state
+from msc.crypto.rotation import IndexGeneration, index_state, mark_rebuilt
 from msc.db import insert_for, session, write_lock
 
 _GENERATIONS_LOCK = 727_402  # advisory lock id: which generations writes keep, read by every change
 
 
 def index_entries(person: Beneficiary, idx: BlindIndexer) -> set[tuple[int, int]]:
-    """Every (kind, hash) entry for a person under one index key: name tokens three ways, date of
-    birth, document, phone (read by the numbering plan of the person's centre's country)."""
+    """Every (kind, hash) entry for a person under one index key: name tokens three ways, pairs of
+    name words, date of birth, document, phone (read by the numbering plan of the person's centre's
+    country)."""
     entries = idx.name_entries(person.given_names or "", person.family_names or "")
     entries |= idx.lead_entries(person.given_names or "", person.family_names or "")
+    entries |= idx.pair_entries(person.given_names or "", person.family_names or "")
     if person.date_of_birth:
         entries.add((blind.DOB, idx.hash(blind.DOB, person.date_of_birth.isoformat())))
     if person.document_number:
@@ -32,11 +34,15 @@ def index_entries(person: Beneficiary, idx: BlindIndexer) -> set[tuple[int, int]
 
 
 def rebuild_index(batch: int = 500) -> int:
-    """Recompute every living person's entries, committing per batch (resumable: run it again)."""
+    """Recompute every living person's entries, committing per batch (resumable: run it again); at the
+    end the generations say they hold this version's entries (searches then use all of them)."""
     done, last_id = 0, 0
+    generations = index_state().writes
     while True:
         last, _, indexed = index_batch(None, last_id, batch)
         if last is None:
+            mark_rebuilt(generations)
+            session.commit()
             return done
         done, last_id = done + indexed, last
         session.commit()

@@ -13,13 +13,13 @@ from msc.crypto.envelope import DecryptionError
 from msc.crypto.fields import DataKey, DataKeyDestroyed, Detached, EncryptedField, EncryptedRow, detached_key, new_uid
 from msc.crypto.keys import KeyRing, keyring
 from msc.crypto.links import LinkField, link_tag
-from msc.crypto.rotation import index_state
+from msc.crypto.rotation import searched_generation
 
 
 def blind_indexer(key_id: str | None = None) -> BlindIndexer:
     """The blind indexer of an index key (by default the one searches read), its keys derived once per app."""
     if key_id is None:
-        key_id = index_state().search.key_id
+        key_id = searched_generation().key_id
     cache: dict[str, BlindIndexer] = current_app.extensions.setdefault("msc.blind", {})
     if key_id not in cache:
         cache[key_id] = BlindIndexer(keyring().index_key(key_id), current_app.config["BLIND_INDEX_BITS"])

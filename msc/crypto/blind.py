@@ -33,8 +33,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 # NAME_TYPO hashes live only in the name vocabulary, never beside a person.
 # NAME_SKELETON and NAME_SKELETON_FULL are vocabulary keys too: the consonant skeleton of a word written in
 # a script that leaves vowels out (Arabic, Persian, Hebrew, Devanagari…), and of one written in full.
+# NAME_PAIR holds two words of a person's name together, each by its sound: a person holding both of
+# a query's words is one look-up, not the intersection of everyone holding either.
 NAME, NAME_PHONETIC, NAME_TYPO, DOB, DOCUMENT, PHONE, NAME_LEAD = 1, 2, 3, 4, 5, 6, 7
 NAME_SKELETON, NAME_SKELETON_FULL = 8, 9
+NAME_PAIR = 10
 KIND_NAMES = {
     NAME: "name",
     NAME_PHONETIC: "name_phonetic",
@@ -45,7 +48,16 @@ KIND_NAMES = {
     NAME_LEAD: "name_lead",
     NAME_SKELETON: "name_skeleton",
     NAME_SKELETON_FULL: "name_skeleton_full",
+    NAME_PAIR: "name_pair",
 }
+#: which entries a person's rows hold: 1 names (exact, sound, leading), date of birth, document and phone;
+#: 2 also the pairs of name words. A generation built before records its older layout (rotation.py).
+LAYOUT = 2
+#: the bits of a kind a setting written before it existed does not name (else name_typo's width): a
+#: pair's holders are the first cut of the regional hints, so chance collisions must stay rare
+DEFAULT_BITS = {NAME_PAIR: 24}
+#: words of a name paired with each other (a longer name pairs its first ones: 28 pairs at most)
+MAX_PAIRED_WORDS = 8
 
 PARTICLES = frozenset({"de", "del", "la", "las", "los", "da", "das", "do", "dos", "y", "e"})
 MIN_TYPO_TOKEN = 4  # shorter tokens get no one-deletion neighbourhood: too many chance matches
@@ -271,6 +283,15 @@ def phonetic_key(token: str) -> str:
     return s.lower()
 
 
+def pair_keys(word: NameWord) -> frozenset[str]:
+    """What a word is paired by: its sound, the sound of each of its Latin spellings and its spellings
+    in another script, so that two words spelt alike (in any script) or sounding alike, as search.alike
+    matches them, share a key; a word with no sound at all, by its spellings."""
+    keys = {word.sound, *(phonetic_key(form) for form in word.latin)} - {""}
+    keys |= {f"={form}" for form in word.forms if not form.isascii() or not keys}
+    return frozenset(keys)
+
+
 def typo_neighbourhood(token: str) -> set[str]:
     """The token and every string made by removing one of its letters."""
     out = {token}
@@ -340,7 +361,10 @@ class BlindIndexer:
     def __init__(self, root_key: bytes, bits: dict[str, int]):
         self._keys = {kind: _derive(root_key, name) for kind, name in KIND_NAMES.items()}
         # the skeleton keys live in the vocabulary: a setting that predates them gives them its width
-        self._bits = {kind: int(bits.get(name) or bits["name_typo"]) for kind, name in KIND_NAMES.items()}
+        self._bits = {
+            kind: int(bits.get(name) or DEFAULT_BITS.get(kind) or bits["name_typo"])
+            for kind, name in KIND_NAMES.items()
+        }
 
     def hash(self, kind: int, value: str) -> int:
         """The truncated HMAC-SHA256 of value for this kind, as a non-negative integer."""
@@ -383,6 +407,23 @@ class BlindIndexer:
             if words
             for form in words[0].forms
         }
+
+    def pair_entries(self, given_names: str, family_names: str) -> set[tuple[int, int]]:
+        """(NAME_PAIR, hash) entries for every two words of the name (given and family names together),
+        each word by its pair keys."""
+        words = (name_words(given_names or "") + name_words(family_names or ""))[:MAX_PAIRED_WORDS]
+        keys = [pair_keys(word) for word in words]
+        return {
+            (NAME_PAIR, self.pair_hash(a, b))
+            for i, first in enumerate(keys)
+            for second in keys[i + 1 :]
+            for a in first
+            for b in second
+        }
+
+    def pair_hash(self, a: str, b: str) -> int:
+        """The hash of two words' keys together, in either order."""
+        return self.hash(NAME_PAIR, "|".join(sorted((a, b))))
 
     def query_word(self, word: NameWord) -> QueryHashes:
         """Hashes for one query word: its spellings exactly, their typo neighbourhoods and its consonant

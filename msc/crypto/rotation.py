@@ -22,6 +22,7 @@ from typing import cast
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from msc.crypto import blind
 from msc.crypto.envelope import DecryptionError
 from msc.crypto.fields import DataKey
 from msc.crypto.keys import (
@@ -86,6 +87,9 @@ class KeyRotation(Base):
     finished_at: so.Mapped[dt.datetime | None]
     #: when the replaced key left the key ring
     retired_at: so.Mapped[dt.datetime | None]
+    #: index generations only: which entries its rows hold (blind.LAYOUT when they were all computed by
+    #: this version; an older layout until `flask index rebuild` recomputes them)
+    layout: so.Mapped[int] = so.mapped_column(sa.SmallInteger, default=blind.LAYOUT, server_default="1")
 
     @property
     def percent(self) -> int:
@@ -110,6 +114,8 @@ class RotationError(KeyError_):
 class IndexGeneration:
     generation: int
     key_id: str
+    #: the entries its rows hold (blind.LAYOUT); a search asks only for what they hold
+    layout: int = field(default=blind.LAYOUT, compare=False)
 
 
 @dataclass(frozen=True)
@@ -122,14 +128,41 @@ def index_state() -> IndexState:
     """Which generation searches read and which ones writes keep up to date (read per call: another
     process may switch generations at any moment)."""
     rows = session.execute(
-        sa.select(KeyRotation.generation, KeyRotation.key_id, KeyRotation.state)
+        sa.select(KeyRotation.generation, KeyRotation.key_id, KeyRotation.state, KeyRotation.layout)
         .where(KeyRotation.kind == INDEX, KeyRotation.state.in_((GenerationState.ACTIVE, GenerationState.BUILDING)))
         .order_by(KeyRotation.generation)
     ).all()
-    generations = [(IndexGeneration(cast(int, g), k), s) for g, k, s in rows]  # index rows have a generation
+    # index rows have a generation
+    generations = [(IndexGeneration(cast(int, g), k, layout), s) for g, k, s, layout in rows]
     active = [gen for gen, s in generations if s == GenerationState.ACTIVE]
     search = active[0] if active else IndexGeneration(1, FIRST_INDEX_KEY)
     return IndexState(search, tuple(gen for gen, _ in generations) or (search,))
+
+
+_SEARCHED = "msc.searched_generation"
+
+
+def searched_generation() -> IndexGeneration:
+    """The generation searches read, once per transaction: the searches of one request (a registration
+    runs up to five) read one generation, and the next transaction reads it again (a switch commits; the
+    generation it replaces stays searchable until its entries are dropped, in later transactions). What
+    writes keep up to date is never taken from here: index.reindex reads it under the generations lock."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_SEARCHED)
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        return cast(IndexGeneration, cached[1])
+    generation = index_state().search
+    session.info[_SEARCHED] = (session.get_transaction(), generation)
+    return generation
+
+
+def mark_rebuilt(generations: tuple[IndexGeneration, ...]) -> None:
+    """Every person's entries of these generations were just recomputed: they hold this version's layout."""
+    session.execute(
+        sa.update(KeyRotation)
+        .where(KeyRotation.kind == INDEX, KeyRotation.generation.in_([gen.generation for gen in generations]))
+        .values(layout=blind.LAYOUT)
+    )
 
 
 def start_on_key_file() -> str | None:
