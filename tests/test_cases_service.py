@@ -169,6 +169,19 @@ def test_home_lists_possible_uasc_until_assessed(ctx, make):
     assert c.priority == "critical"
 
 
+def test_the_uasc_list_reads_marks_a_batch_at_a_time_oldest_first(ctx, make, monkeypatch):
+    """The database picks who may be a child alone; the encrypted mark is read batch after batch until
+    the list is full, in the order they were registered, and only those listed are loaded."""
+    monkeypatch.setattr(service, "_UASC_BATCH", 2)
+    cw = _user(make, "cw", "caseworker")
+    children = [_child_alone(make) for _ in range(6)]
+    for unmarked in (children[0], children[2], children[3]):
+        unmarked.possible_uasc = False  # a desk said the child is with family after all
+    session.commit()
+    assert [b.id for b in service.uasc_waiting(cw, TODAY, limit=2)] == [children[1].id, children[4].id]
+    assert [b.id for b in service.uasc_waiting(cw, TODAY)] == [children[1].id, children[4].id, children[5].id]
+
+
 def test_a_child_leaves_the_uasc_list_when_an_adult_joins_the_household(ctx, make):
     """The household remembers whether it has an adult; the list reads only households without one."""
     from msc.beneficiaries import service as people
