@@ -19,7 +19,7 @@ from msc.errors import checked_text
 from msc.fund import criteria as crit
 from msc.fund.common import CATEGORIES, MAX_TEXT, FundError, currency_of
 from msc.fund.criteria_sets import definition_of, published_for
-from msc.fund.decisions import approved_so_far, current_decision, in_force, involved_in
+from msc.fund.decisions import approved_so_far, current_decisions, in_force, involved_in
 from msc.fund.evaluator import Facts
 from msc.fund.models import (
     Application,
@@ -310,7 +310,8 @@ def submitted_by(user: Actor, limit: int = 20) -> list[tuple[Application, Decisi
         )
     )
     preload_people(apps)
-    return [(a, current_decision(a)) for a in apps]
+    in_force_now = current_decisions(apps)
+    return [(a, in_force_now.get(a.id)) for a in apps]
 
 
 @dataclass
@@ -335,4 +336,5 @@ def earlier_applications(user: Actor, application: Application) -> list[Earlier]
             .order_by(Application.submitted_at.desc(), Application.id.desc())
         )
     )
-    return [Earlier(other, current_decision(other), may_read(user, other)) for other in others]
+    in_force_now = current_decisions(others)
+    return [Earlier(other, in_force_now.get(other.id), may_read(user, other)) for other in others]

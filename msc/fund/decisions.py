@@ -45,6 +45,18 @@ def current_decision(application: Application) -> Decision | None:
     )
 
 
+def current_decisions(applications: list[Application]) -> dict[int, Decision]:
+    """The decision in force of each of many applications that has one, in one query (lists of them)."""
+    if not applications:
+        return {}
+    found = session.scalars(
+        sa.select(Decision)
+        .where(Decision.application_id.in_([a.id for a in applications]), in_force())
+        .order_by(Decision.id)
+    )
+    return {decision.application_id: decision for decision in found}  # the newest of each, as current_decision
+
+
 def approved_so_far(case: Case, category: str, currency: str) -> int:
     """What the case's current decisions approve in a category and currency (for the per-case cap, which is
     per currency: what a person had in another country's currency is told apart, as assistance elsewhere)."""
