@@ -236,3 +236,25 @@ def test_rebuild_gives_the_same_counts(known):
     before = cube.stored(session)
     assert cube.rebuild(session) == len(before)
     assert cube.stored(session) == before and cube.check(session) == []
+
+
+def test_many_counts_in_one_transaction_are_written_in_batches(ctx, make):
+    """A transaction that touches more count rows than one statement takes (an import, a merge) adds to
+    every one of them, new and existing alike."""
+    make.centre("COL-CUC", "CAM Cúcuta", "COL")
+    centre = session.scalar(sa.select(Centre).where(Centre.code == "COL-CUC"))
+    keys = [
+        ("people", centre.id, f"{2000 + i // 12}-{i % 12 + 1:02d}", "female", "18-59", "VEN", "", "", "")
+        for i in range(1201)
+    ]
+    assert len(keys) > 2 * cube._APPLY_ROWS
+    conn = session.connection()
+    cube.apply(conn, {key: [1, 0] for key in keys})
+    cube.apply(conn, {key: [2, 5] for key in keys[::2]})
+    rows = {
+        tuple(row[:9]): (row.n, row.amount)
+        for row in conn.execute(
+            sa.select(*(cube.ReportCount.__table__.c[k] for k in cube.KEY), cube.ReportCount.n, cube.ReportCount.amount)
+        )
+    }
+    assert all(rows[key] == ((3, 5) if i % 2 == 0 else (1, 0)) for i, key in enumerate(keys))

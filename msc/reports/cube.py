@@ -250,22 +250,26 @@ def _add(deltas: Deltas, facts, sign: int) -> None:
 
 def apply(conn, deltas: Deltas, model=ReportCount) -> None:
     """Add the differences to the counts: under the audit chain's writer lock (which every writing request
-    takes at its end anyway) and in key order, so that two writers never wait on each other in turn."""
+    takes at its end anyway) and in key order, so that two writers never wait on each other in turn. One
+    statement for up to _APPLY_ROWS of them (its rows are written in the order given; each key once)."""
     deltas = {k: v for k, v in deltas.items() if v[0] or v[1]}
     if not deltas:
         return
     audit.take_chain_lock(conn)
-    insert = insert_for(conn)
     table = model.__table__
-    for key in sorted(deltas):
-        n, amount = deltas[key]
-        stmt = insert(table).values({**dict(zip(KEY, key)), "n": n, "amount": amount})
+    rows = [{**dict(zip(KEY, key)), "n": n, "amount": amount} for key, (n, amount) in sorted(deltas.items())]
+    for start in range(0, len(rows), _APPLY_ROWS):
+        stmt = insert_for(conn)(table).values(rows[start : start + _APPLY_ROWS])
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=list(KEY),
                 set_={"n": table.c.n + stmt.excluded.n, "amount": table.c.amount + stmt.excluded.amount},
             )
         )
+
+
+#: count rows one statement adds to (well within the bound parameters SQLite and PostgreSQL take)
+_APPLY_ROWS = 500
 
 
 # The differences wait in the session, each with the transaction (or savepoint) it was flushed in, and
