@@ -47,6 +47,7 @@ _CSRF = re.compile(r'name="(?:[a-z]+-)?csrf_token" type="hidden" value="([^"]+)"
 _PROFILE = re.compile(r'href="/b/([A-Za-z0-9_-]+)"')
 _GIVE = re.compile(r"/nfi/give/([A-Za-z0-9_-]+)")
 _ACK = re.compile(r'name="acknowledged" type="hidden" value="([^"]*)"')
+_HINTS_SEEN = re.compile(r'name="hints_seen" type="hidden" value="([^"]*)"')
 _ERRORS = re.compile(r'class="[^"]*error[^"]*"[^>]*>([^<]+)<')
 _ENTITLED = re.compile(r'<tr class="entitled[^"]*">.*?name="(qty-[^"]+)"', re.S)
 
@@ -224,8 +225,10 @@ class ReceptionDesk(Desk):
         }
         page = self.act("POST", "/register", "register", form, expect=(302, 422))
         if "acknowledged" in page:  # 422: possible duplicates, looked at, then registered anyway
-            found = _ACK.search(page)
-            if not found or not found.group(1):
+            # (in reach, acknowledged; records at other centres shown as hints, seen: the desk goes on)
+            found, hints = _ACK.search(page), _HINTS_SEEN.search(page)
+            seen = hints.group(1) if hints else ""
+            if not found or not (found.group(1) or seen):
                 problems = "; ".join(p.strip() for p in _ERRORS.findall(page))[:200]
                 self.environment.events.request.fire(
                     request_type="POST",
@@ -237,6 +240,8 @@ class ReceptionDesk(Desk):
                 )
                 return
             again = {**form, "acknowledged": found.group(1)}
+            if seen:
+                again["hints_seen"] = seen
             self.act("POST", "/register", "register (duplicates acknowledged)", again, expect=(302,))
 
 
