@@ -37,16 +37,12 @@ def in_force() -> sa.ColumnElement[bool]:
 
 def current_decision(application: Application) -> Decision | None:
     """The decision in force: the newest one no other decision replaces."""
-    return session.scalar(
-        sa.select(Decision)
-        .where(Decision.application_id == application.id, in_force())
-        .order_by(Decision.id.desc())
-        .limit(1)
-    )
+    return current_decisions([application]).get(application.id)
 
 
 def current_decisions(applications: list[Application]) -> dict[int, Decision]:
-    """The decision in force of each of many applications that has one, in one query (lists of them)."""
+    """The decision in force of each of many applications that has one (the newest no other decision
+    replaces), in one query."""
     if not applications:
         return {}
     found = session.scalars(
@@ -54,7 +50,7 @@ def current_decisions(applications: list[Application]) -> dict[int, Decision]:
         .where(Decision.application_id.in_([a.id for a in applications]), in_force())
         .order_by(Decision.id)
     )
-    return {decision.application_id: decision for decision in found}  # the newest of each, as current_decision
+    return {decision.application_id: decision for decision in found}  # oldest first: the newest stays
 
 
 def approved_so_far(case: Case, category: str, currency: str) -> int:

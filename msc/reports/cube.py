@@ -256,10 +256,10 @@ def apply(conn, deltas: Deltas, model=ReportCount) -> None:
     if not deltas:
         return
     audit.take_chain_lock(conn)
-    table = model.__table__
+    insert, table = insert_for(conn), model.__table__
     rows = [{**dict(zip(KEY, key)), "n": n, "amount": amount} for key, (n, amount) in sorted(deltas.items())]
     for start in range(0, len(rows), _APPLY_ROWS):
-        stmt = insert_for(conn)(table).values(rows[start : start + _APPLY_ROWS])
+        stmt = insert(table).values(rows[start : start + _APPLY_ROWS])
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=list(KEY),
