@@ -55,7 +55,11 @@ class User(EncryptedRow, Base):
     password_changed_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
     created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
 
-    data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
+    #: read only for the second factor's secret: loaded when first used, not joined to every request's user.
+    #: Joined, PostgreSQL planned the users of every request as a merge join over `data_keys`' whole primary
+    #: key when the users table's statistics predated the user's data key (every new account): 20 ms a
+    #: request at 100,000 people, growing with the people registered.
+    data_key: so.Mapped[DataKey] = so.relationship(lazy="select")
     centres: so.Mapped[list[Centre]] = so.relationship(secondary=user_centres, lazy="selectin", order_by=Centre.code)
     #: a partner user's organisation's country: the clock the portal shows (loaded when first read)
     organisation_country: so.Mapped[str | None] = so.column_property(

@@ -9,6 +9,7 @@ import secrets
 
 import pyotp
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -157,7 +158,12 @@ def start_session(user: User) -> str:
 
 def load_session(user_id: int, token: str) -> User | None:
     """The user behind a live session token; ends sessions past the idle or absolute limit."""
-    row = session.scalar(sa.select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    # the user in the same statement (every request asks): one round trip and one ORM load fewer
+    row = session.scalar(
+        sa.select(UserSession)
+        .where(UserSession.token_hash == _token_hash(token))
+        .options(so.joinedload(UserSession.user, innerjoin=True))
+    )
     if row is None or row.user_id != user_id or row.revoked_at is not None:
         return None
     now = utcnow()
