@@ -91,6 +91,30 @@ def test_a_record_is_read_back_in_its_own_transaction(app):
     assert _chain(app) == []
 
 
+def test_a_query_reading_the_log_in_a_subquery_appends_first_each_time_it_is_asked(app):
+    """Whether a statement reads the log is remembered by its shape: asked again, with other values, the
+    answer is the same — a query of other tables leaves the records waiting, one that reads the log
+    anywhere (here in a subquery) appends them first."""
+    from msc.security.models import User
+
+    def reads_the_log(user_id: int):
+        return (
+            sa.select(sa.func.count())
+            .select_from(User)
+            .where(User.id == user_id, User.id.in_(sa.select(AuditEvent.user_id)))
+        )
+
+    with app.app_context():
+        for round_ in range(3):
+            ev = audit.record("test.counted")
+            session.scalar(sa.select(sa.func.count()).select_from(User).where(User.id == round_))
+            assert ev.seq is None, "a query of other tables does not append"
+            session.scalar(reads_the_log(round_))
+            assert ev.seq == round_ + 1, "reading the log in a subquery appends first"
+            session.commit()
+    assert len(_chain(app)) == 3
+
+
 def _while_one_waits(app, first, second, patience: float = 10) -> tuple[bool, list[BaseException]]:
     """Run `first` on one connection up to the point it waits (its records made, not committed), then
     `second` on another: says whether `second` finished while `first` was still waiting."""
