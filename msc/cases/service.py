@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import cast
@@ -17,7 +18,7 @@ from msc.beneficiaries.vocab import NEEDS
 from msc.cases.models import Assessment, Case, CaseEvent, CaseNote, CaseStatus, Task, case_assignments
 from msc.cases.vocab import CLOSE_REASONS, RISK_LEVELS, RISK_ORDER, SECTOR_NEEDS, SEVERITIES
 from msc.centres import stays
-from msc.crypto import DataKey, Detached, EncryptedField
+from msc.crypto import DataKey, Detached, EncryptedField, detached_key
 from msc.db import Listing, listing, session, utcnow
 from msc.errors import DomainError, checked_text
 from msc.security import audit
@@ -398,14 +399,20 @@ def tasks_due(user: Actor, today: dt.date, limit: int | None = None) -> tuple[Li
     return overdue, listing(open_tasks.where(Task.due_on == today), limit, *task_options)
 
 
+@functools.cache
 def _without_adult() -> sa.CompoundSelect[tuple[int]]:
     """The people of the households that had no adult when they last changed, and those of no household:
-    two index reads joined as a list of ids (an OR of the two makes PostgreSQL read the whole table)."""
+    two index reads joined as a list of ids (an OR of the two makes PostgreSQL read the whole table). Built
+    once: an alias of the people's table costs a proxy of each of its columns."""
     member = so.aliased(Beneficiary)
     return sa.union_all(
         sa.select(member.id).join(Household, Household.id == member.household_id).where(Household.no_adult),
         sa.select(member.id).where(member.household_id.is_(None)),
     )
+
+
+#: another member of the person's household (built once, like _without_adult)
+_MEMBER = so.aliased(Beneficiary)
 
 
 UASC_WAITING = 50
@@ -421,12 +428,14 @@ def uasc_waiting(user: Actor, today: dt.date, limit: int = UASC_WAITING) -> list
     from the columns it needs and the person's data key, not as whole records (building a record costs more
     than decrypting its mark); only the people listed are loaded."""
     assessed = sa.select(Assessment.id).join(Case).where(Case.beneficiary_id == Beneficiary.id)
-    member = so.aliased(Beneficiary)
+    member = _MEMBER
     surely_adult = sa.exists().where(
         member.household_id == Beneficiary.household_id, member.birth_year < today.year - ADULT_AGE
     )
     stmt = (
-        sa.select(Beneficiary.id, Beneficiary.uid, Beneficiary.possible_uasc_ct, DataKey)
+        sa.select(
+            Beneficiary.id, Beneficiary.uid, Beneficiary.possible_uasc_ct, DataKey.uid, DataKey.kek_id, DataKey.wrapped
+        )
         .join(DataKey, DataKey.id == Beneficiary.data_key_id)
         .where(
             scope_filter(user, Beneficiary.centre_id),
@@ -444,8 +453,10 @@ def uasc_waiting(user: Actor, today: dt.date, limit: int = UASC_WAITING) -> list
     offset = 0
     while len(found) < limit:
         batch = session.execute(stmt.offset(offset).limit(_UASC_BATCH)).all()
-        for pid, uid, blob, key in batch:
-            if len(found) < limit and mark.read(Detached(Beneficiary.__tablename__, uid, key), blob):
+        for pid, uid, blob, key_uid, kek_id, wrapped in batch:
+            if len(found) >= limit:
+                break
+            if mark.read(Detached(Beneficiary.__tablename__, uid, detached_key(key_uid, kek_id, wrapped)), blob):
                 found.append(pid)
         if len(batch) < _UASC_BATCH:
             break

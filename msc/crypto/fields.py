@@ -70,11 +70,8 @@ class DataKey(Base):
 
     def plaintext(self) -> bytes:
         """The unwrapped data key (cached on the instance for the request)."""
-        if self.wrapped is None:  # destroyed
-            raise DataKeyDestroyed()
         if self._plain is None:
-            ring = keyring()
-            self._plain = envelope.unwrap_key(ring.kek(self.kek_id), self.kek_id, self.wrapped, self.uid)
+            self._plain = _unwrapped(self.uid, self.kek_id, self.wrapped)
         return self._plain
 
     def rewrap(self, kek_id: str) -> None:
@@ -89,6 +86,29 @@ class DataKey(Base):
         self.wrapped = None
         self._plain = None
         self.destroyed_at = utcnow()
+
+
+def _unwrapped(uid: str, kek_id: str, wrapped: bytes | None) -> bytes:
+    if wrapped is None:  # destroyed
+        raise DataKeyDestroyed()
+    return envelope.unwrap_key(keyring().kek(kek_id), kek_id, wrapped, uid)
+
+
+class RowKey:
+    """A data key known from its row's values (uid, KEK, wrapped key), not loaded as a record: unwrapped as
+    a DataKey is, for reading a field of many rows at once (building a record per row cost more than the
+    decryption). See Detached."""
+
+    __slots__ = ("uid", "kek_id", "wrapped", "_plain")
+
+    def __init__(self, uid: str, kek_id: str, wrapped: bytes | None):
+        self.uid, self.kek_id, self.wrapped = uid, kek_id, wrapped
+        self._plain: bytes | None = None
+
+    def plaintext(self) -> bytes:
+        if self._plain is None:
+            self._plain = _unwrapped(self.uid, self.kek_id, self.wrapped)
+        return self._plain
 
 
 class EncryptedRow:
@@ -175,15 +195,15 @@ class Detached:
     """A row known only by its table, uid and data key: its encrypted fields are read (or written) through
     the models' EncryptedField without loading it — bulk recounts and data migrations."""
 
-    def __init__(self, table: str, uid: str, key: DataKey):
+    def __init__(self, table: str, uid: str, key: DataKey | RowKey):
         self.__tablename__ = table
         self.uid = uid
         self._key = key
 
-    def crypto_key(self) -> DataKey:
+    def crypto_key(self) -> DataKey | RowKey:
         return self._key
 
 
-def detached_key(uid: str, kek_id: str, wrapped: bytes | None) -> DataKey:
+def detached_key(uid: str, kek_id: str, wrapped: bytes | None) -> RowKey:
     """A data key from its row's values, not attached to any session (see Detached)."""
-    return DataKey(uid=uid, kek_id=kek_id, wrapped=wrapped)
+    return RowKey(uid, kek_id, wrapped)
