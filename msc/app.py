@@ -41,7 +41,7 @@ from msc.feedback import views as feedback
 from msc.feedback.views import bp as feedback_bp
 from msc.fund import views as fund
 from msc.fund.views import bp as fund_bp
-from msc.i18n import LANGUAGE_NAMES, select_locale, select_timezone
+from msc.i18n import LANGUAGE_NAMES, install_template_gettext, select_locale, select_timezone
 from msc.i18n import bp as i18n_bp
 from msc.jobs import runner as job_runner
 from msc.jobs import schedule as job_schedule
@@ -136,6 +136,7 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(ROOT / "msc" / "translations"),
     )
+    install_template_gettext(app)
     if app.config.get("PROXY_FIX_X_FOR"):
         # behind reverse proxies: the client address (rate limits, login back-off) is the one they pass on
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]

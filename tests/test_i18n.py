@@ -92,3 +92,26 @@ def test_main_menu_items_read_differently(locale):
     clashes = [(a, b) for i, a in enumerate(shown) for b in shown[i + 1 :] if a == b or f"{b} ".startswith(f"{a} ")]
     clashes += [(a, b) for i, a in enumerate(shown) for b in shown[i + 1 :] if f"{a} ".startswith(f"{b} ") and a != b]
     assert clashes == []
+
+
+def test_templates_read_the_request_language_and_follow_a_forced_one(app):
+    """The templates' gettext, ngettext and pgettext read the request's translations once; a language
+    forced for a letter (force_locale) is followed inside it and the request's comes back after it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = (
+        '{{ _("Detail") }}|{{ ngettext("%(num)d year", "%(num)d years", 2) }}|'
+        '{{ pgettext("audit log: what an entry is about", "Record") }}'
+    )
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        spanish = render_template_string(page)
+        with force_locale("en"):
+            english = render_template_string(page)
+            with force_locale("pt_BR"):
+                portuguese = render_template_string(page)
+            assert render_template_string(page) == english
+        again = render_template_string(page)
+    assert spanish == again == "Detalle|2 años|Registro"
+    assert english == "Detail|2 years|Record"
+    assert portuguese.startswith("Detalhe|2 anos|")
