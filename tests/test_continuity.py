@@ -83,6 +83,33 @@ def test_registration_opens_a_stay_at_the_centre(route):
     assert stay.centre.code == "COL-CUC" and stay.how == "registered" and stay.left_on is None
 
 
+def test_the_route_is_read_once_a_transaction_and_again_after_an_arrival_or_a_savepoint(route):
+    rosa = route["rosa"]
+    asked: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "FROM stays" in statement:
+            asked.append(statement)
+
+    engine = session.get_bind()
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        session.commit()
+        assert [s.centre.code for s in stays.route_of(rosa.id)] == ["COL-CUC"]
+        assert len(stays.route_of(rosa.id)) == 1 and len(asked) == 1
+        stays.arrive(rosa.id, centre("PER-TUM").id, dt.date.today(), stays.MOVED)
+        assert [s.centre.code for s in stays.route_of(rosa.id)] == ["COL-CUC", "PER-TUM"], "an arrival is seen"
+        session.rollback()
+        assert [s.centre.code for s in stays.route_of(rosa.id)] == ["COL-CUC"], "the rolled-back stay is gone"
+        with session.begin_nested() as savepoint:
+            stays.arrive(rosa.id, centre("PER-TUM").id, dt.date.today(), stays.MOVED)
+            assert len(stays.route_of(rosa.id)) == 2
+            savepoint.rollback()
+        assert [s.centre.code for s in stays.route_of(rosa.id)] == ["COL-CUC"], "nor the savepoint's"
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
 def test_at_the_desk_the_proof_and_consent_move_the_record_and_its_case_at_once(route):
     rosa, tumbes = route["rosa"], route["tumbes"]
     transfer = service.at_desk(tumbes, centre("PER-TUM"), Proof(rosa.case_number.lower(), DOB))

@@ -64,14 +64,32 @@ def arrive(beneficiary_id: int, centre_id: int, on: dt.date, how: str, shared: C
     )
     session.add(stay)
     session.flush()
+    session.info.pop(_ROUTES, None)
     return stay
 
 
+#: session.info key: the routes read in the current transaction (or savepoint), by person
+_ROUTES = "msc.routes"
+
+
 def route_of(beneficiary_id: int) -> list[Stay]:
-    """A person's stays, first to last."""
-    return list(
-        session.scalars(sa.select(Stay).where(Stay.beneficiary_id == beneficiary_id).order_by(Stay.arrived_at, Stay.id))
-    )
+    """A person's stays, first to last. Read once per transaction (a case page asks four times: what the
+    notes, the history, the referrals and the moves may show); a stay that begins (`arrive`) reads it again,
+    and so does a savepoint, or the transaction after it."""
+    cached = session.info.get(_ROUTES)
+    if cached is None or cached[0] is not _transaction():
+        cached = None
+    routes: dict[int, list[Stay]] = cached[1] if cached else {}
+    if beneficiary_id not in routes:
+        stmt = sa.select(Stay).where(Stay.beneficiary_id == beneficiary_id).order_by(Stay.arrived_at, Stay.id)
+        routes[beneficiary_id] = list(session.scalars(stmt))
+        if cached is None:
+            session.info[_ROUTES] = (_transaction(), routes)
+    return list(routes[beneficiary_id])
+
+
+def _transaction() -> so.SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def served_by(centre_ids: Collection[int], beneficiary_id: int) -> bool:
