@@ -186,8 +186,8 @@ def test_logout_revokes_the_session_server_side(app, make, auth, client):
     assert other.get("/").status_code == 302
 
 
-def test_a_request_loads_its_user_with_the_session_in_one_statement_without_keys(app, make, auth, client):
-    """Every request reads its session and user in one statement, and never joins the data keys: joined,
+def test_a_request_loads_its_user_and_centres_with_the_session_in_one_statement_without_keys(app, make, auth, client):
+    """Every request reads its session, user and centres in one statement, and never the data keys: joined,
     PostgreSQL planned that statement as a merge join over every person's data key whenever the users'
     statistics were older than the user (20 ms a request at 100,000 people)."""
     make.user("clerk", "reception")
@@ -207,6 +207,7 @@ def test_a_request_loads_its_user_with_the_session_in_one_statement_without_keys
     of_users = [s for s in seen if "FROM users" in s or "JOIN users" in s]
     assert of_users and not any("data_keys" in s for s in of_users)
     assert not any("FROM user_sessions" in s and "JOIN users" not in s for s in seen)
+    assert not any(s.lstrip().startswith("SELECT user_centres") for s in seen), "the centres come with the user"
 
 
 def test_deactivation_and_password_change_end_other_sessions(app, make, auth, client):
