@@ -411,7 +411,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5240, help="the first server's port (a second one: +1)")
     parser.add_argument("--prepare", choices=["none", "demo"], default="none")
     parser.add_argument("--people", type=int, default=3000, help="with --prepare demo")
-    parser.add_argument("--workers", type=int, default=4, help="workers for the realistic steps")
+    parser.add_argument("--workers", type=int, default=8, help="workers for the realistic steps (msc-web.service's)")
     parser.add_argument("--steps", type=int, nargs="+", default=[100, 200, 300, 400, 500, 600, 800])
     parser.add_argument("--step-seconds", type=float, default=100)
     parser.add_argument("--saturate-workers", type=int, nargs="*", default=[1, 2, 4])
