@@ -216,6 +216,30 @@ def listing(stmt, limit: int, *options) -> Listing:
     return Listing(list(session.scalars(stmt.limit(limit).options(*options))), total)
 
 
+def once_per_transaction(name: str, key: object, compute: Callable[[], Any]) -> Any:
+    """`compute()`'s value for `key`, kept in the session under `name` for the current transaction (the
+    innermost savepoint, when one is open): asked again in it, the same value; in the next transaction, a
+    savepoint or after `forget(name)`, computed again."""
+    cached = session.info.get(name)
+    if cached is not None and cached[0] is not _innermost_transaction():
+        cached = None
+    values: dict[object, Any] = cached[1] if cached is not None else {}
+    if key not in values:
+        values[key] = compute()
+        if cached is None:  # (the transaction compute() may have begun)
+            session.info[name] = (_innermost_transaction(), values)
+    return values[key]
+
+
+def forget(name: str) -> None:
+    """Drop what once_per_transaction keeps under `name` (what it was computed from has changed)."""
+    session.info.pop(name, None)
+
+
+def _innermost_transaction() -> so.SessionTransaction | None:
+    return session.get_nested_transaction() or session.get_transaction()
+
+
 def rows_changed(stmt: sa.Executable) -> int:
     """Run an UPDATE or DELETE and say how many rows it changed (a compare-and-set claims one)."""
     result = cast("sa.CursorResult[Any]", session.execute(stmt))

@@ -32,7 +32,7 @@ def select_locale() -> str:
 
 
 def install_template_gettext(app: Flask) -> None:
-    """The templates' _() and ngettext() read the request's translations once, not through Flask-Babel's
+    """The templates' _(), ngettext() and pgettext() read the request's translations once, not through Flask-Babel's
     lookups on every string (three context look-ups and the locale's name each: an eighth of a profile
     page's rendering). They are kept where Flask-Babel's force_locale() expects them, which clears them
     while another language is forced and puts them back after."""

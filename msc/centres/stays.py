@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from msc.centres.models import Centre
-from msc.db import Base, session, utcnow
+from msc.db import Base, forget, once_per_transaction, session, utcnow
 
 #: how a stay began
 REGISTERED = "registered"
@@ -64,11 +64,11 @@ def arrive(beneficiary_id: int, centre_id: int, on: dt.date, how: str, shared: C
     )
     session.add(stay)
     session.flush()
-    session.info.pop(_ROUTES, None)
+    forget(_ROUTES)
     return stay
 
 
-#: session.info key: the routes read in the current transaction (or savepoint), by person
+#: the routes read in the current transaction (or savepoint), by person (msc.db.once_per_transaction)
 _ROUTES = "msc.routes"
 
 
@@ -76,20 +76,12 @@ def route_of(beneficiary_id: int) -> list[Stay]:
     """A person's stays, first to last. Read once per transaction (a case page asks four times: what the
     notes, the history, the referrals and the moves may show); a stay that begins (`arrive`) reads it again,
     and so does a savepoint, or the transaction after it."""
-    cached = session.info.get(_ROUTES)
-    if cached is None or cached[0] is not _transaction():
-        cached = None
-    routes: dict[int, list[Stay]] = cached[1] if cached else {}
-    if beneficiary_id not in routes:
+
+    def read() -> list[Stay]:
         stmt = sa.select(Stay).where(Stay.beneficiary_id == beneficiary_id).order_by(Stay.arrived_at, Stay.id)
-        routes[beneficiary_id] = list(session.scalars(stmt))
-        if cached is None:
-            session.info[_ROUTES] = (_transaction(), routes)
-    return list(routes[beneficiary_id])
+        return list(session.scalars(stmt))
 
-
-def _transaction() -> so.SessionTransaction | None:
-    return session.get_nested_transaction() or session.get_transaction()
+    return list(once_per_transaction(_ROUTES, beneficiary_id, read))
 
 
 def served_by(centre_ids: Collection[int], beneficiary_id: int) -> bool:

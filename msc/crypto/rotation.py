@@ -35,7 +35,7 @@ from msc.crypto.keys import (
     new_index_key_id,
     new_kek_id,
 )
-from msc.db import Base, session, utcnow
+from msc.db import Base, once_per_transaction, session, utcnow
 
 BATCH = 500
 #: a KEK is retired only this long after a rotation started: every process re-reads a changed key
@@ -143,17 +143,11 @@ _SEARCHED = "msc.searched_generation"
 
 
 def searched_generation() -> IndexGeneration:
-    """The generation searches read, once per transaction: the searches of one request (a registration
+    """The generation searches read, once per transaction (or savepoint): the searches of one request (a registration
     runs up to five) read one generation, and the next transaction reads it again (a switch commits; the
     generation it replaces stays searchable until its entries are dropped, in later transactions). What
     writes keep up to date is never taken from here: index.reindex reads it under the generations lock."""
-    transaction = session.get_transaction()
-    cached = session.info.get(_SEARCHED)
-    if transaction is not None and cached is not None and cached[0] is transaction:
-        return cast(IndexGeneration, cached[1])
-    generation = index_state().search
-    session.info[_SEARCHED] = (session.get_transaction(), generation)
-    return generation
+    return cast(IndexGeneration, once_per_transaction(_SEARCHED, None, lambda: index_state().search))
 
 
 def mark_rebuilt(generations: tuple[IndexGeneration, ...]) -> None:
