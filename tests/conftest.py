@@ -11,6 +11,8 @@ import datetime as dt
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -472,6 +474,21 @@ _CSRF = re.compile(
     r'name="(?:[\w-]*-)?csrf_token" type="hidden" value="([^"]+)"|'
     r'name="csrf_token" value="([^"]+)"'
 )
+
+
+@contextmanager
+def statements_run(engine: sa.Engine) -> Iterator[list[str]]:
+    """The SQL statements the engine sends while the block runs, in order (how many times a page reads)."""
+    seen: list[str] = []
+
+    def collect(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", collect)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", collect)
 
 
 def csrf(client, path: str) -> str:

@@ -23,7 +23,7 @@ from msc.db import session, utcnow
 from msc.referrals import service as referrals
 from msc.security.models import AuditEvent, User
 from msc.security.policy import in_scope
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, statements_run
 
 DOB = dt.date(1988, 4, 12)
 
@@ -85,18 +85,10 @@ def test_registration_opens_a_stay_at_the_centre(route):
 
 def test_the_route_is_read_once_a_transaction_and_again_after_an_arrival_or_a_savepoint(route):
     rosa = route["rosa"]
-    asked: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        if "FROM stays" in statement:
-            asked.append(statement)
-
-    engine = session.get_bind()
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(session.get_bind()) as seen:
         session.commit()
         assert [s.centre.code for s in stays.route_of(rosa.id)] == ["COL-CUC"]
-        assert len(stays.route_of(rosa.id)) == 1 and len(asked) == 1
+        assert len(stays.route_of(rosa.id)) == 1 and sum("FROM stays" in s for s in seen) == 1
         stays.arrive(rosa.id, centre("PER-TUM").id, dt.date.today(), stays.MOVED)
         assert [s.centre.code for s in stays.route_of(rosa.id)] == ["COL-CUC", "PER-TUM"], "an arrival is seen"
         session.rollback()
@@ -106,8 +98,6 @@ def test_the_route_is_read_once_a_transaction_and_again_after_an_arrival_or_a_sa
             assert len(stays.route_of(rosa.id)) == 2
             savepoint.rollback()
         assert [s.centre.code for s in stays.route_of(rosa.id)] == ["COL-CUC"], "nor the savepoint's"
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def test_at_the_desk_the_proof_and_consent_move_the_record_and_its_case_at_once(route):

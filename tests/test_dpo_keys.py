@@ -25,6 +25,7 @@ from msc.jobs.models import Job
 from msc.jobs.registry import Context
 from msc.security.actor import SYSTEM
 from msc.security.models import AuditEvent, User
+from tests.conftest import statements_run
 from tests.test_access import login_as
 
 JSON = {"Accept": "application/json"}
@@ -584,22 +585,16 @@ def test_searches_read_the_generation_once_per_transaction(ctx, make):
     """A registration searches up to five times: the generation they read is read once in a transaction,
     and read again in the next one (a switch to another generation commits)."""
     make.person(given_names="Ana", family_names="Rojas")
-    engine = session.get_bind()
-    asked: list[str] = []
+    with statements_run(session.get_bind()) as seen:
 
-    def count(conn, cursor, statement, *args):
-        if "FROM key_rotations" in statement:
-            asked.append(statement)
+        def asked() -> int:
+            return sum("FROM key_rotations" in s for s in seen)
 
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
         session.commit()
         first = rotation.searched_generation()
-        assert rotation.searched_generation() is first and len(asked) == 1
-        assert search.search(SYSTEM, "Ana Rojas").hits and len(asked) == 1
+        assert rotation.searched_generation() is first and asked() == 1
+        assert search.search(SYSTEM, "Ana Rojas").hits and asked() == 1
         row = session.scalar(sa.select(rotation.KeyRotation).where(rotation.KeyRotation.kind == rotation.INDEX))
         row.layout = 1
         session.commit()
-        assert rotation.searched_generation().layout == 1 and len(asked) == 3  # the row above, then once again
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+        assert rotation.searched_generation().layout == 1 and asked() == 3  # the row above, then once again

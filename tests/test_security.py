@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from msc.db import session, utcnow
 from msc.security import passwords
 from msc.security.models import AuditEvent, LoginThrottle, User, UserSession
-from tests.conftest import PASSWORD, csrf, limited_app
+from tests.conftest import PASSWORD, csrf, limited_app, statements_run
 from tests.test_qr import assert_scalable_qr
 
 
@@ -194,16 +194,8 @@ def test_a_request_loads_its_user_and_centres_with_the_session_in_one_statement_
     auth.login("clerk")
     with app.app_context():
         engine = session.get_bind()
-    seen: list[str] = []
-
-    def collect(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", collect)
-    try:
+    with statements_run(engine) as seen:
         assert client.get("/account").status_code == 200
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", collect)
     of_users = [s for s in seen if "FROM users" in s or "JOIN users" in s]
     assert of_users and not any("data_keys" in s for s in of_users)
     assert not any("FROM user_sessions" in s and "JOIN users" not in s for s in seen)
