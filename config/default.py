@@ -57,6 +57,10 @@ PROXY_FIX_X_FOR = 0
 RATELIMIT_ENABLED = True
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = False
+# Calls to /api/v1 each token may make (a call without a token counts against its address), and each
+# address whatever the tokens it shows (several systems behind one address share this one).
+API_RATE_LIMIT = "120 per minute"
+API_ADDRESS_RATE_LIMIT = "600 per minute"
 # A Server-Timing header on every response: where the request's time went (SQL time and count, decryption,
 # rendering, the audit append, the session and user load). Off, in production too; a benchmark run turns
 # it on with MSC_SERVER_TIMING=true. It tells timings only, never data, but it is no one else's business.

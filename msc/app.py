@@ -19,6 +19,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from msc import db, numbers, sections, signals, timing
 from msc.admin.views import bp as admin_bp
+from msc.api import errors as api_errors
+from msc.api import views as api
+from msc.api.admin_views import bp as api_admin_bp
 from msc.beneficiaries import vocab
 from msc.beneficiaries.views import bp as beneficiaries_bp
 from msc.cases import views as cases
@@ -163,6 +166,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp, url_prefix="/jobs")
     app.register_blueprint(continuity_bp, url_prefix="/continuity")
     app.register_blueprint(onward_bp, url_prefix="/continuity/onward")
+    app.register_blueprint(api_admin_bp, url_prefix="/admin/api")
+    api.init_app(app)  # /api/v1 and its document; its token check runs before the access policy
 
 
 def register_page_sections(app: Flask) -> None:
@@ -284,6 +289,8 @@ def register_errorhandlers(app: Flask) -> None:
             return err
         if isinstance(err, RateLimitExceeded):
             g.commit_on_error = throttle.rate_limited(request.endpoint, get_remote_address())
+        if api_errors.is_api_request():
+            return api_errors.response(err.code or 400, err)
         return render(err.code if err.code in messages else 400)
 
     @app.errorhandler(Exception)
@@ -293,6 +300,8 @@ def register_errorhandlers(app: Flask) -> None:
         ops_errors.report(err)
 
         session.rollback()
+        if api_errors.is_api_request():
+            return api_errors.response(500)
         return render(500)
 
 

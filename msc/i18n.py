@@ -18,17 +18,24 @@ LANGUAGE_NAMES = {"es": "Español", "pt_BR": "Português", "en": "English"}
 
 
 def select_locale() -> str:
-    """The user's stored language, else the visitor's choice, else the browser's, else Spanish."""
+    """The user's stored language, else the visitor's choice, else the browser's, else Spanish. A call to
+    the API (msc/api) takes the language its Accept-Language asks for first, then its account's."""
     langs = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+    def asked() -> str | None:
+        best = request.accept_languages.best_match([lang.replace("_", "-") for lang in langs])
+        return best.replace("-", "_") if best else None
+
+    if request.blueprint == "api" and (lang := asked()):  # another system's call: the language it asks for
+        return lang
     if current_user and current_user.is_authenticated and current_user.locale in langs:
         return current_user.locale
     chosen = flask_session.get("lang")
     if isinstance(chosen, str) and chosen in langs:
         return chosen
-    best = request.accept_languages.best_match([lang.replace("_", "-") for lang in langs])
-    return best.replace("-", "_") if best else current_app.config["BABEL_DEFAULT_LOCALE"]
+    return asked() or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def install_template_gettext(app: Flask) -> None:

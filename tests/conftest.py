@@ -245,6 +245,32 @@ class Factory:
             session.commit()
             return user.id
 
+    def token(self, username, role, centres=("COL-CUC",), scope="centre", country=None, days=90, organisation_id=None):
+        """A service account of this role and reach, with a token; returns the token's secret."""
+        from msc.admin import service as admin_service
+        from msc.api import tokens
+        from msc.db import session
+
+        with self._ctx():
+            ids = [self.centre(code, f"CAM {code}", code[:3]) for code in centres] if scope == "centre" else []
+            account = admin_service.save_user(
+                SYSTEM,
+                None,
+                username=username,
+                display_name=f"{username} system",
+                role=role,
+                scope=scope,
+                country=country,
+                centre_ids=ids,
+                locale="en",
+                password=None,
+                organisation_id=organisation_id,
+                service_account=True,
+            )
+            issued = tokens.issue(SYSTEM, account, label=f"{username} token", days=days)
+            session.commit()
+            return issued.secret
+
     def entry_point(
         self, name="Puente Internacional Simón Bolívar", country="COL", kind="border_crossing", active=True
     ):

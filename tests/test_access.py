@@ -12,7 +12,7 @@ from msc import clock
 from msc.db import session
 from msc.security import service
 from msc.security.models import User
-from msc.security.policy import AUTHENTICATED, PERMISSIONS, PUBLIC, ROLES, declared_permission
+from msc.security.policy import AUTHENTICATED, PERMISSIONS, PUBLIC, ROLES, SERVICE_ROLES, declared_permission
 from tests.conftest import REGIONAL_MANAGER
 
 NO_5XX = "no endpoint may answer 5xx"
@@ -81,8 +81,17 @@ def world(app, make):
         fund.update(_reminders(referral, there_referral))
         fund.update(_transfers(here, there, users["caseworker"]))
         fund.update(_onward(here, there, users["caseworker"]))
+    # one service account of each role a service account may have, with a token (the API's side of the walk)
+    tokens = {
+        role: make.token(f"svc_{role}", role, organisation_id=org_id if role == "partner" else None)
+        for role in SERVICE_ROLES
+    }
+    with app.app_context():
+        token_uid = _token_uid(tokens["reception"])
     return {
         **fund,
+        "tokens": tokens,
+        "token_uid": token_uid,
         "entry_point": make.entry_point(),
         "handover": handover,
         "there_handover": there_handover,
@@ -300,6 +309,13 @@ def _fund(case_uid: str, there_case: str, users: dict, officer) -> dict:
     return out
 
 
+def _token_uid(secret: str) -> str:
+    from msc.api import tokens
+    from msc.api.models import ApiToken
+
+    return session.scalar(sa.select(ApiToken.uid).where(ApiToken.token_hash == tokens.digest(secret)))
+
+
 def _endpoints(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -355,6 +371,7 @@ def _url(app, rule, world, uid_key="here"):
             "reminder_uid": world["there_reminder" if far else "reminder"],
             "transfer_uid": world["there_transfer" if far else "transfer"],
             "movement_uid": world["there_movement" if far else "movement"],
+            "token_uid": world["token_uid"],
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -394,6 +411,9 @@ def test_every_role_against_every_endpoint(app, world):
         url = _url(app, rule, world)
         res = anonymous.open(url, method=method)
         assert res.status_code < 500, (NO_5XX, rule.endpoint, method)
+        if rule.endpoint.startswith("api.") and needed != PUBLIC:
+            checked += _walk_api(app, world, rule, method, url, needed, res)
+            continue
         if needed != PUBLIC:
             assert res.status_code in (302, 403), (rule.endpoint, "anonymous", res.status_code)
             if res.status_code == 302:
@@ -410,6 +430,27 @@ def test_every_role_against_every_endpoint(app, world):
                 assert res.status_code == 403, (rule.endpoint, method, role, res.status_code, "should be denied")
             checked += 1
     assert checked > 100
+
+
+def _walk_api(app, world, rule, method, url, needed, anonymous) -> int:
+    """An API endpoint: 401 without a token and for every person's session (a cookie never reaches the
+    API); for each service account's token, what its role allows, and a JSON 403 for the rest."""
+    assert anonymous.status_code == 401 and anonymous.is_json, (rule.endpoint, "anonymous", anonymous.status_code)
+    body = {"query": "Ana Rojas"} if method == "POST" else None
+    for role in ROLES:
+        client = app.test_client()
+        login_as(app, client, world["users"][role])
+        res = client.open(url, method=method, json=body)
+        assert res.status_code == 401, (rule.endpoint, method, role, "a session cookie must not reach the API")
+    for role, secret in world["tokens"].items():
+        res = app.test_client().open(url, method=method, json=body, headers={"Authorization": f"Bearer {secret}"})
+        assert res.status_code < 500 and res.is_json, (NO_5XX, rule.endpoint, method, role, res.status_code)
+        if needed in (AUTHENTICATED,) or needed in ROLES[role]:
+            assert res.status_code != 403, (rule.endpoint, method, role, "should be allowed")
+        else:
+            assert res.status_code == 403, (rule.endpoint, method, role, res.status_code, "should be denied")
+            assert res.get_json()["error"]["code"] == "forbidden"
+    return len(ROLES) + len(world["tokens"])
 
 
 def test_records_of_another_centre_answer_404(app, world):
@@ -433,7 +474,10 @@ def test_records_of_another_centre_answer_404(app, world):
         url = _url(app, rule, world, uid_key="there")
         for role in ("reception", "caseworker", "centre_manager"):
             client = app.test_client()
-            login_as(app, client, world["users"][role])
+            if rule.endpoint.startswith("api."):
+                client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {world['tokens'][role]}"
+            else:
+                login_as(app, client, world["users"][role])
             res = client.open(url, method=method)
             assert res.status_code in (403, 404), (rule.endpoint, role, res.status_code)
 

@@ -202,3 +202,37 @@ def test_stock_forms_never_fail_with_5xx(store, form, page):
     data = {k.replace("{a}", str(a)).replace("{b}", str(b)): v for k, v in form.items()}
     res = client.post(f"/nfi/stock/{centre_id}/{page}", data=data)
     assert res.status_code in (200, 302, 400, 422), res.status_code
+
+
+@pytest.fixture
+def api_token(make):
+    make.person(given_names="José", family_names="Pérez García")
+    return make.token("fuzz_system", "caseworker")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | nasty,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    body=st.one_of(
+        st.dictionaries(st.sampled_from(["query", "page", "limit", "fields"]), json_values, max_size=4),
+        json_values,
+    )
+)
+def test_the_api_search_never_fails_with_5xx(app, api_token, body):
+    res = app.test_client().post("/api/v1/search", json=body, headers={"Authorization": f"Bearer {api_token}"})
+    assert res.status_code in (200, 400, 422), res.status_code
+    assert res.is_json and ("error" in res.get_json()) == (res.status_code != 200)
+
+
+@given(raw=st.binary(max_size=300), kind=st.sampled_from(["application/json", "text/plain", "application/xml"]))
+def test_the_api_never_fails_with_5xx_on_bytes(app, api_token, raw, kind):
+    res = app.test_client().post(
+        "/api/v1/search", data=raw, content_type=kind, headers={"Authorization": f"Bearer {api_token}"}
+    )
+    assert res.status_code in (200, 400, 415, 422), res.status_code
+    assert res.is_json

@@ -111,3 +111,26 @@ class UserForm(FlaskForm):
         self.organisation_id.choices = options([(0, "—")] + [(o.id, o.name) for o in organisations])
         self.country.choices = options([("", "—")] + country_choices())
         self.centres.choices = options([(c.id, f"{c.code} — {c.name}") for c in centres])
+
+
+def account_form(form_class, account, centres, organisations):
+    """A person's or a service account's form, filled from the account when it is first shown."""
+    form = form_class(obj=account, centres=centres, organisations=organisations)
+    if account is not None and not form.is_submitted():
+        form.centres.data = [c.id for c in account.centres]
+        form.country.data = account.country or ""
+    return form
+
+
+def account_fields(form) -> dict:
+    """What an account's form says of its role and reach, as `admin.service.save_user` takes it."""
+    return {
+        "username": form.username.data,
+        "display_name": form.display_name.data,
+        "role": form.role.data,
+        "scope": form.scope.data,
+        "country": form.country.data or None,
+        "centre_ids": form.centres.data or [],
+        "locale": form.locale.data,
+        "organisation_id": form.organisation_id.data or None,
+    }

@@ -14,7 +14,7 @@ from msc.security import audit
 from msc.security import service as accounts
 from msc.security.actor import Actor
 from msc.security.models import User
-from msc.security.policy import ROLES, SCOPES, Permission
+from msc.security.policy import ROLES, SCOPES, SERVICE_ROLES, Permission
 from msc.security.service import AccountError
 
 
@@ -91,6 +91,14 @@ def delete_entry_point(place: EntryPoint) -> None:
     session.flush()
 
 
+def reach_choices() -> tuple[list[Centre], list[Organisation]]:
+    """The centres and partner organisations an account's form offers."""
+    return (
+        list(session.scalars(sa.select(Centre).order_by(Centre.code))),
+        list(session.scalars(sa.select(Organisation).order_by(Organisation.name))),
+    )
+
+
 def save_user(
     admin: Actor,
     user: User | None,
@@ -105,11 +113,19 @@ def save_user(
     password: str | None,
     organisation_id: int | None = None,
     psea_focal_point: bool = False,
+    service_account: bool = False,
 ) -> User:
     """Create or update an account; scope must name what it reaches; a partner user belongs to one
-    organisation (and only partner users do)."""
+    organisation (and only partner users do). A service account (another system's, through the API with
+    a token) has no password and only a role that needs no second factor."""
     if role not in ROLES or scope not in SCOPES:
         raise AccountError(_l("Choose a role and a reach from the list."), field="role")
+    if user is not None and user.service_account != service_account:
+        raise AccountError(_l("A person's account cannot become a service account, nor the other way round."))
+    if service_account and role not in SERVICE_ROLES:
+        raise AccountError(
+            _l("A service account may have the reception, caseworker, centre manager or partner role."), field="role"
+        )
     if role == "partner" and (not organisation_id or session.get(Organisation, organisation_id) is None):
         raise AccountError(_l("Choose the organisation this partner user works for."), field="organisation_id")
     if role != "partner":
@@ -124,7 +140,19 @@ def save_user(
     if clash is not None and clash is not user:
         raise AccountError(_l("This username is taken."), field="username")
     centres = list(session.scalars(sa.select(Centre).where(Centre.id.in_(centre_ids or [-1]))))
-    if user is None:
+    if user is None and service_account:
+        # no password: "!" is no argon2 hash, so no password ever matches it
+        user = accounts.new_user(
+            username=username,
+            display_name=display_name,
+            role=role,
+            scope=scope,
+            password_hash="!",
+            locale=locale,
+            service_account=True,
+        )
+        action = "user.create"
+    elif user is None:
         if not password:
             raise AccountError(_l("Set an initial password."), field="password")
         user = accounts.new_user(

@@ -16,13 +16,14 @@ from msc.admin.forms import (
     CentreForm,
     EntryPointForm,
     UserForm,
+    account_fields,
+    account_form,
 )
 from msc.beneficiaries.models import Beneficiary
 from msc.centres.models import Centre, EntryPoint
 from msc.db import get_or_404, session
 from msc.errors import RuleError
 from msc.forms import ConfirmForm, form_status, rule_on_form
-from msc.partners.models import Organisation
 from msc.security import service as accounts
 from msc.security.models import User
 from msc.security.policy import Permission, requires
@@ -137,8 +138,8 @@ def entry_point_delete(entry_point_id: int):
 @bp.get("/users")
 @requires(Permission.ADMIN_USERS)
 def users():
-    """Every account, with role, reach and status."""
-    rows = list(session.scalars(sa.select(User).order_by(User.username)))
+    """Every person's account, with role, reach and status (service accounts have their own page)."""
+    rows = list(session.scalars(sa.select(User).where(User.service_account.is_(False)).order_by(User.username)))
     return render_template(
         "admin/users.html",
         users=rows,
@@ -155,27 +156,18 @@ def users():
 def user_edit(user_id: int | None = None):
     """Create or edit an account."""
     user = get_or_404(User, user_id)
-    all_centres = list(session.scalars(sa.select(Centre).order_by(Centre.code)))
-    organisations = list(session.scalars(sa.select(Organisation).order_by(Organisation.name)))
-    form = UserForm(obj=user, centres=all_centres, organisations=organisations)
+    if user is not None and user.service_account:
+        return redirect(url_for("api_admin.account_edit", user_id=user.id))
+    form = account_form(UserForm, user, *service.reach_choices())
     if user is not None and not form.is_submitted():
-        form.centres.data = [c.id for c in user.centres]
-        form.country.data = user.country or ""
         form.psea_focal_point.data = user.psea_focal_point
     if form.validate_on_submit():
         with rule_on_form(form):
             service.save_user(
                 current_user,
                 user,
-                username=form.username.data,
-                display_name=form.display_name.data,
-                role=form.role.data,
-                scope=form.scope.data,
-                country=form.country.data or None,
-                centre_ids=form.centres.data or [],
-                locale=form.locale.data,
+                **account_fields(form),
                 password=form.password.data or None,
-                organisation_id=form.organisation_id.data or None,
                 psea_focal_point=bool(form.psea_focal_point.data),
             )
             flash(_("User saved."), "success")

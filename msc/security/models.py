@@ -48,6 +48,9 @@ class User(EncryptedRow, Base):
     #: a protection officer designated to receive sensitive complaints (sexual exploitation and abuse,
     #: fraud, staff misconduct, data breaches)
     psea_focal_point: so.Mapped[bool] = so.mapped_column(default=False)
+    #: a service account: another system's, reached only through the API with a token (msc/api), never
+    #: through the login page
+    service_account: so.Mapped[bool] = so.mapped_column(default=False)
     mfa_secret_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     mfa_pending_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
     #: the last TOTP time step accepted: a code works once
@@ -72,6 +75,8 @@ class User(EncryptedRow, Base):
 
     # Flask-Login protocol; the session token travels in the id so sessions can be revoked.
     _session_token = cast("str | None", None)  # not a column: no annotation for the ORM to map
+    #: a service account's request through the API: the uid of the token it came with (msc/api)
+    _api_token = cast("str | None", None)
     is_anonymous = False
 
     def crypto_key(self) -> DataKey:
@@ -81,7 +86,7 @@ class User(EncryptedRow, Base):
 
     @property
     def is_authenticated(self) -> bool:
-        return self._session_token is not None
+        return self._session_token is not None or self._api_token is not None
 
     @property
     def is_active(self) -> bool:

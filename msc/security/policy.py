@@ -193,6 +193,9 @@ ROLES: dict[str, frozenset[Permission]] = {
 
 #: roles that must use TOTP
 MFA_REQUIRED = frozenset({"protection_officer", "dpo", "admin"})
+#: the roles a service account may have (another system acting through the API with a token): none that
+#: needs a person's second factor
+SERVICE_ROLES = ("reception", "caseworker", "centre_manager", "partner")
 
 #: special markers for endpoints open to anyone, or to any logged-in user
 PUBLIC = "public"

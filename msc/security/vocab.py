@@ -16,6 +16,7 @@ ROLE_LABELS = {
 
 #: what an audit record is about (its object type)
 RECORD_TYPES = {
+    "api_token": _l("API token"),
     "beneficiary": _l("Person's record"),
     "break_glass": _l("Emergency access"),
     "case": _l("Case"),
@@ -48,6 +49,9 @@ AUDIT_ACTIONS = {
     "access.break_glass": _l("Emergency access opened"),
     "access.break_glass_approve": _l("Emergency access approved"),
     "access.break_glass_blocked": _l("Emergency access blocked"),
+    "api.denied": _l("API call refused (no valid token)"),
+    "api_token.issue": _l("API token issued"),
+    "api_token.revoke": _l("API token revoked"),
     "access.break_glass_burst": _l("Many emergency accesses in a short time"),
     "access.break_glass_end": _l("Emergency access ended"),
     "access.break_glass_failed": _l("Emergency access attempt that did not match"),

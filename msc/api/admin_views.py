@@ -1,0 +1,123 @@
+"""The administrator's pages for the API: service accounts (a role and a reach, like a person's account,
+without a password) and their tokens (issued with the secret shown once, revoked at once)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.admin import service as admin_service
+from msc.admin.forms import ROLE_LABELS, SCOPE_LABELS, account_fields, account_form
+from msc.api import tokens
+from msc.api.forms import ServiceAccountForm, TokenForm
+from msc.api.models import ApiToken
+from msc.db import session, utcnow
+from msc.errors import DomainError
+from msc.forms import ConfirmForm, form_status, rule_on_form, show_on_form
+from msc.security.models import User
+from msc.security.policy import Permission, requires
+
+bp = Blueprint("api_admin", __name__)
+
+
+def _account(user_id: int) -> User:
+    account = session.get(User, user_id)
+    if account is None or not account.service_account:
+        abort(404)
+    return account
+
+
+@bp.get("/")
+@requires(Permission.ADMIN_USERS)
+def accounts():
+    """Every service account, with its reach and how many of its tokens work."""
+    rows = list(session.scalars(sa.select(User).where(User.service_account.is_(True)).order_by(User.username)))
+    now = utcnow()
+    working = {
+        account_id: n
+        for account_id, n in session.execute(
+            sa.select(ApiToken.account_id, sa.func.count())
+            .where(ApiToken.revoked_at.is_(None), ApiToken.expires_at > now)
+            .group_by(ApiToken.account_id)
+        )
+    }
+    return render_template("api/accounts.html", accounts=rows, working=working, roles=ROLE_LABELS, scopes=SCOPE_LABELS)
+
+
+@bp.route("/accounts/new", methods=["GET", "POST"])
+@bp.route("/accounts/<int:user_id>", methods=["GET", "POST"])
+@requires(Permission.ADMIN_USERS)
+def account_edit(user_id: int | None = None):
+    """Create or change a service account: what it may do and whose records it reaches."""
+    account = _account(user_id) if user_id is not None else None
+    form = account_form(ServiceAccountForm, account, *admin_service.reach_choices())
+    if form.validate_on_submit():
+        with rule_on_form(form):
+            saved = admin_service.save_user(
+                current_user, account, **account_fields(form), password=None, service_account=True
+            )
+            flash(_("Service account saved."), "success")
+            return redirect(url_for("api_admin.account_tokens", user_id=saved.id))
+    return render_template("api/account_form.html", form=form, account=account), form_status(form)
+
+
+@bp.route("/accounts/<int:user_id>/tokens", methods=["GET", "POST"])
+@requires(Permission.ADMIN_USERS)
+def account_tokens(user_id: int):
+    """A service account's tokens; a new one is shown once, on the page that issued it."""
+    account = _account(user_id)
+    form = TokenForm()
+    issued = None
+    if form.validate_on_submit():
+        try:
+            issued = tokens.issue(current_user, account, label=form.label.data, days=form.days.data)
+        except DomainError as err:
+            show_on_form(form, err)
+    page = render_template(
+        "api/tokens.html",
+        account=account,
+        tokens=tokens.tokens_of(account),
+        form=TokenForm(formdata=None) if issued else form,
+        issued=issued,
+        now=utcnow(),
+        confirm=ConfirmForm(),
+        roles=ROLE_LABELS,
+    )
+    return page, form_status(form)
+
+
+@bp.post("/tokens/<token_uid>/revoke")
+@requires(Permission.ADMIN_USERS)
+def token_revoke(token_uid: str):
+    """Stop a token at once."""
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.uid == token_uid))
+    if token is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        tokens.revoke(current_user, token)
+    except DomainError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("Token revoked: its next call is refused."), "success")
+    return redirect(url_for("api_admin.account_tokens", user_id=token.account_id))
+
+
+@bp.post("/accounts/<int:user_id>/active")
+@requires(Permission.ADMIN_USERS)
+def account_active(user_id: int):
+    """Deactivate a service account (every token stops at once) or activate it again."""
+    account = _account(user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    admin_service.set_active(current_user, account, not account.active)
+    flash(
+        _("Service account activated.")
+        if account.active
+        else _("Service account deactivated: its tokens stop at once."),
+        "success",
+    )
+    return redirect(url_for("api_admin.account_tokens", user_id=account.id))

@@ -1,0 +1,102 @@
+"""The API's errors: JSON with a stable code and a message in the caller's language; a refused body names
+each field and why. Never a page, never a stack trace, never a value of the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, jsonify, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from msc.api import PREFIX
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "server_error",
+}
+
+MESSAGES = {
+    400: _l("The request could not be understood: send JSON as the API's document describes."),
+    401: _l("Send a token: Authorization: Bearer <token>."),
+    403: _l("This token's role does not allow this."),
+    404: _l("Nothing here, or nothing within this token's reach."),
+    405: _l("This address does not take that method."),
+    413: _l("What you sent is too large."),
+    415: _l("Send the body as JSON (Content-Type: application/json)."),
+    422: _l("Check the fields named."),
+    429: _l("Too many calls: wait a minute and try again."),
+    500: _l("Something went wrong on our side. Nothing was saved; please try again."),
+}
+
+#: marshmallow's words for a refused field, in the caller's language (anything else: "not valid")
+_FIELD_WORDS = {
+    "Missing data for required field.": _l("This field is required."),
+    "Unknown field.": _l("This field is not part of the request."),
+    "Field may not be null.": _l("This field cannot be null."),
+    "Not a valid string.": _l("Send text here."),
+    "Not a valid integer.": _l("Send a whole number here."),
+    "Not a valid boolean.": _l("Send true or false here."),
+    "Invalid input type.": _l("Send a JSON object."),
+}
+
+
+def is_api_request() -> bool:
+    """Whether the request is a call to the API (its document and reference page are not)."""
+    return request.blueprint == "api" or (request.blueprint is None and (request.path + "/").startswith(PREFIX + "/"))
+
+
+def response(code: int, err: Any = None):
+    """The JSON answer for an HTTP error of an API call."""
+    code = code if code in CODES else 400
+    message = g.pop("api_error", None) if code == 401 else None
+    body: dict[str, Any] = {"code": CODES[code], "message": str(message or MESSAGES[code])}
+    fields = _refused_fields(err)
+    if fields:
+        body["fields"] = fields
+    res = jsonify({"error": body})
+    res.status_code = code
+    if code == 401:
+        res.headers["WWW-Authenticate"] = 'Bearer realm="MSC Case"'
+    return res
+
+
+def refused(field: str, message: str):
+    """A 422 naming the one field a rule of the registry refused (the rule's own words)."""
+    res = jsonify({"error": {"code": CODES[422], "message": str(MESSAGES[422]), "fields": {field: [message]}}})
+    res.status_code = 422
+    return res
+
+
+def _refused_fields(err: Any) -> dict[str, list[str]]:
+    """webargs' refusal of a body ({"json": {"page": ["Not a valid integer."]}}), in the caller's words."""
+    messages = (getattr(err, "data", None) or {}).get("messages") or {}
+    out: dict[str, list[str]] = {}
+    for where in messages.values():
+        if not isinstance(where, dict):
+            continue
+        for field, words in where.items():
+            if isinstance(words, dict):  # a nested field: its own fields' words
+                words = [w for ws in words.values() for w in (ws if isinstance(ws, list) else [ws])]
+            listed = words if isinstance(words, list) else [words]
+            out[str(field)] = [_word(w) for w in listed]
+    return out
+
+
+def _word(text: Any) -> str:
+    known = _FIELD_WORDS.get(str(text))
+    if known is not None:
+        return str(known)
+    if str(text).startswith(("Longer than", "Shorter than", "Length must")):
+        return _("The length of this value is out of range.")
+    if str(text).startswith("Must be"):
+        return _("This value is out of range.")
+    return _("This value is not valid.")

@@ -1,0 +1,95 @@
+"""What the API reads and answers, as marshmallow schemas: the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from msc.beneficiaries.search import MAX_QUERY
+
+
+class ErrorDetail(ma.Schema):
+    code = ma.fields.String(
+        required=True, metadata={"description": "Stable: unauthorized, forbidden, not_found, validation_error…"}
+    )
+    message = ma.fields.String(required=True, metadata={"description": "In the language of Accept-Language."})
+    refused = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        data_key="fields",  # (a schema's own `fields` attribute must keep its name)
+        metadata={"description": "For validation errors: each field of the body that was refused, and why."},
+    )
+
+
+class ErrorBody(ma.Schema):
+    error = ma.fields.Nested(ErrorDetail, required=True)
+
+
+class SearchQuery(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    query = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=MAX_QUERY),
+        metadata={
+            "description": "What a desk types in the search box: names, a case number, a card, a "
+            "document, a phone or a date of birth (day/month/year). Sent in the body, never in a URL."
+        },
+    )
+    page = ma.fields.Integer(
+        strict=True, load_default=1, validate=ma.validate.Range(min=1, max=50), metadata={"description": "1 to 50"}
+    )
+
+
+class Person(ma.Schema):
+    uid = ma.fields.String(required=True, metadata={"description": "The record's id (random, not personal)."})
+    case_number = ma.fields.String(required=True)
+    given_names = ma.fields.String(required=True)
+    family_names = ma.fields.String(required=True)
+    sex = ma.fields.String(required=True, metadata={"description": "female, male, other or unknown"})
+    date_of_birth = ma.fields.Date(allow_none=True)
+    date_of_birth_estimated = ma.fields.Boolean(required=True)
+    nationality = ma.fields.String(allow_none=True, metadata={"description": "ISO 3166-1 alpha-3"})
+    centre = ma.fields.String(required=True, metadata={"description": "The code of the centre holding the record."})
+    registered_on = ma.fields.Date(required=True, metadata={"description": "The day, at the holding centre."})
+
+
+class Match(ma.Schema):
+    person = ma.fields.Nested(Person, required=True)
+    score = ma.fields.Integer(required=True, metadata={"description": "Higher is closer; comparable within a page."})
+
+
+class Elsewhere(ma.Schema):
+    country = ma.fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-3 of the holding centre"})
+    registered_month = ma.fields.String(required=True, metadata={"description": "YYYY-MM"})
+    reasons = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "Why it matched, best first (codes)."}
+    )
+
+
+class SearchResult(ma.Schema):
+    kind = ma.fields.String(
+        required=True,
+        metadata={"description": "What the query was read as: name, date_of_birth, number, case_number or card"},
+    )
+    page = ma.fields.Integer(required=True)
+    has_more = ma.fields.Boolean(required=True)
+    matches = ma.fields.List(ma.fields.Nested(Match), required=True)
+    elsewhere = ma.fields.List(
+        ma.fields.Nested(Elsewhere),
+        required=True,
+        metadata={
+            "description": "Records beyond the token's reach that may be the person (only that they "
+            "exist: country, month, why)."
+        },
+    )
+
+
+class PersonRecord(Person):
+    household_size = ma.fields.Integer(required=True)
+    consents = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        required=True,
+        metadata={"description": "Each purpose's consent in force: given or refused."},
+    )

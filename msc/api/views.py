@@ -1,0 +1,242 @@
+"""/api/v1: the JSON API for other systems. A call shows a service account's token (msc/api/tokens.py) and
+passes the same access policy as the pages (its role's permissions, its reach); the services it calls
+audit it as they audit a page. Personal data travels only in bodies: a search is a POST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy.orm as so
+from flask import Blueprint as FlaskBlueprint
+from flask import current_app, g, jsonify, render_template, request
+from flask_login import current_user
+from flask_smorest import Api
+from flask_smorest import Blueprint as ApiBlueprint
+
+from msc import clock
+from msc.api import PREFIX, errors, schemas, tokens
+from msc.beneficiaries import search as search_service
+from msc.beneficiaries import service as beneficiaries
+from msc.beneficiaries.access import load_beneficiary
+from msc.beneficiaries.models import Beneficiary, Household
+from msc.db import read_mostly
+from msc.errors import RuleError
+from msc.extensions import csrf, limiter
+from msc.security import audit
+from msc.security.policy import PUBLIC, Permission, declared_permission, public, requires
+
+bp = ApiBlueprint(
+    "api", __name__, url_prefix=PREFIX, description="Search and read the people within the token's reach."
+)
+#: the document and its reference page: open to anyone, outside the document itself
+docs_bp = FlaskBlueprint("api_docs", __name__, url_prefix=PREFIX)
+
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def N_(text: str) -> str:
+    """Mark a text of the document for translation: the document stays in English, its reference page
+    shows it in the reader's language."""
+    return text
+
+
+#: an error's answer (schemas.ErrorBody), and those every operation may give
+ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
+ERRORS = {code: ERROR for code in (401, 403, 429)}
+
+
+class _Api(Api):
+    ERROR_SCHEMA = schemas.ErrorBody  # the document's errors are the ones msc/api/errors.py answers
+
+
+def init_app(app) -> None:
+    """The API and its document (generated from the views and schemas below, OpenAPI 3.1)."""
+    app.config.setdefault("API_TITLE", "MSC Case API")
+    app.config.setdefault("API_VERSION", "1")
+    app.config.setdefault("OPENAPI_VERSION", "3.1.0")
+    api = _Api(
+        spec_kwargs={
+            "info": {
+                "description": "The JSON API of MSC Case. Every call sends a service account's token: "
+                '`Authorization: Bearer msc_…`. Errors are `{"error": {"code", "message", "fields"}}` '
+                "with the message in the language of `Accept-Language` (es, pt-BR, en)."
+            },
+            "servers": [{"url": app.config.get("PUBLIC_URL") or "/"}],
+        }
+    )
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "A service account's token (msc_…)."}
+    )
+    api.register_blueprint(bp)
+    app.register_blueprint(docs_bp)
+    app.extensions["msc.api"] = api
+    app.before_request(_authenticate)
+
+
+def _token_key() -> str:
+    """The rate limit's bucket: the token presented (its digest), else the address."""
+    header = request.headers.get("Authorization", "")
+    return "api-token:" + tokens.digest(header)[:32] if header else _address_key()
+
+
+def _api_limit() -> str:
+    return str(current_app.config["API_RATE_LIMIT"])
+
+
+def _address_key() -> str:
+    return "api-address:" + (request.remote_addr or "")
+
+
+def _address_limit() -> str:
+    return str(current_app.config["API_ADDRESS_RATE_LIMIT"])
+
+
+# once per process (both keep the blueprint's name, whatever the app)
+csrf.exempt(bp)  # no cookie is read here: a forged cross-site call would carry no token
+limiter.limit(_api_limit, key_func=_token_key)(bp)
+# and per address, whatever the token: a caller trying one made-up token after another gets no fresh bucket
+limiter.limit(_address_limit, key_func=_address_key)(bp)
+
+
+def _authenticate() -> None:
+    """Before the access policy: a call to the API is its token's service account, never a cookie's user."""
+    if request.blueprint != "api" or declared_permission(request.endpoint) == PUBLIC:
+        return
+    try:
+        account, token = tokens.authenticate(request.headers.get("Authorization"))
+    except tokens.Unauthorized as err:
+        audit.record("api.denied", detail=f"{request.endpoint}:{err.reason}")
+        g.commit_on_error = True  # keep the audit record of the refusal
+        g.api_error = err.message
+        from werkzeug.exceptions import Unauthorized
+
+        raise Unauthorized() from None
+    account._api_token = token.uid
+    g._login_user = account  # Flask-Login's current user for this request
+    g.api_token = token
+
+
+# ---- the document ----------------------------------------------------------------------------------
+
+
+@docs_bp.get("/openapi.json")
+@public
+def openapi_json():
+    """The OpenAPI 3.1 document, generated from the code."""
+    return jsonify(current_app.extensions["msc.api"].spec.to_dict())
+
+
+@docs_bp.get("/")
+@public
+def reference():
+    """A readable reference of the document, served by the app (no script, no CDN)."""
+    spec = current_app.extensions["msc.api"].spec.to_dict()
+    operations = [
+        {"method": method.upper(), "path": path, **op}
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    return render_template(
+        "api/reference.html", spec=spec, operations=operations, schemas=spec["components"]["schemas"]
+    )
+
+
+# ---- search ----------------------------------------------------------------------------------------
+
+
+@bp.route("/search", methods=["POST"])
+@requires(Permission.SEARCH)
+@read_mostly
+@bp.arguments(schemas.SearchQuery)
+@bp.response(200, schemas.SearchResult)
+@bp.doc(
+    summary=N_("Search people, as the search box does"),
+    description=N_(
+        "The people within the token's reach who match the query, best first, a page at a time; and, on the "
+        "first page, records beyond the reach that may be the person (only that they exist). A case number or "
+        "a card token answers the one person it names."
+    ),
+    security=BEARER,
+    responses={**ERRORS, 422: ERROR},
+)
+def search(body: dict[str, Any]):
+    """POST /api/v1/search."""
+    try:
+        result = search_service.search(current_user, body["query"], page=body["page"])
+    except RuleError as err:
+        raise FieldRefused("query", err.message) from None
+    if result.exact is not None:
+        audit.record("beneficiary.view", object_type="beneficiary", object_id=result.exact.id, detail="api")
+        matches = [{"person": _person(result.exact), "score": 0}]
+    else:
+        matches = [{"person": _person(hit.person), "score": hit.score} for hit in result.hits]
+    return {
+        "kind": result.kind,
+        "page": result.page,
+        "has_more": result.has_more,
+        "matches": matches,
+        "elsewhere": [
+            {"country": h.country, "registered_month": h.registered_month.strftime("%Y-%m"), "reasons": list(h.reasons)}
+            for h in result.hints
+        ],
+    }
+
+
+@bp.route("/beneficiaries/<uid>", methods=["GET"])
+@requires(Permission.VIEW)
+@read_mostly
+@bp.response(200, schemas.PersonRecord)
+@bp.doc(
+    summary=N_("Read one person"),
+    description=N_(
+        "What the search answers of a person within the token's reach, with the size of their household and "
+        "the consent in force for each purpose. Audited as a view of the record."
+    ),
+    security=BEARER,
+    responses={**ERRORS, 404: ERROR},
+)
+def beneficiary(uid: str):
+    """GET /api/v1/beneficiaries/<uid>."""
+    person = load_beneficiary(
+        uid,
+        options=(
+            so.selectinload(Beneficiary.consents),
+            so.joinedload(Beneficiary.household).selectinload(Household.members),
+        ),
+    )
+    audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id, detail="api")
+    return {
+        **_person(person),
+        "household_size": len(person.household.members) if person.household else 1,
+        "consents": {purpose: c.status for purpose, c in beneficiaries.current_consents(person).items()},
+    }
+
+
+def _person(person: Beneficiary) -> dict[str, Any]:
+    return {
+        "uid": person.uid,
+        "case_number": person.case_number,
+        "given_names": person.given_names,
+        "family_names": person.family_names,
+        "sex": person.sex,
+        "date_of_birth": person.date_of_birth,
+        "date_of_birth_estimated": person.dob_estimated,
+        "nationality": person.nationality,
+        "centre": person.centre.code,
+        "registered_on": clock.day_of(person.registered_at, person.centre.country),  # the centre's day
+    }
+
+
+class FieldRefused(Exception):
+    """A rule refused one field of a call's body: a 422 that names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+@bp.errorhandler(FieldRefused)
+def _refused(err: FieldRefused):
+    return errors.refused(err.field, err.message)
