@@ -422,3 +422,17 @@ def test_deactivating_a_service_account_stops_its_tokens_at_once(app, make, clie
     assert res.status_code == 401
     assert client.get(f"/admin/users/{account_id}").status_code == 302, "edited on its own page"
     assert client.get("/admin/api/accounts/999999/tokens").status_code == 404
+
+
+def test_the_benchmark_s_service_account_has_the_page_user_s_reach(app, make, db_url, keys_file):
+    from bench.api import bench_token
+
+    make.user("gestora", "caseworker", centres=("COL-CUC",))
+    here = make.person(given_names="Ana", family_names="Rojas")
+    make.person(given_names="Ana", family_names="Rojas", centre="PER-TUM", date_of_birth=dt.date(1991, 1, 1))
+    secret = bench_token(db_url, str(keys_file), "gestora")
+    assert bench_token(db_url, str(keys_file), "gestora") != secret, "a new token each run, one account"
+    body = app.test_client().post("/api/v1/search", json={"query": "Ana Rojas"}, headers=bearer(secret)).get_json()
+    assert [m["person"]["uid"] for m in body["matches"]] == [here]
+    with app.app_context():
+        assert _account("bench_api").role == "caseworker"
