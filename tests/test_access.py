@@ -86,8 +86,9 @@ def world(app, make):
         role: make.token(f"svc_{role}", role, organisation_id=org_id if role == "partner" else None)
         for role in SERVICE_ROLES
     }
+    spare = make.token("svc_spare", "reception")  # the one the walk's admin revokes (the others must keep working)
     with app.app_context():
-        token_uid = _token_uid(tokens["reception"])
+        token_uid = _token_uid(spare)
     return {
         **fund,
         "tokens": tokens,

@@ -315,12 +315,76 @@ def test_made_up_tokens_one_after_another_get_no_fresh_bucket(app, make):
         limited.extensions["msc.engine"].dispose()
 
 
+# ---- referrals, for partner organisations' systems -------------------------------------------------
+
+
+@pytest.fixture
+def partner_api(make):
+    """A partner organisation's system with a token, one referral sent to it and one to another organisation."""
+    caseworker = make.user("cw", "caseworker")
+    org, service_id = make.partner()
+    other_service = make.partner(name="Albergue San José", sector="shelter")[1]
+    sent = make.referral(caseworker, service_id, given_names="Rosa", family_names="Peña", phone="+57 300 123 4567")
+    elsewhere = make.referral(caseworker, other_service, given_names="Luz", family_names="Marín")
+    return {"token": make.token("crc_system", "partner", organisation_id=org), "sent": sent, "elsewhere": elsewhere}
+
+
+def test_a_partner_system_lists_and_reads_its_referrals_with_only_the_shared_data(app, partner_api):
+    client = app.test_client()
+    res = client.get("/api/v1/referrals", headers=bearer(partner_api["token"]))
+    assert res.status_code == 200
+    body = res.get_json()
+    assert [r["uid"] for r in body["referrals"]] == [partner_api["sent"]] and body["has_more"] is False
+    listed = body["referrals"][0]
+    assert listed["status"] == "sent" and listed["service"] == "health service" and "person" not in listed
+    assert (
+        client.get("/api/v1/referrals?view=answered", headers=bearer(partner_api["token"])).get_json()["referrals"]
+        == []
+    )
+    res = client.get(f"/api/v1/referrals/{partner_api['sent']}", headers=bearer(partner_api["token"]))
+    detail = res.get_json()
+    assert detail["shared"] == ["identity", "contact"] and detail["reason"] == "Valoración médica"
+    assert detail["person"]["name"] == "Rosa Peña" and detail["person"]["phone"] == "+57 300 123 4567"
+    assert "date_of_birth" not in detail["person"] and "sex" not in detail["person"]
+    res = client.get(f"/api/v1/referrals/{partner_api['elsewhere']}", headers=bearer(partner_api["token"]))
+    assert res.status_code == 404, "another organisation's referral"
+    with app.app_context():
+        from msc.referrals.models import Disclosure
+
+        assert session.scalar(sa.select(sa.func.count()).select_from(Disclosure)) == 1
+        assert ("referral.disclosure", "identity,contact") in [(a, d) for a, d, _ in _actions()]
+
+
+def test_a_partner_system_answers_as_the_portal_does_and_is_told_why_not(app, partner_api):
+    client = app.test_client()
+    url = f"/api/v1/referrals/{partner_api['sent']}/answer"
+    headers = bearer(partner_api["token"])
+    res = client.post(url, json={"to": "completed", "text": "Atendida"}, headers=headers)
+    assert res.status_code == 422
+    assert res.get_json()["error"]["fields"] == {"to": ["This referral cannot go from its current status to that one."]}
+    res = client.post(url, json={"to": "declined"}, headers=headers)
+    assert res.status_code == 422 and list(res.get_json()["error"]["fields"]) == ["text"]
+    res = client.post(url, json={"to": "maybe"}, headers=headers)
+    assert res.status_code == 422 and list(res.get_json()["error"]["fields"]) == ["to"]
+    res = client.post(url, json={"to": "accepted"}, headers=headers)
+    assert res.status_code == 200 and res.get_json()["status"] == "accepted"
+    res = client.post(url, json={"to": "completed", "text": "Atendida en consulta"}, headers=headers)
+    assert res.get_json()["status"] == "completed" and res.get_json()["answer"] == "Atendida en consulta"
+    answered = client.get("/api/v1/referrals?view=answered", headers=headers).get_json()["referrals"]
+    assert [r["uid"] for r in answered] == [partner_api["sent"]]
+    res = client.post(f"/api/v1/referrals/{partner_api['elsewhere']}/answer", json={"to": "accepted"}, headers=headers)
+    assert res.status_code == 404
+
+
 # ---- the document ----------------------------------------------------------------------------------
 
 #: a call for each documented operation (a new operation without one fails the test below)
 SAMPLES = {
     ("post", "/api/v1/search"): {"json": {"query": "Ana Rojas"}},
     ("get", "/api/v1/beneficiaries/{uid}"): {},
+    ("get", "/api/v1/referrals"): {"partner": True},
+    ("get", "/api/v1/referrals/{uid}"): {"partner": True},
+    ("post", "/api/v1/referrals/{uid}/answer"): {"partner": True, "json": {"to": "accepted"}},
 }
 
 
@@ -334,7 +398,7 @@ def _walk(node):
             yield from _walk(value)
 
 
-def test_the_openapi_document_is_valid_3_1_and_every_operation_answers_as_documented(app, make):
+def test_the_openapi_document_is_valid_3_1_and_every_operation_answers_as_documented(app, make, partner_api):
     uid = make.person(given_names="Ana", family_names="Rojas")
     secret = make.token("kobo", "caseworker")
     client = app.test_client()
@@ -349,7 +413,10 @@ def test_the_openapi_document_is_valid_3_1_and_every_operation_answers_as_docume
     for (method, path), call in SAMPLES.items():
         op = spec["paths"][path][method]
         assert op["security"] == [{"bearer": []}] and op["summary"]
-        res = client.open(path.replace("{uid}", uid), method=method, headers=bearer(secret), **call)
+        partner = call.get("partner")
+        url = path.replace("{uid}", partner_api["sent"] if partner else uid)
+        token = partner_api["token"] if partner else secret
+        res = client.open(url, method=method, headers=bearer(token), json=call.get("json"))
         assert str(res.status_code) in op["responses"], (method, path, res.status_code)
         schema = op["responses"][str(res.status_code)]["content"]["application/json"]["schema"]["$ref"]
         required = spec["components"]["schemas"][schema.rsplit("/", 1)[-1]].get("required", [])

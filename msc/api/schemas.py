@@ -93,3 +93,82 @@ class PersonRecord(Person):
         required=True,
         metadata={"description": "Each purpose's consent in force: given or refused."},
     )
+
+
+class ReferralListQuery(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    view = ma.fields.String(
+        load_default="pending",
+        validate=ma.validate.OneOf(["pending", "answered"]),
+        metadata={
+            "description": "pending: waiting for the organisation (soonest deadline first); answered: newest first"
+        },
+    )
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
+
+
+class ReferralSummary(ma.Schema):
+    uid = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"description": "sent, accepted, completed, declined or no_show"})
+    urgency = ma.fields.String(required=True)
+    service = ma.fields.String(required=True, metadata={"description": "The organisation's service it is for."})
+    case_number = ma.fields.String(required=True)
+    sent_at = ma.fields.DateTime(allow_none=True)
+    deadline_at = ma.fields.DateTime(allow_none=True)
+    overdue = ma.fields.Boolean(required=True)
+
+
+class ReferralList(ma.Schema):
+    page = ma.fields.Integer(required=True)
+    has_more = ma.fields.Boolean(required=True)
+    referrals = ma.fields.List(ma.fields.Nested(ReferralSummary), required=True)
+
+
+class Document(ma.Schema):
+    type = ma.fields.String(required=True)
+    number = ma.fields.String(allow_none=True)
+
+
+class Relative(ma.Schema):
+    relationship = ma.fields.String(allow_none=True)
+    age = ma.fields.Integer(allow_none=True)
+
+
+class SharedPerson(ma.Schema):
+    """Only what the referral shares: each field is there when its category was chosen."""
+
+    case_number = ma.fields.String(required=True)
+    name = ma.fields.String(metadata={"description": "identity"})
+    phone = ma.fields.String(allow_none=True, metadata={"description": "contact"})
+    sex = ma.fields.String(metadata={"description": "demographics"})
+    age = ma.fields.Integer(allow_none=True, metadata={"description": "demographics"})
+    nationality = ma.fields.String(metadata={"description": "demographics"})
+    date_of_birth = ma.fields.Date(allow_none=True, metadata={"description": "date_of_birth"})
+    document = ma.fields.Nested(Document, metadata={"description": "document"})
+    needs = ma.fields.List(ma.fields.String(), metadata={"description": "specific_needs (never the sensitive ones)"})
+    household = ma.fields.List(ma.fields.Nested(Relative), metadata={"description": "household"})
+
+
+class ReferralDetail(ReferralSummary):
+    reason = ma.fields.String(allow_none=True, metadata={"description": "Why the person was referred."})
+    answer = ma.fields.String(allow_none=True, metadata={"description": "The reason of a decline, the outcome."})
+    shared = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "The categories shared."})
+    person = ma.fields.Nested(SharedPerson, required=True)
+
+
+class ReferralAnswer(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    to = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["accepted", "declined", "no_show", "completed"]),
+        metadata={"description": "accepted or declined (a sent referral); completed or no_show (an accepted one)"},
+    )
+    text = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=2000),
+        metadata={"description": "Required to decline (the reason) and to complete (the outcome)."},
+    )

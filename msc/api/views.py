@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy.orm as so
 from flask import Blueprint as FlaskBlueprint
-from flask import current_app, g, jsonify, render_template, request
+from flask import abort, current_app, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
@@ -19,9 +19,11 @@ from msc.beneficiaries import search as search_service
 from msc.beneficiaries import service as beneficiaries
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary, Household
-from msc.db import read_mostly
+from msc.db import read_mostly, utcnow
 from msc.errors import RuleError
 from msc.extensions import csrf, limiter
+from msc.referrals import service as referral_service
+from msc.referrals.models import Referral
 from msc.security import audit
 from msc.security.policy import PUBLIC, Permission, declared_permission, public, requires
 
@@ -212,6 +214,101 @@ def beneficiary(uid: str):
         "household_size": len(person.household.members) if person.household else 1,
         "consents": {purpose: c.status for purpose, c in beneficiaries.current_consents(person).items()},
     }
+
+
+# ---- referrals, for partner organisations' systems (the partner portal as an API) -----------------
+
+
+@bp.route("/referrals", methods=["GET"])
+@requires(Permission.PARTNER_PORTAL)
+@read_mostly
+@bp.arguments(schemas.ReferralListQuery, location="query")
+@bp.response(200, schemas.ReferralList)
+@bp.doc(
+    summary=N_("List the referrals addressed to the organisation"),
+    description=N_(
+        "Those waiting for the organisation (sent or accepted, soonest deadline first) or those it answered "
+        "(newest first), 50 a page, with the person's case number only. Never drafts or cancelled referrals."
+    ),
+    security=BEARER,
+    responses={**ERRORS, 422: ERROR},
+)
+def referrals(query: dict[str, Any]):
+    """GET /api/v1/referrals."""
+    rows, has_more = referral_service.for_partner(current_user, query["view"], query["page"])
+    return {"page": query["page"], "has_more": has_more, "referrals": [_referral(r) for r in rows]}
+
+
+@bp.route("/referrals/<uid>", methods=["GET"])
+@requires(Permission.PARTNER_PORTAL)
+@bp.response(200, schemas.ReferralDetail)
+@bp.doc(
+    summary=N_("Read a referral"),
+    description=N_(
+        "One referral addressed to the organisation, with only the categories of the person's data it shares. "
+        "Every read is recorded as a disclosure on the person's record."
+    ),
+    security=BEARER,
+    responses={**ERRORS, 404: ERROR},
+)
+def referral(uid: str):
+    """GET /api/v1/referrals/<uid>."""
+    found = _partner_referral(uid)
+    referral_service.disclose(current_user, found)
+    return _referral_detail(found)
+
+
+@bp.route("/referrals/<uid>/answer", methods=["POST"])
+@requires(Permission.PARTNER_PORTAL)
+@bp.arguments(schemas.ReferralAnswer)
+@bp.response(200, schemas.ReferralDetail)
+@bp.doc(
+    summary=N_("Answer a referral"),
+    description=N_(
+        "Accept or decline (with the reason) a sent referral; record that the person did not come, or complete "
+        "it (with the outcome), once accepted. A move its status does not allow is refused with the reason."
+    ),
+    security=BEARER,
+    responses={**ERRORS, 404: ERROR, 422: ERROR},
+)
+def referral_answer(body: dict[str, Any], uid: str):
+    """POST /api/v1/referrals/<uid>/answer."""
+    found = _partner_referral(uid)
+    try:
+        referral_service.answer(current_user, found, body["to"], body["text"])
+    except referral_service.ReferralError as err:
+        raise FieldRefused("text" if err.field == "answer" else "to", err.message) from None
+    return _referral_detail(found)
+
+
+def _partner_referral(uid: str) -> Referral:
+    found = referral_service.partner_referral(current_user, uid)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _referral(r: Referral) -> dict[str, Any]:
+    return {
+        "uid": r.uid,
+        "status": r.status,
+        "urgency": r.urgency,
+        "service": r.service.name,
+        "case_number": r.beneficiary.case_number,
+        "sent_at": r.sent_at,
+        "deadline_at": r.deadline_at,
+        "overdue": r.overdue(utcnow()),
+    }
+
+
+def _referral_detail(r: Referral) -> dict[str, Any]:
+    shared = referral_service.shared_view(r, clock.today_at(r.beneficiary.centre))
+    if "document" in shared:
+        kind, number = shared["document"]
+        shared["document"] = {"type": kind, "number": number}
+    if "household" in shared:
+        shared["household"] = [{"relationship": rel, "age": age} for rel, age in shared["household"]]
+    return {**_referral(r), "reason": r.reason, "answer": r.answer, "shared": list(r.categories), "person": shared}
 
 
 def _person(person: Beneficiary) -> dict[str, Any]:
