@@ -376,6 +376,49 @@ def test_a_partner_system_answers_as_the_portal_does_and_is_told_why_not(app, pa
     assert res.status_code == 404
 
 
+# ---- the dashboards' tables ------------------------------------------------------------------------
+
+
+def test_a_dashboard_table_comes_with_its_hxl_hashtags_and_small_counts_hidden(app, make):
+    for i in range(7):
+        make.person(given_names=f"Ana {i}", family_names="Rojas", sex="female" if i < 6 else "male")
+    make.person(given_names="Eva", family_names="Quispe", centre="PER-TUM")
+    secret = make.token("dashboards", "centre_manager")
+    client = app.test_client()
+    res = client.get("/api/v1/reports/registrations", headers={**bearer(secret), "Accept-Language": "es"})
+    assert res.status_code == 200, res.get_data(as_text=True)
+    body = res.get_json()
+    assert body["table"] == "registrations" and len(body["hxl"]) == len(body["header"])
+    assert all(tag.startswith("#") for tag in body["hxl"] if tag)
+    # the manager's centre only (not Tumbes' person); one man hidden, and the women with him (the total tells)
+    assert body["rows"][-1] == ["Total", "x", "<5", 0, 7]
+    assert body["header"][0] == "Mes" and body["title"] != "People registered by month and sex", "in Spanish"
+    with app.app_context():
+        assert any(a == "reports.export" and d.startswith("registrations.api:") for a, d, _ in _actions())
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("start=2026-13", "start"),
+        ("start=2026-05&end=2026-01", "end"),
+        ("sex=robot", "sex"),
+        ("centre_id=999999", "centre_id"),
+    ],
+)
+def test_a_refused_report_filter_names_its_field(app, make, query, field):
+    secret = make.token("dashboards", "centre_manager")
+    res = app.test_client().get(f"/api/v1/reports/people?{query}", headers=bearer(secret))
+    assert res.status_code == 422 and list(res.get_json()["error"]["fields"]) == [field]
+
+
+def test_an_unknown_table_is_404_and_a_desk_token_403(app, make):
+    manager, desk = make.token("dashboards", "centre_manager"), make.token("kobo", "reception")
+    client = app.test_client()
+    assert client.get("/api/v1/reports/salaries", headers=bearer(manager)).status_code == 404
+    assert client.get("/api/v1/reports/people", headers=bearer(desk)).status_code == 403
+
+
 # ---- the document ----------------------------------------------------------------------------------
 
 #: a call for each documented operation (a new operation without one fails the test below)
@@ -385,6 +428,7 @@ SAMPLES = {
     ("get", "/api/v1/referrals"): {"partner": True},
     ("get", "/api/v1/referrals/{uid}"): {"partner": True},
     ("post", "/api/v1/referrals/{uid}/answer"): {"partner": True, "json": {"to": "accepted"}},
+    ("get", "/api/v1/reports/{table}"): {"manager": True},
 }
 
 
@@ -400,7 +444,7 @@ def _walk(node):
 
 def test_the_openapi_document_is_valid_3_1_and_every_operation_answers_as_documented(app, make, partner_api):
     uid = make.person(given_names="Ana", family_names="Rojas")
-    secret = make.token("kobo", "caseworker")
+    secret, manager = make.token("kobo", "caseworker"), make.token("dashboards", "centre_manager")
     client = app.test_client()
     res = client.get("/api/v1/openapi.json")
     assert res.status_code == 200
@@ -414,8 +458,8 @@ def test_the_openapi_document_is_valid_3_1_and_every_operation_answers_as_docume
         op = spec["paths"][path][method]
         assert op["security"] == [{"bearer": []}] and op["summary"]
         partner = call.get("partner")
-        url = path.replace("{uid}", partner_api["sent"] if partner else uid)
-        token = partner_api["token"] if partner else secret
+        url = path.replace("{uid}", partner_api["sent"] if partner else uid).replace("{table}", "people")
+        token = partner_api["token"] if partner else (manager if call.get("manager") else secret)
         res = client.open(url, method=method, headers=bearer(token), json=call.get("json"))
         assert str(res.status_code) in op["responses"], (method, path, res.status_code)
         schema = op["responses"][str(res.status_code)]["content"]["application/json"]["schema"]["$ref"]

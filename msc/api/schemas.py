@@ -172,3 +172,33 @@ class ReferralAnswer(ma.Schema):
         validate=ma.validate.Length(max=2000),
         metadata={"description": "Required to decline (the reason) and to complete (the outcome)."},
     )
+
+
+class ReportQuery(ma.Schema):
+    class Meta:
+        unknown = ma.RAISE
+
+    start = ma.fields.String(metadata={"description": "First month, YYYY-MM (default: five months before the end)"})
+    end = ma.fields.String(metadata={"description": "Last month, YYYY-MM (default: this month)"})
+    centre_id = ma.fields.Integer(metadata={"description": "One centre of the token's reach"})
+    country = ma.fields.String(metadata={"description": "One country of the token's reach (ISO 3166-1 alpha-3)"})
+    sex = ma.fields.String()
+    age_band = ma.fields.String()
+    nationality = ma.fields.String()
+
+
+class ReportTable(ma.Schema):
+    table = ma.fields.String(required=True)
+    title = ma.fields.String(required=True, metadata={"description": "In the language of Accept-Language."})
+    header = ma.fields.List(ma.fields.String(), required=True)
+    hxl = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "The HXL hashtag of each column, in order."}
+    )
+    rows = ma.fields.List(
+        ma.fields.List(ma.fields.Raw()),
+        required=True,
+        metadata={
+            "description": "The rows, then the totals row: counts 1 to 4, and any a total would give away, "
+            'are "<5" or "x", as on the dashboard.'
+        },
+    )

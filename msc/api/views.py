@@ -20,10 +20,12 @@ from msc.beneficiaries import service as beneficiaries
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary, Household
 from msc.db import read_mostly, utcnow
-from msc.errors import RuleError
+from msc.errors import DomainError, RuleError
 from msc.extensions import csrf, limiter
 from msc.referrals import service as referral_service
 from msc.referrals.models import Referral
+from msc.reports import scope as report_scope
+from msc.reports import service as report_service
 from msc.security import audit
 from msc.security.policy import PUBLIC, Permission, declared_permission, public, requires
 
@@ -135,7 +137,7 @@ def reference():
     """A readable reference of the document, served by the app (no script, no CDN)."""
     spec = current_app.extensions["msc.api"].spec.to_dict()
     operations = [
-        {"method": method.upper(), "path": path, **op}
+        {"method": method.upper(), "path": path, "path_parameters": item.get("parameters", []), **op}
         for path, item in spec["paths"].items()
         for method, op in item.items()
         if method in ("get", "post", "put", "patch", "delete")
@@ -309,6 +311,67 @@ def _referral_detail(r: Referral) -> dict[str, Any]:
     if "household" in shared:
         shared["household"] = [{"relationship": rel, "age": age} for rel, age in shared["household"]]
     return {**_referral(r), "reason": r.reason, "answer": r.answer, "shared": list(r.categories), "person": shared}
+
+
+# ---- the dashboards' tables --------------------------------------------------------------------------
+
+
+@bp.route(
+    "/reports/<table>",
+    methods=["GET"],
+    parameters=[
+        {
+            "in": "path",
+            "name": "table",
+            "required": True,
+            "schema": {"type": "string", "enum": list(report_service.TABLES)},
+        }
+    ],
+)
+@requires(Permission.REPORTS)
+@bp.arguments(schemas.ReportQuery, location="query")
+@bp.response(200, schemas.ReportTable)
+@bp.doc(
+    summary=N_("A table of the dashboards"),
+    description=N_(
+        "One table of the dashboards (the values of the table parameter) for the token's reach and the "
+        "filters given, with the HXL hashtag of each column: aggregates only, small counts hidden as on the page."
+    ),
+    security=BEARER,
+    responses={**ERRORS, 404: ERROR, 422: ERROR},
+)
+def report(query: dict[str, Any], table: str):
+    """GET /api/v1/reports/<table>."""
+    if table not in report_service.TABLES:
+        abort(404)
+    today = clock.viewer_today(current_user)
+    start_year, start_month = (today.year, today.month - 5) if today.month > 5 else (today.year - 1, today.month + 7)
+    filters = report_scope.Filters(
+        query.get("start") or f"{start_year:04d}-{start_month:02d}",
+        query.get("end") or today.strftime("%Y-%m"),
+        query.get("centre_id"),
+        query.get("country"),
+        query.get("sex"),
+        query.get("age_band"),
+        query.get("nationality"),
+    )
+    try:
+        scope = report_scope.scope(current_user, filters)
+    except DomainError as err:
+        raise FieldRefused(err.field or "start", err.message) from None
+    found = report_service.table(current_user, scope, table)
+    rows = found.export_rows()
+    audit.record(
+        "reports.export",
+        detail=f"{table}.api:{len(rows)}:{filters.start}..{filters.end}:{','.join(c.code for c in scope.centres)}",
+    )
+    return {
+        "table": table,
+        "title": str(found.title),
+        "header": [str(h) for h in found.header],
+        "hxl": found.hxl,
+        "rows": rows,
+    }
 
 
 def _person(person: Beneficiary) -> dict[str, Any]:
