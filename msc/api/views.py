@@ -44,9 +44,19 @@ def N_(text: str) -> str:
     return text
 
 
-#: an error's answer (schemas.ErrorBody), and those every operation may give
+#: an error's answer (schemas.ErrorBody)
 ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
-ERRORS = {code: ERROR for code in (401, 403, 429)}
+
+
+def documented(summary: str, description: str, *errors: int):
+    """An operation's summary and description in the document, its token, and the errors it may answer
+    besides those every call may (401, 403, 429)."""
+    return bp.doc(
+        summary=summary,
+        description=description,
+        security=BEARER,
+        responses={code: ERROR for code in (401, 403, 429, *errors)},
+    )
 
 
 class _Api(Api):
@@ -155,15 +165,14 @@ def reference():
 @read_mostly
 @bp.arguments(schemas.SearchQuery)
 @bp.response(200, schemas.SearchResult)
-@bp.doc(
-    summary=N_("Search people, as the search box does"),
-    description=N_(
+@documented(
+    N_("Search people, as the search box does"),
+    N_(
         "The people within the token's reach who match the query, best first, a page at a time; and, on the "
         "first page, records beyond the reach that may be the person (only that they exist). A case number or "
         "a card token answers the one person it names."
     ),
-    security=BEARER,
-    responses={**ERRORS, 422: ERROR},
+    422,
 )
 def search(body: dict[str, Any]):
     """POST /api/v1/search."""
@@ -192,14 +201,13 @@ def search(body: dict[str, Any]):
 @requires(Permission.VIEW)
 @read_mostly
 @bp.response(200, schemas.PersonRecord)
-@bp.doc(
-    summary=N_("Read one person"),
-    description=N_(
+@documented(
+    N_("Read one person"),
+    N_(
         "What the search answers of a person within the token's reach, with the size of their household and "
         "the consent in force for each purpose. Audited as a view of the record."
     ),
-    security=BEARER,
-    responses={**ERRORS, 404: ERROR},
+    404,
 )
 def beneficiary(uid: str):
     """GET /api/v1/beneficiaries/<uid>."""
@@ -226,14 +234,13 @@ def beneficiary(uid: str):
 @read_mostly
 @bp.arguments(schemas.ReferralListQuery, location="query")
 @bp.response(200, schemas.ReferralList)
-@bp.doc(
-    summary=N_("List the referrals addressed to the organisation"),
-    description=N_(
+@documented(
+    N_("List the referrals addressed to the organisation"),
+    N_(
         "Those waiting for the organisation (sent or accepted, soonest deadline first) or those it answered "
         "(newest first), 50 a page, with the person's case number only. Never drafts or cancelled referrals."
     ),
-    security=BEARER,
-    responses={**ERRORS, 422: ERROR},
+    422,
 )
 def referrals(query: dict[str, Any]):
     """GET /api/v1/referrals."""
@@ -244,14 +251,13 @@ def referrals(query: dict[str, Any]):
 @bp.route("/referrals/<uid>", methods=["GET"])
 @requires(Permission.PARTNER_PORTAL)
 @bp.response(200, schemas.ReferralDetail)
-@bp.doc(
-    summary=N_("Read a referral"),
-    description=N_(
+@documented(
+    N_("Read a referral"),
+    N_(
         "One referral addressed to the organisation, with only the categories of the person's data it shares. "
         "Every read is recorded as a disclosure on the person's record."
     ),
-    security=BEARER,
-    responses={**ERRORS, 404: ERROR},
+    404,
 )
 def referral(uid: str):
     """GET /api/v1/referrals/<uid>."""
@@ -264,14 +270,14 @@ def referral(uid: str):
 @requires(Permission.PARTNER_PORTAL)
 @bp.arguments(schemas.ReferralAnswer)
 @bp.response(200, schemas.ReferralDetail)
-@bp.doc(
-    summary=N_("Answer a referral"),
-    description=N_(
+@documented(
+    N_("Answer a referral"),
+    N_(
         "Accept or decline (with the reason) a sent referral; record that the person did not come, or complete "
         "it (with the outcome), once accepted. A move its status does not allow is refused with the reason."
     ),
-    security=BEARER,
-    responses={**ERRORS, 404: ERROR, 422: ERROR},
+    404,
+    422,
 )
 def referral_answer(body: dict[str, Any], uid: str):
     """POST /api/v1/referrals/<uid>/answer."""
@@ -331,14 +337,14 @@ def _referral_detail(r: Referral) -> dict[str, Any]:
 @requires(Permission.REPORTS)
 @bp.arguments(schemas.ReportQuery, location="query")
 @bp.response(200, schemas.ReportTable)
-@bp.doc(
-    summary=N_("A table of the dashboards"),
-    description=N_(
+@documented(
+    N_("A table of the dashboards"),
+    N_(
         "One table of the dashboards (the values of the table parameter) for the token's reach and the "
         "filters given, with the HXL hashtag of each column: aggregates only, small counts hidden as on the page."
     ),
-    security=BEARER,
-    responses={**ERRORS, 404: ERROR, 422: ERROR},
+    404,
+    422,
 )
 def report(query: dict[str, Any], table: str):
     """GET /api/v1/reports/<table>."""
