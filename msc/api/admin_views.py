@@ -109,15 +109,15 @@ def token_revoke(token_uid: str):
 @bp.post("/accounts/<int:user_id>/active")
 @requires(Permission.ADMIN_USERS)
 def account_active(user_id: int):
-    """Deactivate a service account (every token stops at once) or activate it again."""
+    """Deactivate a service account (its tokens are revoked: activating it again brings none back) or
+    activate it again."""
     account = _account(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     admin_service.set_active(current_user, account, not account.active)
-    flash(
-        _("Service account activated.")
-        if account.active
-        else _("Service account deactivated: its tokens stop at once."),
-        "success",
-    )
+    if account.active:
+        flash(_("Service account activated."), "success")
+    else:
+        tokens.revoke_all(current_user, account)
+        flash(_("Service account deactivated: its tokens are revoked."), "success")
     return redirect(url_for("api_admin.account_tokens", user_id=account.id))

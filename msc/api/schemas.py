@@ -180,7 +180,9 @@ class ReportQuery(ma.Schema):
 
     start = ma.fields.String(metadata={"description": "First month, YYYY-MM (default: five months before the end)"})
     end = ma.fields.String(metadata={"description": "Last month, YYYY-MM (default: this month)"})
-    centre_id = ma.fields.Integer(metadata={"description": "One centre of the token's reach"})
+    centre_id = ma.fields.Integer(
+        validate=ma.validate.Range(min=1, max=2**31 - 1), metadata={"description": "One centre of the token's reach"}
+    )
     country = ma.fields.String(metadata={"description": "One country of the token's reach (ISO 3166-1 alpha-3)"})
     sex = ma.fields.String()
     age_band = ma.fields.String()

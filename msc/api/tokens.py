@@ -88,6 +88,16 @@ def revoke(admin: Actor, token: ApiToken) -> None:
     audit.record("api_token.revoke", object_type="api_token", object_id=token.uid)
 
 
+def revoke_all(admin: Actor, account: User) -> int:
+    """Revoke every token of a service account that still works (when it is deactivated: reactivating it
+    later brings none back)."""
+    now = utcnow()
+    working = [t for t in tokens_of(account) if t.state(now) == "active"]
+    for token in working:
+        revoke(admin, token)
+    return len(working)
+
+
 def tokens_of(account: User) -> list[ApiToken]:
     """A service account's tokens, newest first."""
     return list(
@@ -95,11 +105,16 @@ def tokens_of(account: User) -> list[ApiToken]:
     )
 
 
+def presented_secret(header: str | None) -> str | None:
+    """The secret of an `Authorization: Bearer …` header, however the scheme is spelt; None without one."""
+    scheme, _, secret = (header or "").strip().partition(" ")
+    return (secret.strip() or None) if scheme.lower() == "bearer" else None
+
+
 def authenticate(header: str | None) -> tuple[User, ApiToken]:
     """The service account and token behind an `Authorization: Bearer …` header, or Unauthorized."""
-    scheme, _, secret = (header or "").strip().partition(" ")
-    secret = secret.strip()
-    if scheme.lower() != "bearer" or not secret:
+    secret = presented_secret(header)
+    if not secret:
         raise Unauthorized(_l("Send a token: Authorization: Bearer <token>."), "missing")
     if not secret.startswith(SECRET_PREFIX) or len(secret) > _MAX_SECRET:
         raise Unauthorized(_l("This token is not valid."), "unknown")

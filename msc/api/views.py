@@ -21,7 +21,7 @@ from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary, Household
 from msc.db import read_mostly, utcnow
 from msc.errors import DomainError, RuleError
-from msc.extensions import csrf, limiter
+from msc.extensions import csrf, limiter, login_manager
 from msc.referrals import service as referral_service
 from msc.referrals.models import Referral
 from msc.reports import scope as report_scope
@@ -89,9 +89,10 @@ def init_app(app) -> None:
 
 
 def _token_key() -> str:
-    """The rate limit's bucket: the token presented (its digest), else the address."""
-    header = request.headers.get("Authorization", "")
-    return "api-token:" + tokens.digest(header)[:32] if header else _address_key()
+    """The rate limit's bucket: the token presented (its secret's digest, however the header is spelt),
+    else the address."""
+    secret = tokens.presented_secret(request.headers.get("Authorization"))
+    return "api-token:" + tokens.digest(secret)[:32] if secret else _address_key()
 
 
 def _api_limit() -> str:
@@ -108,15 +109,17 @@ def _address_limit() -> str:
 
 # once per process (both keep the blueprint's name, whatever the app)
 csrf.exempt(bp)  # no cookie is read here: a forged cross-site call would carry no token
-limiter.limit(_api_limit, key_func=_token_key)(bp)
-# and per address, whatever the token: a caller trying one made-up token after another gets no fresh bucket
-limiter.limit(_address_limit, key_func=_address_key)(bp)
+# shared by every endpoint of the API (not one allowance per endpoint): per token, and per address whatever
+# the token, so a caller trying one made-up token after another gets no fresh bucket
+limiter.shared_limit(_api_limit, scope="api-token", key_func=_token_key)(bp)
+limiter.shared_limit(_address_limit, scope="api-address", key_func=_address_key)(bp)
 
 
 def _authenticate() -> None:
     """Before the access policy: a call to the API is its token's service account, never a cookie's user."""
     if request.blueprint != "api" or declared_permission(request.endpoint) == PUBLIC:
         return
+    g._login_user = login_manager.anonymous_user()  # never the cookie's user, not even for the audit record
     try:
         account, token = tokens.authenticate(request.headers.get("Authorization"))
     except tokens.Unauthorized as err:
@@ -180,9 +183,12 @@ def search(body: dict[str, Any]):
         result = search_service.search(current_user, body["query"], page=body["page"])
     except RuleError as err:
         raise FieldRefused("query", err.message) from None
-    if result.exact is not None:
-        audit.record("beneficiary.view", object_type="beneficiary", object_id=result.exact.id, detail="api")
-        matches = [{"person": _person(result.exact), "score": 0}]
+    exact = result.exact
+    if exact is not None and (exact.is_erased or exact.merged_into_id is not None):
+        matches = []  # an old case number of an erased or merged record names no one the API may show
+    elif exact is not None:
+        audit.record("beneficiary.view", object_type="beneficiary", object_id=exact.id, detail=_api_detail())
+        matches = [{"person": _person(exact), "score": 0}]
     else:
         matches = [{"person": _person(hit.person), "score": hit.score} for hit in result.hits]
     return {
@@ -218,7 +224,7 @@ def beneficiary(uid: str):
             so.joinedload(Beneficiary.household).selectinload(Household.members),
         ),
     )
-    audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id, detail="api")
+    audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id, detail=_api_detail())
     return {
         **_person(person),
         "household_size": len(person.household.members) if person.household else 1,
@@ -286,6 +292,7 @@ def referral_answer(body: dict[str, Any], uid: str):
         referral_service.answer(current_user, found, body["to"], body["text"])
     except referral_service.ReferralError as err:
         raise FieldRefused("text" if err.field == "answer" else "to", err.message) from None
+    referral_service.disclose(current_user, found)  # the answer carries the shared data again
     return _referral_detail(found)
 
 
@@ -378,6 +385,11 @@ def report(query: dict[str, Any], table: str):
         "hxl": found.hxl,
         "rows": rows,
     }
+
+
+def _api_detail() -> str:
+    """An audit record's detail for a read through the API: which token read (an account may hold several)."""
+    return f"api:{g.api_token.uid}"
 
 
 def _person(person: Beneficiary) -> dict[str, Any]:

@@ -113,7 +113,11 @@ def authenticate(username: str, password: str, source: str) -> User:
         passwords.verify_password(_dummy_hash(), password)  # same time as a real check
         _failed(keys, "login.failed", None, "unknown user")
         raise bad
-    if not passwords.verify_password(user.password_hash, password) or not user.active or user.service_account:
+    if user.service_account:  # no password: refused after the same work as an unknown name
+        passwords.verify_password(_dummy_hash(), password)
+        _failed(keys, "login.failed", user, "service account")
+        raise bad
+    if not passwords.verify_password(user.password_hash, password) or not user.active:
         _failed(keys, "login.failed", user, "inactive" if user.active is False else None)
         raise bad
     if passwords.needs_rehash(user.password_hash):
