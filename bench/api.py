@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -57,8 +58,6 @@ def bench_token(database_url: str, keys_file: str, username: str) -> str:
 
 class ApiClient(Client):
     def call(self, path: str, body: dict[str, object], token: str) -> tuple[int, str, float]:
-        import time
-
         started = time.perf_counter()
         self.conn.request(
             "POST",

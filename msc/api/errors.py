@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -54,12 +54,12 @@ def is_api_request() -> bool:
     return request.blueprint == "api" or (request.blueprint is None and (request.path + "/").startswith(PREFIX + "/"))
 
 
-def response(code: int, err: Any = None):
-    """The JSON answer for an HTTP error of an API call."""
+def response(code: int, err: Any = None, *, message: str | None = None, fields: dict[str, list[str]] | None = None):
+    """The JSON answer for an HTTP error of an API call: its own message (a refused token says why), and the
+    fields refused, named by webargs' refusal of the body (`err`) or by a rule (`fields`)."""
     code = code if code in CODES else 400
-    message = g.pop("api_error", None) if code == 401 else None
     body: dict[str, Any] = {"code": CODES[code], "message": str(message or MESSAGES[code])}
-    fields = _refused_fields(err)
+    fields = fields or _refused_fields(err)
     if fields:
         body["fields"] = fields
     res = jsonify({"error": body})
@@ -71,9 +71,7 @@ def response(code: int, err: Any = None):
 
 def refused(field: str, message: str):
     """A 422 naming the one field a rule of the registry refused (the rule's own words)."""
-    res = jsonify({"error": {"code": CODES[422], "message": str(MESSAGES[422]), "fields": {field: [message]}}})
-    res.status_code = 422
-    return res
+    return response(422, fields={field: [message]})
 
 
 def _refused_fields(err: Any) -> dict[str, list[str]]:

@@ -125,13 +125,9 @@ def _authenticate() -> None:
     except tokens.Unauthorized as err:
         audit.record("api.denied", detail=f"{request.endpoint}:{err.reason}")
         g.commit_on_error = True  # keep the audit record of the refusal
-        g.api_error = err.message
-        from werkzeug.exceptions import Unauthorized
-
-        raise Unauthorized() from None
+        abort(errors.response(401, message=err.message))
     account._api_token = token.uid
     g._login_user = account  # Flask-Login's current user for this request
-    g.api_token = token
 
 
 # ---- the document ----------------------------------------------------------------------------------
@@ -182,7 +178,7 @@ def search(body: dict[str, Any]):
     try:
         result = search_service.search(current_user, body["query"], page=body["page"])
     except RuleError as err:
-        raise FieldRefused("query", err.message) from None
+        return errors.refused("query", err.message)
     exact = result.exact
     if exact is not None and (exact.is_erased or exact.merged_into_id is not None):
         matches = []  # an old case number of an erased or merged record names no one the API may show
@@ -291,7 +287,7 @@ def referral_answer(body: dict[str, Any], uid: str):
     try:
         referral_service.answer(current_user, found, body["to"], body["text"])
     except referral_service.ReferralError as err:
-        raise FieldRefused("text" if err.field == "answer" else "to", err.message) from None
+        return errors.refused("text" if err.field == "answer" else "to", err.message)
     referral_service.disclose(current_user, found)  # the answer carries the shared data again
     return _referral_detail(found)
 
@@ -357,11 +353,10 @@ def report(query: dict[str, Any], table: str):
     """GET /api/v1/reports/<table>."""
     if table not in report_service.TABLES:
         abort(404)
-    today = clock.viewer_today(current_user)
-    start_year, start_month = (today.year, today.month - 5) if today.month > 5 else (today.year - 1, today.month + 7)
+    start, end = report_scope.default_period(clock.viewer_today(current_user))
     filters = report_scope.Filters(
-        query.get("start") or f"{start_year:04d}-{start_month:02d}",
-        query.get("end") or today.strftime("%Y-%m"),
+        query.get("start") or start,
+        query.get("end") or end,
         query.get("centre_id"),
         query.get("country"),
         query.get("sex"),
@@ -371,7 +366,7 @@ def report(query: dict[str, Any], table: str):
     try:
         scope = report_scope.scope(current_user, filters)
     except DomainError as err:
-        raise FieldRefused(err.field or "start", err.message) from None
+        return errors.refused(err.field or "start", err.message)
     found = report_service.table(current_user, scope, table)
     rows = found.export_rows()
     audit.record(
@@ -389,7 +384,7 @@ def report(query: dict[str, Any], table: str):
 
 def _api_detail() -> str:
     """An audit record's detail for a read through the API: which token read (an account may hold several)."""
-    return f"api:{g.api_token.uid}"
+    return f"api:{current_user._api_token}"
 
 
 def _person(person: Beneficiary) -> dict[str, Any]:
@@ -405,16 +400,3 @@ def _person(person: Beneficiary) -> dict[str, Any]:
         "centre": person.centre.code,
         "registered_on": clock.day_of(person.registered_at, person.centre.country),  # the centre's day
     }
-
-
-class FieldRefused(Exception):
-    """A rule refused one field of a call's body: a 422 that names it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.message = field, message
-
-
-@bp.errorhandler(FieldRefused)
-def _refused(err: FieldRefused):
-    return errors.refused(err.field, err.message)

@@ -65,6 +65,12 @@ class Scope:
         return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
+def default_period(today: dt.date) -> tuple[str, str]:
+    """The months a report covers when none are asked for: the last six, this one included (YYYY-MM)."""
+    year, month = (today.year, today.month - 5) if today.month > 5 else (today.year - 1, today.month + 7)
+    return f"{year:04d}-{month:02d}", today.strftime("%Y-%m")
+
+
 def months_between(start: str, end: str) -> list[str]:
     year, month = map(int, start.split("-"))
     out = []

@@ -25,11 +25,11 @@ def _scope():
     countries = sorted({(c.country, country_name(c.country)) for c in centres}, key=lambda pair: pair[1])
     form = FilterForm(request.args, centres=centres, countries=countries)
     today = clock.viewer_today(current_user)
+    start, end = report_scope.default_period(today)
     if not form.end.raw_data:
-        form.end.data = today.strftime("%Y-%m")
+        form.end.data = end
     if not form.start.raw_data:
-        year, month = (today.year, today.month - 5) if today.month > 5 else (today.year - 1, today.month + 7)
-        form.start.data = f"{year:04d}-{month:02d}"
+        form.start.data = start
     scope = None
     if form.validate():
         filters = report_scope.Filters(
