@@ -61,6 +61,12 @@ RATELIMIT_HEADERS_ENABLED = False
 # address whatever the tokens it shows (several systems behind one address share this one).
 API_RATE_LIMIT = "120 per minute"
 API_ADDRESS_RATE_LIMIT = "600 per minute"
+# Webhooks (msc/api/webhooks.py): how long a partner's server has to answer a delivery; whether an http://
+# address (not https) and an address in a private, loopback or link-local network may receive deliveries
+# (development and tests only: in production a subscription could otherwise reach inside our own network).
+WEBHOOK_TIMEOUT_SECONDS = 10
+WEBHOOK_ALLOW_HTTP = False
+WEBHOOK_ALLOW_PRIVATE = False
 # A Server-Timing header on every response: where the request's time went (SQL time and count, decryption,
 # rendering, the audit append, the session and user load). Off, in production too; a benchmark run turns
 # it on with MSC_SERVER_TIMING=true. It tells timings only, never data, but it is no one else's business.
@@ -187,6 +193,7 @@ JOBS_SCHEDULE = {
     "referrals.remind": "daily at 06:00",
     "continuity.escalate": "every 60 minutes",
     "continuity.onward_overdue": "daily at 06:30",
+    "webhooks.deliver": "every minute",
 }
 # Seconds between two looks at the schedule; between two looks for queued jobs (without Redis)
 JOBS_TICK_SECONDS = 5

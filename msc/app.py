@@ -20,7 +20,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from msc import db, numbers, sections, signals, timing
 from msc.admin.views import bp as admin_bp
 from msc.api import errors as api_errors
+from msc.api import tasks as api_tasks  # noqa: F401 (the webhooks' job registers itself)
 from msc.api import views as api
+from msc.api import webhooks
 from msc.api.admin_views import bp as api_admin_bp
 from msc.beneficiaries import vocab
 from msc.beneficiaries.views import bp as beneficiaries_bp
@@ -131,6 +133,7 @@ def register_extensions(app: Flask) -> None:
     cube.register_listeners()  # once per process, however many apps (the tests build one per test)
     audit.register_listeners()  # the audit records join the chain at commit, after the counts (once too)
     witness.register_listeners()  # the audit chain's head, written after commits (once per process too)
+    webhooks.register_listeners()  # a referral's move writes its partner's webhook deliveries (once too)
     keys.init_app(app)
     csrf.init_app(app)
     babel.init_app(

@@ -1,5 +1,6 @@
 """Imports every model so that Base.metadata knows every table (used by migrations)."""
 
+from msc.api.models import ApiToken, WebhookDelivery, WebhookSubscription  # noqa: F401
 from msc.beneficiaries.models import (  # noqa: F401
     Beneficiary,
     BeneficiaryChange,

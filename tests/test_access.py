@@ -89,10 +89,12 @@ def world(app, make):
     spare = make.token("svc_spare", "reception")  # the one the walk's admin revokes (the others must keep working)
     with app.app_context():
         token_uid = _token_uid(spare)
+        delivery_uid = _webhook_delivery(org_id)
     return {
         **fund,
         "tokens": tokens,
         "token_uid": token_uid,
+        "delivery_uid": delivery_uid,
         "entry_point": make.entry_point(),
         "handover": handover,
         "there_handover": there_handover,
@@ -317,6 +319,23 @@ def _token_uid(secret: str) -> str:
     return session.scalar(sa.select(ApiToken.uid).where(ApiToken.token_hash == tokens.digest(secret)))
 
 
+def _webhook_delivery(org_id: int) -> str:
+    """A partner's webhook subscription with one failed delivery (the one the walk's admin sends again)."""
+    from msc.api import webhooks
+    from msc.api.models import WebhookDelivery
+    from msc.partners.models import Organisation
+
+    created = webhooks.subscribe(
+        REGIONAL_MANAGER, session.get(Organisation, org_id), "https://crc.example.org/hook", ["referral.sent"]
+    )
+    delivery = WebhookDelivery(
+        subscription_id=created.subscription.id, event="referral.sent", body="{}", state="failed"
+    )
+    session.add(delivery)
+    session.commit()
+    return delivery.uid
+
+
 def _endpoints(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -373,6 +392,7 @@ def _url(app, rule, world, uid_key="here"):
             "transfer_uid": world["there_transfer" if far else "transfer"],
             "movement_uid": world["there_movement" if far else "movement"],
             "token_uid": world["token_uid"],
+            "delivery_uid": world["delivery_uid"],
         }[arg]
     with app.test_request_context():
         from flask import url_for

@@ -192,9 +192,14 @@ def test_two_schedulers_queue_each_slot_once(app):
                 "exports.purge",
                 "jobs.prune",
                 "reports.check",
+                "webhooks.deliver",
             ]
             later = schedule.tick(at + dt.timedelta(minutes=1))
-            assert sorted(session.get(Job, i).kind for i in later) == ["audit.anchor", "exports.purge"]
+            assert sorted(session.get(Job, i).kind for i in later) == [
+                "audit.anchor",
+                "exports.purge",
+                "webhooks.deliver",
+            ]
     finally:
         other.extensions["msc.engine"].dispose()
 

@@ -1,5 +1,6 @@
 """The administrator's pages for the API: service accounts (a role and a reach, like a person's account,
-without a password) and their tokens (issued with the secret shown once, revoked at once)."""
+without a password) and their tokens (issued with the secret shown once, revoked at once); partner
+organisations' webhooks (the signing secret shown once) and their delivery log."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from flask_login import current_user
 
 from msc.admin import service as admin_service
 from msc.admin.forms import ROLE_LABELS, SCOPE_LABELS, account_fields, account_form
-from msc.api import tokens
-from msc.api.forms import ServiceAccountForm, TokenForm
-from msc.api.models import ApiToken
+from msc.api import tokens, webhooks
+from msc.api.forms import ServiceAccountForm, TokenForm, WebhookForm
+from msc.api.models import ApiToken, WebhookDelivery, WebhookSubscription
 from msc.db import session, utcnow
 from msc.errors import DomainError
 from msc.forms import ConfirmForm, form_status, rule_on_form, show_on_form
+from msc.partners.models import Organisation
 from msc.security.models import User
 from msc.security.policy import Permission, requires
 
@@ -121,3 +123,94 @@ def account_active(user_id: int):
         tokens.revoke_all(current_user, account)
         flash(_("Service account deactivated: its tokens are revoked."), "success")
     return redirect(url_for("api_admin.account_tokens", user_id=account.id))
+
+
+# ---- webhooks ----------------------------------------------------------------------------------------
+
+
+def _subscription(uid: str) -> WebhookSubscription:
+    found = session.scalar(sa.select(WebhookSubscription).where(WebhookSubscription.uid == uid))
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.route("/webhooks", methods=["GET", "POST"])
+@requires(Permission.ADMIN_USERS)
+def webhook_list():
+    """The partners' subscriptions; a new one is shown with its secret once, on the page that created it."""
+    organisations = list(
+        session.scalars(sa.select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name))
+    )
+    form = WebhookForm(organisations=organisations)
+    created = None
+    if form.validate_on_submit():
+        organisation = session.get(Organisation, form.organisation_id.data)
+        if organisation is None:
+            abort(400)
+        try:
+            created = webhooks.subscribe(current_user, organisation, form.url.data, form.events.data or [])
+        except DomainError as err:
+            show_on_form(form, err)
+    names = {row.id: row.name for row in session.execute(sa.select(Organisation.id, Organisation.name))}
+    page = render_template(
+        "api/webhooks.html",
+        subscriptions=webhooks.subscriptions(),
+        names=names,
+        form=WebhookForm(formdata=None, organisations=organisations) if created else form,
+        created=created,
+        events=webhooks.EVENTS,
+        confirm=ConfirmForm(),
+    )
+    return page, form_status(form)
+
+
+@bp.get("/webhooks/<uid>")
+@requires(Permission.ADMIN_USERS)
+def webhook_log(uid: str):
+    """A subscription's delivery log: the latest 100 events, each attempt's answer and the next attempt."""
+    subscription = _subscription(uid)
+    return render_template(
+        "api/webhook_log.html",
+        subscription=subscription,
+        organisation=session.get(Organisation, subscription.organisation_id),
+        deliveries=webhooks.log_of(subscription),
+        events=webhooks.EVENTS,
+        states=webhooks.DELIVERY_STATES,
+        errors=webhooks.DELIVERY_ERRORS,
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.post("/webhooks/<uid>/stop")
+@requires(Permission.ADMIN_USERS)
+def webhook_stop(uid: str):
+    """Stop a subscription: nothing more is sent to it."""
+    subscription = _subscription(uid)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        webhooks.deactivate(current_user, subscription)
+    except DomainError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("Subscription stopped: nothing more is sent to it."), "success")
+    return redirect(url_for("api_admin.webhook_log", uid=subscription.uid))
+
+
+@bp.post("/webhooks/deliveries/<delivery_uid>/retry")
+@requires(Permission.ADMIN_USERS)
+def webhook_retry(delivery_uid: str):
+    """Send a failed delivery again (the partner's server is back)."""
+    delivery = session.scalar(sa.select(WebhookDelivery).where(WebhookDelivery.uid == delivery_uid))
+    if delivery is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        webhooks.retry(current_user, delivery)
+    except DomainError as err:
+        flash(err.message, "error")
+    else:
+        flash(_("The delivery will be sent again."), "success")
+    return redirect(url_for("api_admin.webhook_log", uid=delivery.subscription.uid))

@@ -1,15 +1,16 @@
-"""The administrator's forms for service accounts and their tokens."""
+"""The administrator's forms for service accounts, their tokens and the partners' webhooks."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
+from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
 from msc.admin.forms import UserForm
 from msc.api.tokens import DEFAULT_DAYS, MAX_DAYS
-from msc.forms import CleanString, Length, options
+from msc.api.webhooks import EVENTS
+from msc.forms import CleanString, Length, MultiCheckboxField, options
 from msc.security.policy import SERVICE_ROLES
 from msc.security.vocab import ROLE_LABELS
 
@@ -38,3 +39,21 @@ class TokenForm(FlaskForm):
         ],
         default=DEFAULT_DAYS,
     )
+
+
+class WebhookForm(FlaskForm):
+    """A partner organisation's subscription to its referrals' events."""
+
+    organisation_id = SelectField(
+        _l("Partner organisation"), coerce=int, validators=[InputRequired(_l("Choose the organisation."))]
+    )
+    url = CleanString(
+        _l("Address that receives the events (https://…)"),
+        [InputRequired(_l("Give the address.")), Length(max=500)],
+        render_kw={"inputmode": "url", "autocomplete": "off"},
+    )
+    events = MultiCheckboxField(_l("Events"), choices=options(EVENTS))
+
+    def __init__(self, *a, organisations=(), **kw):
+        super().__init__(*a, **kw)
+        self.organisation_id.choices = [(o.id, o.name) for o in organisations]

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from msc.crypto import new_uid
+from msc.crypto import DataKey, EncryptedField, EncryptedRow, new_uid
 from msc.db import Base, utcnow
 from msc.security.models import User
 
@@ -41,3 +41,66 @@ class ApiToken(Base):
         if self.revoked_at is not None:
             return "revoked"
         return "expired" if self.expires_at <= now else "active"
+
+
+class WebhookSubscription(EncryptedRow, Base):
+    """A partner organisation's address for its referrals' events. Each delivery is signed with the
+    subscription's secret (HMAC-SHA256), kept encrypted: the server must read it to sign."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    organisation_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("partner_organisations.id", ondelete="CASCADE"), index=True
+    )
+    url: so.Mapped[str] = so.mapped_column(sa.String(500))
+    #: the events it receives, comma-separated (referral.sent, referral.cancelled…)
+    events: so.Mapped[str] = so.mapped_column(sa.String(300))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    data_key_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("data_keys.id"))
+    secret_ct: so.Mapped[bytes | None] = so.mapped_column(sa.LargeBinary)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    deactivated_at: so.Mapped[dt.datetime | None]
+
+    data_key: so.Mapped[DataKey] = so.relationship(lazy="joined")
+
+    secret = EncryptedField("secret_ct")
+
+    def crypto_key(self) -> DataKey:
+        return self.data_key
+
+    @property
+    def event_list(self) -> list[str]:
+        return [e for e in self.events.split(",") if e]
+
+
+class WebhookDelivery(Base):
+    """One event sent (or to be sent) to one subscription, with its attempts: the admin's delivery log.
+    The body names the referral and its status only, never a person: the partner reads the rest through
+    the API, where each read is a recorded disclosure."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    uid: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True, default=new_uid)
+    subscription_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    event: so.Mapped[str] = so.mapped_column(sa.String(40))
+    #: the JSON sent, exactly (signed as is)
+    body: so.Mapped[str] = so.mapped_column(sa.Text)
+    #: pending, delivered or failed (no more attempts)
+    state: so.Mapped[str] = so.mapped_column(sa.String(12), default="pending")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[dt.datetime | None] = so.mapped_column(index=True)
+    last_attempt_at: so.Mapped[dt.datetime | None]
+    #: the HTTP status of the last answer, or None when none came
+    last_status: so.Mapped[int | None]
+    #: why the last attempt failed, in a word (timeout, refused_address, http_500…): never the answer's body
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    created_at: so.Mapped[dt.datetime] = so.mapped_column(default=utcnow)
+    delivered_at: so.Mapped[dt.datetime | None]
+
+    subscription: so.Mapped[WebhookSubscription] = so.relationship()

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Blueprint as FlaskBlueprint
 from flask import abort, current_app, g, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
+from markupsafe import Markup, escape
 
 from msc import clock
 from msc.api import PREFIX, errors, schemas, tokens
@@ -19,15 +22,29 @@ from msc.beneficiaries import search as search_service
 from msc.beneficiaries import service as beneficiaries
 from msc.beneficiaries.access import load_beneficiary
 from msc.beneficiaries.models import Beneficiary, Household
-from msc.db import read_mostly, utcnow
+from msc.beneficiaries.vocab import SENSITIVE_NEEDS
+from msc.centres.models import Centre
+from msc.db import read_mostly, session, utcnow
 from msc.errors import DomainError, RuleError
 from msc.extensions import csrf, limiter, login_manager
+from msc.nfi import rules as nfi_rules
+from msc.nfi import service as nfi
+from msc.nfi import stock as nfi_stock
 from msc.referrals import service as referral_service
 from msc.referrals.models import Referral
 from msc.reports import scope as report_scope
 from msc.reports import service as report_service
 from msc.security import audit
-from msc.security.policy import PUBLIC, Permission, declared_permission, public, requires
+from msc.security.policy import (
+    PUBLIC,
+    Permission,
+    active_centres_of,
+    declared_permission,
+    in_scope,
+    public,
+    requires,
+    role_allows,
+)
 
 bp = ApiBlueprint(
     "api", __name__, url_prefix=PREFIX, description="Search and read the people within the token's reach."
@@ -156,6 +173,15 @@ def reference():
     )
 
 
+@docs_bp.app_template_filter("code_spans")
+def code_spans(text: object) -> Markup:
+    """A description's `names` (the document's Markdown code spans) as <code>, the rest escaped."""
+    parts = str(text).split("`")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if i % 2 else escape(part) for i, part in enumerate(parts)
+    )
+
+
 # ---- search ----------------------------------------------------------------------------------------
 
 
@@ -192,10 +218,7 @@ def search(body: dict[str, Any]):
         "page": result.page,
         "has_more": result.has_more,
         "matches": matches,
-        "elsewhere": [
-            {"country": h.country, "registered_month": h.registered_month.strftime("%Y-%m"), "reasons": list(h.reasons)}
-            for h in result.hints
-        ],
+        "elsewhere": [_elsewhere(h) for h in result.hints],
     }
 
 
@@ -221,11 +244,279 @@ def beneficiary(uid: str):
         ),
     )
     audit.record("beneficiary.view", object_type="beneficiary", object_id=person.id, detail=_api_detail())
+    return _record(person)
+
+
+def _record(person: Beneficiary) -> dict[str, Any]:
     return {
         **_person(person),
+        "household_uid": person.household.uid if person.household else None,
         "household_size": len(person.household.members) if person.household else 1,
         "consents": {purpose: c.status for purpose, c in beneficiaries.current_consents(person).items()},
     }
+
+
+#: the registration service's names of fields, as the API's body names them
+_REGISTRATION_FIELDS = {
+    "consent_registration": "consents",
+    "given_by": "consent_given_by",
+    "household_case_number": "household",
+    "relationship": "household",
+    "entry_point": "centre",
+}
+
+
+@bp.route("/beneficiaries", methods=["POST"])
+@requires(Permission.REGISTER)
+@bp.arguments(schemas.NewPerson)
+@bp.response(201, schemas.PersonRecord)
+@bp.alt_response(409, schema=schemas.DuplicateBody, description="Possible duplicates: look, then confirm.")
+@documented(
+    N_("Register a person"),
+    N_(
+        "By the registration form's rules: consent (or another legal basis) for registration, a guardian's "
+        "consent for a child, the same duplicate check. Possible duplicates within the reach, or records beyond "
+        "it, answer 409 with the reasons: send the same body again with `not_duplicates` (the uids that are "
+        "not this person) and `elsewhere_seen` to register anyway."
+    ),
+    422,
+)
+def register(body: dict[str, Any]):
+    """POST /api/v1/beneficiaries."""
+    centre = _centre(body.get("centre"), active_centres_of(current_user))
+    if isinstance(centre, str):
+        return errors.refused("centre", centre)
+    sensitive = set(body["needs"]) & SENSITIVE_NEEDS
+    if sensitive and not role_allows(current_user, Permission.VIEW_SENSITIVE):
+        return errors.refused(
+            "needs", str(_l("This token's role may not record: %(needs)s.", needs=", ".join(sorted(sensitive))))
+        )
+    purposes = [c["purpose"] for c in body["consents"]]
+    if len(set(purposes)) != len(purposes):
+        return errors.refused("consents", str(_l("Give each purpose once.")))
+    data = beneficiaries.PersonData(
+        given_names=body["given_names"],
+        family_names=body["family_names"],
+        sex=body["sex"],
+        nationality=body["nationality"],
+        date_of_birth=body.get("date_of_birth"),
+        estimated_age=body.get("estimated_age"),
+        document_type=body["document_type"],
+        document_number=body.get("document_number") or None,
+        phone=body.get("phone") or None,
+        arrival_date=body.get("arrival_date"),
+        languages=body["languages"],
+        needs=body["needs"],
+    )
+    consents = [
+        beneficiaries.ConsentData(
+            purpose=c["purpose"],
+            status=c["status"],
+            legal_basis=body["legal_basis"] if c["purpose"] == "registration" else "consent",
+            method=body["consent_method"],
+            given_by=body["consent_given_by"],
+            guardian_name=body.get("guardian_name") or None,
+            best_interests_note=body.get("best_interests_note") or None,
+        )
+        for c in body["consents"]
+    ]
+    household = body.get("household")
+    choice = (
+        beneficiaries.HouseholdChoice(join_household_uid=household["uid"], relationship=household["relationship"])
+        if household
+        else beneficiaries.HouseholdChoice()
+    )
+    try:
+        person = beneficiaries.register(
+            current_user,
+            centre,
+            data,
+            consents,
+            choice,
+            _in_reach(body["not_duplicates"]),
+            hints_seen=body["elsewhere_seen"],
+        )
+    except RuleError as err:
+        return errors.refused(_REGISTRATION_FIELDS.get(err.field or "", err.field or "consents"), err.message)
+    except beneficiaries.PossibleDuplicates as dup:
+        g.commit_on_error = bool(dup.hints)  # keep the audit record of the hints shown (nothing else was written)
+        return _duplicates(dup)
+    return _record(person), 201, {"Location": f"{PREFIX}/beneficiaries/{person.uid}"}
+
+
+def _in_reach(uids: list[str]) -> set[int]:
+    """The ids of the people named who are within the caller's reach (any other uid names no one)."""
+    if not uids:
+        return set()
+    rows = session.execute(sa.select(Beneficiary.id, Beneficiary.centre_id).where(Beneficiary.uid.in_(uids)))
+    return {row.id for row in rows if in_scope(current_user, row.centre_id)}
+
+
+def _duplicates(dup: Any):
+    res = errors.response(
+        409,
+        extra={
+            "candidates": [{"person": _person(c.beneficiary), "reasons": list(c.reasons)} for c in dup.candidates],
+            "elsewhere": [_elsewhere(h) for h in dup.hints],
+        },
+    )
+    return res
+
+
+def _elsewhere(hint: Any) -> dict[str, Any]:
+    return {
+        "country": hint.country,
+        "registered_month": hint.registered_month.strftime("%Y-%m"),
+        "reasons": list(hint.reasons),
+    }
+
+
+def _centre(code: str | None, centres: list[Centre]) -> Centre | str:
+    """The centre a call names (by code) among those it may act for, its first by default; else why not."""
+    if not centres:
+        return str(_l("This token's account is not assigned to a centre."))
+    if not code:
+        return centres[0]
+    found = next((c for c in centres if c.code == code.strip().upper()), None)
+    return found if found is not None else str(_l("Name one of the token's centres."))
+
+
+# ---- households ------------------------------------------------------------------------------------
+
+
+@bp.route("/households/<uid>", methods=["GET"])
+@requires(Permission.VIEW)
+@read_mostly
+@bp.response(200, schemas.HouseholdRecord)
+@documented(
+    N_("Read a household"),
+    N_(
+        "The members of a household within the token's reach, with their relationship to its head, and its size. "
+        "Audited as a view of each member shown."
+    ),
+    404,
+)
+def household(uid: str):
+    """GET /api/v1/households/<uid>."""
+    found = session.scalar(sa.select(Household).where(Household.uid == uid).options(so.selectinload(Household.members)))
+    if found is None or not in_scope(current_user, found.centre_id):
+        abort(404)
+    members = [
+        m
+        for m in found.members
+        if not m.is_erased and m.merged_into_id is None and in_scope(current_user, m.centre_id, m.id)
+    ]
+    for m in members:
+        audit.record("beneficiary.view", object_type="beneficiary", object_id=m.id, detail=_api_detail())
+    return {
+        "uid": found.uid,
+        "size": sum(1 for m in found.members if not m.is_erased and m.merged_into_id is None),
+        "no_adult": found.no_adult,
+        "members": [{**_person(m), "relationship": m.relationship_to_head} for m in members],
+    }
+
+
+# ---- hand-overs of non-food items (a distribution app) ----------------------------------------------
+
+
+@bp.route("/beneficiaries/<uid>/entitlements", methods=["GET"])
+@requires(Permission.NFI_DISTRIBUTE)
+@read_mostly
+@bp.arguments(schemas.EntitlementQuery, location="query")
+@bp.response(200, schemas.Entitlements)
+@documented(
+    N_("What a person and their household may receive today"),
+    N_(
+        "The rows of the hand-over desk for a person within the token's reach: each item of the catalogue for "
+        "them or their household, what may be given today at the centre by the rules, and why not."
+    ),
+    404,
+    422,
+)
+def entitlements(query: dict[str, Any], uid: str):
+    """GET /api/v1/beneficiaries/<uid>/entitlements."""
+    person = load_beneficiary(uid)
+    centre = _centre(query.get("centre"), nfi.desk_centres(current_user, person))
+    if isinstance(centre, str):
+        return errors.refused("centre", centre)
+    today = nfi_stock.centre_day(centre)
+    view = nfi_rules.desk_view(person, nfi_stock.active_items(), today)
+    return {
+        "centre": centre.code,
+        "day": today,
+        "rows": [
+            {
+                "row": v.key,
+                "item": v.item.code,
+                "name": v.item.name,
+                "household": v.household,
+                "person": v.person.uid,
+                "allowed": v.allowed,
+                "reasons": [str(r) for r in v.reasons],
+                "next_on": v.next_on,
+            }
+            for v in view.all()
+        ],
+    }
+
+
+#: the hand-over service's names of fields, as the API's body names them
+_HAND_OVER_FIELDS = {
+    "centre_id": "centre",
+    "collected_by": "acknowledgement.collected_by",
+    "collector_name": "acknowledgement.collector_name",
+    "ack_method": "acknowledgement.method",
+    "witness_name": "acknowledgement.witness_name",
+    "justification": "justification",
+}
+
+
+@bp.route("/hand-overs", methods=["POST"])
+@requires(Permission.NFI_DISTRIBUTE)
+@bp.arguments(schemas.NewHandOver)
+@bp.response(201, schemas.HandOver)
+@documented(
+    N_("Record a hand-over"),
+    N_(
+        "Items given to a person within the token's reach, each line a row of their entitlements, by the desk's "
+        "rules: what the rules or the centre's stock do not allow is refused line by line with the reason "
+        "(a role allowed to override gives a justification), and nothing is written then."
+    ),
+    404,
+    422,
+)
+def hand_over(body: dict[str, Any]):
+    """POST /api/v1/hand-overs."""
+    person = load_beneficiary(body["beneficiary"])
+    centre = _centre(body.get("centre"), nfi.desk_centres(current_user, person))
+    if isinstance(centre, str):
+        return errors.refused("centre", centre)
+    quantities: dict[str, int] = {}
+    for line in body["lines"]:
+        quantities[line["row"]] = quantities.get(line["row"], 0) + line["quantity"]
+    given = body["acknowledgement"]
+    ack = nfi.Acknowledgement(
+        collected_by=given["collected_by"],
+        collector_name=given.get("collector_name"),
+        method=given["method"],
+        signature=given.get("signature"),
+        witness_name=given.get("witness_name"),
+    )
+    try:
+        distribution = nfi.hand_over(current_user, centre, person, quantities, ack, body.get("justification"))
+    except nfi.HandOverRefused as err:
+        return errors.response(
+            422, message=str(err.message), fields={f"lines.{row}": [str(why)] for row, why in err.rows.items()}
+        )
+    except nfi_stock.NfiError as err:
+        return errors.refused(_HAND_OVER_FIELDS.get(err.field or "", "lines"), str(err.message))
+    return {
+        "uid": distribution.uid,
+        "centre": centre.code,
+        "day": distribution.day,
+        "overridden": distribution.overridden,
+        "lines": [{"row": row, "quantity": q} for row, q in sorted(quantities.items())],
+    }, 201
 
 
 # ---- referrals, for partner organisations' systems (the partner portal as an API) -----------------

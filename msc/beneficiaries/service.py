@@ -100,6 +100,12 @@ class HouseholdChoice:
 
     join_case_number: str | None = None
     relationship: str = "head"
+    #: or the household itself, by its uid (a system that read it through the API)
+    join_household_uid: str | None = None
+
+    @property
+    def joins(self) -> bool:
+        return bool(self.join_case_number or self.join_household_uid)
 
 
 # ---- validation ------------------------------------------------------------------------------
@@ -194,7 +200,7 @@ def register(
     age = _age(dob, today)
     validate_consents(consents, age)
     entry = entry_point_of(centre.country, data.entry_point)
-    joined = _household_to_join(user, household) if household.join_case_number else None
+    joined = _household_to_join(user, household) if household.joins else None
     duplicates.check_document_unique(user, data.document_type, data.document_number)
     found = duplicates.find(user, data, dob, country=centre.country)
     candidates = [c for c in found if c.beneficiary.id not in (acknowledged or set())]
@@ -300,17 +306,23 @@ def by_case_number(text: str | None, *, legacy: bool = True) -> Beneficiary | No
 
 
 def _household_to_join(user: Actor, choice: HouseholdChoice) -> Household:
-    try:
-        member = by_case_number(choice.join_case_number)
-    except casenumber.CaseNumberError as err:
-        raise RuleError(err.message, field="household_case_number") from err
-    if member is None or not in_scope(user, member.centre_id) or member.household is None:
-        raise RuleError(_l("No household found for that case number."), field="household_case_number")
+    if choice.join_household_uid:
+        found = session.scalar(sa.select(Household).where(Household.uid == choice.join_household_uid))
+        if found is None or not in_scope(user, found.centre_id):
+            raise RuleError(_l("No household found with that id."), field="household")
+    else:
+        try:
+            member = by_case_number(choice.join_case_number)
+        except casenumber.CaseNumberError as err:
+            raise RuleError(err.message, field="household_case_number") from err
+        if member is None or not in_scope(user, member.centre_id) or member.household is None:
+            raise RuleError(_l("No household found for that case number."), field="household_case_number")
+        found = member.household
     if choice.relationship == "head":
         raise RuleError(
             _l("That household already has a head: choose the relationship to the head."), field="relationship"
         )
-    return member.household
+    return found
 
 
 def _new_case_number(centre: Centre) -> str:
