@@ -61,6 +61,10 @@ RATELIMIT_HEADERS_ENABLED = False
 # address whatever the tokens it shows (several systems behind one address share this one).
 API_RATE_LIMIT = "120 per minute"
 API_ADDRESS_RATE_LIMIT = "600 per minute"
+# Imports of existing lists (msc/imports): the largest file accepted (read in memory, never stored) and the
+# most rows one import takes
+IMPORT_MAX_BYTES = 20 * 1024 * 1024
+IMPORT_MAX_ROWS = 100_000
 # Webhooks (msc/api/webhooks.py): how long a partner's server has to answer a delivery; whether an http://
 # address (not https) and an address in a private, loopback or link-local network may receive deliveries
 # (development and tests only: in production a subscription could otherwise reach inside our own network).

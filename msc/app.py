@@ -48,6 +48,7 @@ from msc.fund import views as fund
 from msc.fund.views import bp as fund_bp
 from msc.i18n import LANGUAGE_NAMES, install_template_gettext, select_locale, select_timezone
 from msc.i18n import bp as i18n_bp
+from msc.imports import tasks as import_tasks  # noqa: F401 (its jobs register themselves)
 from msc.jobs import runner as job_runner
 from msc.jobs import schedule as job_schedule
 from msc.jobs import tasks as job_tasks  # noqa: F401 (the runner's own task registers itself)

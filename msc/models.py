@@ -28,6 +28,7 @@ from msc.dpo.models import (  # noqa: F401
     RetentionRun,
 )
 from msc.feedback.models import Feedback  # noqa: F401
+from msc.imports.models import ImportBatch, ImportMapping, ImportRow  # noqa: F401
 from msc.fund.models import (  # noqa: F401
     Application,
     ApplicationLine,

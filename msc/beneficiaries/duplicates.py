@@ -73,17 +73,25 @@ def _ids_with(kind: int, value: str | set[str], user: Actor | None, *, beyond: b
     return list(session.scalars(stmt.limit(200)))
 
 
-def check_document_unique(user: Actor, document_type: str, number: str | None, exclude_id: int | None = None) -> None:
-    """A document number belongs to one record; say which (in scope) or that it is elsewhere."""
+def holder_of_document(number: str | None, exclude_id: int | None = None) -> Beneficiary | None:
+    """The record a document number is registered to, anywhere (the caller decides what it may say of it)."""
     norm = blind.normalise_document(number or "")
     if not norm:
-        return
+        return None
     for pid in _ids_with(blind.DOCUMENT, norm, None):
         if pid == exclude_id:
             continue
         other = session.get(Beneficiary, pid)
         if other is None or other.document_number is None or blind.normalise_document(other.document_number) != norm:
             continue  # a chance match of the truncated hash
+        return other
+    return None
+
+
+def check_document_unique(user: Actor, document_type: str, number: str | None, exclude_id: int | None = None) -> None:
+    """A document number belongs to one record; say which (in scope) or that it is elsewhere."""
+    other = holder_of_document(number, exclude_id)
+    if other is not None:
         if in_scope(user, other.centre_id):
             raise RuleError(
                 _l(

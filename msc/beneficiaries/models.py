@@ -118,6 +118,9 @@ class Beneficiary(EncryptedRow, Base):
     registered_centre_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("centres.id"), default=_holding_centre)
     registered_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     updated_at: so.Mapped[dt.datetime | None]
+    #: registered from an imported list that recorded no consent: nothing of the record is shared or
+    #: referred until a desk records the person's consent (msc/imports)
+    consent_unrecorded: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     #: the record this one was merged into (the same person registered twice): kept, never searched, listed
     #: or counted again, until the merge is undone (msc.beneficiaries.merge)
     merged_into_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("beneficiaries.id"))

@@ -191,14 +191,20 @@ def register(
     household: HouseholdChoice,
     acknowledged: set[int] | None = None,
     hints_seen: bool = False,
+    consent_unrecorded: bool = False,
 ) -> Beneficiary:
     """Register a person with consent; refuse on a rule, or stop on possible duplicates not yet seen.
     Records beyond the user's reach that may be the person stop it once, as hints (`hints_seen`: the
-    desk has seen them and goes on): they never block the registration."""
+    desk has seen them and goes on): they never block the registration. `consent_unrecorded`: a person
+    of an imported list that recorded no consent, registered with none and marked so (nothing of theirs
+    is shared or referred until a desk records it)."""
     today = clock.today_at(centre)
     dob, estimated = validate_person(data, today)
     age = _age(dob, today)
-    validate_consents(consents, age)
+    if consent_unrecorded:
+        consents = []
+    else:
+        validate_consents(consents, age)
     entry = entry_point_of(centre.country, data.entry_point)
     joined = _household_to_join(user, household) if household.joins else None
     duplicates.check_document_unique(user, data.document_type, data.document_number)
@@ -216,6 +222,7 @@ def register(
         case_number=_new_case_number(centre),
         card_token=_new_card_token(),
         registered_by_id=user.id,
+        consent_unrecorded=consent_unrecorded,
     )
     _apply(person, data, dob, estimated, entry)
     if joined is None:
@@ -434,6 +441,8 @@ def record_consent(user: Actor, person: Beneficiary, data: ConsentData) -> Conse
     else:
         check_who_consented(data, age)
     consent = _add_consent(user, person, data)
+    if data.purpose == "registration" and data.status != ConsentStatus.WITHDRAWN:
+        person.consent_unrecorded = False  # an imported person's consent, now recorded at the desk
     session.flush()
     _log_change(user, person, "consent", [data.purpose])
     audit.record(f"consent.{data.status}", object_type="beneficiary", object_id=person.id, detail=data.purpose)

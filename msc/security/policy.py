@@ -76,6 +76,7 @@ class Permission(StrEnum):
     ONWARD_PLAN = "onward.plan"
     ONWARD_RECEIVE = "onward.receive"
     ONWARD_FLAGS = "onward.flags"
+    IMPORT = "beneficiary.import"
 
 
 PERMISSIONS = tuple(Permission)
@@ -172,6 +173,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.ONWARD_PLAN,
             Permission.ONWARD_RECEIVE,
             Permission.ONWARD_FLAGS,
+            Permission.IMPORT,
         }
     ),
     "dpo": frozenset(
