@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
+import io
 import logging
 import os
 
 import click
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Request, Response, g, render_template, request
 from flask import session as flask_session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
@@ -49,6 +50,8 @@ from msc.fund.views import bp as fund_bp
 from msc.i18n import LANGUAGE_NAMES, install_template_gettext, select_locale, select_timezone
 from msc.i18n import bp as i18n_bp
 from msc.imports import tasks as import_tasks  # noqa: F401 (its jobs register themselves)
+from msc.imports import views as imports
+from msc.imports.views import bp as imports_bp
 from msc.jobs import runner as job_runner
 from msc.jobs import schedule as job_schedule
 from msc.jobs import tasks as job_tasks  # noqa: F401 (the runner's own task registers itself)
@@ -79,6 +82,20 @@ from msc.shelters.views import bp as shelters_bp
 from msc.urls import IdConverter
 
 
+class InMemoryRequest(Request):
+    """An uploaded file stays in memory, however large (the limits bound it): Werkzeug would write one over
+    500 KB to a temporary file on disk, in clear — an imported list is personal data."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> io.BytesIO:
+        return io.BytesIO()
+
+
 def build_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
     """Build the application: configuration, extensions, blueprints, hooks, error pages, commands."""
     app = Flask(
@@ -88,6 +105,7 @@ def build_app(config_name: str | None = None, overrides: dict | None = None) -> 
         or os.environ.get("MSC_INSTANCE_PATH")
         or str(ROOT / "instance"),
     )
+    app.request_class = InMemoryRequest
     load_config(app, config_name or os.environ.get("MSC_CONFIG", "development"), overrides)
     register_logging(app)
     register_extensions(app)
@@ -171,6 +189,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(continuity_bp, url_prefix="/continuity")
     app.register_blueprint(onward_bp, url_prefix="/continuity/onward")
     app.register_blueprint(api_admin_bp, url_prefix="/admin/api")
+    app.register_blueprint(imports_bp, url_prefix="/imports")
     api.init_app(app)  # /api/v1 and its document; its token check runs before the access policy
 
 
@@ -187,7 +206,7 @@ def register_page_sections(app: Flask) -> None:
     sections.add(app, sections.CASE, continuity.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
     sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
-    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk, jobs, continuity, onward):
+    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk, jobs, continuity, onward, imports):
         sections.add(app, sections.HOME, feature.home_sections)
 
 

@@ -28,7 +28,6 @@ from msc.dpo.models import (  # noqa: F401
     RetentionRun,
 )
 from msc.feedback.models import Feedback  # noqa: F401
-from msc.imports.models import ImportBatch, ImportMapping, ImportRow  # noqa: F401
 from msc.fund.models import (  # noqa: F401
     Application,
     ApplicationLine,
@@ -41,6 +40,7 @@ from msc.fund.models import (  # noqa: F401
     Disbursement,
     FundAllocation,
 )
+from msc.imports.models import ImportBatch, ImportMapping, ImportRow  # noqa: F401
 from msc.jobs.models import Job  # noqa: F401
 from msc.nfi.models import (  # noqa: F401
     Distribution,

@@ -29,6 +29,7 @@ ENHANCED = {
     "reception/search.html",
     "nfi/desk.html",
     "fund/apply.html",
+    "imports/batch.html",
 }
 
 

@@ -20,7 +20,10 @@ from msc.jobs import runner
 from msc.reports import cube
 from msc.security.models import AuditEvent, User
 
-HEADER = "nombres;apellidos;sexo;fecha_nacimiento;nacionalidad;tipo_documento;documento;telefono;hogar;parentesco;consentimiento"
+HEADER = (
+    "nombres;apellidos;sexo;fecha_nacimiento;nacionalidad;tipo_documento;documento;telefono;hogar;parentesco;"
+    "consentimiento"
+)
 ROWS = [
     "Yolimar;Castillo Rangel;F;08/03/1994;Venezuela;cedula;V-20111222;+57 301 555 0101;H1;jefa;si",
     "Sofía;Castillo;Mujer;01/06/2019;venezolana;ninguno;;;H1;hija;si",
@@ -38,11 +41,11 @@ def manager(make):
     return make.user("jefa", "centre_manager")
 
 
-def _upload(app, manager, data=None, filename="lista.csv", mapping_id=None):
+def _upload(app, manager, data=None, filename="lista.csv", mapping_uid=None):
     with app.test_request_context():
         user = session.get(User, manager)
         centre = session.scalar(sa.select(Centre).where(Centre.code == "COL-CUC"))
-        batch = service.upload(user, centre, filename, data or csv_bytes(*ROWS), mapping_id)
+        batch = service.upload(user, centre, filename, data or csv_bytes(*ROWS), mapping_uid)
         session.commit()
         return batch.uid
 
@@ -178,8 +181,8 @@ def test_a_saved_mapping_is_reused_for_the_next_file_of_the_source(app, manager)
     with app.app_context():
         saved = session.scalar(sa.select(ImportMapping))
         assert saved.name == "KoBo Cúcuta" and saved.settings["values"]["sex"] == {"q": "other"}
-        saved_id = saved.id
-    second = _upload(app, manager, mapping_id=saved_id)
+        saved_uid = saved.uid
+    second = _upload(app, manager, mapping_uid=saved_uid)
     with app.app_context():
         assert _batch(second).settings["date_format"] == "%d/%m/%Y"
         assert _batch(second).settings["values"]["sex"] == {"q": "other"}

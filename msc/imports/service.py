@@ -74,13 +74,13 @@ class ImportError_(DomainError):
 # ---- upload and mapping --------------------------------------------------------------------------------
 
 
-def upload(user: Actor, centre: Centre, filename: str, data: bytes, mapping_id: int | None) -> ImportBatch:
+def upload(user: Actor, centre: Centre, filename: str, data: bytes, mapping_uid: str | None) -> ImportBatch:
     """Read a file in memory and hold its rows encrypted under a new key of their own: the file itself is
     never kept. The columns start mapped as the chosen saved mapping says, else as their headers suggest."""
     if not centre.active or not in_scope(user, centre.id):
         raise ImportError_(_l("Choose one of your centres."), field="centre_id")
     kind, table = parse.read(filename, data, current_app.config["IMPORT_MAX_ROWS"])
-    saved = session.get(ImportMapping, mapping_id) if mapping_id else None
+    saved = session.scalar(sa.select(ImportMapping).where(ImportMapping.uid == mapping_uid)) if mapping_uid else None
     batch = ImportBatch(
         centre_id=centre.id,
         user_id=user.id,
@@ -95,6 +95,20 @@ def upload(user: Actor, centre: Centre, filename: str, data: bytes, mapping_id: 
     session.flush()
     audit.record("import.upload", object_type="import", object_id=batch.id, detail=f"{kind}:{len(table.rows)}")
     return batch
+
+
+#: values of a column shown for mapping, at most
+VALUES_SHOWN = 40
+
+
+def mapping_name(mapping_id: int) -> str:
+    found = session.get(ImportMapping, mapping_id)
+    return found.name if found else ""
+
+
+def mapped_value(config: dict[str, Any], target: str, raw: str) -> str:
+    """What a value means now ("" when nothing does): the page's preselected choice."""
+    return mapping.value_of(config, target, raw) or ""
 
 
 def mappings() -> list[ImportMapping]:
@@ -133,8 +147,10 @@ def set_mapping(
     values: dict[str, dict[str, str]],
     date_format: str,
     save_as: str | None,
+    complete: bool = True,
 ) -> dict[str, Any]:
-    """Keep the mapping the page sent for this batch (and save it for the source under a name)."""
+    """Keep the mapping the page sent for this batch (and save it for the source under a name). A mapping
+    kept to go on mapping (`complete` False) may still lack a required field."""
     _check_state(batch, BatchState.UPLOADED, BatchState.CHECKED)
     known = set(columns_of(batch))
     config = mapping.empty_config()
@@ -152,7 +168,7 @@ def set_mapping(
             field="columns",
         )
     missing = mapping.missing_fields(config)
-    if missing:
+    if missing and complete:
         raise ImportError_(
             _l("Map a column to each of: %(fields)s.", fields=", ".join(str(vocab.FIELDS[t]) for t in missing)),
             field="columns",
@@ -392,7 +408,7 @@ def problems(user: Actor, batch: ImportBatch, page: int = 1, per_page: int = 50)
                 errors=sorted((f.get("errors") or {}).items()),
                 same_as=f["same_as"] + 2 if f.get("same_as") is not None else None,
                 candidates=[
-                    (people[pid], reasons)
+                    (people[pid], [str(duplicates.REASONS.get(r, r)) for r in reasons])
                     for pid, reasons in f.get("candidates", [])
                     if pid in people and in_scope(user, people[pid].centre_id)
                 ],
