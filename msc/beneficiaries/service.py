@@ -192,12 +192,15 @@ def register(
     acknowledged: set[int] | None = None,
     hints_seen: bool = False,
     consent_unrecorded: bool = False,
+    tolerated: set[int] | None = None,
 ) -> Beneficiary:
     """Register a person with consent; refuse on a rule, or stop on possible duplicates not yet seen.
     Records beyond the user's reach that may be the person stop it once, as hints (`hints_seen`: the
     desk has seen them and goes on): they never block the registration. `consent_unrecorded`: a person
     of an imported list that recorded no consent, registered with none and marked so (nothing of theirs
-    is shared or referred until a desk records it)."""
+    is shared or referred until a desk records it). `tolerated`: records that may be the person without
+    stopping the registration and without an answer about them (an import's own people, which its preview
+    told apart): the pairs are kept, and the profiles show them for a desk to look at."""
     today = clock.today_at(centre)
     dob, estimated = validate_person(data, today)
     age = _age(dob, today)
@@ -209,7 +212,7 @@ def register(
     joined = _household_to_join(user, household) if household.joins else None
     duplicates.check_document_unique(user, data.document_type, data.document_number)
     found = duplicates.find(user, data, dob, country=centre.country)
-    candidates = [c for c in found if c.beneficiary.id not in (acknowledged or set())]
+    candidates = [c for c in found if c.beneficiary.id not in (acknowledged or set()) | (tolerated or set())]
     hints = [] if hints_seen else duplicates.regional_hints(user, data, dob, country=centre.country)
     if candidates or hints:
         regional.record_shown("registration", hints)

@@ -464,9 +464,12 @@ def run(user: Actor, batch: ImportBatch, progress) -> dict[str, int]:
     rows = table["rows"]
     order: list[int] = findings["order"]
     households = _households_so_far(batch, table["columns"], rows, config)
+    ours = set(imported_ids(batch))
     for position in range(batch.done_rows, len(order)):
         i = order[position]
-        outcome = _import_row(user, batch, centre, i, table["columns"], rows[i], config, findings, households)
+        outcome = _import_row(user, batch, centre, i, table["columns"], rows[i], config, findings, households, ours)
+        if outcome.outcome == "imported" and outcome.beneficiary_id:
+            ours.add(outcome.beneficiary_id)
         session.add(outcome)
         setattr(batch, outcome.outcome, getattr(batch, outcome.outcome) + 1)
         batch.done_rows = position + 1
@@ -498,7 +501,10 @@ def _households_so_far(batch, columns, rows, config) -> dict[str, tuple[str, str
     return out
 
 
-def _import_row(user, batch, centre, i, columns, cells, config, findings, households) -> ImportRow:
+def _import_row(user, batch, centre, i, columns, cells, config, findings, households, ours) -> ImportRow:
+    """One row: refused, skipped, linked, or registered. The people this batch registered already may be
+    alike (a family's names): the preview told the list's rows apart, so they do not stop the row; the
+    pairs are kept for a desk to look at."""
     row_number = i + 2
     f = findings["rows"].get(str(i), {})
     if f.get("errors"):
@@ -538,7 +544,15 @@ def _import_row(user, batch, centre, i, columns, cells, config, findings, househ
     try:
         with session.begin_nested():
             person = reception.register(
-                user, centre, row.person, consents, choice, acknowledged, hints_seen=True, consent_unrecorded=unrecorded
+                user,
+                centre,
+                row.person,
+                consents,
+                choice,
+                acknowledged,
+                hints_seen=True,
+                consent_unrecorded=unrecorded,
+                tolerated=ours,
             )
     except RuleError as err:
         return ImportRow(
