@@ -165,3 +165,14 @@ def test_another_centre_s_import_is_not_found(app, make, client):
         session.commit()
     for url in (f"/imports/{uid}", f"/imports/{uid}/columns", f"/imports/{uid}/report.csv"):
         assert client.get(url).status_code == 404
+
+
+def test_an_upload_without_the_form_s_token_is_refused(app, client, manager):
+    res = client.post(
+        "/imports/",
+        data={"file": (io.BytesIO(csv_bytes(*ROWS)), "l.csv"), "centre_id": "1", "mapping_uid": ""},
+        content_type="multipart/form-data",
+    )
+    assert res.status_code == 422
+    with app.app_context():
+        assert _batch() is None
