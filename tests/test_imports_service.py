@@ -324,3 +324,18 @@ def test_an_import_whose_people_were_worked_on_cannot_be_undone(app, manager, ma
         assert len(service.touched(batch)) == 1
         with pytest.raises(service.ImportError_, match="1 people"):
             service.undo(user, batch)
+
+
+def test_a_preview_that_stopped_can_be_run_again(app, manager, monkeypatch):
+    uid = _upload(app, manager)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the worker was stopped")
+
+    real = service.check
+    monkeypatch.setattr(service, "check", crash)
+    assert _check(app, manager, uid) == BatchState.CHECKING
+    with app.app_context():
+        assert service.check_stopped(_batch(uid))
+    monkeypatch.setattr(service, "check", real)
+    assert _check(app, manager, uid) == BatchState.CHECKED

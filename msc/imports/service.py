@@ -29,6 +29,7 @@ from msc.errors import DomainError, RuleError
 from msc.imports import mapping, parse, vocab
 from msc.imports.models import BatchState, ImportBatch, ImportMapping, ImportRow
 from msc.jobs import runner
+from msc.jobs.models import Job
 from msc.reports import cube
 from msc.reports.models import ServedMonth
 from msc.security import audit
@@ -196,8 +197,16 @@ def set_mapping(
 
 
 def _check_state(batch: ImportBatch, *states: str) -> None:
-    if batch.state not in states:
+    if batch.state not in states and not (BatchState.UPLOADED in states and check_stopped(batch)):
         raise ImportError_(_l("This import has moved on: reload the page."))
+
+
+def check_stopped(batch: ImportBatch) -> bool:
+    """Whether the batch's preview stopped without finishing (its job failed): it may be checked again."""
+    if batch.state != BatchState.CHECKING or batch.job_id is None:
+        return False
+    job = session.get(Job, batch.job_id)
+    return job is None or job.finished
 
 
 # ---- the preview ----------------------------------------------------------------------------------------

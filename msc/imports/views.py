@@ -87,7 +87,7 @@ def index():
 def columns(uid: str):
     """Map each column to a field, each value of a list to MSC Case's, and say how dates are written."""
     batch = _batch(uid)
-    if batch.state not in (BatchState.UPLOADED, BatchState.CHECKED):
+    if batch.state not in (BatchState.UPLOADED, BatchState.CHECKED) and not service.check_stopped(batch):
         return redirect(url_for("imports.batch", uid=batch.uid))
     form = ConfirmForm()
     headers = service.columns_of(batch)
@@ -162,6 +162,7 @@ def batch(uid: str):
         states=_states(),
         confirm=ConfirmForm(),
         stalled=found.state == BatchState.RUNNING and job is not None and job.finished,
+        check_stopped=service.check_stopped(found),
     )
 
 
