@@ -53,6 +53,8 @@ def _mapping_form(page: str) -> dict[str, str]:
 def test_a_centre_manager_imports_a_list_through_the_pages_and_undoes_it(app, make, client, manager):
     res = _upload(client, csv_bytes(*ROWS))
     assert res.status_code == 302 and "/columns" in res.headers["Location"]
+    home = client.get("/").get_data(as_text=True)
+    assert "Lista de 4 filas" in home and "Columnas por asignar" in home, "the import waits on the home page"
     page = client.get(res.headers["Location"]).get_data(as_text=True)
     assert "Asignar las columnas" in page and "fecha_nacimiento" in page
     assert "Yolimar" not in page, "names are never offered as values to map"
