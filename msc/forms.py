@@ -46,9 +46,15 @@ wtforms.widgets.html_params = html_params
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
+def has_control_chars(text: str) -> bool:
+    """Whether a text holds control or bidirectional-override characters (the forms, the API and the
+    imports refuse them: they hide what a value really is)."""
+    return bool(_CONTROL.search(text))
+
+
 def no_control_chars(form, field) -> None:
     """Refuse control and bidirectional-override characters (they hide what a value really is)."""
-    if field.data and _CONTROL.search(field.data):
+    if field.data and has_control_chars(field.data):
         raise ValidationError(_l("Remove the invisible or control characters from this field."))
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import marshmallow as ma
 
 from msc.beneficiaries import vocab
 from msc.beneficiaries.search import MAX_QUERY
+from msc.forms import has_control_chars
 from msc.nfi.vocab import ACK_METHODS, COLLECTED_BY
 
-#: control and bidirectional-override characters: they hide what a value really is (as on the forms)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 #: the words a refused text's field carries (msc/api/errors.py translates them)
 CONTROL_CHARACTERS = "Control characters."
 
@@ -224,7 +221,7 @@ class Text(ma.fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _CONTROL.search(text):
+        if has_control_chars(text):
             raise ma.ValidationError(CONTROL_CHARACTERS)
         return text.strip()
 

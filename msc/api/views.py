@@ -353,14 +353,13 @@ def _in_reach(uids: list[str]) -> set[int]:
 
 
 def _duplicates(dup: Any):
-    res = errors.response(
+    return errors.response(
         409,
         extra={
             "candidates": [{"person": _person(c.beneficiary), "reasons": list(c.reasons)} for c in dup.candidates],
             "elsewhere": [_elsewhere(h) for h in dup.hints],
         },
     )
-    return res
 
 
 def _elsewhere(hint: Any) -> dict[str, Any]:

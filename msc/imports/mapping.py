@@ -12,9 +12,9 @@ from flask_babel import lazy_gettext as _l
 
 from msc.beneficiaries.service import ConsentData, PersonData
 from msc.crypto.blind import fold
+from msc.forms import has_control_chars
 from msc.imports import vocab
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 _MULTI_SPLIT = re.compile(r"[,;|/\s]+")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?$")
 #: the most characters a field takes (as on the registration form)
@@ -56,6 +56,11 @@ def missing_fields(config: dict[str, Any]) -> list[str]:
     return missing
 
 
+def words_of(cell: str) -> list[str]:
+    """The values of a cell holding several (KoBo's "es pt", a spreadsheet's "es, pt")."""
+    return [w for w in _MULTI_SPLIT.split(cell) if w]
+
+
 def value_of(config: dict[str, Any], target: str, raw: str) -> str | None:
     """What a cell's value means for a choice field: the mapping's word for it, else the common words;
     vocab.BLANK when the mapping leaves it out; None when unknown."""
@@ -91,7 +96,7 @@ def read_row(config: dict[str, Any], columns: list[str], cells: list[str]) -> Ro
         if not target:
             continue
         text = " ".join(cell.split()) if target not in vocab.MULTI_FIELDS else cell.strip()
-        if _CONTROL.search(cell):
+        if has_control_chars(cell):
             errors[column] = str(_l("Remove the invisible or control characters from this field."))
             continue
         sources.setdefault(target, column)
@@ -121,7 +126,7 @@ def read_row(config: dict[str, Any], columns: list[str], cells: list[str]) -> Ro
             choice[target] = meaning
     multi: dict[str, list[str]] = {}
     for target in vocab.MULTI_FIELDS:
-        words = [w for w in _MULTI_SPLIT.split(values.get(target, "")) if w]
+        words = words_of(values.get(target, ""))
         codes = []
         for word in words:
             meaning = value_of(config, target, word)

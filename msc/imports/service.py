@@ -107,11 +107,6 @@ def mapping_name(mapping_id: int) -> str:
     return found.name if found else ""
 
 
-def mapped_value(config: dict[str, Any], target: str, raw: str) -> str:
-    """What a value means now ("" when nothing does): the page's preselected choice."""
-    return mapping.value_of(config, target, raw) or ""
-
-
 def mappings() -> list[ImportMapping]:
     return list(session.scalars(sa.select(ImportMapping).order_by(ImportMapping.name)))
 
@@ -132,7 +127,7 @@ def distinct_values(batch: ImportBatch, config: dict[str, Any], limit: int = 40)
         counts: dict[str, int] = defaultdict(int)
         for row in table["rows"]:
             cell = row[i].strip() if i < len(row) else ""
-            words = mapping._MULTI_SPLIT.split(cell) if target in vocab.MULTI_FIELDS else [" ".join(cell.split())]
+            words = mapping.words_of(cell) if target in vocab.MULTI_FIELDS else [" ".join(cell.split())]
             for word in words:
                 if word:
                     counts[word[:60]] += 1

@@ -17,7 +17,7 @@ from msc.errors import DomainError
 from msc.exports import csv_response
 from msc.extensions import csrf
 from msc.forms import ConfirmForm, form_status, show_on_form
-from msc.imports import service, vocab
+from msc.imports import mapping, service, vocab
 from msc.imports.forms import UploadForm
 from msc.imports.models import BatchState, ImportBatch
 from msc.jobs import service as jobs
@@ -63,16 +63,14 @@ def index():
     centres = active_centres_of(current_user)
     form = UploadForm(centres=centres, mappings=service.mappings())
     if form.validate_on_submit():
-        centre = next((c for c in centres if c.id == form.centre_id.data), None)
+        centre = next(c for c in centres if c.id == form.centre_id.data)  # the form offers only these
         upload = form.file.data
         try:
-            if centre is None:
-                raise service.ImportError_(_("Choose one of your centres."), field="centre_id")
             batch = service.upload(
                 current_user, centre, upload.filename or "", upload.read(), form.mapping_uid.data or None
             )
         except DomainError as err:
-            show_on_form(form, err if err.field != "file" else err)
+            show_on_form(form, err)
         else:
             return redirect(url_for("imports.columns", uid=batch.uid))
     names = {c.id: c.name for c in session.scalars(sa.select(Centre))}
@@ -130,7 +128,7 @@ def columns(uid: str):
         samples=samples,
         fields=vocab.FIELDS,
         choices={t: vocab.choices(t) for t in (*vocab.CHOICE_FIELDS, *vocab.MULTI_FIELDS)},
-        known=lambda target, raw: service.mapped_value(config, target, raw),
+        known=lambda target, raw: mapping.value_of(config, target, raw) or "",
         date_formats=vocab.DATE_FORMATS,
         blank=vocab.BLANK,
         error=error,
