@@ -1,15 +1,16 @@
 """Importing a list of N rows with its duplicate checks, as the import's jobs run it in a worker.
 
-    python -m bench.imports --database-url URL --keys-file PATH [--rows 100000] [--user jefa_bench]
+    python -m bench.imports --database-url URL --keys-file PATH [--rows 100000] [--keep]
 
 The database is one bench.people made (the registry the duplicates are checked against). A centre
 manager of COL-CUC imports a CSV of N generated rows (households of one to five, 1 % repeating a person
 of the registry, 0.5 % repeating a row of the file, 0.5 % refused), through the same service the pages
-call: read and held encrypted, mapped, the preview job (every row checked, duplicates found in the file
-and in the reach), then the import job (every row through the registration service, committed every
-100 rows). Rows per second of each phase, beside the baseline of the same run: the same rows written
-in clear, one INSERT per row, committed every 100 (what the database alone costs). The people
-imported are removed at the end (the undo), so the database can be used again.
+call: read and held encrypted, mapped, the preview job (every row checked, duplicates found in the file,
+in the reach and beyond it, 500 rows at a time), then the import job (the rows registered by the
+registration service's rules 500 at a time, each chunk committed). Rows per second of each phase, beside
+the baseline of the same run: the same rows written in clear, one INSERT per row, committed every 100
+(what the database alone costs). The people imported are removed at the end (the undo), so the database
+can be used again; `--keep` keeps them.
 
 The jobs run in this process, as `flask worker` runs them: no web server is involved.
 """

@@ -135,7 +135,7 @@ def test_whatever_does_not_move_gets_one_and_the_same_answer(ctx, route, make):
     erasure.erase(user(make, "dpo", "dpo", scope="region"), gone, "subject_request")
     closed = register(make, centre_code="VEN-SAC", given_names="Eva", family_names="Luna", date_of_birth=DOB)
     centre("VEN-SAC").active = False
-    nobody = registry._new_case_number(centre("COL-CUC"))
+    nobody = registry._new_case_numbers(centre("COL-CUC"), 1)[0]
     session.commit()
     ctx.config["CONTINUITY_FAILED_PROOFS"] = 7
     answers = set()

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from msc.beneficiaries.models import Beneficiary, Consent, DuplicateDecision, Household
+from msc.beneficiaries.models import Beneficiary, Consent, DuplicateCandidate, DuplicateDecision, Household
 from msc.centres.models import Centre
 from msc.db import session
 from msc.imports import mapping, parse, service, vocab
@@ -271,22 +271,22 @@ def test_a_stopped_import_resumes_where_it_stopped(app, manager, monkeypatch):
     rows = [f"{g};{f};F;0{1 + i}/01/199{i};VEN;;;;;;si" for i, (g, f) in enumerate(names)]
     uid = _upload(app, manager, csv_bytes(*rows))
     _check(app, manager, uid)
-    real = service._import_row
+    real = service._Run.import_rows
     calls = {"n": 0}
 
-    def crash_on_fifth(*args, **kwargs):
+    def crash_on_third_chunk(self, indexes):
         calls["n"] += 1
-        if calls["n"] == 5:
+        if calls["n"] == 3:
             raise RuntimeError("the worker was stopped")
-        return real(*args, **kwargs)
+        return real(self, indexes)
 
-    monkeypatch.setattr(service, "_import_row", crash_on_fifth)
+    monkeypatch.setattr(service._Run, "import_rows", crash_on_third_chunk)
     batch = _run(app, manager, uid)
     with app.app_context():
         batch = _batch(uid)
         assert batch.state == BatchState.RUNNING and batch.done_rows == 4 and batch.imported == 4
         assert session.scalar(sa.select(sa.func.count()).select_from(Beneficiary)) == 4
-    monkeypatch.setattr(service, "_import_row", real)
+    monkeypatch.setattr(service._Run, "import_rows", real)
     batch = _run(app, manager, uid)
     with app.app_context():
         batch = _batch(uid)
@@ -339,3 +339,44 @@ def test_a_preview_that_stopped_can_be_run_again(app, manager, monkeypatch):
         assert service.check_stopped(_batch(uid))
     monkeypatch.setattr(service, "check", real)
     assert _check(app, manager, uid) == BatchState.CHECKED
+
+
+def test_rows_alike_within_the_list_are_imported_and_kept_as_pairs_for_the_desks(app, manager):
+    rows = [
+        "Andrea;Rojas Vega;F;05/05/2015;VEN;;;;H9;jefa;si",
+        "Andrés;Rojas Vega;M;05/05/2015;VEN;;;;H9;hermano;si",  # a twin: the same day, the family names
+        "Luis;Mendoza;M;01/01/1980;VEN;;;;;;si",
+    ]
+    uid = _upload(app, manager, csv_bytes(*rows))
+    _check(app, manager, uid)
+    with app.test_request_context():
+        batch = _batch(uid)
+        assert service.summary(batch)["duplicates"] == 0  # nothing to decide: twins are not one person
+        assert batch.findings["alike"] == {"1": [[0, ["dob_name"]]]}
+    batch = _run(app, manager, uid)
+    with app.app_context():
+        assert _batch(uid).imported == 3
+        pair = session.scalars(sa.select(DuplicateCandidate)).one()
+        twins = session.scalars(sa.select(Beneficiary.id).where(Beneficiary.family_names_ct.is_not(None))).all()
+        assert {pair.first_id, pair.second_id} <= set(twins) and pair.reasons == "dob_name"
+
+
+@pytest.mark.parametrize("compared", [200, 0], ids=["compared-in-memory", "looked-for"])
+def test_someone_registered_at_the_desk_since_the_preview_is_not_imported_twice(
+    app, manager, make, monkeypatch, compared
+):
+    monkeypatch.setattr(service, "COMPARED_SINCE", compared)
+    rows = ["Wilmer;Urdaneta;M;01/01/1970;VEN;;;;;;si", "Oriana;Marcano;F;03/02/2001;VEN;pasaporte;P-55;;;;si"]
+    rows.append("Keiber;Ochoa;M;09/09/1999;VEN;;;;;;si")
+    uid = _upload(app, manager, csv_bytes(*rows))
+    _check(app, manager, uid)
+    make.person(given_names="Wilmer", family_names="Urdaneta", date_of_birth=dt.date(1970, 1, 1), sex="male")
+    make.person(given_names="Otra", family_names="Persona", document_type="passport", document_number="p55")
+    batch = _run(app, manager, uid)
+    with app.app_context():
+        batch = _batch(uid)
+        assert (batch.imported, batch.skipped, batch.refused) == (1, 1, 1)
+        report = {row: (outcome, why) for row, outcome, _case, _column, why in service.report(batch)}
+        assert "found while importing" in report[2][1]
+        assert "already registered to case" in report[3][1]
+        assert report[4][0] == "Imported"

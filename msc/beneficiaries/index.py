@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -16,18 +18,46 @@ from msc.db import insert_for, session, write_lock
 _GENERATIONS_LOCK = 727_402  # advisory lock id: which generations writes keep, read by every change
 
 
-def index_entries(person: Beneficiary, idx: BlindIndexer) -> set[tuple[int, int]]:
+@dataclass
+class Clear:
+    """What a person's entries are computed from, in clear: read (decrypted) once per person, or given by
+    the registration that has it already."""
+
+    id: int
+    given_names: str
+    family_names: str
+    date_of_birth: dt.date | None
+    document_number: str | None
+    phone: str | None
+    #: the person's centre's country (its numbering plan reads the phone)
+    country: str | None
+
+    @classmethod
+    def of(cls, person: Beneficiary) -> Clear:
+        return cls(
+            person.id,
+            person.given_names or "",
+            person.family_names or "",
+            person.date_of_birth,
+            person.document_number,
+            person.phone,
+            person.centre.country if person.centre else None,
+        )
+
+
+def index_entries(person: Beneficiary | Clear, idx: BlindIndexer) -> set[tuple[int, int]]:
     """Every (kind, hash) entry for a person under one index key: name tokens three ways, pairs of
     name words, date of birth, document, phone (read by the numbering plan of the person's centre's
     country)."""
-    entries = idx.name_entries(person.given_names or "", person.family_names or "")
-    entries |= idx.lead_entries(person.given_names or "", person.family_names or "")
-    entries |= idx.pair_entries(person.given_names or "", person.family_names or "")
-    if person.date_of_birth:
-        entries.add((blind.DOB, idx.hash(blind.DOB, person.date_of_birth.isoformat())))
-    if person.document_number:
-        entries.add((blind.DOCUMENT, idx.hash(blind.DOCUMENT, blind.normalise_document(person.document_number))))
-    phone = blind.normalise_phone(person.phone or "", person.centre.country if person.centre else None)
+    p = person if isinstance(person, Clear) else Clear.of(person)
+    entries = idx.name_entries(p.given_names, p.family_names)
+    entries |= idx.lead_entries(p.given_names, p.family_names)
+    entries |= idx.pair_entries(p.given_names, p.family_names)
+    if p.date_of_birth:
+        entries.add((blind.DOB, idx.hash(blind.DOB, p.date_of_birth.isoformat())))
+    if p.document_number:
+        entries.add((blind.DOCUMENT, idx.hash(blind.DOCUMENT, blind.normalise_document(p.document_number))))
+    phone = blind.normalise_phone(p.phone or "", p.country)
     if phone:
         entries.add((blind.PHONE, idx.hash(blind.PHONE, phone)))
     return entries
@@ -125,21 +155,29 @@ def reindex(person: Beneficiary) -> None:
         _insert_entries([person], index_state().writes)
 
 
-def _insert_entries(people: list[Beneficiary], generations: Iterable[IndexGeneration]) -> None:
+def reindex_new(people: list[Clear]) -> None:
+    """Write the entries of people just registered (they have none yet), from their fields in clear, under
+    the lock `reindex` takes."""
+    take_generations_lock(session.connection())
+    _insert_entries(people, index_state().writes)
+
+
+def _insert_entries(people: list[Beneficiary] | list[Clear], generations: Iterable[IndexGeneration]) -> None:
     """Insert these people's entries in these generations (the caller removed the old ones): one
     insert and one vocabulary insert per generation, whatever the number of people."""
     if not people:
         return
+    clear = [p if isinstance(p, Clear) else Clear.of(p) for p in people]
     for gen in generations:
         idx = blind_indexer(gen.key_id)
         rows: list[dict[str, int]] = []
-        vocabulary: set[tuple[int, int]] = set()
-        for person in people:
+        for person in clear:
             rows.extend(
                 {"generation": gen.generation, "beneficiary_id": person.id, "kind": kind, "hash": h}
                 for kind, h in sorted(index_entries(person, idx))
             )
-            vocabulary |= idx.vocabulary_entries(person.given_names or "", person.family_names or "")
+        # a name many people share is worked out once
+        vocabulary = idx.vocabulary_entries(*{name for p in clear for name in (p.given_names, p.family_names)})
         if rows:
             session.execute(sa.insert(BlindIndexEntry), rows)
         add_to_vocabulary(gen.generation, vocabulary)

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from msc import clock
 from msc.beneficiaries import casenumber, duplicates, regional
-from msc.beneficiaries.index import reindex
+from msc.beneficiaries.index import Clear, reindex, reindex_new
 from msc.beneficiaries.models import (
     OTHER_ENTRY_POINT,
     Beneficiary,
@@ -191,64 +191,184 @@ def register(
     household: HouseholdChoice,
     acknowledged: set[int] | None = None,
     hints_seen: bool = False,
-    consent_unrecorded: bool = False,
-    tolerated: set[int] | None = None,
 ) -> Beneficiary:
     """Register a person with consent; refuse on a rule, or stop on possible duplicates not yet seen.
     Records beyond the user's reach that may be the person stop it once, as hints (`hints_seen`: the
-    desk has seen them and goes on): they never block the registration. `consent_unrecorded`: a person
-    of an imported list that recorded no consent, registered with none and marked so (nothing of theirs
-    is shared or referred until a desk records it). `tolerated`: records that may be the person without
-    stopping the registration and without an answer about them (an import's own people, which its preview
-    told apart): the pairs are kept, and the profiles show them for a desk to look at."""
+    desk has seen them and goes on): they never block the registration."""
     today = clock.today_at(centre)
     dob, estimated = validate_person(data, today)
     age = _age(dob, today)
-    if consent_unrecorded:
-        consents = []
-    else:
-        validate_consents(consents, age)
+    validate_consents(consents, age)
     entry = entry_point_of(centre.country, data.entry_point)
     joined = _household_to_join(user, household) if household.joins else None
     duplicates.check_document_unique(user, data.document_type, data.document_number)
     found = duplicates.find(user, data, dob, country=centre.country)
-    candidates = [c for c in found if c.beneficiary.id not in (acknowledged or set()) | (tolerated or set())]
+    candidates = [c for c in found if c.beneficiary.id not in (acknowledged or set())]
     hints = [] if hints_seen else duplicates.regional_hints(user, data, dob, country=centre.country)
     if candidates or hints:
         regional.record_shown("registration", hints)
         raise PossibleDuplicates(candidates, hints)
-
-    person = Beneficiary(
-        data_key=DataKey.generate(),
-        centre=centre,
-        centre_id=centre.id,
-        case_number=_new_case_number(centre),
-        card_token=_new_card_token(),
-        registered_by_id=user.id,
-        consent_unrecorded=consent_unrecorded,
+    ready = _Ready(
+        Registration(
+            data,
+            consents,
+            household=joined,
+            relationship=household.relationship,
+            # the pairs found are kept (the acknowledged ones too: the answer hides them)
+            pairs={c.beneficiary.id: c.reasons for c in found},
+            acknowledged=acknowledged or set(),
+        ),
+        dob,
+        estimated,
+        age,
+        entry,
     )
-    _apply(person, data, dob, estimated, entry)
-    if joined is None:
-        person.household = Household(centre_id=centre.id, no_adult=age < ADULT_AGE)
-        person.relationship_to_head = "head"
-        person.possible_uasc = age < ADULT_AGE  # alone in a new household: written with the row, not after it
-    else:
-        person.household = joined
-        person.relationship_to_head = household.relationship
-    session.add(person)
+    return _write(user, centre, today, [ready])[0]
+
+
+@dataclass
+class Registration:
+    """One person of a list registered with others (`register_many`), as `register` takes them, with the
+    duplicates the caller already looked for and answered."""
+
+    data: PersonData
+    consents: list[ConsentData]
+    #: the household: one of the records' (to join), or a new one (not yet written) that this person
+    #: heads when first of it, the list's next rows joining it; None: a new household of their own
+    household: Household | None = None
+    relationship: str = "head"
+    #: records that may be this person (id -> reason codes): kept as pairs for a desk to look at
+    pairs: dict[int, list[str]] = field(default_factory=dict)
+    #: records answered "not the same person"
+    acknowledged: set[int] = field(default_factory=set)
+    #: a person of a list that recorded no consent: registered with none and marked so (nothing of
+    #: theirs is shared or referred until a desk records it)
+    consent_unrecorded: bool = False
+
+
+@dataclass
+class _Ready:
+    item: Registration
+    dob: dt.date
+    estimated: bool
+    age: int
+    entry: tuple[int | None, bool]
+
+
+def register_many(user: Actor, centre: Centre, items: list[Registration]) -> list[Beneficiary | RuleError]:
+    """Register the people of a list at once, each by the rules of `register` (a person refused by one
+    gets its RuleError in their place; the others are registered) and the document register (the list's
+    own rows too), written in a few statements for all of them. The duplicates are the caller's: it
+    looked for them and had them answered before (an import's preview)."""
+    today = clock.today_at(centre)
+    results: list[Beneficiary | RuleError | None] = [None] * len(items)
+    checked: list[tuple[int, _Ready]] = []
+    for n, item in enumerate(items):
+        try:
+            dob, estimated = validate_person(item.data, today)
+            age = _age(dob, today)
+            if not item.consent_unrecorded:
+                validate_consents(item.consents, age)
+            entry = entry_point_of(centre.country, item.data.entry_point)
+            if item.household is not None and item.household.id is not None and item.relationship == "head":
+                raise RuleError(
+                    _l("That household already has a head: choose the relationship to the head."),
+                    field="relationship",
+                )
+        except RuleError as err:
+            results[n] = err
+            continue
+        checked.append((n, _Ready(item, dob, estimated, age, entry)))
+    holders = duplicates.holders_of_documents([ready.item.data.document_number for _, ready in checked])
+    listed: dict[str, int] = {}
+    ready_list: list[tuple[int, _Ready]] = []
+    for n, ready in checked:
+        number = blind.normalise_document(ready.item.data.document_number or "")
+        holder = holders.get(number) if number else None
+        if holder is not None:
+            results[n] = duplicates.document_taken(user, holder)
+        elif number and number in listed:
+            results[n] = RuleError(
+                _l("This document number is already in the list, on an earlier row."), field="document_number"
+            )
+        else:
+            if number:
+                listed[number] = n
+            ready_list.append((n, ready))
+    for (n, _), person in zip(ready_list, _write(user, centre, today, [r for _, r in ready_list])):
+        results[n] = person
+    return [r for r in results if r is not None]
+
+
+def _write(user: Actor, centre: Centre, today: dt.date, ready: list[_Ready]) -> list[Beneficiary]:
+    """Write people whose rules passed: their records, households, consents, blind index, pairs and
+    answers, stays, changes and audit, in one flush and a few statements whatever their number."""
+    if not ready:
+        return []
+    numbers = _new_case_numbers(centre, len(ready))
+    people: list[Beneficiary] = []
+    #: households begun here (all their members are here): household -> (member, age)
+    started: dict[int, tuple[Household, list[tuple[Beneficiary, int]]]] = {}
+    joined: dict[int, Household] = {}
+    for r, number in zip(ready, numbers):
+        item = r.item
+        person = Beneficiary(
+            data_key=DataKey.generate(),
+            centre=centre,
+            centre_id=centre.id,
+            case_number=number,
+            card_token=_new_card_token(),
+            registered_by_id=user.id,
+            consent_unrecorded=item.consent_unrecorded,
+        )
+        _apply(person, item.data, r.dob, r.estimated, r.entry)
+        household = item.household or Household(centre_id=centre.id)
+        if household.id is None and id(household) not in started:
+            started[id(household)] = (household, [])
+            person.relationship_to_head = "head"
+        else:
+            person.relationship_to_head = item.relationship
+        person.household = household
+        if id(household) in started:
+            started[id(household)][1].append((person, r.age))
+        else:
+            joined[id(household)] = household
+        for c in [] if item.consent_unrecorded else item.consents:
+            _add_consent(user, person, c)
+        people.append(person)
+    # a household begun here has all its members here: its flags are written with the rows, not after
+    for household, members in started.values():
+        has_adult = any(age >= ADULT_AGE for _, age in members)
+        household.no_adult = not has_adult
+        for person, age in members:
+            person.possible_uasc = not has_adult and age < ADULT_AGE
+    session.add_all(people)
     session.flush()
-    for c in consents:
-        _add_consent(user, person, c)
-    reindex(person)
-    # the pairs found above are kept (the acknowledged ones too: the answer below hides them)
-    duplicates.store(user, person.id, found, new=True)
-    for other_id in acknowledged or set():
-        remember_not_same(user, person.id, other_id)
-    refresh_uasc_flags(person.household)
-    stays.arrive(person.id, centre.id, today, stays.REGISTERED)
-    _log_change(user, person, "registered", [])
-    audit.record("beneficiary.create", object_type="beneficiary", object_id=person.id)
-    return person
+    reindex_new(
+        [
+            Clear(
+                person.id,
+                r.item.data.given_names,
+                r.item.data.family_names,
+                r.dob,
+                r.item.data.document_number or None,
+                r.item.data.phone or None,
+                centre.country,
+            )
+            for r, person in zip(ready, people)
+        ]
+    )
+    duplicates.keep_pairs({person.id: r.item.pairs for r, person in zip(ready, people)})
+    for r, person in zip(ready, people):
+        for other_id in sorted(r.item.acknowledged):
+            remember_not_same(user, person.id, other_id)
+    for household in joined.values():
+        refresh_uasc_flags(household)
+    stays.first_arrivals([person.id for person in people], centre.id, today, stays.REGISTERED)
+    for person in people:
+        _log_change(user, person, "registered", [])
+        audit.record("beneficiary.create", object_type="beneficiary", object_id=person.id)
+    return people
 
 
 def _age(dob: dt.date, today: dt.date) -> int:
@@ -335,12 +455,15 @@ def _household_to_join(user: Actor, choice: HouseholdChoice) -> Household:
     return found
 
 
-def _new_case_number(centre: Centre) -> str:
-    """A random case number not yet taken (40 random bits: a clash is rare, and tried again)."""
+def _new_case_numbers(centre: Centre, n: int) -> list[str]:
+    """`n` random case numbers not yet taken (40 random bits: a clash is rare, and drawn again)."""
+    numbers: list[str] = []
     for _ in range(8):
-        number = casenumber.new(centre.code)
-        if session.scalar(sa.select(Beneficiary.id).where(Beneficiary.case_number == number)) is None:
-            return number
+        drawn = {casenumber.new(centre.code) for _ in range(n - len(numbers))} - set(numbers)
+        taken = set(session.scalars(sa.select(Beneficiary.case_number).where(Beneficiary.case_number.in_(drawn))))
+        numbers += sorted(drawn - taken)
+        if len(numbers) == n:
+            return numbers
     raise RuntimeError("no free case number found")  # pragma: no cover - 8 clashes of 40 random bits
 
 

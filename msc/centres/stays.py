@@ -68,6 +68,17 @@ def arrive(beneficiary_id: int, centre_id: int, on: dt.date, how: str, shared: C
     return stay
 
 
+def first_arrivals(beneficiary_ids: list[int], centre_id: int, on: dt.date, how: str) -> None:
+    """Open the first stay of people just registered (they have no stay to end), in one flush."""
+    now = utcnow()
+    session.add_all(
+        Stay(beneficiary_id=pid, centre_id=centre_id, arrived_on=on, arrived_at=now, how=how, shared="")
+        for pid in beneficiary_ids
+    )
+    session.flush()
+    forget(_ROUTES)
+
+
 #: the routes read in the current transaction (or savepoint), by person (msc.db.once_per_transaction)
 _ROUTES = "msc.routes"
 

@@ -355,11 +355,20 @@ def legacy_phone_key(value: str) -> str:
     return digits[-PHONE_DIGITS:] if len(digits) >= 7 else ""
 
 
+#: name words whose vocabulary an indexer keeps worked out (about 4 kB each)
+_VOCABULARY_KEPT = 4_000
+
+
 class BlindIndexer:
     """Computes blind-index hashes with a key per kind derived from the root key."""
 
     def __init__(self, root_key: bytes, bits: dict[str, int]):
         self._keys = {kind: _derive(root_key, name) for kind, name in KIND_NAMES.items()}
+        # keyed once per kind; each hash copies the keyed state (cheaper than keying again)
+        self._macs = {kind: hmac.new(key, digestmod=hashlib.sha256) for kind, key in self._keys.items()}
+        #: each name word's vocabulary pairs, worked out once (a name many people share is common)
+        self._vocabulary: dict[NameWord, frozenset[tuple[int, int]]] = {}
+        self._queries: dict[NameWord, QueryHashes] = {}
         # the skeleton keys live in the vocabulary: a setting that predates them gives them its width
         self._bits = {
             kind: int(bits.get(name) or DEFAULT_BITS.get(kind) or bits["name_typo"])
@@ -368,7 +377,9 @@ class BlindIndexer:
 
     def hash(self, kind: int, value: str) -> int:
         """The truncated HMAC-SHA256 of value for this kind, as a non-negative integer."""
-        digest = hmac.new(self._keys[kind], value.encode(), hashlib.sha256).digest()
+        mac = self._macs[kind].copy()
+        mac.update(value.encode())
+        digest = mac.digest()
         return int.from_bytes(digest[:8], "big") >> (64 - self._bits[kind])
 
     def name_entries(self, *names: str) -> set[tuple[int, int]]:
@@ -388,15 +399,25 @@ class BlindIndexer:
         pairs: set[tuple[int, int]] = set()
         for name in names:
             for word in name_words(name):
-                for form in word.forms:
-                    exact = self.hash(NAME, form)
-                    pairs.update((self.hash(NAME_TYPO, t), exact) for t in typo_neighbourhood(form))
-                kind = NAME_SKELETON if word.vowelless else NAME_SKELETON_FULL
-                pairs.update(
-                    (self.hash(kind, consonant_skeleton(form)), self.hash(NAME, form))
-                    for form in word.latin
-                    if consonant_skeleton(form)
-                )
+                known = self._vocabulary.get(word)
+                if known is None:
+                    if len(self._vocabulary) >= _VOCABULARY_KEPT:
+                        self._vocabulary.clear()
+                    known = self._vocabulary[word] = frozenset(self._word_vocabulary(word))
+                pairs |= known
+        return pairs
+
+    def _word_vocabulary(self, word: NameWord) -> set[tuple[int, int]]:
+        pairs: set[tuple[int, int]] = set()
+        for form in word.forms:
+            exact = self.hash(NAME, form)
+            pairs.update((self.hash(NAME_TYPO, t), exact) for t in typo_neighbourhood(form))
+        kind = NAME_SKELETON if word.vowelless else NAME_SKELETON_FULL
+        pairs.update(
+            (self.hash(kind, consonant_skeleton(form)), self.hash(NAME, form))
+            for form in word.latin
+            if consonant_skeleton(form)
+        )
         return pairs
 
     def lead_entries(self, given_names: str, family_names: str) -> set[tuple[int, int]]:
@@ -430,6 +451,14 @@ class BlindIndexer:
         skeleton (to look up in the vocabulary), its sound, and its spellings as a leading name. A word
         in a script that leaves vowels out meets any word of the same skeleton; a word written in full
         meets only those written without vowels (else "Mario" would meet "Maria")."""
+        known = self._queries.get(word)
+        if known is None:
+            if len(self._queries) >= _VOCABULARY_KEPT:
+                self._queries.clear()
+            known = self._queries[word] = self._query_word(word)
+        return known
+
+    def _query_word(self, word: NameWord) -> QueryHashes:
         kinds = (NAME_SKELETON, NAME_SKELETON_FULL) if word.vowelless else (NAME_SKELETON,)
         return QueryHashes(
             exact=sorted({self.hash(NAME, f) for f in word.forms}),
@@ -442,7 +471,7 @@ class BlindIndexer:
 
 @dataclass(frozen=True)
 class QueryHashes:
-    """What one query word is looked up by."""
+    """What one query word is looked up by (kept and shared: never changed)."""
 
     exact: list[int]
     typos: list[int]

@@ -7,23 +7,26 @@ the dashboards' counts). A bad row never stops the good ones: it is refused with
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
 from msc.beneficiaries import duplicates, regional
 from msc.beneficiaries import service as reception
-from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, BlindIndexEntry
+from msc.beneficiaries.models import Beneficiary, BeneficiaryChange, BlindIndexEntry, Household
 from msc.centres.models import Centre
 from msc.centres.stays import Stay
 from msc.crypto import DataKey
-from msc.crypto.blind import fold, normalise_document
+from msc.crypto.blind import MAX_PAIRED_WORDS, fold, name_words, normalise_document, pair_keys
 from msc.db import Base, session, utcnow
 from msc.errors import DomainError, RuleError
 from msc.imports import mapping, parse, vocab
@@ -34,12 +37,16 @@ from msc.reports import cube
 from msc.reports.models import ServedMonth
 from msc.security import audit
 from msc.security.actor import Actor
-from msc.security.policy import in_scope
+from msc.security.policy import in_scope, scope_filter
 
-#: rows imported between two commits (the job resumes from the last one)
-BATCH = 100
+#: rows registered together, between two commits (the job resumes from the last one); a household is
+#: never split between two
+BATCH = 500
 CHECK = "imports.check"
 RUN = "imports.run"
+#: people registered since the preview compared with a chunk's rows in memory, at most (else the duplicate
+#: check looks for them)
+COMPARED_SINCE = 200
 #: what a duplicate's row may become
 DECISIONS = ("skip", "link", "new")
 OUTCOMES = {
@@ -64,6 +71,7 @@ _IMPORT_WRITES = {
 
 
 SKIPPED = _l("Possible duplicate: skipped.")
+FOUND_SINCE = _l("May already be registered (found while importing): check at the desk.")
 LINK_GONE = _l("The record to link to is gone.")
 TWO_HEADS = _l("This household already has a head in the list: give this row another relationship.")
 
@@ -227,48 +235,69 @@ class Finding:
     document: int | None = None
     #: records beyond the reach that may be the person: (country, YYYY-MM, reasons)
     elsewhere: list[tuple[str, str, list[str]]] | None = None
+    #: earlier rows of the list that may be the same person (kept as pairs when both are imported)
+    alike: list[tuple[int, list[str]]] | None = None
+
+    @property
+    def needs_decision(self) -> bool:
+        """A possible duplicate the user decides on (skip, link or new)."""
+        return self.same_as is not None or bool(self.candidates or self.document or self.elsewhere)
+
+
+#: rows whose duplicates are looked for together
+CHECK_CHUNK = 500
 
 
 def check(user: Actor, batch: ImportBatch, progress) -> dict[str, int]:
     """The preview of a batch (run by its job): each row read through the mapping and checked by the
     registration's rules, households ordered head first, duplicates found within the file and against
-    the registry. Returns the counts."""
+    the registry (a chunk of rows at a time). Returns the counts."""
     table, config = batch.table, batch.settings
     centre = session.get_one(Centre, batch.centre_id)
     today = clock.today_at(centre)
+    since = session.scalar(sa.select(sa.func.max(Beneficiary.id))) or 0
     rows = [mapping.read_row(config, table["columns"], cells) for cells in table["rows"]]
-    found: dict[int, Finding] = {}
-    seen_documents: dict[str, int] = {}
-    seen_people: dict[tuple[str, str, str], int] = {}
+    findings = [Finding(errors=dict(row.errors)) for row in rows]
+    valid: list[tuple[int, dt.date]] = []
     for i, row in enumerate(rows):
-        finding = Finding(errors=dict(row.errors))
-        person = row.person
-        if person is not None:
-            try:
-                dob, _ = reception.validate_person(person, today)
-                reception.entry_point_of(centre.country, person.entry_point)
-            except RuleError as err:
-                finding.errors[_column(row, err.field)] = str(err.message)
-            else:
-                _duplicates(user, centre, i, row, dob, finding, seen_documents, seen_people)
-        if finding.errors or finding.same_as is not None or finding.candidates or finding.document or finding.elsewhere:
-            found[i] = finding
-        if i % 200 == 199:
-            progress(i + 1, len(rows))
+        if row.person is None:
+            continue
+        try:
+            dob, _ = reception.validate_person(row.person, today)
+            reception.entry_point_of(centre.country, row.person.entry_point)
+        except RuleError as err:
+            findings[i].errors[_column(row, err.field)] = str(err.message)
+        else:
+            valid.append((i, dob))
+    in_file = InFile(centre.country)
+    for start in range(0, len(valid), CHECK_CHUNK):
+        part = valid[start : start + CHECK_CHUNK]
+        results = duplicates.find_many(user, [(_person(rows[i]), dob) for i, dob in part], centre.country)
+        for (i, dob), result in zip(part, results):
+            _duplicates(user, rows[i], dob, findings[i], result, in_file.compare(i, _person(rows[i]), dob))
+        regional.record_shown("import", [hint for result in results for hint in result.hints])
+        progress(part[-1][0] + 1, len(rows))
     order, household_errors = _order(rows)
     for i, message in household_errors.items():
         column = rows[i].columns.get("relationship") or rows[i].columns.get("household") or ""
-        found.setdefault(i, Finding(errors={})).errors.setdefault(column, message)
-    decisions = {str(i): "skip" for i, f in found.items() if not f.errors}
+        findings[i].errors.setdefault(column, message)
+    found = {i: f for i, f in enumerate(findings) if f.errors or f.needs_decision}
     batch.findings = {
         "rows": {str(i): _finding_json(f) for i, f in found.items()},
         "order": order,
-        "decisions": decisions,
+        "decisions": {str(i): "skip" for i, f in found.items() if not f.errors},
+        "alike": {str(i): f.alike for i, f in enumerate(findings) if f.alike and not f.errors},
+        "since": since,
     }
     batch.state = BatchState.CHECKED
     counts = summary(batch)
     audit.record("import.check", object_type="import", object_id=batch.id, detail=_counts_detail(counts))
     return counts
+
+
+def _person(row: mapping.Row) -> reception.PersonData:
+    assert row.person is not None
+    return row.person
 
 
 #: where a rule's field came from when no column fed it (a document type without its number)
@@ -286,19 +315,16 @@ def _column(row: mapping.Row, field: str | None) -> str:
     return row.columns.get(field) or row.columns.get(_NEIGHBOURS.get(field, ""), "")
 
 
-def _duplicates(user, centre, i, row, dob, finding, seen_documents, seen_people) -> None:
-    person = row.person
-    document = normalise_document(person.document_number or "")
-    key = (fold(person.given_names), fold(person.family_names), dob.isoformat())
-    earlier = seen_documents.get(document) if document else None
-    if earlier is None:
-        earlier = seen_people.get(key)
-    if earlier is not None:
-        finding.same_as = earlier
-    if document:
-        seen_documents.setdefault(document, i)
-    seen_people.setdefault(key, i)
-    holder = duplicates.holder_of_document(person.document_number) if document else None
+def _duplicates(
+    user: Actor,
+    row: mapping.Row,
+    dob: dt.date,
+    finding: Finding,
+    result: duplicates.Found,
+    in_file: tuple[int | None, list[tuple[int, list[str]]]],
+) -> None:
+    finding.same_as, finding.alike = in_file
+    holder = result.document
     if holder is not None:
         if not in_scope(user, holder.centre_id) or holder.is_erased or holder.merged_into_id is not None:
             finding.errors[_column(row, "document_number")] = str(
@@ -306,13 +332,90 @@ def _duplicates(user, centre, i, row, dob, finding, seen_documents, seen_people)
             )
             return
         finding.document = holder.id
-    candidates = duplicates.find(user, person, dob, country=centre.country)
     finding.candidates = [
-        (c.beneficiary.id, list(c.reasons)) for c in candidates if c.beneficiary.id != finding.document
+        (c.beneficiary.id, list(c.reasons)) for c in result.candidates if c.beneficiary.id != finding.document
     ]
-    hints = duplicates.regional_hints(user, person, dob, country=centre.country)
-    regional.record_shown("import", hints)
-    finding.elsewhere = [(h.country, h.registered_month.strftime("%Y-%m"), list(h.reasons)) for h in hints]
+    finding.elsewhere = [(h.country, h.registered_month.strftime("%Y-%m"), list(h.reasons)) for h in result.hints]
+
+
+class InFile:
+    """The rows of a list read so far, compared with each next row in memory: the earlier row it repeats
+    (the same document, or the same names and date of birth), and the earlier rows that may be the same
+    person for the reasons the registry's check gives (the same date of birth and a name alike, the names
+    spelt or sounding alike, the same phone): those are kept as pairs for the desks to look at."""
+
+    def __init__(self, country: str):
+        self.country = country
+        self.documents: dict[str, int] = {}
+        self.people: dict[tuple[str, str, str], int] = {}
+        self.rows: dict[int, SimpleNamespace] = {}
+        self.by_dob: dict[dt.date, list[int]] = defaultdict(list)
+        self.by_phone: dict[str, list[int]] = defaultdict(list)
+        #: (a given name's key, a family name's key) and (…, two family names' keys) -> rows
+        self.by_name: dict[tuple[str, ...], list[int]] = defaultdict(list)
+
+    def compare(self, i: int, person: reception.PersonData, dob: dt.date) -> tuple[int | None, list]:
+        """(the earlier row this one repeats, [(earlier row, reasons)] of those alike, best first); then the
+        row joins those read."""
+        document = normalise_document(person.document_number or "")
+        key = (fold(person.given_names), fold(person.family_names), dob.isoformat())
+        earlier = self.documents.get(document) if document else None
+        if earlier is None:
+            earlier = self.people.get(key)
+        sought = duplicates.Sought.of(person, dob, self.country)
+        near = set(self.by_dob.get(dob, ()))
+        if sought.phone:
+            near.update(self.by_phone.get(sought.phone, ()))
+        given = [pair_keys(word) for word in sought.first_given]
+        family = list(dict.fromkeys(pair_keys(word) for word in sought.family_tokens))
+        if given and family:  # the first given name and the first two family names, spelt or sounding alike
+            keys: list[tuple[str, ...]]
+            if len(family) == 1:
+                keys = [(a, b) for a in given[0] for b in family[0]]
+            else:
+                keys = [(a, min(b, c), max(b, c)) for a in given[0] for b in family[0] for c in family[1]]
+            # among the latest rows holding the name, as the registry's check reads its latest holders
+            named = {j for key in keys for j in self.by_name.get(key, ())[-duplicates.MAX_ALIKE :]}
+            near.update(sorted(named)[-duplicates.MAX_ALIKE :])
+        alike = []
+        for j in near - {earlier}:
+            total, reasons = sought.reasons(self.rows[j])
+            if reasons:
+                alike.append((len(reasons), total, j, reasons))
+        alike.sort(key=lambda t: (-t[0], -t[1], -t[2]))
+        if document:
+            self.documents.setdefault(document, i)
+        self.people.setdefault(key, i)
+        self._add(i, person, dob, sought.phone)
+        return earlier, [(j, reasons) for _, _, j, reasons in alike[: duplicates.MAX_CANDIDATES]]
+
+    def _add(self, i: int, person: reception.PersonData, dob: dt.date, phone: str) -> None:
+        self.rows[i] = SimpleNamespace(
+            given_names=person.given_names,
+            family_names=person.family_names,
+            full_name=f"{person.given_names} {person.family_names}",
+            date_of_birth=dob,
+            phone=person.phone,
+            centre=SimpleNamespace(country=self.country),
+        )
+        self.by_dob[dob].append(i)
+        if phone:
+            self.by_phone[phone].append(i)
+        given = [pair_keys(word) for word in name_words(person.given_names)[:MAX_PAIRED_WORDS]]
+        family = [pair_keys(word) for word in name_words(person.family_names)[:MAX_PAIRED_WORDS] if not word.part]
+        for g in given:
+            for a in g:
+                for n, first in enumerate(family):
+                    for b in first:
+                        self._hold((a, b), i)
+                        for second in family[n + 1 :]:
+                            for c in second:
+                                self._hold((a, min(b, c), max(b, c)), i)
+
+    def _hold(self, key: tuple[str, ...], i: int) -> None:
+        rows = self.by_name[key]
+        if not rows or rows[-1] != i:  # (a word's two keys lead to one key of the name)
+            rows.append(i)
 
 
 def _order(rows: list[mapping.Row]) -> tuple[list[int], dict[int, str]]:
@@ -461,24 +564,21 @@ def start(user: Actor, batch: ImportBatch) -> None:
 
 
 def run(user: Actor, batch: ImportBatch, progress) -> dict[str, int]:
-    """Import the rows of a batch from where it stopped, committing every BATCH rows with its progress.
-    When the last row is done, the rows held for it are destroyed with their key."""
+    """Import the rows of a batch from where it stopped, BATCH rows at a time (a household never split
+    between two), committing each with its progress. When the last row is done, the rows held for it are
+    destroyed with their key."""
     table, findings, config = batch.table, batch.findings, batch.settings
     centre = session.get_one(Centre, batch.centre_id)
-    rows = table["rows"]
+    state = _Run(user, batch, centre, table["columns"], table["rows"], config, findings)
     order: list[int] = findings["order"]
-    households = _households_so_far(batch, table["columns"], rows, config)
-    ours = set(imported_ids(batch))
-    for position in range(batch.done_rows, len(order)):
-        i = order[position]
-        outcome = _import_row(user, batch, centre, i, table["columns"], rows[i], config, findings, households, ours)
-        if outcome.outcome == "imported" and outcome.beneficiary_id:
-            ours.add(outcome.beneficiary_id)
-        session.add(outcome)
-        setattr(batch, outcome.outcome, getattr(batch, outcome.outcome) + 1)
-        batch.done_rows = position + 1
-        if batch.done_rows % BATCH == 0:
-            progress(batch.done_rows, len(order))  # commits the rows so far with where to resume
+    while batch.done_rows < len(order):
+        end = state.chunk_end(order, batch.done_rows)
+        outcomes = state.import_rows(order[batch.done_rows : end])
+        session.execute(sa.insert(ImportRow), [_values(outcome) for outcome in outcomes])
+        for outcome in outcomes:
+            setattr(batch, outcome.outcome, getattr(batch, outcome.outcome) + 1)
+        batch.done_rows = end
+        progress(batch.done_rows, len(order))  # commits the rows so far with where to resume
     batch.state = BatchState.DONE
     batch.finished_at = utcnow()
     batch.table = None
@@ -489,98 +589,181 @@ def run(user: Actor, batch: ImportBatch, progress) -> dict[str, int]:
     return counts
 
 
-def _households_so_far(batch, columns, rows, config) -> dict[str, tuple[str, str]]:
-    """Each household of the list already started by this batch (a resumed run): key -> (household uid,
-    head's full name)."""
-    out: dict[str, tuple[str, str]] = {}
-    done = session.execute(
-        sa.select(ImportRow.row, Beneficiary)
-        .join(Beneficiary, Beneficiary.id == ImportRow.beneficiary_id)
-        .where(ImportRow.batch_id == batch.id, ImportRow.outcome.in_(("imported", "linked")))
-    )
-    for row_number, person in done:
-        row = mapping.read_row(config, columns, rows[row_number - 2])
-        if row.household and row.household not in out and person.household is not None:
-            out[row.household] = (person.household.uid, person.full_name)
-    return out
+def _values(row: ImportRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in ("batch_id", "row", "outcome", "beneficiary_id", "column", "message")}
 
 
-def _import_row(user, batch, centre, i, columns, cells, config, findings, households, ours) -> ImportRow:
-    """One row: refused, skipped, linked, or registered. The people this batch registered already may be
-    alike (a family's names): the preview told the list's rows apart, so they do not stop the row; the
-    pairs are kept for a desk to look at."""
-    row_number = i + 2
-    f = findings["rows"].get(str(i), {})
-    if f.get("errors"):
-        column, message = sorted(f["errors"].items())[0]
-        return ImportRow(batch_id=batch.id, row=row_number, outcome="refused", column=column, message=message)
-    row = mapping.read_row(config, columns, cells)
-    decision = findings["decisions"].get(str(i), "")
-    kind, _, target = decision.partition(":")
-    if kind == "skip":
-        return ImportRow(
-            batch_id=batch.id, row=row_number, outcome="skipped", message=str(_l("Possible duplicate: skipped."))
+class _Run:
+    """An import under way: the list's households begun, the records its rows became, and the people
+    registered since the preview by others (a row that may be one of them is not imported)."""
+
+    def __init__(self, user, batch, centre, columns, cells, config, findings):
+        self.user, self.batch, self.centre = user, batch, centre
+        self.columns, self.cells, self.config, self.findings = columns, cells, config, findings
+        self.today = clock.today_at(centre)
+        #: the list's household -> (its household, the head's full name)
+        self.households: dict[str, tuple[Household, str]] = {}
+        #: row index -> the record it became (imported or linked)
+        self.records: dict[int, int] = {}
+        done = session.execute(
+            sa.select(ImportRow.row, Beneficiary)
+            .join(Beneficiary, Beneficiary.id == ImportRow.beneficiary_id)
+            .where(ImportRow.batch_id == batch.id, ImportRow.outcome.in_(("imported", "linked")))
         )
-    if kind == "link":
-        linked = session.get(Beneficiary, int(target))
-        if linked is None or not in_scope(user, linked.centre_id) or linked.is_erased:
-            return ImportRow(
-                batch_id=batch.id, row=row_number, outcome="skipped", message=str(_l("The record to link to is gone."))
+        for row_number, person in done:  # a run resumed after a stop
+            self.records[row_number - 2] = person.id
+            row = self.read(row_number - 2)
+            if row.household and row.household not in self.households and person.household is not None:
+                self.households[row.household] = (person.household, person.full_name)
+        self.since = int(findings.get("since") or 0)
+        self.others: dict[int, Beneficiary] = {}
+
+    def read(self, i: int) -> mapping.Row:
+        return mapping.read_row(self.config, self.columns, self.cells[i])
+
+    def chunk_end(self, order: list[int], position: int) -> int:
+        """Where the chunk starting at `position` ends: after BATCH rows, at the end of a household."""
+        end = min(position + BATCH, len(order))
+        last = self.read(order[end - 1]).household if end < len(order) else None
+        while last and end < len(order) and self.read(order[end]).household == last:
+            end += 1
+        return end
+
+    def import_rows(self, indexes: list[int]) -> list[ImportRow]:
+        """The rows of one chunk: refused, skipped and linked as the preview and the decisions say, the
+        others registered together."""
+        outcomes: dict[int, ImportRow] = {}
+        items: list[tuple[int, mapping.Row, reception.Registration]] = []
+        waiting: list[tuple[int, mapping.Row, str]] = []
+        for i in indexes:
+            number = i + 2
+            f = self.findings["rows"].get(str(i), {})
+            if f.get("errors"):
+                column, message = sorted(f["errors"].items())[0]
+                outcomes[i] = ImportRow(
+                    batch_id=self.batch.id, row=number, outcome="refused", column=column, message=message
+                )
+                continue
+            kind, _, target = self.findings["decisions"].get(str(i), "").partition(":")
+            row = self.read(i)
+            if kind == "skip":
+                outcomes[i] = ImportRow(batch_id=self.batch.id, row=number, outcome="skipped", message=str(SKIPPED))
+            elif kind == "link":
+                outcomes[i] = self._link(i, row, int(target))
+            else:
+                waiting.append((i, row, kind))
+        found = self._found_since([(i, row) for i, row, _ in waiting])
+        for i, row, kind in waiting:
+            if i in found:
+                outcomes[i] = ImportRow(batch_id=self.batch.id, row=i + 2, outcome="skipped", message=str(FOUND_SINCE))
+            else:
+                f = self.findings["rows"].get(str(i), {})
+                items.append((i, row, self._registration(i, row, f, kind == "new")))
+        registered = reception.register_many(self.user, self.centre, [item for _, _, item in items])
+        for (i, row, item), result in zip(items, registered):
+            if isinstance(result, RuleError):
+                outcomes[i] = ImportRow(
+                    batch_id=self.batch.id,
+                    row=i + 2,
+                    outcome="refused",
+                    column=_column(row, result.field),
+                    message=str(result.message),
+                )
+                continue
+            self.records[i] = result.id
+            if item.consent_unrecorded:
+                self.batch.without_consent += 1
+            outcomes[i] = ImportRow(batch_id=self.batch.id, row=i + 2, outcome="imported", beneficiary_id=result.id)
+        self._keep_list_pairs([i for i, _, _ in items if i in self.records])
+        return [outcomes[i] for i in indexes]
+
+    def _link(self, i: int, row: mapping.Row, target: int) -> ImportRow:
+        linked = session.get(Beneficiary, target)
+        if linked is None or not in_scope(self.user, linked.centre_id) or linked.is_erased:
+            return ImportRow(batch_id=self.batch.id, row=i + 2, outcome="skipped", message=str(LINK_GONE))
+        if row.household and row.household not in self.households and linked.household is not None:
+            self.households[row.household] = (linked.household, linked.full_name)
+        self.records[i] = linked.id
+        return ImportRow(batch_id=self.batch.id, row=i + 2, outcome="linked", beneficiary_id=linked.id)
+
+    def _registration(self, i: int, row: mapping.Row, f: dict[str, Any], new: bool) -> reception.Registration:
+        """What registers a row: its household (the list's, begun by an earlier row, or a new one), its
+        consents, and the pairs the preview found (answered "not the same person" when decided new)."""
+        person = _person(row)
+        joined = self.households.get(row.household or "")
+        consents, unrecorded = _consents(row, self.centre, joined[1] if joined else None)
+        if joined is None:
+            household = Household(centre_id=self.centre.id)
+            if row.household:
+                self.households[row.household] = (household, f"{person.given_names} {person.family_names}")
+            relationship = "head"
+        else:
+            household = joined[0]
+            relationship = row.relationship if row.relationship and row.relationship != "head" else "other_relative"
+        candidates = {pid: reasons for pid, reasons in f.get("candidates", [])}
+        return reception.Registration(
+            person,
+            consents,
+            household=household,
+            relationship=relationship,
+            pairs=candidates,
+            acknowledged=set(candidates) if new else set(),
+            consent_unrecorded=unrecorded,
+        )
+
+    def _keep_list_pairs(self, indexes: list[int]) -> None:
+        """Keep the pairs the preview found between rows of the list, once both are records; and a row
+        decided "new" though it repeats an earlier one is answered "not the same person"."""
+        pairs: dict[int, dict[int, list[str]]] = {}
+        for i in indexes:
+            for j, reasons in self.findings.get("alike", {}).get(str(i), []):
+                if j in self.records:
+                    pairs.setdefault(self.records[i], {})[self.records[j]] = reasons
+            same_as = self.findings["rows"].get(str(i), {}).get("same_as")
+            if same_as is not None and same_as in self.records:
+                reception.remember_not_same(self.user, self.records[i], self.records[same_as])
+        duplicates.keep_pairs(pairs)
+
+    def _found_since(self, rows: list[tuple[int, mapping.Row]]) -> set[int]:
+        """The rows someone registered in reach since the preview (by others than this import) may be: the
+        few registered since compared in memory, decrypted once; many, through the duplicate check."""
+        mine = sa.select(ImportRow.beneficiary_id).where(
+            ImportRow.batch_id == self.batch.id, ImportRow.beneficiary_id.is_not(None)
+        )
+        arrived = set(
+            session.scalars(
+                sa.select(Beneficiary.id).where(
+                    Beneficiary.id > self.since,
+                    Beneficiary.id.not_in(mine),
+                    Beneficiary.merged_into_id.is_(None),
+                    scope_filter(self.user, Beneficiary.centre_id),
+                )
             )
-        if row.household and row.household not in households and linked.household is not None:
-            households[row.household] = (linked.household.uid, linked.full_name)
-        return ImportRow(batch_id=batch.id, row=row_number, outcome="linked", beneficiary_id=linked.id)
-    acknowledged = {c[0] for c in f.get("candidates", [])} if kind == "new" else set()
-    if kind == "new" and f.get("same_as") is not None:
-        earlier = session.scalar(
-            sa.select(ImportRow.beneficiary_id).where(ImportRow.batch_id == batch.id, ImportRow.row == f["same_as"] + 2)
-        )
-        if earlier:
-            acknowledged.add(earlier)
-    assert row.person is not None
-    joined = households.get(row.household or "")
-    is_head = joined is None
-    choice = reception.HouseholdChoice()
-    if joined is not None:
-        relationship = row.relationship if row.relationship and row.relationship != "head" else "other_relative"
-        choice = reception.HouseholdChoice(join_household_uid=joined[0], relationship=relationship)
-    consents, unrecorded = _consents(row, centre, joined)
-    try:
-        with session.begin_nested():
-            person = reception.register(
-                user,
-                centre,
-                row.person,
-                consents,
-                choice,
-                acknowledged,
-                hints_seen=True,
-                consent_unrecorded=unrecorded,
-                tolerated=ours,
-            )
-    except RuleError as err:
-        return ImportRow(
-            batch_id=batch.id,
-            row=row_number,
-            outcome="refused",
-            column=_column(row, err.field),
-            message=str(err.message),
-        )
-    except reception.PossibleDuplicates:
-        return ImportRow(
-            batch_id=batch.id,
-            row=row_number,
-            outcome="skipped",
-            message=str(_l("May already be registered (found while importing): check at the desk.")),
-        )
-    if is_head and row.household and person.household is not None:
-        households[row.household] = (person.household.uid, person.full_name)
-    if unrecorded:
-        batch.without_consent += 1
-    return ImportRow(batch_id=batch.id, row=row_number, outcome="imported", beneficiary_id=person.id)
+        ) - set(self.records.values())
+        if not arrived or not rows:
+            return set()
+        people = [(i, _person(row), _person(row).birth_date(self.today)[0]) for i, row in rows]
+        if len(arrived) > COMPARED_SINCE:
+            found = duplicates.find_many(self.user, [(p, dob) for _, p, dob in people], self.centre.country)
+            return {
+                i
+                for (i, _, _), result in zip(people, found)
+                if any(c.beneficiary.id in arrived for c in result.candidates)
+            }
+        new = arrived - self.others.keys()
+        if new:
+            stmt = sa.select(Beneficiary).where(Beneficiary.id.in_(new)).options(so.lazyload(Beneficiary.needs))
+            self.others.update((p.id, p) for p in session.scalars(stmt))
+        others = [self.others[pid] for pid in sorted(arrived) if pid in self.others and not self.others[pid].is_erased]
+        found_here = set()
+        for i, person, dob in people:
+            sought = duplicates.Sought.of(person, dob, self.centre.country)
+            if any(sought.reasons(other)[1] for other in others):
+                found_here.add(i)
+        return found_here
 
 
-def _consents(row: mapping.Row, centre: Centre, joined: tuple[str, str] | None) -> tuple[list, bool]:
+def _consents(row: mapping.Row, centre: Centre, guardian: str | None) -> tuple[list, bool]:
     """The consents to record, and whether the person comes without a recorded consent: a list that
     recorded none, or a child's whose guardian the list does not name (the household's head)."""
     if row.unrecorded or row.person is None:
@@ -590,10 +773,10 @@ def _consents(row: mapping.Row, centre: Centre, joined: tuple[str, str] | None) 
     age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
     consents = list(row.consents)
     if age < reception.ADULT_AGE:
-        if joined is None:
+        if guardian is None:
             return [], True
         for c in consents:
-            c.given_by, c.guardian_name = "guardian", joined[1]
+            c.given_by, c.guardian_name = "guardian", guardian
     for c in consents:
         c.method = "written"
     try:

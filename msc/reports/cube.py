@@ -298,18 +298,23 @@ def write_pending(sess: so.Session) -> None:
         audit.take_chain_lock(conn)
         for key in visits:
             del merged[key]
-            _, centre_id, month, person_id = key
-            if leave_mark(conn, centre_id, month, person_id):
-                _add(merged, [(served_fact(centre_id, month), 1, 0)], +1)
+        for centre_id, month, _person_id in leave_marks(conn, [key[1:] for key in visits]):
+            _add(merged, [(served_fact(centre_id, month), 1, 0)], +1)
     apply(conn, merged)
 
 
-def leave_mark(conn, centre_id: int, month: str, person_id: int) -> bool:
-    """Record that a centre served a person in a month; True if it is the first time that month."""
-    stmt = insert_for(conn)(ServedMonth).values(centre_id=centre_id, month=month, beneficiary_id=person_id)
-    # the row comes back only when it was written (psycopg gives no row count for ON CONFLICT DO NOTHING)
-    written = conn.execute(stmt.on_conflict_do_nothing().returning(ServedMonth.beneficiary_id)).first()
-    return written is not None
+def leave_marks(conn, marks: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
+    """Record that centres served people in months, (centre, month, person) each; says which were the first
+    time that month (the row comes back only when it was written: psycopg gives no row count for ON CONFLICT
+    DO NOTHING)."""
+    written: list[tuple[int, str, int]] = []
+    insert = insert_for(conn)
+    for start in range(0, len(marks), _APPLY_ROWS):
+        values = [{"centre_id": c, "month": m, "beneficiary_id": p} for c, m, p in marks[start : start + _APPLY_ROWS]]
+        stmt = insert(ServedMonth).values(values).on_conflict_do_nothing()
+        returned = stmt.returning(ServedMonth.centre_id, ServedMonth.month, ServedMonth.beneficiary_id)
+        written += [tuple(row) for row in conn.execute(returned)]
+    return written
 
 
 def _within(transaction, ancestor) -> bool:
@@ -346,11 +351,12 @@ def _lookups(sess: so.Session) -> Lookups:
 def _after_flush(sess: so.Session, _context) -> None:
     deltas: Deltas = {}
     look = None
-    changed = (*sess.new, *sess.dirty, *sess.deleted)
+    added, removed = sess.new, sess.deleted  # (each a new set, built from the whole session: read once)
+    changed = (*added, *sess.dirty, *removed)
     if any(isinstance(obj, (Centre, PartnerService)) for obj in changed):
         sess.info.pop(_LOOKUPS, None)  # a centre or a service written in this transaction: read them again
     for obj in changed:
-        new, gone = obj in sess.new, obj in sess.deleted
+        new, gone = obj in added, obj in removed
         if not gone and (visit := _visit(sess, obj, new)) is not None:
             _add(deltas, [(visit, 1, 0)], +1)
         if type(obj) not in _TRACKED:
