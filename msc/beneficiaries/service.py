@@ -31,7 +31,7 @@ from msc.beneficiaries.vocab import PROTECTED_NEEDS, SENSITIVE_NEEDS, age_band
 from msc.centres import stays
 from msc.centres.models import Centre, EntryPoint
 from msc.crypto import DataKey, blind
-from msc.db import session, utcnow
+from msc.db import number_new, session, utcnow
 from msc.errors import RuleError
 from msc.security import audit
 from msc.security.actor import Actor
@@ -305,6 +305,7 @@ def _write(user: Actor, centre: Centre, today: dt.date, ready: list[_Ready]) -> 
     answers, stays, changes and audit, in one flush and a few statements whatever their number."""
     if not ready:
         return []
+    session.flush()  # what was waiting goes first: the rows below are numbered after it
     numbers = _new_case_numbers(centre, len(ready))
     people: list[Beneficiary] = []
     #: households begun here (all their members are here): household -> (member, age)
@@ -342,6 +343,10 @@ def _write(user: Actor, centre: Centre, today: dt.date, ready: list[_Ready]) -> 
         household.no_adult = not has_adult
         for person, age in members:
             person.possible_uasc = not has_adult and age < ADULT_AGE
+    number_new(session, [person.data_key for person in people])
+    number_new(session, [household for household, _ in started.values()])
+    number_new(session, people)
+    number_new(session, [c for person in people for c in person.consents])
     session.add_all(people)
     session.flush()
     reindex_new(
@@ -365,8 +370,10 @@ def _write(user: Actor, centre: Centre, today: dt.date, ready: list[_Ready]) -> 
     for household in joined.values():
         refresh_uasc_flags(household)
     stays.first_arrivals([person.id for person in people], centre.id, today, stays.REGISTERED)
+    changes = [BeneficiaryChange(beneficiary_id=p.id, user_id=user.id, action="registered", fields="") for p in people]
+    number_new(session, changes)
+    session.add_all(changes)
     for person in people:
-        _log_change(user, person, "registered", [])
         audit.record("beneficiary.create", object_type="beneficiary", object_id=person.id)
     return people
 

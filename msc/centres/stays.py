@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from msc.centres.models import Centre
-from msc.db import Base, forget, once_per_transaction, session, utcnow
+from msc.db import Base, forget, number_new, once_per_transaction, session, utcnow
 
 #: how a stay began
 REGISTERED = "registered"
@@ -71,10 +71,12 @@ def arrive(beneficiary_id: int, centre_id: int, on: dt.date, how: str, shared: C
 def first_arrivals(beneficiary_ids: list[int], centre_id: int, on: dt.date, how: str) -> None:
     """Open the first stay of people just registered (they have no stay to end), in one flush."""
     now = utcnow()
-    session.add_all(
+    opened = [
         Stay(beneficiary_id=pid, centre_id=centre_id, arrived_on=on, arrived_at=now, how=how, shared="")
         for pid in beneficiary_ids
-    )
+    ]
+    number_new(session, opened)
+    session.add_all(opened)
     session.flush()
     forget(_ROUTES)
 

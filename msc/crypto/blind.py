@@ -201,11 +201,15 @@ def _han_words(run: str, query: bool) -> list[NameWord]:
 def name_words(text: str, query: bool = False) -> list[NameWord]:
     """The words of a name, in any script, without particles and bare numbers. `query` splits a run of
     Chinese characters as a query is matched, rather than as a name is indexed."""
-    text = text or ""
+    return list(_name_words(text or "", query))
+
+
+@lru_cache(maxsize=16384)  # a name is read again at every comparison, and a list repeats its names
+def _name_words(text: str, query: bool) -> tuple[NameWord, ...]:
     if text.isascii():  # most names at the desk: nothing to transliterate
         tokens = (t[:MAX_TOKEN] for t in _ASCII_WORD.findall(text.lower()) if t not in PARTICLES and not t.isdigit())
-        return [NameWord((t,), phonetic_key(t)) for t in tokens]
-    return [word for chunk in _chunks(text) for word in _chunk_words(chunk, query)]
+        return tuple(NameWord((t,), phonetic_key(t)) for t in tokens)
+    return tuple(word for chunk in _chunks(text) for word in _chunk_words(chunk, query))
 
 
 @lru_cache(maxsize=8192)  # as phonetic_key: a desk meets the same names again and again
@@ -315,6 +319,7 @@ def is_phone_like(value: str) -> bool:
     return MIN_PHONE_DIGITS <= len(phone_digits(value)) <= MAX_PHONE_DIGITS
 
 
+@lru_cache(maxsize=16384)  # the numbering plan's parser is slow, and a phone is compared again and again
 def normalise_phone(value: str, country: str | None) -> str:
     """A phone as one comparable key: its national significant number ("3001234567": area or mobile
     code and subscriber number, without country code or trunk zero), read as people write it in the

@@ -615,7 +615,9 @@ class _Run:
             row = self.read(row_number - 2)
             if row.household and row.household not in self.households and person.household is not None:
                 self.households[row.household] = (person.household, person.full_name)
-        self.since = int(findings.get("since") or 0)
+        #: the last record id looked at, from the preview's start on; the records others registered since
+        self.seen = (int(findings.get("since") or 0),) * 2
+        self.arrived: set[int] = set()
         self.others: dict[int, Beneficiary] = {}
 
     def read(self, i: int) -> mapping.Row:
@@ -727,19 +729,21 @@ class _Run:
     def _found_since(self, rows: list[tuple[int, mapping.Row]]) -> set[int]:
         """The rows someone registered in reach since the preview (by others than this import) may be: the
         few registered since compared in memory, decrypted once; many, through the duplicate check."""
-        mine = sa.select(ImportRow.beneficiary_id).where(
-            ImportRow.batch_id == self.batch.id, ImportRow.beneficiary_id.is_not(None)
-        )
-        arrived = set(
+        registered = set(
             session.scalars(
                 sa.select(Beneficiary.id).where(
-                    Beneficiary.id > self.since,
-                    Beneficiary.id.not_in(mine),
+                    Beneficiary.id > self.seen[0],
                     Beneficiary.merged_into_id.is_(None),
                     scope_filter(self.user, Beneficiary.centre_id),
                 )
             )
-        ) - set(self.records.values())
+        )
+        # the next chunk reads what came after the record last seen a chunk ago: a desk's registration
+        # that drew its id before this read and committed after it is read then (PostgreSQL's ids are not
+        # committed in order)
+        self.seen = (self.seen[1], max(registered, default=self.seen[1]))
+        self.arrived |= registered - set(self.records.values())
+        arrived = self.arrived
         if not arrived or not rows:
             return set()
         people = [(i, _person(row), _person(row).birth_date(self.today)[0]) for i, row in rows]

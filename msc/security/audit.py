@@ -32,7 +32,7 @@ from flask_login import current_user
 
 from msc import timing
 from msc.crypto import keyring
-from msc.db import session, utcnow, write_lock
+from msc.db import number_new, session, utcnow, write_lock
 from msc.security import witness
 from msc.security.models import AuditEvent
 
@@ -120,6 +120,7 @@ def append_pending(db_session: so.Session) -> list[AuditEvent]:
             seq += 1
             ev.seq, ev.prev_mac = seq, prev
             ev.mac = prev = _mac(key, ev)
+        number_new(db_session, events)
         db_session.add_all(events)
         db_session.flush()
     finally:
