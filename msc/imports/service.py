@@ -426,9 +426,7 @@ def _order(rows: list[mapping.Row]) -> tuple[list[int], dict[int, str]]:
     for i, row in enumerate(rows):
         if row.household and row.relationship == "head":
             if row.household in heads:
-                errors[i] = str(
-                    _l("This household already has a head in the list: give this row another relationship.")
-                )
+                errors[i] = str(TWO_HEADS)
             else:
                 heads[row.household] = i
     for i, row in enumerate(rows):
