@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -82,21 +83,12 @@ def _ids_with(kind: int, value: str | set[str], user: Actor | None, *, beyond: b
 
 def holder_of_document(number: str | None, exclude_id: int | None = None) -> Beneficiary | None:
     """The record a document number is registered to, anywhere (the caller decides what it may say of it)."""
-    norm = blind.normalise_document(number or "")
-    if not norm:
-        return None
-    for pid in _ids_with(blind.DOCUMENT, norm, None):
-        if pid == exclude_id:
-            continue
-        other = session.get(Beneficiary, pid)
-        if other is None or other.document_number is None or blind.normalise_document(other.document_number) != norm:
-            continue  # a chance match of the truncated hash
-        return other
-    return None
+    return holders_of_documents([number], exclude_id).get(blind.normalise_document(number or ""))
 
 
-def holders_of_documents(numbers: list[str | None]) -> dict[str, Beneficiary]:
-    """`holder_of_document` for many numbers at once: normalised number -> the record it is registered to."""
+def holders_of_documents(numbers: list[str | None], exclude_id: int | None = None) -> dict[str, Beneficiary]:
+    """The records these document numbers are registered to, anywhere, at once: normalised number -> record
+    (but the one of `exclude_id`)."""
     wanted = {blind.normalise_document(n or "") for n in numbers} - {""}
     if not wanted:
         return {}
@@ -104,7 +96,7 @@ def holders_of_documents(numbers: list[str | None]) -> dict[str, Beneficiary]:
     idx = blind_indexer(active.key_id)
     hashed = _holders(int(active.generation), blind.DOCUMENT, {idx.hash(blind.DOCUMENT, n) for n in wanted})
     out: dict[str, Beneficiary] = {}
-    for person in _load({pid for found in hashed.values() for pid in found}).values():
+    for person in _load({pid for found in hashed.values() for pid in found} - {exclude_id}).values():
         number = blind.normalise_document(person.document_number or "")
         if number in wanted and number not in out:  # (else a chance match of the truncated hash)
             out[number] = person
@@ -222,18 +214,22 @@ def find(
             sa.select(Beneficiary).where(Beneficiary.id.in_(found)).options(so.lazyload(Beneficiary.needs))
         )
     }
-    candidates = []
-    for pid in found:
-        person = people.get(pid)
-        if person is None or person.is_erased:
+    decided = _decided_pairs(exclude_id, list(people))
+    return _best_candidates(sought, [people[pid] for pid in found if pid in people], decided)
+
+
+def _best_candidates(sought: Sought, people: Iterable[Beneficiary], decided: set[int] | None = None) -> list[Candidate]:
+    """Those of these people with a reason to be the one sought (and not answered "not the same person"),
+    the most reasons first, then the best name, then the latest; at most MAX_CANDIDATES."""
+    ranked = []
+    for person in people:
+        if person.is_erased or person.id in (decided or set()):
             continue
         total, reasons = sought.reasons(person)
         if reasons:
-            candidates.append((len(reasons), total, Candidate(person, reasons)))
-    decided = _decided_pairs(exclude_id, [c.beneficiary.id for _, _, c in candidates])
-    candidates = [t for t in candidates if t[2].beneficiary.id not in decided]
-    candidates.sort(key=lambda t: (-t[0], -t[1], -t[2].beneficiary.id))
-    return [c for _, _, c in candidates[:MAX_CANDIDATES]]
+            ranked.append((len(reasons), total, Candidate(person, reasons)))
+    ranked.sort(key=lambda t: (-t[0], -t[1], -t[2].beneficiary.id))
+    return [c for _, _, c in ranked[:MAX_CANDIDATES]]
 
 
 def regional_hints(user: Actor, data: PersonData, dob: dt.date, country: str | None = None) -> list[Hint]:
@@ -252,11 +248,20 @@ def regional_hints(user: Actor, data: PersonData, dob: dt.date, country: str | N
     # the name: every family name and the first given name spelt or sounding alike (what the 'phonetic'
     # reason asks); a name with a typo beyond reach is found through the same date of birth
     named = alike(user, sought.first_given + sought.family_tokens, regional.MAX_HINTS, beyond=True)
+    best = _hint_order(dob_ids, phone_ids, named)
+    if not best:
+        return []
+    people = _load(set(best))
+    beyond = [people[pid] for pid in best if pid in people and not in_scope(user, people[pid].centre_id)]
+    return _hints(sought, beyond)
+
+
+def _hint_order(dob_ids: set[int], phone_ids: set[int], named: list[int]) -> list[int]:
+    """The records beyond reach to decrypt for hints, at most MAX_HINTS: the most signals first; among
+    equals the same date of birth, the same phone, then the name's rank (`named`, best first)."""
     order = {pid: i for i, pid in enumerate(named)}
-    found = dob_ids | phone_ids | set(named)
-    # the most signals first; among equals the same date of birth, the same phone, then the name's rank
-    best = sorted(
-        found,
+    return sorted(
+        dob_ids | phone_ids | set(named),
         key=lambda p: (
             -((p in dob_ids) + (p in phone_ids) + (p in order)),
             p not in dob_ids,
@@ -265,21 +270,19 @@ def regional_hints(user: Actor, data: PersonData, dob: dt.date, country: str | N
             -p,
         ),
     )[: regional.MAX_HINTS]
-    if not best:
-        return []
-    people = session.scalars(
-        sa.select(Beneficiary)
-        .where(Beneficiary.id.in_(best))
-        .options(so.lazyload(Beneficiary.needs), so.selectinload(Beneficiary.consents))
-    )
+
+
+def _hints(sought: Sought, people: list[Beneficiary]) -> list[Hint]:
+    """The hints of these (decrypted) records beyond reach, in `_hint_order`: those that may be shared and
+    match, the most reasons first, then the best name."""
     ranked = []
-    for person in people:
-        if person.is_erased or in_scope(user, person.centre_id):
+    for position, person in enumerate(people):
+        if person.is_erased:
             continue
         total, reasons = sought.reasons(person)
         hint = regional.hint_for(person, reasons)
         if hint is not None:
-            ranked.append((-len(reasons), -total, best.index(person.id), hint))
+            ranked.append((-len(reasons), -total, position, hint))
     ranked.sort(key=lambda t: t[:3])
     return [t[3] for t in ranked]
 
@@ -313,7 +316,7 @@ def find_many(user: Actor, people: list[tuple[PersonData, dt.date]], country: st
     idx, gen = blind_indexer(active.key_id), int(active.generation)
     reach = centre_ids_in_scope(user)
     sought = [Sought.of(data, dob, country) for data, dob in people]
-    wanted: dict[int, set[int]] = {blind.DOB: set(), blind.PHONE: set(), blind.DOCUMENT: set(), blind.NAME_PAIR: set()}
+    wanted: dict[int, set[int]] = {blind.DOB: set(), blind.PHONE: set(), blind.NAME_PAIR: set()}
     asks: list[dict[str, Any]] = []
     near: set[int] = set()
     for (data, dob), s in zip(people, sought):
@@ -328,9 +331,6 @@ def find_many(user: Actor, people: list[tuple[PersonData, dt.date]], country: st
         if s.phone:
             phones = {s.phone, blind.legacy_phone_key(data.phone or "")} - {""}
             ask["phones"] = {idx.hash(blind.PHONE, key) for key in phones}
-        document = blind.normalise_document(data.document_number or "")
-        ask["document"] = idx.hash(blind.DOCUMENT, document) if document else None
-        ask["document_text"] = document
         keys = list(dict.fromkeys(blind.pair_keys(word) for word in s.first_given + s.family_tokens))
         if (
             active.layout >= 2
@@ -342,8 +342,6 @@ def find_many(user: Actor, people: list[tuple[PersonData, dt.date]], country: st
                 wanted[blind.NAME_PAIR] |= group
         wanted[blind.DOB].add(ask["dob"])
         wanted[blind.PHONE] |= ask["phones"]
-        if ask["document"] is not None:
-            wanted[blind.DOCUMENT].add(ask["document"])
         asks.append(ask)
     holders = {kind: _holders(gen, kind, hashes) for kind, hashes in wanted.items()}
     centre_of: dict[int, int] = {}
@@ -373,65 +371,25 @@ def find_many(user: Actor, people: list[tuple[PersonData, dt.date]], country: st
             if reach is not None:
                 named |= set(alike(user, s.first_given + s.family_tokens, regional.MAX_HINTS, beyond=True))
             centre_of.update(_centres_of(named - centre_of.keys()))
-        documents = sorted(holders[blind.DOCUMENT].get(ask["document"], {})) if ask["document"] is not None else []
-        per_person.append((dob_ids, phone_ids, named, documents))
+        per_person.append((dob_ids, phone_ids, named))
 
-    beyond_ids = {pid for sets in per_person for group in sets[:3] for pid in group if not within(pid)}
+    beyond_ids = {pid for sets in per_person for group in sets for pid in group if not within(pid)}
     sharing = _continuity_in_force(beyond_ids) if reach is not None else set()
-    loaded = _load(
-        {pid for sets in per_person for group in sets[:3] for pid in group if within(pid) or pid in sharing}
-        | {pid for sets in per_person for pid in sets[3]}
-    )
+    loaded = _load({pid for sets in per_person for group in sets for pid in group if within(pid) or pid in sharing})
+    documents = holders_of_documents([data.document_number for data, _ in people])
     out = []
-    for (dob_ids, phone_ids, named, documents), s, ask in zip(per_person, sought, asks):
+    for (dob_ids, phone_ids, named), s, (data, _) in zip(per_person, sought, people):
         namesakes = sorted((pid for pid in named if within(pid)), reverse=True)[:MAX_ALIKE]
         mine = [pid for pid in sorted(dob_ids | phone_ids) if within(pid)] + namesakes
-        candidates = []
-        for pid in dict.fromkeys(mine):
-            person = loaded.get(pid)
-            if person is None or person.is_erased:
-                continue
-            total, reasons = s.reasons(person)
-            if reasons:
-                candidates.append((len(reasons), total, Candidate(person, reasons)))
-        candidates.sort(key=lambda t: (-t[0], -t[1], -t[2].beneficiary.id))
+        candidates = _best_candidates(s, [loaded[pid] for pid in dict.fromkeys(mine) if pid in loaded])
         hints: list[Hint] = []
         if reach is not None:
             far_named = sorted((pid for pid in named if pid in sharing), reverse=True)[: regional.MAX_HINTS]
-            order = {pid: i for i, pid in enumerate(far_named)}
-            far = {pid for pid in dob_ids | phone_ids if pid in sharing} | set(far_named)
-            best = sorted(
-                far,
-                key=lambda p: (
-                    -((p in dob_ids) + (p in phone_ids) + (p in order)),
-                    p not in dob_ids,
-                    p not in phone_ids,
-                    order.get(p, len(order)),
-                    -p,
-                ),
-            )[: regional.MAX_HINTS]
-            ranked = []
-            for rank_, pid in enumerate(best):
-                person = loaded.get(pid)
-                if person is None or person.is_erased:
-                    continue
-                total, reasons = s.reasons(person)
-                hint = regional.hint_for(person, reasons)
-                if hint is not None:
-                    ranked.append((-len(reasons), -total, rank_, hint))
-            ranked.sort(key=lambda t: t[:3])
-            hints = [t[3] for t in ranked]
-        holder = None
-        for pid in documents:
-            person = loaded.get(pid)
-            if (
-                person is not None
-                and person.document_number
-                and blind.normalise_document(person.document_number) == ask["document_text"]
-            ):
-                holder = person  # (else a chance match of the truncated hash)
-                break
-        out.append(Found([c for _, _, c in candidates[:MAX_CANDIDATES]], hints, holder))
+            far = {pid for pid in dob_ids | phone_ids if pid in sharing}
+            best = _hint_order(far & dob_ids, far & phone_ids, far_named)
+            hints = _hints(s, [loaded[pid] for pid in best if pid in loaded])
+        holder = documents.get(blind.normalise_document(data.document_number or ""))
+        out.append(Found(candidates, hints, holder))
     return out
 
 
