@@ -173,6 +173,14 @@ def _private_sqlite_file(url: str) -> None:
             pass
 
 
+def table_of(model: type[Base]) -> sa.Table:
+    """A model's table, for Core statements that run one compiled statement for many rows (cheaper than
+    the unit of work's bulk path when nothing needs the objects)."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
 def insert_for(
     bind: sa.Engine | sa.Connection,
 ) -> Callable[[type[Base] | sa.TableClause], postgresql.Insert | sqlite.Insert]:

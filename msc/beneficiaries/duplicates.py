@@ -27,7 +27,7 @@ from msc.beneficiaries.regional import Hint
 from msc.beneficiaries.search import ParsedQuery, alike, rank
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import searched_generation
-from msc.db import insert_for, session, utcnow
+from msc.db import insert_for, session, table_of, utcnow
 from msc.errors import RuleError
 from msc.security.actor import Actor
 from msc.security.policy import centre_ids_in_scope, in_scope, scope_filter
@@ -543,14 +543,15 @@ def keep_pairs(found: dict[int, dict[int, list[str]]]) -> None:
     rows = [
         {"first_id": a, "second_id": b, "reasons": r, "found_at": now} for (a, b), r in sorted(values.items())
     ]  # in the pairs' order, so two desks lock shared pairs in the same order
-    for start in range(0, len(rows), 200):
-        stmt = insert_for(session.connection())(DuplicateCandidate).values(rows[start : start + 200])
-        session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["first_id", "second_id"],
-                set_={"reasons": stmt.excluded.reasons, "found_at": stmt.excluded.found_at},
-            )
-        )
+    # one statement run for every row (compiled once), on the table: not the unit of work's bulk path
+    stmt = insert_for(session.connection())(table_of(DuplicateCandidate))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["first_id", "second_id"],
+            set_={"reasons": stmt.excluded.reasons, "found_at": stmt.excluded.found_at},
+        ),
+        rows,
+    )
 
 
 def _pair(person_id: int, other: int) -> sa.ColumnElement[bool]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from msc.crypto.blind import MIN_TYPO_TOKEN, NameWord, name_words
 
 # Weights of a query word's best match, and the bonus when it is a person's leading name.
@@ -29,17 +31,28 @@ def within_one_edit(a: str, b: str) -> bool:
 def token_score(query: NameWord, words: list[NameWord]) -> int:
     """The best match of one query word against a person's name words: a spelling in common, the
     same sound, the same consonant skeleton across a script that leaves vowels out, or one typo."""
-    forms = {form for word in words for form in word.forms}
-    if forms.intersection(query.forms):
+    best = 0
+    for word in words:
+        best = max(best, _word_score(query, word))
+        if best == EXACT:
+            break
+    return best
+
+
+@lru_cache(maxsize=65536)  # a list's or a registry's names share their words: each two are compared once
+def _word_score(query: NameWord, word: NameWord) -> int:
+    """How one query word matches one word of a name (0: it does not)."""
+    if set(word.forms).intersection(query.forms):
         return EXACT
-    if query.sound and any(word.sound == query.sound for word in words):
+    if query.sound and word.sound == query.sound:
         return PHONETIC
-    if query.vowelless or any(word.vowelless for word in words):
-        skeletons = query.skeletons
-        if any((query.vowelless or word.vowelless) and skeletons & word.skeletons for word in words):
-            return PHONETIC
-    long_forms = [t for t in forms if len(t) >= MIN_TYPO_TOKEN]
-    if any(len(q) >= MIN_TYPO_TOKEN and within_one_edit(q, t) for q in query.forms for t in long_forms):
+    if (query.vowelless or word.vowelless) and query.skeletons & word.skeletons:
+        return PHONETIC
+    if any(
+        len(q) >= MIN_TYPO_TOKEN and len(t) >= MIN_TYPO_TOKEN and within_one_edit(q, t)
+        for q in query.forms
+        for t in word.forms
+    ):
         return TYPO
     return 0
 

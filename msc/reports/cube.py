@@ -38,7 +38,7 @@ from msc.beneficiaries.vocab import PROTECTED_NEEDS
 from msc.centres.models import Centre
 from msc.centres.stays import Stay
 from msc.crypto import DataKey, Detached, detached_key
-from msc.db import insert_for, utcnow
+from msc.db import insert_for, table_of, utcnow
 from msc.nfi.models import Distribution, DistributionLine
 from msc.partners.models import PartnerService
 from msc.referrals.models import Referral
@@ -307,14 +307,13 @@ def leave_marks(conn, marks: list[tuple[int, str, int]]) -> list[tuple[int, str,
     """Record that centres served people in months, (centre, month, person) each; says which were the first
     time that month (the row comes back only when it was written: psycopg gives no row count for ON CONFLICT
     DO NOTHING)."""
-    written: list[tuple[int, str, int]] = []
-    insert = insert_for(conn)
-    for start in range(0, len(marks), _APPLY_ROWS):
-        values = [{"centre_id": c, "month": m, "beneficiary_id": p} for c, m, p in marks[start : start + _APPLY_ROWS]]
-        stmt = insert(ServedMonth).values(values).on_conflict_do_nothing()
-        returned = stmt.returning(ServedMonth.centre_id, ServedMonth.month, ServedMonth.beneficiary_id)
-        written += [tuple(row) for row in conn.execute(returned)]
-    return written
+    if not marks:
+        return []
+    values = [{"centre_id": c, "month": m, "beneficiary_id": p} for c, m, p in marks]
+    # one statement compiled once, the rows sent in batches by the driver's many-rows insert
+    stmt = insert_for(conn)(table_of(ServedMonth)).on_conflict_do_nothing()
+    returned = stmt.returning(ServedMonth.centre_id, ServedMonth.month, ServedMonth.beneficiary_id)
+    return [tuple(row) for row in conn.execute(returned, values)]
 
 
 def _within(transaction, ancestor) -> bool:
