@@ -65,6 +65,9 @@ API_ADDRESS_RATE_LIMIT = "600 per minute"
 # most rows one import takes
 IMPORT_MAX_BYTES = 20 * 1024 * 1024
 IMPORT_MAX_ROWS = 100_000
+# Offline desks (msc/offline): how long after its last online login a device may record offline; what it
+# records later is refused at sync
+OFFLINE_WINDOW_HOURS = 12
 # Webhooks (msc/api/webhooks.py): how long a partner's server has to answer a delivery; whether an http://
 # address (not https) and an address in a private, loopback or link-local network may receive deliveries
 # (development and tests only: in production a subscription could otherwise reach inside our own network).

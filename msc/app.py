@@ -60,6 +60,7 @@ from msc.jobs.views import bp as jobs_bp
 from msc.jobs.worker import worker as worker_command
 from msc.nfi import views as nfi
 from msc.nfi.views import bp as nfi_bp
+from msc.offline.views import bp as offline_bp
 from msc.ops import errors as ops_errors
 from msc.ops import health as ops_health
 from msc.ops import logs as ops_logs
@@ -190,6 +191,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(onward_bp, url_prefix="/continuity/onward")
     app.register_blueprint(api_admin_bp, url_prefix="/admin/api")
     app.register_blueprint(imports_bp, url_prefix="/imports")
+    app.register_blueprint(offline_bp, url_prefix="/offline")
     api.init_app(app)  # /api/v1 and its document; its token check runs before the access policy
 
 

@@ -52,6 +52,7 @@ from msc.nfi.models import (  # noqa: F401
     StockReceipt,
     StockTransfer,
 )
+from msc.offline.models import OfflineDevice, OfflineRecord  # noqa: F401
 from msc.partners.models import Organisation, PartnerService, service_centres  # noqa: F401
 from msc.referrals.models import Disclosure, Referral, ReferralEvent, ReferralReminder, ReminderRecipient  # noqa: F401
 from msc.reports.models import CarriedCount, ReportCount  # noqa: F401

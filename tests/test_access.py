@@ -90,8 +90,10 @@ def world(app, make):
     with app.app_context():
         token_uid = _token_uid(spare)
         delivery_uid = _webhook_delivery(org_id)
+        offline = _offline_desks()
     return {
         **fund,
+        **offline,
         "tokens": tokens,
         "token_uid": token_uid,
         "delivery_uid": delivery_uid,
@@ -319,6 +321,25 @@ def _token_uid(secret: str) -> str:
     return session.scalar(sa.select(ApiToken.uid).where(ApiToken.token_hash == tokens.digest(secret)))
 
 
+def _offline_desks() -> dict[str, str]:
+    """An offline desk device at each centre, each with a refused record (the walk's manager revokes here)."""
+    from msc.centres.models import Centre
+    from msc.offline.models import OfflineDevice, OfflineRecord
+
+    found = {}
+    for key, code in (("", "COL-CUC"), ("there_", "PER-TUM")):
+        centre = session.scalar(sa.select(Centre).where(Centre.code == code))
+        device = OfflineDevice(centre_id=centre.id, label=f"Tablet {code}")
+        record = OfflineRecord(
+            device=device, centre_id=centre.id, client_id="walk-record-1", kind="registration", state="refused"
+        )
+        session.add_all([device, record])
+        session.flush()
+        found[f"{key}device"], found[f"{key}offline_record"] = device.uid, record.uid
+    session.commit()
+    return found
+
+
 def _webhook_delivery(org_id: int) -> str:
     """A partner's webhook subscription with one failed delivery (the one the walk's admin sends again)."""
     from msc.api import webhooks
@@ -393,6 +414,8 @@ def _url(app, rule, world, uid_key="here"):
             "movement_uid": world["there_movement" if far else "movement"],
             "token_uid": world["token_uid"],
             "delivery_uid": world["delivery_uid"],
+            "device_uid": world["there_device" if far else "device"],
+            "record_uid": world["there_offline_record" if far else "offline_record"],
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -490,6 +513,8 @@ def test_records_of_another_centre_answer_404(app, world):
             "reminder_uid",
             "transfer_uid",
             "movement_uid",
+            "device_uid",
+            "record_uid",
         } & set(rule.arguments):
             continue
         url = _url(app, rule, world, uid_key="there")

@@ -11,7 +11,7 @@ from wtforms import BooleanField, DateField, HiddenField, IntegerField, RadioFie
 from wtforms.validators import AnyOf, DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
 from msc import clock
-from msc.beneficiaries import vocab
+from msc.beneficiaries import service, vocab
 from msc.forms import CleanString, CleanText, Length, MultiCheckboxField, options
 
 _choices = options
@@ -102,6 +102,24 @@ class PersonForm(FlaskForm):
         self.nationality.choices = options([("", _l("Choose…"))] + vocab.nationality_choices())
         self.needs.choices = options(
             [(code, label) for code, (label, sensitive) in vocab.NEEDS.items() if show_sensitive or not sensitive]
+        )
+
+    def person_data(self, needs: list[str]) -> service.PersonData:
+        """The person as the service reads it (`needs`: those the user may record)."""
+        return service.PersonData(
+            given_names=self.given_names.data,
+            family_names=self.family_names.data,
+            sex=self.sex.data,
+            nationality=self.nationality.data,
+            date_of_birth=self.date_of_birth.data,
+            estimated_age=self.estimated_age.data,
+            document_type=self.document_type.data,
+            document_number=self.document_number.data or None,
+            phone=self.phone.data or None,
+            arrival_date=self.arrival_date.data,
+            entry_point=self.entry_point.data or None,
+            languages=self.languages.data or [],
+            needs=needs,
         )
 
     def set_entry_points(self, places, several_countries: bool = False) -> None:
@@ -203,6 +221,30 @@ class RegistrationForm(PersonForm):
     CONSENT_FIELDS = ("registration", "referral", "government_sharing", "followup_contact", "photo")
     #: asked, not required: recorded only when the desk chose given or refused
     OPTIONAL_CONSENT_FIELDS = ("continuity",)
+
+    def consent_data(self) -> list[service.ConsentData]:
+        """The consent per purpose, as the service records it."""
+        asked = [p for p in self.OPTIONAL_CONSENT_FIELDS if getattr(self, f"consent_{p}").data]
+        return [
+            service.ConsentData(
+                purpose=p,
+                status=getattr(self, f"consent_{p}").data,
+                legal_basis=self.legal_basis.data if p == "registration" else "consent",
+                method=self.method.data,
+                given_by=self.given_by.data,
+                guardian_name=self.guardian_name.data or None,
+                best_interests_note=self.best_interests_note.data or None,
+            )
+            for p in (*self.CONSENT_FIELDS, *asked)
+        ]
+
+    def household_choice(self) -> service.HouseholdChoice:
+        """A new household (the person heads it), or the household of the case number given."""
+        joins = self.household_mode.data == "join"
+        return service.HouseholdChoice(
+            join_case_number=self.household_case_number.data if joins else None,
+            relationship=self.relationship.data if joins else "head",
+        )
 
 
 class ConsentForm(FlaskForm):

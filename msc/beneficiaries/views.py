@@ -76,40 +76,6 @@ def search():
     return html, status
 
 
-def _person_data(form: PersonForm, needs: list[str]) -> service.PersonData:
-    return service.PersonData(
-        given_names=form.given_names.data,
-        family_names=form.family_names.data,
-        sex=form.sex.data,
-        nationality=form.nationality.data,
-        date_of_birth=form.date_of_birth.data,
-        estimated_age=form.estimated_age.data,
-        document_type=form.document_type.data,
-        document_number=form.document_number.data or None,
-        phone=form.phone.data or None,
-        arrival_date=form.arrival_date.data,
-        entry_point=form.entry_point.data or None,
-        languages=form.languages.data or [],
-        needs=needs,
-    )
-
-
-def _consents(form: RegistrationForm) -> list[service.ConsentData]:
-    asked = [p for p in RegistrationForm.OPTIONAL_CONSENT_FIELDS if getattr(form, f"consent_{p}").data]
-    return [
-        service.ConsentData(
-            purpose=p,
-            status=getattr(form, f"consent_{p}").data,
-            legal_basis=form.legal_basis.data if p == "registration" else "consent",
-            method=form.method.data,
-            given_by=form.given_by.data,
-            guardian_name=form.guardian_name.data or None,
-            best_interests_note=form.best_interests_note.data or None,
-        )
-        for p in (*RegistrationForm.CONSENT_FIELDS, *asked)
-    ]
-
-
 @bp.route("/register", methods=["GET", "POST"])
 @requires(Permission.REGISTER)
 def register():
@@ -139,16 +105,13 @@ def register():
     candidates, hints = [], []
     if form.validate_on_submit():
         acknowledged = {n for x in (form.acknowledged.data or "").split(",") if (n := parse_id(x)) is not None}
-        choice = service.HouseholdChoice(
-            join_case_number=form.household_case_number.data if form.household_mode.data == "join" else None,
-            relationship=form.relationship.data if form.household_mode.data == "join" else "head",
-        )
+        choice = form.household_choice()
         try:
             person = service.register(
                 current_user,
                 centre,
-                _person_data(form, form.needs.data or []),
-                _consents(form),
+                form.person_data(form.needs.data or []),
+                form.consent_data(),
                 choice,
                 acknowledged,
                 hints_seen=form.hints_seen.data == "1",
@@ -313,7 +276,7 @@ def edit(uid: str):
     elif form.validate_on_submit():
         needs = service.keep_hidden_needs(person, form.needs.data or [], may_sensitive)
         try:
-            changed = service.update(current_user, person, _person_data(form, needs))
+            changed = service.update(current_user, person, form.person_data(needs))
         except RuleError as err:
             show_on_form(form, err)
         else:

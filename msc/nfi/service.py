@@ -92,6 +92,27 @@ def hand_over(
 
     Refused, row by row, when a row breaks the rules (unless the user may override and writes why) or
     when the centre's stock cannot cover it; nothing is written then."""
+    return _hand_over(user, centre, person, quantities, ack, justification, given=False)[0]
+
+
+def record_given_offline(
+    user: Actor, centre: Centre, person: Beneficiary, quantities: dict[str, int], ack: Acknowledgement
+) -> tuple[Distribution, dict[str, str]]:
+    """Record a hand-over an offline desk made: the items have left the desk, so it is recorded even where
+    the rules or the stock would have refused it, and those reasons come back, row by row, for the centre
+    manager. The stock gives what it has (never below zero): a shortfall is one of the reasons."""
+    return _hand_over(user, centre, person, quantities, ack, None, given=True)
+
+
+def _hand_over(
+    user: Actor,
+    centre: Centre,
+    person: Beneficiary,
+    quantities: dict[str, int],
+    ack: Acknowledgement,
+    justification: str | None,
+    given: bool,
+) -> tuple[Distribution, dict[str, str]]:
     if not centre.active or not in_scope(user, centre.id):
         raise NfiError(_l("Choose one of your centres."), field="centre_id")
     quantities = {k: q for k, q in quantities.items() if q}
@@ -130,7 +151,7 @@ def hand_over(
                 else str(_l("At most %(n)d may be given today.", n=verdict.allowed))
             )
     overriding = False
-    if outside:
+    if outside and not given:
         if not role_allows(user, Permission.NFI_OVERRIDE):
             raise HandOverRefused(_l("Some items cannot be given today: see the reasons next to them."), problems)
         if not justification:
@@ -143,7 +164,18 @@ def hand_over(
     for key, quantity in quantities.items():
         per_item[verdicts[key].item.id] = per_item.get(verdicts[key].item.id, 0) + quantity
     with session.begin_nested():
+        taken = {}
         for item_id in sorted(per_item):
+            taken[item_id] = per_item[item_id]
+            if given:
+                taken[item_id] = min(per_item[item_id], stock.on_hand(centre.id, item_id))
+                if taken[item_id] < per_item[item_id]:
+                    short = str(_l("The stock showed %(n)d: count it.", n=taken[item_id]))
+                    for k in quantities:
+                        if verdicts[k].item.id == item_id:
+                            problems[k] = f"{problems[k]} {short}" if k in problems else short
+                stock.take(centre.id, item_id, taken[item_id])
+                continue
             try:
                 stock.take_or_refuse(centre.id, items[item_id], per_item[item_id])
             except NfiError as err:
@@ -153,14 +185,15 @@ def hand_over(
             user, centre, person, quantities, verdicts, ack, today, justification if overriding else None
         )
         for item_id in sorted(per_item):
-            stock.record(centre, item_id, "distribution", -per_item[item_id], user, distribution_id=distribution.id)
+            if taken[item_id]:
+                stock.record(centre, item_id, "distribution", -taken[item_id], user, distribution_id=distribution.id)
     audit.record(
-        "nfi.hand_over.override" if overriding else "nfi.hand_over",
+        "nfi.hand_over.override" if overriding else "nfi.hand_over.offline" if given else "nfi.hand_over",
         object_type="nfi_distribution",
         object_id=distribution.id,
         detail=",".join(f"{items[i].code}:{q}" for i, q in sorted(per_item.items())),
     )
-    return distribution
+    return distribution, problems if given else {}
 
 
 def _write(

@@ -77,6 +77,8 @@ class Permission(StrEnum):
     ONWARD_RECEIVE = "onward.receive"
     ONWARD_FLAGS = "onward.flags"
     IMPORT = "beneficiary.import"
+    OFFLINE_DESK = "offline.desk"
+    OFFLINE_DEVICES = "offline.devices"
 
 
 PERMISSIONS = tuple(Permission)
@@ -96,6 +98,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.BREAK_GLASS,
             Permission.CONTINUITY_ASK,
             Permission.ONWARD_RECEIVE,
+            Permission.OFFLINE_DESK,
         }
     ),
     "caseworker": frozenset(
@@ -121,6 +124,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.CONTINUITY_DECIDE,
             Permission.ONWARD_PLAN,
             Permission.ONWARD_RECEIVE,
+            Permission.OFFLINE_DESK,
         }
     ),
     "protection_officer": frozenset(
@@ -174,6 +178,8 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.ONWARD_RECEIVE,
             Permission.ONWARD_FLAGS,
             Permission.IMPORT,
+            Permission.OFFLINE_DESK,
+            Permission.OFFLINE_DEVICES,
         }
     ),
     "dpo": frozenset(
@@ -188,6 +194,7 @@ ROLES: dict[str, frozenset[Permission]] = {
             Permission.NFI_CATALOGUE,
             Permission.FUND_CRITERIA_DRAFT,
             Permission.JOBS,
+            Permission.OFFLINE_DEVICES,
         }
     ),
     "partner": frozenset({Permission.PARTNER_PORTAL}),

@@ -1,0 +1,167 @@
+"""Offline desk pages: enrolling a tablet, the offline window and the sync (JSON, called by the desk's
+script), the registrations waiting for the clerk, and for managers the devices and what was flagged."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from msc.errors import DomainError, show_on_form
+from msc.forms import ConfirmForm, form_status
+from msc.offline import service
+from msc.offline.forms import EnrolForm
+from msc.offline.models import RecordState
+from msc.security.policy import Permission, active_centres_of, can, requires
+from msc.urls import parse_id
+
+bp = Blueprint("offline", __name__)
+
+
+def _desk(form: EnrolForm, enrolled=None):
+    page = render_template(
+        "offline/desk.html",
+        form=form,
+        enrolled=enrolled,
+        waiting=service.waiting_for(current_user),
+        may_manage=can(current_user, Permission.OFFLINE_DEVICES),
+        window_hours=service.window().total_seconds() / 3600,
+    )
+    return page, form_status(form)
+
+
+@bp.get("/")
+@requires(Permission.OFFLINE_DESK)
+def desk():
+    """The offline desk: enrol this device, and the registrations from offline desks waiting for a decision."""
+    return _desk(EnrolForm(centres=active_centres_of(current_user)))
+
+
+@bp.post("/enrol")
+@requires(Permission.OFFLINE_DESK)
+def enrol():
+    """Enrol the tablet in use for one of the user's centres."""
+    centres = active_centres_of(current_user)
+    form = EnrolForm(centres=centres)
+    if form.validate_on_submit():
+        centre = next(c for c in centres if c.id == form.centre_id.data)  # the form offers only these
+        try:
+            device = service.enrol(current_user, centre, form.label.data)
+        except DomainError as err:
+            show_on_form(form, err)
+        else:
+            flash(_("This device is enrolled as an offline desk of %(centre)s.", centre=centre.name), "success")
+            return _desk(EnrolForm(centres=centres), enrolled=device)
+    return _desk(form)
+
+
+def _json_error(err: DomainError, status: int = 422):
+    return jsonify({"error": str(err.message), "field": err.field}), status
+
+
+@bp.post("/grant")
+@requires(Permission.OFFLINE_DESK)
+def grant():
+    """Open an offline window on an enrolled device (called by the desk's script at each online visit)."""
+    body = request.get_json(silent=True)
+    try:
+        device = service.device_by_uid(current_user, body.get("device") if isinstance(body, dict) else None)
+        return jsonify(service.grant(current_user, device))
+    except DomainError as err:
+        return _json_error(err)
+
+
+@bp.post("/sync")
+@requires(Permission.OFFLINE_DESK)
+def sync():
+    """Replay what a device recorded offline; the answer says what became of each record."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify({"error": _("The request could not be read.")}), 400
+    try:
+        device = service.device_by_uid(current_user, body.get("device"))
+        outcomes = service.sync(current_user, device, body.get("records"))
+    except DomainError as err:
+        return _json_error(err)
+    return jsonify({"records": [o.as_json() for o in outcomes]})
+
+
+@bp.route("/records/<record_uid>", methods=["GET", "POST"])
+@requires(Permission.OFFLINE_DESK)
+def record(record_uid: str):
+    """A registration from an offline desk that waits for the clerk (possible duplicates), or was refused:
+    what was typed, why, and the decision."""
+    try:
+        found = service.record_by_uid(current_user, record_uid)
+    except DomainError:
+        abort(404)
+    form = ConfirmForm()
+    error = None
+    if request.method == "POST" and form.validate_on_submit():
+        same_as = request.form.get("same_as")
+        try:
+            if request.form.get("action") == "dismiss":
+                service.dismiss(current_user, found)
+            elif same_as is not None:
+                service.decide(current_user, found, parse_id(same_as) or -1)
+            else:
+                service.decide(current_user, found, None)
+        except DomainError as err:
+            error = err.message
+        else:
+            flash(_("Decided."), "success")
+            return redirect(url_for("offline.record", record_uid=found.uid))
+    typed, candidates = service.waiting_person(found) if found.payload_ct is not None else (None, [])
+    page = render_template(
+        "offline/record.html",
+        record=found,
+        typed=typed,
+        candidates=candidates,
+        form=form,
+        error=error,
+        states=_states(),
+    )
+    return page, 422 if error else 200
+
+
+@bp.get("/devices")
+@requires(Permission.OFFLINE_DEVICES)
+def devices():
+    """The devices of the user's centres, and what their offline desks recorded that was flagged or refused."""
+    return render_template(
+        "offline/devices.html",
+        devices=service.devices_for(current_user),
+        reported=service.reported_for(current_user),
+        form=ConfirmForm(),
+        centres={c.id: c.name for c in active_centres_of(current_user)},
+        states=_states(),
+    )
+
+
+@bp.post("/devices/<device_uid>/revoke")
+@requires(Permission.OFFLINE_DEVICES)
+def revoke(device_uid: str):
+    """Revoke a device: no new offline window, and its unsynced records are refused."""
+    form = ConfirmForm()
+    try:
+        device = service.device_by_uid(current_user, device_uid)
+    except DomainError:
+        abort(404)
+    if form.validate_on_submit():
+        try:
+            service.revoke(current_user, device)
+        except DomainError as err:
+            flash(str(err.message), "error")
+        else:
+            flash(_("The device %(label)s is revoked.", label=device.label), "success")
+    return redirect(url_for("offline.devices"))
+
+
+def _states() -> dict[str, str]:
+    return {
+        RecordState.APPLIED: _("Recorded"),
+        RecordState.WAITING: _("Waits for a decision"),
+        RecordState.FLAGGED: _("Recorded, outside the rules"),
+        RecordState.REFUSED: _("Refused"),
+        RecordState.DISCARDED: _("Already registered"),
+    }
