@@ -136,3 +136,37 @@ def test_a_manager_revokes_a_device_and_its_queue_is_refused(app, client, clerk,
     ).get_json()["records"][0]
     assert out["state"] == "refused" and "revocado" in out["message"]
     assert client.post("/offline/grant", json={"device": device}, headers={"X-CSRFToken": token}).status_code == 422
+
+
+def test_the_desks_offline_page_holds_the_forms_and_no_ones_data(app, make, client, clerk):
+    make.person(given_names="Marisol", family_names="Quintero")
+    # a registration's message waits to be shown: the page the tablet keeps must not hold it
+    with client.session_transaction() as s:
+        s["_flashes"] = [("success", "Registrada Marisol Quintero")]
+    res = client.get("/offline/desk")
+    html = res.get_data(as_text=True)
+    assert res.status_code == 200 and "Marisol" not in html and "Quintero" not in html
+    assert 'rel="manifest"' in html and 'id="offline-register"' in html and 'id="offline-give"' in html
+    assert 'name="consent_registration"' in html and 'name="item-HYG"' in html
+    assert "Guardar el registro para enviarlo" in html
+    assert 'data-of="%(n)s de %(total)s"' in html  # the script fills in the numbers
+
+
+def test_the_status_gives_a_fresh_token_and_says_when_the_session_is_gone(app, client, clerk, auth):
+    res = client.get("/offline/status")
+    assert res.status_code == 200 and res.get_json()["csrf"]
+    auth.logout()
+    assert client.get("/offline/status").status_code == 302
+
+
+def test_the_service_worker_and_the_manifest_are_served_by_the_app(client):
+    worker = client.get("/offline/sw.js")
+    body = worker.get_data(as_text=True)
+    assert worker.status_code == 200 and worker.mimetype == "text/javascript"
+    assert worker.headers["Service-Worker-Allowed"] == "/offline/"
+    assert '"/offline/desk"' in body and "/static/js/offline.js" in body and "http" not in body.replace("https", "")
+    manifest = client.get("/offline/manifest.webmanifest", headers={"Accept-Language": "pt-BR"})
+    data = json.loads(manifest.get_data(as_text=True))
+    assert manifest.mimetype == "application/manifest+json"
+    assert data["start_url"] == "/offline/desk" and data["scope"] == "/offline/"
+    assert data["short_name"] == "Balcão sem conexão"

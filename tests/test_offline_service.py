@@ -342,3 +342,18 @@ def test_nothing_the_device_sealed_is_stored_in_clear(app, desk):
         dump = repr(raw).encode()
         assert b"Yolimar" not in dump and b"555 0199" not in dump
         assert session.scalar(sa.select(OfflineDevice)).label == "Tablet 2, entry hall"
+
+
+def test_a_record_sent_twice_at_once_is_applied_once(app, desk, monkeypatch):
+    record = _record(desk)
+    [first] = _sync(app, desk, record)
+    # the second sending looked before the first one's row was there (two tabs at once): its claim fails
+    found, calls = service._known, []
+
+    def late(device, client_id):
+        calls.append(client_id)
+        return None if len(calls) == 1 else found(device, client_id)
+
+    monkeypatch.setattr(service, "_known", late)
+    [second] = _sync(app, desk, record)
+    assert second == first and len(_people(app)) == 1

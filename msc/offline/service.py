@@ -186,16 +186,27 @@ def _receive(user: Actor, device: OfflineDevice, sent: dict) -> Outcome:
     client_id, kind = sent.get("id"), sent.get("kind")
     if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id) or kind not in KINDS:
         return Outcome(str(client_id)[:40], RecordState.REFUSED, str(_l("The record is not one this server knows.")))
-    known = session.scalar(
-        sa.select(OfflineRecord).where(OfflineRecord.device_id == device.id, OfflineRecord.client_id == client_id)
-    )
+    known = _known(device, client_id)
     if known is not None:  # sent again (the answer to the first sending was lost): applied once
         return _outcome(known)
     payload: object = None
     record = OfflineRecord(
-        device=device, device_id=device.id, centre_id=device.centre_id, client_id=client_id, kind=kind
+        device=device,
+        device_id=device.id,
+        centre_id=device.centre_id,
+        client_id=client_id,
+        kind=kind,
+        state=RecordState.REFUSED,
+        synced_by_id=user.id,
     )
-    record.synced_by_id = user.id
+    try:  # claimed first: the same record sent twice at once (two tabs) is applied once
+        with session.begin_nested():
+            session.add(record)
+            session.flush()
+    except sa.exc.IntegrityError:  # the other sending holds it (and has committed since)
+        claimed = _known(device, client_id)
+        assert claimed is not None
+        return _outcome(claimed)
     try:
         if device.revoked:
             raise OfflineError(_l("This device was revoked: what it recorded offline is refused."))
@@ -214,7 +225,6 @@ def _receive(user: Actor, device: OfflineDevice, sent: dict) -> Outcome:
         record.reason = str(err.message)[:500]
         if kind == "registration" and isinstance(payload, dict) and record.made_by_id is not None:
             _keep(record, payload)  # what was typed is kept for the desk to correct, not lost
-    session.add(record)
     session.flush()
     audit.record(
         "offline.received",
@@ -224,6 +234,11 @@ def _receive(user: Actor, device: OfflineDevice, sent: dict) -> Outcome:
         user_id=record.made_by_id or user.id,
     )
     return _outcome(record)
+
+
+def _known(device: OfflineDevice, client_id: str) -> OfflineRecord | None:
+    stmt = sa.select(OfflineRecord).where(OfflineRecord.device_id == device.id, OfflineRecord.client_id == client_id)
+    return session.scalar(stmt)
 
 
 def _maker(record: OfflineRecord, device: OfflineDevice, payload: dict) -> User:

@@ -3,16 +3,26 @@ script), the registrations waiting for the clerk, and for managers the devices a
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
+from msc.beneficiaries.forms import RegistrationForm
+from msc.beneficiaries.service import entry_point_choices
 from msc.errors import DomainError, show_on_form
 from msc.forms import ConfirmForm, form_status
+from msc.nfi import vocab as nfi_vocab
+from msc.nfi.forms import HandOverForm
+from msc.nfi.stock import active_items
 from msc.offline import service
 from msc.offline.forms import EnrolForm
 from msc.offline.models import RecordState
-from msc.security.policy import Permission, active_centres_of, can, requires
+from msc.security.policy import Permission, active_centres_of, can, public, requires
 from msc.urls import parse_id
 
 bp = Blueprint("offline", __name__)
@@ -35,6 +45,74 @@ def _desk(form: EnrolForm, enrolled=None):
 def desk():
     """The offline desk: enrol this device, and the registrations from offline desks waiting for a decision."""
     return _desk(EnrolForm(centres=active_centres_of(current_user)))
+
+
+@bp.get("/desk")
+@requires(Permission.OFFLINE_DESK)
+def shell():
+    """The page the tablet keeps to work offline: the registration and hand-over forms, the catalogue and
+    the words, and the queue of what waits to be sent (drawn by the script). It holds no one's data."""
+    centres = active_centres_of(current_user)
+    form = RegistrationForm(meta={"csrf": False})
+    countries = sorted({c.country for c in centres})
+    form.set_entry_points(entry_point_choices(countries), several_countries=len(countries) > 1)
+    return render_template(
+        "offline/shell.html",
+        form=form,
+        give=HandOverForm(meta={"csrf": False}, prefix="give", centres=centres),
+        items=active_items(),
+        levels=nfi_vocab.LEVELS,
+    )
+
+
+@bp.get("/status")
+@requires(Permission.OFFLINE_DESK)
+def status():
+    """What the desk's script needs before it sends: a fresh CSRF token (the page it runs in may be an old
+    copy from the cache). Its answer tells the script that the session is still open."""
+    return jsonify({"csrf": generate_csrf()})
+
+
+@bp.get("/sw.js")
+@public
+def service_worker():
+    """The offline desk's service worker: it keeps the desk's page and its assets, nothing else."""
+    assets = [url_for("static", filename=f) for f in SHELL_ASSETS]
+    body = render_template("offline/sw.js", shell=url_for("offline.shell"), assets=assets, version=_version())
+    response = current_app.response_class(body, mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = url_for("offline.desk")
+    return response
+
+
+@bp.get("/manifest.webmanifest")
+@public
+def manifest():
+    """The offline desk as an installable app (its name in the visitor's language; no one's data)."""
+    body = {
+        "name": _("MSC Case offline desk"),
+        "short_name": _("Offline desk"),
+        "start_url": url_for("offline.shell"),
+        "scope": url_for("offline.desk"),
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0033a0",
+        "icons": [{"src": url_for("static", filename="favicon.svg"), "sizes": "any", "type": "image/svg+xml"}],
+    }
+    return current_app.response_class(json.dumps(body), mimetype="application/manifest+json")
+
+
+#: the static files the offline desk's page needs, kept by its service worker
+SHELL_ASSETS = ("css/app.css", "js/offline.js", "js/signature.js", "favicon.svg")
+
+
+def _version() -> str:
+    """A digest of the desk's assets: a new release changes it, and the service worker takes the new copies
+    (the page itself is asked of the server first whenever there is a connection)."""
+    digest = hashlib.sha256()
+    folder = Path(current_app.static_folder or "")
+    for name in SHELL_ASSETS:
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @bp.post("/enrol")
