@@ -60,6 +60,7 @@ from msc.jobs.views import bp as jobs_bp
 from msc.jobs.worker import worker as worker_command
 from msc.nfi import views as nfi
 from msc.nfi.views import bp as nfi_bp
+from msc.offline import views as offline
 from msc.offline.views import bp as offline_bp
 from msc.ops import errors as ops_errors
 from msc.ops import health as ops_health
@@ -208,7 +209,20 @@ def register_page_sections(app: Flask) -> None:
     sections.add(app, sections.CASE, continuity.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)
     sections.add(app, sections.CASEWORKER_HOME, fund.home_section)
-    for feature in (cases, referrals, fund, feedback, nfi, shelters, dpo_desk, jobs, continuity, onward, imports):
+    for feature in (
+        cases,
+        referrals,
+        fund,
+        feedback,
+        nfi,
+        shelters,
+        dpo_desk,
+        jobs,
+        continuity,
+        onward,
+        imports,
+        offline,
+    ):
         sections.add(app, sections.HOME, feature.home_sections)
 
 

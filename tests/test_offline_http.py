@@ -170,3 +170,26 @@ def test_the_service_worker_and_the_manifest_are_served_by_the_app(client):
     assert manifest.mimetype == "application/manifest+json"
     assert data["start_url"] == "/offline/desk" and data["scope"] == "/offline/"
     assert data["short_name"] == "Balcão sem conexão"
+
+
+def test_the_landing_pages_show_what_offline_desks_left_to_decide(app, make, client, clerk, auth):
+    make.person(given_names="Yolimar", family_names="Castillo Rangel", date_of_birth=dt.date(1994, 3, 8))
+    token, res = _enrol(client)
+    device = re.search(r'data-device="([0-9a-f]+)"', res.get_data(as_text=True)).group(1)
+    headers = {"X-CSRFToken": token}
+    opened = client.post("/offline/grant", json={"device": device}, headers=headers).get_json()
+    refused = {**FORM, "given_names": "Ana", "consent_registration": "refused"}
+    records = [_sealed(opened, "rec-000003", form=FORM), _sealed(opened, "rec-000004", form=refused)]
+    client.post("/offline/sync", json={"device": device, "records": records}, headers=headers)
+    home = client.get("/").get_data(as_text=True)
+    assert "Registros sin conexión por decidir" in home and "1 registro espera" in home
+    auth.logout()
+    auth.login("jefa")
+    home = client.get("/").get_data(as_text=True)
+    assert "Flagged and refused offline records" in home and "1 record to look at" in home
+    record = re.search(r'href="(/offline/records/[0-9a-f]+)"', home).group(1)
+    page = client.get(record)
+    assert "Mark as reviewed" in page.get_data(as_text=True)
+    res = client.post(record, data={"csrf_token": csrf(client, record), "action": "reviewed"})
+    assert res.status_code == 302
+    assert "1 record to look at" not in client.get("/").get_data(as_text=True)

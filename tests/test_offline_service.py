@@ -357,3 +357,20 @@ def test_a_record_sent_twice_at_once_is_applied_once(app, desk, monkeypatch):
     monkeypatch.setattr(service, "_known", late)
     [second] = _sync(app, desk, record)
     assert second == first and len(_people(app)) == 1
+
+
+def test_a_manager_reviews_a_flagged_hand_over_and_it_leaves_the_landing_page(app, make, desk):
+    token, _, _ = _card_and_stock(app, make, received=1)
+    _sync(app, desk, _record(desk, "hand_over", card=token, items={"HYG": 3}, ack={"method": "thumbprint"}))
+    with app.test_request_context():
+        manager = session.scalar(sa.select(User).where(User.username == "jefa"))
+        clerk = session.get(User, desk["clerk"])
+        [flagged] = service.reported_for(manager, open_only=True)
+        with pytest.raises(service.OfflineError, match="centre manager"):
+            service.reviewed(clerk, flagged)
+        service.reviewed(manager, flagged)
+        session.commit()
+        assert service.reported_for(manager, open_only=True) == []
+        assert [r.state for r in service.reported_for(manager)] == [RecordState.FLAGGED]  # still listed
+        with pytest.raises(service.OfflineError, match="decided already"):
+            service.reviewed(manager, flagged)

@@ -129,15 +129,23 @@ def check_document_unique(user: Actor, document_type: str, number: str | None, e
 
 
 class Compared(Protocol):
-    """What the reasons read of someone: a (decrypted) record, or a row of a list being read."""
-
-    given_names: str | None
-    family_names: str | None
-    date_of_birth: dt.date | None
-    phone: str | None
+    """What the reasons read of someone: a (decrypted) record, or a row of a list being read (whose names
+    come as their words, read once for the many rows it is compared with)."""
 
     @property
-    def full_name(self) -> str: ...
+    def given_names(self) -> str | tuple[blind.NameWord, ...] | None: ...
+
+    @property
+    def family_names(self) -> str | tuple[blind.NameWord, ...] | None: ...
+
+    @property
+    def full_name(self) -> str | tuple[blind.NameWord, ...]: ...
+
+    @property
+    def date_of_birth(self) -> dt.date | None: ...
+
+    @property
+    def phone(self) -> str | None: ...
 
     @property
     def centre(self) -> Any: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from msc.crypto.blind import MIN_TYPO_TOKEN, NameWord, name_words
@@ -28,7 +29,7 @@ def within_one_edit(a: str, b: str) -> bool:
     return any(a == b[:i] + b[i + 1 :] for i in range(len(b)))
 
 
-def token_score(query: NameWord, words: list[NameWord]) -> int:
+def token_score(query: NameWord, words: Sequence[NameWord]) -> int:
     """The best match of one query word against a person's name words: a spelling in common, the
     same sound, the same consonant skeleton across a script that leaves vowels out, or one typo."""
     best = 0
@@ -57,9 +58,10 @@ def _word_score(query: NameWord, word: NameWord) -> int:
     return 0
 
 
-def name_score(query_words: list[NameWord], full_name: str) -> tuple[int, int]:
-    """(sum of best matches, how many query words matched) of a query against a decrypted name."""
-    words = name_words(full_name)
+def name_score(query_words: list[NameWord], name: str | tuple[NameWord, ...]) -> tuple[int, int]:
+    """(sum of best matches, how many query words matched) of a query against a decrypted name (or its
+    words, when the caller read them once for many comparisons)."""
+    words = name_words(name) if isinstance(name, str) else name
     scores = [token_score(q, words) for q in query_words]
     return sum(scores), sum(1 for s in scores if s)
 

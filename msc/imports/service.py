@@ -390,10 +390,11 @@ class InFile:
         return earlier, [(j, reasons) for _, _, j, reasons in alike[: duplicates.MAX_CANDIDATES]]
 
     def _add(self, i: int, person: reception.PersonData, dob: dt.date, phone: str) -> None:
+        # the names' words, read once: each row is compared with many (name_score takes them as they are)
         self.rows[i] = SimpleNamespace(
-            given_names=person.given_names,
-            family_names=person.family_names,
-            full_name=f"{person.given_names} {person.family_names}",
+            given_names=tuple(name_words(person.given_names)),
+            family_names=tuple(name_words(person.family_names)),
+            full_name=tuple(name_words(f"{person.given_names} {person.family_names}")),
             date_of_birth=dob,
             phone=person.phone,
             centre=SimpleNamespace(country=self.country),

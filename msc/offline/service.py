@@ -435,18 +435,32 @@ def waiting_for(user: Actor) -> list[OfflineRecord]:
     return list(session.scalars(stmt))
 
 
-def reported_for(
-    user: Actor, states: tuple[str, ...] = (RecordState.FLAGGED, RecordState.REFUSED)
-) -> list[OfflineRecord]:
-    """Flagged hand-overs and refused records of the user's centres, newest first (the latest 200)."""
+def reported_for(user: Actor, open_only: bool = False) -> list[OfflineRecord]:
+    """Flagged hand-overs and refused records of the user's centres, newest first (the latest 200);
+    `open_only`: those nobody has looked at yet (reviewed by a manager, or put aside by the desk)."""
     ids = [c.id for c in active_centres_of(user)]
     stmt = (
         sa.select(OfflineRecord)
-        .where(OfflineRecord.centre_id.in_(ids or [-1]), OfflineRecord.state.in_(states))
+        .where(
+            OfflineRecord.centre_id.in_(ids or [-1]),
+            OfflineRecord.state.in_((RecordState.FLAGGED, RecordState.REFUSED)),
+        )
         .order_by(OfflineRecord.id.desc())
         .limit(200)
     )
+    if open_only:
+        stmt = stmt.where(OfflineRecord.decided_at.is_(None))
     return list(session.scalars(stmt))
+
+
+def reviewed(user: Actor, record: OfflineRecord) -> None:
+    """A manager has looked at a flagged or refused record (it leaves their landing page)."""
+    if not role_allows(user, Permission.OFFLINE_DEVICES) or not in_scope(user, record.centre_id):
+        raise OfflineError(_l("Only a centre manager or an admin of its centre may mark it as reviewed."))
+    if record.state not in (RecordState.FLAGGED, RecordState.REFUSED) or record.decided_at is not None:
+        raise OfflineError(_l("This record was decided already."))
+    record.decided_at = utcnow()
+    audit.record("offline.reviewed", object_type="offline_record", object_id=record.id)
 
 
 def record_by_uid(user: Actor, uid: str) -> OfflineRecord:

@@ -9,20 +9,26 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from msc.beneficiaries.forms import RegistrationForm
+from msc.beneficiaries.models import Beneficiary
 from msc.beneficiaries.service import entry_point_choices
+from msc.db import session
 from msc.errors import DomainError, show_on_form
 from msc.forms import ConfirmForm, form_status
 from msc.nfi import vocab as nfi_vocab
 from msc.nfi.forms import HandOverForm
+from msc.nfi.models import Distribution
+from msc.nfi.rules import describe_group, has_target
 from msc.nfi.stock import active_items
 from msc.offline import service
 from msc.offline.forms import EnrolForm
 from msc.offline.models import RecordState
-from msc.security.policy import Permission, active_centres_of, can, public, requires
+from msc.sections import Row, Section
+from msc.security.policy import Permission, active_centres_of, can, public, requires, role_allows
 from msc.urls import parse_id
 
 bp = Blueprint("offline", __name__)
@@ -62,6 +68,8 @@ def shell():
         give=HandOverForm(meta={"csrf": False}, prefix="give", centres=centres),
         items=active_items(),
         levels=nfi_vocab.LEVELS,
+        describe_group=describe_group,
+        has_target=has_target,
     )
 
 
@@ -102,7 +110,7 @@ def manifest():
 
 
 #: the static files the offline desk's page needs, kept by its service worker
-SHELL_ASSETS = ("css/app.css", "js/offline.js", "js/signature.js", "favicon.svg")
+SHELL_ASSETS = ("css/app.css", "js/offline.js", "js/signature.js", "js/scan.js", "favicon.svg")
 
 
 def _version() -> str:
@@ -180,6 +188,8 @@ def record(record_uid: str):
         try:
             if request.form.get("action") == "dismiss":
                 service.dismiss(current_user, found)
+            elif request.form.get("action") == "reviewed":
+                service.reviewed(current_user, found)
             elif same_as is not None:
                 service.decide(current_user, found, parse_id(same_as) or -1)
             else:
@@ -198,6 +208,9 @@ def record(record_uid: str):
         form=form,
         error=error,
         states=_states(),
+        may_review=can(current_user, Permission.OFFLINE_DEVICES),
+        person=session.get(Beneficiary, found.beneficiary_id) if found.beneficiary_id else None,
+        handover=session.get(Distribution, found.distribution_id) if found.distribution_id else None,
     )
     return page, 422 if error else 200
 
@@ -243,3 +256,56 @@ def _states() -> dict[str, str]:
         RecordState.REFUSED: _("Refused"),
         RecordState.DISCARDED: _("Already registered"),
     }
+
+
+#: rows a section of the landing page shows before its link to the full page
+HOME_ROWS = 5
+
+
+def home_sections(user, today) -> list[Section]:
+    """On the landing page: registrations from offline desks waiting for the desk's decision; for a manager,
+    the offline hand-overs recorded outside the rules and the records refused."""
+    found = []
+    if role_allows(user, Permission.REGISTER):
+        waiting = service.waiting_for(user)
+        if waiting:
+            rows = [
+                Row(str(r.reason or ""), url_for("offline.record", record_uid=r.uid), r.device.label)
+                for r in waiting[:HOME_ROWS]
+            ]
+            found.append(
+                Section(
+                    "offline-waiting",
+                    _("Offline registrations to decide"),
+                    rows,
+                    ngettext("%(num)d registration waits", "%(num)d registrations wait", len(waiting)),
+                    link=url_for("offline.desk"),
+                    link_text=_("Offline desk"),
+                    order=15,
+                )
+            )
+    if role_allows(user, Permission.OFFLINE_DEVICES):
+        reported = service.reported_for(user, open_only=True)
+        if reported:
+            states = _states()
+            rows = [
+                Row(
+                    str(r.reason or ""),
+                    url_for("offline.record", record_uid=r.uid),
+                    r.device.label,
+                    states.get(r.state, r.state),
+                )
+                for r in reported[:HOME_ROWS]
+            ]
+            found.append(
+                Section(
+                    "offline-reported",
+                    _("Flagged and refused offline records"),
+                    rows,
+                    ngettext("%(num)d record to look at", "%(num)d records to look at", len(reported)),
+                    link=url_for("offline.devices"),
+                    link_text=_("Tablets for offline work"),
+                    order=16,
+                )
+            )
+    return found

@@ -146,6 +146,7 @@ AUDIT_ACTIONS = {
     "offline.grant": _l("Offline window opened on a device"),
     "offline.received": _l("Offline record received"),
     "offline.replay": _l("Recorded at an offline desk"),
+    "offline.reviewed": _l("Flagged offline record reviewed"),
     "nfi.item.save": _l("Item saved"),
     "nfi.receive": _l("Stock received"),
     "nfi.thresholds": _l("Stock thresholds saved"),

@@ -1,6 +1,7 @@
 // Camera scanning at the desk, where the browser can do it itself (BarcodeDetector and a camera):
 // a button next to the search box reads a beneficiary card's QR code, types it into the box and
-// sends the form. Without it the page is unchanged: type the token, or use a keyboard-wedge scanner.
+// sends the form (or only types it, where the form says data-scan-fill-only: the offline desk's hand-over,
+// whose items come after the card). Without it the page is unchanged: type the token, or use a wedge scanner.
 (function () {
   "use strict";
   var media = navigator.mediaDevices;
@@ -50,6 +51,7 @@
         if (text) {
           close();
           input.value = text;
+          if (form.hasAttribute("data-scan-fill-only")) { input.dispatchEvent(new Event("change")); return; }
           if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
         } else {
           timer = setTimeout(look, 250);
