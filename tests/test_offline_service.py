@@ -149,7 +149,7 @@ def test_a_possible_duplicate_waits_for_the_clerk_who_decides_a_new_person(app, 
     assert len(_people(app)) == 1
     with app.test_request_context():
         stored = session.scalar(sa.select(OfflineRecord))
-        typed, candidates = service.waiting_person(stored)
+        typed, candidates = service.waiting_person(session.get(User, desk["clerk"]), stored)
         assert typed.given_names.data == "Yolimar" and [c.family_names for c in candidates] == ["Castillo Rangel"]
         service.decide(session.get(User, desk["clerk"]), stored, None)
         session.commit()

@@ -48,7 +48,7 @@ from msc.offline.models import OfflineDevice, OfflineRecord, RecordState
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.models import User
-from msc.security.policy import Permission, active_centres_of, in_scope, role_allows
+from msc.security.policy import Permission, active_centres_of, in_scope, role_allows, scope_filter
 
 KINDS = ("registration", "hand_over")
 #: records one sync request may carry (the tablet sends its queue in parts)
@@ -470,12 +470,13 @@ def record_by_uid(user: Actor, uid: str) -> OfflineRecord:
     return record
 
 
-def waiting_person(record: OfflineRecord) -> tuple[RegistrationForm, list[Beneficiary]]:
-    """A waiting registration as typed on the tablet, and the records it may be."""
+def waiting_person(user: Actor, record: OfflineRecord) -> tuple[RegistrationForm, list[Beneficiary]]:
+    """A waiting registration as typed on the tablet, and the records it may be that the user reaches."""
     payload = record.payload or {}
     form = RegistrationForm(formdata=None, data=_plain(payload.get("form")), meta={"csrf": False})
     ids = [int(i) for i in payload.get("candidates") or [] if isinstance(i, int)]
-    people = list(session.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_(ids or [-1]))))
+    stmt = sa.select(Beneficiary).where(Beneficiary.id.in_(ids or [-1]), scope_filter(user, Beneficiary.centre_id))
+    people = list(session.scalars(stmt))
     return form, [p for p in people if not p.is_erased and p.merged_into_id is None]
 
 
@@ -494,7 +495,8 @@ def decide(user: Actor, record: OfflineRecord, same_as: int | None) -> OfflineRe
     payload = dict(record.payload)
     candidates = {int(i) for i in payload.get("candidates") or []}
     if same_as is not None:
-        if same_as not in candidates:
+        other = session.get(Beneficiary, same_as) if same_as in candidates else None
+        if other is None or not in_scope(user, other.centre_id):
             raise OfflineError(_l("Choose one of the records offered."))
         record.state = RecordState.DISCARDED
         record.beneficiary_id = same_as

@@ -199,7 +199,7 @@ def record(record_uid: str):
         else:
             flash(_("Decided."), "success")
             return redirect(url_for("offline.record", record_uid=found.uid))
-    typed, candidates = service.waiting_person(found) if found.payload_ct is not None else (None, [])
+    typed, candidates = service.waiting_person(current_user, found) if found.payload_ct is not None else (None, [])
     page = render_template(
         "offline/record.html",
         record=found,
