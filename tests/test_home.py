@@ -88,7 +88,8 @@ def test_centre_manager_sees_the_centre_today_and_nothing_of_another_centre(app,
         session.commit()
     _past_deadlines(app)
     found = _home(app, world["users"]["centre_manager"])
-    assert set(found) == {"stock", "feedback", "occupancy", "late", "continuity"}
+    assert set(found) == {"stock", "feedback", "occupancy", "late", "continuity", "offline-reported"}
+    assert "Tablet COL-CUC" in _texts(found["offline-reported"]) and "PER-TUM" not in _texts(found["offline-reported"])
     assert _case_number(app, world["there"]) not in _texts(found["continuity"])
     assert "COL-CUC" in _texts(found["stock"]) and "PER-TUM" not in _texts(found["stock"])
     assert "COL-CUC" in _texts(found["feedback"]) and "PER-TUM" not in _texts(found["feedback"])
