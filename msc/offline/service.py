@@ -186,7 +186,7 @@ def _receive(user: Actor, device: OfflineDevice, sent: dict) -> Outcome:
     client_id, kind = sent.get("id"), sent.get("kind")
     if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id) or kind not in KINDS:
         return Outcome(str(client_id)[:40], RecordState.REFUSED, str(_l("The record is not one this server knows.")))
-    known = _known(device, client_id)
+    known = _known(device.id, client_id)
     if known is not None:  # sent again (the answer to the first sending was lost): applied once
         return _outcome(known)
     payload: object = None
@@ -204,7 +204,7 @@ def _receive(user: Actor, device: OfflineDevice, sent: dict) -> Outcome:
             session.add(record)
             session.flush()
     except sa.exc.IntegrityError:  # the other sending holds it (and has committed since)
-        claimed = _known(device, client_id)
+        claimed = _known(device.id, client_id)
         assert claimed is not None
         return _outcome(claimed)
     try:
@@ -236,8 +236,9 @@ def _receive(user: Actor, device: OfflineDevice, sent: dict) -> Outcome:
     return _outcome(record)
 
 
-def _known(device: OfflineDevice, client_id: str) -> OfflineRecord | None:
-    stmt = sa.select(OfflineRecord).where(OfflineRecord.device_id == device.id, OfflineRecord.client_id == client_id)
+def _known(device_id: int, client_id: str) -> OfflineRecord | None:
+    """The record a device sent under this client id, if it was received."""
+    stmt = sa.select(OfflineRecord).where(OfflineRecord.device_id == device_id, OfflineRecord.client_id == client_id)
     return session.scalar(stmt)
 
 
@@ -305,11 +306,7 @@ def _register(maker: Actor, record: OfflineRecord, payload: dict, acknowledged: 
     choice = form.household_choice()
     head = payload.get("household_with")
     if head:
-        first = session.scalar(
-            sa.select(OfflineRecord).where(
-                OfflineRecord.device_id == record.device_id, OfflineRecord.client_id == str(head)[:40]
-            )
-        )
+        first = _known(record.device_id, str(head)[:40])
         person = session.get(Beneficiary, first.beneficiary_id) if first and first.beneficiary_id else None
         if person is None or person.household is None:
             _wait(record, payload, [], _l("Waits for the first person of its household, recorded on the same device."))

@@ -114,13 +114,16 @@ SHELL_ASSETS = ("css/app.css", "js/offline.js", "js/signature.js", "js/scan.js",
 
 
 def _version() -> str:
-    """A digest of the desk's assets: a new release changes it, and the service worker takes the new copies
-    (the page itself is asked of the server first whenever there is a connection)."""
-    digest = hashlib.sha256()
-    folder = Path(current_app.static_folder or "")
-    for name in SHELL_ASSETS:
-        digest.update((folder / name).read_bytes())
-    return digest.hexdigest()[:12]
+    """A digest of the desk's assets, worked out once per process: a new release changes it, and the service
+    worker takes the new copies (the page itself is asked of the server first whenever there is a connection)."""
+    version = current_app.extensions.get("msc.offline_version")
+    if version is None:
+        digest = hashlib.sha256()
+        folder = Path(current_app.static_folder or "")
+        for name in SHELL_ASSETS:
+            digest.update((folder / name).read_bytes())
+        version = current_app.extensions["msc.offline_version"] = digest.hexdigest()[:12]
+    return version
 
 
 @bp.post("/enrol")

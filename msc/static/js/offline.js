@@ -241,8 +241,8 @@
     });
     return out;
   }
-  function keep(kind, body, household) {
-    var id = newId();
+  function keep(kind, body, household, id) {
+    id = id || newId();
     var made = new Date().toISOString();
     body.made_at = made;
     body.grant = grant.grant;
@@ -289,17 +289,12 @@
         if (!last) { refuse(form, say("needLast")); return null; }
         body.household_with = last.head;
       }
-      return keep("registration", body, mode === "last" ? last.head : null).then(function (id) {
-        var next = mode === "new" ? put("meta", { key: "household", head: id }) : Promise.resolve();
-        return next.then(function () {
-          if (mode === "new") {  // the head's own line counts in its household
-            return run("queue", "readwrite", function (s) {
-              var r = s.get(id);
-              r.onsuccess = function () { r.result.household = id; s.put(r.result); };
-            });
-          }
-        }).then(function () { return kept(form); });
-      });
+      // a new household is named after its first person's record (whose own line counts in it)
+      var id = newId();
+      var household = mode === "last" ? last.head : mode === "new" ? id : null;
+      return keep("registration", body, household, id).then(function () {
+        return mode === "new" ? put("meta", { key: "household", head: id }) : null;
+      }).then(function () { return kept(form); });
     }).catch(function (err) { refuse(form, err.message); });
   });
   document.getElementById("offline-give").addEventListener("submit", function (event) {
