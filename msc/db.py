@@ -188,6 +188,21 @@ def insert_for(
     return postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
 
 
+def on_postgresql() -> bool:
+    """The session's database is PostgreSQL (else SQLite)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def among(column: Any, values: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """`column IN values`. On PostgreSQL the values go as one array parameter, so the statement's text is
+    the same however many there are: the server prepares it once per connection and plans it once, where
+    a list spelt out value by value made each call a new statement to parse and plan. SQLite has no arrays."""
+    if on_postgresql():
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return cast(sa.ColumnElement[bool], column == sa.any_(array))
+    return cast(sa.ColumnElement[bool], column.in_(values))
+
+
 def init_app(app: Flask) -> None:
     """Create the engine and close each context's session when the context ends."""
     engine = make_engine(app.config["DATABASE_URL"])

@@ -118,6 +118,24 @@ def test_crypto_shredding_erases_every_field(ctx, make):
     assert person.given_names is None and person.family_names is None and person.date_of_birth is None
 
 
+def test_a_field_read_again_is_decrypted_once_until_it_changes_or_its_key_is_destroyed(ctx, make, monkeypatch):
+    from msc.beneficiaries.models import Beneficiary
+    from msc.db import session
+
+    uid = make.person(given_names="Lucía", family_names="Mendoza")
+    session.expire_all()
+    person = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == uid))
+    opened = []
+    real = envelope.decrypt_field
+    monkeypatch.setattr(envelope, "decrypt_field", lambda *a: opened.append(1) or real(*a))
+    assert person.full_name == person.full_name == "Lucía Mendoza"
+    assert len(opened) == 2  # the two names once each, however often they are read
+    person.given_names = "Luciana"  # a new ciphertext is read afresh
+    assert person.given_names == "Luciana" and len(opened) == 3
+    person.data_key.destroy()  # and nothing is read once the key is gone, not even what was read before
+    assert person.given_names is None and person.family_names is None
+
+
 def test_rotation_rewraps_and_old_kek_can_be_retired(app, make, monkeypatch):
     from msc.crypto import keyring, rotation
 

@@ -22,7 +22,7 @@ from msc.beneficiaries.models import NameVocabulary as V
 from msc.centres.models import Centre
 from msc.crypto import blind, blind_indexer
 from msc.crypto.rotation import searched_generation
-from msc.db import session
+from msc.db import among, on_postgresql, session
 from msc.errors import RuleError
 from msc.security import audit
 from msc.security.actor import Actor
@@ -324,6 +324,19 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
     return sa.text(sql).bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
 
 
+def _among(name: str, pg: bool, *, ints: str = "BIGINT") -> str:
+    """`IN` a list parameter. On PostgreSQL the list goes as one array, so a statement's text is the same
+    however many values it holds: the server prepares it once per connection and plans it once, where a
+    list spelt out value by value made every search a new statement to parse and plan (planning the
+    ranking took as long as running it). SQLite has no arrays: there the list is spelt out."""
+    return f"= ANY(CAST(:{name} AS {ints}[]))" if pg else f"IN :{name}"  # as db.among
+
+
+def _not_among(name: str, pg: bool, *, ints: str = "BIGINT") -> str:
+    """`NOT IN` a list parameter (as `_among`; the lists hold no NULL)."""
+    return f"<> ALL(CAST(:{name} AS {ints}[]))" if pg else f"NOT IN :{name}"
+
+
 def _run(
     sql: str,
     params: dict[str, object],
@@ -345,6 +358,7 @@ def _run(
     ids = centre_ids_in_scope(user)
     if beyond and ids is None:
         return []  # the whole region is in reach: nothing is beyond it
+    pg = on_postgresql()
     where = []
     if exclude_id is not None:
         where.append("r.bid <> :exclude")
@@ -352,20 +366,20 @@ def _run(
     statement = f"SELECT r.bid FROM ({sql}) AS r"
     if ids is not None:
         params["centres"] = sorted(ids) or [-1]
-        within = "NOT IN" if beyond else "IN"
-        if session.get_bind().dialect.name == "postgresql":
+        within = (_not_among if beyond else _among)("centres", pg, ints="INTEGER")
+        if pg:
             statement = f"SELECT r.bid FROM ({sql} ORDER BY {order}) AS r"
-            where.append(f"(SELECT b.centre_id FROM {_PEOPLE} AS b WHERE b.id = r.bid) {within} :centres")
+            where.append(f"(SELECT b.centre_id FROM {_PEOPLE} AS b WHERE b.id = r.bid) {within}")
         else:
             statement += f" JOIN {_PEOPLE} AS b ON b.id = r.bid"
-            where.append(f"b.centre_id {within} :centres")
+            where.append(f"b.centre_id {within}")
     if beyond:
         where.append(_CONTINUITY_IN_FORCE)
     if where:
         statement += " WHERE " + " AND ".join(where)
     statement += f" ORDER BY r.{order.replace(', ', ', r.')} LIMIT :limit"
     params["limit"] = limit
-    expanding = tuple(k for k, v in params.items() if isinstance(v, list))
+    expanding = () if pg else tuple(k for k, v in params.items() if isinstance(v, list))
     return list(session.scalars(_statement(statement, expanding), params))
 
 
@@ -386,6 +400,7 @@ def rank(
     selects: list[str] = []
     params: dict[str, object] = {}
     parts: list[int] = []
+    pg = on_postgresql()
 
     def part(kind: int, q: int, weight: int, condition: str) -> None:
         selects.append(
@@ -397,7 +412,7 @@ def rank(
 
     for i, h in enumerate(hashes):
         params.update({f"e{i}": h.exact, f"t{i}": h.typos, f"l{i}": h.leads})
-        part(blind.NAME, i, W_EXACT, f"hash IN :e{i}")
+        part(blind.NAME, i, W_EXACT, f"hash {_among(f'e{i}', pg)}")
         if h.sound is not None:
             params[f"p{i}"] = h.sound
             part(blind.NAME_PHONETIC, i, W_PHONETIC, f"hash = :p{i}")
@@ -409,16 +424,18 @@ def rank(
                 i,
                 W_PHONETIC,
                 f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
-                f"WHERE generation = {gen} AND typo_hash IN :k{i} AND token_hash NOT IN :e{i})",
+                f"WHERE generation = {gen} AND typo_hash {_among(f'k{i}', pg)} "
+                f"AND token_hash {_not_among(f'e{i}', pg)})",
             )
         part(
             blind.NAME,
             i,
             W_TYPO,
             f"hash IN (SELECT token_hash FROM {_VOCABULARY} "
-            f"WHERE generation = {gen} AND typo_hash IN :t{i} AND token_hash NOT IN :e{i})",
+            f"WHERE generation = {gen} AND typo_hash {_among(f't{i}', pg)} "
+            f"AND token_hash {_not_among(f'e{i}', pg)})",
         )
-        part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash IN :l{i}")
+        part(blind.NAME_LEAD, Q_LEAD + i, W_LEAD, f"hash {_among(f'l{i}', pg)}")
     if parsed.dob:
         params["dob"] = idx.hash(blind.DOB, parsed.dob.isoformat())
         part(blind.DOB, Q_DOB, W_DOB, "hash = :dob")
@@ -428,10 +445,10 @@ def rank(
     phones = sorted({idx.hash(blind.PHONE, key) for n in parsed.numbers for key in phone_keys(parsed, n)})
     if docs:
         params["docs"] = docs
-        part(blind.DOCUMENT, Q_DOCUMENT, W_DOCUMENT, "hash IN :docs")
+        part(blind.DOCUMENT, Q_DOCUMENT, W_DOCUMENT, f"hash {_among('docs', pg)}")
     if phones:
         params["phones"] = phones
-        part(blind.PHONE, Q_DOCUMENT, W_PHONE, "hash IN :phones")
+        part(blind.PHONE, Q_DOCUMENT, W_PHONE, f"hash {_among('phones', pg)}")
     if not selects:
         return []
     # one grouping: each query part scores its best match for the person, or nothing
@@ -450,9 +467,10 @@ def _all_leading(
 ) -> list[int]:
     """People whose first given and first family names are exactly the query's words: they score
     the most any ranking can give, so when there are enough of them they are the first page."""
+    pg = on_postgresql()
     per_word = [
         f"SELECT beneficiary_id AS bid FROM {_ENTRIES} WHERE generation = {gen} AND "
-        f"kind = {blind.NAME_LEAD} AND hash IN :l{i}"
+        f"kind = {blind.NAME_LEAD} AND hash {_among(f'l{i}', pg)}"
         for i in range(len(leads))
     ]
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_word)}) AS x"
@@ -477,12 +495,13 @@ def alike(user: Actor, words: list[blind.NameWord], limit: int, *, beyond: bool 
         return _paired(user, idx, gen, keys, limit, beyond)
     per_word: list[str] = []
     params: dict[str, object] = {}
+    pg = on_postgresql()
     for i, word in enumerate(words):
         h = idx.query_word(word)
         params[f"e{i}"] = h.exact
         spelt = (
             f"SELECT beneficiary_id AS bid FROM {_ENTRIES} "
-            f"WHERE generation = {gen} AND kind = {blind.NAME} AND hash IN :e{i}"
+            f"WHERE generation = {gen} AND kind = {blind.NAME} AND hash {_among(f'e{i}', pg)}"
         )
         if h.sound is not None:
             params[f"p{i}"] = h.sound
@@ -504,23 +523,29 @@ def _paired(
     list per pair, intersected. Holding a pair of two different words means holding both words."""
     per_pair: list[str] = []
     params: dict[str, object] = {}
+    pg = on_postgresql()
     for i, other in enumerate(keys[1:]):
         params[f"n{i}"] = sorted({idx.pair_hash(a, b) for a in keys[0] for b in other})
         per_pair.append(  # a person holds a pair once per key of each word: DISTINCT when it is alone
             f"SELECT DISTINCT beneficiary_id AS bid FROM {_ENTRIES} "
-            f"WHERE generation = {gen} AND kind = {blind.NAME_PAIR} AND hash IN :n{i}"
+            f"WHERE generation = {gen} AND kind = {blind.NAME_PAIR} AND hash {_among(f'n{i}', pg)}"
         )
     sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_pair)}) AS x"
     return _run(sql, params, user, None, "bid DESC", limit, beyond)
 
 
+@lru_cache(maxsize=2)
+def _loads(hints: bool) -> tuple[so.strategy_options._AbstractLoad, ...]:
+    """How confirm() loads the candidates (built once: options cost more to build than to apply)."""
+    if hints:
+        return (so.lazyload(Beneficiary.needs), so.selectinload(Beneficiary.consents))
+    return (so.lazyload(Beneficiary.needs),)
+
+
 def confirm(parsed: ParsedQuery, candidate_ids: list[int], *, hints: bool = False) -> list[Hit]:
     """Decrypt the candidates, drop chance matches of the truncated hashes, and re-rank. `hints`: they
     are records beyond reach, whose consents say whether they may be hinted at (read with them)."""
-    loads = [so.lazyload(Beneficiary.needs)]
-    if hints:
-        loads.append(so.selectinload(Beneficiary.consents))
-    stmt = sa.select(Beneficiary).where(Beneficiary.id.in_(candidate_ids)).options(*loads)
+    stmt = sa.select(Beneficiary).where(among(Beneficiary.id, candidate_ids)).options(*_loads(hints))
     people = {p.id: p for p in session.scalars(stmt)}
     docs = {blind.normalise_document(n) for n in parsed.numbers} - {""}
     phones = {blind.normalise_phone(n, c) for n in parsed.numbers for c in [*parsed.countries, None]} - {""}

@@ -140,6 +140,12 @@ def _padded(encode: Callable[[Any], bytes], block: int) -> Callable[[Any], bytes
     return encode_padded
 
 
+#: where a row keeps what its fields decrypted to, each beside the ciphertext and the key it came from (the
+#: row's own __dict__: gone with the row at the end of the request; a new ciphertext, as after a change or
+#: a reload, is decrypted afresh, and nothing is read once the key is destroyed)
+_MEMO = "_msc_decrypted"
+
+
 class EncryptedField:
     """A descriptor that encrypts on assignment and decrypts on read, bound to table, column, row.
 
@@ -149,6 +155,10 @@ class EncryptedField:
     def __init__(self, column: str, codec: str = "str", pad: int = 0):
         self.column = column
         self.encode, self.decode = _CODECS[codec]
+        #: a text or a date read again from the same ciphertext is not decrypted again (a page reads a
+        #: name three times: to rank it, to score its first words, to show it); a JSON value is, since its
+        #: reader may change the dict it gets
+        self.remembered = codec != "json"
         if pad:
             if codec != "json":
                 raise ValueError("only JSON values are padded")
@@ -176,12 +186,20 @@ class EncryptedField:
         """Decrypt a value this field held for this row (the current one, or one it held before a change)."""
         if blob is None:
             return None
+        holder = obj.crypto_key()
+        memo = obj.__dict__.get(_MEMO) if self.remembered else None
+        seen = memo.get(self.column) if memo is not None else None
+        if seen is not None and seen[0] is blob and seen[1] is getattr(holder, "_plain", None):
+            return seen[2]  # the same ciphertext, and its key not destroyed since
         with timing.segment("decrypt"):
             try:
-                key = obj.crypto_key().plaintext()
+                key = holder.plaintext()
             except DataKeyDestroyed:
                 return None
-            return self.decode(envelope.decrypt_field(key, blob, self._aad(obj)))
+            value = self.decode(envelope.decrypt_field(key, blob, self._aad(obj)))
+        if self.remembered:
+            obj.__dict__.setdefault(_MEMO, {})[self.column] = (blob, key, value)
+        return value
 
     def __set__(self, obj: Any, value: Any) -> None:
         if value is None or value == "":

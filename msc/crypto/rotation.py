@@ -17,6 +17,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import cast
 
 import sqlalchemy as sa
@@ -124,14 +125,20 @@ class IndexState:
     writes: tuple[IndexGeneration, ...]  # active and building: what every change keeps up to date
 
 
-def index_state() -> IndexState:
-    """Which generation searches read and which ones writes keep up to date (read per call: another
-    process may switch generations at any moment)."""
-    rows = session.execute(
+@lru_cache(maxsize=1)
+def _index_state_query() -> sa.Select[int | None, str, str, int]:
+    """Built once: it runs at every search and registration, and building it cost more than running it."""
+    return (
         sa.select(KeyRotation.generation, KeyRotation.key_id, KeyRotation.state, KeyRotation.layout)
         .where(KeyRotation.kind == INDEX, KeyRotation.state.in_((GenerationState.ACTIVE, GenerationState.BUILDING)))
         .order_by(KeyRotation.generation)
-    ).all()
+    )
+
+
+def index_state() -> IndexState:
+    """Which generation searches read and which ones writes keep up to date (read per call: another
+    process may switch generations at any moment)."""
+    rows = session.execute(_index_state_query()).all()
     # index rows have a generation
     generations = [(IndexGeneration(cast(int, g), k, layout), s) for g, k, s, layout in rows]
     active = [gen for gen, s in generations if s == GenerationState.ACTIVE]
