@@ -68,6 +68,9 @@ IMPORT_MAX_ROWS = 100_000
 # Offline desks (msc/offline): how long after its last online login a device may record offline; what it
 # records later is refused at sync
 OFFLINE_WINDOW_HOURS = 12
+# and how long after its window ended a record may still reach the server (a grant copied off a tablet
+# creates nothing after that)
+OFFLINE_SYNC_DAYS = 7
 # Webhooks (msc/api/webhooks.py): how long a partner's server has to answer a delivery; whether an http://
 # address (not https) and an address in a private, loopback or link-local network may receive deliveries
 # (development and tests only: in production a subscription could otherwise reach inside our own network).

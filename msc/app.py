@@ -8,7 +8,8 @@ import logging
 import os
 
 import click
-from flask import Flask, Request, Response, g, render_template, request
+import sqlalchemy as sa
+from flask import Flask, Request, Response, abort, g, render_template, request
 from flask import session as flask_session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
@@ -248,9 +249,20 @@ def register_signal_receivers(app: Flask) -> None:
     signals.consent_withdrawn.connect(referral_service.cancel_on_withdrawal)
 
 
+def refuse_null_bytes() -> None:
+    """An address or query holding a NUL names nothing MSC Case keeps (PostgreSQL cannot even compare a
+    text with one): 404 for the address, 400 for the query, before anything looks it up."""
+    if "\x00" in request.path:
+        abort(404)
+    if any("\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)):
+        abort(400)
+
+
 def register_request_hooks(app: Flask) -> None:
     """Access control before each request; one commit and the security headers after it."""
 
+    # before every other hook: the API's token check reads the address too
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_null_bytes)
     app.before_request(enforce)
 
     @app.after_request
@@ -331,6 +343,16 @@ def register_errorhandlers(app: Flask) -> None:
         if api_errors.is_api_request():
             return api_errors.response(err.code or 400, err)
         return render(err.code if err.code in messages else 400)
+
+    @app.errorhandler(sa.exc.DataError)
+    def _unstorable(err):
+        # a value the database cannot hold (a NUL in a text, a number beyond its column) that no form
+        # or schema stopped: the request's fault, refused in words; logged by type only, as below
+        app.logger.warning("value refused by the database (%s) at %s", type(err.orig).__name__, request.endpoint)
+        session.rollback()
+        if api_errors.is_api_request():
+            return api_errors.response(400)
+        return render(400)
 
     @app.errorhandler(Exception)
     def _unexpected(err):

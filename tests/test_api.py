@@ -630,3 +630,13 @@ def test_the_benchmark_s_service_account_has_the_page_user_s_reach(app, make, db
     assert [m["person"]["uid"] for m in body["matches"]] == [here]
     with app.app_context():
         assert _account("bench_api").role == "caseworker"
+
+
+def test_a_partner_system_s_answer_is_refused_with_control_characters_as_the_portal_refuses_it(app, partner_api):
+    client = app.test_client()
+    url = f"/api/v1/referrals/{partner_api['sent']}/answer"
+    res = client.post(url, json={"to": "declined", "text": "x\x00y"}, headers=bearer(partner_api["token"]))
+    assert res.status_code == 422
+    assert res.get_json()["error"]["fields"] == {
+        "text": ["Remove the invisible or control characters from this field."]
+    }

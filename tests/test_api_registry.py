@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from msc.beneficiaries.models import Beneficiary, Consent, DuplicateDecision
@@ -249,3 +250,38 @@ def test_a_hand_over_is_refused_in_words_without_stock_or_acknowledgement(app, m
     assert res.status_code == 404
     with app.app_context():
         assert session.scalar(sa.select(sa.func.count()).select_from(Distribution)) == 0
+
+
+# ---- what no schema could read safely ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**PERSON, "given_names": "Ana\ud800"}, "given_names"),
+        ({**PERSON, "household": {"uid": "\udfff", "relationship": "child"}}, "household.uid"),
+        ({**PERSON, "not_duplicates": ["ok", "x\ud800"]}, "not_duplicates.1"),
+        ({**PERSON, "given_names": "\u200b\u200b"}, "given_names"),  # a name of nothing but invisible spaces
+    ],
+)
+def test_a_text_that_cannot_be_stored_is_refused_on_its_field(app, make, body, field):
+    secret = make.token("kobo", "reception")
+    res = _post(app, secret, "/api/v1/beneficiaries", body)
+    assert res.status_code == 422, res.get_data(as_text=True)
+    assert list(res.get_json()["error"]["fields"]) == [field]
+    with app.app_context():
+        assert session.scalar(sa.select(sa.func.count()).select_from(Beneficiary)) == 0
+
+
+def test_a_body_nested_past_the_parser_and_an_address_with_a_nul_are_refused_not_failed(app, make):
+    secret = make.token("kobo", "reception")
+    client = app.test_client()
+    res = client.post(
+        "/api/v1/search", data="[" * 200_000, headers=bearer(secret) | {"Content-Type": "application/json"}
+    )
+    assert res.status_code == 400 and res.get_json()["error"]["code"] == "bad_request"
+    for path in ("/api/v1/beneficiaries/a%00b", "/api/v1/households/a%00b"):
+        res = client.get(path, headers=bearer(secret))
+        assert res.status_code == 404 and res.get_json()["error"]["code"] == "not_found"
+    res = _post(app, secret, "/api/v1/beneficiaries", {**PERSON, "not_duplicates": ["a\x00b"]})
+    assert res.status_code < 500  # a NUL in an id names no one (PostgreSQL refuses it: a 400, never a 500)

@@ -132,3 +132,33 @@ def test_the_attribute_writer_writes_what_wtforms_writes(attributes):
     assert type(html_params(**attributes)) is type(wtforms_html_params(**attributes))
     # and it is the one WTForms' widgets and labels write with
     assert wtforms.widgets.core.html_params is html_params is wtforms.widgets.html_params
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("es", "No es un valor entero válido."),
+        ("pt_BR", "O valor inteiro não é válido."),
+        ("en", "Not a valid integer value."),
+    ],
+)
+def test_wtforms_own_messages_come_in_the_users_language_read_once(app, lang, message):
+    """WTForms' built-in messages follow the language, and its catalogue is read once per language and process,
+    not in every request that builds a form."""
+    from wtforms import IntegerField
+
+    from msc.forms import _wtforms_catalogue
+
+    class AgeForm(FlaskForm):
+        age = IntegerField("Age")
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    for _ in range(2):
+        with app.test_request_context(method="POST", data={"age": "abc"}, headers={"Accept-Language": lang}):
+            form = AgeForm()
+            assert not form.validate_on_submit()
+            assert form.age.errors == [message]
+    loaded = _wtforms_catalogue.cache_info()
+    with app.test_request_context(method="POST", data={"age": "x"}, headers={"Accept-Language": lang}):
+        AgeForm().validate_on_submit()
+    assert _wtforms_catalogue.cache_info().misses == loaded.misses  # the third request read nothing from disk

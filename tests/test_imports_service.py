@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -115,6 +116,28 @@ def test_a_file_that_is_not_a_list_is_refused_in_words(app, data, words):
     with app.test_request_context(), pytest.raises(parse.ImportFileError) as refused:
         parse.read("x.csv", data, 100)
     assert words in str(refused.value.message)
+
+
+def test_repeated_headers_stay_apart_even_when_one_is_already_named_as_a_repeat_would_be():
+    table = parse._headers(["nombres", "telefono (3)", "telefono", "telefono", ""])
+    assert table == ["nombres", "telefono (3)", "telefono", "telefono (4)", "(5)"]
+    table = parse._headers(["telefono (3)", "telefono", "telefono"])  # the third, "telefono (3)", is taken
+    assert table == ["telefono (3)", "telefono", "telefono (3) (3)"]
+
+
+def test_a_workbook_claiming_a_million_empty_rows_is_refused_at_once(app):
+    """A few kB that declare A1:XFD1048576 with one cell in the last row: never walked row by padded row."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["nombres", "apellidos"])
+    sheet.append(["Luz", "Marín"])
+    sheet["A1048576"] = "y"
+    out = io.BytesIO()
+    book.save(out)
+    started = time.perf_counter()
+    with app.test_request_context(), pytest.raises(parse.ImportFileError) as refused:
+        parse.read("lista.xlsx", out.getvalue(), 5000)
+    assert "empty rows" in str(refused.value.message) and time.perf_counter() - started < 20
 
 
 def test_headers_and_values_are_understood_in_spanish_portuguese_and_english():
@@ -243,8 +266,9 @@ def test_duplicates_within_the_file_and_against_the_registry_wait_for_a_decision
         first, repeat = problems
         assert first.name == "José Pérez" and [c[0].uid for c in first.candidates] == [existing]
         assert repeat.same_as == 4 and first.decision == repeat.decision == "skip"
-        with pytest.raises(service.ImportError_):
-            service.decide(user, batch, {2: "link:999999"})
+        for target in ("999999", "²", "１", "-1", ""):  # another record, digits of other scripts: refused in words
+            with pytest.raises(service.ImportError_):
+                service.decide(user, batch, {first.index: f"link:{target}"})
         existing_id = first.candidates[0][0].id
         decisions = {first.index: f"link:{existing_id}", repeat.index: "skip"}
     batch = _run(app, manager, uid, decisions)

@@ -193,3 +193,14 @@ def test_the_landing_pages_show_what_offline_desks_left_to_decide(app, make, cli
     res = client.post(record, data={"csrf_token": csrf(client, record), "action": "reviewed"})
     assert res.status_code == 302
     assert "1 record to look at" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_body_nested_past_the_parser_or_a_device_id_of_another_type_is_refused_not_failed(client, clerk):
+    token, res = _enrol(client)
+    headers = {"X-CSRFToken": token, "Content-Type": "application/json"}
+    for path in ("/offline/sync", "/offline/grant"):
+        deep = client.post(path, data="[" * 200_000, headers=headers)
+        assert deep.status_code in (400, 422) and deep.is_json
+        for device in (123, ["x"], {"a": 1}, "ab\x00cd"):
+            odd = client.post(path, json={"device": device, "records": []}, headers={"X-CSRFToken": token})
+            assert odd.status_code == 422 and odd.get_json()["error"]

@@ -374,3 +374,92 @@ def test_a_manager_reviews_a_flagged_hand_over_and_it_leaves_the_landing_page(ap
         assert [r.state for r in service.reported_for(manager)] == [RecordState.FLAGGED]  # still listed
         with pytest.raises(service.OfflineError, match="decided already"):
             service.reviewed(manager, flagged)
+
+
+# ---- what a forged or broken record cannot do ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sent", [123, ["x"], {"a": 1}, "ab\x00cd", None, "0" * 31 + "g"])
+def test_a_device_id_that_is_not_one_is_not_enrolled(app, desk, sent):
+    with app.test_request_context():
+        user = session.get(User, desk["clerk"])
+        with pytest.raises(service.OfflineError, match="not enrolled"):
+            service.device_by_uid(user, sent)
+
+
+def test_a_record_that_cannot_be_stored_or_read_is_refused_and_nothing_of_it_kept(app, make, desk):
+    token, _, _ = _card_and_stock(app, make)
+    aad = sealed.aad(desk["device"], "deep-000001", "registration")
+    plain = b'{"form": ' + b"[" * 40_000 + b"]" * 40_000 + b"}"  # nested past what the parser recurses
+    nested = {
+        "id": "deep-000001",
+        "kind": "registration",
+        "sealed": sealed.seal_record(plain, aad, desk["grant"]["key"]),
+    }
+    surrogate = _record(desk, form={**FORM, "given_names": "Ana\ud800"})
+    nul_card = _record(desk, "hand_over", card="AAAA\x00AAA-AAAA-AAAA", items={"HYG": 1}, ack={"method": "thumbprint"})
+    hidden = _record(
+        desk, "hand_over", card=token, items={"HYG": 1}, ack={"method": "thumbprint", "witness_name": "a\u202eb"}
+    )
+    outcomes = _sync(app, desk, nested, surrogate, nul_card, hidden)
+    assert [o["state"] for o in outcomes] == [RecordState.REFUSED] * 4
+    assert "altered" in outcomes[1]["message"] and "altered" in outcomes[2]["message"]
+    assert "control characters" in outcomes[3]["message"]
+    assert _stored(app, surrogate["id"]).kept is None
+
+
+def test_a_record_dated_before_its_window_opened_is_refused_and_the_pages_still_show(app, client, auth, desk):
+    [outcome] = _sync(
+        app, desk, _record(desk, made_at=dt.datetime(1, 1, 1, tzinfo=dt.UTC), form={**FORM, "consent_registration": ""})
+    )
+    assert outcome["state"] == RecordState.REFUSED and "window" in outcome["message"]
+    auth.login("jefa")
+    assert client.get("/offline/devices").status_code == 200
+    assert client.get(f"/offline/records/{outcome['record']}").status_code == 200
+
+
+def test_an_account_whose_role_no_longer_works_at_the_desk_makes_nothing_offline(app, desk):
+    with app.test_request_context():
+        session.get(User, desk["clerk"]).role = "protection_officer"
+        session.commit()
+    outcomes = _sync(app, desk, _record(desk), user_id=None)
+    assert outcomes[0]["state"] == RecordState.REFUSED and _people(app) == []
+
+
+def test_a_grant_copied_off_a_tablet_makes_nothing_once_its_records_are_overdue(app, desk, monkeypatch):
+    with app.test_request_context():
+        issued = utcnow() - dt.timedelta(days=30)
+        monkeypatch.setattr(service, "utcnow", lambda: issued)
+        old = service.grant(session.get(User, desk["clerk"]), session.scalar(sa.select(OfflineDevice)))
+        monkeypatch.undo()
+        session.commit()
+    inside_its_window = issued + dt.timedelta(hours=1)
+    [outcome] = _sync(app, desk, _record(desk, made_at=inside_its_window, grant=old["grant"]))
+    assert outcome["state"] == RecordState.REFUSED and "days after" in outcome["message"]
+    assert _people(app) == []
+
+
+def test_a_household_member_whose_first_person_was_refused_is_refused_too_and_can_be_put_aside(app, desk):
+    head = _record(desk, form={**FORM, "consent_registration": ""})
+    child = _record(desk, form=CHILD, household_with=head["id"])
+    outcomes = _sync(app, desk, head, child)
+    assert [o["state"] for o in outcomes] == [RecordState.REFUSED] * 2
+    assert "first person of its household" in outcomes[1]["message"]
+    with app.test_request_context():
+        member = session.scalar(sa.select(OfflineRecord).where(OfflineRecord.client_id == child["id"]))
+        assert member.payload_ct is not None  # kept for the desk to register the household again
+        service.dismiss(session.get(User, desk["clerk"]), member)
+        session.commit()
+    assert _stored(app, child["id"]).kept is None
+
+
+def test_a_waiting_record_can_be_put_aside_and_leaves_the_desk(app, make, desk):
+    make.person(given_names="Yolimar", family_names="Castillo Rangel", date_of_birth=dt.date(1994, 3, 8))
+    [outcome] = _sync(app, desk, _record(desk))
+    assert outcome["state"] == RecordState.WAITING
+    with app.test_request_context():
+        user = session.get(User, desk["clerk"])
+        record = session.scalar(sa.select(OfflineRecord))
+        service.dismiss(user, record)
+        session.commit()
+        assert service.waiting_for(user) == [] and record.state == RecordState.REFUSED and record.payload_ct is None

@@ -288,3 +288,18 @@ def test_deliveries_are_sent_each_minute_by_the_schedule(app):
     assert app.config["JOBS_SCHEDULE"]["webhooks.deliver"] == "every minute"
     with app.app_context():
         assert webhooks.due(utcnow() + dt.timedelta(days=1)) == []
+
+
+def test_a_name_that_resolves_public_when_checked_and_private_when_connecting_gets_nothing(
+    app, make, partner, receiver, monkeypatch
+):
+    """DNS rebinding: the check before sending passes, the connection reaches our own network; the
+    connection itself is checked, and the partner's "server" on 127.0.0.1 receives nothing."""
+    app.config.update(WEBHOOK_ALLOW_PRIVATE=False)
+    monkeypatch.setattr(webhooks, "_public_address", lambda url: True)  # the first answer: a public address
+    make.referral(partner["cw"], partner["service"], given_names="Rosa", family_names="Peña")
+    with app.test_request_context():
+        runner.run_queued()
+        delivery = _deliveries()[0]
+        assert delivery.state == "pending" and delivery.last_error == "refused_address"
+    assert receiver.received == []

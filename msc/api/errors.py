@@ -89,6 +89,11 @@ def refused(field: str, message: str):
     return response(422, fields={field: [message]})
 
 
+def control_characters() -> str:
+    """The words for a text refused for what it hides, in the caller's language."""
+    return str(_FIELD_WORDS[CONTROL_CHARACTERS])
+
+
 def _refused_fields(err: Any) -> dict[str, list[str]]:
     """webargs' refusal of a body ({"json": {"page": ["Not a valid integer."]}}), in the caller's words."""
     messages = (getattr(err, "data", None) or {}).get("messages") or {}

@@ -165,6 +165,16 @@ class ReferralDetail(ReferralSummary):
     person = ma.fields.Nested(SharedPerson, required=True)
 
 
+class Text(ma.fields.String):
+    """Text a system sends for a person: trimmed; refused with control characters, as the forms refuse them."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if has_control_chars(text):
+            raise ma.ValidationError(CONTROL_CHARACTERS)
+        return text.strip()
+
+
 class ReferralAnswer(ma.Schema):
     class Meta:
         unknown = ma.RAISE
@@ -174,7 +184,7 @@ class ReferralAnswer(ma.Schema):
         validate=ma.validate.OneOf(["accepted", "declined", "no_show", "completed"]),
         metadata={"description": "accepted or declined (a sent referral); completed or no_show (an accepted one)"},
     )
-    text = ma.fields.String(
+    text = Text(
         load_default=None,
         validate=ma.validate.Length(max=2000),
         metadata={"description": "Required to decline (the reason) and to complete (the outcome)."},
@@ -214,16 +224,6 @@ class ReportTable(ma.Schema):
 
 
 # ---- writing: people, households, hand-overs --------------------------------------------------------
-
-
-class Text(ma.fields.String):
-    """Text a system sends for a person: trimmed; refused with control characters, as the forms refuse them."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if has_control_chars(text):
-            raise ma.ValidationError(CONTROL_CHARACTERS)
-        return text.strip()
 
 
 def _one_of(choices) -> ma.validate.OneOf:

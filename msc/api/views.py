@@ -4,6 +4,7 @@ audit it as they audit a page. Personal data travels only in bodies: a search is
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from msc.centres.models import Centre
 from msc.db import read_mostly, session, utcnow
 from msc.errors import DomainError, RuleError
 from msc.extensions import csrf, limiter, login_manager
+from msc.forms import unstorable_text
 from msc.nfi import rules as nfi_rules
 from msc.nfi import service as nfi
 from msc.nfi import stock as nfi_stock
@@ -145,6 +147,25 @@ def _authenticate() -> None:
         abort(errors.response(401, message=err.message))
     account._api_token = token.uid
     g._login_user = account  # Flask-Login's current user for this request
+    _check_body()
+
+
+def _check_body() -> None:
+    """A JSON body the schemas could not read safely is refused before they try: nested past what the
+    parser recurses (400), or a text holding half of a surrogate pair, which has no UTF-8 to store,
+    refused on the field that holds it (422). (A NUL is a control character: each text field refuses it
+    in its own words, and a value no field checks is refused by the database's answer, msc/app.py.)"""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.is_json:
+        return
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except RecursionError:
+        abort(errors.response(400))
+    except ValueError:
+        return  # not JSON: webargs refuses it in words
+    where = unstorable_text(body, allow_nul=True)
+    if where is not None:
+        abort(errors.refused(where, errors.control_characters()))
 
 
 # ---- the document ----------------------------------------------------------------------------------

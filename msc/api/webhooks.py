@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import secrets
@@ -326,7 +327,45 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+class _RefusedPeer(OSError):
+    """The connection reached an address that is not public."""
+
+
+def _connect_public(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+    """socket.create_connection, refused when the peer it reached is not public. The address checked before
+    sending (_public_address) is looked up again to connect: a partner's name server could answer a public
+    address the first time and one inside our network the second (DNS rebinding). So the connection
+    itself is checked, before TLS or a byte of the request."""
+    sock = socket.create_connection(address, *args, **kwargs)
+    if not current_app.config["WEBHOOK_ALLOW_PRIVATE"] and not _public(str(sock.getpeername()[0])):
+        sock.close()
+        raise _RefusedPeer("refused_address")
+    return sock
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect_public
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _connect_public
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(_PublicHTTPSConnection, req, context=self._context)  # type: ignore[attr-defined]
+
+
+_opener = urllib.request.build_opener(_NoRedirect, _PublicHTTPHandler, _PublicHTTPSHandler)
 
 
 def _post(url: str, delivery: WebhookDelivery, secret: str) -> tuple[int | None, str | None]:
@@ -353,7 +392,9 @@ def _post(url: str, delivery: WebhookDelivery, secret: str) -> tuple[int | None,
         return err.code, f"http_{err.code}"
     except TimeoutError:
         return None, "timeout"
-    except (urllib.error.URLError, OSError, ValueError):
+    except urllib.error.URLError as err:
+        return None, "refused_address" if isinstance(err.reason, _RefusedPeer) else "unreachable"
+    except (OSError, ValueError):
         return None, "unreachable"
     return status, None if 200 <= status < 300 else f"http_{status}"
 
@@ -368,8 +409,10 @@ def _public_address(url: str) -> bool:
         infos = socket.getaddrinfo(parts.hostname or "", parts.port or 443, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError, ValueError):
         return False
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not address.is_global or address.is_multicast:
-            return False
-    return bool(infos)
+    return bool(infos) and all(_public(str(info[4][0])) for info in infos)
+
+
+def _public(address: str) -> bool:
+    """Whether an IP address is public: no loopback, private, link-local, reserved or multicast network."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_global and not ip.is_multicast

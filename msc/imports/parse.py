@@ -17,6 +17,7 @@ from msc.errors import DomainError
 MAX_COLUMNS = 200
 MAX_CELL = 2000
 MAX_HEADER = 120
+MAX_BLANK_ROWS = 10_000
 UNREADABLE_XLSX = _l("The XLSX file could not be read: open it and save it again as .xlsx.")
 
 
@@ -84,6 +85,9 @@ def _xlsx_rows(data: bytes):
         if not book.worksheets:
             raise ImportFileError(_l("The workbook has no sheet."), field="file")
         sheet = book.worksheets[0]
+        # the rows as they are in the file, not as wide as the sheet says it is: a workbook of a few kB
+        # that claims 16,384 columns and a million rows otherwise had every missing row padded to its width
+        sheet.reset_dimensions()
         try:
             for row in sheet.iter_rows(values_only=True):
                 yield [_cell(v) for v in row]
@@ -110,7 +114,15 @@ def _cell(value: object) -> str:
 def _table(rows, max_rows: int) -> Table:
     header: list[str] | None = None
     out: list[list[str]] = []
+    blank = 0
     for raw in rows:
+        if not any(raw):
+            blank += 1
+            if blank > max(max_rows, MAX_BLANK_ROWS):  # (a file of nothing but empty rows, endlessly)
+                raise ImportFileError(
+                    _l("The list has too many empty rows: delete them and save the file again."), field="file"
+                )
+            continue
         cells = [str(c).strip() for c in raw]
         while cells and not cells[-1]:
             cells.pop()
@@ -158,6 +170,8 @@ def _headers(cells: list[str]) -> list[str]:
         name = " ".join(cell.split())[:MAX_HEADER] or f"({i})"
         if name in seen:
             name = f"{name} ({i})"
+            while name in seen:  # a header may already hold a column named so ("phone (3)", "phone", "phone")
+                name = f"{name} ({i})"
         seen.add(name)
         names.append(name)
     return names

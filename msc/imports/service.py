@@ -38,6 +38,7 @@ from msc.reports.models import ServedMonth
 from msc.security import audit
 from msc.security.actor import Actor
 from msc.security.policy import in_scope, scope_filter
+from msc.urls import parse_id
 
 #: rows registered together, between two commits (the job resumes from the last one); a household is
 #: never split between two
@@ -538,7 +539,7 @@ def decide(user: Actor, batch: ImportBatch, decisions: dict[int, str]) -> None:
         kind, _, target = decision.partition(":")
         if kind == "link":
             allowed = {c[0] for c in f.get("candidates", [])} | ({f["document"]} if f.get("document") else set())
-            if not target.isdigit() or int(target) not in allowed:
+            if parse_id(target) not in allowed:
                 raise ImportError_(_l("Link a row only to one of the records found for it."), field=f"row-{index}")
         elif kind == "new" and f.get("document"):
             raise ImportError_(

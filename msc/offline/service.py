@@ -36,11 +36,12 @@ from msc import clock
 from msc.beneficiaries import service as reception
 from msc.beneficiaries.forms import RegistrationForm
 from msc.beneficiaries.models import Beneficiary
-from msc.beneficiaries.search import card_token
+from msc.beneficiaries.search import CARD_RE, card_token
 from msc.centres.models import Centre
 from msc.crypto import DataKey, sealed
 from msc.db import session, utcnow
 from msc.errors import DomainError, RuleError
+from msc.forms import has_control_chars, unstorable_text
 from msc.nfi import service as nfi
 from msc.nfi import stock
 from msc.nfi.rules import desk_view
@@ -54,6 +55,9 @@ KINDS = ("registration", "hand_over")
 #: records one sync request may carry (the tablet sends its queue in parts)
 MAX_RECORDS = 50
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,40}$")
+_DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
+#: how far a tablet's clock may run behind the server's when a window opens
+_CLOCK_SKEW = dt.timedelta(minutes=10)
 _LABEL_MAX = 60
 
 
@@ -103,9 +107,12 @@ def devices_for(user: Actor) -> list[OfflineDevice]:
     return list(session.scalars(stmt))
 
 
-def device_by_uid(user: Actor, uid: str | None) -> OfflineDevice:
-    """An enrolled device of a centre within the user's reach, or OfflineError."""
-    device = session.scalar(sa.select(OfflineDevice).where(OfflineDevice.uid == (uid or "")[:32]))
+def device_by_uid(user: Actor, uid: object) -> OfflineDevice:
+    """An enrolled device of a centre within the user's reach, or OfflineError (whatever the tablet sent
+    as its id: only a device id's 32 hexadecimal characters are looked up)."""
+    device = None
+    if isinstance(uid, str) and _DEVICE_ID.match(uid):
+        device = session.scalar(sa.select(OfflineDevice).where(OfflineDevice.uid == uid))
     if device is None or not in_scope(user, device.centre_id):
         raise OfflineError(_l("This device is not enrolled as an offline desk of your centres."))
     return device
@@ -143,7 +150,9 @@ def grant(user: Actor, device: OfflineDevice) -> dict[str, Any]:
     now = utcnow()
     ends = now + window()
     device.last_grant_at = now
-    token = _signer().dumps({"d": device.uid, "u": user.id, "c": device.centre_id, "x": int(ends.timestamp())})
+    token = _signer().dumps(
+        {"d": device.uid, "u": user.id, "c": device.centre_id, "i": int(now.timestamp()), "x": int(ends.timestamp())}
+    )
     audit.record("offline.grant", object_type="offline_device", object_id=device.id, detail=device.uid)
     return {
         "device": device.uid,
@@ -153,8 +162,8 @@ def grant(user: Actor, device: OfflineDevice) -> dict[str, Any]:
     }
 
 
-def _read_grant(token: object, device: OfflineDevice) -> tuple[int, dt.datetime]:
-    """(the account, the end of the window) of a grant sealed in a record of this device."""
+def _read_grant(token: object, device: OfflineDevice) -> tuple[int, dt.datetime, dt.datetime]:
+    """(the account, the start and the end of the window) of a grant sealed in a record of this device."""
     try:
         found = _signer().loads(token) if isinstance(token, str) and len(token) < 400 else None
     except BadSignature:
@@ -162,7 +171,10 @@ def _read_grant(token: object, device: OfflineDevice) -> tuple[int, dt.datetime]
     if not isinstance(found, dict) or found.get("d") != device.uid or found.get("c") != device.centre_id:
         raise OfflineError(_l("The record was not made in an offline window of this device."))
     try:
-        return int(found["u"]), dt.datetime.fromtimestamp(int(found["x"]), dt.UTC)
+        ends = dt.datetime.fromtimestamp(int(found["x"]), dt.UTC)
+        # (a grant issued before windows said when they opened: as long before its end as a window lasts)
+        opened = dt.datetime.fromtimestamp(int(found["i"]), dt.UTC) if "i" in found else ends - window()
+        return int(found["u"]), opened, ends
     except (KeyError, TypeError, ValueError, OverflowError):
         raise OfflineError(_l("The record was not made in an offline window of this device.")) from None
 
@@ -213,9 +225,10 @@ def _receive(user: Actor, device: OfflineDevice, sent: dict) -> Outcome:
         try:
             plain = sealed.open_record(sent.get("sealed"), sealed.aad(device.uid, client_id, kind))
             payload = json.loads(plain)
-        except (sealed.SealError, ValueError):
+        except (sealed.SealError, ValueError, RecursionError):
             raise OfflineError(_l("The record could not be opened: it was altered or cut short.")) from None
-        if not isinstance(payload, dict):
+        if not isinstance(payload, dict) or unstorable_text(payload) is not None:
+            payload = None  # (nothing of it is kept)
             raise OfflineError(_l("The record could not be opened: it was altered or cut short."))
         maker = _maker(record, device, payload)
         with session.begin_nested():
@@ -244,19 +257,34 @@ def _known(device_id: int, client_id: str) -> OfflineRecord | None:
 
 def _maker(record: OfflineRecord, device: OfflineDevice, payload: dict) -> User:
     """The account the record was made under, once its grant and its time are checked."""
-    user_id, ends = _read_grant(payload.get("grant"), device)
+    user_id, opened, ends = _read_grant(payload.get("grant"), device)
     made = _instant(payload.get("made_at"))
-    if made is None:
-        raise OfflineError(_l("The record does not say when it was made."))
-    record.made_at = made
+    if made is None or made < opened - _CLOCK_SKEW:
+        raise OfflineError(_l("The record does not say when it was made in its offline window."))
     if made > ends:
         raise OfflineError(
             _l("The record was made after its offline window ended: log in online on the device, then record it again.")
         )
+    record.made_at = made
     maker = session.get(User, user_id)
-    if maker is None or not maker.active or not in_scope(maker, device.centre_id):
+    needs = Permission.REGISTER if record.kind == "registration" else Permission.NFI_DISTRIBUTE
+    if (
+        maker is None
+        or not maker.active
+        or not in_scope(maker, device.centre_id)
+        or not (role_allows(maker, Permission.OFFLINE_DESK) and role_allows(maker, needs))
+    ):
         raise OfflineError(_l("The account that made the record can no longer work at this centre."))
     record.made_by_id = maker.id
+    late = utcnow() - ends - dt.timedelta(days=float(current_app.config["OFFLINE_SYNC_DAYS"]))
+    if late > dt.timedelta(0):
+        raise OfflineError(
+            _l(
+                "The record reached the server more than %(n)d days after its offline window ended: "
+                "record it again at the desk.",
+                n=int(current_app.config["OFFLINE_SYNC_DAYS"]),
+            )
+        )
     return maker
 
 
@@ -307,6 +335,10 @@ def _register(maker: Actor, record: OfflineRecord, payload: dict, acknowledged: 
     head = payload.get("household_with")
     if head:
         first = _known(record.device_id, str(head)[:40])
+        if first is not None and first.state == RecordState.REFUSED:
+            raise OfflineError(
+                _l("The first person of its household was refused: register the household again, starting with them.")
+            )
         person = session.get(Beneficiary, first.beneficiary_id) if first and first.beneficiary_id else None
         if person is None or person.household is None:
             _wait(record, payload, [], _l("Waits for the first person of its household, recorded on the same device."))
@@ -363,7 +395,10 @@ def _forget(record: OfflineRecord) -> None:
 
 def _hand_over(maker: User, record: OfflineRecord, payload: dict) -> None:
     centre = _centre(record)
-    token = card_token(str(payload.get("card") or ""))
+    typed = payload.get("card")
+    if not isinstance(typed, str) or not CARD_RE.match(typed.upper().replace(" ", "")):
+        raise OfflineError(_l("The card's number is not one MSC Case issues: check it and record it again."))
+    token = card_token(typed)
     person = session.scalar(sa.select(Beneficiary).where(Beneficiary.card_token == token))
     if person is None or person.is_erased or person.merged_into_id is not None or not in_scope(maker, person.centre_id):
         raise OfflineError(_l("No one in your centres has the card %(token)s.", token=token))
@@ -406,6 +441,8 @@ def _hand_over(maker: User, record: OfflineRecord, payload: dict) -> None:
 
 
 def _text(value: object) -> str | None:
+    if isinstance(value, str) and has_control_chars(value):
+        raise OfflineError(_l("Remove the invisible or control characters from this field."))
     return value if isinstance(value, str) else None
 
 
@@ -542,12 +579,15 @@ def _release_members(user: Actor, head: OfflineRecord) -> None:
 
 
 def dismiss(user: Actor, record: OfflineRecord) -> None:
-    """Put a refused registration aside once the desk registered the person again (what the tablet
-    recorded is destroyed with its key)."""
-    if record.state != RecordState.REFUSED or record.payload_ct is None:
+    """Put a refused registration aside once the desk registered the person again, or one that waits but
+    will not be registered from the tablet (what the tablet recorded is destroyed with its key)."""
+    if record.state not in (RecordState.REFUSED, RecordState.WAITING) or record.payload_ct is None:
         raise OfflineError(_l("This record was decided already."))
     if not role_allows(user, Permission.REGISTER) or not in_scope(user, record.centre_id):
         raise OfflineError(_l("Your role does not register people."))
+    if record.state == RecordState.WAITING:
+        record.state = RecordState.REFUSED
+        record.reason = str(_l("Put aside at the desk without registering."))
     record.decided_at = utcnow()
     _forget(record)
     audit.record("offline.dismiss", object_type="offline_record", object_id=record.id)

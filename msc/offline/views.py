@@ -144,6 +144,14 @@ def enrol():
     return _desk(form)
 
 
+def _body() -> object:
+    """The JSON the desk's script sent; None for anything else, nested past what the parser recurses too."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def _json_error(err: DomainError, status: int = 422):
     return jsonify({"error": str(err.message), "field": err.field}), status
 
@@ -152,7 +160,7 @@ def _json_error(err: DomainError, status: int = 422):
 @requires(Permission.OFFLINE_DESK)
 def grant():
     """Open an offline window on an enrolled device (called by the desk's script at each online visit)."""
-    body = request.get_json(silent=True)
+    body = _body()
     try:
         device = service.device_by_uid(current_user, body.get("device") if isinstance(body, dict) else None)
         return jsonify(service.grant(current_user, device))
@@ -164,7 +172,7 @@ def grant():
 @requires(Permission.OFFLINE_DESK)
 def sync():
     """Replay what a device recorded offline; the answer says what became of each record."""
-    body = request.get_json(silent=True)
+    body = _body()
     if not isinstance(body, dict):
         return jsonify({"error": _("The request could not be read.")}), 400
     try:
@@ -200,7 +208,10 @@ def record(record_uid: str):
         except DomainError as err:
             error = err.message
         else:
-            flash(_("Decided."), "success")
+            if found.state == "waiting":  # (its household's first person is still undecided)
+                flash(_("It still waits for the first person of its household."), "info")
+            else:
+                flash(_("Decided."), "success")
             return redirect(url_for("offline.record", record_uid=found.uid))
     typed, candidates = service.waiting_person(current_user, found) if found.payload_ct is not None else (None, [])
     page = render_template(
