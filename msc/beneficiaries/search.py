@@ -325,11 +325,10 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
 
 
 def _among(name: str, pg: bool, *, ints: str = "BIGINT") -> str:
-    """`IN` a list parameter. On PostgreSQL the list goes as one array, so a statement's text is the same
-    however many values it holds: the server prepares it once per connection and plans it once, where a
-    list spelt out value by value made every search a new statement to parse and plan (planning the
-    ranking took as long as running it). SQLite has no arrays: there the list is spelt out."""
-    return f"= ANY(CAST(:{name} AS {ints}[]))" if pg else f"IN :{name}"  # as db.among
+    """`IN` a list parameter, in this module's SQL text as db.among writes it for select(): one array on
+    PostgreSQL (the ranking's text stays the same, so it is prepared and planned once per connection;
+    planning it took as long as running it), the values spelt out on SQLite."""
+    return f"= ANY(CAST(:{name} AS {ints}[]))" if pg else f"IN :{name}"
 
 
 def _not_among(name: str, pg: bool, *, ints: str = "BIGINT") -> str:

@@ -276,13 +276,13 @@ def _maker(record: OfflineRecord, device: OfflineDevice, payload: dict) -> User:
     ):
         raise OfflineError(_l("The account that made the record can no longer work at this centre."))
     record.made_by_id = maker.id
-    late = utcnow() - ends - dt.timedelta(days=float(current_app.config["OFFLINE_SYNC_DAYS"]))
-    if late > dt.timedelta(0):
+    days = int(current_app.config["OFFLINE_SYNC_DAYS"])
+    if utcnow() > ends + dt.timedelta(days=days):
         raise OfflineError(
             _l(
                 "The record reached the server more than %(n)d days after its offline window ended: "
                 "record it again at the desk.",
-                n=int(current_app.config["OFFLINE_SYNC_DAYS"]),
+                n=days,
             )
         )
     return maker

@@ -208,7 +208,7 @@ def record(record_uid: str):
         except DomainError as err:
             error = err.message
         else:
-            if found.state == "waiting":  # (its household's first person is still undecided)
+            if found.state == RecordState.WAITING:  # (its household's first person is still undecided)
                 flash(_("It still waits for the first person of its household."), "info")
             else:
                 flash(_("Decided."), "success")
