@@ -15,7 +15,7 @@ from msc.cases import service as cases
 from msc.cases.models import Case
 from msc.centres.models import Centre, EntryPoint
 from msc.crypto import rotation
-from msc.db import session, utcnow
+from msc.db import plan_each_statement, session, utcnow
 from msc.dpo import glass
 from msc.errors import RuleError
 from msc.feedback import service as feedback
@@ -170,7 +170,9 @@ def already_loaded() -> bool:
 
 
 def load(people: int = 300, seed: int = 2026) -> None:
-    """Create centres, users and about `people` beneficiaries in households."""
+    """Create centres, users and about `people` beneficiaries in households (in one transaction: the
+    caller commits)."""
+    plan_each_statement()
     rotation.start_on_key_file()  # a key file whose first index key was retired: start on its newest
     rng = random.Random(seed)
     centres = {}
