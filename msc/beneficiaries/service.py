@@ -365,7 +365,9 @@ def _write(user: Actor, centre: Centre, today: dt.date, ready: list[_Ready]) -> 
     )
     duplicates.keep_pairs({person.id: r.item.pairs for r, person in zip(ready, people)})
     for r, person in zip(ready, people):
-        for other_id in sorted(r.item.acknowledged):
+        # only records found as possible duplicates are answered: a form's list of acknowledged ids may
+        # hold any id (one out of the user's reach, or none at all)
+        for other_id in sorted(r.item.acknowledged & r.item.pairs.keys()):
             remember_not_same(user, person.id, other_id)
     for household in joined.values():
         refresh_uasc_flags(household)

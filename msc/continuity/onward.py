@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from msc import clock
 from msc.beneficiaries.models import Beneficiary, BeneficiaryChange
+from msc.beneficiaries.regional import continuity_in_force
 from msc.beneficiaries.service import has_consent
 from msc.centres.models import Centre
 from msc.continuity.models import Transfer
@@ -62,6 +63,12 @@ PROTECTION_NEEDS = frozenset({"trafficking", "uasc"})
 MOVED_ELSEWHERE = _l(
     "The person's record moved to another centre since this journey was planned, so it did not come to yours. "
     "Ask for the record from the regional check: the request goes to the centre that holds it now."
+)
+
+
+NO_CONSENT = _l(
+    "The person no longer consents to continuity of care, so the record cannot move. Nothing changed: "
+    "the person may give consent again at the centre that holds the record, or register at yours."
 )
 
 
@@ -110,10 +117,40 @@ def sends(user: Actor, movement: OnwardMovement) -> bool:
 
 
 def may_see(user: Actor, movement: OnwardMovement) -> bool:
-    """Who may open a journey's page: the desks of the sending and of the receiving centre."""
+    """Who may open a journey's page: the desks of the sending centre; those of the receiving centre while
+    they expect the person (as `expected` lists them) and once the person arrived."""
     if movement.beneficiary.is_erased or not role_allows(user, Permission.ONWARD_RECEIVE):
         return False
-    return _reaches(user, movement.from_centre_id) or _reaches(user, movement.to_centre_id)
+    if _reaches(user, movement.from_centre_id):
+        return True
+    if not _reaches(user, movement.to_centre_id):
+        return False
+    return movement.status == OnwardStatus.ARRIVED or _still_expected(movement)
+
+
+def why_not_expected(user: Actor, movement: OnwardMovement) -> str | None:
+    """For the receiving centre's desk that confirms a journey it may no longer open (cancelled, settled by
+    a move elsewhere, consent withdrawn): why, in words that name no one. None for anyone else."""
+    if not may_confirm(user, movement) or movement.beneficiary.is_erased:
+        return None
+    try:
+        _check_planned(movement)
+    except OnwardError as err:
+        return err.message
+    if movement.beneficiary.centre_id != movement.from_centre_id:
+        return str(MOVED_ELSEWHERE)
+    return None if has_consent(movement.beneficiary, PURPOSE) else str(NO_CONSENT)
+
+
+def _still_expected(movement: OnwardMovement) -> bool:
+    """A journey planned, not cancelled, whose person is still at the sending centre and still consents to
+    continuity of care: without that consent nothing of the person reaches another centre."""
+    person = movement.beneficiary
+    return (
+        movement.status == OnwardStatus.PLANNED
+        and person.centre_id == movement.from_centre_id
+        and has_consent(person, PURPOSE)
+    )
 
 
 # ---- planning --------------------------------------------------------------------------------
@@ -291,12 +328,7 @@ def confirm(user: Actor, movement: OnwardMovement) -> Transfer:
         _settle(movement, OnwardStatus.SUPERSEDED, None)
         raise OnwardError(MOVED_ELSEWHERE)
     if not has_consent(person, PURPOSE):
-        raise OnwardError(
-            _l(
-                "The person no longer consents to continuity of care, so the record cannot move. Nothing changed: "
-                "the person may give consent again at the centre that holds the record, or register at yours."
-            )
-        )
+        raise OnwardError(NO_CONSENT)
     now = utcnow()
     if not _claim(movement, OnwardStatus.ARRIVED, user, now):
         _check_planned(movement)  # says what happened first
@@ -462,7 +494,8 @@ def not_arrived(user: Actor, limit: int = 200) -> list[NotArrived]:
 
 
 def expected(user: Actor, limit: int = 200) -> Listing:
-    """The journeys planned to the user's centres whose person is still at the sending centre, by date."""
+    """The journeys planned to the user's centres whose person is still at the sending centre and still
+    consents to continuity of care, by date."""
     stmt = (
         sa.select(OnwardMovement)
         .join(Beneficiary, Beneficiary.id == OnwardMovement.beneficiary_id)
@@ -472,6 +505,7 @@ def expected(user: Actor, limit: int = 200) -> Listing:
             OnwardMovement.to_centre_id.is_not(None),
             Beneficiary.centre_id == OnwardMovement.from_centre_id,
             DataKey.destroyed_at.is_(None),  # an erased person is expected nowhere
+            continuity_in_force(Beneficiary.id),  # nor one who withdrew consent to continuity of care
         )
     )
     if not role_allows(user, Permission.ONWARD_RECEIVE):

@@ -89,7 +89,9 @@ def plan(uid: str):
 @requires(Permission.ONWARD_RECEIVE)
 def expected():
     """The journeys planned to the user's centres: who to expect, and when."""
-    return render_template("continuity/onward_expected.html", found=onward.expected(current_user), **VOCAB)
+    found = onward.expected(current_user)
+    audit.record("onward.expected", detail=f"rows:{len(found.items)}")  # names of people held by another centre
+    return render_template("continuity/onward_expected.html", found=found, **VOCAB)
 
 
 @bp.get("/planned")
@@ -141,13 +143,22 @@ def _page(movement: OnwardMovement, confirm_form: ConfirmForm, cancel_form: Canc
 def movement(movement_uid: str):
     """One journey: for the receiving centre what recognising the person needs, for the sending centre all
     it planned; the button that confirms the arrival or the form that cancels the journey."""
-    return _page(_load(movement_uid), ConfirmForm(prefix="arrival"), CancelForm(prefix="cancel"))
+    journey = _load(movement_uid)
+    person_id, detail = journey.beneficiary_id, f"onward:{journey.uid}"
+    audit.record("beneficiary.view", object_type="beneficiary", object_id=person_id, detail=detail)
+    return _page(journey, ConfirmForm(prefix="arrival"), CancelForm(prefix="cancel"))
 
 
 @bp.post("/m/<movement_uid>/arrived")
 @requires(Permission.ONWARD_RECEIVE)
 def confirm(movement_uid: str):
-    """The person arrived: the record moves to the receiving centre."""
+    """The person arrived: the record moves to the receiving centre. A desk whose journey closed meanwhile
+    (cancelled, moved elsewhere, consent withdrawn) is told why on its list of expected arrivals."""
+    journey = get_by_uid_or_404(OnwardMovement, movement_uid)
+    why = None if onward.may_see(current_user, journey) else onward.why_not_expected(current_user, journey)
+    if why is not None:
+        flash(why, "error")
+        return redirect(url_for("onward.expected"))
     found = _load(movement_uid)
     form = ConfirmForm(prefix="arrival")
     if form.validate_on_submit():

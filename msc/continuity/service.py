@@ -37,6 +37,7 @@ from msc.cases.service import withheld_before
 from msc.centres import stays
 from msc.centres.models import Centre
 from msc.continuity.models import OPEN, Transfer, TransferStatus
+from msc.continuity.onward_models import OnwardMovement, OnwardStatus
 from msc.continuity.vocab import REFUSAL_REASONS, SECTIONS
 from msc.db import Listing, listing, rows_changed, session, utcnow
 from msc.errors import DomainError, checked_text
@@ -353,6 +354,17 @@ def _move(user: Actor, transfer: Transfer, shared: Collection[str]) -> bool:
         )
     ):
         other.status = TransferStatus.MOVED if other.to_centre_id == centre.id else TransferStatus.SUPERSEDED
+    # a journey planned from the former centre no longer leaves from there: the new centre plans its own
+    session.execute(
+        sa.update(OnwardMovement)
+        .where(
+            OnwardMovement.beneficiary_id == person.id,
+            OnwardMovement.status == OnwardStatus.PLANNED,
+            OnwardMovement.from_centre_id != centre.id,
+        )
+        .values(status=OnwardStatus.SUPERSEDED, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     _history(user, person, "moved", shared)
     audit.record(
         "continuity.moved",
@@ -463,18 +475,23 @@ def fund_history(case: Case) -> list[Application]:
 @dataclass
 class Stop:
     """One stay on the route, and what its centre provided the person (counts over all their stays there,
-    shown on the last of them)."""
+    shown on the last of them; None on the earlier ones)."""
 
     stay: stays.Stay
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] | None = field(default_factory=dict)
 
 
 #: what a centre provided, in the order the route shows it
 PROVIDED = ("handovers", "shelter", "referrals", "fund")
+#: the counts that tell of a section a move may leave behind (SECTIONS)
+_CARRIED = ("referrals", "fund")
 
 
-def route(person: Beneficiary) -> list[Stop]:
-    """The person's stays, first to last, with counts of what each centre provided (never the content)."""
+def route(person: Beneficiary, kinds: Collection[str] = PROVIDED, reach: Collection[int] | None = None) -> list[Stop]:
+    """The person's stays, first to last, with counts of what each centre provided (never the content).
+    `kinds`: the counts the viewer's role may see. `reach`: the viewer's centres (None: every centre); at a
+    centre out of it, the referrals and fund applications are counted only when a later move carried those
+    sections along: a move that left the fund history behind does not tell that there was one."""
     found = stays.route_of(person.id)
     per_centre: dict[int, dict[str, int]] = {}
     counted = sa.union_all(  # one round trip for the four counts
@@ -496,7 +513,15 @@ def route(person: Beneficiary) -> list[Stop]:
     for kind, centre_id, count in session.execute(counted):
         per_centre.setdefault(centre_id, dict.fromkeys(PROVIDED, 0))[kind] = count
     last = {s.centre_id: s.id for s in found}
-    return [
-        Stop(s, per_centre.get(s.centre_id, dict.fromkeys(PROVIDED, 0)) if last[s.centre_id] == s.id else {})
-        for s in found
-    ]
+    out = []
+    for n, s in enumerate(found):
+        if last[s.centre_id] != s.id:
+            out.append(Stop(s, None))
+            continue
+        shown = [k for k in PROVIDED if k in kinds]
+        if reach is not None and s.centre_id not in reach:
+            carried = {section for later in found[n + 1 :] for section in later.shared_sections}
+            shown = [k for k in shown if k not in _CARRIED or k in carried]
+        counts = per_centre.get(s.centre_id, {})
+        out.append(Stop(s, {k: counts.get(k, 0) for k in shown}))
+    return out

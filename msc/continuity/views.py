@@ -21,7 +21,7 @@ from msc.extensions import limiter
 from msc.forms import form_status, rule_on_form
 from msc.sections import Row, Section
 from msc.security import audit
-from msc.security.policy import Permission, can, requires, role_allows
+from msc.security.policy import Permission, can, centre_ids_in_scope, requires, role_allows
 
 bp = Blueprint("continuity", __name__)
 
@@ -138,13 +138,26 @@ def answer(transfer_uid: str):
 # ---- on other pages ------------------------------------------------------------------------
 
 
+#: each count of the route, and the permission that sees what it counts (as the profile's own sections)
+ROUTE_COUNTS = {
+    "handovers": Permission.VIEW,
+    "shelter": Permission.SHELTER_VIEW,
+    "referrals": Permission.CASE_VIEW,
+    "fund": Permission.FUND_VIEW,
+}
+
+
 def profile_section(user, person) -> dict:
     """On a person's profile: their route (stays, and counts of what each centre provided) and every request
     for their record between centres."""
     if not can(user, Permission.VIEW):
         return {}
     return {
-        "route": service.route(person),
+        "route": service.route(
+            person,
+            kinds=[kind for kind, permission in ROUTE_COUNTS.items() if can(user, permission)],
+            reach=centre_ids_in_scope(user),
+        ),
         "transfers": service.of_person(person),
         "transfer_statuses": STATUSES,
         "transfer_sections": SECTIONS,

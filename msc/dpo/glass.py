@@ -23,7 +23,7 @@ from flask_babel import lazy_gettext as _l
 from msc.beneficiaries import casenumber
 from msc.beneficiaries import proof as proofs
 from msc.beneficiaries.proof import Proof as Proof  # the form of a proof, for this feature's callers
-from msc.db import Listing, listing, session, utcnow, write_lock
+from msc.db import Listing, listing, rows_changed, session, utcnow, write_lock
 from msc.dpo.vocab import GLASS_DECISIONS, GLASS_REASONS, REVIEW_OUTCOMES
 from msc.errors import DomainError, checked_text
 from msc.security import audit
@@ -344,7 +344,16 @@ def review(user: Actor, grant: BreakGlass, outcome: str | None, note: str | None
         limit=MAX_TEXT,
         missing=_l("Write why the access was not justified."),
     )
-    grant.outcome, grant.reviewed_by_id, grant.reviewed_at = outcome, user.id, utcnow()
+    # claimed with a conditional UPDATE: a second review (a stale form, a second click, another DPO at the
+    # same time) never replaces the first, which stands with its note
+    claimed = rows_changed(
+        sa.update(BreakGlass)
+        .where(BreakGlass.id == grant.id, BreakGlass.outcome.is_(None))
+        .values(outcome=outcome, reviewed_by_id=user.id, reviewed_at=utcnow())
+    )
+    session.expire(grant, ["outcome", "reviewed_by_id", "reviewed_at"])
+    if not claimed:
+        raise GlassError(_l("This emergency access was already reviewed: the first review stands."))
     grant.review_note = text
     audit.record(
         "access.break_glass_review", object_type="break_glass", object_id=grant.id, detail=outcome, user_id=user.id

@@ -154,6 +154,7 @@ AUDIT_ACTIONS = {
     "nfi.void": _l("Hand-over voided"),
     "onward.arrived": _l("Arrival of an onward movement confirmed"),
     "onward.cancelled": _l("Onward movement cancelled"),
+    "onward.expected": _l("Expected arrivals viewed"),
     "onward.not_arrived": _l("Onward movement not arrived in time"),
     "onward.planned": _l("Onward movement planned"),
     "partner.organisation.save": _l("Partner organisation saved"),
