@@ -14,7 +14,6 @@ from flask import session as flask_session
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_limiter import RateLimitExceeded
-from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -43,7 +42,7 @@ from msc.dpo import desk_erasure, desk_keys  # noqa: F401 (their routes join the
 from msc.dpo import tasks as dpo_tasks  # noqa: F401 (its jobs register themselves)
 from msc.dpo import views as dpo_views  # noqa: F401 (its routes join the dpo blueprint)
 from msc.dpo.blueprint import bp as dpo_bp
-from msc.extensions import babel, csrf, limiter, login_manager
+from msc.extensions import babel, client_network, csrf, limiter, login_manager
 from msc.feedback import views as feedback
 from msc.feedback.views import bp as feedback_bp
 from msc.fund import views as fund
@@ -339,7 +338,7 @@ def register_errorhandlers(app: Flask) -> None:
         if err.code in (301, 302, 303, 307, 308):
             return err
         if isinstance(err, RateLimitExceeded):
-            g.commit_on_error = throttle.rate_limited(request.endpoint, get_remote_address())
+            g.commit_on_error = throttle.rate_limited(request.endpoint, client_network())
         if api_errors.is_api_request():
             return api_errors.response(err.code or 400, err)
         return render(err.code if err.code in messages else 400)

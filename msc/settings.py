@@ -121,6 +121,15 @@ def _public_url_problem(url: str) -> str | None:
     return None
 
 
+#: settings development and the tests turn, that production refuses: (name, the unsafe value, what it opens)
+DEVELOPMENT_ONLY = (
+    ("WEBHOOK_ALLOW_PRIVATE", True, "webhook deliveries would reach addresses inside the network"),
+    ("WEBHOOK_ALLOW_HTTP", True, "webhook deliveries would travel unencrypted"),
+    ("WTF_CSRF_ENABLED", False, "forms would accept requests forged by other sites"),
+    ("TESTING", True, "errors would reach the client instead of the error page"),
+)
+
+
 def check_production(config: dict) -> None:
     """Refuse to run in production without secrets, keys and a public URL, or with unsafe settings;
     say what to change."""
@@ -154,6 +163,9 @@ def check_production(config: dict) -> None:
     for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if name in config and not config[name]:
             problems.append(f"{name} is off: cookies must only travel over HTTPS (set MSC_{name}=true)")
+    for name, unsafe, why in DEVELOPMENT_ONLY:
+        if name in config and bool(config[name]) == unsafe:
+            problems.append(f"MSC_{name}={str(unsafe).lower()} is for development and tests only: {why}")
     if bad_url := _public_url_problem(str(config["PUBLIC_URL"])):
         problems.append(f"MSC_PUBLIC_URL {bad_url}")
     if has_file and not config.get("KEYS_FILE_PENDING"):

@@ -251,3 +251,19 @@ def test_an_existing_database_file_others_could_read_is_tightened(tmp_path):
     path.chmod(0o644)
     dbmod.make_engine(f"sqlite:///{path}").dispose()
     assert _mode(path) == 0o600
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("MSC_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("MSC_WEBHOOK_ALLOW_HTTP", "true"),
+        ("MSC_WTF_CSRF_ENABLED", "false"),
+        ("MSC_TESTING", "true"),
+    ],
+)
+def test_production_refuses_settings_meant_for_development_and_tests(monkeypatch, tmp_path, name, value):
+    _production_env(monkeypatch, tmp_path, **{name: value})
+    with pytest.raises(ConfigurationError) as err:
+        create_app("production", {"INSTANCE_PATH": str(tmp_path)})
+    assert f"{name}={value}" in str(err.value) and "development and tests only" in str(err.value)

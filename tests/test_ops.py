@@ -345,3 +345,13 @@ def test_the_demo_load_plans_each_statement_for_its_own_values_until_it_commits(
     assert session.scalar(sa.text("SHOW plan_cache_mode")) == "force_custom_plan"
     session.commit()
     assert session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"  # requests keep their prepared plans
+
+
+def test_readyz_checks_a_redis_on_a_socket_as_the_limits_reach_it(app, make):
+    """A Redis reached on a local socket (redis+unix://) that is gone: the logins fail, and /readyz says so."""
+    limited = limited_app(app, RATELIMIT_STORAGE_URI="redis+unix:///tmp/msc-no-such-redis.sock")
+    try:
+        res = limited.test_client().get("/readyz")
+        assert res.status_code == 503 and res.json["checks"]["redis"] == "failed"
+    finally:
+        limited.extensions["msc.engine"].dispose()

@@ -27,7 +27,7 @@ from msc.beneficiaries.vocab import SENSITIVE_NEEDS
 from msc.centres.models import Centre
 from msc.db import read_mostly, session, utcnow
 from msc.errors import DomainError, RuleError
-from msc.extensions import csrf, limiter, login_manager
+from msc.extensions import client_network, csrf, limiter, login_manager
 from msc.forms import unstorable_text
 from msc.nfi import rules as nfi_rules
 from msc.nfi import service as nfi
@@ -119,7 +119,7 @@ def _api_limit() -> str:
 
 
 def _address_key() -> str:
-    return "api-address:" + (request.remote_addr or "")
+    return "api-address:" + client_network()
 
 
 def _address_limit() -> str:

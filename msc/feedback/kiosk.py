@@ -16,9 +16,10 @@ import re
 import secrets
 
 from flask import current_app, request
-from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
+
+from msc.extensions import client_network
 
 DEVICE_COOKIE = "msc_fb_device"
 KIOSK_COOKIE = "msc_fb_kiosk"
@@ -62,16 +63,16 @@ def not_on_kiosk() -> bool:
 
 def kiosk_key() -> str:
     found = kiosk()
-    return f"kiosk:{found['kiosk']}" if found else f"addr:{get_remote_address()}"
+    return f"kiosk:{found['kiosk']}" if found else f"addr:{client_network()}"
 
 
 def device_key() -> str:
     device = request.cookies.get(DEVICE_COOKIE, "")
-    return f"device:{device}" if _DEVICE_ID.fullmatch(device) else f"addr:{get_remote_address()}"
+    return f"device:{device}" if _DEVICE_ID.fullmatch(device) else f"addr:{client_network()}"
 
 
 def address_key() -> str:
-    return f"addr:{get_remote_address()}"
+    return f"addr:{client_network()}"
 
 
 def device_limit() -> str:

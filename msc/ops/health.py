@@ -4,9 +4,12 @@ data: the checks' names and ok/failed, nothing of what failed or why (that goes 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
+from typing import cast
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify
+from limits.storage import Storage, storage_from_string
 
 from msc.crypto.keys import keyring
 from msc.db import session
@@ -40,7 +43,7 @@ def readyz():
 
 def checks() -> dict[str, Callable[[], object]]:
     found: dict[str, Callable[[], object]] = {"database": _database, "keys": _keys}
-    if str(current_app.config.get("RATELIMIT_STORAGE_URI", "")).startswith(("redis://", "rediss://")):
+    if str(current_app.config.get("RATELIMIT_STORAGE_URI", "")).startswith("redis"):  # rediss, redis+unix, …
         found["redis"] = _redis
     return found
 
@@ -65,10 +68,11 @@ def _keys() -> bool:
 
 
 def _redis() -> bool:
-    import redis
+    """The rate limits' Redis answers, by the same storage the limits use: any address they accept (a
+    socket, TLS, Sentinel, a cluster), so a Redis the logins need is never left unchecked."""
+    return bool(_storage(str(current_app.config["RATELIMIT_STORAGE_URI"])).check())
 
-    client = redis.Redis.from_url(str(current_app.config["RATELIMIT_STORAGE_URI"]), socket_timeout=1)
-    try:
-        return bool(client.ping())
-    finally:
-        client.close()
+
+@lru_cache(maxsize=4)
+def _storage(uri: str) -> Storage:
+    return cast(Storage, storage_from_string(uri, socket_timeout=1))  # a synchronous storage: no async+ scheme

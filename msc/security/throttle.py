@@ -24,6 +24,7 @@ from flask import current_app
 
 from msc.crypto import throttle_hash
 from msc.db import insert_for, session, utcnow
+from msc.extensions import network_of
 from msc.security import audit
 from msc.security.models import LoginThrottle
 
@@ -57,8 +58,8 @@ def account_key(username: str) -> str:
 
 
 def keys_for(username: str, source: str) -> Keys:
-    """The hashes of an attempt with this username from this client address."""
-    return Keys(account_key(username), throttle_hash(SOURCE, source or "unknown"))
+    """The hashes of an attempt with this username from this client address (an IPv6 one by its /64)."""
+    return Keys(account_key(username), throttle_hash(SOURCE, network_of(source)))
 
 
 def _forget_after(kind: str) -> dt.timedelta:
@@ -177,7 +178,7 @@ def rate_limited(endpoint: str | None, source: str) -> bool:
     endpoint and client address a minute in each server process, so a flood of refusals does not turn
     into a flood of writes. True when a record was written."""
     seen: dict[tuple[str, str], float] = current_app.extensions.setdefault("msc.rate_limited", {})
-    key = (endpoint or "unknown", throttle_hash(SOURCE, source or "unknown"))
+    key = (endpoint or "unknown", throttle_hash(SOURCE, network_of(source)))
     now = time.monotonic()
     last = seen.get(key)
     if last is not None and now - last < RATE_LIMITED_AUDIT_SECONDS:
