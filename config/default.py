@@ -48,6 +48,11 @@ LOGIN_BACKOFF_SOURCE_MAX_SECONDS = 15 * 60
 LOGIN_BACKOFF_ACCOUNT_FORGET_HOURS = 24
 LOGIN_BACKOFF_SOURCE_FORGET_MINUTES = 60
 LOGIN_HARD_LOCK_FAILURES = 100
+# A browser that completed a login to an account name (password and code) is known to it for this many
+# days (a signed cookie naming the account's keyed hash): the address's wait and the login rate limit
+# per address do not hold it up, so one guesser on a centre's shared Wi-Fi keeps out only browsers
+# that never logged in there. Its failures count against the account as any other's.
+KNOWN_DEVICE_DAYS = 90
 # Minutes between the password and the code step of a login (the challenge is kept on the server).
 LOGIN_CHALLENGE_MINUTES = 5
 # Reverse proxies in front of the app that set X-Forwarded-For (0: none). The client address they pass
@@ -140,6 +145,7 @@ HSTS = False
 # kiosk stays one; plus the least time a person takes to write (spam without captchas)
 FEEDBACK_RATE_LIMIT = "5 per hour"
 FEEDBACK_ADDRESS_LIMIT = "60 per hour"
+FEEDBACK_NEW_DEVICES = "30 per hour"  # new device ids one address is handed (each with its own allowance)
 FEEDBACK_KIOSK_RATE_LIMIT = "120 per hour"
 FEEDBACK_KIOSK_DAYS = 365
 FEEDBACK_MIN_SECONDS = 3

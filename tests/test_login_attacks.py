@@ -447,3 +447,73 @@ def test_behind_a_proxy_each_client_address_is_counted_apart(app, make):
     finally:
         proxied.extensions["msc.engine"].dispose()
     assert flood_then_login(app) == 429  # without it, everyone behind the proxy shares one address
+
+
+# ---- a centre's shared Wi-Fi: one guesser there keeps out only browsers that never logged in ------
+
+
+WIFI = "190.85.12.34"
+
+
+def _guess_until_the_address_waits_the_most(app, clock) -> None:
+    """Someone on the centre's Wi-Fi types made-up names until the address's wait is at its cap."""
+    guesser = _client(app, WIFI)
+    for i in range(40):
+        res = _login(guesser, f"name{i}", "not the password!")
+        if res.status_code == 429:
+            clock.advance(int(res.headers["Retry-After"]))
+    res = _login(guesser, "one more", "not the password!")
+    assert res.status_code == 429 and int(res.headers["Retry-After"]) >= 600
+
+
+def test_a_browser_that_logged_in_before_passes_the_address_wait_a_new_one_does_not(app, make, clock):
+    make.user("clerk", "reception")
+    desk = _client(app, WIFI)
+    assert _login(desk, "clerk").status_code == 302  # the desk's browser, yesterday
+    desk.post("/logout", data={"csrf_token": csrf(desk, "/account")})
+    _guess_until_the_address_waits_the_most(app, clock)
+    assert _login(desk, "clerk").status_code == 302  # right name, right password, a known browser
+    stranger = _client(app, WIFI)  # a browser that never logged in here: the spraying guard holds
+    res = _login(stranger, "clerk")
+    assert res.status_code == 429 and "Retry-After" in res.headers
+
+
+def test_a_known_browser_is_known_to_its_own_account_only(app, make, clock):
+    make.user("clerk", "reception")
+    make.user("manager", "centre_manager")
+    desk = _client(app, WIFI)
+    assert _login(desk, "clerk").status_code == 302
+    desk.post("/logout", data={"csrf_token": csrf(desk, "/account")})
+    _guess_until_the_address_waits_the_most(app, clock)
+    assert _login(desk, "manager").status_code == 429  # another name from the same browser still waits
+    forged = _client(app, WIFI)
+    forged.set_cookie("msc_known", desk.get_cookie("msc_known").value[:-2] + "xx")
+    assert _login(forged, "clerk").status_code == 429  # a cookie not signed by the server counts for nothing
+
+
+def test_a_known_browsers_wrong_passwords_still_count_against_the_account(app, make, clock):
+    make.user("clerk", "reception")
+    desk = _client(app, WIFI)
+    assert _login(desk, "clerk").status_code == 302
+    desk.post("/logout", data={"csrf_token": csrf(desk, "/account")})
+    codes = [_login(desk, "clerk", "not the password!").status_code for _ in range(8)]
+    assert 429 in codes  # the account's own back-off holds every browser
+
+
+def test_a_phone_flooding_the_form_on_the_wifi_does_not_stop_a_known_desk(app, make):
+    make.user("clerk", "reception")
+    limited = limited_app(app)
+    try:
+        desk, phone = limited.test_client(), limited.test_client()
+        phone.environ_base["REMOTE_ADDR"] = desk.environ_base["REMOTE_ADDR"] = WIFI
+        assert _login(desk, "clerk").status_code == 302
+        desk.post("/logout", data={"csrf_token": csrf(desk, "/account")})
+        token = csrf(phone, "/login")
+        for i in range(10):
+            phone.post("/login", data={"username": f"x{i}", "password": "y" * 12, "csrf_token": token})
+        assert (
+            phone.post("/login", data={"username": "x", "password": "y" * 12, "csrf_token": token}).status_code == 429
+        )
+        assert _login(desk, "clerk").status_code == 302
+    finally:
+        limited.extensions["msc.engine"].dispose()

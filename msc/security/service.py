@@ -101,11 +101,12 @@ def _failed(keys: throttle.Keys, action: str, user: User | None, detail: str | N
     audit.record(action, object_type="user" if user_id else None, object_id=user_id, user_id=user_id, detail=detail)
 
 
-def authenticate(username: str, password: str, source: str) -> User:
+def authenticate(username: str, password: str, source: str, known: bool = False) -> User:
     """Check a username and password from a client address. Failures slow down later attempts under
     the name and the address (msc.security.throttle); an unknown name is treated exactly like a known
-    one: same checks, same time (a password hash is verified either way), same words."""
-    keys = throttle.keys_for(username, source)
+    one: same checks, same time (a password hash is verified either way), same words. `known`: the
+    browser completed a login to this name before (msc.security.devices): the address does not wait."""
+    keys = throttle.keys_for(username, source, known)
     user = find_user(username)
     _refuse_if_throttled(keys, user.id if user is not None else None, field="password")
     bad = AccountError(_l("Wrong username or password."), field="password")
@@ -269,11 +270,12 @@ def end_challenge(token: object) -> None:
         )
 
 
-def complete_challenge(challenge: LoginChallenge, code: str, source: str) -> User:
+def complete_challenge(challenge: LoginChallenge, code: str, source: str, known: bool = False) -> User:
     """Check the code of a pending login from a client address (a code from the user's app, or the first
-    one from the app being enrolled); the challenge works once. Wrong codes count with wrong passwords."""
+    one from the app being enrolled); the challenge works once. Wrong codes count with wrong passwords.
+    `known` as for `authenticate`."""
     user = challenge.user
-    keys = throttle.keys_for(user.username, source)
+    keys = throttle.keys_for(user.username, source, known)
     _refuse_if_throttled(keys, user.id, field="code")
     if challenge.stage == "enrol":
         confirm_mfa_enrolment(user, code, keys)

@@ -38,6 +38,9 @@ class Keys:
 
     account: str
     source: str
+    #: the browser completed a login to this account name before (msc.security.devices): the address's
+    #: wait does not hold it up, and its failures count against the account only
+    known: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,9 @@ def account_key(username: str) -> str:
     return throttle_hash(ACCOUNT, username.strip().lower())
 
 
-def keys_for(username: str, source: str) -> Keys:
+def keys_for(username: str, source: str, known: bool = False) -> Keys:
     """The hashes of an attempt with this username from this client address (an IPv6 one by its /64)."""
-    return Keys(account_key(username), throttle_hash(SOURCE, network_of(source)))
+    return Keys(account_key(username), throttle_hash(SOURCE, network_of(source)), known)
 
 
 def _forget_after(kind: str) -> dt.timedelta:
@@ -93,16 +96,21 @@ def check(keys: Keys) -> Verdict:
             continue
         if row.kind == ACCOUNT and row.locked_at is not None:
             return Verdict(locked=True)
+        if row.kind == SOURCE and keys.known:
+            continue
         if row.blocked_until is not None and row.blocked_until > now:
             wait = max(wait, (row.blocked_until - now).total_seconds())
     return Verdict(wait_seconds=math.ceil(wait))
 
 
 def fail(keys: Keys) -> bool:
-    """Count a failure under both keys; True when it is the one that locks the account name."""
+    """Count a failure under both keys (a known browser's under the account's only); True when it is the one
+    that locks the account name."""
     now = utcnow()
     locked = False
     for key, kind in ((keys.account, ACCOUNT), (keys.source, SOURCE)):
+        if kind == SOURCE and keys.known:
+            continue
         failures = _count(key, kind, now)
         values: dict[str, object] = {"blocked_until": now + dt.timedelta(seconds=wait_after(failures, kind))}
         if kind == ACCOUNT and failures >= current_app.config["LOGIN_HARD_LOCK_FAILURES"]:

@@ -12,7 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from msc.errors import show_on_form
 from msc.extensions import limiter
 from msc.forms import form_status, rule_on_form
-from msc.security import service
+from msc.security import devices, service
 from msc.security.forms import CodeForm, LanguageForm, LoginForm, PasswordChangeForm
 from msc.security.models import User
 from msc.security.policy import authenticated, public
@@ -26,6 +26,18 @@ CHALLENGE = "login_challenge"
 
 def _login_limit() -> str:
     return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _known_login() -> bool:
+    """The login rate limit per address does not hold up a browser that logged in to the typed name."""
+    return devices.knows(request.form.get("username"))
+
+
+def _known_code_step() -> bool:
+    """Nor, at the code step, one that logged in to the name of its pending login."""
+    stage = "enrol" if request.endpoint == "auth.mfa_enrol" else "verify"
+    challenge = service.pending_login(flask_session.get(CHALLENGE), stage)
+    return challenge is not None and devices.knows(challenge.user.username)
 
 
 def _source() -> str:
@@ -53,12 +65,12 @@ def _finish_login(user: User, next_url: str | None) -> ResponseReturnValue:
     login_user(user)
     flask_session.pop(CHALLENGE, None)
     flask_session["lang"] = user.locale
-    return redirect(safe_next(next_url) or url_for("beneficiaries.home"))
+    return devices.remember(redirect(safe_next(next_url) or url_for("beneficiaries.home")), user.username)
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_known_login)
 def login() -> ResponseReturnValue:
     """Username and password; then a TOTP code, or enrolment for roles that need one."""
     if current_user.is_authenticated:
@@ -69,7 +81,8 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         service.end_challenge(flask_session.pop(CHALLENGE, None))
         try:
-            user = service.authenticate(form.username.data, form.password.data, _source())
+            known = devices.knows(form.username.data)
+            user = service.authenticate(form.username.data, form.password.data, _source(), known)
         except service.AccountError as err:
             status = _refused(err)
             form.password.errors = [err.message]
@@ -84,7 +97,7 @@ def login() -> ResponseReturnValue:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_known_code_step)
 def mfa_verify() -> ResponseReturnValue:
     """The second step of login: a TOTP code that works once."""
     return _code_step("verify", "auth/mfa_verify.html")
@@ -92,7 +105,7 @@ def mfa_verify() -> ResponseReturnValue:
 
 @bp.route("/login/enrol", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], exempt_when=_known_code_step)
 def mfa_enrol() -> ResponseReturnValue:
     """First login of a role that needs MFA (or after an administrator reset the second factor): scan the
     QR code, then confirm with a code."""
@@ -114,7 +127,8 @@ def _code_step(stage: str, template: str) -> ResponseReturnValue:
     status, refusal = 422, None
     if form.validate_on_submit():
         try:
-            user = service.complete_challenge(challenge, form.code.data, _source())
+            known = devices.knows(challenge.user.username)
+            user = service.complete_challenge(challenge, form.code.data, _source(), known)
         except service.AccountError as err:
             status, refusal = _refused(err), err
             show_on_form(form, err)
