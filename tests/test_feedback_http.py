@@ -306,14 +306,15 @@ def _limited(tmp_path, db_url, keys_file, **limits):
 
 
 def test_one_flooder_does_not_silence_the_others(app, tmp_path, db_url, keys_file):
-    """Each device has its own allowance; an address's ceiling is shared; another address is untouched."""
+    """Each device has its own allowance, which its neighbours' floods do not touch; another address is
+    untouched; a sender without a device id is counted with its address."""
     app = _limited(tmp_path, db_url, keys_file, FEEDBACK_RATE_LIMIT="2 per hour", FEEDBACK_ADDRESS_LIMIT="5 per hour")
     try:
         flooder, neighbour, third = (app.test_client() for _ in range(3))
         assert [_send(app, flooder, "suggestion", f"Idea {n}.").status_code for n in range(4)] == [200, 200, 429, 429]
-        # someone else on the same Wi-Fi still gets through, up to the address's ceiling
+        # someone else on the same Wi-Fi still gets through: a device with its id is not held by the address
         assert [_send(app, neighbour, "question", f"Pregunta {n}.").status_code for n in range(2)] == [200, 200]
-        assert [_send(app, third, "question", f"Otra {n}.").status_code for n in range(2)] == [200, 429]
+        assert [_send(app, third, "question", f"Otra {n}.").status_code for n in range(2)] == [200, 200]
         elsewhere = app.test_client()
         elsewhere.environ_base["REMOTE_ADDR"] = "10.20.30.40"
         assert _send(app, elsewhere, "question", "Otra cosa.").status_code == 200
@@ -400,3 +401,58 @@ def test_only_a_centre_manager_of_the_centre_makes_a_kiosk(app, make, client):
     token = csrf(boss, "/feedback/")
     assert boss.post(f"/feedback/kiosk/{ids['COL-IPI']}", data={"csrf_token": token}).status_code == 404
     assert "msc_fb_kiosk" not in [c.key for c in boss._cookies.values()]
+
+
+def _without_cookies(app, client, text):
+    """A message from a sender that keeps no device id (the page's cookie thrown away)."""
+    token = csrf(client, "/f/COL-CUC")
+    client.delete_cookie("msc_fb_device")
+    data = {"csrf_token": token, "kind": "suggestion", "text": text, "website": "", "started": _started(app)}
+    return client.post("/f/COL-CUC", data=data).status_code
+
+
+def test_device_ids_made_up_by_a_flooder_give_no_allowance_of_their_own(app, tmp_path, db_url, keys_file):
+    import secrets
+
+    app = _limited(tmp_path, db_url, keys_file, FEEDBACK_RATE_LIMIT="2 per hour", FEEDBACK_ADDRESS_LIMIT="5 per hour")
+    try:
+        flooder, neighbour = app.test_client(), app.test_client()
+        assert _send(app, neighbour, "question", "Hola.").status_code == 200  # the neighbour's phone has its id
+        sent = 0
+        for n in range(10):
+            csrf(flooder, "/f/COL-CUC")
+            flooder.set_cookie("msc_fb_device", secrets.token_urlsafe(24))  # an id the server never signed
+            data = {"csrf_token": csrf(flooder, "/f/COL-CUC"), "kind": "suggestion", "text": f"Spam {n}."}
+            flooder.set_cookie("msc_fb_device", secrets.token_urlsafe(24))
+            sent += flooder.post("/f/COL-CUC", data=data | {"website": "", "started": _started(app)}).status_code == 200
+        assert sent == 2  # counted as one sender of the address: the per-device allowance, once
+        assert _send(app, neighbour, "complaint_service", "Me trataron mal en la fila.").status_code == 200
+    finally:
+        app.extensions["msc.engine"].dispose()
+
+
+def test_an_address_is_handed_few_new_device_ids_and_the_rest_share_its_ceiling(app, tmp_path, db_url, keys_file):
+    app = _limited(
+        tmp_path,
+        db_url,
+        keys_file,
+        FEEDBACK_RATE_LIMIT="2 per hour",
+        FEEDBACK_ADDRESS_LIMIT="3 per hour",
+        FEEDBACK_NEW_DEVICES="2 per hour",
+    )
+    try:
+        earlier = app.test_client()
+        assert _send(app, earlier, "question", "Hola.").status_code == 200  # its id, handed out first
+        minter = app.test_client()
+        handed = 0
+        for _ in range(5):  # a flooder asking for the page again and again, without its cookie
+            minter.delete_cookie("msc_fb_device")
+            minter.get("/f/COL-CUC")
+            handed += minter.get_cookie("msc_fb_device") is not None
+        assert handed == 1  # the address's second and last new id this hour
+        minter.delete_cookie("msc_fb_device")
+        codes = [_without_cookies(app, app.test_client(), f"Sin id {n}.") for n in range(4)]
+        assert codes[:2] == [200, 200] and 429 in codes  # without an id: the address's ceiling (and allowance)
+        assert _send(app, earlier, "suggestion", "Otra idea.").status_code == 200  # an id handed out earlier
+    finally:
+        app.extensions["msc.engine"].dispose()

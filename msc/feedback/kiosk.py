@@ -1,14 +1,17 @@
 """Who a message to a centre's public page is counted against, so that nobody can silence the page:
 
-- each device (a random id in a cookie the page sets: nothing about the person) may send
-  FEEDBACK_RATE_LIMIT; a sender without that cookie is counted with everyone else of its address;
-- each address (after the trusted proxy) may send FEEDBACK_ADDRESS_LIMIT in all, a ceiling high enough
-  for the people behind one shared Wi-Fi;
+- each device (a random id the server signs, in a cookie the page sets: nothing about the person) may
+  send FEEDBACK_RATE_LIMIT, and is not held by its address's ceiling;
+- an address (after the trusted proxies; an IPv6 one by its /64) is handed at most FEEDBACK_NEW_DEVICES
+  new device ids, so ids made up, or minted again and again, give a flooder no more allowances; a sender
+  without a device id (none left to hand out, or no cookie kept) is counted with everyone else of its
+  address, under FEEDBACK_ADDRESS_LIMIT, a ceiling high enough for the people behind one shared Wi-Fi;
 - a centre's kiosk — a tablet a centre manager marked as the centre's, which then holds no staff
   session — sends as many as FEEDBACK_KIOSK_RATE_LIMIT, counted on its own, and neither of the above.
 
-A flooder therefore uses up their own device's allowance and at most their address's, never a centre's or
-another address's; a kiosk in a busy centre is not stopped by the people who queue to use it."""
+A flooder therefore uses up their own devices' allowances and at most their address's ceiling, never a
+centre's, another address's, or a neighbour's device that already has its id; a kiosk in a busy centre is
+not stopped by the people who queue to use it."""
 
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ import secrets
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import parse
 from werkzeug.wrappers import Response
 
-from msc.extensions import client_network
+from msc.extensions import client_network, limiter
 
 DEVICE_COOKIE = "msc_fb_device"
 KIOSK_COOKIE = "msc_fb_kiosk"
@@ -66,9 +70,30 @@ def kiosk_key() -> str:
     return f"kiosk:{found['kiosk']}" if found else f"addr:{client_network()}"
 
 
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="feedback-device")
+
+
+def device_id() -> str | None:
+    """The device id this request carries, if the server signed it (within the last year)."""
+    raw = request.cookies.get(DEVICE_COOKIE, "")
+    if not raw or len(raw) > 200:
+        return None
+    try:
+        found = _device_signer().loads(raw, max_age=_YEAR)
+    except BadSignature:
+        return None
+    return found if isinstance(found, str) and _DEVICE_ID.fullmatch(found) else None
+
+
+def kiosk_or_device() -> bool:
+    """Not counted under the address's ceiling: a kiosk, or a device with its signed id."""
+    return on_kiosk() or device_id() is not None
+
+
 def device_key() -> str:
-    device = request.cookies.get(DEVICE_COOKIE, "")
-    return f"device:{device}" if _DEVICE_ID.fullmatch(device) else f"addr:{client_network()}"
+    device = device_id()
+    return f"device:{device}" if device else f"addr:{client_network()}"
 
 
 def address_key() -> str:
@@ -87,12 +112,21 @@ def kiosk_limit() -> str:
     return str(current_app.config["FEEDBACK_KIOSK_RATE_LIMIT"])
 
 
+def _may_hand_out_a_device_id() -> bool:
+    """Within the address's allowance of new device ids (FEEDBACK_NEW_DEVICES), counted as it is used."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    allowance = parse(str(current_app.config["FEEDBACK_NEW_DEVICES"]))
+    return bool(limiter.limiter.hit(allowance, "feedback-new-device", client_network()))
+
+
 def give_device_id(response: Response) -> Response:
-    """A device that has none gets its random id with the page (it sends it back with its message)."""
-    if not _DEVICE_ID.fullmatch(request.cookies.get(DEVICE_COOKIE, "")):
+    """A device that has none gets its random id, signed, with the page (it sends it back with its
+    message), while its address has new ids to hand out."""
+    if device_id() is None and _may_hand_out_a_device_id():
         response.set_cookie(
             DEVICE_COOKIE,
-            secrets.token_urlsafe(24),
+            _device_signer().dumps(secrets.token_urlsafe(24)),
             max_age=_YEAR,
             secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
             httponly=True,

@@ -45,8 +45,9 @@ bp = Blueprint("feedback", __name__)
 
 
 def _public_limits(view):
-    """The public pages' sending limits (msc/feedback/kiosk.py): per device; per address, counting only
-    messages that were sent (a device refused for its own flood takes nothing from its neighbours); per kiosk."""
+    """The public pages' sending limits (msc/feedback/kiosk.py): per device; per address for senders without
+    a device id, counting only messages that were sent (a sender refused for its own flood takes nothing
+    from its neighbours); per kiosk."""
     view = limiter.limit(kiosk.kiosk_limit, key_func=kiosk.kiosk_key, methods=["POST"], exempt_when=kiosk.not_on_kiosk)(
         view
     )
@@ -54,7 +55,7 @@ def _public_limits(view):
         kiosk.address_limit,
         key_func=kiosk.address_key,
         methods=["POST"],
-        exempt_when=kiosk.on_kiosk,
+        exempt_when=kiosk.kiosk_or_device,
         deduct_when=lambda response: response.status_code < 400,
     )(view)
     return limiter.limit(kiosk.device_limit, key_func=kiosk.device_key, methods=["POST"], exempt_when=kiosk.on_kiosk)(
