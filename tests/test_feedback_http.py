@@ -305,6 +305,14 @@ def _limited(tmp_path, db_url, keys_file, **limits):
     return app
 
 
+def _without_cookies(app, client, text):
+    """A message from a sender that keeps no device id (the page's cookie thrown away)."""
+    token = csrf(client, "/f/COL-CUC")
+    client.delete_cookie("msc_fb_device")
+    data = {"csrf_token": token, "kind": "suggestion", "text": text, "website": "", "started": _started(app)}
+    return client.post("/f/COL-CUC", data=data).status_code
+
+
 def test_one_flooder_does_not_silence_the_others(app, tmp_path, db_url, keys_file):
     """Each device has its own allowance, which its neighbours' floods do not touch; another address is
     untouched; a sender without a device id is counted with its address."""
@@ -321,22 +329,7 @@ def test_one_flooder_does_not_silence_the_others(app, tmp_path, db_url, keys_fil
         # a sender that keeps no cookie is counted with its whole address
         bare = app.test_client()
         bare.environ_base["REMOTE_ADDR"] = "10.20.30.41"
-        codes = []
-        for n in range(3):
-            token = csrf(bare, "/f/COL-CUC")
-            bare.delete_cookie("msc_fb_device")
-            codes.append(
-                bare.post(
-                    "/f/COL-CUC",
-                    data={
-                        "csrf_token": token,
-                        "kind": "suggestion",
-                        "text": f"Sin cookie {n}.",
-                        "website": "",
-                        "started": _started(app),
-                    },
-                ).status_code
-            )
+        codes = [_without_cookies(app, bare, f"Sin cookie {n}.") for n in range(3)]
         assert codes == [200, 200, 429]
     finally:
         app.extensions["msc.engine"].dispose()
@@ -403,14 +396,6 @@ def test_only_a_centre_manager_of_the_centre_makes_a_kiosk(app, make, client):
     assert "msc_fb_kiosk" not in [c.key for c in boss._cookies.values()]
 
 
-def _without_cookies(app, client, text):
-    """A message from a sender that keeps no device id (the page's cookie thrown away)."""
-    token = csrf(client, "/f/COL-CUC")
-    client.delete_cookie("msc_fb_device")
-    data = {"csrf_token": token, "kind": "suggestion", "text": text, "website": "", "started": _started(app)}
-    return client.post("/f/COL-CUC", data=data).status_code
-
-
 def test_device_ids_made_up_by_a_flooder_give_no_allowance_of_their_own(app, tmp_path, db_url, keys_file):
     import secrets
 
@@ -420,10 +405,8 @@ def test_device_ids_made_up_by_a_flooder_give_no_allowance_of_their_own(app, tmp
         assert _send(app, neighbour, "question", "Hola.").status_code == 200  # the neighbour's phone has its id
         sent = 0
         for n in range(10):
-            csrf(flooder, "/f/COL-CUC")
-            flooder.set_cookie("msc_fb_device", secrets.token_urlsafe(24))  # an id the server never signed
             data = {"csrf_token": csrf(flooder, "/f/COL-CUC"), "kind": "suggestion", "text": f"Spam {n}."}
-            flooder.set_cookie("msc_fb_device", secrets.token_urlsafe(24))
+            flooder.set_cookie("msc_fb_device", secrets.token_urlsafe(24))  # an id the server never signed
             sent += flooder.post("/f/COL-CUC", data=data | {"website": "", "started": _started(app)}).status_code == 200
         assert sent == 2  # counted as one sender of the address: the per-device allowance, once
         assert _send(app, neighbour, "complaint_service", "Me trataron mal en la fila.").status_code == 200

@@ -12,6 +12,7 @@ from msc.beneficiaries.models import Beneficiary
 from msc.db import session
 from msc.security.models import AuditEvent, User
 from tests.test_onward_http import _movement, _plan, client_of, desks  # noqa: F401
+from tests.test_reception_http import form_for
 
 
 def _withdraw_continuity(app, uid, by):
@@ -132,32 +133,9 @@ def test_odd_values_in_every_regional_form_and_address_never_answer_500(app, des
     assert not bad, bad
 
 
-def _reg_form(**extra):
-    return {
-        "given_names": "Ana Sofía",
-        "family_names": "Quintero Díaz",
-        "sex": "female",
-        "date_of_birth": "1991-02-03",
-        "nationality": "VEN",
-        "document_type": "none",
-        "household_mode": "new",
-        "relationship": "head",
-        "consent_registration": "given",
-        "consent_referral": "given",
-        "consent_government_sharing": "refused",
-        "consent_followup_contact": "given",
-        "consent_photo": "refused",
-        "consent_continuity": "refused",
-        "legal_basis": "consent",
-        "method": "verbal",
-        "given_by": "self",
-        **extra,
-    }
-
-
 def test_an_acknowledged_id_that_names_no_one_is_ignored(app, desks):  # noqa: F811
     desk = client_of(app, desks["tumbes"])
-    res = desk.post("/register", data=_reg_form(acknowledged="999999"))
+    res = desk.post("/register", data=form_for(desk, acknowledged="999999"))
     assert res.status_code in (302, 422), res.status_code
 
 
@@ -167,7 +145,7 @@ def test_an_acknowledged_id_never_shown_writes_no_decision_on_a_record_out_of_re
     with app.app_context():
         luz_id = session.scalar(sa.select(Beneficiary.id).where(Beneficiary.uid == desks["luz"]))
     desk = client_of(app, desks["tumbes"])  # Luz is at Cúcuta: out of this desk's reach, no continuity consent
-    res = desk.post("/register", data=_reg_form(acknowledged=str(luz_id)))
+    res = desk.post("/register", data=form_for(desk, acknowledged=str(luz_id)))
     assert res.status_code == 302
     with app.app_context():
         pairs = session.scalars(sa.select(DuplicateDecision)).all()
@@ -244,9 +222,9 @@ def test_a_journey_planned_before_the_record_moved_does_not_block_the_new_centre
     _ = ipi
 
 
-def test_reception_does_not_learn_from_the_route_that_a_person_applied_to_the_fund(app, make):
-    from msc.cases.models import Case
-    from msc.fund.models import Application
+def _applied_to_the_fund(app, make):
+    """A caseworker of Cúcuta applies to the protection fund for a child's case (tests.test_fund_http's
+    world): the users, and the case's uid."""
     from tests.conftest import csrf
     from tests.test_fund_http import _client, _world
 
@@ -265,6 +243,15 @@ def test_reception_does_not_learn_from_the_route_that_a_person_applied_to_the_fu
         "line1_provider": "Hogar Luz",
     }
     assert cw.post(path, data=form).status_code == 302
+    return users, case_uid
+
+
+def test_reception_does_not_learn_from_the_route_that_a_person_applied_to_the_fund(app, make):
+    from msc.cases.models import Case
+    from msc.fund.models import Application
+    from tests.test_fund_http import _client
+
+    users, case_uid = _applied_to_the_fund(app, make)
     with app.app_context():
         person_uid = session.scalar(sa.select(Case).where(Case.uid == case_uid)).beneficiary.uid
         app_uid = session.scalar(sa.select(Application.uid))
@@ -277,23 +264,9 @@ def test_reception_does_not_learn_from_the_route_that_a_person_applied_to_the_fu
 def test_a_move_that_left_the_fund_history_behind_does_not_count_it_on_the_route(app, make):
     from msc.cases.models import Case
     from tests.conftest import csrf
-    from tests.test_fund_http import _client, _world
+    from tests.test_fund_http import _client
 
-    users, case_uid, today = _world(app, make)
-    cw = _client(app, users["caseworker"])
-    path = f"/fund/apply/{case_uid}"
-    form = {
-        "csrf_token": csrf(cw, path),
-        "case_type": "uasc",
-        "asked": "uasc",
-        "separated_from_parents": "yes",
-        "adult_relative_caring": "no",
-        "evidence": "Llegó sola; la madre está en Caracas.",
-        "line1_category": "shelter",
-        "line1_amount": "1000",
-        "line1_provider": "Hogar Luz",
-    }
-    assert cw.post(path, data=form).status_code == 302
+    users, case_uid = _applied_to_the_fund(app, make)
     with app.app_context():
         person = session.scalar(sa.select(Case).where(Case.uid == case_uid)).beneficiary
         registry.record_consent(
@@ -317,4 +290,4 @@ def test_a_move_that_left_the_fund_history_behind_does_not_count_it_on_the_route
     page = tum.get(f"/b/{person_uid}").get_data(as_text=True)
     case_page = tum.get(f"/cases/{case_uid}").get_data(as_text=True)
     assert "Regional fund history from earlier centres" not in case_page  # fund history withheld, as designed
-    assert "1 fund application" not in page  # ... but the route still says the person applied at Cúcuta
+    assert "1 fund application" not in page  # nor does the route tell that the person applied at Cúcuta

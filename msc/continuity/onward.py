@@ -125,7 +125,7 @@ def may_see(user: Actor, movement: OnwardMovement) -> bool:
         return True
     if not _reaches(user, movement.to_centre_id):
         return False
-    return movement.status == OnwardStatus.ARRIVED or _still_expected(movement)
+    return movement.status == OnwardStatus.ARRIVED or _no_longer_expected(movement) is None
 
 
 def why_not_expected(user: Actor, movement: OnwardMovement) -> str | None:
@@ -133,24 +133,21 @@ def why_not_expected(user: Actor, movement: OnwardMovement) -> str | None:
     a move elsewhere, consent withdrawn): why, in words that name no one. None for anyone else."""
     if not may_confirm(user, movement) or movement.beneficiary.is_erased:
         return None
+    return _no_longer_expected(movement)
+
+
+def _no_longer_expected(movement: OnwardMovement) -> str | None:
+    """Why the receiving centre no longer expects the journey's person, in words that name no one; None
+    while it does: the journey is planned, the person still at the sending centre and still consenting to
+    continuity of care (without that consent nothing of the person reaches another centre)."""
     try:
         _check_planned(movement)
     except OnwardError as err:
         return err.message
-    if movement.beneficiary.centre_id != movement.from_centre_id:
-        return str(MOVED_ELSEWHERE)
-    return None if has_consent(movement.beneficiary, PURPOSE) else str(NO_CONSENT)
-
-
-def _still_expected(movement: OnwardMovement) -> bool:
-    """A journey planned, not cancelled, whose person is still at the sending centre and still consents to
-    continuity of care: without that consent nothing of the person reaches another centre."""
     person = movement.beneficiary
-    return (
-        movement.status == OnwardStatus.PLANNED
-        and person.centre_id == movement.from_centre_id
-        and has_consent(person, PURPOSE)
-    )
+    if person.centre_id != movement.from_centre_id:
+        return str(MOVED_ELSEWHERE)
+    return None if has_consent(person, PURPOSE) else str(NO_CONSENT)
 
 
 # ---- planning --------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ that did not arrive; the journeys on the profile and the counts on the home page
 from __future__ import annotations
 
 import datetime as dt
+from typing import NoReturn
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
@@ -117,9 +118,13 @@ def _load(movement_uid: str) -> OnwardMovement:
     """The journey with this opaque id, if the user is at its sending or receiving centre; 404 otherwise."""
     movement = get_by_uid_or_404(OnwardMovement, movement_uid)
     if not onward.may_see(current_user, movement):
-        audit.record("access.out_of_scope", detail=request.endpoint)
-        abort(404)
+        _out_of_reach()
     return movement
+
+
+def _out_of_reach() -> NoReturn:
+    audit.record("access.out_of_scope", detail=request.endpoint)
+    abort(404)
 
 
 def _page(movement: OnwardMovement, confirm_form: ConfirmForm, cancel_form: CancelForm):
@@ -154,12 +159,13 @@ def movement(movement_uid: str):
 def confirm(movement_uid: str):
     """The person arrived: the record moves to the receiving centre. A desk whose journey closed meanwhile
     (cancelled, moved elsewhere, consent withdrawn) is told why on its list of expected arrivals."""
-    journey = get_by_uid_or_404(OnwardMovement, movement_uid)
-    why = None if onward.may_see(current_user, journey) else onward.why_not_expected(current_user, journey)
-    if why is not None:
+    found = get_by_uid_or_404(OnwardMovement, movement_uid)
+    if not onward.may_see(current_user, found):
+        why = onward.why_not_expected(current_user, found)
+        if why is None:
+            _out_of_reach()
         flash(why, "error")
         return redirect(url_for("onward.expected"))
-    found = _load(movement_uid)
     form = ConfirmForm(prefix="arrival")
     if form.validate_on_submit():
         g.commit_on_error = True  # a journey found superseded stays so

@@ -513,12 +513,13 @@ def route(person: Beneficiary, kinds: Collection[str] = PROVIDED, reach: Collect
     for kind, centre_id, count in session.execute(counted):
         per_centre.setdefault(centre_id, dict.fromkeys(PROVIDED, 0))[kind] = count
     last = {s.centre_id: s.id for s in found}
+    allowed = [k for k in PROVIDED if k in kinds]
     out = []
     for n, s in enumerate(found):
         if last[s.centre_id] != s.id:
             out.append(Stop(s, None))
             continue
-        shown = [k for k in PROVIDED if k in kinds]
+        shown = allowed
         if reach is not None and s.centre_id not in reach:
             carried = {section for later in found[n + 1 :] for section in later.shared_sections}
             shown = [k for k in shown if k not in _CARRIED or k in carried]
