@@ -112,7 +112,7 @@ def template_db(tmp_path_factory, keys_file, pg_url):
 
 
 #: rows the migrations themselves write (the standard NFI catalogue), put back after each test on PostgreSQL
-_SEED_ROWS: dict[str, list[dict]] = {}
+_SEED_ROWS: dict[sa.Table, list[dict]] = {}
 
 
 def _remember_seed_rows(engine: sa.Engine) -> None:
@@ -123,30 +123,44 @@ def _remember_seed_rows(engine: sa.Engine) -> None:
             if name != "alembic_version":
                 rows = [dict(r._mapping) for r in conn.execute(sa.select(table))]
                 if rows:
-                    _SEED_ROWS[name] = rows
+                    _SEED_ROWS[table] = rows
+
+
+#: every table but Alembic's, those that refer to others before those they refer to (read once)
+_PG_TABLES: list[str] = []
 
 
 def _empty_pg(engine: sa.Engine) -> None:
+    """Empty what the test wrote, as a new database would be: the tables that hold rows are deleted from,
+    children first, every sequence drawn from starts again at 1, and the migrations' own rows are put back.
+    (A TRUNCATE of every table took 0.7 s a test, most of the suite's time on PostgreSQL: it makes new
+    files for every table and index, where a DELETE of the few rows a test writes touches only those.)"""
     with engine.begin() as conn:
-        names = [
-            r[0]
-            for r in conn.execute(
-                sa.text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
-            )
-        ]
-        if names:
-            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-        if _SEED_ROWS:
+        if not _PG_TABLES:
             meta = sa.MetaData()
-            meta.reflect(conn, only=list(_SEED_ROWS))
-            for name, rows in _SEED_ROWS.items():
-                conn.execute(sa.insert(meta.tables[name]), rows)
-                if "id" in meta.tables[name].c:
-                    conn.execute(
-                        sa.text(
-                            f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM \"{name}\"))"
-                        )
-                    )
+            meta.reflect(conn)
+            _PG_TABLES.extend(t.name for t in reversed(meta.sorted_tables) if t.name != "alembic_version")
+        holding = " UNION ALL ".join(
+            f'SELECT {i} WHERE EXISTS (SELECT 1 FROM "{name}")' for i, name in enumerate(_PG_TABLES)
+        )
+        full = {i for (i,) in conn.execute(sa.text(holding))}
+        seeded = {table.name for table in _SEED_ROWS}
+        for i, name in enumerate(_PG_TABLES):
+            if i in full or name in seeded:
+                conn.execute(sa.text(f'DELETE FROM "{name}"'))
+        conn.execute(
+            sa.text(
+                "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)"
+                " FROM pg_sequences WHERE schemaname = 'public' AND last_value IS NOT NULL"
+            )
+        )
+        for table, rows in _SEED_ROWS.items():
+            conn.execute(sa.insert(table), rows)
+            if "id" in table.c:
+                conn.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), :top)"),
+                    {"top": max(row["id"] for row in rows)},
+                )
 
 
 @pytest.fixture

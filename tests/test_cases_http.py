@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from msc import clock
 from msc.cases.models import Case, CaseNote, Task
 from msc.db import session
-from tests.conftest import csrf
+from tests.conftest import csrf, statements_run
 from tests.test_access import login_as
 
 TODAY = clock.today("COL")
@@ -38,6 +38,18 @@ def test_open_a_case_from_the_profile_and_see_it(app, client, desk):
         f"/cases/open/{desk['uid']}", data={"confirm-csrf_token": csrf(client, url)}, follow_redirects=True
     )
     assert "already has an open case" in res.get_data(as_text=True)
+
+
+def test_the_profile_reads_the_case_without_reading_the_person_again(app, client, desk):
+    """The person is in hand when their case is read: it is not joined again, and who holds the case is not
+    read at all (the profile shows the case's status)."""
+    _open(client, desk["uid"])
+    with statements_run(app.extensions["msc.engine"]) as seen:
+        page = client.get(f"/b/{desk['uid']}").get_data(as_text=True)
+    assert "Open the case" in page
+    [case_read] = [s for s in seen if "FROM cases" in s]
+    assert "beneficiaries" not in case_read
+    assert not [s for s in seen if "case_assignments" in s]
 
 
 def test_assessment_sets_priority(app, client, desk):
