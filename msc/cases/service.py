@@ -54,8 +54,13 @@ def may_access(user: Actor, case: Case) -> bool:
 
 
 def case_of(person: Beneficiary) -> Case | None:
-    """The person's case, if one was ever opened."""
-    return session.scalar(sa.select(Case).where(Case.beneficiary_id == person.id))
+    """The person's case, if one was ever opened. The person comes from the session, not joined again, and
+    the caseworkers are read when asked for (the profile shows the case's status, not who holds it)."""
+    return session.scalar(
+        sa.select(Case)
+        .where(Case.beneficiary_id == person.id)
+        .options(so.lazyload(Case.beneficiary), so.lazyload(Case.caseworkers))
+    )
 
 
 def open_case(user: Actor, person: Beneficiary) -> Case:

@@ -32,6 +32,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -530,6 +531,7 @@ def of_person(person: Beneficiary) -> list[OnwardMovement]:
         session.scalars(
             sa.select(OnwardMovement)
             .where(OnwardMovement.beneficiary_id == person.id)
+            .options(so.lazyload(OnwardMovement.beneficiary))  # the person, from the session
             .order_by(OnwardMovement.planned_at.desc(), OnwardMovement.id.desc())
         )
     )

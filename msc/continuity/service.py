@@ -24,6 +24,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -450,6 +451,7 @@ def of_person(person: Beneficiary) -> list[Transfer]:
         session.scalars(
             sa.select(Transfer)
             .where(Transfer.beneficiary_id == person.id)
+            .options(so.lazyload(Transfer.beneficiary))  # the person, from the session
             .order_by(Transfer.requested_at.desc(), Transfer.id.desc())
         )
     )

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
 
 from msc import clock
@@ -108,7 +109,9 @@ def save_shelter(
 def current_placement(person: Beneficiary) -> Placement | None:
     """Where the person stays now, if anywhere."""
     return session.scalar(
-        sa.select(Placement).where(Placement.beneficiary_id == person.id, Placement.check_out_on.is_(None))
+        sa.select(Placement)
+        .where(Placement.beneficiary_id == person.id, Placement.check_out_on.is_(None))
+        .options(so.lazyload(Placement.beneficiary))  # the person, from the session
     )
 
 
