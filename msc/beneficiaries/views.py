@@ -141,11 +141,14 @@ def register():
 
 
 #: what the profile reads of a person, loaded with them: the consents with who recorded them (without that
-#: user's centres), the household with its members (without their needs). Each lazy load is a round trip
-#: to the database: on PostgreSQL these three fewer are worth more than their SQL.
+#: user's centres), the household with its members (without their needs, nor their centres: the page does
+#: not show them). Each lazy load is a round trip to the database: on PostgreSQL these three fewer are worth
+#: more than their SQL.
 PROFILE_LOADS = (
     so.selectinload(Beneficiary.consents).joinedload(Consent.recorded_by).lazyload(User.centres),
-    so.joinedload(Beneficiary.household).selectinload(Household.members).lazyload(Beneficiary.needs),
+    so.joinedload(Beneficiary.household)
+    .selectinload(Household.members)
+    .options(so.lazyload(Beneficiary.needs), so.lazyload(Beneficiary.centre)),
     # in the person's own row: two round trips fewer on PostgreSQL
     so.joinedload(Beneficiary.needs),
     so.joinedload(Beneficiary.entry_point_place),
