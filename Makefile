@@ -48,8 +48,10 @@ run: setup
 	$(FLASK) demo logins
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The suite on every core (pytest-xdist); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 test: setup-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # The production runbook followed by a script against local PostgreSQL and Redis (README, "Production runbook").
 prod-check: setup
