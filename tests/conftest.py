@@ -1,7 +1,10 @@
 """Fixtures: an app per test with its own database, built by running the migrations.
 
 SQLite (default): migrations run once into a template file, copied for each test.
-PostgreSQL (MSC_TEST_DATABASE_URL set): migrations run once, tables are emptied after each test.
+PostgreSQL (MSC_TEST_DATABASE_URL set): migrations run once into a database of the process's own, whose
+tables are emptied after each test.
+Each pytest-xdist worker (`make test` runs one per core) is a process of its own, with its own template
+file or database.
 """
 
 from __future__ import annotations
