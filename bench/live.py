@@ -7,7 +7,8 @@ Start the server first (a throwaway key file and database; the demo data):
     export MSC_CONFIG=production MSC_DATABASE_URL=... MSC_KEYS_FILE=/tmp/b/keys.json (mode 0600) \\
       MSC_SECRET_KEY=<32 random bytes> MSC_PUBLIC_URL=https://msc.example.org \\
       MSC_EXTRA_TRUSTED_HOSTS=127.0.0.1:5101 MSC_AUDIT_WITNESS_FILE=/tmp/b/w/audit.log \\
-      MSC_RATELIMIT_STORAGE_URI=memory:// MSC_RATELIMIT_ENABLED=false
+      MSC_RATELIMIT_STORAGE_URI=memory:// MSC_LOGIN_RATE_LIMIT="10000 per minute" \\
+      MSC_API_RATE_LIMIT="100000 per minute" MSC_API_ADDRESS_RATE_LIMIT="100000 per minute"
     flask --app msc db upgrade && flask --app msc demo load
     gunicorn -w 2 -b 127.0.0.1:5101 wsgi:app
 

@@ -127,6 +127,12 @@ DEVELOPMENT_ONLY = (
     ("WEBHOOK_ALLOW_HTTP", True, "webhook deliveries would travel unencrypted"),
     ("WTF_CSRF_ENABLED", False, "forms would accept requests forged by other sites"),
     ("TESTING", True, "errors would reach the client instead of the error page"),
+    (
+        "RATELIMIT_ENABLED",
+        False,
+        "password guessing and floods of the public feedback page would meet no limit (to measure under load, "
+        "raise the limits instead: MSC_LOGIN_RATE_LIMIT, MSC_API_RATE_LIMIT, ...)",
+    ),
 )
 
 

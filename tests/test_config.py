@@ -260,6 +260,7 @@ def test_an_existing_database_file_others_could_read_is_tightened(tmp_path):
         ("MSC_WEBHOOK_ALLOW_HTTP", "true"),
         ("MSC_WTF_CSRF_ENABLED", "false"),
         ("MSC_TESTING", "true"),
+        ("MSC_RATELIMIT_ENABLED", "false"),
     ],
 )
 def test_production_refuses_settings_meant_for_development_and_tests(monkeypatch, tmp_path, name, value):
