@@ -103,7 +103,7 @@ def template_db(tmp_path_factory, keys_file, pg_url):
     if pg_url:
         app = _new_app(tmp, pg_url, keys_file)
         dbmod.upgrade(app)
-        _remember_seed_rows(app.extensions["msc.engine"])
+        _remember_schema(app.extensions["msc.engine"])
         app.extensions["msc.engine"].dispose()
         return pg_url
     path = tmp / "template.sqlite3"
@@ -116,11 +116,16 @@ def template_db(tmp_path_factory, keys_file, pg_url):
 
 #: rows the migrations themselves write (the standard NFI catalogue), put back after each test on PostgreSQL
 _SEED_ROWS: dict[sa.Table, list[dict]] = {}
+#: every table but Alembic's, those that refer to others before those they refer to
+_PG_TABLES: list[str] = []
 
 
-def _remember_seed_rows(engine: sa.Engine) -> None:
+def _remember_schema(engine: sa.Engine) -> None:
+    """Read the migrated schema once: its tables in the order they are emptied, and the rows the migrations
+    wrote."""
     meta = sa.MetaData()
     meta.reflect(engine)
+    _PG_TABLES[:] = [t.name for t in reversed(meta.sorted_tables) if t.name != "alembic_version"]
     with engine.connect() as conn:
         for name, table in meta.tables.items():
             if name != "alembic_version":
@@ -129,20 +134,12 @@ def _remember_seed_rows(engine: sa.Engine) -> None:
                     _SEED_ROWS[table] = rows
 
 
-#: every table but Alembic's, those that refer to others before those they refer to (read once)
-_PG_TABLES: list[str] = []
-
-
 def _empty_pg(engine: sa.Engine) -> None:
     """Empty what the test wrote, as a new database would be: the tables that hold rows are deleted from,
     children first, every sequence drawn from starts again at 1, and the migrations' own rows are put back.
     (A TRUNCATE of every table took 0.7 s a test, most of the suite's time on PostgreSQL: it makes new
     files for every table and index, where a DELETE of the few rows a test writes touches only those.)"""
     with engine.begin() as conn:
-        if not _PG_TABLES:
-            meta = sa.MetaData()
-            meta.reflect(conn)
-            _PG_TABLES.extend(t.name for t in reversed(meta.sorted_tables) if t.name != "alembic_version")
         holding = " UNION ALL ".join(
             f'SELECT {i} WHERE EXISTS (SELECT 1 FROM "{name}")' for i, name in enumerate(_PG_TABLES)
         )
