@@ -430,6 +430,52 @@ def test_the_exact_shortcut_returns_what_the_full_ranking_returns(ctx, make):
     assert shortcut == full[:5] and len(full) >= 8
 
 
+def test_the_spelt_alike_tier_returns_what_the_full_ranking_returns(ctx, make, monkeypatch):
+    """Two common words: when enough people hold both spelt as typed and lead with one, they are read from the
+    pairs of name words, not from every holder of either word; the pages are the full ranking's, in every
+    reach, past an excluded person, and when the tier holds too few (the full ranking then runs)."""
+    born = iter(dt.date(1940, 1, 1) + dt.timedelta(days=97 * i) for i in range(40))
+    names = [
+        *[("María", f"García {s}") for s in ("Ab", "Cd")],  # both words leading: 8
+        *[("Ana María", f"García {s}") for s in ("Ef", "Gh", "Ij", "Kl")],  # María not leading: 7
+        *[("María", f"Pérez García {s}") for s in ("Mn", "Op", "Qr")],  # García not leading: 7
+        ("Rosa María", "Pérez García"),  # neither leading: 6
+        ("María", "Garsía"),  # García by its sound: 6
+        ("Marya", "García"),  # María by its consonants: 6
+        ("Mario", "García"),  # María one letter off: 5
+        ("María", "Gómez"),  # García missing: 4
+        ("Luisa", "García"),
+        ("María García", "López"),  # both given names: 7
+    ]
+    for given, family in names:
+        make.person(given_names=given, family_names=family, date_of_birth=next(born))
+    make.person(given_names="María", family_names="García Lima", centre="PER-TUM", date_of_birth=next(born))
+    make.person(given_names="Ana María", family_names="García Lima", centre="PER-TUM", date_of_birth=next(born))
+    clerk = _user(make)  # COL-CUC only
+    one = session.scalar(sa.select(Beneficiary.id).order_by(Beneficiary.id.desc()).limit(1))
+    parsed = search.parse("maria garcia")
+    asked = []
+    tier = search._spelt_alike_first
+
+    def counted(*args, **kw):
+        found = tier(*args, **kw)
+        asked.append(len(found) >= args[5])  # args[5]: the limit
+        return found
+
+    cases = [
+        (who, limit, exclude) for who in (SYSTEM, clerk) for limit in (3, 5, 8, 9, 10, 12) for exclude in (None, one)
+    ]
+    for who, limit, exclude in cases:
+        monkeypatch.setattr(search, "_spelt_alike_first", counted)
+        ranked = search.rank(who, parsed, limit=limit, exclude_id=exclude)
+        monkeypatch.setattr(search, "_spelt_alike_first", lambda *a, **kw: [])
+        assert ranked == search.rank(who, parsed, limit=limit, exclude_id=exclude), (limit, exclude)
+    # the tier filled the page for some limits (more than the 2 or 3 leading with both), not for others
+    assert any(asked) and not all(asked)
+    monkeypatch.setattr(search, "_spelt_alike_first", tier)
+    assert [h.score for h in search.search(clerk, "maria garcia").hits][:10] == [8, 8, 7, 7, 7, 7, 7, 7, 7, 7]
+
+
 def test_index_rebuild_recreates_every_entry(app, make):
     uid = make.person(given_names="Yessica", family_names="Hernández")
     with app.app_context():

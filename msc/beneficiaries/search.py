@@ -36,6 +36,9 @@ PHONE_PIECE_RE = re.compile(r"^\+?[\d().\-]*\d[\d().\-]*$")
 MAX_QUERY = 200
 CONFIRM_SPARE = 5  # candidates decrypted beyond the page, for the few chance matches confirm() drops
 MAX_NAME_TOKENS = 6
+#: rank() reads the holders of the query's pairs of name words first when at least one in this many of the
+#: places it fills leads with every word (see _spelt_alike_first; measured in bench/README.md)
+SPELT_ALIKE_SHARE = 5
 
 W_DOB, W_DOCUMENT, W_PHONE = 3, 6, 6
 Q_LEAD, Q_DOB, Q_DOCUMENT = 50, 100, 101  # query-part ids beside the name words 0..n
@@ -388,7 +391,11 @@ def rank(
     """Beneficiary ids ranked on the blind index: per query word its best match (exact > phonetic >
     one typo) plus a point when it is the person's first given or first family name, summed over
     words, lifted by a matching date of birth, document or phone. `beyond`: among the people out of
-    the user's reach whose consent to continuity is in force, instead of those in it."""
+    the user's reach whose consent to continuity is in force, instead of those in it.
+
+    A name alone first tries two shortcuts that return the same page when they fill it: the people who
+    lead with every word (`_all_leading`), then those who hold every word spelt as typed
+    (`_spelt_alike_first`); else every matching entry is grouped (`_grouped`)."""
     active = searched_generation()
     idx, gen = blind_indexer(active.key_id), int(active.generation)
     hashes = [idx.query_word(word) for word in parsed.names]
@@ -396,6 +403,26 @@ def rank(
         top = _all_leading(user, gen, [h.leads for h in hashes], limit, exclude_id, beyond)
         if len(top) >= limit:
             return top
+        # the pairs' holders fill the page mostly when many of them lead with every word (perhaps a fifth of
+        # the page): below that, trying them is a statement more before the full ranking
+        if active.layout >= 2 and len(top) * SPELT_ALIKE_SHARE >= limit:
+            top = _spelt_alike_first(user, idx, gen, parsed.names, hashes, limit, exclude_id, beyond)
+            if len(top) >= limit:
+                return top
+    return _grouped(user, idx, gen, parsed, hashes, limit, exclude_id, beyond)
+
+
+def _grouped(
+    user: Actor,
+    idx: blind.BlindIndexer,
+    gen: int,
+    parsed: ParsedQuery,
+    hashes: list[blind.QueryHashes],
+    limit: int,
+    exclude_id: int | None,
+    beyond: bool,
+) -> list[int]:
+    """The full ranking: every entry that matches some part of the query, grouped by person."""
     selects: list[str] = []
     params: dict[str, object] = {}
     parts: list[int] = []
@@ -477,6 +504,56 @@ def _all_leading(
     return _run(sql, params, user, exclude_id, "bid DESC", limit, beyond)
 
 
+def _spelt_alike_first(
+    user: Actor,
+    idx: blind.BlindIndexer,
+    gen: int,
+    words: list[blind.NameWord],
+    hashes: list[blind.QueryHashes],
+    limit: int,
+    exclude_id: int | None,
+    beyond: bool,
+) -> list[int]:
+    """The people who hold every query word spelt as typed and lead with all but one of them, best
+    first, when there are enough of them to fill the page (else fewer, and the full ranking runs).
+
+    Why they are the full ranking's first page: a word that a person does not hold spelt as typed
+    scores at most W_PHONETIC for them (a sound or a consonant skeleton), and no point as a leading
+    name, which is always spelt as typed; every other word scores at most W_EXACT + W_LEAD. So the
+    people who score more than (n - 1) * (W_EXACT + W_LEAD) + W_PHONETIC hold every word spelt as
+    typed, and with it the pair of every two of them, as `_paired` reads them: among the holders of
+    the pairs (a short list even for two common words) their score is W_EXACT per word and W_LEAD per
+    leading one. For two common words at a million people this reads some hundred people's entries
+    instead of grouping the entries of every holder of either word and of its typos.
+
+    A name's pairs are written for its first blind.MAX_PAIRED_WORDS words: someone who holds a query
+    word only beyond them is not among the holders, and is met by the full ranking alone."""
+    n = len(words)
+    bar = (n - 1) * (W_EXACT + W_LEAD) + max(W_PHONETIC, W_TYPO) + 1
+    # a person leads with two words at most (first given name, first family name): four words never reach the bar
+    if n < 2 or n * W_EXACT + 2 * W_LEAD < bar:
+        return []
+    keys = [blind.pair_keys(word) for word in words]
+    if not all(a.isdisjoint(b) for i, a in enumerate(keys) for b in keys[i + 1 :]):
+        return []  # a word typed twice (or two words sounding alike) is matched word by word
+    pg = on_postgresql()
+    params: dict[str, object] = {}
+    holders = _pair_holders(idx, gen, keys, params, pg)
+    parts: list[str] = []
+    for i, h in enumerate(hashes):
+        params.update({f"e{i}": h.exact, f"l{i}": h.leads})
+        for kind, name, weight in ((blind.NAME, f"e{i}", W_EXACT), (blind.NAME_LEAD, f"l{i}", W_LEAD)):
+            parts.append(  # a lookup in the primary key per person and part (EXISTS read every holder of the word)
+                f"COALESCE((SELECT {weight} FROM {_ENTRIES} AS e WHERE e.generation = {gen} AND e.kind = {kind} "
+                f"AND e.hash {_among(name, pg)} AND e.beneficiary_id = x.bid LIMIT 1), 0)"
+            )
+    # the fence (OFFSET 0, LIMIT -1) keeps the score from being computed again in the outer WHERE
+    fence = "OFFSET 0" if pg else "LIMIT -1"
+    scored = f"SELECT x.bid AS bid, {' + '.join(parts)} AS score FROM ({holders}) AS x {fence}"
+    sql = f"SELECT s.bid, s.score FROM ({scored}) AS s WHERE s.score >= {bar}"
+    return _run(sql, params, user, exclude_id, "score DESC, bid DESC", limit, beyond)
+
+
 def alike(user: Actor, words: list[blind.NameWord], limit: int, *, beyond: bool = False) -> list[int]:
     """People whose names hold every one of these words spelt alike or sounding alike (no typo
     neighbourhood), the latest registered first; `beyond` as for `rank`. The regional duplicate check
@@ -518,19 +595,27 @@ def alike(user: Actor, words: list[blind.NameWord], limit: int, *, beyond: bool 
 def _paired(
     user: Actor, idx: blind.BlindIndexer, gen: int, keys: list[frozenset[str]], limit: int, beyond: bool
 ) -> list[int]:
-    """`alike` on the pairs of name words: the holders of the first word with each other one, one short
-    list per pair, intersected. Holding a pair of two different words means holding both words."""
-    per_pair: list[str] = []
+    """`alike` on the pairs of name words (`_pair_holders`)."""
     params: dict[str, object] = {}
-    pg = on_postgresql()
+    sql = f"SELECT x.bid FROM ({_pair_holders(idx, gen, keys, params, on_postgresql())}) AS x"
+    return _run(sql, params, user, None, "bid DESC", limit, beyond)
+
+
+def _pair_holders(
+    idx: blind.BlindIndexer, gen: int, keys: list[frozenset[str]], params: dict[str, object], pg: bool
+) -> str:
+    """The people who hold every one of these words spelt or sounding alike, read on the pairs of name
+    words: the holders of the first word with each other one, one short list per pair, intersected
+    (holding a pair of two different words means holding both). A query giving `bid`; its parameters
+    are added to `params`."""
+    per_pair: list[str] = []
     for i, other in enumerate(keys[1:]):
         params[f"n{i}"] = sorted({idx.pair_hash(a, b) for a in keys[0] for b in other})
         per_pair.append(  # a person holds a pair once per key of each word: DISTINCT when it is alone
             f"SELECT DISTINCT beneficiary_id AS bid FROM {_ENTRIES} "
             f"WHERE generation = {gen} AND kind = {blind.NAME_PAIR} AND hash {_among(f'n{i}', pg)}"
         )
-    sql = f"SELECT x.bid FROM ({' INTERSECT '.join(per_pair)}) AS x"
-    return _run(sql, params, user, None, "bid DESC", limit, beyond)
+    return " INTERSECT ".join(per_pair)
 
 
 @lru_cache(maxsize=2)
