@@ -534,8 +534,8 @@ def _spelt_alike_first(
     if n < 2 or n * W_EXACT + 2 * W_LEAD < bar:
         return []
     keys = [blind.pair_keys(word) for word in words]
-    if not all(a.isdisjoint(b) for i, a in enumerate(keys) for b in keys[i + 1 :]):
-        return []  # a word typed twice (or two words sounding alike) is matched word by word
+    if not _disjoint(keys):
+        return []
     pg = on_postgresql()
     params: dict[str, object] = {}
     holders = _pair_holders(idx, gen, keys, params, pg)
@@ -566,8 +566,7 @@ def alike(user: Actor, words: list[blind.NameWord], limit: int, *, beyond: bool 
     active = searched_generation()
     idx, gen = blind_indexer(active.key_id), int(active.generation)
     keys = list(dict.fromkeys(blind.pair_keys(word) for word in words))
-    distinct = all(a.isdisjoint(b) for i, a in enumerate(keys) for b in keys[i + 1 :])
-    if active.layout >= 2 and len(keys) >= 2 and distinct:  # (a word typed twice is matched word by word)
+    if active.layout >= 2 and len(keys) >= 2 and _disjoint(keys):
         return _paired(user, idx, gen, keys, limit, beyond)
     per_word: list[str] = []
     params: dict[str, object] = {}
@@ -599,6 +598,12 @@ def _paired(
     params: dict[str, object] = {}
     sql = f"SELECT x.bid FROM ({_pair_holders(idx, gen, keys, params, on_postgresql())}) AS x"
     return _run(sql, params, user, None, "bid DESC", limit, beyond)
+
+
+def _disjoint(keys: list[frozenset[str]]) -> bool:
+    """No two words share a pair key: the pairs can be read for them. A word typed twice, or two words
+    sounding alike, are matched word by word instead."""
+    return all(a.isdisjoint(b) for i, a in enumerate(keys) for b in keys[i + 1 :])
 
 
 def _pair_holders(
