@@ -1,8 +1,11 @@
 """Unbound extensions, initialised in create_app(); the client address every limit counts under."""
 
 import ipaddress
+from functools import cached_property
 
-from flask_babel import Babel
+import flask_babel
+from babel.support import NullTranslations, Translations
+from flask import g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -30,6 +33,31 @@ def network_of(address: str | None) -> str:
 def client_network() -> str:
     """The request's client address (behind the trusted proxies) as the limits count it."""
     return network_of(get_remote_address())
+
+
+class RequestDomain(flask_babel.Domain):
+    """Flask-Babel's message domain, with the request's translations looked up once per request. Flask-Babel
+    looks them up again on every string (the request's context three times and the locale's name): a
+    form's labels and choices are lazy strings, read twice each when a select is drawn, and a profile
+    page read some eighty of them. They are kept where Flask-Babel's force_locale() and refresh() expect
+    them, and those clear them while another language is forced or chosen."""
+
+    def get_translations(self) -> Translations | NullTranslations:
+        ctx = g.get("_flask_babel") if g else None
+        if ctx is None:  # outside a request, or before Flask-Babel's first look-up in it
+            return super().get_translations()
+        found = getattr(ctx, "babel_translations", None)
+        if found is None:
+            found = ctx.babel_translations = super().get_translations()
+        return found
+
+
+class Babel(flask_babel.Babel):
+    """Flask-Babel, with the messages of the request's language read once per request (RequestDomain)."""
+
+    @cached_property
+    def domain_instance(self) -> flask_babel.Domain:
+        return RequestDomain(domain=self.domain)
 
 
 babel = Babel()

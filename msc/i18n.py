@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, has_request_context, redirect, request, url_for
 from flask import session as flask_session
-from flask_babel import get_translations
 from flask_login import current_user
 
 from msc import clock
 from msc.db import session
+from msc.extensions import babel
 from msc.security.policy import public
 from msc.urls import safe_next
 
@@ -39,10 +39,9 @@ def select_locale() -> str:
 
 
 def install_template_gettext(app: Flask) -> None:
-    """The templates' _(), ngettext() and pgettext() read the request's translations once, not through Flask-Babel's
-    lookups on every string (three context look-ups and the locale's name each: an eighth of a profile
-    page's rendering). They are kept where Flask-Babel's force_locale() expects them, which clears them
-    while another language is forced and puts them back after."""
+    """The templates' _(), ngettext() and pgettext() read the request's translations straight from the
+    domain, which looks them up once per request (msc.extensions.RequestDomain), not through Flask-Babel's
+    default domain on every string."""
     app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # Jinja's i18n extension adds it
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
@@ -53,13 +52,7 @@ def install_template_gettext(app: Flask) -> None:
 
 
 def _translations():
-    ctx = g.get("_flask_babel") if g else None
-    if ctx is None:  # outside a request, or before Flask-Babel's first look-up in it
-        return get_translations()
-    found = getattr(ctx, "babel_translations", None)
-    if found is None:
-        found = ctx.babel_translations = get_translations()
-    return found
+    return babel.domain_instance.get_translations()
 
 
 def select_timezone() -> str | None:
