@@ -199,12 +199,12 @@ def register_blueprints(app: Flask) -> None:
 def register_page_sections(app: Flask) -> None:
     """What a feature shows on another feature's page (msc/sections.py): the page's view asks for it."""
 
-    sections.add(app, sections.PROFILE, cases.profile_section)
+    sections.add(app, sections.PROFILE, cases.profile_section, cases.profile_probe)
     sections.add(app, sections.FORMER_PROFILE, cases.former_section)
-    sections.add(app, sections.PROFILE, shelters.profile_section)
-    sections.add(app, sections.PROFILE, referrals.profile_section)
-    sections.add(app, sections.PROFILE, continuity.profile_section)
-    sections.add(app, sections.PROFILE, onward.profile_section)
+    sections.add(app, sections.PROFILE, shelters.profile_section, shelters.profile_probe)
+    sections.add(app, sections.PROFILE, referrals.profile_section, referrals.profile_probe)
+    sections.add(app, sections.PROFILE, continuity.profile_section, continuity.profile_probe)
+    sections.add(app, sections.PROFILE, onward.profile_section, onward.profile_probe)
     sections.add(app, sections.CASE, referrals.case_section)
     sections.add(app, sections.CASE, continuity.case_section)
     sections.add(app, sections.CASEWORKER_HOME, referrals.home_section)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -240,9 +241,14 @@ def assessment(case_uid: str):
     return render_template("cases/assessment.html", case=found, form=form, vocab=vocab), form_status(form)
 
 
-def profile_section(user, person: Beneficiary) -> dict:
+def profile_probe(user, person: Beneficiary) -> dict:
+    """What the profile's case section looks for, for those who may see cases."""
+    return {"case": service.has_case(person)} if can(user, Permission.CASE_VIEW) else {}
+
+
+def profile_section(user, person: Beneficiary, found: Mapping[str, bool]) -> dict:
     """On a person's profile: their case, for those who may see cases."""
-    return {"profile_case": service.case_of(person) if can(user, Permission.CASE_VIEW) else None}
+    return {"profile_case": service.case_of(person) if found["case"] else None}
 
 
 def former_section(user, person: Beneficiary) -> dict:

@@ -525,13 +525,21 @@ def planned_from(user: Actor, limit: int = 200) -> Listing:
     return listing(stmt.order_by(OnwardMovement.planned_on, OnwardMovement.id), limit)
 
 
+def _of_person(person: Beneficiary) -> sa.Select[OnwardMovement]:
+    return sa.select(OnwardMovement).where(OnwardMovement.beneficiary_id == person.id)
+
+
 def of_person(person: Beneficiary) -> list[OnwardMovement]:
     """A person's onward movements, newest first (for their profile)."""
     return list(
         session.scalars(
-            sa.select(OnwardMovement)
-            .where(OnwardMovement.beneficiary_id == person.id)
+            _of_person(person)
             .options(so.lazyload(OnwardMovement.beneficiary))  # the person, from the session
             .order_by(OnwardMovement.planned_at.desc(), OnwardMovement.id.desc())
         )
     )
+
+
+def any_of_person(person: Beneficiary) -> sa.Exists:
+    """Whether the person has an onward movement (as a condition: msc/sections.py asks it with others)."""
+    return _of_person(person).exists()

@@ -5,6 +5,7 @@ that did not arrive; the journeys on the profile and the counts on the home page
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import NoReturn
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -193,12 +194,17 @@ def cancel(movement_uid: str):
 # ---- on other pages ------------------------------------------------------------------------
 
 
-def profile_section(user, person) -> dict:
+def profile_probe(user, person) -> dict:
+    """What the profile's onward movements look for."""
+    return {"onward": onward.any_of_person(person)} if can(user, Permission.VIEW) else {}
+
+
+def profile_section(user, person, found: Mapping[str, bool]) -> dict:
     """On a person's profile: their onward movements, and the link to plan one for the centre serving them."""
     if not can(user, Permission.VIEW):
         return {}
     return {
-        "onward_movements": onward.of_person(person),
+        "onward_movements": onward.of_person(person) if found["onward"] else [],
         "onward_may_plan": onward.may_plan(user, person),
         "onward_vocab": VOCAB,
     }

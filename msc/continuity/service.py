@@ -445,16 +445,25 @@ def asked_by(user: Actor, limit: int = 100) -> list[Transfer]:
     return list(session.scalars(stmt.order_by(Transfer.requested_at.desc(), Transfer.id.desc()).limit(limit)))
 
 
+def _of_person(person: Beneficiary) -> sa.Select[Transfer]:
+    return sa.select(Transfer).where(Transfer.beneficiary_id == person.id)
+
+
 def of_person(person: Beneficiary) -> list[Transfer]:
     """Every request for a person's record and every move (their disclosures between centres), newest first."""
     return list(
         session.scalars(
-            sa.select(Transfer)
-            .where(Transfer.beneficiary_id == person.id)
+            _of_person(person)
             .options(so.lazyload(Transfer.beneficiary))  # the person, from the session
             .order_by(Transfer.requested_at.desc(), Transfer.id.desc())
         )
     )
+
+
+def any_transfer(person: Beneficiary) -> sa.Exists:
+    """Whether the person's record was ever asked for or moved (as a condition: msc/sections.py asks it with
+    others)."""
+    return _of_person(person).exists()
 
 
 def fund_history(case: Case) -> list[Application]:
@@ -489,14 +498,9 @@ PROVIDED = ("handovers", "shelter", "referrals", "fund")
 _CARRIED = ("referrals", "fund")
 
 
-def route(person: Beneficiary, kinds: Collection[str] = PROVIDED, reach: Collection[int] | None = None) -> list[Stop]:
-    """The person's stays, first to last, with counts of what each centre provided (never the content).
-    `kinds`: the counts the viewer's role may see. `reach`: the viewer's centres (None: every centre); at a
-    centre out of it, the referrals and fund applications are counted only when a later move carried those
-    sections along: a move that left the fund history behind does not tell that there was one."""
-    found = stays.route_of(person.id)
-    per_centre: dict[int, dict[str, int]] = {}
-    counted = sa.union_all(  # one round trip for the four counts
+def _provided(person: Beneficiary) -> list[sa.Select[str, int, int]]:
+    """What the centres provided the person, counted per centre and kind (PROVIDED)."""
+    return [
         sa.select(sa.literal("handovers"), Distribution.centre_id, sa.func.count())
         .where(Distribution.beneficiary_id == person.id, Distribution.voided_at.is_(None))
         .group_by(Distribution.centre_id),
@@ -511,9 +515,32 @@ def route(person: Beneficiary, kinds: Collection[str] = PROVIDED, reach: Collect
         sa.select(sa.literal("fund"), Application.centre_id, sa.func.count())
         .where(Application.subject_tag == subject_tag(person))
         .group_by(Application.centre_id),
-    )
-    for kind, centre_id, count in session.execute(counted):
-        per_centre.setdefault(centre_id, dict.fromkeys(PROVIDED, 0))[kind] = count
+    ]
+
+
+def provided_any(person: Beneficiary) -> sa.Exists:
+    """Whether any centre provided the person anything the route counts (as a condition: msc/sections.py
+    asks it with others)."""
+    return sa.union_all(*_provided(person)).exists()
+
+
+def route(
+    person: Beneficiary,
+    kinds: Collection[str] = PROVIDED,
+    reach: Collection[int] | None = None,
+    *,
+    provided: bool = True,
+) -> list[Stop]:
+    """The person's stays, first to last, with counts of what each centre provided (never the content).
+    `kinds`: the counts the viewer's role may see. `reach`: the viewer's centres (None: every centre); at a
+    centre out of it, the referrals and fund applications are counted only when a later move carried those
+    sections along: a move that left the fund history behind does not tell that there was one.
+    `provided=False`: the caller knows that no centre provided anything (provided_any), and every count is 0."""
+    found = stays.route_of(person.id)
+    per_centre: dict[int, dict[str, int]] = {}
+    if provided:
+        for kind, centre_id, count in session.execute(sa.union_all(*_provided(person))):  # one round trip
+            per_centre.setdefault(centre_id, dict.fromkeys(PROVIDED, 0))[kind] = count
     last = {s.centre_id: s.id for s in found}
     allowed = [k for k in PROVIDED if k in kinds]
     out = []

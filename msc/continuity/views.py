@@ -4,6 +4,7 @@ one request and its answer; the route on a person's profile and the count on the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -147,7 +148,14 @@ ROUTE_COUNTS = {
 }
 
 
-def profile_section(user, person) -> dict:
+def profile_probe(user, person) -> dict:
+    """What the profile's route and transfers look for."""
+    if not can(user, Permission.VIEW):
+        return {}
+    return {"provided": service.provided_any(person), "transfers": service.any_transfer(person)}
+
+
+def profile_section(user, person, found: Mapping[str, bool]) -> dict:
     """On a person's profile: their route (stays, and counts of what each centre provided) and every request
     for their record between centres."""
     if not can(user, Permission.VIEW):
@@ -157,8 +165,9 @@ def profile_section(user, person) -> dict:
             person,
             kinds=[kind for kind, permission in ROUTE_COUNTS.items() if can(user, permission)],
             reach=centre_ids_in_scope(user),
+            provided=found["provided"],
         ),
-        "transfers": service.of_person(person),
+        "transfers": service.of_person(person) if found["transfers"] else [],
         "transfer_statuses": STATUSES,
         "transfer_sections": SECTIONS,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -241,9 +242,14 @@ def portal_answer(uid: str, to: str):
     return redirect(url_for("referrals.portal_referral", uid=referral.uid))
 
 
-def profile_section(user, person: Beneficiary) -> dict:
+def profile_probe(user, person: Beneficiary) -> dict:
+    """What the profile's disclosures look for, for those who may see cases."""
+    return {"disclosed": service.was_disclosed(person)} if can(user, Permission.CASE_VIEW) else {}
+
+
+def profile_section(user, person: Beneficiary, found: Mapping[str, bool]) -> dict:
     """On a person's profile: every disclosure of their data, for those who may see cases."""
-    return {"disclosures": service.disclosures_of(person) if can(user, Permission.CASE_VIEW) else []}
+    return {"disclosures": service.disclosures_of(person) if found["disclosed"] else []}
 
 
 def case_section(user, case: Case) -> dict:

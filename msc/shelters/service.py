@@ -106,13 +106,20 @@ def save_shelter(
     return shelter
 
 
+def _current_placement(person: Beneficiary) -> sa.Select[Placement]:
+    return sa.select(Placement).where(Placement.beneficiary_id == person.id, Placement.check_out_on.is_(None))
+
+
 def current_placement(person: Beneficiary) -> Placement | None:
     """Where the person stays now, if anywhere."""
     return session.scalar(
-        sa.select(Placement)
-        .where(Placement.beneficiary_id == person.id, Placement.check_out_on.is_(None))
-        .options(so.lazyload(Placement.beneficiary))  # the person, from the session
+        _current_placement(person).options(so.lazyload(Placement.beneficiary))  # the person, from the session
     )
+
+
+def is_placed(person: Beneficiary) -> sa.Exists:
+    """Whether the person stays at a shelter now (as a condition: msc/sections.py asks it with others)."""
+    return _current_placement(person).exists()
 
 
 def shelter_referrals(person: Beneficiary) -> list[Referral]:

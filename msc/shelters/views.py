@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -134,9 +135,14 @@ def check_out(placement_uid: str):
     return redirect(url_for("shelters.detail", shelter_id=placement.shelter_id))
 
 
-def profile_section(user, person: Beneficiary) -> dict:
+def profile_probe(user, person: Beneficiary) -> dict:
+    """What the profile's shelter line looks for, for those who may see shelters."""
+    return {"placed": service.is_placed(person)} if can(user, Permission.SHELTER_VIEW) else {}
+
+
+def profile_section(user, person: Beneficiary, found: Mapping[str, bool]) -> dict:
     """On a person's profile: where they are staying now, for those who may see shelters."""
-    return {"stay": service.current_placement(person) if can(user, Permission.SHELTER_VIEW) else None}
+    return {"stay": service.current_placement(person) if found["placed"] else None}
 
 
 @bp.app_context_processor
