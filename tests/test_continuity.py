@@ -210,7 +210,12 @@ def test_a_request_is_accepted_with_the_sections_chosen(route, make):
     assert cases.withheld_before(case, "notes") is None
     actions = [c.action for c in session.scalars(sa.select(BeneficiaryChange).order_by(BeneficiaryChange.id))]
     assert actions[-2:] == ["transfer_requested", "moved"]
-    audit = [e.action for e in session.scalars(sa.select(AuditEvent).where(AuditEvent.action.like("continuity.%")))]
+    audit = [
+        e.action
+        for e in session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action.like("continuity.%")).order_by(AuditEvent.seq)
+        )
+    ]
     assert audit == ["continuity.requested", "continuity.moved", "continuity.accepted"]
     with pytest.raises(service.ContinuityError, match="already answered"):
         service.refuse(cucuta, transfer, "other", "tarde")
