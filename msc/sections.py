@@ -36,7 +36,7 @@ HOME = "home"
 
 Provider = Callable[..., Any]
 #: takes the provider's arguments; returns the conditions to ask by name (only those the viewer may see)
-Probe = Callable[..., Mapping[str, sa.Exists]]
+Probe = Callable[..., Mapping[str, sa.ColumnElement[bool]]]
 
 
 @dataclass(frozen=True)

@@ -53,19 +53,21 @@ def may_access(user: Actor, case: Case) -> bool:
     return in_scope(user, case.centre_id) or any(c.id == user.id for c in case.caseworkers)
 
 
-def _case_of(person: Beneficiary) -> sa.Select[Case]:
-    return sa.select(Case).where(Case.beneficiary_id == person.id)
+def _whose(person: Beneficiary) -> sa.ColumnElement[bool]:
+    return Case.beneficiary_id == person.id
 
 
 def case_of(person: Beneficiary) -> Case | None:
     """The person's case, if one was ever opened. The person comes from the session, not joined again, and
     the caseworkers are read when asked for (the profile shows the case's status, not who holds it)."""
-    return session.scalar(_case_of(person).options(so.lazyload(Case.beneficiary), so.lazyload(Case.caseworkers)))
+    return session.scalar(
+        sa.select(Case).where(_whose(person)).options(so.lazyload(Case.beneficiary), so.lazyload(Case.caseworkers))
+    )
 
 
 def has_case(person: Beneficiary) -> sa.Exists:
     """Whether a case was ever opened for the person (as a condition: msc/sections.py asks it with others)."""
-    return _case_of(person).exists()
+    return sa.exists().where(_whose(person))
 
 
 def open_case(user: Actor, person: Beneficiary) -> Case:

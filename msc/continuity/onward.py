@@ -525,15 +525,16 @@ def planned_from(user: Actor, limit: int = 200) -> Listing:
     return listing(stmt.order_by(OnwardMovement.planned_on, OnwardMovement.id), limit)
 
 
-def _of_person(person: Beneficiary) -> sa.Select[OnwardMovement]:
-    return sa.select(OnwardMovement).where(OnwardMovement.beneficiary_id == person.id)
+def _whose(person: Beneficiary) -> sa.ColumnElement[bool]:
+    return OnwardMovement.beneficiary_id == person.id
 
 
 def of_person(person: Beneficiary) -> list[OnwardMovement]:
     """A person's onward movements, newest first (for their profile)."""
     return list(
         session.scalars(
-            _of_person(person)
+            sa.select(OnwardMovement)
+            .where(_whose(person))
             .options(so.lazyload(OnwardMovement.beneficiary))  # the person, from the session
             .order_by(OnwardMovement.planned_at.desc(), OnwardMovement.id.desc())
         )
@@ -542,4 +543,4 @@ def of_person(person: Beneficiary) -> list[OnwardMovement]:
 
 def any_of_person(person: Beneficiary) -> sa.Exists:
     """Whether the person has an onward movement (as a condition: msc/sections.py asks it with others)."""
-    return _of_person(person).exists()
+    return sa.exists().where(_whose(person))

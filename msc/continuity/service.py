@@ -445,15 +445,16 @@ def asked_by(user: Actor, limit: int = 100) -> list[Transfer]:
     return list(session.scalars(stmt.order_by(Transfer.requested_at.desc(), Transfer.id.desc()).limit(limit)))
 
 
-def _of_person(person: Beneficiary) -> sa.Select[Transfer]:
-    return sa.select(Transfer).where(Transfer.beneficiary_id == person.id)
+def _whose(person: Beneficiary) -> sa.ColumnElement[bool]:
+    return Transfer.beneficiary_id == person.id
 
 
 def of_person(person: Beneficiary) -> list[Transfer]:
     """Every request for a person's record and every move (their disclosures between centres), newest first."""
     return list(
         session.scalars(
-            _of_person(person)
+            sa.select(Transfer)
+            .where(_whose(person))
             .options(so.lazyload(Transfer.beneficiary))  # the person, from the session
             .order_by(Transfer.requested_at.desc(), Transfer.id.desc())
         )
@@ -463,7 +464,7 @@ def of_person(person: Beneficiary) -> list[Transfer]:
 def any_transfer(person: Beneficiary) -> sa.Exists:
     """Whether the person's record was ever asked for or moved (as a condition: msc/sections.py asks it with
     others)."""
-    return _of_person(person).exists()
+    return sa.exists().where(_whose(person))
 
 
 def fund_history(case: Case) -> list[Application]:
@@ -498,30 +499,25 @@ PROVIDED = ("handovers", "shelter", "referrals", "fund")
 _CARRIED = ("referrals", "fund")
 
 
-def _provided(person: Beneficiary) -> list[sa.Select[str, int, int]]:
-    """What the centres provided the person, counted per centre and kind (PROVIDED)."""
+def _provided(person: Beneficiary) -> list[tuple[str, so.InstrumentedAttribute[int], sa.ColumnElement[bool]]]:
+    """What the centres provided the person, per kind (PROVIDED): the centre it is counted at, and the
+    condition of the person's rows."""
     return [
-        sa.select(sa.literal("handovers"), Distribution.centre_id, sa.func.count())
-        .where(Distribution.beneficiary_id == person.id, Distribution.voided_at.is_(None))
-        .group_by(Distribution.centre_id),
-        sa.select(sa.literal("shelter"), Shelter.centre_id, sa.func.count())
-        .select_from(Placement)
-        .join(Shelter, Shelter.id == Placement.shelter_id)
-        .where(Placement.beneficiary_id == person.id)
-        .group_by(Shelter.centre_id),
-        sa.select(sa.literal("referrals"), Referral.centre_id, sa.func.count())
-        .where(Referral.beneficiary_id == person.id)
-        .group_by(Referral.centre_id),
-        sa.select(sa.literal("fund"), Application.centre_id, sa.func.count())
-        .where(Application.subject_tag == subject_tag(person))
-        .group_by(Application.centre_id),
+        (
+            "handovers",
+            Distribution.centre_id,
+            (Distribution.beneficiary_id == person.id) & Distribution.voided_at.is_(None),
+        ),
+        ("shelter", Shelter.centre_id, (Placement.beneficiary_id == person.id) & (Shelter.id == Placement.shelter_id)),
+        ("referrals", Referral.centre_id, Referral.beneficiary_id == person.id),
+        ("fund", Application.centre_id, Application.subject_tag == subject_tag(person)),
     ]
 
 
-def provided_any(person: Beneficiary) -> sa.Exists:
+def provided_any(person: Beneficiary) -> sa.ColumnElement[bool]:
     """Whether any centre provided the person anything the route counts (as a condition: msc/sections.py
     asks it with others)."""
-    return sa.union_all(*_provided(person)).exists()
+    return sa.or_(*(sa.exists().where(rows) for _, _, rows in _provided(person)))
 
 
 def route(
@@ -539,7 +535,13 @@ def route(
     found = stays.route_of(person.id)
     per_centre: dict[int, dict[str, int]] = {}
     if provided:
-        for kind, centre_id, count in session.execute(sa.union_all(*_provided(person))):  # one round trip
+        counted = sa.union_all(  # one round trip for the four counts
+            *(
+                sa.select(sa.literal(kind), centre, sa.func.count()).where(rows).group_by(centre)
+                for kind, centre, rows in _provided(person)
+            )
+        )
+        for kind, centre_id, count in session.execute(counted):
             per_centre.setdefault(centre_id, dict.fromkeys(PROVIDED, 0))[kind] = count
     last = {s.centre_id: s.id for s in found}
     allowed = [k for k in PROVIDED if k in kinds]

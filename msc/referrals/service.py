@@ -302,18 +302,18 @@ def of_case(case: Case) -> list[Referral]:
     return list(session.scalars(stmt.order_by(Referral.created_at.desc(), Referral.id.desc())))
 
 
-def _disclosures_of(person: Beneficiary) -> sa.Select[Disclosure]:
-    return sa.select(Disclosure).where(Disclosure.beneficiary_id == person.id)
+def _disclosed(person: Beneficiary) -> sa.ColumnElement[bool]:
+    return Disclosure.beneficiary_id == person.id
 
 
 def disclosures_of(person: Beneficiary) -> list[Disclosure]:
     """Every time a partner saw this person's data."""
-    return list(session.scalars(_disclosures_of(person).order_by(Disclosure.at.desc())))
+    return list(session.scalars(sa.select(Disclosure).where(_disclosed(person)).order_by(Disclosure.at.desc())))
 
 
 def was_disclosed(person: Beneficiary) -> sa.Exists:
     """Whether a partner ever saw this person's data (as a condition: msc/sections.py asks it with others)."""
-    return _disclosures_of(person).exists()
+    return sa.exists().where(_disclosed(person))
 
 
 HOME_LIST = 20

@@ -106,20 +106,22 @@ def save_shelter(
     return shelter
 
 
-def _current_placement(person: Beneficiary) -> sa.Select[Placement]:
-    return sa.select(Placement).where(Placement.beneficiary_id == person.id, Placement.check_out_on.is_(None))
+def _staying(person: Beneficiary) -> sa.ColumnElement[bool]:
+    return sa.and_(Placement.beneficiary_id == person.id, Placement.check_out_on.is_(None))
 
 
 def current_placement(person: Beneficiary) -> Placement | None:
     """Where the person stays now, if anywhere."""
     return session.scalar(
-        _current_placement(person).options(so.lazyload(Placement.beneficiary))  # the person, from the session
+        sa.select(Placement)
+        .where(_staying(person))
+        .options(so.lazyload(Placement.beneficiary))  # the person, from the session
     )
 
 
 def is_placed(person: Beneficiary) -> sa.Exists:
     """Whether the person stays at a shelter now (as a condition: msc/sections.py asks it with others)."""
-    return _current_placement(person).exists()
+    return sa.exists().where(_staying(person))
 
 
 def shelter_referrals(person: Beneficiary) -> list[Referral]:
