@@ -200,3 +200,38 @@ def test_home_lists_stay_short_and_link_to_the_rest(app, make, client, desk, mon
     assert "and 1 more" in home and "All 2 cases at this risk level" in home
     page = client.get("/cases/mine/low").get_data(as_text=True)
     assert "Rojas" in page and "Marín" in page
+
+
+def test_the_case_page_reads_the_household_with_the_case_and_nothing_twice(app, make, client):
+    """The person's household comes with the case; their needs, the referrals' person and the centres of
+    the referrals' services are not read (the page does not show them), and the caseworkers' centres once."""
+    from msc.beneficiaries import service as reception
+    from msc.beneficiaries.models import Beneficiary
+    from msc.referrals.models import Referral
+
+    make.centre()
+    cw = make.user("cw", "caseworker")
+    _, service_id = make.partner()
+    referral_uid = make.referral(cw, service_id, given_names="Ana", family_names="Rojas")
+    with app.app_context():
+        referral = session.scalar(sa.select(Referral).where(Referral.uid == referral_uid))
+        case_uid, case_number = referral.case.uid, referral.beneficiary.case_number
+        person_uid = session.scalar(sa.select(Beneficiary.uid).where(Beneficiary.id == referral.beneficiary_id))
+    make.person(
+        given_names="Sofía",
+        family_names="Rojas",
+        date_of_birth=TODAY.replace(year=TODAY.year - 6),
+        given_by="guardian",
+        guardian_name="Ana Rojas",
+        household=reception.HouseholdChoice(case_number, "child"),
+    )
+    login_as(app, client, cw)
+    with statements_run(app.extensions["msc.engine"]) as seen:
+        page = client.get(f"/cases/{case_uid}").get_data(as_text=True)
+    assert "Household members in this case" in page and "Sofía Rojas" in page and "Cruz Roja Colombiana" in page
+    assert person_uid in page
+    assert not [s for s in seen if "FROM specific_needs" in s or "FROM households" in s]
+    assert not [s for s in seen if "partner_service_centres" in s]
+    assert len([s for s in seen if "FROM user_centres" in s]) == 1
+    [referrals_read] = [s for s in seen if "FROM referrals" in s]
+    assert "beneficiaries" not in referrals_read

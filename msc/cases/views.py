@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
@@ -13,7 +14,7 @@ from flask_login import current_user
 
 from msc import clock, sections
 from msc.beneficiaries.access import load_beneficiary
-from msc.beneficiaries.models import Beneficiary
+from msc.beneficiaries.models import Beneficiary, Household
 from msc.beneficiaries.vocab import NEEDS, RELATIONSHIPS
 from msc.cases import service, vocab
 from msc.cases.access import load_case
@@ -31,6 +32,7 @@ from msc.db import session
 from msc.forms import ConfirmForm, form_status, options, rule_on_form
 from msc.sections import Row, Section
 from msc.security import audit
+from msc.security.models import User
 from msc.security.policy import Permission, can, centre_ids_in_scope, requires, role_allows
 
 bp = Blueprint("cases", __name__)
@@ -120,11 +122,24 @@ def open_case(uid: str):
     return redirect(url_for("cases.case", case_uid=case.uid))
 
 
+#: what the case's page reads of the person, loaded with the case: their household's other members (without
+#: their needs or centres), and not the person's needs (the page shows the assessment's, not the registration's)
+CASE_LOADS = (
+    so.joinedload(Case.beneficiary).options(
+        so.lazyload(Beneficiary.needs),
+        so.joinedload(Beneficiary.household)
+        .selectinload(Household.members)
+        .options(so.lazyload(Beneficiary.needs), so.lazyload(Beneficiary.centre)),
+    ),
+    so.selectinload(Case.caseworkers).lazyload(User.centres),
+)
+
+
 @bp.get("/<case_uid>")
 @requires(Permission.CASE_VIEW)
 def case(case_uid: str):
     """One case: status, risk, priority, caseworkers, assessment, notes, tasks, history."""
-    found = load_case(case_uid)
+    found = load_case(case_uid, CASE_LOADS)
     audit.record("case.view", object_type="case", object_id=found.id)
     return _page(found)
 

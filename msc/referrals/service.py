@@ -294,8 +294,13 @@ def shared_view(referral: Referral, today: dt.date) -> dict[str, Any]:
 
 
 def of_case(case: Case) -> list[Referral]:
-    """A case's referrals, newest first (of those its centre received, when the person's record moved)."""
-    stmt = sa.select(Referral).where(Referral.case_id == case.id)
+    """A case's referrals, newest first (of those its centre received, when the person's record moved). The
+    person comes from the session (the case's), and the services without the centres they serve."""
+    stmt = (
+        sa.select(Referral)
+        .where(Referral.case_id == case.id)
+        .options(so.lazyload(Referral.beneficiary), so.joinedload(Referral.service).lazyload(PartnerService.centres))
+    )
     cutoff = withheld_before(case, "referrals")
     if cutoff is not None:
         stmt = stmt.where(Referral.created_at >= cutoff)
