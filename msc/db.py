@@ -261,9 +261,13 @@ class Listing:
 
 
 def listing(stmt, limit: int, *options) -> Listing:
-    """The first `limit` rows of an ORM statement, with the count of all of them."""
+    """The first `limit` rows of an ORM statement, with the count of all of them. Fewer rows than the limit
+    are all of them: the count is asked only of a list that fills it (most lists of a home page do not)."""
+    items = list(session.scalars(stmt.limit(limit).options(*options)))
+    if len(items) < limit:
+        return Listing(items, len(items))
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    return Listing(list(session.scalars(stmt.limit(limit).options(*options))), total)
+    return Listing(items, max(total, len(items)))
 
 
 def once_per_transaction(name: str, key: object, compute: Callable[[], Any]) -> Any:
