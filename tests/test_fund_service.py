@@ -572,3 +572,26 @@ def test_household_data_suggests_the_childs_care(fund, make):
         "separated_from_parents": "no",
         "adult_relative_caring": "no",
     }
+
+
+def test_a_caseworkers_applications_are_listed_without_reading_what_the_list_does_not_show(fund):
+    """The home's list of a caseworker's applications reads their people and cases once, and neither the
+    people's needs nor the centres of the caseworkers and of those who decided."""
+    from tests.conftest import statements_run
+
+    users = fund["users"]
+    first, second = apply(fund), apply(fund, case="child", case_type="uasc", answers={})
+    medical = first.lines[0]
+    decisions.decide(
+        users["po1"], first, "approve", {medical.id: 100}, period_ends_on=fund["today"] + dt.timedelta(days=90)
+    )
+    session.commit()
+    caseworker = session.get(User, users["cw"].id)
+    session.expunge_all()  # a new request: nothing of the above in hand
+    with statements_run(session.get_bind()) as seen:
+        listed = applications.submitted_by(caseworker)
+        shown = [(a.beneficiary.case_number, a.case.uid, d.outcome if d else None) for a, d in listed]
+    assert [uid for _, uid, _ in shown] == [second.case.uid, first.case.uid]
+    assert [outcome for _, _, outcome in shown] == [None, "approve"]
+    assert not [s for s in seen if "FROM specific_needs" in s or "FROM user_centres" in s]
+    assert len([s for s in seen if "FROM beneficiaries" in s]) == 1

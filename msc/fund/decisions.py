@@ -25,6 +25,7 @@ from msc.fund.models import (
 )
 from msc.security import audit
 from msc.security.actor import Actor
+from msc.security.models import User
 from msc.security.policy import Permission, in_scope, role_allows
 
 OUTCOMES = tuple(DecisionOutcome)
@@ -48,6 +49,7 @@ def current_decisions(applications: list[Application]) -> dict[int, Decision]:
     found = session.scalars(
         sa.select(Decision)
         .where(Decision.application_id.in_([a.id for a in applications]), in_force())
+        .options(so.joinedload(Decision.decided_by).lazyload(User.centres))  # who decided, not their centres
         .order_by(Decision.id)
     )
     return {decision.application_id: decision for decision in found}  # oldest first: the newest stays

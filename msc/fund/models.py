@@ -36,10 +36,24 @@ def preload_people(applications: list[Application]) -> None:
     sess = so.object_session(pending[0])
     assert sess is not None
     ids = [a.subject for a in pending]
+    # without the people's needs and the caseworkers' centres, which no list of applications shows (read
+    # when asked for); each case's person is the one just read
     people = {
-        p.id: p for p in sess.scalars(sa.select(Beneficiary).where(Beneficiary.id.in_({i["beneficiary"] for i in ids})))
+        p.id: p
+        for p in sess.scalars(
+            sa.select(Beneficiary)
+            .where(Beneficiary.id.in_({i["beneficiary"] for i in ids}))
+            .options(so.lazyload(Beneficiary.needs))
+        )
     }
-    cases = {c.id: c for c in sess.scalars(sa.select(Case).where(Case.id.in_({i["case"] for i in ids})))}
+    cases = {
+        c.id: c
+        for c in sess.scalars(
+            sa.select(Case)
+            .where(Case.id.in_({i["case"] for i in ids}))
+            .options(so.lazyload(Case.beneficiary), so.selectinload(Case.caseworkers).lazyload(User.centres))
+        )
+    }
     for a, i in zip(pending, ids):
         a.__dict__["_msc_linked"] = (people[i["beneficiary"]], cases[i["case"]])
 
