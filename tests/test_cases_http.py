@@ -235,3 +235,26 @@ def test_the_case_page_reads_the_household_with_the_case_and_nothing_twice(app, 
     assert len([s for s in seen if "FROM user_centres" in s]) == 1
     [referrals_read] = [s for s in seen if "FROM referrals" in s]
     assert "beneficiaries" not in referrals_read
+
+
+def test_the_home_reads_each_short_list_once_with_what_it_shows(app, make, client, desk):
+    """A list shorter than its limit is read without a count, and the tasks come with their cases and people
+    in the same statement."""
+    _open(client, desk["uid"])
+    with app.app_context():
+        from msc.cases import service as svc
+        from msc.security.models import User
+
+        cw = session.get(User, desk["cw"])
+        for case in session.scalars(sa.select(Case)):
+            svc.add_task(cw, case, "Llamar", TODAY, cw.id)
+            late = svc.add_task(cw, case, "Visitar", TODAY, cw.id)
+        session.flush()
+        late.due_on = TODAY - dt.timedelta(days=2)  # a task left undone past its day
+        session.commit()
+    with statements_run(app.extensions["msc.engine"]) as seen:
+        home = client.get("/cases/").get_data(as_text=True)
+    assert "Llamar" in home and "Visitar" in home and "Rojas" in home
+    tasks = [s for s in seen if "FROM case_tasks" in s]
+    assert len(tasks) == 2 and all("JOIN cases" in s and "JOIN beneficiaries" in s for s in tasks)
+    assert not [s for s in seen if "count(" in s.lower() and ("case_tasks" in s or "referrals" in s)]

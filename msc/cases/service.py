@@ -405,7 +405,7 @@ def tasks_due(user: Actor, today: dt.date, limit: int | None = None) -> tuple[Li
     open_tasks = (
         sa.select(Task).where(Task.assignee_id == user.id, Task.done_at.is_(None)).order_by(Task.due_on, Task.id)
     )
-    task_options = (so.selectinload(Task.case).options(*LEAN_CASE),)
+    task_options = (so.joinedload(Task.case).options(*LEAN_CASE),)  # in the tasks' statement
     limit = limit or HOME_TASKS
     overdue = listing(open_tasks.where(Task.due_on < today), limit, *task_options)
     return overdue, listing(open_tasks.where(Task.due_on == today), limit, *task_options)

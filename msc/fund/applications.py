@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -305,6 +306,7 @@ def submitted_by(user: Actor, limit: int = 20) -> list[tuple[Application, Decisi
         session.scalars(
             sa.select(Application)
             .where(Application.submitted_by_id == user.id)
+            .options(so.lazyload(Application.lines))  # the home shows the decision, not the lines asked for
             .order_by(Application.submitted_at.desc())
             .limit(limit)
         )
