@@ -357,12 +357,19 @@ def main() -> None:
                 " WHERE c.code = 'COL-CUC' LIMIT 1"
             )
         ).scalar()
+        case_uid = db.execute(
+            sa.text(
+                "SELECT c.uid FROM cases c JOIN case_assignments a ON a.case_id = c.id"
+                " JOIN users u ON u.id = a.user_id WHERE u.username = 'gestora' ORDER BY c.id LIMIT 1"
+            )
+        ).scalar()
     token = csrf(client.send("GET", "/search")[1])
     rows = [
         ("trivial authenticated page (/account), baseline", timed(client, args.n, "GET", "/account")),
         ("caseworker home (/: tasks, referrals, cases by risk, possible UASC)", timed(client, args.n, "GET", "/")),
         ("cases list (/cases/)", timed(client, args.n, "GET", "/cases/")),
         ("profile (/b/<uid>)", timed(client, args.n, "GET", f"/b/{uid}")),
+        *([("a case of hers (/cases/<uid>)", timed(client, args.n, "GET", f"/cases/{case_uid}"))] if case_uid else []),
         (
             "name search (POST /search)",
             timed(client, args.n, "POST", "/search", {"csrf_token": token, "q": "Maria Perez"}),
