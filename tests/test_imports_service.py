@@ -404,3 +404,11 @@ def test_someone_registered_at_the_desk_since_the_preview_is_not_imported_twice(
         assert "found while importing" in report[2][1]
         assert "already registered to case" in report[3][1]
         assert report[4][0] == "Imported"
+
+
+def test_a_csv_whose_rows_are_too_empty_to_tell_its_delimiter_is_read_by_its_header():
+    """Rows of empty cells, one of them a quoted semicolon: the file's delimiter is the header's."""
+    data = b'nombres;apellidos;sexo;fecha_nacimiento;nacionalidad\r\n;;;;\r\nLuz;;;;";"\r\n'
+    kind, table = parse.read("lista.csv", data, 100)
+    assert table.columns == ["nombres", "apellidos", "sexo", "fecha_nacimiento", "nacionalidad"]
+    assert table.rows == [["Luz", "", "", "", ";"]]

@@ -57,17 +57,27 @@ def _decode(data: bytes) -> str:
     return data.decode("latin-1")  # every byte is a character: what cannot be read shows as such
 
 
+#: the delimiters a CSV file may use (a comma, a semicolon where the comma is the decimal mark, a tab)
+DELIMITERS = ",;\t"
+
+
 def _csv_rows(data: bytes):
     text = _decode(data)
     if "\x00" in text:
         raise ImportFileError(_l("This is not a CSV or XLSX file."), field="file")
     sample = text[:8192]
     try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+        delimiter = dialect.delimiter
     except csv.Error:
+        # rows too empty or too odd to tell (a cell that holds the delimiter, quoted): the header's names are
+        # separated by the delimiter, the one of the three it holds most (else a comma)
         dialect = csv.excel
+        header = sample.splitlines()[0] if sample else ""
+        most = max(DELIMITERS, key=header.count)
+        delimiter = most if header.count(most) else csv.excel.delimiter
     try:
-        yield from csv.reader(io.StringIO(text, newline=""), dialect)
+        yield from csv.reader(io.StringIO(text, newline=""), dialect, delimiter=delimiter)
     except csv.Error:
         raise ImportFileError(
             _l("The CSV file could not be read: check that it was saved as CSV."), field="file"
