@@ -162,13 +162,10 @@ def test_sensitive_note_hidden_from_an_unassigned_caseworker(app, make, client, 
     assert "Secreto de protección" in officer.get(url).get_data(as_text=True)
 
 
-def test_a_household_heads_case_shows_the_members(app, make, client, desk):
+def _register_daughter(make, case_number: str) -> None:
+    """Sofía, six, registered by her mother Ana as a child of the household of the case `case_number`."""
     from msc.beneficiaries import service as reception
-    from msc.beneficiaries.models import Beneficiary
 
-    with app.app_context():
-        head = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == desk["uid"]))
-        case_number = head.case_number
     make.person(
         given_names="Sofía",
         family_names="Rojas",
@@ -177,6 +174,15 @@ def test_a_household_heads_case_shows_the_members(app, make, client, desk):
         guardian_name="Ana Rojas",
         household=reception.HouseholdChoice(case_number, "child"),
     )
+
+
+def test_a_household_heads_case_shows_the_members(app, make, client, desk):
+    from msc.beneficiaries.models import Beneficiary
+
+    with app.app_context():
+        head = session.scalar(sa.select(Beneficiary).where(Beneficiary.uid == desk["uid"]))
+        case_number = head.case_number
+    _register_daughter(make, case_number)
     page = client.get(_open(client, desk["uid"])).get_data(as_text=True)
     assert "Household members in this case" in page and "Sofía Rojas" in page and "Son or daughter" in page
 
@@ -205,8 +211,6 @@ def test_home_lists_stay_short_and_link_to_the_rest(app, make, client, desk, mon
 def test_the_case_page_reads_the_household_with_the_case_and_nothing_twice(app, make, client):
     """The person's household comes with the case; their needs, the referrals' person and the centres of
     the referrals' services are not read (the page does not show them), and the caseworkers' centres once."""
-    from msc.beneficiaries import service as reception
-    from msc.beneficiaries.models import Beneficiary
     from msc.referrals.models import Referral
 
     make.centre()
@@ -215,16 +219,12 @@ def test_the_case_page_reads_the_household_with_the_case_and_nothing_twice(app, 
     referral_uid = make.referral(cw, service_id, given_names="Ana", family_names="Rojas")
     with app.app_context():
         referral = session.scalar(sa.select(Referral).where(Referral.uid == referral_uid))
-        case_uid, case_number = referral.case.uid, referral.beneficiary.case_number
-        person_uid = session.scalar(sa.select(Beneficiary.uid).where(Beneficiary.id == referral.beneficiary_id))
-    make.person(
-        given_names="Sofía",
-        family_names="Rojas",
-        date_of_birth=TODAY.replace(year=TODAY.year - 6),
-        given_by="guardian",
-        guardian_name="Ana Rojas",
-        household=reception.HouseholdChoice(case_number, "child"),
-    )
+        case_uid, case_number, person_uid = (
+            referral.case.uid,
+            referral.beneficiary.case_number,
+            referral.beneficiary.uid,
+        )
+    _register_daughter(make, case_number)
     login_as(app, client, cw)
     with statements_run(app.extensions["msc.engine"]) as seen:
         page = client.get(f"/cases/{case_uid}").get_data(as_text=True)

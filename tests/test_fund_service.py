@@ -18,6 +18,7 @@ from msc.fund.common import FundError
 from msc.fund.models import CriteriaSet, DecisionLine, FundAllocation
 from msc.numbers import Share
 from msc.security.models import User
+from tests.conftest import statements_run
 
 TRAFFICKING = {"act": ["recruitment"], "purpose": ["forced_labour"], "means": ["deception"]}
 
@@ -577,8 +578,6 @@ def test_household_data_suggests_the_childs_care(fund, make):
 def test_a_caseworkers_applications_are_listed_without_reading_what_the_list_does_not_show(fund):
     """The home's list of a caseworker's applications reads their people and cases once, and neither the
     people's needs nor the centres of the caseworkers and of those who decided."""
-    from tests.conftest import statements_run
-
     users = fund["users"]
     first, second = apply(fund), apply(fund, case="child", case_type="uasc", answers={})
     medical = first.lines[0]
