@@ -56,7 +56,7 @@ def context(page: str, *args: Any) -> dict[str, Any]:
     """What every registered feature shows on the page, for the template: the probes of every provider
     asked in one statement first, then each provider."""
     registered: list[_Registered] = current_app.extensions.get("msc.sections", {}).get(page, [])
-    asked = [dict(r.probe(*args)) if r.probe else {} for r in registered]
+    asked = [r.probe(*args) if r.probe else {} for r in registered]
     conditions = [condition for probes in asked for condition in probes.values()]
     answers = iter(session.execute(sa.select(*conditions)).one() if conditions else ())
     shown: dict[str, Any] = {}
